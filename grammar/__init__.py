@@ -1,0 +1,1 @@
+"""The .med grammar, shipped as package data (medpolicy.grammar)."""

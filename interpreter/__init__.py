@@ -1,0 +1,18 @@
+"""medpolicy: medical-insurance regulations as code.
+
+    import medpolicy
+    policy = medpolicy.load("policies/suihua.med")
+    result = policy.settle(claim)
+
+The pipeline, one module a stage: parser (text -> AST) -> compiler (AST -> checked
+clauses) -> terms (which clauses apply to a claim) -> engine/settle (the arithmetic).
+"""
+
+from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, MedSyntaxError, ParameterError
+from .policy import Policy, Result, State, check, compile, load
+
+__all__ = [
+    "ClaimError", "Diagnostic", "MedCompileError", "MedError", "MedLoadError", "MedSyntaxError",
+    "ParameterError", "Policy", "Result", "State", "check", "compile", "load",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,172 @@
+"""Compiled clauses: which claims a clause is about (its constraint) and what it sets.
+
+A constraint is plain data: per dimension the allowed values, intervals on measures and
+dates. `implies` orders clauses by specificity, `overlaps` finds clauses that may both
+apply to one claim; the compiler's checks and the engine's choice of clause use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Optional
+
+import attrs
+
+from .ast import Span
+from .vocabulary import MULTI_DIMS
+
+Interval = tuple[Optional[int], Optional[int]]  # closed, None = unbounded
+
+
+def _interval_within(a: Interval, b: Interval) -> bool:
+    lo_ok = b[0] is None or (a[0] is not None and a[0] >= b[0])
+    hi_ok = b[1] is None or (a[1] is not None and a[1] <= b[1])
+    return lo_ok and hi_ok
+
+
+def _interval_overlaps(a: Interval, b: Interval) -> bool:
+    lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
+    hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
+    return lo is None or hi is None or lo <= hi
+
+
+def _interval_meet(a: Interval, b: Interval) -> Interval:
+    lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
+    hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
+    return (lo, hi)
+
+
+@attrs.frozen
+class Constraint:
+    """The claims a clause is about. Empty means every claim."""
+
+    values: tuple[tuple[str, frozenset], ...] = ()     # dimension -> allowed values (any of)
+    excluded: tuple[tuple[str, frozenset], ...] = ()   # dimension -> values it must not have
+    measures: tuple[tuple[str, Interval], ...] = ()    # measure -> closed interval
+    dates: Interval = (None, None)                     # ordinal days, closed
+
+    def get(self, dim: str) -> Optional[frozenset]:
+        for d, v in self.values:
+            if d == dim:
+                return v
+        return None
+
+    def dims(self) -> set[str]:
+        return {d for d, _ in self.values}
+
+    def meet(self, other: "Constraint") -> "Constraint":
+        """The constraint of a clause inside a block: both must hold."""
+        values = dict(self.values)
+        for d, v in other.values:
+            values[d] = values[d] & v if d in values else v
+        excluded = dict(self.excluded)
+        for d, v in other.excluded:
+            excluded[d] = excluded.get(d, frozenset()) | v
+        measures = dict(self.measures)
+        for m, iv in other.measures:
+            measures[m] = _interval_meet(measures[m], iv) if m in measures else iv
+        return Constraint(tuple(sorted(values.items())), tuple(sorted(excluded.items())),
+                          tuple(sorted(measures.items())), _interval_meet(self.dates, other.dates))
+
+    def without(self, *dims: str) -> "Constraint":
+        return attrs.evolve(self, values=tuple((d, v) for d, v in self.values if d not in dims))
+
+    def implies(self, other: "Constraint") -> bool:
+        """Every claim this constraint admits, `other` admits too (this one is as specific or more)."""
+        mine = dict(self.values)
+        for d, allowed in other.values:
+            if d not in mine or not mine[d] <= allowed:
+                return False
+        mine_ex = dict(self.excluded)
+        for d, banned in other.excluded:
+            if not (banned <= mine_ex.get(d, frozenset()) or (d in mine and not (mine[d] & banned))):
+                return False
+        my_measures = dict(self.measures)
+        for m, iv in other.measures:
+            if m not in my_measures or not _interval_within(my_measures[m], iv):
+                return False
+        return _interval_within(self.dates, other.dates)
+
+    def overlaps(self, other: "Constraint") -> bool:
+        """Some claim could satisfy both. Several groups or conditions may hold at once."""
+        mine = dict(self.values)
+        for d, allowed in other.values:
+            if d in mine and d not in MULTI_DIMS and not (mine[d] & allowed):
+                return False
+        merged = self.meet(other)
+        for d, v in merged.values:
+            banned = dict(merged.excluded).get(d, frozenset())
+            if d not in MULTI_DIMS and v <= banned:
+                return False
+        for _, iv in merged.measures:
+            if iv[0] is not None and iv[1] is not None and iv[0] > iv[1]:
+                return False
+        d = merged.dates
+        return d[0] is None or d[1] is None or d[0] <= d[1]
+
+    def describe(self) -> str:
+        parts = [" ".join(sorted(v)) for _, v in self.values]
+        parts += ["not " + " ".join(sorted(v)) for _, v in self.excluded]
+        for m, (lo, hi) in self.measures:
+            parts.append(f"{m} {lo if lo is not None else ''}..{hi if hi is not None else ''}")
+        if self.dates != (None, None):
+            lo, hi = self.dates
+            parts.append(f"dates {_date(lo)}..{_date(hi)}")
+        return ", ".join(parts) or "every claim"
+
+
+def _date(ordinal: Optional[int]) -> str:
+    return dt.date.fromordinal(ordinal).isoformat() if ordinal is not None else ""
+
+
+@attrs.frozen
+class Amt:
+    """An amount: a constant, or a parameter times a factor (resolved per run)."""
+
+    const: Optional[Decimal] = None
+    param: Optional[str] = None
+    factor: Decimal = Decimal(1)
+
+    def of(self, params: dict) -> Decimal:
+        if self.param is None:
+            return self.const  # type: ignore[return-value]
+        return params[self.param] * self.factor
+
+    def __str__(self) -> str:
+        if self.param is None:
+            return f"{self.const}"
+        return f"{self.factor} × {self.param}" if self.factor != 1 else self.param
+
+
+@attrs.frozen
+class BandSpec:
+    """Shares by position: `65% to 20000, 70% to 50000, 75% above` -> ((0.65, 20000), ..., (0.75, None))."""
+
+    bands: tuple[tuple[Amt, Optional[Amt]], ...]
+
+
+@attrs.frozen
+class Setting:
+    """One thing a clause sets: the quantity (`rate`, `deductible`, `cap:...`), how, and the value."""
+
+    quantity: str       # what it sets
+    mode: str           # "abs" | "adjust" | "flag"
+    value: Any
+    span: Span
+
+
+@attrs.frozen
+class Clause:
+    constraint: Constraint
+    settings: tuple[Setting, ...]
+    exception: bool
+    order: int
+    span: Span
+    cite: Optional[str]
+    fund: str                          # the fund whose clauses these are
+    item: bool = False                 # selects item classes: prepay, ceilings, class rates
+
+    @property
+    def tier(self) -> int:
+        return 1 if self.exception else 0

@@ -1,0 +1,613 @@
+"""AST -> checked, compiled policy.
+
+Resolves every name against the vocabulary, turns lines into clauses (a block's
+selectors and settings flow into the clauses inside it), collects every problem with its
+span, and checks what can be checked before any claim is seen: unknown names, rates over
+100%, negative amounts, clauses that overlap with nothing to decide between them, and
+benefits that leave a level or status without a rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Callable, Iterable, Optional
+
+from . import ast
+from .clauses import Amt, BandSpec, Clause, Constraint, Setting
+from .errors import Diagnostic, MedCompileError
+from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
+
+LAYER_BASES = ("burden", "above-cap", "remaining")
+_ONE = Decimal(1)
+
+
+class Problems:
+    """Collects diagnostics instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, span: ast.Span, message: str, hint: Optional[str] = None) -> None:
+        self.items.append(Diagnostic(span, message, "error", hint))
+
+    def warning(self, span: ast.Span, message: str, hint: Optional[str] = None) -> None:
+        self.items.append(Diagnostic(span, message, "warning", hint))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+
+class FundRules:
+    """One fund of a scheme: how it pays (its base) and its clauses."""
+
+    __slots__ = ("name", "base", "including_prepay", "above_deductible", "benefits", "clauses", "span", "cite")
+
+    def __init__(self, name, base, including_prepay, above_deductible, benefits, clauses, span, cite):
+        self.name = name
+        self.base = base                      # None for basic and maternity; a LAYER_BASES kind otherwise
+        self.including_prepay = including_prepay
+        self.above_deductible = above_deductible
+        self.benefits = benefits              # frozenset, or None for every benefit
+        self.clauses = clauses
+        self.span = span
+        self.cite = cite
+
+
+class SchemeRules:
+    __slots__ = ("name", "funds", "clauses", "item_clauses", "benefits", "span")
+
+    def __init__(self, name, funds, clauses, item_clauses, benefits, span):
+        self.name = name
+        self.funds = funds                    # tuple[FundRules], basic first, then declared order
+        self.clauses = clauses                # benefit clauses (the basic fund, or `paid-by`)
+        self.item_clauses = item_clauses      # clauses about item classes
+        self.benefits = benefits              # benefits the scheme has clauses for
+        self.span = span
+
+
+class Compiled:
+    """What the compiler hands the engine: plain, immutable data."""
+
+    __slots__ = ("title", "region", "effective", "params", "schemes", "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+def compile_modules(main: ast.Module, used: list[ast.Module]) -> tuple[Optional[Compiled], list[Diagnostic]]:
+    """Compile a parsed policy and the modules it uses; returns it (or None) and every problem."""
+    problems = Problems()
+    defines = [i for m in [*used, main] for i in m.items if isinstance(i, ast.Define)]
+    vocab, vocab_problems = build(defines)
+    for span, msg in vocab_problems:
+        problems.error(span, msg)
+    c = _Compiler(vocab, problems)
+    compiled = c.policy(main)
+    problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
+    if problems.errors:
+        return None, problems.items
+    return compiled, problems.items
+
+
+class _Compiler:
+    def __init__(self, vocab: Vocabulary, problems: Problems):
+        self.vocab = vocab
+        self.p = problems
+        self.params: dict[str, ast.Parameter] = {}
+        self.order = 0
+        self.measure_breaks: dict[str, set[int]] = {}
+        self.date_breaks: set[int] = set()
+
+    # ---- top level -------------------------------------------------------------
+    def policy(self, module: ast.Module) -> Compiled:
+        header = None
+        schemes: dict[str, SchemeRules] = {}
+        for item in module.items:
+            if isinstance(item, ast.PolicyHeader):
+                if header is not None:
+                    self.p.error(item.span, "a file has one `policy` header")
+                header = item
+            elif isinstance(item, ast.Parameter):
+                if item.name in self.params:
+                    self.p.error(item.span, f"parameter `{item.name}` is declared twice")
+                self.params[item.name] = item
+        effective = (None, None)
+        if header is not None:
+            effective = (self._date(header.effective_from, header.span), self._date(header.effective_to, header.span))
+            if effective[0] and effective[1] and effective[0] > effective[1]:
+                self.p.error(header.span, "the effective period ends before it starts")
+        for item in module.items:
+            if isinstance(item, ast.Scheme):
+                word = self.vocab.lookup("scheme", item.name)
+                if word is None:
+                    self._unknown(item.span, item.name, "scheme")
+                    continue
+                if word.name in schemes:
+                    self.p.error(item.span, f"scheme `{word.name}` is written twice; put its clauses in one block")
+                    continue
+                schemes[word.name] = self.scheme(word.name, item)
+        return Compiled(
+            title=header.title if header else module.file,
+            region=header.region if header else None,
+            effective=effective,
+            params=tuple(self.params),
+            schemes=schemes,
+            vocabulary=self.vocab,
+            file=module.file,
+            cite=header.cite if header else None,
+            measure_breaks={m: tuple(sorted(v)) for m, v in self.measure_breaks.items()},
+            date_breaks=tuple(sorted(self.date_breaks)),
+        )
+
+    def _date(self, text: Optional[str], span: ast.Span) -> Optional[int]:
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text).toordinal()
+        except ValueError:
+            self.p.error(span, f"`{text}` is not a date")
+            return None
+
+    # ---- schemes ---------------------------------------------------------------
+    def scheme(self, name: str, node: ast.Scheme) -> SchemeRules:
+        funds: list[FundRules] = []
+        benefit_clauses: list[Clause] = []
+        item_clauses: list[Clause] = []
+        basic_extra: list[Clause] = []
+        for it in node.items:
+            if isinstance(it, ast.FundBlock):
+                f = self.fund(it)
+                if f is None:
+                    continue
+                if any(g.name == f.name for g in funds):
+                    self.p.error(it.span, f"fund `{f.name}` is declared twice in scheme {name}")
+                    continue
+                funds.append(f)
+            else:
+                for cl in self.lines(it, Constraint(), "basic", False, ()):
+                    (item_clauses if cl.item else benefit_clauses).append(cl)
+        names = [f.name for f in funds]
+        if "basic" not in names:
+            funds.insert(0, FundRules("basic", None, False, False, None, (), node.span, None))
+        else:
+            basic = funds.pop(names.index("basic"))
+            if basic.base is not None:
+                self.p.error(basic.span, "the basic fund pays on the benefits' own terms; it takes no `on ...` base")
+            basic_extra = list(basic.clauses)
+            funds.insert(0, basic)
+        # Clauses on the basic fund's line (its annual cap) count with the benefit clauses.
+        benefit_clauses = basic_extra + benefit_clauses
+        payers = {s.value for c in benefit_clauses for s in c.settings if s.quantity == "paid_by"}
+        for payer in payers:
+            if payer not in [f.name for f in funds]:
+                funds.append(FundRules(payer, None, False, False, None, (), node.span, None))
+        benefits = set()
+        for c in benefit_clauses:
+            b = c.constraint.get("benefit")
+            if b:
+                benefits |= b
+        rules = SchemeRules(name, tuple(funds), tuple(benefit_clauses), tuple(item_clauses), frozenset(benefits), node.span)
+        self.check_scheme(rules)
+        return rules
+
+    def fund(self, node: ast.FundBlock) -> Optional[FundRules]:
+        word = self.vocab.lookup("fund", node.name)
+        if word is None:
+            self._unknown(node.span, node.name, "fund")
+            return None
+        base = node.base
+        benefits = None
+        if base is not None and base.benefits:
+            benefits = frozenset(self._names(base.benefits, "benefit", base.span))
+        clauses = []
+        if node.settings or node.children:
+            head = ast.Line((), node.settings, node.cite, False, node.children, span=node.span)
+            clauses = self.lines(head, Constraint(), word.name, False, ())
+        for c in clauses:
+            if c.item:
+                self.p.error(c.span, "a fund's clauses are about claims, not item classes; write item rules in the scheme")
+        if base is None and word.name not in ("basic", "maternity") and clauses:
+            self.p.error(node.span, f"fund `{word.name}` needs a base: `on burden`, `on eligible above cap` or `on remaining`")
+        return FundRules(word.name, base.kind if base else None, bool(base and base.including_prepay),
+                         bool(base and base.above_deductible), benefits, tuple(c for c in clauses if not c.item),
+                         node.span, node.cite)
+
+    # ---- lines -> clauses --------------------------------------------------------
+    def lines(self, line: ast.Line, outer: Constraint, fund: str, exception: bool,
+              outer_cite: tuple) -> list[Clause]:
+        own = self.constraint(line.selectors)
+        constraint = outer.meet(own)
+        exception = exception or line.exception
+        cite = line.cite or (outer_cite[0] if outer_cite else None)
+        out: list[Clause] = []
+        if line.settings:
+            out.extend(self.clauses_of(line, constraint, fund, exception, cite))
+        elif not line.children:
+            self.p.error(line.span, "this line selects claims but sets nothing; add a setting or an indented block")
+        for child in line.children:
+            out.extend(self.lines(child, constraint, fund, exception, (cite,) if cite else ()))
+        return out
+
+    def clauses_of(self, line: ast.Line, constraint: Constraint, fund: str, exception: bool,
+                   cite: Optional[str]) -> list[Clause]:
+        plain: list[Setting] = []
+        expanded: list[tuple[Constraint, Setting, ast.Span]] = []
+        for s in line.settings:
+            for sub, setting in self.setting(s, fund):
+                if sub is None:
+                    plain.append(setting)
+                else:
+                    expanded.append((constraint.meet(sub[0]), setting, sub[1]))
+        item = bool(constraint.dims() & set(ITEM_DIMS))
+        clauses = []
+        if plain:
+            clauses.append(self._clause(constraint, plain, exception, line.span, cite, fund, item))
+        for c, setting, span in expanded:
+            clauses.append(self._clause(c, [setting], exception, span, cite, fund, item or bool(c.dims() & set(ITEM_DIMS))))
+        return clauses
+
+    def _clause(self, constraint, settings, exception, span, cite, fund, item) -> Clause:
+        self.order += 1
+        settings = [self._pool(s, constraint) for s in settings]
+        shared = frozenset(b for s in settings if s.quantity.startswith("cap:") and s.mode == "abs" and s.value
+                           for b in s.value[2])
+        if shared:
+            # A cap shared with other benefits also constrains their claims.
+            mine = constraint.get("benefit")
+            if mine is not None:
+                constraint = constraint.without("benefit").meet(Constraint((("benefit", mine | shared),)))
+        clause = Clause(constraint, tuple(settings), exception, self.order, span, cite, fund, item)
+        if item:
+            for s in settings:
+                if s.quantity not in ("prepay", "ceiling", "rate"):
+                    self.p.error(s.span, f"a clause about item classes sets prepay, ceiling or rate, not {s.quantity.split(':')[0]}")
+        return clause
+
+    def _pool(self, s: Setting, constraint: Constraint) -> Setting:
+        """Caps pool the payments of the benefits (and maternity events) they are written for."""
+        if s.quantity not in ("cap", "cap.adjust", "cap.none"):
+            return s
+        benefits = constraint.get("benefit")
+        shared = s.value[2] if s.quantity == "cap" else ()
+        if benefits is not None:
+            benefits = benefits | frozenset(shared)
+        events = constraint.get("event")
+        period = s.value[1] if s.quantity == "cap" else None
+        key = (tuple(sorted(benefits)) if benefits else None, tuple(sorted(events)) if events else None)
+        suffix = f"cap:{key}"
+        if s.quantity == "cap":
+            return Setting(suffix, "abs", (s.value[0], period, shared, key), s.span)
+        if s.quantity == "cap.none":
+            return Setting(suffix, "abs", None, s.span)
+        return Setting(suffix + ".adjust", "adjust", s.value, s.span)
+
+    # ---- selectors -------------------------------------------------------------
+    def constraint(self, selectors: Iterable[ast.Selector]) -> Constraint:
+        values: dict[str, set] = {}
+        excluded: dict[str, set] = {}
+        measures: dict[str, tuple] = {}
+        dates = (None, None)
+        for s in selectors:
+            if isinstance(s, ast.NameSelector):
+                word = self.vocab.selector(s.name)
+                if word is None:
+                    self._unknown(s.span, s.name, None)
+                    continue
+                if word.kind == "scheme":
+                    self.p.error(s.span, f"`{s.name}` is a scheme: write its clauses in a `scheme {word.name}` block")
+                    continue
+                (excluded if s.negated else values).setdefault(word.kind, set()).add(word.name)
+            elif isinstance(s, ast.MeasureSelector):
+                word = self.vocab.lookup("measure", s.measure)
+                if word is None:
+                    self._unknown(s.span, s.measure, "measure")
+                    continue
+                iv = _measure_interval(s.op, s.bound)
+                old = measures.get(word.name)
+                measures[word.name] = iv if old is None else (
+                    max(x for x in (old[0], iv[0]) if x is not None) if (old[0] is not None or iv[0] is not None) else None,
+                    min(x for x in (old[1], iv[1]) if x is not None) if (old[1] is not None or iv[1] is not None) else None)
+                bps = self.measure_breaks.setdefault(word.name, set())
+                if iv[0] is not None:
+                    bps.add(iv[0])
+                if iv[1] is not None:
+                    bps.add(iv[1] + 1)
+            elif isinstance(s, ast.DateSelector):
+                d = self._date(s.date, s.span)
+                if d is None:
+                    continue
+                if s.kind == "from":
+                    dates = (d, dates[1])
+                    self.date_breaks.add(d)
+                else:
+                    dates = (dates[0], d)
+                    self.date_breaks.add(d + 1)
+        for dim, vals in values.items():
+            if dim not in MULTI_DIMS and len(vals) > 1:
+                pass  # several values of one dimension: any of them
+        return Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
+                          tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
+                          tuple(sorted(measures.items())), dates)
+
+    # ---- settings --------------------------------------------------------------
+    def setting(self, s, fund: str) -> list[tuple[Optional[tuple], Setting]]:
+        """One AST setting -> settings; inline tables expand to one per entry (with its constraint)."""
+        sp = s.span
+        if isinstance(s, ast.Deductible):
+            if s.value is None:
+                return [(None, Setting("deductible", "abs", Amt(Decimal(0)), sp))]
+            if isinstance(s.value, tuple):
+                return self._entries(s.value, "deductible", lambda v: self._money(v, v.span, "a deductible"))
+            return [(None, Setting("deductible", "abs", self._amount(s.value, "a deductible"), sp))]
+        if isinstance(s, ast.DeductibleAdjust):
+            if s.halved:
+                return [(None, Setting("deductible.halved", "adjust", True, sp))]
+            return [(None, Setting("deductible.adjust", "adjust", self._amount(s.delta, None), sp))]
+        if isinstance(s, ast.DeductibleYearly):
+            return [(None, Setting("deductible.yearly", "flag", True, sp))]
+        if isinstance(s, ast.DeductibleRepeat):
+            return [(None, Setting("deductible.repeat", "flag", self._amount(s.step, "a repeat-stay step"), sp))]
+        if isinstance(s, ast.DeductibleFloor):
+            return [(None, Setting("deductible.floor", "flag", self._amount(s.floor, "a floor"), sp))]
+        if isinstance(s, ast.DeductibleNoneFrom):
+            if s.stay < 2:
+                self.p.error(sp, "`none from stay N` needs N of 2 or more; write `deductible none` for every stay")
+            return [(None, Setting("deductible.none_from", "flag", s.stay, sp))]
+        if isinstance(s, ast.DeductibleReferral):
+            return [(None, Setting("deductible.referral", "flag", True, sp))]
+        if isinstance(s, ast.Rate):
+            v = s.value
+            if isinstance(v, tuple) and v and isinstance(v[0], ast.Entry):
+                return self._entries(v, "rate", lambda x: self._share(x, x.span))
+            if isinstance(v, tuple):
+                return [(None, Setting("rate", "abs", self._bands(v), sp))]
+            return [(None, Setting("rate", "abs", self._share(v, sp), sp))]
+        if isinstance(s, ast.RatePoints):
+            return [(None, Setting("rate.points", "adjust", s.points / 100, sp))]
+        if isinstance(s, ast.RateHalved):
+            return [(None, Setting("rate.halved", "adjust", True, sp))]
+        if isinstance(s, ast.RateAs):
+            level = self._name(s.level, "level", sp)
+            return [(None, Setting("rate", "abs", ("as", level, s.points / 100), sp))]
+        if isinstance(s, ast.Cap):
+            shared = tuple(self._names(s.shared_with, "benefit", sp))
+            return [(None, Setting("cap", "abs", (self._amount(s.amount, "a cap"), s.period, shared), sp))]
+        if isinstance(s, ast.CapAdjust):
+            each = self._name(s.each_extra, "measure", sp) if s.each_extra else None
+            if isinstance(s.delta, ast.Percent):
+                return [(None, Setting("cap.adjust", "adjust", ("share", s.delta.value, each), sp))]
+            return [(None, Setting("cap.adjust", "adjust", ("amount", self._amount(s.delta, None), each), sp))]
+        if isinstance(s, ast.NoCap):
+            return [(None, Setting("cap.none", "abs", None, sp))]
+        if isinstance(s, (ast.Limit, ast.Fixed)):
+            q = "limit" if isinstance(s, ast.Limit) else "fixed"
+            if isinstance(s.value, tuple):
+                return self._entries(s.value, q, lambda v: self._money(v, v.span, f"a {q} amount"))
+            return [(None, Setting(q, "abs", self._amount(s.value, f"a {q} amount"), sp))]
+        if isinstance(s, ast.Ceiling):
+            return [(None, Setting("ceiling", "abs", (self._amount(s.amount, "a ceiling"), s.daily), sp))]
+        if isinstance(s, ast.Prepay):
+            if isinstance(s.value, tuple):
+                return [(None, Setting("prepay", "abs", self._bands(s.value), sp))]
+            return [(None, Setting("prepay", "abs", self._share(s.value, sp), sp))]
+        if isinstance(s, ast.Terms):
+            return [(None, Setting("terms", "abs", self._name(s.level, "level", sp), sp))]
+        if isinstance(s, ast.AsBenefit):
+            return [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]
+        if isinstance(s, ast.PaidBy):
+            if fund != "basic":
+                self.p.error(sp, "`paid-by` belongs to a benefit's clauses, not a fund's")
+            return [(None, Setting("paid_by", "abs", self._name(s.fund, "fund", sp), sp))]
+        if isinstance(s, ast.AllowanceDays):
+            return [(None, Setting("allowance", "abs", s.days, sp))]
+        if isinstance(s, ast.AllowanceAdjust):
+            each = self._name(s.each_extra, "measure", sp) if s.each_extra else None
+            return [(None, Setting("allowance.adjust", "adjust", (s.days, each), sp))]
+        if isinstance(s, ast.NotCovered):
+            return [(None, Setting("not_covered", "flag", True, sp))]
+        raise AssertionError(f"unhandled setting {s!r}")
+
+    def _entries(self, entries, quantity: str, convert: Callable) -> list:
+        out = []
+        for e in entries:
+            sub = self.constraint(e.selectors)
+            out.append(((sub, e.span), Setting(quantity, "abs", convert(e.value), e.span)))
+        return out
+
+    def _share(self, v, span: ast.Span) -> Amt:
+        if isinstance(v, ast.Percent):
+            if v.value > 1:
+                self.p.error(v.span, f"a rate of {_pct(v.value)} is over 100%")
+            if v.value < 0:
+                self.p.error(v.span, "a rate cannot be negative")
+            return Amt(v.value)
+        if isinstance(v, ast.ParamRef):
+            self._param(v)
+            return Amt(None, v.name, v.factor)
+        if isinstance(v, ast.Number):
+            self.p.error(v.span, f"a rate is a percentage: write {v.value}%")
+            return Amt(Decimal(0))
+        raise AssertionError(v)
+
+    def _bands(self, bands: tuple) -> BandSpec:
+        out = []
+        last = None
+        for b in bands:
+            share = self._share(b.share, b.span)
+            upper = self._amount(b.upper, "a band's bound") if b.upper is not None else None
+            if upper is not None and upper.param is None and last is not None and last.param is None and upper.const <= last.const:
+                self.p.error(b.span, f"bands must rise: {upper.const} does not come after {last.const}")
+            last = upper
+            out.append((share, upper))
+        return BandSpec(tuple(out))
+
+    def _money(self, v, span: ast.Span, what: str) -> Amt:
+        if isinstance(v, ast.Percent):
+            self.p.error(span, f"{what} is an amount of yuan, not a percentage")
+            return Amt(Decimal(0))
+        return self._amount(v, what)
+
+    def _amount(self, v, what: Optional[str]) -> Amt:
+        if isinstance(v, ast.Number):
+            if what is not None and v.value < 0:
+                self.p.error(v.span, f"{what} cannot be negative")
+            return Amt(v.value)
+        if isinstance(v, ast.ParamRef):
+            self._param(v)
+            return Amt(None, v.name, v.factor)
+        if isinstance(v, ast.Percent):
+            self.p.error(v.span, f"{what or 'an amount'} is yuan, not a percentage")
+            return Amt(Decimal(0))
+        raise AssertionError(v)
+
+    def _param(self, ref: ast.ParamRef) -> None:
+        if ref.name not in self.params:
+            import difflib
+
+            close = difflib.get_close_matches(ref.name, list(self.params), n=1)
+            self.p.error(ref.span, f"unknown parameter `{ref.name}`",
+                         hint=f"did you mean `{close[0]}`?" if close else f"declare it: `parameter {ref.name}`")
+
+    def _name(self, spelling: str, kind: str, span: ast.Span) -> str:
+        word = self.vocab.lookup(kind, spelling)
+        if word is None:
+            self._unknown(span, spelling, kind)
+            return spelling
+        return word.name
+
+    def _names(self, spellings, kind: str, span: ast.Span) -> list[str]:
+        return [self._name(s, kind, span) for s in spellings]
+
+    def _unknown(self, span: ast.Span, name: str, kind: Optional[str]) -> None:
+        guess = self.vocab.suggest(name, kind)
+        what = f"{kind} " if kind else ""
+        hint = f"did you mean `{guess}`?" if guess else None
+        self.p.error(span, f"unknown {what}name `{name}`", hint=hint)
+
+    # ---- checks ----------------------------------------------------------------
+    def check_scheme(self, rules: SchemeRules) -> None:
+        for clauses in [rules.clauses, rules.item_clauses] + [f.clauses for f in rules.funds]:
+            self.check_ambiguity(clauses)
+        self.check_coverage(rules)
+
+    def check_ambiguity(self, clauses: tuple) -> None:
+        """Two clauses that may both apply, set one thing differently, and neither is more specific."""
+        by_quantity: dict[str, list[tuple[Clause, Setting]]] = {}
+        for c in clauses:
+            for s in c.settings:
+                if s.mode == "abs":
+                    by_quantity.setdefault(s.quantity, []).append((c, s))
+        for q, pairs in by_quantity.items():
+            reported = set()
+            for i, (a, sa) in enumerate(pairs):
+                for b, sb in pairs[i + 1:]:
+                    if a.tier != b.tier or sa.value == sb.value or a is b:
+                        continue
+                    if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
+                        if a.constraint == b.constraint:
+                            self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
+                        continue
+                    if not a.constraint.overlaps(b.constraint):
+                        continue
+                    if _multi_only_overlap(a.constraint, b.constraint):
+                        continue
+                    meet = a.constraint.meet(b.constraint)
+                    if any(meet.implies(c.constraint) and c.constraint.implies(a.constraint)
+                           and c.constraint.implies(b.constraint) and c.tier >= a.tier for c, _ in pairs):
+                        continue
+                    key = (a.order, b.order)
+                    if key in reported:
+                        continue
+                    reported.add(key)
+                    self.p.error(
+                        sb.span,
+                        f"ambiguous {_quantity(q)}: this clause and line {a.span.line} both apply to claims with "
+                        f"{meet.describe()}, and neither is more specific",
+                        hint="add a clause for the overlap, or mark the one that wins as `exception`",
+                    )
+
+    def check_coverage(self, rules: SchemeRules) -> None:
+        """A benefit whose rate varies by level must give one for every level and status."""
+        levels = self.vocab.names_of("level")
+        statuses = self.vocab.names_of("status") if rules.name == "employee" else [None]
+        for benefit in sorted(rules.benefits):
+            rated = [c for c in rules.clauses if _has(c, "rate") and _admits(c.constraint, "benefit", benefit)]
+            if not any(c.constraint.get("level") for c in rated):
+                continue
+            if any(c.constraint.get("event") for c in rated):
+                continue
+            missing = []
+            for level in levels:
+                for status in statuses:
+                    if not any(_plain_match(c.constraint, benefit, level, status) for c in rated):
+                        missing.append(level + (f" {status}" if status else ""))
+            if missing:
+                first = min((c for c in rules.clauses if _admits(c.constraint, "benefit", benefit)), key=lambda c: c.order)
+                self.p.error(first.span, f"benefit `{benefit}` of scheme {rules.name} has no rate for local claims at "
+                                         f"{', '.join(missing)}",
+                             hint="add the clause, or `rate 0%` with the article that leaves it out")
+
+
+def _has(c: Clause, quantity: str) -> bool:
+    return any(s.quantity == quantity and s.mode == "abs" for s in c.settings)
+
+
+def _admits(con: Constraint, dim: str, value: str) -> bool:
+    allowed = con.get(dim)
+    return allowed is None or value in allowed
+
+
+def _plain_match(con: Constraint, benefit: str, level: str, status: Optional[str]) -> bool:
+    """Would a plain local claim (no groups, no flags, any age) at this level and status match?"""
+    for d, allowed in con.values:
+        if d == "benefit" and benefit not in allowed:
+            return False
+        if d == "level" and level not in allowed:
+            return False
+        if d == "status" and status is not None and status not in allowed:
+            return False
+        if d == "place" and "local" not in allowed:
+            return False
+        if d in MULTI_DIMS or d in ("grade", "disease-class", "type"):
+            return False
+    if con.measures or con.dates != (None, None):
+        return False
+    return True
+
+
+def _multi_only_overlap(a: Constraint, b: Constraint) -> bool:
+    """Clauses apart only by different groups/conditions/events: left to the claim (several may hold)."""
+    for d in MULTI_DIMS:
+        va, vb = a.get(d), b.get(d)
+        if va is not None and vb is not None and not (va & vb):
+            return True
+    return False
+
+
+def _measure_interval(op: str, bound: Decimal) -> tuple:
+    import math
+
+    if op == ">=":
+        return (math.ceil(bound), None)
+    if op == ">":
+        return (math.floor(bound) + 1, None)
+    if op == "<=":
+        return (None, math.floor(bound))
+    return (None, math.ceil(bound) - 1)
+
+
+def _pct(v: Decimal) -> str:
+    return f"{(v * 100).normalize():f}%"
+
+
+def _quantity(q: str) -> str:
+    if q.startswith("cap:"):
+        return "cap"
+    return q.replace("_", " ")
+
+
+def compile_error(diags: list[Diagnostic]) -> MedCompileError:
+    return MedCompileError([d for d in diags if d.severity == "error"])

@@ -1,0 +1,349 @@
+"""Settles claims on a compiled policy: the pipeline of domain.md, one claim at a time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional
+
+from .compiler import Compiled, SchemeRules
+from .errors import ClaimError
+from .settle import (ONE, ZERO, Step, Year, apply_caps, banded, cap_limit, deductible_due, pool_key,
+                     position_paying, q, record_pools)
+from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
+
+_HUNDRED = Decimal(100)
+
+
+class Engine:
+    """Compiled policy + caches of resolved terms. The caches only ever gain entries that are a
+    pure function of their key, so sharing an engine between threads is safe."""
+
+    def __init__(self, compiled: Compiled):
+        self.c = compiled
+        self.levels = compiled.vocabulary.names_of("level")
+        self._benefit_cache: dict = {}
+        self._layer_cache: dict = {}
+        self._item_cache: dict = {}
+
+    # ---- cached term lookups ------------------------------------------------------
+    def scheme(self, facts) -> SchemeRules:
+        s = self.c.schemes.get(facts.scheme)
+        if s is None:
+            raise ClaimError("not-covered", f"the policy has no rules for the {facts.scheme} scheme", "scheme")
+        return s
+
+    def benefit_terms(self, facts) -> BenefitTerms:
+        key = facts.key(self.c.measure_breaks, self.c.date_breaks) + (facts.referred_from,)
+        t = self._benefit_cache.get(key)
+        if t is None:
+            scheme = self.scheme(facts)
+            t = benefit_terms(scheme, facts, self.levels)
+            self._benefit_cache[key] = t
+        return t
+
+    def layer_terms(self, fund, facts) -> dict:
+        key = (fund.name, facts.key(self.c.measure_breaks, self.c.date_breaks))
+        t = self._layer_cache.get(key)
+        if t is None:
+            t = layer_terms(fund, facts)
+            self._layer_cache[key] = t
+        return t
+
+    def item_terms(self, scheme: SchemeRules, facts, cls: str, kind: str) -> dict:
+        key = (facts.key(self.c.measure_breaks, self.c.date_breaks), cls, kind)
+        t = self._item_cache.get(key)
+        if t is None:
+            t = resolve(scheme.item_clauses, facts, cls, kind)
+            self._item_cache[key] = t
+        return t
+
+    # ---- one claim -----------------------------------------------------------------
+    def settle(self, facts, year: Year, params: dict) -> tuple[dict, list]:
+        """Settle one claim, updating `year` in place; returns the result and its trace."""
+        scheme = self.scheme(facts)
+        if facts.benefit not in scheme.benefits and not any(
+                c.constraint.get("benefit") is None for c in scheme.clauses if any(s.quantity == "rate" for s in c.settings)):
+            raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
+        t = self.benefit_terms(facts)
+        trace: list[Step] = []
+        eff = facts
+        if t.redirect is not None:
+            kind, pick, changes = t.redirect
+            eff = facts.replace(**changes)
+            what = f"as {changes['benefit']}" if kind == "as" else f"on the local terms of {changes['level']}"
+            trace.append(Step("terms", None, pick.clause, f"settled {what}"))
+
+        # 1-4: total, excluded, pre-payment, eligible
+        total = excluded = class_prepay = ZERO
+        class_portions: dict = {}
+        for it in facts.items:
+            total += it.amount
+            if it.cls == "excluded":
+                excluded += it.amount
+                continue
+            itp = self.item_terms(scheme, eff, it.cls, it.kind) if scheme.item_clauses else {}
+            amount = it.amount
+            ceiling = itp.get("ceiling")
+            if ceiling is not None:
+                limit, daily = ceiling.value
+                limit = limit.of(params)
+                if daily:
+                    if it.days is None:
+                        raise ClaimError("missing-field", f"a {it.cls} item needs days for its daily ceiling", "items.days")
+                    allowed = limit * it.days
+                    over = max(amount - allowed, ZERO)
+                elif it.unit_price is not None and it.unit_price > limit:
+                    over = amount * (it.unit_price - limit) / it.unit_price
+                else:
+                    over = ZERO
+                if over:
+                    excluded += over
+                    amount -= over
+                    trace.append(Step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
+            share_pick = itp.get("prepay")
+            if share_pick is not None:
+                share = _tier_share(share_pick.value, it, limit_price(it, ceiling, params), params)
+                pre = amount * share
+                if pre:
+                    class_prepay += pre
+                    amount -= pre
+                    trace.append(Step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
+            if "rate" in itp:
+                class_portions[it.cls] = class_portions.get(it.cls, ZERO) + amount
+        trace.insert(0, Step("total", total, None))
+        if excluded:
+            trace.append(Step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
+        eligible0 = total - excluded - class_prepay
+        first_share = ZERO
+        if t.first_share is not None:
+            share = t.first_share.value.of(params) if not hasattr(t.first_share.value, "bands") else ZERO
+            first_share = eligible0 * share
+            trace.append(Step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
+        prepay = class_prepay + first_share
+        eligible = eligible0 - first_share
+        trace.append(Step("eligible", eligible, None))
+
+        funds = {f.name: ZERO for f in scheme.funds}
+        result = {"id": facts.id, "person": facts.person, "year": facts.year, "benefit": facts.benefit,
+                  "total": total, "excluded": excluded, "prepay": prepay, "eligible": eligible,
+                  "deductible": ZERO, "paid": funds}
+        if t.not_covered is not None and t.not_covered.adjust:
+            clause = t.not_covered.adjust[-1][0]
+            trace.append(Step("not covered", None, clause, "no fund pays this claim"))
+            self._allowance(t, facts, params, result, trace, covered=False)
+            result["patient"] = total
+            return result, trace
+
+        # 5: deductible
+        due, ded_clause, note = deductible_due(t, eff, year, params, self.levels, self._scheme_terms(scheme))
+        if due and self._basic_cap_reached(scheme, t, eff, year, params):
+            # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
+            due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
+        charged = min(due, eligible)
+        result["deductible"] = charged
+        trace.append(Step("deductible", charged, ded_clause, note or None))
+
+        # 6: the paying fund (basic, or the benefit's own)
+        payer = t.payer
+        rate = t.rate
+        if rate is None and t.limit is None and t.fixed is None:
+            raise ClaimError("no-clause", f"no clause gives a rate for this {facts.benefit} claim "
+                                          f"({eff.level}{', ' + eff.status if eff.status else ''}, {eff.place})", None)
+        benefit_set = self._band_scope(rate, eff)
+        e0 = sum(year.eligible.get(b, ZERO) for b in benefit_set)
+        lo, hi = e0 + charged, e0 + eligible
+        if rate is not None:
+            general = eligible - sum(class_portions.values())
+            pay = ZERO
+            if class_portions:
+                d_left = charged
+                take = min(d_left, general)
+                d_left -= take
+                pay += (general - take) * rate.share(rate.base.of(params))
+                for cls, portion in class_portions.items():
+                    crate = rate_spec(scheme.item_clauses, self.item_terms(scheme, eff, cls, "normal"), eff)
+                    take = min(d_left, portion)
+                    d_left -= take
+                    pay += (portion - take) * crate.share(crate.base.of(params))
+                    trace.append(Step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
+            else:
+                pay = banded(lo, hi, rate.base, rate, params)
+            trace.append(Step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
+        else:
+            pay = eligible - charged
+        events = sorted(facts.events)
+        if t.limit is not None:
+            limit = self._per_event(t, "limit", eff, events, params)
+            if pay > limit:
+                pay = limit
+                trace.append(Step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
+        if t.fixed is not None:
+            fixed = self._per_event(t, "fixed", eff, events, params)
+            pay = min(fixed, eligible)
+            trace.append(Step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
+        uncapped = pay
+        pay, bound = apply_caps(payer, pay, t.caps, eff, params, year, trace)
+        paid = q(pay)
+        funds[payer] = paid
+        trace.append(Step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
+
+        # where the basic fund's own yearly cap stopped it, for a layer paying above the cap
+        above_cap = ZERO
+        fund_wide = [b for b in bound if b[0].value[3] == (None, None)]
+        if fund_wide and rate is not None and payer == "basic":
+            _, _, room = fund_wide[0]
+            if room <= 0:
+                above_cap = eligible
+            elif uncapped > room:
+                above_cap = hi - position_paying(lo, hi, rate.base, rate, params, room)
+
+        # 8-9: further layers
+        paid_so_far = paid
+        burden_claim = eligible - paid if payer == "basic" else ZERO
+        for fund in scheme.funds:
+            if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
+                continue
+            if payer != "basic":
+                continue
+            lt = self.layer_terms(fund, eff)
+            lpay = self._layer(fund, lt, eff, year, params, trace, eligible=eligible, charged=charged,
+                               above_cap=above_cap, burden_claim=burden_claim, prepay=prepay,
+                               paid_so_far=paid_so_far)
+            funds[fund.name] = lpay
+            paid_so_far += lpay
+
+        result["patient"] = total - sum(funds.values())
+        self._allowance(t, facts, params, result, trace, covered=True)
+        trace.append(Step("patient", result["patient"], None))
+
+        # accumulate the year
+        if not (facts.referred_from is not None and t.picks.get("deductible.referral")):
+            k = (eff.benefit, eff.level)
+            year.stays[k] = year.stays.get(k, 0) + 1
+        year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
+        year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
+        record_pools(payer, paid, t.caps, eff, year)
+        return result, trace
+
+    # ---- helpers ---------------------------------------------------------------------
+    def _basic_cap_reached(self, scheme, t, eff, year, params) -> bool:
+        """The basic fund's scheme-wide cap is used up and a layer pays above it."""
+        if t.payer != "basic" or not any(
+                f.base == "above-cap" and (f.benefits is None or eff.benefit in f.benefits) for f in scheme.funds):
+            return False
+        for pick in t.caps:
+            if pick.value is not None and pick.value[3] == (None, None):
+                limit = cap_limit(pick, eff, params)
+                if limit is not None and year.pools.get(pool_key("basic", pick, eff), ZERO) >= limit:
+                    return True
+        return False
+
+    def _scheme_terms(self, scheme):
+        return lambda facts: self.benefit_terms(facts)
+
+    def _band_scope(self, rate, eff) -> frozenset:
+        if rate is not None and hasattr(rate.base, "bands"):
+            scope = rate.clause.constraint.get("benefit")
+            if scope:
+                return scope
+        return frozenset((eff.benefit,))
+
+    def _per_event(self, t: BenefitTerms, quantity: str, eff, events: list, params: dict) -> Decimal:
+        """Limits and fixed amounts of several events done together add up."""
+        if len(events) <= 1:
+            return getattr(t, quantity).value.of(params)
+        total = ZERO
+        for e in events:
+            te = self.benefit_terms(eff.replace(events=frozenset((e,))))
+            p = getattr(te, quantity)
+            if p is not None:
+                total += p.value.of(params)
+        return total
+
+    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, *, eligible, charged,
+               above_cap, burden_claim, prepay, paid_so_far) -> Decimal:
+        rate = rate_spec(fund.clauses, lt, eff)
+        if fund.base == "burden":
+            counted = burden_claim + (prepay if fund.including_prepay else ZERO)
+            b0 = year.burden.get(fund.name, ZERO)
+            b1 = b0 + counted
+            year.burden[fund.name] = b1
+            if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
+                return ZERO
+            threshold = lt["deductible"].value.of(params) if "deductible" in lt else ZERO
+            if "deductible.halved" in lt:
+                for _ in lt["deductible.halved"].adjust:
+                    threshold = threshold / 2
+            lo = max(b0, threshold)
+            pay = banded(lo, b1, rate.base, rate, params) if b1 > lo else ZERO
+            trace.append(Step(f"{fund.name} base", counted, lt["deductible"].clause if "deductible" in lt else None,
+                              f"burden this year {q(b0)} -> {q(b1)}, threshold {q(threshold)}"))
+        elif fund.base == "above-cap":
+            if rate is None or above_cap <= 0:
+                return ZERO
+            pay = above_cap * rate.share(rate.base.of(params))
+            trace.append(Step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
+        else:  # remaining
+            if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
+                return ZERO
+            remaining = eligible - paid_so_far - (charged if fund.above_deductible else ZERO)
+            remaining = max(remaining, ZERO)
+            pay = remaining * rate.share(rate.base.of(params))
+            trace.append(Step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
+        caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
+        pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
+        paid = q(pay)
+        record_pools(fund.name, paid, caps, eff, year)
+        trace.append(Step(fund.name, paid, rate.clause))
+        return paid
+
+    def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list, covered: bool) -> None:
+        p = t.allowance
+        if p is None:
+            return
+        days = p.value
+        adj = t.picks.get("allowance.adjust")
+        for _, s in (adj.adjust if adj else []):
+            delta, each = s.value
+            n = 1 if each is None else max((facts.measures.get(each) or 1) - 1, 0)
+            days += delta * n
+        if days <= 0:
+            result["allowance"] = ZERO
+            trace.append(Step("allowance", ZERO, p.clause, "no allowance"))
+            return
+        if facts.wage is None:
+            trace.append(Step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
+            return
+        amount = q(facts.wage * days / 30)
+        result["allowance"] = amount
+        trace.append(Step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
+
+
+def limit_price(it, ceiling, params) -> Optional[Decimal]:
+    if it.unit_price is None:
+        return None
+    if ceiling is not None and not ceiling.value[1]:
+        return min(it.unit_price, ceiling.value[0].of(params))
+    return it.unit_price
+
+
+def _tier_share(value, it, unit_price, params) -> Decimal:
+    """A pre-payment share: flat, or the tier of the item's unit price applied to the whole item."""
+    if not hasattr(value, "bands"):
+        return value.of(params)
+    price = unit_price if unit_price is not None else it.amount
+    for share, upper in value.bands:
+        if upper is None or price <= upper.of(params):
+            return share.of(params)
+    return ZERO
+
+
+def _pct(x: Decimal) -> str:
+    v = (x * _HUNDRED).quantize(Decimal("0.01")).normalize()
+    return f"{v:f}%"
+
+
+def _rate_note(rate, params, lo, hi) -> str:
+    if hasattr(rate.base, "bands"):
+        return f"banded over the year's eligible cost {q(lo)} -> {q(hi)}"
+    return _pct(rate.share(rate.base.of(params)))

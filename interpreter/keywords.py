@@ -1,0 +1,94 @@
+"""The keyword table: the single source of every structural word of the language.
+
+The grammar's keyword terminals, the Pygments lexer, the TextMate and Vim grammars and
+the language server's completion and hover are all generated from `KEYWORDS`. Each
+keyword has English and Chinese spellings, all first-class: a file may mix them freely.
+
+Vocabulary (levels, groups, places, benefits ...) is not here: it is defined in the
+language itself, in `stdlib/standard.med`.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Keyword:
+    terminal: str            # the grammar terminal
+    english: tuple[str, ...]
+    chinese: tuple[str, ...]
+    meaning: str             # shown on hover
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return self.english + self.chinese
+
+
+def _kw(terminal: str, english: str, chinese: str, meaning: str) -> Keyword:
+    return Keyword(terminal, tuple(english.split()), tuple(chinese.split()), meaning)
+
+
+KEYWORDS: tuple[Keyword, ...] = (
+    # structure of a file
+    _kw("POLICY", "policy", "办法 政策", "The policy header: its name, region and effective dates."),
+    _kw("REGION", "region", "地区", "The region (统筹区) the policy governs."),
+    _kw("EFFECTIVE", "effective", "施行", "The period in which the policy settles claims (施行期)."),
+    _kw("TO", "to", "至", "Ends a period or a band: `effective 2026-01-01 to 2030-12-31`, `65% to 20000`."),
+    _kw("USE", "use", "引用", "Brings in another policy file, e.g. `use standard` (标准库)."),
+    _kw("PARAMETER", "parameter", "参数", "A figure the city sets each year; a run supplies it (`--param`)."),
+    _kw("DEFINE", "define", "定义", "Defines vocabulary: the names a selector may use (standard library)."),
+    _kw("SCHEME", "scheme", "险种", "A scheme: `employee` 职工医保 or `resident` 居民医保."),
+    _kw("FUND", "fund", "基金", "A fund layer that pays part of a claim: basic 统筹, major 大额/大病, supplement, aid, maternity."),
+    _kw("EXCEPTION", "exception", "例外", "Marks a clause as an exception: it overrides the general clauses it overlaps."),
+    _kw("CITE", "cite", "依据", "The article of the regulation a clause encodes; carried into every trace step."),
+    # settings
+    _kw("DEDUCTIBLE", "deductible threshold", "起付线 起付标准", "Deductible (起付线): the eligible cost the patient bears before the fund pays; in a layer, its threshold."),
+    _kw("RATE", "rate", "比例 报销比例 支付比例", "Rate (报销比例): the share of the cost above the deductible that the fund pays."),
+    _kw("CAP", "cap", "封顶线 最高支付限额", "Cap (最高支付限额): the most the fund pays, a year or a day."),
+    _kw("LIMIT", "limit", "限额", "Limit (限额): pays the actual cost up to this amount, per claim."),
+    _kw("FIXED", "fixed", "定额", "Fixed amount (定额): pays this amount per claim, never more than the eligible cost."),
+    _kw("CEILING", "ceiling", "限价", "Price ceiling of an item class: the part above it is excluded (per unit, or a day for beds)."),
+    _kw("PREPAY", "prepay", "先行自付", "Pre-payment (个人先行自付): a share the patient pays before anything else."),
+    _kw("TERMS", "terms", "参照", "Settles on the terms of another level as if local: `terms level3` (参照三级)."),
+    _kw("AS", "as", "视同 按", "`as inpatient`: settled on the terms of another benefit (视同住院); `rate as level3`."),
+    _kw("PAID_BY", "paid-by", "由", "The fund that pays a benefit, when it is not the basic fund."),
+    _kw("WITH", "with", "含", "A cap shared with other benefits: `cap 550 yearly with outpatient` (含门诊统筹限额)."),
+    _kw("ALLOWANCE", "allowance", "津贴 生育津贴", "Maternity allowance (生育津贴): days × monthly wage / 30."),
+    _kw("NOT_COVERED", "not-covered", "不予支付", "No fund pays the claim (e.g. in a waiting period 待遇等待期)."),
+    _kw("ON", "on", "基于", "The base a layer pays on: `on burden`, `on eligible above cap`, `on remaining`."),
+    _kw("FOR", "for", "适用", "The benefits a layer's base counts: `on burden for inpatient special`."),
+    _kw("BURDEN", "burden", "个人负担", "The member's cumulative personal burden in the year (个人累计负担)."),
+    _kw("ELIGIBLE", "eligible", "政策范围内费用", "The eligible cost (政策范围内费用)."),
+    _kw("REMAINING", "remaining", "剩余", "What the earlier layers left of the eligible cost on this claim."),
+    _kw("INCLUDING", "including", "包括", "`on burden including prepay`: pre-payments count in the burden."),
+    # modifiers
+    _kw("YEARLY", "yearly", "每年 年度", "Per calendar year of the claim's date (一个自然年度)."),
+    _kw("DAILY", "daily", "每日 每天", "Per day (日限额)."),
+    _kw("REPEAT", "repeat", "递减", "Lowers the deductible by this much for each earlier stay in the year (多次住院递减)."),
+    _kw("FLOOR", "floor", "最低", "The lowest a lowered deductible may go (最低不少于)."),
+    _kw("FROM", "from", "自", "From a date on, or `none from stay 3` (自第3次住院起)."),
+    _kw("UNTIL", "until", "截至", "Up to and including a date."),
+    _kw("STAY", "stay", "次", "A stay in the year, counted from 1: `none from stay 3`."),
+    _kw("REFERRAL", "referral-difference", "转诊补差", "A referral upward pays only the difference of the deductibles; downward, none."),
+    _kw("NONE", "none", "无 不设", "No deductible, no cap."),
+    _kw("POINTS", "points", "个百分点 百分点", "Percentage points: `rate + 5 points` (提高5个百分点)."),
+    _kw("HALVED", "halved", "减半", "Halves a rate or a threshold (减半)."),
+    _kw("ABOVE", "above", "以上", "The last band: `75% above`; `on eligible above cap`."),
+    _kw("OF", "of", "乘以", "`50% of avg_wage`."),
+    _kw("DAYS", "days", "天", "Days of maternity allowance."),
+    _kw("EACH_EXTRA", "each-extra", "每增加", "Scales an adjustment by each unit beyond the first: `+ 15 days each-extra babies`."),
+    _kw("NOT", "not", "非", "Negates a selector: `not tcm`."),
+)
+
+BY_SPELLING: dict[str, Keyword] = {s: k for k in KEYWORDS for s in k.spellings}
+
+
+def terminal_definitions() -> str:
+    """The keyword terminals, declared for grammar/med.lark.
+
+    The lexer reads every word as a NAME; the parser's post-lexer turns a NAME whose text
+    is a keyword spelling into that keyword's terminal. So a keyword is always a whole
+    word, in either language, and can never collide with a name.
+    """
+    return "%declare " + " ".join(k.terminal for k in KEYWORDS) + "\n"

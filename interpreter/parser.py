@@ -1,0 +1,612 @@
+"""Text -> parse tree -> AST. The only module that knows lark.
+
+`parse(text, file)` returns an `ast.Module` or raises `MedSyntaxError` whose message says,
+in the author's words, what was expected at the line and column where the text went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Iterator
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError, Indenter
+
+from . import ast
+from .errors import Diagnostic, MedSyntaxError
+from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
+
+MAX_SOURCE_BYTES = 2_000_000
+MAX_DEPTH = 32
+
+
+class _MedIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types: list = []
+    CLOSE_PAREN_types: list = []
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+    always_accept = ("_NL", "NAME")
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return super().process(self._keywords(stream))
+
+    @staticmethod
+    def _keywords(stream: Iterator[Token]) -> Iterator[Token]:
+        for tok in stream:
+            if tok.type == "NAME":
+                kw = BY_SPELLING.get(tok.value)
+                if kw is not None:
+                    tok = Token.new_borrow_pos(kw.terminal, tok.value, tok)
+            yield tok
+
+    def handle_NL(self, token: Token) -> Iterator[Token]:
+        # The newline token swallows comment lines; indentation is that of the last line,
+        # before any comment on it.
+        yield token
+        last = token.value.rsplit("\n", 1)[1]
+        indent_str = re.match(r"[\t \u3000]*", last).group()
+        indent = indent_str.count(" ") + indent_str.count("\u3000") * 2 + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            if len(self.indent_level) > MAX_DEPTH:
+                raise _TooDeep(token)
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+        else:
+            while indent < self.indent_level[-1]:
+                self.indent_level.pop()
+                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+            if indent != self.indent_level[-1]:
+                raise DedentError(f"Unexpected dedent to column {indent}. Expected dedent to {self.indent_level[-1]}")
+
+
+class _TooDeep(Exception):
+    def __init__(self, token: Token):
+        self.token = token
+
+
+def grammar_text() -> str:
+    """The grammar as lark reads it: grammar/med.lark plus the generated keyword terminals."""
+    base = resources.files("medpolicy.grammar").joinpath("med.lark").read_text(encoding="utf-8")
+    return base + "\n// ---- keywords (generated from interpreter/keywords.py)\n" + terminal_definitions()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    # Built once per process; a Lark parser is not mutated by parsing.
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_MedIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+        strict=True,
+    )
+
+
+def parse(text: str, file: str = "<string>") -> ast.Module:
+    """Parse .med source into an AST; raises MedSyntaxError."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES} bytes"))
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as e:
+        raise MedSyntaxError(_describe(e, text, file)) from None
+    except _TooDeep as e:
+        raise MedSyntaxError(Diagnostic(_tok_span(e.token, file, next_line=True), f"blocks are nested more than {MAX_DEPTH} deep")) from None
+    except DedentError:
+        line, col = _bad_dedent(text)
+        raise MedSyntaxError(Diagnostic(ast.Span(file, line, col, line, col + 1),
+                                        "this line's indentation matches no enclosing block")) from None
+    except RecursionError:
+        raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), "the file is nested too deeply to read")) from None
+    try:
+        return _ToAst(file).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, MedSyntaxError):
+            raise e.orig_exc from None
+        raise
+
+
+# ---- error messages in the author's words ----------------------------------------
+
+_TOKEN_WORDS = {
+    "_NL": "the end of the line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of the block",
+    "NAME": "a name",
+    "STRING": 'a quoted text ("...")',
+    "DATE": "a date (YYYY-MM-DD)",
+    "PERCENT": "a percentage (e.g. 85%)",
+    "INT": "a whole number",
+    "DECIMAL": "a number",
+    "WAN": "an amount in 万",
+    "SIGN": "+ or -",
+    "COMPARE": "a comparison (>=, <, ...)",
+    "COMMA": '","',
+    "$END": "the end of the file",
+}
+_KEYWORD_WORDS = {k.terminal: f"`{k.english[0]}`" for k in KEYWORDS}
+
+
+def _expected_words(names: set[str]) -> str:
+    words = []
+    for n in sorted(names):
+        if n in _KEYWORD_WORDS:
+            words.append(_KEYWORD_WORDS[n])
+        elif n in _TOKEN_WORDS:
+            words.append(_TOKEN_WORDS[n])
+        elif n == "MULTIPLICATION" or n.startswith("__ANON"):
+            continue
+    words = sorted(set(words), key=lambda w: (not w.startswith("`"), w))
+    if not words:
+        return ""
+    if len(words) > 12:
+        words = words[:12] + ["..."]
+    return ", ".join(words)
+
+
+def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+    if isinstance(e, UnexpectedCharacters):
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        if ch in "“”「」":
+            msg = f"quotes must be straight (\"), not {ch!r}"
+        elif ch in "（），：；":
+            msg = f"unexpected full-width {ch!r}: use it only inside quotes or comments"
+        else:
+            msg = f"unexpected character {ch!r}"
+        expected = _expected_words(set(e.allowed or ()))
+        return Diagnostic(ast.Span(file, line, col, line, col + 1), msg, hint=f"expected {expected}" if expected else None)
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            return Diagnostic(ast.Span(file, line, col, line, col + 1), "the file ends in the middle of a clause")
+        expected = _expected_words(set(e.expected))
+        found = _found(tok)
+        span = _tok_span(tok, file, next_line=tok.type in ("_NL", "_INDENT", "_DEDENT"))
+        msg = f"unexpected {found}"
+        if tok.type == "_INDENT":
+            msg = "unexpected indentation: only a line that opens a block may be followed by indented lines"
+            expected = ""
+        return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""))
+    return Diagnostic(ast.Span(file, line, col, line, col + 1), str(e).splitlines()[0])
+
+
+def _found(tok: Token) -> str:
+    if tok.type == "_NL":
+        return "end of line"
+    if tok.type in ("_INDENT", "_DEDENT"):
+        return "indentation"
+    if tok.type in _KEYWORD_WORDS:
+        return f"keyword `{tok.value}`"
+    return f"{_TOKEN_WORDS.get(tok.type, tok.type.lower())} `{tok.value}`"
+
+
+def _tok_span(tok: Token, file: str, next_line: bool = False) -> ast.Span:
+    if next_line and tok.type in ("_NL", "_INDENT", "_DEDENT"):
+        # Point at the end of the line the newline ends, not the next one.
+        line, col = tok.line or 1, tok.column or 1
+        return ast.Span(file, line, col, line, col + 1)
+    end_line = tok.end_line or tok.line or 1
+    end_col = tok.end_column or ((tok.column or 1) + len(str(tok)))
+    return ast.Span(file, tok.line or 1, tok.column or 1, end_line, end_col)
+
+
+def _bad_dedent(text: str) -> tuple[int, int]:
+    stack = [0]
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.lstrip(" \t\u3000")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(raw) - len(stripped)
+        if indent > stack[-1]:
+            stack.append(indent)
+            continue
+        while indent < stack[-1]:
+            stack.pop()
+        if indent != stack[-1]:
+            return number, indent + 1
+    return 1, 1
+
+
+# ---- parse tree -> AST --------------------------------------------------------
+
+def _dec(tok: Token) -> Decimal:
+    s = str(tok)
+    if s.endswith("万"):
+        return Decimal(s[:-1]) * 10000
+    return Decimal(s)
+
+
+def _pct(tok: Token) -> Decimal:
+    return Decimal(str(tok)[:-1]) / 100
+
+
+def _unquote(tok: Token) -> str:
+    return str(tok)[1:-1]
+
+
+def _sign(tok: Token) -> int:
+    return -1 if str(tok) == "-" else 1
+
+
+def _toks(children, *types: str) -> list[Token]:
+    return [c for c in children if isinstance(c, Token) and c.type in types]
+
+
+def _nodes(children, *classes) -> list:
+    return [c for c in children if isinstance(c, classes)]
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Thin: one constructor per rule; meaning lives in the compiler."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta) -> ast.Span:
+        if getattr(meta, "empty", True):
+            return ast.Span(self.file, 1, 1, 1, 1)
+        return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> ast.Span:
+        return _tok_span(tok, self.file)
+
+    # -- top level
+    def start(self, meta, children):
+        return ast.Module(self.file, tuple(children), span=self._span(meta))
+
+    def policy_decl(self, meta, ch):
+        fields = {}
+        for c in ch:
+            if isinstance(c, tuple):
+                fields.update(c[1])
+        cite = next((c for c in ch if isinstance(c, _Cite)), None)
+        return ast.PolicyHeader(_unquote(_toks(ch, "STRING")[0]), cite=cite.text if cite else None,
+                                span=self._span(meta), **fields)
+
+    def region(self, meta, ch):
+        return ("region", {"region": str(_toks(ch, "NAME")[0])})
+
+    def effective(self, meta, ch):
+        dates = [str(t) for t in _toks(ch, "DATE")]
+        return ("effective", {"effective_from": dates[0], "effective_to": dates[1] if len(dates) > 1 else None})
+
+    def use_decl(self, meta, ch):
+        return ast.Use(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+
+    def parameter_decl(self, meta, ch):
+        s = _toks(ch, "STRING")
+        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, span=self._span(meta))
+
+    def define_block(self, meta, ch):
+        s = _toks(ch, "STRING")
+        return ast.Define(ch[1], _unquote(s[0]) if s else None,
+                          tuple(_nodes(ch, ast.DefineEntry)), span=self._span(meta))
+
+    def define_kind(self, meta, ch):
+        return str(ch[0])
+
+    def define_entry(self, meta, ch):
+        names = [str(t) for t in _toks(ch, "NAME")]
+        s = _toks(ch, "STRING")
+        return ast.DefineEntry(names[0], tuple(names[1:]), _unquote(s[0]) if s else None, span=self._span(meta))
+
+    def scheme_block(self, meta, ch):
+        cite = next((c for c in ch if isinstance(c, _Cite)), None)
+        return ast.Scheme(str(_toks(ch, "NAME")[0]), tuple(_nodes(ch, ast.FundBlock, ast.Line)),
+                          cite.text if cite else None, span=self._span(meta))
+
+    def fund_block(self, meta, ch):
+        cite = next((c for c in ch if isinstance(c, _Cite)), None)
+        base = next(iter(_nodes(ch, ast.FundBase)), None)
+        return ast.FundBlock(str(_toks(ch, "NAME")[0]), base, tuple(_nodes(ch, *_SETTINGS)),
+                             cite.text if cite else None, tuple(_nodes(ch, ast.Line)), span=self._span(meta))
+
+    def burden_base(self, meta, ch):
+        return ast.FundBase("burden", including_prepay=any(c == "including" for c in ch),
+                            benefits=_benefits(ch), span=self._span(meta))
+
+    def above_cap_base(self, meta, ch):
+        return ast.FundBase("above-cap", benefits=_benefits(ch), span=self._span(meta))
+
+    def remaining_base(self, meta, ch):
+        return ast.FundBase("remaining", above_deductible=bool(_toks(ch, "DEDUCTIBLE")),
+                            benefits=_benefits(ch), span=self._span(meta))
+
+    def including(self, meta, ch):
+        return "including"
+
+    def benefits_for(self, meta, ch):
+        return _For(tuple(str(t) for t in _toks(ch, "NAME")))
+
+    def line(self, meta, ch):
+        cite = next((c for c in ch if isinstance(c, _Cite)), None)
+        return ast.Line(
+            selectors=tuple(_nodes(ch, ast.NameSelector, ast.MeasureSelector, ast.DateSelector)),
+            settings=tuple(_nodes(ch, *_SETTINGS)),
+            cite=cite.text if cite else None,
+            exception=bool(_toks(ch, "EXCEPTION")),
+            children=tuple(_nodes(ch, ast.Line)),
+            span=self._line_span(meta, ch),
+        )
+
+    def _line_span(self, meta, ch) -> ast.Span:
+        # A clause's span is its own line, not the block it heads.
+        toks = [c for c in ch if isinstance(c, Token) and c.type not in ("_NL",)]
+        inner = [getattr(c, "span", None) for c in ch if not isinstance(c, (Token, ast.Line))]
+        inner = [s for s in inner if s is not None]
+        if not inner and not toks:
+            return self._span(meta)
+        starts = [(s.line, s.column) for s in inner] + [(t.line, t.column) for t in toks]
+        ends = [(s.end_line, s.end_column) for s in inner] + [(t.end_line, t.end_column) for t in toks]
+        (l0, c0), (l1, c1) = min(starts), max(ends)
+        return ast.Span(self.file, l0, c0, l1, c1)
+
+    # -- selectors
+    def name_selector(self, meta, ch):
+        return ast.NameSelector(str(ch[0]), span=self._span(meta))
+
+    def not_selector(self, meta, ch):
+        return ast.NameSelector(str(_toks(ch, "NAME")[0]), negated=True, span=self._span(meta))
+
+    def measure_selector(self, meta, ch):
+        name, op = _toks(ch, "NAME")[0], _toks(ch, "COMPARE")[0]
+        op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
+        return ast.MeasureSelector(str(name), op, _num(ch[-1]), span=self._span(meta))
+
+    def from_selector(self, meta, ch):
+        return ast.DateSelector("from", str(_toks(ch, "DATE")[0]), span=self._span(meta))
+
+    def until_selector(self, meta, ch):
+        return ast.DateSelector("until", str(_toks(ch, "DATE")[0]), span=self._span(meta))
+
+    # -- values
+    def literal(self, meta, ch):
+        return ast.Number(_num(ch[0]), span=self._span(meta))
+
+    def times_param(self, meta, ch):
+        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _num(ch[0]), span=self._span(meta))
+
+    def percent_of_param(self, meta, ch):
+        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _pct(_toks(ch, "PERCENT")[0]), span=self._span(meta))
+
+    def param_ref(self, meta, ch):
+        return ast.ParamRef(str(ch[0]), span=self._span(meta))
+
+    def entries(self, meta, ch):
+        return tuple(ch)
+
+    def entry(self, meta, ch):
+        value = ch[-1]
+        if isinstance(value, Token) and value.type == "PERCENT":
+            v = ast.Percent(_pct(value), span=self._tspan(value))
+        else:
+            v = ast.Number(_num(value), span=self._tspan(value) if isinstance(value, Token) else self._span(meta))
+        return ast.Entry(tuple(ch[:-1]), v, span=self._span(meta))
+
+    def bands(self, meta, ch):
+        return tuple(ch)
+
+    def band(self, meta, ch):
+        return ast.Band(_share(ch[0], self), ch[-1], span=self._span(meta))
+
+    def last_band(self, meta, ch):
+        return ast.Band(_share(ch[0], self), None, span=self._span(meta))
+
+    def cite(self, meta, ch):
+        return _Cite(_unquote(_toks(ch, "STRING")[0]))
+
+    # -- settings
+    def deductible_value(self, meta, ch):
+        value = ch[1]
+        mods = [c for c in ch[2:] if not isinstance(c, Token)]
+        return [ast.Deductible(_value(value, self), span=self._span(meta)), *mods]
+
+    def deductible_none(self, meta, ch):
+        mods = [c for c in ch[2:] if not isinstance(c, Token)]
+        return [ast.Deductible(None, span=self._span(meta)), *mods]
+
+    def deductible_adjust(self, meta, ch):
+        return ast.DeductibleAdjust(_signed_amount(ch[1], ch[2]), span=self._span(meta))
+
+    def deductible_halved(self, meta, ch):
+        return ast.DeductibleAdjust(None, halved=True, span=self._span(meta))
+
+    def deductible_mods(self, meta, ch):
+        return [c for c in ch[1:] if not isinstance(c, Token)]
+
+    def ded_yearly(self, meta, ch):
+        return ast.DeductibleYearly(span=self._span(meta))
+
+    def ded_repeat(self, meta, ch):
+        amount = ch[-1]
+        return ast.DeductibleRepeat(_abs_amount(amount), span=self._span(meta))
+
+    def ded_floor(self, meta, ch):
+        return ast.DeductibleFloor(ch[-1], span=self._span(meta))
+
+    def ded_none_from(self, meta, ch):
+        return ast.DeductibleNoneFrom(int(str(_toks(ch, "INT")[0])), span=self._span(meta))
+
+    def ded_referral(self, meta, ch):
+        return ast.DeductibleReferral(span=self._span(meta))
+
+    def rate_value(self, meta, ch):
+        return ast.Rate(_value(ch[1], self), span=self._span(meta))
+
+    def rate_points(self, meta, ch):
+        return ast.RatePoints(_sign(ch[1]) * _num(ch[2]), span=self._span(meta))
+
+    def rate_halved(self, meta, ch):
+        return ast.RateHalved(span=self._span(meta))
+
+    def rate_as(self, meta, ch):
+        level = str(_toks(ch, "NAME")[0])
+        signs = _toks(ch, "SIGN")
+        points = _sign(signs[0]) * _num(ch[-2]) if signs else Decimal(0)
+        return ast.RateAs(level, points, span=self._span(meta))
+
+    def cap_value(self, meta, ch):
+        period = next((c for c in ch if c in ("year", "day")), "year")
+        shared = next((c for c in ch if isinstance(c, _For)), _For(()))
+        return ast.Cap(ch[1], period, shared.names, span=self._span(meta))
+
+    def yearly(self, meta, ch):
+        return "year"
+
+    def daily(self, meta, ch):
+        return "day"
+
+    def shared_with(self, meta, ch):
+        return _For(tuple(str(t) for t in _toks(ch, "NAME")))
+
+    def cap_adjust(self, meta, ch):
+        sign = _sign(ch[1])
+        delta = ch[2]
+        if isinstance(delta, Token) and delta.type == "PERCENT":
+            delta = ast.Percent(sign * _pct(delta), span=self._tspan(delta))
+        else:
+            delta = _signed_amount(ch[1], delta)
+        extra = _toks(ch, "NAME")
+        return ast.CapAdjust(delta, str(extra[-1]) if extra and _toks(ch, "EACH_EXTRA") else None, span=self._span(meta))
+
+    def cap_none(self, meta, ch):
+        return ast.NoCap(span=self._span(meta))
+
+    def limit(self, meta, ch):
+        return ast.Limit(_value(ch[1], self), span=self._span(meta))
+
+    def fixed(self, meta, ch):
+        return ast.Fixed(_value(ch[1], self), span=self._span(meta))
+
+    def ceiling(self, meta, ch):
+        return ast.Ceiling(ch[1], daily=bool(_toks(ch, "DAILY")), span=self._span(meta))
+
+    def prepay_share(self, meta, ch):
+        return ast.Prepay(_share(ch[1], self), span=self._span(meta))
+
+    def prepay_tiers(self, meta, ch):
+        return ast.Prepay(ch[1], span=self._span(meta))
+
+    def terms(self, meta, ch):
+        return ast.Terms(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+
+    def as_benefit(self, meta, ch):
+        return ast.AsBenefit(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+
+    def paid_by(self, meta, ch):
+        return ast.PaidBy(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+
+    def allowance_days(self, meta, ch):
+        return ast.AllowanceDays(int(str(_toks(ch, "INT")[0])), span=self._span(meta))
+
+    def allowance_adjust(self, meta, ch):
+        extra = _toks(ch, "NAME")
+        return ast.AllowanceAdjust(_sign(ch[1]) * int(str(_toks(ch, "INT")[0])),
+                                   str(extra[0]) if extra else None, span=self._span(meta))
+
+    def not_covered(self, meta, ch):
+        return ast.NotCovered(span=self._span(meta))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - every rule is named
+        raise MedSyntaxError(Diagnostic(self._span(meta), f"internal: no AST for rule {data}"))
+
+
+class _Cite:
+    def __init__(self, text: str):
+        self.text = text
+
+
+class _For:
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+
+
+_SETTINGS = (
+    ast.Deductible, ast.DeductibleAdjust, ast.DeductibleYearly, ast.DeductibleRepeat, ast.DeductibleFloor,
+    ast.DeductibleNoneFrom, ast.DeductibleReferral, ast.Rate, ast.RatePoints, ast.RateHalved, ast.RateAs,
+    ast.Cap, ast.CapAdjust, ast.NoCap, ast.Limit, ast.Fixed, ast.Ceiling, ast.Prepay, ast.Terms,
+    ast.AsBenefit, ast.PaidBy, ast.AllowanceDays, ast.AllowanceAdjust, ast.NotCovered,
+)
+
+
+def _num(tok) -> Decimal:
+    if isinstance(tok, ast.Number):
+        return tok.value
+    return _dec(tok)
+
+
+def _benefits(ch) -> tuple[str, ...]:
+    f = next((c for c in ch if isinstance(c, _For)), None)
+    return f.names if f else ()
+
+
+def _share(v, t: _ToAst):
+    if isinstance(v, Token) and v.type == "PERCENT":
+        return ast.Percent(_pct(v), span=t._tspan(v))
+    return v  # ParamRef
+
+
+def _value(v, t: _ToAst):
+    if isinstance(v, Token):
+        if v.type == "PERCENT":
+            return ast.Percent(_pct(v), span=t._tspan(v))
+        return ast.Number(_dec(v), span=t._tspan(v))
+    return v
+
+
+def _signed_amount(sign_tok: Token, amount):
+    s = _sign(sign_tok)
+    if isinstance(amount, ast.Number):
+        return ast.Number(s * amount.value, span=amount.span)
+    if isinstance(amount, ast.ParamRef):
+        return ast.ParamRef(amount.name, s * amount.factor, span=amount.span)
+    return amount
+
+
+def _abs_amount(amount):
+    if isinstance(amount, ast.Number):
+        return ast.Number(abs(amount.value), span=amount.span)
+    return amount
+
+
+# Settings rules may return a list (a deductible with its modifiers); flatten them in lines.
+_orig_line = _ToAst.line
+_orig_fund = _ToAst.fund_block
+
+
+def _flatten(ch):
+    out = []
+    for c in ch:
+        if isinstance(c, list):
+            out.extend(c)
+        else:
+            out.append(c)
+    return out
+
+
+def _line(self, meta, ch):
+    return _orig_line(self, meta, _flatten(ch))
+
+
+def _fund(self, meta, ch):
+    return _orig_fund(self, meta, _flatten(ch))
+
+
+_ToAst.line = v_args(meta=True)(_line)  # type: ignore[method-assign]
+_ToAst.fund_block = v_args(meta=True)(_fund)  # type: ignore[method-assign]

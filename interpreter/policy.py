@@ -1,0 +1,289 @@
+"""The public face: load or compile a policy, then settle claims on it.
+
+    policy = medpolicy.load("policies/suihua.med")
+    result = policy.settle(claim, params={"avg_wage": "80000"})
+    results = policy.settle_all(claims, params=...)
+    later = policy.settle(next_claim, state=result.state)
+
+A `Policy` is immutable and may be shared between threads; each run's accumulators live in
+`State` values that the caller holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from . import ast
+from .claims import ClaimReader
+from .compiler import Compiled, compile_modules
+from .engine import Engine
+from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
+from .parser import parse
+from .settle import Year, q
+
+MAX_USES = 16
+
+
+class State:
+    """Each person's accumulators per year, as left by the claims settled so far. Immutable:
+    settling returns a new State."""
+
+    __slots__ = ("_years",)
+
+    def __init__(self, years: Optional[dict] = None):
+        self._years = years or {}
+
+    def year(self, person: str, year: int) -> Year:
+        y = self._years.get((person, year))
+        return y.copy() if y is not None else Year()
+
+    def with_year(self, person: str, year: int, y: Year) -> "State":
+        years = dict(self._years)
+        years[(person, year)] = y
+        return State(years)
+
+
+class Result(Mapping):
+    """One claim's settlement (or error), readable as the contract's JSON object."""
+
+    __slots__ = ("data", "trace", "state")
+
+    def __init__(self, data: dict, trace: list, state: Optional[State]):
+        self.data = data
+        self.trace = trace
+        self.state = state
+
+    def __getitem__(self, key):
+        return self.to_json()[key]
+
+    def __iter__(self):
+        return iter(self.to_json())
+
+    def __len__(self):
+        return len(self.to_json())
+
+    @property
+    def ok(self) -> bool:
+        return "error" not in self.data
+
+    def to_json(self, trace: bool = True) -> dict:
+        """The result as JSON-ready data: money as strings with two decimals."""
+        return to_json(self.data, self.trace if trace else None)
+
+
+def to_json(data: dict, trace: Optional[list]) -> dict:
+    if "error" in data:
+        return dict(data)
+    out: dict = {}
+    for k, v in data.items():
+        if isinstance(v, Decimal):
+            out[k] = f"{q(v)}"
+        elif isinstance(v, dict):
+            out[k] = {f: f"{q(a)}" for f, a in v.items()}
+        else:
+            out[k] = v
+    if trace is not None:
+        out["trace"] = [s.as_dict() for s in trace]
+    return out
+
+
+class Policy:
+    """A checked, compiled policy. Build one with `load` or `compile`."""
+
+    def __init__(self, compiled: Compiled, warnings: list[Diagnostic], sources: dict[str, str]):
+        self._c = compiled
+        self._engine = Engine(compiled)
+        self._reader = ClaimReader(compiled.vocabulary)
+        self.warnings = tuple(warnings)
+        self.sources = sources
+
+    @property
+    def title(self) -> str:
+        return self._c.title
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return self._c.params
+
+    @property
+    def compiled(self) -> Compiled:
+        return self._c
+
+    def funds(self, scheme: str) -> tuple[str, ...]:
+        s = self._c.schemes.get(scheme)
+        return tuple(f.name for f in s.funds) if s else ()
+
+    # ---- parameters ------------------------------------------------------------
+    def bind(self, params: Optional[Mapping[str, Any]]) -> dict:
+        """Check and convert run parameters: every declared one must be given, as a number or a percentage."""
+        params = dict(params or {})
+        out = {}
+        for name, value in params.items():
+            text = str(value).strip()
+            try:
+                out[name] = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+            except (InvalidOperation, ValueError):
+                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
+                                                f"parameter {name} must be a number or a percentage, not {value!r}")) from None
+            if not out[name].is_finite():
+                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), f"parameter {name} must be finite"))
+        missing = [p for p in self._c.params if p not in out]
+        if missing:
+            raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
+                                            f"the policy needs parameter {', '.join(missing)}: supply it with "
+                                            f"--param {missing[0]}=VALUE (or params={{'{missing[0]}': ...}})"))
+        return out
+
+    # ---- settling ----------------------------------------------------------------
+    def settle(self, claim: Mapping[str, Any], *, state: Optional[State] = None,
+               params: Optional[Mapping[str, Any]] = None) -> Result:
+        """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
+        The result's `.state` carries the year on to the next claim."""
+        bound = self.bind(params)
+        state = state or State()
+        try:
+            facts = self._read(claim)
+        except ClaimError as e:
+            return Result(_error(claim, e), [], state)
+        year = state.year(facts.person, facts.year)
+        try:
+            data, trace = self._engine.settle(facts, year, bound)
+        except ClaimError as e:
+            return Result(_error(claim, e), [], state)
+        return Result(data, trace, state.with_year(facts.person, facts.year, year))
+
+    def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
+        """Settle many claims: each person's claims in date order (ties in input order), years
+        accumulating; results in input order. A bad claim gets an error result; the rest settle."""
+        bound = self.bind(params)
+        claims = list(claims)
+        results: list[Optional[Result]] = [None] * len(claims)
+        read = []
+        seen: set = set()
+        for i, claim in enumerate(claims):
+            try:
+                facts = self._read(claim)
+                if facts.id in seen:
+                    raise ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
+                seen.add(facts.id)
+                read.append((facts.person, facts.ordinal, i, facts))
+            except ClaimError as e:
+                results[i] = Result(_error(claim, e), [], None)
+        read.sort(key=lambda r: (r[0], r[1], r[2]))
+        years: dict = {}
+        engine = self._engine
+        for person, _, i, facts in read:
+            key = (person, facts.year)
+            year = years.get(key)
+            if year is None:
+                year = years[key] = Year()
+            snapshot = year.copy()
+            try:
+                data, trace = engine.settle(facts, year, bound)
+                results[i] = Result(data, trace, None)
+            except ClaimError as e:
+                years[key] = snapshot  # a claim that fails leaves the year as it was
+                results[i] = Result(_error(claims[i], e), [], None)
+            except (ArithmeticError, ValueError) as e:  # never lose the rest of the run
+                years[key] = snapshot
+                results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e}", None)), [], None)
+        return results  # type: ignore[return-value]
+
+    def _read(self, claim):
+        facts = self._reader.read(claim)
+        lo, hi = self._c.effective
+        if (lo is not None and facts.ordinal < lo) or (hi is not None and facts.ordinal > hi):
+            period = f"{_d(lo)} to {_d(hi)}"
+            raise ClaimError("outside-period", f"date {facts.date} is outside the policy's effective period {period}", "date")
+        return facts
+
+
+def _d(ordinal: Optional[int]) -> str:
+    return dt.date.fromordinal(ordinal).isoformat() if ordinal else "…"
+
+
+def _error(claim: Any, e: ClaimError) -> dict:
+    cid = claim.get("id") if isinstance(claim, dict) else None
+    return {"id": cid, "error": e.as_dict()}
+
+
+# ---- loading ---------------------------------------------------------------------
+
+def _stdlib_text(name: str) -> Optional[str]:
+    try:
+        f = resources.files("medpolicy.stdlib").joinpath(f"{name}.med")
+        return f.read_text(encoding="utf-8") if f.is_file() else None
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None
+
+
+def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
+    """A `use` names a standard-library module or a file beside the policy; never a path."""
+    if "/" in use.name or "\\" in use.name or use.name.startswith("."):
+        raise MedLoadError(Diagnostic(use.span, f"`use {use.name}`: a use names a module, not a path"))
+    if base_dir is not None:
+        candidate = base_dir / f"{use.name}.med"
+        if candidate.is_file() and candidate.resolve().parent == base_dir.resolve():
+            return str(candidate), candidate.read_text(encoding="utf-8")
+    text = _stdlib_text(use.name)
+    if text is not None:
+        return f"stdlib/{use.name}.med", text
+    raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
+                                            + (f" or beside {use.span.file}" if base_dir else "")))
+
+
+def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[ast.Module]:
+    used: list[ast.Module] = []
+    seen = {main.file}
+    queue = [main]
+    while queue:
+        m = queue.pop(0)
+        for item in m.items:
+            if not isinstance(item, ast.Use):
+                continue
+            path, text = _resolve_use(item, base_dir)
+            if path in seen:
+                continue
+            if len(seen) > MAX_USES:
+                raise MedLoadError(Diagnostic(item.span, f"more than {MAX_USES} modules used"))
+            seen.add(path)
+            sources[path] = text
+            mod = parse(text, path)
+            used.append(mod)
+            queue.append(mod)
+    return used
+
+
+def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None) -> Policy:  # noqa: A001
+    """Compile policy source text. Raises MedError (with file, line, column) on any problem."""
+    sources = {name: text}
+    main = parse(text, name)
+    used = _gather(main, Path(base_dir) if base_dir else None, sources)
+    compiled, diags = compile_modules(main, used)
+    if compiled is None:
+        raise MedCompileError([d for d in diags if d.severity == "error"])
+    return Policy(compiled, [d for d in diags if d.severity == "warning"], sources)
+
+
+def load(path: str | os.PathLike) -> Policy:
+    """Read and compile a .med file; `use` finds modules beside it or in the standard library."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise MedLoadError(Diagnostic(ast.Span(str(path), 1, 1, 1, 1), f"cannot read the policy: {e}")) from None
+    return compile(text, str(path), base_dir=str(p.parent))
+
+
+def check(path: str | os.PathLike) -> list[Diagnostic]:
+    """Every problem in a policy file (empty when it compiles cleanly), for `med check` and the language server."""
+    try:
+        policy = load(path)
+    except MedError as e:
+        return e.diagnostics
+    return list(policy.warnings)

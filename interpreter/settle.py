@@ -1,0 +1,217 @@
+"""Settling one claim against its terms, in the order of domain.md:
+
+total -> excluded -> pre-payment -> eligible -> deductible -> basic fund (rate, bands,
+limits, caps) -> further layers (above the cap, on the year's burden, on what remains)
+-> patient. Exact decimals; each fund's payment is rounded half-up to the fen once.
+
+Every amount gets a trace step naming the clause (line and article) that produced it.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Optional
+
+from .clauses import Amt, BandSpec, Clause
+from .errors import ClaimError
+from .terms import Pick, RateSpec
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+CENT = Decimal("0.01")
+INF = Decimal("Infinity")
+
+
+def q(x: Decimal) -> Decimal:
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Year:
+    """One person's accumulators for one calendar year. Copied, never shared, between results."""
+
+    __slots__ = ("stays", "deductibles", "eligible", "pools", "burden")
+
+    def __init__(self) -> None:
+        self.stays: dict = {}        # (benefit, level) -> stays settled
+        self.deductibles: dict = {}  # benefit -> deductible charged this year
+        self.eligible: dict = {}     # benefit -> eligible cost this year
+        self.pools: dict = {}        # (fund, cap key, day or None) -> paid into the capped pool
+        self.burden: dict = {}       # layer -> personal burden counted by it this year
+
+    def copy(self) -> "Year":
+        y = Year()
+        y.stays, y.deductibles, y.eligible = dict(self.stays), dict(self.deductibles), dict(self.eligible)
+        y.pools, y.burden = dict(self.pools), dict(self.burden)
+        return y
+
+
+class Step:
+    __slots__ = ("step", "amount", "clause", "detail")
+
+    def __init__(self, step: str, amount: Optional[Decimal], clause: Optional[Clause], detail: Optional[str] = None):
+        self.step, self.amount, self.clause, self.detail = step, amount, clause, detail
+
+    def as_dict(self) -> dict:
+        d: dict = {"step": self.step}
+        if self.amount is not None:
+            d["amount"] = f"{q(self.amount)}"
+        if self.clause is not None:
+            d["line"] = self.clause.span.line
+            if self.clause.span.file:
+                d["file"] = self.clause.span.file
+            if self.clause.cite:
+                d["cite"] = self.clause.cite
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+
+def banded(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> Decimal:
+    """What a rate pays on positions lo..hi; with bands, each part at its band's rate."""
+    if hi <= lo:
+        return ZERO
+    if isinstance(base, Amt):
+        return (hi - lo) * rate.share(base.of(params))
+    pay, start = ZERO, ZERO
+    for share, upper in base.bands:
+        top = upper.of(params) if upper is not None else INF
+        a, b = max(lo, start), min(hi, top)
+        if b > a:
+            pay += (b - a) * rate.share(share.of(params))
+        start = top
+        if start >= hi:
+            break
+    return pay
+
+
+def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict, room: Decimal) -> Decimal:
+    """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does)."""
+    if room <= 0:
+        return lo
+    acc, start = ZERO, ZERO
+    bands = [(base, None)] if isinstance(base, Amt) else base.bands
+    for share, upper in bands:
+        top = upper.of(params) if upper is not None else INF
+        a, b = max(lo, start), min(hi, top)
+        if b > a:
+            r = rate.share(share.of(params))
+            seg = (b - a) * r
+            if r > 0 and acc + seg >= room:
+                return a + (room - acc) / r
+            acc += seg
+        start = top
+        if start >= hi:
+            break
+    return hi
+
+
+def cap_limit(pick: Pick, facts, params: dict) -> Optional[Decimal]:
+    """A cap's amount after its adjustments; None means no cap."""
+    if pick.value is None:
+        return None
+    amount: Amt = pick.value[0]
+    limit = amount.of(params)
+    for _, s in pick.adjust:
+        kind, delta, each = s.value
+        times = ONE
+        if each is not None:
+            n = facts.measures.get(each) or 1
+            times = Decimal(max(n - 1, 0))
+        if kind == "share":
+            limit += amount.of(params) * delta * times
+        else:
+            limit += delta.of(params) * times
+    return limit
+
+
+def pool_key(fund: str, pick: Pick, facts) -> tuple:
+    _, period, _, key = pick.value if pick.value is not None else (None, "year", None, None)
+    return (fund, key, facts.ordinal if period == "day" else None)
+
+
+def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: list):
+    """Limit a payment by every pool it falls in; returns the payment and the binding pools."""
+    bound = []
+    for pick in caps:
+        limit = cap_limit(pick, facts, params)
+        if limit is None:
+            continue
+        key = pool_key(fund, pick, facts)
+        room = max(limit - year.pools.get(key, ZERO), ZERO)
+        if pay > room:
+            pay = room
+            bound.append((pick, limit, room))
+            trace.append(Step(f"{fund} cap", limit, pick.clause,
+                              f"{'daily' if key[2] is not None else 'yearly'} cap {q(limit)} leaves {q(room)}"))
+    return pay, bound
+
+
+def record_pools(fund: str, paid: Decimal, caps: list, facts, year: Year) -> None:
+    for pick in caps:
+        if pick.value is None:
+            continue
+        key = pool_key(fund, pick, facts)
+        year.pools[key] = year.pools.get(key, ZERO) + paid
+
+
+def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_terms) -> tuple[Decimal, Optional[Clause], str]:
+    """The deductible this claim owes (before limiting it to the eligible cost)."""
+    picks = t.picks
+    p = t.deductible
+    base = p.value.of(params) if p is not None else ZERO
+    clause = p.clause if p is not None else None
+    if base == 0:
+        return ZERO, clause, "no deductible"
+    base = _adjusted_deductible(base, picks, params)
+    benefit, level = t.benefit, t.level
+    earlier = sum(n for (b, _), n in year.stays.items() if b == benefit)
+    referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
+    if referral:
+        earlier = max(earlier - 1, 0)  # the referred stay continues the one it came from
+    note = ""
+    repeat, floor = flag(picks, "deductible.repeat"), flag(picks, "deductible.floor")
+    if repeat is not None and earlier:
+        reduced = base - repeat[1].value.of(params) * earlier
+        lowest = floor[1].value.of(params) if floor is not None else ZERO
+        base = max(reduced, min(lowest, base), ZERO)
+        note = f"{earlier} earlier stay(s) this year: - {q(repeat[1].value.of(params))} each"
+        clause = repeat[0]
+    none_from = flag(picks, "deductible.none_from")
+    if none_from is not None:
+        stay_no, levels_counted = none_from[1].value, none_from[0].constraint.get("level")
+        counted = sum(n for (b, lv), n in year.stays.items()
+                      if b == benefit and (levels_counted is None or lv in levels_counted))
+        if (levels_counted is None or level in levels_counted) and counted + 1 >= stay_no:
+            return ZERO, none_from[0], f"stay {counted + 1} of the year: none from stay {stay_no}"
+    if referral:
+        order = {lv: i for i, lv in enumerate(levels)}
+        source = facts.referred_from
+        if order.get(source, 0) >= order.get(level, 0):
+            return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none"
+        source_terms = scheme_terms(facts.replace(level=source, referred_from=None))
+        source_due = _adjusted_deductible(source_terms.deductible.value.of(params), source_terms.picks, params) \
+            if source_terms.deductible is not None else ZERO
+        return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
+            f"referred up from {source}: the difference {q(base)} - {q(source_due)}"
+    if flag(picks, "deductible.yearly") is not None:
+        paid = year.deductibles.get(benefit, ZERO)
+        return max(base - paid, ZERO), clause, f"yearly deductible {q(base)}, {q(paid)} already paid"
+    return base, clause, note
+
+
+def flag(picks: dict, quantity: str):
+    """The last matching clause that sets a modifier, with its setting; None if none does."""
+    p = picks.get(quantity)
+    if p is None or not p.adjust:
+        return None
+    return p.adjust[-1]
+
+
+def _adjusted_deductible(base: Decimal, picks: dict, params: dict) -> Decimal:
+    if "deductible.adjust" in picks:
+        for _, s in picks["deductible.adjust"].adjust:
+            base += s.value.of(params)
+    if "deductible.halved" in picks:
+        for _ in picks["deductible.halved"].adjust:
+            base = base / 2
+    return max(base, ZERO)

@@ -1,0 +1,229 @@
+"""Which clauses apply to a claim, and what they add up to: the claim's terms.
+
+The rules of precedence (docs/language.md):
+- An absolute setting (`deductible 900`, `rate 85%`) comes from the most specific clause
+  that matches: one whose selectors imply every other's. `exception` clauses outrank
+  the general ones.
+- Adjustments (`rate + 5 points`, `deductible - 200`, `rate halved`) all apply, from the
+  winner's rank and above: a general adjustment does not touch an exception's value.
+- Clauses that differ only by group (a member may be in several) resolve to the one most
+  favourable to the member (就高). Any other tie is an ambiguity the compiler reports.
+
+Terms depend only on the claim's facts, so they are computed once per distinct claim
+signature and cached; the cache is per policy, and filling it twice gives the same value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional
+
+from .clauses import Amt, BandSpec, Clause, Constraint, Setting
+from .errors import ClaimError
+from .vocabulary import MULTI_DIMS
+
+_ZERO = Decimal(0)
+
+
+def matches(con: Constraint, facts, item_class: Optional[str] = None, bed_kind: Optional[str] = None) -> bool:
+    for dim, allowed in con.values:
+        if dim in MULTI_DIMS:
+            if allowed.isdisjoint(facts.multi(dim)):
+                return False
+        elif dim == "class":
+            if item_class not in allowed:
+                return False
+        elif dim == "bed-kind":
+            if bed_kind not in allowed:
+                return False
+        elif facts.single(dim) not in allowed:
+            return False
+    for dim, banned in con.excluded:
+        if dim in MULTI_DIMS:
+            if not banned.isdisjoint(facts.multi(dim)):
+                return False
+        elif dim == "class":
+            if item_class in banned:
+                return False
+        elif facts.single(dim) in banned:
+            return False
+    for m, (lo, hi) in con.measures:
+        v = facts.measures.get(m)
+        if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
+            return False
+    lo, hi = con.dates
+    if (lo is not None and facts.ordinal < lo) or (hi is not None and facts.ordinal > hi):
+        return False
+    return True
+
+
+class Pick:
+    """The winning clause of one quantity and the adjustments that apply to it."""
+
+    __slots__ = ("clause", "setting", "adjust")
+
+    def __init__(self, clause: Optional[Clause], setting: Optional[Setting], adjust: list):
+        self.clause = clause
+        self.setting = setting
+        self.adjust = adjust
+
+    @property
+    def value(self):
+        return self.setting.value if self.setting is not None else None
+
+
+# Which way is better for the member, when groups' clauses disagree (就高).
+_FAVOURABLE = {"rate": 1, "deductible": -1, "limit": 1, "fixed": 1, "prepay": -1, "allowance": 1}
+
+
+def _rank_value(v) -> Optional[Decimal]:
+    if isinstance(v, Amt):
+        return v.const
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, tuple) and v and isinstance(v[0], Amt):
+        return v[0].const
+    return None
+
+
+def resolve(clauses, facts, item_class=None, bed_kind=None) -> dict[str, Pick]:
+    """Every quantity the matching clauses set, with its winner and adjustments."""
+    absolute: dict[str, list] = {}
+    adjust: dict[str, list] = {}
+    for c in clauses:
+        if not matches(c.constraint, facts, item_class, bed_kind):
+            continue
+        for s in c.settings:
+            (absolute if s.mode == "abs" else adjust).setdefault(s.quantity, []).append((c, s))
+    picks: dict[str, Pick] = {}
+    for q, cands in absolute.items():
+        clause, setting = _winner(q, cands)
+        adj_q = q + ".adjust" if q.startswith("cap:") else None
+        picks[q] = Pick(clause, setting, [])
+        if adj_q:
+            picks[q].adjust = [(c, s) for c, s in adjust.pop(adj_q, []) if c.tier >= clause.tier]
+    for q, cands in adjust.items():
+        base = q.split(".")[0] if not q.startswith("cap:") else q[: -len(".adjust")]
+        tier = picks[base].clause.tier if base in picks else 0
+        picks[q] = Pick(None, None, [(c, s) for c, s in cands if c.tier >= tier])
+    return picks
+
+
+def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
+    top = max(c.tier for c, _ in cands)
+    cs = [(c, s) for c, s in cands if c.tier == top]
+    maximal = [(c, s) for c, s in cs
+               if not any(o.constraint.implies(c.constraint) and not c.constraint.implies(o.constraint) for o, _ in cs)]
+    values = {s.value for _, s in maximal}
+    if len(values) == 1:
+        return maximal[-1]
+    if _groups_only(maximal):
+        sign = _FAVOURABLE.get(q.split(":")[0])
+        ranked = [(v, c, s) for c, s in maximal if (v := _rank_value(s.value)) is not None]
+        if sign is not None and len(ranked) == len(maximal):
+            best = max(ranked, key=lambda t: sign * t[0])
+            return best[1], best[2]
+        if q.startswith("cap"):
+            if any(s.value is None for _, s in maximal):  # no cap beats any cap
+                return next((c, s) for c, s in maximal if s.value is None)
+            best = max(maximal, key=lambda cs_: _rank_value(cs_[1].value) or _ZERO)
+            return best
+    lines = ", ".join(str(c.span.line) for c, _ in maximal)
+    raise ClaimError("ambiguous", f"the clauses at lines {lines} all apply to this claim and disagree on {q.split(':')[0]}", None)
+
+
+def _groups_only(maximal) -> bool:
+    """The tied clauses differ only in multi-valued dimensions (groups, conditions)."""
+    cons = [c.constraint for c, _ in maximal]
+    stripped = {con.without(*MULTI_DIMS) for con in cons}
+    return len(stripped) == 1
+
+
+# ---- the terms of a claim --------------------------------------------------------
+
+class BenefitTerms:
+    """What the benefit clauses say about one claim, ready for the arithmetic."""
+
+    __slots__ = ("payer", "benefit", "level", "picks", "not_covered", "deductible", "rate", "caps",
+                 "limit", "fixed", "first_share", "allowance", "class_rates", "redirect")
+
+    def pick(self, q: str) -> Optional[Pick]:
+        return self.picks.get(q)
+
+
+def benefit_terms(scheme, facts, levels: list[str]) -> BenefitTerms:
+    picks = resolve(scheme.clauses, facts)
+    redirect = None
+    for q in ("as", "terms"):
+        p = picks.get(q)
+        if p is None:
+            continue
+        changes = {"benefit": p.value} if q == "as" else {"level": p.value, "place": "local"}
+        inner = resolve(scheme.clauses, facts.replace(**changes))
+        inner.pop("as", None)
+        inner.pop("terms", None)
+        # The redirecting clause's own settings stay on top; so does who pays.
+        for s in p.clause.settings:
+            if s.quantity not in ("as", "terms"):
+                inner[s.quantity] = Pick(p.clause, s, [])
+        if "paid_by" in picks and "paid_by" not in inner:
+            inner["paid_by"] = picks["paid_by"]
+        redirect = (q, p, changes)
+        facts = facts.replace(**changes)
+        picks = inner
+        break
+    t = BenefitTerms()
+    t.picks = picks
+    t.redirect = redirect
+    t.benefit = facts.benefit
+    t.level = facts.level
+    t.payer = picks["paid_by"].value if "paid_by" in picks else "basic"
+    t.not_covered = picks.get("not_covered")
+    t.deductible = picks.get("deductible")
+    t.rate = rate_spec(scheme.clauses, picks, facts)
+    t.caps = [p for q, p in picks.items() if q.startswith("cap:") and not q.endswith(".adjust")]
+    t.limit = picks.get("limit")
+    t.fixed = picks.get("fixed")
+    t.first_share = picks.get("prepay")
+    t.allowance = picks.get("allowance")
+    t.class_rates = {}
+    return t
+
+
+class RateSpec:
+    """A rate ready to apply: a share or bands, points added, halvings, and the clause behind it."""
+
+    __slots__ = ("base", "points", "halvings", "clause")
+
+    def __init__(self, base, points: Decimal, halvings: int, clause: Clause):
+        self.base = base          # Amt, or BandSpec
+        self.points = points
+        self.halvings = halvings
+        self.clause = clause
+
+    def share(self, rate: Decimal) -> Decimal:
+        r = rate + self.points
+        for _ in range(self.halvings):
+            r = r / 2
+        return min(max(r, _ZERO), Decimal(1))
+
+
+def rate_spec(clauses, picks: dict, facts, depth: int = 0) -> Optional[RateSpec]:
+    p = picks.get("rate")
+    if p is None:
+        return None
+    points = sum((s.value for _, s in picks["rate.points"].adjust), _ZERO) if "rate.points" in picks else _ZERO
+    halvings = len(picks["rate.halved"].adjust) if "rate.halved" in picks else 0
+    v = p.value
+    if isinstance(v, tuple) and v and v[0] == "as":
+        _, level, as_points = v
+        ref = rate_spec(clauses, resolve(clauses, facts.replace(level=level, place="local")), facts, depth + 1) \
+            if depth < 4 else None
+        if ref is None:
+            raise ClaimError("no-clause", f"`rate as {level}` (line {p.clause.span.line}) finds no rate at {level}", None)
+        return RateSpec(ref.base, ref.points + as_points + points, ref.halvings + halvings, p.clause)
+    return RateSpec(v, points, halvings, p.clause)
+
+
+def layer_terms(fund, facts) -> dict[str, Pick]:
+    return resolve(fund.clauses, facts)

@@ -1,0 +1,88 @@
+"""Names a policy may use, gathered from `define` blocks (the standard library and the policy).
+
+A selector name resolves to a (dimension, value) pair: `三级` -> ("level", "level3").
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Optional
+
+import attrs
+
+from . import ast
+
+# Dimensions a claim has exactly one value of, and those it may have several of.
+SINGLE_DIMS = ("scheme", "benefit", "level", "grade", "type", "status", "place", "disease-class")
+MULTI_DIMS = ("group", "event", "condition", "flag")
+ITEM_DIMS = ("class", "bed-kind")
+SELECTOR_DIMS = SINGLE_DIMS + MULTI_DIMS + ITEM_DIMS
+OTHER_KINDS = ("measure", "fund")
+KINDS = SELECTOR_DIMS + OTHER_KINDS
+
+
+@attrs.frozen
+class Word:
+    kind: str
+    name: str           # canonical name
+    aliases: tuple[str, ...]
+    description: Optional[str]
+    span: ast.Span
+
+
+@attrs.frozen
+class Vocabulary:
+    """Every defined name, by kind; and every spelling (name or alias) to its word."""
+
+    words: dict  # (kind, canonical) -> Word
+    selectors: dict  # spelling -> Word, for selector kinds
+    others: dict  # (kind, spelling) -> Word, for measures and funds
+
+    def selector(self, spelling: str) -> Optional[Word]:
+        return self.selectors.get(spelling)
+
+    def lookup(self, kind: str, spelling: str) -> Optional[Word]:
+        if kind in OTHER_KINDS:
+            return self.others.get((kind, spelling))
+        w = self.selectors.get(spelling)
+        return w if w is not None and w.kind == kind else None
+
+    def names_of(self, kind: str) -> list[str]:
+        return [w.name for (k, _), w in self.words.items() if k == kind]
+
+    def suggest(self, spelling: str, kind: Optional[str] = None) -> Optional[str]:
+        """A 'did you mean' for an unknown name."""
+        if kind in OTHER_KINDS:
+            pool = [s for (k, s) in self.others if k == kind]
+        elif kind:
+            pool = [s for s, w in self.selectors.items() if w.kind == kind]
+        else:
+            pool = list(self.selectors)
+        close = difflib.get_close_matches(spelling, pool, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+
+def build(defines: list[ast.Define]) -> tuple[Vocabulary, list[tuple[ast.Span, str]]]:
+    """Gather the vocabulary; returns it and the problems found (unknown kinds, clashes)."""
+    words: dict = {}
+    selectors: dict = {}
+    others: dict = {}
+    problems: list[tuple[ast.Span, str]] = []
+    for d in defines:
+        if d.kind not in KINDS:
+            problems.append((d.span, f"unknown kind of name `{d.kind}`; the kinds are {', '.join(KINDS)}"))
+            continue
+        for e in d.entries:
+            word = Word(d.kind, e.name, e.aliases, e.description, e.span)
+            words[(d.kind, e.name)] = word
+            for spelling in (e.name, *e.aliases):
+                if d.kind in OTHER_KINDS:
+                    others[(d.kind, spelling)] = word
+                    continue
+                clash = selectors.get(spelling)
+                if clash is not None and (clash.kind, clash.name) != (d.kind, e.name):
+                    problems.append((e.span, f"`{spelling}` already names the {clash.kind} `{clash.name}` "
+                                             f"({clash.span.file}:{clash.span.line})"))
+                    continue
+                selectors[spelling] = word
+    return Vocabulary(words, selectors, others), problems

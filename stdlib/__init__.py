@@ -1,0 +1,1 @@
+"""The standard library of .med files, shipped as package data (medpolicy.stdlib)."""
