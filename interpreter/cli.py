@@ -1,0 +1,419 @@
+"""The `med` command line (docs: ../shared/docs/contract.md).
+
+Exit codes: 0 all well; 1 a policy or claim problem reported; 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from .errors import MedError
+from .policy import Policy, Result, load
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `med run ... | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="med", description="Medical-insurance regulations as code: check policies, settle claims.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="parse, compile and check policies")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="settle every claim in CLAIMS")
+    r.add_argument("policy", metavar="POLICY")
+    r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array or .csv; - for stdin (JSONL)")
+    r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
+    r.add_argument("--format", choices=("jsonl", "csv", "table"), default=None,
+                   help="output format (default: from OUT's extension, else jsonl)")
+    r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
+    r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("explain", help="the calculation sheet of one claim")
+    e.add_argument("policy", metavar="POLICY")
+    e.add_argument("claim", metavar="CLAIM", help="a .json file with one claim (or - for stdin)")
+    e.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    e.set_defaults(func=cmd_explain)
+
+    t = sub.add_parser("test", help="run the worked examples beside the policies")
+    t.add_argument("paths", nargs="*", metavar="PATH", help="test files, policies or folders (default: policies/)")
+    t.add_argument("-v", "--verbose", action="store_true", help="list every example")
+    t.set_defaults(func=cmd_test)
+
+    f = sub.add_parser("fmt", help="rewrite files in the canonical layout")
+    f.add_argument("files", nargs="+", metavar="FILE")
+    f.add_argument("--check", action="store_true", help="only report files that are not formatted")
+    f.set_defaults(func=cmd_fmt)
+
+    lsp = sub.add_parser("lsp", help="the language server, on stdio")
+    lsp.set_defaults(func=cmd_lsp)
+    return p
+
+
+# ---- check ---------------------------------------------------------------------
+
+def cmd_check(args) -> int:
+    from .policy import check
+
+    bad = 0
+    for name in args.files:
+        diags = check(name)
+        for d in diags:
+            print(d.format(_source(d.span.file, name)), file=sys.stderr)
+        errors = [d for d in diags if d.severity == "error"]
+        bad += bool(errors)
+        if not errors:
+            print(f"{name}: ok", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _source(file: str, fallback: str) -> Optional[str]:
+    for candidate in (file, fallback):
+        try:
+            return Path(candidate).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    if file.startswith("stdlib/"):
+        from .policy import _stdlib_text
+
+        return _stdlib_text(file[len("stdlib/"):-4])
+    return None
+
+
+def _load(path: str) -> Optional[Policy]:
+    try:
+        return load(path)
+    except MedError as e:
+        for d in e.diagnostics:
+            print(d.format(_source(d.span.file, path)), file=sys.stderr)
+        return None
+
+
+def _params(pairs: list[str]) -> Optional[dict]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            print(f"med: --param takes NAME=VALUE, not {pair!r}", file=sys.stderr)
+            return None
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+# ---- run -----------------------------------------------------------------------
+
+class InputProblem:
+    """A line of the input that is not a claim: reported and given an error row of its own."""
+
+    def __init__(self, line: int, message: str):
+        self.line, self.message = line, message
+
+    def as_result(self) -> dict:
+        return {"id": None, "error": {"code": "bad-input", "message": f"line {self.line}: {self.message}", "field": None}}
+
+
+def read_claims(path: str) -> list[Any]:
+    """Claims from .jsonl, .json (array) or .csv; undecodable or broken lines become InputProblems."""
+    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    suffix = "" if path == "-" else Path(path).suffix.lower()
+    if suffix == ".csv":
+        return list(_csv_claims(raw))
+    text_lines = raw.split(b"\n")
+    if suffix == ".json":
+        try:
+            data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        except UnicodeDecodeError as e:
+            return [InputProblem(1, f"not UTF-8 ({e.reason})")]
+        except json.JSONDecodeError as e:
+            return [InputProblem(e.lineno, f"bad JSON: {e.msg} (column {e.colno})")]
+        return data if isinstance(data, list) else [data]
+    out: list[Any] = []
+    for n, line in enumerate(text_lines, 1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8").lstrip("\ufeff")
+        except UnicodeDecodeError as e:
+            out.append(InputProblem(n, f"not UTF-8 ({e.reason})"))
+            continue
+        try:
+            out.append(json.loads(text, parse_float=Decimal))
+        except json.JSONDecodeError as e:
+            out.append(InputProblem(n, f"bad JSON: {e.msg} (column {e.colno})"))
+    return out
+
+
+_CSV_LISTS = ("groups", "conditions")
+
+
+def _csv_claims(raw: bytes) -> Iterator[Any]:
+    """CSV: one claim a row; `facility.level`-style headers nest; `items` holds JSON; lists split on `;`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        yield InputProblem(1, f"not UTF-8 ({e.reason})")
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        line = reader.line_num
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        claim: dict = {}
+        try:
+            for key, value in row.items():
+                if key is None or value is None or value == "":
+                    continue
+                value = value.strip()
+                if key in ("items", "history", "enrolment", "maternity") and value[:1] in "[{":
+                    value = json.loads(value, parse_float=Decimal)
+                elif key in _CSV_LISTS:
+                    value = [v.strip() for v in value.split(";") if v.strip()]
+                elif key in ("age", "babies", "pregnancy_months", "disease_class", "facility.beds") and value.isdigit():
+                    value = int(value)
+                elif value in ("true", "false"):
+                    value = value == "true"
+                target = claim
+                parts = key.split(".")
+                for part in parts[:-1]:
+                    target = target.setdefault(part, {})
+                target[parts[-1]] = value
+        except json.JSONDecodeError as e:
+            yield InputProblem(line, f"bad JSON in a cell: {e.msg}")
+            continue
+        yield claim
+
+
+def cmd_run(args) -> int:
+    params = _params(args.param)
+    if params is None:
+        return 2
+    policy = _load(args.policy)
+    if policy is None:
+        return 1
+    try:
+        items = read_claims(args.claims)
+    except OSError as e:
+        print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+        return 2
+    claims = [c for c in items if not isinstance(c, InputProblem)]
+    try:
+        results = iter(policy.settle_all(claims, params=params))
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    rows: list[dict] = []
+    for it in items:
+        if isinstance(it, InputProblem):
+            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
+            rows.append(it.as_result())
+        else:
+            rows.append(next(results).to_json(trace=not args.no_trace))
+    fmt = args.format or _format_for(args.output)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        write_results(rows, fmt, out, policy)
+    finally:
+        if args.output:
+            out.close()
+    errors = sum("error" in r for r in rows)
+    if errors:
+        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _format_for(output: Optional[str]) -> str:
+    if output and output.endswith(".csv"):
+        return "csv"
+    if output and output.endswith((".txt", ".table")):
+        return "table"
+    return "jsonl"
+
+
+def write_results(rows: list[dict], fmt: str, out, policy: Policy) -> None:
+    if fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return
+    layers = _layers(rows)
+    cols = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"] + \
+        [f"paid.{l}" for l in layers] + ["patient", "allowance", "error"]
+    flat = [_flatten(r, layers) for r in rows]
+    if fmt == "csv":
+        w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(flat)
+        return
+    cols = [c for c in cols if any(f.get(c) not in (None, "") for f in flat)]
+    widths = {c: max(len(c), *(_width(str(f.get(c, ""))) for f in flat)) for c in cols}
+    numeric = {c for c in cols if c not in ("id", "person", "benefit", "error")}
+    out.write("  ".join(c.rjust(widths[c]) if c in numeric else c.ljust(widths[c]) for c in cols).rstrip() + "\n")
+    out.write("  ".join("-" * widths[c] for c in cols) + "\n")
+    for f in flat:
+        cells = []
+        for c in cols:
+            v = str(f.get(c, ""))
+            pad = widths[c] - _width(v) + len(v)
+            cells.append(v.rjust(pad) if c in numeric else v.ljust(pad))
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _width(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+
+
+def _layers(rows: list[dict]) -> list[str]:
+    seen: list[str] = []
+    for r in rows:
+        for k in r.get("paid", {}):
+            if k not in seen:
+                seen.append(k)
+    return seen
+
+
+def _flatten(r: dict, layers: list[str]) -> dict:
+    if "error" in r:
+        e = r["error"]
+        where = f" ({e['field']})" if e.get("field") else ""
+        return {"id": r.get("id"), "error": f"{e['code']}: {e['message']}{where}"}
+    f = {k: v for k, v in r.items() if not isinstance(v, (dict, list))}
+    for l in layers:
+        f[f"paid.{l}"] = r.get("paid", {}).get(l, "")
+    return f
+
+
+# ---- explain --------------------------------------------------------------------
+
+def cmd_explain(args) -> int:
+    params = _params(args.param)
+    if params is None:
+        return 2
+    policy = _load(args.policy)
+    if policy is None:
+        return 1
+    items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    if items is None:
+        try:
+            data = json.loads(Path(args.claim).read_text(encoding="utf-8-sig"), parse_float=Decimal)
+        except OSError as e:
+            print(f"med: cannot read {args.claim}: {e.strerror}", file=sys.stderr)
+            return 2
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            print(f"{args.claim}: not a JSON claim: {e}", file=sys.stderr)
+            return 1
+        items = data if isinstance(data, list) else [data]
+    claims = [c for c in items if not isinstance(c, InputProblem)]
+    if not claims:
+        print(f"{args.claim}: no claim found", file=sys.stderr)
+        return 1
+    try:
+        results = policy.settle_all(claims, params=params)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    status = 0
+    for r in results:
+        sys.stdout.write(explain_sheet(r, policy))
+        status |= 0 if r.ok else 1
+    return status
+
+
+def explain_sheet(r: Result, policy: Policy) -> str:
+    """A calculation sheet a person reads: each step, its amount, and the clause behind it."""
+    data = r.to_json()
+    lines = []
+    if not r.ok:
+        e = data["error"]
+        lines.append(f"claim {data.get('id')}: cannot be settled — {e['message']}" + (f" (field {e['field']})" if e.get("field") else ""))
+        return "\n".join(lines) + "\n"
+    lines.append(f"{policy.title} — claim {data['id']} ({data['person']}, {data['benefit']}, {data['year']})")
+    lines.append("")
+    rows = []
+    for s in data["trace"]:
+        where = ""
+        if "line" in s:
+            where = f"{Path(s.get('file', '')).name}:{s['line']}"
+            if s.get("cite"):
+                where += f"  {s['cite']}"
+        rows.append((s["step"], s.get("amount", ""), s.get("detail", ""), where))
+    w0 = max(_width(r_[0]) for r_ in rows)
+    w1 = max(len(r_[1]) for r_ in rows)
+    w2 = max(_width(r_[2]) for r_ in rows)
+    for step, amount, detail, where in rows:
+        lines.append(f"  {step.ljust(w0 - _width(step) + len(step))}  {amount.rjust(w1)}  "
+                     f"{detail.ljust(w2 - _width(detail) + len(detail))}  {where}".rstrip())
+    lines.append("")
+    paid = ", ".join(f"{k} {v}" for k, v in data["paid"].items())
+    lines.append(f"  paid: {paid}; patient pays {data['patient']}"
+                 + (f"; allowance {data['allowance']}" if "allowance" in data else ""))
+    return "\n".join(lines) + "\n\n"
+
+
+# ---- test -------------------------------------------------------------------------
+
+def cmd_test(args) -> int:
+    from .examples import discover, run_file
+
+    files = discover(args.paths)
+    if not files:
+        print("med test: no worked examples found (*.test.toml)", file=sys.stderr)
+        return 2
+    passed = failed = 0
+    for f in files:
+        for o in run_file(f):
+            if o.passed:
+                passed += 1
+                if args.verbose:
+                    print(f"ok    {f.name}: {o.name}")
+                continue
+            failed += 1
+            print(f"FAIL  {f.name}: {o.name}" + (f"  [{o.cite}]" if o.cite else ""))
+            if o.error:
+                print(f"      {o.error}")
+            for m in o.mismatches:
+                print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+# ---- fmt, lsp ------------------------------------------------------------------------
+
+def cmd_fmt(args) -> int:
+    from .formatter import format_files
+
+    return format_files(args.files, check=args.check)
+
+
+def cmd_lsp(args) -> int:
+    from .lsp import serve
+
+    serve()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
