@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
@@ -33,7 +34,7 @@ class Facts:
 
     __slots__ = ("id", "person", "date", "ordinal", "year", "scheme", "benefit", "level", "grade", "type",
                  "status", "place", "disease_class", "groups", "events", "conditions", "flags", "measures",
-                 "items", "referred_from", "wage", "raw")
+                 "items", "referred_from", "wage", "raw", "_key")
 
     def single(self, dim: str) -> Optional[str]:
         return _SINGLE_GETTERS[dim](self)
@@ -42,21 +43,25 @@ class Facts:
         return _MULTI_GETTERS[dim](self)
 
     def key(self, measure_breaks: dict, date_breaks: tuple) -> tuple:
-        """Claims with the same key match the same clauses: the cache key for resolved terms."""
-        from bisect import bisect_right
-
-        buckets = tuple(
-            (m, None if self.measures.get(m) is None else bisect_right(bps, self.measures[m]))
-            for m, bps in measure_breaks.items()
-        )
-        return (self.scheme, self.benefit, self.level, self.grade, self.type, self.status, self.place,
-                self.disease_class, self.groups, self.events, self.conditions, self.flags, buckets,
-                bisect_right(date_breaks, self.ordinal))
+        """Claims with the same key match the same clauses: the cache key for resolved terms.
+        Measures and dates enter only as the interval between the policy's bounds they fall in."""
+        k = self._key
+        if k is None:
+            measures = self.measures
+            buckets = tuple(
+                None if measures.get(m) is None else bisect_right(bps, measures[m])
+                for m, bps in measure_breaks.items()
+            )
+            k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
+                             self.place, self.disease_class, self.groups, self.events, self.conditions,
+                             self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from)
+        return k
 
     def replace(self, **changes: Any) -> "Facts":
         f = Facts.__new__(Facts)
         for name in Facts.__slots__:
             setattr(f, name, changes[name] if name in changes else getattr(self, name))
+        f._key = None
         return f
 
 
@@ -73,6 +78,13 @@ _MULTI_GETTERS = {
 
 def money(value: Any, field: str) -> Decimal:
     """A non-negative decimal amount from a JSON string or number."""
+    if value.__class__ is str or value.__class__ is Decimal:  # the common case, checked fast
+        try:
+            d = Decimal(value)
+        except (InvalidOperation, ValueError):
+            d = None
+        if d is not None and d.is_finite() and d >= 0 and -15 <= d.adjusted() <= 15:
+            return d
     if isinstance(value, bool) or value is None:
         raise ClaimError("bad-amount", f"{field} must be a decimal amount", field)
     if isinstance(value, float):
@@ -87,7 +99,7 @@ def money(value: Any, field: str) -> Decimal:
         raise ClaimError("bad-amount", f"{field} must be a finite amount, not {value!r}", field)
     if d < 0:
         raise ClaimError("bad-amount", f"{field} must not be negative ({value})", field)
-    if abs(d.adjusted()) > 15:
+    if abs(d.adjusted()) > 15 and d != 0:
         raise ClaimError("bad-amount", f"{field} is out of range ({value})", field)
     return d
 
@@ -159,6 +171,7 @@ class ClaimReader:
             raise ClaimError("bad-claim", "a claim must be a JSON object", None)
         f = Facts.__new__(Facts)
         f.raw = claim
+        f._key = None
         cid = claim.get("id")
         if cid is None or cid == "":
             raise ClaimError("missing-field", "the claim has no id", "id")

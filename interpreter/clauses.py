@@ -8,6 +8,7 @@ apply to one claim; the compiler's checks and the engine's choice of clause use 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -170,3 +171,11 @@ class Clause:
     @property
     def tier(self) -> int:
         return 1 if self.exception else 0
+
+    @functools.cached_property
+    def ref(self) -> dict:
+        """Where a trace step points: file, line and the article cited."""
+        d = {"line": self.span.line, "file": self.span.file}
+        if self.cite:
+            d["cite"] = self.cite
+        return d

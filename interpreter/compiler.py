@@ -220,6 +220,10 @@ class _Compiler:
               outer_cite: tuple) -> list[Clause]:
         own = self.constraint(line.selectors)
         constraint = outer.meet(own)
+        for dim, values in constraint.values:
+            if not values and dim not in MULTI_DIMS:
+                self.p.error(line.span, f"this line can never apply: its {dim} contradicts the block it is in")
+                return []
         exception = exception or line.exception
         cite = line.cite or (outer_cite[0] if outer_cite else None)
         out: list[Clause] = []
@@ -325,9 +329,10 @@ class _Compiler:
                 else:
                     dates = (dates[0], d)
                     self.date_breaks.add(d + 1)
-        for dim, vals in values.items():
-            if dim not in MULTI_DIMS and len(vals) > 1:
-                pass  # several values of one dimension: any of them
+        for dim in list(values):
+            # Every level (say) at once constrains nothing; written out, it must not look specific.
+            if dim not in MULTI_DIMS and values[dim] == set(self.vocab.names_of(dim)):
+                del values[dim]
         return Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
                           tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
                           tuple(sorted(measures.items())), dates)

@@ -33,7 +33,7 @@ class Engine:
         return s
 
     def benefit_terms(self, facts) -> BenefitTerms:
-        key = facts.key(self.c.measure_breaks, self.c.date_breaks) + (facts.referred_from,)
+        key = facts.key(self.c.measure_breaks, self.c.date_breaks)
         t = self._benefit_cache.get(key)
         if t is None:
             scheme = self.scheme(facts)
@@ -61,8 +61,7 @@ class Engine:
     def settle(self, facts, year: Year, params: dict) -> tuple[dict, list]:
         """Settle one claim, updating `year` in place; returns the result and its trace."""
         scheme = self.scheme(facts)
-        if facts.benefit not in scheme.benefits and not any(
-                c.constraint.get("benefit") is None for c in scheme.clauses if any(s.quantity == "rate" for s in c.settings)):
+        if facts.benefit not in scheme.benefits:
             raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
         t = self.benefit_terms(facts)
         trace: list[Step] = []

@@ -177,10 +177,13 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         found = _found(tok)
         span = _tok_span(tok, file, next_line=tok.type in ("_NL", "_INDENT", "_DEDENT"))
         msg = f"unexpected {found}"
+        hint = None
+        if tok.type in ("INT", "DECIMAL") and "PERCENT" in e.expected and "INT" not in e.expected:
+            hint = f"a rate is a percentage: write {tok.value}%"
         if tok.type == "_INDENT":
             msg = "unexpected indentation: only a line that opens a block may be followed by indented lines"
             expected = ""
-        return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""))
+        return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""), hint=hint)
     return Diagnostic(ast.Span(file, line, col, line, col + 1), str(e).splitlines()[0])
 
 
@@ -191,11 +194,21 @@ def _found(tok: Token) -> str:
         return "indentation"
     if tok.type in _KEYWORD_WORDS:
         return f"keyword `{tok.value}`"
-    return f"{_TOKEN_WORDS.get(tok.type, tok.type.lower())} `{tok.value}`"
+    if tok.type in ("SIGN", "COMPARE"):
+        return f"`{tok.value}`"
+    what = _TOKEN_WORDS.get(tok.type, tok.type.lower())
+    for article in ("a ", "an "):
+        if what.startswith(article):
+            what = what[len(article):]
+    return f"{what} `{tok.value}`"
 
 
 def _tok_span(tok: Token, file: str, next_line: bool = False) -> ast.Span:
-    if next_line and tok.type in ("_NL", "_INDENT", "_DEDENT"):
+    if next_line and tok.type in ("_INDENT", "_DEDENT"):
+        # Point at the start of the indented line itself.
+        line, col = tok.end_line or tok.line or 1, 1
+        return ast.Span(file, line, col, line, (tok.end_column or 1))
+    if next_line and tok.type == "_NL":
         # Point at the end of the line the newline ends, not the next one.
         line, col = tok.line or 1, tok.column or 1
         return ast.Span(file, line, col, line, col + 1)

@@ -130,8 +130,9 @@ class Policy:
             except (InvalidOperation, ValueError):
                 raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
                                                 f"parameter {name} must be a number or a percentage, not {value!r}")) from None
-            if not out[name].is_finite():
-                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), f"parameter {name} must be finite"))
+            if not out[name].is_finite() or out[name] < 0:
+                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
+                                                f"parameter {name} must be a finite, non-negative number, not {value!r}"))
         missing = [p for p in self._c.params if p not in out]
         if missing:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
@@ -209,6 +210,9 @@ def _d(ordinal: Optional[int]) -> str:
 
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
+    if not isinstance(cid, str):
+        # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
+        cid = None if cid is None else str(cid)
     return {"id": cid, "error": e.as_dict()}
 
 

@@ -56,11 +56,7 @@ class Step:
         if self.amount is not None:
             d["amount"] = f"{q(self.amount)}"
         if self.clause is not None:
-            d["line"] = self.clause.span.line
-            if self.clause.span.file:
-                d["file"] = self.clause.span.file
-            if self.clause.cite:
-                d["cite"] = self.clause.cite
+            d.update(self.clause.ref)
         if self.detail:
             d["detail"] = self.detail
         return d
