@@ -198,6 +198,7 @@ class Engine:
 
         # 8-9: further layers
         paid_so_far = paid
+        layer_updates: list = []
         burden_claim = eligible - paid if payer == "basic" else ZERO
         for fund in scheme.funds:
             if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
@@ -205,8 +206,8 @@ class Engine:
             if payer != "basic":
                 continue
             lt = self.layer_terms(fund, eff)
-            lpay = self._layer(fund, lt, eff, year, params, trace, eligible=eligible, charged=charged,
-                               above_cap=above_cap, burden_claim=burden_claim, prepay=prepay,
+            lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
+                               charged=charged, above_cap=above_cap, burden_claim=burden_claim, prepay=prepay,
                                paid_so_far=paid_so_far)
             funds[fund.name] = lpay
             paid_so_far += lpay
@@ -215,13 +216,17 @@ class Engine:
         self._allowance(t, facts, params, result, trace, covered=True)
         trace.append(Step("patient", result["patient"], None))
 
-        # accumulate the year
+        # Accumulate the year only now: a claim that fails above leaves it untouched.
         if not (facts.referred_from is not None and t.picks.get("deductible.referral")):
             k = (eff.benefit, eff.level)
             year.stays[k] = year.stays.get(k, 0) + 1
         year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
         record_pools(payer, paid, t.caps, eff, year)
+        for fund_name, burden, layer_paid, caps in layer_updates:
+            if burden is not None:
+                year.burden[fund_name] = burden
+            record_pools(fund_name, layer_paid, caps, eff, year)
         return result, trace
 
     # ---- helpers ---------------------------------------------------------------------
@@ -259,15 +264,17 @@ class Engine:
                 total += p.value.of(params)
         return total
 
-    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, *, eligible, charged,
-               above_cap, burden_claim, prepay, paid_so_far) -> Decimal:
+    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, updates: list, *,
+               eligible, charged, above_cap, burden_claim, prepay, paid_so_far) -> Decimal:
+        """What one layer pays on this claim; its changes to the year go to `updates`."""
         rate = rate_spec(fund.clauses, lt, eff)
+        burden = None
         if fund.base == "burden":
             counted = burden_claim + (prepay if fund.including_prepay else ZERO)
             b0 = year.burden.get(fund.name, ZERO)
-            b1 = b0 + counted
-            year.burden[fund.name] = b1
+            b1 = burden = b0 + counted
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
+                updates.append((fund.name, burden, ZERO, ()))
                 return ZERO
             threshold = lt["deductible"].value.of(params) if "deductible" in lt else ZERO
             if "deductible.halved" in lt:
@@ -292,7 +299,7 @@ class Engine:
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
         paid = q(pay)
-        record_pools(fund.name, paid, caps, eff, year)
+        updates.append((fund.name, burden, paid, caps))
         trace.append(Step(fund.name, paid, rate.clause))
         return paid
 

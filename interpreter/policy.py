@@ -183,16 +183,15 @@ class Policy:
             year = years.get(key)
             if year is None:
                 year = years[key] = Year()
-            snapshot = year.copy()
             try:
+                # The engine changes the year only after a claim has settled, so a claim that
+                # fails leaves it as it was.
                 data, trace = engine.settle(facts, year, bound)
                 results[i] = Result(data, trace, None)
             except ClaimError as e:
-                years[key] = snapshot  # a claim that fails leaves the year as it was
                 results[i] = Result(_error(claims[i], e), [], None)
-            except (ArithmeticError, ValueError) as e:  # never lose the rest of the run
-                years[key] = snapshot
-                results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e}", None)), [], None)
+            except (ArithmeticError, ValueError, KeyError, TypeError) as e:  # never lose the rest of the run
+                results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
         return results  # type: ignore[return-value]
 
     def _read(self, claim):
