@@ -260,9 +260,11 @@ class Terms:
 
 @attrs.frozen
 class AsBenefit:
-    """`as inpatient`: settled on the terms of another benefit (视同住院)."""
+    """`as inpatient`: settled on the terms of another benefit (视同住院); with `stay`, the claim
+    also counts as a stay of that benefit (for repeat-stay deductibles)."""
 
     benefit: str
+    stay: bool = False
     span: Span = _span()
 
 

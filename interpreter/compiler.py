@@ -56,9 +56,10 @@ class FundRules:
 
 
 class SchemeRules:
-    __slots__ = ("name", "funds", "clauses", "item_clauses", "benefits", "span")
+    __slots__ = ("name", "funds", "clauses", "item_clauses", "benefits", "span", "pools")
 
-    def __init__(self, name, funds, clauses, item_clauses, benefits, span):
+    def __init__(self, name, funds, clauses, item_clauses, benefits, span, pools):
+        self.pools = pools                    # fund -> every capped pool (benefits, events, period) it has
         self.name = name
         self.funds = funds                    # tuple[FundRules], basic first, then declared order
         self.clauses = clauses                # benefit clauses (the basic fund, or `paid-by`)
@@ -100,6 +101,7 @@ class _Compiler:
         self.order = 0
         self.measure_breaks: dict[str, set[int]] = {}
         self.date_breaks: set[int] = set()
+        self.pools: dict[str, set] = {}  # fund -> capped pools, for the scheme being compiled
 
     # ---- top level -------------------------------------------------------------
     def policy(self, module: ast.Module) -> Compiled:
@@ -153,6 +155,7 @@ class _Compiler:
 
     # ---- schemes ---------------------------------------------------------------
     def scheme(self, name: str, node: ast.Scheme) -> SchemeRules:
+        self.pools = {}
         funds: list[FundRules] = []
         benefit_clauses: list[Clause] = []
         item_clauses: list[Clause] = []
@@ -162,8 +165,10 @@ class _Compiler:
                 f = self.fund(it)
                 if f is None:
                     continue
-                if any(g.name == f.name for g in funds):
-                    self.p.error(it.span, f"fund `{f.name}` is declared twice in scheme {name}")
+                twin = next((g for g in funds if g.name == f.name), None)
+                if twin is not None and (f.benefits is None or twin.benefits is None or f.benefits & twin.benefits):
+                    self.p.error(it.span, f"fund `{f.name}` is declared twice in scheme {name} for the same benefits",
+                                 hint="a layer may be declared again only `for` other benefits")
                     continue
                 funds.append(f)
             else:
@@ -189,7 +194,9 @@ class _Compiler:
             b = c.constraint.get("benefit")
             if b:
                 benefits |= b
-        rules = SchemeRules(name, tuple(funds), tuple(benefit_clauses), tuple(item_clauses), frozenset(benefits), node.span)
+        pools = {f: tuple(sorted(keys, key=repr)) for f, keys in self.pools.items()}
+        rules = SchemeRules(name, tuple(funds), tuple(benefit_clauses), tuple(item_clauses), frozenset(benefits),
+                            node.span, pools)
         self.check_scheme(rules)
         return rules
 
@@ -205,7 +212,9 @@ class _Compiler:
         clauses = []
         if node.settings or node.children:
             head = ast.Line((), node.settings, node.cite, False, node.children, span=node.span)
-            clauses = self.lines(head, Constraint(), word.name, False, ())
+            # A layer `for` some benefits speaks only of them; so do its caps.
+            scope = Constraint((("benefit", benefits),)) if benefits else Constraint()
+            clauses = self.lines(head, scope, word.name, False, ())
         for c in clauses:
             if c.item:
                 self.p.error(c.span, "a fund's clauses are about claims, not item classes; write item rules in the scheme")
@@ -255,7 +264,7 @@ class _Compiler:
 
     def _clause(self, constraint, settings, exception, span, cite, fund, item) -> Clause:
         self.order += 1
-        settings = [self._pool(s, constraint) for s in settings]
+        settings = [self._pool(s, constraint, fund) for s in settings]
         shared = frozenset(b for s in settings if s.quantity.startswith("cap:") and s.mode == "abs" and s.value
                            for b in s.value[2])
         if shared:
@@ -270,7 +279,7 @@ class _Compiler:
                     self.p.error(s.span, f"a clause about item classes sets prepay, ceiling or rate, not {s.quantity.split(':')[0]}")
         return clause
 
-    def _pool(self, s: Setting, constraint: Constraint) -> Setting:
+    def _pool(self, s: Setting, constraint: Constraint, fund: str) -> Setting:
         """Caps pool the payments of the benefits (and maternity events) they are written for."""
         if s.quantity not in ("cap", "cap.adjust", "cap.none"):
             return s
@@ -279,8 +288,10 @@ class _Compiler:
         if benefits is not None:
             benefits = benefits | frozenset(shared)
         events = constraint.get("event")
-        period = s.value[1] if s.quantity == "cap" else None
-        key = (tuple(sorted(benefits)) if benefits else None, tuple(sorted(events)) if events else None)
+        # `cap none` and `cap + N` speak of the yearly cap.
+        period = s.value[1] if s.quantity == "cap" else "year"
+        key = (tuple(sorted(benefits)) if benefits else None, tuple(sorted(events)) if events else None, period)
+        self.pools.setdefault(fund, set()).add(key)
         suffix = f"cap:{key}"
         if s.quantity == "cap":
             return Setting(suffix, "abs", (s.value[0], period, shared, key), s.span)
@@ -401,7 +412,10 @@ class _Compiler:
         if isinstance(s, ast.Terms):
             return [(None, Setting("terms", "abs", self._name(s.level, "level", sp), sp))]
         if isinstance(s, ast.AsBenefit):
-            return [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]
+            out = [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]
+            if s.stay:
+                out.append((None, Setting("as.stay", "flag", True, sp)))
+            return out
         if isinstance(s, ast.PaidBy):
             if fund != "basic":
                 self.p.error(sp, "`paid-by` belongs to a benefit's clauses, not a fund's")

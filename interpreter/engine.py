@@ -7,8 +7,8 @@ from typing import Optional
 
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Step, Year, apply_caps, banded, cap_limit, deductible_due, pool_key,
-                     position_paying, q, record_pools)
+from .settle import (ONE, ZERO, Step, Year, apply_caps, banded, cap_limit, deductible_due, fund_wide,
+                     pool_key, position_paying, q, record_pools)
 from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
@@ -67,10 +67,14 @@ class Engine:
         trace: list[Step] = []
         eff = facts
         if t.redirect is not None:
-            kind, pick, changes = t.redirect
+            pick, changes = t.redirect
             eff = facts.replace(**changes)
-            what = f"as {changes['benefit']}" if kind == "as" else f"on the local terms of {changes['level']}"
-            trace.append(Step("terms", None, pick.clause, f"settled {what}"))
+            what = []
+            if "benefit" in changes:
+                what.append(f"as {changes['benefit']}")
+            if "level" in changes:
+                what.append(f"on the local terms of {changes['level']}")
+            trace.append(Step("terms", None, pick.clause, "settled " + ", ".join(what)))
 
         # 1-4: total, excluded, pre-payment, eligible
         total = excluded = class_prepay = ZERO
@@ -115,7 +119,7 @@ class Engine:
         eligible0 = total - excluded - class_prepay
         first_share = ZERO
         if t.first_share is not None:
-            share = t.first_share.value.of(params) if not hasattr(t.first_share.value, "bands") else ZERO
+            share = _share(t.first_share.value.of(params)) if not hasattr(t.first_share.value, "bands") else ZERO
             first_share = eligible0 * share
             trace.append(Step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
         prepay = class_prepay + first_share
@@ -186,15 +190,17 @@ class Engine:
         funds[payer] = paid
         trace.append(Step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
 
-        # where the basic fund's own yearly cap stopped it, for a layer paying above the cap
-        above_cap = ZERO
-        fund_wide = [b for b in bound if b[0].value[3] == (None, None)]
-        if fund_wide and rate is not None and payer == "basic":
-            _, _, room = fund_wide[0]
-            if room <= 0:
-                above_cap = eligible
-            elif uncapped > room:
-                above_cap = hi - position_paying(lo, hi, rate.base, rate, params, room)
+        # Where a cap stopped the basic fund, for a layer that pays above it: the fund's own
+        # yearly cap, or (for a layer `for` some benefits) whichever of their caps bound.
+        above_cap = {False: ZERO, True: ZERO}
+        if bound and rate is not None and payer == "basic":
+            for any_cap in (False, True):
+                rooms = [room for pick, _, room in bound if any_cap or fund_wide(pick.value[3])]
+                if not rooms:
+                    continue
+                room = min(rooms)
+                above_cap[any_cap] = eligible if room <= 0 else (
+                    hi - position_paying(lo, hi, rate.base, rate, params, room) if uncapped > room else ZERO)
 
         # 8-9: further layers
         paid_so_far = paid
@@ -207,9 +213,10 @@ class Engine:
                 continue
             lt = self.layer_terms(fund, eff)
             lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
-                               charged=charged, above_cap=above_cap, burden_claim=burden_claim, prepay=prepay,
+                               charged=charged, above_cap=above_cap[fund.benefits is not None],
+                               burden_claim=burden_claim, prepay=prepay,
                                paid_so_far=paid_so_far)
-            funds[fund.name] = lpay
+            funds[fund.name] += lpay
             paid_so_far += lpay
 
         result["patient"] = total - sum(funds.values())
@@ -217,16 +224,20 @@ class Engine:
         trace.append(Step("patient", result["patient"], None))
 
         # Accumulate the year only now: a claim that fails above leaves it untouched.
-        if not (facts.referred_from is not None and t.picks.get("deductible.referral")):
+        # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
+        # hospital stay, and a referral continues the stay it came from.
+        referred = facts.referred_from is not None and t.picks.get("deductible.referral")
+        if (eff.benefit == facts.benefit or "as.stay" in t.picks) and not referred:
             k = (eff.benefit, eff.level)
             year.stays[k] = year.stays.get(k, 0) + 1
         year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
-        record_pools(payer, paid, t.caps, eff, year)
-        for fund_name, burden, layer_paid, caps in layer_updates:
+        # The benefit clauses' pools are kept under whichever fund pays the claim.
+        record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
+        for fund_name, burden, layer_paid in layer_updates:
             if burden is not None:
                 year.burden[fund_name] = burden
-            record_pools(fund_name, layer_paid, caps, eff, year)
+            record_pools(fund_name, layer_paid, scheme.pools.get(fund_name, ()), eff, year)
         return result, trace
 
     # ---- helpers ---------------------------------------------------------------------
@@ -236,9 +247,9 @@ class Engine:
                 f.base == "above-cap" and (f.benefits is None or eff.benefit in f.benefits) for f in scheme.funds):
             return False
         for pick in t.caps:
-            if pick.value is not None and pick.value[3] == (None, None):
+            if pick.value is not None and fund_wide(pick.value[3]):
                 limit = cap_limit(pick, eff, params)
-                if limit is not None and year.pools.get(pool_key("basic", pick, eff), ZERO) >= limit:
+                if limit is not None and year.pools.get(pool_key("basic", pick.value[3], eff), ZERO) >= limit:
                     return True
         return False
 
@@ -274,7 +285,7 @@ class Engine:
             b0 = year.burden.get(fund.name, ZERO)
             b1 = burden = b0 + counted
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
-                updates.append((fund.name, burden, ZERO, ()))
+                updates.append((fund.name, burden, ZERO))
                 return ZERO
             threshold = lt["deductible"].value.of(params) if "deductible" in lt else ZERO
             if "deductible.halved" in lt:
@@ -299,7 +310,7 @@ class Engine:
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
         paid = q(pay)
-        updates.append((fund.name, burden, paid, caps))
+        updates.append((fund.name, burden, paid))
         trace.append(Step(fund.name, paid, rate.clause))
         return paid
 
@@ -336,12 +347,17 @@ def limit_price(it, ceiling, params) -> Optional[Decimal]:
 def _tier_share(value, it, unit_price, params) -> Decimal:
     """A pre-payment share: flat, or the tier of the item's unit price applied to the whole item."""
     if not hasattr(value, "bands"):
-        return value.of(params)
+        return _share(value.of(params))
     price = unit_price if unit_price is not None else it.amount
     for share, upper in value.bands:
         if upper is None or price <= upper.of(params):
-            return share.of(params)
+            return _share(share.of(params))
     return ZERO
+
+
+def _share(x: Decimal) -> Decimal:
+    """A share from a parameter stays a share: never below 0 or above 100%."""
+    return min(max(x, ZERO), ONE)
 
 
 def _pct(x: Decimal) -> str:

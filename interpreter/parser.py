@@ -520,7 +520,7 @@ class _ToAst(Transformer):
         return ast.Terms(str(_toks(ch, "NAME")[0]), span=self._span(meta))
 
     def as_benefit(self, meta, ch):
-        return ast.AsBenefit(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+        return ast.AsBenefit(str(_toks(ch, "NAME")[0]), stay=bool(_toks(ch, "STAY")), span=self._span(meta))
 
     def paid_by(self, meta, ch):
         return ast.PaidBy(str(_toks(ch, "NAME")[0]), span=self._span(meta))

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from . import ast
 from .claims import ClaimReader
+from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
@@ -99,6 +100,7 @@ class Policy:
         self._c = compiled
         self._engine = Engine(compiled)
         self._reader = ClaimReader(compiled.vocabulary)
+        self._share_params = _share_params(compiled)
         self.warnings = tuple(warnings)
         self.sources = sources
 
@@ -133,6 +135,11 @@ class Policy:
             if not out[name].is_finite() or out[name] < 0:
                 raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
                                                 f"parameter {name} must be a finite, non-negative number, not {value!r}"))
+            if name in self._share_params and out[name] > 1:
+                # A share over 100% would make pre-payments exceed the cost (negative eligible).
+                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
+                                                f"parameter {name} is a rate or share: give a percentage "
+                                                f"up to 100% (e.g. {name}=10%), not {value!r}"))
         missing = [p for p in self._c.params if p not in out]
         if missing:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
@@ -201,6 +208,20 @@ class Policy:
             period = f"{_d(lo)} to {_d(hi)}"
             raise ClaimError("outside-period", f"date {facts.date} is outside the policy's effective period {period}", "date")
         return facts
+
+
+def _share_params(compiled: Compiled) -> frozenset:
+    """The parameters the policy uses as a rate or a pre-payment share (so at most 100%)."""
+    names = set()
+    for scheme in compiled.schemes.values():
+        clauses = [*scheme.clauses, *scheme.item_clauses, *(c for f in scheme.funds for c in f.clauses)]
+        for clause in clauses:
+            for s in clause.settings:
+                if s.quantity not in ("rate", "prepay"):
+                    continue
+                shares = [b[0] for b in s.value.bands] if isinstance(s.value, BandSpec) else [s.value]
+                names.update(a.param for a in shares if isinstance(a, Amt) and a.param)
+    return frozenset(names)
 
 
 def _d(ordinal: Optional[int]) -> str:

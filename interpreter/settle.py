@@ -120,34 +120,44 @@ def cap_limit(pick: Pick, facts, params: dict) -> Optional[Decimal]:
     return limit
 
 
-def pool_key(fund: str, pick: Pick, facts) -> tuple:
-    _, period, _, key = pick.value if pick.value is not None else (None, "year", None, None)
-    return (fund, key, facts.ordinal if period == "day" else None)
+def pool_key(fund: str, key: tuple, facts) -> tuple:
+    """Where a capped pool's payments accumulate: per year, or per day for a daily cap."""
+    return (fund, key, facts.ordinal if key[2] == "day" else None)
+
+
+def fund_wide(key: tuple) -> bool:
+    """The fund's own yearly cap, over every benefit it pays."""
+    return key[0] is None and key[1] is None and key[2] == "year"
 
 
 def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: list):
-    """Limit a payment by every pool it falls in; returns the payment and the binding pools."""
+    """Limit a payment by every cap that applies; returns the payment and the caps that bound it."""
     bound = []
     for pick in caps:
         limit = cap_limit(pick, facts, params)
         if limit is None:
             continue
-        key = pool_key(fund, pick, facts)
-        room = max(limit - year.pools.get(key, ZERO), ZERO)
+        key = pick.value[3]
+        room = max(limit - year.pools.get(pool_key(fund, key, facts), ZERO), ZERO)
         if pay > room:
             pay = room
             bound.append((pick, limit, room))
             trace.append(Step(f"{fund} cap", limit, pick.clause,
-                              f"{'daily' if key[2] is not None else 'yearly'} cap {q(limit)} leaves {q(room)}"))
+                              f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
     return pay, bound
 
 
-def record_pools(fund: str, paid: Decimal, caps: list, facts, year: Year) -> None:
-    for pick in caps:
-        if pick.value is None:
+def record_pools(fund: str, paid: Decimal, pools: tuple, facts, year: Year) -> None:
+    """A payment counts in every capped pool of its fund that covers its benefit and event,
+    whichever clause set the cap's amount for this claim."""
+    for key in pools:
+        benefits, events, _ = key
+        if benefits is not None and facts.benefit not in benefits:
             continue
-        key = pool_key(fund, pick, facts)
-        year.pools[key] = year.pools.get(key, ZERO) + paid
+        if events is not None and facts.events.isdisjoint(events):
+            continue
+        k = pool_key(fund, key, facts)
+        year.pools[k] = year.pools.get(k, ZERO) + paid
 
 
 def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_terms) -> tuple[Decimal, Optional[Clause], str]:
@@ -158,20 +168,14 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_term
     clause = p.clause if p is not None else None
     if base == 0:
         return ZERO, clause, "no deductible"
-    base = _adjusted_deductible(base, picks, params)
     benefit, level = t.benefit, t.level
     earlier = sum(n for (b, _), n in year.stays.items() if b == benefit)
     referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
     if referral:
         earlier = max(earlier - 1, 0)  # the referred stay continues the one it came from
-    note = ""
-    repeat, floor = flag(picks, "deductible.repeat"), flag(picks, "deductible.floor")
-    if repeat is not None and earlier:
-        reduced = base - repeat[1].value.of(params) * earlier
-        lowest = floor[1].value.of(params) if floor is not None else ZERO
-        base = max(reduced, min(lowest, base), ZERO)
-        note = f"{earlier} earlier stay(s) this year: - {q(repeat[1].value.of(params))} each"
-        clause = repeat[0]
+    base, note, reduced_by = _reduced(base, picks, params, earlier)
+    if reduced_by is not None:
+        clause = reduced_by
     none_from = flag(picks, "deductible.none_from")
     if none_from is not None:
         stay_no, levels_counted = none_from[1].value, none_from[0].constraint.get("level")
@@ -185,7 +189,7 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_term
         if order.get(source, 0) >= order.get(level, 0):
             return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none"
         source_terms = scheme_terms(facts.replace(level=source, referred_from=None))
-        source_due = _adjusted_deductible(source_terms.deductible.value.of(params), source_terms.picks, params) \
+        source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, earlier)[0] \
             if source_terms.deductible is not None else ZERO
         return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
             f"referred up from {source}: the difference {q(base)} - {q(source_due)}"
@@ -203,11 +207,33 @@ def flag(picks: dict, quantity: str):
     return p.adjust[-1]
 
 
-def _adjusted_deductible(base: Decimal, picks: dict, params: dict) -> Decimal:
+def _reduced(amount: Decimal, picks: dict, params: dict, earlier: int) -> tuple[Decimal, str, Optional[Clause]]:
+    """A deductible after its adjustments (`- 200`, halved) and repeat-stay steps, then its floor:
+    "经降低或递减后…不得低于" — the floor never raises it above the level's own amount."""
+    base = amount
+    notes = []
+    clause = None
     if "deductible.adjust" in picks:
-        for _, s in picks["deductible.adjust"].adjust:
+        for c, s in picks["deductible.adjust"].adjust:
             base += s.value.of(params)
+            notes.append(f"{'+' if s.value.of(params) >= 0 else '-'} {q(abs(s.value.of(params)))}")
+            clause = c
     if "deductible.halved" in picks:
-        for _ in picks["deductible.halved"].adjust:
+        for c, _ in picks["deductible.halved"].adjust:
             base = base / 2
-    return max(base, ZERO)
+            notes.append("halved")
+            clause = c
+    repeat = flag(picks, "deductible.repeat")
+    if repeat is not None and earlier:
+        step = repeat[1].value.of(params)
+        base -= step * earlier
+        notes.append(f"{earlier} earlier stay(s) this year: - {q(step)} each")
+        clause = repeat[0]
+    floor = flag(picks, "deductible.floor")
+    if floor is not None and clause is not None:
+        lowest = min(floor[1].value.of(params), amount)
+        if base < lowest:
+            base = lowest
+            notes.append(f"not below {q(lowest)}")
+            clause = floor[0]
+    return max(base, ZERO), "; ".join(notes), clause

@@ -151,27 +151,42 @@ class BenefitTerms:
         return self.picks.get(q)
 
 
+# What a claim keeps from its own benefit when it is settled on another's terms (`as`):
+# who pays, whether it is covered at all, and its maternity allowance.
+_KEPT_THROUGH_AS = ("paid_by", "not_covered", "allowance", "allowance.adjust")
+
+
 def benefit_terms(scheme, facts, levels: list[str]) -> BenefitTerms:
     picks = resolve(scheme.clauses, facts)
     redirect = None
-    for q in ("as", "terms"):
-        p = picks.get(q)
-        if p is None:
-            continue
-        changes = {"benefit": p.value} if q == "as" else {"level": p.value, "place": "local"}
+    as_pick, terms_pick = picks.get("as"), picks.get("terms")
+    if as_pick is not None or terms_pick is not None:
+        changes: dict = {}
+        if as_pick is not None:
+            changes["benefit"] = as_pick.value
+        if terms_pick is not None:
+            changes["level"], changes["place"] = terms_pick.value, "local"
         inner = resolve(scheme.clauses, facts.replace(**changes))
         inner.pop("as", None)
         inner.pop("terms", None)
-        # The redirecting clause's own settings stay on top; so does who pays.
-        for s in p.clause.settings:
-            if s.quantity not in ("as", "terms"):
-                inner[s.quantity] = Pick(p.clause, s, [])
-        if "paid_by" in picks and "paid_by" not in inner:
-            inner["paid_by"] = picks["paid_by"]
-        redirect = (q, p, changes)
+        # The redirecting clauses' own settings stay on top.
+        for p in (as_pick, terms_pick):
+            if p is None:
+                continue
+            for s in p.clause.settings:
+                if s.quantity in ("as", "terms"):
+                    continue
+                if s.mode == "abs":
+                    inner[s.quantity] = Pick(p.clause, s, [])
+                else:
+                    inner[s.quantity] = Pick(None, None, [(p.clause, s)])
+        if as_pick is not None:
+            for q in _KEPT_THROUGH_AS:
+                if q in picks and q not in inner:
+                    inner[q] = picks[q]
+        redirect = (as_pick or terms_pick, changes)
         facts = facts.replace(**changes)
         picks = inner
-        break
     t = BenefitTerms()
     t.picks = picks
     t.redirect = redirect
