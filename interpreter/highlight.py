@@ -20,11 +20,13 @@ from typing import Iterator
 import attrs
 from pygments.lexer import RegexLexer, bygroups
 from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation,
-                            String, Whitespace, _TokenType)
+                            String, Whitespace)
 
 from . import ast
 from .keywords import KEYWORDS
 from .parser import parse
+
+TokenType = type(Keyword)
 
 # The words that give a file its structure; every other keyword is a setting or a modifier.
 DECLARATION_TERMINALS = frozenset({"POLICY", "REGION", "EFFECTIVE", "USE", "PARAMETER", "DEFINE",
@@ -51,7 +53,6 @@ class Lexicon:
     declarations: tuple[str, ...]   # keyword spellings that structure a file: policy, scheme, 依据 ...
     settings: tuple[str, ...]       # every other keyword spelling: deductible, 比例, yearly ...
     vocabulary: tuple[str, ...]     # names and aliases defined in stdlib/standard.med
-    kinds: tuple[str, ...]          # the kinds a `define` block may name
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +64,7 @@ def lexicon() -> Lexicon:
     defines = [i for i in parse(text, "stdlib/standard.med").items if isinstance(i, ast.Define)]
     # A keyword spelling is always a keyword to the parser, so it never counts as a name here.
     vocabulary = {s for d in defines for e in d.entries for s in (e.name, *e.aliases)} - declarations - settings
-    kinds = {d.kind for d in defines}
-    return Lexicon(_ordered(declarations), _ordered(settings), _ordered(vocabulary), _ordered(kinds))
+    return Lexicon(_ordered(declarations), _ordered(settings), _ordered(vocabulary))
 
 
 def _ordered(words: set[str]) -> tuple[str, ...]:
@@ -77,7 +77,7 @@ def _any(words: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=1)
-def _word_types() -> dict[str, _TokenType]:
+def _word_types() -> dict[str, TokenType]:
     lex = lexicon()
     types = {w: Name.Builtin for w in lex.vocabulary}
     types.update({w: Keyword for w in lex.settings})
@@ -85,7 +85,7 @@ def _word_types() -> dict[str, _TokenType]:
     return types
 
 
-def _word(lexer: RegexLexer, match: re.Match) -> Iterator[tuple[int, _TokenType, str]]:
+def _word(lexer: RegexLexer, match: re.Match) -> Iterator[tuple[int, TokenType, str]]:
     word = match.group()
     yield match.start(), _word_types().get(word, Name), word
 

@@ -1,0 +1,2 @@
+" .med policy files (medpolicy).
+autocmd BufRead,BufNewFile *.med setfiletype med
