@@ -116,9 +116,19 @@ class Band:
 
 @attrs.frozen
 class Deductible:
-    """`deductible 900`, `deductible level1 400 level2 600`, `deductible none`."""
+    """`deductible 900`, `deductible level1 400 level2 600`, `deductible none`; in a layer,
+    `threshold 25000 for inpatient outpatient` measures the burden of those benefits only."""
 
     value: Union[Amount, tuple[Entry, ...], None]  # None: no deductible
+    benefits: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class DeductibleFor:
+    """`for inpatient outpatient` after a threshold (folded into its Deductible by the parser)."""
+
+    benefits: tuple[str, ...]
     span: Span = _span()
 
 
@@ -320,6 +330,8 @@ class FundBase:
 
     kind: str
     including_prepay: bool = False
+    including_first_share: bool = False
+    excluding_above_cap: tuple[str, ...] = ()  # benefits whose cost above their own cap is not burden
     above_deductible: bool = False
     benefits: tuple[str, ...] = ()
     span: Span = _span()

@@ -16,6 +16,7 @@ from .errors import ClaimError
 from .vocabulary import Vocabulary
 
 _ZERO = Decimal(0)
+_CENT = Decimal("0.01")
 
 
 class Item:
@@ -153,6 +154,8 @@ class ClaimReader:
 
     def _one(self, kind: str, value: Any, field: str) -> str:
         allowed = self.allowed[kind]
+        if value is None:
+            raise ClaimError("missing-field", f"the claim has no {field} (one of: {', '.join(sorted(allowed))})", field)
         if not isinstance(value, str) or value not in allowed:
             raise ClaimError("unknown-value", f"{field} {value!r} is not one of: {', '.join(sorted(allowed))}", field)
         return value
@@ -234,6 +237,8 @@ class ClaimReader:
         if claim.get("pregnancy_months") is not None:
             measures["pregnancy-months"] = _whole(claim["pregnancy_months"], "pregnancy_months", 0, 12)
         measures["babies"] = _whole(claim["babies"], "babies", 1, 12) if claim.get("babies") is not None else (1 if f.events else None)
+        if claim.get("birth_order") is not None:
+            measures["birth-order"] = _whole(claim["birth_order"], "birth_order", 1, 20)
         if facility.get("beds") is not None:
             measures["beds"] = _whole(facility["beds"], "facility.beds", 0, 1_000_000)
         measures["diseases"] = len(f.conditions) if f.conditions else None
@@ -263,6 +268,9 @@ class ClaimReader:
         if "amount" not in it:
             raise ClaimError("missing-field", f"{field} has no amount", f"{field}.amount")
         amount = money(it["amount"], f"{field}.amount")
+        if amount != amount.quantize(_CENT):
+            # A bill is in yuan and fen; a smaller part would vanish from every amount shown.
+            raise ClaimError("bad-amount", f"{field}.amount has a part smaller than a fen ({it['amount']})", f"{field}.amount")
         unit = money(it["unit_price"], f"{field}.unit_price") if it.get("unit_price") is not None else None
         days = _whole(it["days"], f"{field}.days", 0, 100_000) if it.get("days") is not None else None
         kind = self._one("bed-kind", it.get("kind") or "normal", f"{field}.kind") if cls == "bed" else "normal"

@@ -42,10 +42,14 @@ class Problems:
 class FundRules:
     """One fund of a scheme: how it pays (its base) and its clauses."""
 
-    __slots__ = ("name", "base", "including_prepay", "above_deductible", "benefits", "clauses", "span", "cite")
+    __slots__ = ("name", "base", "including_prepay", "above_deductible", "benefits", "clauses", "span", "cite",
+                 "including_first_share", "excluding_above_cap")
 
-    def __init__(self, name, base, including_prepay, above_deductible, benefits, clauses, span, cite):
+    def __init__(self, name, base, including_prepay, above_deductible, benefits, clauses, span, cite,
+                 including_first_share=False, excluding_above_cap=frozenset()):
         self.name = name
+        self.excluding_above_cap = excluding_above_cap  # benefits whose cost above their own caps is no burden
+        self.including_first_share = including_first_share
         self.base = base                      # None for basic and maternity; a LAYER_BASES kind otherwise
         self.including_prepay = including_prepay
         self.above_deductible = above_deductible
@@ -222,7 +226,8 @@ class _Compiler:
             self.p.error(node.span, f"fund `{word.name}` needs a base: `on burden`, `on eligible above cap` or `on remaining`")
         return FundRules(word.name, base.kind if base else None, bool(base and base.including_prepay),
                          bool(base and base.above_deductible), benefits, tuple(c for c in clauses if not c.item),
-                         node.span, node.cite)
+                         node.span, node.cite, bool(base and base.including_first_share),
+                         frozenset(self._names(base.excluding_above_cap, "benefit", base.span)) if base else frozenset())
 
     # ---- lines -> clauses --------------------------------------------------------
     def lines(self, line: ast.Line, outer: Constraint, fund: str, exception: bool,
@@ -352,6 +357,14 @@ class _Compiler:
     def setting(self, s, fund: str) -> list[tuple[Optional[tuple], Setting]]:
         """One AST setting -> settings; inline tables expand to one per entry (with its constraint)."""
         sp = s.span
+        if isinstance(s, ast.Deductible) and s.benefits:
+            # A layer's threshold over the burden of some benefits: one of several (Shaoxing 第三十六条).
+            if fund == "basic":
+                self.p.error(sp, "`for` benefits belongs to a layer's threshold, not a benefit's deductible")
+            benefits = tuple(sorted(self._names(s.benefits, "benefit", sp)))
+            amount = Amt(Decimal(0)) if s.value is None else self._amount(s.value, "a threshold") \
+                if not isinstance(s.value, tuple) else Amt(Decimal(0))
+            return [(None, Setting(f"threshold:{','.join(benefits)}", "abs", (amount, frozenset(benefits)), sp))]
         if isinstance(s, ast.Deductible):
             if s.value is None:
                 return [(None, Setting("deductible", "abs", Amt(Decimal(0)), sp))]

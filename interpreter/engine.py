@@ -138,7 +138,9 @@ class Engine:
             return result, trace
 
         # 5: deductible
-        due, ded_clause, note = deductible_due(t, eff, year, params, self.levels, self._scheme_terms(scheme))
+        year_target: list = [None]
+        due, ded_clause, note = deductible_due(t, eff, year, params, self.levels, self._scheme_terms(scheme),
+                                               year_target)
         if due and self._basic_cap_reached(scheme, t, eff, year, params):
             # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
             due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
@@ -213,8 +215,9 @@ class Engine:
                 continue
             lt = self.layer_terms(fund, eff)
             lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
-                               charged=charged, above_cap=above_cap[fund.benefits is not None],
-                               burden_claim=burden_claim, prepay=prepay,
+                               charged=charged,
+                               above_cap=above_cap[fund.benefits is not None or bool(fund.excluding_above_cap)],
+                               burden_claim=burden_claim, prepay=prepay, first_share=first_share,
                                paid_so_far=paid_so_far)
             funds[fund.name] += lpay
             paid_so_far += lpay
@@ -231,12 +234,14 @@ class Engine:
             k = (eff.benefit, eff.level)
             year.stays[k] = year.stays.get(k, 0) + 1
         year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
+        if year_target[0] is not None:
+            year.deductible_levels[eff.benefit] = year_target[0]
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
         # The benefit clauses' pools are kept under whichever fund pays the claim.
         record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
         for fund_name, burden, layer_paid in layer_updates:
             if burden is not None:
-                year.burden[fund_name] = burden
+                year.burden[burden[0]] = burden[1]
             record_pools(fund_name, layer_paid, scheme.pools.get(fund_name, ()), eff, year)
         return result, trace
 
@@ -275,26 +280,61 @@ class Engine:
                 total += p.value.of(params)
         return total
 
+    def _burden_positions(self, fund, lt: dict, eff, year: Year, params: dict, counted: Decimal):
+        """Where this claim's burden falls on the layer's scale. With one threshold N the scale is
+        the year's burden itself (bands are measured on it) and payment starts at N. With several
+        (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
+        the larger of each burden less its threshold, placed above the first threshold."""
+        halvings = len(lt["deductible.halved"].adjust) if "deductible.halved" in lt else 0
+        thresholds = []
+        if "deductible" in lt:
+            thresholds.append((lt["deductible"].value.of(params), None, lt["deductible"].clause))
+        for q_, p in lt.items():
+            if q_.startswith("threshold:"):
+                thresholds.append((p.value[0].of(params), p.value[1], p.clause))
+        if not thresholds:
+            thresholds = [(ZERO, None, None)]
+
+        def burden_of(benefits) -> Decimal:
+            return sum((v for (f, b), v in year.burden.items() if f == fund.name and (benefits is None or b in benefits)),
+                       ZERO)
+
+        before, after = [], []
+        for amount, benefits, _ in thresholds:
+            for _ in range(halvings):
+                amount = amount / 2
+            b0 = burden_of(benefits)
+            b1 = b0 + (counted if benefits is None or eff.benefit in benefits else ZERO)
+            before.append(b0 - amount)
+            after.append(b1 - amount)
+        first = thresholds[0][0]
+        for _ in range(halvings):
+            first = first / 2
+        lo, hi = first + max(max(before), ZERO), first + max(max(after), ZERO)
+        if len(thresholds) == 1:
+            note = f"burden this year {q(burden_of(None))} -> {q(burden_of(None) + counted)}, threshold {q(first)}"
+        else:
+            note = f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
+        return lo, hi, thresholds[0][2], note
+
     def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, updates: list, *,
-               eligible, charged, above_cap, burden_claim, prepay, paid_so_far) -> Decimal:
+               eligible, charged, above_cap, burden_claim, prepay, first_share, paid_so_far) -> Decimal:
         """What one layer pays on this claim; its changes to the year go to `updates`."""
         rate = rate_spec(fund.clauses, lt, eff)
         burden = None
         if fund.base == "burden":
-            counted = burden_claim + (prepay if fund.including_prepay else ZERO)
-            b0 = year.burden.get(fund.name, ZERO)
-            b1 = burden = b0 + counted
+            counted = burden_claim + (prepay if fund.including_prepay else
+                                      first_share if fund.including_first_share else ZERO)
+            if eff.benefit in fund.excluding_above_cap:
+                counted -= above_cap  # the cost above the benefit's own cap is no one's burden here
+            key = (fund.name, eff.benefit)
+            burden = (key, year.burden.get(key, ZERO) + counted)
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
                 updates.append((fund.name, burden, ZERO))
                 return ZERO
-            threshold = lt["deductible"].value.of(params) if "deductible" in lt else ZERO
-            if "deductible.halved" in lt:
-                for _ in lt["deductible.halved"].adjust:
-                    threshold = threshold / 2
-            lo = max(b0, threshold)
-            pay = banded(lo, b1, rate.base, rate, params) if b1 > lo else ZERO
-            trace.append(Step(f"{fund.name} base", counted, lt["deductible"].clause if "deductible" in lt else None,
-                              f"burden this year {q(b0)} -> {q(b1)}, threshold {q(threshold)}"))
+            lo, hi, threshold_clause, note = self._burden_positions(fund, lt, eff, year, params, counted)
+            pay = banded(lo, hi, rate.base, rate, params) if hi > lo else ZERO
+            trace.append(Step(f"{fund.name} base", counted, threshold_clause, note))
         elif fund.base == "above-cap":
             if rate is None or above_cap <= 0:
                 return ZERO
@@ -303,7 +343,8 @@ class Engine:
         else:  # remaining
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
                 return ZERO
-            remaining = eligible - paid_so_far - (charged if fund.above_deductible else ZERO)
+            remaining = eligible - paid_so_far - (charged if fund.above_deductible else ZERO) \
+                + (first_share if fund.including_first_share else ZERO)
             remaining = max(remaining, ZERO)
             pay = remaining * rate.share(rate.base.of(params))
             trace.append(Step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))

@@ -67,14 +67,17 @@ def run_file(test_file: Path, policy: Optional[Policy] = None) -> Iterator[Outco
         except MedError as e:
             yield Outcome(str(test_file), "(policy)", None, (), f"the policy does not compile: {e}")
             return
+    shared = data.get("params", {})
     for ex in data.get("example", []):
-        yield run_example(str(test_file), ex, policy)
+        yield run_example(str(test_file), ex, policy, shared)
 
 
-def run_example(file: str, ex: dict, policy: Policy) -> Outcome:
+def run_example(file: str, ex: dict, policy: Policy, shared_params: Optional[dict] = None) -> Outcome:
+    """Settle one example's claims as a run; its `params` add to (and override) the file's."""
     name = ex.get("name", "?")
+    params = {**(shared_params or {}), **ex.get("params", {})}
     try:
-        results = policy.settle_all(ex.get("claim", []), params=ex.get("params"))
+        results = policy.settle_all(ex.get("claim", []), params=params)
     except MedError as e:
         return Outcome(file, name, ex.get("cite"), (), str(e))
     by_id = {}

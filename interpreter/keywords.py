@@ -62,6 +62,8 @@ KEYWORDS: tuple[Keyword, ...] = (
     _kw("ELIGIBLE", "eligible", "政策范围内费用", "The eligible cost (政策范围内费用)."),
     _kw("REMAINING", "remaining", "剩余", "What the earlier layers left of the eligible cost on this claim."),
     _kw("INCLUDING", "including", "包括", "`on burden including prepay`: pre-payments count in the burden."),
+    _kw("EXCLUDING", "excluding", "不含", "`on burden excluding above cap of outpatient`: what lies above those benefits' own caps does not count."),
+    _kw("FIRST_SHARE", "first-share", "转外自付", "The first personal share of out-of-region care (转外个人负担), as a layer's base may count it."),
     # modifiers
     _kw("YEARLY", "yearly", "每年 年度", "Per calendar year of the claim's date (一个自然年度)."),
     _kw("DAILY", "daily", "每日 每天", "Per day (日限额)."),

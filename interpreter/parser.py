@@ -331,18 +331,23 @@ class _ToAst(Transformer):
                              cite.text if cite else None, tuple(_nodes(ch, ast.Line)), span=self._span(meta))
 
     def burden_base(self, meta, ch):
-        return ast.FundBase("burden", including_prepay=any(c == "including" for c in ch),
-                            benefits=_benefits(ch), span=self._span(meta))
+        excluding = next((c.names for c in ch if isinstance(c, _Excluding)), ())
+        return ast.FundBase("burden", including_prepay="prepay" in ch, including_first_share="first-share" in ch,
+                            excluding_above_cap=excluding, benefits=_benefits(ch), span=self._span(meta))
+
+    def excluding(self, meta, ch):
+        return _Excluding(tuple(str(t) for t in _toks(ch, "NAME")))
 
     def above_cap_base(self, meta, ch):
         return ast.FundBase("above-cap", benefits=_benefits(ch), span=self._span(meta))
 
     def remaining_base(self, meta, ch):
         return ast.FundBase("remaining", above_deductible=bool(_toks(ch, "DEDUCTIBLE")),
+                            including_prepay="prepay" in ch, including_first_share="first-share" in ch,
                             benefits=_benefits(ch), span=self._span(meta))
 
     def including(self, meta, ch):
-        return "including"
+        return "prepay" if _toks(ch, "PREPAY") else "first-share"
 
     def benefits_for(self, meta, ch):
         return _For(tuple(str(t) for t in _toks(ch, "NAME")))
@@ -428,11 +433,18 @@ class _ToAst(Transformer):
     def deductible_value(self, meta, ch):
         value = ch[1]
         mods = [c for c in ch[2:] if not isinstance(c, Token)]
-        return [ast.Deductible(_value(value, self), span=self._span(meta)), *mods]
+        benefits = tuple(b for m in mods if isinstance(m, ast.DeductibleFor) for b in m.benefits)
+        mods = [m for m in mods if not isinstance(m, ast.DeductibleFor)]
+        return [ast.Deductible(_value(value, self), benefits, span=self._span(meta)), *mods]
+
+    def ded_for(self, meta, ch):
+        return ast.DeductibleFor(tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
 
     def deductible_none(self, meta, ch):
         mods = [c for c in ch[2:] if not isinstance(c, Token)]
-        return [ast.Deductible(None, span=self._span(meta)), *mods]
+        benefits = tuple(b for m in mods if isinstance(m, ast.DeductibleFor) for b in m.benefits)
+        mods = [m for m in mods if not isinstance(m, ast.DeductibleFor)]
+        return [ast.Deductible(None, benefits, span=self._span(meta)), *mods]
 
     def deductible_adjust(self, meta, ch):
         return ast.DeductibleAdjust(_signed_amount(ch[1], ch[2]), span=self._span(meta))
@@ -543,6 +555,11 @@ class _ToAst(Transformer):
 class _Cite:
     def __init__(self, text: str):
         self.text = text
+
+
+class _Excluding:
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
 
 
 class _For:

@@ -29,18 +29,20 @@ def q(x: Decimal) -> Decimal:
 class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
-    __slots__ = ("stays", "deductibles", "eligible", "pools", "burden")
+    __slots__ = ("stays", "deductibles", "deductible_levels", "eligible", "pools", "burden")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
         self.deductibles: dict = {}  # benefit -> deductible charged this year
+        self.deductible_levels: dict = {}  # benefit -> the largest yearly deductible called for so far
         self.eligible: dict = {}     # benefit -> eligible cost this year
         self.pools: dict = {}        # (fund, cap key, day or None) -> paid into the capped pool
-        self.burden: dict = {}       # layer -> personal burden counted by it this year
+        self.burden: dict = {}       # (layer, benefit) -> personal burden counted by it this year
 
     def copy(self) -> "Year":
         y = Year()
         y.stays, y.deductibles, y.eligible = dict(self.stays), dict(self.deductibles), dict(self.eligible)
+        y.deductible_levels = dict(self.deductible_levels)
         y.pools, y.burden = dict(self.pools), dict(self.burden)
         return y
 
@@ -160,8 +162,11 @@ def record_pools(fund: str, paid: Decimal, pools: tuple, facts, year: Year) -> N
         year.pools[k] = year.pools.get(k, ZERO) + paid
 
 
-def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_terms) -> tuple[Decimal, Optional[Clause], str]:
-    """The deductible this claim owes (before limiting it to the eligible cost)."""
+def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_terms,
+                   year_target: Optional[list] = None) -> tuple[Decimal, Optional[Clause], str]:
+    """The deductible this claim owes (before limiting it to the eligible cost). For a yearly
+    deductible, `year_target[0]` receives the year's amount to remember."""
+    year_target = year_target if year_target is not None else [None]
     picks = t.picks
     p = t.deductible
     base = p.value.of(params) if p is not None else ZERO
@@ -194,8 +199,12 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_term
         return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
             f"referred up from {source}: the difference {q(base)} - {q(source_due)}"
     if flag(picks, "deductible.yearly") is not None:
+        # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
+        # pays what is left of the largest yearly amount any of the year's claims called for.
         paid = year.deductibles.get(benefit, ZERO)
-        return max(base - paid, ZERO), clause, f"yearly deductible {q(base)}, {q(paid)} already paid"
+        target = max(base, year.deductible_levels.get(benefit, ZERO))
+        year_target[0] = target
+        return max(target - paid, ZERO), clause, f"yearly deductible {q(target)}, {q(paid)} already paid"
     return base, clause, note
 
 
