@@ -261,6 +261,17 @@ class ClaimReader:
         return f
 
     def _item(self, it: Any, i: int) -> Item:
+        # The common item, `{"class": "A", "amount": "8000.00"}`, checked fast; anything else
+        # goes through the full checks below, which name the field.
+        if it.__class__ is dict and len(it) == 2:
+            cls, amount = it.get("class"), it.get("amount")
+            if amount.__class__ in (str, Decimal) and cls.__class__ is str and cls in self.allowed["class"] and cls != "bed":
+                try:
+                    d = Decimal(amount)
+                except (InvalidOperation, ValueError):
+                    d = None
+                if d is not None and d.is_finite() and d >= 0 and d.as_tuple().exponent >= -2 and d.adjusted() <= 15:
+                    return Item(cls, d, None, None, "normal")
         field = f"items[{i}]"
         if not isinstance(it, dict):
             raise ClaimError("bad-value", f"{field} must be an object with class and amount", field)

@@ -233,6 +233,7 @@ class Engine:
         if (eff.benefit == facts.benefit or "as.stay" in t.picks) and not referred:
             k = (eff.benefit, eff.level)
             year.stays[k] = year.stays.get(k, 0) + 1
+            year.benefit_stays[eff.benefit] = year.benefit_stays.get(eff.benefit, 0) + 1
         year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
         if year_target[0] is not None:
             year.deductible_levels[eff.benefit] = year_target[0]

@@ -12,8 +12,9 @@ A `Policy` is immutable and may be shared between threads; each run's accumulato
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -25,7 +26,7 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import parse
-from .settle import Year, q
+from .settle import CENT, Year, q
 
 MAX_USES = 16
 
@@ -82,10 +83,11 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
         return dict(data)
     out: dict = {}
     for k, v in data.items():
-        if isinstance(v, Decimal):
-            out[k] = f"{q(v)}"
-        elif isinstance(v, dict):
-            out[k] = {f: f"{q(a)}" for f, a in v.items()}
+        cls = v.__class__
+        if cls is Decimal:
+            out[k] = str(v.quantize(CENT, ROUND_HALF_UP))
+        elif cls is dict:
+            out[k] = {f: str(a.quantize(CENT, ROUND_HALF_UP)) for f, a in v.items()}
         else:
             out[k] = v
     if trace is not None:
@@ -182,7 +184,7 @@ class Policy:
                 read.append((facts.person, facts.ordinal, i, facts))
             except ClaimError as e:
                 results[i] = Result(_error(claim, e), [], None)
-        read.sort(key=lambda r: (r[0], r[1], r[2]))
+        read.sort(key=_run_order)
         years: dict = {}
         engine = self._engine
         for person, _, i, facts in read:
@@ -208,6 +210,9 @@ class Policy:
             period = f"{_d(lo)} to {_d(hi)}"
             raise ClaimError("outside-period", f"date {facts.date} is outside the policy's effective period {period}", "date")
         return facts
+
+
+_run_order = operator.itemgetter(0, 1, 2)  # person, date, input position
 
 
 def _share_params(compiled: Compiled) -> frozenset:

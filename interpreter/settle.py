@@ -29,10 +29,11 @@ def q(x: Decimal) -> Decimal:
 class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
-    __slots__ = ("stays", "deductibles", "deductible_levels", "eligible", "pools", "burden")
+    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "burden")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
+        self.benefit_stays: dict = {}  # benefit -> stays settled, at any level
         self.deductibles: dict = {}  # benefit -> deductible charged this year
         self.deductible_levels: dict = {}  # benefit -> the largest yearly deductible called for so far
         self.eligible: dict = {}     # benefit -> eligible cost this year
@@ -43,6 +44,7 @@ class Year:
         y = Year()
         y.stays, y.deductibles, y.eligible = dict(self.stays), dict(self.deductibles), dict(self.eligible)
         y.deductible_levels = dict(self.deductible_levels)
+        y.benefit_stays = dict(self.benefit_stays)
         y.pools, y.burden = dict(self.pools), dict(self.burden)
         return y
 
@@ -56,7 +58,7 @@ class Step:
     def as_dict(self) -> dict:
         d: dict = {"step": self.step}
         if self.amount is not None:
-            d["amount"] = f"{q(self.amount)}"
+            d["amount"] = str(self.amount.quantize(CENT, ROUND_HALF_UP))
         if self.clause is not None:
             d.update(self.clause.ref)
         if self.detail:
@@ -174,7 +176,7 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_term
     if base == 0:
         return ZERO, clause, "no deductible"
     benefit, level = t.benefit, t.level
-    earlier = sum(n for (b, _), n in year.stays.items() if b == benefit)
+    earlier = year.benefit_stays.get(benefit, 0)
     referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
     if referral:
         earlier = max(earlier - 1, 0)  # the referred stay continues the one it came from
