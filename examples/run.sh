@@ -9,7 +9,8 @@ for city in suihua suizhou shaoxing binzhou ziyang; do
     med run "policies/$city.med" "examples/$city-claims.jsonl" --format table \
         --param avg_wage=60000 \
         --param b_prepay=10% --param aid_rate_cat2=85% --param aid_cap_cat2=100000 \
-        --param aid_rate_cat3=75% --param aid_cap_cat3=100000 || status=1
+        --param aid_rate_cat3=75% --param aid_cap_cat3=100000 \
+        --param aid_rate_cat4=70% --param aid_cap_cat4=100000 || status=1
     echo
 done
 exit $status
