@@ -97,8 +97,8 @@ class Constraint:
                 return False
         merged = self.meet(other)
         for d, v in merged.values:
-            banned = dict(merged.excluded).get(d, frozenset())
-            if d not in MULTI_DIMS and v <= banned:
+            # Every value one clause needs, the other bans (`veteran-worker` against `not veteran-worker`).
+            if v <= dict(merged.excluded).get(d, frozenset()):
                 return False
         for _, iv in merged.measures:
             if iv[0] is not None and iv[1] is not None and iv[0] > iv[1]:

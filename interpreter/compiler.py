@@ -577,7 +577,8 @@ class _Compiler:
                     if not any(_plain_match(c.constraint, benefit, level, status) for c in rated):
                         missing.append(level + (f" {status}" if status else ""))
             if missing:
-                first = min((c for c in rules.clauses if _admits(c.constraint, "benefit", benefit)), key=lambda c: c.order)
+                named = [c for c in rules.clauses if benefit in (c.constraint.get("benefit") or ())]
+                first = min(named or rated, key=lambda c: c.order)
                 self.p.error(first.span, f"benefit `{benefit}` of scheme {rules.name} has no rate for local claims at "
                                          f"{', '.join(missing)}",
                              hint="add the clause, or `rate 0%` with the article that leaves it out")

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-from lark.indenter import DedentError, Indenter
+from lark.lark import PostLex
 
 from . import ast
 from .errors import Diagnostic, MedSyntaxError
@@ -22,47 +22,64 @@ from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 
 MAX_SOURCE_BYTES = 2_000_000
 MAX_DEPTH = 32
+# No regulation prints an amount, count or percentage this large; bigger numbers would only
+# overflow the exact arithmetic of settlement (and int() refuses very long digit strings).
+MAX_NUMBER = Decimal(10) ** 12
+# A city's regulation is about a hundred clauses; the compiler's checks compare clauses in
+# pairs, so this bounds the time any text can take to check.
+MAX_CLAUSES = 2000
 
 
-class _MedIndenter(Indenter):
-    NL_type = "_NL"
-    OPEN_PAREN_types: list = []
-    CLOSE_PAREN_types: list = []
-    INDENT_type = "_INDENT"
-    DEDENT_type = "_DEDENT"
-    tab_len = 4
+class _PostLexer(PostLex):
+    """Turns keyword spellings into keyword tokens and indentation into _INDENT/_DEDENT.
+
+    All state lives in the generator of one `process` call, so the one cached parser serves
+    any number of threads (lark's own Indenter keeps its stack on the shared instance)."""
+
     always_accept = ("_NL", "NAME")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        return super().process(self._keywords(stream))
+        levels = [0]
+        token = None
+        for token in stream:
+            kind = token.type
+            if kind == "NAME":
+                kw = BY_SPELLING.get(token.value)
+                if kw is not None:
+                    token = Token.new_borrow_pos(kw.terminal, token.value, token)
+                yield token
+            elif kind == "_NL":
+                yield token
+                yield from self._indentation(token, levels)
+            else:
+                yield token
+        while len(levels) > 1:
+            levels.pop()
+            yield Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
 
     @staticmethod
-    def _keywords(stream: Iterator[Token]) -> Iterator[Token]:
-        for tok in stream:
-            if tok.type == "NAME":
-                kw = BY_SPELLING.get(tok.value)
-                if kw is not None:
-                    tok = Token.new_borrow_pos(kw.terminal, tok.value, tok)
-            yield tok
-
-    def handle_NL(self, token: Token) -> Iterator[Token]:
+    def _indentation(token: Token, levels: list[int]) -> Iterator[Token]:
         # The newline token swallows comment lines; indentation is that of the last line,
-        # before any comment on it.
-        yield token
+        # before any comment on it. A full-width space counts two, a tab four.
         last = token.value.rsplit("\n", 1)[1]
         indent_str = re.match(r"[\t \u3000]*", last).group()
-        indent = indent_str.count(" ") + indent_str.count("\u3000") * 2 + indent_str.count("\t") * self.tab_len
-        if indent > self.indent_level[-1]:
-            if len(self.indent_level) > MAX_DEPTH:
+        indent = indent_str.count(" ") + indent_str.count("\u3000") * 2 + indent_str.count("\t") * 4
+        if indent > levels[-1]:
+            if len(levels) > MAX_DEPTH:
                 raise _TooDeep(token)
-            self.indent_level.append(indent)
-            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
-        else:
-            while indent < self.indent_level[-1]:
-                self.indent_level.pop()
-                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
-            if indent != self.indent_level[-1]:
-                raise DedentError(f"Unexpected dedent to column {indent}. Expected dedent to {self.indent_level[-1]}")
+            levels.append(indent)
+            yield Token.new_borrow_pos("_INDENT", indent_str, token)
+            return
+        while indent < levels[-1]:
+            levels.pop()
+            yield Token.new_borrow_pos("_DEDENT", indent_str, token)
+        if indent != levels[-1]:
+            raise _BadDedent(token)
+
+
+class _BadDedent(Exception):
+    def __init__(self, token: Token):
+        self.token = token
 
 
 class _TooDeep(Exception):
@@ -83,7 +100,7 @@ def _parser() -> Lark:
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        postlex=_MedIndenter(),
+        postlex=_PostLexer(),
         propagate_positions=True,
         maybe_placeholders=False,
         strict=True,
@@ -103,18 +120,39 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         raise MedSyntaxError(_describe(e, text, file)) from None
     except _TooDeep as e:
         raise MedSyntaxError(Diagnostic(_tok_span(e.token, file, next_line=True), f"blocks are nested more than {MAX_DEPTH} deep")) from None
-    except DedentError:
+    except _BadDedent:
         line, col = _bad_dedent(text)
         raise MedSyntaxError(Diagnostic(ast.Span(file, line, col, line, col + 1),
                                         "this line's indentation matches no enclosing block")) from None
     except RecursionError:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), "the file is nested too deeply to read")) from None
     try:
+        _check_numbers(tree, file)
+        _check_clauses(tree, file)
         return _ToAst(file).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MedSyntaxError):
             raise e.orig_exc from None
         raise
+
+
+def _check_clauses(tree, file: str) -> None:
+    for n, line in enumerate(tree.find_data("line"), 1):
+        if n > MAX_CLAUSES:
+            tok = next(line.scan_values(lambda v: isinstance(v, Token)), None)
+            span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
+            raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file"))
+
+
+def _check_numbers(tree, file: str) -> None:
+    for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type in ("INT", "DECIMAL", "WAN", "PERCENT")):
+        text = str(tok)
+        whole = text.rstrip("%万").split(".")[0].lstrip("0")
+        # Length first: a string of a million digits is refused before it is ever converted.
+        if len(whole) > 13 or Decimal(text.rstrip("%万")) * (10000 if text.endswith("万") else 1) >= MAX_NUMBER:
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            raise MedSyntaxError(Diagnostic(_tok_span(tok, file), f"the number {shown} is too large "
+                                                                  f"(numbers stay below {MAX_NUMBER:,})"))
 
 
 # ---- error messages in the author's words ----------------------------------------
@@ -163,6 +201,11 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
             msg = f"quotes must be straight (\"), not {ch!r}"
         elif ch in "（），：；":
             msg = f"unexpected full-width {ch!r}: use it only inside quotes or comments"
+        elif ch in "./\\~:" and _is_use_line(text, line):
+            # A policy may bring in only named modules, never read a file from elsewhere.
+            return Diagnostic(ast.Span(file, line, col, line, col + 1),
+                              "`use` names a module (a .med file beside the policy, or the standard library), not a path",
+                              hint="write `use NAME` for NAME.med beside the policy")
         else:
             msg = f"unexpected character {ch!r}"
         expected = _expected_words(set(e.allowed or ()))
@@ -185,6 +228,12 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
             expected = ""
         return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""), hint=hint)
     return Diagnostic(ast.Span(file, line, col, line, col + 1), str(e).splitlines()[0])
+
+
+def _is_use_line(text: str, line: int) -> bool:
+    lines = text.split("\n")
+    words = lines[line - 1].split() if 0 < line <= len(lines) else []
+    return bool(words) and BY_SPELLING.get(words[0]) is not None and BY_SPELLING[words[0]].terminal == "USE"
 
 
 def _found(tok: Token) -> str:

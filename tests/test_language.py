@@ -177,3 +177,38 @@ def test_a_missing_parameter_is_a_clear_error():
 def test_an_undeclared_parameter_is_reported_at_its_use():
     got = errors("scheme employee\n  fund basic cap 6 × avg_wag yearly\n")
     assert got[0][2] == "unknown parameter `avg_wag`"
+
+
+def test_a_clause_and_its_negation_are_not_ambiguous():
+    p = compile_("scheme employee\n  inpatient\n    primary level1 level2 level3 deductible 900 rate 80%\n"
+                 "    exception veteran-worker deductible none\n"
+                 "    exception not veteran-worker from 2027-01-01 deductible 100\n")
+    assert p.settle(dict(CLAIM, groups=["veteran-worker"], date="2027-03-01"))["deductible"] == "0.00"
+    assert p.settle(dict(CLAIM, date="2027-03-01"))["deductible"] == "100.00"
+
+
+def test_a_missing_rate_is_reported_at_the_benefits_own_clause():
+    got = errors("scheme employee\n  fund basic cap 1000 yearly\n  inpatient\n    level3 rate 80%\n")
+    assert got[0][:2] == (6, 5)
+
+
+def test_parsing_is_safe_across_threads():
+    import threading
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "policies"
+    texts = [(root / n).read_text(encoding="utf-8") for n in ("suihua.med", "ziyang.med")]
+    expected = [parse(t, "t.med") for t in texts]
+    failures = []
+
+    def work(i):
+        for _ in range(5):
+            if parse(texts[i % 2], "t.med") != expected[i % 2]:
+                failures.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
