@@ -3,7 +3,8 @@
 The layout:
 - two spaces per block level; single spaces between words; `,` keeps to the word before it;
 - `cite "…"` (or a trailing comment) starts at column 64 when the clause fits before it;
-  adjacent clauses too long for that share a column three spaces past the longest;
+  adjacent clauses too long for that share a column three spaces past the longest (a
+  clause that would need more than 24 spaces to reach it keeps three);
 - `define` entries in three columns: name, Chinese aliases (column 20), meaning (column 41);
 - every comment kept, at the depth of the block it sits in;
 - the author's blank lines kept, at most one in a row, and one before each top-level
@@ -32,6 +33,7 @@ from .scanner import Token, indent_width, scan
 INDENT = "  "
 CITE_COLUMN = 64          # where `cite` starts when the clause fits before it
 OVERFLOW_GAP = 3          # spaces before `cite` on a clause too long for the column
+MAX_RUN_PAD = 24          # ... unless aligning with its neighbours would need more
 ALIAS_COLUMN = 20         # define entries: where the aliases start
 MEANING_COLUMN = 41       # define entries: where the description starts
 
@@ -122,6 +124,12 @@ def _read(raw_lines: list[str]) -> list[_Line]:
         while width < stack[-1]:
             stack.pop()
         code_indents[i] = list(stack)
+    next_indent: list[Optional[int]] = [None] * len(raw_lines)  # indentation of the next code line
+    following = None
+    for i in range(len(raw_lines) - 1, -1, -1):
+        next_indent[i] = following
+        if i in code_indents:
+            following = code_indents[i][-1]
     out: list[_Line] = []
     last_stack = [0]
     for i, raw in enumerate(raw_lines):
@@ -130,7 +138,7 @@ def _read(raw_lines: list[str]) -> list[_Line]:
             out.append(_Line("blank"))
             continue
         if tokens[0].kind == "comment":
-            out.append(_Line("comment", _comment_depth(indent_width(raw), last_stack, _next_indent(code_indents, i)),
+            out.append(_Line("comment", _comment_depth(indent_width(raw), last_stack, next_indent[i]),
                              comment=tokens[0].text.rstrip()))
             continue
         last_stack = code_indents[i]
@@ -141,11 +149,6 @@ def _read(raw_lines: list[str]) -> list[_Line]:
             top_head = words[0].text
         out.append(_Line("code", depth, words, comment, entry=depth == 1 and top_head in _DEFINE))
     return out
-
-
-def _next_indent(code_indents: dict, i: int) -> Optional[int]:
-    later = [j for j in code_indents if j > i]
-    return code_indents[min(later)][-1] if later else None
 
 
 def _comment_depth(width: int, stack: list[int], next_indent: Optional[int]) -> int:
@@ -167,7 +170,7 @@ def _render(lines: list[_Line]) -> str:
                 outs.append(None)
             continue
         if line.kind == "code" and line.depth == 0 and line.tokens[0].text in _TOP_BLOCKS:
-            _blank_before(outs, lines, len(outs))
+            _blank_before(outs)
         if line.kind == "comment":
             outs.append(_Out(INDENT * line.depth + line.comment))
         elif line.entry:
@@ -177,11 +180,10 @@ def _render(lines: list[_Line]) -> str:
     while outs and outs[-1] is None:
         outs.pop()
     _align(outs)
-    return "".join((o.head if o is None or o.tail is None else o.head + o.tail).rstrip() + "\n"
-                   if o is not None else "\n" for o in outs)
+    return "".join("\n" if o is None else (o.head + (o.tail or "")).rstrip() + "\n" for o in outs)
 
 
-def _blank_before(outs: list, lines: list[_Line], _n: int) -> None:
+def _blank_before(outs: list[Optional[_Out]]) -> None:
     # The blank line goes above the comments that lead into the block.
     k = len(outs)
     while k > 0 and outs[k - 1] is not None and outs[k - 1].tail is None and outs[k - 1].head.startswith("#"):
@@ -251,7 +253,8 @@ def _align(outs: list[Optional[_Out]]) -> None:
             j += 1
         column = max(display_width(x.head) for x in outs[i:j]) + OVERFLOW_GAP
         for x in outs[i:j]:
-            x.head = _pad(x.head, column)
+            width = display_width(x.head)
+            x.head = _pad(x.head, column if column - width <= MAX_RUN_PAD else width + OVERFLOW_GAP)
         i = j
 
 

@@ -1,0 +1,236 @@
+"""`med lsp`: the language server, on stdio (built on pygls).
+
+Diagnostics come from the real compiler as the author types; hover, completion,
+go-to-definition and the outline answer from the last analysis of each document
+(document.py), so they never wait for a compile. Formatting is `med fmt`'s.
+
+This module only speaks the protocol: it converts positions between the client's units
+(UTF-16 by default) and code points, and the analysis results into protocol types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+import attrs
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import ServerTextPosition
+
+from . import __version__
+from .document import (Analysis, Place, Symbol, analyse, completions, definition, file_path, hover, standard_library,
+                       symbols, unanalysed)
+from .errors import Diagnostic, MedError
+from .formatter import format_text
+
+# Wait this long after a keystroke before compiling, so typing a word compiles once.
+CHANGE_DELAY = 0.15
+
+_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
+_COMPLETION_KIND = {
+    "keyword": lsp.CompletionItemKind.Keyword, "name": lsp.CompletionItemKind.EnumMember,
+    "fund": lsp.CompletionItemKind.Module, "measure": lsp.CompletionItemKind.Field,
+    "parameter": lsp.CompletionItemKind.Variable, "kind": lsp.CompletionItemKind.Class,
+}
+_SYMBOL_KIND = {
+    "policy": lsp.SymbolKind.File, "use": lsp.SymbolKind.Module, "parameter": lsp.SymbolKind.Variable,
+    "define": lsp.SymbolKind.Enum, "entry": lsp.SymbolKind.EnumMember, "scheme": lsp.SymbolKind.Namespace,
+    "fund": lsp.SymbolKind.Object, "block": lsp.SymbolKind.Class, "clause": lsp.SymbolKind.Property,
+}
+
+
+class MedServer(LanguageServer):
+    """The server and its per-document state (the last analysis of each open document).
+
+    Compiling and formatting run on one worker thread, in turn: requests are answered from
+    the last analysis meanwhile, and two parses never run at once (lark's indentation
+    post-lexer keeps its state on the one shared parser).
+    """
+
+    def __init__(self):
+        super().__init__("med", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
+        self.analyses: dict[str, Analysis] = {}
+        self.stdlib = standard_library()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
+
+    async def in_worker(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+    async def refresh(self, uri: str, version: Optional[int] = None) -> None:
+        """Compile the document as it now is and publish its diagnostics (unless it changed meanwhile)."""
+        doc = self.workspace.get_text_document(uri)
+        if version is not None and doc.version != version:
+            return
+        text = doc.source
+        path, base_dir = _path_of(uri)
+        result = await self.in_worker(analyse, text, path, base_dir, self.stdlib, self.analyses.get(uri))
+        still_open = unquote(uri) in self.workspace.text_documents
+        if not still_open or self.workspace.get_text_document(uri).source != text:
+            return  # closed, or a later change will publish
+        self.analyses[uri] = result
+        units = _units(doc)
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[_diagnostic(units, result, d) for d in result.diagnostics], version=doc.version))
+
+    def analysis(self, uri: str) -> tuple[TextDocument, Analysis]:
+        """The document and its last analysis, read against its current text (never compiles)."""
+        doc = self.workspace.get_text_document(uri)
+        lines = _lines(doc.source)
+        a = self.analyses.get(uri)
+        if a is None:  # asked before the first compile finished: the standard names only
+            return doc, unanalysed(_path_of(uri)[0], lines, self.stdlib)
+        # Text typed since the last compile: read it, with the names that compile knew.
+        return doc, a if a.lines == lines else attrs.evolve(a, lines=lines)
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def _path_of(uri: str) -> tuple[str, Optional[str]]:
+    """The name the compiler gives the document, and the folder its `use`s are looked up in."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return uri, None
+    path = Path(unquote(parsed.path))
+    return str(path), str(path.parent)
+
+
+class _Units:
+    """Positions in one text, from code points to the client's units (UTF-16 unless agreed otherwise)."""
+
+    def __init__(self, codec, lines):
+        self.codec, self.lines = codec, lines  # split once: a document's `lines` splits on every call
+
+    def position(self, line: int, column: int) -> lsp.Position:
+        return self.codec.position_to_client_units(self.lines, ServerTextPosition(line, column))
+
+    def range(self, line: int, start: int, end_line: int, end: int) -> lsp.Range:
+        return lsp.Range(start=self.position(line, start), end=self.position(end_line, end))
+
+
+def _units(doc: TextDocument) -> _Units:
+    return _Units(doc.position_codec, doc.lines)
+
+
+def _diagnostic(units: _Units, a: Analysis, d: Diagnostic) -> lsp.Diagnostic:
+    s = d.span
+    message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    if s.file == a.path and s.line >= 1:
+        rng = units.range(s.line - 1, max(s.column - 1, 0), s.end_line - 1, max(s.end_column - 1, 0))
+    else:  # a problem in a module the policy uses: shown at the top, naming its place
+        rng = units.range(0, 0, 0, 0)
+        message = f"{s.file}:{s.line}:{s.column}: {message}"
+    return lsp.Diagnostic(range=rng, message=message, severity=_SEVERITY.get(d.severity), source="med")
+
+
+def _cursor(doc: TextDocument, position: lsp.Position) -> tuple[int, int]:
+    p = doc.position_from_client_units(position)
+    return p.line, p.character
+
+
+def create_server() -> MedServer:
+    """The server with every feature registered."""
+    server = MedServer()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    async def did_open(ls: MedServer, params: lsp.DidOpenTextDocumentParams):
+        await ls.refresh(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls: MedServer, params: lsp.DidChangeTextDocumentParams):
+        await asyncio.sleep(CHANGE_DELAY)
+        await ls.refresh(params.text_document.uri, params.text_document.version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: MedServer, params: lsp.DidSaveTextDocumentParams):
+        # a module beside the policy may have changed on disk
+        await ls.refresh(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MedServer, params: lsp.DidCloseTextDocumentParams):
+        ls.analyses.pop(params.text_document.uri, None)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: MedServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        found = hover(a, line, column)
+        if found is None:
+            return None
+        text, (start, end) = found
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                         range=_units(doc).range(line, start, line, end))
+
+    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[" "]))
+    def on_completion(ls: MedServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        items, start = completions(a, line, column)
+        rng = _units(doc).range(line, start, line, column)
+        return lsp.CompletionList(is_incomplete=False, items=[
+            lsp.CompletionItem(
+                label=c.label, kind=_COMPLETION_KIND[c.kind], detail=c.detail,
+                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=c.documentation) if c.documentation else None,
+                text_edit=lsp.TextEdit(range=rng, new_text=c.label),
+            ) for c in items])
+
+    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    def on_definition(ls: MedServer, params: lsp.DefinitionParams) -> Optional[lsp.Location]:
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        place = definition(a, line, column)
+        return None if place is None else _location(doc, a, place)
+
+    @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+    async def on_formatting(ls: MedServer, params: lsp.DocumentFormattingParams) -> Optional[list[lsp.TextEdit]]:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        try:
+            formatted = await ls.in_worker(format_text, doc.source, _path_of(doc.uri)[0])
+        except MedError:
+            return None  # the diagnostics already say why
+        if formatted == doc.source:
+            return []
+        end = lsp.Position(line=len(doc.lines), character=0)
+        return [lsp.TextEdit(range=lsp.Range(start=lsp.Position(line=0, character=0), end=end), new_text=formatted)]
+
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def on_symbols(ls: MedServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+        doc, a = ls.analysis(params.text_document.uri)
+        units = _units(doc)
+        return [_document_symbol(units, s) for s in symbols(a)]
+
+    return server
+
+
+def _location(doc: TextDocument, a: Analysis, place: Place) -> Optional[lsp.Location]:
+    if place.file == a.path:
+        return lsp.Location(uri=doc.uri, range=_units(doc).range(place.line, place.column, place.line, place.end_column))
+    path = file_path(place.file, str(Path(a.path).parent))
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError):
+        return None
+    rng = _Units(doc.position_codec, lines).range(place.line, place.column, place.line, place.end_column)
+    return lsp.Location(uri=path.resolve().as_uri(), range=rng)
+
+
+def _document_symbol(units: _Units, s: Symbol) -> lsp.DocumentSymbol:
+    line, start, end = s.head
+    return lsp.DocumentSymbol(
+        name=s.name, detail=s.detail, kind=_SYMBOL_KIND[s.kind],
+        range=units.range(line, start, s.end_line, s.end_column),
+        selection_range=units.range(line, start, line, end),
+        children=[_document_symbol(units, c) for c in s.children] or None,
+    )
+
+
+def serve() -> None:
+    """Run the language server on stdin/stdout until the client says exit."""
+    create_server().start_io()
