@@ -47,6 +47,21 @@ class Constraint:
     measures: tuple[tuple[str, Interval], ...] = ()    # measure -> closed interval
     dates: Interval = (None, None)                     # ordinal days, closed
 
+    @functools.cached_property
+    def _by_dim(self) -> dict:
+        return dict(self.values)
+
+    def clearly_apart(self, other: "Constraint") -> bool:
+        """A cheap test: no claim can satisfy both, because a single-valued dimension or the
+        dates leave nothing in common. False means "maybe"; `overlaps` decides."""
+        mine = self._by_dim
+        for d, v in other.values:
+            m = mine.get(d)
+            if m is not None and d not in MULTI_DIMS and m.isdisjoint(v):
+                return True
+        (a0, a1), (b0, b1) = self.dates, other.dates
+        return (a1 is not None and b0 is not None and a1 < b0) or (b1 is not None and a0 is not None and b1 < a0)
+
     def get(self, dim: str) -> Optional[frozenset]:
         for d, v in self.values:
             if d == dim:

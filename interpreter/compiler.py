@@ -538,6 +538,8 @@ class _Compiler:
                 for b, sb in pairs[i + 1:]:
                     if a.tier != b.tier or sa.value == sb.value or a is b:
                         continue
+                    if a.constraint.clearly_apart(b.constraint):
+                        continue
                     if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
                         if a.constraint == b.constraint:
                             self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")

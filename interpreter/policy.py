@@ -12,6 +12,7 @@ A `Policy` is immutable and may be shared between threads; each run's accumulato
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import os
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -25,7 +26,7 @@ from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
-from .parser import parse
+from .parser import MAX_NUMBER, parse
 from .settle import CENT, Year, q
 
 MAX_USES = 16
@@ -137,6 +138,9 @@ class Policy:
             if not out[name].is_finite() or out[name] < 0:
                 raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
                                                 f"parameter {name} must be a finite, non-negative number, not {value!r}"))
+            if out[name] >= MAX_NUMBER:
+                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
+                                                f"parameter {name} is too large (parameters stay below {MAX_NUMBER:,})"))
             if name in self._share_params and out[name] > 1:
                 # A share over 100% would make pre-payments exceed the cost (negative eligible).
                 raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
@@ -165,6 +169,8 @@ class Policy:
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
+        except (ArithmeticError, ValueError) as e:  # as in settle_all: an error result, never a crash
+            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], state)
         return Result(data, trace, state.with_year(facts.person, facts.year, year))
 
     def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
@@ -237,7 +243,10 @@ def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
     if not isinstance(cid, str):
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
-        cid = None if cid is None else str(cid)
+        try:
+            cid = None if cid is None else str(cid)[:200]
+        except (ValueError, RecursionError):  # an int too long to print, or nesting too deep
+            cid = None
     return {"id": cid, "error": e.as_dict()}
 
 
@@ -258,12 +267,19 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     if base_dir is not None:
         candidate = base_dir / f"{use.name}.med"
         if candidate.is_file() and candidate.resolve().parent == base_dir.resolve():
-            return str(candidate), candidate.read_text(encoding="utf-8")
+            return str(candidate), _read_source(candidate, use.span)
     text = _stdlib_text(use.name)
     if text is not None:
         return f"stdlib/{use.name}.med", text
     raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
                                             + (f" or beside {use.span.file}" if base_dir else "")))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_module(text: str, path: str) -> ast.Module:
+    """A used module's AST (an immutable value of its text): the standard library is parsed
+    once, not on every compile the language server runs."""
+    return parse(text, path)
 
 
 def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[ast.Module]:
@@ -282,7 +298,7 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
                 raise MedLoadError(Diagnostic(item.span, f"more than {MAX_USES} modules used"))
             seen.add(path)
             sources[path] = text
-            mod = parse(text, path)
+            mod = _parse_module(text, path)
             used.append(mod)
             queue.append(mod)
     return used
@@ -302,11 +318,24 @@ def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None
 def load(path: str | os.PathLike) -> Policy:
     """Read and compile a .med file; `use` finds modules beside it or in the standard library."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise MedLoadError(Diagnostic(ast.Span(str(path), 1, 1, 1, 1), f"cannot read the policy: {e}")) from None
+    text = _read_source(p, ast.Span(str(path), 1, 1, 1, 1))
     return compile(text, str(path), base_dir=str(p.parent))
+
+
+def _read_source(path: Path, where: ast.Span) -> str:
+    """A .med file's text; an unreadable file or a byte that is not UTF-8 is a MedLoadError
+    (at the byte's line and column, or at `where`: the `use` that asked for the file)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise MedLoadError(Diagnostic(where, f"cannot read {path}: {e.strerror or e}")) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = len(raw[raw.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
+        raise MedLoadError(Diagnostic(ast.Span(str(path), line, column, line, column + 1),
+                                      f"byte 0x{raw[e.start]:02x} is not UTF-8: save the file as UTF-8")) from None
 
 
 def check(path: str | os.PathLike) -> list[Diagnostic]:
