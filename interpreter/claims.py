@@ -108,15 +108,19 @@ def money(value: Any, field: str) -> Decimal:
 def _whole(value: Any, field: str, lo: int = 0, hi: int = 10_000_000) -> int:
     if isinstance(value, bool):
         raise ClaimError("bad-value", f"{field} must be a whole number", field)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
         value = int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():
+    # Compared before int(): a float or Decimal like 1e999999 must not become a huge int.
+    if isinstance(value, (Decimal, float)) and not _is_nan_or_infinite(value) and lo <= value <= hi \
+            and value == int(value):
         value = int(value)
     if not isinstance(value, int) or not lo <= value <= hi:
         raise ClaimError("bad-value", f"{field} must be a whole number from {lo} to {hi}, not {value!r}", field)
     return value
+
+
+def _is_nan_or_infinite(value) -> bool:
+    return not value.is_finite() if isinstance(value, Decimal) else not math.isfinite(value)
 
 
 def _date(value: Any, field: str) -> dt.date:

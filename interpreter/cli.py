@@ -93,7 +93,8 @@ def cmd_check(args) -> int:
 def _source(file: str, fallback: str) -> Optional[str]:
     for candidate in (file, fallback):
         try:
-            return Path(candidate).read_text(encoding="utf-8")
+            # errors="replace": a diagnostic about a bad byte still shows its own line.
+            return Path(candidate).read_text(encoding="utf-8", errors="replace")
         except (OSError, UnicodeDecodeError):
             continue
     if file.startswith("stdlib/"):

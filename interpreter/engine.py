@@ -96,7 +96,7 @@ class Engine:
                     allowed = limit * it.days
                     over = max(amount - allowed, ZERO)
                 elif it.unit_price is not None and it.unit_price > limit:
-                    over = amount * (it.unit_price - limit) / it.unit_price
+                    over = q(amount * (it.unit_price - limit) / it.unit_price)
                 else:
                     over = ZERO
                 if over:
@@ -106,7 +106,8 @@ class Engine:
             share_pick = itp.get("prepay")
             if share_pick is not None:
                 share = _tier_share(share_pick.value, it, limit_price(it, ceiling, params), params)
-                pre = amount * share
+                # Pre-payments are amounts the patient pays: whole fen, like every figure on the bill.
+                pre = q(amount * share)
                 if pre:
                     class_prepay += pre
                     amount -= pre
@@ -120,7 +121,7 @@ class Engine:
         first_share = ZERO
         if t.first_share is not None:
             share = _share(t.first_share.value.of(params)) if not hasattr(t.first_share.value, "bands") else ZERO
-            first_share = eligible0 * share
+            first_share = q(eligible0 * share)
             trace.append(Step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
         prepay = class_prepay + first_share
         eligible = eligible0 - first_share

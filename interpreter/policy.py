@@ -116,6 +116,11 @@ class Policy:
         return self._c.params
 
     @property
+    def share_parameters(self) -> frozenset:
+        """The parameters the policy uses as a rate or a share: a run gives them as up to 100%."""
+        return self._share_params
+
+    @property
     def compiled(self) -> Compiled:
         return self._c
 
