@@ -189,8 +189,8 @@ class Clause:
 
     @functools.cached_property
     def ref(self) -> dict:
-        """Where a trace step points: file, line and the article cited."""
-        d = {"line": self.span.line, "file": self.span.file}
+        """Where a trace step points: the line of the policy and the article cited."""
+        d = {"line": self.span.line}
         if self.cite:
             d["cite"] = self.cite
         return d

@@ -417,7 +417,7 @@ def explain_sheet(r: Result, policy: Policy) -> str:
     for s in data["trace"]:
         where = ""
         if "line" in s:
-            where = f"{Path(s.get('file', '')).name}:{s['line']}"
+            where = f"{Path(policy.compiled.file).name}:{s['line']}"
             if s.get("cite"):
                 where += f"  {s['cite']}"
         rows.append((s["step"], s.get("amount", ""), s.get("detail", ""), where))

@@ -7,7 +7,7 @@ from typing import Optional
 
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Step, Year, apply_caps, banded, cap_limit, deductible_due, fund_wide,
+from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, cap_limit, deductible_due, fund_wide,
                      pool_key, position_paying, q, record_pools)
 from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
 
@@ -64,7 +64,7 @@ class Engine:
         if facts.benefit not in scheme.benefits:
             raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
         t = self.benefit_terms(facts)
-        trace: list[Step] = []
+        trace: list[tuple] = []
         eff = facts
         if t.redirect is not None:
             pick, changes = t.redirect
@@ -74,7 +74,7 @@ class Engine:
                 what.append(f"as {changes['benefit']}")
             if "level" in changes:
                 what.append(f"on the local terms of {changes['level']}")
-            trace.append(Step("terms", None, pick.clause, "settled " + ", ".join(what)))
+            trace.append(trace_step("terms", None, pick.clause, "settled " + ", ".join(what)))
 
         # 1-4: total, excluded, pre-payment, eligible
         total = excluded = class_prepay = ZERO
@@ -102,7 +102,7 @@ class Engine:
                 if over:
                     excluded += over
                     amount -= over
-                    trace.append(Step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
+                    trace.append(trace_step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
             share_pick = itp.get("prepay")
             if share_pick is not None:
                 share = _tier_share(share_pick.value, it, limit_price(it, ceiling, params), params)
@@ -111,21 +111,21 @@ class Engine:
                 if pre:
                     class_prepay += pre
                     amount -= pre
-                    trace.append(Step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
+                    trace.append(trace_step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
             if "rate" in itp:
                 class_portions[it.cls] = class_portions.get(it.cls, ZERO) + amount
-        trace.insert(0, Step("total", total, None))
+        trace.insert(0, trace_step("total", total, None))
         if excluded:
-            trace.append(Step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
+            trace.append(trace_step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
         eligible0 = total - excluded - class_prepay
         first_share = ZERO
         if t.first_share is not None:
             share = _share(t.first_share.value.of(params)) if not hasattr(t.first_share.value, "bands") else ZERO
             first_share = q(eligible0 * share)
-            trace.append(Step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
+            trace.append(trace_step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
         prepay = class_prepay + first_share
         eligible = eligible0 - first_share
-        trace.append(Step("eligible", eligible, None))
+        trace.append(trace_step("eligible", eligible, None))
 
         funds = {f.name: ZERO for f in scheme.funds}
         result = {"id": facts.id, "person": facts.person, "year": facts.year, "benefit": facts.benefit,
@@ -133,7 +133,7 @@ class Engine:
                   "deductible": ZERO, "paid": funds}
         if t.not_covered is not None and t.not_covered.adjust:
             clause = t.not_covered.adjust[-1][0]
-            trace.append(Step("not covered", None, clause, "no fund pays this claim"))
+            trace.append(trace_step("not covered", None, clause, "no fund pays this claim"))
             self._allowance(t, facts, params, result, trace, covered=False)
             result["patient"] = total
             return result, trace
@@ -147,7 +147,7 @@ class Engine:
             due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
         charged = min(due, eligible)
         result["deductible"] = charged
-        trace.append(Step("deductible", charged, ded_clause, note or None))
+        trace.append(trace_step("deductible", charged, ded_clause, note or None))
 
         # 6: the paying fund (basic, or the benefit's own)
         payer = t.payer
@@ -171,10 +171,10 @@ class Engine:
                     take = min(d_left, portion)
                     d_left -= take
                     pay += (portion - take) * crate.share(crate.base.of(params))
-                    trace.append(Step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
+                    trace.append(trace_step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
             else:
                 pay = banded(lo, hi, rate.base, rate, params)
-            trace.append(Step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
+            trace.append(trace_step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
         else:
             pay = eligible - charged
         events = sorted(facts.events)
@@ -182,16 +182,16 @@ class Engine:
             limit = self._per_event(t, "limit", eff, events, params)
             if pay > limit:
                 pay = limit
-                trace.append(Step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
+                trace.append(trace_step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
         if t.fixed is not None:
             fixed = self._per_event(t, "fixed", eff, events, params)
             pay = min(fixed, eligible)
-            trace.append(Step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
+            trace.append(trace_step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
         uncapped = pay
         pay, bound = apply_caps(payer, pay, t.caps, eff, params, year, trace)
         paid = q(pay)
         funds[payer] = paid
-        trace.append(Step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
+        trace.append(trace_step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
 
         # Where a cap stopped the basic fund, for a layer that pays above it: the fund's own
         # yearly cap, or (for a layer `for` some benefits) whichever of their caps bound.
@@ -225,7 +225,7 @@ class Engine:
 
         result["patient"] = total - sum(funds.values())
         self._allowance(t, facts, params, result, trace, covered=True)
-        trace.append(Step("patient", result["patient"], None))
+        trace.append(trace_step("patient", result["patient"], None))
 
         # Accumulate the year only now: a claim that fails above leaves it untouched.
         # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
@@ -336,12 +336,12 @@ class Engine:
                 return ZERO
             lo, hi, threshold_clause, note = self._burden_positions(fund, lt, eff, year, params, counted)
             pay = banded(lo, hi, rate.base, rate, params) if hi > lo else ZERO
-            trace.append(Step(f"{fund.name} base", counted, threshold_clause, note))
+            trace.append(trace_step(f"{fund.name} base", counted, threshold_clause, note))
         elif fund.base == "above-cap":
             if rate is None or above_cap <= 0:
                 return ZERO
             pay = above_cap * rate.share(rate.base.of(params))
-            trace.append(Step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
+            trace.append(trace_step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
         else:  # remaining
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
                 return ZERO
@@ -349,12 +349,12 @@ class Engine:
                 + (first_share if fund.including_first_share else ZERO)
             remaining = max(remaining, ZERO)
             pay = remaining * rate.share(rate.base.of(params))
-            trace.append(Step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
+            trace.append(trace_step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
         paid = q(pay)
         updates.append((fund.name, burden, paid))
-        trace.append(Step(fund.name, paid, rate.clause))
+        trace.append(trace_step(fund.name, paid, rate.clause))
         return paid
 
     def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list, covered: bool) -> None:
@@ -369,14 +369,14 @@ class Engine:
             days += delta * n
         if days <= 0:
             result["allowance"] = ZERO
-            trace.append(Step("allowance", ZERO, p.clause, "no allowance"))
+            trace.append(trace_step("allowance", ZERO, p.clause, "no allowance"))
             return
         if facts.wage is None:
-            trace.append(Step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
+            trace.append(trace_step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
             return
         amount = q(facts.wage * days / 30)
         result["allowance"] = amount
-        trace.append(Step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
+        trace.append(trace_step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
 
 
 def limit_price(it, ceiling, params) -> Optional[Decimal]:

@@ -27,7 +27,7 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .settle import CENT, Year, q
+from .settle import CENT, Year, q, step_dict
 
 MAX_USES = 16
 
@@ -92,7 +92,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
         else:
             out[k] = v
     if trace is not None:
-        out["trace"] = [s.as_dict() for s in trace]
+        out["trace"] = [step_dict(s) for s in trace]
     return out
 
 

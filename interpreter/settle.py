@@ -49,21 +49,29 @@ class Year:
         return y
 
 
-class Step:
-    __slots__ = ("step", "amount", "clause", "detail")
+def trace_step(step: str, amount: Optional[Decimal], clause: Optional[Clause], detail: Optional[str] = None) -> tuple:
+    """One line of a claim's trace: (step, amount, the clause's line, its article, a note).
 
-    def __init__(self, step: str, amount: Optional[Decimal], clause: Optional[Clause], detail: Optional[str] = None):
-        self.step, self.amount, self.clause, self.detail = step, amount, clause, detail
+    Plain values only, never the clause itself: a run keeps every result's trace, and the
+    cyclic collector stops scanning a plain tuple of plain values."""
+    if clause is None:
+        return (step, amount, None, None, detail)
+    return (step, amount, clause.span.line, clause.cite, detail)
 
-    def as_dict(self) -> dict:
-        d: dict = {"step": self.step}
-        if self.amount is not None:
-            d["amount"] = str(self.amount.quantize(CENT, ROUND_HALF_UP))
-        if self.clause is not None:
-            d.update(self.clause.ref)
-        if self.detail:
-            d["detail"] = self.detail
-        return d
+
+def step_dict(s: tuple) -> dict:
+    """A trace step as the result JSON shows it."""
+    step, amount, line, cite, detail = s
+    d: dict = {"step": step}
+    if amount is not None:
+        d["amount"] = str(amount.quantize(CENT, ROUND_HALF_UP))
+    if line is not None:
+        d["line"] = line
+        if cite:
+            d["cite"] = cite
+    if detail:
+        d["detail"] = detail
+    return d
 
 
 def banded(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> Decimal:
@@ -146,7 +154,7 @@ def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Y
         if pay > room:
             pay = room
             bound.append((pick, limit, room))
-            trace.append(Step(f"{fund} cap", limit, pick.clause,
+            trace.append(trace_step(f"{fund} cap", limit, pick.clause,
                               f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
     return pay, bound
 
