@@ -23,7 +23,7 @@ from driver import run
 from hypothesis import strategies as st
 
 from med_strategies import compiled_policies, hostile_claims, params_for, policy_params, runs_for
-from test_properties import _in_pool, _yearly_caps
+from test_properties import _yearly_caps, spent_in_pools
 
 from medpolicy import cli
 
@@ -81,15 +81,8 @@ def check(case) -> None:
         assert sum(paid.values()) + Decimal(row["patient"]) == total, row
         ceiling = eligible + (Decimal(row["prepay"]) if by_id[row["id"]]["scheme"] in with_prepay else 0)
         assert sum(paid.values()) <= ceiling + CENT / 2 * (len(paid) + 1), row
-    for scheme, fund, pool, limit in CAPS[name]:
-        spent: dict = {}
-        for row in rows:
-            claim = by_id[row["id"]]
-            if "error" in row or claim["scheme"] != scheme or not _in_pool(row, claim, pool):
-                continue
-            key = (row["person"], row["year"])
-            spent[key] = spent.get(key, Decimal(0)) + Decimal(row["paid"].get(fund, "0"))
-        assert all(v <= limit for v in spent.values()), (scheme, fund, pool, limit, spent)
+    for scheme, fund, pool, limit, key, amount in spent_in_pools(rows, payload, CAPS[name]):
+        assert amount <= limit, (scheme, fund, pool, limit, key, amount)
 
 
 def _rows_are_clear(rows) -> None:

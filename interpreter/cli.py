@@ -250,13 +250,22 @@ def _csv_claim(header: list[str], row: list[str]) -> dict:
     return claim
 
 
-def cmd_run(args) -> int:
+def _policy_and_params(args):
+    """The policy and the run parameters, or the exit code when either is wrong."""
     params = _params(args.param)
     if params is None:
         return 2
     policy = _load(args.policy)
     if policy is None:
         return 1
+    return policy, params
+
+
+def cmd_run(args) -> int:
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
+    policy, params = ready
     try:
         items = read_claims(args.claims)
     except OSError as e:
@@ -370,12 +379,10 @@ def _flatten(r: dict, layers: list[str]) -> dict:
 # ---- explain --------------------------------------------------------------------
 
 def cmd_explain(args) -> int:
-    params = _params(args.param)
-    if params is None:
-        return 2
-    policy = _load(args.policy)
-    if policy is None:
-        return 1
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
+    policy, params = ready
     items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
     if items is None:
         try:

@@ -138,6 +138,13 @@ def test_no_yearly_cap_is_exceeded(policy, data):
     for c in claims:
         c["items"].append({"class": "A", "amount": data.draw(st.sampled_from(["50000.00", "150000.00", "400000.00"]))})
     rows = _json(policy.settle_all(claims, params=policy_params(policy)))
+    for scheme, fund, pool, limit, key, amount in spent_in_pools(rows, claims, caps):
+        assert amount <= limit, f"{scheme} {fund} {pool}: {amount} paid in {key}, cap {limit}"
+
+
+def spent_in_pools(rows: list, claims: list, caps: list):
+    """What each person paid into each capped pool in each year: (scheme, fund, pool, limit,
+    (person, year), amount) for every pool a run touched."""
     by_id = {c["id"]: c for c in claims}
     for scheme, fund, pool, limit in caps:
         spent: dict = {}
@@ -148,7 +155,7 @@ def test_no_yearly_cap_is_exceeded(policy, data):
             key = (row["person"], row["year"])
             spent[key] = spent.get(key, Decimal(0)) + Decimal(row["paid"].get(fund, "0"))
         for key, amount in spent.items():
-            assert amount <= limit, f"{scheme} {fund} {pool}: {amount} paid in {key}, cap {limit}"
+            yield scheme, fund, pool, limit, key, amount
 
 
 @pytest.mark.skipif(SUIHUA is None, reason="suihua.med does not compile")
