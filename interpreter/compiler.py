@@ -282,6 +282,11 @@ class _Compiler:
             for s in settings:
                 if s.quantity not in ("prepay", "ceiling", "rate"):
                     self.p.error(s.span, f"a clause about item classes sets prepay, ceiling or rate, not {s.quantity.split(':')[0]}")
+        else:
+            for s in settings:
+                if s.quantity == "prepay" and isinstance(s.value, BandSpec):
+                    self.p.error(s.span, "tiers by unit price belong to an item class (`material prepay 10% to 500, ...`); "
+                                         "a claim's first personal share is one percentage")
         return clause
 
     def _pool(self, s: Setting, constraint: Constraint, fund: str) -> Setting:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
+from .clauses import BandSpec
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
 from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, cap_limit, deductible_due, fund_wide,
@@ -120,7 +121,7 @@ class Engine:
         eligible0 = total - excluded - class_prepay
         first_share = ZERO
         if t.first_share is not None:
-            share = _share(t.first_share.value.of(params)) if not hasattr(t.first_share.value, "bands") else ZERO
+            share = _share(t.first_share.value.of(params))
             first_share = q(eligible0 * share)
             trace.append(trace_step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
         prepay = class_prepay + first_share
@@ -264,7 +265,7 @@ class Engine:
         return lambda facts: self.benefit_terms(facts)
 
     def _band_scope(self, rate, eff) -> frozenset:
-        if rate is not None and hasattr(rate.base, "bands"):
+        if rate is not None and isinstance(rate.base, BandSpec):
             scope = rate.clause.constraint.get("benefit")
             if scope:
                 return scope
@@ -389,7 +390,7 @@ def limit_price(it, ceiling, params) -> Optional[Decimal]:
 
 def _tier_share(value, it, unit_price, params) -> Decimal:
     """A pre-payment share: flat, or the tier of the item's unit price applied to the whole item."""
-    if not hasattr(value, "bands"):
+    if not isinstance(value, BandSpec):
         return _share(value.of(params))
     price = unit_price if unit_price is not None else it.amount
     for share, upper in value.bands:
@@ -409,6 +410,6 @@ def _pct(x: Decimal) -> str:
 
 
 def _rate_note(rate, params, lo, hi) -> str:
-    if hasattr(rate.base, "bands"):
+    if isinstance(rate.base, BandSpec):
         return f"banded over the year's eligible cost {q(lo)} -> {q(hi)}"
     return _pct(rate.share(rate.base.of(params)))

@@ -374,6 +374,7 @@ class _ToAst(Transformer):
                           cite.text if cite else None, span=self._span(meta))
 
     def fund_block(self, meta, ch):
+        ch = _flatten(ch)
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
         base = next(iter(_nodes(ch, ast.FundBase)), None)
         return ast.FundBlock(str(_toks(ch, "NAME")[0]), base, tuple(_nodes(ch, *_SETTINGS)),
@@ -402,6 +403,7 @@ class _ToAst(Transformer):
         return _For(tuple(str(t) for t in _toks(ch, "NAME")))
 
     def line(self, meta, ch):
+        ch = _flatten(ch)
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
         return ast.Line(
             selectors=tuple(_nodes(ch, ast.NameSelector, ast.MeasureSelector, ast.DateSelector)),
@@ -664,12 +666,8 @@ def _abs_amount(amount):
     return amount
 
 
-# Settings rules may return a list (a deductible with its modifiers); flatten them in lines.
-_orig_line = _ToAst.line
-_orig_fund = _ToAst.fund_block
-
-
-def _flatten(ch):
+def _flatten(ch) -> list:
+    """A deductible with its modifiers arrives as a list of settings; lines want them flat."""
     out = []
     for c in ch:
         if isinstance(c, list):
@@ -677,15 +675,3 @@ def _flatten(ch):
         else:
             out.append(c)
     return out
-
-
-def _line(self, meta, ch):
-    return _orig_line(self, meta, _flatten(ch))
-
-
-def _fund(self, meta, ch):
-    return _orig_fund(self, meta, _flatten(ch))
-
-
-_ToAst.line = v_args(meta=True)(_line)  # type: ignore[method-assign]
-_ToAst.fund_block = v_args(meta=True)(_fund)  # type: ignore[method-assign]

@@ -145,7 +145,7 @@ class BenefitTerms:
     """What the benefit clauses say about one claim, ready for the arithmetic."""
 
     __slots__ = ("payer", "benefit", "level", "picks", "not_covered", "deductible", "rate", "caps",
-                 "limit", "fixed", "first_share", "allowance", "class_rates", "redirect")
+                 "limit", "fixed", "first_share", "allowance", "redirect")
 
     def pick(self, q: str) -> Optional[Pick]:
         return self.picks.get(q)
@@ -201,7 +201,6 @@ def benefit_terms(scheme, facts, levels: list[str]) -> BenefitTerms:
     t.fixed = picks.get("fixed")
     t.first_share = picks.get("prepay")
     t.allowance = picks.get("allowance")
-    t.class_rates = {}
     return t
 
 
