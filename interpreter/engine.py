@@ -412,4 +412,12 @@ def _pct(x: Decimal) -> str:
 def _rate_note(rate, params, lo, hi) -> str:
     if isinstance(rate.base, BandSpec):
         return f"banded over the year's eligible cost {q(lo)} -> {q(hi)}"
-    return _pct(rate.share(rate.base.of(params)))
+    share = rate.share(rate.base.of(params))
+    base = rate.base.of(params)
+    if share == base:
+        return _pct(share)
+    how = []
+    if rate.points:
+        how.append(f"{'+' if rate.points > 0 else '-'} {abs(rate.points * _HUNDRED).normalize():f} points")
+    how.extend("halved" for _ in range(rate.halvings))
+    return f"{_pct(share)} ({_pct(base)} {', '.join(how)})"

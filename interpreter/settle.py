@@ -255,4 +255,5 @@ def _reduced(amount: Decimal, picks: dict, params: dict, earlier: int) -> tuple[
             base = lowest
             notes.append(f"not below {q(lowest)}")
             clause = floor[0]
-    return max(base, ZERO), "; ".join(notes), clause
+    note = f"{q(amount)} " + ", ".join(notes) if notes else ""
+    return max(base, ZERO), note, clause
