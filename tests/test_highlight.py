@@ -164,4 +164,5 @@ def test_pygmentize_highlights_a_policy():
                           str(ROOT / "policies" / "suihua.med")],
                          capture_output=True, text=True, encoding="utf-8", check=True).stdout
     assert '<span class="k">deductible</span>' in out
-    assert '<span class="sd">&quot;第四十三条&quot;</span>' in out
+    # Pygments 2.21 stopped escaping quotes in HTML text; either spelling is the citation token.
+    assert ('<span class="sd">&quot;第四十三条&quot;</span>' in out) or ('<span class="sd">"第四十三条"</span>' in out)

@@ -1,5 +1,6 @@
 """`med lsp`, driven as a real client drives it: a separate process over stdio (pytest-lsp)."""
 
+from importlib import resources
 import sys
 from pathlib import Path
 
@@ -11,7 +12,10 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from medpolicy.formatter import format_text
 
 ROOT = Path(__file__).resolve().parent.parent
-STDLIB = (ROOT / "stdlib" / "standard.med").resolve().as_uri()
+# The server points into the installed package's standard library (site-packages in CI,
+# the repository's stdlib/ in an editable install).
+STDLIB_FILE = Path(str(resources.files("medpolicy.stdlib").joinpath("standard.med"))).resolve()
+STDLIB = STDLIB_FILE.as_uri()
 FOLDER = ROOT / "tests"  # documents live here (never written): `use` looks beside them
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -187,7 +191,7 @@ async def test_a_chinese_name_goes_to_its_define_entry_in_the_standard_library(c
     loc = await definition(client, uri, 7, 5)  # 三级
     assert loc.uri == STDLIB
     assert loc.range == rng(25, 2, 25, 8)
-    stdlib_lines = (ROOT / "stdlib" / "standard.med").read_text(encoding="utf-8").splitlines()
+    stdlib_lines = STDLIB_FILE.read_text(encoding="utf-8").splitlines()
     assert stdlib_lines[25][2:8] == "level3"
 
 
