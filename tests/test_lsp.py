@@ -1,7 +1,7 @@
 """`med lsp`, driven as a real client drives it: a separate process over stdio (pytest-lsp)."""
 
-from importlib import resources
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
