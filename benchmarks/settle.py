@@ -64,10 +64,10 @@ def generate(n: int, seed: int) -> list[str]:
 def end_to_end(policy: medpolicy.Policy, lines: list[str]) -> float:
     """JSON text in, JSON text out, as `med run` does (with its collector policy): seconds."""
     start = time.perf_counter()
-    claims = [json.loads(line, parse_float=Decimal) for line in lines]
     with _batch_gc():
+        claims = [json.loads(line, parse_float=Decimal) for line in lines]
         results = policy.settle_all(claims)
-    out = [json.dumps(r.to_json(), ensure_ascii=False) for r in results]
+        out = [json.dumps(r.to_json(), ensure_ascii=False) for r in results]
     elapsed = time.perf_counter() - start
     assert len(out) == len(lines)
     return elapsed
