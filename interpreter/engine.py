@@ -135,14 +135,12 @@ class Engine:
         if t.not_covered is not None and t.not_covered.adjust:
             clause = t.not_covered.adjust[-1][0]
             trace.append(trace_step("not covered", None, clause, "no fund pays this claim"))
-            self._allowance(t, facts, params, result, trace, covered=False)
+            self._allowance(t, facts, params, result, trace)
             result["patient"] = total
             return result, trace
 
         # 5: deductible
-        year_target: list = [None]
-        due, ded_clause, note = deductible_due(t, eff, year, params, self.levels, self._scheme_terms(scheme),
-                                               year_target)
+        due, ded_clause, note, year_target = deductible_due(t, eff, year, params, self.levels, self.benefit_terms)
         if due and self._basic_cap_reached(scheme, t, eff, year, params):
             # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
             due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
@@ -209,11 +207,10 @@ class Engine:
         # 8-9: further layers
         paid_so_far = paid
         layer_updates: list = []
-        burden_claim = eligible - paid if payer == "basic" else ZERO
-        for fund in scheme.funds:
+        burden_claim = eligible - paid
+        # Layers pay after the basic fund; a benefit another fund pays (maternity) has none.
+        for fund in scheme.funds if payer == "basic" else ():
             if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
-                continue
-            if payer != "basic":
                 continue
             lt = self.layer_terms(fund, eff)
             lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
@@ -225,7 +222,7 @@ class Engine:
             paid_so_far += lpay
 
         result["patient"] = total - sum(funds.values())
-        self._allowance(t, facts, params, result, trace, covered=True)
+        self._allowance(t, facts, params, result, trace)
         trace.append(trace_step("patient", result["patient"], None))
 
         # Accumulate the year only now: a claim that fails above leaves it untouched.
@@ -237,8 +234,8 @@ class Engine:
             year.stays[k] = year.stays.get(k, 0) + 1
             year.benefit_stays[eff.benefit] = year.benefit_stays.get(eff.benefit, 0) + 1
         year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
-        if year_target[0] is not None:
-            year.deductible_levels[eff.benefit] = year_target[0]
+        if year_target is not None:
+            year.deductible_levels[eff.benefit] = year_target
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
         # The benefit clauses' pools are kept under whichever fund pays the claim.
         record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
@@ -260,9 +257,6 @@ class Engine:
                 if limit is not None and year.pools.get(pool_key("basic", pick.value[3], eff), ZERO) >= limit:
                     return True
         return False
-
-    def _scheme_terms(self, scheme):
-        return lambda facts: self.benefit_terms(facts)
 
     def _band_scope(self, rate, eff) -> frozenset:
         if rate is not None and isinstance(rate.base, BandSpec):
@@ -358,7 +352,8 @@ class Engine:
         trace.append(trace_step(fund.name, paid, rate.clause))
         return paid
 
-    def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list, covered: bool) -> None:
+    def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list) -> None:
+        """The maternity allowance (生育津贴), paid besides the bill even when the bill is not covered."""
         p = t.allowance
         if p is None:
             return

@@ -172,17 +172,15 @@ def record_pools(fund: str, paid: Decimal, pools: tuple, facts, year: Year) -> N
         year.pools[k] = year.pools.get(k, ZERO) + paid
 
 
-def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_terms,
-                   year_target: Optional[list] = None) -> tuple[Decimal, Optional[Clause], str]:
-    """The deductible this claim owes (before limiting it to the eligible cost). For a yearly
-    deductible, `year_target[0]` receives the year's amount to remember."""
-    year_target = year_target if year_target is not None else [None]
+def deductible_due(t, facts, year: Year, params: dict, levels: list, terms_of) -> tuple:
+    """The deductible this claim owes (before limiting it to the eligible cost): the amount, the
+    clause behind it, a note, and for a yearly deductible the year's amount to remember."""
     picks = t.picks
     p = t.deductible
     base = p.value.of(params) if p is not None else ZERO
     clause = p.clause if p is not None else None
     if base == 0:
-        return ZERO, clause, "no deductible"
+        return ZERO, clause, "no deductible", None
     benefit, level = t.benefit, t.level
     earlier = year.benefit_stays.get(benefit, 0)
     referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
@@ -197,25 +195,24 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, scheme_term
         counted = sum(n for (b, lv), n in year.stays.items()
                       if b == benefit and (levels_counted is None or lv in levels_counted))
         if (levels_counted is None or level in levels_counted) and counted + 1 >= stay_no:
-            return ZERO, none_from[0], f"stay {counted + 1} of the year: none from stay {stay_no}"
+            return ZERO, none_from[0], f"stay {counted + 1} of the year: none from stay {stay_no}", None
     if referral:
         order = {lv: i for i, lv in enumerate(levels)}
         source = facts.referred_from
         if order.get(source, 0) >= order.get(level, 0):
-            return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none"
-        source_terms = scheme_terms(facts.replace(level=source, referred_from=None))
+            return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none", None
+        source_terms = terms_of(facts.replace(level=source, referred_from=None))
         source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, earlier)[0] \
             if source_terms.deductible is not None else ZERO
         return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
-            f"referred up from {source}: the difference {q(base)} - {q(source_due)}"
+            f"referred up from {source}: the difference {q(base)} - {q(source_due)}", None
     if flag(picks, "deductible.yearly") is not None:
         # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
         # pays what is left of the largest yearly amount any of the year's claims called for.
         paid = year.deductibles.get(benefit, ZERO)
         target = max(base, year.deductible_levels.get(benefit, ZERO))
-        year_target[0] = target
-        return max(target - paid, ZERO), clause, f"yearly deductible {q(target)}, {q(paid)} already paid"
-    return base, clause, note
+        return max(target - paid, ZERO), clause, f"yearly deductible {q(target)}, {q(paid)} already paid", target
+    return base, clause, note, None
 
 
 def flag(picks: dict, quantity: str):
