@@ -38,7 +38,7 @@ class Engine:
         t = self._benefit_cache.get(key)
         if t is None:
             scheme = self.scheme(facts)
-            t = benefit_terms(scheme, facts, self.levels)
+            t = benefit_terms(scheme, facts)
             self._benefit_cache[key] = t
         return t
 

@@ -147,16 +147,15 @@ class BenefitTerms:
     __slots__ = ("payer", "benefit", "level", "picks", "not_covered", "deductible", "rate", "caps",
                  "limit", "fixed", "first_share", "allowance", "redirect")
 
-    def pick(self, q: str) -> Optional[Pick]:
-        return self.picks.get(q)
-
 
 # What a claim keeps from its own benefit when it is settled on another's terms (`as`):
 # who pays, whether it is covered at all, and its maternity allowance.
 _KEPT_THROUGH_AS = ("paid_by", "not_covered", "allowance", "allowance.adjust")
 
 
-def benefit_terms(scheme, facts, levels: list[str]) -> BenefitTerms:
+def benefit_terms(scheme, facts) -> BenefitTerms:
+    """The terms of a claim's benefit clauses; `as` and `terms` settle it on other terms,
+    the redirecting clause's own settings staying on top."""
     picks = resolve(scheme.clauses, facts)
     redirect = None
     as_pick, terms_pick = picks.get("as"), picks.get("terms")
