@@ -141,7 +141,9 @@ class Engine:
 
         # 5: deductible
         due, ded_clause, note, year_target = deductible_due(t, eff, year, params, self.levels, self.benefit_terms)
-        if due and self._basic_cap_reached(scheme, t, eff, year, params):
+        if due and t.fixed is not None:
+            due, note = ZERO, "a fixed amount (定额) settles the claim: no deductible"
+        elif due and self._basic_cap_reached(scheme, t, eff, year, params):
             # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
             due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
         charged = min(due, eligible)
@@ -208,8 +210,9 @@ class Engine:
         paid_so_far = paid
         layer_updates: list = []
         burden_claim = eligible - paid
-        # Layers pay after the basic fund; a benefit another fund pays (maternity) has none.
-        for fund in scheme.funds if payer == "basic" else ():
+        # Layers pay after the basic fund; a benefit another fund pays (maternity), or a fixed
+        # amount that is the claim's whole settlement, has none.
+        for fund in scheme.funds if payer == "basic" and t.fixed is None else ():
             if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
                 continue
             lt = self.layer_terms(fund, eff)

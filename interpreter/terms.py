@@ -149,8 +149,9 @@ class BenefitTerms:
 
 
 # What a claim keeps from its own benefit when it is settled on another's terms (`as`):
-# who pays, whether it is covered at all, and its maternity allowance.
-_KEPT_THROUGH_AS = ("paid_by", "not_covered", "allowance", "allowance.adjust")
+# who pays, whether it is covered at all, its maternity allowance, and the limits and fixed
+# amounts its own benefit sets.
+_KEPT_THROUGH_AS = ("paid_by", "not_covered", "allowance", "allowance.adjust", "limit", "fixed")
 
 
 def benefit_terms(scheme, facts) -> BenefitTerms:
