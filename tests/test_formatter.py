@@ -205,3 +205,11 @@ def test_fmt_dash_formats_standard_input_to_standard_output(monkeypatch, capsys)
     monkeypatch.setattr(sys, "stdin", io.StringIO(MESSY))
     assert format_files(["-"], check=False) == 0
     assert capsys.readouterr().out == EXPECTED
+
+
+def test_shipped_files_are_in_the_canonical_layout():
+    from medpolicy.formatter import format_text
+
+    for path in [*sorted((ROOT / "policies").glob("*.med")), ROOT / "stdlib" / "standard.med"]:
+        text = path.read_text(encoding="utf-8")
+        assert format_text(text, str(path)) == text, f"{path.name}: run `med fmt {path}`"
