@@ -24,6 +24,7 @@ from typing import Optional
 
 import attrs
 
+from . import ast
 from .ast import Span
 from .errors import Diagnostic, MedError
 from .keywords import KEYWORDS
@@ -65,12 +66,14 @@ class _Out:
     overflow: bool = False
 
 
-def format_text(text: str, file: str = "<string>") -> str:
-    """The canonical layout of .med source. Raises MedError if the text does not parse."""
+def format_text(text: str, file: str = "<string>", tree: Optional[ast.Module] = None) -> str:
+    """The canonical layout of .med source. Raises MedError if the text does not parse.
+    `tree`, when the caller already parsed exactly this text (the language server), saves a parse."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    before = parse(text, file)
+    before = tree if tree is not None else parse(text, file)
     result = _render(_read(text.split("\n")))
-    _check_same(before, text, result, file)
+    if result != text:  # an unchanged text needs no proof that its meaning is unchanged
+        _check_same(before, text, result, file)
     return result
 
 

@@ -190,9 +190,11 @@ def create_server() -> MedServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     async def on_formatting(ls: MedServer, params: lsp.DocumentFormattingParams) -> Optional[list[lsp.TextEdit]]:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc, a = ls.analysis(params.text_document.uri)
+        # When the last analysis parsed this very text, formatting reuses its tree.
+        tree = a.module if a.module is not None and a.module_lines == a.lines else None
         try:
-            formatted = await ls.in_worker(format_text, doc.source, _path_of(doc.uri)[0])
+            formatted = await ls.in_worker(format_text, doc.source, _path_of(doc.uri)[0], tree)
         except MedError:
             return None  # the diagnostics already say why
         if formatted == doc.source:
