@@ -196,15 +196,16 @@ class Engine:
 
         # Where a cap stopped the basic fund, for a layer that pays above it: the fund's own
         # yearly cap, or (for a layer `for` some benefits) whichever of their caps bound.
-        above_cap = {False: ZERO, True: ZERO}
-        if bound and rate is not None and payer == "basic":
-            for any_cap in (False, True):
-                rooms = [room for pick, _, room in bound if any_cap or fund_wide(pick.value[3])]
-                if not rooms:
-                    continue
-                room = min(rooms)
-                above_cap[any_cap] = eligible if room <= 0 else (
-                    hi - position_paying(lo, hi, rate.base, rate, params, room) if uncapped > room else ZERO)
+        def above(rooms: list) -> Decimal:
+            if not rooms or rate is None or payer != "basic":
+                return ZERO
+            room = min(rooms)
+            if room <= 0:
+                return eligible
+            return hi - position_paying(lo, hi, rate.base, rate, params, room) if uncapped > room else ZERO
+
+        above_fund_cap = above([room for pick, _, room in bound if fund_wide(pick.value[3])])
+        above_any_cap = above([room for _, _, room in bound])
 
         # 8-9: further layers
         paid_so_far = paid
@@ -218,7 +219,8 @@ class Engine:
             lt = self.layer_terms(fund, eff)
             lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
                                charged=charged,
-                               above_cap=above_cap[fund.benefits is not None or bool(fund.excluding_above_cap)],
+                               above_cap=above_any_cap if fund.benefits is not None or fund.excluding_above_cap
+                               else above_fund_cap,
                                burden_claim=burden_claim, prepay=prepay, first_share=first_share,
                                paid_so_far=paid_so_far)
             funds[fund.name] += lpay
@@ -299,20 +301,18 @@ class Engine:
             return sum((v for (f, b), v in year.burden.items() if f == fund.name and (benefits is None or b in benefits)),
                        ZERO)
 
+        halved = [amount / 2 ** halvings for amount, _, _ in thresholds]
         before, after = [], []
-        for amount, benefits, _ in thresholds:
-            for _ in range(halvings):
-                amount = amount / 2
+        for amount, (_, benefits, _) in zip(halved, thresholds):
             b0 = burden_of(benefits)
             b1 = b0 + (counted if benefits is None or eff.benefit in benefits else ZERO)
             before.append(b0 - amount)
             after.append(b1 - amount)
-        first = thresholds[0][0]
-        for _ in range(halvings):
-            first = first / 2
+        first = halved[0]
         lo, hi = first + max(max(before), ZERO), first + max(max(after), ZERO)
         if len(thresholds) == 1:
-            note = f"burden this year {q(burden_of(None))} -> {q(burden_of(None) + counted)}, threshold {q(first)}"
+            b0 = before[0] + first
+            note = f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
         else:
             note = f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
         return lo, hi, thresholds[0][2], note

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import operator
 import os
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -27,7 +27,7 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .settle import CENT, Year, q, step_dict
+from .settle import Year, q, step_dict
 
 MAX_USES = 16
 
@@ -86,9 +86,9 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     for k, v in data.items():
         cls = v.__class__
         if cls is Decimal:
-            out[k] = str(v.quantize(CENT, ROUND_HALF_UP))
+            out[k] = str(q(v))
         elif cls is dict:
-            out[k] = {f: str(a.quantize(CENT, ROUND_HALF_UP)) for f, a in v.items()}
+            out[k] = {f: str(q(a)) for f, a in v.items()}
         else:
             out[k] = v
     if trace is not None:
@@ -138,19 +138,15 @@ class Policy:
             try:
                 out[name] = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
             except (InvalidOperation, ValueError):
-                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
-                                                f"parameter {name} must be a number or a percentage, not {value!r}")) from None
+                raise _parameter_error(f"parameter {name} must be a number or a percentage, not {value!r}") from None
             if not out[name].is_finite() or out[name] < 0:
-                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
-                                                f"parameter {name} must be a finite, non-negative number, not {value!r}"))
+                raise _parameter_error(f"parameter {name} must be a finite, non-negative number, not {value!r}")
             if out[name] >= MAX_NUMBER:
-                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
-                                                f"parameter {name} is too large (parameters stay below {MAX_NUMBER:,})"))
+                raise _parameter_error(f"parameter {name} is too large (parameters stay below {MAX_NUMBER:,})")
             if name in self._share_params and out[name] > 1:
                 # A share over 100% would make pre-payments exceed the cost (negative eligible).
-                raise ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1),
-                                                f"parameter {name} is a rate or share: give a percentage "
-                                                f"up to 100% (e.g. {name}=10%), not {value!r}"))
+                raise _parameter_error(f"parameter {name} is a rate or share: give a percentage "
+                                       f"up to 100% (e.g. {name}=10%), not {value!r}")
         missing = [p for p in self._c.params if p not in out]
         if missing:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
@@ -174,7 +170,7 @@ class Policy:
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        except (ArithmeticError, ValueError) as e:  # as in settle_all: an error result, never a crash
+        except _UNEXPECTED as e:  # an error result, never a crash
             return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], state)
         return Result(data, trace, state.with_year(facts.person, facts.year, year))
 
@@ -210,7 +206,7 @@ class Policy:
                 results[i] = Result(data, trace, None)
             except ClaimError as e:
                 results[i] = Result(_error(claims[i], e), [], None)
-            except (ArithmeticError, ValueError, KeyError, TypeError) as e:  # never lose the rest of the run
+            except _UNEXPECTED as e:  # never lose the rest of the run
                 results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
         return results  # type: ignore[return-value]
 
@@ -223,7 +219,14 @@ class Policy:
         return facts
 
 
+def _parameter_error(message: str) -> ParameterError:
+    """A bad `--param` value (parameters have no place in a file)."""
+    return ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), message))
+
+
 _run_order = operator.itemgetter(0, 1, 2)  # person, date, input position
+# What a settlement bug would raise; a claim that meets one gets an `internal` error row.
+_UNEXPECTED = (ArithmeticError, ValueError, KeyError, TypeError)
 
 
 def _share_params(compiled: Compiled) -> frozenset:

@@ -64,7 +64,7 @@ def step_dict(s: tuple) -> dict:
     step, amount, line, cite, detail = s
     d: dict = {"step": step}
     if amount is not None:
-        d["amount"] = str(amount.quantize(CENT, ROUND_HALF_UP))
+        d["amount"] = str(q(amount))
     if line is not None:
         d["line"] = line
         if cite:
@@ -231,8 +231,9 @@ def _reduced(amount: Decimal, picks: dict, params: dict, earlier: int) -> tuple[
     clause = None
     if "deductible.adjust" in picks:
         for c, s in picks["deductible.adjust"].adjust:
-            base += s.value.of(params)
-            notes.append(f"{'+' if s.value.of(params) >= 0 else '-'} {q(abs(s.value.of(params)))}")
+            delta = s.value.of(params)
+            base += delta
+            notes.append(f"{'+' if delta >= 0 else '-'} {q(abs(delta))}")
             clause = c
     if "deductible.halved" in picks:
         for c, _ in picks["deductible.halved"].adjust:
