@@ -9,10 +9,10 @@ clauses) -> terms (which clauses apply to a claim) -> engine/settle (the arithme
 """
 
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, MedSyntaxError, ParameterError
-from .policy import Policy, Result, State, check, compile, load
+from .policy import Policy, Result, Run, State, check, compile, load
 
 __all__ = [
     "ClaimError", "Diagnostic", "MedCompileError", "MedError", "MedLoadError", "MedSyntaxError",
-    "ParameterError", "Policy", "Result", "State", "check", "compile", "load",
+    "ParameterError", "Policy", "Result", "Run", "State", "check", "compile", "load",
 ]
 __version__ = "0.1.0"

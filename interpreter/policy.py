@@ -41,13 +41,14 @@ class State:
     def __init__(self, years: Optional[dict] = None):
         self._years = years or {}
 
-    def year(self, person: str, year: int) -> Year:
-        y = self._years.get((person, year))
+    def year(self, key: tuple) -> Year:
+        """The year of `key` = (person, scheme, year): a year is kept per scheme (domain.md)."""
+        y = self._years.get(key)
         return y.copy() if y is not None else Year()
 
-    def with_year(self, person: str, year: int, y: Year) -> "State":
+    def with_year(self, key: tuple, y: Year) -> "State":
         years = dict(self._years)
-        years[(person, year)] = y
+        years[key] = y
         return State(years)
 
 
@@ -165,14 +166,21 @@ class Policy:
             facts = self._read(claim)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        year = state.year(facts.person, facts.year)
+        key = _year_key(facts)
+        year = state.year(key)
         try:
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
         except _UNEXPECTED as e:  # an error result, never a crash
             return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], state)
-        return Result(data, trace, state.with_year(facts.person, facts.year, year))
+        return Result(data, trace, state.with_year(key, year))
+
+    def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True) -> "Run":
+        """A run that settles claims one at a time, in the order given, keeping each person's
+        years: what `med run` streams claims through. The caller orders each person's claims
+        by date and may `forget` a person whose claims are done."""
+        return Run(self, self.bind(params), trace)
 
     def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
         """Settle many claims: each person's claims in date order (ties in input order), years
@@ -195,7 +203,7 @@ class Policy:
         years: dict = {}
         engine = self._engine
         for person, _, i, facts in read:
-            key = (person, facts.year)
+            key = _year_key(facts)
             year = years.get(key)
             if year is None:
                 year = years[key] = Year()
@@ -217,6 +225,53 @@ class Policy:
             period = f"{_d(lo)} to {_d(hi)}"
             raise ClaimError("outside-period", f"date {facts.date} is outside the policy's effective period {period}", "date")
         return facts
+
+
+class Run:
+    """Claims settled one at a time against one policy and one set of parameters, each
+    person's years (per scheme) kept between claims. Build one with `Policy.run`."""
+
+    __slots__ = ("_policy", "_params", "_trace", "_years")
+
+    def __init__(self, policy: Policy, params: dict, trace: bool):
+        self._policy = policy
+        self._params = params
+        self._trace = trace
+        self._years: dict = {}  # (person, scheme, year) -> Year
+
+    def settle(self, claim: Mapping[str, Any]) -> Result:
+        """Settle the next claim; its person's year carries on to their next claim."""
+        policy = self._policy
+        try:
+            facts = policy._read(claim)
+        except ClaimError as e:
+            return Result(_error(claim, e), [], None)
+        key = _year_key(facts)
+        year = self._years.get(key)
+        if year is None:
+            year = self._years[key] = Year()
+        try:
+            data, trace = policy._engine.settle(facts, year, self._params)
+        except ClaimError as e:
+            return Result(_error(claim, e), [], None)
+        except _UNEXPECTED as e:  # never lose the rest of the run
+            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
+        return Result(data, trace if self._trace else [], None)
+
+    def forget(self, person: str) -> None:
+        """Drop a person's years: their claims in this run are done."""
+        for key in [k for k in self._years if k[0] == person]:
+            del self._years[key]
+
+    @property
+    def persons(self) -> int:
+        """How many person-years the run holds."""
+        return len(self._years)
+
+
+def _year_key(facts) -> tuple:
+    """Whose year a claim accumulates into: a person's year is kept per scheme (domain.md)."""
+    return (facts.person, facts.scheme, facts.year)
 
 
 def _parameter_error(message: str) -> ParameterError:

@@ -174,3 +174,28 @@ def test_dates_select_clauses():
     c = dict(claim(amount="1000", scheme="resident"), groups=["low-income"])
     assert p.settle(c)["deductible"] == "0.00"
     assert p.settle(dict(c, date="2026-07-01"))["deductible"] == "900.00"
+
+
+def test_a_year_is_kept_per_scheme():
+    # domain.md: a person's employee and resident claims in one year have separate accumulators.
+    # Suihua: the employee stay of 200,000 uses up the basic fund's 120,000 cap; the resident
+    # stay at level 3 then still gets its own terms: (10,000 - 800) x 65% = 5,980.00.
+    suihua = medpolicy.load("policies/suihua.med")
+    employee = claim("e", amount="200000")
+    resident = dict(claim("r", date="2026-05-01"), scheme="resident")
+    del resident["status"]
+    for rows in (suihua.settle_all([employee, resident]), _chained(suihua, employee, resident)):
+        assert rows[0]["paid"]["basic"] == "120000.00"
+        assert rows[1]["paid"]["basic"] == "5980.00"
+        assert rows[1]["deductible"] == "800.00"
+    run = suihua.run()
+    assert [run.settle(c)["paid"]["basic"] for c in (employee, resident)] == ["120000.00", "5980.00"]
+
+
+def _chained(p, *claims):
+    rows, state = [], None
+    for c in claims:
+        r = p.settle(c, state=state)
+        rows.append(r)
+        state = r.state
+    return rows
