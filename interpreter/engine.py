@@ -8,7 +8,7 @@ from typing import Optional
 from .clauses import BandSpec
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, banded_pieces, cap_limit, covered_by_cap,
+from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, banded_pieces, cap_limit, cost_above_cap,
                      deductible_due, fund_wide, pool_key, position_paying, q, record_pools)
 from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
 
@@ -347,15 +347,7 @@ class Engine:
                                       first_share if fund.including_first_share else ZERO)
             if eff.benefit in fund.excluding_above_cap and own_cap is not None:
                 # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
-                # Which cost that is depends on the year's costs, not on the claim that reached the
-                # cap: the cap covers the year's costs at the lowest rates first, and this claim's
-                # cost above it is what it adds to the costs but not to what the cap covers.
-                rated = [(share, cost) for cost, share in pieces if cost > 0]
-                costs = {s_: c_ for (f_, s_), c_ in year.rated_costs.items() if f_ == fund.name}
-                before = covered_by_cap(costs, own_cap)
-                for share, cost in rated:
-                    costs[share] = costs.get(share, ZERO) + cost
-                above = eligible - charged - (covered_by_cap(costs, own_cap) - before)
+                above, rated = cost_above_cap(year, fund.name, pieces, own_cap)
                 if above > 0:
                     counted -= above
                     trace.append(trace_step("above cap", above, None,

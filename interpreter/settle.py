@@ -138,6 +138,19 @@ def covered_by_cap(costs: dict, cap: Decimal) -> Decimal:
     return covered
 
 
+def cost_above_cap(year: Year, layer: str, pieces: list, cap: Decimal) -> tuple[Decimal, list]:
+    """This claim's cost above a capped benefit's cap, for a layer that leaves it out of the burden,
+    and the claim's rated costs to add to the year's. Which cost is above depends on the year's
+    costs, not on the claim that reached the cap: the claim's cost above its deductible (its
+    `pieces`, (cost, share)) less what it adds to the cost the cap covers."""
+    rated = [(share, cost) for cost, share in pieces if cost > 0]
+    costs = {share: cost for (name, share), cost in year.rated_costs.items() if name == layer}
+    before = covered_by_cap(costs, cap)
+    for share, cost in rated:
+        costs[share] = costs.get(share, ZERO) + cost
+    return sum((cost for _, cost in rated), ZERO) - (covered_by_cap(costs, cap) - before), rated
+
+
 def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict, room: Decimal) -> Decimal:
     """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does)."""
     if room <= 0:
