@@ -70,6 +70,25 @@ def _parser() -> argparse.ArgumentParser:
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     lsp.set_defaults(func=cmd_lsp)
+
+    d = sub.add_parser("diff", help="what an edit does: clauses changed, exact effect on claims, a replay")
+    d.add_argument("old", metavar="OLD")
+    d.add_argument("new", metavar="NEW")
+    d.add_argument("claims", metavar="CLAIMS", nargs="?", help="claims to replay under both versions")
+    d.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    d.add_argument("--format", choices=("text", "json", "md"), default="text")
+    d.add_argument("--chart", metavar="FILE", help="draw the changed curves (.png or .svg)")
+    d.set_defaults(func=cmd_diff)
+
+    pl = sub.add_parser("plot", help="benefit curves: what each fund and the patient pay against the cost")
+    pl.add_argument("policy", metavar="POLICY")
+    pl.add_argument("--scheme")
+    pl.add_argument("--benefit")
+    pl.add_argument("--level")
+    pl.add_argument("--status")
+    pl.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    pl.add_argument("-o", "--output", metavar="FILE", default="curves.png", help=".png or .svg (default curves.png)")
+    pl.set_defaults(func=cmd_plot)
     return p
 
 
@@ -469,6 +488,75 @@ def cmd_test(args) -> int:
                 print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+# ---- diff, plot ------------------------------------------------------------------------
+
+def cmd_diff(args) -> int:
+    from .impact import diff, render
+    params = _params(args.param)
+    if params is None:
+        return 2
+    old, new = _load(args.old), _load(args.new)
+    if old is None or new is None:
+        return 1
+    claims = None
+    if args.claims:
+        try:
+            claims = [c for c in read_claims(args.claims) if not isinstance(c, InputProblem)]
+        except OSError as e:
+            print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+            return 2
+    try:
+        report = diff(old, new, claims, params_old=params, params_new=params)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(render(report, args.format))
+    if args.chart:
+        return _draw(lambda plot: plot.plot_diff(report, args.chart), args.chart)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
+    policy, params = ready
+    try:
+        return _draw(lambda plot: plot.plot_policy(policy, args.output, params=params, scheme=args.scheme,
+                                                   benefit=args.benefit, level=args.level, status=args.status),
+                     args.output)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+
+
+def _draw(draw, out: str) -> int:
+    if not out.endswith((".png", ".svg")):
+        print(f"med: {out}: a chart is written as .png or .svg", file=sys.stderr)
+        return 2
+    try:
+        from . import plot
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("med: charts need matplotlib: pip install 'medpolicy[plot]'", file=sys.stderr)
+        return 2
+    try:
+        panels = draw(plot)
+    except ValueError as e:
+        print(f"med: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"med: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if plot.cjk_font() is None:
+        print("med: no Chinese font found, labels are in English (install fonts-wqy-microhei)", file=sys.stderr)
+    print(f"med: wrote {out} ({panels} panel{'s' if panels != 1 else ''})", file=sys.stderr)
+    return 0
 
 
 # ---- fmt, lsp ------------------------------------------------------------------------
