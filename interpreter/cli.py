@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test", help="run the worked examples beside the policies")
     t.add_argument("paths", nargs="*", metavar="PATH", help="test files, policies or folders (default: policies/)")
     t.add_argument("-v", "--verbose", action="store_true", help="list every example")
+    t.add_argument("--coverage", action="store_true", help="which clauses the examples exercise, per policy")
+    t.add_argument("--fail-under", type=float, metavar="N", help="with --coverage: exit 1 below N%% exercised")
     t.set_defaults(func=cmd_test)
 
     f = sub.add_parser("fmt", help="rewrite files in the canonical layout")
@@ -487,7 +489,32 @@ def cmd_test(args) -> int:
             for m in o.mismatches:
                 print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
     print(f"{passed} passed, {failed} failed")
+    if args.coverage and not _print_coverage(files, args.fail_under):
+        return 1
     return 1 if failed else 0
+
+
+def _print_coverage(files, fail_under: Optional[float]) -> bool:
+    """Each policy's clause coverage by its examples; False when one is under `fail_under`."""
+    from .coverage import coverage
+    from .examples import load_examples
+    ok = True
+    for f in files:
+        loaded = load_examples(f)
+        if loaded is None:
+            continue
+        policy, data = loaded
+        c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
+        excused = len(c.missing) - len(c.untested)
+        print(f"coverage {c.policy}: {c.exercised} of {c.clauses} clauses exercised ({c.percent:.1f}%)"
+              + (f", {excused} left out with a reason" if excused else ""))
+        for m in c.missing:
+            why = f"  — left out: {m.reason}" if m.reason else ""
+            print(f"  {'-' if m.reason else 'not exercised'} {c.policy}:{m.line}  {m.text}{why}")
+        if fail_under is not None and c.percent < fail_under:
+            print(f"coverage {c.policy}: {c.percent:.1f}% is under --fail-under {fail_under:g}%")
+            ok = False
+    return ok
 
 
 # ---- diff, plot ------------------------------------------------------------------------
