@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--articles", action="store_true",
+                   help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -108,7 +110,29 @@ def cmd_check(args) -> int:
         bad += bool(errors)
         if not errors:
             print(f"{name}: ok", file=sys.stderr)
+        if args.articles and not errors:
+            bad += not _check_articles(name)
     return 1 if bad else 0
+
+
+def _check_articles(name: str) -> bool:
+    """Report the articles of the policy's regulation that are neither cited nor out of scope."""
+    from .articles import check_articles, regulation_for
+    try:
+        r = check_articles(Path(name))
+    except OSError as e:
+        print(f"{regulation_for(Path(name))}: cannot read the regulation the policy encodes: {e.strerror or e}",
+              file=sys.stderr)
+        return False
+    for a in r.missing:
+        print(f"{r.regulation}:{a.line}:1: error: {a.name} is neither cited by a clause nor declared "
+              f"`out-of-scope` in {name}: {a.text[len(a.name):].strip()[:60]}", file=sys.stderr)
+    for article, span in r.unknown:
+        print(f"{span.file}:{span.line}:{span.column}: error: `out-of-scope` names {article!r}, "
+              f"which is not an article of {r.regulation}", file=sys.stderr)
+    print(f"{name}: {len(r.articles)} articles: {len(r.encoded)} encoded, {len(r.out_of_scope)} out of scope, "
+          f"{len(r.missing)} missing", file=sys.stderr)
+    return not r.missing and not r.unknown
 
 
 def _source(file: str, fallback: str) -> Optional[str]:
