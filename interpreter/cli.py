@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--strict", action="store_true",
+                   help="also gaps, overlaps, clauses that never win, settings given twice…, each with a counter-claim")
+    c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
     c.add_argument("--articles", action="store_true",
                    help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
     c.set_defaults(func=cmd_check)
@@ -110,9 +113,29 @@ def cmd_check(args) -> int:
         bad += bool(errors)
         if not errors:
             print(f"{name}: ok", file=sys.stderr)
+        if args.strict and not errors:
+            bad += not _check_strict(name, args.param)
         if args.articles and not errors:
             bad += not _check_articles(name)
     return 1 if bad else 0
+
+
+def _check_strict(name: str, param_pairs: list[str]) -> bool:
+    """Print the strict findings of a policy that compiles; True when there are none."""
+    from .strict import strict_findings
+    params = _params(param_pairs)
+    policy = _load(name) if params is not None else None
+    if policy is None:
+        return False
+    try:
+        findings = strict_findings(policy, params)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return False
+    for f in findings:
+        print(f.format(), file=sys.stderr)
+    print(f"{name}: {len(findings)} strict finding{'s' if len(findings) != 1 else ''}", file=sys.stderr)
+    return not findings
 
 
 def _check_articles(name: str) -> bool:

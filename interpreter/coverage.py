@@ -77,7 +77,10 @@ def _used_by(policy: Policy, claim: dict) -> set[int]:
         return set()
     used: set[int] = set()
     try:
-        picks = [benefit_terms(rules, facts).picks]
+        terms = benefit_terms(rules, facts)
+        if terms.redirect is not None:  # `as inpatient`, `terms level3`: the redirecting clause is used
+            used.add(terms.redirect[0].clause.span.line)
+        picks = [terms.picks]
         picks += [resolve(f.clauses, facts) for f in rules.funds if f.clauses]
         picks += [resolve(rules.item_clauses, facts, it.cls, it.kind) for it in facts.items]
     except (ClaimError, MedError):

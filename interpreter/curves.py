@@ -299,7 +299,9 @@ def cases(*policies: Policy) -> list[Case]:
             statuses = sorted(named.get("status", ())) or [None]
             if scheme == "employee":
                 statuses = sorted(set(statuses) - {None} | {"employed", "retired"})
-            places = ["local", *sorted(named.get("place", set()) - {"local"})]
+            # A clause that names a place makes every place a case (one it does not name may be a gap).
+            vocab_places = policies[0].compiled.vocabulary.names_of("place") if named.get("place") else []
+            places = ["local", *sorted((named.get("place", set()) | set(vocab_places)) - {"local"})]
             groups = [None, *sorted(named.get("group", ()))]
             order = {name: i for i, name in enumerate(policies[0].compiled.vocabulary.names_of("level"))}
             levels = sorted(named.get("level", ()), key=lambda lv: (order.get(lv, len(order)), lv)) or ["level3"]
