@@ -125,3 +125,27 @@ def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleRepo
     out = tuple((a, declared[a.number]) for a in articles if a.number not in cites and a.number in declared)
     missing = tuple(a for a in articles if a.number not in cites and a.number not in declared)
     return ArticleReport(str(regulation), tuple(articles), encoded, out, missing, tuple(unknown))
+
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of an out-of-scope reason: its head before the first colon (`member rules`,
+    `administration`, …); the shipped policies use a few kinds, so a table can count them."""
+    return re.split(r"[:：]", reason, maxsplit=1)[0].strip()
+
+
+def markdown_table(rows: list[tuple[str, ArticleReport]]) -> str:
+    """A Markdown table, one row per policy: its articles, how many are encoded, missing, and out of
+    scope by kind of reason (one column a kind, the commonest first)."""
+    totals: dict[str, int] = {}
+    for _, r in rows:
+        for _, reason in r.out_of_scope:
+            totals[reason_kind(reason)] = totals.get(reason_kind(reason), 0) + 1
+    kinds = sorted(totals, key=lambda k: (-totals[k], k))
+    head = ["policy", "articles", "encoded", *(f"out of scope: {k}" for k in kinds), "missing"]
+    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name, r in rows:
+        by_kind = [sum(1 for _, reason in r.out_of_scope if reason_kind(reason) == k) for k in kinds]
+        cells = [f"`{name}`", len(r.articles), len(r.encoded), *by_kind, len(r.missing)]
+        out.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(out) + "\n"

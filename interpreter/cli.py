@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
     c.add_argument("--articles", action="store_true",
                    help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
+    c.add_argument("--format", choices=("text", "md"), default="text",
+                   help="with --articles: md also prints a Markdown table of the policies to stdout")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -104,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_check(args) -> int:
     from .policy import check
 
-    bad = 0
+    bad, reports = 0, []
     for name in args.files:
         diags = check(name)
         for d in diags:
@@ -116,7 +118,10 @@ def cmd_check(args) -> int:
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
         if args.articles and not errors:
-            bad += not _check_articles(name)
+            bad += not _check_articles(name, reports)
+    if args.articles and args.format == "md":
+        from .articles import markdown_table
+        print(markdown_table(reports), end="")
     return 1 if bad else 0
 
 
@@ -138,11 +143,12 @@ def _check_strict(name: str, param_pairs: list[str]) -> bool:
     return not findings
 
 
-def _check_articles(name: str) -> bool:
+def _check_articles(name: str, reports: list) -> bool:
     """Report the articles of the policy's regulation that are neither cited nor out of scope."""
     from .articles import check_articles, regulation_for
     try:
         r = check_articles(Path(name))
+        reports.append((name, r))
     except OSError as e:
         print(f"{regulation_for(Path(name))}: cannot read the regulation the policy encodes: {e.strerror or e}",
               file=sys.stderr)
