@@ -560,10 +560,12 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
         c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
         excused = len(c.missing) - len(c.untested)
         print(f"coverage {c.policy}: {c.exercised} of {c.clauses} clauses exercised ({c.percent:.1f}%)"
-              + (f", {excused} left out with a reason" if excused else ""))
+              + (f", {excused} left out with a reason: {c.accounted:.1f}% accounted for" if excused else ""))
         for m in c.missing:
             why = f"  — left out: {m.reason}" if m.reason else ""
             print(f"  {'-' if m.reason else 'not exercised'} {c.policy}:{m.line}  {m.text}{why}")
+        for text in c.stale:
+            print(f"  stale [[unexercised]] entry: no unexercised clause of {c.policy} contains {text!r}")
         if fail_under is not None and c.percent < fail_under:
             print(f"coverage {c.policy}: {c.percent:.1f}% is under --fail-under {fail_under:g}%")
             ok = False
