@@ -20,6 +20,7 @@ from .parser import parse
 
 _NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ARTICLE = re.compile(r"第([零〇一二两三四五六七八九十百]+)条")
+_CHAPTER = re.compile(r"^[\s*#]*第[零〇一二两三四五六七八九十百]+章")
 _HEADING = re.compile(r"^[\s*#]*第([零〇一二两三四五六七八九十百]+)条")
 
 
@@ -57,6 +58,19 @@ def articles_of(text: str) -> list[Article]:
         n = article_number(m.group(1))
         if n == (out[-1].number + 1 if out else 1):
             out.append(Article(n, f"第{m.group(1)}条", i, line.strip().lstrip("*# ")))
+    return out
+
+
+def article_texts(text: str) -> dict[int, str]:
+    """Article number -> the article's text: from its heading line up to the next heading (blank
+    lines, chapter headings and Markdown marks dropped)."""
+    lines = text.splitlines()
+    articles = articles_of(text)
+    out = {}
+    for a, nxt in zip(articles, [*articles[1:], None]):
+        body = lines[a.line - 1:(nxt.line - 1) if nxt else len(lines)]
+        out[a.number] = "\n".join(l.strip().lstrip("*#- ").replace("**", "") for l in body
+                                  if l.strip() and not _CHAPTER.match(l))
     return out
 
 

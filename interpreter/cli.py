@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("policy", metavar="POLICY")
     e.add_argument("claim", metavar="CLAIM", help="a .json file with one claim (or - for stdin)")
     e.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--lang", choices=("zh", "en"), help="the sheet's language (default: that of the policy's keywords)")
+    e.add_argument("--format", choices=("text", "html"), default="text",
+                   help="html: one self-contained page, each step beside the article it cites")
+    e.add_argument("-o", "--output", metavar="FILE", help="write the sheet here instead of stdout")
     e.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the worked examples beside the policies")
@@ -480,42 +484,17 @@ def cmd_explain(args) -> int:
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
         return 1
-    status = 0
-    for r in results:
-        sys.stdout.write(explain_sheet(r, policy))
-        status |= 0 if r.ok else 1
-    return status
-
-
-def explain_sheet(r: Result, policy: Policy) -> str:
-    """A calculation sheet a person reads: each step, its amount, and the clause behind it."""
-    data = r.to_json()
-    lines = []
-    if not r.ok:
-        e = data["error"]
-        lines.append(f"claim {data.get('id')}: cannot be settled — {e['message']}" + (f" (field {e['field']})" if e.get("field") else ""))
-        return "\n".join(lines) + "\n"
-    lines.append(f"{policy.title} — claim {data['id']} ({data['person']}, {data['benefit']}, {data['year']})")
-    lines.append("")
-    rows = []
-    for s in data["trace"]:
-        where = ""
-        if "line" in s:
-            where = f"{Path(policy.compiled.file).name}:{s['line']}"
-            if s.get("cite"):
-                where += f"  {s['cite']}"
-        rows.append((s["step"], s.get("amount", ""), s.get("detail", ""), where))
-    w0 = max(_width(r_[0]) for r_ in rows)
-    w1 = max(len(r_[1]) for r_ in rows)
-    w2 = max(_width(r_[2]) for r_ in rows)
-    for step, amount, detail, where in rows:
-        lines.append(f"  {step.ljust(w0 - _width(step) + len(step))}  {amount.rjust(w1)}  "
-                     f"{detail.ljust(w2 - _width(detail) + len(detail))}  {where}".rstrip())
-    lines.append("")
-    paid = ", ".join(f"{k} {v}" for k, v in data["paid"].items())
-    lines.append(f"  paid: {paid}; patient pays {data['patient']}"
-                 + (f"; allowance {data['allowance']}" if "allowance" in data else ""))
-    return "\n".join(lines) + "\n\n"
+    from .sheet import render_sheets
+    page = render_sheets(results, policy, args.lang, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(page, encoding="utf-8")
+        except OSError as e:
+            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(page)
+    return 0 if all(r.ok for r in results) else 1
 
 
 # ---- test -------------------------------------------------------------------------
