@@ -75,6 +75,6 @@ def test_parquet_in_and_out_read_by_duckdb_and_pandas(tmp_path):
 def test_a_pandas_frame_in_gives_a_pandas_frame_out():
     policy = medpolicy.load("policies/suihua.med")
     frame = claims_table(examples("suihua")[:3]).to_pandas()
-    out = settle_table(policy, frame)
+    out = policy.settle_table(frame)
     assert list(out["patient"]) == [Decimal(r["patient"]) for r in
                                     (x.to_json() for x in policy.settle_all(examples("suihua")[:3]))]
