@@ -70,6 +70,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_KNOWN = {"id", "person", "year", "benefit", *_FIELDS, "paid", "patient", "allowance", "error", "trace"}
+
+
 def result_schema(funds: Iterable[str], trace: bool) -> pa.Schema:
     fields = [("id", pa.string()), ("person", pa.string()), ("year", pa.int32()), ("benefit", pa.string()),
               *((name, MONEY) for name in _FIELDS),
@@ -97,6 +100,8 @@ def results_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch:
                                                  "field": r["error"].get("field")})
         if trace:
             columns["trace"].append([{**s, "amount": _money(s.get("amount"))} for s in r.get("trace", ())] if ok else None)
+        for name in columns.keys() - _KNOWN:
+            columns[name].append(r.get(name))
     return pa.record_batch([pa.array(columns[f.name], type=f.type) for f in schema], schema=schema)
 
 
@@ -105,10 +110,13 @@ def _money(text: Optional[str]) -> Optional[Decimal]:
 
 
 class ParquetResults:
-    """Writes result rows to a Parquet file as they come, a batch at a time."""
+    """Writes result rows to a Parquet file as they come, a batch at a time. `extra` names
+    integer columns the rows carry besides the result (the distributed job's input position)."""
 
-    def __init__(self, path: str, funds: Iterable[str], trace: bool):
+    def __init__(self, path: str, funds: Iterable[str], trace: bool, extra: tuple[str, ...] = ()):
         self.schema = result_schema(funds, trace)
+        for name in extra:
+            self.schema = self.schema.append(pa.field(name, pa.int64()))
         self._writer = pq.ParquetWriter(path, self.schema)
         self._rows: list[dict] = []
 
