@@ -47,7 +47,8 @@ def serve(args) -> int:
         print(f"med: {e}", file=sys.stderr)
         return 1
     options = dict(host=config.host, port=config.port, log_level="info", timeout_keep_alive=30,
-                   limit_concurrency=args.max_connections, timeout_graceful_shutdown=10)
+                   limit_concurrency=args.max_connections, timeout_graceful_shutdown=10,
+                   access_log=not args.no_access_log)
     if config.workers > 1:
         store.close()  # each worker opens its own; this one only checked the database and made its tables
         os.environ[CONFIG_ENV] = config.to_env()
