@@ -260,3 +260,58 @@ def test_a_broken_edit_keeps_the_last_good_policy_and_a_good_one_is_taken(served
     r = served.post("/v1/settle", json={"claim": outpatient("c2", "1000.00")}).json()
     assert r["deductible"] == "0.00" and r["paid"]["basic"] == "700.00"
     assert [row[3] for row in rows(served.db)] == [old, info["version"]]
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+def _med_serve(*args, cwd=ROOT):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "medpolicy.cli", "serve", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
+
+
+def test_med_serve_refuses_to_start_on_a_broken_policy_or_database(tmp_path):
+    bad = tmp_path / "bad.med"
+    bad.write_text('policy "x"\nuse standard\nscheme employee\n  inpatient\n    levl3 rate 90%\n', encoding="utf-8")
+    r = _med_serve(str(bad), "--db", str(tmp_path / "m.db"))
+    assert r.returncode == 1 and f"{bad}:5:5: error: unknown name `levl3`" in r.stderr
+    r = _med_serve(str(SUIHUA), "--db", "mysql://x")
+    assert r.returncode == 1 and "unknown database URL 'mysql://x'" in r.stderr
+    r = _med_serve(str(SUIHUA), "--db", str(tmp_path / "no" / "m.db"))
+    assert r.returncode == 1 and "no folder" in r.stderr
+    r = _med_serve(str(SUIHUA), "--param", "avg_wage")
+    assert r.returncode == 2 and "--param takes NAME=VALUE" in r.stderr
+    r = _med_serve(str(SHAOXING), "--param", "b_prepay=120%", "--db", str(tmp_path / "m.db"))
+    assert r.returncode == 1 and "b_prepay is a rate or share" in r.stderr
+
+
+def _policy_when(client, ready, limit: float = 10) -> dict:
+    """/v1/policies' first policy once `ready` says so (the server looks every 0.05 s)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        p = client.get("/v1/policies").json()["policies"][0]
+        if ready(p):
+            return p
+        time.sleep(0.05)
+    raise AssertionError(f"not seen within {limit} s: {p}")
+
+
+def test_the_server_watches_its_policy_files(tmp_path):
+    policy = tmp_path / "suihua.med"
+    shutil.copy(SUIHUA, policy)
+    app = create_app(Config(policies=(str(policy),), db=str(tmp_path / "m.db"), reload_interval=0.05))
+    with TestClient(app) as client:
+        old = client.get("/v1/policies").json()["policies"][0]["version"]
+        policy.write_text(SUIHUA.read_text().replace("deductible 500 yearly", "deductible 500 yeerly"))
+        broken = _policy_when(client, lambda p: p["problem"])
+        assert broken["version"] == old and broken["problem"][0]["line"] == 45
+        assert 'med_policy_reloads_total{outcome="failed",policy="suihua"} 1.0' in client.get("/metrics").text
+        policy.write_text(SUIHUA.read_text().replace("deductible 500 yearly", "deductible 300 yearly"))
+        fixed = _policy_when(client, lambda p: p["problem"] is None)
+        assert fixed["version"] != old
+        r = client.post("/v1/presettle", json={"claim": outpatient("c1", "1000.00")}).json()
+        assert r["deductible"] == "300.00"

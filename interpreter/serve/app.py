@@ -109,6 +109,10 @@ class Service:
             return _Json(content, status_code=status)
         except ApiError as e:
             return self._refuse(e)
+        except self.store.unavailable_errors as e:
+            log.error("database unavailable answering %s %s: %s", request.method, request.url.path, e)
+            return self._refuse(ApiError(503, "database-unavailable", "the database does not answer now; "
+                                         "send the same request again"))
         except Exception:  # a bug: logged with its traceback here, never sent to the client
             log.exception("unexpected error answering %s %s", request.method, request.url.path)
             return self._refuse(ApiError(500, "internal", "internal error; the server's log has the details"))
@@ -158,6 +162,7 @@ class Service:
             try:
                 rows.append(_traced(self._settle_one(entry, claim, params)[0], trace))
             except ApiError as e:
+                self.metrics.errors.labels(e.code).inc()
                 rows.append(_row(e, claim))
         return 200, {"results": rows}
 

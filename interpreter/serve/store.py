@@ -133,6 +133,7 @@ class Store:
     placeholder = "?"
     url: str
     duplicate_errors: tuple = (sqlite3.IntegrityError,)  # an id recorded twice
+    unavailable_errors: tuple = (sqlite3.OperationalError,)  # locked too long, disk gone: try again later
 
     def __init__(self, size: int):
         self._pool: "queue.Queue" = queue.Queue()
@@ -158,6 +159,11 @@ class Store:
         try:
             yield conn
         finally:
+            if getattr(conn, "broken", False):  # the server restarted or the network failed
+                try:
+                    conn = self._connect()
+                except StoreError:
+                    pass  # keep the broken one: the next borrower tries again
             self._pool.put(conn)
 
     @contextlib.contextmanager
@@ -274,6 +280,7 @@ class PostgresStore(Store):
             raise StoreError("PostgreSQL needs psycopg: pip install 'medpolicy[serve]'") from None
         self._psycopg = psycopg
         self.duplicate_errors = (psycopg.errors.UniqueViolation,)
+        self.unavailable_errors = (psycopg.OperationalError,)
         super().__init__(size)
 
     def _connect(self):
