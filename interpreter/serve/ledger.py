@@ -130,15 +130,13 @@ class Ledger:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         bound = self._params(entry, params, cid)
         key = (entry.name, person)
-        for attempt in range(2):
-            try:
-                with self._locks.of(key):
-                    return self._settle_locked(entry, key, cid, claim, text, digest, bound)
-            except self._store.duplicate_errors:
-                # The id was recorded meanwhile for another person (another lock): look again.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            with self._locks.of(key):
+                return self._settle_locked(entry, key, cid, claim, text, digest, bound)
+        except self._store.duplicate_errors:
+            # The id was recorded meanwhile for another person (under another lock): now it is found.
+            with self._locks.of(key):
+                return self._settle_locked(entry, key, cid, claim, text, digest, bound)
 
     def _settle_locked(self, entry, key, cid, claim, text, digest, bound) -> tuple[dict, bool]:
         with self._store.member(entry.name, key[1], write=True) as tx:
