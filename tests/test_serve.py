@@ -144,7 +144,7 @@ def test_policies_health_and_openapi(served):
     assert served.get("/healthz").json() == {"status": "ok", "database": "sqlite", "policies": 1}
     doc = served.get("/openapi.json").json()
     assert doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == {"/v1/presettle", "/v1/settle", "/v1/reverse", "/v1/explain", "/v1/check",
+    assert set(doc["paths"]) == {"/v1/presettle", "/v1/settle", "/v1/reverse", "/v1/explain", "/v1/check", "/v1/settlements",
                                  "/v1/policies", "/healthz", "/metrics", "/openapi.json"}
     settle = doc["paths"]["/v1/settle"]["post"]
     schema = settle["requestBody"]["content"]["application/json"]["schema"]
@@ -315,3 +315,31 @@ def test_the_server_watches_its_policy_files(tmp_path):
         assert fixed["version"] != old
         r = client.post("/v1/presettle", json={"claim": outpatient("c1", "1000.00")}).json()
         assert r["deductible"] == "300.00"
+
+
+def test_the_recorded_settlements_page_by_page_give_a_batch_run(served):
+    claims = [json.loads(line) for line in (ROOT / "examples" / "suihua-claims.jsonl").read_text().splitlines()]
+    served.post("/v1/settle", json={"claims": claims, "trace": False})
+    served.post("/v1/reverse", json={"id": claims[3]["id"]})
+    listed, after = [], None
+    while True:
+        page = served.get("/v1/settlements", params={"limit": "7", **({"after": str(after)} if after else {})}).json()
+        listed += page["settlements"]
+        after = page["next"]
+        if after is None:
+            break
+    assert [s["id"] for s in listed] == [c["id"] for c in claims]
+    assert [s["id"] for s in listed if s["reversed"]] == [claims[3]["id"]]
+    kept = [s for s in listed if not s["reversed"]]
+    # What `med run` of the recorded claims gives: the store's results, but for the claims of
+    # the reversed claim's person that came after it (not settled again).
+    batch = [r.to_json() for r in medpolicy.load(SUIHUA).settle_all([s["claim"] for s in kept])]
+    person = claims[3]["person"]
+    assert [r for r, s in zip(batch, kept) if s["person"] != person] == \
+        [s["result"] for s in kept if s["person"] != person]
+    one = served.get("/v1/settlements", params={"person": person}).json()["settlements"]
+    assert {s["person"] for s in one} == {person} and one[0]["policy_version"] == listed[0]["policy_version"]
+    _refused(served.get("/v1/settlements", params={"persn": "x"}), 422, "unknown-field", "persn")
+    _refused(served.get("/v1/settlements", params={"after": "-1"}), 422, "bad-request", "after")
+    doc = served.get("/openapi.json").json()
+    assert [p["name"] for p in doc["paths"]["/v1/settlements"]["get"]["parameters"]] == ["policy", "person", "after", "limit"]

@@ -63,6 +63,10 @@ PARAMS = {"type": "object", "additionalProperties": {"type": ["string", "number"
           "description": "Run parameters over the server's --param values, e.g. {\"avg_wage\": \"60000\"}."}
 POLICY_FIELD = {"type": "string", "description": "Which loaded policy (the file's name without .med); "
                                                  "may be left out when the server loads one policy."}
+SETTLEMENT = {"type": "object", "description": "One recorded settlement.", "properties": {
+    "seq": {"type": "integer", "description": "recording order"}, "id": {"type": "string"},
+    "person": {"type": "string"}, "policy_version": {"type": "string"}, "reversed": {"type": "boolean"},
+    "claim": CLAIM, "result": RESULT}}
 DIAGNOSTIC = {"type": "object", "properties": {
     "file": {"type": "string"}, "line": {"type": "integer"}, "column": {"type": "integer"},
     "end_line": {"type": "integer"}, "end_column": {"type": "integer"},
@@ -94,8 +98,9 @@ class Endpoint:
     path: str
     handler: str
     summary: str
-    request: Optional[dict] = None
+    request: Optional[dict] = None  # the JSON body's schema (POST)
     responses: dict = attrs.Factory(dict)  # status -> (description, schema or None)
+    query: Optional[dict] = None  # the query parameters' schema (GET): an object of strings
 
 
 def endpoints(max_batch: int, claim: dict = CLAIM) -> list[Endpoint]:
@@ -132,6 +137,16 @@ def endpoints(max_batch: int, claim: dict = CLAIM) -> list[Endpoint]:
                      "ok": {"type": "boolean"}, "version": {"type": ["string", "null"]},
                      "parameters": {"type": "array", "items": {"type": "string"}},
                      "diagnostics": {"type": "array", "items": DIAGNOSTIC}}}), **refused}),
+        Endpoint("GET", "/v1/settlements", "settlements", "Recorded settlements in recording order, "
+                 "a page at a time: what a batch run of the store reads",
+                 responses={200: ("a page of settlements; `next` is the `after` of the next page, null at the end",
+                                  {"type": "object", "properties": {"settlements": {"type": "array", "items": SETTLEMENT},
+                                                                    "next": {"type": ["integer", "null"]}}}),
+                            422: refused[422], 404: refused[404]},
+                 query={"type": "object", "additionalProperties": False, "properties": {
+                     "policy": POLICY_FIELD, "person": {"type": "string", "description": "only this member's"},
+                     "after": {"type": "string", "pattern": "^[0-9]{1,18}$", "description": "a `seq`: settlements after it"},
+                     "limit": {"type": "string", "pattern": "^[0-9]{1,4}$", "description": "at most this many (≤ 1000, default 100)"}}}),
         Endpoint("GET", "/v1/policies", "policies", "The loaded policies: versions, parameters, reload problems",
                  responses={200: ("the policies", {"type": "object"})}),
         Endpoint("GET", "/healthz", "healthz", "Alive, and the database answers",
@@ -149,6 +164,9 @@ def openapi(table: list[Endpoint]) -> dict:
         op: dict = {"summary": e.summary, "operationId": e.handler, "responses": {}}
         if e.request is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": e.request}}}
+        if e.query is not None:
+            op["parameters"] = [{"name": name, "in": "query", "required": False, "schema": schema}
+                                for name, schema in e.query["properties"].items()]
         for status, (description, schema) in sorted(e.responses.items()):
             content = "text/plain" if e.handler == "metrics" else "application/json"
             op["responses"][str(status)] = {"description": description,
@@ -168,7 +186,8 @@ class RequestChecker:
     def __init__(self, table: list[Endpoint]):
         from jsonschema import Draft202012Validator
 
-        self._validators = {e.handler: Draft202012Validator(e.request) for e in table if e.request}
+        self._validators = {e.handler: Draft202012Validator(e.request or e.query) for e in table
+                            if e.request or e.query}
 
     def check(self, handler: str, body: Any) -> None:
         if not isinstance(body, dict):

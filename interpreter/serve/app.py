@@ -102,6 +102,9 @@ class Service:
             if endpoint.request is not None:
                 body = _parse(await _read_body(request, self.config.max_body))
                 self.checker.check(endpoint.handler, body)
+            elif endpoint.query is not None:
+                body = dict(request.query_params)
+                self.checker.check(endpoint.handler, body)
             result = await run_in_threadpool(work, body)
             if isinstance(result, Response):
                 return result
@@ -202,6 +205,14 @@ class Service:
         warnings = list(diagnostics_json(MedError(list(policy.warnings)))) if policy.warnings else []
         return 200, {"ok": True, "version": version_of(policy), "parameters": list(policy.parameters),
                      "diagnostics": warnings}
+
+    def do_settlements(self, query: dict) -> tuple[int, Any]:
+        entry = self._policy(query)
+        limit = min(int(query.get("limit", 100)), 1000)
+        rows = self.store.settlements(entry.name, query.get("person"), int(query.get("after", 0)), limit)
+        page = [{"seq": r.seq, "id": r.claim_id, "person": r.person, "policy_version": r.policy_version,
+                 "reversed": r.reversed, "claim": json.loads(r.claim), "result": json.loads(r.result)} for r in rows]
+        return 200, {"settlements": page, "next": rows[-1].seq if len(rows) == limit else None}
 
     def do_policies(self, body) -> tuple[int, Any]:
         return 200, self.registry.describe()

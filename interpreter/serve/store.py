@@ -190,6 +190,21 @@ class Store:
             conn.rollback()
             return row[0] if row else None
 
+    def settlements(self, policy: str, person: Optional[str], after: int, limit: int) -> list[Recorded]:
+        """Recorded settlements (reversed ones too) in recording order, after `seq` `after`."""
+        ph = self.placeholder
+        sql = f"SELECT {_COLUMNS} FROM settlements WHERE policy = {ph} AND seq > {ph}"
+        args: tuple = (policy, after)
+        if person is not None:
+            sql += f" AND person = {ph}"
+            args += (person,)
+        with self._borrow() as conn:
+            cur = conn.cursor()
+            cur.execute(sql + f" ORDER BY seq LIMIT {ph}", args + (limit,))
+            rows = cur.fetchall()
+            conn.rollback()
+        return [_recorded(r) for r in rows]
+
     def ping(self) -> None:
         """Raise unless the database answers."""
         with self._borrow() as conn:
