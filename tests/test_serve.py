@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,22 @@ def test_the_recorded_settlements_page_by_page_give_a_batch_run(served):
     _refused(served.get("/v1/settlements", params={"after": "-1"}), 422, "bad-request", "after")
     doc = served.get("/openapi.json").json()
     assert [p["name"] for p in doc["paths"]["/v1/settlements"]["get"]["parameters"]] == ["policy", "person", "after", "limit"]
+
+
+def test_one_members_claims_sent_at_once_are_settled_one_after_another(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    claims = [outpatient(f"c{i}", f"{100 + 37 * i}.00", person=f"p{i % 2}") for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda c: served.post("/v1/settle", json={"claim": c}), claims))
+    assert {a.status_code for a in answers} == {201}
+    listed = served.get("/v1/settlements", params={"limit": "100"}).json()["settlements"]
+    policy = medpolicy.load(SUIHUA)
+    for person in ("p0", "p1"):
+        mine = [s for s in listed if s["person"] == person]
+        run = policy.run()  # each result is the run of the claims recorded before it
+        assert [run.settle(s["claim"]).to_json() for s in mine] == [s["result"] for s in mine]
+        # The yearly deductible of 500 was charged once in all, and the fund paid its yearly cap
+        # of 2000 exactly (the claims' 70% comes to far more).
+        assert sum(Decimal(s["result"]["deductible"]) for s in mine) == 500
+        assert sum(Decimal(s["result"]["paid"]["basic"]) for s in mine) == 2000
