@@ -89,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES")
     s.add_argument("--max-batch", type=int, default=1_000, metavar="CLAIMS")
     s.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="time to answer a request")
-    s.add_argument("--max-connections", type=int, default=512, help="beyond this, 503 at once")
+    s.add_argument("--max-in-flight", type=int, default=256, metavar="REQUESTS",
+                   help="requests answered at once; beyond this, 503 at once")
     s.add_argument("--no-access-log", action="store_true", help="do not log every request")
     s.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
                    help="how often to look for changed policy files (0: never)")

@@ -363,3 +363,12 @@ def test_one_members_claims_sent_at_once_are_settled_one_after_another(served):
         # of 2000 exactly (the claims' 70% comes to far more).
         assert sum(Decimal(s["result"]["deductible"]) for s in mine) == 500
         assert sum(Decimal(s["result"]["paid"]["basic"]) for s in mine) == 2000
+
+
+def test_beyond_the_requests_in_flight_a_busy_refusal(tmp_path):
+    app = create_app(Config(policies=(str(SUIHUA),), db=str(tmp_path / "m.db"), reload_interval=0, max_in_flight=0))
+    with TestClient(app) as client:
+        r = client.post("/v1/settle", json={"claim": outpatient("c1", "1.00")})
+        _refused(r, 503, "busy")
+        assert r.headers["retry-after"] == "1"
+    assert rows(tmp_path / "m.db") == []

@@ -34,7 +34,7 @@ def serve(args) -> int:
         return 2
     config = Config(policies=tuple(args.policies), db=args.db, params=params, host=args.host, port=args.port,
                     workers=args.workers, max_body=args.max_body, max_batch=args.max_batch,
-                    timeout=args.timeout, reload_interval=args.reload_interval)
+                    timeout=args.timeout, reload_interval=args.reload_interval, max_in_flight=args.max_in_flight)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         registry = Registry(list(config.policies), config.params)
@@ -47,7 +47,7 @@ def serve(args) -> int:
         print(f"med: {e}", file=sys.stderr)
         return 1
     options = dict(host=config.host, port=config.port, log_level="info", timeout_keep_alive=30,
-                   limit_concurrency=args.max_connections, timeout_graceful_shutdown=10,
+                   timeout_graceful_shutdown=10,
                    access_log=not args.no_access_log)
     if config.workers > 1:
         store.close()  # each worker opens its own; this one only checked the database and made its tables

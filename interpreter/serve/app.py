@@ -50,6 +50,7 @@ class Config:
     max_batch: int = 1_000        # claims in a batch
     timeout: float = 10.0         # seconds to answer a request
     reload_interval: float = 1.0  # seconds between looks at the policy files (0: never)
+    max_in_flight: int = 256      # requests answered at once; more get 503 at once
 
     def to_env(self) -> str:
         return json.dumps(attrs.asdict(self))
@@ -77,6 +78,7 @@ class Service:
         self.table = api.endpoints(config.max_batch)
         self.checker = api.RequestChecker(api.endpoints(config.max_batch, claim={"type": "object"}))
         self.document = api.openapi(self.table)
+        self.in_flight = 0  # requests being answered (changed only on the event loop)
 
     # ---- the frame every endpoint runs in -----------------------------------------------
     def route(self, endpoint: api.Endpoint) -> Route:
@@ -84,12 +86,20 @@ class Service:
 
         async def handle(request: Request) -> Response:
             started = time.perf_counter()
+            if self.in_flight >= self.config.max_in_flight:  # shed load rather than queue without end
+                response = self._refuse(ApiError(503, "busy", f"more than {self.config.max_in_flight} requests "
+                                                 "at once; send it again shortly"))
+                self.metrics.requests.labels(endpoint.path, request.method, "503").inc()
+                return response
+            self.in_flight += 1  # one event loop: no lock needed
             try:
                 response = await asyncio.wait_for(self._answer(request, endpoint, work), self.config.timeout)
             except asyncio.TimeoutError:
                 response = self._refuse(ApiError(503, "timeout", f"no answer within {self.config.timeout:g} s; "
                                                  "a settlement may still be recorded: send the same claim again "
                                                  "to learn its outcome"))
+            finally:
+                self.in_flight -= 1
             self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
             self.metrics.requests.labels(endpoint.path, request.method, str(response.status_code)).inc()
             return response
