@@ -18,6 +18,7 @@ from typing import Any, Iterator, Optional
 
 from .errors import MedError
 from .policy import Policy, Result, load
+from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -206,3 +206,10 @@ def render_sheets(results, policy, lang: Optional[str] = None, fmt: str = "text"
     if fmt == "html":
         return sheet_html(sheets, policy)
     return "".join(sheet_text(s) for s in sheets)
+
+
+def explain_sheet(result, policy, lang: Optional[str] = None) -> str:
+    """One claim's sheet as text (`med explain`, and the service's `/v1/explain`); `result` needs
+    only `ok` and `to_json()`."""
+    lang = lang or sheet_language(policy.sources.get(policy.compiled.file, ""))
+    return sheet_text(build_sheet(result, policy, lang))
