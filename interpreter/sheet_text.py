@@ -84,10 +84,11 @@ NOTES_ZH: tuple[tuple[str, str], ...] = (
     (rf"{_NUM} days, not computed: the claim gives no wage", r"\1天，未计算：结算单未提供工资基数"),
     (rf"{_NUM} days × {_NUM} / 30", r"\1天 × \2 / 30"),
     (rf"first personal share {_PCT}", r"转外个人先行负担 \1"),
-    (rf"class {_NAME}: {_PCT}", r"⟨\1⟩类 \2"),
+    (rf"class {_NAME}: {_PCT}", r"⟨\1⟩ \2"),
     (rf"{_NAME} above {_NUM}", r"⟨\1⟩超过 \2 的部分"),
     (rf"settled as {_NAME}", r"视同⟨\1⟩结算"),
-    (rf"on the local terms of {_NAME}", r"参照本地⟨\1⟩"),
+    (rf"on the local terms of {_NAME}", r"参照本地⟨\1⟩结算"),
+    (r"^settled ", ""),
 )
 
 _COMPILED = tuple((re.compile(p), r) for p, r in NOTES_ZH)

@@ -36,6 +36,9 @@ def test_engine_notes_are_translated_phrase_by_phrase_and_unknown_text_stays():
                    lambda w: name(w) or w) == "由二级向上转诊：补足起付线差额 800.00 − 400.00"
     assert note_zh("1 earlier stay(s) this year: - 200.00 each, not below 400.00", lambda w: w) == \
         "本年度此前住院1次，每次递减 200.00, 最低 400.00"
+    assert note_zh("settled as inpatient, on the local terms of level3", {"inpatient": "住院", "level3": "三级"}.get) \
+        == "视同住院结算, 参照本地三级结算"
+    assert note_zh("class B: 10%", {"B": "乙类"}.get) == "乙类 10%"
     assert note_zh("a note the catalogue does not know", lambda w: w) == "a note the catalogue does not know"
 
 
