@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Optional
 
 from .clauses import BandSpec
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, cap_limit, deductible_due, fund_wide,
-                     pool_key, position_paying, q, record_pools)
+from .money import CONTEXT, ONE, ZERO, div, q
+from .settle import (Year, trace_step, apply_caps, band_key, banded, cap_limit, deductible_due, fund_wide,
+                     paid as rounded_payment, pool_key, pool_keys, position_paying, record_pools)
 from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
@@ -59,13 +60,23 @@ class Engine:
         return t
 
     # ---- one claim -----------------------------------------------------------------
-    def settle(self, facts, year: Year, params: dict) -> tuple[dict, list]:
-        """Settle one claim, updating `year` in place; returns the result and its trace."""
+    def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
+        """Settle one claim, updating `year` in place; returns the result and its trace (None
+        when `trace` is false: no step is built). Runs in the library's decimal context; any
+        failure is a ClaimError (an unexpected one coded `internal`, saying where it happened)."""
+        with localcontext(CONTEXT):
+            try:
+                return self._settle(facts, year, params, [] if trace else None)
+            except ClaimError:
+                raise
+            except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
+                raise ClaimError("internal", f"could not settle ({_where(e)}): {e!r}", None) from e
+
+    def _settle(self, facts, year: Year, params: dict, trace: Optional[list]) -> tuple[dict, Optional[list]]:
         scheme = self.scheme(facts)
         if facts.benefit not in scheme.benefits:
             raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
         t = self.benefit_terms(facts)
-        trace: list[tuple] = []
         eff = facts
         if t.redirect is not None:
             pick, changes = t.redirect
@@ -75,7 +86,8 @@ class Engine:
                 what.append(f"as {changes['benefit']}")
             if "level" in changes:
                 what.append(f"on the local terms of {changes['level']}")
-            trace.append(trace_step("terms", None, pick.clause, "settled " + ", ".join(what)))
+            if trace is not None:
+                trace.append(trace_step("terms", None, pick.clause, "settled " + ", ".join(what)))
 
         # 1-4: total, excluded, pre-payment, eligible
         total = excluded = class_prepay = ZERO
@@ -97,13 +109,14 @@ class Engine:
                     allowed = limit * it.days
                     over = max(amount - allowed, ZERO)
                 elif it.unit_price is not None and it.unit_price > limit:
-                    over = q(amount * (it.unit_price - limit) / it.unit_price)
+                    over = div(amount * (it.unit_price - limit), it.unit_price)
                 else:
                     over = ZERO
                 if over:
                     excluded += over
                     amount -= over
-                    trace.append(trace_step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
+                    if trace is not None:
+                        trace.append(trace_step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
             share_pick = itp.get("prepay")
             if share_pick is not None:
                 share = _tier_share(share_pick.value, it, limit_price(it, ceiling, params), params)
@@ -112,21 +125,26 @@ class Engine:
                 if pre:
                     class_prepay += pre
                     amount -= pre
-                    trace.append(trace_step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
+                    if trace is not None:
+                        trace.append(trace_step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
             if "rate" in itp:
                 class_portions[it.cls] = class_portions.get(it.cls, ZERO) + amount
-        trace.insert(0, trace_step("total", total, None))
+        if trace is not None:
+            trace.insert(0, trace_step("total", total, None))
         if excluded:
-            trace.append(trace_step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
+            if trace is not None:
+                trace.append(trace_step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
         eligible0 = total - excluded - class_prepay
         first_share = ZERO
         if t.first_share is not None:
             share = _share(t.first_share.value.of(params))
             first_share = q(eligible0 * share)
-            trace.append(trace_step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
+            if trace is not None:
+                trace.append(trace_step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
         prepay = class_prepay + first_share
         eligible = eligible0 - first_share
-        trace.append(trace_step("eligible", eligible, None))
+        if trace is not None:
+            trace.append(trace_step("eligible", eligible, None))
 
         funds = {f.name: ZERO for f in scheme.funds}
         result = {"id": facts.id, "person": facts.person, "year": facts.year, "benefit": facts.benefit,
@@ -134,7 +152,8 @@ class Engine:
                   "deductible": ZERO, "paid": funds}
         if t.not_covered is not None and t.not_covered.adjust:
             clause = t.not_covered.adjust[-1][0]
-            trace.append(trace_step("not covered", None, clause, "no fund pays this claim"))
+            if trace is not None:
+                trace.append(trace_step("not covered", None, clause, "no fund pays this claim"))
             self._allowance(t, facts, params, result, trace)
             result["patient"] = total
             return result, trace
@@ -148,7 +167,8 @@ class Engine:
             due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
         charged = min(due, eligible)
         result["deductible"] = charged
-        trace.append(trace_step("deductible", charged, ded_clause, note or None))
+        if trace is not None:
+            trace.append(trace_step("deductible", charged, ded_clause, note or None))
 
         # 6: the paying fund (basic, or the benefit's own)
         payer = t.payer
@@ -172,10 +192,12 @@ class Engine:
                     take = min(d_left, portion)
                     d_left -= take
                     pay += (portion - take) * crate.share(crate.base.of(params))
-                    trace.append(trace_step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
+                    if trace is not None:
+                        trace.append(trace_step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
             else:
                 pay = banded(lo, hi, rate.base, rate, params)
-            trace.append(trace_step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
+            if trace is not None:
+                trace.append(trace_step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
         else:
             pay = eligible - charged
         events = sorted(facts.events)
@@ -183,16 +205,22 @@ class Engine:
             limit = self._per_event(t, "limit", eff, events, params)
             if pay > limit:
                 pay = limit
-                trace.append(trace_step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
+                if trace is not None:
+                    trace.append(trace_step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
         if t.fixed is not None:
             fixed = self._per_event(t, "fixed", eff, events, params)
             pay = min(fixed, eligible)
-            trace.append(trace_step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
+            if trace is not None:
+                trace.append(trace_step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
         uncapped = pay
         pay, bound = apply_caps(payer, pay, t.caps, eff, params, year, trace)
-        paid = q(pay)
+        payer_keys = pool_keys(payer, scheme.pools.get("basic", ()), eff)
+        if rate is not None and isinstance(rate.base, BandSpec) and not class_portions:
+            payer_keys.append(band_key(payer, tuple(sorted(benefit_set))))
+        paid = rounded_payment(pay, payer_keys, year)
         funds[payer] = paid
-        trace.append(trace_step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
+        if trace is not None:
+            trace.append(trace_step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
 
         # Where a cap stopped the basic fund, for a layer that pays above it: the fund's own
         # yearly cap, or (for a layer `for` some benefits) whichever of their caps bound.
@@ -217,7 +245,8 @@ class Engine:
             if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
                 continue
             lt = self.layer_terms(fund, eff)
-            lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
+            lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates,
+                               pools=scheme.pools.get(fund.name, ()), eligible=eligible,
                                charged=charged,
                                above_cap=above_any_cap if fund.benefits is not None or fund.excluding_above_cap
                                else above_fund_cap,
@@ -228,7 +257,8 @@ class Engine:
 
         result["patient"] = total - sum(funds.values())
         self._allowance(t, facts, params, result, trace)
-        trace.append(trace_step("patient", result["patient"], None))
+        if trace is not None:
+            trace.append(trace_step("patient", result["patient"], None))
 
         # Accumulate the year only now: a claim that fails above leaves it untouched.
         # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
@@ -243,11 +273,11 @@ class Engine:
             year.deductible_levels[eff.benefit] = year_target
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
         # The benefit clauses' pools are kept under whichever fund pays the claim.
-        record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
-        for fund_name, burden, layer_paid in layer_updates:
+        record_pools(payer_keys, pay, paid, year)
+        for burden, keys, layer_pay, layer_paid in layer_updates:
             if burden is not None:
                 year.burden[burden[0]] = burden[1]
-            record_pools(fund_name, layer_paid, scheme.pools.get(fund_name, ()), eff, year)
+            record_pools(keys, layer_pay, layer_paid, year)
         return result, trace
 
     # ---- helpers ---------------------------------------------------------------------
@@ -317,7 +347,7 @@ class Engine:
             note = f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
         return lo, hi, thresholds[0][2], note
 
-    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, updates: list, *,
+    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: Optional[list], updates: list, *, pools,
                eligible, charged, above_cap, burden_claim, prepay, first_share, paid_so_far) -> Decimal:
         """What one layer pays on this claim; its changes to the year go to `updates`."""
         rate = rate_spec(fund.clauses, lt, eff)
@@ -330,16 +360,18 @@ class Engine:
             key = (fund.name, eff.benefit)
             burden = (key, year.burden.get(key, ZERO) + counted)
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
-                updates.append((fund.name, burden, ZERO))
+                updates.append((burden, (), ZERO, ZERO))
                 return ZERO
             lo, hi, threshold_clause, note = self._burden_positions(fund, lt, eff, year, params, counted)
             pay = banded(lo, hi, rate.base, rate, params) if hi > lo else ZERO
-            trace.append(trace_step(f"{fund.name} base", counted, threshold_clause, note))
+            if trace is not None:
+                trace.append(trace_step(f"{fund.name} base", counted, threshold_clause, note))
         elif fund.base == "above-cap":
             if rate is None or above_cap <= 0:
                 return ZERO
             pay = above_cap * rate.share(rate.base.of(params))
-            trace.append(trace_step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
+            if trace is not None:
+                trace.append(trace_step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
         else:  # remaining
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
                 return ZERO
@@ -347,12 +379,17 @@ class Engine:
                 + (first_share if fund.including_first_share else ZERO)
             remaining = max(remaining, ZERO)
             pay = remaining * rate.share(rate.base.of(params))
-            trace.append(trace_step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
+            if trace is not None:
+                trace.append(trace_step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
-        paid = q(pay)
-        updates.append((fund.name, burden, paid))
-        trace.append(trace_step(fund.name, paid, rate.clause))
+        keys = pool_keys(fund.name, pools, eff)
+        if fund.base == "burden" and isinstance(rate.base, BandSpec):
+            keys.append(band_key(fund.name, "burden"))
+        paid = rounded_payment(pay, keys, year)
+        updates.append((burden, keys, pay, paid))
+        if trace is not None:
+            trace.append(trace_step(fund.name, paid, rate.clause))
         return paid
 
     def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list) -> None:
@@ -368,14 +405,17 @@ class Engine:
             days += delta * n
         if days <= 0:
             result["allowance"] = ZERO
-            trace.append(trace_step("allowance", ZERO, p.clause, "no allowance"))
+            if trace is not None:
+                trace.append(trace_step("allowance", ZERO, p.clause, "no allowance"))
             return
         if facts.wage is None:
-            trace.append(trace_step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
+            if trace is not None:
+                trace.append(trace_step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
             return
-        amount = q(facts.wage * days / 30)
+        amount = q(div(facts.wage * days, 30))
         result["allowance"] = amount
-        trace.append(trace_step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
+        if trace is not None:
+            trace.append(trace_step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
 
 
 def limit_price(it, ceiling, params) -> Optional[Decimal]:
@@ -403,8 +443,18 @@ def _share(x: Decimal) -> Decimal:
 
 
 def _pct(x: Decimal) -> str:
-    v = (x * _HUNDRED).quantize(Decimal("0.01")).normalize()
-    return f"{v:f}%"
+    return f"{q(x * _HUNDRED).normalize():f}%"
+
+
+def _where(e: BaseException) -> str:
+    """The engine function and line an unexpected error came from."""
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith(("engine.py", "settle.py", "terms.py", "plan.py")):
+            last = f"{code.co_name} at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return last or "settling"
 
 
 def _rate_note(rate, params, lo, hi) -> str:

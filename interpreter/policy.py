@@ -15,7 +15,8 @@ import datetime as dt
 import functools
 import operator
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -27,7 +28,8 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .settle import Year, q, step_dict
+from .money import CONVERTING, q
+from .settle import Year, step_dict
 
 MAX_USES = 16
 
@@ -86,7 +88,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     out: dict = {}
     for k, v in data.items():
         cls = v.__class__
-        if cls is Decimal:
+        if cls is Decimal or isinstance(v, Fraction):
             out[k] = str(q(v))
         elif cls is dict:
             out[k] = {f: str(q(a)) for f, a in v.items()}
@@ -137,7 +139,7 @@ class Policy:
         for name, value in params.items():
             text = str(value).strip()
             try:
-                out[name] = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+                out[name] = CONVERTING.divide(Decimal(text[:-1]), 100) if text.endswith("%") else Decimal(text)
             except (InvalidOperation, ValueError):
                 raise _parameter_error(f"parameter {name} must be a number or a percentage, not {value!r}") from None
             if not out[name].is_finite() or out[name] < 0:
@@ -164,16 +166,11 @@ class Policy:
         state = state or State()
         try:
             facts = self._read(claim)
-        except ClaimError as e:
-            return Result(_error(claim, e), [], state)
-        key = _year_key(facts)
-        year = state.year(key)
-        try:
+            key = _year_key(facts)
+            year = state.year(key)
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        except _UNEXPECTED as e:  # an error result, never a crash
-            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], state)
         return Result(data, trace, state.with_year(key, year))
 
     def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True) -> "Run":
@@ -214,12 +211,16 @@ class Policy:
                 results[i] = Result(data, trace, None)
             except ClaimError as e:
                 results[i] = Result(_error(claims[i], e), [], None)
-            except _UNEXPECTED as e:  # never lose the rest of the run
-                results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
         return results  # type: ignore[return-value]
 
     def _read(self, claim):
-        facts = self._reader.read(claim)
+        """A claim's facts; whatever goes wrong reading it is a ClaimError (an unexpected one `internal`)."""
+        try:
+            facts = self._reader.read(claim)
+        except ClaimError:
+            raise
+        except Exception as e:  # never a crash: the claim's error row says where
+            raise ClaimError("internal", f"could not read the claim: {e!r}", None) from e
         lo, hi = self._c.effective
         if (lo is not None and facts.ordinal < lo) or (hi is not None and facts.ordinal > hi):
             period = f"{_d(lo)} to {_d(hi)}"
@@ -244,19 +245,14 @@ class Run:
         policy = self._policy
         try:
             facts = policy._read(claim)
+            key = _year_key(facts)
+            year = self._years.get(key)
+            if year is None:
+                year = self._years[key] = Year()
+            data, trace = policy._engine.settle(facts, year, self._params, self._trace)
         except ClaimError as e:
             return Result(_error(claim, e), [], None)
-        key = _year_key(facts)
-        year = self._years.get(key)
-        if year is None:
-            year = self._years[key] = Year()
-        try:
-            data, trace = policy._engine.settle(facts, year, self._params)
-        except ClaimError as e:
-            return Result(_error(claim, e), [], None)
-        except _UNEXPECTED as e:  # never lose the rest of the run
-            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
-        return Result(data, trace if self._trace else [], None)
+        return Result(data, trace if trace is not None else [], None)
 
     def forget(self, person: str) -> None:
         """Drop a person's years: their claims in this run are done."""
@@ -280,8 +276,6 @@ def _parameter_error(message: str) -> ParameterError:
 
 
 _run_order = operator.itemgetter(0, 1, 2)  # person, date, input position
-# What a settlement bug would raise; a claim that meets one gets an `internal` error row.
-_UNEXPECTED = (ArithmeticError, ValueError, KeyError, TypeError)
 
 
 def _share_params(compiled: Compiled) -> frozenset:
@@ -370,9 +364,10 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
 def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None) -> Policy:  # noqa: A001
     """Compile policy source text. Raises MedError (with file, line, column) on any problem."""
     sources = {name: text}
-    main = parse(text, name)
-    used = _gather(main, Path(base_dir) if base_dir else None, sources)
-    compiled, diags = compile_modules(main, used)
+    with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
+        main = parse(text, name)
+        used = _gather(main, Path(base_dir) if base_dir else None, sources)
+        compiled, diags = compile_modules(main, used)
     if compiled is None:
         raise MedCompileError([d for d in diags if d.severity == "error"])
     return Policy(compiled, [d for d in diags if d.severity == "warning"], sources)

@@ -2,34 +2,30 @@
 
 total -> excluded -> pre-payment -> eligible -> deductible -> basic fund (rate, bands,
 limits, caps) -> further layers (above the cap, on the year's burden, on what remains)
--> patient. Exact decimals; each fund's payment is rounded half-up to the fen once.
+-> patient. Exact decimals (money.py); each fund's payment is rounded half-up to the fen once,
+as the increase of the year's exactly kept cumulative where a cap or band applies (`paid`).
 
 Every amount gets a trace step naming the clause (line and article) that produced it.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Optional
 
 from .clauses import Amt, BandSpec, Clause
 from .errors import ClaimError
+from .money import ONE, ZERO, div, q
 from .terms import Pick, RateSpec
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
-CENT = Decimal("0.01")
 INF = Decimal("Infinity")
-
-
-def q(x: Decimal) -> Decimal:
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
-    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "burden")
+    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "rounded",
+                 "burden")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
@@ -37,7 +33,8 @@ class Year:
         self.deductibles: dict = {}  # benefit -> deductible charged this year
         self.deductible_levels: dict = {}  # benefit -> the largest yearly deductible called for so far
         self.eligible: dict = {}     # benefit -> eligible cost this year
-        self.pools: dict = {}        # (fund, cap key, day or None) -> paid into the capped pool
+        self.pools: dict = {}        # (fund, cap or band key, day or None) -> paid into it, exact
+        self.rounded: dict = {}      # the same keys -> the rounded payments counted in them
         self.burden: dict = {}       # (layer, benefit) -> personal burden counted by it this year
 
     def copy(self) -> "Year":
@@ -45,7 +42,7 @@ class Year:
         y.stays, y.deductibles, y.eligible = dict(self.stays), dict(self.deductibles), dict(self.eligible)
         y.deductible_levels = dict(self.deductible_levels)
         y.benefit_stays = dict(self.benefit_stays)
-        y.pools, y.burden = dict(self.pools), dict(self.burden)
+        y.pools, y.rounded, y.burden = dict(self.pools), dict(self.rounded), dict(self.burden)
         return y
 
 
@@ -105,7 +102,7 @@ def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict
             r = rate.share(share.of(params))
             seg = (b - a) * r
             if r > 0 and acc + seg >= room:
-                return a + (room - acc) / r
+                return a + div(room - acc, r)  # exact: the cap point of a fen amount at 90% is rarely a decimal
             acc += seg
         start = top
         if start >= hi:
@@ -142,7 +139,7 @@ def fund_wide(key: tuple) -> bool:
     return key[0] is None and key[1] is None and key[2] == "year"
 
 
-def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: list):
+def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: Optional[list]):
     """Limit a payment by every cap that applies; returns the payment and the caps that bound it."""
     bound = []
     for pick in caps:
@@ -154,22 +151,48 @@ def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Y
         if pay > room:
             pay = room
             bound.append((pick, limit, room))
-            trace.append(trace_step(f"{fund} cap", limit, pick.clause,
-                              f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
+            if trace is not None:
+                    trace.append(trace_step(f"{fund} cap", limit, pick.clause,
+                                        f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
     return pay, bound
 
 
-def record_pools(fund: str, paid: Decimal, pools: tuple, facts, year: Year) -> None:
-    """A payment counts in every capped pool of its fund that covers its benefit and event,
-    whichever clause set the cap's amount for this claim."""
+def pool_keys(fund: str, pools: tuple, facts) -> list:
+    """The capped pools of its fund a payment counts in: every one that covers its benefit
+    and event, whichever clause set the cap's amount for this claim."""
+    keys = []
     for key in pools:
         benefits, events, _ = key
         if benefits is not None and facts.benefit not in benefits:
             continue
         if events is not None and facts.events.isdisjoint(events):
             continue
-        k = pool_key(fund, key, facts)
-        year.pools[k] = year.pools.get(k, ZERO) + paid
+        keys.append(pool_key(fund, key, facts))
+    return keys
+
+
+def band_key(fund: str, scope) -> tuple:
+    """The accumulator of a fund's payments under bands over a cumulative amount."""
+    return (fund, ("band", scope), None)
+
+
+def paid(pay, keys: list, year: Year) -> Decimal:
+    """A fund's payment on a claim, rounded half-up to the fen once. Where caps or bands keep a
+    cumulative (`keys`), the claim is paid the increase of the rounded exact cumulative:
+    q(before + pay) - the rounded payments already counted, the least over the cumulatives,
+    so the rounded payments in each never pass the rounded exact total, nor its limit."""
+    if not keys:
+        return q(pay)
+    pools, rounded = year.pools, year.rounded
+    return min(q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO) for k in keys)
+
+
+def record_pools(keys: list, exact, rounded, year: Year) -> None:
+    """A payment counts, exact and rounded, in every cumulative it was rounded against."""
+    pools, r = year.pools, year.rounded
+    for k in keys:
+        pools[k] = pools.get(k, ZERO) + exact
+        r[k] = r.get(k, ZERO) + rounded
 
 
 def deductible_due(t, facts, year: Year, params: dict, levels: list, terms_of) -> tuple:
