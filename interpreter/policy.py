@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+import immutables
+
 from . import ast
 from .claims import ClaimReader
 from .clauses import Amt, BandSpec
@@ -36,22 +38,31 @@ MAX_USES = 16
 
 class State:
     """Each person's accumulators per year, as left by the claims settled so far. Immutable:
-    settling returns a new State."""
+    settling returns a new State, and an older State stays valid (settle from it again).
+
+    Cost model: a persistent map (`immutables.Map`, a hash array mapped trie) from
+    (person, scheme, year) to that year's accumulators. Settling with `state=` copies only
+    the claim's own person-year (a few small dicts) and adds one path to the trie: O(log n)
+    for n person-years held, in practice the same for 10 persons or a million; the States
+    share everything else."""
 
     __slots__ = ("_years",)
 
-    def __init__(self, years: Optional[dict] = None):
-        self._years = years or {}
+    def __init__(self, years: Optional[Mapping] = None):
+        self._years = years if isinstance(years, immutables.Map) else immutables.Map(years or {})
 
     def year(self, key: tuple) -> Year:
-        """The year of `key` = (person, scheme, year): a year is kept per scheme (domain.md)."""
+        """A copy of the year of `key` = (person, scheme, year), to settle on: a year is kept
+        per scheme (domain.md)."""
         y = self._years.get(key)
         return y.copy() if y is not None else Year()
 
     def with_year(self, key: tuple, y: Year) -> "State":
-        years = dict(self._years)
-        years[key] = y
-        return State(years)
+        return State(self._years.set(key, y))
+
+    def __len__(self) -> int:
+        """How many person-years the state holds."""
+        return len(self._years)
 
 
 class Result(Mapping):
@@ -161,7 +172,12 @@ class Policy:
     def settle(self, claim: Mapping[str, Any], *, state: Optional[State] = None,
                params: Optional[Mapping[str, Any]] = None) -> Result:
         """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
-        The result's `.state` carries the year on to the next claim."""
+        The result's `.state` carries the year on to the next claim.
+
+        Cost model: the claim is read and checked, its signature (the facts clauses select on)
+        looks up the settlement terms compiled for it on first use, and the arithmetic runs on
+        those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
+        an embedding program settling many claims on one set of parameters uses `run`."""
         bound = self.bind(params)
         state = state or State()
         try:
@@ -176,12 +192,22 @@ class Policy:
     def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True) -> "Run":
         """A run that settles claims one at a time, in the order given, keeping each person's
         years: what `med run` streams claims through. The caller orders each person's claims
-        by date and may `forget` a person whose claims are done."""
+        by date and may `forget` a person whose claims are done.
+
+        Cost model: parameters are checked once; each claim costs what `settle` does, without
+        the State copy (the run's years are updated in place); memory is the person-years
+        held, so a caller that `forget`s finished persons runs in memory flat in the claims.
+        With `trace=False` no trace step is built at all."""
         return Run(self, self.bind(params), trace)
 
     def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
         """Settle many claims: each person's claims in date order (ties in input order), years
-        accumulating; results in input order. A bad claim gets an error result; the rest settle."""
+        accumulating; results in input order. A bad claim gets an error result; the rest settle.
+
+        Cost model: the claims are read and sorted by (person, date, input position) in
+        memory, then settled person by person; only the current person's years are held, so
+        the state is per person, never the city's. The results list holds every result (with
+        its trace): for files larger than memory, stream through `run`."""
         bound = self.bind(params)
         claims = list(claims)
         results: list[Optional[Result]] = [None] * len(claims)
@@ -199,7 +225,11 @@ class Policy:
         read.sort(key=_run_order)
         years: dict = {}
         engine = self._engine
+        current = None
         for person, _, i, facts in read:
+            if person != current:  # the previous person's claims are done
+                years.clear()
+                current = person
             key = _year_key(facts)
             year = years.get(key)
             if year is None:

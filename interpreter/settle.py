@@ -1,11 +1,8 @@
-"""Settling one claim against its terms, in the order of domain.md:
+"""The arithmetic the engine's stages share, on plain data (plan.py) and a person's `Year`:
+bands, cap points, caps and their pools, the deductible of a stay, and rounding.
 
-total -> excluded -> pre-payment -> eligible -> deductible -> basic fund (rate, bands,
-limits, caps) -> further layers (above the cap, on the year's burden, on what remains)
--> patient. Exact decimals (money.py); each fund's payment is rounded half-up to the fen once,
-as the increase of the year's exactly kept cumulative where a cap or band applies (`paid`).
-
-Every amount gets a trace step naming the clause (line and article) that produced it.
+Exact decimals (money.py); each fund's payment is rounded half-up to the fen once, as the
+increase of the year's exactly kept cumulative where a cap or band applies (`paid`).
 """
 
 from __future__ import annotations
@@ -13,10 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, BandSpec, Clause
-from .errors import ClaimError
-from .money import ONE, ZERO, div, q
-from .terms import Pick, RateSpec
+from .money import ZERO, div, q
 
 INF = Decimal("Infinity")
 
@@ -46,14 +40,14 @@ class Year:
         return y
 
 
-def trace_step(step: str, amount: Optional[Decimal], clause: Optional[Clause], detail: Optional[str] = None) -> tuple:
+def trace_step(step: str, amount, ref, detail: Optional[str] = None) -> tuple:
     """One line of a claim's trace: (step, amount, the clause's line, its article, a note).
 
-    Plain values only, never the clause itself: a run keeps every result's trace, and the
-    cyclic collector stops scanning a plain tuple of plain values."""
-    if clause is None:
+    Plain values only: a run keeps every result's trace, and the cyclic collector stops
+    scanning a plain tuple of plain values."""
+    if ref is None:
         return (step, amount, None, None, detail)
-    return (step, amount, clause.span.line, clause.cite, detail)
+    return (step, amount, ref.line, ref.cite, detail)
 
 
 def step_dict(s: tuple) -> dict:
@@ -71,38 +65,38 @@ def step_dict(s: tuple) -> dict:
     return d
 
 
-def banded(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> Decimal:
-    """What a rate pays on positions lo..hi; with bands, each part at its band's rate."""
+def banded(lo, hi, bands: tuple):
+    """What a rate pays on positions lo..hi; with bands, each part at its band's share."""
     if hi <= lo:
         return ZERO
-    if isinstance(base, Amt):
-        return (hi - lo) * rate.share(base.of(params))
+    if len(bands) == 1 and bands[0].upper is None:
+        return (hi - lo) * bands[0].share
     pay, start = ZERO, ZERO
-    for share, upper in base.bands:
-        top = upper.of(params) if upper is not None else INF
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
         a, b = max(lo, start), min(hi, top)
         if b > a:
-            pay += (b - a) * rate.share(share.of(params))
+            pay += (b - a) * band.share
         start = top
         if start >= hi:
             break
     return pay
 
 
-def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict, room: Decimal) -> Decimal:
-    """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does)."""
+def position_paying(lo, hi, bands: tuple, room):
+    """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does):
+    the cap point, exact (money.div)."""
     if room <= 0:
         return lo
     acc, start = ZERO, ZERO
-    bands = [(base, None)] if isinstance(base, Amt) else base.bands
-    for share, upper in bands:
-        top = upper.of(params) if upper is not None else INF
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
         a, b = max(lo, start), min(hi, top)
         if b > a:
-            r = rate.share(share.of(params))
+            r = band.share
             seg = (b - a) * r
             if r > 0 and acc + seg >= room:
-                return a + div(room - acc, r)  # exact: the cap point of a fen amount at 90% is rarely a decimal
+                return a + div(room - acc, r)
             acc += seg
         start = top
         if start >= hi:
@@ -110,70 +104,40 @@ def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict
     return hi
 
 
-def cap_limit(pick: Pick, facts, params: dict) -> Optional[Decimal]:
-    """A cap's amount after its adjustments; None means no cap."""
-    if pick.value is None:
-        return None
-    amount: Amt = pick.value[0]
-    limit = amount.of(params)
-    for _, s in pick.adjust:
-        kind, delta, each = s.value
-        times = ONE
-        if each is not None:
-            n = facts.measures.get(each) or 1
-            times = Decimal(max(n - 1, 0))
-        if kind == "share":
-            limit += amount.of(params) * delta * times
-        else:
-            limit += delta.of(params) * times
-    return limit
-
-
-def pool_key(fund: str, key: tuple, facts) -> tuple:
-    """Where a capped pool's payments accumulate: per year, or per day for a daily cap."""
-    return (fund, key, facts.ordinal if key[2] == "day" else None)
-
-
-def fund_wide(key: tuple) -> bool:
-    """The fund's own yearly cap, over every benefit it pays."""
-    return key[0] is None and key[1] is None and key[2] == "year"
-
-
-def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: Optional[list]):
-    """Limit a payment by every cap that applies; returns the payment and the caps that bound it."""
-    bound = []
-    for pick in caps:
-        limit = cap_limit(pick, facts, params)
-        if limit is None:
-            continue
-        key = pick.value[3]
-        room = max(limit - year.pools.get(pool_key(fund, key, facts), ZERO), ZERO)
-        if pay > room:
-            pay = room
-            bound.append((pick, limit, room))
-            if trace is not None:
-                    trace.append(trace_step(f"{fund} cap", limit, pick.clause,
-                                        f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
-    return pay, bound
-
-
-def pool_keys(fund: str, pools: tuple, facts) -> list:
-    """The capped pools of its fund a payment counts in: every one that covers its benefit
-    and event, whichever clause set the cap's amount for this claim."""
-    keys = []
-    for key in pools:
-        benefits, events, _ = key
-        if benefits is not None and facts.benefit not in benefits:
-            continue
-        if events is not None and facts.events.isdisjoint(events):
-            continue
-        keys.append(pool_key(fund, key, facts))
-    return keys
+def pool_keys(pools: tuple, facts) -> list:
+    """Where a payment's capped pools accumulate: per year, or per day for a daily cap."""
+    day = facts.ordinal
+    return [(p.fund, p.key, day if p.daily else None) for p in pools]
 
 
 def band_key(fund: str, scope) -> tuple:
     """The accumulator of a fund's payments under bands over a cumulative amount."""
     return (fund, ("band", scope), None)
+
+
+def apply_caps(fund: str, pay, caps: tuple, facts, year: Year, trace: Optional[list]):
+    """Limit a payment by every cap that applies; returns the payment and the caps that bound it
+    as (cap, limit, room left)."""
+    bound = []
+    pools = year.pools
+    for cap in caps:
+        limit = cap.limit(facts.measures) if cap.per_extra else cap.amount
+        room = max(limit - pools.get((fund, cap.key, facts.ordinal if cap.daily else None), ZERO), ZERO)
+        if pay > room:
+            pay = room
+            bound.append((cap, limit, room))
+            if trace is not None:
+                trace.append(trace_step(f"{fund} cap", limit, cap.ref,
+                                        f"{'daily' if cap.daily else 'yearly'} cap {q(limit)} leaves {q(room)}"))
+    return pay, bound
+
+
+def cap_reached(caps: tuple, fund: str, facts, year: Year) -> bool:
+    """A fund-wide yearly cap of the fund is used up."""
+    for cap in caps:
+        if year.pools.get((fund, cap.key, None), ZERO) >= cap.limit(facts.measures):
+            return True
+    return False
 
 
 def paid(pay, keys: list, year: Year) -> Decimal:
@@ -187,7 +151,7 @@ def paid(pay, keys: list, year: Year) -> Decimal:
     return min(q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO) for k in keys)
 
 
-def record_pools(keys: list, exact, rounded, year: Year) -> None:
+def record(keys: list, exact, rounded, year: Year) -> None:
     """A payment counts, exact and rounded, in every cumulative it was rounded against."""
     pools, r = year.pools, year.rounded
     for k in keys:
@@ -195,86 +159,72 @@ def record_pools(keys: list, exact, rounded, year: Year) -> None:
         r[k] = r.get(k, ZERO) + rounded
 
 
-def deductible_due(t, facts, year: Year, params: dict, levels: list, terms_of) -> tuple:
+# ---- the deductible -------------------------------------------------------------------
+
+def deductible_due(plan, year: Year, tracing: bool) -> tuple:
     """The deductible this claim owes (before limiting it to the eligible cost): the amount, the
-    clause behind it, a note, and for a yearly deductible the year's amount to remember."""
-    picks = t.picks
-    p = t.deductible
-    base = p.value.of(params) if p is not None else ZERO
-    clause = p.clause if p is not None else None
-    if base == 0:
-        return ZERO, clause, "no deductible", None
-    benefit, level = t.benefit, t.level
+    clause behind it, a note (None unless `tracing`), and for a yearly deductible the year's
+    amount to remember."""
+    d = plan.deductible
+    rule = d.rule
+    if rule.amount == 0:
+        return ZERO, rule.ref, "no deductible", None
+    benefit, level = plan.benefit, plan.level
     earlier = year.benefit_stays.get(benefit, 0)
-    referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
-    if referral:
+    if d.source is not None:
         earlier = max(earlier - 1, 0)  # the referred stay continues the one it came from
-    base, note, reduced_by = _reduced(base, picks, params, earlier)
-    if reduced_by is not None:
-        clause = reduced_by
-    none_from = flag(picks, "deductible.none_from")
-    if none_from is not None:
-        stay_no, levels_counted = none_from[1].value, none_from[0].constraint.get("level")
+    base, note, ref = reduced(rule, earlier, tracing)
+    if ref is None:
+        ref = rule.ref
+    if d.none_from is not None:
+        stay_no, levels_counted, none_ref = d.none_from
         counted = sum(n for (b, lv), n in year.stays.items()
                       if b == benefit and (levels_counted is None or lv in levels_counted))
         if (levels_counted is None or level in levels_counted) and counted + 1 >= stay_no:
-            return ZERO, none_from[0], f"stay {counted + 1} of the year: none from stay {stay_no}", None
-    if referral:
-        order = {lv: i for i, lv in enumerate(levels)}
-        source = facts.referred_from
-        if order.get(source, 0) >= order.get(level, 0):
-            return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none", None
-        source_terms = terms_of(facts.replace(level=source, referred_from=None))
-        source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, earlier)[0] \
-            if source_terms.deductible is not None else ZERO
-        return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
-            f"referred up from {source}: the difference {q(base)} - {q(source_due)}", None
-    if flag(picks, "deductible.yearly") is not None:
+            return ZERO, none_ref, tracing and f"stay {counted + 1} of the year: none from stay {stay_no}", None
+    if d.source is not None:
+        if d.referred_down:
+            return ZERO, d.referral, tracing and f"referred down from {d.source}: none", None
+        source = d.source_rule()
+        source_due = reduced(source, earlier, False)[0] if source is not None else ZERO
+        return max(base - source_due, ZERO), d.referral, \
+            tracing and f"referred up from {d.source}: the difference {q(base)} - {q(source_due)}", None
+    if d.yearly:
         # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
         # pays what is left of the largest yearly amount any of the year's claims called for.
-        paid = year.deductibles.get(benefit, ZERO)
+        already = year.deductibles.get(benefit, ZERO)
         target = max(base, year.deductible_levels.get(benefit, ZERO))
-        return max(target - paid, ZERO), clause, f"yearly deductible {q(target)}, {q(paid)} already paid", target
-    return base, clause, note, None
+        return max(target - already, ZERO), ref, \
+            tracing and f"yearly deductible {q(target)}, {q(already)} already paid", target
+    return base, ref, note, None
 
 
-def flag(picks: dict, quantity: str):
-    """The last matching clause that sets a modifier, with its setting; None if none does."""
-    p = picks.get(quantity)
-    if p is None or not p.adjust:
-        return None
-    return p.adjust[-1]
-
-
-def _reduced(amount: Decimal, picks: dict, params: dict, earlier: int) -> tuple[Decimal, str, Optional[Clause]]:
+def reduced(rule, earlier: int, tracing: bool) -> tuple:
     """A deductible after its adjustments (`- 200`, halved) and repeat-stay steps, then its floor:
-    "经降低或递减后…不得低于" — the floor never raises it above the level's own amount."""
-    base = amount
-    notes = []
-    clause = None
-    if "deductible.adjust" in picks:
-        for c, s in picks["deductible.adjust"].adjust:
-            delta = s.value.of(params)
-            base += delta
+    "经降低或递减后…不得低于" — the floor never raises it above the level's own amount.
+    Returns the amount, a note (None unless `tracing`) and the clause that last changed it."""
+    amount = base = rule.amount
+    notes = [] if tracing else None
+    ref = None
+    for delta, ref in rule.steps:
+        base += delta
+        if tracing:
             notes.append(f"{'+' if delta >= 0 else '-'} {q(abs(delta))}")
-            clause = c
-    if "deductible.halved" in picks:
-        for c, _ in picks["deductible.halved"].adjust:
-            base = base / 2
+    for ref in rule.halvings:
+        base = base / 2
+        if tracing:
             notes.append("halved")
-            clause = c
-    repeat = flag(picks, "deductible.repeat")
-    if repeat is not None and earlier:
-        step = repeat[1].value.of(params)
+    if rule.repeat is not None and earlier:
+        step, ref = rule.repeat
         base -= step * earlier
-        notes.append(f"{earlier} earlier stay(s) this year: - {q(step)} each")
-        clause = repeat[0]
-    floor = flag(picks, "deductible.floor")
-    if floor is not None and clause is not None:
-        lowest = min(floor[1].value.of(params), amount)
+        if tracing:
+            notes.append(f"{earlier} earlier stay(s) this year: - {q(step)} each")
+    if rule.floor is not None and ref is not None:
+        lowest = min(rule.floor[0], amount)
         if base < lowest:
             base = lowest
-            notes.append(f"not below {q(lowest)}")
-            clause = floor[0]
-    note = f"{q(amount)} " + ", ".join(notes) if notes else ""
-    return max(base, ZERO), note, clause
+            ref = rule.floor[1]
+            if tracing:
+                notes.append(f"not below {q(lowest)}")
+    note = (f"{q(amount)} " + ", ".join(notes) if notes else "") if tracing else None
+    return max(base, ZERO), note, ref

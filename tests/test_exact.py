@@ -159,10 +159,22 @@ def test_a_bug_in_the_engine_is_that_claims_error_row_and_says_where(monkeypatch
     rs = p.settle_all([claim("a", benefit="outpatient"), claim("b", benefit="inpatient")])
     assert rs[0]["error"]["code"] == "internal"
     assert "RuntimeError('boom')" in rs[0]["error"]["message"]
-    assert "engine.py" in rs[0]["error"]["message"]
+    # The stage and the clause it was applying: the outpatient rate on line 4 of the policy.
+    assert rs[0]["error"]["message"] == "could not settle (paying_fund, the clause at line 4): RuntimeError('boom')"
     assert rs[1]["error"]["code"] == "not-covered"  # the next claim is settled on its own
     assert p.run().settle(claim(benefit="outpatient"))["error"]["code"] == "internal"
     assert p.settle(claim(benefit="outpatient"))["error"]["code"] == "internal"
+
+
+def test_an_unexpected_failure_on_an_item_names_the_item(monkeypatch):
+    from medpolicy import engine
+
+    p = policy("scheme employee\n  B prepay 10%\n  outpatient deductible none rate 50%\n")
+    monkeypatch.setattr(engine, "pct", lambda x: 1 / 0)
+    r = p.settle(claim(benefit="outpatient", items=[{"class": "A", "amount": "1"}, {"class": "B", "amount": "2"}]))
+    assert r["error"] == {"code": "internal", "field": "items[1]",
+                          "message": "could not settle (costs, claim field items[1]): "
+                                     "ZeroDivisionError('division by zero')"}
 
 
 def test_a_bug_reading_a_claim_is_that_claims_error_row(monkeypatch):
