@@ -50,8 +50,7 @@ class Engine:
         with localcontext(CONTEXT):
             try:
                 w.plan = self.plan(facts, params)
-                for stage in STAGES:
-                    w.stage = stage.__name__
+                for w.stage, stage in _NAMED_STAGES:
                     if stage(w):
                         break
                 w.stage = "commit"
@@ -59,7 +58,8 @@ class Engine:
             except ClaimError:
                 raise
             except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
-                raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}", w.field) from e
+                raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",
+                                 None if w.field is None else f"items[{w.field}]") from e
         return w.result, w.trace
 
 
@@ -91,12 +91,14 @@ class Work:
         if self.line is not None:
             at += f", the clause at line {self.line}"
         if self.field is not None:
-            at += f", claim field {self.field}"
+            at += f", claim field items[{self.field}]"
         return at
 
     def step(self, name: str, amount, ref, detail: Optional[str] = None) -> None:
-        """A trace step (callers test `w.trace is not None` first, so no note is formatted in vain)."""
-        self.trace.append(trace_step(name, amount, ref, detail))
+        """A trace step (callers test `w.trace is not None` first, so no note is formatted in vain):
+        settle.trace_step's tuple, built here without the extra call."""
+        self.trace.append((name, amount, None, None, detail) if ref is None
+                          else (name, amount, ref.line, ref.cite, detail))
 
 
 # ---- the stages -------------------------------------------------------------------------
@@ -108,13 +110,16 @@ def costs(w: Work) -> None:
         w.step("terms", None, *plan.redirect)
     total = excluded = prepay = ZERO
     portions: dict = {}
+    item_rule = plan.item_rule
     for i, it in enumerate(facts.items):
         total += it.amount
         if it.cls == "excluded":
             excluded += it.amount
             continue
-        w.field = f"items[{i}]"
-        rule = plan.item_rule(it.cls, it.kind)
+        if item_rule is None:
+            continue
+        w.field = i
+        rule = item_rule(it.cls, it.kind)
         amount = it.amount
         ceiling = rule.ceiling
         if ceiling is not None:
@@ -417,6 +422,7 @@ def _allowance(w: Work) -> None:
 
 # domain.md's order; a stage returning True settles the claim early (not covered).
 STAGES = (costs, first_share, not_covered, deductible, paying_fund, layers, patient)
+_NAMED_STAGES = tuple((stage.__name__, stage) for stage in STAGES)
 
 
 def _commit(w: Work) -> None:

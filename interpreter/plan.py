@@ -175,7 +175,8 @@ class Plan:
     level: str
     redirect: Optional[tuple[Ref, str]]           # `as` / `terms`: the clause and the trace's note
     funds: tuple[str, ...]
-    item_rule: Callable[[str, str], ItemRule]     # (class, bed kind) -> rule; memoised, pure
+    item_rule: Optional[Callable[[str, str], ItemRule]]   # (class, bed kind) -> rule; memoised, pure;
+                                                          # None when the scheme has no item clauses
     first_share: Optional[tuple[Decimal, Ref]]
     not_covered: Optional[Ref]
     allowance: Optional[Allowance]
@@ -227,7 +228,7 @@ def build(compiled, facts, params: dict) -> Plan:
     return Plan(
         benefit=eff.benefit, level=eff.level, redirect=redirect,
         funds=tuple(f.name for f in scheme.funds),
-        item_rule=_item_rules(scheme, eff, params),
+        item_rule=_item_rules(scheme, eff, params) if scheme.item_clauses else None,
         first_share=(_share(t.first_share.value.of(params)), Ref.of(t.first_share.clause)) if t.first_share else None,
         not_covered=Ref.of(not_covered),
         allowance=_allowance(t),

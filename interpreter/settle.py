@@ -148,6 +148,9 @@ def paid(pay, keys: list, year: Year) -> Decimal:
     if not keys:
         return q(pay)
     pools, rounded = year.pools, year.rounded
+    if len(keys) == 1:
+        k = keys[0]
+        return q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO)
     return min(q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO) for k in keys)
 
 
