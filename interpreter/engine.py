@@ -14,15 +14,16 @@ leaves the year as it was.
 
 from __future__ import annotations
 
-from decimal import localcontext
+import threading
+from decimal import getcontext, setcontext
 from typing import Optional
 
 from .compiler import Compiled
 from .errors import ClaimError
-from .money import CONTEXT, ZERO, div, q
+from .money import CONTEXT, ONE, ZERO, div, q
 from .plan import Plan, Rate, build, pct
-from .settle import (Year, apply_caps, band_key, banded, cap_reached, deductible_due, paid, pool_keys,
-                     position_paying, record, trace_step)
+from .settle import (Year, apply_caps, band_key, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due,
+                     paid, pool_keys, position_paying, record, trace_step)
 
 
 class Engine:
@@ -33,12 +34,17 @@ class Engine:
     def __init__(self, compiled: Compiled):
         self.c = compiled
         self._plans: dict = {}
+        self._local = threading.local()  # each thread's copy of money.CONTEXT
 
     def plan(self, facts, params: dict) -> Plan:
         """The settlement plan of the claim's signature under `params` (built on first use)."""
         key = (facts.key(self.c.measure_breaks, self.c.date_breaks), _params_key(params))
         p = self._plans.get(key)
         if p is None:
+            if len(self._plans) >= MAX_PLANS:
+                # A caller varying the parameters claim by claim would grow the cache without end;
+                # dropping it is safe (plans are rebuilt on demand, equal to the ones dropped).
+                self._plans = {}
             p = self._plans[key] = build(self.c, facts, params)
         return p
 
@@ -47,20 +53,30 @@ class Engine:
         when `trace` is false: no step is built). Runs in the library's decimal context; any
         failure is a ClaimError (an unexpected one coded `internal`, naming the stage)."""
         w = Work(facts, year, [] if trace else None)
-        with localcontext(CONTEXT):
-            try:
-                w.plan = self.plan(facts, params)
-                for w.stage, stage in _NAMED_STAGES:
-                    if stage(w):
-                        break
-                w.stage = "commit"
-                _commit(w)
-            except ClaimError:
-                raise
-            except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
-                raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",
-                                 None if w.field is None else f"items[{w.field}]") from e
+        callers = getcontext()
+        try:
+            ours = self._local.context
+        except AttributeError:
+            ours = self._local.context = CONTEXT.copy()
+        setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        try:
+            w.plan = self.plan(facts, params)
+            for w.stage, stage in _NAMED_STAGES:
+                if stage(w):
+                    break
+            w.stage = "commit"
+            _commit(w)
+        except ClaimError:
+            raise
+        except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
+            raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",
+                             None if w.field is None else f"items[{w.field}]") from e
+        finally:
+            setcontext(callers)
         return w.result, w.trace
+
+
+MAX_PLANS = 20_000  # plans a policy keeps (a city's policy has a few hundred signatures)
 
 
 def _params_key(params: dict):
@@ -75,7 +91,7 @@ class Work:
 
     __slots__ = ("facts", "year", "trace", "plan", "stage", "field", "result", "funds", "total", "excluded",
                  "prepay", "first_share", "eligible", "portions", "charged", "ded_target", "lo", "hi", "uncapped",
-                 "bound", "payer_pay", "payer_keys", "layer_updates", "paid_so_far", "line")
+                 "bound", "payer_pay", "payer_keys", "layer_updates", "paid_so_far", "line", "pieces")
 
     def __init__(self, facts, year: Year, trace: Optional[list]):
         self.facts, self.year, self.trace = facts, year, trace
@@ -234,12 +250,15 @@ def paying_fund(w: Work) -> None:
     w.lo, w.hi = e0 + charged, e0 + eligible
     if rate is not None:
         w.line = rate.ref.line
-        pay = _class_rates(w, rate) if w.portions else banded(w.lo, w.hi, rate.bands)
+        # The cost above the deductible, in pieces by the share the paying fund pays of each.
+        w.pieces = _class_rates(w, rate) if w.portions else banded_pieces(w.lo, w.hi, rate.bands)
+        pay = banded(w.lo, w.hi, rate.bands) if not w.portions else sum((c * s for c, s in w.pieces), ZERO)
         if trace is not None:
             note = f"banded over the year's eligible cost {q(w.lo)} -> {q(w.hi)}" if rate.banded else rate.note
             w.step("rate", None, rate.ref, note)
     else:
         pay = eligible - charged
+        w.pieces = [(pay, ONE)]
     if plan.limit is not None:
         limit, ref = plan.limit
         if pay > limit:
@@ -265,22 +284,22 @@ def paying_fund(w: Work) -> None:
     w.line = None
 
 
-def _class_rates(w: Work, rate: Rate):
+def _class_rates(w: Work, rate: Rate) -> list:
     """Item classes with their own rates are paid at them; the deductible is taken from the
-    general cost first, then from each class in turn."""
+    general cost first, then from each class in turn. Returns the (cost, share) pieces."""
     general = w.eligible - sum(w.portions.values())
     left = w.charged
     take = min(left, general)
     left -= take
-    pay = (general - take) * rate.share
+    pieces = [(general - take, rate.share)]
     for cls, portion in w.portions.items():
         crate = w.plan.item_rule(cls, "normal").rate
         take = min(left, portion)
         left -= take
-        pay += (portion - take) * crate.share
+        pieces.append((portion - take, crate.share))
         if w.trace is not None:
             w.step("rate", None, crate.ref, f"class {cls}: {pct(crate.share)}")
-    return pay
+    return pieces
 
 
 def layers(w: Work) -> None:
@@ -317,10 +336,18 @@ def _above(w: Work, rooms: list):
 def _on_burden(w: Work, layer, above_cap, burden_claim):
     counted = burden_claim + (w.prepay if layer.counts_prepay else w.first_share if layer.includes_first_share
                               else ZERO)
-    if layer.excludes_above_cap:
-        counted -= above_cap  # the cost above the benefit's own caps is no one's burden here
+    rated: list = []
+    own_caps = w.plan.own_caps
+    if layer.excludes_above_cap and own_caps:
+        # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
+        own_cap = min(c.limit(w.facts.measures) for c in own_caps)
+        above, rated = cost_above_cap(w.year, layer.fund, w.pieces, own_cap)
+        if above > 0:
+            counted -= above
+            if w.trace is not None:
+                w.step("above cap", above, None, f"cost above the {w.plan.benefit} cap {q(own_cap)}: no {layer.fund} burden")
     key = (layer.fund, w.plan.benefit)
-    burden = (key, w.year.burden.get(key, ZERO) + counted)
+    burden = (key, w.year.burden.get(key, ZERO) + counted, rated)
     if layer.rate is None or layer.not_covered:
         w.layer_updates.append((burden, (), ZERO, ZERO))
         return ZERO
@@ -345,7 +372,13 @@ def _burden_positions(w: Work, layer, counted):
         before.append(b0 - th.amount)
         after.append(b1 - th.amount)
     first = layer.thresholds[0].amount
-    lo, hi = first + max(max(before), ZERO), first + max(max(after), ZERO)
+    if len(layer.thresholds) == 1:
+        lo, hi = first + max(before[0], ZERO), first + max(after[0], ZERO)
+    else:
+        lo = hi = first
+        for group in layer.threshold_groups:
+            lo += max(max(before[i] for i in group), ZERO)
+            hi += max(max(after[i] for i in group), ZERO)
     if len(layer.thresholds) == 1:
         b0 = before[0] + first
         return lo, hi, layer.thresholds[0].ref, \
@@ -443,6 +476,10 @@ def _commit(w: Work) -> None:
     record(w.payer_keys, w.payer_pay, w.funds[plan.payer], year)
     for burden, keys, pay, p in w.layer_updates:
         if burden is not None:
-            year.burden[burden[0]] = burden[1]
+            key, total, rated = burden
+            year.burden[key] = total
+            for share, cost in rated:
+                k = (key[0], share)
+                year.rated_costs[k] = year.rated_costs.get(k, ZERO) + cost
         record(keys, pay, p, year)
 

@@ -152,12 +152,17 @@ class Layer:
     not_covered: bool
     caps: tuple[Cap, ...]
     thresholds: tuple[Threshold, ...]
+    # Thresholds over burdens that share a benefit are alternatives (the larger excess counts, so
+    # no cost counts twice); a threshold over a burden of its own adds its excess (绍兴 第三十六条（一）:
+    # the special drugs' 8,000 pool adds to the larger of the 18,000 and 25,000 excesses).
+    threshold_groups: tuple[tuple[int, ...], ...]
     pools: tuple[Pool, ...]
     counts_prepay: bool                           # the burden counts the pre-payments (绍兴 第三十五条)
     includes_first_share: bool                    # the burden (or what remains) counts the first share
     above_deductible: bool
-    excludes_above_cap: bool                      # this benefit's cost above its own caps is no burden here
-    above_any_cap: bool                           # measured above whichever cap bound (else the fund's own)
+    excludes_above_cap: bool                      # this benefit's cost above its own cap is no burden here
+    above_any_cap: bool                           # a layer `for` some benefits: above whichever of their caps
+                                                  # bound (else above the fund's own yearly cap)
 
 
 @attrs.frozen
@@ -189,6 +194,7 @@ class Plan:
     fixed: Optional[tuple[Decimal, Ref]]
     no_rate: Optional[ClaimError]
     caps: tuple[Cap, ...]
+    own_caps: tuple[Cap, ...]                     # the benefit's own yearly caps (basic fund payers only)
     pools: tuple[Pool, ...]                       # the payer's pools this claim counts in
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
@@ -241,6 +247,9 @@ def build(compiled, facts, params: dict) -> Plan:
         fixed=_per_event(scheme, t, "fixed", eff, params),
         no_rate=no_rate,
         caps=caps,
+        # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
+        # that leave out the cost above it (`excluding above cap of outpatient`).
+        own_caps=tuple(c for c in caps if c.key[0] is not None and c.key[2] == "year") if t.payer == "basic" else (),
         pools=_pools(t.payer, scheme.pools.get("basic", ()), eff),
         layers=_deferred(lambda: _layers(scheme, t, eff, params)),
         # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
@@ -459,11 +468,29 @@ def _layers(scheme, t, eff, params: dict) -> tuple[Layer, ...]:
             not_covered="not_covered" in lt and bool(lt["not_covered"].adjust),
             caps=tuple(c for p in caps if (c := _cap(p, params)) is not None),
             thresholds=tuple(thresholds) or (Threshold(ZERO, None, None),),
+            threshold_groups=_overlapping([th.benefits for th in thresholds]),
             pools=_pools(fund.name, scheme.pools.get(fund.name, ()), eff),
             counts_prepay=fund.including_prepay,
             includes_first_share=fund.including_first_share,
             above_deductible=fund.above_deductible,
             excludes_above_cap=eff.benefit in fund.excluding_above_cap,
-            above_any_cap=fund.benefits is not None or bool(fund.excluding_above_cap),
+            above_any_cap=fund.benefits is not None,
         ))
     return tuple(out)
+
+
+def _overlapping(scopes: list) -> tuple[tuple[int, ...], ...]:
+    """The indexes of benefit scopes, grouped so that scopes sharing a benefit (or covering every
+    benefit, None) are in one group: the connected parts of the overlap relation."""
+    groups: list[tuple[Optional[set], list[int]]] = []
+    for i, scope in enumerate(scopes):
+        names = None if scope is None else set(scope)
+        merged_names, merged_idx, rest = names, [i], []
+        for g_names, g_idx in groups:
+            if merged_names is None or g_names is None or not merged_names.isdisjoint(g_names):
+                merged_names = None if merged_names is None or g_names is None else merged_names | g_names
+                merged_idx += g_idx
+            else:
+                rest.append((g_names, g_idx))
+        groups = rest + [(merged_names, merged_idx)]
+    return tuple(tuple(sorted(idx)) for _, idx in groups)

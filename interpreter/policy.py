@@ -65,6 +65,13 @@ class State:
         return len(self._years)
 
 
+class BoundParams(dict):
+    """Checked run parameters (name -> Decimal), with `key`: the engine caches settlement plans
+    per claim signature and parameters, and reads the key instead of sorting them per claim."""
+
+    __slots__ = ("key",)
+
+
 class Result(Mapping):
     """One claim's settlement (or error), readable as the contract's JSON object."""
 
@@ -146,7 +153,7 @@ class Policy:
     def bind(self, params: Optional[Mapping[str, Any]]) -> dict:
         """Check and convert run parameters: every declared one must be given, as a number or a percentage."""
         params = dict(params or {})
-        out = {}
+        out = BoundParams()
         for name, value in params.items():
             text = str(value).strip()
             try:
@@ -166,6 +173,7 @@ class Policy:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
                                             f"the policy needs parameter {', '.join(missing)}: supply it with "
                                             f"--param {missing[0]}=VALUE (or params={{'{missing[0]}': ...}})"))
+        out.key = tuple(sorted(out.items()))
         return out
 
     # ---- settling ----------------------------------------------------------------

@@ -19,7 +19,7 @@ class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
     __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "rounded",
-                 "burden")
+                 "burden", "rated_costs")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
@@ -30,6 +30,9 @@ class Year:
         self.pools: dict = {}        # (fund, cap or band key, day or None) -> paid into it, exact
         self.rounded: dict = {}      # the same keys -> the rounded payments counted in them
         self.burden: dict = {}       # (layer, benefit) -> personal burden counted by it this year
+        # (layer, rate) -> cost above the deductible of the benefits whose cost above their own cap
+        # is no burden of the layer (`excluding above cap of`), by the rate the basic fund pays on it
+        self.rated_costs: dict = {}
 
     def copy(self) -> "Year":
         y = Year()
@@ -37,6 +40,7 @@ class Year:
         y.deductible_levels = dict(self.deductible_levels)
         y.benefit_stays = dict(self.benefit_stays)
         y.pools, y.rounded, y.burden = dict(self.pools), dict(self.rounded), dict(self.burden)
+        y.rated_costs = dict(self.rated_costs)
         return y
 
 
@@ -81,6 +85,58 @@ def banded(lo, hi, bands: tuple):
         if start >= hi:
             break
     return pay
+
+
+def banded_pieces(lo, hi, bands: tuple) -> list:
+    """The positions lo..hi as (length, share) pieces, one per band they cross."""
+    if hi <= lo:
+        return []
+    pieces, start = [], ZERO
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
+        a, b = max(lo, start), min(hi, top)
+        if b > a:
+            pieces.append((b - a, band.share))
+        start = top
+        if start >= hi:
+            break
+    return pieces
+
+
+def covered_by_cap(costs: dict, cap) -> Decimal:
+    """How much of a year's costs (rate -> cost above the deductible) a capped benefit's `cap` of
+    payments covers, the costs at the lowest rates taken first (绍兴 第三十五条 末款: the cost
+    above the outpatient cap is no burden). It depends on the year's costs, not on their order,
+    and never falls when a cost rises: each yuan of payment placed at the lowest rate carries the
+    largest co-payment, so the burden below the cap is the largest the year's costs allow."""
+    covered, room = ZERO, cap
+    for share in sorted(costs):
+        cost = costs[share]
+        if share <= 0:
+            covered += cost  # the fund pays none of it: it uses no room
+            continue
+        if room <= 0:
+            break
+        if cost * share <= room:
+            covered += cost
+            room -= cost * share
+        else:
+            covered += div(room, share)  # exact, like a cap point
+            room = ZERO
+    return covered
+
+
+def cost_above_cap(year: Year, layer: str, pieces: list, cap) -> tuple:
+    """This claim's cost above a capped benefit's cap, for a layer that leaves it out of the burden,
+    and the claim's rated costs to add to the year's. Which cost is above depends on the year's
+    costs, not on the claim that reached the cap: the claim's cost above its deductible (its
+    `pieces`, (cost, share)) less what it adds to the cost the cap covers."""
+    rated = [(share, cost) for cost, share in pieces if cost > 0]
+    costs = {share: cost for (name, share), cost in year.rated_costs.items() if name == layer}
+    before = covered_by_cap(costs, cap)
+    for share, cost in rated:
+        costs[share] = costs.get(share, ZERO) + cost
+    return sum((cost for _, cost in rated), ZERO) - (covered_by_cap(costs, cap) - before), rated
 
 
 def position_paying(lo, hi, bands: tuple, room):
@@ -188,10 +244,14 @@ def deductible_due(plan, year: Year, tracing: bool) -> tuple:
     if d.source is not None:
         if d.referred_down:
             return ZERO, d.referral, tracing and f"referred down from {d.source}: none", None
+        # 随州 第二十三条（二）"按高级别医疗机构起付标准补差": the difference of the two levels'
+        # standard deductibles; the repeat-stay steps lower neither of them.
+        standard = reduced(rule, 0, False)[0]
         source = d.source_rule()
-        source_due = reduced(source, earlier, False)[0] if source is not None else ZERO
-        return max(base - source_due, ZERO), d.referral, \
-            tracing and f"referred up from {d.source}: the difference {q(base)} - {q(source_due)}", None
+        source_due = reduced(source, 0, False)[0] if source is not None else ZERO
+        return max(standard - source_due, ZERO), d.referral, tracing and \
+            f"referred up from {d.source}: the difference of the standard deductibles {q(standard)} - {q(source_due)}", \
+            None
     if d.yearly:
         # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
         # pays what is left of the largest yearly amount any of the year's claims called for.
