@@ -345,8 +345,6 @@ def _item_rules(scheme, eff, params: dict) -> Callable[[str, str], ItemRule]:
 
 
 def _item_rule(scheme, eff, params: dict, cls: str, kind: str) -> ItemRule:
-    if not scheme.item_clauses:
-        return ItemRule(None, None, False, None, None)
     picks = resolve(scheme.item_clauses, eff, cls, kind)
     ceiling = prepay = prepay_ref = None
     tiered = False

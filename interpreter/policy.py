@@ -187,7 +187,8 @@ class Policy:
         those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`."""
         bound = self.bind(params)
-        state = state or State()
+        if state is None:
+            state = State()
         try:
             facts = self._read(claim)
             key = _year_key(facts)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, BandSpec, Clause, Constraint, Setting
+from .clauses import Amt, Clause, Constraint, Setting
 from .errors import ClaimError
 from .vocabulary import MULTI_DIMS
 

@@ -191,12 +191,82 @@ def test_without_a_trace_no_step_is_built(monkeypatch):
     calls = []
     monkeypatch.setattr(engine, "trace_step", lambda *a: calls.append(a))
     monkeypatch.setattr(settle, "trace_step", lambda *a: calls.append(a))
+    monkeypatch.setattr(engine.Work, "step", lambda *a: calls.append(a))
+    monkeypatch.setattr(engine, "pct", lambda *a: calls.append(a))  # notes are not formatted either
     run = p.run(trace=False)
     rs = [run.settle(c) for c in _suihua_claims()]
     assert calls == []
+    p.run(trace=True).settle(_suihua_claims()[0])
+    assert calls  # the same claim with a trace: steps built (so the patches do see them)
     assert all(r.trace == [] and "trace" not in r.to_json(trace=False) for r in rs)
     assert rs[0]["paid"]["basic"] == "49527.59"
 
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__, "-q"])
+
+
+# ---- against a reference in fractions.Fraction ------------------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CENTS = st.integers(min_value=1, max_value=2_000_000).map(lambda c: Fraction(c, 100))
+
+
+def _fen(x: Fraction) -> Fraction:
+    """Half-up to the fen, in Fraction arithmetic (independent of money.q)."""
+    return Fraction(int(x * 100 + Fraction(1, 2)), 100)
+
+
+def _amount(x: Fraction) -> str:
+    cents = int(x * 100)  # the costs are whole fen
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.lists(CENTS, min_size=1, max_size=30), st.sampled_from(["50%", "87.5%", "33.33%"]),
+       st.integers(min_value=1, max_value=5000), st.integers(min_value=1, max_value=3000))
+def test_a_band_and_a_cap_pay_the_rounded_increase_of_the_exact_cumulative(costs, rate, band_limit, cap):
+    # Reference: the band pays rate x (min(E1, L) - min(E0, L)) on the year's eligible cost E,
+    # the cap keeps the exact cumulative P within C, and the claim is paid q(P1) - q(P0).
+    r = Fraction(rate[:-1]) / 100
+    p = policy(f"scheme employee\n  outpatient deductible none rate {rate} to {band_limit}, 0% above\n"
+               f"    cap {cap} yearly\n")
+    run = p.run(trace=False)
+    e = paid_exact = Fraction(0)
+    total = Fraction(0)
+    for i, cost in enumerate(costs):
+        pay = r * (min(e + cost, band_limit) - min(e, band_limit))
+        pay = min(pay, cap - paid_exact)
+        expected = _fen(paid_exact + pay) - _fen(paid_exact)
+        e += cost
+        paid_exact += pay
+        row = run.settle(claim(f"c{i}", amount=_amount(cost), benefit="outpatient"))
+        assert Fraction(row["paid"]["basic"]) == expected, (i, row)
+        total += expected
+    assert total == _fen(paid_exact) <= min(cap, r * band_limit + Fraction(1, 200))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.lists(CENTS, min_size=1, max_size=12), st.sampled_from(["90%", "85%", "87.5%", "33.33%"]),
+       st.sampled_from(["90%", "66.67%"]), st.integers(min_value=1, max_value=20_000))
+def test_the_layer_above_the_cap_point_matches_an_exact_reference(costs, rate, layer_rate, cap):
+    # Reference: the basic fund pays r x the eligible cost until its cap C; on the claim that
+    # crosses it, the cap point is the cost where the payment reaches the room left, room / r
+    # (a rational), and the layer pays r2 x the cost above it; later claims are all above.
+    r, r2 = Fraction(rate[:-1]) / 100, Fraction(layer_rate[:-1]) / 100
+    p = policy(f"scheme employee\n  fund basic cap {cap} yearly\n  fund major on eligible above cap\n"
+               f"    rate {layer_rate}\n  inpatient\n    primary level1 level2 level3 deductible none rate {rate}\n")
+    run = p.run(trace=False)
+    basic = Fraction(0)
+    for i, cost in enumerate(costs):
+        room = cap - basic
+        pay = min(r * cost, room)
+        above = cost - room / r if r * cost > room else Fraction(0)
+        row = run.settle(claim(f"c{i}", amount=_amount(cost)))
+        assert Fraction(row["paid"]["basic"]) == _fen(basic + pay) - _fen(basic), (i, row)
+        assert Fraction(row["paid"]["major"]) == _fen(r2 * above), (i, row)
+        basic += pay
