@@ -250,9 +250,14 @@ def paying_fund(w: Work) -> None:
     w.lo, w.hi = e0 + charged, e0 + eligible
     if rate is not None:
         w.line = rate.ref.line
-        # The cost above the deductible, in pieces by the share the paying fund pays of each.
-        w.pieces = _class_rates(w, rate) if w.portions else banded_pieces(w.lo, w.hi, rate.bands)
-        pay = banded(w.lo, w.hi, rate.bands) if not w.portions else sum((c * s for c, s in w.pieces), ZERO)
+        # The cost above the deductible, in pieces by the share the paying fund pays of each
+        # (with bands, `_pieces` cuts lo..hi only for a layer that asks).
+        if w.portions:
+            w.pieces = _class_rates(w, rate)
+            pay = sum((c * s for c, s in w.pieces), ZERO)
+        else:
+            w.pieces = None
+            pay = banded(w.lo, w.hi, rate.bands)
         if trace is not None:
             note = f"banded over the year's eligible cost {q(w.lo)} -> {q(w.hi)}" if rate.banded else rate.note
             w.step("rate", None, rate.ref, note)
@@ -282,6 +287,11 @@ def paying_fund(w: Work) -> None:
     if trace is not None:
         w.step(payer, p, rate.ref if rate is not None else (plan.limit or plan.fixed)[1])
     w.line = None
+
+
+def _pieces(w: Work) -> list:
+    """The claim's cost above its deductible as (cost, share) pieces, by the paying fund's share."""
+    return w.pieces if w.pieces is not None else banded_pieces(w.lo, w.hi, w.plan.rate.bands)
 
 
 def _class_rates(w: Work, rate: Rate) -> list:
@@ -341,7 +351,7 @@ def _on_burden(w: Work, layer, above_cap, burden_claim):
     if layer.excludes_above_cap and own_caps:
         # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
         own_cap = min(c.limit(w.facts.measures) for c in own_caps)
-        above, rated = cost_above_cap(w.year, layer.fund, w.pieces, own_cap)
+        above, rated = cost_above_cap(w.year, layer.fund, _pieces(w), own_cap)
         if above > 0:
             counted -= above
             if w.trace is not None:

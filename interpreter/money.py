@@ -91,9 +91,10 @@ def div(a, b):
 
 def q(x) -> Decimal:
     """Round half-up to the fen (the only rounding money ever gets), in the library's context."""
-    if x.__class__ is Decimal:
-        return x.quantize(CENT, rounding=ROUND_HALF_UP, context=_ROUNDING)
-    if isinstance(x, Fraction):
+    cls = x.__class__
+    if cls is Decimal:
+        return x.quantize(CENT, ROUND_HALF_UP, _ROUNDING)
+    if cls is Exact or isinstance(x, Fraction):
         n, d = x.numerator * 100, x.denominator
         fen = (2 * n + d) // (2 * d) if n >= 0 else -((-2 * n + d) // (2 * d))
         return Decimal(fen).scaleb(-2, context=_ROUNDING)

@@ -16,7 +16,6 @@ import functools
 import operator
 import os
 from decimal import Decimal, InvalidOperation, localcontext
-from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -30,7 +29,7 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .money import CONVERTING, q
+from .money import CONVERTING, Exact, q
 from .settle import Year, step_dict
 
 MAX_USES = 16
@@ -106,7 +105,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     out: dict = {}
     for k, v in data.items():
         cls = v.__class__
-        if cls is Decimal or isinstance(v, Fraction):
+        if cls is Decimal or cls is Exact:
             out[k] = str(q(v))
         elif cls is dict:
             out[k] = {f: str(q(a)) for f, a in v.items()}
