@@ -22,8 +22,8 @@ from .compiler import Compiled
 from .errors import ClaimError
 from .money import CONTEXT, ONE, ZERO, div, q
 from .plan import Plan, Rate, build, pct
-from .settle import (Year, apply_caps, band_key, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due,
-                     paid, pool_keys, position_paying, record, trace_step)
+from .settle import (Year, apply_caps, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due, paid,
+                     position_paying, record, trace_step)
 
 
 class Engine:
@@ -95,7 +95,7 @@ class Work:
 
     def __init__(self, facts, year: Year, trace: Optional[list]):
         self.facts, self.year, self.trace = facts, year, trace
-        self.plan = None
+        self.plan = self.result = None
         self.stage = "plan"
         self.field = self.line = None
         self.ded_target = None
@@ -278,9 +278,7 @@ def paying_fund(w: Work) -> None:
     w.uncapped = pay
     payer = plan.payer
     pay, w.bound = apply_caps(payer, pay, plan.caps, w.facts, year, trace)
-    keys = pool_keys(plan.pools, w.facts)
-    if rate is not None and rate.banded and not w.portions:
-        keys.append(band_key(payer, rate.scope))
+    keys = plan.pools.keys(w.facts.ordinal, not w.portions)
     w.payer_pay, w.payer_keys = pay, keys
     w.funds[payer] = p = paid(pay, keys, year)
     w.paid_so_far = p
@@ -320,8 +318,11 @@ def layers(w: Work) -> None:
     all_layers = plan.layers()
     if not all_layers:
         return
-    above_fund_cap = _above(w, [room for cap, _, room in w.bound if cap.fund_wide])
-    above_any_cap = _above(w, [room for _, _, room in w.bound])
+    if w.bound:
+        above_fund_cap = _above(w, [room for cap, _, room in w.bound if cap.fund_wide])
+        above_any_cap = _above(w, [room for _, _, room in w.bound])
+    else:
+        above_fund_cap = above_any_cap = ZERO
     burden_claim = w.eligible - w.funds[plan.payer]
     for layer in all_layers:
         w.line = layer.rate.ref.line if layer.rate is not None else None
@@ -422,9 +423,7 @@ _LAYER_BASES = {"burden": _on_burden, "above-cap": _above_cap, "remaining": _rem
 
 def _layer_paid(w: Work, layer, pay, burden):
     pay, _ = apply_caps(layer.fund, pay, layer.caps, w.facts, w.year, w.trace)
-    keys = pool_keys(layer.pools, w.facts)
-    if layer.base == "burden" and layer.rate.banded:
-        keys.append(band_key(layer.fund, "burden"))
+    keys = layer.pools.keys(w.facts.ordinal)
     p = paid(pay, keys, w.year)
     w.layer_updates.append((burden, keys, pay, p))
     if w.trace is not None:

@@ -86,12 +86,22 @@ class Cap:
 
 
 @attrs.frozen
-class Pool:
-    """A capped pool a fund's payment counts in (the day is the claim's, for a daily cap)."""
+class Pools:
+    """The cumulatives a fund's payment on a claim counts in (and is rounded against): its
+    capped pools, yearly (keys complete) or daily (the day is the claim's), and for a rate
+    banded over a cumulative amount, the band's."""
 
-    fund: str
-    key: tuple
-    daily: bool
+    yearly: tuple[tuple, ...]                     # (fund, pool key, None)
+    daily: tuple[tuple[str, tuple], ...]          # (fund, pool key): the claim's day completes it
+    band: Optional[tuple] = None
+
+    def keys(self, day: int, banded: bool = True) -> list:
+        keys = list(self.yearly)
+        for fund, key in self.daily:
+            keys.append((fund, key, day))
+        if banded and self.band is not None:
+            keys.append(self.band)
+        return keys
 
 
 @attrs.frozen
@@ -156,7 +166,7 @@ class Layer:
     # no cost counts twice); a threshold over a burden of its own adds its excess (绍兴 第三十六条（一）:
     # the special drugs' 8,000 pool adds to the larger of the 18,000 and 25,000 excesses).
     threshold_groups: tuple[tuple[int, ...], ...]
-    pools: tuple[Pool, ...]
+    pools: Pools
     counts_prepay: bool                           # the burden counts the pre-payments (绍兴 第三十五条)
     includes_first_share: bool                    # the burden (or what remains) counts the first share
     above_deductible: bool
@@ -195,7 +205,7 @@ class Plan:
     no_rate: Optional[ClaimError]
     caps: tuple[Cap, ...]
     own_caps: tuple[Cap, ...]                     # the benefit's own yearly caps (basic fund payers only)
-    pools: tuple[Pool, ...]                       # the payer's pools this claim counts in
+    pools: Pools                                  # the payer's cumulatives this claim counts in
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
 
@@ -250,7 +260,8 @@ def build(compiled, facts, params: dict) -> Plan:
         # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
         # that leave out the cost above it (`excluding above cap of outpatient`).
         own_caps=tuple(c for c in caps if c.key[0] is not None and c.key[2] == "year") if t.payer == "basic" else (),
-        pools=_pools(t.payer, scheme.pools.get("basic", ()), eff),
+        pools=_pools(t.payer, scheme.pools.get("basic", ()), eff,
+                     ("band", rate.scope) if rate is not None and rate.banded else None),
         layers=_deferred(lambda: _layers(scheme, t, eff, params)),
         # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
         # hospital stay, and a referral continues the stay it came from.
@@ -318,18 +329,21 @@ def _cap(pick, params: dict) -> Optional[Cap]:
                key[0] is None and key[1] is None and key[2] == "year", Ref.of(pick.clause))
 
 
-def _pools(fund: str, pools: tuple, eff) -> tuple[Pool, ...]:
+def _pools(fund: str, pools: tuple, eff, band: Optional[tuple]) -> Pools:
     """The capped pools of its fund a payment counts in: every one that covers its benefit and
-    event, whichever clause set the cap's amount for this claim."""
-    out = []
+    event, whichever clause set the cap's amount for this claim; and its band's cumulative."""
+    yearly, daily = [], []
     for key in pools:
         benefits, events, period = key
         if benefits is not None and eff.benefit not in benefits:
             continue
         if events is not None and eff.events.isdisjoint(events):
             continue
-        out.append(Pool(fund, key, period == "day"))
-    return tuple(out)
+        if period == "day":
+            daily.append((fund, key))
+        else:
+            yearly.append((fund, key, None))
+    return Pools(tuple(yearly), tuple(daily), (fund, band, None) if band is not None else None)
 
 
 def _item_rules(scheme, eff, params: dict) -> Callable[[str, str], ItemRule]:
@@ -460,14 +474,16 @@ def _layers(scheme, t, eff, params: dict) -> tuple[Layer, ...]:
             if quantity.startswith("threshold:"):
                 thresholds.append(Threshold(p.value[0].of(params) / 2 ** halvings, p.value[1], Ref.of(p.clause)))
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
+        rate = _rate(rate_spec(fund.clauses, lt, eff), params, eff)
         out.append(Layer(
             fund=fund.name, base=fund.base,
-            rate=_rate(rate_spec(fund.clauses, lt, eff), params, eff),
+            rate=rate,
             not_covered="not_covered" in lt and bool(lt["not_covered"].adjust),
             caps=tuple(c for p in caps if (c := _cap(p, params)) is not None),
             thresholds=tuple(thresholds) or (Threshold(ZERO, None, None),),
             threshold_groups=_overlapping([th.benefits for th in thresholds]),
-            pools=_pools(fund.name, scheme.pools.get(fund.name, ()), eff),
+            pools=_pools(fund.name, scheme.pools.get(fund.name, ()), eff,
+                         ("band", "burden") if fund.base == "burden" and rate is not None and rate.banded else None),
             counts_prepay=fund.including_prepay,
             includes_first_share=fund.including_first_share,
             above_deductible=fund.above_deductible,

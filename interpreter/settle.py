@@ -160,17 +160,6 @@ def position_paying(lo, hi, bands: tuple, room):
     return hi
 
 
-def pool_keys(pools: tuple, facts) -> list:
-    """Where a payment's capped pools accumulate: per year, or per day for a daily cap."""
-    day = facts.ordinal
-    return [(p.fund, p.key, day if p.daily else None) for p in pools]
-
-
-def band_key(fund: str, scope) -> tuple:
-    """The accumulator of a fund's payments under bands over a cumulative amount."""
-    return (fund, ("band", scope), None)
-
-
 def apply_caps(fund: str, pay, caps: tuple, facts, year: Year, trace: Optional[list]):
     """Limit a payment by every cap that applies; returns the payment and the caps that bound it
     as (cap, limit, room left)."""
@@ -267,6 +256,8 @@ def reduced(rule, earlier: int, tracing: bool) -> tuple:
     "经降低或递减后…不得低于" — the floor never raises it above the level's own amount.
     Returns the amount, a note (None unless `tracing`) and the clause that last changed it."""
     amount = base = rule.amount
+    if not (rule.steps or rule.halvings or rule.repeat):
+        return amount, "", None  # nothing lowers it (and so no floor applies)
     notes = [] if tracing else None
     ref = None
     for delta, ref in rule.steps:
