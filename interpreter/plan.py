@@ -69,7 +69,7 @@ class Rate:
 
 @attrs.frozen
 class Cap:
-    """A cap on a fund's payments into one pool (受 benefits, events, period)."""
+    """A cap on a fund's payments into one pool (its benefits, events and period)."""
 
     amount: Decimal                               # after adjustments that need no measure
     per_extra: tuple[tuple[Decimal, str], ...]    # + amount for each unit of a measure above 1

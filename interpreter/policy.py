@@ -124,6 +124,8 @@ class Policy:
         self._engine = Engine(compiled)
         self._reader = ClaimReader(compiled.vocabulary)
         self._share_params = _share_params(compiled)
+        # A policy without parameters settled without any: bound once (never handed out).
+        self._no_params = self.bind(None) if not compiled.params else None
         self.warnings = tuple(warnings)
         self.sources = sources
 
@@ -185,7 +187,7 @@ class Policy:
         looks up the settlement terms compiled for it on first use, and the arithmetic runs on
         those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`."""
-        bound = self.bind(params)
+        bound = self._no_params if params is None and self._no_params is not None else self.bind(params)
         if state is None:
             state = State()
         try:
