@@ -14,7 +14,8 @@ from typing import Optional
 import attrs
 
 # The types a field may have (the reader has one check per type):
-#   text    a non-empty string
+#   text    a non-empty string of valid Unicode (no lone surrogate), kept as given
+#   person  a text compared as a person: NFC-normalised and stripped of surrounding white space
 #   date    a date written YYYY-MM-DD
 #   name    one name the vocabulary defines for `kind`
 #   names   a list of such names (one string is read as a list of one)
@@ -24,7 +25,7 @@ import attrs
 #   bool    true or false
 #   object  an object with `fields`
 #   list    a list of objects with `fields`
-TYPES = ("text", "date", "name", "names", "choice", "whole", "amount", "bool", "object", "list")
+TYPES = ("text", "person", "date", "name", "names", "choice", "whole", "amount", "bool", "object", "list")
 
 
 @attrs.frozen
@@ -87,7 +88,7 @@ ITEM_FIELDS = (
 
 CLAIM_FIELDS = (
     _field("id", "text", "the claim's id, unique in a run", required=True),
-    _field("person", "text", "whose year the claim accumulates into", required=True),
+    _field("person", "person", "whose year the claim accumulates into (NFC, stripped)", required=True),
     _field("date", "date", "discharge or service date: picks the policy year and dated rules", required=True),
     _field("scheme", "name", "the insurance scheme (险种)", required=True, kind="scheme", feeds=("scheme",)),
     _field("benefit", "name", "the kind of care (待遇类别)", required=True, kind="benefit", feeds=("benefit",)),

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
@@ -95,10 +96,15 @@ def shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def printable(text: str) -> str:
+    """The text with any lone surrogate written as `\\udXXX`, so it can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _plain(value: Any) -> str:
     """A value shown as written: strings without quotes, surrogates escaped."""
     if isinstance(value, str):
-        text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = printable(value)
         return text if len(text) <= 60 else text[:57] + "..."
     return shown(value)
 
@@ -196,6 +202,11 @@ def _text(value: Any, field: str) -> str:
         raise ClaimError("bad-value", f"{field} is not valid Unicode: a lone surrogate "
                                       f"U+{ord(value[e.start]):04X} at character {e.start + 1}", field) from None
     return value
+
+
+def _person(value: Any, field: str) -> str:
+    # The same person written in another Unicode form or with a stray space is one person.
+    return _text(unicodedata.normalize("NFC", _text(value, field)).strip(), field)
 
 
 def _choice(f: Field, value: Any, field: str) -> str:
@@ -343,7 +354,7 @@ class ClaimReader:
         return f
 
 
-_CHECKS = {"text": _text, "date": _date, "bool": _bool}
+_CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
 
 
 def _at(values: dict, path: str) -> Any:
