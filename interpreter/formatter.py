@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Optional
 
 import attrs
 
 from . import ast
+from .files import UnreadableFile, read_text
 from .ast import Span
 from .errors import Diagnostic, MedError
 from .keywords import KEYWORDS
@@ -81,15 +81,19 @@ def format_files(files: list[str], check: bool = False) -> int:
     """`med fmt [--check] FILE...`: rewrite files in place (or, with --check, only report).
 
     `-` reads standard input and writes the result to standard output. Exit code: 0 all
-    formatted; 1 a file would change (--check) or does not parse; 2 a file cannot be read.
+    formatted; 1 a file would change (--check), does not parse or is not UTF-8; 2 a file cannot be read.
     """
     status = 0
     for name in files:
         try:
-            raw = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            print(f"med fmt: cannot read {name}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+            raw = sys.stdin.read() if name == "-" else read_text(name)
+        except UnreadableFile as e:  # missing, a folder, a FIFO or device: usage
+            print(f"med: {e}", file=sys.stderr)
             status = 2
+            continue
+        except MedError as e:  # read, but not UTF-8: a problem with the file
+            print(e.diagnostics[0].format(None), file=sys.stderr)
+            status = max(status, 1)
             continue
         try:
             formatted = format_text(raw, "<stdin>" if name == "-" else name)

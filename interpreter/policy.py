@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from . import ast
+from . import files
 from .claims import ClaimReader, printable
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
@@ -388,19 +389,13 @@ def load(path: str | os.PathLike) -> Policy:
 
 
 def _read_source(path: Path, where: ast.Span) -> str:
-    """A .med file's text; an unreadable file or a byte that is not UTF-8 is a MedLoadError
-    (at the byte's line and column, or at `where`: the `use` that asked for the file)."""
+    """A .med file's text; an unreadable file (missing, a folder, a FIFO or device) or a byte
+    that is not UTF-8 is a MedLoadError (at the byte's line and column, or at `where`: the
+    `use` that asked for the file)."""
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise MedLoadError(Diagnostic(where, f"cannot read {path}: {e.strerror or e}")) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = len(raw[raw.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
-        raise MedLoadError(Diagnostic(ast.Span(str(path), line, column, line, column + 1),
-                                      f"byte 0x{raw[e.start]:02x} is not UTF-8: save the file as UTF-8")) from None
+        return files.read_text(path)
+    except files.UnreadableFile as e:
+        raise MedLoadError(Diagnostic(where, str(e))) from e  # the cause tells the CLI which file
 
 
 def check(path: str | os.PathLike) -> list[Diagnostic]:
