@@ -41,7 +41,7 @@ class _PostLexer(PostLex):
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         levels = [0]
         token = None
-        for token in stream:
+        for token in _join_newlines(stream):
             kind = token.type
             if kind == "NAME":
                 kw = BY_SPELLING.get(token.value)
@@ -75,6 +75,29 @@ class _PostLexer(PostLex):
             yield Token.new_borrow_pos("_DEDENT", indent_str, token)
         if indent != levels[-1]:
             raise _BadDedent(token)
+
+
+def _join_newlines(stream: Iterator[Token]) -> Iterator[Token]:
+    """Newlines separated only by ignored comments become one _NL, from the first newline to
+    the end of the last: its text ends with the indentation of the next line of code."""
+    first = last = None
+    for token in stream:
+        if token.type == "_NL":
+            first, last = first or token, token
+            continue
+        if first is not None:
+            yield _spanning(first, last)
+            first = last = None
+        yield token
+    if first is not None:
+        yield _spanning(first, last)
+
+
+def _spanning(first: Token, last: Token) -> Token:
+    if first is last:
+        return first
+    return Token("_NL", last.value, first.start_pos, first.line, first.column,
+                 last.end_line, last.end_column, last.end_pos)
 
 
 class _BadDedent(Exception):
