@@ -160,11 +160,15 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
 
 
 def _check_clauses(tree, file: str) -> None:
-    for n, line in enumerate(tree.find_data("line"), 1):
+    # Each entry of a table (`rate age >= 1 1% age >= 2 2% ...`) becomes a clause of its own:
+    # the compiler's work grows with entries, not lines, so entries count against the limit.
+    clauses = (t for t in tree.iter_subtrees_topdown() if t.data in ("line", "entry"))
+    for n, clause in enumerate(clauses, 1):
         if n > MAX_CLAUSES:
-            tok = next(line.scan_values(lambda v: isinstance(v, Token)), None)
+            tok = next(clause.scan_values(lambda v: isinstance(v, Token)), None)
             span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
-            raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file"))
+            raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file "
+                                                  f"(each entry of a table counts as one)"))
 
 
 def _check_numbers(tree, file: str) -> None:
