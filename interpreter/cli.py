@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from . import files
-from .errors import MedError
+from .errors import MedError, ParameterError
 from .policy import Policy, Result, load
 
 
@@ -285,7 +285,15 @@ def _policy_and_params(args):
     if params is None:
         return 2
     policy = _load(args.policy)
-    return policy if isinstance(policy, int) else (policy, params)
+    if isinstance(policy, int):
+        return policy
+    try:
+        policy.bind(params)  # every --param declared, every declared one given, before any claim
+    except ParameterError as e:
+        d = e.diagnostics[0]
+        print(f"med: {d.message}" + (f"\n  hint: {d.hint}" if d.hint else ""), file=sys.stderr)
+        return 2 if any(name not in policy.parameters for name in params) else 1
+    return policy, params
 
 
 def cmd_run(args) -> int:

@@ -12,6 +12,7 @@ A `Policy` is immutable and may be shared between threads; each run's accumulato
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import operator
 import os
@@ -134,6 +135,9 @@ class Policy:
     def bind(self, params: Optional[Mapping[str, Any]]) -> dict:
         """Check and convert run parameters: every declared one must be given, as a number or a percentage."""
         params = dict(params or {})
+        for name in params:
+            if name not in self._c.params:
+                raise _parameter_error(unknown_parameter(name, self._c.params))
         out = {}
         for name, value in params.items():
             text = str(value).strip()
@@ -152,8 +156,8 @@ class Policy:
         missing = [p for p in self._c.params if p not in out]
         if missing:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
-                                            f"the policy needs parameter {', '.join(missing)}: supply it with "
-                                            f"--param {missing[0]}=VALUE (or params={{'{missing[0]}': ...}})"))
+                                            missing_parameters(missing, self._c.param_descriptions),
+                                            hint=" ".join(f"--param {name}=VALUE" for name in missing)))
         return out
 
     # ---- settling ----------------------------------------------------------------
@@ -273,6 +277,21 @@ class Run:
 def _year_key(facts) -> tuple:
     """Whose year a claim accumulates into: a person's year is kept per scheme (domain.md)."""
     return (facts.person, facts.scheme, facts.year)
+
+
+def unknown_parameter(name: str, declared: tuple[str, ...]) -> str:
+    """The words for a parameter the policy does not declare (the CLI and the API say the same)."""
+    close = difflib.get_close_matches(name, declared, n=1)
+    hint = f"did you mean {close[0]}?" if close else \
+        f"it declares {', '.join(declared)}" if declared else "it declares none"
+    return f"the policy declares no parameter {name!r} ({hint})"
+
+
+def missing_parameters(missing: list[str], descriptions: Mapping[str, Optional[str]]) -> str:
+    """The words for the declared parameters a run did not give, each with its description."""
+    listed = ", ".join(f'{name} "{descriptions[name]}"' if descriptions.get(name) else name for name in missing)
+    return f"the policy needs parameter{'s' if len(missing) > 1 else ''} {listed}: give " \
+           + ("a value for each" if len(missing) > 1 else "its value")
 
 
 def _parameter_error(message: str) -> ParameterError:
