@@ -349,13 +349,18 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     """A `use` names a standard-library module or a file beside the policy; never a path."""
     if "/" in use.name or "\\" in use.name or use.name.startswith("."):
         raise MedLoadError(Diagnostic(use.span, f"`use {use.name}`: a use names a module, not a path"))
-    if base_dir is not None:
-        candidate = base_dir / f"{use.name}.med"
-        if candidate.is_file() and candidate.resolve().parent == base_dir.resolve():
-            return str(candidate), _read_source(candidate, use.span)
     text = _stdlib_text(use.name)
+    local = base_dir / f"{use.name}.med" if base_dir is not None else None
     if text is not None:
+        # The standard library's names always mean the standard library: a module of the same
+        # name beside the policy would silently change every policy in the folder.
+        if local is not None and local.exists():
+            raise MedLoadError(Diagnostic(use.span, f"`use {use.name}` means the standard library "
+                                                    f"(stdlib/{use.name}.med), but {local} has the same name: "
+                                                    f"rename the local module and `use` it by its new name"))
         return f"stdlib/{use.name}.med", text
+    if local is not None and local.is_file() and local.resolve().parent == base_dir.resolve():
+        return str(local), _read_source(local, use.span)
     raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
                                             + (f" or beside {use.span.file}" if base_dir else "")))
 

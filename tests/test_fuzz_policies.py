@@ -172,3 +172,15 @@ def test_med_check_on_hostile_files(tmp_path):
                  "med: cannot read nope.med: No such file or directory", "bom.med: ok"):
         assert name in proc.stderr, name
     assert "empty.med: ok" in proc.stderr or "empty.med:1:1: error" in proc.stderr
+
+
+def test_use_standard_always_means_the_standard_library(tmp_path):
+    # A standard.med beside a policy used to replace the standard library without a word.
+    (tmp_path / "main.med").write_text(HEADER + "scheme employee\n  inpatient rate 50%\n", encoding="utf-8")
+    assert medpolicy.load(tmp_path / "main.med").compiled.vocabulary.lookup("level", "level3") is not None
+    (tmp_path / "standard.med").write_text("define level\n  level9\n", encoding="utf-8")
+    e = _load_error(tmp_path / "main.med")
+    assert (e.file, e.line, e.column) == (str(tmp_path / "main.med"), 2, 1)
+    assert e.message == (f"`use standard` means the standard library (stdlib/standard.med), but "
+                         f"{tmp_path / 'standard.med'} has the same name: rename the local module and "
+                         f"`use` it by its new name")
