@@ -23,13 +23,13 @@ from typing import Optional
 
 import attrs
 
-from . import ast
+from . import ast, indentation
 from .files import UnreadableFile, read_text
 from .ast import Span
 from .errors import Diagnostic, MedError
 from .keywords import KEYWORDS
 from .parser import parse
-from .scanner import Token, indent_width, scan
+from .scanner import Token, scan
 
 INDENT = "  "
 CITE_COLUMN = 64          # where `cite` starts when the clause fits before it
@@ -119,18 +119,17 @@ def format_files(files: list[str], check: bool = False) -> int:
 
 def _read(raw_lines: list[str]) -> list[_Line]:
     code_indents = {}  # line index -> the indentation stack after that code line
-    stack = [0]
+    blocks = indentation.Blocks()
     top_head = ""
     for i, raw in enumerate(raw_lines):
         tokens = scan(raw)
         if not tokens or tokens[0].kind == "comment":
             continue
-        width = indent_width(raw)
-        if width > stack[-1]:
-            stack.append(width)
-        while width < stack[-1]:
-            stack.pop()
-        code_indents[i] = list(stack)
+        try:
+            blocks.enter(indentation.width(raw))
+        except indentation.Misaligned:
+            pass  # the parser refuses such text before it is formatted
+        code_indents[i] = list(blocks.levels)
     next_indent: list[Optional[int]] = [None] * len(raw_lines)  # indentation of the next code line
     following = None
     for i in range(len(raw_lines) - 1, -1, -1):
@@ -145,7 +144,7 @@ def _read(raw_lines: list[str]) -> list[_Line]:
             out.append(_Line("blank"))
             continue
         if tokens[0].kind == "comment":
-            out.append(_Line("comment", _comment_depth(indent_width(raw), last_stack, next_indent[i]),
+            out.append(_Line("comment", _comment_depth(indentation.width(raw), last_stack, next_indent[i]),
                              comment=tokens[0].text.rstrip()))
             continue
         last_stack = code_indents[i]
