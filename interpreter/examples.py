@@ -74,7 +74,7 @@ class TestFile:
 
 
 EXAMPLE_KEYS = {"name": str, "cite": str, "note": str, "params": dict, "claim": list, "expect": list}
-TOP_KEYS = {"policy": str, "params": dict, "example": list}
+TOP_KEYS = {"policy": str, "params": dict, "example": list, "unexercised": list}  # coverage.py reads the last
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
@@ -174,6 +174,15 @@ def _readable(path: Path) -> bool:
     except files.UnreadableFile:
         return False
     return True
+
+
+def load_examples(test_file: Path) -> Optional[tuple[Policy, dict]]:
+    """The policy a test file tests and the file's data; None if either cannot be read."""
+    try:
+        test = read_test_file(test_file)
+        return load(test.policy()), test.data
+    except (files.UnreadableFile, TestFileError, MedError):
+        return None
 
 
 def run_file(test_file: Path, policy: Optional[Policy] = None) -> Iterator[Outcome]:
