@@ -57,3 +57,13 @@ def test_blocks_open_close_and_refuse_a_misaligned_line():
     with pytest.raises(indentation.Misaligned) as info:
         blocks.enter(1)
     assert info.value.closed == 2 and blocks.levels == [0]
+
+
+def test_the_strict_one_column_check_measures_with_the_same_rule():
+    from medpolicy.strict import _indentation
+
+    # A full-width space is two columns (a block, not a one-column slip); three spaces after
+    # it are one column more.
+    text = HEADER + "scheme employee\n\u3000inpatient rate 50%\n   level3 rate 60%\n"
+    assert [(f.span.line, f.span.column, f.message.split(":")[0]) for f in _indentation("x.med", text)] == [
+        (5, 1, "indented one column more than the line before")]
