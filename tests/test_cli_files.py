@@ -191,10 +191,12 @@ def test_an_unsettled_example_claim_shows_its_error_and_the_example_line(place):
 def test_a_wrong_amount_points_at_the_example_and_the_clause(place):
     (place / "suihua.test.toml").write_text(EXAMPLE.replace('"900.00"', '"800.00"'), encoding="utf-8")
     proc = med("test", "suihua.test.toml", cwd=place)
-    # 第二十一条（一）3: the level-3 deductible is 900, from the clause on line 33 of suihua.med.
+    # 第二十一条（一）3: the level-3 deductible is 900, from this clause of suihua.med.
+    line = next(n for n, text in enumerate(SUIHUA.read_text(encoding="utf-8").splitlines(), 1)
+                if text.split() and text.split()[:3] == ["level3", "deductible", "900"])
     assert proc.stdout.splitlines()[:2] == [
         "FAIL  suihua.test.toml:2: one stay",
-        "      c1 deductible: expected 800.00, got 900.00  (suihua.med:33 第二十一条（一）3)"]
+        f"      c1 deductible: expected 800.00, got 900.00  (suihua.med:{line} 第二十一条（一）3)"]
 
 
 def test_a_closed_output_pipe_does_not_hide_a_failed_example(place):
