@@ -291,15 +291,13 @@ class _Layer:
         self.counts_prepay, self.includes_first_share = layer.counts_prepay, layer.includes_first_share
         self.above_deductible, self.above_any_cap = layer.above_deductible, layer.above_any_cap
         if self.base == "burden":
-            if len(layer.thresholds) != 1:
-                raise Unsupported("several thresholds of a layer")
             if layer.excludes_above_cap and plan.own_caps:
                 raise Unsupported("a burden that leaves out the cost above a benefit's own cap")
-            th = layer.thresholds[0]
-            self.threshold = _fen_of(th.amount, "a threshold")
+            # (amount in fen, the burdens it is measured on, whether this claim's burden counts)
+            self.thresholds = [(_fen_of(th.amount, "a threshold"), None if th.benefits is None else frozenset(th.benefits),
+                                th.benefits is None or plan.benefit in th.benefits) for th in layer.thresholds]
+            self.groups = layer.threshold_groups
             self.burden = keys.burden((layer.fund, plan.benefit))
-            self.counted_in = None if th.benefits is None else frozenset(th.benefits)
-            self.own_benefit_counts = th.benefits is None or plan.benefit in th.benefits
 
 
 class _Keys:
@@ -323,21 +321,34 @@ class _Keys:
 class _VPlan:
     """A settlement plan as the vector step needs it; raises Unsupported for what it does not do."""
 
-    def __init__(self, plan, classes: list, keys: _Keys):
+    def __init__(self, plan, classes: list, keys: _Keys, facts=None, error: Optional[ClaimError] = None):
+        self.error = error.as_dict() if error is not None else None  # every claim of the plan is this error row
+        self.rate = None
+        self.layers: list = []
+        self.not_covered = False
+        self.allowance_zero = False
+        if error is not None:
+            self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
+            return
         self.funds, self.payer = plan.funds, plan.payer
         if plan.allowance is not None:
-            raise Unsupported("a maternity allowance")
+            # Without a wage (not a field of the common shape) the allowance is not computed, unless
+            # its days come to nothing: then it is 0.
+            a = plan.allowance
+            days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
+            self.allowance_zero = days <= 0
         self.item_prepay, self.item_ok = self._items(plan, classes)
         self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
         self.not_covered = plan.not_covered is not None
-        self.rate = None
-        self.layers: list = []
         if self.not_covered:
             return
         if plan.fixed_settles or plan.fixed is not None or plan.limit is not None:
             raise Unsupported("a limit or a fixed amount (限额, 定额)")
-        if plan.no_rate is not None or plan.rate is None:
-            raise Unsupported("no rate (an error row)")
+        if plan.no_rate is not None:
+            self.error = plan.no_rate.as_dict()
+            return
+        if plan.rate is None:
+            raise Unsupported("no rate")
         d = plan.deductible
         if d.source is not None or d.none_from is not None:
             raise Unsupported("a referral's deductible, or none from stay N")
@@ -356,8 +367,9 @@ class _VPlan:
         if plan.payer == "basic" and not plan.fixed_settles:
             try:
                 layers = plan.layers()
-            except ClaimError:
-                raise Unsupported("layer terms that fail to resolve") from None
+            except ClaimError as e:  # raised by the layers stage: the claim's error row
+                self.error, self.rate = e.as_dict(), None
+                return
             self.layers = [_Layer(layer, plan, keys) for layer in layers]
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
@@ -407,8 +419,9 @@ class _VPlan:
         for layer in self.layers:
             layer.caps_s = [(k, limit * scale) for k, limit in layer.caps]
             if layer.base == "burden":
-                layer.summed = [j for (fund, b), j in keys.burdens.items()
-                                if fund == layer.fund and (layer.counted_in is None or b in layer.counted_in)]
+                layer.summed = [[j for (fund, b), j in keys.burdens.items()
+                                 if fund == layer.fund and (within is None or b in within)]
+                                for _, within, _ in layer.thresholds]
 
 
 # ---- the run ----------------------------------------------------------------------------------
@@ -507,8 +520,12 @@ class _Run:
             claim["status"] = names["status"][c.status[r]]
         try:
             facts = self.policy._read(claim)
-            plan = self.policy._engine.plan(facts, self.params)
-            v = _VPlan(plan, names["class"], self.keys)
+            try:
+                plan = self.policy._engine.plan(facts, self.params)
+            except ClaimError as e:  # the terms fail for this signature: each claim's error row
+                v = _VPlan(None, names["class"], self.keys, error=e)
+            else:
+                v = _VPlan(plan, names["class"], self.keys, facts)
             if v.digits() > MAX_DIGITS:
                 raise Unsupported("a share finer than 10^-6")
         except (ClaimError, Unsupported) as e:
@@ -620,24 +637,38 @@ class _Run:
     def _batch_table(self, rows, out: "_Out", plan_of, schema) -> pa.Table:
         c = self.claims
         n = len(rows)
-        funds_valid = {f: np.zeros(n, bool) for f in self.funds}
         plans = plan_of[rows]
+        funds_valid = {f: np.zeros(n, bool) for f in self.funds}
+        failed, allowance = np.zeros(n, bool), np.zeros(n, bool)
+        errors: list = [None] * n
         for j, v in enumerate(self.vplans):
             m = plans == j
             for f in v.funds:
                 funds_valid[f] |= m
+            allowance |= m & v.allowance_zero
+            if v.error is not None:
+                failed |= m
+                for i in np.flatnonzero(m):
+                    errors[i] = v.error
+        ok = ~failed
+        take = pa.array(rows)
         benefit = pa.array(c.names["benefit"], pa.string()).take(pa.array(c.benefit[rows]))
         paid = pa.StructArray.from_arrays([_money(out.paid[f][rows], funds_valid[f]) for f in self.funds],
-                                          fields=list(schema.field("paid").type))
+                                          fields=list(schema.field("paid").type), mask=pa.array(failed))
         columns = {
-            "id": c.id.take(pa.array(rows)), "person": c.person.take(pa.array(rows)),
-            "year": pa.array(self.year[rows].astype(np.int32)), "benefit": benefit,
-            "total": _money(self.total[rows]), "excluded": _money(self.excluded[rows]),
-            "prepay": _money(self.prepay[rows]), "eligible": _money(self.eligible[rows]),
-            "deductible": _money(out.deductible[rows]), "paid": paid, "patient": _money(out.patient[rows]),
-            "allowance": pa.nulls(n, schema.field("allowance").type), "error": pa.nulls(n, schema.field("error").type),
+            "id": c.id.take(take), "person": _null_where(c.person.take(take), failed),
+            "year": pa.array(self.year[rows].astype(np.int32), mask=failed), "benefit": _null_where(benefit, failed),
+            "total": _money(self.total[rows], ok), "excluded": _money(self.excluded[rows], ok),
+            "prepay": _money(self.prepay[rows], ok), "eligible": _money(self.eligible[rows], ok),
+            "deductible": _money(out.deductible[rows], ok), "paid": paid, "patient": _money(out.patient[rows], ok),
+            "allowance": _money(np.zeros(n, np.int64), allowance),
+            "error": pa.array(errors, schema.field("error").type),
         }
         return pa.Table.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)
+
+
+def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr) if mask.any() else arr
 
 
 def _iso(ordinal: int) -> str:
@@ -707,6 +738,8 @@ class _Step:
     def run(self) -> np.ndarray:
         v, rows, out = self.v, self.rows, self.out
         total = self.r.total[rows]
+        if v.error is not None:  # the claim's error row; the year does not move
+            return self.lost
         if v.not_covered:  # the patient pays it all; the year does not move
             out.patient[rows] = total
             return self.lost
@@ -798,10 +831,8 @@ class _Step:
             burden = (layer.burden, acc.burden[y, layer.burden] + counted)
             if layer.rate is None or layer.not_covered:
                 return zero, (burden, [], zero, zero)
-            b0 = acc.burden[y][:, layer.summed].sum(axis=1) if layer.summed else zero
-            b1 = b0 + counted if layer.own_benefit_counts else b0
-            t = layer.threshold
-            pay = _banded(t + np.maximum(b0 - t, 0), t + np.maximum(b1 - t, 0), layer.rate.scaled_bands)
+            lo, hi = self._burden_positions(layer, counted)
+            pay = _banded(lo, hi, layer.rate.scaled_bands)
             return self._layer_paid(layer, pay, burden)
         if layer.rate is None:
             return zero, (None, [], zero, zero)
@@ -818,6 +849,22 @@ class _Step:
             + (self.r.first_share[self.rows] if layer.includes_first_share else 0)
         pay = np.maximum(remaining, 0) * layer.rate.scaled_share
         return self._layer_paid(layer, pay, None)
+
+    def _burden_positions(self, layer, counted):
+        """engine._burden_positions: the excess over each group of thresholds (the larger one in
+        a group), placed above the first threshold."""
+        acc, y = self.acc, self.y
+        before, after = [], []
+        for (amount, _, counts), summed in zip(layer.thresholds, layer.summed):
+            b0 = acc.burden[y][:, summed].sum(axis=1) if summed else np.zeros(len(y), np.int64)
+            before.append(b0 - amount)
+            after.append(b0 + counted - amount if counts else b0 - amount)
+        first = layer.thresholds[0][0]
+        lo, hi = np.full(len(y), first, np.int64), np.full(len(y), first, np.int64)
+        for group in layer.groups:
+            lo += np.maximum(np.max([before[i] for i in group], axis=0), 0)
+            hi += np.maximum(np.max([after[i] for i in group], axis=0), 0)
+        return lo, hi
 
     def _layer_paid(self, layer, pay, burden):
         acc, y = self.acc, self.y
