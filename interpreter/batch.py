@@ -307,6 +307,10 @@ class _Keys:
         self.benefits: dict = {}
         self.pools: dict = {}
         self.burdens: dict = {}
+        self.stays: dict = {}
+
+    def stay(self, k) -> int:
+        return self.stays.setdefault(k, len(self.stays))
 
     def benefit(self, b) -> int:
         return self.benefits.setdefault(b, len(self.benefits))
@@ -350,10 +354,12 @@ class _VPlan:
         if plan.rate is None:
             raise Unsupported("no rate")
         d = plan.deductible
-        if d.source is not None or d.none_from is not None:
-            raise Unsupported("a referral's deductible, or none from stay N")
+        if d.source is not None:
+            raise Unsupported("a referral's deductible")
         self._deductible(d)
         self.benefit = keys.benefit(plan.benefit)
+        self.benefit_name, self.level_name = plan.benefit, plan.level
+        self.stay = keys.stay((plan.benefit, plan.level))
         self.counts_stay = plan.counts_stay
         self.rate = _Rate(plan.rate)
         self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
@@ -386,10 +392,16 @@ class _VPlan:
             except ClaimError:
                 ok[i] = False
                 continue
-            if rule.rate is not None or rule.prepay_tiered or (rule.ceiling is not None and rule.ceiling.daily):
-                ok[i] = False  # a class rate, a tiered pre-payment or a daily ceiling
+            if rule.rate is not None or (rule.ceiling is not None and rule.ceiling.daily):
+                ok[i] = False  # a class rate or a daily ceiling
             elif rule.prepay is not None:
-                prepay[i] = Fraction(rule.prepay[0].share)
+                # (upper bound in fen or None, share): a tier by the item's price, which without a
+                # unit price is its amount (engine._prepay_share); flat: one unbounded tier.
+                try:
+                    prepay[i] = [(None if b.upper is None or not rule.prepay_tiered else _fen_of(b.upper, "a tier"),
+                                  Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
+                except Unsupported:
+                    ok[i] = False
         return prepay, ok
 
     def _deductible(self, d) -> None:
@@ -403,6 +415,8 @@ class _VPlan:
         self.ded_static_ref = bool(rule.steps or rule.halvings)
         self.repeat = _fen_of(rule.repeat[0], "a repeat-stay step") if rule.repeat is not None else None
         self.floor = min(_fen_of(rule.floor[0], "a floor"), self.ded_amount) if rule.floor is not None else None
+        # No deductible from the N-th stay of the year (at these levels): (N, levels or None).
+        self.none_from = (d.none_from[0], d.none_from[1]) if d.none_from is not None else None
 
     def digits(self) -> int:
         rates = ([self.rate] if self.rate else []) + [layer.rate for layer in self.layers if layer.rate is not None]
@@ -415,6 +429,11 @@ class _VPlan:
         if self.rate is None:
             return
         self.caps_s = [(k, limit * scale, fund_wide) for k, limit, fund_wide in self.caps]
+        if self.none_from is not None:
+            stay_no, levels = self.none_from
+            self.none_from_applies = levels is None or self.level_name in levels
+            self.stays_counted = [j for (b, lv), j in keys.stays.items()
+                                  if b == self.benefit_name and (levels is None or lv in levels)]
         self.cap_reached_s = [(k, limit * scale) for k, limit in self.cap_reached]
         for layer in self.layers:
             layer.caps_s = [(k, limit * scale) for k, limit in layer.caps]
@@ -556,11 +575,14 @@ class _Run:
         pre = np.zeros(len(fen), np.int64)
         item_plan = plan_of[parent] if len(parent) else np.zeros(0, np.int64)
         for j, v in enumerate(self.vplans):
-            for code, share in enumerate(v.item_prepay):
-                if share is None:
+            for code, tiers in enumerate(v.item_prepay):
+                if tiers is None:
                     continue
                 m = (item_plan == j) & (c.item_class == code)
-                pre[m] = _round_div(fen[m] * share.numerator, share.denominator)
+                for upper, share in tiers:  # the first tier the price is within
+                    t = m if upper is None else m & (fen <= upper)
+                    pre[t] = _round_div(fen[t] * share.numerator, share.denominator)
+                    m = m & ~t
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0), c.offsets)
         self.prepay = _segment_sum(pre, c.offsets)
@@ -705,6 +727,7 @@ class _Accumulators:
     def __init__(self, n: int, keys: _Keys):
         nb, npool, nburden = max(len(keys.benefits), 1), max(len(keys.pools), 1), max(len(keys.burdens), 1)
         self.stays = np.zeros((n, nb), np.int64)          # benefit -> stays (Year.benefit_stays)
+        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64)  # (benefit, level) -> Year.stays
         self.deductibles = np.zeros((n, nb), np.int64)
         self.levels = np.zeros((n, nb), np.int64)         # Year.deductible_levels
         self.eligible = np.zeros((n, nb), np.int64)
@@ -788,6 +811,12 @@ class _Step:
             due = np.maximum(target - acc.deductibles[y, b], 0)
         else:
             due = base
+        if v.none_from is not None and v.none_from_applies:
+            counted = acc.level_stays[y][:, v.stays_counted].sum(axis=1) if v.stays_counted else np.zeros(n, np.int64)
+            none = counted + 1 >= v.none_from[0]
+            due = np.where(none, 0, due)
+            if target is not None:  # settle.deductible_due returns before the yearly amount
+                target = np.where(none, acc.levels[y, b], target)
         if v.cap_reached_s:
             # Past the basic fund's yearly cap the layer above it settles alone: no deductible.
             reached = np.zeros(n, bool)
@@ -907,6 +936,7 @@ class _Step:
         b = v.benefit
         if v.counts_stay:
             acc.stays[y, b] += 1
+            acc.level_stays[y, v.stay] += 1
         acc.deductibles[y, b] += charged
         if target is not None:
             acc.levels[y, b] = target
