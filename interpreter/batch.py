@@ -453,8 +453,9 @@ class _Run:
         self.funds = all_funds(policy)
 
     def settle(self) -> pa.Table:
+        clock = _Clock()
         c = self.claims = _Claims(self.policy, self.table)
-        n = c.n
+        clock("columns")
         person = self._person_codes()
         plan_of = self._plans(c)
         row_ok = c.ok & (plan_of >= 0)
@@ -466,11 +467,16 @@ class _Run:
         if hi is not None:
             row_ok &= c.ordinal <= hi
         batch = self._whole_persons(person, row_ok)
+        clock("plans and routing")
         self._costs(plan_of, batch)
         batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
+        clock("costs")
         out, lost = self._waves(person, plan_of, batch)
         batch = self._whole_persons(person, batch & ~lost)
-        return self._assemble(batch, out, plan_of)
+        clock("waves")
+        table = self._assemble(batch, out, plan_of, clock)
+        self.timings = clock.times
+        return table
 
     # -- routing --
     def _person_codes(self) -> np.ndarray:
@@ -633,7 +639,7 @@ class _Run:
         return out, lost
 
     # -- output --
-    def _assemble(self, batch, out: "_Out", plan_of) -> pa.Table:
+    def _assemble(self, batch, out: "_Out", plan_of, clock) -> pa.Table:
         c = self.claims
         schema = result_schema(self.funds, False)
         rows = np.flatnonzero(batch)
@@ -642,17 +648,20 @@ class _Run:
         if len(rows):
             parts.append(self._batch_table(rows, out, plan_of, schema))
             positions.append(rows)
+        clock("result columns")
         if len(scalar_rows):
             sub = self.table.take(pa.array(scalar_rows))
             results = self.policy.settle_all(claims_from_table(sub), params=self.given)
             parts.append(pa.Table.from_batches([results_batch([r.to_json(trace=False) for r in results], schema)],
                                                schema=schema))
             positions.append(scalar_rows)
+        clock("scalar fallback")
         table = pa.concat_tables(parts) if parts else schema.empty_table()
         if positions:
             where = np.empty(c.n, np.int64)
             where[np.concatenate(positions)] = np.arange(c.n)
             table = table.take(pa.array(where))
+        clock("input order")
         meta = {FALLBACK: str(len(scalar_rows)).encode()}
         return table.replace_schema_metadata(meta)
 
@@ -691,6 +700,21 @@ class _Run:
 
 def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr) if mask.any() else arr
+
+
+class _Clock:
+    """Where a run's time goes (benchmarks/batch.py prints it)."""
+
+    def __init__(self):
+        import time
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.times: dict = {}
+
+    def __call__(self, stage: str) -> None:
+        now = self._now()
+        self.times[stage] = self.times.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 def _iso(ordinal: int) -> str:
