@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from .arrow import all_funds, claims_from_table, result_schema, results_batch
 from .errors import ClaimError
+from .policy import Result, _error
 
 MAX_PERSON_FEN = 10 ** 12      # a person's claims above this in a run: scalar engine (int64 headroom)
 MAX_DIGITS = 6                 # shares finer than 10^-6 (a parameter's odd percentage): scalar engine
@@ -471,10 +472,9 @@ class _Run:
         self._costs(plan_of, batch)
         batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
         clock("costs")
-        out, lost = self._waves(person, plan_of, batch)
-        batch = self._whole_persons(person, batch & ~lost)
+        out, handed = self._waves(person, plan_of, batch)
         clock("waves")
-        table = self._assemble(batch, out, plan_of, clock)
+        table = self._assemble(batch & ~handed, out, plan_of, clock, handed)
         self.timings = clock.times
         return table
 
@@ -612,9 +612,10 @@ class _Run:
         c = self.claims
         rows = np.flatnonzero(batch)
         out = _Out(c.n, self.funds)
-        lost = np.zeros(c.n, bool)
+        handed = np.zeros(c.n, bool)
+        self.snapshots: dict = {}  # person-year -> its Year where the scalar engine takes it over
         if not len(rows):
-            return out, lost
+            return out, handed
         year = (np.datetime64("1970-01-01") + (c.ordinal[rows] - _EPOCH).astype("timedelta64[D]")) \
             .astype("datetime64[Y]").astype(np.int64)
         self.year = np.zeros(c.n, np.int64)
@@ -629,21 +630,72 @@ class _Run:
         _, pyear = np.unique(pyear_key, axis=0, return_inverse=True)
         pyear = pyear.reshape(-1)
         acc = _Accumulators(pyear.max() + 1, self.keys)
+        self.pyear_of = np.full(c.n, -1, np.int64)
+        self.pyear_of[rows] = pyear
+        dead = np.zeros(pyear.max() + 1, bool)
         wave_order = np.lexsort((plan_of[rows], rank))
         rows, pyear, rank = rows[wave_order], pyear[wave_order], rank[wave_order]
         plans = plan_of[rows]
         cut = np.flatnonzero((rank[1:] != rank[:-1]) | (plans[1:] != plans[:-1])) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(rows)]):
-            step = _Step(self, self.vplans[plans[a]], rows[a:b], pyear[a:b], acc, out)
-            lost[rows[a:b][step.run()]] = True
-        return out, lost
+            seg, y = rows[a:b], pyear[a:b]
+            gone = dead[y]
+            if gone.any():  # a year the scalar engine has taken over: its later claims too
+                handed[seg[gone]] = True
+                seg, y = seg[~gone], y[~gone]
+            step = _Step(self, self.vplans[plans[a]], seg, y, acc, out)
+            lost = step.run()
+            if lost.any():
+                handed[seg[lost]] = True
+                dead[y[lost]] = True
+        return out, handed
+
+    def snapshot(self, acc: "_Accumulators", years) -> None:
+        """Person-years as settle.Year values, to carry on in the scalar engine."""
+        from decimal import Decimal
+        from .settle import Year
+        k, digits = self.keys, len(str(self.scale)) - 1
+        for y in years.tolist():
+            yr = Year()
+            for (b, lv), j in k.stays.items():
+                yr.stays[(b, lv)] = int(acc.level_stays[y, j])
+            for b, j in k.benefits.items():
+                yr.benefit_stays[b] = int(acc.stays[y, j])
+                yr.deductibles[b] = Decimal(int(acc.deductibles[y, j])).scaleb(-2)
+                if acc.levels[y, j]:
+                    yr.deductible_levels[b] = Decimal(int(acc.levels[y, j])).scaleb(-2)
+                yr.eligible[b] = Decimal(int(acc.eligible[y, j])).scaleb(-2)
+            for key, j in k.pools.items():
+                yr.pools[key] = Decimal(int(acc.pools[y, j])).scaleb(-2 - digits)
+                yr.rounded[key] = Decimal(int(acc.rounded[y, j])).scaleb(-2)
+            for key, j in k.burdens.items():
+                yr.burden[key] = Decimal(int(acc.burden[y, j])).scaleb(-2)
+            self.snapshots[y] = yr
+
+    def _carry_on(self, handed: np.ndarray, schema) -> pa.Table:
+        """The claims of the years handed over, settled by the scalar engine from their snapshots,
+        each year's claims in date order; one row each, in the order of `handed`'s rows."""
+        c = self.claims
+        rows = np.flatnonzero(handed)
+        order = np.lexsort((rows, c.ordinal[rows], self.pyear_of[rows]))
+        claims = list(claims_from_table(self.table.take(pa.array(rows))))
+        out: list = [None] * len(rows)
+        engine = self.policy._engine
+        for i in order.tolist():
+            try:
+                facts = self.policy._read(claims[i])
+                data, _ = engine.settle(facts, self.snapshots[self.pyear_of[rows[i]]], self.params, False)
+                out[i] = Result(data, [], None).to_json(trace=False)
+            except ClaimError as e:
+                out[i] = Result(_error(claims[i], e), [], None).to_json(trace=False)
+        return pa.Table.from_batches([results_batch(out, schema)], schema=schema)
 
     # -- output --
-    def _assemble(self, batch, out: "_Out", plan_of, clock) -> pa.Table:
+    def _assemble(self, batch, out: "_Out", plan_of, clock, handed) -> pa.Table:
         c = self.claims
         schema = result_schema(self.funds, False)
         rows = np.flatnonzero(batch)
-        scalar_rows = np.flatnonzero(~batch)
+        scalar_rows = np.flatnonzero(~batch & ~handed)
         parts, positions = [], []
         if len(rows):
             parts.append(self._batch_table(rows, out, plan_of, schema))
@@ -655,6 +707,9 @@ class _Run:
             parts.append(pa.Table.from_batches([results_batch([r.to_json(trace=False) for r in results], schema)],
                                                schema=schema))
             positions.append(scalar_rows)
+        if handed.any():
+            parts.append(self._carry_on(handed, schema))
+            positions.append(np.flatnonzero(handed))
         clock("scalar fallback")
         table = pa.concat_tables(parts) if parts else schema.empty_table()
         if positions:
@@ -662,7 +717,7 @@ class _Run:
             where[np.concatenate(positions)] = np.arange(c.n)
             table = table.take(pa.array(where))
         clock("input order")
-        meta = {FALLBACK: str(len(scalar_rows)).encode()}
+        meta = {FALLBACK: str(len(scalar_rows) + int(handed.sum())).encode()}
         return table.replace_schema_metadata(meta)
 
     def _batch_table(self, rows, out: "_Out", plan_of, schema) -> pa.Table:
@@ -807,6 +862,8 @@ class _Step:
         for f in v.funds:
             out.paid[f][rows] = funds.get(f, 0)
         out.patient[rows] = total - paid_so_far
+        if self.lost.any():  # taken over by the scalar engine from this claim on, as the year was
+            self.r.snapshot(self.acc, np.unique(self.y[self.lost]))
         self._commit(charged, target, eligible, exact, paid, updates)
         return self.lost
 

@@ -73,3 +73,50 @@ def test_both_engines_agree_on_every_field(city):
         assert g == e
     # The columnar engine settled a real share of the claims itself.
     assert fallback_count(batch) < len(claims)
+
+
+def _claim(cid, person, date, scheme, level, amount, **more):
+    c = {"id": cid, "person": person, "date": date, "scheme": scheme, "benefit": "inpatient",
+         "facility": {"level": level}, "items": [{"class": "A", "amount": amount}], **more}
+    return c
+
+
+def _row(table, i):
+    r = table.to_pylist()[i]
+    return {k: f"{v:.2f}" for k, v in [("deductible", r["deductible"]), ("patient", r["patient"]),
+                                       *r["paid"].items()] if v is not None}
+
+
+def test_hand_checked_resident_burden_in_bands():
+    """绥化 第二十三条（一）3 and 第二十九条（二）: a resident's two level-2 stays. Stay 1: 60,000 eligible,
+    500 deductible, basic 75% of 59,500 = 44,625; burden 15,375, of which 375 is above the
+    15,000 threshold at 65% = 243.75. Stay 2: 20,000; basic 75% of 19,500 = 14,625; burden 5,375
+    moves the year's burden 15,375 -> 20,750: 4,625 at 65% + 750 at 70% = 3,531.25."""
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    table = claims_table([_claim("a", "r", "2026-03-01", "resident", "level2", "60000.00"),
+                          _claim("b", "r", "2026-05-01", "resident", "level2", "20000.00")])
+    got = settle_batch(policy, table)
+    assert fallback_count(got) == 0
+    assert _row(got, 0) == {"deductible": "500.00", "basic": "44625.00", "major": "243.75", "patient": "15131.25"}
+    assert _row(got, 1) == {"deductible": "500.00", "basic": "14625.00", "major": "3531.25", "patient": "1843.75"}
+
+
+def test_hand_checked_cap_point_handed_to_the_scalar_engine():
+    """绥化 第二十一条（一）3 and 第二十八条（二）: an employee's level-3 stay of 150,000 passes the
+    120,000 basic cap; the cap point 900 + 120,000 / 85% is not a whole number of fen, so this
+    year goes on in the scalar engine from that claim: major 90% of 150,000 - 142,076.47…
+    = 7,131.18. The next stay (10,000) finds the cap reached: no deductible, major 9,000.
+    Another person's year stays in the columnar engine."""
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = [_claim("a", "e", "2026-03-01", "employee", "level3", "150000.00", status="employed"),
+              _claim("b", "e", "2026-05-01", "employee", "level3", "10000.00", status="employed"),
+              _claim("c", "o", "2026-05-01", "employee", "level3", "10000.00", status="employed")]
+    got = settle_batch(policy, claims_table(claims))
+    assert fallback_count(got) == 2
+    assert _row(got, 0) == {"deductible": "900.00", "basic": "120000.00", "major": "7131.18", "maternity": "0.00",
+                            "patient": "22868.82"}
+    assert _row(got, 1) == {"deductible": "0.00", "basic": "0.00", "major": "9000.00", "maternity": "0.00",
+                            "patient": "1000.00"}
+    assert _row(got, 2) == {"deductible": "900.00", "basic": "7735.00", "major": "0.00", "maternity": "0.00",
+                            "patient": "2265.00"}
+    assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
