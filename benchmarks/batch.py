@@ -94,6 +94,7 @@ def main() -> None:
     print(f"read Parquet          {read_s:7.2f} s")
     print(f"batch engine          {batch_s:7.2f} s  {n / batch_s:12,.0f} claims/s on one core"
           f"  ({fell:,} claims, {fell / n:.2%}, settled by the scalar engine inside it)")
+    print(f"    not vectorised: {run.reasons or '-'}; years handed over at a cap point: {len(run.snapshots):,}")
     for stage, seconds in run.timings.items():
         print(f"    {stage:<18}{seconds:7.2f} s")
 

@@ -153,6 +153,11 @@ class _Claims:
             return np.zeros(n, np.int64)
         shaped = pc.match_substring_regex(arr, _DATE).fill_null(False)
         text = pc.if_else(shaped, arr, pa.scalar("1970-01-01"))
+        try:  # Arrow's cast is strict (no 2026-02-30) but fails the whole column on one bad date
+            days = np.asarray(pc.cast(pc.cast(text, pa.date32()), pa.int32()), dtype=np.int64)
+            return np.where(np.asarray(shaped, dtype=bool), days + _EPOCH, 0)
+        except pa.ArrowInvalid:
+            pass
         stamp = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
         # strptime rolls 2026-02-30 over to March: a date is good only if it prints back the same.
         same = pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), text).fill_null(False)
@@ -519,8 +524,13 @@ class _Run:
         sig = self._signatures(c)
         # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
         rows = np.flatnonzero(c.ok)
-        pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
-        uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+        width = len(c.names["group"])
+        if (int(sig.max(initial=0)) + 1) << width < 2 ** 62:  # one int64 key: a fast sort
+            uniq, first, inverse = np.unique((sig[rows] << width) | c.groups[rows], return_index=True,
+                                             return_inverse=True)
+        else:
+            pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
+            uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
         self.keys, self.vplans, self.reasons = _Keys(), [], {}
         index = []
         for j in range(len(uniq)):
@@ -626,8 +636,9 @@ class _Run:
         start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
         rank = np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))
         # A person's year per scheme (domain.md): the accumulators' rows.
-        pyear_key = np.stack([p, c.scheme[rows], self.year[rows]], axis=1)
-        _, pyear = np.unique(pyear_key, axis=0, return_inverse=True)
+        years = self.year[rows] - self.year[rows].min()
+        span, schemes = int(years.max()) + 1, len(c.names["scheme"])
+        _, pyear = np.unique((p * schemes + c.scheme[rows]) * span + years, return_inverse=True)
         pyear = pyear.reshape(-1)
         acc = _Accumulators(pyear.max() + 1, self.keys)
         self.pyear_of = np.full(c.n, -1, np.int64)
