@@ -120,3 +120,14 @@ def test_hand_checked_cap_point_handed_to_the_scalar_engine():
     assert _row(got, 2) == {"deductible": "900.00", "basic": "7735.00", "major": "0.00", "maternity": "0.00",
                             "patient": "2265.00"}
     assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
+
+
+def test_settle_table_chooses_the_batch_engine():
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    table = claims_table([_claim("a", "r", "2026-03-01", "resident", "level2", "60000.00")])
+    got = policy.settle_table(table, engine="batch")
+    assert fallback_count(got) == 0 and _row(got, 0)["major"] == "243.75"
+    frame = policy.settle_table(table.to_pandas(), engine="batch")
+    assert str(frame["patient"][0]) == "15131.25"
+    with pytest.raises(ValueError, match="no trace"):
+        policy.settle_table(table, engine="batch", trace=True)
