@@ -59,6 +59,15 @@ def test_a_banded_limit_pays_the_increase_of_the_rounded_cumulative():
     assert [r["paid"]["basic"] for r in rs] == ["1.83", "45.19", "152.98"]
 
 
+def test_binzhou_outpatient_400_pays_at_most_200_over_the_issues_three_claims():
+    # The shipped policy (第十三条（一）, `rate 50% to 400, 0% above`): as above, 200.00 in all.
+    p = medpolicy.load("policies/binzhou.med")
+    rs = p.settle_all([{"id": f"c{i}", "person": "p1", "date": f"2025-0{i + 1}-01", "scheme": "resident",
+                        "benefit": "outpatient", "facility": {"level": "level1"},
+                        "items": [{"class": "A", "amount": a}]} for i, a in enumerate(["3.65", "90.39", "6992.00"])])
+    assert [r["paid"]["basic"] for r in rs] == ["1.83", "45.19", "152.98"]
+
+
 def test_many_half_fen_payments_never_pass_the_band_limit():
     # 4,100 claims of 0.01 at 50% up to 40 of cost: each pays 0.005 exactly; the cumulative
     # after k claims is 0.005k, rounded q(0.005k): the claims are paid 0.01, 0.00, 0.01, 0.00, …
