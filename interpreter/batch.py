@@ -26,7 +26,7 @@ the scalar engine settled (`fallback_count`). Which plan features are vectorised
 
 from __future__ import annotations
 
-import re
+import math
 from fractions import Fraction
 from typing import Optional
 
@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from .arrow import all_funds, claims_from_table, result_schema, results_batch
 from .errors import ClaimError
+from .money import Exact
 from .policy import Result, _error
 
 MAX_PERSON_FEN = 10 ** 12      # a person's claims above this in a run: scalar engine (int64 headroom)
@@ -678,6 +679,8 @@ class _Run:
                 yr.eligible[b] = Decimal(int(acc.eligible[y, j])).scaleb(-2)
             for key, j in k.pools.items():
                 yr.pools[key] = Decimal(int(acc.pools[y, j])).scaleb(-2 - digits)
+                if (y, j) in acc.fractions:
+                    yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(y, j)] / (100 * self.scale))
                 yr.rounded[key] = Decimal(int(acc.rounded[y, j])).scaleb(-2)
             for key, j in k.burdens.items():
                 yr.burden[key] = Decimal(int(acc.burden[y, j])).scaleb(-2)
@@ -824,6 +827,10 @@ class _Accumulators:
         self.pools = np.zeros((n, npool), np.int64)       # exact, in 1/scale fen
         self.rounded = np.zeros((n, npool), np.int64)     # fen
         self.burden = np.zeros((n, nburden), np.int64)
+        # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
+        # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
+        self.fractions: dict = {}
+        self.has_fraction = np.zeros((n, npool), bool)
 
 
 class _Out:
@@ -847,6 +854,7 @@ class _Step:
         self.r, self.v, self.rows, self.y, self.acc, self.out = run, v, rows, y, acc, out
         self.scale = run.scale
         self.lost = np.zeros(len(rows), bool)
+        self.fractions: list = []   # (person-year, pool, fraction of a unit) to add at commit
 
     def run(self) -> np.ndarray:
         v, rows, out = self.v, self.rows, self.out
@@ -958,12 +966,17 @@ class _Step:
         if layer.rate is None:
             return zero, (None, [], zero, zero)
         if layer.base == "above-cap":
+            self.exact: dict = {}
             above = self._above(rooms[1] if layer.above_any_cap else rooms[0], eligible, lo, hi, uncapped)
             pay = above * layer.rate.scaled_share
-            p, update = self._layer_paid(layer, pay, None)
+            p, update = self._layer_paid(layer, pay, None, exclude=list(self.exact))
+            pay, p = update[2], p.copy()
+            for i, cost in self.exact.items():
+                p[i], pay[i] = self._exact_layer_paid(layer, i, cost * layer.rate.scaled_share)
             # No payment, no layer update (engine._above_cap returns before _layer_paid).
             skip = above <= 0
-            return np.where(skip, 0, p), (None, layer.keys, np.where(skip, 0, update[2]), np.where(skip, 0, update[3]))
+            skip[list(self.exact)] = False
+            return np.where(skip, 0, p), (None, layer.keys, np.where(skip, 0, pay), np.where(skip, 0, p))
         if layer.not_covered:
             return zero, (None, [], zero, zero)
         remaining = eligible - paid_so_far - (charged if layer.above_deductible else 0) \
@@ -987,10 +1000,17 @@ class _Step:
             hi += np.maximum(np.max([after[i] for i in group], axis=0), 0)
         return lo, hi
 
-    def _layer_paid(self, layer, pay, burden):
+    def _layer_paid(self, layer, pay, burden, exclude=()):
         acc, y = self.acc, self.y
         for k, limit in layer.caps_s:
-            pay = np.minimum(pay, np.maximum(limit - acc.pools[y, k], 0))
+            room = np.maximum(limit - acc.pools[y, k], 0)
+            if acc.fractions:
+                # A pool holding a fraction (an earlier cap point) that this payment would fill:
+                # the capped payment is a fraction too; the year goes on in the scalar engine.
+                frac = acc.has_fraction[y, k] & (pay > 0) & (pay >= room)
+                frac[list(exclude)] = False
+                self.lost |= frac
+            pay = np.minimum(pay, room)
         p = self._paid(pay, layer.keys)
         return p, (burden, layer.keys, pay, p)
 
@@ -1014,13 +1034,30 @@ class _Step:
                 hit = crossing & ~found & (b > a) & (share > 0) & (paid + seg >= rooms)
                 if share > 0:
                     left = rooms - paid
-                    self.lost |= hit & (left % share != 0)
+                    off = hit & (left % share != 0)
+                    for i in np.flatnonzero(off).tolist():  # off the grid: exact, in Python (rare)
+                        self.exact[i] = int(hi[i]) - int(a[i]) - Fraction(int(left[i]), share)
                     pos = np.where(hit, a + left // share, pos)
                 found |= hit
                 paid += seg
                 start = top
             above = np.where(crossing, hi - pos, above)
         return above
+
+    def _exact_layer_paid(self, layer, i: int, pay: Fraction) -> int:
+        """_layer_paid for one row whose payment (1/scale fen) is a fraction: the layer's pools
+        keep the fraction's part below one unit in `acc.fractions`, added to them at commit."""
+        acc, y, s = self.acc, int(self.y[i]), self.scale
+        exact = lambda k: int(acc.pools[y, k]) + acc.fractions.get((y, k), 0)  # noqa: E731
+        for k, limit in layer.caps_s:
+            pay = min(pay, max(limit - exact(k), 0))
+        if layer.keys:
+            p = min(math.floor((2 * (exact(k) + pay) + s) / (2 * s)) - int(acc.rounded[y, k]) for k in layer.keys)
+        else:
+            p = math.floor((2 * pay + s) / (2 * s))
+        whole = math.floor(pay)
+        self.fractions.extend((y, k, pay - whole) for k in layer.keys)
+        return p, whole
 
     def _commit(self, charged, target, eligible, exact, paid, updates) -> None:
         """engine._commit: the year's changes, in one place."""
@@ -1038,6 +1075,14 @@ class _Step:
             if burden is not None:
                 acc.burden[y, burden[0]] = burden[1]
             _record(acc, y, keys, pay, p)
+        for year, k, part in self.fractions:
+            part += acc.fractions.pop((year, k), 0)
+            if part >= 1:
+                acc.pools[year, k] += 1
+                part -= 1
+            if part:
+                acc.fractions[(year, k)] = part
+            acc.has_fraction[year, k] = bool(part)
 
 
 def _record(acc: _Accumulators, y, keys, exact, rounded) -> None:
