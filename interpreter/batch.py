@@ -532,7 +532,7 @@ class _Run:
         else:
             pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
             uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
-        self.keys, self.vplans, self.reasons = _Keys(), [], {}
+        self.keys, self.vplans, self.reasons, self._identities = _Keys(), [], {}, {}
         index = []
         for j in range(len(uniq)):
             r = rows[first[j]]
@@ -567,7 +567,13 @@ class _Run:
         except (ClaimError, Unsupported) as e:
             self.reasons[str(e)] = self.reasons.get(str(e), 0) + 1
             return -1
+        # Signatures whose plans come to the same numbers settle in one step (places, groups and
+        # statuses often resolve to the same terms): fewer, larger steps.
+        same = self._identities.get(_identity(v))
+        if same is not None:
+            return same
         self.vplans.append(v)
+        self._identities[_identity(v)] = len(self.vplans) - 1
         return len(self.vplans) - 1
 
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
@@ -769,6 +775,19 @@ class _Run:
 
 def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr) if mask.any() else arr
+
+
+def _identity(value):
+    """A vector plan's numbers as a hashable value (two signatures with equal ones share a step)."""
+    if isinstance(value, (_VPlan, _Layer, _Rate)):
+        return tuple((k, _identity(x)) for k, x in sorted(vars(value).items()))
+    if isinstance(value, dict):
+        return tuple((k, _identity(x)) for k, x in sorted(value.items(), key=repr))
+    if isinstance(value, (list, tuple)):
+        return tuple(_identity(x) for x in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=repr))
+    return value
 
 
 class _Clock:
