@@ -569,11 +569,12 @@ class _Run:
             return -1
         # Signatures whose plans come to the same numbers settle in one step (places, groups and
         # statuses often resolve to the same terms): fewer, larger steps.
-        same = self._identities.get(_identity(v))
+        identity = _identity(v)
+        same = self._identities.get(identity)
         if same is not None:
             return same
         self.vplans.append(v)
-        self._identities[_identity(v)] = len(self.vplans) - 1
+        self._identities[identity] = len(self.vplans) - 1
         return len(self.vplans) - 1
 
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
@@ -732,7 +733,7 @@ class _Run:
             positions.append(np.flatnonzero(handed))
         clock("scalar fallback")
         table = pa.concat_tables(parts) if parts else schema.empty_table()
-        if positions:
+        if len(positions) > 1:  # the engines' rows back in input order
             where = np.empty(c.n, np.int64)
             where[np.concatenate(positions)] = np.arange(c.n)
             table = table.take(pa.array(where))
@@ -757,12 +758,14 @@ class _Run:
                 for i in np.flatnonzero(m):
                     errors[i] = v.error
         ok = ~failed
+        every = n == c.n  # every row: the columns as they are, no take
         take = pa.array(rows)
         benefit = pa.array(c.names["benefit"], pa.string()).take(pa.array(c.benefit[rows]))
         paid = pa.StructArray.from_arrays([_money(out.paid[f][rows], funds_valid[f]) for f in self.funds],
                                           fields=list(schema.field("paid").type), mask=pa.array(failed))
         columns = {
-            "id": c.id.take(take), "person": _null_where(c.person.take(take), failed),
+            "id": c.id if every else c.id.take(take),
+            "person": _null_where(c.person if every else c.person.take(take), failed),
             "year": pa.array(self.year[rows].astype(np.int32), mask=failed), "benefit": _null_where(benefit, failed),
             "total": _money(self.total[rows], ok), "excluded": _money(self.excluded[rows], ok),
             "prepay": _money(self.prepay[rows], ok), "eligible": _money(self.eligible[rows], ok),
