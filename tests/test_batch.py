@@ -136,3 +136,37 @@ def test_settle_table_chooses_the_batch_engine():
     assert str(frame["patient"][0]) == "15131.25"
     with pytest.raises(ValueError, match="no trace"):
         policy.settle_table(table, engine="batch", trace=True)
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_drawn_runs_agree(city):
+    """Hypothesis' runs (every claim field the contract has, so many go to the scalar engine)."""
+    from hypothesis import HealthCheck, given, settings
+    from med_strategies import runs_for
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(runs_for(policy, max_persons=4, max_claims=10))
+    def check(claims):
+        table = claims_table(claims)
+        assert settle_batch(policy, table, params).to_pylist() == policy.settle_table(table, params=params).to_pylist()
+    check()
+
+
+def test_hostile_tables_get_the_scalar_engines_error_rows():
+    """Anything shaped like a claim (wrong types, bad dates and amounts, missing fields, a table of
+    no columns): the same rows as the scalar engine, never a crash."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from med_strategies import hostile_claims
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.lists(hostile_claims(policy), min_size=1, max_size=5))
+    def check(claims):
+        try:
+            table = claims_table([c for c in claims if isinstance(c, dict)])
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return  # not a table Arrow can hold: nothing for either engine
+        assert settle_batch(policy, table).to_pylist() == policy.settle_table(table).to_pylist()
+    check()
