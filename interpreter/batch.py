@@ -222,14 +222,14 @@ class _Claims:
         self.item_class = self.item_fen = np.zeros(0, np.int64)
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
+        fields = {f.name for f in arr.type.value_type}
+        if "class" not in fields or "amount" not in fields:
+            return np.zeros(n, bool)
         ok = _valid(arr)
         lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
         parent = np.repeat(np.arange(n), lengths)
-        fields = {f.name for f in items.type}
-        if "class" not in fields or "amount" not in fields:
-            return np.zeros(n, bool)
         good = _valid(items)
         for name in fields - {"class", "amount"}:
             good &= ~_valid(pc.struct_field(items, name))
