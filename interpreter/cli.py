@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fmt)
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
+    # Editors' LSP clients (vscode-languageclient, ...) add --stdio; stdio is the only transport.
+    lsp.add_argument("--stdio", action="store_true", help="speak on stdin/stdout (the default and only transport)")
     lsp.set_defaults(func=cmd_lsp)
     return p
 

@@ -11,6 +11,9 @@ This module only speaks the protocol: it converts positions between the client's
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
@@ -18,7 +21,9 @@ from urllib.parse import unquote, urlparse
 
 import attrs
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcParseError
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
@@ -27,6 +32,10 @@ from .document import (Analysis, Place, Symbol, analyse, completions, definition
                        symbols, unanalysed)
 from .errors import Diagnostic, MedError
 from .formatter import format_text
+from .lsp_frames import FrameReader
+
+# A document the client never opened is read from disk only if it is a regular file this small.
+MAX_UNOPENED_BYTES = 4 * 1024 * 1024
 
 # Wait this long after a keystroke before compiling, so typing a word compiles once.
 CHANGE_DELAY = 0.15
@@ -44,6 +53,46 @@ _SYMBOL_KIND = {
 }
 
 
+class _Answered:
+    """A message the protocol layer already answered with an error: nothing more to do."""
+
+
+class MedProtocol(LanguageServerProtocol):
+    """pygls's protocol, made to answer every request: one whose params do not fit its
+    method, one that is not a JSON-RPC request at all, and one after `shutdown` each get a
+    JSON-RPC error instead of silence."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "method" in data and "id" in data:
+                self._send_response(_id(data.get("id")), None, exc.to_response_error())
+                return _Answered()
+            raise
+
+    def handle_message(self, message):
+        if isinstance(message, _Answered):
+            return
+        if not hasattr(message, "jsonrpc"):  # a JSON value that is no JSON-RPC message
+            msg_id = _id(message.get("id")) if isinstance(message, dict) else None
+            self._send_response(msg_id, None, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message").to_response_error())
+            return
+        if self._shutdown and getattr(message, "method", "") != lsp.EXIT and getattr(message, "id", None) is not None \
+                and getattr(message, "method", None):
+            self._send_response(message.id, None, JsonRpcInvalidRequest("the server is shutting down").to_response_error())
+            return
+        super().handle_message(message)
+
+    def garbage(self, reason: str) -> None:
+        """Input that was no well-formed frame (FrameReader dropped it): a parse error, id null."""
+        self._send_response(None, None, JsonRpcParseError(reason).to_response_error())
+
+
+def _id(value):
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
 class MedServer(LanguageServer):
     """The server and its per-document state (the last analysis of each open document).
 
@@ -53,7 +102,8 @@ class MedServer(LanguageServer):
     """
 
     def __init__(self):
-        super().__init__("med", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
+        super().__init__("med", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full,
+                         protocol_cls=MedProtocol)
         self.analyses: dict[str, Analysis] = {}
         self.stdlib = standard_library()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
@@ -77,15 +127,48 @@ class MedServer(LanguageServer):
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
             uri=uri, diagnostics=[_diagnostic(units, result, d) for d in result.diagnostics], version=doc.version))
 
+    def document(self, uri: str) -> TextDocument:
+        """An open document; else the file behind `uri` if it is a regular file of at most
+        MAX_UNOPENED_BYTES (never a device, a FIFO or a huge file); else an error."""
+        if unquote(uri) in self.workspace.text_documents or uri in self.workspace.text_documents:
+            return self.workspace.get_text_document(uri)
+        return TextDocument(uri, source=_read_unopened(uri))
+
     def analysis(self, uri: str) -> tuple[TextDocument, Analysis]:
         """The document and its last analysis, read against its current text (never compiles)."""
-        doc = self.workspace.get_text_document(uri)
+        doc = self.document(uri)
         lines = _lines(doc.source)
         a = self.analyses.get(uri)
         if a is None:  # asked before the first compile finished: the standard names only
             return doc, unanalysed(_path_of(uri)[0], lines, self.stdlib)
         # Text typed since the last compile: read it, with the names that compile knew.
         return doc, a if a.lines == lines else attrs.evolve(a, lines=lines)
+
+
+def _read_unopened(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        raise JsonRpcInvalidParams(f"{uri} is not open")
+    path = unquote(parsed.path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    except OSError as e:
+        raise JsonRpcInvalidParams(f"cannot read {path}: {e.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise JsonRpcInvalidParams(f"cannot read {path}: not a regular file")
+        if info.st_size > MAX_UNOPENED_BYTES:
+            raise JsonRpcInvalidParams(f"cannot read {path}: over {MAX_UNOPENED_BYTES} bytes; open it in the editor")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_UNOPENED_BYTES + 1)
+    except OSError as e:  # e.g. /proc files: "regular", yet unreadable
+        raise JsonRpcInvalidParams(f"cannot read {path}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_UNOPENED_BYTES:
+        raise JsonRpcInvalidParams(f"cannot read {path}: over {MAX_UNOPENED_BYTES} bytes; open it in the editor")
+    return data.decode("utf-8", errors="replace")
 
 
 def _lines(text: str) -> tuple[str, ...]:
@@ -233,6 +316,11 @@ def _document_symbol(units: _Units, s: Symbol) -> lsp.DocumentSymbol:
     )
 
 
-def serve() -> None:
-    """Run the language server on stdin/stdout until the client says exit."""
-    create_server().start_io()
+def serve(stdin=None, stdout=None) -> None:
+    """Run the language server on stdin/stdout until the client says exit.
+
+    The client's input goes through FrameReader first: bounded, and resynchronising after a
+    malformed frame (see lsp_frames.py)."""
+    server = create_server()
+    reader = FrameReader(stdin or sys.stdin.buffer, on_garbage=server.protocol.garbage)
+    server.start_io(reader, stdout or sys.stdout.buffer)
