@@ -539,8 +539,9 @@ class _Compiler:
                     by_quantity.setdefault(s.quantity, []).append((c, s))
         for q, pairs in by_quantity.items():
             reported = set()
+            later = _later_date_overlapping(pairs)
             for i, (a, sa) in enumerate(pairs):
-                for b, sb in pairs[i + 1:]:
+                for b, sb in later[i]:
                     if a.tier != b.tier or sa.value == sb.value or a is b:
                         continue
                     if a.constraint.clearly_apart(b.constraint):
@@ -589,6 +590,23 @@ class _Compiler:
                 self.p.error(first.span, f"benefit `{benefit}` of scheme {rules.name} has no rate for local claims at "
                                          f"{', '.join(missing)}",
                              hint="add the clause, or `rate 0%` with the article that leaves it out")
+
+
+def _later_date_overlapping(pairs: list) -> list[list]:
+    """For each clause, the later ones (in text order) whose date ranges meet its own, found by
+    a sweep over the dates rather than by trying every pair: a block of hundreds of clauses,
+    one per period, is checked in near-linear time. Undated clauses meet every other."""
+    def start(i):
+        return pairs[i][0].constraint.dates[0]
+    later: list[list[int]] = [[] for _ in pairs]
+    active: list[int] = []  # started and not yet ended, as of the current start date
+    for j in sorted(range(len(pairs)), key=lambda i: (start(i) is not None, start(i) or 0)):
+        if start(j) is not None:
+            active = [i for i in active if (end := pairs[i][0].constraint.dates[1]) is None or end >= start(j)]
+        for i in active:
+            later[min(i, j)].append(max(i, j))
+        active.append(j)
+    return [[pairs[j] for j in sorted(js)] for js in later]
 
 
 def _has(c: Clause, quantity: str) -> bool:

@@ -59,7 +59,7 @@ def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
             return attrs.evolve(previous, lines=lines, diagnostics=tuple(e.diagnostics))
         return Analysis(path, lines, tuple(e.diagnostics), None, lines, _fallback_vocabulary(stdlib, None), {})
     try:
-        policy = compile_policy(text, name=path, base_dir=base_dir)
+        policy = compile_policy(text, name=path, base_dir=base_dir, module=module)
     except MedError as e:
         return Analysis(path, lines, tuple(e.diagnostics), module, lines, _fallback_vocabulary(stdlib, module),
                         _parameters(module))
