@@ -30,6 +30,7 @@ from pygls.workspace.position_codec import ServerTextPosition
 from . import __version__
 from .document import (Analysis, Place, Symbol, analyse, completions, definition, file_path, hover, standard_library,
                        symbols, unanalysed)
+from . import editing
 from .errors import Diagnostic, MedError
 from .formatter import format_text
 from .lsp_frames import FrameReader
@@ -291,7 +292,145 @@ def create_server() -> MedServer:
         units = _units(doc)
         return [_document_symbol(units, s) for s in symbols(a)]
 
+    _register_editing(server)
     return server
+
+
+def _register_editing(server: MedServer) -> None:
+    """References, rename, quick fixes, semantic tokens, folding, links, workspace symbols."""
+
+    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    def on_references(ls: MedServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        target = editing.target_at(a, line, column)
+        if target is None:
+            return []
+        units = _units(doc)
+        return [lsp.Location(uri=doc.uri, range=units.range(r.line, r.start, r.line, r.end))
+                for r in editing.references(a, target, params.context.include_declaration)]
+
+    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    def on_prepare_rename(ls: MedServer, params: lsp.PrepareRenameParams):
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        found = editing.renamable(a, line, column)
+        if found is None:
+            return None
+        r = found[1]
+        return _units(doc).range(r.line, r.start, r.line, r.end)
+
+    @server.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
+    def on_rename(ls: MedServer, params: lsp.RenameParams) -> Optional[lsp.WorkspaceEdit]:
+        doc, a = ls.analysis(params.text_document.uri)
+        line, column = _cursor(doc, params.position)
+        found = editing.renamable(a, line, column)
+        if found is None:
+            raise JsonRpcInvalidParams("only a name this file defines (a `define` entry or a `parameter`) can be renamed")
+        target = found[0]
+        if not editing.rename(a, target, params.new_name):
+            raise JsonRpcInvalidParams(f"`{params.new_name}` is not a name (letters, digits and -)")
+        changes = {doc.uri: _edits(doc, editing.rename(a, target, params.new_name), params.new_name)}
+        module = Path(a.path).stem
+        for uri, other in ls.analyses.items():  # open files that `use` this one
+            if uri == doc.uri or not editing.uses_module(other, module):
+                continue
+            word = other.vocabulary.words.get((target.word.kind, target.name)) if target.word else None
+            theirs = editing.Target(target.kind, target.name, word)
+            if target.kind == "word" and word is None:
+                continue
+            odoc = ls.workspace.get_text_document(uri)
+            edits = [r for r in editing.references(other, theirs) if other.lines[r.line][r.start:r.end] == target.name]
+            if edits:
+                changes[uri] = _edits(odoc, edits, params.new_name)
+        return lsp.WorkspaceEdit(changes=changes)
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    def on_code_action(ls: MedServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        doc, a = ls.analysis(params.text_document.uri)
+        units = _units(doc)
+        actions = []
+        for d in params.context.diagnostics:
+            if d.source != "med":
+                continue
+            start = doc.position_from_client_units(d.range.start)
+            guess = editing.suggestion(d.message)
+            word = editing.misspelt_word(a, start.line, start.character)
+            if guess is not None and word is not None:
+                edit = lsp.TextEdit(range=units.range(word.line, word.start, word.line, word.end), new_text=guess)
+                actions.append(lsp.CodeAction(title=f"Replace with `{guess}`", kind=lsp.CodeActionKind.QuickFix,
+                                              diagnostics=[d], is_preferred=True,
+                                              edit=lsp.WorkspaceEdit(changes={doc.uri: [edit]})))
+            gap = editing.missing_clauses(a, start.line, d.message)
+            if gap is not None:
+                at = lsp.Position(line=gap[0], character=0)
+                edit = lsp.TextEdit(range=lsp.Range(start=at, end=at), new_text=gap[1])
+                actions.append(lsp.CodeAction(title="Add the missing clauses (rates to fill in)",
+                                              kind=lsp.CodeActionKind.QuickFix, diagnostics=[d],
+                                              edit=lsp.WorkspaceEdit(changes={doc.uri: [edit]})))
+        return actions
+
+    @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+                    lsp.SemanticTokensLegend(token_types=list(editing.TOKEN_TYPES),
+                                             token_modifiers=list(editing.TOKEN_MODIFIERS)))
+    def on_semantic_tokens(ls: MedServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+        doc, a = ls.analysis(params.text_document.uri)
+        return lsp.SemanticTokens(data=_encode_tokens(_units(doc), editing.semantic_tokens(a)))
+
+    @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+    def on_folding(ls: MedServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+        _doc, a = ls.analysis(params.text_document.uri)
+        return [lsp.FoldingRange(start_line=s, end_line=e) for s, e in editing.folding_ranges(a)]
+
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK)
+    def on_links(ls: MedServer, params: lsp.DocumentLinkParams) -> list[lsp.DocumentLink]:
+        doc, a = ls.analysis(params.text_document.uri)
+        units = _units(doc)
+        return [lsp.DocumentLink(range=units.range(r.line, r.start, r.line, r.end),
+                                 target=file_path(f, str(Path(a.path).parent)).resolve().as_uri())
+                for r, f in editing.use_links(a)]
+
+    @server.feature(lsp.WORKSPACE_SYMBOL)
+    def on_workspace_symbols(ls: MedServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
+        query = params.query.lower()
+        out = []
+        for uri, a in list(ls.analyses.items()):
+            doc = ls.workspace.get_text_document(uri)
+            units = _units(doc)
+            for s in _flatten(symbols(a)):
+                if query in s.name.lower():
+                    line, start, end = s.head
+                    out.append(lsp.WorkspaceSymbol(
+                        name=s.name, kind=_SYMBOL_KIND[s.kind], container_name=Path(a.path).name,
+                        location=lsp.Location(uri=uri, range=units.range(line, start, line, end))))
+        return out
+
+
+def _flatten(items) -> list[Symbol]:
+    out = []
+    for s in items:
+        out.append(s)
+        out += _flatten(s.children)
+    return out
+
+
+def _edits(doc: TextDocument, ranges, new_text: str) -> list[lsp.TextEdit]:
+    units = _units(doc)
+    return [lsp.TextEdit(range=units.range(r.line, r.start, r.line, r.end), new_text=new_text) for r in ranges]
+
+
+def _encode_tokens(units: _Units, tokens) -> list[int]:
+    """LSP's relative encoding: line delta, start delta, length, type, modifier bits (UTF-16)."""
+    data, last_line, last_start = [], 0, 0
+    for line, start, end, kind, modifiers in tokens:
+        p0, p1 = units.position(line, start), units.position(line, end)
+        bits = sum(1 << editing.TOKEN_MODIFIERS.index(m) for m in modifiers)
+        delta_line = p0.line - last_line
+        data += [delta_line, p0.character - (last_start if delta_line == 0 else 0), p1.character - p0.character,
+                 editing.TOKEN_TYPES.index(kind), bits]
+        last_line, last_start = p0.line, p0.character
+    return data
 
 
 def _location(doc: TextDocument, a: Analysis, place: Place) -> Optional[lsp.Location]:
