@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     # Editors' LSP clients (vscode-languageclient, ...) add --stdio; stdio is the only transport.
     lsp.add_argument("--stdio", action="store_true", help="speak on stdin/stdout (the default and only transport)")
+    lsp.add_argument("--lang", choices=("en", "zh"), help="language of diagnostics (default: the client's locale, else each policy's keywords)")
     lsp.set_defaults(func=cmd_lsp)
     return p
 
@@ -78,13 +80,16 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
+    from .messages import choose, localise
     from .policy import check
 
     bad = 0
     for name in args.files:
         diags = check(name)
+        source = _source(name, name)
+        lang = choose(args.lang, source)
         for d in diags:
-            print(d.format(_source(d.span.file, name)), file=sys.stderr)
+            print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
@@ -484,7 +489,7 @@ def cmd_fmt(args) -> int:
 def cmd_lsp(args) -> int:
     from .lsp import serve
 
-    serve()
+    serve(lang=args.lang)
     return 0
 
 

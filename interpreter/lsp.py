@@ -34,6 +34,7 @@ from . import editing
 from .errors import Diagnostic, MedError
 from .formatter import format_text
 from .lsp_frames import FrameReader
+from .messages import choose, localise
 
 # A document the client never opened is read from disk only if it is a regular file this small.
 MAX_UNOPENED_BYTES = 4 * 1024 * 1024
@@ -108,6 +109,11 @@ class MedServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.stdlib = standard_library()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
+        self.lang: Optional[str] = None  # --lang, else the client's `lang` option or a Chinese locale
+
+    def language(self, text: str) -> str:
+        """The language of this document's diagnostics (messages.choose; no server locale)."""
+        return choose(self.lang, text, environ={})
 
     async def in_worker(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
@@ -125,8 +131,10 @@ class MedServer(LanguageServer):
             return  # closed, or a later change will publish
         self.analyses[uri] = result
         units = _units(doc)
+        lang = self.language(text)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=uri, diagnostics=[_diagnostic(units, result, d) for d in result.diagnostics], version=doc.version))
+            uri=uri, diagnostics=[_diagnostic(units, result, localise(d, lang)) for d in result.diagnostics],
+            version=doc.version))
 
     def document(self, uri: str) -> TextDocument:
         """An open document; else the file behind `uri` if it is a regular file of at most
@@ -221,6 +229,13 @@ def _cursor(doc: TextDocument, position: lsp.Position) -> tuple[int, int]:
 def create_server() -> MedServer:
     """The server with every feature registered."""
     server = MedServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def on_initialize(ls: MedServer, params: lsp.InitializeParams):
+        options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+        asked = options.get("lang") if isinstance(options.get("lang"), str) else None
+        if ls.lang is None and (asked or (params.locale or "").lower().startswith("zh")):
+            ls.lang = asked or params.locale
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: MedServer, params: lsp.DidOpenTextDocumentParams):
@@ -455,11 +470,12 @@ def _document_symbol(units: _Units, s: Symbol) -> lsp.DocumentSymbol:
     )
 
 
-def serve(stdin=None, stdout=None) -> None:
+def serve(stdin=None, stdout=None, lang: Optional[str] = None) -> None:
     """Run the language server on stdin/stdout until the client says exit.
 
     The client's input goes through FrameReader first: bounded, and resynchronising after a
     malformed frame (see lsp_frames.py)."""
     server = create_server()
+    server.lang = lang
     reader = FrameReader(stdin or sys.stdin.buffer, on_garbage=server.protocol.garbage)
     server.start_io(reader, stdout or sys.stdout.buffer)
