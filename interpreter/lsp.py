@@ -163,6 +163,8 @@ def _read_unopened(uri: str) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
     except OSError as e:
         raise JsonRpcInvalidParams(f"cannot read {path}: {e.strerror}") from None
+    except ValueError:  # a NUL in the path
+        raise JsonRpcInvalidParams(f"{uri!r} is not a file name") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -82,8 +82,10 @@ class FrameReader:
             self.on_garbage(f"a Content-Length over the limit of {MAX_FRAME_BYTES} bytes")
             return b""
         if not self._fill(length):
-            self.on_garbage("the input ended inside a message")
-            return None
+            # The input ended first: the length was wrong; frames may still follow in what came.
+            self.on_garbage("the input ended inside a message (a wrong Content-Length?)")
+            self._skip_to_header(drop_first=False)
+            return b"" if self.pending else None
         body = bytes(self.pending[:length])
         del self.pending[:length]
         return self._checked(body)

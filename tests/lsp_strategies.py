@@ -51,3 +51,32 @@ def hostile_streams(draw) -> tuple[bytes, list[bytes]]:
     bad = draw(st.lists(malformed_frames() | st.binary(min_size=1, max_size=40), min_size=1, max_size=4))
     good = [_body(100 + i) for i in range(draw(st.integers(min_value=1, max_value=3)))]
     return b"".join(bad) + b"".join(_frame(b) for b in good), good
+
+
+METHODS = ("textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/references",
+           "textDocument/rename", "textDocument/prepareRename", "textDocument/codeAction",
+           "textDocument/semanticTokens/full", "textDocument/foldingRange", "textDocument/documentLink",
+           "textDocument/formatting", "textDocument/documentSymbol", "workspace/symbol", "no/suchMethod")
+URIS = ("file:///dev/zero", "file:///nonexistent.med", "file:///", "untitled:x", "http://x/y.med", "", "file:///%00",
+        "file:///tmp/fuzz-open.med")
+positions = st.fixed_dictionaries({
+    "line": st.one_of(st.integers(-2, 40), st.just(2**31), st.just(10**30), st.text(max_size=3)),
+    "character": st.one_of(st.integers(-2, 200), st.just(2**63), st.none()),
+})
+hostile_params = st.one_of(
+    st.fixed_dictionaries({"textDocument": st.fixed_dictionaries({"uri": st.sampled_from(URIS) | st.text(max_size=20)}),
+                           "position": positions | json_bodies.map(json.loads)},
+                          optional={"newName": st.text(max_size=10), "query": st.text(max_size=10),
+                                    "context": st.just({"includeDeclaration": True}) | st.just({"diagnostics": []}),
+                                    "range": st.just({"start": {"line": 0, "character": 0},
+                                                      "end": {"line": 0, "character": 5}}),
+                                    "options": st.just({"tabSize": 2, "insertSpaces": True})}),
+    json_bodies.map(json.loads),
+)
+
+
+@st.composite
+def hostile_requests(draw) -> list[dict]:
+    """A few requests of real methods with params that may be wrong in every way."""
+    return [{"jsonrpc": "2.0", "id": 1000 + i, "method": draw(st.sampled_from(METHODS)), "params": draw(hostile_params)}
+            for i in range(draw(st.integers(1, 4)))]

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from lsp_wire import SERVER, WireClient, frame, notification, request
-from lsp_strategies import hostile_streams
+from lsp_strategies import hostile_requests, hostile_streams
 from medpolicy.lsp_frames import MAX_FRAME_BYTES, FrameReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,3 +145,14 @@ def test_the_frame_reader_yields_only_well_formed_frames_and_recovers_the_valid_
 def test_lsp_help_names_the_stdio_flag():
     out = subprocess.run([*SERVER, "--help"], capture_output=True, text=True, check=True).stdout
     assert "--stdio" in out
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(hostile_requests())
+def test_every_request_with_hostile_params_gets_a_result_or_a_json_rpc_error(server, requests):
+    server.send(b"".join(frame(r) for r in requests))
+    for r in requests:
+        reply = server.response(r["id"])
+        assert reply is not None, f"no answer to {r}"
+        assert "result" in reply or reply["error"]["code"] in (-32600, -32601, -32602), reply
