@@ -280,7 +280,8 @@ def create_server() -> MedServer:
                 label=c.label, kind=_COMPLETION_KIND[c.kind], detail=c.detail,
                 documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=c.documentation) if c.documentation else None,
                 text_edit=lsp.TextEdit(range=rng, new_text=c.label),
-            ) for c in items])
+                sort_text=f"{k:04d}",  # our order (the regulation's usual word first), not the client's A-Z
+            ) for k, c in enumerate(items)])
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def on_definition(ls: MedServer, params: lsp.DefinitionParams) -> Optional[lsp.Location]:

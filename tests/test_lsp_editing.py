@@ -212,3 +212,10 @@ async def test_workspace_symbols_find_blocks_and_names_in_open_files(client):
     assert {(s.name, s.container_name) for s in found} >= {("miner", "ws.med")}
     found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="fund major"))
     assert [s.location.range.start.line for s in found if s.container_name == "ws.med"] == [13]
+
+
+async def test_completion_keeps_the_regulations_usual_word_first_whatever_the_client_sorts_by(client):
+    uri = await open_(client, "order.med", POLICY + "    三级 起\n")
+    result = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 14, 8)))
+    ordered = [i.label for i in sorted(result.items, key=lambda i: i.sort_text)]
+    assert ordered[:2] == ["起付线", "起付标准"]
