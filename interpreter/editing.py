@@ -6,6 +6,7 @@ semantic tokens, folding and document links — pure functions of one document's
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -252,3 +253,107 @@ def missing_clauses(a: Analysis, line: int, message: str) -> Optional[tuple[int,
         rates = " ".join(f"{s} 0%" for s in statuses) if statuses else "0%"
         lines.append(f"{indent}{level} rate {rates}   # TODO: the rate the article sets for {level}\n")
     return last + 1, "".join(lines)
+
+
+# ---- inlay hints: what a relative rate resolves to --------------------------------------------
+
+def _terminal(text: str) -> Optional[str]:
+    kw = BY_SPELLING.get(text)
+    return kw.terminal if kw is not None else None
+
+
+def _rate_table(tokens: list[Token]) -> Optional[list[tuple[str, Decimal]]]:
+    """A line's absolute rates, `rate employed 85% retired 87%` -> [("employed", 85), ("retired", 87)];
+    None when the line sets no plain rate (none, a band, an adjustment)."""
+    k = next((i for i, t in enumerate(tokens) if _terminal(t.text) == "RATE"), None)
+    if k is None:
+        return None
+    table, selectors = [], []
+    for t in tokens[k + 1:]:
+        if t.kind == "number" and t.text.endswith("%"):
+            table.append((" ".join(selectors), Decimal(t.text[:-1])))
+            selectors = []
+        elif t.kind == "word" and _terminal(t.text) is None:
+            selectors.append(t.text)
+        elif _terminal(t.text) == "TO" or t.kind == "punct":
+            return None  # a band (`65% to 20000`) or an adjustment: no single figure
+        else:
+            break
+    return table or None
+
+
+def _adjustment(tokens: list[Token]) -> Optional[tuple[Optional[str], Decimal, Token]]:
+    """`rate [as NAME] ± N points`: (NAME or None, signed N, the points token)."""
+    k = next((i for i, t in enumerate(tokens) if _terminal(t.text) == "RATE"), None)
+    if k is None:
+        return None
+    rest = tokens[k + 1:]
+    name = None
+    if len(rest) >= 2 and _terminal(rest[0].text) == "AS" and rest[1].kind == "word":
+        name, rest = rest[1].text, rest[2:]
+    if len(rest) >= 3 and rest[0].text in "+-" and rest[1].kind == "number" and _terminal(rest[2].text) == "POINTS":
+        n = Decimal(rest[1].text)
+        return name, n if rest[0].text == "+" else -n, rest[2]
+    return None
+
+
+def _block_lines(a: Analysis, head: int) -> range:
+    width = indent_width(a.lines[head])
+    end = head + 1
+    while end < len(a.lines) and (not a.lines[end].strip() or indent_width(a.lines[end]) > width):
+        end += 1
+    return range(head + 1, end)
+
+
+def _parent(a: Analysis, line: int) -> Optional[int]:
+    width = indent_width(a.lines[line])
+    for n in range(line - 1, -1, -1):
+        if a.lines[n].strip() and not a.lines[n].lstrip().startswith("#") and indent_width(a.lines[n]) < width:
+            return n
+    return None
+
+
+def _base_rates(a: Analysis, line: int, name: Optional[str]) -> Optional[list[tuple[str, Decimal]]]:
+    """The rates an adjustment applies to: the line that selects NAME in the same block
+    (`rate as level3 - 10 points`), else the enclosing line's own rate, when nothing else in
+    that block sets one (otherwise which rate applies depends on the claim: no hint)."""
+    parent = _parent(a, line)
+    if name is not None:
+        scope = _block_lines(a, parent) if parent is not None else range(len(a.lines))
+        for n in scope:
+            tokens = scan(a.lines[n])
+            if tokens and tokens[0].text == name or any(t.text == name for t in tokens[:3] if t.kind == "word"):
+                table = _rate_table(tokens)
+                if table is not None and n != line:
+                    return table
+        return None
+    if parent is None:
+        return None
+    siblings = [scan(a.lines[n]) for n in _block_lines(a, parent) if n != line]
+    setting = [t for t in siblings if _rate_table(t) and _terminal(t[0].text) != "EXCEPTION"]
+    if not setting:
+        return _rate_table(scan(a.lines[parent]))
+    if len(setting) == 1 and _terminal(setting[0][0].text) == "RATE":  # the block's own rate line
+        return _rate_table(setting[0])
+    return None
+
+
+def inlay_hints(a: Analysis) -> list[tuple[int, int, str]]:
+    """(line, column, label): after `± N points`, the rate it comes to (`= 77%`, or per status)."""
+    out = []
+    for n, text in enumerate(a.lines):
+        tokens = [t for t in scan(text) if t.kind != "comment"]
+        adjusted = _adjustment(tokens)
+        if adjusted is None:
+            continue
+        name, delta, points = adjusted
+        base = _base_rates(a, n, name)
+        if not base:
+            continue
+        parts = [f"{sel} {_percent(rate + delta)}".strip() for sel, rate in base]
+        out.append((n, points.end, "= " + " · ".join(parts)))
+    return out
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}%"

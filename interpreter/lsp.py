@@ -396,6 +396,14 @@ def _register_editing(server: MedServer) -> None:
         doc, a = ls.analysis(params.text_document.uri)
         return lsp.SemanticTokens(data=_encode_tokens(_units(doc), editing.semantic_tokens(a)))
 
+    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
+    def on_inlay_hints(ls: MedServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        doc, a = ls.analysis(params.text_document.uri)
+        units = _units(doc)
+        first, last = params.range.start.line, params.range.end.line
+        return [lsp.InlayHint(position=units.position(line, column), label=label, padding_left=True)
+                for line, column, label in editing.inlay_hints(a) if first <= line <= last]
+
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     def on_folding(ls: MedServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
         _doc, a = ls.analysis(params.text_document.uri)

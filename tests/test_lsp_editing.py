@@ -219,3 +219,16 @@ async def test_completion_keeps_the_regulations_usual_word_first_whatever_the_cl
     result = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 14, 8)))
     ordered = [i.label for i in sorted(result.items, key=lambda i: i.sort_text)]
     assert ordered[:2] == ["起付线", "起付标准"]
+
+
+async def test_inlay_hints_show_what_a_relative_rate_comes_to(client):
+    text = POLICY.replace("  fund major", "    exception remote-self rate as 三级 - 20 points\n  fund major")
+    uri = await open_(client, "hints.med", text)
+    hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=rng(0, 0, 20, 0)))
+    # line 12 (miner + 5 points) gets none: its siblings set rates, so its base depends on the claim
+    assert [(h.position.line, h.position.character, h.label) for h in hints] == [(13, 48, "= 在职 65% · 退休 67%")]
+
+
+def rng(line, start, end_line, end):
+    return lsp.Range(start=lsp.Position(line=line, character=start), end=lsp.Position(line=end_line, character=end))
