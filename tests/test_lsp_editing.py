@@ -232,3 +232,32 @@ async def test_inlay_hints_show_what_a_relative_rate_comes_to(client):
 
 def rng(line, start, end_line, end):
     return lsp.Range(start=lsp.Position(line=line, character=start), end=lsp.Position(line=end_line, character=end))
+
+
+# ---- messages: Chinese for a Chinese policy, positions in UTF-16 ---------------------------
+
+CHINESE = """\
+办法 "某市办法" 地区 某市 施行 2026-01-01 至 2030-12-31
+引用 standard
+
+险种 职工
+  基金 basic
+  住院 比例 80%
+    三级 起付线 900 比例 在职 85% 退休 87%
+    在值 比例 50%
+"""
+
+
+async def test_an_all_chinese_policy_gets_its_diagnostics_in_chinese(client):
+    uri = await open_(client, "zh.med", CHINESE)
+    [d] = [d for d in client.diagnostics[uri] if "在值" in d.message]
+    assert d.message == "未定义的名称 `在值`\nhint: 是否应为 `在职`？"
+    assert d.range == rng(7, 4, 7, 6)
+
+
+async def test_a_misspelt_keyword_after_astral_characters_is_placed_in_utf16_units(client):
+    text = 'policy "𠮷𠮷" region 某市 effectiv 2026-01-01 to 2030-12-31\nuse standard\n'
+    uri = await open_(client, "astral.med", text)
+    [d] = client.diagnostics[uri]
+    assert d.message == "unknown word `effectiv`\nhint: did you mean `effective`?"
+    assert d.range == rng(0, 24, 0, 32)  # code points 22-30; each 𠮷 is two UTF-16 units
