@@ -56,7 +56,8 @@ def hostile_streams(draw) -> tuple[bytes, list[bytes]]:
 METHODS = ("textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/references",
            "textDocument/rename", "textDocument/prepareRename", "textDocument/codeAction",
            "textDocument/semanticTokens/full", "textDocument/foldingRange", "textDocument/documentLink",
-           "textDocument/formatting", "textDocument/documentSymbol", "workspace/symbol", "no/suchMethod")
+           "textDocument/formatting", "textDocument/documentSymbol", "textDocument/inlayHint", "workspace/symbol",
+           "no/suchMethod")
 URIS = ("file:///dev/zero", "file:///nonexistent.med", "file:///", "untitled:x", "http://x/y.med", "", "file:///%00",
         "file:///tmp/fuzz-open.med")
 positions = st.fixed_dictionaries({
