@@ -136,9 +136,9 @@ def renamable(a: Analysis, line: int, column: int) -> Optional[tuple[Target, Ran
     return target, Range(line, tok.column, tok.end)
 
 
-def uses_module(a: Analysis, module_name: str) -> bool:
-    """Whether the document has `use MODULE` (so a rename in MODULE reaches it)."""
-    for text in a.lines:
+def uses_module(lines, module_name: str) -> bool:
+    """Whether a document's lines have `use MODULE` (so a rename in MODULE reaches it)."""
+    for text in lines:
         tokens = [t for t in scan(text) if t.kind == "word"]
         if len(tokens) >= 2 and tokens[0].text in _USE and tokens[1].text == module_name:
             return True

@@ -38,6 +38,7 @@ from .messages import choose, localise
 
 # A document the client never opened is read from disk only if it is a regular file this small.
 MAX_UNOPENED_BYTES = 4 * 1024 * 1024
+MAX_USERS = 100  # files beside a module looked at for a rename
 
 # Wait this long after a keystroke before compiling, so typing a word compiles once.
 CHANGE_DELAY = 0.15
@@ -135,6 +136,28 @@ class MedServer(LanguageServer):
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
             uri=uri, diagnostics=[_diagnostic(units, result, localise(d, lang)) for d in result.diagnostics],
             version=doc.version))
+
+    async def users_of(self, module: Analysis, module_uri: str) -> dict[str, tuple[TextDocument, Analysis]]:
+        """Every policy that `use`s this module: the open ones (their last analysis), and the
+        files beside it on disk (at most MAX_USERS, each read as an unopened document and compiled)."""
+        name = Path(module.path).stem
+        found = {uri: (self.workspace.get_text_document(uri), a) for uri, a in list(self.analyses.items())
+                 if uri != module_uri and editing.uses_module(a.lines, name)}
+        folder = Path(module.path).parent
+        if not folder.is_dir():
+            return found
+        for path in sorted(folder.glob("*.med"))[:MAX_USERS]:
+            uri = path.resolve().as_uri()
+            if uri in found or uri == module_uri or unquote(uri) in self.workspace.text_documents:
+                continue
+            try:
+                doc = TextDocument(uri, source=_read_unopened(uri))
+            except JsonRpcException:
+                continue
+            if editing.uses_module(doc.source.splitlines(), name):
+                a = await self.in_worker(analyse, doc.source, str(path), str(folder), self.stdlib, None)
+                found[uri] = (doc, a)
+        return found
 
     def document(self, uri: str) -> TextDocument:
         """An open document; else the file behind `uri` if it is a regular file of at most
@@ -339,7 +362,7 @@ def _register_editing(server: MedServer) -> None:
         return _units(doc).range(r.line, r.start, r.line, r.end)
 
     @server.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
-    def on_rename(ls: MedServer, params: lsp.RenameParams) -> Optional[lsp.WorkspaceEdit]:
+    async def on_rename(ls: MedServer, params: lsp.RenameParams) -> Optional[lsp.WorkspaceEdit]:
         doc, a = ls.analysis(params.text_document.uri)
         line, column = _cursor(doc, params.position)
         found = editing.renamable(a, line, column)
@@ -349,15 +372,11 @@ def _register_editing(server: MedServer) -> None:
         if not editing.rename(a, target, params.new_name):
             raise JsonRpcInvalidParams(f"`{params.new_name}` is not a name (letters, digits and -)")
         changes = {doc.uri: _edits(doc, editing.rename(a, target, params.new_name), params.new_name)}
-        module = Path(a.path).stem
-        for uri, other in ls.analyses.items():  # open files that `use` this one
-            if uri == doc.uri or not editing.uses_module(other, module):
-                continue
+        for uri, (odoc, other) in (await ls.users_of(a, doc.uri)).items():
             word = other.vocabulary.words.get((target.word.kind, target.name)) if target.word else None
-            theirs = editing.Target(target.kind, target.name, word)
             if target.kind == "word" and word is None:
                 continue
-            odoc = ls.workspace.get_text_document(uri)
+            theirs = editing.Target(target.kind, target.name, word)
             edits = [r for r in editing.references(other, theirs) if other.lines[r.line][r.start:r.end] == target.name]
             if edits:
                 changes[uri] = _edits(odoc, edits, params.new_name)

@@ -115,11 +115,15 @@ async def test_renaming_a_name_in_a_module_reaches_the_open_files_that_use_it(cl
     user = POLICY.replace('define group "本地人群"\n  miner             矿工                 "a miner (矿工)"\n', "") \
         .replace("use standard\n", "use standard\nuse shared\n")
     (tmp_path / "shared.med").write_text(module, encoding="utf-8")  # `use` reads it from disk
+    (tmp_path / "unopened.med").write_text(user, encoding="utf-8")  # on disk, never opened
+    (tmp_path / "other.med").write_text(POLICY, encoding="utf-8")   # does not `use shared`
     shared = await open_(client, tmp_path / "shared.med", module)
     user_uri = await open_(client, tmp_path / "user.med", user)
     edit = await client.text_document_rename_async(lsp.RenameParams(**at(shared, 2, 3), new_name="collier"))
     assert spans(edit.changes[shared]) == [(2, 2, 7)]
     assert [e.range.start.line for e in edit.changes[user_uri]] == [11]
+    assert [e.range.start.line for e in edit.changes[(tmp_path / "unopened.med").as_uri()]] == [11]
+    assert set(edit.changes) == {shared, user_uri, (tmp_path / "unopened.med").as_uri()}
 
 
 # ---- quick fixes ---------------------------------------------------------------------
