@@ -3,7 +3,8 @@ workbench (code-server from npm), driven by headless Chromium (puppeteer-core), 
 `med lsp` and shows a problem, a hover and a completion (editor-support/vscode/test/e2e/run.js).
 
 The npm side installs itself on first run (setup.sh: exact versions from the lockfiles,
-from the npm registry). The system side must be there: `apt-get install chromium ripgrep
+from the npm registry; code-server once per machine in ~/.cache/medpolicy-e2e, which every
+checkout links to, so a new worktree costs about a minute, not six). The system side must be there: `apt-get install chromium ripgrep
 libkrb5-dev` (.ci/run does it); without it the test fails saying so, never skips.
 """
 

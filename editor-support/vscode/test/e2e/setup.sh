@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the end-to-end test needs, from the npm registry only (exact versions from
-# the lockfiles): code-server and puppeteer-core here, vsce and the language client in the
-# extension, then packages the extension (medpolicy.vsix). System packages (Debian):
+# the lockfiles): code-server and puppeteer-core (once per machine, in ~/.cache/medpolicy-e2e,
+# linked here), vsce and the language client in the extension, then packages the extension
+# (medpolicy.vsix). System packages (Debian):
 #   apt-get install chromium ripgrep libkrb5-dev    (.ci/run does this)
 set -e
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -24,5 +25,16 @@ if [ ! -f "$asset" ]; then
   rm -r "$cache/rg-dir"
 fi
 
-cd "$HERE" && npm ci --no-audit --no-fund
+# One install per machine and lockfile, shared by every checkout (a worktree links to it):
+# building code-server's native modules takes minutes.
+lock_id="$(sha256sum "$HERE/package-lock.json" | cut -c1-16)"
+E2E_HOME="${MED_E2E_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/medpolicy-e2e}/$lock_id"
+if [ ! -x "$E2E_HOME/node_modules/.bin/code-server" ]; then
+  mkdir -p "$E2E_HOME"
+  cp "$HERE/package.json" "$HERE/package-lock.json" "$E2E_HOME/"
+  (cd "$E2E_HOME" && npm ci --no-audit --no-fund)
+fi
+if [ ! -e "$HERE/node_modules" ] || [ -L "$HERE/node_modules" ]; then
+  ln -sfn "$E2E_HOME/node_modules" "$HERE/node_modules"
+fi
 cd "$HERE/../.." && npm ci --no-audit --no-fund && npm run package
