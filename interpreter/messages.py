@@ -62,6 +62,21 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"this line selects claims but sets nothing; add a setting or an indented block",
      "本行选定了就医情形却未作任何规定；请加上设置或缩进的子块"),
     (r"cannot read (?P<p>.+?): (?P<why>.+)", "无法读取 {p}：{why}"),
+    (r"expected (?P<exp>.+)", "应为 {exp}"),
+    (r"`use` names a module \(a \.med file beside the policy, or the standard library\), not a path",
+     "`use`（引用）后应是模块名（与本办法同目录的 .med 文件或标准库），不能是路径"),
+    (r"write `use NAME` for NAME\.med beside the policy", "同目录的 NAME.med 写作 `use NAME`"),
+    (r"no module `(?P<m>[^`]+)` in the standard library", "标准库中没有模块 `{m}`"),
+    (r"a clause about item classes sets prepay, ceiling or rate, not (?P<q>\S+)",
+     "关于费用类别的条款只能规定先行自付、限价或比例，不能规定 {q}"),
+    (r"this line can never apply: its (?P<dim>\S+) contradicts the block it is in",
+     "本行永远不会适用：它的{dim}与所在块相矛盾"),
+    (r"a layer may be declared again only `for` other benefits", "同一层级只能 `for`（针对）其他待遇再次声明"),
+    (r"the number (?P<n>\S+) is too large \(numbers stay below (?P<max>\S+)\)", "数字 {n} 过大（须小于 {max}）"),
+    (r"blocks are nested more than (?P<n>\d+) deep", "块的嵌套超过 {n} 层"),
+    (r"more than (?P<n>\d+) clauses in one file", "一个文件中的条款超过 {n} 条"),
+    (r"the file is larger than (?P<n>\d+) bytes", "文件超过 {n} 字节"),
+    (r"byte (?P<b>0x[0-9a-f]+) is not UTF-8: save the file as UTF-8", "字节 {b} 不是 UTF-8 编码：请以 UTF-8 保存文件"),
 )
 _COMPILED = tuple((re.compile(p), t) for p, t in _CATALOGUE)
 _WORDS = {  # the variable words of messages
@@ -71,6 +86,7 @@ _WORDS = {  # the variable words of messages
     "the cap": "封顶线", "cap": "封顶线", "the limit": "限额", "limit": "限额",
     "level ": "级别", "group ": "人群", "status ": "人员类别", "place ": "就医地", "benefit ": "待遇",
     "fund ": "基金", "measure ": "数量", "scheme ": "险种", "event ": "生育事件", "class ": "费用类别",
+    "type": "机构类型", "level": "级别", "status": "人员类别", "place": "就医地", "benefit": "待遇", "group": "人群",
 }
 
 
