@@ -29,7 +29,7 @@ use standard
 scheme employee
   fund basic cap 100000 yearly                                  cite "第二条"
   inpatient rate 80%                                            cite "第三条"
-    level3 deductible 900 rate employed 85% retired 87%         cite "第四条"
+    level3 deductible 900 rate employed 85% retired 87%         cite "第四条（一）"
     level9 deductible 500
 `;
 
