@@ -37,8 +37,8 @@ def long_policy(extra: int) -> str:
     lines = []
     for i in range(extra):
         a = start + dt.timedelta(days=2 * i)
-        lines.append(f"    level3 from {a} until {a + dt.timedelta(days=1)} deductible {900 + i} "
-                     "rate employed 85% retired 87%")
+        # one setting each: a table's every entry counts against the 2,000-clause limit
+        lines.append(f"    level3 from {a} until {a + dt.timedelta(days=1)} deductible {900 + i}")
     return base.replace(MARKER, MARKER + "\n".join(lines) + "\n")
 
 
