@@ -12,6 +12,7 @@ may pass its limit.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -41,7 +42,8 @@ PARAMS = {
 # tests/test_boundaries.py::test_pending_cumulative_rounding holds the failing cases meanwhile.
 UNIT = 100_00
 
-RUNS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
+# A mutation run (scripts/mutation.py) sets MED_REFERENCE_EXAMPLES lower: it runs this file per mutant.
+RUNS = settings(max_examples=int(os.environ.get("MED_REFERENCE_EXAMPLES", "30")), deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
