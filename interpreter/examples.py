@@ -6,7 +6,10 @@ The format is in docs/worked-examples.md.
 
 from __future__ import annotations
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
+    import tomli as tomllib
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
