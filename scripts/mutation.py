@@ -34,11 +34,11 @@ CORE = ["claims.py", "terms.py", "settle.py", "engine.py", "plan.py", "stages.py
 
 # The fast subset: tests that assert amounts (hand-worked examples, the independent
 # reference, the boundary cases) and the claim reader's field checks. A few seconds a mutant.
-FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_reference.py",
-              "tests/test_settlement.py", "tests/test_claims.py"]
+FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_claim_edges.py",
+              "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py"]
 # The hostile-claims fuzz of test_claims takes seconds and asserts no amounts.
 DESELECT = ["-k", "not hostile"]
-ENV = {"MED_REFERENCE_EXAMPLES": "12", "PYTHONDONTWRITEBYTECODE": "1"}
+ENV = {"MED_REFERENCE_EXAMPLES": "6", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def stage(target: Path, files: list[str]) -> list[str]:

@@ -295,3 +295,111 @@ def test_pending_suizhou_capped_fund_pays_the_increase_of_its_cumulative():
     a = stay("a", level="primary", items=[{"class": "A", "amount": "356.00"}, {"class": "B", "amount": "49.00"}])
     b = stay("b", date="2026-04-01", level="primary", items=[{"class": "B", "amount": "445.00"}])
     assert paid(SUIZHOU, [a, b]) == ["0.10", "0.47"]
+
+
+# ---- the trace names the clause, line and article of each amount ------------------------------
+
+def test_the_trace_of_a_claim_one_fen_over_a_threshold():
+    # Suihua resident, level 2 (policies/suihua.med line 96: 500, 75%, 第二十三条（一）3), items 58,500.04
+    # and 10.00 outside the catalogue: basic 58,000.04 × 75% = 43,500.03; burden 15,000.01 over the
+    # threshold of line 88 by 0.01; the 65% band of line 89: 0.0065 → 0.01; patient 58,510.04 − 43,500.04.
+    c = stay("a", scheme="resident", level="level2",
+             items=[{"class": "A", "amount": "58500.04"}, {"class": "excluded", "amount": "10.00"}])
+    level2 = {"line": 96, "cite": "第二十三条（一）3"}
+    assert SUIHUA.settle(c).to_json()["trace"] == [
+        {"step": "total", "amount": "58510.04"},
+        {"step": "excluded", "amount": "10.00", "detail": "outside the catalogue or over a price ceiling"},
+        {"step": "eligible", "amount": "58500.04"},
+        {"step": "deductible", "amount": "500.00", **level2},
+        {"step": "rate", **level2, "detail": "75%"},
+        {"step": "basic", "amount": "43500.03", **level2},
+        {"step": "major base", "amount": "15000.01", "line": 88, "cite": "第二十九条（二）",
+         "detail": "burden this year 0.00 -> 15000.01, threshold 15000.00"},
+        {"step": "major", "amount": "0.01", "line": 89, "cite": "第二十九条（二）"},
+        {"step": "patient", "amount": "15010.00"},
+    ]
+
+
+# ---- a year carried claim by claim: `state=` and `Policy.run` -------------------------------
+
+def test_a_year_carried_in_state_reaches_the_same_band_edge():
+    # The three stays of test_suihua_critical_illness_threshold_and_band_edge_hit_exactly, settled one
+    # at a time with the state of the one before, and through Policy.run: the same hand amounts.
+    claims = [stay("a", amount="58500.00", scheme="resident", level="level2"),
+              stay("b", date="2026-04-01", amount="18500.00", scheme="resident", level="level2"),
+              stay("c", date="2026-05-01", amount="900.00", scheme="resident", level="level2")]
+    expected = [("43500.00", "0.00"), ("13500.00", "3250.00"), ("300.00", "420.00")]
+    state, chained = None, []
+    for c in claims:
+        r = SUIHUA.settle(c, state=state)
+        chained.append((r["paid"]["basic"], r["paid"]["major"]))
+        state = r.state
+    assert chained == expected
+    # A state is a value: settling from an earlier one again gives the same, whatever came after.
+    first = SUIHUA.settle(claims[0])
+    assert SUIHUA.settle(claims[1], state=first.state)["paid"]["major"] == "3250.00"
+    assert SUIHUA.settle(claims[1], state=first.state)["paid"]["major"] == "3250.00"
+    run = SUIHUA.run()
+    assert [(r["paid"]["basic"], r["paid"]["major"]) for r in map(run.settle, claims)] == expected
+
+
+# ---- parameters in bands, caps, tiers and ceilings; 就高 between groups -----------------------
+
+PARAMETERS = ('policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
+              "parameter cap_p\nparameter edge_p\nparameter tier_p\nparameter ceil_p\n")
+PARAMS = {"cap_p": "20000", "edge_p": "11000", "tier_p": "500", "ceil_p": "60000"}
+
+
+def _parameters(body: str):
+    return medpolicy.compile(PARAMETERS + body, "t.med")
+
+
+def test_a_cap_point_inside_banded_rates_set_by_parameters():
+    # Bands over the year's eligible cost: 50% to edge_p = 11,000, 80% above; cap cap_p = 20,000.
+    # a: eligible 40,000, deductible 1,000 (the lowest positions): 50% × (11,000 − 1,000) = 5,000, then
+    # 15,000 more at 80% reaches the cap at 11,000 + 15,000 / 0.8 = 29,750: basic 20,000.00,
+    # major 90% × (40,000 − 29,750) = 9,225.00. b: past the cap, no deductible: 90% × 5,000 = 4,500.00.
+    p = _parameters("scheme employee\n  fund basic cap cap_p yearly\n  fund major on eligible above cap\n"
+                    "    rate 90%\n  inpatient\n"
+                    "    primary level1 level2 level3 deductible 1000 rate 50% to edge_p, 80% above\n")
+    r = rows(p, [stay("a", date="2026-02-01", amount="40000.00"), stay("b", amount="5000.00")], **PARAMS)
+    assert [(x["deductible"], x["paid"]["basic"], x["paid"]["major"]) for x in r] == [
+        ("1000.00", "20000.00", "9225.00"), ("0.00", "0.00", "4500.00")]
+
+
+ITEMS = ("scheme employee\n  material prepay 10% to tier_p, 50% above\n  material ceiling ceil_p\n"
+         "  inpatient\n    primary level1 level2 level3 deductible none rate 100%\n"
+         "    low-income deductible 300\n    orphan deductible 200\n"
+         "  outpatient rate 100%\n    low-income cap 1000 yearly\n    orphan cap 2000 yearly\n")
+
+
+@pytest.mark.parametrize("price, amount, excluded, prepay", [
+    ("500.00", "1000.00", "0.00", "100.00"),         # at the tier's edge: 10%
+    ("500.01", "1000.00", "0.00", "500.00"),         # a fen above it: 50% of the whole item
+    ("80000.00", "80000.00", "20000.00", "30000.00"),  # over the 60,000 ceiling: 20,000 out; 60,000 at 50%
+])
+def test_item_tiers_and_ceilings_set_by_parameters(price, amount, excluded, prepay):
+    c = stay(items=[{"class": "material", "amount": amount, "unit_price": price}])
+    r = rows(_parameters(ITEMS), [c], **PARAMS)[0]
+    assert (r["excluded"], r["prepay"]) == (excluded, prepay)
+
+
+def test_a_member_of_two_groups_gets_the_more_favourable_clause():
+    # docs/language.md 4 (就高): low-income 300, orphan 200 → 200; caps 1,000 / 2,000 → 2,000 a year.
+    p = _parameters(ITEMS)
+    c = stay(amount="5000.00", groups=["low-income", "orphan"])
+    assert rows(p, [c], **PARAMS)[0]["deductible"] == "200.00"
+    out = dict(c, benefit="outpatient")
+    assert paid(p, [dict(out, id="o1"), dict(out, id="o2", date="2026-04-01")], **PARAMS) == ["2000.00", "0.00"]
+
+
+@pytest.mark.xfail(strict=True, reason="engine: two event limits, one a parameter, are reported as ambiguous "
+                                       "instead of adding up (docs/language.md `limit N`); see the tests report")
+def test_event_limits_add_up_when_one_is_a_parameter():
+    # docs/language.md: `limit N` — several events: the limits add up; amounts may name a parameter.
+    # IUD insertion (lim_p = 500) and sterilisation (2,800) together, billed 5,000: 3,300.00.
+    p = medpolicy.compile('policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\nparameter lim_p\n'
+                          "scheme employee\n  maternity paid-by maternity rate 100%\n"
+                          "    iud-insert limit lim_p\n    sterilization limit 2800\n", "t.med")
+    c = dict(stay(amount="5000.00"), benefit="maternity", maternity=["iud-insert", "sterilization"])
+    assert paid(p, [c], "maternity", lim_p="500") == ["3300.00"]
