@@ -297,6 +297,18 @@ def test_pending_suizhou_capped_fund_pays_the_increase_of_its_cumulative():
     assert paid(SUIZHOU, [a, b]) == ["0.10", "0.47"]
 
 
+@PENDING_CUMULATIVE
+def test_pending_suihua_cap_point_from_the_exact_cumulative():
+    # 第二十八条（二）. Employed. a: primary (300, 90%), 52,542.57: basic 52,242.57 × 90% = 47,018.313 exactly
+    # (paid 47,018.31). b: level 2 (600, 87%), 96,496.56: wanted 95,896.56 × 87% > the 72,981.687 left
+    # under 120,000; basic pays 120,000.00 − 47,018.31 = 72,981.69. The cap point is
+    # 600 + 72,981.687 / 0.87 = 84,486.9966…; major 90% × (96,496.56 − 84,486.9966…) = 10,808.607 → 10,808.61
+    # (from the rounded 47,018.31 the engine finds 84,487.0000 and pays 10,808.60: a fen short).
+    r = rows(SUIHUA, [stay("a", amount="52542.57", level="primary"),
+                      stay("b", date="2026-04-01", amount="96496.56", level="level2")])
+    assert [(x["paid"]["basic"], x["paid"]["major"]) for x in r] == [("47018.31", "0.00"), ("72981.69", "10808.61")]
+
+
 # ---- the trace names the clause, line and article of each amount ------------------------------
 
 def test_the_trace_of_a_claim_one_fen_over_a_threshold():
