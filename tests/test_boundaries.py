@@ -415,3 +415,59 @@ def test_event_limits_add_up_when_one_is_a_parameter():
                           "    iud-insert limit lim_p\n    sterilization limit 2800\n", "t.med")
     c = dict(stay(amount="5000.00"), benefit="maternity", maternity=["iud-insert", "sterilization"])
     assert paid(p, [c], "maternity", lim_p="500") == ["3300.00"]
+
+
+LAYERS = ('policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\nparameter lim_p\nparameter share_p\n'
+          "scheme employee\n  fund major on burden\n    threshold 1000\n    rate 50%\n    low-income not-covered\n"
+          "  partial prepay share_p to 300, 40% above\n"
+          "  material prepay 10% to 500, 30% to 70000, 50% above\n  material ceiling 60000\n"
+          "  inpatient\n    primary level1 level2 level3 deductible none rate 80%\n"
+          "  maternity paid-by maternity rate 100%\n    iud-insert limit lim_p\n")
+LAYER_PARAMS = {"lim_p": "500", "share_p": "20%"}
+
+
+def test_a_layer_clause_can_leave_a_group_out():
+    # burden 10,000 − 8,000 = 2,000; 50% above 1,000 = 500.00; `low-income not-covered` in the layer: 0.00.
+    p = medpolicy.compile(LAYERS, "t.med")
+    assert paid(p, [stay()], "major", **LAYER_PARAMS) == ["500.00"]
+    assert paid(p, [stay(groups=["low-income"])], "major", **LAYER_PARAMS) == ["0.00"]
+
+
+def test_a_limit_a_share_and_a_ceiling_set_by_parameters():
+    p = medpolicy.compile(LAYERS, "t.med")
+    # 限额 lim_p = 500 on a bill of 800: 500.00
+    iud = dict(stay(amount="800.00"), benefit="maternity", maternity="iud-insert")
+    assert paid(p, [iud], "maternity", **LAYER_PARAMS) == ["500.00"]
+    # a partly-covered item at the tier's edge (unit price 300): share_p = 20% of 1,000 = 200.00
+    part = stay(items=[{"class": "partial", "amount": "1000.00", "unit_price": "300.00"}])
+    assert rows(p, [part], **LAYER_PARAMS)[0]["prepay"] == "200.00"
+    # a material of 80,000 over the 60,000 ceiling: 20,000 out; its tier is that of the price
+    # allowed (60,000: 30%), not of 80,000 (50%): 60,000 × 30% = 18,000.00
+    material = stay(items=[{"class": "material", "amount": "80000.00", "unit_price": "80000.00"}])
+    r = rows(p, [material], **LAYER_PARAMS)[0]
+    assert (r["excluded"], r["prepay"]) == ("20000.00", "18000.00")
+
+
+SHAOXING = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+SHAOXING_PARAMS = {"b_prepay": "10%", "aid_rate_cat2": "85%", "aid_cap_cat2": "100000", "aid_rate_cat3": "75%",
+                   "aid_cap_cat3": "100000", "aid_rate_cat4": "70%", "aid_cap_cat4": "100000"}
+
+
+def test_shaoxing_aid_pays_the_first_share_too():
+    # 第四十六条 with 第九十四条（四） (the policy's reading): aid on what the funds left, the
+    # out-of-city share included. Employed, level 3, referred out of the city, 特困 (category 1):
+    # 10% first share 2,000; eligible 18,000; deductible 1,200 (第四十九条); basic 80% × 16,800 =
+    # 13,440.00; burden 18,000 − 13,440 + 2,000 = 6,560 under the halved 9,000: no major; aid 100% of
+    # 18,000 − 13,440 + 2,000 = 6,560.00; the patient pays 0.00.
+    c = stay(place="remote-referred", groups=["extreme-poverty"], amount="20000.00")
+    r = rows(SHAOXING, [c], **SHAOXING_PARAMS)[0]
+    assert (r["prepay"], r["deductible"], r["paid"], r["patient"]) == (
+        "2000.00", "1200.00", {"basic": "13440.00", "major": "0.00", "aid": "6560.00"}, "0.00")
+
+
+def test_shaoxing_yearly_deductible_carried_in_state():
+    # 第四十九条（一）: one deductible a year at the highest level used: level 1 800, then level 3: 1,200 − 800.
+    a = stay("a", level="level1")
+    first = SHAOXING.settle(a, params=SHAOXING_PARAMS)
+    second = SHAOXING.settle(stay("b", date="2026-04-01"), params=SHAOXING_PARAMS, state=first.state)
+    assert (first["deductible"], second["deductible"]) == ("800.00", "400.00")

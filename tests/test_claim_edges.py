@@ -93,3 +93,16 @@ def test_the_age_read_is_the_age_used():
     c = dict(GOOD, date="2026-03-05", items=[{"class": "A", "amount": "10600.00"}])
     paid = lambda age: ziyang.settle(dict(c, age=age), params={"avg_wage": "60000"}).to_json()["paid"]["basic"]
     assert [paid(" 70 "), paid(70.0), paid("69")] == ["9000.00", "9000.00", "8500.00"]
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("amount", "1e-16", bad(F, "bad-amount", "items[0].amount is out of range (1e-16)")),
+    ("amount", 1e15, "1000000000000000.00"),                 # a float at the largest size accepted
+    ("age", 0.0, "1000.00"), ("age", 150.0, "1000.00"),      # floats at both ends of the range
+    ("age", Decimal("0"), "1000.00"), ("age", Decimal("150"), "1000.00"),
+    ("age", "111111111111", bad("age", "bad-value", "age must be a whole number from 0 to 150, not 111111111111")),
+    ("age", Decimal("sNaN"), bad("age", "bad-value", "age must be a whole number from 0 to 150, not Decimal('sNaN')")),
+])
+def test_numbers_at_the_readers_own_edges(field, value, expected):
+    r = settle(field, value)
+    assert r.get("error", r.get("total")) == expected
