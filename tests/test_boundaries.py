@@ -367,16 +367,28 @@ def _parameters(body: str):
 
 
 def test_a_cap_point_inside_banded_rates_set_by_parameters():
-    # Bands over the year's eligible cost: 50% to edge_p = 11,000, 80% above; cap cap_p = 20,000.
-    # a: eligible 40,000, deductible 1,000 (the lowest positions): 50% × (11,000 − 1,000) = 5,000, then
-    # 15,000 more at 80% reaches the cap at 11,000 + 15,000 / 0.8 = 29,750: basic 20,000.00,
-    # major 90% × (40,000 − 29,750) = 9,225.00. b: past the cap, no deductible: 90% × 5,000 = 4,500.00.
-    p = _parameters("scheme employee\n  fund basic cap cap_p yearly\n  fund major on eligible above cap\n"
-                    "    rate 90%\n  inpatient\n"
-                    "    primary level1 level2 level3 deductible 1000 rate 50% to edge_p, 80% above\n")
-    r = rows(p, [stay("a", date="2026-02-01", amount="40000.00"), stay("b", amount="5000.00")], **PARAMS)
+    # Bands over the year's eligible cost: rate_p = 50% to edge_p = 11,000, 60% to 15,000, 80% above;
+    # cap cap_p = 20,000. a: eligible 40,000, deductible 1,000 (the lowest positions): 50% × 10,000 =
+    # 5,000; 60% × 4,000 = 2,400 (7,400 so far); 12,600 more at 80% reaches the cap at 15,000 + 15,750 =
+    # 30,750: basic 20,000.00, major 90% × (40,000 − 30,750) = 8,325.00.
+    # b: past the cap, no deductible: 90% × 5,000 = 4,500.00.
+    p = medpolicy.compile(PARAMETERS + "parameter rate_p\n"
+                          "scheme employee\n  fund basic cap cap_p yearly\n  fund major on eligible above cap\n"
+                          "    rate 90%\n  inpatient\n    primary level1 level2 level3 deductible 1000 "
+                          "rate rate_p to edge_p, 60% to 15000, 80% above\n", "t.med")
+    r = rows(p, [stay("a", date="2026-02-01", amount="40000.00"), stay("b", amount="5000.00")],
+             rate_p="50%", **PARAMS)
     assert [(x["deductible"], x["paid"]["basic"], x["paid"]["major"]) for x in r] == [
-        ("1000.00", "20000.00", "9225.00"), ("0.00", "0.00", "4500.00")]
+        ("1000.00", "20000.00", "8325.00"), ("0.00", "0.00", "4500.00")]
+
+
+def test_a_cap_point_with_less_than_a_yuan_left():
+    # cap 10,000, deductible 1,000, 80%. a: 13,499: 80% × 12,499 = 9,999.20, leaving 0.80.
+    # b: 2,000: the cap is reached at 1,000 + 0.80 / 0.8 = 1,001; major 90% × 999 = 899.10.
+    p = policy("scheme employee\n  fund basic cap 10000 yearly\n  fund major on eligible above cap\n    rate 90%\n"
+               "  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n")
+    r = rows(p, [stay("a", date="2026-02-01", amount="13499.00"), stay("b", amount="2000.00")])
+    assert [(x["paid"]["basic"], x["paid"]["major"]) for x in r] == [("9999.20", "0.00"), ("0.80", "899.10")]
 
 
 ITEMS = ("scheme employee\n  material prepay 10% to tier_p, 50% above\n  material ceiling ceil_p\n"
