@@ -483,3 +483,29 @@ def test_shaoxing_yearly_deductible_carried_in_state():
     first = SHAOXING.settle(a, params=SHAOXING_PARAMS)
     second = SHAOXING.settle(stay("b", date="2026-04-01"), params=SHAOXING_PARAMS, state=first.state)
     assert (first["deductible"], second["deductible"]) == ("800.00", "400.00")
+
+
+def test_the_trace_of_the_layers_above_the_cap_and_on_what_remains():
+    # Suihua 第二十八条（二） (suihua.med line 23): 150,000 at level 3 crosses the cap point 142,076.4705…:
+    # base 7,923.53 (shown to the fen), major 7,131.18. Ziyang 第三十一条（二） (ziyang.med line 109):
+    # level 3, 10,000: deductible 800, basic 80% × 9,200 = 7,360; what remains 10,000 − 800 − 7,360 = 1,840;
+    # 60% = 1,104.00.
+    major = [s for s in SUIHUA.settle(stay(amount="150000.00")).to_json()["trace"] if s["step"].startswith("major")]
+    assert major == [{"step": "major base", "amount": "7923.53", "line": 23, "cite": "第二十八条（二）",
+                      "detail": "eligible cost above the basic fund's cap"},
+                     {"step": "major", "amount": "7131.18", "line": 23, "cite": "第二十八条（二）"}]
+    r = ZIYANG.settle(stay(enrolment={"supplement": True}), params={"avg_wage": "60000"}).to_json()
+    assert [s for s in r["trace"] if s["step"].startswith("supplement")] == [
+        {"step": "supplement base", "amount": "1840.00", "line": 109, "cite": "第三十一条（二）",
+         "detail": "what the earlier funds left"},
+        {"step": "supplement", "amount": "1104.00", "line": 109, "cite": "第三十一条（二）"}]
+
+
+def test_a_layer_on_what_remains_can_leave_a_group_out():
+    # deductible 1,000, 80%: basic 7,200; what remains 10,000 − 1,000 − 7,200 = 1,800; 60% = 1,080.00.
+    p = policy("scheme employee\n  fund supplement on remaining above deductible\n    supplement rate 60%\n"
+               "    supplement low-income not-covered\n"
+               "  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n")
+    c = stay(enrolment={"supplement": True})
+    assert paid(p, [c], "supplement") == ["1080.00"]
+    assert paid(p, [dict(c, groups=["low-income"])], "supplement") == ["0.00"]
