@@ -509,3 +509,45 @@ def test_a_layer_on_what_remains_can_leave_a_group_out():
     c = stay(enrolment={"supplement": True})
     assert paid(p, [c], "supplement") == ["1080.00"]
     assert paid(p, [dict(c, groups=["low-income"])], "supplement") == ["0.00"]
+
+
+ADJUST = ('policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
+          "parameter less_p\nparameter plus_p\nparameter step_p\nparameter floor_p\n"
+          "scheme employee\n  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n"
+          "    retired deductible - less_p\n    low-income deductible halved\n"
+          "    orphan deductible repeat - step_p floor floor_p\n"
+          "  outpatient rate 50%\n    cap 1000 yearly\n    retired cap + plus_p\n"
+          "    hypertension diabetes cap + 10% each-extra diseases\n")
+ADJUST_PARAMS = {"less_p": "300", "plus_p": "200", "step_p": "200", "floor_p": "700"}
+
+
+@pytest.mark.parametrize("extra, deductible, detail", [
+    ({}, "1000.00", None),
+    ({"status": "retired"}, "700.00", "1000.00 - 300.00"),                         # − less_p
+    ({"groups": ["low-income"]}, "500.00", "1000.00 halved"),
+    ({"status": "retired", "groups": ["low-income"]}, "350.00", "1000.00 - 300.00, halved"),  # (1000 − 300) / 2
+])
+def test_deductible_adjustments_in_their_order(extra, deductible, detail):
+    r = medpolicy.compile(ADJUST, "t.med").settle(stay(**extra), params=ADJUST_PARAMS).to_json()
+    [step] = [s for s in r["trace"] if s["step"] == "deductible"]
+    assert (step["amount"], step.get("detail")) == (deductible, detail)
+
+
+def test_repeat_stays_by_a_parameter_stop_at_a_parameter_floor():
+    # 1,000; 1,000 − 200 = 800; 1,000 − 400 = 600 → not below floor_p = 700.
+    p = medpolicy.compile(ADJUST, "t.med")
+    claims = [stay(f"s{i}", date=f"2026-0{i + 1}-01", groups=["orphan"]) for i in range(3)]
+    r = [x.to_json() for x in p.settle_all(claims, params=ADJUST_PARAMS)]
+    assert [x["deductible"] for x in r] == ["1000.00", "800.00", "700.00"]
+    [step] = [s for s in r[2]["trace"] if s["step"] == "deductible"]
+    assert step["detail"] == "1000.00 2 earlier stay(s) this year: - 200.00 each, not below 700.00"
+
+
+@pytest.mark.parametrize("extra, basic", [
+    ({}, "1000.00"),                                                    # 50% × 3,000 = 1,500 → cap 1,000
+    ({"status": "retired"}, "1200.00"),                                 # cap + plus_p = 1,200
+    ({"conditions": ["hypertension", "diabetes", "aids"]}, "1200.00"),  # + 10% × 2 extra diseases = 1,200
+])
+def test_cap_adjustments(extra, basic):
+    c = dict(stay(amount="3000.00", **extra), benefit="outpatient")
+    assert paid(medpolicy.compile(ADJUST, "t.med"), [c], **ADJUST_PARAMS) == [basic]
