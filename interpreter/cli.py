@@ -11,13 +11,16 @@ import csv
 import gc
 import io
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .errors import MedError
+from . import files
+from .errors import MedError, ParameterError
 from .policy import Policy, Result, load
+from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -45,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
     c.add_argument("--articles", action="store_true",
                    help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
+    c.add_argument("--format", choices=("text", "md"), default="text",
+                   help="with --articles: md also prints a Markdown table of the policies to stdout")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -61,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("policy", metavar="POLICY")
     e.add_argument("claim", metavar="CLAIM", help="a .json file with one claim (or - for stdin)")
     e.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--lang", choices=("zh", "en"), help="the sheet's language (default: that of the policy's keywords)")
+    e.add_argument("--format", choices=("text", "html"), default="text",
+                   help="html: one self-contained page, each step beside the article it cites")
+    e.add_argument("-o", "--output", metavar="FILE", help="write the sheet here instead of stdout")
     e.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the worked examples beside the policies")
@@ -77,6 +86,24 @@ def _parser() -> argparse.ArgumentParser:
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     lsp.set_defaults(func=cmd_lsp)
+
+    s = sub.add_parser("serve", help="a settlement service over HTTP (docs/serve.md)")
+    s.add_argument("policies", nargs="+", metavar="POLICY")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--db", default="medpolicy.db", metavar="URL",
+                   help="a SQLite file (default medpolicy.db), sqlite:///PATH or postgresql://...")
+    s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
+    s.add_argument("--workers", type=int, default=1, help="server processes (share the database)")
+    s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES")
+    s.add_argument("--max-batch", type=int, default=1_000, metavar="CLAIMS")
+    s.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="time to answer a request")
+    s.add_argument("--max-in-flight", type=int, default=256, metavar="REQUESTS",
+                   help="requests answered at once; beyond this, 503 at once")
+    s.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    s.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
+                   help="how often to look for changed policy files (0: never)")
+    s.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("diff", help="what an edit does: clauses changed, exact effect on claims, a replay")
     d.add_argument("old", metavar="OLD")
@@ -102,11 +129,17 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
-    from .policy import check
-
-    bad = 0
+    bad = unreadable = 0
+    reports: list = []
     for name in args.files:
-        diags = check(name)
+        try:
+            diags = list(load(name).warnings)
+        except MedError as e:
+            if _named_file_unreadable(e, name):
+                print(f"med: {e.__cause__}", file=sys.stderr)
+                unreadable += 1
+                continue
+            diags = e.diagnostics
         for d in diags:
             print(d.format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
@@ -116,8 +149,24 @@ def cmd_check(args) -> int:
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
         if args.articles and not errors:
-            bad += not _check_articles(name)
-    return 1 if bad else 0
+            bad += not _check_articles(name, reports)
+    if args.articles and args.format == "md":
+        from .articles import markdown_table
+        print(markdown_table(reports), end="")
+    return 2 if unreadable else 1 if bad else 0
+
+
+def _readable(path: str) -> bool:
+    """A named file is a regular file that can be opened; else `med: cannot read PATH: reason`
+    (exit 2 on every command). Checked before opening, so a FIFO or device never blocks."""
+    if path == "-":
+        return True
+    try:
+        files.check_readable(path)
+    except files.UnreadableFile as e:
+        print(f"med: {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def _check_strict(name: str, param_pairs: list[str]) -> bool:
@@ -125,7 +174,7 @@ def _check_strict(name: str, param_pairs: list[str]) -> bool:
     from .strict import strict_findings
     params = _params(param_pairs)
     policy = _load(name) if params is not None else None
-    if policy is None:
+    if not isinstance(policy, Policy):
         return False
     try:
         findings = strict_findings(policy, params)
@@ -138,11 +187,12 @@ def _check_strict(name: str, param_pairs: list[str]) -> bool:
     return not findings
 
 
-def _check_articles(name: str) -> bool:
+def _check_articles(name: str, reports: list) -> bool:
     """Report the articles of the policy's regulation that are neither cited nor out of scope."""
     from .articles import check_articles, regulation_for
     try:
         r = check_articles(Path(name))
+        reports.append((name, r))
     except OSError as e:
         print(f"{regulation_for(Path(name))}: cannot read the regulation the policy encodes: {e.strerror or e}",
               file=sys.stderr)
@@ -172,13 +222,22 @@ def _source(file: str, fallback: str) -> Optional[str]:
     return None
 
 
-def _load(path: str) -> Optional[Policy]:
+def _load(path: str) -> Policy | int:
+    """The policy, or the exit code once its problems are printed: 2 when the named file
+    itself cannot be read, 1 for problems in what was read."""
     try:
         return load(path)
     except MedError as e:
+        if _named_file_unreadable(e, path):
+            print(f"med: {e.__cause__}", file=sys.stderr)
+            return 2
         for d in e.diagnostics:
             print(d.format(_source(d.span.file, path)), file=sys.stderr)
-        return None
+        return 1
+
+
+def _named_file_unreadable(e: MedError, path: str) -> bool:
+    return isinstance(e.__cause__, files.UnreadableFile) and e.__cause__.path == str(path)
 
 
 def _params(pairs: list[str]) -> Optional[dict]:
@@ -324,8 +383,14 @@ def _policy_and_params(args):
     if params is None:
         return 2
     policy = _load(args.policy)
-    if policy is None:
-        return 1
+    if isinstance(policy, int):
+        return policy
+    try:
+        policy.bind(params)  # every --param declared, every declared one given, before any claim
+    except ParameterError as e:
+        d = e.diagnostics[0]
+        print(f"med: {d.message}" + (f"\n  hint: {d.hint}" if d.hint else ""), file=sys.stderr)
+        return 2 if any(name not in policy.parameters for name in params) else 1
     return policy, params
 
 
@@ -333,6 +398,8 @@ def cmd_run(args) -> int:
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
+    if not _readable(args.claims):  # a FIFO or device would block; exit 2 like any unreadable file
+        return 2
     with _batch_gc():
         return _run(args, *ready)
 
@@ -454,12 +521,18 @@ def cmd_explain(args) -> int:
     if isinstance(ready, int):
         return ready
     policy, params = ready
-    items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    if not _readable(args.claim):
+        return 2
+    try:
+        items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    except OSError as e:
+        print(f"med: cannot read {args.claim}: {e.strerror or e}", file=sys.stderr)
+        return 2
     if items is None:
         try:
-            data = json.loads(Path(args.claim).read_text(encoding="utf-8-sig"), parse_float=Decimal)
-        except OSError as e:
-            print(f"med: cannot read {args.claim}: {e.strerror}", file=sys.stderr)
+            data = json.loads(files.read_bytes(args.claim).decode("utf-8-sig"), parse_float=Decimal)
+        except files.UnreadableFile as e:
+            print(f"med: {e}", file=sys.stderr)
             return 2
         except (ValueError, RecursionError) as e:  # bad JSON or encoding, a huge number, deep nesting
             print(f"{args.claim}: not a JSON claim: {_json_limit(e) if not isinstance(e, json.JSONDecodeError) else e}", file=sys.stderr)
@@ -474,42 +547,17 @@ def cmd_explain(args) -> int:
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
         return 1
-    status = 0
-    for r in results:
-        sys.stdout.write(explain_sheet(r, policy))
-        status |= 0 if r.ok else 1
-    return status
-
-
-def explain_sheet(r: Result, policy: Policy) -> str:
-    """A calculation sheet a person reads: each step, its amount, and the clause behind it."""
-    data = r.to_json()
-    lines = []
-    if not r.ok:
-        e = data["error"]
-        lines.append(f"claim {data.get('id')}: cannot be settled — {e['message']}" + (f" (field {e['field']})" if e.get("field") else ""))
-        return "\n".join(lines) + "\n"
-    lines.append(f"{policy.title} — claim {data['id']} ({data['person']}, {data['benefit']}, {data['year']})")
-    lines.append("")
-    rows = []
-    for s in data["trace"]:
-        where = ""
-        if "line" in s:
-            where = f"{Path(policy.compiled.file).name}:{s['line']}"
-            if s.get("cite"):
-                where += f"  {s['cite']}"
-        rows.append((s["step"], s.get("amount", ""), s.get("detail", ""), where))
-    w0 = max(_width(r_[0]) for r_ in rows)
-    w1 = max(len(r_[1]) for r_ in rows)
-    w2 = max(_width(r_[2]) for r_ in rows)
-    for step, amount, detail, where in rows:
-        lines.append(f"  {step.ljust(w0 - _width(step) + len(step))}  {amount.rjust(w1)}  "
-                     f"{detail.ljust(w2 - _width(detail) + len(detail))}  {where}".rstrip())
-    lines.append("")
-    paid = ", ".join(f"{k} {v}" for k, v in data["paid"].items())
-    lines.append(f"  paid: {paid}; patient pays {data['patient']}"
-                 + (f"; allowance {data['allowance']}" if "allowance" in data else ""))
-    return "\n".join(lines) + "\n\n"
+    from .sheet import render_sheets
+    page = render_sheets(results, policy, args.lang, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(page, encoding="utf-8")
+        except OSError as e:
+            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(page)
+    return 0 if all(r.ok for r in results) else 1
 
 
 # ---- test -------------------------------------------------------------------------
@@ -517,28 +565,65 @@ def explain_sheet(r: Result, policy: Policy) -> str:
 def cmd_test(args) -> int:
     from .examples import discover, run_file
 
-    files = discover(args.paths)
-    if not files:
+    test_files = discover(args.paths)
+    if not test_files:
         print("med test: no worked examples found (*.test.toml)", file=sys.stderr)
         return 2
-    passed = failed = 0
-    for f in files:
-        for o in run_file(f):
-            if o.passed:
-                passed += 1
-                if args.verbose:
-                    print(f"ok    {f.name}: {o.name}")
-                continue
-            failed += 1
-            print(f"FAIL  {f.name}: {o.name}" + (f"  [{o.cite}]" if o.cite else ""))
-            if o.error:
-                print(f"      {o.error}")
-            for m in o.mismatches:
-                print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
-    print(f"{passed} passed, {failed} failed")
-    if args.coverage and not _print_coverage(files, args.fail_under):
-        return 1
-    return 1 if failed else 0
+    out = _Lines()
+    passed = failed = unreadable = 0
+    for f in test_files:
+        try:
+            for o in run_file(f):
+                if o.passed:
+                    passed += 1
+                    if args.verbose:
+                        out(f"ok    {f.name}: {o.name}")
+                    continue
+                failed += 1
+                out(f"FAIL  {f.name}" + (f":{o.line}" if o.line else "") + f": {o.name}"
+                    + (f"  [{o.cite}]" if o.cite else ""))
+                if o.error:
+                    out(f"      {o.error}")
+                for m in o.mismatches:
+                    out(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}"
+                        + (f"  ({m.clause})" if m.clause else ""))
+        except files.UnreadableFile as e:
+            print(f"med: {e}", file=sys.stderr)
+            unreadable += 1
+    out(f"{passed} passed, {failed} failed")
+    out.close()
+    if args.coverage and not _print_coverage(test_files, args.fail_under):
+        failed += 1
+    return 2 if unreadable else 1 if failed else 0
+
+
+class _Lines:
+    """Standard output that a closed pipe (`med test | head`) silences without ending the
+    command: the examples still run, so the exit code still says whether one failed."""
+
+    def __init__(self):
+        self.open = True
+
+    def __call__(self, line: str) -> None:
+        if self.open:
+            try:
+                print(line)
+            except BrokenPipeError:
+                self._closed()
+
+    def close(self) -> None:
+        if self.open:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def _closed(self) -> None:
+        self.open = False
+        # Later writes, and Python's own flush at exit, go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_coverage(files, fail_under: Optional[float]) -> bool:
@@ -554,10 +639,12 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
         c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
         excused = len(c.missing) - len(c.untested)
         print(f"coverage {c.policy}: {c.exercised} of {c.clauses} clauses exercised ({c.percent:.1f}%)"
-              + (f", {excused} left out with a reason" if excused else ""))
+              + (f", {excused} left out with a reason: {c.accounted:.1f}% accounted for" if excused else ""))
         for m in c.missing:
             why = f"  — left out: {m.reason}" if m.reason else ""
             print(f"  {'-' if m.reason else 'not exercised'} {c.policy}:{m.line}  {m.text}{why}")
+        for text in c.stale:
+            print(f"  stale [[unexercised]] entry: no unexercised clause of {c.policy} contains {text!r}")
         if fail_under is not None and c.percent < fail_under:
             print(f"coverage {c.policy}: {c.percent:.1f}% is under --fail-under {fail_under:g}%")
             ok = False
@@ -572,8 +659,8 @@ def cmd_diff(args) -> int:
     if params is None:
         return 2
     old, new = _load(args.old), _load(args.new)
-    if old is None or new is None:
-        return 1
+    if isinstance(old, int) or isinstance(new, int):
+        return max(x for x in (old, new) if isinstance(x, int))
     claims = None
     if args.claims:
         try:
@@ -646,6 +733,12 @@ def cmd_lsp(args) -> int:
 
     serve()
     return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    return serve(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

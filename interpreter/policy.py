@@ -12,44 +12,65 @@ A `Policy` is immutable and may be shared between threads; each run's accumulato
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import operator
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+import immutables
+
 from . import ast
-from .claims import ClaimReader
+from . import files
+from .claims import ClaimReader, printable
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .settle import Year, q, step_dict
+from .money import CONVERTING, Exact, q
+from .settle import Year, step_dict
 
 MAX_USES = 16
 
 
 class State:
     """Each person's accumulators per year, as left by the claims settled so far. Immutable:
-    settling returns a new State."""
+    settling returns a new State, and an older State stays valid (settle from it again).
+
+    Cost model: a persistent map (`immutables.Map`, a hash array mapped trie) from
+    (person, scheme, year) to that year's accumulators. Settling with `state=` copies only
+    the claim's own person-year (a few small dicts) and adds one path to the trie: O(log n)
+    for n person-years held, in practice the same for 10 persons or a million; the States
+    share everything else."""
 
     __slots__ = ("_years",)
 
-    def __init__(self, years: Optional[dict] = None):
-        self._years = years or {}
+    def __init__(self, years: Optional[Mapping] = None):
+        self._years = years if isinstance(years, immutables.Map) else immutables.Map(years or {})
 
     def year(self, key: tuple) -> Year:
-        """The year of `key` = (person, scheme, year): a year is kept per scheme (domain.md)."""
+        """A copy of the year of `key` = (person, scheme, year), to settle on: a year is kept
+        per scheme (domain.md)."""
         y = self._years.get(key)
         return y.copy() if y is not None else Year()
 
     def with_year(self, key: tuple, y: Year) -> "State":
-        years = dict(self._years)
-        years[key] = y
-        return State(years)
+        return State(self._years.set(key, y))
+
+    def __len__(self) -> int:
+        """How many person-years the state holds."""
+        return len(self._years)
+
+
+class BoundParams(dict):
+    """Checked run parameters (name -> Decimal), with `key`: the engine caches settlement plans
+    per claim signature and parameters, and reads the key instead of sorting them per claim."""
+
+    __slots__ = ("key",)
 
 
 class Result(Mapping):
@@ -86,7 +107,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     out: dict = {}
     for k, v in data.items():
         cls = v.__class__
-        if cls is Decimal:
+        if cls is Decimal or cls is Exact:
             out[k] = str(q(v))
         elif cls is dict:
             out[k] = {f: str(q(a)) for f, a in v.items()}
@@ -105,6 +126,8 @@ class Policy:
         self._engine = Engine(compiled)
         self._reader = ClaimReader(compiled.vocabulary)
         self._share_params = _share_params(compiled)
+        # A policy without parameters settled without any: bound once (never handed out).
+        self._no_params = self.bind(None) if not compiled.params else None
         self.warnings = tuple(warnings)
         self.sources = sources
 
@@ -133,11 +156,14 @@ class Policy:
     def bind(self, params: Optional[Mapping[str, Any]]) -> dict:
         """Check and convert run parameters: every declared one must be given, as a number or a percentage."""
         params = dict(params or {})
-        out = {}
+        for name in params:
+            if name not in self._c.params:
+                raise _parameter_error(unknown_parameter(name, self._c.params))
+        out = BoundParams()
         for name, value in params.items():
             text = str(value).strip()
             try:
-                out[name] = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+                out[name] = CONVERTING.divide(Decimal(text[:-1]), 100) if text.endswith("%") else Decimal(text)
             except (InvalidOperation, ValueError):
                 raise _parameter_error(f"parameter {name} must be a number or a percentage, not {value!r}") from None
             if not out[name].is_finite() or out[name] < 0:
@@ -151,40 +177,52 @@ class Policy:
         missing = [p for p in self._c.params if p not in out]
         if missing:
             raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
-                                            f"the policy needs parameter {', '.join(missing)}: supply it with "
-                                            f"--param {missing[0]}=VALUE (or params={{'{missing[0]}': ...}})"))
+                                            missing_parameters(missing, self._c.param_descriptions),
+                                            hint=" ".join(f"--param {name}=VALUE" for name in missing)))
+        out.key = tuple(sorted(out.items()))
         return out
 
     # ---- settling ----------------------------------------------------------------
     def settle(self, claim: Mapping[str, Any], *, state: Optional[State] = None,
                params: Optional[Mapping[str, Any]] = None) -> Result:
         """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
-        The result's `.state` carries the year on to the next claim."""
-        bound = self.bind(params)
-        state = state or State()
+        The result's `.state` carries the year on to the next claim.
+
+        Cost model: the claim is read and checked, its signature (the facts clauses select on)
+        looks up the settlement terms compiled for it on first use, and the arithmetic runs on
+        those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
+        an embedding program settling many claims on one set of parameters uses `run`."""
+        bound = self._no_params if params is None and self._no_params is not None else self.bind(params)
+        if state is None:
+            state = State()
         try:
             facts = self._read(claim)
-        except ClaimError as e:
-            return Result(_error(claim, e), [], state)
-        key = _year_key(facts)
-        year = state.year(key)
-        try:
+            key = _year_key(facts)
+            year = state.year(key)
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        except _UNEXPECTED as e:  # an error result, never a crash
-            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], state)
         return Result(data, trace, state.with_year(key, year))
 
     def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True) -> "Run":
         """A run that settles claims one at a time, in the order given, keeping each person's
         years: what `med run` streams claims through. The caller orders each person's claims
-        by date and may `forget` a person whose claims are done."""
+        by date and may `forget` a person whose claims are done.
+
+        Cost model: parameters are checked once; each claim costs what `settle` does, without
+        the State copy (the run's years are updated in place); memory is the person-years
+        held, so a caller that `forget`s finished persons runs in memory flat in the claims.
+        With `trace=False` no trace step is built at all."""
         return Run(self, self.bind(params), trace)
 
     def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
         """Settle many claims: each person's claims in date order (ties in input order), years
-        accumulating; results in input order. A bad claim gets an error result; the rest settle."""
+        accumulating; results in input order. A bad claim gets an error result; the rest settle.
+
+        Cost model: the claims are read and sorted by (person, date, input position) in
+        memory, then settled person by person; only the current person's years are held, so
+        the state is per person, never the city's. The results list holds every result (with
+        its trace): for files larger than memory, stream through `run`."""
         bound = self.bind(params)
         claims = list(claims)
         results: list[Optional[Result]] = [None] * len(claims)
@@ -202,7 +240,11 @@ class Policy:
         read.sort(key=_run_order)
         years: dict = {}
         engine = self._engine
+        current = None
         for person, _, i, facts in read:
+            if person != current:  # the previous person's claims are done
+                years.clear()
+                current = person
             key = _year_key(facts)
             year = years.get(key)
             if year is None:
@@ -214,12 +256,23 @@ class Policy:
                 results[i] = Result(data, trace, None)
             except ClaimError as e:
                 results[i] = Result(_error(claims[i], e), [], None)
-            except _UNEXPECTED as e:  # never lose the rest of the run
-                results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
         return results  # type: ignore[return-value]
 
+    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False):
+        """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, like `settle_all`;
+        returns a table of the same kind, one row per claim in input order (`arrow.py`; needs the
+        `data` extra)."""
+        from .arrow import settle_table
+        return settle_table(self, table, params=params, trace=trace)
+
     def _read(self, claim):
-        facts = self._reader.read(claim)
+        """A claim's facts; whatever goes wrong reading it is a ClaimError (an unexpected one `internal`)."""
+        try:
+            facts = self._reader.read(claim)
+        except ClaimError:
+            raise
+        except Exception as e:  # never a crash: the claim's error row says where
+            raise ClaimError("internal", f"could not read the claim: {e!r}", None) from e
         lo, hi = self._c.effective
         if (lo is not None and facts.ordinal < lo) or (hi is not None and facts.ordinal > hi):
             period = f"{_d(lo)} to {_d(hi)}"
@@ -244,19 +297,14 @@ class Run:
         policy = self._policy
         try:
             facts = policy._read(claim)
+            key = _year_key(facts)
+            year = self._years.get(key)
+            if year is None:
+                year = self._years[key] = Year()
+            data, trace = policy._engine.settle(facts, year, self._params, self._trace)
         except ClaimError as e:
             return Result(_error(claim, e), [], None)
-        key = _year_key(facts)
-        year = self._years.get(key)
-        if year is None:
-            year = self._years[key] = Year()
-        try:
-            data, trace = policy._engine.settle(facts, year, self._params)
-        except ClaimError as e:
-            return Result(_error(claim, e), [], None)
-        except _UNEXPECTED as e:  # never lose the rest of the run
-            return Result(_error(claim, ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
-        return Result(data, trace if self._trace else [], None)
+        return Result(data, trace if trace is not None else [], None)
 
     def forget(self, person: str) -> None:
         """Drop a person's years: their claims in this run are done."""
@@ -274,14 +322,27 @@ def _year_key(facts) -> tuple:
     return (facts.person, facts.scheme, facts.year)
 
 
+def unknown_parameter(name: str, declared: tuple[str, ...]) -> str:
+    """The words for a parameter the policy does not declare (the CLI and the API say the same)."""
+    close = difflib.get_close_matches(name, declared, n=1)
+    hint = f"did you mean {close[0]}?" if close else \
+        f"it declares {', '.join(declared)}" if declared else "it declares none"
+    return f"the policy declares no parameter {name!r} ({hint})"
+
+
+def missing_parameters(missing: list[str], descriptions: Mapping[str, Optional[str]]) -> str:
+    """The words for the declared parameters a run did not give, each with its description."""
+    listed = ", ".join(f'{name} "{descriptions[name]}"' if descriptions.get(name) else name for name in missing)
+    return f"the policy needs parameter{'s' if len(missing) > 1 else ''} {listed}: give " \
+           + ("a value for each" if len(missing) > 1 else "its value")
+
+
 def _parameter_error(message: str) -> ParameterError:
     """A bad `--param` value (parameters have no place in a file)."""
     return ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), message))
 
 
 _run_order = operator.itemgetter(0, 1, 2)  # person, date, input position
-# What a settlement bug would raise; a claim that meets one gets an `internal` error row.
-_UNEXPECTED = (ArithmeticError, ValueError, KeyError, TypeError)
 
 
 def _share_params(compiled: Compiled) -> frozenset:
@@ -304,7 +365,9 @@ def _d(ordinal: Optional[int]) -> str:
 
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
-    if not isinstance(cid, str):
+    if isinstance(cid, str):
+        cid = printable(cid)  # a lone surrogate would stop the output
+    else:
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
         try:
             cid = None if cid is None else str(cid)[:200]
@@ -327,13 +390,18 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     """A `use` names a standard-library module or a file beside the policy; never a path."""
     if "/" in use.name or "\\" in use.name or use.name.startswith("."):
         raise MedLoadError(Diagnostic(use.span, f"`use {use.name}`: a use names a module, not a path"))
-    if base_dir is not None:
-        candidate = base_dir / f"{use.name}.med"
-        if candidate.is_file() and candidate.resolve().parent == base_dir.resolve():
-            return str(candidate), _read_source(candidate, use.span)
     text = _stdlib_text(use.name)
+    local = base_dir / f"{use.name}.med" if base_dir is not None else None
     if text is not None:
+        # The standard library's names always mean the standard library: a module of the same
+        # name beside the policy would silently change every policy in the folder.
+        if local is not None and local.exists():
+            raise MedLoadError(Diagnostic(use.span, f"`use {use.name}` means the standard library "
+                                                    f"(stdlib/{use.name}.med), but {local} has the same name: "
+                                                    f"rename the local module and `use` it by its new name"))
         return f"stdlib/{use.name}.med", text
+    if local is not None and local.is_file() and local.resolve().parent == base_dir.resolve():
+        return str(local), _read_source(local, use.span)
     raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
                                             + (f" or beside {use.span.file}" if base_dir else "")))
 
@@ -370,9 +438,10 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
 def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None) -> Policy:  # noqa: A001
     """Compile policy source text. Raises MedError (with file, line, column) on any problem."""
     sources = {name: text}
-    main = parse(text, name)
-    used = _gather(main, Path(base_dir) if base_dir else None, sources)
-    compiled, diags = compile_modules(main, used)
+    with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
+        main = parse(text, name)
+        used = _gather(main, Path(base_dir) if base_dir else None, sources)
+        compiled, diags = compile_modules(main, used)
     if compiled is None:
         raise MedCompileError([d for d in diags if d.severity == "error"])
     return Policy(compiled, [d for d in diags if d.severity == "warning"], sources)
@@ -386,19 +455,13 @@ def load(path: str | os.PathLike) -> Policy:
 
 
 def _read_source(path: Path, where: ast.Span) -> str:
-    """A .med file's text; an unreadable file or a byte that is not UTF-8 is a MedLoadError
-    (at the byte's line and column, or at `where`: the `use` that asked for the file)."""
+    """A .med file's text; an unreadable file (missing, a folder, a FIFO or device) or a byte
+    that is not UTF-8 is a MedLoadError (at the byte's line and column, or at `where`: the
+    `use` that asked for the file)."""
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise MedLoadError(Diagnostic(where, f"cannot read {path}: {e.strerror or e}")) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = len(raw[raw.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
-        raise MedLoadError(Diagnostic(ast.Span(str(path), line, column, line, column + 1),
-                                      f"byte 0x{raw[e.start]:02x} is not UTF-8: save the file as UTF-8")) from None
+        return files.read_text(path)
+    except files.UnreadableFile as e:
+        raise MedLoadError(Diagnostic(where, str(e))) from e  # the cause tells the CLI which file
 
 
 def check(path: str | os.PathLike) -> list[Diagnostic]:
