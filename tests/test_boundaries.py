@@ -23,6 +23,13 @@ ZIYANG = medpolicy.load(ROOT / "policies" / "ziyang.med")
 HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
 
 
+def line_of(city: str, text: str) -> int:
+    """The line of policies/CITY.med that holds `text` (positions read from the policy text)."""
+    lines = (ROOT / "policies" / f"{city}.med").read_text(encoding="utf-8").splitlines()
+    [n] = [i for i, line in enumerate(lines, 1) if text in line]
+    return n
+
+
 def policy(body: str):
     return medpolicy.compile(HEAD + body, "t.med")
 
@@ -98,10 +105,17 @@ def test_half_a_fen_rounds_up_in_the_basic_fund():
 
 
 def test_half_a_fen_rounds_up_in_a_layer_and_in_a_prepayment():
-    # Suihua employee: the first stay uses up the 120,000 cap; the second is paid by the major
-    # layer alone, 90% of its eligible cost, no deductible: 0.05 × 90% = 0.045 → 0.05 (banker's 0.04).
+    # cap 10,000, deductible 1,000, 80%: a: 13,500 reaches the cap exactly (1,000 + 10,000 / 0.8), the
+    # layer pays 0; b: past the cap, the layer alone, 90% × 0.05 = 0.045 → 0.05 (banker's 0.04).
+    p = policy("scheme employee\n  fund basic cap 10000 yearly\n  fund major on eligible above cap\n    rate 90%\n"
+               "  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n")
+    r = rows(p, [stay("a", amount="13500.00"), stay("b", date="2026-04-01", amount="0.05")])
+    assert [(x["deductible"], x["paid"]["basic"], x["paid"]["major"]) for x in r] == [
+        ("1000.00", "10000.00", "0.00"), ("0.00", "0.00", "0.05")]
+    # Suihua, the same after a stay of 200,000: the layer's exact cumulative 52,131.17647… (rounded
+    # 52,131.18) + 0.045 = 52,131.22147… → 52,131.22: the claim is paid the increase, 0.04.
     r = rows(SUIHUA, [stay("a", amount="200000.00"), stay("b", date="2026-04-01", amount="0.05")])
-    assert (r[1]["deductible"], r[1]["paid"]["basic"], r[1]["paid"]["major"]) == ("0.00", "0.00", "0.05")
+    assert [x["paid"]["major"] for x in r] == ["52131.18", "0.04"]
     # Suizhou 第二十三条（三）: class B pre-pays 10%: 0.25 × 10% = 0.025 → 0.03 (banker's 0.02).
     c = stay(items=[{"class": "B", "amount": "0.25"}])
     assert rows(SUIZHOU, [c])[0]["prepay"] == "0.03"
@@ -165,7 +179,8 @@ def test_a_benefit_cap_counts_only_its_benefit():
     # outpatient 2,000. Outpatient at level 1: 500 yearly deductible, 70%: (3,500 − 500) × 70% =
     # 2,100 → capped at 2,000.00; a later outpatient claim gets 0.00.
     out = dict(stay("o1", date="2026-03-01", amount="3500.00", level="level1"), benefit="outpatient")
-    claims = [stay("i", date="2026-02-01"), out, dict(out, id="o2", date="2026-04-01", amount="100.00")]
+    later = dict(stay("o2", date="2026-04-01", amount="100.00", level="level1"), benefit="outpatient")
+    claims = [stay("i", date="2026-02-01"), out, later]
     assert paid(SUIHUA, claims) == ["7735.00", "2000.00", "0.00"]
 
 
@@ -270,15 +285,9 @@ def test_ziyang_floor_after_the_retired_reduction():
     assert [r["deductible"] for r in rows(ZIYANG, claims, avg_wage="60000")] == ["600.00", "550.00"]
 
 
-# ---- pending: the engine's rounding of cumulatives (engine helper, issue 8 item 2) -----------
+# ---- a capped or banded fund pays the increase of its exactly tracked cumulative (issue 8) ----
 
-PENDING_CUMULATIVE = pytest.mark.xfail(
-    strict=True, reason="PENDING(engine helper, issue 8 item 2): a capped or banded fund pays the increase "
-                        "of its exactly tracked cumulative, rounded; today each claim is rounded on its own")
-
-
-@PENDING_CUMULATIVE
-def test_pending_binzhou_outpatient_total_stays_within_200():
+def test_binzhou_outpatient_total_stays_within_200():
     # 第十三条（一）: 50% of at most 400 a year: never more than 200.00. Cumulative eligible 3.65, 94.04,
     # 7,086.04; paid as the increase of the rounded cumulative: 1.825 → 1.83; 47.02 − 1.83 = 45.19;
     # 200.00 − 47.02 = 152.98: 200.00 in all (rounding each claim alone: 1.83 + 45.20 + 152.98 = 200.01).
@@ -287,8 +296,7 @@ def test_pending_binzhou_outpatient_total_stays_within_200():
     assert paid(BINZHOU, [out("a", "3.65"), out("b", "90.39"), out("c", "6992.00")]) == ["1.83", "45.19", "152.98"]
 
 
-@PENDING_CUMULATIVE
-def test_pending_suizhou_capped_fund_pays_the_increase_of_its_cumulative():
+def test_suizhou_capped_fund_pays_the_increase_of_its_cumulative():
     # Employee, primary (400, 95%), class B pre-pays 10%. a: 356 A + 49 B: prepay 4.90, eligible 400.10,
     # basic 0.10 × 95% = 0.095 → 0.10. b: 445 B: prepay 44.50, eligible 400.50, second stay 400 − 200 →
     # floor 400; basic 0.475; cumulative 0.57 exactly: 0.57 − 0.10 = 0.47 (alone: 0.48).
@@ -297,8 +305,7 @@ def test_pending_suizhou_capped_fund_pays_the_increase_of_its_cumulative():
     assert paid(SUIZHOU, [a, b]) == ["0.10", "0.47"]
 
 
-@PENDING_CUMULATIVE
-def test_pending_suihua_cap_point_from_the_exact_cumulative():
+def test_suihua_cap_point_from_the_exact_cumulative():
     # 第二十八条（二）. Employed. a: primary (300, 90%), 52,542.57: basic 52,242.57 × 90% = 47,018.313 exactly
     # (paid 47,018.31). b: level 2 (600, 87%), 96,496.56: wanted 95,896.56 × 87% > the 72,981.687 left
     # under 120,000; basic pays 120,000.00 − 47,018.31 = 72,981.69. The cap point is
@@ -312,12 +319,13 @@ def test_pending_suihua_cap_point_from_the_exact_cumulative():
 # ---- the trace names the clause, line and article of each amount ------------------------------
 
 def test_the_trace_of_a_claim_one_fen_over_a_threshold():
-    # Suihua resident, level 2 (policies/suihua.med line 96: 500, 75%, 第二十三条（一）3), items 58,500.04
+    # Suihua resident, level 2 (the line `level2 deductible 500 rate 75%`, 第二十三条（一）3), items 58,500.04
     # and 10.00 outside the catalogue: basic 58,000.04 × 75% = 43,500.03; burden 15,000.01 over the
-    # threshold of line 88 by 0.01; the 65% band of line 89: 0.0065 → 0.01; patient 58,510.04 − 43,500.04.
+    # threshold 15000 line by 0.01; the 65% band's line: 0.0065 → 0.01; patient 58,510.04 − 43,500.04.
     c = stay("a", scheme="resident", level="level2",
              items=[{"class": "A", "amount": "58500.04"}, {"class": "excluded", "amount": "10.00"}])
-    level2 = {"line": 96, "cite": "第二十三条（一）3"}
+    level2 = {"line": line_of("suihua", "level2 deductible 500 rate 75%"), "cite": "第二十三条（一）3"}
+    threshold, bands = line_of("suihua", "threshold 15000 "), line_of("suihua", "rate 65% to 20000")
     assert SUIHUA.settle(c).to_json()["trace"] == [
         {"step": "total", "amount": "58510.04"},
         {"step": "excluded", "amount": "10.00", "detail": "outside the catalogue or over a price ceiling"},
@@ -325,9 +333,9 @@ def test_the_trace_of_a_claim_one_fen_over_a_threshold():
         {"step": "deductible", "amount": "500.00", **level2},
         {"step": "rate", **level2, "detail": "75%"},
         {"step": "basic", "amount": "43500.03", **level2},
-        {"step": "major base", "amount": "15000.01", "line": 88, "cite": "第二十九条（二）",
+        {"step": "major base", "amount": "15000.01", "line": threshold, "cite": "第二十九条（二）",
          "detail": "burden this year 0.00 -> 15000.01, threshold 15000.00"},
-        {"step": "major", "amount": "0.01", "line": 89, "cite": "第二十九条（二）"},
+        {"step": "major", "amount": "0.01", "line": bands, "cite": "第二十九条（二）"},
         {"step": "patient", "amount": "15010.00"},
     ]
 
@@ -486,19 +494,21 @@ def test_shaoxing_yearly_deductible_carried_in_state():
 
 
 def test_the_trace_of_the_layers_above_the_cap_and_on_what_remains():
-    # Suihua 第二十八条（二） (suihua.med line 23): 150,000 at level 3 crosses the cap point 142,076.4705…:
-    # base 7,923.53 (shown to the fen), major 7,131.18. Ziyang 第三十一条（二） (ziyang.med line 109):
+    # Suihua 第二十八条（二） (the layer's `rate 90%`): 150,000 at level 3 crosses the cap point 142,076.4705…:
+    # base 7,923.53 (shown to the fen), major 7,131.18. Ziyang 第三十一条（二） (`supplement rate 60%`):
     # level 3, 10,000: deductible 800, basic 80% × 9,200 = 7,360; what remains 10,000 − 800 − 7,360 = 1,840;
     # 60% = 1,104.00.
+    rate90 = line_of("suihua", "    rate 90%")
     major = [s for s in SUIHUA.settle(stay(amount="150000.00")).to_json()["trace"] if s["step"].startswith("major")]
-    assert major == [{"step": "major base", "amount": "7923.53", "line": 23, "cite": "第二十八条（二）",
+    assert major == [{"step": "major base", "amount": "7923.53", "line": rate90, "cite": "第二十八条（二）",
                       "detail": "eligible cost above the basic fund's cap"},
-                     {"step": "major", "amount": "7131.18", "line": 23, "cite": "第二十八条（二）"}]
+                     {"step": "major", "amount": "7131.18", "line": rate90, "cite": "第二十八条（二）"}]
     r = ZIYANG.settle(stay(enrolment={"supplement": True}), params={"avg_wage": "60000"}).to_json()
+    rate60 = line_of("ziyang", "supplement rate 60%")
     assert [s for s in r["trace"] if s["step"].startswith("supplement")] == [
-        {"step": "supplement base", "amount": "1840.00", "line": 109, "cite": "第三十一条（二）",
+        {"step": "supplement base", "amount": "1840.00", "line": rate60, "cite": "第三十一条（二）",
          "detail": "what the earlier funds left"},
-        {"step": "supplement", "amount": "1104.00", "line": 109, "cite": "第三十一条（二）"}]
+        {"step": "supplement", "amount": "1104.00", "line": rate60, "cite": "第三十一条（二）"}]
 
 
 def test_a_layer_on_what_remains_can_leave_a_group_out():

@@ -34,13 +34,8 @@ PARAMS = {
                  "aid_cap_cat3": "100000", "aid_rate_cat4": "70%", "aid_cap_cat4": "100000"},
 }
 
-# PENDING(engine helper, issue 8 item 2 "exact arithmetic"): amounts are drawn in hundreds of
-# yuan, so that (every rate being whole percents, every deductible a multiple of 50) each
-# exact payment is a whole fen and the current engine's rounding (each claim's payment rounded
-# on its own instead of as the increase of the fund's exact cumulative) cannot show. Set
-# UNIT = 1 (one fen) when the engine pays the increase of its exactly-tracked cumulatives.
-# tests/test_boundaries.py::test_pending_cumulative_rounding holds the failing cases meanwhile.
-UNIT = 100_00
+# Amounts are drawn to the fen (the unit of the generator's amounts, in fen).
+UNIT = 1
 
 # A mutation run (scripts/mutation.py) sets MED_REFERENCE_EXAMPLES lower: it runs this file per mutant.
 RUNS = settings(max_examples=int(os.environ.get("MED_REFERENCE_EXAMPLES", "30")), deadline=None, derandomize=True, database=None,
