@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The settlement core (interpreter/NAME): claims in, money out. `plan.py` and the engine's
 # stages join the list when they exist; a missing name is skipped with a note.
-CORE = ["claims.py", "terms.py", "settle.py", "engine.py", "plan.py", "stages.py", "money.py"]
+CORE = ["claims.py", "claim_fields.py", "terms.py", "settle.py", "engine.py", "plan.py", "money.py"]
 
 # The fast subset: tests that assert amounts (hand-worked examples, the independent
 # reference, the boundary cases) and the claim reader's field checks. A few seconds a mutant.
