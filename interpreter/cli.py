@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("jsonl", "csv", "table"), default=None,
                    help="output format (default: from OUT's extension, else jsonl)")
     r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
+    r.add_argument("--from", dest="source", choices=("contract", "nhsa"), default="contract",
+                   help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
+    r.add_argument("--to", dest="target", choices=("contract", "nhsa"), default="contract",
+                   help="nhsa: answers as the platform's setlinfo and setldetail (needs --from nhsa)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")
@@ -275,19 +279,16 @@ def _run(args, policy: Policy, params: dict) -> int:
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
         return 2
-    claims = [c for c in items if not isinstance(c, InputProblem)]
-    try:
-        results = iter(policy.settle_all(claims, params=params))
-    except MedError as e:
-        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return 1
-    rows: list[dict] = []
     for it in items:
         if isinstance(it, InputProblem):
             print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
-            rows.append(it.as_result())
-        else:
-            rows.append(next(results).to_json(trace=not args.no_trace))
+    try:
+        rows = _settle_rows(args, policy, params, items)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    if isinstance(rows, int):
+        return rows
     fmt = args.format or _format_for(args.output)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
@@ -299,6 +300,17 @@ def _run(args, policy: Policy, params: dict) -> int:
     if errors:
         print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _settle_rows(args, policy: Policy, params: dict, items: list):
+    """One row per input item: contract results, or (--from/--to nhsa) the platform's shape."""
+    if args.source == "nhsa" or args.target == "nhsa":
+        from .nhsa import cli_rows
+
+        return cli_rows(args, policy, params, items)
+    results = iter(policy.settle_all([c for c in items if not isinstance(c, InputProblem)], params=params))
+    return [it.as_result() if isinstance(it, InputProblem) else next(results).to_json(trace=not args.no_trace)
+            for it in items]
 
 
 @contextlib.contextmanager
@@ -326,6 +338,11 @@ def _format_for(output: Optional[str]) -> str:
 
 
 def write_results(rows: list[dict], fmt: str, out, policy: Policy) -> None:
+    if fmt == "nhsa":
+        from .nhsa import dumps
+
+        out.writelines(dumps(r) + "\n" for r in rows)
+        return
     if fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
