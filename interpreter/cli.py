@@ -47,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array or .csv; - for stdin (JSONL)")
     r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
-    r.add_argument("--format", choices=("jsonl", "csv", "table"), default=None,
-                   help="output format (default: from OUT's extension, else jsonl)")
+    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx"), default=None,
+                   help="output format (default: from OUT's extension, else jsonl); xlsx needs medpolicy[data]")
+    r.add_argument("--excel", action="store_true", help="CSV for Excel and WPS: a UTF-8 BOM first")
     r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
     r.add_argument("--from", dest="source", choices=("contract", "nhsa"), default="contract",
                    help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
@@ -290,12 +291,24 @@ def _run(args, policy: Policy, params: dict) -> int:
     if isinstance(rows, int):
         return rows
     fmt = args.format or _format_for(args.output)
+    if fmt in ("csv", "xlsx"):
+        from .spreadsheet import write_table, xlsx_available
+
+        if fmt == "xlsx" and not xlsx_available():
+            print("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'", file=sys.stderr)
+            return 2
+        write_table(rows, fmt, args.output, excel=args.excel)
+        return _summary(rows)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
         write_results(rows, fmt, out, policy)
     finally:
         if args.output:
             out.close()
+    return _summary(rows)
+
+
+def _summary(rows: list[dict]) -> int:
     errors = sum("error" in r for r in rows)
     if errors:
         print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
@@ -332,6 +345,8 @@ def _batch_gc():
 def _format_for(output: Optional[str]) -> str:
     if output and output.endswith(".csv"):
         return "csv"
+    if output and output.endswith(".xlsx"):
+        return "xlsx"
     if output and output.endswith((".txt", ".table")):
         return "table"
     return "jsonl"
