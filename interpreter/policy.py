@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from . import ast
-from .claims import ClaimReader
+from .claims import ClaimReader, printable
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .engine import Engine
@@ -304,7 +304,9 @@ def _d(ordinal: Optional[int]) -> str:
 
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
-    if not isinstance(cid, str):
+    if isinstance(cid, str):
+        cid = printable(cid)  # a lone surrogate would stop the output
+    else:
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
         try:
             cid = None if cid is None else str(cid)[:200]
