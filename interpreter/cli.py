@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--check", action="store_true", help="only report files that are not formatted")
     f.set_defaults(func=cmd_fmt)
 
+    sc = sub.add_parser("schema", help="the JSON Schema of a claim or a result")
+    sc.add_argument("kind", choices=("claim", "result"))
+    sc.add_argument("--policy", metavar="POLICY", help="list this policy's names (default: the standard vocabulary)")
+    sc.set_defaults(func=cmd_schema)
+
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     lsp.set_defaults(func=cmd_lsp)
     return p
@@ -509,6 +514,12 @@ def cmd_fmt(args) -> int:
     from .formatter import format_files
 
     return format_files(args.files, check=args.check)
+
+
+def cmd_schema(args) -> int:
+    from .schema import cli
+
+    return cli(args)
 
 
 def cmd_lsp(args) -> int:
