@@ -362,7 +362,7 @@ def response(req: dict, claim: dict, lines: list[Line], result, cm: CodeMap) -> 
         if paid:
             detail.append({"fund_pay_type": code, "fund_pay_type_name": cm.fund_names.get(code, fund),
                            "inscp_scp_amt": data["eligible"], "crt_payb_lmt_amt": None, "fund_payamt": paid,
-                           "setl_proc_info": _proc_info(fund, result.trace)})
+                           "setl_proc_info": _proc_info(fund, result.trace, data["paid"])})
     info["fund_pay_sumamt"] = sum((info[f] for f in FUND_FIELDS), ZERO)
     info["psn_part_amt"] = info["medfee_sumamt"] - info["fund_pay_sumamt"] - info["hosp_part_amt"]
     info["psn_cash_pay"] = info["psn_part_amt"] - info["acct_pay"]  # no personal accounts yet (issue 14)
@@ -377,10 +377,17 @@ def error_response(req: Any, error: dict) -> dict:
             "id": request_id(req), "error": error}
 
 
-def _proc_info(fund: str, trace: list) -> str:
-    """The fund's own trace steps, as JSON text: why it paid what it paid (mapping.md §5)."""
-    steps = [step_dict(s) for s in trace if s[0] == fund or s[0].startswith(fund + " ")]
-    return json.dumps(steps, ensure_ascii=False, default=str)
+def _proc_info(fund: str, trace: list, funds) -> str:
+    """Why the fund paid what it paid, as JSON text of its trace steps (mapping.md §5): for the
+    fund that settles the claim, from the deductible to its payment; for a layer, its own steps."""
+    at = {s[0]: i for i, s in reversed(list(enumerate(trace)))}  # first index of each step name
+    ded, mine = at.get("deductible"), at.get(fund)
+    payer = next((i for i, s in enumerate(trace) if ded is not None and i > ded and s[0] in funds), None)
+    if payer is not None and payer == mine:
+        steps = trace[ded:mine + 1]
+    else:
+        steps = [s for s in trace if s[0] == fund or s[0].startswith(fund + " ")]
+    return json.dumps([step_dict(s) for s in steps], ensure_ascii=False)
 
 
 def _line_split(lines: list[Line], trace: list, data: dict) -> tuple[list[dict], list[str]]:
@@ -465,12 +472,15 @@ def identity_failures(setlinfo: dict, lines: Iterable[dict] = ()) -> list[str]:
 
 # ---- writing ---------------------------------------------------------------------------
 
-def dumps(obj: Any) -> str:
+RATIOS = ("selfpay_prop",)  # echoed as given; every other Decimal is money
+
+
+def dumps(obj: Any, key: str = "") -> str:
     """JSON with money as the platform writes it: a number with two decimals (Decimal kept exact)."""
     if isinstance(obj, Decimal):
-        return str(q(obj)) if obj.as_tuple().exponent >= -2 or obj == q(obj) else str(obj)
+        return str(obj) if key in RATIOS else str(q(obj))
     if isinstance(obj, dict):
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {dumps(v)}" for k, v in obj.items()) + "}"
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {dumps(v, k)}" for k, v in obj.items()) + "}"
     if isinstance(obj, list):
         return "[" + ", ".join(dumps(v) for v in obj) + "]"
     return json.dumps(obj, ensure_ascii=False)
