@@ -387,7 +387,8 @@ def _proc_info(fund: str, trace: list, funds) -> str:
         steps = trace[ded:mine + 1]
     else:
         steps = [s for s in trace if s[0] == fund or s[0].startswith(fund + " ")]
-    return json.dumps([step_dict(s) for s in steps], ensure_ascii=False)
+    # The article, not the policy's line: the answer stays the same when a policy is re-laid out.
+    return json.dumps([{k: v for k, v in step_dict(s).items() if k != "line"} for s in steps], ensure_ascii=False)
 
 
 def _line_split(lines: list[Line], trace: list, data: dict) -> tuple[list[dict], list[str]]:

@@ -155,7 +155,8 @@ def test_examples_regenerate_to_the_same_bytes(tmp_path):
     env = dict(os.environ, MED=f"{sys.executable} -m medpolicy.cli")
     subprocess.run(["sh", str(EXAMPLES / "run.sh"), str(tmp_path)], env=env, check=True, timeout=300, cwd=ROOT)
     for city in CITIES:
-        assert (tmp_path / f"{city}.out.jsonl").read_bytes() == (EXAMPLES / f"{city}.out.jsonl").read_bytes(), city
+        assert (tmp_path / f"{city}.out.jsonl").read_bytes() == (EXAMPLES / f"{city}.out.jsonl").read_bytes(), \
+            f"{city}: regenerate with sh examples/nhsa/run.sh and check the differences"
 
 
 def test_examples_cover_the_kinds_of_care_and_line_the_issue_lists():
