@@ -172,6 +172,13 @@ def shipped(kind: str) -> dict:
     return json.loads(text, parse_float=Decimal)
 
 
+def embedded(kind: str) -> dict:
+    """The shipped schema to place inside another document (OpenAPI): without `$schema`
+    and `$id`, numbers as plain JSON numbers."""
+    text = resources.files("medpolicy").joinpath(f"schemas/{kind}.schema.json").read_text(encoding="utf-8")
+    return {k: v for k, v in json.loads(text).items() if k not in ("$schema", "$id")}
+
+
 def dumps(schema: dict) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
 
