@@ -381,7 +381,7 @@ def _run(args, policy: Policy, params: dict) -> int:
         return 1
     if isinstance(rows, int):
         return rows
-    fmt = args.format or _format_for(args.output)
+    fmt = "nhsa" if args.target == "nhsa" else args.format or _format_for(args.output)
     if fmt in ("csv", "xlsx"):
         from .spreadsheet import write_table, xlsx_available
 

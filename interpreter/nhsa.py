@@ -544,6 +544,4 @@ def cli_rows(args, policy, params: dict, items: list):
         if row.get("warn_msg"):
             print(f"{args.claims}: request {n} ({row['output']['setlinfo'].get('mdtrt_id')}): {row['warn_msg']}",
                   file=sys.stderr)
-    if args.target == "nhsa":
-        args.format = "nhsa"
     return rows
