@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import ClaimError
-from .settle import q, step_dict
+from .money import q
+from .settle import step_dict
 
 ZERO = Decimal(0)
 
@@ -353,15 +354,16 @@ def response(req: dict, claim: dict, lines: list[Line], result, cm: CodeMap) -> 
     fulamt = sum((ln.fulamt for ln in lines), ZERO)
     info: dict = {k: req[k] for k in ECHOED if req.get(k) not in (None, "")}
     info.update(dict.fromkeys(SETLINFO_MONEY, ZERO))
-    info.update(medfee_sumamt=data["total"], fulamt_ownpay_amt=fulamt, overlmt_selfpay=data["excluded"] - fulamt,
-                preselfpay_amt=data["prepay"], inscp_scp_amt=data["eligible"], act_pay_dedc=data["deductible"])
+    # Every amount in fen, as the contract shows it (an exact quotient becomes its rounded figure).
+    info.update(medfee_sumamt=q(data["total"]), fulamt_ownpay_amt=fulamt, overlmt_selfpay=q(data["excluded"]) - fulamt,
+                preselfpay_amt=q(data["prepay"]), inscp_scp_amt=q(data["eligible"]), act_pay_dedc=q(data["deductible"]))
     detail = []
     for fund, paid in data["paid"].items():
         code = cm.fund_code(claim["scheme"], fund)
-        info[cm.setlinfo_field(code)] += paid
+        info[cm.setlinfo_field(code)] += q(paid)
         if paid:
             detail.append({"fund_pay_type": code, "fund_pay_type_name": cm.fund_names.get(code, fund),
-                           "inscp_scp_amt": data["eligible"], "crt_payb_lmt_amt": None, "fund_payamt": paid,
+                           "inscp_scp_amt": info["inscp_scp_amt"], "crt_payb_lmt_amt": None, "fund_payamt": q(paid),
                            "setl_proc_info": _proc_info(fund, result.trace, data["paid"])})
     info["fund_pay_sumamt"] = sum((info[f] for f in FUND_FIELDS), ZERO)
     info["psn_part_amt"] = info["medfee_sumamt"] - info["fund_pay_sumamt"] - info["hosp_part_amt"]
