@@ -27,6 +27,11 @@ PARAMS = {"avg_wage": "60000", "b_prepay": "10%", "aid_rate_cat2": "85%", "aid_c
 _POLICIES: dict = {}
 
 
+def params_of(policy) -> dict:
+    """The example figures of the parameters the policy declares."""
+    return {k: v for k, v in PARAMS.items() if k in policy.parameters}
+
+
 def policy_and_map(city):
     if city not in _POLICIES:
         path = str(ROOT / "policies" / f"{city}.med")
@@ -47,7 +52,7 @@ def answers(city) -> dict:
 
 def settle(city, *requests):
     policy, cm = policy_and_map(city)
-    return nhsa.settle_requests(policy, cm, list(requests), PARAMS, to_nhsa=True, trace=False)
+    return nhsa.settle_requests(policy, cm, list(requests), params_of(policy), to_nhsa=True, trace=False)
 
 
 def money(d: dict) -> dict:
