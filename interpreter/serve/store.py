@@ -45,6 +45,11 @@ class StoreError(Exception):
     """The database cannot be opened or used."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (a server restarting, a connection refused): while
+    serving, the request gets 503 and may be sent again."""
+
+
 def _tables(seq_column: str) -> list[str]:
     return [
         """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -133,7 +138,7 @@ class Store:
     placeholder = "?"
     url: str
     duplicate_errors: tuple = (sqlite3.IntegrityError,)  # an id recorded twice
-    unavailable_errors: tuple = (sqlite3.OperationalError,)  # locked too long, disk gone: try again later
+    unavailable_errors: tuple = (sqlite3.OperationalError, StoreUnavailable)  # locked too long, disk gone: try again later
 
     def __init__(self, size: int):
         self._pool: "queue.Queue" = queue.Queue()
@@ -295,14 +300,17 @@ class PostgresStore(Store):
             raise StoreError("PostgreSQL needs psycopg: pip install 'medpolicy[serve]'") from None
         self._psycopg = psycopg
         self.duplicate_errors = (psycopg.errors.UniqueViolation,)
-        self.unavailable_errors = (psycopg.OperationalError,)
+        # InterfaceError: a connection the restart closed, found closed on rollback or reuse.
+        self.unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError, StoreUnavailable)
         super().__init__(size)
 
     def _connect(self):
         try:
             return self._psycopg.connect(self.url, connect_timeout=10)
         except self._psycopg.Error as e:
-            raise StoreError(f"cannot connect to {_redact(self.url)}: {e}") from None
+            # While serving, a server that refuses connections (restarting, starting up) is
+            # unavailable, not a bug: the request gets 503. At start-up the caller reports it.
+            raise StoreUnavailable(f"cannot connect to {_redact(self.url)}: {e}") from None
 
     def _create(self, conn) -> None:
         cur = conn.cursor()
