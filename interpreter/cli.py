@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import gc
-import io
 import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Optional
 
 from .errors import MedError
+from .inputs import ClaimFile, InputProblem, read_claims
+from .inputs import json_limit as _json_limit
+from .output import display_width as _width
+from .output import format_for, writer_for
 from .policy import Policy, Result, load
+from .runner import run_claims
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -125,130 +128,7 @@ def _params(pairs: list[str]) -> Optional[dict]:
 
 
 # ---- run -----------------------------------------------------------------------
-
-class InputProblem:
-    """A line of the input that is not a claim: reported and given an error row of its own."""
-
-    def __init__(self, line: int, message: str):
-        self.line, self.message = line, message
-
-    def as_result(self) -> dict:
-        return {"id": None, "error": {"code": "bad-input", "message": f"line {self.line}: {self.message}", "field": None}}
-
-
-def read_claims(path: str) -> list[Any]:
-    """Claims from .jsonl, .json (array) or .csv; undecodable or broken lines become InputProblems."""
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    suffix = "" if path == "-" else Path(path).suffix.lower()
-    if suffix == ".csv":
-        return list(_csv_claims(raw))
-    text_lines = raw.split(b"\n")
-    if suffix == ".json":
-        try:
-            data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-        except UnicodeDecodeError as e:
-            return [InputProblem(1, f"not UTF-8 ({e.reason})")]
-        except json.JSONDecodeError as e:
-            return [InputProblem(e.lineno, f"bad JSON: {e.msg} (column {e.colno})")]
-        except (ValueError, RecursionError) as e:  # a number too long to read, or nesting too deep
-            return [InputProblem(1, f"bad JSON: {_json_limit(e)}")]
-        return data if isinstance(data, list) else [data]
-    out: list[Any] = []
-    for n, line in enumerate(text_lines, 1):
-        if not line.strip():
-            continue
-        try:
-            text = line.decode("utf-8").lstrip("\ufeff")
-        except UnicodeDecodeError as e:
-            out.append(InputProblem(n, f"not UTF-8 ({e.reason})"))
-            continue
-        try:
-            out.append(json.loads(text, parse_float=Decimal))
-        except json.JSONDecodeError as e:
-            out.append(InputProblem(n, f"bad JSON: {e.msg} (column {e.colno})"))
-        except (ValueError, RecursionError) as e:
-            out.append(InputProblem(n, f"bad JSON: {_json_limit(e)}"))
-    return out
-
-
-def _json_limit(e: Exception) -> str:
-    """What Python's JSON reader refused beyond syntax: a huge number or very deep nesting."""
-    if isinstance(e, RecursionError):
-        return "nested too deeply"
-    return str(e).split(";")[0]
-
-
-_CSV_LISTS = ("groups", "conditions")
-
-
-def _csv_claims(raw: bytes) -> Iterator[Any]:
-    """CSV: one claim a row; `facility.level`-style headers nest; `items` holds JSON; lists split on `;`.
-    A row that cannot be read (bad bytes, bad JSON in a cell, more cells than columns) becomes an
-    InputProblem with its line number; the other rows are still read."""
-    # Undecodable bytes are kept as surrogates so that only the rows holding them are refused.
-    reader = csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    except csv.Error as e:
-        yield InputProblem(reader.line_num or 1, f"bad CSV header: {e}")
-        return
-    twice = sorted({h for h in header if h and header.count(h) > 1})
-    clash = sorted({h for h in header for other in header if other.startswith(h + ".")})
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            yield InputProblem(start, f"bad CSV: {e}")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if twice or clash:
-            yield InputProblem(start, f"the header names column {(twice or clash)[0]!r} "
-                                      + ("twice" if twice else "and columns inside it"))
-            continue
-        if any(cell.strip() for cell in row[len(header):]):
-            yield InputProblem(start, f"{len(row)} cells, but the header names {len(header)} columns")
-            continue
-        try:
-            yield _csv_claim(header, row)
-        except UnicodeError:
-            yield InputProblem(start, "not UTF-8")
-        except json.JSONDecodeError as e:
-            yield InputProblem(start, f"bad JSON in a cell: {e.msg}")
-        except (ValueError, RecursionError) as e:
-            yield InputProblem(start, f"bad JSON in a cell: {_json_limit(e)}")
-
-
-def _csv_claim(header: list[str], row: list[str]) -> dict:
-    claim: dict = {}
-    for key, value in zip(header, row):
-        if not key or value == "":
-            continue
-        value = value.strip()
-        value.encode("utf-8")  # raises on bytes that were not UTF-8
-        if key in ("items", "history", "enrolment", "maternity") and value[:1] in "[{":
-            value = json.loads(value, parse_float=Decimal)
-        elif key in _CSV_LISTS:
-            value = [v.strip() for v in value.split(";") if v.strip()]
-        elif key in ("age", "babies", "pregnancy_months", "disease_class", "facility.beds") \
-                and value.isascii() and value.isdigit():
-            value = int(value)
-        elif value in ("true", "false"):
-            value = value == "true"
-        target = claim
-        parts = key.split(".")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return claim
-
+# Reading claims lives in inputs.py, the run itself in runner.py, writing rows in output.py.
 
 def _policy_and_params(args):
     """The policy and the run parameters, or the exit code when either is wrong."""
@@ -265,47 +145,40 @@ def cmd_run(args) -> int:
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
-    with _batch_gc():
-        return _run(args, *ready)
-
-
-def _run(args, policy: Policy, params: dict) -> int:
+    policy, params = ready
     try:
-        items = read_claims(args.claims)
+        source = ClaimFile(args.claims)
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
         return 2
-    claims = [c for c in items if not isinstance(c, InputProblem)]
-    try:
-        results = iter(policy.settle_all(claims, params=params))
-    except MedError as e:
-        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return 1
-    rows: list[dict] = []
-    for it in items:
-        if isinstance(it, InputProblem):
-            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
-            rows.append(it.as_result())
-        else:
-            rows.append(next(results).to_json(trace=not args.no_trace))
-    fmt = args.format or _format_for(args.output)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    try:
-        write_results(rows, fmt, out, policy)
-    finally:
-        if args.output:
-            out.close()
-    errors = sum("error" in r for r in rows)
-    if errors:
-        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
-    return 1 if errors else 0
+    with source:
+        try:  # before any claim is settled: a run that cannot be written is not started
+            out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        except OSError as e:
+            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
+        try:
+            with _batch_gc():
+                done = run_claims(policy, params, source, writer_for(args.format or format_for(args.output), out, policy),
+                                  trace=not args.no_trace, report=lambda m: print(m, file=sys.stderr),
+                                  progress=sys.stderr.isatty())
+        except MedError as e:
+            print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+            return 1
+        finally:
+            if args.output:
+                out.close()
+    if done.errors:
+        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
+    return 1 if done.errors else 0
 
 
 @contextlib.contextmanager
 def _batch_gc():
-    """The command owns its process: while it reads, settles and writes a batch, whose objects
-    form no cycles, the cyclic collector would only rescan every claim and result held (it
-    cost half the run time). The library itself never touches the collector."""
+    """The command owns its process: while it reads, settles and writes, whose objects form no
+    cycles, the cyclic collector would only rescan the claims of a chunk again and again (it
+    cost half the run time); the runner collects now and then itself. The library never
+    touches the collector."""
     enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
@@ -315,68 +188,6 @@ def _batch_gc():
         if enabled:
             gc.enable()
         gc.unfreeze()
-
-
-def _format_for(output: Optional[str]) -> str:
-    if output and output.endswith(".csv"):
-        return "csv"
-    if output and output.endswith((".txt", ".table")):
-        return "table"
-    return "jsonl"
-
-
-def write_results(rows: list[dict], fmt: str, out, policy: Policy) -> None:
-    if fmt == "jsonl":
-        for r in rows:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
-        return
-    layers = _layers(rows)
-    cols = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"] + \
-        [f"paid.{l}" for l in layers] + ["patient", "allowance", "error"]
-    flat = [_flatten(r, layers) for r in rows]
-    if fmt == "csv":
-        w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(flat)
-        return
-    cols = [c for c in cols if any(f.get(c) not in (None, "") for f in flat)]
-    widths = {c: max(len(c), *(_width(str(f.get(c, ""))) for f in flat)) for c in cols}
-    numeric = {c for c in cols if c not in ("id", "person", "benefit", "error")}
-    out.write("  ".join(c.rjust(widths[c]) if c in numeric else c.ljust(widths[c]) for c in cols).rstrip() + "\n")
-    out.write("  ".join("-" * widths[c] for c in cols) + "\n")
-    for f in flat:
-        cells = []
-        for c in cols:
-            v = str(f.get(c, ""))
-            pad = widths[c] - _width(v) + len(v)
-            cells.append(v.rjust(pad) if c in numeric else v.ljust(pad))
-        out.write("  ".join(cells).rstrip() + "\n")
-
-
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
-
-
-def _layers(rows: list[dict]) -> list[str]:
-    seen: list[str] = []
-    for r in rows:
-        for k in r.get("paid", {}):
-            if k not in seen:
-                seen.append(k)
-    return seen
-
-
-def _flatten(r: dict, layers: list[str]) -> dict:
-    if "error" in r:
-        e = r["error"]
-        where = f" ({e['field']})" if e.get("field") else ""
-        return {"id": r.get("id"), "error": f"{e['code']}: {e['message']}{where}"}
-    f = {k: v for k, v in r.items() if not isinstance(v, (dict, list))}
-    for l in layers:
-        f[f"paid.{l}"] = r.get("paid", {}).get(l, "")
-    return f
 
 
 # ---- explain --------------------------------------------------------------------
