@@ -14,8 +14,9 @@ Results come back in settlement order and must go out in input order: `_InOrder`
 as soon as every row before it is written, holds the rest up to a budget, and parks what
 does not fit in sorted runs on disk, merged at the end.
 
-A file of at most `chunk` claims never touches the disk: the chunk is sorted in memory and its
-claims are not read twice. Why sorted runs and `heapq.merge`, not SQLite or DuckDB: the
+A file of at most `chunk` claims never touches the disk: the chunk is sorted in memory. A
+file of at most `in_memory_bytes` keeps its claims parsed between the passes (read once);
+a larger one keeps each claim's JSON text, a sixth of the memory, and parses it again. Why sorted runs and `heapq.merge`, not SQLite or DuckDB: the
 records are already Python values, the order needed is a plain tuple order, and the
 standard library does the merge with one pass over each run and no extra dependency; runs
 are pickled in batches, which reads back faster than any SQL engine returns rows to Python.
@@ -34,7 +35,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .inputs import ClaimFile, InputProblem, parse_json
 
-CHUNK = 1 << 17           # claims sorted in memory at a time (~2.4 KB each when parsed)
+CHUNK = 1 << 17           # claims sorted in memory at a time
+IN_MEMORY_BYTES = 48 << 20  # files up to this size keep claims parsed (~2.4 KB each) between the passes
 RESULT_BUDGET = 64 << 20  # bytes of result text waiting for earlier rows before it is parked
 _BATCH = 2048             # records per pickle in a run file: what a merge holds per run
 _COLLECT_EVERY = 1 << 17  # claims between collections of the (disabled) cyclic collector
@@ -50,7 +52,7 @@ class Summary:
 
 def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
                report: Callable[[str], None] = lambda _: None, progress: bool = False,
-               chunk: int = CHUNK, result_budget: int = RESULT_BUDGET,
+               chunk: int = CHUNK, result_budget: int = RESULT_BUDGET, in_memory_bytes: int = IN_MEMORY_BYTES,
                workdir: Optional[str] = None) -> Summary:
     """Settle every claim of `source` on `policy` and write each result row with `writer`
     (output.Writer) in input order. `report` receives one line per input problem. Raises
@@ -60,7 +62,10 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
     with tempfile.TemporaryDirectory(prefix="med-run-", dir=workdir) as tmp:
         bar = _Progress(progress)
         sink = _InOrder(writer, _Spill(tmp, "results"), result_budget, summary)
-        sorted_claims = _Sorter(_Spill(tmp, "claims"), chunk)
+        # A small file is parsed once and sorted in memory; a large one keeps claims as text
+        # (a sixth of the memory of a parsed claim) and parses each again when it settles.
+        small = source.size is not None and source.size <= in_memory_bytes
+        sorted_claims = _Sorter(_Spill(tmp, "claims"), chunk, keep_parsed=small or source.size is None)
         ids = _Sorter(_Spill(tmp, "ids"), chunk)
         errors = _ErrorRows(policy, params, trace)
         writer.start()
@@ -196,15 +201,16 @@ def _read_run(path: str) -> Iterator:
 
 class _Sorter:
     """Records sorted by their tuple order, in memory up to `chunk`, in runs on disk beyond.
-    A claim record parked on disk keeps its JSON text instead of the parsed claim when it has
-    one (a quarter of the size; parsed again when settled)."""
+    A claim record keeps its JSON text instead of the parsed claim, when it has one, once it
+    is parked on disk or unless `keep_parsed` (stdin, whose size is unknown, keeps the first
+    chunk parsed: a short input is then parsed once)."""
 
-    def __init__(self, spill: _Spill, chunk: int):
-        self.spill, self.chunk = spill, chunk
+    def __init__(self, spill: _Spill, chunk: int, keep_parsed: bool = True):
+        self.spill, self.chunk, self.keep_parsed = spill, chunk, keep_parsed
         self.records: list = []
 
     def add(self, record: tuple) -> None:
-        self.records.append(record)
+        self.records.append(record if self.keep_parsed else _compact(record))
         if len(self.records) >= self.chunk:
             self._park()
 
@@ -212,6 +218,7 @@ class _Sorter:
         self.records.sort()
         self.spill.write([_compact(r) for r in self.records])
         self.records = []
+        self.keep_parsed = False
 
     def merged(self) -> Iterator:
         self.records.sort()

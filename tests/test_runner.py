@@ -96,6 +96,8 @@ def test_out_of_core_gives_the_rows_of_an_in_memory_run(tmp_path, spills, trace)
     assert out_of_core == expected
     assert spills["claims"] == 600 // 64 and spills["ids"] == 600 // 64 and spills["results"] >= 2
     assert os.listdir(tmp_path) == ["claims.jsonl"]  # the runs are gone
+    as_text, _, _ = _run(path, trace=trace, in_memory_bytes=0)  # a "large" file: claims kept as text
+    assert as_text == expected
 
 
 def test_each_person_settles_in_date_order_ties_in_input_order(tmp_path):
