@@ -162,12 +162,19 @@ def cmd_run(args) -> int:
                 done = run_claims(policy, params, source, writer_for(args.format or format_for(args.output), out, policy),
                                   trace=not args.no_trace, report=lambda m: print(m, file=sys.stderr),
                                   progress=sys.stderr.isatty())
+            out.flush()
         except MedError as e:
             print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
             return 1
+        except BrokenPipeError:  # `med run ... | head`: main() ends quietly
+            raise
+        except OSError as e:  # a full disk, for the output or the sorted runs
+            print(f"med: run stopped: cannot write {e.filename or 'the output'}: {e.strerror or e}", file=sys.stderr)
+            return 1
         finally:
             if args.output:
-                out.close()
+                with contextlib.suppress(OSError):  # a failed flush was reported above
+                    out.close()
     if done.errors:
         print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
     return 1 if done.errors else 0

@@ -180,6 +180,13 @@ def test_output_that_cannot_be_written_is_refused_before_settling(tmp_path, targ
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"med: cannot write {out}: {reason}\n")
 
 
+def test_a_full_disk_stops_the_run_with_a_message(tmp_path):
+    claims = tmp_path / "c.jsonl"
+    claims.write_bytes(b"\n".join(_lines(_claims(50, 10, seed=1))))
+    proc = _med("run", POLICY, str(claims), "-o", "/dev/full")
+    assert (proc.returncode, proc.stderr) == (1, "med: run stopped: cannot write the output: No space left on device\n")
+
+
 def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
     claims = tmp_path / "c.jsonl"
     claims.write_bytes(b"\n".join(_lines(_claims(50, 10, seed=1))))
