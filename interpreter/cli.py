@@ -15,12 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import MedError
-from .inputs import ClaimFile, InputProblem, read_claims
-from .inputs import json_limit as _json_limit
-from .output import display_width as _width
-from .output import format_for, writer_for
 from .policy import Policy, Result, load
-from .runner import run_claims
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -128,7 +123,8 @@ def _params(pairs: list[str]) -> Optional[dict]:
 
 
 # ---- run -----------------------------------------------------------------------
-# Reading claims lives in inputs.py, the run itself in runner.py, writing rows in output.py.
+# Reading claims lives in inputs.py, the run itself in runner.py, writing rows in output.py;
+# they are imported by the commands that use them, so `med check` starts without them.
 
 def _policy_and_params(args):
     """The policy and the run parameters, or the exit code when either is wrong."""
@@ -142,6 +138,10 @@ def _policy_and_params(args):
 
 
 def cmd_run(args) -> int:
+    from .inputs import ClaimFile
+    from .output import format_for, writer_for
+    from .runner import run_claims
+
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
@@ -200,6 +200,9 @@ def _batch_gc():
 # ---- explain --------------------------------------------------------------------
 
 def cmd_explain(args) -> int:
+    from .inputs import InputProblem, read_claims
+    from .inputs import json_limit as _json_limit
+
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
@@ -233,6 +236,8 @@ def cmd_explain(args) -> int:
 
 def explain_sheet(r: Result, policy: Policy) -> str:
     """A calculation sheet a person reads: each step, its amount, and the clause behind it."""
+    from .output import display_width as _width
+
     data = r.to_json()
     lines = []
     if not r.ok:
