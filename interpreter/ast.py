@@ -379,6 +379,14 @@ class Parameter:
 
 
 @attrs.frozen
+class OutOfScope:
+    """Articles of the regulation the policy does not encode, and the reason (`out-of-scope`)."""
+    articles: tuple[str, ...]
+    reason: str
+    span: Span = _span()
+
+
+@attrs.frozen
 class DefineEntry:
     name: str
     aliases: tuple[str, ...]
@@ -396,7 +404,7 @@ class Define:
     span: Span = _span()
 
 
-Item = Union[PolicyHeader, Use, Parameter, Define, Scheme]
+Item = Union[PolicyHeader, Use, Parameter, OutOfScope, Define, Scheme]
 
 
 @attrs.frozen

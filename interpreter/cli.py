@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--strict", action="store_true",
+                   help="also gaps, overlaps, clauses that never win, settings given twice…, each with a counter-claim")
+    c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
+    c.add_argument("--articles", action="store_true",
+                   help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -59,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test", help="run the worked examples beside the policies")
     t.add_argument("paths", nargs="*", metavar="PATH", help="test files, policies or folders (default: policies/)")
     t.add_argument("-v", "--verbose", action="store_true", help="list every example")
+    t.add_argument("--coverage", action="store_true", help="which clauses the examples exercise, per policy")
+    t.add_argument("--fail-under", type=float, metavar="N", help="with --coverage: exit 1 below N%% exercised")
     t.set_defaults(func=cmd_test)
 
     f = sub.add_parser("fmt", help="rewrite files in the canonical layout")
@@ -68,6 +75,25 @@ def _parser() -> argparse.ArgumentParser:
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     lsp.set_defaults(func=cmd_lsp)
+
+    d = sub.add_parser("diff", help="what an edit does: clauses changed, exact effect on claims, a replay")
+    d.add_argument("old", metavar="OLD")
+    d.add_argument("new", metavar="NEW")
+    d.add_argument("claims", metavar="CLAIMS", nargs="?", help="claims to replay under both versions")
+    d.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    d.add_argument("--format", choices=("text", "json", "md"), default="text")
+    d.add_argument("--chart", metavar="FILE", help="draw the changed curves (.png or .svg)")
+    d.set_defaults(func=cmd_diff)
+
+    pl = sub.add_parser("plot", help="benefit curves: what each fund and the patient pay against the cost")
+    pl.add_argument("policy", metavar="POLICY")
+    pl.add_argument("--scheme")
+    pl.add_argument("--benefit")
+    pl.add_argument("--level")
+    pl.add_argument("--status")
+    pl.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    pl.add_argument("-o", "--output", metavar="FILE", default="curves.png", help=".png or .svg (default curves.png)")
+    pl.set_defaults(func=cmd_plot)
     return p
 
 
@@ -85,7 +111,49 @@ def cmd_check(args) -> int:
         bad += bool(errors)
         if not errors:
             print(f"{name}: ok", file=sys.stderr)
+        if args.strict and not errors:
+            bad += not _check_strict(name, args.param)
+        if args.articles and not errors:
+            bad += not _check_articles(name)
     return 1 if bad else 0
+
+
+def _check_strict(name: str, param_pairs: list[str]) -> bool:
+    """Print the strict findings of a policy that compiles; True when there are none."""
+    from .strict import strict_findings
+    params = _params(param_pairs)
+    policy = _load(name) if params is not None else None
+    if policy is None:
+        return False
+    try:
+        findings = strict_findings(policy, params)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return False
+    for f in findings:
+        print(f.format(), file=sys.stderr)
+    print(f"{name}: {len(findings)} strict finding{'s' if len(findings) != 1 else ''}", file=sys.stderr)
+    return not findings
+
+
+def _check_articles(name: str) -> bool:
+    """Report the articles of the policy's regulation that are neither cited nor out of scope."""
+    from .articles import check_articles, regulation_for
+    try:
+        r = check_articles(Path(name))
+    except OSError as e:
+        print(f"{regulation_for(Path(name))}: cannot read the regulation the policy encodes: {e.strerror or e}",
+              file=sys.stderr)
+        return False
+    for a in r.missing:
+        print(f"{r.regulation}:{a.line}:1: error: {a.name} is neither cited by a clause nor declared "
+              f"`out-of-scope` in {name}: {a.text[len(a.name):].strip()[:60]}", file=sys.stderr)
+    for article, span in r.unknown:
+        print(f"{span.file}:{span.line}:{span.column}: error: `out-of-scope` names {article!r}, "
+              f"which is not an article of {r.regulation}", file=sys.stderr)
+    print(f"{name}: {len(r.articles)} articles: {len(r.encoded)} encoded, {len(r.out_of_scope)} out of scope, "
+          f"{len(r.missing)} missing", file=sys.stderr)
+    return not r.missing and not r.unknown
 
 
 def _source(file: str, fallback: str) -> Optional[str]:
@@ -291,7 +359,101 @@ def cmd_test(args) -> int:
             for m in o.mismatches:
                 print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
     print(f"{passed} passed, {failed} failed")
+    if args.coverage and not _print_coverage(files, args.fail_under):
+        return 1
     return 1 if failed else 0
+
+
+def _print_coverage(files, fail_under: Optional[float]) -> bool:
+    """Each policy's clause coverage by its examples; False when one is under `fail_under`."""
+    from .coverage import coverage
+    from .examples import load_examples
+    ok = True
+    for f in files:
+        loaded = load_examples(f)
+        if loaded is None:
+            continue
+        policy, data = loaded
+        c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
+        excused = len(c.missing) - len(c.untested)
+        print(f"coverage {c.policy}: {c.exercised} of {c.clauses} clauses exercised ({c.percent:.1f}%)"
+              + (f", {excused} left out with a reason" if excused else ""))
+        for m in c.missing:
+            why = f"  — left out: {m.reason}" if m.reason else ""
+            print(f"  {'-' if m.reason else 'not exercised'} {c.policy}:{m.line}  {m.text}{why}")
+        if fail_under is not None and c.percent < fail_under:
+            print(f"coverage {c.policy}: {c.percent:.1f}% is under --fail-under {fail_under:g}%")
+            ok = False
+    return ok
+
+
+# ---- diff, plot ------------------------------------------------------------------------
+
+def cmd_diff(args) -> int:
+    from .impact import diff, render
+    params = _params(args.param)
+    if params is None:
+        return 2
+    old, new = _load(args.old), _load(args.new)
+    if old is None or new is None:
+        return 1
+    claims = None
+    if args.claims:
+        try:
+            claims = [c for c in read_claims(args.claims) if not isinstance(c, InputProblem)]
+        except OSError as e:
+            print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+            return 2
+    try:
+        report = diff(old, new, claims, params_old=params, params_new=params)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(render(report, args.format))
+    if args.chart:
+        return _draw(lambda plot: plot.plot_diff(report, args.chart), args.chart)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
+    policy, params = ready
+    try:
+        return _draw(lambda plot: plot.plot_policy(policy, args.output, params=params, scheme=args.scheme,
+                                                   benefit=args.benefit, level=args.level, status=args.status),
+                     args.output)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+
+
+def _draw(draw, out: str) -> int:
+    if not out.endswith((".png", ".svg")):
+        print(f"med: {out}: a chart is written as .png or .svg", file=sys.stderr)
+        return 2
+    try:
+        from . import plot
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("med: charts need matplotlib: pip install 'medpolicy[plot]'", file=sys.stderr)
+        return 2
+    try:
+        panels = draw(plot)
+    except ValueError as e:
+        print(f"med: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"med: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if plot.cjk_font() is None:
+        print("med: no Chinese font found, labels are in English (install fonts-wqy-microhei)", file=sys.stderr)
+    print(f"med: wrote {out} ({panels} panel{'s' if panels != 1 else ''})", file=sys.stderr)
+    return 0
 
 
 # ---- fmt, lsp ------------------------------------------------------------------------

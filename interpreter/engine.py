@@ -8,8 +8,8 @@ from typing import Optional
 from .clauses import BandSpec
 from .compiler import Compiled, SchemeRules
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, cap_limit, deductible_due, fund_wide,
-                     pool_key, position_paying, q, record_pools)
+from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, banded_pieces, cap_limit, cost_above_cap,
+                     deductible_due, fund_wide, pool_key, position_paying, q, record_pools)
 from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
@@ -159,6 +159,8 @@ class Engine:
         benefit_set = self._band_scope(rate, eff)
         e0 = sum(year.eligible.get(b, ZERO) for b in benefit_set)
         lo, hi = e0 + charged, e0 + eligible
+        # The cost above the deductible, in pieces by the share the paying fund pays of each.
+        pieces: list[tuple[Decimal, Decimal]] = []
         if rate is not None:
             general = eligible - sum(class_portions.values())
             pay = ZERO
@@ -166,18 +168,21 @@ class Engine:
                 d_left = charged
                 take = min(d_left, general)
                 d_left -= take
-                pay += (general - take) * rate.share(rate.base.of(params))
+                pieces.append((general - take, rate.share(rate.base.of(params))))
                 for cls, portion in class_portions.items():
                     crate = rate_spec(scheme.item_clauses, self.item_terms(scheme, eff, cls, "normal"), eff)
                     take = min(d_left, portion)
                     d_left -= take
-                    pay += (portion - take) * crate.share(crate.base.of(params))
+                    pieces.append((portion - take, crate.share(crate.base.of(params))))
                     trace.append(trace_step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
+                pay = sum((cost * share for cost, share in pieces), ZERO)
             else:
                 pay = banded(lo, hi, rate.base, rate, params)
+                pieces = banded_pieces(lo, hi, rate.base, rate, params)
             trace.append(trace_step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
         else:
             pay = eligible - charged
+            pieces = [(pay, ONE)]
         events = sorted(facts.events)
         if t.limit is not None:
             limit = self._per_event(t, "limit", eff, events, params)
@@ -206,6 +211,11 @@ class Engine:
 
         above_fund_cap = above([room for pick, _, room in bound if fund_wide(pick.value[3])])
         above_any_cap = above([room for _, _, room in bound])
+        # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
+        # that leave out the cost above it (`excluding above cap of outpatient`).
+        own_caps = [cap_limit(p, eff, params) for p in t.caps
+                    if p.value is not None and p.value[3][0] is not None and p.value[3][2] == "year"]
+        own_cap = min((c for c in own_caps if c is not None), default=None) if payer == "basic" else None
 
         # 8-9: further layers
         paid_so_far = paid
@@ -219,10 +229,9 @@ class Engine:
             lt = self.layer_terms(fund, eff)
             lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
                                charged=charged,
-                               above_cap=above_any_cap if fund.benefits is not None or fund.excluding_above_cap
-                               else above_fund_cap,
+                               above_cap=above_any_cap if fund.benefits is not None else above_fund_cap,
                                burden_claim=burden_claim, prepay=prepay, first_share=first_share,
-                               paid_so_far=paid_so_far)
+                               paid_so_far=paid_so_far, pieces=pieces, own_cap=own_cap)
             funds[fund.name] += lpay
             paid_so_far += lpay
 
@@ -244,9 +253,12 @@ class Engine:
         year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
         # The benefit clauses' pools are kept under whichever fund pays the claim.
         record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
-        for fund_name, burden, layer_paid in layer_updates:
+        for fund_name, burden, layer_paid, rated in layer_updates:
             if burden is not None:
                 year.burden[burden[0]] = burden[1]
+            for share, cost in rated:
+                k = (fund_name, share)
+                year.rated_costs[k] = year.rated_costs.get(k, ZERO) + cost
             record_pools(fund_name, layer_paid, scheme.pools.get(fund_name, ()), eff, year)
         return result, trace
 
@@ -286,7 +298,10 @@ class Engine:
         """Where this claim's burden falls on the layer's scale. With one threshold N the scale is
         the year's burden itself (bands are measured on it) and payment starts at N. With several
         (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
-        the larger of each burden less its threshold, placed above the first threshold."""
+        placed above the first threshold: thresholds over burdens that share a benefit are
+        alternatives (the larger excess counts, so no cost counts twice); a threshold over a
+        burden of its own (benefits no other threshold counts) adds its excess (绍兴 第三十六条（一）:
+        the special drugs' 8,000 pool adds to the larger of the 18,000 and 25,000 excesses)."""
         halvings = len(lt["deductible.halved"].adjust) if "deductible.halved" in lt else 0
         thresholds = []
         if "deductible" in lt:
@@ -309,7 +324,10 @@ class Engine:
             before.append(b0 - amount)
             after.append(b1 - amount)
         first = halved[0]
-        lo, hi = first + max(max(before), ZERO), first + max(max(after), ZERO)
+        lo = hi = first
+        for group in _overlapping([benefits for _, benefits, _ in thresholds]):
+            lo += max(max(before[i] for i in group), ZERO)
+            hi += max(max(after[i] for i in group), ZERO)
         if len(thresholds) == 1:
             b0 = before[0] + first
             note = f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
@@ -318,19 +336,26 @@ class Engine:
         return lo, hi, thresholds[0][2], note
 
     def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, updates: list, *,
-               eligible, charged, above_cap, burden_claim, prepay, first_share, paid_so_far) -> Decimal:
+               eligible, charged, above_cap, burden_claim, prepay, first_share, paid_so_far,
+               pieces, own_cap) -> Decimal:
         """What one layer pays on this claim; its changes to the year go to `updates`."""
         rate = rate_spec(fund.clauses, lt, eff)
         burden = None
+        rated: list = []
         if fund.base == "burden":
             counted = burden_claim + (prepay if fund.including_prepay else
                                       first_share if fund.including_first_share else ZERO)
-            if eff.benefit in fund.excluding_above_cap:
-                counted -= above_cap  # the cost above the benefit's own cap is no one's burden here
+            if eff.benefit in fund.excluding_above_cap and own_cap is not None:
+                # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
+                above, rated = cost_above_cap(year, fund.name, pieces, own_cap)
+                if above > 0:
+                    counted -= above
+                    trace.append(trace_step("above cap", above, None,
+                                            f"cost above the {eff.benefit} cap {q(own_cap)}: no {fund.name} burden"))
             key = (fund.name, eff.benefit)
             burden = (key, year.burden.get(key, ZERO) + counted)
             if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
-                updates.append((fund.name, burden, ZERO))
+                updates.append((fund.name, burden, ZERO, rated))
                 return ZERO
             lo, hi, threshold_clause, note = self._burden_positions(fund, lt, eff, year, params, counted)
             pay = banded(lo, hi, rate.base, rate, params) if hi > lo else ZERO
@@ -351,7 +376,7 @@ class Engine:
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
         paid = q(pay)
-        updates.append((fund.name, burden, paid))
+        updates.append((fund.name, burden, paid, rated))
         trace.append(trace_step(fund.name, paid, rate.clause))
         return paid
 
@@ -376,6 +401,23 @@ class Engine:
         amount = q(facts.wage * days / 30)
         result["allowance"] = amount
         trace.append(trace_step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
+
+
+def _overlapping(scopes: list) -> list[list[int]]:
+    """The indexes of benefit scopes, grouped so that scopes sharing a benefit (or covering every
+    benefit, None) are in one group: the connected parts of the overlap relation."""
+    groups: list[tuple[set, list[int]]] = []
+    for i, scope in enumerate(scopes):
+        names = None if scope is None else set(scope)
+        merged_names, merged_idx, rest = names, [i], []
+        for g_names, g_idx in groups:
+            if merged_names is None or g_names is None or not merged_names.isdisjoint(g_names):
+                merged_names = None if merged_names is None or g_names is None else merged_names | g_names
+                merged_idx += g_idx
+            else:
+                rest.append((g_names, g_idx))
+        groups = rest + [(merged_names, merged_idx)]
+    return [sorted(idx) for _, idx in groups]
 
 
 def limit_price(it, ceiling, params) -> Optional[Decimal]:

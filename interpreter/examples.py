@@ -59,6 +59,15 @@ def discover(paths: list[str]) -> list[Path]:
     return out
 
 
+def load_examples(test_file: Path) -> Optional[tuple[Policy, dict]]:
+    """The policy a test file tests and the file's data; None if either cannot be read."""
+    try:
+        data = tomllib.loads(test_file.read_text(encoding="utf-8"))
+        return load(policy_for(test_file)), data
+    except (OSError, ValueError, MedError):
+        return None
+
+
 def run_file(test_file: Path, policy: Optional[Policy] = None) -> Iterator[Outcome]:
     data = tomllib.loads(test_file.read_text(encoding="utf-8"))
     if policy is None:

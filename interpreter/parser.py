@@ -406,6 +406,10 @@ class _ToAst(Transformer):
         s = _toks(ch, "STRING")
         return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, span=self._span(meta))
 
+    def out_of_scope_decl(self, meta, ch):
+        strings = [_unquote(t) for t in _toks(ch, "STRING")]
+        return ast.OutOfScope(tuple(strings[:-1]), strings[-1], span=self._span(meta))
+
     def define_block(self, meta, ch):
         s = _toks(ch, "STRING")
         return ast.Define(ch[1], _unquote(s[0]) if s else None,

@@ -29,7 +29,8 @@ def q(x: Decimal) -> Decimal:
 class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
-    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "burden")
+    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "burden",
+                 "rated_costs")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
@@ -39,6 +40,9 @@ class Year:
         self.eligible: dict = {}     # benefit -> eligible cost this year
         self.pools: dict = {}        # (fund, cap key, day or None) -> paid into the capped pool
         self.burden: dict = {}       # (layer, benefit) -> personal burden counted by it this year
+        # (layer, rate) -> cost above the deductible of the benefits whose cost above their own cap
+        # is no burden of the layer (`excluding above cap of`), by the rate the basic fund pays on it
+        self.rated_costs: dict = {}
 
     def copy(self) -> "Year":
         y = Year()
@@ -46,6 +50,7 @@ class Year:
         y.deductible_levels = dict(self.deductible_levels)
         y.benefit_stays = dict(self.benefit_stays)
         y.pools, y.burden = dict(self.pools), dict(self.burden)
+        y.rated_costs = dict(self.rated_costs)
         return y
 
 
@@ -90,6 +95,60 @@ def banded(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> Deci
         if start >= hi:
             break
     return pay
+
+
+def banded_pieces(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> list[tuple[Decimal, Decimal]]:
+    """The positions lo..hi as (length, share) pieces, one per band they cross."""
+    if hi <= lo:
+        return []
+    if isinstance(base, Amt):
+        return [(hi - lo, rate.share(base.of(params)))]
+    pieces, start = [], ZERO
+    for share, upper in base.bands:
+        top = upper.of(params) if upper is not None else INF
+        a, b = max(lo, start), min(hi, top)
+        if b > a:
+            pieces.append((b - a, rate.share(share.of(params))))
+        start = top
+        if start >= hi:
+            break
+    return pieces
+
+
+def covered_by_cap(costs: dict, cap: Decimal) -> Decimal:
+    """How much of a year's costs (rate -> cost above the deductible) a capped benefit's `cap` of
+    payments covers, the costs at the lowest rates taken first (绍兴 第三十五条 末款: the cost
+    above the outpatient cap is no burden). It depends on the year's costs, not on their order,
+    and never falls when a cost rises: each yuan of payment placed at the lowest rate carries the
+    largest co-payment, so the burden below the cap is the largest the year's costs allow."""
+    covered, room = ZERO, cap
+    for share in sorted(costs):
+        cost = costs[share]
+        if share <= 0:
+            covered += cost  # the fund pays none of it: it uses no room
+            continue
+        if room <= 0:
+            break
+        if cost * share <= room:
+            covered += cost
+            room -= cost * share
+        else:
+            covered += room / share
+            room = ZERO
+    return covered
+
+
+def cost_above_cap(year: Year, layer: str, pieces: list, cap: Decimal) -> tuple[Decimal, list]:
+    """This claim's cost above a capped benefit's cap, for a layer that leaves it out of the burden,
+    and the claim's rated costs to add to the year's. Which cost is above depends on the year's
+    costs, not on the claim that reached the cap: the claim's cost above its deductible (its
+    `pieces`, (cost, share)) less what it adds to the cost the cap covers."""
+    rated = [(share, cost) for cost, share in pieces if cost > 0]
+    costs = {share: cost for (name, share), cost in year.rated_costs.items() if name == layer}
+    before = covered_by_cap(costs, cap)
+    for share, cost in rated:
+        costs[share] = costs.get(share, ZERO) + cost
+    return sum((cost for _, cost in rated), ZERO) - (covered_by_cap(costs, cap) - before), rated
 
 
 def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict, room: Decimal) -> Decimal:
@@ -201,11 +260,14 @@ def deductible_due(t, facts, year: Year, params: dict, levels: list, terms_of) -
         source = facts.referred_from
         if order.get(source, 0) >= order.get(level, 0):
             return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none", None
+        # 随州 第二十三条（二）"按高级别医疗机构起付标准补差": the difference of the two levels'
+        # standard deductibles; the repeat-stay steps lower neither of them.
+        standard = _reduced(p.value.of(params), picks, params, 0)[0]
         source_terms = terms_of(facts.replace(level=source, referred_from=None))
-        source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, earlier)[0] \
+        source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, 0)[0] \
             if source_terms.deductible is not None else ZERO
-        return max(base - source_due, ZERO), flag(picks, "deductible.referral")[0], \
-            f"referred up from {source}: the difference {q(base)} - {q(source_due)}", None
+        return max(standard - source_due, ZERO), flag(picks, "deductible.referral")[0], \
+            f"referred up from {source}: the difference of the standard deductibles {q(standard)} - {q(source_due)}", None
     if flag(picks, "deductible.yearly") is not None:
         # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
         # pays what is left of the largest yearly amount any of the year's claims called for.

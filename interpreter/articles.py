@@ -1,0 +1,127 @@
+"""Every article accounted for: `med check --articles POLICY`.
+
+A policy ships the regulation it encodes beside it (`CITY.txt` next to `CITY.med`). Each article
+of that text (第N条) must be cited by some clause (`cite`, on a clause, a fund, a scheme, the
+policy header, or named in a parameter's description), or declared out of scope with a reason:
+
+    out-of-scope "第三条" "第四条" "who administers the fund (经办机构职责)"
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator, Optional
+
+import attrs
+
+from . import ast
+from .parser import parse
+
+_NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ARTICLE = re.compile(r"第([零〇一二两三四五六七八九十百]+)条")
+_HEADING = re.compile(r"^[\s*#]*第([零〇一二两三四五六七八九十百]+)条")
+
+
+def article_number(chinese: str) -> int:
+    """第二十一条 -> 21: the Chinese numeral of an article."""
+    total, current = 0, 0
+    for ch in chinese:
+        if ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = _NUMERALS[ch]
+    return total + current
+
+
+@attrs.frozen
+class Article:
+    number: int
+    name: str       # 第二十一条
+    line: int       # where its heading is in the regulation text
+    text: str       # the heading line, for the report
+
+
+def articles_of(text: str) -> list[Article]:
+    """The articles of a regulation, in order. A heading is a line starting 第N条 that continues the
+    numbering (a line that merely begins with a reference to another article is not one)."""
+    out: list[Article] = []
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _HEADING.match(line)
+        if m is None:
+            continue
+        n = article_number(m.group(1))
+        if n == (out[-1].number + 1 if out else 1):
+            out.append(Article(n, f"第{m.group(1)}条", i, line.strip().lstrip("*# ")))
+    return out
+
+
+def cited(module: ast.Module) -> set[int]:
+    """The articles a policy cites anywhere: clause, fund, scheme and header citations, and
+    parameters whose description names the article their figure comes from."""
+    numbers: set[int] = set()
+    for text in _citations(module):
+        numbers.update(article_number(m.group(1)) for m in _ARTICLE.finditer(text))
+    return numbers
+
+
+def _citations(node) -> Iterator[str]:
+    if isinstance(node, ast.Parameter) and node.description:
+        yield node.description
+    if isinstance(node, ast.OutOfScope):
+        return
+    if attrs.has(type(node)):
+        for field in attrs.fields(type(node)):
+            value = getattr(node, field.name)
+            if field.name == "cite" and isinstance(value, str):
+                yield value
+            elif isinstance(value, (tuple, list)):
+                for v in value:
+                    yield from _citations(v)
+            elif attrs.has(type(value)):
+                yield from _citations(value)
+
+
+@attrs.frozen
+class ArticleReport:
+    regulation: str
+    articles: tuple[Article, ...]
+    encoded: tuple[Article, ...]
+    out_of_scope: tuple[tuple[Article, str], ...]    # with the reason
+    missing: tuple[Article, ...]                      # neither cited nor declared out of scope
+    unknown: tuple[tuple[str, ast.Span], ...]         # declared out of scope but not in the text
+
+
+def regulation_for(policy_path: Path) -> Path:
+    """The regulation text a policy ships beside it: `CITY.txt` for `CITY.med`."""
+    return policy_path.with_suffix(".txt")
+
+
+def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleReport:
+    """Which articles of the regulation beside the policy are encoded, out of scope, or missing.
+    Raises OSError when the policy or its regulation cannot be read, MedError when it does not parse."""
+    source = text if text is not None else policy_path.read_text(encoding="utf-8")
+    module = parse(source, str(policy_path))
+    regulation = regulation_for(policy_path)
+    articles = articles_of(regulation.read_text(encoding="utf-8"))
+    by_number = {a.number: a for a in articles}
+    cites = cited(module)
+    declared: dict[int, str] = {}
+    unknown = []
+    for item in module.items:
+        if isinstance(item, ast.OutOfScope):
+            for name in item.articles:
+                m = _ARTICLE.fullmatch(name.strip())
+                number = article_number(m.group(1)) if m else None
+                if number is None or number not in by_number:
+                    unknown.append((name, item.span))
+                else:
+                    declared[number] = item.reason
+    encoded = tuple(a for a in articles if a.number in cites)
+    out = tuple((a, declared[a.number]) for a in articles if a.number not in cites and a.number in declared)
+    missing = tuple(a for a in articles if a.number not in cites and a.number not in declared)
+    return ArticleReport(str(regulation), tuple(articles), encoded, out, missing, tuple(unknown))

@@ -1,0 +1,154 @@
+"""Benefit curves as a picture: `med plot` and `med diff --chart` (matplotlib, the `plot` extra).
+
+A panel per benefit × level; in each, what every fund pays and what the patient pays against
+the claim's cost, a line style per status. The curves are the exact stretches of `curves.py`
+(drawn through their ends and kinks), for the first claim of a year and, thinner, for a second
+claim after a large first one, so caps and second layers show.
+
+Chinese labels need a CJK font: the first installed of `CJK_FONTS` is used (Debian's
+fonts-wqy-microhei is what CI installs); without one the labels fall back to English.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Iterable, Optional
+
+from .curves import Case, Curve, Prober, cases, first_date, probe_grid, trace_curve
+from .policy import Policy
+
+CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC",
+             "Source Han Sans CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
+_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+_PATIENT = "#d62728"
+_STYLES = {"employed": "-", "retired": "--", None: "-"}
+
+
+_CJK_FILES = ("wqy", "notosanscjk", "notoserifcjk", "sourcehansans", "simhei", "msyh", "pingfang")
+
+
+def cjk_font() -> Optional[str]:
+    """The name of an installed font that has Chinese glyphs, or None. matplotlib's font cache may
+    predate the font's installation, so the system's font files are looked at too."""
+    from matplotlib import font_manager
+    manager = font_manager.fontManager
+    found = _first_cjk(manager)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if any(k in path.lower().replace("-", "").replace("_", "") for k in _CJK_FILES):
+                manager.addfont(path)
+        found = _first_cjk(manager)
+    return found
+
+
+def _first_cjk(manager) -> Optional[str]:
+    installed = {f.name for f in manager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _figure(panels: int):
+    import matplotlib
+    matplotlib.use("Agg")  # files only: no display is needed or wanted
+    import matplotlib.pyplot as plt
+    font = cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+        plt.rcParams["axes.unicode_minus"] = False
+    cols = min(panels, 4)
+    rows = (panels + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.axis("off")
+    return fig, list(axes.flat), font is not None
+
+
+def _label(policy: Policy, kind: str, name: Optional[str], chinese: bool) -> str:
+    if name is None:
+        return ""
+    word = policy.compiled.vocabulary.words.get((kind, name))
+    zh = next((a for a in (word.aliases if word else ()) if any("\u4e00" <= ch <= "\u9fff" for ch in a)), None)
+    return f"{name} {zh}" if chinese and zh else name
+
+
+def _polyline(curve: Curve, fund: str) -> tuple[list[float], list[float]]:
+    # Floats only here, for drawing: the money itself stays exact in the curve.
+    xs, ys = [], []
+    for s in curve.segments:
+        for p in (s.lo, s.hi):
+            xs.append(float(p.cost))
+            ys.append(float(p.value(fund)))
+    return xs, ys
+
+
+def _panels(policy: Policy, scheme: Optional[str], benefit: Optional[str], level: Optional[str],
+            status: Optional[str]) -> dict[tuple, list[Case]]:
+    """Cases grouped by panel (scheme, benefit, level): local, no group, one per status."""
+    panels: dict[tuple, list[Case]] = {}
+    for c in cases(policy):
+        if c.place != "local" or c.group or c.extra[1:] or (scheme and c.scheme != scheme) \
+                or (benefit and c.benefit != benefit) or (level and c.level != level) or (status and c.status != status):
+            continue
+        if c.extra and c.benefit != "maternity":
+            continue
+        panels.setdefault((c.scheme, c.benefit, c.level), []).append(c)
+    return panels
+
+
+def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, scheme: Optional[str] = None,
+                benefit: Optional[str] = None, level: Optional[str] = None, status: Optional[str] = None) -> int:
+    """Draw the benefit curves of a policy into `out` (.png or .svg); returns the number of panels."""
+    params = dict(params or {})
+    policy.bind(params)
+    panels = _panels(policy, scheme, benefit, level, status)
+    if not panels:
+        raise ValueError("no case of the policy matches the selection")
+    grid = probe_grid(*policy.sources.values())
+    date, first = first_date(policy), grid[-1] / 2
+    fig, axes, chinese = _figure(len(panels))
+    for ax, ((sch, ben, lev), group) in zip(axes, panels.items()):
+        _draw_panel(ax, policy, group, params, grid, date, first, chinese)
+        ax.set_title(" · ".join(x for x in (_label(policy, "scheme", sch, chinese), _label(policy, "benefit", ben, chinese),
+                                            _label(policy, "level", lev, chinese)) if x), fontsize=9)
+    second = f"thin lines: a second claim in the year, after a first claim of {first:,.0f}"
+    fig.suptitle(f"{policy.title}\n{second}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out)
+    return len(panels)
+
+
+def _draw_panel(ax, policy: Policy, group: Iterable[Case], params, grid, date, first: Decimal, chinese: bool) -> None:
+    for case in group:
+        style = _STYLES.get(case.status, "-")
+        who = _label(policy, "status", case.status, chinese)
+        for prior, width, alpha in ((None, 1.6, 1.0), (first, 0.8, 0.45)):
+            curve = trace_curve(Prober(policy, case, params, date=date, prior=prior), grid)
+            for i, fund in enumerate((*curve.funds, "patient")):
+                colour = _PATIENT if fund == "patient" else _COLOURS[i % len(_COLOURS)]
+                name = _label(policy, "fund", fund, chinese) if fund != "patient" else ("patient 个人" if chinese else "patient")
+                label = f"{name} {who}".strip() if prior is None else None
+                ax.plot(*_polyline(curve, fund), style, color=colour, linewidth=width, alpha=alpha, label=label)
+    ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
+    ax.set_ylabel("paid 支付" if chinese else "paid", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="upper left")
+
+
+def plot_diff(report, out: str, *, limit: int = 4) -> int:
+    """Draw the old and new curves of the cases `med diff` found changed (the first `limit`)."""
+    effects = [e for e in report.effects if not e.second][:limit] or list(report.effects[:limit])
+    if not effects:
+        raise ValueError("nothing changed: there is no curve to draw")
+    fig, axes, chinese = _figure(len(effects))
+    for ax, e in zip(axes, effects):
+        funds = sorted({s.fund for s in e.stretches})
+        for i, fund in enumerate(funds):
+            colour = _PATIENT if fund == "patient" else _COLOURS[i % len(_COLOURS)]
+            ax.plot(*_polyline(e.old, fund), "--", color=colour, linewidth=1.2, label=f"{fund} old")
+            ax.plot(*_polyline(e.new, fund), "-", color=colour, linewidth=1.6, label=f"{fund} new")
+        ax.set_title(e.title(), fontsize=8)
+        ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out)
+    return len(effects)

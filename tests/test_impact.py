@@ -1,0 +1,132 @@
+"""`med diff` and `med plot`: what an edit does, with amounts worked out by hand."""
+
+import json
+import warnings
+from decimal import Decimal as D
+
+import pytest
+
+import medpolicy
+from medpolicy.cli import main
+from medpolicy.impact import clause_changes, diff, render
+
+OLD = """policy "t" effective 2026-01-01 to 2030-12-31
+use standard
+
+scheme employee
+  fund basic cap 10000 yearly                                  cite "第一条"
+  inpatient
+    primary level1 level2 level3 deductible 1000 rate 80%      cite "第二条"
+"""
+NEW = OLD.replace("rate 80%", "rate 90%")
+
+
+def claim(cid, person, amount, date="2026-03-01"):
+    return {"id": cid, "person": person, "date": date, "scheme": "employee", "benefit": "inpatient",
+            "facility": {"level": "level3"}, "items": [{"class": "A", "amount": amount}]}
+
+
+@pytest.fixture(scope="module")
+def report():
+    old, new = medpolicy.compile(OLD, "old.med"), medpolicy.compile(NEW, "new.med")
+    # p1: 5,000 then 2,000; p2: 20,000. Old: (5000-1000)x80% = 3200, (2000-1000)x80% = 800,
+    # p2 capped at 10,000. New: 3600, 900, 10,000.
+    claims = [claim("a", "p1", "5000"), claim("b", "p2", "20000"), claim("c", "p1", "2000", "2026-04-01")]
+    return diff(old, new, claims)
+
+
+def test_the_changed_clause_is_named_with_its_line_and_article(report):
+    [change] = report.clauses
+    assert (change.kind, change.old.span.line, change.new.span.line, change.clause.cite) == ("changed", 7, 7, "第二条")
+    assert change.describe().endswith("deductible 1000, rate 80% -> deductible 1000, rate 90%")
+
+
+def test_the_effect_on_a_first_claim_is_exact_interval_kinks_and_slopes(report):
+    first = next(e for e in report.effects if not e.second and e.case.status == "employed")
+    basic = next(s for s in first.stretches if s.fund == "basic")
+    # Both pay nothing up to the 1,000 deductible. The new 90% reaches the 10,000 cap at
+    # 1000 + 10000/0.9 = 12,111.11, the old 80% at 1000 + 10000/0.8 = 13,500.00.
+    assert (basic.lo, basic.hi) == (D("1000.00"), D("13500.00"))
+    assert basic.kinks == (D("12111.11"),)
+    assert [(x, a, b) for x, a, b in basic.slopes] == [(D("1000.00"), D("0.8"), D("0.9")), (D("12111.11"), D("0.8"), D("0"))]
+    # Largest where the new curve reaches the cap: 10,000.00 - 0.8 x 11,111.11 (8,888.89) = 1,111.11.
+    assert basic.largest == D("1111.11")
+    # The example claim shows it: settled under both, the payments differ by exactly that much.
+    paid = [D(medpolicy.compile(t, "t.med").settle(basic.example)["paid"]["basic"]) for t in (OLD, NEW)]
+    assert paid[1] - paid[0] == basic.largest
+
+
+def test_a_second_claim_shows_the_cap_reached_sooner(report):
+    second = next(e for e in report.effects if e.second and e.case.status == "employed")
+    basic = next(s for s in second.stretches if s.fund == "basic")
+    # After a first claim of 10,000 (old pays 7,200, new 8,100), 2,800 and 1,900 of the cap are
+    # left: reached at 1000 + 2800/0.8 = 4,500.00 and 1000 + 1900/0.9 = 3,111.11.
+    assert basic.kinks == (D("3111.11"), D("4500.00"))
+    assert basic.largest == D("-900.00")  # from 4,500 on: 1,900 instead of 2,800
+
+
+def test_a_replay_gives_totals_per_fund_and_who_is_better_off(report):
+    data = report.to_json()
+    assert data["funds"]["basic"] == {"old": "14000.00", "new": "14500.00", "change": "500.00"}
+    assert data["persons"]["better_off"] == 1 and data["persons"]["worse_off"] == 0
+    assert data["persons"]["unchanged"] == 1
+    assert {"range": "less by 100–1,000", "persons": 1} in data["persons"]["patient_change"]
+    assert [c["id"] for c in data["top_claims"]] == ["a", "c"]
+    assert data["top_claims"][0] == {"id": "a", "person": "p1", "patient_old": "1800.00", "patient_new": "1400.00"}
+
+
+def test_an_unchanged_policy_has_no_difference():
+    p = medpolicy.load("policies/suihua.med")
+    r = diff(p, p)
+    assert r.clauses == () and r.effects == ()
+    assert "none changed" in render(r) and "settles the same at every cost" in render(r)
+
+
+def test_a_shipped_policy_edit_is_found_at_its_clause():
+    text = open("policies/suihua.med", encoding="utf-8").read()
+    edited = text.replace("level2 deductible 600 rate employed 87% retired 90%",
+                          "level2 deductible 500 rate employed 88% retired 90%")
+    old = medpolicy.load("policies/suihua.med")
+    new = medpolicy.compile(edited, "policies/suihua-edit.med", base_dir="policies")
+    changes = clause_changes(old, new)
+    assert sorted(c.describe().split(": ", 1)[1] for c in changes) == ["deductible 600 -> deductible 500",
+                                                                        "rate 87% -> rate 88%"]
+    effects = diff(old, new).effects
+    employed = next(e for e in effects if not e.second and e.case.status == "employed")
+    assert employed.case.level == "level2"
+    basic = next(s for s in employed.stretches if s.fund == "basic")
+    # New: 500 deductible, 88%: the 120,000 cap at 500 + 120000/0.88 = 136,863.64.
+    assert basic.lo == D("500.00") and D("600.00") in basic.kinks and D("136863.64") in basic.kinks
+
+
+def test_med_diff_json_and_chart(tmp_path, capsys):
+    (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
+    (tmp_path / "new.med").write_text(NEW, encoding="utf-8")
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("\n".join(json.dumps(c) for c in [claim("a", "p1", "5000")]) + "\n", encoding="utf-8")
+    chart = tmp_path / "diff.png"
+    assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "new.med"), str(claims),
+                 "--format", "json", "--chart", str(chart)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["funds"]["basic"] == {"old": "3200.00", "new": "3600.00", "change": "400.00"}
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {chart}" in err
+
+
+def test_med_diff_refuses_a_chart_of_another_kind(tmp_path, capsys):
+    (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
+    assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "old.med"), "--chart", str(tmp_path / "x.pdf")]) == 2
+    assert ".png or .svg" in capsys.readouterr().err
+
+
+def test_med_plot_draws_chinese_labels_with_a_cjk_font(tmp_path):
+    from medpolicy.plot import cjk_font, plot_policy
+    assert cjk_font() is not None, "no CJK font: install Debian's fonts-wqy-microhei (.ci/run does)"
+    out = tmp_path / "curves.svg"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panels = plot_policy(medpolicy.load("policies/suihua.med"), str(out), benefit="inpatient", scheme="resident")
+    assert panels == 4  # primary, level1, level2, level3
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+    assert out.read_text(encoding="utf-8").startswith("<?xml")
