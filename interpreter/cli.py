@@ -391,6 +391,7 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
 
 def cmd_diff(args) -> int:
     from .impact import diff, render
+    from .inputs import InputProblem, read_claims
     params = _params(args.param)
     if params is None:
         return 2
