@@ -122,6 +122,21 @@ def bands(burden, threshold: Decimal, points: Decimal):
     return total
 
 
+def employee_major(year: Year, above) -> Decimal:
+    """第二十八条（二）: 90% of the year's eligible cost above the cap point, up to 300,000."""
+    year.above_cap = add(year.above_cap, above)
+    rate = Fraction(EMPLOYEE_MAJOR_RATE) if year.above_cap.__class__ is Fraction else EMPLOYEE_MAJOR_RATE
+    return min(year.above_cap * rate, EMPLOYEE_MAJOR_CAP)
+
+
+def resident_major(year: Year, burden: Decimal, claim: dict) -> Decimal:
+    """第二十九条（二）: the bands on the year's burden; the poor from 7,500, +5 points, no cap."""
+    year.burden += burden
+    if POOR & set(claim.get("groups", ())):
+        return bands(year.burden, Decimal(7_500), Decimal("0.05"))
+    return min(bands(year.burden, RESIDENT_THRESHOLD, ZERO), RESIDENT_MAJOR_CAP)
+
+
 def settle(claim: dict, year: Year) -> dict:
     total = excluded = ZERO
     for item in claim["items"]:
@@ -138,18 +153,11 @@ def settle(claim: dict, year: Year) -> dict:
         # Once the basic cap is reached, a later stay gets 90% of its whole eligible cost from
         # the major layer, with no deductible (domain.md, Suihua readings).
         deductible = ZERO
-    major_before = year.major
-    if employee:
-        year.above_cap = add(year.above_cap, above)
-        major = year.above_cap * (Fraction(EMPLOYEE_MAJOR_RATE) if year.above_cap.__class__ is Fraction else EMPLOYEE_MAJOR_RATE)
-        year.major = min(major, EMPLOYEE_MAJOR_CAP)
-    else:
-        year.burden += eligible - basic
-        poor = bool(POOR & set(claim.get("groups", ())))
-        major = bands(year.burden, Decimal(7_500) if poor else RESIDENT_THRESHOLD, Decimal("0.05") if poor else ZERO)
-        year.major = major if poor else min(major, RESIDENT_MAJOR_CAP)
     paid_basic = q(year.basic + basic) - q(year.basic)
     year.basic += basic
+    major_before = year.major
+    # The residents' burden is the eligible cost the basic fund left: what it did not pay, as paid.
+    year.major = employee_major(year, above) if employee else resident_major(year, eligible - paid_basic, claim)
     paid_major = q(year.major) - q(major_before)
     paid = {"basic": str(paid_basic), "major": str(paid_major)}
     if employee:
