@@ -218,6 +218,13 @@ class Policy:
                 results[i] = Result(_error(claims[i], ClaimError("internal", f"could not settle: {e!r}", None)), [], None)
         return results  # type: ignore[return-value]
 
+    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False):
+        """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, like `settle_all`;
+        returns a table of the same kind, one row per claim in input order (`arrow.py`; needs the
+        `data` extra)."""
+        from .arrow import settle_table
+        return settle_table(self, table, params=params, trace=trace)
+
     def _read(self, claim):
         facts = self._reader.read(claim)
         lo, hi = self._c.effective

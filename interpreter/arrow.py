@@ -1,0 +1,152 @@
+"""Claims and results as Arrow tables and Parquet files (pyarrow, the `data` extra).
+
+Input: the contract's claim fields as columns, `facility` a struct, `items` a list of structs,
+money as two-decimal strings or decimal columns, dates as `YYYY-MM-DD` strings or date
+columns — what `pyarrow.Table.from_pylist(claims)` writes from the contract's JSON. A null is
+an absent field.
+
+Output: one row per claim, in input order. Money is `decimal128(18, 2)`: exact (never a float),
+and read as a decimal by pandas (Python `Decimal`), DuckDB (`DECIMAL(18,2)`) and Spark alike;
+18 digits hold any amount the language allows (below 10¹²). `paid` is a struct with one field
+per fund of the policy (null where the claim's scheme has no such fund); an error row has null money and an `error` struct (code, message, field);
+`trace`, when asked for, is a list of structs (step, amount, line, cite, detail).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Optional
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MONEY = pa.decimal128(18, 2)
+BATCH = 65536
+_FIELDS = ("total", "excluded", "prepay", "eligible", "deductible")
+_ERROR = pa.struct([("code", pa.string()), ("message", pa.string()), ("field", pa.string())])
+_STEP = pa.struct([("step", pa.string()), ("amount", MONEY), ("line", pa.int32()), ("cite", pa.string()),
+                   ("detail", pa.string())])
+
+
+def claims_table(claims: Iterable[dict]) -> pa.Table:
+    """Claims (the contract's JSON objects) as a table whose columns are every field any claim
+    has. (`pyarrow.Table.from_pylist` takes its columns from the first claim alone, so a field
+    only later claims carry, such as `groups`, would be dropped.) A field that is a list in some
+    claims and one value in others (`maternity`: an event, or events done together) becomes a
+    list column, one value a list of one."""
+    claims = list(claims)
+    listed = {k for c in claims for k, v in c.items() if isinstance(v, list)}
+    mixed = {k for k in listed if any(k in c and not isinstance(c[k], list) for c in claims)}
+    if mixed:
+        claims = [{k: ([v] if k in mixed and v is not None and not isinstance(v, list) else v) for k, v in c.items()}
+                  for c in claims]
+    return pa.Table.from_struct_array(pa.array(claims))
+
+
+def claims_from_table(table: pa.Table) -> Iterator[dict]:
+    """The claims of a table, as the contract's JSON objects (nulls dropped)."""
+    for batch in table.to_batches(BATCH):
+        for row in batch.to_pylist():
+            yield _plain(row)
+
+
+def read_parquet(path: str) -> Iterator[dict]:
+    """The claims of a Parquet file, batch by batch (memory: one batch, not the file)."""
+    f = pq.ParquetFile(path)
+    for batch in f.iter_batches(batch_size=BATCH):
+        for row in batch.to_pylist():
+            yield _plain(row)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON would give it: no nulls, dates as text, decimals kept exact."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+_KNOWN = {"id", "person", "year", "benefit", *_FIELDS, "paid", "patient", "allowance", "error", "trace"}
+
+
+def result_schema(funds: Iterable[str], trace: bool) -> pa.Schema:
+    fields = [("id", pa.string()), ("person", pa.string()), ("year", pa.int32()), ("benefit", pa.string()),
+              *((name, MONEY) for name in _FIELDS),
+              ("paid", pa.struct([(f, MONEY) for f in funds])), ("patient", MONEY), ("allowance", MONEY),
+              ("error", _ERROR)]
+    if trace:
+        fields.append(("trace", pa.list_(_STEP)))
+    return pa.schema(fields)
+
+
+def results_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch:
+    """Result rows (the contract's JSON, money as strings) as one record batch."""
+    funds = [f.name for f in schema.field("paid").type]
+    trace = "trace" in schema.names
+    columns: dict[str, list] = {name: [] for name in schema.names}
+    for r in rows:
+        ok = "error" not in r
+        for name in ("id", "person", "year", "benefit"):
+            columns[name].append(r.get(name))
+        for name in (*_FIELDS, "patient", "allowance"):
+            columns[name].append(_money(r.get(name)) if ok else None)
+        # A fund the claim's scheme does not have is null, not a payment of 0.
+        columns["paid"].append({f: _money(r["paid"].get(f)) for f in funds} if ok else None)
+        columns["error"].append(None if ok else {"code": r["error"].get("code"), "message": r["error"].get("message"),
+                                                 "field": r["error"].get("field")})
+        if trace:
+            columns["trace"].append([{**s, "amount": _money(s.get("amount"))} for s in r.get("trace", ())] if ok else None)
+        for name in columns.keys() - _KNOWN:
+            columns[name].append(r.get(name))
+    return pa.record_batch([pa.array(columns[f.name], type=f.type) for f in schema], schema=schema)
+
+
+def _money(text: Optional[str]) -> Optional[Decimal]:
+    return None if text is None else Decimal(text)
+
+
+class ParquetResults:
+    """Writes result rows to a Parquet file as they come, a batch at a time. `extra` names
+    integer columns the rows carry besides the result (the distributed job's input position)."""
+
+    def __init__(self, path: str, funds: Iterable[str], trace: bool, extra: tuple[str, ...] = ()):
+        self.schema = result_schema(funds, trace)
+        for name in extra:
+            self.schema = self.schema.append(pa.field(name, pa.int64()))
+        self._writer = pq.ParquetWriter(path, self.schema)
+        self._rows: list[dict] = []
+
+    def write(self, row: dict) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self._writer.write_batch(results_batch(self._rows, self.schema))
+            self._rows = []
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.close()
+
+
+def all_funds(policy) -> list[str]:
+    """Every fund of every scheme of the policy, in the order the policy declares them."""
+    return list(dict.fromkeys(f for s in policy.compiled.schemes for f in policy.funds(s)))
+
+
+def settle_table(policy, table, *, params: Optional[dict] = None, trace: bool = False):
+    """Settle the claims of an Arrow table (or a pandas DataFrame) as one run; results in input
+    order as a table of the same kind."""
+    is_pandas = not isinstance(table, pa.Table)
+    if is_pandas:
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    results = policy.settle_all(claims_from_table(table), params=params)
+    schema = result_schema(all_funds(policy), trace)
+    out = pa.Table.from_batches([results_batch([r.to_json(trace=trace) for r in results], schema)], schema=schema)
+    return out.to_pandas() if is_pandas else out

@@ -1,0 +1,71 @@
+"""A real local Dask cluster (2 worker processes) settles a dataset exactly as one run does."""
+
+import json
+import random
+
+import pyarrow.parquet as pq
+import pytest
+
+import medpolicy
+from medpolicy.arrow import claims_table
+
+from medpolicy.dask import read_results, settle_dataset  # the 'test' extra installs dask[distributed]
+
+
+def generated_year(n_persons=60, seed=7):
+    """Suihua stays of both schemes, several per person, large enough to cross caps."""
+    rnd = random.Random(seed)
+    claims = []
+    for p in range(n_persons):
+        scheme = rnd.choice(["employee", "resident"])
+        for k in range(rnd.randint(1, 4)):
+            c = {"id": f"c{p}-{k}", "person": f"p{p}", "date": f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+                 "scheme": scheme, "benefit": "inpatient", "facility": {"level": rnd.choice(["level1", "level2", "level3"])},
+                 "items": [{"class": "A", "amount": f"{rnd.randint(500, 9000000) / 100:.2f}"}]}
+            if scheme == "employee":
+                c["status"] = rnd.choice(["employed", "retired"])
+            claims.append(c)
+    rnd.shuffle(claims)
+    return claims
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        yield client
+
+
+def test_a_cluster_settles_a_dataset_as_one_run(tmp_path, cluster):
+    claims = generated_year()
+    (tmp_path / "in").mkdir()
+    # Three input files, a person's claims spread over them.
+    for i in range(3):
+        pq.write_table(claims_table(claims[i::3]), tmp_path / "in" / f"claims-{i}.parquet")
+    order = [c for i in range(3) for c in claims[i::3]]
+    n = settle_dataset("policies/suihua.med", str(tmp_path / "in"), str(tmp_path / "out"), partitions=4, client=cluster)
+    assert n == len(claims)
+    got = read_results(str(tmp_path / "out"))
+    assert got.column("row").to_pylist() == list(range(len(claims)))
+    expected = [r.to_json(trace=False) for r in medpolicy.load("policies/suihua.med").settle_all(order)]
+    for e, g in zip(expected, got.to_pylist()):
+        assert g["id"] == e["id"]
+        assert f"{g['patient']:.2f}" == e["patient"]
+        assert {f: f"{v:.2f}" for f, v in g["paid"].items() if v is not None} == e["paid"]
+    assert len({p.name for p in (tmp_path / "out").iterdir()}) == 4
+
+
+def test_years_carried_from_an_earlier_run(tmp_path, cluster):
+    first = {"id": "a", "person": "p", "date": "2026-02-01", "scheme": "employee", "status": "employed",
+             "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "200000"}]}
+    later = dict(first, id="b", date="2026-06-01", items=[{"class": "A", "amount": "10000"}])
+    pq.write_table(claims_table([first]), tmp_path / "prior.parquet")
+    pq.write_table(claims_table([later]), tmp_path / "now.parquet")
+    settle_dataset("policies/suihua.med", str(tmp_path / "now.parquet"), str(tmp_path / "out"), partitions=2,
+                   prior=str(tmp_path / "prior.parquet"), client=cluster)
+    [row] = read_results(str(tmp_path / "out")).to_pylist()
+    alone = medpolicy.load("policies/suihua.med").settle_all([first, later])[1].to_json()
+    # The basic cap was used up by the earlier run's claim: the later stay is paid by the major layer.
+    assert (f"{row['paid']['basic']:.2f}", f"{row['paid']['major']:.2f}") == (alone["paid"]["basic"], alone["paid"]["major"])
+    assert row["paid"]["basic"] == 0
