@@ -76,6 +76,24 @@ def _parser() -> argparse.ArgumentParser:
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     lsp.set_defaults(func=cmd_lsp)
 
+    s = sub.add_parser("serve", help="a settlement service over HTTP (docs/serve.md)")
+    s.add_argument("policies", nargs="+", metavar="POLICY")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--db", default="medpolicy.db", metavar="URL",
+                   help="a SQLite file (default medpolicy.db), sqlite:///PATH or postgresql://...")
+    s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
+    s.add_argument("--workers", type=int, default=1, help="server processes (share the database)")
+    s.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES")
+    s.add_argument("--max-batch", type=int, default=1_000, metavar="CLAIMS")
+    s.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="time to answer a request")
+    s.add_argument("--max-in-flight", type=int, default=256, metavar="REQUESTS",
+                   help="requests answered at once; beyond this, 503 at once")
+    s.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    s.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
+                   help="how often to look for changed policy files (0: never)")
+    s.set_defaults(func=cmd_serve)
+
     d = sub.add_parser("diff", help="what an edit does: clauses changed, exact effect on claims, a replay")
     d.add_argument("old", metavar="OLD")
     d.add_argument("new", metavar="NEW")
@@ -470,6 +488,12 @@ def cmd_lsp(args) -> int:
 
     serve()
     return 0
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    return serve(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
