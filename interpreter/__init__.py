@@ -5,7 +5,8 @@
     result = policy.settle(claim)
 
 The pipeline, one module a stage: parser (text -> AST) -> compiler (AST -> checked
-clauses) -> terms (which clauses apply to a claim) -> engine/settle (the arithmetic).
+clauses) -> plan (terms: which clauses apply to a claim signature, resolved into plain
+data) -> engine/settle (the stages and their arithmetic).
 """
 
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, MedSyntaxError, ParameterError

@@ -1,463 +1,494 @@
-"""Settles claims on a compiled policy: the pipeline of domain.md, one claim at a time."""
+"""Settles claims on a compiled policy: domain.md's order, one claim at a time.
+
+The driver looks up the claim's settlement plan (plan.py: every term resolved for the
+claim's signature, cached) and runs the stages below over one working record, in order:
+
+    costs -> first share -> not covered? -> deductible -> the paying fund -> further layers
+    -> patient and allowance
+
+Each stage is a small function reading the plan and the person's year and writing the
+record; none goes back to the clauses. The year's changes are collected in the record and
+applied in one place (`_commit`), only once the claim has settled: a claim that fails
+leaves the year as it was.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import threading
+from decimal import getcontext, setcontext
 from typing import Optional
 
-from .clauses import BandSpec
-from .compiler import Compiled, SchemeRules
+from .compiler import Compiled
 from .errors import ClaimError
-from .settle import (ONE, ZERO, Year, trace_step, apply_caps, banded, banded_pieces, cap_limit, cost_above_cap,
-                     deductible_due, fund_wide, pool_key, position_paying, q, record_pools)
-from .terms import BenefitTerms, benefit_terms, layer_terms, rate_spec, resolve
-
-_HUNDRED = Decimal(100)
+from .money import CONTEXT, ONE, ZERO, div, q
+from .plan import Plan, Rate, build, pct
+from .settle import (Year, apply_caps, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due, paid,
+                     position_paying, record, trace_step)
 
 
 class Engine:
-    """Compiled policy + caches of resolved terms. The caches only ever gain entries that are a
-    pure function of their key, so sharing an engine between threads is safe."""
+    """A compiled policy and its cache of settlement plans, keyed by claim signature and
+    parameters. The cache only ever gains entries that are a pure function of their key, so
+    sharing an engine between threads is safe."""
 
     def __init__(self, compiled: Compiled):
         self.c = compiled
-        self.levels = compiled.vocabulary.names_of("level")
-        self._benefit_cache: dict = {}
-        self._layer_cache: dict = {}
-        self._item_cache: dict = {}
+        self._plans: dict = {}
+        self._local = threading.local()  # each thread's copy of money.CONTEXT
 
-    # ---- cached term lookups ------------------------------------------------------
-    def scheme(self, facts) -> SchemeRules:
-        s = self.c.schemes.get(facts.scheme)
-        if s is None:
-            raise ClaimError("not-covered", f"the policy has no rules for the {facts.scheme} scheme", "scheme")
-        return s
+    def plan(self, facts, params: dict) -> Plan:
+        """The settlement plan of the claim's signature under `params` (built on first use)."""
+        key = (facts.key(self.c.measure_breaks, self.c.date_breaks), _params_key(params))
+        p = self._plans.get(key)
+        if p is None:
+            if len(self._plans) >= MAX_PLANS:
+                # A caller varying the parameters claim by claim would grow the cache without end;
+                # dropping it is safe (plans are rebuilt on demand, equal to the ones dropped).
+                self._plans = {}
+            p = self._plans[key] = build(self.c, facts, params)
+        return p
 
-    def benefit_terms(self, facts) -> BenefitTerms:
-        key = facts.key(self.c.measure_breaks, self.c.date_breaks)
-        t = self._benefit_cache.get(key)
-        if t is None:
-            scheme = self.scheme(facts)
-            t = benefit_terms(scheme, facts)
-            self._benefit_cache[key] = t
-        return t
+    def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
+        """Settle one claim, updating `year` in place; returns the result and its trace (None
+        when `trace` is false: no step is built). Runs in the library's decimal context; any
+        failure is a ClaimError (an unexpected one coded `internal`, naming the stage)."""
+        w = Work(facts, year, [] if trace else None)
+        callers = getcontext()
+        try:
+            ours = self._local.context
+        except AttributeError:
+            ours = self._local.context = CONTEXT.copy()
+        setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        try:
+            w.plan = self.plan(facts, params)
+            for w.stage, stage in _NAMED_STAGES:
+                if stage(w):
+                    break
+            w.stage = "commit"
+            _commit(w)
+        except ClaimError:
+            raise
+        except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
+            raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",
+                             None if w.field is None else f"items[{w.field}]") from e
+        finally:
+            setcontext(callers)
+        return w.result, w.trace
 
-    def layer_terms(self, fund, facts) -> dict:
-        key = (fund.name, facts.key(self.c.measure_breaks, self.c.date_breaks))
-        t = self._layer_cache.get(key)
-        if t is None:
-            t = layer_terms(fund, facts)
-            self._layer_cache[key] = t
-        return t
 
-    def item_terms(self, scheme: SchemeRules, facts, cls: str, kind: str) -> dict:
-        key = (facts.key(self.c.measure_breaks, self.c.date_breaks), cls, kind)
-        t = self._item_cache.get(key)
-        if t is None:
-            t = resolve(scheme.item_clauses, facts, cls, kind)
-            self._item_cache[key] = t
-        return t
+MAX_PLANS = 20_000  # plans a policy keeps (a city's policy has a few hundred signatures)
 
-    # ---- one claim -----------------------------------------------------------------
-    def settle(self, facts, year: Year, params: dict) -> tuple[dict, list]:
-        """Settle one claim, updating `year` in place; returns the result and its trace."""
-        scheme = self.scheme(facts)
-        if facts.benefit not in scheme.benefits:
-            raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
-        t = self.benefit_terms(facts)
-        trace: list[tuple] = []
-        eff = facts
-        if t.redirect is not None:
-            pick, changes = t.redirect
-            eff = facts.replace(**changes)
-            what = []
-            if "benefit" in changes:
-                what.append(f"as {changes['benefit']}")
-            if "level" in changes:
-                what.append(f"on the local terms of {changes['level']}")
-            trace.append(trace_step("terms", None, pick.clause, "settled " + ", ".join(what)))
 
-        # 1-4: total, excluded, pre-payment, eligible
-        total = excluded = class_prepay = ZERO
-        class_portions: dict = {}
-        for it in facts.items:
-            total += it.amount
-            if it.cls == "excluded":
-                excluded += it.amount
-                continue
-            itp = self.item_terms(scheme, eff, it.cls, it.kind) if scheme.item_clauses else {}
-            amount = it.amount
-            ceiling = itp.get("ceiling")
-            if ceiling is not None:
-                limit, daily = ceiling.value
-                limit = limit.of(params)
-                if daily:
-                    if it.days is None:
-                        raise ClaimError("missing-field", f"a {it.cls} item needs days for its daily ceiling", "items.days")
-                    allowed = limit * it.days
-                    over = max(amount - allowed, ZERO)
-                elif it.unit_price is not None and it.unit_price > limit:
-                    over = q(amount * (it.unit_price - limit) / it.unit_price)
-                else:
-                    over = ZERO
-                if over:
-                    excluded += over
-                    amount -= over
-                    trace.append(trace_step("over ceiling", over, ceiling.clause, f"{it.cls} above {q(limit)}"))
-            share_pick = itp.get("prepay")
-            if share_pick is not None:
-                share = _tier_share(share_pick.value, it, limit_price(it, ceiling, params), params)
-                # Pre-payments are amounts the patient pays: whole fen, like every figure on the bill.
-                pre = q(amount * share)
-                if pre:
-                    class_prepay += pre
-                    amount -= pre
-                    trace.append(trace_step("prepay", pre, share_pick.clause, f"class {it.cls}: {_pct(share)}"))
-            if "rate" in itp:
-                class_portions[it.cls] = class_portions.get(it.cls, ZERO) + amount
+def _params_key(params: dict):
+    key = getattr(params, "key", None)
+    if key is None:
+        key = tuple(sorted(params.items())) if params else ()
+    return key
+
+
+class Work:
+    """One claim on its way through the stages: the amounts so far and the year's changes."""
+
+    __slots__ = ("facts", "year", "trace", "plan", "stage", "field", "result", "funds", "total", "excluded",
+                 "prepay", "first_share", "eligible", "portions", "charged", "ded_target", "lo", "hi", "uncapped",
+                 "bound", "payer_pay", "payer_keys", "layer_updates", "paid_so_far", "line", "pieces")
+
+    def __init__(self, facts, year: Year, trace: Optional[list]):
+        self.facts, self.year, self.trace = facts, year, trace
+        self.plan = self.result = None
+        self.stage = "plan"
+        self.field = self.line = None
+        self.ded_target = None
+        self.layer_updates: list = []
+
+    def where(self) -> str:
+        """Where an unexpected failure happened: the stage, and the clause line or claim field."""
+        at = self.stage
+        if self.line is not None:
+            at += f", the clause at line {self.line}"
+        if self.field is not None:
+            at += f", claim field items[{self.field}]"
+        return at
+
+    def step(self, name: str, amount, ref, detail: Optional[str] = None) -> None:
+        """A trace step (callers test `w.trace is not None` first, so no note is formatted in vain):
+        settle.trace_step's tuple, built here without the extra call."""
+        self.trace.append((name, amount, None, None, detail) if ref is None
+                          else (name, amount, ref.line, ref.cite, detail))
+
+
+# ---- the stages -------------------------------------------------------------------------
+
+def costs(w: Work) -> None:
+    """Total, excluded items and costs over price ceilings, class pre-payments (steps 1-3)."""
+    plan, facts, trace = w.plan, w.facts, w.trace
+    if plan.redirect is not None and trace is not None:
+        w.step("terms", None, *plan.redirect)
+    total = excluded = prepay = ZERO
+    portions: dict = {}
+    item_rule = plan.item_rule
+    for i, it in enumerate(facts.items):
+        total += it.amount
+        if it.cls == "excluded":
+            excluded += it.amount
+            continue
+        if item_rule is None:
+            continue
+        w.field = i
+        rule = item_rule(it.cls, it.kind)
+        amount = it.amount
+        ceiling = rule.ceiling
+        if ceiling is not None:
+            w.line = ceiling.ref.line
+            over = _over_ceiling(it, ceiling)
+            if over:
+                excluded += over
+                amount -= over
+                if trace is not None:
+                    w.step("over ceiling", over, ceiling.ref, f"{it.cls} above {q(ceiling.limit)}")
+        if rule.prepay is not None:
+            share = _prepay_share(rule, it)
+            # Pre-payments are amounts the patient pays: whole fen, like every figure on the bill.
+            pre = q(amount * share)
+            if pre:
+                prepay += pre
+                amount -= pre
+                if trace is not None:
+                    w.step("prepay", pre, rule.prepay_ref, f"class {it.cls}: {pct(share)}")
+        if rule.rate is not None:
+            portions[it.cls] = portions.get(it.cls, ZERO) + amount
+    w.field = w.line = None
+    if trace is not None:
         trace.insert(0, trace_step("total", total, None))
         if excluded:
-            trace.append(trace_step("excluded", excluded, None, "outside the catalogue or over a price ceiling"))
-        eligible0 = total - excluded - class_prepay
-        first_share = ZERO
-        if t.first_share is not None:
-            share = _share(t.first_share.value.of(params))
-            first_share = q(eligible0 * share)
-            trace.append(trace_step("prepay", first_share, t.first_share.clause, f"first personal share {_pct(share)}"))
-        prepay = class_prepay + first_share
-        eligible = eligible0 - first_share
-        trace.append(trace_step("eligible", eligible, None))
-
-        funds = {f.name: ZERO for f in scheme.funds}
-        result = {"id": facts.id, "person": facts.person, "year": facts.year, "benefit": facts.benefit,
-                  "total": total, "excluded": excluded, "prepay": prepay, "eligible": eligible,
-                  "deductible": ZERO, "paid": funds}
-        if t.not_covered is not None and t.not_covered.adjust:
-            clause = t.not_covered.adjust[-1][0]
-            trace.append(trace_step("not covered", None, clause, "no fund pays this claim"))
-            self._allowance(t, facts, params, result, trace)
-            result["patient"] = total
-            return result, trace
-
-        # 5: deductible
-        due, ded_clause, note, year_target = deductible_due(t, eff, year, params, self.levels, self.benefit_terms)
-        if due and t.fixed is not None:
-            due, note = ZERO, "a fixed amount (定额) settles the claim: no deductible"
-        elif due and self._basic_cap_reached(scheme, t, eff, year, params):
-            # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
-            due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
-        charged = min(due, eligible)
-        result["deductible"] = charged
-        trace.append(trace_step("deductible", charged, ded_clause, note or None))
-
-        # 6: the paying fund (basic, or the benefit's own)
-        payer = t.payer
-        rate = t.rate
-        if rate is None and t.limit is None and t.fixed is None:
-            raise ClaimError("no-clause", f"no clause gives a rate for this {facts.benefit} claim "
-                                          f"({eff.level}{', ' + eff.status if eff.status else ''}, {eff.place})", None)
-        benefit_set = self._band_scope(rate, eff)
-        e0 = sum(year.eligible.get(b, ZERO) for b in benefit_set)
-        lo, hi = e0 + charged, e0 + eligible
-        # The cost above the deductible, in pieces by the share the paying fund pays of each.
-        pieces: list[tuple[Decimal, Decimal]] = []
-        if rate is not None:
-            general = eligible - sum(class_portions.values())
-            pay = ZERO
-            if class_portions:
-                d_left = charged
-                take = min(d_left, general)
-                d_left -= take
-                pieces.append((general - take, rate.share(rate.base.of(params))))
-                for cls, portion in class_portions.items():
-                    crate = rate_spec(scheme.item_clauses, self.item_terms(scheme, eff, cls, "normal"), eff)
-                    take = min(d_left, portion)
-                    d_left -= take
-                    pieces.append((portion - take, crate.share(crate.base.of(params))))
-                    trace.append(trace_step("rate", None, crate.clause, f"class {cls}: {_pct(crate.share(crate.base.of(params)))}"))
-                pay = sum((cost * share for cost, share in pieces), ZERO)
-            else:
-                pay = banded(lo, hi, rate.base, rate, params)
-                pieces = banded_pieces(lo, hi, rate.base, rate, params)
-            trace.append(trace_step("rate", None, rate.clause, _rate_note(rate, params, lo, hi)))
-        else:
-            pay = eligible - charged
-            pieces = [(pay, ONE)]
-        events = sorted(facts.events)
-        if t.limit is not None:
-            limit = self._per_event(t, "limit", eff, events, params)
-            if pay > limit:
-                pay = limit
-                trace.append(trace_step("limit", limit, t.limit.clause, "限额: the actual cost up to the limit"))
-        if t.fixed is not None:
-            fixed = self._per_event(t, "fixed", eff, events, params)
-            pay = min(fixed, eligible)
-            trace.append(trace_step("fixed", fixed, t.fixed.clause, "定额: the fixed amount"))
-        uncapped = pay
-        pay, bound = apply_caps(payer, pay, t.caps, eff, params, year, trace)
-        paid = q(pay)
-        funds[payer] = paid
-        trace.append(trace_step(payer, paid, rate.clause if rate is not None else (t.limit or t.fixed).clause))
-
-        # Where a cap stopped the basic fund, for a layer that pays above it: the fund's own
-        # yearly cap, or (for a layer `for` some benefits) whichever of their caps bound.
-        def above(rooms: list) -> Decimal:
-            if not rooms or rate is None or payer != "basic":
-                return ZERO
-            room = min(rooms)
-            if room <= 0:
-                return eligible
-            return hi - position_paying(lo, hi, rate.base, rate, params, room) if uncapped > room else ZERO
-
-        above_fund_cap = above([room for pick, _, room in bound if fund_wide(pick.value[3])])
-        above_any_cap = above([room for _, _, room in bound])
-        # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
-        # that leave out the cost above it (`excluding above cap of outpatient`).
-        own_caps = [cap_limit(p, eff, params) for p in t.caps
-                    if p.value is not None and p.value[3][0] is not None and p.value[3][2] == "year"]
-        own_cap = min((c for c in own_caps if c is not None), default=None) if payer == "basic" else None
-
-        # 8-9: further layers
-        paid_so_far = paid
-        layer_updates: list = []
-        burden_claim = eligible - paid
-        # Layers pay after the basic fund; a benefit another fund pays (maternity), or a fixed
-        # amount that is the claim's whole settlement, has none.
-        for fund in scheme.funds if payer == "basic" and t.fixed is None else ():
-            if fund.base is None or (fund.benefits is not None and eff.benefit not in fund.benefits):
-                continue
-            lt = self.layer_terms(fund, eff)
-            lpay = self._layer(fund, lt, eff, year, params, trace, layer_updates, eligible=eligible,
-                               charged=charged,
-                               above_cap=above_any_cap if fund.benefits is not None else above_fund_cap,
-                               burden_claim=burden_claim, prepay=prepay, first_share=first_share,
-                               paid_so_far=paid_so_far, pieces=pieces, own_cap=own_cap)
-            funds[fund.name] += lpay
-            paid_so_far += lpay
-
-        result["patient"] = total - sum(funds.values())
-        self._allowance(t, facts, params, result, trace)
-        trace.append(trace_step("patient", result["patient"], None))
-
-        # Accumulate the year only now: a claim that fails above leaves it untouched.
-        # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
-        # hospital stay, and a referral continues the stay it came from.
-        referred = facts.referred_from is not None and t.picks.get("deductible.referral")
-        if (eff.benefit == facts.benefit or "as.stay" in t.picks) and not referred:
-            k = (eff.benefit, eff.level)
-            year.stays[k] = year.stays.get(k, 0) + 1
-            year.benefit_stays[eff.benefit] = year.benefit_stays.get(eff.benefit, 0) + 1
-        year.deductibles[eff.benefit] = year.deductibles.get(eff.benefit, ZERO) + charged
-        if year_target is not None:
-            year.deductible_levels[eff.benefit] = year_target
-        year.eligible[eff.benefit] = year.eligible.get(eff.benefit, ZERO) + eligible
-        # The benefit clauses' pools are kept under whichever fund pays the claim.
-        record_pools(payer, paid, scheme.pools.get("basic", ()), eff, year)
-        for fund_name, burden, layer_paid, rated in layer_updates:
-            if burden is not None:
-                year.burden[burden[0]] = burden[1]
-            for share, cost in rated:
-                k = (fund_name, share)
-                year.rated_costs[k] = year.rated_costs.get(k, ZERO) + cost
-            record_pools(fund_name, layer_paid, scheme.pools.get(fund_name, ()), eff, year)
-        return result, trace
-
-    # ---- helpers ---------------------------------------------------------------------
-    def _basic_cap_reached(self, scheme, t, eff, year, params) -> bool:
-        """The basic fund's scheme-wide cap is used up and a layer pays above it."""
-        if t.payer != "basic" or not any(
-                f.base == "above-cap" and (f.benefits is None or eff.benefit in f.benefits) for f in scheme.funds):
-            return False
-        for pick in t.caps:
-            if pick.value is not None and fund_wide(pick.value[3]):
-                limit = cap_limit(pick, eff, params)
-                if limit is not None and year.pools.get(pool_key("basic", pick.value[3], eff), ZERO) >= limit:
-                    return True
-        return False
-
-    def _band_scope(self, rate, eff) -> frozenset:
-        if rate is not None and isinstance(rate.base, BandSpec):
-            scope = rate.clause.constraint.get("benefit")
-            if scope:
-                return scope
-        return frozenset((eff.benefit,))
-
-    def _per_event(self, t: BenefitTerms, quantity: str, eff, events: list, params: dict) -> Decimal:
-        """Limits and fixed amounts of several events done together add up."""
-        if len(events) <= 1:
-            return getattr(t, quantity).value.of(params)
-        total = ZERO
-        for e in events:
-            te = self.benefit_terms(eff.replace(events=frozenset((e,))))
-            p = getattr(te, quantity)
-            if p is not None:
-                total += p.value.of(params)
-        return total
-
-    def _burden_positions(self, fund, lt: dict, eff, year: Year, params: dict, counted: Decimal):
-        """Where this claim's burden falls on the layer's scale. With one threshold N the scale is
-        the year's burden itself (bands are measured on it) and payment starts at N. With several
-        (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
-        placed above the first threshold: thresholds over burdens that share a benefit are
-        alternatives (the larger excess counts, so no cost counts twice); a threshold over a
-        burden of its own (benefits no other threshold counts) adds its excess (绍兴 第三十六条（一）:
-        the special drugs' 8,000 pool adds to the larger of the 18,000 and 25,000 excesses)."""
-        halvings = len(lt["deductible.halved"].adjust) if "deductible.halved" in lt else 0
-        thresholds = []
-        if "deductible" in lt:
-            thresholds.append((lt["deductible"].value.of(params), None, lt["deductible"].clause))
-        for q_, p in lt.items():
-            if q_.startswith("threshold:"):
-                thresholds.append((p.value[0].of(params), p.value[1], p.clause))
-        if not thresholds:
-            thresholds = [(ZERO, None, None)]
-
-        def burden_of(benefits) -> Decimal:
-            return sum((v for (f, b), v in year.burden.items() if f == fund.name and (benefits is None or b in benefits)),
-                       ZERO)
-
-        halved = [amount / 2 ** halvings for amount, _, _ in thresholds]
-        before, after = [], []
-        for amount, (_, benefits, _) in zip(halved, thresholds):
-            b0 = burden_of(benefits)
-            b1 = b0 + (counted if benefits is None or eff.benefit in benefits else ZERO)
-            before.append(b0 - amount)
-            after.append(b1 - amount)
-        first = halved[0]
-        lo = hi = first
-        for group in _overlapping([benefits for _, benefits, _ in thresholds]):
-            lo += max(max(before[i] for i in group), ZERO)
-            hi += max(max(after[i] for i in group), ZERO)
-        if len(thresholds) == 1:
-            b0 = before[0] + first
-            note = f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
-        else:
-            note = f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
-        return lo, hi, thresholds[0][2], note
-
-    def _layer(self, fund, lt: dict, eff, year: Year, params: dict, trace: list, updates: list, *,
-               eligible, charged, above_cap, burden_claim, prepay, first_share, paid_so_far,
-               pieces, own_cap) -> Decimal:
-        """What one layer pays on this claim; its changes to the year go to `updates`."""
-        rate = rate_spec(fund.clauses, lt, eff)
-        burden = None
-        rated: list = []
-        if fund.base == "burden":
-            counted = burden_claim + (prepay if fund.including_prepay else
-                                      first_share if fund.including_first_share else ZERO)
-            if eff.benefit in fund.excluding_above_cap and own_cap is not None:
-                # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
-                above, rated = cost_above_cap(year, fund.name, pieces, own_cap)
-                if above > 0:
-                    counted -= above
-                    trace.append(trace_step("above cap", above, None,
-                                            f"cost above the {eff.benefit} cap {q(own_cap)}: no {fund.name} burden"))
-            key = (fund.name, eff.benefit)
-            burden = (key, year.burden.get(key, ZERO) + counted)
-            if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
-                updates.append((fund.name, burden, ZERO, rated))
-                return ZERO
-            lo, hi, threshold_clause, note = self._burden_positions(fund, lt, eff, year, params, counted)
-            pay = banded(lo, hi, rate.base, rate, params) if hi > lo else ZERO
-            trace.append(trace_step(f"{fund.name} base", counted, threshold_clause, note))
-        elif fund.base == "above-cap":
-            if rate is None or above_cap <= 0:
-                return ZERO
-            pay = above_cap * rate.share(rate.base.of(params))
-            trace.append(trace_step(f"{fund.name} base", above_cap, rate.clause, "eligible cost above the basic fund's cap"))
-        else:  # remaining
-            if rate is None or ("not_covered" in lt and lt["not_covered"].adjust):
-                return ZERO
-            remaining = eligible - paid_so_far - (charged if fund.above_deductible else ZERO) \
-                + (first_share if fund.including_first_share else ZERO)
-            remaining = max(remaining, ZERO)
-            pay = remaining * rate.share(rate.base.of(params))
-            trace.append(trace_step(f"{fund.name} base", remaining, rate.clause, "what the earlier funds left"))
-        caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
-        pay, _ = apply_caps(fund.name, pay, caps, eff, params, year, trace)
-        paid = q(pay)
-        updates.append((fund.name, burden, paid, rated))
-        trace.append(trace_step(fund.name, paid, rate.clause))
-        return paid
-
-    def _allowance(self, t: BenefitTerms, facts, params: dict, result: dict, trace: list) -> None:
-        """The maternity allowance (生育津贴), paid besides the bill even when the bill is not covered."""
-        p = t.allowance
-        if p is None:
-            return
-        days = p.value
-        adj = t.picks.get("allowance.adjust")
-        for _, s in (adj.adjust if adj else []):
-            delta, each = s.value
-            n = 1 if each is None else max((facts.measures.get(each) or 1) - 1, 0)
-            days += delta * n
-        if days <= 0:
-            result["allowance"] = ZERO
-            trace.append(trace_step("allowance", ZERO, p.clause, "no allowance"))
-            return
-        if facts.wage is None:
-            trace.append(trace_step("allowance", None, p.clause, f"{days} days, not computed: the claim gives no wage"))
-            return
-        amount = q(facts.wage * days / 30)
-        result["allowance"] = amount
-        trace.append(trace_step("allowance", amount, p.clause, f"{days} days × {q(facts.wage)} / 30"))
+            w.step("excluded", excluded, None, "outside the catalogue or over a price ceiling")
+    w.total, w.excluded, w.prepay, w.portions = total, excluded, prepay, portions
+    w.eligible = total - excluded - prepay
 
 
-def _overlapping(scopes: list) -> list[list[int]]:
-    """The indexes of benefit scopes, grouped so that scopes sharing a benefit (or covering every
-    benefit, None) are in one group: the connected parts of the overlap relation."""
-    groups: list[tuple[set, list[int]]] = []
-    for i, scope in enumerate(scopes):
-        names = None if scope is None else set(scope)
-        merged_names, merged_idx, rest = names, [i], []
-        for g_names, g_idx in groups:
-            if merged_names is None or g_names is None or not merged_names.isdisjoint(g_names):
-                merged_names = None if merged_names is None or g_names is None else merged_names | g_names
-                merged_idx += g_idx
-            else:
-                rest.append((g_names, g_idx))
-        groups = rest + [(merged_names, merged_idx)]
-    return [sorted(idx) for _, idx in groups]
-
-
-def limit_price(it, ceiling, params) -> Optional[Decimal]:
-    if it.unit_price is None:
-        return None
-    if ceiling is not None and not ceiling.value[1]:
-        return min(it.unit_price, ceiling.value[0].of(params))
-    return it.unit_price
-
-
-def _tier_share(value, it, unit_price, params) -> Decimal:
-    """A pre-payment share: flat, or the tier of the item's unit price applied to the whole item."""
-    if not isinstance(value, BandSpec):
-        return _share(value.of(params))
-    price = unit_price if unit_price is not None else it.amount
-    for share, upper in value.bands:
-        if upper is None or price <= upper.of(params):
-            return _share(share.of(params))
+def _over_ceiling(it, ceiling):
+    if ceiling.daily:
+        if it.days is None:
+            raise ClaimError("missing-field", f"a {it.cls} item needs days for its daily ceiling", "items.days")
+        return max(it.amount - ceiling.limit * it.days, ZERO)
+    if it.unit_price is not None and it.unit_price > ceiling.limit:
+        return div(it.amount * (it.unit_price - ceiling.limit), it.unit_price)  # exact: the share above the ceiling
     return ZERO
 
 
-def _share(x: Decimal) -> Decimal:
-    """A share from a parameter stays a share: never below 0 or above 100%."""
-    return min(max(x, ZERO), ONE)
+def _prepay_share(rule, it):
+    """A pre-payment share: flat, or the tier of the item's unit price applied to the whole item."""
+    if not rule.prepay_tiered:
+        return rule.prepay[0].share
+    price = it.unit_price
+    if price is None:
+        price = it.amount
+    elif rule.ceiling is not None and not rule.ceiling.daily:
+        price = min(price, rule.ceiling.limit)
+    for band in rule.prepay:
+        if band.upper is None or price <= band.upper:
+            return band.share
+    return ZERO
 
 
-def _pct(x: Decimal) -> str:
-    v = (x * _HUNDRED).quantize(Decimal("0.01")).normalize()
-    return f"{v:f}%"
+def first_share(w: Work) -> None:
+    """The claim's first personal share (先行自付), then the eligible cost (step 4)."""
+    w.first_share = ZERO
+    fs = w.plan.first_share
+    if fs is not None:
+        share, ref = fs
+        w.first_share = q(w.eligible * share)
+        if w.trace is not None:
+            w.step("prepay", w.first_share, ref, f"first personal share {pct(share)}")
+        w.eligible -= w.first_share
+        w.prepay += w.first_share
+    if w.trace is not None:
+        w.step("eligible", w.eligible, None)
+    w.funds = dict.fromkeys(w.plan.funds, ZERO)
+    f = w.facts
+    w.result = {"id": f.id, "person": f.person, "year": f.year, "benefit": f.benefit, "total": w.total,
+                "excluded": w.excluded, "prepay": w.prepay, "eligible": w.eligible, "deductible": ZERO,
+                "paid": w.funds}
 
 
-def _rate_note(rate, params, lo, hi) -> str:
-    if isinstance(rate.base, BandSpec):
-        return f"banded over the year's eligible cost {q(lo)} -> {q(hi)}"
-    share = rate.share(rate.base.of(params))
-    base = rate.base.of(params)
-    if share == base:
-        return _pct(share)
-    how = []
-    if rate.points:
-        how.append(f"{'+' if rate.points > 0 else '-'} {abs(rate.points * _HUNDRED).normalize():f} points")
-    how.extend("halved" for _ in range(rate.halvings))
-    return f"{_pct(share)} ({_pct(base)} {', '.join(how)})"
+def not_covered(w: Work) -> bool:
+    """A claim no fund pays: the patient pays it all (the allowance is still paid)."""
+    ref = w.plan.not_covered
+    if ref is None:
+        return False
+    if w.trace is not None:
+        w.step("not covered", None, ref, "no fund pays this claim")
+    _allowance(w)
+    w.result["patient"] = w.total
+    w.payer_keys = None
+    return True
+
+
+def deductible(w: Work) -> None:
+    """The deductible this claim is charged (step 5)."""
+    plan = w.plan
+    due, ref, note, w.ded_target = deductible_due(plan, w.year, w.trace is not None)
+    if due and plan.fixed_settles:
+        due, note = ZERO, "a fixed amount (定额) settles the claim: no deductible"
+    elif due and cap_reached(plan.cap_reached_caps, plan.payer, w.facts, w.year):
+        # 第二十八条-style layers: past the basic cap the layer above it settles the claim alone.
+        due, note = ZERO, "the basic fund's yearly cap is reached: no deductible"
+    w.charged = min(due, w.eligible)
+    w.result["deductible"] = w.charged
+    if w.trace is not None:
+        w.step("deductible", w.charged, ref, note or None)
+
+
+def paying_fund(w: Work) -> None:
+    """The basic fund (or the benefit's own): rate or bands, limit, fixed amount, caps (6-7)."""
+    plan, year, trace = w.plan, w.year, w.trace
+    if plan.no_rate is not None:
+        raise plan.no_rate
+    rate, charged, eligible = plan.rate, w.charged, w.eligible
+    e0 = sum(year.eligible.get(b, ZERO) for b in rate.scope) if rate is not None and rate.banded \
+        else year.eligible.get(plan.benefit, ZERO)
+    w.lo, w.hi = e0 + charged, e0 + eligible
+    if rate is not None:
+        w.line = rate.ref.line
+        # The cost above the deductible, in pieces by the share the paying fund pays of each
+        # (with bands, `_pieces` cuts lo..hi only for a layer that asks).
+        if w.portions:
+            w.pieces = _class_rates(w, rate)
+            pay = sum((c * s for c, s in w.pieces), ZERO)
+        else:
+            w.pieces = None
+            pay = banded(w.lo, w.hi, rate.bands)
+        if trace is not None:
+            note = f"banded over the year's eligible cost {q(w.lo)} -> {q(w.hi)}" if rate.banded else rate.note
+            w.step("rate", None, rate.ref, note)
+    else:
+        pay = eligible - charged
+        w.pieces = [(pay, ONE)]
+    if plan.limit is not None:
+        limit, ref = plan.limit
+        if pay > limit:
+            pay = limit
+            if trace is not None:
+                w.step("limit", limit, ref, "限额: the actual cost up to the limit")
+    if plan.fixed is not None:
+        fixed, ref = plan.fixed
+        pay = min(fixed, eligible)
+        if trace is not None:
+            w.step("fixed", fixed, ref, "定额: the fixed amount")
+    w.uncapped = pay
+    payer = plan.payer
+    pay, w.bound = apply_caps(payer, pay, plan.caps, w.facts, year, trace)
+    keys = plan.pools.keys(w.facts.ordinal, not w.portions)
+    w.payer_pay, w.payer_keys = pay, keys
+    w.funds[payer] = p = paid(pay, keys, year)
+    w.paid_so_far = p
+    if trace is not None:
+        w.step(payer, p, rate.ref if rate is not None else (plan.limit or plan.fixed)[1])
+    w.line = None
+
+
+def _pieces(w: Work) -> list:
+    """The claim's cost above its deductible as (cost, share) pieces, by the paying fund's share."""
+    return w.pieces if w.pieces is not None else banded_pieces(w.lo, w.hi, w.plan.rate.bands)
+
+
+def _class_rates(w: Work, rate: Rate) -> list:
+    """Item classes with their own rates are paid at them; the deductible is taken from the
+    general cost first, then from each class in turn. Returns the (cost, share) pieces."""
+    general = w.eligible - sum(w.portions.values())
+    left = w.charged
+    take = min(left, general)
+    left -= take
+    pieces = [(general - take, rate.share)]
+    for cls, portion in w.portions.items():
+        crate = w.plan.item_rule(cls, "normal").rate
+        take = min(left, portion)
+        left -= take
+        pieces.append((portion - take, crate.share))
+        if w.trace is not None:
+            w.step("rate", None, crate.ref, f"class {cls}: {pct(crate.share)}")
+    return pieces
+
+
+def layers(w: Work) -> None:
+    """Further layers (steps 8-9): above the basic cap, on the year's burden, on what remains."""
+    plan = w.plan
+    if plan.payer != "basic" or plan.fixed_settles:
+        return
+    all_layers = plan.layers()
+    if not all_layers:
+        return
+    if w.bound:
+        above_fund_cap = _above(w, [room for cap, _, room in w.bound if cap.fund_wide])
+        above_any_cap = _above(w, [room for _, _, room in w.bound])
+    else:
+        above_fund_cap = above_any_cap = ZERO
+    burden_claim = w.eligible - w.funds[plan.payer]
+    for layer in all_layers:
+        w.line = layer.rate.ref.line if layer.rate is not None else None
+        pay = _LAYER_BASES[layer.base](w, layer, above_any_cap if layer.above_any_cap else above_fund_cap,
+                                      burden_claim)
+        w.funds[layer.fund] += pay
+        w.paid_so_far += pay
+    w.line = None
+
+
+def _above(w: Work, rooms: list):
+    """The eligible cost above the point where a cap stopped the basic fund (its cap point)."""
+    rate = w.plan.rate
+    if not rooms or rate is None or w.plan.payer != "basic":
+        return ZERO
+    room = min(rooms)
+    if room <= 0:
+        return w.eligible
+    return w.hi - position_paying(w.lo, w.hi, rate.bands, room) if w.uncapped > room else ZERO
+
+
+def _on_burden(w: Work, layer, above_cap, burden_claim):
+    counted = burden_claim + (w.prepay if layer.counts_prepay else w.first_share if layer.includes_first_share
+                              else ZERO)
+    rated: list = []
+    own_caps = w.plan.own_caps
+    if layer.excludes_above_cap and own_caps:
+        # The cost above the benefit's own cap is no one's burden here (绍兴 第三十五条 末款).
+        own_cap = min(c.limit(w.facts.measures) for c in own_caps)
+        above, rated = cost_above_cap(w.year, layer.fund, _pieces(w), own_cap)
+        if above > 0:
+            counted -= above
+            if w.trace is not None:
+                w.step("above cap", above, None, f"cost above the {w.plan.benefit} cap {q(own_cap)}: no {layer.fund} burden")
+    key = (layer.fund, w.plan.benefit)
+    burden = (key, w.year.burden.get(key, ZERO) + counted, rated)
+    if layer.rate is None or layer.not_covered:
+        w.layer_updates.append((burden, (), ZERO, ZERO))
+        return ZERO
+    lo, hi, ref, note = _burden_positions(w, layer, counted)
+    pay = banded(lo, hi, layer.rate.bands) if hi > lo else ZERO
+    if w.trace is not None:
+        w.step(f"{layer.fund} base", counted, ref, note())
+    return _layer_paid(w, layer, pay, burden)
+
+
+def _burden_positions(w: Work, layer, counted):
+    """Where this claim's burden falls on the layer's scale. With one threshold N the scale is
+    the year's burden itself (bands are measured on it) and payment starts at N. With several
+    (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
+    the larger of each burden less its threshold, placed above the first threshold."""
+    burdens = w.year.burden
+    before, after = [], []
+    for th in layer.thresholds:
+        b0 = sum((v for (f, b), v in burdens.items() if f == layer.fund and (th.benefits is None or b in th.benefits)),
+                 ZERO)
+        b1 = b0 + (counted if th.benefits is None or w.plan.benefit in th.benefits else ZERO)
+        before.append(b0 - th.amount)
+        after.append(b1 - th.amount)
+    first = layer.thresholds[0].amount
+    if len(layer.thresholds) == 1:
+        lo, hi = first + max(before[0], ZERO), first + max(after[0], ZERO)
+    else:
+        lo = hi = first
+        for group in layer.threshold_groups:
+            lo += max(max(before[i] for i in group), ZERO)
+            hi += max(max(after[i] for i in group), ZERO)
+    if len(layer.thresholds) == 1:
+        b0 = before[0] + first
+        return lo, hi, layer.thresholds[0].ref, \
+            lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
+    return lo, hi, layer.thresholds[0].ref, lambda: f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
+
+
+def _above_cap(w: Work, layer, above_cap, burden_claim):
+    if layer.rate is None or above_cap <= 0:
+        return ZERO
+    pay = above_cap * layer.rate.share
+    if w.trace is not None:
+        w.step(f"{layer.fund} base", above_cap, layer.rate.ref, "eligible cost above the basic fund's cap")
+    return _layer_paid(w, layer, pay, None)
+
+
+def _remaining(w: Work, layer, above_cap, burden_claim):
+    if layer.rate is None or layer.not_covered:
+        return ZERO
+    remaining = w.eligible - w.paid_so_far - (w.charged if layer.above_deductible else ZERO) \
+        + (w.first_share if layer.includes_first_share else ZERO)
+    remaining = max(remaining, ZERO)
+    pay = remaining * layer.rate.share
+    if w.trace is not None:
+        w.step(f"{layer.fund} base", remaining, layer.rate.ref, "what the earlier funds left")
+    return _layer_paid(w, layer, pay, None)
+
+
+_LAYER_BASES = {"burden": _on_burden, "above-cap": _above_cap, "remaining": _remaining}
+
+
+def _layer_paid(w: Work, layer, pay, burden):
+    pay, _ = apply_caps(layer.fund, pay, layer.caps, w.facts, w.year, w.trace)
+    keys = layer.pools.keys(w.facts.ordinal)
+    p = paid(pay, keys, w.year)
+    w.layer_updates.append((burden, keys, pay, p))
+    if w.trace is not None:
+        w.step(layer.fund, p, layer.rate.ref)
+    return p
+
+
+def patient(w: Work) -> None:
+    """What the patient pays: the total less every fund's payment (step 10); the allowance."""
+    w.result["patient"] = w.total - sum(w.funds.values())
+    _allowance(w)
+    if w.trace is not None:
+        w.step("patient", w.result["patient"], None)
+
+
+def _allowance(w: Work) -> None:
+    """The maternity allowance (生育津贴), paid besides the bill even when the bill is not covered."""
+    a = w.plan.allowance
+    if a is None:
+        return
+    days = a.days
+    for delta, measure in a.per_extra:
+        days += delta * max((w.facts.measures.get(measure) or 1) - 1, 0)
+    if days <= 0:
+        w.result["allowance"] = ZERO
+        if w.trace is not None:
+            w.step("allowance", ZERO, a.ref, "no allowance")
+        return
+    wage = w.facts.wage
+    if wage is None:
+        if w.trace is not None:
+            w.step("allowance", None, a.ref, f"{days} days, not computed: the claim gives no wage")
+        return
+    amount = w.result["allowance"] = q(div(wage * days, 30))
+    if w.trace is not None:
+        w.step("allowance", amount, a.ref, f"{days} days × {q(wage)} / 30")
+
+
+# domain.md's order; a stage returning True settles the claim early (not covered).
+STAGES = (costs, first_share, not_covered, deductible, paying_fund, layers, patient)
+_NAMED_STAGES = tuple((stage.__name__, stage) for stage in STAGES)
+
+
+def _commit(w: Work) -> None:
+    """The year's changes, applied once the claim has settled."""
+    plan, year = w.plan, w.year
+    b = plan.benefit
+    if w.payer_keys is None:  # not covered: the year does not move
+        return
+    if plan.counts_stay:
+        k = (b, plan.level)
+        year.stays[k] = year.stays.get(k, 0) + 1
+        year.benefit_stays[b] = year.benefit_stays.get(b, 0) + 1
+    year.deductibles[b] = year.deductibles.get(b, ZERO) + w.charged
+    if w.ded_target is not None:
+        year.deductible_levels[b] = w.ded_target
+    year.eligible[b] = year.eligible.get(b, ZERO) + w.eligible
+    # The benefit clauses' pools are kept under whichever fund pays the claim.
+    record(w.payer_keys, w.payer_pay, w.funds[plan.payer], year)
+    for burden, keys, pay, p in w.layer_updates:
+        if burden is not None:
+            key, total, rated = burden
+            year.burden[key] = total
+            for share, cost in rated:
+                k = (key[0], share)
+                year.rated_costs[k] = year.rated_costs.get(k, ZERO) + cost
+        record(keys, pay, p, year)
+

@@ -1,36 +1,25 @@
-"""Settling one claim against its terms, in the order of domain.md:
+"""The arithmetic the engine's stages share, on plain data (plan.py) and a person's `Year`:
+bands, cap points, caps and their pools, the deductible of a stay, and rounding.
 
-total -> excluded -> pre-payment -> eligible -> deductible -> basic fund (rate, bands,
-limits, caps) -> further layers (above the cap, on the year's burden, on what remains)
--> patient. Exact decimals; each fund's payment is rounded half-up to the fen once.
-
-Every amount gets a trace step naming the clause (line and article) that produced it.
+Exact decimals (money.py); each fund's payment is rounded half-up to the fen once, as the
+increase of the year's exactly kept cumulative where a cap or band applies (`paid`).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, BandSpec, Clause
-from .errors import ClaimError
-from .terms import Pick, RateSpec
+from .money import ZERO, div, q
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
-CENT = Decimal("0.01")
 INF = Decimal("Infinity")
-
-
-def q(x: Decimal) -> Decimal:
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
-    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "burden",
-                 "rated_costs")
+    __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "rounded",
+                 "burden", "rated_costs")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
@@ -38,7 +27,8 @@ class Year:
         self.deductibles: dict = {}  # benefit -> deductible charged this year
         self.deductible_levels: dict = {}  # benefit -> the largest yearly deductible called for so far
         self.eligible: dict = {}     # benefit -> eligible cost this year
-        self.pools: dict = {}        # (fund, cap key, day or None) -> paid into the capped pool
+        self.pools: dict = {}        # (fund, cap or band key, day or None) -> paid into it, exact
+        self.rounded: dict = {}      # the same keys -> the rounded payments counted in them
         self.burden: dict = {}       # (layer, benefit) -> personal burden counted by it this year
         # (layer, rate) -> cost above the deductible of the benefits whose cost above their own cap
         # is no burden of the layer (`excluding above cap of`), by the rate the basic fund pays on it
@@ -49,19 +39,19 @@ class Year:
         y.stays, y.deductibles, y.eligible = dict(self.stays), dict(self.deductibles), dict(self.eligible)
         y.deductible_levels = dict(self.deductible_levels)
         y.benefit_stays = dict(self.benefit_stays)
-        y.pools, y.burden = dict(self.pools), dict(self.burden)
+        y.pools, y.rounded, y.burden = dict(self.pools), dict(self.rounded), dict(self.burden)
         y.rated_costs = dict(self.rated_costs)
         return y
 
 
-def trace_step(step: str, amount: Optional[Decimal], clause: Optional[Clause], detail: Optional[str] = None) -> tuple:
+def trace_step(step: str, amount, ref, detail: Optional[str] = None) -> tuple:
     """One line of a claim's trace: (step, amount, the clause's line, its article, a note).
 
-    Plain values only, never the clause itself: a run keeps every result's trace, and the
-    cyclic collector stops scanning a plain tuple of plain values."""
-    if clause is None:
+    Plain values only: a run keeps every result's trace, and the cyclic collector stops
+    scanning a plain tuple of plain values."""
+    if ref is None:
         return (step, amount, None, None, detail)
-    return (step, amount, clause.span.line, clause.cite, detail)
+    return (step, amount, ref.line, ref.cite, detail)
 
 
 def step_dict(s: tuple) -> dict:
@@ -79,43 +69,41 @@ def step_dict(s: tuple) -> dict:
     return d
 
 
-def banded(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> Decimal:
-    """What a rate pays on positions lo..hi; with bands, each part at its band's rate."""
+def banded(lo, hi, bands: tuple):
+    """What a rate pays on positions lo..hi; with bands, each part at its band's share."""
     if hi <= lo:
         return ZERO
-    if isinstance(base, Amt):
-        return (hi - lo) * rate.share(base.of(params))
+    if len(bands) == 1 and bands[0].upper is None:
+        return (hi - lo) * bands[0].share
     pay, start = ZERO, ZERO
-    for share, upper in base.bands:
-        top = upper.of(params) if upper is not None else INF
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
         a, b = max(lo, start), min(hi, top)
         if b > a:
-            pay += (b - a) * rate.share(share.of(params))
+            pay += (b - a) * band.share
         start = top
         if start >= hi:
             break
     return pay
 
 
-def banded_pieces(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict) -> list[tuple[Decimal, Decimal]]:
+def banded_pieces(lo, hi, bands: tuple) -> list:
     """The positions lo..hi as (length, share) pieces, one per band they cross."""
     if hi <= lo:
         return []
-    if isinstance(base, Amt):
-        return [(hi - lo, rate.share(base.of(params)))]
     pieces, start = [], ZERO
-    for share, upper in base.bands:
-        top = upper.of(params) if upper is not None else INF
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
         a, b = max(lo, start), min(hi, top)
         if b > a:
-            pieces.append((b - a, rate.share(share.of(params))))
+            pieces.append((b - a, band.share))
         start = top
         if start >= hi:
             break
     return pieces
 
 
-def covered_by_cap(costs: dict, cap: Decimal) -> Decimal:
+def covered_by_cap(costs: dict, cap) -> Decimal:
     """How much of a year's costs (rate -> cost above the deductible) a capped benefit's `cap` of
     payments covers, the costs at the lowest rates taken first (绍兴 第三十五条 末款: the cost
     above the outpatient cap is no burden). It depends on the year's costs, not on their order,
@@ -133,12 +121,12 @@ def covered_by_cap(costs: dict, cap: Decimal) -> Decimal:
             covered += cost
             room -= cost * share
         else:
-            covered += room / share
+            covered += div(room, share)  # exact, like a cap point
             room = ZERO
     return covered
 
 
-def cost_above_cap(year: Year, layer: str, pieces: list, cap: Decimal) -> tuple[Decimal, list]:
+def cost_above_cap(year: Year, layer: str, pieces: list, cap) -> tuple:
     """This claim's cost above a capped benefit's cap, for a layer that leaves it out of the burden,
     and the claim's rated costs to add to the year's. Which cost is above depends on the year's
     costs, not on the claim that reached the cap: the claim's cost above its deductible (its
@@ -151,20 +139,20 @@ def cost_above_cap(year: Year, layer: str, pieces: list, cap: Decimal) -> tuple[
     return sum((cost for _, cost in rated), ZERO) - (covered_by_cap(costs, cap) - before), rated
 
 
-def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict, room: Decimal) -> Decimal:
-    """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does)."""
+def position_paying(lo, hi, bands: tuple, room):
+    """The position in lo..hi at which the payment from lo reaches `room` (hi if it never does):
+    the cap point, exact (money.div)."""
     if room <= 0:
         return lo
     acc, start = ZERO, ZERO
-    bands = [(base, None)] if isinstance(base, Amt) else base.bands
-    for share, upper in bands:
-        top = upper.of(params) if upper is not None else INF
+    for band in bands:
+        top = band.upper if band.upper is not None else INF
         a, b = max(lo, start), min(hi, top)
         if b > a:
-            r = rate.share(share.of(params))
+            r = band.share
             seg = (b - a) * r
             if r > 0 and acc + seg >= room:
-                return a + (room - acc) / r
+                return a + div(room - acc, r)
             acc += seg
         start = top
         if start >= hi:
@@ -172,148 +160,125 @@ def position_paying(lo: Decimal, hi: Decimal, base, rate: RateSpec, params: dict
     return hi
 
 
-def cap_limit(pick: Pick, facts, params: dict) -> Optional[Decimal]:
-    """A cap's amount after its adjustments; None means no cap."""
-    if pick.value is None:
-        return None
-    amount: Amt = pick.value[0]
-    limit = amount.of(params)
-    for _, s in pick.adjust:
-        kind, delta, each = s.value
-        times = ONE
-        if each is not None:
-            n = facts.measures.get(each) or 1
-            times = Decimal(max(n - 1, 0))
-        if kind == "share":
-            limit += amount.of(params) * delta * times
-        else:
-            limit += delta.of(params) * times
-    return limit
-
-
-def pool_key(fund: str, key: tuple, facts) -> tuple:
-    """Where a capped pool's payments accumulate: per year, or per day for a daily cap."""
-    return (fund, key, facts.ordinal if key[2] == "day" else None)
-
-
-def fund_wide(key: tuple) -> bool:
-    """The fund's own yearly cap, over every benefit it pays."""
-    return key[0] is None and key[1] is None and key[2] == "year"
-
-
-def apply_caps(fund: str, pay: Decimal, caps: list, facts, params: dict, year: Year, trace: list):
-    """Limit a payment by every cap that applies; returns the payment and the caps that bound it."""
+def apply_caps(fund: str, pay, caps: tuple, facts, year: Year, trace: Optional[list]):
+    """Limit a payment by every cap that applies; returns the payment and the caps that bound it
+    as (cap, limit, room left)."""
     bound = []
-    for pick in caps:
-        limit = cap_limit(pick, facts, params)
-        if limit is None:
-            continue
-        key = pick.value[3]
-        room = max(limit - year.pools.get(pool_key(fund, key, facts), ZERO), ZERO)
+    pools = year.pools
+    for cap in caps:
+        limit = cap.limit(facts.measures) if cap.per_extra else cap.amount
+        room = max(limit - pools.get((fund, cap.key, facts.ordinal if cap.daily else None), ZERO), ZERO)
         if pay > room:
             pay = room
-            bound.append((pick, limit, room))
-            trace.append(trace_step(f"{fund} cap", limit, pick.clause,
-                              f"{'daily' if key[2] == 'day' else 'yearly'} cap {q(limit)} leaves {q(room)}"))
+            bound.append((cap, limit, room))
+            if trace is not None:
+                trace.append(trace_step(f"{fund} cap", limit, cap.ref,
+                                        f"{'daily' if cap.daily else 'yearly'} cap {q(limit)} leaves {q(room)}"))
     return pay, bound
 
 
-def record_pools(fund: str, paid: Decimal, pools: tuple, facts, year: Year) -> None:
-    """A payment counts in every capped pool of its fund that covers its benefit and event,
-    whichever clause set the cap's amount for this claim."""
-    for key in pools:
-        benefits, events, _ = key
-        if benefits is not None and facts.benefit not in benefits:
-            continue
-        if events is not None and facts.events.isdisjoint(events):
-            continue
-        k = pool_key(fund, key, facts)
-        year.pools[k] = year.pools.get(k, ZERO) + paid
+def cap_reached(caps: tuple, fund: str, facts, year: Year) -> bool:
+    """A fund-wide yearly cap of the fund is used up."""
+    for cap in caps:
+        if year.pools.get((fund, cap.key, None), ZERO) >= cap.limit(facts.measures):
+            return True
+    return False
 
 
-def deductible_due(t, facts, year: Year, params: dict, levels: list, terms_of) -> tuple:
+def paid(pay, keys: list, year: Year) -> Decimal:
+    """A fund's payment on a claim, rounded half-up to the fen once. Where caps or bands keep a
+    cumulative (`keys`), the claim is paid the increase of the rounded exact cumulative:
+    q(before + pay) - the rounded payments already counted, the least over the cumulatives,
+    so the rounded payments in each never pass the rounded exact total, nor its limit."""
+    if not keys:
+        return q(pay)
+    pools, rounded = year.pools, year.rounded
+    if len(keys) == 1:
+        k = keys[0]
+        return q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO)
+    return min(q(pools.get(k, ZERO) + pay) - rounded.get(k, ZERO) for k in keys)
+
+
+def record(keys: list, exact, rounded, year: Year) -> None:
+    """A payment counts, exact and rounded, in every cumulative it was rounded against."""
+    pools, r = year.pools, year.rounded
+    for k in keys:
+        pools[k] = pools.get(k, ZERO) + exact
+        r[k] = r.get(k, ZERO) + rounded
+
+
+# ---- the deductible -------------------------------------------------------------------
+
+def deductible_due(plan, year: Year, tracing: bool) -> tuple:
     """The deductible this claim owes (before limiting it to the eligible cost): the amount, the
-    clause behind it, a note, and for a yearly deductible the year's amount to remember."""
-    picks = t.picks
-    p = t.deductible
-    base = p.value.of(params) if p is not None else ZERO
-    clause = p.clause if p is not None else None
-    if base == 0:
-        return ZERO, clause, "no deductible", None
-    benefit, level = t.benefit, t.level
+    clause behind it, a note (None unless `tracing`), and for a yearly deductible the year's
+    amount to remember."""
+    d = plan.deductible
+    rule = d.rule
+    if rule.amount == 0:
+        return ZERO, rule.ref, "no deductible", None
+    benefit, level = plan.benefit, plan.level
     earlier = year.benefit_stays.get(benefit, 0)
-    referral = flag(picks, "deductible.referral") is not None and facts.referred_from is not None
-    if referral:
+    if d.source is not None:
         earlier = max(earlier - 1, 0)  # the referred stay continues the one it came from
-    base, note, reduced_by = _reduced(base, picks, params, earlier)
-    if reduced_by is not None:
-        clause = reduced_by
-    none_from = flag(picks, "deductible.none_from")
-    if none_from is not None:
-        stay_no, levels_counted = none_from[1].value, none_from[0].constraint.get("level")
+    base, note, ref = reduced(rule, earlier, tracing)
+    if ref is None:
+        ref = rule.ref
+    if d.none_from is not None:
+        stay_no, levels_counted, none_ref = d.none_from
         counted = sum(n for (b, lv), n in year.stays.items()
                       if b == benefit and (levels_counted is None or lv in levels_counted))
         if (levels_counted is None or level in levels_counted) and counted + 1 >= stay_no:
-            return ZERO, none_from[0], f"stay {counted + 1} of the year: none from stay {stay_no}", None
-    if referral:
-        order = {lv: i for i, lv in enumerate(levels)}
-        source = facts.referred_from
-        if order.get(source, 0) >= order.get(level, 0):
-            return ZERO, flag(picks, "deductible.referral")[0], f"referred down from {source}: none", None
+            return ZERO, none_ref, tracing and f"stay {counted + 1} of the year: none from stay {stay_no}", None
+    if d.source is not None:
+        if d.referred_down:
+            return ZERO, d.referral, tracing and f"referred down from {d.source}: none", None
         # 随州 第二十三条（二）"按高级别医疗机构起付标准补差": the difference of the two levels'
         # standard deductibles; the repeat-stay steps lower neither of them.
-        standard = _reduced(p.value.of(params), picks, params, 0)[0]
-        source_terms = terms_of(facts.replace(level=source, referred_from=None))
-        source_due = _reduced(source_terms.deductible.value.of(params), source_terms.picks, params, 0)[0] \
-            if source_terms.deductible is not None else ZERO
-        return max(standard - source_due, ZERO), flag(picks, "deductible.referral")[0], \
-            f"referred up from {source}: the difference of the standard deductibles {q(standard)} - {q(source_due)}", None
-    if flag(picks, "deductible.yearly") is not None:
+        standard = reduced(rule, 0, False)[0]
+        source = d.source_rule()
+        source_due = reduced(source, 0, False)[0] if source is not None else ZERO
+        return max(standard - source_due, ZERO), d.referral, tracing and \
+            f"referred up from {d.source}: the difference of the standard deductibles {q(standard)} - {q(source_due)}", \
+            None
+    if d.yearly:
         # One deductible a year, at the highest level used so far (绍兴 第四十九条): each claim
         # pays what is left of the largest yearly amount any of the year's claims called for.
-        paid = year.deductibles.get(benefit, ZERO)
+        already = year.deductibles.get(benefit, ZERO)
         target = max(base, year.deductible_levels.get(benefit, ZERO))
-        return max(target - paid, ZERO), clause, f"yearly deductible {q(target)}, {q(paid)} already paid", target
-    return base, clause, note, None
+        return max(target - already, ZERO), ref, \
+            tracing and f"yearly deductible {q(target)}, {q(already)} already paid", target
+    return base, ref, note, None
 
 
-def flag(picks: dict, quantity: str):
-    """The last matching clause that sets a modifier, with its setting; None if none does."""
-    p = picks.get(quantity)
-    if p is None or not p.adjust:
-        return None
-    return p.adjust[-1]
-
-
-def _reduced(amount: Decimal, picks: dict, params: dict, earlier: int) -> tuple[Decimal, str, Optional[Clause]]:
+def reduced(rule, earlier: int, tracing: bool) -> tuple:
     """A deductible after its adjustments (`- 200`, halved) and repeat-stay steps, then its floor:
-    "经降低或递减后…不得低于" — the floor never raises it above the level's own amount."""
-    base = amount
-    notes = []
-    clause = None
-    if "deductible.adjust" in picks:
-        for c, s in picks["deductible.adjust"].adjust:
-            delta = s.value.of(params)
-            base += delta
+    "经降低或递减后…不得低于" — the floor never raises it above the level's own amount.
+    Returns the amount, a note (None unless `tracing`) and the clause that last changed it."""
+    amount = base = rule.amount
+    if not (rule.steps or rule.halvings or rule.repeat):
+        return amount, "", None  # nothing lowers it (and so no floor applies)
+    notes = [] if tracing else None
+    ref = None
+    for delta, ref in rule.steps:
+        base += delta
+        if tracing:
             notes.append(f"{'+' if delta >= 0 else '-'} {q(abs(delta))}")
-            clause = c
-    if "deductible.halved" in picks:
-        for c, _ in picks["deductible.halved"].adjust:
-            base = base / 2
+    for ref in rule.halvings:
+        base = base / 2
+        if tracing:
             notes.append("halved")
-            clause = c
-    repeat = flag(picks, "deductible.repeat")
-    if repeat is not None and earlier:
-        step = repeat[1].value.of(params)
+    if rule.repeat is not None and earlier:
+        step, ref = rule.repeat
         base -= step * earlier
-        notes.append(f"{earlier} earlier stay(s) this year: - {q(step)} each")
-        clause = repeat[0]
-    floor = flag(picks, "deductible.floor")
-    if floor is not None and clause is not None:
-        lowest = min(floor[1].value.of(params), amount)
+        if tracing:
+            notes.append(f"{earlier} earlier stay(s) this year: - {q(step)} each")
+    if rule.floor is not None and ref is not None:
+        lowest = min(rule.floor[0], amount)
         if base < lowest:
             base = lowest
-            notes.append(f"not below {q(lowest)}")
-            clause = floor[0]
-    note = f"{q(amount)} " + ", ".join(notes) if notes else ""
-    return max(base, ZERO), note, clause
+            ref = rule.floor[1]
+            if tracing:
+                notes.append(f"not below {q(lowest)}")
+    note = (f"{q(amount)} " + ", ".join(notes) if notes else "") if tracing else None
+    return max(base, ZERO), note, ref

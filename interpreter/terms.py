@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, BandSpec, Clause, Constraint, Setting
+from .clauses import Amt, Clause, Constraint, Setting
 from .errors import ClaimError
 from .vocabulary import MULTI_DIMS
 
@@ -237,7 +237,3 @@ def rate_spec(clauses, picks: dict, facts, depth: int = 0) -> Optional[RateSpec]
             raise ClaimError("no-clause", f"`rate as {level}` (line {p.clause.span.line}) finds no rate at {level}", None)
         return RateSpec(ref.base, ref.points + as_points + points, ref.halvings + halvings, p.clause)
     return RateSpec(v, points, halvings, p.clause)
-
-
-def layer_terms(fund, facts) -> dict[str, Pick]:
-    return resolve(fund.clauses, facts)
