@@ -9,6 +9,7 @@ a JSON array, which cannot be resumed after a syntax error.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -47,8 +48,11 @@ class ClaimFile:
         if path == "-":
             self.kind, self._f, self.size = "jsonl", sys.stdin.buffer, None
             return
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise OSError(0, "not a regular file", path)
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
+            raise OSError(errno.EINVAL, "not a regular file", path)
         self.kind = {".csv": "csv", ".json": "json"}.get(Path(path).suffix.lower(), "jsonl")
         self._f = open(path, "rb")
         self.size = os.fstat(self._f.fileno()).st_size

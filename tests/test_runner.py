@@ -180,6 +180,13 @@ def test_output_that_cannot_be_written_is_refused_before_settling(tmp_path, targ
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"med: cannot write {out}: {reason}\n")
 
 
+def test_claims_that_cannot_be_read_at_all_are_refused(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    for path, reason in ((tmp_path, "Is a directory"), (tmp_path / "fifo", "not a regular file")):
+        proc = _med("run", POLICY, str(path))
+        assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"med: cannot read {path}: {reason}\n")
+
+
 def test_a_full_disk_stops_the_run_with_a_message(tmp_path):
     claims = tmp_path / "c.jsonl"
     claims.write_bytes(b"\n".join(_lines(_claims(50, 10, seed=1))))
