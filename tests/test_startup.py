@@ -1,12 +1,14 @@
 """Start-up: `med check` and `med run` import only what they use. The language server,
-highlighting, plotting and the progress bar are imported by the commands that need them."""
+highlighting, plotting, Arrow, Dask, the service and the progress bar are imported by the
+commands that need them."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-LAZY = ("pygls", "lsprotocol", "pygments", "matplotlib", "tqdm")
+LAZY = ("pygls", "lsprotocol", "pygments", "matplotlib", "tqdm", "numpy", "pandas", "pyarrow", "dask",
+        "starlette", "uvicorn")
 
 
 def test_the_command_line_imports_no_editor_plot_or_progress_libraries():
