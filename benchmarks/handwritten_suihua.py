@@ -77,9 +77,8 @@ def employee_terms(claim: dict) -> tuple[Decimal, Decimal]:
 def resident_terms(claim: dict) -> tuple[Decimal, Decimal]:
     level, place = claim["facility"]["level"], claim.get("place", "local")
     if "veteran-worker" in claim.get("groups", ()):
-        # 第二十三条（一）5, anywhere: the policy's READING says a veteran worker's terms hold out
-        # of the region. (med pays 72% on a referred or emergency stay elsewhere: the policy's
-        # `rate - 18 points` adjustment stacks on the veteran's 90%; reported, not copied.)
+        # 第二十三条（一）5, anywhere: a veteran worker's terms hold out of the region too (the
+        # policy's reading; the remote 18-point reduction leaves their 90% alone).
         return ZERO, Decimal(90)
     amount, rate = RESIDENT[level]
     if place in REFERRED:  # 第二十三条（一）6: 1,200, the level's rate less 18 points
