@@ -258,10 +258,18 @@ class Policy:
                 results[i] = Result(_error(claims[i], e), [], None)
         return results  # type: ignore[return-value]
 
-    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False):
+    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False,
+                     engine: str = "scalar"):
         """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, like `settle_all`;
         returns a table of the same kind, one row per claim in input order (`arrow.py`; needs the
-        `data` extra)."""
+        `data` extra). `engine="batch"`: the columnar engine (`batch.py`, the same rows; no trace)."""
+        if engine == "batch":
+            if trace:
+                raise ValueError("the batch engine keeps no trace: settle with engine='scalar' for one")
+            from .batch import settle_batch
+            return settle_batch(self, table, params=params)
+        if engine != "scalar":
+            raise ValueError(f"engine must be 'scalar' or 'batch', not {engine!r}")
         from .arrow import settle_table
         return settle_table(self, table, params=params, trace=trace)
 
