@@ -443,11 +443,14 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
     return used
 
 
-def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None) -> Policy:  # noqa: A001
-    """Compile policy source text. Raises MedError (with file, line, column) on any problem."""
+def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None,  # noqa: A001
+            module: Optional[ast.Module] = None) -> Policy:
+    """Compile policy source text. Raises MedError (with file, line, column) on any problem.
+    `module`: the text already parsed (`parse(text, name)` under `money.CONVERTING`), so a
+    caller that needed the tree first (the language server) does not parse twice."""
     sources = {name: text}
     with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
-        main = parse(text, name)
+        main = module if module is not None else parse(text, name)
         used = _gather(main, Path(base_dir) if base_dir else None, sources)
         compiled, diags = compile_modules(main, used)
     if compiled is None:
