@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from med_strategies import compiled_policies, hostile_claims, params_for, policy_params, runs_for
 from text_caps import over_caps
 
-from medpolicy import cli
+from medpolicy import inputs, output
 
 POLICIES = [(name, p) for name, p, _ in compiled_policies() if p is not None]
 CENT = Decimal("0.01")
@@ -57,10 +57,10 @@ def check(case) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "claims.jsonl"
             path.write_bytes(payload)
-            items = cli.read_claims(str(path))
+            items = inputs.read_claims(str(path))
         lines = [line for line in payload.split(b"\n") if line.strip()]
         assert len(items) == len(lines), (len(items), len(lines))
-        claims = [c for c in items if not isinstance(c, cli.InputProblem)]
+        claims = [c for c in items if not isinstance(c, inputs.InputProblem)]
         rows = [r.to_json() for r in policy.settle_all(claims, params=params)]
         assert len(rows) == len(claims)
         _rows_are_clear(rows)
@@ -96,7 +96,7 @@ def _rows_are_clear(rows, policy=None) -> None:
     if policy is not None:  # every output format writes every row
         for fmt in ("jsonl", "csv", "table"):
             out = io.StringIO()
-            cli.write_results(rows, fmt, out, policy)
+            output.write_results(rows, fmt, out, policy)
             out.getvalue().encode("utf-8")
 
 

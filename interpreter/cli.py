@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import gc
-import io
 import json
 import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Optional
 
 from . import files
 from .errors import MedError, ParameterError
@@ -58,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array or .csv; - for stdin (JSONL)")
     r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
-    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx"), default=None,
+    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx", "parquet"), default=None,
                    help="output format (default: from OUT's extension, else jsonl); xlsx needs medpolicy[data]")
     r.add_argument("--excel", action="store_true", help="CSV for Excel and WPS: a UTF-8 BOM first")
     r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
@@ -269,130 +267,8 @@ def _params(pairs: list[str]) -> Optional[dict]:
 
 
 # ---- run -----------------------------------------------------------------------
-
-class InputProblem:
-    """A line of the input that is not a claim: reported and given an error row of its own."""
-
-    def __init__(self, line: int, message: str):
-        self.line, self.message = line, message
-
-    def as_result(self) -> dict:
-        return {"id": None, "error": {"code": "bad-input", "message": f"line {self.line}: {self.message}", "field": None}}
-
-
-def read_claims(path: str) -> list[Any]:
-    """Claims from .jsonl, .json (array) or .csv; undecodable or broken lines become InputProblems."""
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    suffix = "" if path == "-" else Path(path).suffix.lower()
-    if suffix == ".csv":
-        return list(_csv_claims(raw))
-    text_lines = raw.split(b"\n")
-    if suffix == ".json":
-        try:
-            data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-        except UnicodeDecodeError as e:
-            return [InputProblem(1, f"not UTF-8 ({e.reason})")]
-        except json.JSONDecodeError as e:
-            return [InputProblem(e.lineno, f"bad JSON: {e.msg} (column {e.colno})")]
-        except (ValueError, RecursionError) as e:  # a number too long to read, or nesting too deep
-            return [InputProblem(1, f"bad JSON: {_json_limit(e)}")]
-        return data if isinstance(data, list) else [data]
-    out: list[Any] = []
-    for n, line in enumerate(text_lines, 1):
-        if not line.strip():
-            continue
-        try:
-            text = line.decode("utf-8").lstrip("\ufeff")
-        except UnicodeDecodeError as e:
-            out.append(InputProblem(n, f"not UTF-8 ({e.reason})"))
-            continue
-        try:
-            out.append(json.loads(text, parse_float=Decimal))
-        except json.JSONDecodeError as e:
-            out.append(InputProblem(n, f"bad JSON: {e.msg} (column {e.colno})"))
-        except (ValueError, RecursionError) as e:
-            out.append(InputProblem(n, f"bad JSON: {_json_limit(e)}"))
-    return out
-
-
-def _json_limit(e: Exception) -> str:
-    """What Python's JSON reader refused beyond syntax: a huge number or very deep nesting."""
-    if isinstance(e, RecursionError):
-        return "nested too deeply"
-    return str(e).split(";")[0]
-
-
-_CSV_LISTS = ("groups", "conditions")
-
-
-def _csv_claims(raw: bytes) -> Iterator[Any]:
-    """CSV: one claim a row; `facility.level`-style headers nest; `items` holds JSON; lists split on `;`.
-    A row that cannot be read (bad bytes, bad JSON in a cell, more cells than columns) becomes an
-    InputProblem with its line number; the other rows are still read."""
-    # Undecodable bytes are kept as surrogates so that only the rows holding them are refused.
-    reader = csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    except csv.Error as e:
-        yield InputProblem(reader.line_num or 1, f"bad CSV header: {e}")
-        return
-    twice = sorted({h for h in header if h and header.count(h) > 1})
-    clash = sorted({h for h in header for other in header if other.startswith(h + ".")})
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            yield InputProblem(start, f"bad CSV: {e}")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if twice or clash:
-            yield InputProblem(start, f"the header names column {(twice or clash)[0]!r} "
-                                      + ("twice" if twice else "and columns inside it"))
-            continue
-        if any(cell.strip() for cell in row[len(header):]):
-            yield InputProblem(start, f"{len(row)} cells, but the header names {len(header)} columns")
-            continue
-        try:
-            yield _csv_claim(header, row)
-        except UnicodeError:
-            yield InputProblem(start, "not UTF-8")
-        except json.JSONDecodeError as e:
-            yield InputProblem(start, f"bad JSON in a cell: {e.msg}")
-        except (ValueError, RecursionError) as e:
-            yield InputProblem(start, f"bad JSON in a cell: {_json_limit(e)}")
-
-
-def _csv_claim(header: list[str], row: list[str]) -> dict:
-    claim: dict = {}
-    for key, value in zip(header, row):
-        if not key or value == "":
-            continue
-        value = value.strip()
-        value.encode("utf-8")  # raises on bytes that were not UTF-8
-        if key in ("items", "history", "enrolment", "maternity") and value[:1] in "[{":
-            value = json.loads(value, parse_float=Decimal)
-        elif key in _CSV_LISTS:
-            value = [v.strip() for v in value.split(";") if v.strip()]
-        elif key in ("age", "babies", "pregnancy_months", "disease_class", "facility.beds") \
-                and value.isascii() and value.isdigit():
-            value = int(value)
-        elif value in ("true", "false"):
-            value = value == "true"
-        target = claim
-        parts = key.split(".")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return claim
-
+# Reading claims lives in inputs.py, the run itself in runner.py, writing rows in output.py;
+# they are imported by the commands that use them, so `med check` starts without them.
 
 def _policy_and_params(args):
     """The policy and the run parameters, or the exit code when either is wrong."""
@@ -412,58 +288,68 @@ def _policy_and_params(args):
 
 
 def cmd_run(args) -> int:
+    from .inputs import ClaimFile
+    from .output import format_for, writer_for
+    from .runner import run_claims
+
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
+    policy, params = ready
     if not _readable(args.claims):  # a FIFO or device would block; exit 2 like any unreadable file
         return 2
-    with _batch_gc():
-        return _run(args, *ready)
-
-
-def _run(args, policy: Policy, params: dict) -> int:
+    if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
+        print(f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
+              f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}",
+              file=sys.stderr)
+        return 2
+    fmt = _output_format(args)
+    if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract":
+        return _run_columnar(args, policy, params)
+    if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
+            or _is_parquet(args.claims) or fmt == "parquet":
+        # The platform's shape, spreadsheets and Parquet with a trace are settled in memory;
+        # every other run streams in fixed memory.
+        with _batch_gc():
+            return _run_in_memory(args, policy, params, fmt)
     try:
-        items = read_claims(args.claims)
+        source = ClaimFile(args.claims)
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
         return 2
-    for it in items:
-        if isinstance(it, InputProblem):
-            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
-    try:
-        rows = _settle_rows(args, policy, params, items)
-    except MedError as e:
-        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return 1
-    if isinstance(rows, int):
-        return rows
-    fmt = "nhsa" if args.target == "nhsa" else args.format or _format_for(args.output)
-    if fmt in ("csv", "xlsx"):
-        from .spreadsheet import write_table, xlsx_available
-
-        if fmt == "xlsx" and not xlsx_available():
-            print("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'", file=sys.stderr)
+    with source:
+        try:  # before any claim is settled: a run that cannot be written is not started
+            out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        except OSError as e:
+            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
             return 2
-        write_table(rows, fmt, args.output, excel=args.excel)
-        return _summary(rows)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    try:
-        write_results(rows, fmt, out, policy)
-    finally:
-        if args.output:
-            out.close()
-    return _summary(rows)
-
-
-def _summary(rows: list[dict]) -> int:
-    errors = sum("error" in r for r in rows)
-    if errors:
-        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
-    return 1 if errors else 0
+        try:
+            with _batch_gc():
+                done = run_claims(policy, params, source, writer_for(args.format or format_for(args.output), out, policy),
+                                  trace=not args.no_trace, report=lambda m: print(m, file=sys.stderr),
+                                  progress=sys.stderr.isatty())
+            out.flush()
+        except MedError as e:
+            print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+            return 1
+        except BrokenPipeError:  # `med run ... | head`: main() ends quietly
+            raise
+        except OSError as e:  # a full disk, for the output or the sorted runs
+            print(f"med: run stopped: cannot write {e.filename or 'the output'}: {e.strerror or e}", file=sys.stderr)
+            return 1
+        finally:
+            if args.output:
+                with contextlib.suppress(OSError):  # a failed flush was reported above
+                    out.close()
+    if done.errors:
+        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
+    return 1 if done.errors else 0
 
 
 def _settle_rows(args, policy: Policy, params: dict, items: list):
     """One row per input item: contract results, or (--from/--to nhsa) the platform's shape."""
+    from .inputs import InputProblem
+
     if args.source == "nhsa" or args.target == "nhsa":
         from .nhsa import cli_rows
 
@@ -475,9 +361,10 @@ def _settle_rows(args, policy: Policy, params: dict, items: list):
 
 @contextlib.contextmanager
 def _batch_gc():
-    """The command owns its process: while it reads, settles and writes a batch, whose objects
-    form no cycles, the cyclic collector would only rescan every claim and result held (it
-    cost half the run time). The library itself never touches the collector."""
+    """The command owns its process: while it reads, settles and writes, whose objects form no
+    cycles, the cyclic collector would only rescan the claims of a chunk again and again (it
+    cost half the run time); the runner collects now and then itself. The library never
+    touches the collector."""
     enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
@@ -489,78 +376,142 @@ def _batch_gc():
         gc.unfreeze()
 
 
-def _format_for(output: Optional[str]) -> str:
-    if output and output.endswith(".csv"):
-        return "csv"
-    if output and output.endswith(".xlsx"):
+def _output_format(args) -> str:
+    """The output format: nhsa answers, --format, or OUT's extension."""
+    from .output import format_for
+
+    if args.target == "nhsa":
+        return "nhsa"
+    if args.format:
+        return args.format
+    out = args.output or ""
+    if out.endswith(".xlsx"):
         return "xlsx"
-    if output and output.endswith((".txt", ".table")):
-        return "table"
-    return "jsonl"
+    if out.endswith(".parquet"):
+        return "parquet"
+    return format_for(args.output)
 
 
-def write_results(rows: list[dict], fmt: str, out, policy: Policy) -> None:
-    if fmt == "nhsa":
-        from .nhsa import dumps
+CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 
-        out.writelines(dumps(r) + "\n" for r in rows)
-        return
-    if fmt == "jsonl":
+
+def _is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def _run_columnar(args, policy: Policy, params: dict) -> int:
+    """Parquet in, Parquet out, no trace: the columnar engine (batch.py), chosen automatically."""
+    try:
+        import pyarrow.parquet as pq
+
+        from .batch import fallback_count, settle_batch
+    except ImportError:
+        print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
+        return 2
+    try:
+        table = pq.read_table(args.claims)
+    except OSError as e:
+        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
+        return 2
+    try:
+        out = settle_batch(policy, table, params)
+        pq.write_table(out, args.output)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"med: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    errors = out.num_rows - out.column("error").null_count
+    print(f"med: {out.num_rows} claims settled by the columnar engine, {fallback_count(out)} of them by the "
+          f"scalar engine for features it does not vectorise", file=sys.stderr)
+    if errors:
+        print(f"med: {errors} of {out.num_rows} claims could not be settled", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
+    """A run held in memory: the platform's shape (--from/--to nhsa), xlsx and Excel CSV, and
+    Parquet (settled by the columnar engine)."""
+    from .inputs import InputProblem, read_claims
+
+    if _is_parquet(args.claims):
+        items = _parquet_claims(args.claims)
+        if isinstance(items, int):
+            return items
+    else:
+        try:
+            items = read_claims(args.claims)
+        except OSError as e:
+            print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+            return 2
+    for it in items:
+        if isinstance(it, InputProblem):
+            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
+    try:
+        rows = _settle_rows(args, policy, params, items)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    if isinstance(rows, int):
+        return rows
+    return _write_rows(args, policy, rows, fmt)
+
+
+def _parquet_claims(path: str):
+    try:
+        from .arrow import read_parquet
+    except ImportError:
+        print("med: Parquet needs pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
+        return 2
+    try:
+        return list(read_parquet(path))
+    except OSError as e:
+        print(f"med: cannot read {path}: {e}", file=sys.stderr)
+        return 2
+
+
+def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
+    if fmt in ("csv", "xlsx"):
+        from .spreadsheet import write_table, xlsx_available
+
+        if fmt == "xlsx" and not xlsx_available():
+            print("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'", file=sys.stderr)
+            return 2
+        write_table(rows, fmt, args.output, excel=args.excel)
+    elif fmt == "parquet":
+        from .arrow import ParquetResults, all_funds
+
+        out = ParquetResults(args.output, all_funds(policy), trace=not args.no_trace)
         for r in rows:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
-        return
-    layers = _layers(rows)
-    cols = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"] + \
-        [f"paid.{l}" for l in layers] + ["patient", "allowance", "error"]
-    flat = [_flatten(r, layers) for r in rows]
-    if fmt == "csv":
-        w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(flat)
-        return
-    cols = [c for c in cols if any(f.get(c) not in (None, "") for f in flat)]
-    widths = {c: max(len(c), *(_width(str(f.get(c, ""))) for f in flat)) for c in cols}
-    numeric = {c for c in cols if c not in ("id", "person", "benefit", "error")}
-    out.write("  ".join(c.rjust(widths[c]) if c in numeric else c.ljust(widths[c]) for c in cols).rstrip() + "\n")
-    out.write("  ".join("-" * widths[c] for c in cols) + "\n")
-    for f in flat:
-        cells = []
-        for c in cols:
-            v = str(f.get(c, ""))
-            pad = widths[c] - _width(v) + len(v)
-            cells.append(v.rjust(pad) if c in numeric else v.ljust(pad))
-        out.write("  ".join(cells).rstrip() + "\n")
+            out.write(r)
+        out.close()
+    else:
+        from .output import write_results
 
+        stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+        try:
+            if fmt == "nhsa":
+                from .nhsa import dumps
 
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
-
-
-def _layers(rows: list[dict]) -> list[str]:
-    seen: list[str] = []
-    for r in rows:
-        for k in r.get("paid", {}):
-            if k not in seen:
-                seen.append(k)
-    return seen
-
-
-def _flatten(r: dict, layers: list[str]) -> dict:
-    if "error" in r:
-        e = r["error"]
-        where = f" ({e['field']})" if e.get("field") else ""
-        return {"id": r.get("id"), "error": f"{e['code']}: {e['message']}{where}"}
-    f = {k: v for k, v in r.items() if not isinstance(v, (dict, list))}
-    for l in layers:
-        f[f"paid.{l}"] = r.get("paid", {}).get(l, "")
-    return f
+                stream.writelines(dumps(r) + "\n" for r in rows)
+            else:
+                write_results(rows, fmt, stream, policy)
+        finally:
+            if args.output:
+                stream.close()
+    errors = sum("error" in r for r in rows)
+    if errors:
+        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
+    return 1 if errors else 0
 
 
 # ---- explain --------------------------------------------------------------------
 
 def cmd_explain(args) -> int:
+    from .inputs import InputProblem, read_claims
+    from .inputs import json_limit as _json_limit
+
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
@@ -699,6 +650,7 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
 
 def cmd_diff(args) -> int:
     from .impact import diff, render
+    from .inputs import InputProblem, read_claims
     params = _params(args.param)
     if params is None:
         return 2

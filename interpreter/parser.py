@@ -6,11 +6,18 @@ in the author's words, what was expected at the line and column where the text w
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import sys
+import threading
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Iterator, Optional
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lark import PostLex
@@ -115,18 +122,62 @@ def grammar_text() -> str:
     return base + "\n// ---- keywords (generated from interpreter/keywords.py)\n" + terminal_definitions()
 
 
+# How the parser is built; part of the cache key, so changing an option rebuilds it.
+_LARK_OPTIONS = dict(parser="lalr", lexer="contextual", propagate_positions=True,
+                     maybe_placeholders=False, strict=True)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    # Built once per process; a Lark parser is not mutated by parsing.
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        postlex=_PostLexer(),
-        propagate_positions=True,
-        maybe_placeholders=False,
-        strict=True,
-    )
+    """The one parser of the process (parsing never mutates it, so threads share it). Building
+    the LALR tables takes ~0.4 s, so the built parser is kept in the user's cache directory
+    under a name that hashes everything it depends on (see `parser_cache_file`)."""
+    return load_parser(grammar_text())
+
+
+def load_parser(text: str) -> Lark:
+    """The parser of grammar `text`: from the cache when it holds this grammar's parser, else
+    built (and cached)."""
+    path = parser_cache_file(text)
+    if path is None:
+        return Lark(text, postlex=_PostLexer(), **_LARK_OPTIONS)
+    if path.is_file():
+        # lark checks the hash of grammar and options written in the file and rebuilds on a mismatch.
+        return Lark(text, postlex=_PostLexer(), cache=str(path), **_LARK_OPTIONS)
+    return _build_into_cache(text, path)
+
+
+def parser_cache_file(text: str) -> Optional[Path]:
+    """Where the parser built from grammar `text` is cached: `$MEDPOLICY_CACHE` (empty turns
+    the cache off), else `$XDG_CACHE_HOME/medpolicy` or `~/.cache/medpolicy`. The name is a
+    hash of the grammar text, the build options and the lark and Python versions, so any
+    change to any of them uses a new file; the package directory is never written to."""
+    root = os.environ.get("MEDPOLICY_CACHE")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "medpolicy")
+    if not root:
+        return None
+    key = "\0".join([text, repr(sorted(_LARK_OPTIONS.items())), lark.__version__, sys.version])
+    return Path(root) / f"parser-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}.lark"
+
+
+def _build_into_cache(text: str, path: Path) -> Lark:
+    """Build the parser, letting lark write its cache to a file private to this process and
+    thread, then rename it into place: processes starting together never read half a file.
+    Where the cache cannot be written (a read-only home), the parser is only built."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Lark(text, postlex=_PostLexer(), **_LARK_OPTIONS)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    parser = Lark(text, postlex=_PostLexer(), cache=str(tmp), **_LARK_OPTIONS)
+    try:
+        os.replace(tmp, path)
+    except OSError:  # lark could not write the file (it says nothing): the parser is built all the same
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return parser
 
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
