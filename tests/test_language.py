@@ -79,7 +79,8 @@ def test_numbers_as_printed():
 
 @pytest.mark.parametrize("body, expected", [
     ("scheme employee\n  inpatient\n    level3 deductible 900 rate 85\n",
-     [(5, 32, "unexpected whole number `85`; expected + or -, a name, a percentage (e.g. 85%), the end of the line")]),
+     # A table reads any number; the compiler says a rate is a percentage, at the number.
+     [(5, 32, "a rate is a percentage: write 85%")]),
     ("scheme employee\n  inpatient\n    level3 deductible 900 rate 85% cite “第一条”\n",
      [(5, 41, "quotes must be straight (\"), not '“'")]),
     ("scheme employee\n  inpatient\n    level3 deductible 900 rate 85%\n   level2 deductible 600\n",
