@@ -73,6 +73,6 @@ def test_a_name_in_a_table_that_is_no_parameter_says_so():
     with pytest.raises(medpolicy.MedError) as e:
         medpolicy.compile(HEAD + "scheme employee\n  fund basic\n  inpatient\n    rate primary level1 r1 level2 r2\n", "t.med")
     [d] = e.value.diagnostics
-    assert (d.span.line, d.span.column, d.span.end_column) == (6, 26, 35)
+    assert (d.span.line, d.span.column, d.span.end_column) == (6, 10, 37)  # the selectors that have no value: the whole table
     assert d.message == "the table's last selectors have no value after them"
     assert d.hint == "declare `r2` as a parameter if it is one: `parameter r2`"
