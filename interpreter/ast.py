@@ -373,8 +373,11 @@ class Use:
 
 @attrs.frozen
 class Parameter:
+    """`parameter NAME "description" default VALUE from "source"` (the default is optional)."""
     name: str
     description: Optional[str] = None
+    default: Optional[Decimal] = None        # a percentage as its share (60% -> 0.6)
+    source: Optional[str] = None             # who sets the default (a statistics bulletin, a notice)
     span: Span = _span()
 
 

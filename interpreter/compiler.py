@@ -75,7 +75,7 @@ class SchemeRules:
 class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
-    __slots__ = ("title", "region", "effective", "params", "schemes", "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
+    __slots__ = ("title", "region", "effective", "params", "parameters", "schemes", "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -140,6 +140,7 @@ class _Compiler:
             region=header.region if header else None,
             effective=effective,
             params=tuple(self.params),
+            parameters=dict(self.params),  # name -> ast.Parameter: description, default and its source
             schemes=schemes,
             vocabulary=self.vocab,
             file=module.file,

@@ -45,7 +45,14 @@ class Engine:
                 # A caller varying the parameters claim by claim would grow the cache without end;
                 # dropping it is safe (plans are rebuilt on demand, equal to the ones dropped).
                 self._plans = {}
-            p = self._plans[key] = build(self.c, facts, params)
+            try:
+                p = self._plans[key] = build(self.c, facts, params)
+            except ClaimError as e:
+                if e.code != "missing-parameter":
+                    raise
+                p = self._plans[key] = e  # every claim of the signature gets it, without building again
+        if p.__class__ is ClaimError:
+            raise p.with_traceback(None)
         return p
 
     def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
@@ -160,6 +167,8 @@ def costs(w: Work) -> None:
     w.field = w.line = None
     if trace is not None:
         trace.insert(0, trace_step("total", total, None))
+        # Right after the total: the parameters this claim's terms took from the policy's defaults.
+        trace[1:1] = [("parameter", None, ref.line, ref.cite, note) for ref, note in plan.defaults]
         if excluded:
             w.step("excluded", excluded, None, "outside the catalogue or over a price ceiling")
     w.total, w.excluded, w.prepay, w.portions = total, excluded, prepay, portions

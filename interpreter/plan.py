@@ -208,12 +208,72 @@ class Plan:
     pools: Pools                                  # the payer's cumulatives this claim counts in
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
+    defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
 
 
 # ---- building a plan ------------------------------------------------------------------
 
+class _Reading:
+    """The run's parameters as a plan reads them: records each name read, and for a name the
+    run did not give, records it as missing and reads a stand-in, so that one pass over the
+    plan names every parameter the claim's terms reach."""
+
+    __slots__ = ("given", "read", "missing")
+
+    def __init__(self, given: dict):
+        self.given, self.read, self.missing = given, set(), set()
+
+    def __getitem__(self, name: str) -> Decimal:
+        value = self.given.get(name)
+        if value is None:
+            self.missing.add(name)
+            return ONE
+        self.read.add(name)
+        return value
+
+
+def missing_parameters(compiled, names) -> ClaimError:
+    """The error row of a claim whose terms need parameters the run did not give: every one, described."""
+    described = []
+    for name in sorted(names):
+        p = compiled.parameters.get(name)
+        described.append(f"{name} ({p.description})" if p is not None and p.description else name)
+    first = min(names)
+    return ClaimError("missing-parameter",
+                      f"this claim's terms need {'parameters' if len(names) > 1 else 'parameter'} the run did not give: "
+                      f"{', '.join(described)}; give {'them' if len(names) > 1 else 'it'} with --param {first}=VALUE "
+                      f"(or params={{'{first}': ...}})", None)
+
+
+def _default_notes(compiled, params, read: set) -> tuple[tuple[Ref, str], ...]:
+    """Trace notes for the parameters this plan read from the policy's defaults."""
+    defaulted = getattr(params, "defaulted", ())
+    notes = []
+    for name in sorted(read.intersection(defaulted)):
+        p = compiled.parameters[name]
+        notes.append((Ref(p.span.line, p.source), f"{name} = {p.default.normalize():f} (the policy's default; "
+                                                  f"no value given for this run)"))
+    return tuple(notes)
+
+
 def build(compiled, facts, params: dict) -> Plan:
-    """The plan of `facts`' signature under `params`; raises ClaimError where the terms do."""
+    """The plan of `facts`' signature under `params`; raises ClaimError where the terms do, and
+    a `missing-parameter` ClaimError naming every parameter the terms need that `params` lack
+    (before any arithmetic: the plan is built first)."""
+    reading = _Reading(params)
+    try:
+        plan = _build(compiled, facts, reading)
+    except ClaimError:
+        if reading.missing:  # a stand-in value may be what failed: the missing parameters are the cause
+            raise missing_parameters(compiled, reading.missing) from None
+        raise
+    if reading.missing:
+        raise missing_parameters(compiled, reading.missing)
+    notes = _default_notes(compiled, params, reading.read)
+    return attrs.evolve(plan, defaults=notes) if notes else plan
+
+
+def _build(compiled, facts, params) -> Plan:
     scheme = compiled.schemes.get(facts.scheme)
     if scheme is None:
         raise ClaimError("not-covered", f"the policy has no rules for the {facts.scheme} scheme", "scheme")
@@ -244,7 +304,7 @@ def build(compiled, facts, params: dict) -> Plan:
     return Plan(
         benefit=eff.benefit, level=eff.level, redirect=redirect,
         funds=tuple(f.name for f in scheme.funds),
-        item_rule=_item_rules(scheme, eff, params) if scheme.item_clauses else None,
+        item_rule=_item_rules(compiled, scheme, eff, params.given) if scheme.item_clauses else None,
         first_share=(_share(t.first_share.value.of(params)), Ref.of(t.first_share.clause)) if t.first_share else None,
         not_covered=Ref.of(not_covered),
         allowance=_allowance(t),
@@ -346,14 +406,19 @@ def _pools(fund: str, pools: tuple, eff, band: Optional[tuple]) -> Pools:
     return Pools(tuple(yearly), tuple(daily), (fund, band, None) if band is not None else None)
 
 
-def _item_rules(scheme, eff, params: dict) -> Callable[[str, str], ItemRule]:
-    """The item rules of a claim's classes, resolved on first use (memoised: a pure function)."""
+def _item_rules(compiled, scheme, eff, given: dict) -> Callable[[str, str], ItemRule]:
+    """The item rules of a claim's classes, resolved on first use (memoised: a pure function);
+    a class whose rules need a parameter the run did not give raises `missing-parameter`."""
     memo: dict = {}
 
     def rule(cls: str, kind: str) -> ItemRule:
         r = memo.get((cls, kind))
         if r is None:
-            r = memo[(cls, kind)] = _item_rule(scheme, eff, params, cls, kind)
+            reading = _Reading(given)
+            r = _item_rule(scheme, eff, reading, cls, kind)
+            if reading.missing:
+                raise missing_parameters(compiled, reading.missing)
+            memo[(cls, kind)] = r
         return r
     return rule
 

@@ -166,11 +166,10 @@ def test_groups_that_disagree_resolve_to_the_most_favourable():
     assert r["paid"]["basic"] == "8645.00"
 
 
-def test_a_missing_parameter_is_a_clear_error():
+def test_a_missing_parameter_is_the_claims_error():
     p = medpolicy.compile(HEAD + "parameter avg_wage\nscheme employee\n  fund basic cap 6 × avg_wage yearly\n"
                           "  inpatient\n    primary level1 level2 level3 rate 80%\n", "t.med")
-    with pytest.raises(medpolicy.ParameterError, match="needs parameter avg_wage"):
-        p.settle(CLAIM)
+    assert p.settle(CLAIM)["error"]["code"] == "missing-parameter"
     r = p.settle(dict(CLAIM, items=[{"class": "A", "amount": "900000"}]), params={"avg_wage": "50000"})
     assert r["paid"]["basic"] == "300000.00"
 

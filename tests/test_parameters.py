@@ -76,3 +76,119 @@ def test_a_name_in_a_table_that_is_no_parameter_says_so():
     assert (d.span.line, d.span.column, d.span.end_column) == (6, 10, 37)  # the selectors that have no value: the whole table
     assert d.message == "the table's last selectors have no value after them"
     assert d.hint == "declare `r2` as a parameter if it is one: `parameter r2`"
+
+
+# ---- 2. a run needs only the parameters its claims reach --------------------------------
+
+REACH = HEAD + """parameter w "上年度职工平均工资"
+parameter aid_rate "救助比例, set by each county"
+parameter aid_cap "年度救助限额"
+parameter b_prepay "乙类先行自付比例"
+scheme employee
+  fund basic
+  inpatient deductible 1000 rate 90% cap 6 × w yearly
+  outpatient deductible 0 rate 50% cap 2000 yearly
+  B prepay b_prepay
+  fund aid on burden for inpatient rate aid_rate cap aid_cap yearly
+"""
+
+
+def test_a_claim_that_reaches_no_parameter_settles_without_any():
+    policy = medpolicy.compile(REACH, "t.med")
+    # Outpatient: its own cap 2000 (not inpatient's 6 × w), no aid layer, no class-B item.
+    r = policy.settle(claim(benefit="outpatient", items=[{"class": "A", "amount": "1000.00"}]))
+    assert r.ok and r["paid"]["basic"] == "500.00"  # 1000 × 50%
+
+
+def test_a_claim_that_reaches_missing_parameters_names_every_one_with_its_description():
+    policy = medpolicy.compile(REACH, "t.med")
+    r = policy.settle(claim(), params={"aid_cap": "100000"})
+    assert r["error"] == {"code": "missing-parameter", "field": None, "message":
+                          "this claim's terms need parameters the run did not give: aid_rate (救助比例, set by "
+                          "each county), w (上年度职工平均工资); give them with --param aid_rate=VALUE "
+                          "(or params={'aid_rate': ...})"}
+    # Given them, it settles: (10000 − 1000) × 90% = 8100 basic; burden 1900 × 50% aid = 950
+    done = policy.settle(claim(), params={"aid_cap": "100000", "aid_rate": "50%", "w": "60000"})
+    assert done["paid"] == {"basic": "8100.00", "aid": "950.00"}
+
+
+def test_an_item_class_that_needs_a_parameter_is_reported_only_when_a_claim_has_it():
+    policy = medpolicy.compile(REACH, "t.med")
+    items = [{"class": "A", "amount": "400.00"}, {"class": "B", "amount": "600.00"}]
+    r = policy.settle(claim(benefit="outpatient", items=items))
+    assert r["error"]["code"] == "missing-parameter" and "b_prepay (乙类先行自付比例)" in r["error"]["message"]
+    # b_prepay 10%: 60 prepaid; (1000 − 60) × 50% = 470
+    assert policy.settle(claim(benefit="outpatient", items=items), params={"b_prepay": "10%"})["paid"]["basic"] \
+        == "470.00"
+
+
+def test_a_run_settles_the_claims_it_can_and_reports_the_rest():
+    policy = medpolicy.compile(REACH, "t.med")
+    run = policy.run({})
+    out = [run.settle(claim(id="a", benefit="outpatient", items=[{"class": "A", "amount": "100.00"}])),
+           run.settle(claim(id="b")),
+           run.settle(claim(id="c", benefit="outpatient", items=[{"class": "A", "amount": "300.00"}]))]
+    assert [r.ok for r in out] == [True, False, True]
+    assert out[1]["error"]["code"] == "missing-parameter"
+    assert out[2]["paid"]["basic"] == "150.00"
+
+
+def test_given_values_are_still_checked():
+    policy = medpolicy.compile(REACH, "t.med")
+    with pytest.raises(medpolicy.MedError, match="aid_rate is a rate or share"):
+        policy.run({"aid_rate": "120%"})
+    with pytest.raises(medpolicy.MedError, match="w must be a number"):
+        policy.run({"w": "lots"})
+
+
+# ---- 3. defaults with their source ------------------------------------------------------
+
+DEFAULTS = HEAD + """parameter avg_wage "全市上年度职工平均工资" default 60000 from "资阳市统计局2025年公报"
+参数 aid_rate "救助比例" 默认 70% 依据 "县医保局通知"
+scheme employee
+  fund basic cap 10% of avg_wage yearly
+  inpatient deductible 1000 rate 90%
+  fund aid on burden rate aid_rate
+"""
+
+
+def test_a_run_that_gives_no_value_uses_the_default_and_the_trace_says_where_it_comes_from():
+    policy = medpolicy.compile(DEFAULTS, "t.med")
+    r = policy.settle(claim())
+    # cap 10% × 60000 = 6000 < (10000 − 1000) × 90% = 8100; aid 70% of the burden 10000 − 6000 = 2800
+    assert r["paid"] == {"basic": "6000.00", "aid": "2800.00"}
+    notes = [s for s in r["trace"] if s["step"] == "parameter"]
+    assert notes == [
+        {"step": "parameter", "line": 4, "cite": "县医保局通知",
+         "detail": "aid_rate = 0.7 (the policy's default; no value given for this run)"},
+        {"step": "parameter", "line": 3, "cite": "资阳市统计局2025年公报",
+         "detail": "avg_wage = 60000 (the policy's default; no value given for this run)"},
+    ]
+    assert r["trace"][0]["step"] == "total" and r["trace"][1]["step"] == "parameter"
+
+
+def test_a_value_given_overrides_the_default_and_no_note_is_made():
+    r = medpolicy.compile(DEFAULTS, "t.med").settle(claim(), params={"avg_wage": "100000", "aid_rate": "50%"})
+    # cap 10000 > 8100; aid 50% of 1900 = 950
+    assert r["paid"] == {"basic": "8100.00", "aid": "950.00"}
+    assert not [s for s in r["trace"] if s["step"] == "parameter"]
+
+
+def test_a_default_for_a_share_over_100_percent_is_refused_at_its_line():
+    with pytest.raises(medpolicy.MedError) as e:
+        medpolicy.compile(DEFAULTS.replace("默认 70%", "默认 170"), "t.med")
+    [d] = e.value.diagnostics
+    assert (d.span.line, d.message) == (4, "parameter `aid_rate` is a rate or share: its default must be a "
+                                           "percentage up to 100%, not 170")
+
+
+def test_med_check_lists_the_parameters_with_their_defaults(tmp_path, capsys):
+    from medpolicy.cli import main
+    path = tmp_path / "d.med"
+    path.write_text(DEFAULTS + 'parameter extra "县级限额"\n', encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f'{path}: parameter avg_wage "全市上年度职工平均工资": default 60000 from "资阳市统计局2025年公报"',
+        f'{path}: parameter aid_rate "救助比例": default 70% from "县医保局通知"',
+        f'{path}: parameter extra "县级限额": no default: a run gives it for the claims that need it (--param)',
+        f"{path}: ok"]
