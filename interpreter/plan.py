@@ -23,7 +23,7 @@ import attrs
 from .clauses import BandSpec, Clause
 from .errors import ClaimError
 from .money import ONE, ZERO, q
-from .terms import RateSpec, benefit_terms, rate_spec, resolve
+from .terms import RateSpec, benefit_terms, matches, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
 
@@ -281,6 +281,10 @@ def _build(compiled, facts, params) -> Plan:
         raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
     t = benefit_terms(scheme, facts)
     picks = t.picks
+    for quantity, unset in (("rate", t.rate is None and t.limit is None and t.fixed is None),
+                            ("deductible", t.deductible is None)):
+        if unset:
+            _require_measures(scheme.clauses, quantity, facts)
     eff, redirect = facts, None
     if t.redirect is not None:
         pick, changes = t.redirect
@@ -327,6 +331,37 @@ def _build(compiled, facts, params) -> Plan:
         # hospital stay, and a referral continues the stay it came from.
         counts_stay=(eff.benefit == facts.benefit or "as.stay" in picks) and not referred,
     )
+
+
+# The claim field that feeds a measure, where it is not the measure's own name in snake case.
+_MEASURE_FIELDS = {"beds": "facility.beds", "diseases": "conditions", "chronic-diseases": "history.chronic_diseases",
+                   "days-since-paid": "enrolment.paid_on", "months-enrolled": "enrolment.since"}
+_WORDS = {"rate": "rates", "deductible": "deductibles"}
+
+
+def _require_measures(clauses, quantity: str, facts) -> None:
+    """A claim left without a rate (or deductible) because it lacks a measure the clauses that
+    set one select on (`age < 60 rate 80%`, `age >= 60 rate 85%`): the error names the field."""
+    lines: dict[str, set] = {}
+    for c in clauses:
+        if not any(s.quantity == quantity and s.mode == "abs" for s in c.settings):
+            continue
+        lacking = [m for m, _ in c.constraint.measures if facts.measures.get(m) is None]
+        if not lacking:
+            continue
+        known = tuple((m, iv) for m, iv in c.constraint.measures if m not in lacking)
+        if matches(attrs.evolve(c.constraint, measures=known), facts):
+            for m in lacking:
+                lines.setdefault(m, set()).add(c.span.line)
+    if not lines:
+        return
+    measure = min(lines)
+    field = _MEASURE_FIELDS.get(measure, measure.replace("-", "_"))
+    at = sorted(lines[measure])
+    where = f"line {at[0]}" if len(at) == 1 else \
+        f"lines {at[0]}–{at[-1]}" if at[-1] - at[0] == len(at) - 1 else "lines " + ", ".join(map(str, at))
+    raise ClaimError("missing-field", f"the policy's {_WORDS[quantity]} for this claim depend on `{measure}` "
+                                      f"({where}), and the claim gives no {field}", field)
 
 
 def _deferred(make: Callable):

@@ -192,3 +192,35 @@ def test_med_check_lists_the_parameters_with_their_defaults(tmp_path, capsys):
         f'{path}: parameter aid_rate "救助比例": default 70% from "县医保局通知"',
         f'{path}: parameter extra "县级限额": no default: a run gives it for the claims that need it (--param)',
         f"{path}: ok"]
+
+
+# ---- 4. claims without a measure the terms depend on ----------------------------------
+
+AGES = HEAD + """scheme employee
+  fund basic
+  inpatient deductible 0
+    age < 60 rate 80%
+    age >= 60 rate 85%
+  outpatient rate 50%
+    age < 70 deductible 200
+    age >= 70 deductible 100
+"""
+
+
+def test_a_claim_without_the_age_its_rates_depend_on_is_told_so():
+    policy = medpolicy.compile(AGES, "t.med")
+    assert policy.settle(claim())["error"] == {
+        "code": "missing-field", "field": "age",
+        "message": "the policy's rates for this claim depend on `age` (lines 6–7), and the claim gives no age"}
+    # With the age it settles: 10000 × 85%
+    assert policy.settle(claim(age=66))["paid"] == {"basic": "8500.00"}
+
+
+def test_a_claim_without_the_age_its_deductible_depends_on_is_told_so_not_charged_none():
+    policy = medpolicy.compile(AGES, "t.med")
+    r = policy.settle(claim(benefit="outpatient", items=[{"class": "A", "amount": "1000.00"}]))
+    assert r["error"] == {"code": "missing-field", "field": "age", "message":
+                          "the policy's deductibles for this claim depend on `age` (lines 9–10), and the claim gives no age"}
+    # age 72: (1000 − 100) × 50% = 450
+    assert policy.settle(claim(benefit="outpatient", age=72, items=[{"class": "A", "amount": "1000.00"}]))["paid"] \
+        == {"basic": "450.00"}
