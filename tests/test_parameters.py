@@ -224,3 +224,37 @@ def test_a_claim_without_the_age_its_deductible_depends_on_is_told_so_not_charge
     # age 72: (1000 − 100) × 50% = 450
     assert policy.settle(claim(benefit="outpatient", age=72, items=[{"class": "A", "amount": "1000.00"}]))["paid"] \
         == {"basic": "450.00"}
+
+
+@pytest.mark.parametrize("body, params, paid", [
+    # (10000 − 1000) × 90%
+    ("  inpatient deductible 1000 rate r\n", {"r": "90%"}, "8100.00"),
+    # 10000 × 90% (level3's entry)
+    ("  inpatient deductible 0 rate primary level1 level2 r level3 r3\n", {"r": "80%", "r3": "90%"}, "9000.00"),
+    # cap 5000 + w = 6000 < 9000
+    ("  inpatient deductible 0 rate 90% cap 5000 yearly\n    level3 cap + w\n", {"w": "1000"}, "6000.00"),
+    # cap 5000 + 50% of 4000 = 7000 < 9000
+    ("  inpatient deductible 0 rate 90% cap 5000 yearly\n    level3 cap + 50% of w\n", {"w": "4000"}, "7000.00"),
+    # deductible 1000 − 400 = 600; (10000 − 600) × 90% = 8460
+    ("  inpatient deductible 1000 rate 90%\n    level3 deductible - d\n", {"d": "400"}, "8460.00"),
+])
+def test_each_place_an_amount_or_share_is_written_takes_a_parameter(body, params, paid):
+    decls = "".join(f"parameter {n}\n" for n in params)
+    policy = medpolicy.compile(HEAD + decls + "scheme employee\n  fund basic\n" + body, "t.med")
+    assert policy.settle(claim(), params=params)["paid"] == {"basic": paid}
+
+
+def test_shaoxing_settles_without_its_seven_parameters_every_claim_that_does_not_reach_them():
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "policies"
+    data = tomllib.loads((root / "shaoxing.test.toml").read_text(encoding="utf-8"))
+    policy = medpolicy.load(root / "shaoxing.med")
+    claims = [c for ex in data["example"] for c in ex["claim"]]
+    bare = [policy.settle(c) for c in claims]
+    full = [policy.settle(c, params=data["params"]) for c in claims]
+    missing = [r for r in bare if not r.ok]
+    assert {r["error"]["code"] for r in missing} == {"missing-parameter"} and len(missing) == 7
+    # Every claim that settles without the parameters settles exactly as with them.
+    assert [r.to_json() for r in bare if r.ok] == [f.to_json() for b, f in zip(bare, full) if b.ok]
+    assert len(bare) - len(missing) == 87
