@@ -133,6 +133,7 @@ def costs(w: Work) -> None:
         w.step("terms", None, *plan.redirect)
     total = excluded = prepay = ZERO
     portions: dict = {}
+    defaults = list(plan.defaults)  # the trace notes of parameters taken from the policy's defaults
     item_rule = plan.item_rule
     for i, it in enumerate(facts.items):
         total += it.amount
@@ -143,6 +144,8 @@ def costs(w: Work) -> None:
             continue
         w.field = i
         rule = item_rule(it.cls, it.kind)
+        if rule.defaults and trace is not None:
+            defaults += [n for n in rule.defaults if n not in defaults]
         amount = it.amount
         ceiling = rule.ceiling
         if ceiling is not None:
@@ -168,7 +171,7 @@ def costs(w: Work) -> None:
     if trace is not None:
         trace.insert(0, trace_step("total", total, None))
         # Right after the total: the parameters this claim's terms took from the policy's defaults.
-        trace[1:1] = [("parameter", None, ref.line, ref.cite, note) for ref, note in plan.defaults]
+        trace[1:1] = [("parameter", None, ref.line, ref.cite, note) for ref, note in defaults]
         if excluded:
             w.step("excluded", excluded, None, "outside the catalogue or over a price ceiling")
     w.total, w.excluded, w.prepay, w.portions = total, excluded, prepay, portions

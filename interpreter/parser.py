@@ -371,13 +371,13 @@ class _ToAst(Transformer):
 
     def parameter_decl(self, meta, ch):
         s = _toks(ch, "STRING")
-        default, source = next((c for c in ch if isinstance(c, tuple)), (None, None))
-        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, default, source,
+        default, source, written = next((c for c in ch if isinstance(c, tuple)), (None, None, None))
+        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, default, source, written,
                              span=self._span(meta))
 
     def param_default(self, meta, ch):
         value = ch[1]
-        return (_pct(value) if value.type == "PERCENT" else _dec(value)), _unquote(_toks(ch, "STRING")[0])
+        return (_pct(value) if value.type == "PERCENT" else _dec(value)), _unquote(_toks(ch, "STRING")[0]), str(value)
 
     def out_of_scope_decl(self, meta, ch):
         strings = [_unquote(t) for t in _toks(ch, "STRING")]

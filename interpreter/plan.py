@@ -120,6 +120,7 @@ class ItemRule:
     prepay_tiered: bool
     prepay_ref: Optional[Ref]
     rate: Optional[Rate]                          # the class's own rate, if it has one
+    defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
 
 
 @attrs.frozen
@@ -251,7 +252,7 @@ def _default_notes(compiled, params, read: set) -> tuple[tuple[Ref, str], ...]:
     notes = []
     for name in sorted(read.intersection(defaulted)):
         p = compiled.parameters[name]
-        notes.append((Ref(p.span.line, p.source), f"{name} = {p.default.normalize():f} (the policy's default; "
+        notes.append((Ref(p.span.line, p.source), f"{name} = {p.written} (the policy's default; "
                                                   f"no value given for this run)"))
     return tuple(notes)
 
@@ -453,7 +454,8 @@ def _item_rules(compiled, scheme, eff, given: dict) -> Callable[[str, str], Item
             r = _item_rule(scheme, eff, reading, cls, kind)
             if reading.missing:
                 raise missing_parameters(compiled, reading.missing)
-            memo[(cls, kind)] = r
+            notes = _default_notes(compiled, given, reading.read)
+            memo[(cls, kind)] = r = attrs.evolve(r, defaults=notes) if notes else r
         return r
     return rule
 

@@ -150,8 +150,7 @@ class Policy:
         for p in self._c.parameters.values():
             what = f" \"{p.description}\"" if p.description else ""
             if p.default is not None:
-                shown = f"{(p.default * 100).normalize():f}%" if p.name in self._share_params else f"{p.default.normalize():f}"
-                how = f"default {shown} from \"{p.source}\""
+                how = f"default {p.written} from \"{p.source}\""
             else:
                 how = "no default: a run gives it for the claims that need it (--param)"
             lines.append(f"parameter {p.name}{what}: {how}")

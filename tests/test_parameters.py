@@ -160,7 +160,7 @@ def test_a_run_that_gives_no_value_uses_the_default_and_the_trace_says_where_it_
     notes = [s for s in r["trace"] if s["step"] == "parameter"]
     assert notes == [
         {"step": "parameter", "line": 4, "cite": "县医保局通知",
-         "detail": "aid_rate = 0.7 (the policy's default; no value given for this run)"},
+         "detail": "aid_rate = 70% (the policy's default; no value given for this run)"},
         {"step": "parameter", "line": 3, "cite": "资阳市统计局2025年公报",
          "detail": "avg_wage = 60000 (the policy's default; no value given for this run)"},
     ]
@@ -258,3 +258,15 @@ def test_shaoxing_settles_without_its_seven_parameters_every_claim_that_does_not
     # Every claim that settles without the parameters settles exactly as with them.
     assert [r.to_json() for r in bare if r.ok] == [f.to_json() for b, f in zip(bare, full) if b.ok]
     assert len(bare) - len(missing) == 87
+
+
+def test_an_item_class_default_is_noted_when_a_claim_has_the_class():
+    policy = medpolicy.compile(REACH.replace('parameter b_prepay "乙类先行自付比例"',
+                                             'parameter b_prepay "乙类先行自付比例" default 10% from "市医保局通知"'), "t.med")
+    items = [{"class": "A", "amount": "400.00"}, {"class": "B", "amount": "600.00"}]
+    r = policy.settle(claim(benefit="outpatient", items=items))
+    assert r["paid"]["basic"] == "470.00"  # 60 prepaid; (1000 − 60) × 50%
+    assert r["trace"][1] == {"step": "parameter", "line": 6, "cite": "市医保局通知",
+                             "detail": "b_prepay = 10% (the policy's default; no value given for this run)"}
+    plain = policy.settle(claim(benefit="outpatient", items=items[:1]))
+    assert not [s for s in plain["trace"] if s["step"] == "parameter"]
