@@ -20,6 +20,7 @@ from .parser import parse
 
 _NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ARTICLE = re.compile(r"第([零〇一二两三四五六七八九十百]+)条")
+_CHAPTER = re.compile(r"^[\s*#]*第[零〇一二两三四五六七八九十百]+章")
 _HEADING = re.compile(r"^[\s*#]*第([零〇一二两三四五六七八九十百]+)条")
 
 
@@ -57,6 +58,19 @@ def articles_of(text: str) -> list[Article]:
         n = article_number(m.group(1))
         if n == (out[-1].number + 1 if out else 1):
             out.append(Article(n, f"第{m.group(1)}条", i, line.strip().lstrip("*# ")))
+    return out
+
+
+def article_texts(text: str) -> dict[int, str]:
+    """Article number -> the article's text: from its heading line up to the next heading (blank
+    lines, chapter headings and Markdown marks dropped)."""
+    lines = text.splitlines()
+    articles = articles_of(text)
+    out = {}
+    for a, nxt in zip(articles, [*articles[1:], None]):
+        body = lines[a.line - 1:(nxt.line - 1) if nxt else len(lines)]
+        out[a.number] = "\n".join(l.strip().lstrip("*#- ").replace("**", "") for l in body
+                                  if l.strip() and not _CHAPTER.match(l))
     return out
 
 
@@ -125,3 +139,27 @@ def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleRepo
     out = tuple((a, declared[a.number]) for a in articles if a.number not in cites and a.number in declared)
     missing = tuple(a for a in articles if a.number not in cites and a.number not in declared)
     return ArticleReport(str(regulation), tuple(articles), encoded, out, missing, tuple(unknown))
+
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of an out-of-scope reason: its head before the first colon (`member rules`,
+    `administration`, …); the shipped policies use a few kinds, so a table can count them."""
+    return re.split(r"[:：]", reason, maxsplit=1)[0].strip()
+
+
+def markdown_table(rows: list[tuple[str, ArticleReport]]) -> str:
+    """A Markdown table, one row per policy: its articles, how many are encoded, missing, and out of
+    scope by kind of reason (one column a kind, the commonest first)."""
+    totals: dict[str, int] = {}
+    for _, r in rows:
+        for _, reason in r.out_of_scope:
+            totals[reason_kind(reason)] = totals.get(reason_kind(reason), 0) + 1
+    kinds = sorted(totals, key=lambda k: (-totals[k], k))
+    head = ["policy", "articles", "encoded", *(f"out of scope: {k}" for k in kinds), "missing"]
+    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name, r in rows:
+        by_kind = [sum(1 for _, reason in r.out_of_scope if reason_kind(reason) == k) for k in kinds]
+        cells = [f"`{name}`", len(r.articles), len(r.encoded), *by_kind, len(r.missing)]
+        out.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(out) + "\n"

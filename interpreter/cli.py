@@ -18,6 +18,7 @@ from typing import Any, Iterator, Optional
 
 from .errors import MedError
 from .policy import Policy, Result, load
+from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
     c.add_argument("--articles", action="store_true",
                    help="every article of the regulation beside the policy (CITY.txt) cited or declared out of scope")
+    c.add_argument("--format", choices=("text", "md"), default="text",
+                   help="with --articles: md also prints a Markdown table of the policies to stdout")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
@@ -61,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("policy", metavar="POLICY")
     e.add_argument("claim", metavar="CLAIM", help="a .json file with one claim (or - for stdin)")
     e.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--lang", choices=("zh", "en"), help="the sheet's language (default: that of the policy's keywords)")
+    e.add_argument("--format", choices=("text", "html"), default="text",
+                   help="html: one self-contained page, each step beside the article it cites")
+    e.add_argument("-o", "--output", metavar="FILE", help="write the sheet here instead of stdout")
     e.set_defaults(func=cmd_explain)
 
     t = sub.add_parser("test", help="run the worked examples beside the policies")
@@ -122,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_check(args) -> int:
     from .policy import check
 
-    bad = 0
+    bad, reports = 0, []
     for name in args.files:
         diags = check(name)
         for d in diags:
@@ -135,7 +142,10 @@ def cmd_check(args) -> int:
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
         if args.articles and not errors:
-            bad += not _check_articles(name)
+            bad += not _check_articles(name, reports)
+    if args.articles and args.format == "md":
+        from .articles import markdown_table
+        print(markdown_table(reports), end="")
     return 1 if bad else 0
 
 
@@ -164,11 +174,12 @@ def _check_strict(name: str, param_pairs: list[str]) -> bool:
     return not findings
 
 
-def _check_articles(name: str) -> bool:
+def _check_articles(name: str, reports: list) -> bool:
     """Report the articles of the policy's regulation that are neither cited nor out of scope."""
     from .articles import check_articles, regulation_for
     try:
         r = check_articles(Path(name))
+        reports.append((name, r))
     except OSError as e:
         print(f"{regulation_for(Path(name))}: cannot read the regulation the policy encodes: {e.strerror or e}",
               file=sys.stderr)
@@ -500,42 +511,17 @@ def cmd_explain(args) -> int:
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
         return 1
-    status = 0
-    for r in results:
-        sys.stdout.write(explain_sheet(r, policy))
-        status |= 0 if r.ok else 1
-    return status
-
-
-def explain_sheet(r: Result, policy: Policy) -> str:
-    """A calculation sheet a person reads: each step, its amount, and the clause behind it."""
-    data = r.to_json()
-    lines = []
-    if not r.ok:
-        e = data["error"]
-        lines.append(f"claim {data.get('id')}: cannot be settled — {e['message']}" + (f" (field {e['field']})" if e.get("field") else ""))
-        return "\n".join(lines) + "\n"
-    lines.append(f"{policy.title} — claim {data['id']} ({data['person']}, {data['benefit']}, {data['year']})")
-    lines.append("")
-    rows = []
-    for s in data["trace"]:
-        where = ""
-        if "line" in s:
-            where = f"{Path(policy.compiled.file).name}:{s['line']}"
-            if s.get("cite"):
-                where += f"  {s['cite']}"
-        rows.append((s["step"], s.get("amount", ""), s.get("detail", ""), where))
-    w0 = max(_width(r_[0]) for r_ in rows)
-    w1 = max(len(r_[1]) for r_ in rows)
-    w2 = max(_width(r_[2]) for r_ in rows)
-    for step, amount, detail, where in rows:
-        lines.append(f"  {step.ljust(w0 - _width(step) + len(step))}  {amount.rjust(w1)}  "
-                     f"{detail.ljust(w2 - _width(detail) + len(detail))}  {where}".rstrip())
-    lines.append("")
-    paid = ", ".join(f"{k} {v}" for k, v in data["paid"].items())
-    lines.append(f"  paid: {paid}; patient pays {data['patient']}"
-                 + (f"; allowance {data['allowance']}" if "allowance" in data else ""))
-    return "\n".join(lines) + "\n\n"
+    from .sheet import render_sheets
+    page = render_sheets(results, policy, args.lang, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(page, encoding="utf-8")
+        except OSError as e:
+            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(page)
+    return 0 if all(r.ok for r in results) else 1
 
 
 # ---- test -------------------------------------------------------------------------
@@ -580,10 +566,12 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
         c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
         excused = len(c.missing) - len(c.untested)
         print(f"coverage {c.policy}: {c.exercised} of {c.clauses} clauses exercised ({c.percent:.1f}%)"
-              + (f", {excused} left out with a reason" if excused else ""))
+              + (f", {excused} left out with a reason: {c.accounted:.1f}% accounted for" if excused else ""))
         for m in c.missing:
             why = f"  — left out: {m.reason}" if m.reason else ""
             print(f"  {'-' if m.reason else 'not exercised'} {c.policy}:{m.line}  {m.text}{why}")
+        for text in c.stale:
+            print(f"  stale [[unexercised]] entry: no unexercised clause of {c.policy} contains {text!r}")
         if fail_under is not None and c.percent < fail_under:
             print(f"coverage {c.policy}: {c.percent:.1f}% is under --fail-under {fail_under:g}%")
             ok = False

@@ -35,6 +35,7 @@ class Coverage:
     clauses: int                # clause lines of the policy file
     exercised: int
     missing: tuple[Unexercised, ...]
+    stale: tuple[str, ...] = ()   # `[[unexercised]]` clause texts that name no unexercised clause
 
     @property
     def percent(self) -> float:
@@ -43,6 +44,12 @@ class Coverage:
     @property
     def untested(self) -> tuple[Unexercised, ...]:
         return tuple(m for m in self.missing if m.reason is None)
+
+    @property
+    def accounted(self) -> float:
+        """The share of clauses exercised or left out with a reason."""
+        done = self.clauses - len(self.untested)
+        return 100.0 * done / self.clauses if self.clauses else 100.0
 
 
 def clause_lines(policy: Policy) -> set[int]:
@@ -110,4 +117,6 @@ def coverage(policy: Policy, examples: list[dict], shared_params: dict, excused:
         source = text[line - 1].strip() if line <= len(text) else ""
         reason = next((e.get("reason") for e in excused if e.get("clause") and e["clause"] in source), None)
         missing.append(Unexercised(line, source, reason))
-    return Coverage(Path(policy.compiled.file).name, len(lines), len(lines & hit), tuple(missing))
+    stale = tuple(e.get("clause", "") for e in excused
+                  if not any(e.get("clause") and e["clause"] in m.text for m in missing))
+    return Coverage(Path(policy.compiled.file).name, len(lines), len(lines & hit), tuple(missing), stale)

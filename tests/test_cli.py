@@ -58,7 +58,7 @@ def test_run_jsonl_from_stdin_with_trace():
         "excluded": "500.00", "prepay": "0.00", "eligible": "10000.00", "deductible": "900.00",
         "paid": {"basic": "7917.00", "major": "0.00", "maternity": "0.00"}, "patient": "2583.00"}
     ded = next(s for s in out["trace"] if s["step"] == "deductible")
-    assert ded == {"step": "deductible", "amount": "900.00", "line": 33, "cite": "第二十一条（一）3"}
+    assert ded == {"step": "deductible", "amount": "900.00", "line": 53, "cite": "第二十一条（一）3"}
 
 
 def test_a_bad_claim_gets_an_error_row_and_the_run_goes_on(tmp_path):
@@ -105,7 +105,7 @@ def test_explain_shows_each_step_with_its_clause(tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0] == "绥化市医疗保险管理办法 — claim c-001 (p-17, inpatient, 2026)"
     ded = next(l for l in lines if l.strip().startswith("deductible"))
-    assert "900.00" in ded and "suihua.med:33" in ded and "第二十一条（一）3" in ded
+    assert "900.00" in ded and "suihua.med:53" in ded and "第二十一条（一）3" in ded
     assert lines[-2] == "  paid: basic 7917.00, major 0.00, maternity 0.00; patient pays 2583.00"
 
 
@@ -132,4 +132,4 @@ def test_usage_errors_exit_2():
 def test_med_test_runs_the_worked_examples():
     r = med("test", str(ROOT / "policies" / "suihua.test.toml"))
     assert r.returncode == 0, r.stdout
-    assert r.stdout.strip().splitlines()[-1] == "56 passed, 0 failed"
+    assert r.stdout.strip().splitlines()[-1] == "60 passed, 0 failed"

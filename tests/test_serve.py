@@ -251,7 +251,7 @@ def test_a_broken_edit_keeps_the_last_good_policy_and_a_good_one_is_taken(served
     served.service.registry.poll()
     info = served.get("/v1/policies").json()["policies"][0]
     assert info["version"] == old
-    assert info["problem"][0]["line"] == 45 and "yeerly" in info["problem"][0]["message"]
+    assert info["problem"][0]["line"] == 65 and "yeerly" in info["problem"][0]["message"]
     assert served.post("/v1/settle", json={"claim": outpatient("c1", "1000.00")}).json()["paid"]["basic"] == "350.00"
     served.policy.write_text(text.replace("deductible 500 yearly", "deductible 400 yearly"))
     served.service.registry.poll()
@@ -309,7 +309,7 @@ def test_the_server_watches_its_policy_files(tmp_path):
         old = client.get("/v1/policies").json()["policies"][0]["version"]
         policy.write_text(SUIHUA.read_text().replace("deductible 500 yearly", "deductible 500 yeerly"))
         broken = _policy_when(client, lambda p: p["problem"])
-        assert broken["version"] == old and broken["problem"][0]["line"] == 45
+        assert broken["version"] == old and broken["problem"][0]["line"] == 65
         assert 'med_policy_reloads_total{outcome="failed",policy="suihua"} 1.0' in client.get("/metrics").text
         policy.write_text(SUIHUA.read_text().replace("deductible 500 yearly", "deductible 300 yearly"))
         fixed = _policy_when(client, lambda p: p["problem"] is None)

@@ -1,0 +1,215 @@
+"""The calculation sheet of a claim (`med explain`): each step, its amount, the clause and article.
+
+A member reads it, so it speaks the policy's language: `--lang zh|en`, by default the language
+most of the policy's keywords are spelt in (`sheet_language`). As text it is a table for the
+terminal; as HTML (`--format html`) one self-contained page, every step beside the text of the
+article it cites, taken from the regulation the policy ships beside it (`CITY.txt`).
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from pathlib import Path
+from typing import Optional
+
+import attrs
+
+from .articles import _ARTICLE, article_number, article_texts, regulation_for
+from .keywords import BY_SPELLING
+from .scanner import scan
+from .sheet_text import WORDS, note_zh, step_zh
+
+
+def sheet_language(source: str) -> str:
+    """`zh` when more of the policy's keywords are spelt in Chinese than in English, else `en`.
+    Names (levels, groups …) do not count: the shipped policies use English keywords with
+    Chinese comments and titles, so their sheets are English unless asked (`--lang zh`)."""
+    english = chinese = 0
+    for line in source.splitlines():
+        for t in scan(line):
+            kw = BY_SPELLING.get(t.text) if t.kind == "word" else None
+            if kw is not None:
+                chinese += t.text in kw.chinese
+                english += t.text in kw.english
+    return "zh" if chinese > english else "en"
+
+
+@attrs.frozen
+class Row:
+    step: str
+    amount: str
+    note: str
+    clause: str             # file:line of the clause, or ""
+    cite: str               # the citation as written, or ""
+
+
+@attrs.frozen
+class Sheet:
+    """One claim's sheet in one language, ready to print as text or HTML."""
+    title: str
+    heading: str
+    rows: tuple[Row, ...]
+    summary: str
+    error: Optional[str]
+    lang: str
+
+
+def build_sheet(result, policy, lang: str) -> Sheet:
+    """The sheet of a settled claim (`Result`) under `policy`, in `lang` (`en` or `zh`)."""
+    words = WORDS[lang]
+    data = result.to_json()
+    name = _namer(policy, lang)
+    if not result.ok:
+        e = data["error"]
+        field = f" ({words['field']} {e['field']})" if e.get("field") else ""
+        return Sheet(policy.title, f"{words['claim']} {data.get('id')}", (), "",
+                     f"{words['cannot be settled']} — {e['message']}{field}", lang)
+    if lang == "zh":
+        heading = f"{words['sheet']} {data['id']}（{data['person']}，{name(data['benefit'])}，{data['year']}{words['year']}）"
+    else:
+        heading = f"{words['claim']} {data['id']} ({data['person']}, {data['benefit']}, {data['year']})"
+    file = Path(policy.compiled.file).name
+    rows = []
+    for s in data["trace"]:
+        step, note = s["step"], s.get("detail", "")
+        if lang == "zh":
+            step, note = step_zh(step, name), note_zh(note, name)
+        rows.append(Row(step, s.get("amount", ""), note, f"{file}:{s['line']}" if "line" in s else "", s.get("cite", "")))
+    sep = "，" if lang == "zh" else ", "
+    paid = sep.join(f"{name(k)} {v}" for k, v in data["paid"].items())
+    end = "；" if lang == "zh" else "; "
+    colon = "：" if lang == "zh" else ": "
+    summary = f"{words['paid']}{colon}{paid}{end}{words['patient pays']} {data['patient']}"
+    if "allowance" in data:
+        summary += f"{end}{words['allowance']} {data['allowance']}"
+    return Sheet(policy.title, heading, tuple(rows), summary, None, lang)
+
+
+def _namer(policy, lang: str):
+    """A vocabulary name as the sheet shows it: its first Chinese alias on a Chinese sheet."""
+    vocab = policy.compiled.vocabulary
+
+    def name(word: str) -> str:
+        if lang != "zh":
+            return word
+        for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group"):
+            w = vocab.lookup(kind, word)
+            if w is not None and w.name == word:
+                zh = next((a for a in w.aliases if any(_wide(ch) for ch in a)), None)
+                if zh:
+                    return zh
+        return word
+    return name
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _width(s: str) -> int:
+    return sum(2 if _wide(ch) else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _width(s))
+
+
+# ---- text -------------------------------------------------------------------------------
+
+def sheet_text(sheet: Sheet, with_title: bool = True) -> str:
+    """The sheet as a table for the terminal (columns padded by display width)."""
+    if sheet.error is not None:
+        return f"{sheet.heading}: {sheet.error}\n"
+    sep = "：" if sheet.lang == "zh" else " — "
+    lines = [f"{sheet.title}{sep}{sheet.heading}" if with_title else sheet.heading, ""]
+    words = WORDS[sheet.lang]
+    head = Row(words["step"], words["amount"], words["note"], words["clause"], words["article"])
+    rows = (head, *sheet.rows)
+    w0 = max(_width(r.step) for r in rows)
+    w1 = max(_width(r.amount) for r in rows)
+    w2 = max(_width(r.note) for r in rows)
+    for r in rows:
+        where = f"{r.clause}  {r.cite}" if r.cite else r.clause
+        amount = " " * (w1 - _width(r.amount)) + r.amount
+        lines.append(f"  {_pad(r.step, w0)}  {amount}  {_pad(r.note, w2)}  {where}".rstrip())
+    lines += ["", f"  {sheet.summary}"]
+    return "\n".join(lines) + "\n\n"
+
+
+# ---- html -------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "PingFang SC", sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 2em; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #bbb; padding: .3em .5em; vertical-align: top; text-align: left; }
+th { background: #eee; }
+td.amount { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.article { white-space: pre-wrap; font-size: .85em; color: #333; max-width: 40em; }
+p.summary { font-weight: bold; }
+p.error { color: #a00; }
+"""
+
+
+def sheet_html(sheets: list[Sheet], policy) -> str:
+    """One self-contained page (inline CSS, no external assets) for the sheets of a policy's claims:
+    each step beside the text of the article it cites, from the regulation shipped beside the policy."""
+    texts = _regulation(policy)
+    lang = sheets[0].lang if sheets else "en"
+    words = WORDS[lang]
+    out = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">',
+           f"<title>{html.escape(policy.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>",
+           f"<h1>{html.escape(policy.title)}</h1>"]
+    for sheet in sheets:
+        out.append(f"<h2>{html.escape(sheet.heading)}</h2>")
+        if sheet.error is not None:
+            out.append(f'<p class="error">{html.escape(sheet.error)}</p>')
+            continue
+        heads = (words["step"], words["amount"], words["note"], words["clause"], words["article"])
+        out.append("<table>\n<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>")
+        previous = None
+        for r in sheet.rows:
+            article = _article_cell(r.cite, texts, words) if r.cite else ""
+            if r.cite and r.cite == previous:
+                article = words["as above"]
+            previous = r.cite or previous
+            cite = f"{r.clause} {r.cite}".strip()
+            out.append(f'<tr><td class="step">{html.escape(r.step)}</td><td class="amount">{html.escape(r.amount)}</td>'
+                       f'<td class="note">{html.escape(r.note)}</td><td class="clause">{html.escape(cite)}</td>'
+                       f'<td class="article">{html.escape(article)}</td></tr>')
+        out.append("</table>")
+        out.append(f'<p class="summary">{html.escape(sheet.summary)}</p>')
+    out.append("</body>\n</html>\n")
+    return "\n".join(out)
+
+
+def _regulation(policy) -> dict[int, str]:
+    """Article number -> its text, from `CITY.txt` beside the policy (empty if there is none)."""
+    try:
+        return article_texts(regulation_for(Path(policy.compiled.file)).read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+
+
+def _article_cell(cite: str, texts: dict[int, str], words: dict[str, str]) -> str:
+    numbers = list(dict.fromkeys(article_number(m.group(1)) for m in _ARTICLE.finditer(cite)))
+    parts = [texts.get(n, words["no text"]) for n in numbers]
+    return "\n\n".join(parts)
+
+
+def render_sheets(results, policy, lang: Optional[str] = None, fmt: str = "text") -> str:
+    """The sheets of settled claims as `med explain` prints them: text or one HTML page, in `lang`
+    (default: `sheet_language` of the policy's own file)."""
+    lang = lang or sheet_language(policy.sources.get(policy.compiled.file, ""))
+    sheets = [build_sheet(r, policy, lang) for r in results]
+    if fmt == "html":
+        return sheet_html(sheets, policy)
+    return "".join(sheet_text(s) for s in sheets)
+
+
+def explain_sheet(result, policy, lang: Optional[str] = None) -> str:
+    """One claim's sheet as text (`med explain`, and the service's `/v1/explain`); `result` needs
+    only `ok` and `to_json()`."""
+    lang = lang or sheet_language(policy.sources.get(policy.compiled.file, ""))
+    return sheet_text(build_sheet(result, policy, lang))
