@@ -21,7 +21,7 @@ from typing import Optional
 from .compiler import Compiled
 from .errors import ClaimError
 from .money import CONTEXT, ONE, ZERO, div, q
-from .plan import Plan, Rate, build, pct
+from .plan import Plan, Rate, build, pct, reach_error
 from .settle import (Year, apply_caps, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due, paid,
                      position_paying, record, trace_step)
 
@@ -68,12 +68,16 @@ class Engine:
         setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
         try:
             w.plan = self.plan(facts, params)
+            if w.plan.missing:
+                raise reach_error(self.c, w.plan, facts)
             for w.stage, stage in _NAMED_STAGES:
                 if stage(w):
                     break
             w.stage = "commit"
             _commit(w)
-        except ClaimError:
+        except ClaimError as e:
+            if e.code == "missing-parameter" and w.plan is not None and w.stage == "costs":
+                raise reach_error(self.c, w.plan, facts) from None  # an item class's: name every one
             raise
         except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
             raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",

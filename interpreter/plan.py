@@ -210,6 +210,7 @@ class Plan:
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
     defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
+    missing: frozenset = frozenset()              # parameters the run did not give: the plan is not settled on
 
 
 # ---- building a plan ------------------------------------------------------------------
@@ -240,10 +241,29 @@ def missing_parameters(compiled, names) -> ClaimError:
         p = compiled.parameters.get(name)
         described.append(f"{name} ({p.description})" if p is not None and p.description else name)
     first = min(names)
-    return ClaimError("missing-parameter",
+    error = ClaimError("missing-parameter",
                       f"this claim's terms need {'parameters' if len(names) > 1 else 'parameter'} the run did not give: "
                       f"{', '.join(described)}; give {'them' if len(names) > 1 else 'it'} with --param {first}=VALUE "
                       f"(or params={{'{first}': ...}})", None)
+    error.parameters = frozenset(names)
+    return error
+
+
+def reach_error(compiled, plan: "Plan", facts) -> ClaimError:
+    """The missing-parameter error of a claim: the parameters its plan lacks and those the
+    rules of its items' classes lack, every one."""
+    missing = set(plan.missing)
+    if plan.item_rule is not None:
+        for it in facts.items:
+            if it.cls == "excluded":
+                continue
+            try:
+                plan.item_rule(it.cls, it.kind)
+            except ClaimError as e:
+                if e.code != "missing-parameter":
+                    raise
+                missing |= e.parameters
+    return missing_parameters(compiled, missing)
 
 
 def _default_notes(compiled, params, read: set) -> tuple[tuple[Ref, str], ...]:
@@ -268,8 +288,8 @@ def build(compiled, facts, params: dict) -> Plan:
         if reading.missing:  # a stand-in value may be what failed: the missing parameters are the cause
             raise missing_parameters(compiled, reading.missing) from None
         raise
-    if reading.missing:
-        raise missing_parameters(compiled, reading.missing)
+    if reading.missing:  # kept, never settled on: the engine raises `reach_error` for it
+        return attrs.evolve(plan, missing=frozenset(reading.missing))
     notes = _default_notes(compiled, params, reading.read)
     return attrs.evolve(plan, defaults=notes) if notes else plan
 
