@@ -284,3 +284,13 @@ def test_the_row_names_the_plans_and_the_item_classes_missing_parameters_togethe
         "this claim's terms need parameters the run did not give: aid_rate (救助比例, set by each county), "
         "b_prepay (乙类先行自付比例), w (上年度职工平均工资); give them with --param aid_rate=VALUE "
         "(or params={'aid_rate': ...})")
+
+
+def test_the_strict_check_asks_for_the_parameters_its_claims_reach_instead_of_skipping_them():
+    from medpolicy.strict import strict_findings
+    policy = medpolicy.compile(REACH, "t.med")
+    with pytest.raises(medpolicy.ParameterError, match=r"--strict settles a claim of every case: the inpatient "
+                                                       r"claim's terms need parameters the run did not give: aid_cap"):
+        strict_findings(policy, {})
+    assert isinstance(strict_findings(policy, {"w": "60000", "aid_rate": "50%", "aid_cap": "1万",
+                                               "b_prepay": "10%"}), list)
