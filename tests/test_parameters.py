@@ -292,5 +292,5 @@ def test_the_strict_check_asks_for_the_parameters_its_claims_reach_instead_of_sk
     with pytest.raises(medpolicy.ParameterError, match=r"--strict settles a claim of every case: the inpatient "
                                                        r"claim's terms need parameters the run did not give: aid_cap"):
         strict_findings(policy, {})
-    assert isinstance(strict_findings(policy, {"w": "60000", "aid_rate": "50%", "aid_cap": "1万",
+    assert isinstance(strict_findings(policy, {"w": "60000", "aid_rate": "50%", "aid_cap": "10000",
                                                "b_prepay": "10%"}), list)
