@@ -294,3 +294,13 @@ def test_the_strict_check_asks_for_the_parameters_its_claims_reach_instead_of_sk
         strict_findings(policy, {})
     assert isinstance(strict_findings(policy, {"w": "60000", "aid_rate": "50%", "aid_cap": "10000",
                                                "b_prepay": "10%"}), list)
+
+
+def test_med_diff_still_asks_for_every_parameter_without_a_default():
+    from medpolicy.impact import diff
+    policy = medpolicy.compile(REACH, "t.med")
+    with pytest.raises(medpolicy.ParameterError, match=r"comparing settles claims of every case: give parameter "
+                                                       r"w, aid_rate, aid_cap, b_prepay \(--param w=VALUE\)"):
+        diff(policy, policy)
+    with_defaults = medpolicy.compile(DEFAULTS, "t.med")
+    assert diff(with_defaults, with_defaults).clauses == ()
