@@ -32,9 +32,19 @@ class Tally:
         print(f"{name}: {self.tried} inputs in {seconds:.0f}s, {sum(c for c, _, _ in self.failures.values())} "
               f"failures of {len(self.failures)} kinds")
         for (exc, file, line), (count, value, tb) in sorted(self.failures.items(), key=lambda kv: -kv[1][0]):
-            print(f"\n--- {count} × {exc} at {file}:{line}; first input:\n{value!r}"[:4000])
+            print(f"\n--- {count} × {exc} at {file}:{line}; first input:\n{_shown(value)}"[:4000])
             print(tb)
         return 1 if self.failures else 0
+
+
+def _shown(value) -> str:
+    """An input as Python text, even one holding an int too long for repr."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return repr(value)
+    finally:
+        sys.set_int_max_str_digits(limit)
 
 
 def run(strategy, check, minutes: float, name: str, batch: int = 300) -> int:

@@ -3,8 +3,10 @@
 - generated runs of valid claims (random parameters too) must keep the invariants of
   tests/test_properties.py: payments >= 0, funds + patient = total, no fund above the
   eligible cost, no yearly cap exceeded;
-- hostile claims (fields replaced by any JSON) must end in a result or an error row with a
-  code, a message and a field, never an exception or an `internal` error;
+- hostile claims (fields replaced by any JSON, lone surrogates, ints of thousands of digits,
+  full-width or Arabic-Indic digits, ISO week dates, unknown or misspelt fields) must end in
+  a result or an error row with a code, a message and a field, never an exception or an
+  `internal` error, and every row must be writable as JSONL, CSV and a table;
 - JSONL files with corrupted bytes must give exactly one row per non-empty line.
 
     python fuzz/fuzz_claims.py --minutes 5
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import tempfile
@@ -65,7 +68,7 @@ def check(case) -> None:
         return
     rows = [r.to_json() for r in policy.settle_all(payload, params=params)]
     assert len(rows) == len(payload)
-    _rows_are_clear(rows)
+    _rows_are_clear(rows, policy)
     if kind == "hostile":
         for claim in payload:
             _rows_are_clear([policy.settle(claim, params=params).to_json()])
@@ -85,12 +88,17 @@ def check(case) -> None:
         assert amount <= limit, (scheme, fund, pool, limit, key, amount)
 
 
-def _rows_are_clear(rows) -> None:
+def _rows_are_clear(rows, policy=None) -> None:
     for row in rows:
-        json.dumps(row, ensure_ascii=False, allow_nan=False)
+        json.dumps(row, ensure_ascii=False, allow_nan=False).encode("utf-8")  # writable: no lone surrogate
         if "error" in row:
             e = row["error"]
             assert e["code"] != "internal" and e["message"], row
+    if policy is not None:  # every output format writes every row
+        for fmt in ("jsonl", "csv", "table"):
+            out = io.StringIO()
+            cli.write_results(rows, fmt, out, policy)
+            out.getvalue().encode("utf-8")
 
 
 def main(argv=None) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from bisect import bisect_left, insort
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import attrs
 
@@ -130,6 +131,55 @@ class Constraint:
             lo, hi = self.dates
             parts.append(f"dates {_date(lo)}..{_date(hi)}")
         return ", ".join(parts) or "every claim"
+
+
+def pairs_to_compare(constraints: list[Constraint], tiers: list[int]) -> list[tuple[int, int]]:
+    """The pairs (i < j) of clauses of one tier that might both apply to one claim with
+    neither containing the other, or that are the same claims twice: what the ambiguity check
+    must look at. Near-linear for a table over one measure (`age >= 1 1% age >= 2 2% ...`):
+    clauses alike but for that measure are grouped, and only their equal or partly
+    overlapping intervals are paired; groups that are clearly apart are never paired."""
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(constraints):
+        key = (tiers[i], c.values, c.excluded, c.dates, tuple(m for m, _ in c.measures))
+        groups.setdefault(key, []).append(i)
+    keys = list(groups)
+    out: list[tuple[int, int]] = []
+    for n, ka in enumerate(keys):
+        a = groups[ka]
+        out.extend(_pairs_within(a, constraints) if len(ka[4]) == 1 else _all_pairs(a))
+        envelope = attrs.evolve(constraints[a[0]], measures=())
+        for kb in keys[n + 1:]:
+            b = groups[kb]
+            if kb[0] != ka[0] or envelope.clearly_apart(constraints[b[0]]):
+                continue
+            out.extend((min(i, j), max(i, j)) for i in a for j in b)
+    return sorted(out)
+
+
+def _all_pairs(indices: list[int]) -> Iterator[tuple[int, int]]:
+    return ((i, j) for n, i in enumerate(indices) for j in indices[n + 1:])
+
+
+def _pairs_within(indices: list[int], constraints: list[Constraint]) -> Iterator[tuple[int, int]]:
+    """Clauses alike but for one measure's interval: pairs with the same interval, and pairs
+    whose intervals partly overlap. Nested intervals (one clause more specific) and disjoint
+    ones need no check."""
+    by_interval: dict[Interval, list[int]] = {}
+    for i in indices:
+        by_interval.setdefault(constraints[i].measures[0][1], []).append(i)
+    for same in by_interval.values():
+        yield from ((same[0], j) for j in same[1:])
+    inf = float("inf")
+    bounds = [(-inf if lo is None else lo, inf if hi is None else hi) for lo, hi in by_interval]
+    members = list(by_interval.values())
+    active: list[tuple[float, int]] = []  # (upper bound, interval number), by upper bound
+    for k in sorted(range(len(bounds)), key=lambda k: (bounds[k][0], -bounds[k][1])):
+        lo, hi = bounds[k]
+        # Earlier intervals start at or before `lo`; those ending in [lo, hi) overlap it partly.
+        for _, other in active[bisect_left(active, (lo,)):bisect_left(active, (hi,))]:
+            yield from ((min(i, j), max(i, j)) for i in members[other] for j in members[k])
+        insort(active, (hi, k))
 
 
 def _date(ordinal: Optional[int]) -> str:

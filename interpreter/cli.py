@@ -11,12 +11,14 @@ import csv
 import gc
 import io
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .errors import MedError
+from . import files
+from .errors import MedError, ParameterError
 from .policy import Policy, Result, load
 from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
 
@@ -127,11 +129,17 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
-    from .policy import check
-
-    bad, reports = 0, []
+    bad = unreadable = 0
+    reports: list = []
     for name in args.files:
-        diags = check(name)
+        try:
+            diags = list(load(name).warnings)
+        except MedError as e:
+            if _named_file_unreadable(e, name):
+                print(f"med: {e.__cause__}", file=sys.stderr)
+                unreadable += 1
+                continue
+            diags = e.diagnostics
         for d in diags:
             print(d.format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
@@ -146,7 +154,20 @@ def cmd_check(args) -> int:
     if args.articles and args.format == "md":
         from .articles import markdown_table
         print(markdown_table(reports), end="")
-    return 1 if bad else 0
+    return 2 if unreadable else 1 if bad else 0
+
+
+def _readable(path: str) -> bool:
+    """A named file is a regular file that can be opened; else `med: cannot read PATH: reason`
+    (exit 2 on every command). Checked before opening, so a FIFO or device never blocks."""
+    if path == "-":
+        return True
+    try:
+        files.check_readable(path)
+    except files.UnreadableFile as e:
+        print(f"med: {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def _print_parameters(name: str) -> None:
@@ -161,7 +182,7 @@ def _check_strict(name: str, param_pairs: list[str]) -> bool:
     from .strict import strict_findings
     params = _params(param_pairs)
     policy = _load(name) if params is not None else None
-    if policy is None:
+    if not isinstance(policy, Policy):
         return False
     try:
         findings = strict_findings(policy, params)
@@ -209,13 +230,22 @@ def _source(file: str, fallback: str) -> Optional[str]:
     return None
 
 
-def _load(path: str) -> Optional[Policy]:
+def _load(path: str) -> Policy | int:
+    """The policy, or the exit code once its problems are printed: 2 when the named file
+    itself cannot be read, 1 for problems in what was read."""
     try:
         return load(path)
     except MedError as e:
+        if _named_file_unreadable(e, path):
+            print(f"med: {e.__cause__}", file=sys.stderr)
+            return 2
         for d in e.diagnostics:
             print(d.format(_source(d.span.file, path)), file=sys.stderr)
-        return None
+        return 1
+
+
+def _named_file_unreadable(e: MedError, path: str) -> bool:
+    return isinstance(e.__cause__, files.UnreadableFile) and e.__cause__.path == str(path)
 
 
 def _params(pairs: list[str]) -> Optional[dict]:
@@ -361,8 +391,14 @@ def _policy_and_params(args):
     if params is None:
         return 2
     policy = _load(args.policy)
-    if policy is None:
-        return 1
+    if isinstance(policy, int):
+        return policy
+    try:
+        policy.bind(params)  # every --param declared, every declared one given, before any claim
+    except ParameterError as e:
+        d = e.diagnostics[0]
+        print(f"med: {d.message}" + (f"\n  hint: {d.hint}" if d.hint else ""), file=sys.stderr)
+        return 2 if any(name not in policy.parameters for name in params) else 1
     return policy, params
 
 
@@ -370,6 +406,8 @@ def cmd_run(args) -> int:
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
+    if not _readable(args.claims):  # a FIFO or device would block; exit 2 like any unreadable file
+        return 2
     with _batch_gc():
         return _run(args, *ready)
 
@@ -491,12 +529,18 @@ def cmd_explain(args) -> int:
     if isinstance(ready, int):
         return ready
     policy, params = ready
-    items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    if not _readable(args.claim):
+        return 2
+    try:
+        items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    except OSError as e:
+        print(f"med: cannot read {args.claim}: {e.strerror or e}", file=sys.stderr)
+        return 2
     if items is None:
         try:
-            data = json.loads(Path(args.claim).read_text(encoding="utf-8-sig"), parse_float=Decimal)
-        except OSError as e:
-            print(f"med: cannot read {args.claim}: {e.strerror}", file=sys.stderr)
+            data = json.loads(files.read_bytes(args.claim).decode("utf-8-sig"), parse_float=Decimal)
+        except files.UnreadableFile as e:
+            print(f"med: {e}", file=sys.stderr)
             return 2
         except (ValueError, RecursionError) as e:  # bad JSON or encoding, a huge number, deep nesting
             print(f"{args.claim}: not a JSON claim: {_json_limit(e) if not isinstance(e, json.JSONDecodeError) else e}", file=sys.stderr)
@@ -529,28 +573,65 @@ def cmd_explain(args) -> int:
 def cmd_test(args) -> int:
     from .examples import discover, run_file
 
-    files = discover(args.paths)
-    if not files:
+    test_files = discover(args.paths)
+    if not test_files:
         print("med test: no worked examples found (*.test.toml)", file=sys.stderr)
         return 2
-    passed = failed = 0
-    for f in files:
-        for o in run_file(f):
-            if o.passed:
-                passed += 1
-                if args.verbose:
-                    print(f"ok    {f.name}: {o.name}")
-                continue
-            failed += 1
-            print(f"FAIL  {f.name}: {o.name}" + (f"  [{o.cite}]" if o.cite else ""))
-            if o.error:
-                print(f"      {o.error}")
-            for m in o.mismatches:
-                print(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}")
-    print(f"{passed} passed, {failed} failed")
-    if args.coverage and not _print_coverage(files, args.fail_under):
-        return 1
-    return 1 if failed else 0
+    out = _Lines()
+    passed = failed = unreadable = 0
+    for f in test_files:
+        try:
+            for o in run_file(f):
+                if o.passed:
+                    passed += 1
+                    if args.verbose:
+                        out(f"ok    {f.name}: {o.name}")
+                    continue
+                failed += 1
+                out(f"FAIL  {f.name}" + (f":{o.line}" if o.line else "") + f": {o.name}"
+                    + (f"  [{o.cite}]" if o.cite else ""))
+                if o.error:
+                    out(f"      {o.error}")
+                for m in o.mismatches:
+                    out(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}"
+                        + (f"  ({m.clause})" if m.clause else ""))
+        except files.UnreadableFile as e:
+            print(f"med: {e}", file=sys.stderr)
+            unreadable += 1
+    out(f"{passed} passed, {failed} failed")
+    out.close()
+    if args.coverage and not _print_coverage(test_files, args.fail_under):
+        failed += 1
+    return 2 if unreadable else 1 if failed else 0
+
+
+class _Lines:
+    """Standard output that a closed pipe (`med test | head`) silences without ending the
+    command: the examples still run, so the exit code still says whether one failed."""
+
+    def __init__(self):
+        self.open = True
+
+    def __call__(self, line: str) -> None:
+        if self.open:
+            try:
+                print(line)
+            except BrokenPipeError:
+                self._closed()
+
+    def close(self) -> None:
+        if self.open:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def _closed(self) -> None:
+        self.open = False
+        # Later writes, and Python's own flush at exit, go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_coverage(files, fail_under: Optional[float]) -> bool:
@@ -586,8 +667,8 @@ def cmd_diff(args) -> int:
     if params is None:
         return 2
     old, new = _load(args.old), _load(args.new)
-    if old is None or new is None:
-        return 1
+    if isinstance(old, int) or isinstance(new, int):
+        return max(x for x in (old, new) if isinstance(x, int))
     claims = None
     if args.claims:
         try:

@@ -14,12 +14,17 @@ from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
 from . import ast
-from .clauses import Amt, BandSpec, Clause, Constraint, Setting
+from .clauses import Amt, BandSpec, Clause, Constraint, Setting, pairs_to_compare
 from .errors import Diagnostic, MedCompileError
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
 LAYER_BASES = ("burden", "above-cap", "remaining")
 _ONE = Decimal(1)
+
+
+# Ambiguities reported per quantity of a scheme: each costs a search for a clause that settles
+# it, and a table whose entries all cross one another would otherwise report N² of them.
+MAX_AMBIGUITIES = 20
 
 
 class Problems:
@@ -75,7 +80,8 @@ class SchemeRules:
 class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
-    __slots__ = ("title", "region", "effective", "params", "parameters", "schemes", "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
+    __slots__ = ("title", "region", "effective", "params", "parameters", "param_descriptions", "schemes",
+                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -141,6 +147,7 @@ class _Compiler:
             effective=effective,
             params=tuple(self.params),
             parameters=dict(self.params),  # name -> ast.Parameter: description, default and its source
+            param_descriptions={name: p.description for name, p in self.params.items()},
             schemes=schemes,
             vocabulary=self.vocab,
             file=module.file,
@@ -540,34 +547,41 @@ class _Compiler:
                     by_quantity.setdefault(s.quantity, []).append((c, s))
         for q, pairs in by_quantity.items():
             reported = set()
-            for i, (a, sa) in enumerate(pairs):
-                for b, sb in pairs[i + 1:]:
-                    if a.tier != b.tier or sa.value == sb.value or a is b:
-                        continue
-                    if a.constraint.clearly_apart(b.constraint):
-                        continue
-                    if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
-                        if a.constraint == b.constraint:
-                            self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
-                        continue
-                    if not a.constraint.overlaps(b.constraint):
-                        continue
-                    if _multi_only_overlap(a.constraint, b.constraint):
-                        continue
-                    meet = a.constraint.meet(b.constraint)
-                    if any(meet.implies(c.constraint) and c.constraint.implies(a.constraint)
-                           and c.constraint.implies(b.constraint) and c.tier >= a.tier for c, _ in pairs):
-                        continue
-                    key = (a.order, b.order)
-                    if key in reported:
-                        continue
-                    reported.add(key)
-                    self.p.error(
-                        sb.span,
-                        f"ambiguous {_quantity(q)}: this clause and line {a.span.line} both apply to claims with "
-                        f"{meet.describe()}, and neither is more specific",
-                        hint="add a clause for the overlap, or mark the one that wins as `exception`",
-                    )
+            # The clauses of each exact constraint, for the usual resolution: a clause for the overlap.
+            by_constraint: dict[Constraint, int] = {}
+            for c, _ in pairs:
+                by_constraint[c.constraint] = max(by_constraint.get(c.constraint, -1), c.tier)
+            for i, j in pairs_to_compare([c.constraint for c, _ in pairs], [c.tier for c, _ in pairs]):
+                (a, sa), (b, sb) = pairs[i], pairs[j]
+                if a.tier != b.tier or sa.value == sb.value or a is b:
+                    continue
+                if a.constraint.clearly_apart(b.constraint):
+                    continue
+                if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
+                    if a.constraint == b.constraint:
+                        self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
+                    continue
+                if not a.constraint.overlaps(b.constraint):
+                    continue
+                if _multi_only_overlap(a.constraint, b.constraint):
+                    continue
+                meet = a.constraint.meet(b.constraint)
+                if by_constraint.get(meet, -1) >= a.tier or any(
+                        meet.implies(c.constraint) and c.constraint.implies(a.constraint)
+                        and c.constraint.implies(b.constraint) and c.tier >= a.tier for c, _ in pairs):
+                    continue
+                key = (a.order, b.order)
+                if key in reported:
+                    continue
+                reported.add(key)
+                if len(reported) > MAX_AMBIGUITIES:
+                    break  # enough to act on; a table of crossing entries would give N² of them
+                self.p.error(
+                    sb.span,
+                    f"ambiguous {_quantity(q)}: this clause and line {a.span.line} both apply to claims with "
+                    f"{meet.describe()}, and neither is more specific",
+                    hint="add a clause for the overlap, or mark the one that wins as `exception`",
+                )
 
     def check_coverage(self, rules: SchemeRules) -> None:
         """A benefit whose rate varies by level must give one for every level and status."""

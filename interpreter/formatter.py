@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Optional
 
 import attrs
 
-from . import ast
+from . import ast, indentation
+from .files import UnreadableFile, read_text
 from .ast import Span
 from .errors import Diagnostic, MedError
 from .keywords import KEYWORDS
 from .parser import parse
-from .scanner import Token, indent_width, scan
+from .scanner import Token, scan
 
 INDENT = "  "
 CITE_COLUMN = 64          # where `cite` starts when the clause fits before it
@@ -81,15 +81,19 @@ def format_files(files: list[str], check: bool = False) -> int:
     """`med fmt [--check] FILE...`: rewrite files in place (or, with --check, only report).
 
     `-` reads standard input and writes the result to standard output. Exit code: 0 all
-    formatted; 1 a file would change (--check) or does not parse; 2 a file cannot be read.
+    formatted; 1 a file would change (--check), does not parse or is not UTF-8; 2 a file cannot be read.
     """
     status = 0
     for name in files:
         try:
-            raw = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            print(f"med fmt: cannot read {name}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+            raw = sys.stdin.read() if name == "-" else read_text(name)
+        except UnreadableFile as e:  # missing, a folder, a FIFO or device: usage
+            print(f"med: {e}", file=sys.stderr)
             status = 2
+            continue
+        except MedError as e:  # read, but not UTF-8: a problem with the file
+            print(e.diagnostics[0].format(None), file=sys.stderr)
+            status = max(status, 1)
             continue
         try:
             formatted = format_text(raw, "<stdin>" if name == "-" else name)
@@ -115,18 +119,17 @@ def format_files(files: list[str], check: bool = False) -> int:
 
 def _read(raw_lines: list[str]) -> list[_Line]:
     code_indents = {}  # line index -> the indentation stack after that code line
-    stack = [0]
+    blocks = indentation.Blocks()
     top_head = ""
     for i, raw in enumerate(raw_lines):
         tokens = scan(raw)
         if not tokens or tokens[0].kind == "comment":
             continue
-        width = indent_width(raw)
-        if width > stack[-1]:
-            stack.append(width)
-        while width < stack[-1]:
-            stack.pop()
-        code_indents[i] = list(stack)
+        try:
+            blocks.enter(indentation.width(raw))
+        except indentation.Misaligned:
+            pass  # the parser refuses such text before it is formatted
+        code_indents[i] = list(blocks.levels)
     next_indent: list[Optional[int]] = [None] * len(raw_lines)  # indentation of the next code line
     following = None
     for i in range(len(raw_lines) - 1, -1, -1):
@@ -141,7 +144,7 @@ def _read(raw_lines: list[str]) -> list[_Line]:
             out.append(_Line("blank"))
             continue
         if tokens[0].kind == "comment":
-            out.append(_Line("comment", _comment_depth(indent_width(raw), last_stack, next_indent[i]),
+            out.append(_Line("comment", _comment_depth(indentation.width(raw), last_stack, next_indent[i]),
                              comment=tokens[0].text.rstrip()))
             continue
         last_stack = code_indents[i]

@@ -6,7 +6,6 @@ in the author's words, what was expected at the line and column where the text w
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -16,7 +15,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lark import PostLex
 
-from . import ast
+from . import ast, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 
@@ -39,9 +38,9 @@ class _PostLexer(PostLex):
     always_accept = ("_NL", "NAME")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        levels = [0]
+        blocks = indentation.Blocks()
         token = None
-        for token in stream:
+        for token in _join_newlines(stream):
             kind = token.type
             if kind == "NAME":
                 kw = BY_SPELLING.get(token.value)
@@ -50,36 +49,57 @@ class _PostLexer(PostLex):
                 yield token
             elif kind == "_NL":
                 yield token
-                yield from self._indentation(token, levels)
+                yield from self._indentation(token, blocks)
             else:
                 yield token
-        while len(levels) > 1:
-            levels.pop()
+        for _ in range(blocks.depth):
             yield Token.new_borrow_pos("_DEDENT", "", token) if token else Token("_DEDENT", "")
 
     @staticmethod
-    def _indentation(token: Token, levels: list[int]) -> Iterator[Token]:
-        # The newline token swallows comment lines; indentation is that of the last line,
-        # before any comment on it. A full-width space counts two, a tab four.
-        last = token.value.rsplit("\n", 1)[1]
-        indent_str = re.match(r"[\t \u3000]*", last).group()
-        indent = indent_str.count(" ") + indent_str.count("\u3000") * 2 + indent_str.count("\t") * 4
-        if indent > levels[-1]:
-            if len(levels) > MAX_DEPTH:
+    def _indentation(token: Token, blocks: indentation.Blocks) -> Iterator[Token]:
+        # The newline token swallows blank lines and those holding only a comment; its text
+        # ends with the indentation of the next line of code.
+        indent_str = indentation.leading(token.value.rsplit("\n", 1)[1])
+        try:
+            change = blocks.enter(indentation.width(indent_str))
+        except indentation.Misaligned:
+            raise _BadDedent(token, len(indent_str)) from None
+        if change > 0:
+            if blocks.depth > MAX_DEPTH:
                 raise _TooDeep(token)
-            levels.append(indent)
             yield Token.new_borrow_pos("_INDENT", indent_str, token)
-            return
-        while indent < levels[-1]:
-            levels.pop()
+        for _ in range(-change):
             yield Token.new_borrow_pos("_DEDENT", indent_str, token)
-        if indent != levels[-1]:
-            raise _BadDedent(token)
+
+
+def _join_newlines(stream: Iterator[Token]) -> Iterator[Token]:
+    """Newlines separated only by ignored comments become one _NL, from the first newline to
+    the end of the last: its text ends with the indentation of the next line of code."""
+    first = last = None
+    for token in stream:
+        if token.type == "_NL":
+            first, last = first or token, token
+            continue
+        if first is not None:
+            yield _spanning(first, last)
+            first = last = None
+        yield token
+    if first is not None:
+        yield _spanning(first, last)
+
+
+def _spanning(first: Token, last: Token) -> Token:
+    if first is last:
+        return first
+    return Token("_NL", last.value, first.start_pos, first.line, first.column,
+                 last.end_line, last.end_column, last.end_pos)
 
 
 class _BadDedent(Exception):
-    def __init__(self, token: Token):
-        self.token = token
+    """At the first character after the indentation of the line that matches no block."""
+
+    def __init__(self, token: Token, indent_chars: int):
+        self.line, self.column = token.end_line, indent_chars + 1
 
 
 class _TooDeep(Exception):
@@ -120,8 +140,8 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         raise MedSyntaxError(_describe(e, text, file)) from None
     except _TooDeep as e:
         raise MedSyntaxError(Diagnostic(_tok_span(e.token, file, next_line=True), f"blocks are nested more than {MAX_DEPTH} deep")) from None
-    except _BadDedent:
-        line, col = _bad_dedent(text)
+    except _BadDedent as e:
+        line, col = e.line, e.column
         raise MedSyntaxError(Diagnostic(ast.Span(file, line, col, line, col + 1),
                                         "this line's indentation matches no enclosing block")) from None
     except RecursionError:
@@ -142,11 +162,15 @@ def _declared_parameters(tree) -> frozenset:
 
 
 def _check_clauses(tree, file: str) -> None:
-    for n, line in enumerate(tree.find_data("line"), 1):
+    # Each entry of a table (`rate age >= 1 1% age >= 2 2% ...`) becomes a clause of its own:
+    # the compiler's work grows with entries, not lines, so entries count against the limit.
+    clauses = (t for t in tree.iter_subtrees_topdown() if t.data in ("line", "entry"))
+    for n, clause in enumerate(clauses, 1):
         if n > MAX_CLAUSES:
-            tok = next(line.scan_values(lambda v: isinstance(v, Token)), None)
+            tok = next(clause.scan_values(lambda v: isinstance(v, Token)), None)
             span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
-            raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file"))
+            raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file "
+                                                  f"(each entry of a table counts as one)"))
 
 
 def _check_numbers(tree, file: str) -> None:
@@ -269,23 +293,6 @@ def _tok_span(tok: Token, file: str, next_line: bool = False) -> ast.Span:
     end_line = tok.end_line or tok.line or 1
     end_col = tok.end_column or ((tok.column or 1) + len(str(tok)))
     return ast.Span(file, tok.line or 1, tok.column or 1, end_line, end_col)
-
-
-def _bad_dedent(text: str) -> tuple[int, int]:
-    stack = [0]
-    for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.lstrip(" \t\u3000")
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(raw) - len(stripped)
-        if indent > stack[-1]:
-            stack.append(indent)
-            continue
-        while indent < stack[-1]:
-            stack.pop()
-        if indent != stack[-1]:
-            return number, indent + 1
-    return 1, 1
 
 
 # ---- parse tree -> AST --------------------------------------------------------

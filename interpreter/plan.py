@@ -20,6 +20,7 @@ from typing import Callable, Optional
 
 import attrs
 
+from .claim_fields import walk
 from .clauses import BandSpec, Clause
 from .errors import ClaimError
 from .money import ONE, ZERO, q
@@ -354,9 +355,8 @@ def _build(compiled, facts, params) -> Plan:
     )
 
 
-# The claim field that feeds a measure, where it is not the measure's own name in snake case.
-_MEASURE_FIELDS = {"beds": "facility.beds", "diseases": "conditions", "chronic-diseases": "history.chronic_diseases",
-                   "days-since-paid": "enrolment.paid_on", "months-enrolled": "enrolment.since"}
+# The claim field that feeds each measure (claim_fields.py's table says which).
+_MEASURE_FIELDS = {word[len("measure "):]: path for path, f in walk() for word in f.feeds if word.startswith("measure ")}
 _WORDS = {"rate": "rates", "deductible": "deductibles"}
 
 

@@ -12,6 +12,7 @@ A `Policy` is immutable and may be shared between threads; each run's accumulato
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import operator
 import os
@@ -23,7 +24,8 @@ from typing import Any, Iterable, Mapping, Optional
 import immutables
 
 from . import ast
-from .claims import ClaimReader
+from . import files
+from .claims import ClaimReader, printable
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .engine import Engine
@@ -169,6 +171,9 @@ class Policy:
         """Check and convert run parameters (numbers or percentages; a rate or share up to 100%);
         a declared parameter not given takes its default, if it has one."""
         params = dict(params or {})
+        for name in params:
+            if name not in self._c.params:
+                raise _parameter_error(unknown_parameter(name, self._c.params))
         out = BoundParams()
         for name, value in params.items():
             text = str(value).strip()
@@ -333,6 +338,14 @@ def _year_key(facts) -> tuple:
     return (facts.person, facts.scheme, facts.year)
 
 
+def unknown_parameter(name: str, declared: tuple[str, ...]) -> str:
+    """The words for a parameter the policy does not declare (the CLI and the API say the same)."""
+    close = difflib.get_close_matches(name, declared, n=1)
+    hint = f"did you mean {close[0]}?" if close else \
+        f"it declares {', '.join(declared)}" if declared else "it declares none"
+    return f"the policy declares no parameter {name!r} ({hint})"
+
+
 def _parameter_error(message: str) -> ParameterError:
     """A bad `--param` value (parameters have no place in a file)."""
     return ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), message))
@@ -370,7 +383,9 @@ def _d(ordinal: Optional[int]) -> str:
 
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
-    if not isinstance(cid, str):
+    if isinstance(cid, str):
+        cid = printable(cid)  # a lone surrogate would stop the output
+    else:
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
         try:
             cid = None if cid is None else str(cid)[:200]
@@ -393,13 +408,18 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     """A `use` names a standard-library module or a file beside the policy; never a path."""
     if "/" in use.name or "\\" in use.name or use.name.startswith("."):
         raise MedLoadError(Diagnostic(use.span, f"`use {use.name}`: a use names a module, not a path"))
-    if base_dir is not None:
-        candidate = base_dir / f"{use.name}.med"
-        if candidate.is_file() and candidate.resolve().parent == base_dir.resolve():
-            return str(candidate), _read_source(candidate, use.span)
     text = _stdlib_text(use.name)
+    local = base_dir / f"{use.name}.med" if base_dir is not None else None
     if text is not None:
+        # The standard library's names always mean the standard library: a module of the same
+        # name beside the policy would silently change every policy in the folder.
+        if local is not None and local.exists():
+            raise MedLoadError(Diagnostic(use.span, f"`use {use.name}` means the standard library "
+                                                    f"(stdlib/{use.name}.med), but {local} has the same name: "
+                                                    f"rename the local module and `use` it by its new name"))
         return f"stdlib/{use.name}.med", text
+    if local is not None and local.is_file() and local.resolve().parent == base_dir.resolve():
+        return str(local), _read_source(local, use.span)
     raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
                                             + (f" or beside {use.span.file}" if base_dir else "")))
 
@@ -453,19 +473,13 @@ def load(path: str | os.PathLike) -> Policy:
 
 
 def _read_source(path: Path, where: ast.Span) -> str:
-    """A .med file's text; an unreadable file or a byte that is not UTF-8 is a MedLoadError
-    (at the byte's line and column, or at `where`: the `use` that asked for the file)."""
+    """A .med file's text; an unreadable file (missing, a folder, a FIFO or device) or a byte
+    that is not UTF-8 is a MedLoadError (at the byte's line and column, or at `where`: the
+    `use` that asked for the file)."""
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise MedLoadError(Diagnostic(where, f"cannot read {path}: {e.strerror or e}")) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = len(raw[raw.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
-        raise MedLoadError(Diagnostic(ast.Span(str(path), line, column, line, column + 1),
-                                      f"byte 0x{raw[e.start]:02x} is not UTF-8: save the file as UTF-8")) from None
+        return files.read_text(path)
+    except files.UnreadableFile as e:
+        raise MedLoadError(Diagnostic(where, str(e))) from e  # the cause tells the CLI which file
 
 
 def check(path: str | os.PathLike) -> list[Diagnostic]:

@@ -13,6 +13,8 @@ from typing import Optional
 
 import attrs
 
+from . import indentation
+
 # One alternative per kind, tried in order, as lark's lexer tries terminals by priority.
 _TOKEN = re.compile(
     r"""
@@ -26,7 +28,8 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
-INDENT_CHARS = "\t \u3000"
+# The indentation rule lives in indentation.py; the scanner and its users measure with it.
+indent_width = indentation.width
 
 
 @attrs.frozen
@@ -58,21 +61,6 @@ def scan(line: str) -> list[Token]:
             out.append(Token(m.lastgroup, m.group(), pos))
         pos = m.end()
     return out
-
-
-def indent_width(line: str) -> int:
-    """Columns of leading indentation, counted as the parser counts them."""
-    n = 0
-    for ch in line:
-        if ch == " ":
-            n += 1
-        elif ch == "\u3000":
-            n += 2
-        elif ch == "\t":
-            n += 4
-        else:
-            break
-    return n
 
 
 def token_at(tokens: list[Token], column: int) -> Optional[Token]:

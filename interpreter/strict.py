@@ -22,7 +22,7 @@ from typing import Iterator, Optional
 
 import attrs
 
-from . import ast
+from . import ast, indentation
 from .ast import Span
 from .clauses import Amt, BandSpec
 from .coverage import _used_by
@@ -114,24 +114,24 @@ def _empty_dates(line: ast.Line) -> Iterator[Finding]:
 
 
 def _indentation(file: str, text: str) -> Iterator[Finding]:
-    depths: list[int] = [0]
+    blocks = indentation.Blocks()  # the parser's rule: widths in display columns
     for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.lstrip(" \t\u3000")
+        lead = indentation.leading(raw)
+        stripped = raw[len(lead):]
         if not stripped or stripped.startswith("#"):
             continue
-        lead = raw[: len(raw) - len(stripped)]
         if "\t" in lead:
             yield Finding(Span(file, number, lead.index("\t") + 1, number, lead.index("\t") + 2),
                           "a tab in the indentation: editors show it at different widths; indent with two spaces")
-        width = len(lead.replace("\t", " "))
-        while len(depths) > 1 and width < depths[-1]:
-            depths.pop()
-        if width > depths[-1]:
-            if width - depths[-1] == 1 and "\t" not in lead:
-                yield Finding(Span(file, number, 1, number, width + 1),
-                              "indented one column more than the line before: that nests this line in a block "
-                              "under it; indent blocks by two spaces")
-            depths.append(width)
+        width = indentation.width(raw)
+        try:
+            opened = blocks.enter(width) == 1
+        except indentation.Misaligned:
+            continue  # the parser refuses such a line
+        if opened and width - blocks.levels[-2] == 1 and "\t" not in lead:
+            yield Finding(Span(file, number, 1, number, len(lead) + 1),
+                          "indented one column more than the line before: that nests this line in a block "
+                          "under it; indent blocks by two spaces")
 
 
 # ---- from settling every case -------------------------------------------------------------

@@ -168,6 +168,12 @@ _json_leaf = st.one_of(
     st.sampled_from(["", "-1", "NaN", "Infinity", "1e999", "-0", "1e-999", "2026-02-30", "2026-13-01",
                      "0001-01-01", "9999-12-31", "2026-6-1", "１２３", "1_000", " 12.5 ", "0x10", "1,000.00",
                      "level3", "A", "B", "inpatient", "employee", "retired", "local", "2026-06-01"]),
+    # What an outside tester found escaping: lone surrogates, ints too long to print, digits
+    # other than ASCII, dates fromisoformat takes but YYYY-MM-DD does not.
+    st.sampled_from(["\ud83d", "p\udc00", "\udfff\ud800", "８０００", "٨٠٠٠", "8_000", "８０００.00", "٣", "１２",
+                     "2026-W10-4", "2026-065", "20260305", "２０２６-03-05", "2026-03-05T00:00", " 2026-03-05",
+                     "p1 ", "Zoe\u0308", "\u3000"]),
+    st.sampled_from([4301, 5000, 30, 19]).map(lambda digits: 10 ** digits),  # built when drawn: never printed
 )
 json_values = st.recursive(_json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=8)
@@ -191,6 +197,9 @@ def hostile_claims(draw, policy) -> object:
                                                 "enrolment.since", "enrolment.paid_on")))
         value = draw(st.one_of(json_values, st.just(KeyError)))
         _put(claim, field, value)
+    if draw(st.integers(0, 4)) == 0:  # a field the table does not know, misspelt or odd
+        _put(claim, draw(st.sampled_from(["stauts", "facility.levle", "items.0.clas", "enrolment.lates", "\ud83d",
+                                          "history.x", "age "])), draw(json_values))
     return claim
 
 

@@ -40,6 +40,15 @@ def _set(value, *path):
     return change
 
 
+def _rename(*path):
+    def change(c):
+        target = c
+        for p in path[:-2]:
+            target = target[p]
+        target[path[-1]] = target.pop(path[-2])
+    return change
+
+
 def _settle(change) -> dict:
     claim = copy.deepcopy(GOOD)
     change(claim)
@@ -51,15 +60,28 @@ CASES = [
     ("no id", _drop("id"), "missing-field", "id", "the claim has no id"),
     ("no person", _drop("person"), "missing-field", "person", "the claim has no person"),
     ("no date", _drop("date"), "missing-field", "date", "the claim has no date"),
-    ("no scheme", _drop("scheme"), "missing-field", "scheme", "the claim has no scheme"),
-    ("no benefit", _drop("benefit"), "missing-field", "benefit", "the claim has no benefit"),
+    ("no scheme", _drop("scheme"), "missing-field", "scheme", "the claim has no scheme (one of: employee, resident)"),
+    ("no benefit", _drop("benefit"), "missing-field", "benefit",
+     "the claim has no benefit (one of: chronic, day-surgery, family-bed, inpatient, maternity, outpatient, "
+     "single-pay-drug, special, two-diseases)"),
     ("no facility", _drop("facility"), "missing-field", "facility", "the claim has no facility"),
     ("no level", _drop("facility", "level"), "missing-field", "facility.level",
      "the claim has no facility.level (one of: level1, level2, level3, primary)"),
     ("no items", _drop("items"), "missing-field", "items", "the claim has no items"),
-    ("no amount", _drop("items", 0, "amount"), "missing-field", "items[0].amount", "items[0] has no amount"),
+    ("no amount", _drop("items", 0, "amount"), "missing-field", "items[0].amount", "the claim has no items[0].amount"),
     ("no class", _drop("items", 0, "class"), "missing-field", "items[0].class",
      "the claim has no items[0].class (one of: A, B, bed, excluded, herbal, material, partial)"),
+    # unknown or misspelt fields, at any depth
+    ("misspelt status", _rename("status", "stauts"), "unknown-field", "stauts",
+     "unknown field stauts (did you mean status?)"),
+    ("misspelt facility level", _rename("facility", "level", "levle"), "unknown-field", "facility.levle",
+     "unknown field facility.levle (did you mean facility.level?)"),
+    ("misspelt item class", _rename("items", 0, "class", "clas"), "unknown-field", "items[0].clas",
+     "unknown field items[0].clas (did you mean items[0].class?)"),
+    ("misspelt enrolment", _set({"lates": True}, "enrolment"), "unknown-field", "enrolment.lates",
+     "unknown field enrolment.lates (did you mean enrolment.late?)"),
+    ("unlike any field", _set({"zzz": 1}, "history"), "unknown-field", "history.zzz",
+     "unknown field history.zzz (the fields here are: chronic_diseases, outpatient_last_year)"),
     # wrong type
     ("id a number", _set(7, "id"), "bad-value", "id", "id must be a string"),
     ("person empty", _set("", "person"), "bad-value", "person", "person must be a non-empty string"),
@@ -191,7 +213,7 @@ def test_hostile_claims_end_in_a_result_or_a_clear_error(policy, data):
     rows = [r.to_json() for r in policy.settle_all(claims, params=params)]
     assert len(rows) == len(claims)
     for claim, row in zip(claims, rows):
-        json.dumps(row, ensure_ascii=False, allow_nan=False)
+        json.dumps(row, ensure_ascii=False, allow_nan=False).encode("utf-8")  # no lone surrogate in a row
         if "error" in row:
             e = row["error"]
             assert e["code"] != "internal", (claim, e)

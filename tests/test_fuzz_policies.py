@@ -84,7 +84,8 @@ def test_too_many_clauses():
     # The compiler compares clauses in pairs: the count is bounded so no text takes long to check.
     text = HEADER + "scheme employee\n" + "".join(f"  inpatient age >= {i} rate 50%\n" for i in range(MAX_CLAUSES + 5))
     e = _error(text)
-    assert (e.line, e.column, e.message) == (MAX_CLAUSES + 4, 3, f"more than {MAX_CLAUSES} clauses in one file")
+    assert (e.line, e.column, e.message) == (MAX_CLAUSES + 4, 3, f"more than {MAX_CLAUSES} clauses in one file "
+                                                                "(each entry of a table counts as one)")
 
 
 def test_a_long_line_is_only_slow_to_read():
@@ -164,10 +165,22 @@ def test_med_check_on_hostile_files(tmp_path):
         (tmp_path / name).write_bytes(data)
     proc = subprocess.run([sys.executable, "-m", "medpolicy.cli", "check", *sorted(files), "nope.med"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # one named file cannot be read at all (the rest are content: 1)
     assert "Traceback" not in proc.stderr
     for name in ("binary.med:1:2: error: byte 0xff is not UTF-8", "latin1.med:1:9: error: byte 0xe9 is not UTF-8",
                  f"deep.med:{MAX_DEPTH + 3}:", "brackets.med:1:1: error: unexpected character '['",
-                 "nope.med:1:1: error: cannot read nope.med", "bom.med: ok"):
+                 "med: cannot read nope.med: No such file or directory", "bom.med: ok"):
         assert name in proc.stderr, name
     assert "empty.med: ok" in proc.stderr or "empty.med:1:1: error" in proc.stderr
+
+
+def test_use_standard_always_means_the_standard_library(tmp_path):
+    # A standard.med beside a policy used to replace the standard library without a word.
+    (tmp_path / "main.med").write_text(HEADER + "scheme employee\n  inpatient rate 50%\n", encoding="utf-8")
+    assert medpolicy.load(tmp_path / "main.med").compiled.vocabulary.lookup("level", "level3") is not None
+    (tmp_path / "standard.med").write_text("define level\n  level9\n", encoding="utf-8")
+    e = _load_error(tmp_path / "main.med")
+    assert (e.file, e.line, e.column) == (str(tmp_path / "main.med"), 2, 1)
+    assert e.message == (f"`use standard` means the standard library (stdlib/standard.med), but "
+                         f"{tmp_path / 'standard.med'} has the same name: rename the local module and "
+                         f"`use` it by its new name")

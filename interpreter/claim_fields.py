@@ -1,0 +1,128 @@
+"""The fields of a claim, as data: one table read by the claim reader (`claims.py`), checked
+against the standard library and the contract by the tests, and the source of any schema.
+
+Each `Field` says its JSON name, its type, whether it is required, its allowed values (fixed
+`values`, or the names a policy's vocabulary defines for `kind`), its range, its default, the
+fields nested in it, and `feeds`: the vocabulary words ("KIND NAME", or "KIND" for the
+dimension its value selects on) the field becomes in the facts clauses select on.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import attrs
+
+# The types a field may have (the reader has one check per type):
+#   text    a non-empty string of valid Unicode (no lone surrogate), kept as given
+#   person  a text compared as a person: NFC-normalised and stripped of surrounding white space
+#   date    a date written YYYY-MM-DD
+#   name    one name the vocabulary defines for `kind`
+#   names   a list of such names (one string is read as a list of one)
+#   choice  one of `values` (strings; a whole number is read as its digits)
+#   whole   a whole number from `low` to `high`
+#   amount  a decimal amount >= 0 (a string or a number; `fen`: no part smaller than a fen)
+#   bool    true or false
+#   object  an object with `fields`
+#   list    a list of objects with `fields`
+TYPES = ("text", "person", "date", "name", "names", "choice", "whole", "amount", "bool", "object", "list")
+
+
+@attrs.frozen
+class Field:
+    """One field of a claim, or of an object nested in it."""
+
+    name: str
+    type: str = attrs.field(validator=attrs.validators.in_(TYPES))
+    required: bool = False
+    kind: Optional[str] = None              # name/names: the vocabulary kind of the allowed values
+    values: tuple[str, ...] = ()            # choice: the allowed values
+    low: Optional[int] = None               # whole: the range
+    high: Optional[int] = None
+    default: Optional[str] = None           # taken when the field is absent (null or "")
+    fen: bool = False                       # amount: whole fen only (a bill's amounts)
+    fields: tuple["Field", ...] = ()        # object/list: the nested fields
+    feeds: tuple[str, ...] = ()             # vocabulary words it becomes: "measure age", "flag late", "level"
+    flag_when: bool = True                  # bool: the flag in `feeds` is set when the value is this
+    doc: str = ""
+
+
+def _field(name: str, type: str, doc: str = "", **kw) -> Field:
+    return Field(name, type, doc=doc, **kw)
+
+
+FACILITY_FIELDS = (
+    _field("level", "name", "the facility's level (医疗机构级别)", required=True, kind="level", feeds=("level",)),
+    _field("grade", "choice", "the grade within its level (甲等 / 乙等)", values=("A", "B"), feeds=("grade",)),
+    _field("type", "name", "the kind of facility (医疗机构类型)", kind="type", default="hospital", feeds=("type",)),
+    _field("private", "bool", "a private facility (民营)", feeds=("flag private",)),
+    _field("beds", "whole", "the facility's number of beds (床位数)", low=0, high=1_000_000, feeds=("measure beds",)),
+)
+
+ENROLMENT_FIELDS = (
+    _field("mode", "choice", "standard 统账结合 or pooled-only 单建统筹", values=("standard", "pooled-only"),
+           default="standard", feeds=("flag standard-enrolment", "flag pooled-only")),
+    _field("since", "date", "the date of enrolment: waiting periods count months from it",
+           feeds=("measure months-enrolled",)),
+    _field("paid_on", "date", "the date the contribution was paid (Binzhou's late payment)",
+           feeds=("measure days-since-paid",)),
+    _field("late", "bool", "paid after the collection period (逾期缴费)", feeds=("flag late",)),
+    _field("supplement", "bool", "joined the voluntary supplementary insurance", feeds=("flag supplement",)),
+    _field("flexible", "bool", "a flexible-employment member (灵活就业人员)", feeds=("flag flexible",)),
+)
+
+HISTORY_FIELDS = (
+    _field("outpatient_last_year", "bool", "whether the member had an outpatient claim last year",
+           feeds=("flag no-outpatient-last-year",), flag_when=False),
+    _field("chronic_diseases", "whole", "registered chronic diseases (慢性病种数)", low=0, high=100,
+           feeds=("measure chronic-diseases",)),
+)
+
+ITEM_FIELDS = (
+    _field("class", "name", "the catalogue class (费用类别)", required=True, kind="class", feeds=("class",)),
+    _field("amount", "amount", "the item's cost in yuan", required=True, fen=True),
+    _field("unit_price", "amount", "the price of one unit (materials, partly covered items)"),
+    _field("days", "whole", "bed days (床位费)", low=0, high=100_000),
+    _field("kind", "name", "the kind of bed, for class bed", kind="bed-kind", default="normal", feeds=("bed-kind",)),
+)
+
+CLAIM_FIELDS = (
+    _field("id", "text", "the claim's id, unique in a run", required=True),
+    _field("person", "person", "whose year the claim accumulates into (NFC, stripped)", required=True),
+    _field("date", "date", "discharge or service date: picks the policy year and dated rules", required=True),
+    _field("scheme", "name", "the insurance scheme (险种)", required=True, kind="scheme", feeds=("scheme",)),
+    _field("benefit", "name", "the kind of care (待遇类别)", required=True, kind="benefit", feeds=("benefit",)),
+    _field("status", "name", "employee scheme: employed or retired (人员类别); ignored for residents",
+           kind="status", default="employed", feeds=("status",)),
+    _field("facility", "object", "where the care was given", required=True, fields=FACILITY_FIELDS),
+    _field("place", "name", "where the member sought care (就医地)", kind="place", default="local", feeds=("place",)),
+    _field("groups", "names", "special groups the member belongs to (特殊人群)", kind="group", feeds=("group",)),
+    _field("conditions", "names", "the member's listed conditions (疾病)", kind="condition",
+           feeds=("condition", "measure diseases")),
+    _field("maternity", "names", "the maternity event, or events done together (生育事件)", kind="event",
+           feeds=("event",)),
+    _field("disease_class", "choice", "Ziyang's class of special disease", values=("1", "2", "3"),
+           feeds=("disease-class",)),
+    _field("enrolment", "object", "how and since when the member is enrolled", fields=ENROLMENT_FIELDS),
+    _field("contracted", "bool", "a family-doctor contract last year (签约)", feeds=("flag contracted",)),
+    _field("history", "object", "facts from before this run", fields=HISTORY_FIELDS),
+    _field("age", "whole", "age in whole years", low=0, high=150, feeds=("measure age",)),
+    _field("pregnancy_months", "whole", "whole months of pregnancy", low=0, high=12,
+           feeds=("measure pregnancy-months",)),
+    _field("babies", "whole", "babies born (1 when a maternity event is given without it)", low=1, high=12,
+           feeds=("measure babies",)),
+    _field("birth_order", "whole", "which child of the mother this birth is", low=1, high=20,
+           feeds=("measure birth-order",)),
+    _field("referred_from", "name", "the level of the facility an in-region referral came from", kind="level"),
+    _field("wage", "amount", "monthly wage base for the maternity allowance"),
+    _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
+)
+
+
+def walk(fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = ""):
+    """Every field with its dotted path (`facility.level`, `items[].amount`), parents first."""
+    for f in fields:
+        path = prefix + f.name
+        yield path, f
+        if f.fields:
+            yield from walk(f.fields, path + ("[]." if f.type == "list" else "."))
