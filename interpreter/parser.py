@@ -164,13 +164,33 @@ def _declared_parameters(tree) -> frozenset:
 def _check_clauses(tree, file: str) -> None:
     # Each entry of a table (`rate age >= 1 1% age >= 2 2% ...`) becomes a clause of its own:
     # the compiler's work grows with entries, not lines, so entries count against the limit.
-    clauses = (t for t in tree.iter_subtrees_topdown() if t.data in ("line", "entry"))
+    params = _declared_parameters(tree)
+    clauses = (c for t in tree.iter_subtrees_topdown() if t.data in ("line", "table")
+               for c in ((t,) if t.data == "line" else _table_entries(t, params)))
     for n, clause in enumerate(clauses, 1):
         if n > MAX_CLAUSES:
             tok = next(clause.scan_values(lambda v: isinstance(v, Token)), None)
             span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
             raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file "
                                                   f"(each entry of a table counts as one)"))
+
+
+_TABLE_VALUES = frozenset(("table_percent", "literal", "times_param", "percent_of_param"))
+
+
+def _table_entries(table, params: frozenset):
+    """The first part of each entry of a flat table (the parts up to and including a value);
+    a lone value (`rate 80%`) is no table."""
+    if len(table.children) < 2:
+        return
+    start = None
+    for part in table.children:
+        if start is None:
+            start = part
+        is_param = part.data == "name_selector" and str(part.children[0]) in params
+        if part.data in _TABLE_VALUES or is_param:
+            yield start
+            start = None
 
 
 def _check_numbers(tree, file: str) -> None:
