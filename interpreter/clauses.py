@@ -144,17 +144,35 @@ def pairs_to_compare(constraints: list[Constraint], tiers: list[int]) -> list[tu
         key = (tiers[i], c.values, c.excluded, c.dates, tuple(m for m, _ in c.measures))
         groups.setdefault(key, []).append(i)
     keys = list(groups)
+    later = _later_overlapping([k[3] for k in keys])
     out: list[tuple[int, int]] = []
     for n, ka in enumerate(keys):
         a = groups[ka]
         out.extend(_pairs_within(a, constraints) if len(ka[4]) == 1 else _all_pairs(a))
         envelope = attrs.evolve(constraints[a[0]], measures=())
-        for kb in keys[n + 1:]:
+        for kb in (keys[m] for m in later[n]):
             b = groups[kb]
             if kb[0] != ka[0] or envelope.clearly_apart(constraints[b[0]]):
                 continue
             out.extend((min(i, j), max(i, j)) for i in a for j in b)
     return sorted(out)
+
+
+def _later_overlapping(dates: list[Interval]) -> list[list[int]]:
+    """For each date range, the later ones (by position) that meet it, by a sweep over the
+    start dates rather than by trying every pair: a block of hundreds of clauses, one per
+    period, is near-linear. A range without a start or end is open that way."""
+    def start(i):
+        return dates[i][0]
+    later: list[list[int]] = [[] for _ in dates]
+    active: list[int] = []  # started and not yet ended, as of the current start date
+    for j in sorted(range(len(dates)), key=lambda i: (start(i) is not None, start(i) or 0)):
+        if start(j) is not None:
+            active = [i for i in active if dates[i][1] is None or dates[i][1] >= start(j)]
+        for i in active:
+            later[min(i, j)].append(max(i, j))
+        active.append(j)
+    return [sorted(js) for js in later]
 
 
 def _all_pairs(indices: list[int]) -> Iterator[tuple[int, int]]:

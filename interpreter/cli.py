@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     c.add_argument("--strict", action="store_true",
                    help="also gaps, overlaps, clauses that never win, settings given twice…, each with a counter-claim")
     c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="for --strict's settlements")
@@ -85,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fmt)
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
+    # Editors' LSP clients (vscode-languageclient, ...) add --stdio; stdio is the only transport.
+    lsp.add_argument("--stdio", action="store_true", help="speak on stdin/stdout (the default and only transport)")
+    lsp.add_argument("--lang", choices=("en", "zh"), help="language of diagnostics (default: the client's locale, else each policy's keywords)")
     lsp.set_defaults(func=cmd_lsp)
 
     s = sub.add_parser("serve", help="a settlement service over HTTP (docs/serve.md)")
@@ -129,6 +133,8 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
+    from .messages import choose, localise
+
     bad = unreadable = 0
     reports: list = []
     for name in args.files:
@@ -140,8 +146,9 @@ def cmd_check(args) -> int:
                 unreadable += 1
                 continue
             diags = e.diagnostics
+        lang = choose(args.lang, _source(name, name))
         for d in diags:
-            print(d.format(_source(d.span.file, name)), file=sys.stderr)
+            print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
@@ -739,7 +746,7 @@ def cmd_fmt(args) -> int:
 def cmd_lsp(args) -> int:
     from .lsp import serve
 
-    serve()
+    serve(lang=args.lang)
     return 0
 
 

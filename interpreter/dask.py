@@ -10,8 +10,9 @@ The job, in two stages of tasks:
    of the person (CRC-32 of the UTF-8 id: the same on every worker and every run), each row
    keeping its position in the input;
 2. *settle*: each bucket gathers its rows from every file, puts them back in input order, and
-   settles them as one run (each person's claims by date, years accumulating); its results go
-   to `part-NNNNN.parquet` in the output folder, with the input position as column `row`.
+   settles them as one run through the columnar engine (`medpolicy.batch`: each person's claims
+   by date, years accumulating); its results go to `part-NNNNN.parquet` in the output folder,
+   with the input position as column `row`.
 
 A person's claims all land in one bucket, so a person's year is settled whole, exactly as one
 `med run` would: reading the output folder and sorting by `row` gives `med run`'s rows.
@@ -59,25 +60,31 @@ def _policy(path: str):
 
 def settle_bucket(policy_path: str, pieces: list[pa.Table], prior: list[pa.Table], out: str, number: int,
                   params: Optional[dict], trace: bool) -> int:
-    """Settle one bucket's rows as one run and write them; returns the number of results."""
-    from .arrow import ParquetResults, all_funds, claims_from_table
+    """Settle one bucket's rows as one run, through the columnar engine (medpolicy.batch), and write
+    them; returns the number of results."""
+    from .arrow import all_funds, claims_from_table, claims_table, result_schema
+    from .batch import settle_batch
     policy = _policy(policy_path)
-    rows = pa.concat_tables([p for p in pieces if p.num_rows], promote_options="default") if any(
-        p.num_rows for p in pieces) else None
-    earlier = [p for p in prior if p.num_rows]
-    claims_table = rows.sort_by(ROW) if rows is not None else None
-    writer = ParquetResults(str(Path(out) / f"part-{number:05d}.parquet"), all_funds(policy), trace, extra=(ROW,))
-    count = 0
-    if claims_table is not None:
-        positions = claims_table.column(ROW).to_pylist()
-        claims = list(claims_from_table(claims_table.drop_columns([ROW])))
-        before = [c for t in earlier for c in claims_from_table(t.drop_columns([ROW]) if ROW in t.column_names else t)]
-        results = policy.settle_all(before + claims, params=params)[len(before):]
-        for position, r in zip(positions, results):
-            writer.write({**r.to_json(trace=trace), ROW: position})
-            count += 1
-    writer.close()
-    return count
+    tables = [p for p in pieces if p.num_rows]
+    earlier = [t.drop_columns([ROW]) if ROW in t.column_names else t for t in prior if t.num_rows]
+    path = str(Path(out) / f"part-{number:05d}.parquet")
+    schema = result_schema(all_funds(policy), trace).append(pa.field(ROW, pa.int64()))
+    if not tables:
+        pq.write_table(schema.empty_table(), path)
+        return 0
+    rows = pa.concat_tables(tables, promote_options="default").sort_by(ROW)
+    parts = [*earlier, rows.drop_columns([ROW])]
+    if all(t.schema == parts[0].schema for t in parts):
+        claims = pa.concat_tables(parts)
+    else:  # files of different columns (a field only some carry): one table of every field
+        claims = claims_table([c for t in parts for c in claims_from_table(t)])
+    if trace:  # only the scalar engine keeps a trace
+        results = policy.settle_table(claims, params=params, trace=True)
+    else:
+        results = settle_batch(policy, claims, params=params)
+    results = results.slice(claims.num_rows - rows.num_rows).replace_schema_metadata(None)
+    pq.write_table(results.append_column(ROW, rows.column(ROW)).cast(schema), path)
+    return rows.num_rows
 
 
 def settle_dataset(policy: str, claims: str, out: str, *, partitions: int = 8, params: Optional[dict] = None,

@@ -9,6 +9,7 @@ positions are 0-based lines and code-point columns (lsp.py converts to the clien
 
 from __future__ import annotations
 
+from decimal import localcontext
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -18,6 +19,7 @@ import attrs
 from . import ast
 from .errors import Diagnostic, MedError
 from .keywords import BY_SPELLING, KEYWORDS, Keyword
+from .money import CONVERTING
 from .parser import parse
 from .policy import compile as compile_policy
 from .scanner import Token, indent_width, scan, token_at
@@ -53,13 +55,14 @@ def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
     """Compile `text`; on failure keep the diagnostics and fall back on what still parses."""
     lines = tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     try:
-        module = parse(text, path)
+        with localcontext(CONVERTING):  # as compile() parses: numbers read exactly
+            module = parse(text, path)
     except MedError as e:
         if previous is not None:
             return attrs.evolve(previous, lines=lines, diagnostics=tuple(e.diagnostics))
         return Analysis(path, lines, tuple(e.diagnostics), None, lines, _fallback_vocabulary(stdlib, None), {})
     try:
-        policy = compile_policy(text, name=path, base_dir=base_dir)
+        policy = compile_policy(text, name=path, base_dir=base_dir, module=module)
     except MedError as e:
         return Analysis(path, lines, tuple(e.diagnostics), module, lines, _fallback_vocabulary(stdlib, module),
                         _parameters(module))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Optional
 
 import attrs
@@ -19,19 +20,30 @@ class Diagnostic:
     hint: Optional[str] = None
 
     def format(self, source: Optional[str] = None) -> str:
-        """`file:line:col: error: message`, then the source line and a caret."""
-        head = f"{self.span.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"
-        lines = [head]
+        """`file:line:col: error: message`, then the source line and a caret.
+
+        With the source at hand, the column and the carets count terminal cells, as the
+        author sees the line: a wide (CJK) character is two (`三級醫院` is eight columns)."""
+        text = None
         if source is not None and self.span.line >= 1:
-            text = source.splitlines()[self.span.line - 1] if self.span.line <= len(source.splitlines()) else ""
+            source_lines = source.splitlines()
+            text = source_lines[self.span.line - 1] if self.span.line <= len(source_lines) else ""
+        column = self.span.column if text is None else display_width(text[:self.span.column - 1]) + 1
+        lines = [f"{self.span.file}:{self.span.line}:{column}: {self.severity}: {self.message}"]
+        if text is not None:
             lines.append(f"  {text}")
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
-                width = self.span.end_column - self.span.column
+                width = max(display_width(text[self.span.column - 1:self.span.end_column - 1]), 1)
             lines.append("  " + _pad(text, self.span.column - 1) + "^" * width)
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Terminal cells: east-asian wide and full-width characters take two."""
+    return sum(2 if _wide(ch) else 1 for ch in text)
 
 
 def _pad(text: str, columns: int) -> str:
@@ -43,8 +55,6 @@ def _pad(text: str, columns: int) -> str:
 
 
 def _wide(ch: str) -> bool:
-    import unicodedata
-
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 

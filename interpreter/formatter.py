@@ -18,7 +18,6 @@ same comments, or the file is left alone.
 from __future__ import annotations
 
 import sys
-import unicodedata
 from typing import Optional
 
 import attrs
@@ -26,7 +25,7 @@ import attrs
 from . import ast, indentation
 from .files import UnreadableFile, read_text
 from .ast import Span
-from .errors import Diagnostic, MedError
+from .errors import Diagnostic, MedError, display_width
 from .keywords import KEYWORDS
 from .parser import parse
 from .scanner import Token, scan
@@ -200,8 +199,12 @@ def _blank_before(outs: list[Optional[_Out]]) -> None:
 
 def _words(tokens) -> str:
     text = ""
+    prev = None
     for t in tokens:
-        if t.text == "," or not text:
+        # `,` keeps to the word before it; so does Chinese written onto its number (`5个百分点`).
+        attached = prev is not None and prev.kind == "number" and t.column == prev.end and "\u4e00" <= t.text[0] <= "\u9fff"
+        prev = t
+        if t.text == "," or not text or attached:
             text += t.text
         else:
             text += " " + t.text
@@ -262,11 +265,6 @@ def _align(outs: list[Optional[_Out]]) -> None:
             width = display_width(x.head)
             x.head = _pad(x.head, column if column - width <= MAX_RUN_PAD else width + OVERFLOW_GAP)
         i = j
-
-
-def display_width(text: str) -> int:
-    """Columns an editor draws: CJK (wide, full-width) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 # ---- the guarantee ------------------------------------------------------------------

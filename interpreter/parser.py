@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
-from typing import Iterator
+from typing import Iterator, Optional
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -18,6 +18,8 @@ from lark.lark import PostLex
 from . import ast, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
+from .scanner import scan
+from .suggest import did_you_mean
 
 MAX_SOURCE_BYTES = 2_000_000
 MAX_DEPTH = 32
@@ -265,6 +267,9 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
             lines = text.splitlines() or [""]
             line, col = len(lines), len(lines[-1]) + 1
             return Diagnostic(ast.Span(file, line, col, line, col + 1), "the file ends in the middle of a clause")
+        misspelt = _misspelt_keyword(text, tok, set(e.expected), file)
+        if misspelt is not None:
+            return misspelt
         expected = _expected_words(set(e.expected))
         found = _found(tok)
         span = _tok_span(tok, file, next_line=tok.type in ("_NL", "_INDENT", "_DEDENT"))
@@ -277,6 +282,27 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
             expected = ""
         return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""), hint=hint)
     return Diagnostic(ast.Span(file, line, col, line, col + 1), str(e).splitlines()[0])
+
+
+def _misspelt_keyword(text: str, tok: Token, expected: set[str], file: str) -> Optional[Diagnostic]:
+    """A word the parser took for a name, right before the token it stumbled on, that is one
+    typo away from a keyword it expected (`deductable 900`, `起付限 900`): reported at that
+    word, with the keyword, rather than at the token after it."""
+    if not tok.line or not tok.column:
+        return None
+    lines = text.split("\n")
+    line = lines[tok.line - 1] if tok.line <= len(lines) else ""
+    # The word is the token itself (`rat 85%`), or the word read as a name just before it.
+    words = [t for t in scan(line[:tok.end_column - 1 if tok.type == "NAME" else tok.column - 1]) if t.kind != "comment"]
+    if not words or words[-1].kind != "word" or words[-1].text in BY_SPELLING:
+        return None
+    word = words[-1]
+    spellings = [s for k in KEYWORDS if k.terminal in expected for s in k.spellings]
+    guess = did_you_mean(word.text, spellings)
+    if guess is None:
+        return None
+    return Diagnostic(ast.Span(file, tok.line, word.column + 1, tok.line, word.end + 1),
+                      f"unknown word `{word.text}`", hint=f"did you mean `{guess}`?")
 
 
 def _is_use_line(text: str, line: int) -> bool:

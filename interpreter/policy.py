@@ -274,10 +274,18 @@ class Policy:
                 results[i] = Result(_error(claims[i], e), [], None)
         return results  # type: ignore[return-value]
 
-    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False):
+    def settle_table(self, table, *, params: Optional[Mapping[str, Any]] = None, trace: bool = False,
+                     engine: str = "scalar"):
         """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, like `settle_all`;
         returns a table of the same kind, one row per claim in input order (`arrow.py`; needs the
-        `data` extra)."""
+        `data` extra). `engine="batch"`: the columnar engine (`batch.py`, the same rows; no trace)."""
+        if engine == "batch":
+            if trace:
+                raise ValueError("the batch engine keeps no trace: settle with engine='scalar' for one")
+            from .batch import settle_batch
+            return settle_batch(self, table, params=params)
+        if engine != "scalar":
+            raise ValueError(f"engine must be 'scalar' or 'batch', not {engine!r}")
         from .arrow import settle_table
         return settle_table(self, table, params=params, trace=trace)
 
@@ -453,11 +461,14 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
     return used
 
 
-def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None) -> Policy:  # noqa: A001
-    """Compile policy source text. Raises MedError (with file, line, column) on any problem."""
+def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None,  # noqa: A001
+            module: Optional[ast.Module] = None) -> Policy:
+    """Compile policy source text. Raises MedError (with file, line, column) on any problem.
+    `module`: the text already parsed (`parse(text, name)` under `money.CONVERTING`), so a
+    caller that needed the tree first (the language server) does not parse twice."""
     sources = {name: text}
     with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
-        main = parse(text, name)
+        main = module if module is not None else parse(text, name)
         used = _gather(main, Path(base_dir) if base_dir else None, sources)
         compiled, diags = compile_modules(main, used)
     if compiled is None:

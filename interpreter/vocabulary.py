@@ -5,12 +5,12 @@ A selector name resolves to a (dimension, value) pair: `三级` -> ("level", "le
 
 from __future__ import annotations
 
-import difflib
 from typing import Optional
 
 import attrs
 
 from . import ast
+from .suggest import did_you_mean
 
 # Dimensions a claim has exactly one value of, and those it may have several of.
 SINGLE_DIMS = ("scheme", "benefit", "level", "grade", "type", "status", "place", "disease-class")
@@ -58,8 +58,7 @@ class Vocabulary:
             pool = [s for s, w in self.selectors.items() if w.kind == kind]
         else:
             pool = list(self.selectors)
-        close = difflib.get_close_matches(spelling, pool, n=1, cutoff=0.6)
-        return close[0] if close else None
+        return did_you_mean(spelling, pool)
 
 
 def build(defines: list[ast.Define]) -> tuple[Vocabulary, list[tuple[ast.Span, str]]]:

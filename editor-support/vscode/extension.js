@@ -3,14 +3,16 @@
 "use strict";
 
 const vscode = require("vscode");
-const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+const { LanguageClient } = require("vscode-languageclient/node");
 
 let client;
 
 function activate() {
   // `medpolicy.server.command`: the `med` executable, when it is not on PATH (e.g. a venv).
   const command = vscode.workspace.getConfiguration("medpolicy").get("server.command", "med");
-  const server = { command, args: ["lsp"], transport: TransportKind.stdio };
+  // No `transport`: the client then speaks on the process's stdio without adding `--stdio`
+  // (which `med lsp` accepts as well).
+  const server = { command, args: ["lsp"] };
   client = new LanguageClient("medpolicy", "medpolicy", { run: server, debug: server }, {
     documentSelector: [
       { scheme: "file", language: "med" },

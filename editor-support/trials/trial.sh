@@ -1,0 +1,19 @@
+#!/bin/sh
+# Tries `med lsp` in the editors installed here, headless: Neovim 0.7 (nvim) and Emacs
+# eglot (emacs + elpa-eglot). Prints what each editor received. Not part of the suite's
+# requirements (tests/test_editor_trials.py runs the Neovim one when nvim is installed).
+set -e
+HERE="$(cd "$(dirname "$0")" && pwd)"
+out="$(mktemp)"
+if command -v nvim >/dev/null; then
+  echo "== $(nvim --version | head -1)"
+  OUT="$out" nvim --headless -u "$HERE/nvim-0.7-init.lua" "$HERE/broken.med" -c "luafile $HERE/nvim-check.lua"
+  cat "$out"
+fi
+if command -v emacs >/dev/null; then
+  echo "== $(emacs --version | head -1)"
+  MED_FILE="$HERE/broken.med" emacs --batch -Q \
+    --eval "(progn (setq package-directory-list '(\"/usr/share/emacs/site-lisp/elpa\")) (package-initialize))" \
+    -l "$HERE/eglot-check.el" 2>/dev/null
+fi
+rm -f "$out"

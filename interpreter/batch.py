@@ -1,0 +1,1129 @@
+"""The columnar engine: a table of claims settled over numpy columns, exactly (`medpolicy.batch`).
+
+The same settlement plans as the scalar engine (plan.py), executed over arrays. Money is integer
+fen (int64); an exact payment (a rate times a cost) is an integer in units of 1/S fen, S = 10^k
+the finest decimal any share of the run's plans has, so every product is exact; rounding to the
+fen is half-up by integer arithmetic; nothing is ever a float.
+
+How a run goes:
+1. *columns*: the claim fields are read with pyarrow; a row of the common shape (scheme, status,
+   benefit, facility.level, place, groups, items of class and amount) is validated in vector form.
+2. *routing*: each row's signature gets its plan (`Engine.plan` on one representative claim per
+   signature); a plan with a feature this module does not vectorise, a row of any other shape, an
+   id given twice, or a person whose year could overflow int64 sends the whole person to the
+   scalar engine (`settle_all`), so a person's year is never split between the engines.
+3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
+   not depend on the year).
+4. *waves*: the k-th claim (by date, ties in input order) of every person is settled in one
+   vectorised step per plan, the year's accumulators (stays, deductibles, eligible cost, pools,
+   burdens) held as arrays per person-year and carried from wave to wave.
+A cap point that is not a whole number of 1/S fen (the eligible cost above the point where the
+basic cap stopped, for a layer above it) sends that person to the scalar engine too.
+
+`settle_batch` returns the table `settle_table` would; its schema metadata says how many claims
+the scalar engine settled (`fallback_count`). Which plan features are vectorised: docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .arrow import all_funds, claims_from_table, result_schema, results_batch
+from .errors import ClaimError
+from .money import Exact
+from .policy import Result, _error
+
+MAX_PERSON_FEN = 10 ** 12      # a person's claims above this in a run: scalar engine (int64 headroom)
+MAX_DIGITS = 6                 # shares finer than 10^-6 (a parameter's odd percentage): scalar engine
+_EPOCH = 719163                # date(1970, 1, 1).toordinal()
+_COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
+_AMOUNT = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+FALLBACK = b"medpolicy.fallback"
+
+
+def settle_batch(policy, table, params: Optional[dict] = None) -> pa.Table:
+    """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, over columns;
+    every field of every row equal to `policy.settle_table(table, params=params)`. The
+    schema's metadata holds how many claims went to the scalar engine (`fallback_count`)."""
+    is_pandas = not isinstance(table, pa.Table)
+    if is_pandas:
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    out = _Run(policy, table, params).settle()
+    return out.to_pandas() if is_pandas else out
+
+
+def fallback_count(result: pa.Table) -> int:
+    """How many claims of a `settle_batch` result the scalar engine settled."""
+    return int((result.schema.metadata or {}).get(FALLBACK, b"0"))
+
+
+# ---- reading the columns ---------------------------------------------------------------
+
+def _column(table: pa.Table, name: str):
+    return table.column(name).combine_chunks() if name in table.column_names else None
+
+
+def _valid(arr) -> np.ndarray:
+    return np.asarray(pc.is_valid(arr), dtype=bool) if arr is not None else None
+
+
+def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each string in `names` (-1: null or another value) and whether it is one of them."""
+    if arr is None:
+        return np.full(n, -1, np.int64), np.zeros(n, bool)
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        return np.full(n, -1, np.int64), np.zeros(n, bool)
+    idx = pc.index_in(arr, value_set=pa.array(names, pa.string()))
+    codes = np.asarray(idx.fill_null(-1), dtype=np.int64)
+    return codes, codes >= 0
+
+
+def _fen(arr) -> np.ndarray:
+    """A decimal128(18, 2) array's values as int64 fen (its low 64 bits: the values are small)."""
+    words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)
+    return words[arr.offset:arr.offset + len(arr), 0].copy()
+
+
+def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
+    """Item amounts as fen, and which are a plain amount the fast path of claims.py accepts."""
+    n = len(arr)
+    if pa.types.is_string(arr.type):
+        ok = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
+        text = pc.if_else(pa.array(ok), arr, pa.scalar("0", pa.string()))
+        return _fen(pc.cast(text, pa.decimal128(18, 2))), ok
+    if pa.types.is_decimal(arr.type) and arr.type.scale <= 2 and arr.type.precision - arr.type.scale <= 13:
+        dec = pc.cast(arr, pa.decimal128(18, 2)).fill_null(0)
+        fen = _fen(dec)
+        return fen, _valid(arr) & (fen >= 0)
+    return np.zeros(n, np.int64), np.zeros(n, bool)
+
+
+class _Claims:
+    """The columns of the common shape, and which rows have it."""
+
+    def __init__(self, policy, table: pa.Table):
+        n = self.n = table.num_rows
+        vocab = policy.compiled.vocabulary
+        self.names = {k: sorted(vocab.names_of(k)) for k in ("scheme", "benefit", "level", "status", "place", "group",
+                                                              "class", "type")}
+        ok = np.ones(n, bool)
+        for name in table.column_names:
+            if name not in _COMMON:  # any other field, where given, is the scalar engine's
+                ok &= ~_valid(_column(table, name))
+        self.id = _column(table, "id")
+        self.person = _column(table, "person")
+        for arr in (self.id, self.person):
+            if arr is None or not pa.types.is_string(arr.type):
+                ok[:] = False
+            else:
+                ok &= np.asarray(pc.greater(pc.utf8_length(arr), 0).fill_null(False), dtype=bool)
+        self.ordinal = self._dates(_column(table, "date"))
+        ok &= self.ordinal > 0
+        self.scheme, good = _codes(_column(table, "scheme"), self.names["scheme"], n)
+        ok &= good
+        self.benefit, good = _codes(_column(table, "benefit"), self.names["benefit"], n)
+        ok &= good
+        ok &= self._status(_column(table, "status"))
+        ok &= self._facility(_column(table, "facility"))
+        place = _column(table, "place")
+        self.place, good = _codes(place, self.names["place"], n)
+        if "local" in self.names["place"]:  # no place: local
+            missing = ~_valid(place) if place is not None else np.ones(n, bool)
+            self.place[missing] = self.names["place"].index("local")
+            good |= missing
+        ok &= good
+        ok &= self._groups(_column(table, "groups"))
+        ok &= self._items(_column(table, "items"))
+        self.ok = ok
+
+    def _dates(self, arr) -> np.ndarray:
+        n = self.n
+        if arr is None:
+            return np.zeros(n, np.int64)
+        if pa.types.is_date32(arr.type):
+            days = np.asarray(pc.cast(arr, pa.int32()).fill_null(-_EPOCH), dtype=np.int64)
+            return days + _EPOCH
+        if not pa.types.is_string(arr.type):
+            return np.zeros(n, np.int64)
+        shaped = pc.match_substring_regex(arr, _DATE).fill_null(False)
+        text = pc.if_else(shaped, arr, pa.scalar("1970-01-01"))
+        try:  # Arrow's cast is strict (no 2026-02-30) but fails the whole column on one bad date
+            days = np.asarray(pc.cast(pc.cast(text, pa.date32()), pa.int32()), dtype=np.int64)
+            return np.where(np.asarray(shaped, dtype=bool), days + _EPOCH, 0)
+        except pa.ArrowInvalid:
+            pass
+        stamp = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # strptime rolls 2026-02-30 over to March: a date is good only if it prints back the same.
+        same = pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), text).fill_null(False)
+        good = np.asarray(pc.and_(shaped, same), dtype=bool)
+        days = np.asarray(pc.cast(pc.cast(stamp.fill_null(0), pa.int64()), pa.int64()), dtype=np.int64) // 86400
+        return np.where(good, days + _EPOCH, 0)
+
+    def _status(self, arr) -> np.ndarray:
+        """Employees: the status (employed if none); residents have none (any known one accepted)."""
+        names = self.names["status"]
+        codes, known = _codes(arr, names, self.n)
+        given = _valid(arr) if arr is not None else np.zeros(self.n, bool)
+        employee = self.scheme == (self.names["scheme"].index("employee") if "employee" in self.names["scheme"] else -2)
+        default = names.index("employed") if "employed" in names else -1
+        self.status = np.where(employee, np.where(given, codes, default), -1)
+        resident_ok = ~given | known
+        if arr is not None and pa.types.is_string(arr.type):
+            resident_ok |= np.asarray(pc.is_in(arr, pa.array(["employed", "retired"])).fill_null(False), dtype=bool)
+        return np.where(employee, self.status >= 0, resident_ok)
+
+    def _facility(self, arr) -> np.ndarray:
+        n = self.n
+        self.level = np.full(n, -1, np.int64)
+        if arr is None or not pa.types.is_struct(arr.type):
+            return np.zeros(n, bool)
+        ok = _valid(arr)
+        fields = {f.name for f in arr.type}
+        for name in fields - {"level", "type"}:
+            ok &= ~_valid(pc.struct_field(arr, name))
+        if "type" in fields:  # the default type only
+            kind = pc.struct_field(arr, "type")
+            ok &= ~_valid(kind) | np.asarray(pc.equal(kind, "hospital").fill_null(False), dtype=bool)
+        ok &= "hospital" in self.names["type"]
+        if "level" not in fields:
+            return np.zeros(n, bool)
+        self.level, good = _codes(pc.struct_field(arr, "level"), self.names["level"], n)
+        return ok & good
+
+    def _groups(self, arr) -> np.ndarray:
+        n = self.n
+        self.groups = np.zeros(n, np.int64)
+        if arr is None:
+            return np.ones(n, bool)
+        if not pa.types.is_list(arr.type) or not pa.types.is_string(arr.type.value_type):
+            return ~_valid(arr)
+        names = self.names["group"]
+        if len(names) > 60:
+            return ~_valid(arr)
+        values = pc.list_flatten(arr)
+        parent = np.asarray(pc.list_parent_indices(arr), dtype=np.int64)
+        codes, good = _codes(values, names, len(values))
+        ok = np.ones(n, bool)
+        ok[parent[~good]] = False
+        bits = np.left_shift(np.int64(1), np.where(good, codes, 0))
+        np.bitwise_or.at(self.groups, parent[good], bits[good])
+        return ok
+
+    def _items(self, arr) -> np.ndarray:
+        n = self.n
+        self.offsets = np.zeros(n + 1, np.int64)
+        self.item_class = self.item_fen = np.zeros(0, np.int64)
+        if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
+            return np.zeros(n, bool)
+        fields = {f.name for f in arr.type.value_type}
+        if "class" not in fields or "amount" not in fields:
+            return np.zeros(n, bool)
+        ok = _valid(arr)
+        lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
+        self.offsets[1:] = np.cumsum(lengths)
+        items = pc.list_flatten(arr)
+        parent = np.repeat(np.arange(n), lengths)
+        good = _valid(items)
+        for name in fields - {"class", "amount"}:
+            good &= ~_valid(pc.struct_field(items, name))
+        classes = [c for c in self.names["class"]]
+        self.item_class, known = _codes(pc.struct_field(items, "class"), classes, len(items))
+        good &= known
+        if "bed" in classes:
+            good &= self.item_class != classes.index("bed")
+        self.item_fen, plain = _amounts(pc.struct_field(items, "amount"))
+        good &= plain
+        ok[parent[~good]] = False
+        return ok
+
+
+# ---- a plan in vector form --------------------------------------------------------------
+
+class Unsupported(Exception):
+    """A plan feature the columnar engine leaves to the scalar engine (its message says which)."""
+
+
+def _fen_of(amount, what: str) -> int:
+    f = Fraction(amount) * 100
+    if f.denominator != 1:
+        raise Unsupported(f"{what} is not a whole number of fen")
+    if abs(f) >= MAX_PERSON_FEN * 1000:
+        raise Unsupported(f"{what} is too large for int64")
+    return int(f)
+
+
+def _digits(share) -> int:
+    """How many decimals a share has (its denominator 2^a 5^b needs max(a, b))."""
+    den, twos, fives = Fraction(share).denominator, 0, 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        raise Unsupported("a share that is not a decimal")
+    return max(twos, fives)
+
+
+class _Rate:
+    def __init__(self, rate, fen_bands: bool = True):
+        self.bands = [(None if b.upper is None else _fen_of(b.upper, "a band's bound"), Fraction(b.share))
+                      for b in rate.bands]
+        self.banded = rate.banded
+        self.share = Fraction(rate.share)
+        self.digits = max(_digits(s) for _, s in self.bands)
+
+    def scaled(self, scale: int) -> None:
+        self.scaled_bands = [(u, int(s * scale)) for u, s in self.bands]
+        self.scaled_share = int(self.share * scale)
+
+
+class _Layer:
+    def __init__(self, layer, plan, keys: "_Keys"):
+        self.fund, self.base = layer.fund, layer.base
+        if layer.pools.daily or any(c.daily or c.per_extra for c in layer.caps):
+            raise Unsupported("a daily cap, or a cap per measure, in a layer")
+        self.rate = _Rate(layer.rate) if layer.rate is not None else None
+        self.not_covered = layer.not_covered
+        self.caps = [(keys.pool((layer.fund, c.key, None)), _fen_of(c.amount, "a cap")) for c in layer.caps]
+        self.keys = [keys.pool(k) for k in layer.pools.keys(0)]
+        self.counts_prepay, self.includes_first_share = layer.counts_prepay, layer.includes_first_share
+        self.above_deductible, self.above_any_cap = layer.above_deductible, layer.above_any_cap
+        if self.base == "burden":
+            if layer.excludes_above_cap and plan.own_caps:
+                raise Unsupported("a burden that leaves out the cost above a benefit's own cap")
+            # (amount in fen, the burdens it is measured on, whether this claim's burden counts)
+            self.thresholds = [(_fen_of(th.amount, "a threshold"), None if th.benefits is None else frozenset(th.benefits),
+                                th.benefits is None or plan.benefit in th.benefits) for th in layer.thresholds]
+            self.groups = layer.threshold_groups
+            self.burden = keys.burden((layer.fund, plan.benefit))
+
+
+class _Keys:
+    """The accumulators' columns: benefits, pools (fund, key, None), burdens (layer, benefit)."""
+
+    def __init__(self):
+        self.benefits: dict = {}
+        self.pools: dict = {}
+        self.burdens: dict = {}
+        self.stays: dict = {}
+
+    def stay(self, k) -> int:
+        return self.stays.setdefault(k, len(self.stays))
+
+    def benefit(self, b) -> int:
+        return self.benefits.setdefault(b, len(self.benefits))
+
+    def pool(self, k) -> int:
+        return self.pools.setdefault(k, len(self.pools))
+
+    def burden(self, k) -> int:
+        return self.burdens.setdefault(k, len(self.burdens))
+
+
+class _VPlan:
+    """A settlement plan as the vector step needs it; raises Unsupported for what it does not do."""
+
+    def __init__(self, plan, classes: list, keys: _Keys, facts=None, error: Optional[ClaimError] = None):
+        self.error = error.as_dict() if error is not None else None  # every claim of the plan is this error row
+        self.rate = None
+        self.layers: list = []
+        self.not_covered = False
+        self.allowance_zero = False
+        if error is not None:
+            self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
+            return
+        self.funds, self.payer = plan.funds, plan.payer
+        if plan.allowance is not None:
+            # Without a wage (not a field of the common shape) the allowance is not computed, unless
+            # its days come to nothing: then it is 0.
+            a = plan.allowance
+            days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
+            self.allowance_zero = days <= 0
+        self.item_prepay, self.item_ok = self._items(plan, classes)
+        self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
+        self.not_covered = plan.not_covered is not None
+        if self.not_covered:
+            return
+        if plan.fixed_settles or plan.fixed is not None or plan.limit is not None:
+            raise Unsupported("a limit or a fixed amount (限额, 定额)")
+        if plan.no_rate is not None:
+            self.error = plan.no_rate.as_dict()
+            return
+        if plan.rate is None:
+            raise Unsupported("no rate")
+        d = plan.deductible
+        if d.source is not None:
+            raise Unsupported("a referral's deductible")
+        self._deductible(d)
+        self.benefit = keys.benefit(plan.benefit)
+        self.benefit_name, self.level_name = plan.benefit, plan.level
+        self.stay = keys.stay((plan.benefit, plan.level))
+        self.counts_stay = plan.counts_stay
+        self.rate = _Rate(plan.rate)
+        self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
+        caps = list(plan.caps) + list(plan.cap_reached_caps)
+        if plan.pools.daily or any(c.daily or c.per_extra for c in caps):
+            raise Unsupported("a daily cap, or a cap per measure")
+        self.caps = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"), c.fund_wide) for c in plan.caps]
+        self.cap_reached = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"))
+                            for c in plan.cap_reached_caps]
+        self.keys = [keys.pool(k) for k in plan.pools.keys(0, True)]
+        if plan.payer == "basic" and not plan.fixed_settles:
+            try:
+                layers = plan.layers()
+            except ClaimError as e:  # raised by the layers stage: the claim's error row
+                self.error, self.rate = e.as_dict(), None
+                return
+            self.layers = [_Layer(layer, plan, keys) for layer in layers]
+        self.burden_sums = {}  # filled by `scaled`, when every burden key is known
+
+    def _items(self, plan, classes: list):
+        """Per item class: its flat pre-payment share (None: none), and whether it is vectorised."""
+        prepay, ok = [None] * len(classes), [True] * len(classes)
+        if plan.item_rule is None:
+            return prepay, ok
+        for i, cls in enumerate(classes):
+            if cls in ("excluded", "bed"):
+                continue
+            try:
+                rule = plan.item_rule(cls, "normal")
+            except ClaimError:
+                ok[i] = False
+                continue
+            if rule.rate is not None or (rule.ceiling is not None and rule.ceiling.daily):
+                ok[i] = False  # a class rate or a daily ceiling
+            elif rule.prepay is not None:
+                # (upper bound in fen or None, share): a tier by the item's price, which without a
+                # unit price is its amount (engine._prepay_share); flat: one unbounded tier.
+                try:
+                    prepay[i] = [(None if b.upper is None or not rule.prepay_tiered else _fen_of(b.upper, "a tier"),
+                                  Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
+                except Unsupported:
+                    ok[i] = False
+        return prepay, ok
+
+    def _deductible(self, d) -> None:
+        rule = d.rule
+        self.yearly = d.yearly
+        self.ded_amount = _fen_of(rule.amount, "a deductible")
+        self.reducible = bool(rule.steps or rule.halvings or rule.repeat)
+        base = Fraction(rule.amount) + sum(Fraction(s) for s, _ in rule.steps)
+        base /= 2 ** len(rule.halvings)
+        self.ded_base = _fen_of(base, "a reduced deductible")
+        self.ded_static_ref = bool(rule.steps or rule.halvings)
+        self.repeat = _fen_of(rule.repeat[0], "a repeat-stay step") if rule.repeat is not None else None
+        self.floor = min(_fen_of(rule.floor[0], "a floor"), self.ded_amount) if rule.floor is not None else None
+        # No deductible from the N-th stay of the year (at these levels): (N, levels or None).
+        self.none_from = (d.none_from[0], d.none_from[1]) if d.none_from is not None else None
+
+    def digits(self) -> int:
+        rates = ([self.rate] if self.rate else []) + [layer.rate for layer in self.layers if layer.rate is not None]
+        return max([r.digits for r in rates] or [0])
+
+    def scaled(self, scale: int, keys: _Keys) -> None:
+        """Amounts in 1/scale fen, once the run's scale is known."""
+        for r in ([self.rate] if self.rate else []) + [lay.rate for lay in self.layers if lay.rate is not None]:
+            r.scaled(scale)
+        if self.rate is None:
+            return
+        self.caps_s = [(k, limit * scale, fund_wide) for k, limit, fund_wide in self.caps]
+        if self.none_from is not None:
+            stay_no, levels = self.none_from
+            self.none_from_applies = levels is None or self.level_name in levels
+            self.stays_counted = [j for (b, lv), j in keys.stays.items()
+                                  if b == self.benefit_name and (levels is None or lv in levels)]
+        self.cap_reached_s = [(k, limit * scale) for k, limit in self.cap_reached]
+        for layer in self.layers:
+            layer.caps_s = [(k, limit * scale) for k, limit in layer.caps]
+            if layer.base == "burden":
+                layer.summed = [[j for (fund, b), j in keys.burdens.items()
+                                 if fund == layer.fund and (within is None or b in within)]
+                                for _, within, _ in layer.thresholds]
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+class _Run:
+    def __init__(self, policy, table: pa.Table, params: Optional[dict]):
+        self.policy, self.table = policy, table
+        self.given = params
+        self.params = policy.bind(params)
+        self.funds = all_funds(policy)
+
+    def settle(self) -> pa.Table:
+        clock = _Clock()
+        c = self.claims = _Claims(self.policy, self.table)
+        clock("columns")
+        person = self._person_codes()
+        plan_of = self._plans(c)
+        row_ok = c.ok & (plan_of >= 0)
+        row_ok &= self._items_supported(plan_of, row_ok)
+        row_ok &= ~self._duplicate_ids()
+        lo, hi = self.policy.compiled.effective
+        if lo is not None:
+            row_ok &= c.ordinal >= lo
+        if hi is not None:
+            row_ok &= c.ordinal <= hi
+        batch = self._whole_persons(person, row_ok)
+        clock("plans and routing")
+        self._costs(plan_of, batch)
+        batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
+        clock("costs")
+        out, handed = self._waves(person, plan_of, batch)
+        clock("waves")
+        table = self._assemble(batch & ~handed, out, plan_of, clock, handed)
+        self.timings = clock.times
+        return table
+
+    # -- routing --
+    def _person_codes(self) -> np.ndarray:
+        p = self.claims.person
+        if p is None or not pa.types.is_string(p.type):
+            return np.full(self.claims.n, -1, np.int64)
+        return np.asarray(pc.dictionary_encode(p).indices.fill_null(-1), dtype=np.int64)
+
+    def _whole_persons(self, person: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Rows whose person's every row is ok (a person's year never split between the engines)."""
+        good = ok & (person >= 0)
+        if not len(person):
+            return good
+        bad = np.zeros(person.max() + 2, bool)
+        bad[person[~good] + 1] = True
+        return good & ~bad[person + 1]
+
+    def _duplicate_ids(self) -> np.ndarray:
+        ids = self.claims.id
+        if ids is None or not pa.types.is_string(ids.type):
+            return np.zeros(self.claims.n, bool)
+        codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
+        counts = np.bincount(codes[codes >= 0], minlength=1)
+        return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
+
+    def _signatures(self, c: _Claims) -> np.ndarray:
+        """One integer per row for the facts the plan depends on (Facts.key of the common shape)."""
+        breaks = np.asarray(self.policy.compiled.date_breaks, dtype=np.int64)
+        bucket = np.searchsorted(breaks, c.ordinal, side="right")
+        key = np.zeros(c.n, np.int64)
+        for codes, size in ((c.scheme, len(c.names["scheme"])), (c.benefit, len(c.names["benefit"])),
+                            (c.level, len(c.names["level"])), (c.status + 1, len(c.names["status"]) + 1),
+                            (c.place, len(c.names["place"])), (bucket, len(breaks) + 1)):
+            key = key * (size + 1) + np.maximum(codes, 0)
+        self._radix = key.max(initial=0)
+        return key
+
+    def _plans(self, c: _Claims) -> np.ndarray:
+        """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""
+        sig = self._signatures(c)
+        # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
+        rows = np.flatnonzero(c.ok)
+        width = len(c.names["group"])
+        if (int(sig.max(initial=0)) + 1) << width < 2 ** 62:  # one int64 key: a fast sort
+            uniq, first, inverse = np.unique((sig[rows] << width) | c.groups[rows], return_index=True,
+                                             return_inverse=True)
+        else:
+            pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
+            uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+        self.keys, self.vplans, self.reasons, self._identities = _Keys(), [], {}, {}
+        index = []
+        for j in range(len(uniq)):
+            r = rows[first[j]]
+            index.append(self._vplan(c, r))
+        scale_digits = max([v.digits() for v in self.vplans] or [0])
+        self.scale = 10 ** scale_digits
+        for v in self.vplans:
+            v.scaled(self.scale, self.keys)
+        plan_of = np.full(c.n, -1, np.int64)
+        if len(rows):
+            plan_of[rows] = np.asarray(index, dtype=np.int64)[inverse.reshape(-1)]
+        return plan_of
+
+    def _vplan(self, c: _Claims, r: int) -> int:
+        names = c.names
+        claim = {"id": "-", "person": "-", "date": _iso(int(c.ordinal[r])),
+                 "scheme": names["scheme"][c.scheme[r]], "benefit": names["benefit"][c.benefit[r]],
+                 "facility": {"level": names["level"][c.level[r]]}, "place": names["place"][c.place[r]],
+                 "groups": [g for i, g in enumerate(names["group"]) if c.groups[r] >> i & 1], "items": []}
+        if c.status[r] >= 0:
+            claim["status"] = names["status"][c.status[r]]
+        try:
+            facts = self.policy._read(claim)
+            try:
+                plan = self.policy._engine.plan(facts, self.params)
+            except ClaimError as e:  # the terms fail for this signature: each claim's error row
+                v = _VPlan(None, names["class"], self.keys, error=e)
+            else:
+                v = _VPlan(plan, names["class"], self.keys, facts)
+            if v.digits() > MAX_DIGITS:
+                raise Unsupported("a share finer than 10^-6")
+        except (ClaimError, Unsupported) as e:
+            self.reasons[str(e)] = self.reasons.get(str(e), 0) + 1
+            return -1
+        # Signatures whose plans come to the same numbers settle in one step (places, groups and
+        # statuses often resolve to the same terms): fewer, larger steps.
+        identity = _identity(v)
+        same = self._identities.get(identity)
+        if same is not None:
+            return same
+        self.vplans.append(v)
+        self._identities[identity] = len(self.vplans) - 1
+        return len(self.vplans) - 1
+
+    def _items_supported(self, plan_of, row_ok) -> np.ndarray:
+        c = self.claims
+        ok = np.ones(c.n, bool)
+        parent = np.repeat(np.arange(c.n), np.diff(c.offsets))
+        for j, v in enumerate(self.vplans):
+            if all(v.item_ok):
+                continue
+            bad_class = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
+            ok[parent[bad_class & (plan_of[parent] == j)]] = False
+        return ok
+
+    # -- costs (independent of the year) --
+    def _costs(self, plan_of, batch) -> None:
+        c = self.claims
+        n = c.n
+        fen = np.minimum(c.item_fen, MAX_PERSON_FEN)
+        parent = np.repeat(np.arange(n), np.diff(c.offsets))
+        classes = c.names["class"]
+        excluded_code = classes.index("excluded") if "excluded" in classes else -2
+        pre = np.zeros(len(fen), np.int64)
+        item_plan = plan_of[parent] if len(parent) else np.zeros(0, np.int64)
+        for j, v in enumerate(self.vplans):
+            for code, tiers in enumerate(v.item_prepay):
+                if tiers is None:
+                    continue
+                m = (item_plan == j) & (c.item_class == code)
+                for upper, share in tiers:  # the first tier the price is within
+                    t = m if upper is None else m & (fen <= upper)
+                    pre[t] = _round_div(fen[t] * share.numerator, share.denominator)
+                    m = m & ~t
+        self.total = _segment_sum(fen, c.offsets)
+        self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0), c.offsets)
+        self.prepay = _segment_sum(pre, c.offsets)
+        eligible = self.total - self.excluded - self.prepay
+        first = np.zeros(n, np.int64)
+        for j, v in enumerate(self.vplans):
+            if v.first_share is not None:
+                m = plan_of == j
+                first[m] = _round_div(eligible[m] * v.first_share.numerator, v.first_share.denominator)
+        self.first_share = first
+        self.prepay = self.prepay + first
+        self.eligible = eligible - first
+
+    def _person_total(self, person, batch) -> np.ndarray:
+        sums = np.zeros(max(person.max(initial=-1) + 1, 1), np.int64)
+        np.add.at(sums, person[batch], self.total[batch])
+        return sums[np.maximum(person, 0)]
+
+    # -- waves --
+    def _waves(self, person, plan_of, batch):
+        c = self.claims
+        rows = np.flatnonzero(batch)
+        out = _Out(c.n, self.funds)
+        handed = np.zeros(c.n, bool)
+        self.snapshots: dict = {}  # person-year -> its Year where the scalar engine takes it over
+        if not len(rows):
+            return out, handed
+        year = (np.datetime64("1970-01-01") + (c.ordinal[rows] - _EPOCH).astype("timedelta64[D]")) \
+            .astype("datetime64[Y]").astype(np.int64)
+        self.year = np.zeros(c.n, np.int64)
+        self.year[rows] = year + 1970
+        order = np.lexsort((rows, c.ordinal[rows], person[rows]))
+        rows = rows[order]
+        p = person[rows]
+        start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
+        rank = np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))
+        # A person's year per scheme (domain.md): the accumulators' rows.
+        years = self.year[rows] - self.year[rows].min()
+        span, schemes = int(years.max()) + 1, len(c.names["scheme"])
+        _, pyear = np.unique((p * schemes + c.scheme[rows]) * span + years, return_inverse=True)
+        pyear = pyear.reshape(-1)
+        acc = _Accumulators(pyear.max() + 1, self.keys)
+        self.pyear_of = np.full(c.n, -1, np.int64)
+        self.pyear_of[rows] = pyear
+        dead = np.zeros(pyear.max() + 1, bool)
+        wave_order = np.lexsort((plan_of[rows], rank))
+        rows, pyear, rank = rows[wave_order], pyear[wave_order], rank[wave_order]
+        plans = plan_of[rows]
+        cut = np.flatnonzero((rank[1:] != rank[:-1]) | (plans[1:] != plans[:-1])) + 1
+        for a, b in zip(np.r_[0, cut], np.r_[cut, len(rows)]):
+            seg, y = rows[a:b], pyear[a:b]
+            gone = dead[y]
+            if gone.any():  # a year the scalar engine has taken over: its later claims too
+                handed[seg[gone]] = True
+                seg, y = seg[~gone], y[~gone]
+            step = _Step(self, self.vplans[plans[a]], seg, y, acc, out)
+            lost = step.run()
+            if lost.any():
+                handed[seg[lost]] = True
+                dead[y[lost]] = True
+        return out, handed
+
+    def snapshot(self, acc: "_Accumulators", years) -> None:
+        """Person-years as settle.Year values, to carry on in the scalar engine."""
+        from decimal import Decimal
+        from .settle import Year
+        k, digits = self.keys, len(str(self.scale)) - 1
+        for y in years.tolist():
+            yr = Year()
+            for (b, lv), j in k.stays.items():
+                yr.stays[(b, lv)] = int(acc.level_stays[y, j])
+            for b, j in k.benefits.items():
+                yr.benefit_stays[b] = int(acc.stays[y, j])
+                yr.deductibles[b] = Decimal(int(acc.deductibles[y, j])).scaleb(-2)
+                if acc.levels[y, j]:
+                    yr.deductible_levels[b] = Decimal(int(acc.levels[y, j])).scaleb(-2)
+                yr.eligible[b] = Decimal(int(acc.eligible[y, j])).scaleb(-2)
+            for key, j in k.pools.items():
+                yr.pools[key] = Decimal(int(acc.pools[y, j])).scaleb(-2 - digits)
+                if (y, j) in acc.fractions:
+                    yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(y, j)] / (100 * self.scale))
+                yr.rounded[key] = Decimal(int(acc.rounded[y, j])).scaleb(-2)
+            for key, j in k.burdens.items():
+                yr.burden[key] = Decimal(int(acc.burden[y, j])).scaleb(-2)
+            self.snapshots[y] = yr
+
+    def _carry_on(self, handed: np.ndarray, schema) -> pa.Table:
+        """The claims of the years handed over, settled by the scalar engine from their snapshots,
+        each year's claims in date order; one row each, in the order of `handed`'s rows."""
+        c = self.claims
+        rows = np.flatnonzero(handed)
+        order = np.lexsort((rows, c.ordinal[rows], self.pyear_of[rows]))
+        claims = list(claims_from_table(self.table.take(pa.array(rows))))
+        out: list = [None] * len(rows)
+        engine = self.policy._engine
+        for i in order.tolist():
+            try:
+                facts = self.policy._read(claims[i])
+                data, _ = engine.settle(facts, self.snapshots[self.pyear_of[rows[i]]], self.params, False)
+                out[i] = Result(data, [], None).to_json(trace=False)
+            except ClaimError as e:
+                out[i] = Result(_error(claims[i], e), [], None).to_json(trace=False)
+        return pa.Table.from_batches([results_batch(out, schema)], schema=schema)
+
+    # -- output --
+    def _assemble(self, batch, out: "_Out", plan_of, clock, handed) -> pa.Table:
+        c = self.claims
+        schema = result_schema(self.funds, False)
+        rows = np.flatnonzero(batch)
+        scalar_rows = np.flatnonzero(~batch & ~handed)
+        parts, positions = [], []
+        if len(rows):
+            parts.append(self._batch_table(rows, out, plan_of, schema))
+            positions.append(rows)
+        clock("result columns")
+        if len(scalar_rows):
+            sub = self.table.take(pa.array(scalar_rows))
+            # (a table of no columns loses its rows in a take: each is an empty claim)
+            claims = claims_from_table(sub) if self.table.num_columns else [{}] * len(scalar_rows)
+            results = self.policy.settle_all(claims, params=self.given)
+            parts.append(pa.Table.from_batches([results_batch([r.to_json(trace=False) for r in results], schema)],
+                                               schema=schema))
+            positions.append(scalar_rows)
+        if handed.any():
+            parts.append(self._carry_on(handed, schema))
+            positions.append(np.flatnonzero(handed))
+        clock("scalar fallback")
+        table = pa.concat_tables(parts) if parts else schema.empty_table()
+        if len(positions) > 1:  # the engines' rows back in input order
+            where = np.empty(c.n, np.int64)
+            where[np.concatenate(positions)] = np.arange(c.n)
+            table = table.take(pa.array(where))
+        clock("input order")
+        meta = {FALLBACK: str(len(scalar_rows) + int(handed.sum())).encode()}
+        return table.replace_schema_metadata(meta)
+
+    def _batch_table(self, rows, out: "_Out", plan_of, schema) -> pa.Table:
+        c = self.claims
+        n = len(rows)
+        plans = plan_of[rows]
+        funds_valid = {f: np.zeros(n, bool) for f in self.funds}
+        failed, allowance = np.zeros(n, bool), np.zeros(n, bool)
+        errors: list = [None] * n
+        for j, v in enumerate(self.vplans):
+            m = plans == j
+            for f in v.funds:
+                funds_valid[f] |= m
+            allowance |= m & v.allowance_zero
+            if v.error is not None:
+                failed |= m
+                for i in np.flatnonzero(m):
+                    errors[i] = v.error
+        ok = ~failed
+        every = n == c.n  # every row: the columns as they are, no take
+        take = pa.array(rows)
+        benefit = pa.array(c.names["benefit"], pa.string()).take(pa.array(c.benefit[rows]))
+        paid = pa.StructArray.from_arrays([_money(out.paid[f][rows], funds_valid[f]) for f in self.funds],
+                                          fields=list(schema.field("paid").type), mask=pa.array(failed))
+        columns = {
+            "id": c.id if every else c.id.take(take),
+            "person": _null_where(c.person if every else c.person.take(take), failed),
+            "year": pa.array(self.year[rows].astype(np.int32), mask=failed), "benefit": _null_where(benefit, failed),
+            "total": _money(self.total[rows], ok), "excluded": _money(self.excluded[rows], ok),
+            "prepay": _money(self.prepay[rows], ok), "eligible": _money(self.eligible[rows], ok),
+            "deductible": _money(out.deductible[rows], ok), "paid": paid, "patient": _money(out.patient[rows], ok),
+            "allowance": _money(np.zeros(n, np.int64), allowance),
+            "error": pa.array(errors, schema.field("error").type),
+        }
+        return pa.Table.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)
+
+
+def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr) if mask.any() else arr
+
+
+def _identity(value):
+    """A vector plan's numbers as a hashable value (two signatures with equal ones share a step)."""
+    if isinstance(value, (_VPlan, _Layer, _Rate)):
+        return tuple((k, _identity(x)) for k, x in sorted(vars(value).items()))
+    if isinstance(value, dict):
+        return tuple((k, _identity(x)) for k, x in sorted(value.items(), key=repr))
+    if isinstance(value, (list, tuple)):
+        return tuple(_identity(x) for x in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=repr))
+    return value
+
+
+class _Clock:
+    """Where a run's time goes (benchmarks/batch.py prints it)."""
+
+    def __init__(self):
+        import time
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.times: dict = {}
+
+    def __call__(self, stage: str) -> None:
+        now = self._now()
+        self.times[stage] = self.times.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
+def _iso(ordinal: int) -> str:
+    import datetime as dt
+    return dt.date.fromordinal(ordinal).isoformat()
+
+
+def _money(fen: np.ndarray, valid: Optional[np.ndarray] = None) -> pa.Array:
+    """int64 fen as decimal128(18, 2): the two's-complement words written directly."""
+    words = np.empty((len(fen), 2), np.int64)
+    words[:, 0] = fen
+    words[:, 1] = fen >> 63
+    mask = None if valid is None else pa.array(valid).buffers()[1]
+    nulls = 0 if valid is None else int(len(valid) - valid.sum())
+    return pa.Array.from_buffers(pa.decimal128(18, 2), len(fen), [mask if nulls else None, pa.py_buffer(words)],
+                                 null_count=nulls)
+
+
+def _segment_sum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of each row's items (exact int64: a cumulative sum and its differences)."""
+    cs = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(values, out=cs[1:])
+    return cs[offsets[1:]] - cs[offsets[:-1]]
+
+
+def _round_div(num: np.ndarray, den: int) -> np.ndarray:
+    """num / den rounded half-up, for num >= 0 (money's only rounding, money.q)."""
+    return (2 * num + den) // (2 * den)
+
+
+class _Accumulators:
+    """Each person-year's accumulators (settle.Year), as columns."""
+
+    def __init__(self, n: int, keys: _Keys):
+        nb, npool, nburden = max(len(keys.benefits), 1), max(len(keys.pools), 1), max(len(keys.burdens), 1)
+        self.stays = np.zeros((n, nb), np.int64)          # benefit -> stays (Year.benefit_stays)
+        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64)  # (benefit, level) -> Year.stays
+        self.deductibles = np.zeros((n, nb), np.int64)
+        self.levels = np.zeros((n, nb), np.int64)         # Year.deductible_levels
+        self.eligible = np.zeros((n, nb), np.int64)
+        self.pools = np.zeros((n, npool), np.int64)       # exact, in 1/scale fen
+        self.rounded = np.zeros((n, npool), np.int64)     # fen
+        self.burden = np.zeros((n, nburden), np.int64)
+        # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
+        # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
+        self.fractions: dict = {}
+        self.has_fraction = np.zeros((n, npool), bool)
+
+
+class _Out:
+    def __init__(self, n: int, funds: list):
+        self.deductible = np.zeros(n, np.int64)
+        self.patient = np.zeros(n, np.int64)
+        self.paid = {f: np.zeros(n, np.int64) for f in funds}
+
+
+# ---- one vectorised step: the k-th claim of many persons, under one plan --------------------
+
+_NONE = np.iinfo(np.int64).max
+
+
+class _Step:
+    """engine.py's stages over arrays: `rows` (claims) of person-years `y`, all under plan `v`.
+    `run()` settles them into `out`, updates the accumulators, and returns the rows whose exact
+    amounts left the 1/scale-fen grid (their persons go to the scalar engine)."""
+
+    def __init__(self, run: _Run, v: _VPlan, rows: np.ndarray, y: np.ndarray, acc: _Accumulators, out: _Out):
+        self.r, self.v, self.rows, self.y, self.acc, self.out = run, v, rows, y, acc, out
+        self.scale = run.scale
+        self.lost = np.zeros(len(rows), bool)
+        self.fractions: list = []   # (person-year, pool, fraction of a unit) to add at commit
+
+    def run(self) -> np.ndarray:
+        v, rows, out = self.v, self.rows, self.out
+        total = self.r.total[rows]
+        if v.error is not None:  # the claim's error row; the year does not move
+            return self.lost
+        if v.not_covered:  # the patient pays it all; the year does not move
+            out.patient[rows] = total
+            return self.lost
+        eligible = self.r.eligible[rows]
+        due, target = self._deductible_due()
+        charged = np.minimum(due, eligible)
+        paid, exact, lo, hi, uncapped, rooms = self._paying_fund(charged, eligible)
+        funds = {v.payer: paid}
+        updates = []
+        paid_so_far = paid.copy()
+        burden_claim = eligible - paid
+        for layer in v.layers:
+            p, update = self._layer(layer, eligible, charged, paid_so_far, burden_claim, lo, hi, uncapped, rooms)
+            funds[layer.fund] = funds.get(layer.fund, 0) + p
+            paid_so_far += p
+            updates.append(update)
+        out.deductible[rows] = charged
+        for f in v.funds:
+            out.paid[f][rows] = funds.get(f, 0)
+        out.patient[rows] = total - paid_so_far
+        if self.lost.any():  # taken over by the scalar engine from this claim on, as the year was
+            self.r.snapshot(self.acc, np.unique(self.y[self.lost]))
+        self._commit(charged, target, eligible, exact, paid, updates)
+        return self.lost
+
+    def _deductible_due(self):
+        """settle.deductible_due and reduced, for deductibles without referral or none-from."""
+        v, acc, y = self.v, self.acc, self.y
+        n = len(y)
+        if v.ded_amount == 0:
+            return np.zeros(n, np.int64), None
+        b = v.benefit
+        if not v.reducible:
+            base = np.full(n, v.ded_amount, np.int64)
+        else:
+            earlier = acc.stays[y, b]
+            base = np.full(n, v.ded_base, np.int64)
+            changed = np.full(n, v.ded_static_ref)
+            if v.repeat is not None:
+                base = base - v.repeat * earlier
+                changed |= earlier > 0
+            if v.floor is not None:
+                base = np.where(changed & (base < v.floor), v.floor, base)
+            base = np.maximum(base, 0)
+        target = None
+        if v.yearly:
+            target = np.maximum(base, acc.levels[y, b])
+            due = np.maximum(target - acc.deductibles[y, b], 0)
+        else:
+            due = base
+        if v.none_from is not None and v.none_from_applies:
+            counted = acc.level_stays[y][:, v.stays_counted].sum(axis=1) if v.stays_counted else np.zeros(n, np.int64)
+            none = counted + 1 >= v.none_from[0]
+            due = np.where(none, 0, due)
+            if target is not None:  # settle.deductible_due returns before the yearly amount
+                target = np.where(none, acc.levels[y, b], target)
+        if v.cap_reached_s:
+            # Past the basic fund's yearly cap the layer above it settles alone: no deductible.
+            reached = np.zeros(n, bool)
+            for k, limit in v.cap_reached_s:
+                reached |= acc.pools[y, k] >= limit
+            due = np.where(reached, 0, due)
+        return due, target
+
+    def _paying_fund(self, charged, eligible):
+        v, acc, y = self.v, self.acc, self.y
+        e0 = acc.eligible[y][:, v.scope].sum(axis=1) if len(v.scope) > 1 else acc.eligible[y, v.scope[0]]
+        lo, hi = e0 + charged, e0 + eligible
+        pay = _banded(lo, hi, v.rate.scaled_bands)
+        uncapped = pay
+        rooms_fund = np.full(len(y), _NONE, np.int64)
+        rooms_any = rooms_fund.copy()
+        for k, limit, fund_wide in v.caps_s:
+            room = np.maximum(limit - acc.pools[y, k], 0)
+            bound = pay > room
+            pay = np.where(bound, room, pay)
+            rooms_any = np.where(bound, np.minimum(rooms_any, room), rooms_any)
+            if fund_wide:
+                rooms_fund = np.where(bound, np.minimum(rooms_fund, room), rooms_fund)
+        return self._paid(pay, v.keys), pay, lo, hi, uncapped, (rooms_fund, rooms_any)
+
+    def _paid(self, pay, keys):
+        """settle.paid: the increase of the rounded exact cumulative, the least over its pools."""
+        s = self.scale
+        if not keys:
+            return _round_div(pay, s)
+        acc, y = self.acc, self.y
+        return np.min([_round_div(acc.pools[y, k] + pay, s) - acc.rounded[y, k] for k in keys], axis=0)
+
+    def _layer(self, layer, eligible, charged, paid_so_far, burden_claim, lo, hi, uncapped, rooms):
+        n = len(eligible)
+        zero = np.zeros(n, np.int64)
+        if layer.base == "burden":
+            counted = burden_claim + (self.r.prepay[self.rows] if layer.counts_prepay
+                                      else self.r.first_share[self.rows] if layer.includes_first_share else 0)
+            acc, y = self.acc, self.y
+            burden = (layer.burden, acc.burden[y, layer.burden] + counted)
+            if layer.rate is None or layer.not_covered:
+                return zero, (burden, [], zero, zero)
+            lo, hi = self._burden_positions(layer, counted)
+            pay = _banded(lo, hi, layer.rate.scaled_bands)
+            return self._layer_paid(layer, pay, burden)
+        if layer.rate is None:
+            return zero, (None, [], zero, zero)
+        if layer.base == "above-cap":
+            self.exact: dict = {}
+            above = self._above(rooms[1] if layer.above_any_cap else rooms[0], eligible, lo, hi, uncapped)
+            pay = above * layer.rate.scaled_share
+            p, update = self._layer_paid(layer, pay, None, exclude=list(self.exact))
+            pay, p = update[2], p.copy()
+            for i, cost in self.exact.items():
+                p[i], pay[i] = self._exact_layer_paid(layer, i, cost * layer.rate.scaled_share)
+            # No payment, no layer update (engine._above_cap returns before _layer_paid).
+            skip = above <= 0
+            skip[list(self.exact)] = False
+            return np.where(skip, 0, p), (None, layer.keys, np.where(skip, 0, pay), np.where(skip, 0, p))
+        if layer.not_covered:
+            return zero, (None, [], zero, zero)
+        remaining = eligible - paid_so_far - (charged if layer.above_deductible else 0) \
+            + (self.r.first_share[self.rows] if layer.includes_first_share else 0)
+        pay = np.maximum(remaining, 0) * layer.rate.scaled_share
+        return self._layer_paid(layer, pay, None)
+
+    def _burden_positions(self, layer, counted):
+        """engine._burden_positions: the excess over each group of thresholds (the larger one in
+        a group), placed above the first threshold."""
+        acc, y = self.acc, self.y
+        before, after = [], []
+        for (amount, _, counts), summed in zip(layer.thresholds, layer.summed):
+            b0 = acc.burden[y][:, summed].sum(axis=1) if summed else np.zeros(len(y), np.int64)
+            before.append(b0 - amount)
+            after.append(b0 + counted - amount if counts else b0 - amount)
+        first = layer.thresholds[0][0]
+        lo, hi = np.full(len(y), first, np.int64), np.full(len(y), first, np.int64)
+        for group in layer.groups:
+            lo += np.maximum(np.max([before[i] for i in group], axis=0), 0)
+            hi += np.maximum(np.max([after[i] for i in group], axis=0), 0)
+        return lo, hi
+
+    def _layer_paid(self, layer, pay, burden, exclude=()):
+        acc, y = self.acc, self.y
+        for k, limit in layer.caps_s:
+            room = np.maximum(limit - acc.pools[y, k], 0)
+            if acc.fractions:
+                # A pool holding a fraction (an earlier cap point) that this payment would fill:
+                # the capped payment is a fraction too; the year goes on in the scalar engine.
+                frac = acc.has_fraction[y, k] & (pay > 0) & (pay >= room)
+                frac[list(exclude)] = False
+                self.lost |= frac
+            pay = np.minimum(pay, room)
+        p = self._paid(pay, layer.keys)
+        return p, (burden, layer.keys, pay, p)
+
+    def _above(self, rooms, eligible, lo, hi, uncapped):
+        """engine._above: the eligible cost (fen) above the basic fund's cap point. A cap point
+        off the 1/scale-fen grid marks the row lost (its person goes to the scalar engine)."""
+        bound = rooms != _NONE
+        above = np.zeros(len(rooms), np.int64)
+        used_up = bound & (rooms <= 0)
+        above[used_up] = eligible[used_up]
+        crossing = bound & (rooms > 0) & (uncapped > rooms)
+        if crossing.any():
+            pos = hi.copy()
+            found = np.zeros(len(rooms), bool)
+            paid = np.zeros(len(rooms), np.int64)
+            start = 0
+            for upper, share in self.v.rate.scaled_bands:
+                top = _NONE if upper is None else upper
+                a, b = np.maximum(lo, start), np.minimum(hi, top)
+                seg = np.where(b > a, (b - a) * share, 0)
+                hit = crossing & ~found & (b > a) & (share > 0) & (paid + seg >= rooms)
+                if share > 0:
+                    left = rooms - paid
+                    off = hit & (left % share != 0)
+                    for i in np.flatnonzero(off).tolist():  # off the grid: exact, in Python (rare)
+                        self.exact[i] = int(hi[i]) - int(a[i]) - Fraction(int(left[i]), share)
+                    pos = np.where(hit, a + left // share, pos)
+                found |= hit
+                paid += seg
+                start = top
+            above = np.where(crossing, hi - pos, above)
+        return above
+
+    def _exact_layer_paid(self, layer, i: int, pay: Fraction) -> int:
+        """_layer_paid for one row whose payment (1/scale fen) is a fraction: the layer's pools
+        keep the fraction's part below one unit in `acc.fractions`, added to them at commit."""
+        acc, y, s = self.acc, int(self.y[i]), self.scale
+        exact = lambda k: int(acc.pools[y, k]) + acc.fractions.get((y, k), 0)  # noqa: E731
+        for k, limit in layer.caps_s:
+            pay = min(pay, max(limit - exact(k), 0))
+        if layer.keys:
+            p = min(math.floor((2 * (exact(k) + pay) + s) / (2 * s)) - int(acc.rounded[y, k]) for k in layer.keys)
+        else:
+            p = math.floor((2 * pay + s) / (2 * s))
+        whole = math.floor(pay)
+        self.fractions.extend((y, k, pay - whole) for k in layer.keys)
+        return p, whole
+
+    def _commit(self, charged, target, eligible, exact, paid, updates) -> None:
+        """engine._commit: the year's changes, in one place."""
+        v, acc, y = self.v, self.acc, self.y
+        b = v.benefit
+        if v.counts_stay:
+            acc.stays[y, b] += 1
+            acc.level_stays[y, v.stay] += 1
+        acc.deductibles[y, b] += charged
+        if target is not None:
+            acc.levels[y, b] = target
+        acc.eligible[y, b] += eligible
+        _record(acc, y, v.keys, exact, paid)
+        for burden, keys, pay, p in updates:
+            if burden is not None:
+                acc.burden[y, burden[0]] = burden[1]
+            _record(acc, y, keys, pay, p)
+        for year, k, part in self.fractions:
+            part += acc.fractions.pop((year, k), 0)
+            if part >= 1:
+                acc.pools[year, k] += 1
+                part -= 1
+            if part:
+                acc.fractions[(year, k)] = part
+            acc.has_fraction[year, k] = bool(part)
+
+
+def _record(acc: _Accumulators, y, keys, exact, rounded) -> None:
+    for k in keys:
+        acc.pools[y, k] += exact
+        acc.rounded[y, k] += rounded
+
+
+def _banded(lo, hi, bands) -> np.ndarray:
+    """settle.banded in 1/scale fen: each band's part of lo..hi (fen) times its scaled share."""
+    if len(bands) == 1 and bands[0][0] is None:
+        return np.maximum(hi - lo, 0) * bands[0][1]
+    pay = np.zeros(len(lo), np.int64)
+    start = 0
+    for upper, share in bands:
+        top = _NONE if upper is None else upper
+        a, b = np.maximum(lo, start), np.minimum(hi, top)
+        pay += np.maximum(b - a, 0) * share
+        start = top
+    return pay

@@ -1,0 +1,139 @@
+"""The message catalogue: each diagnostic's English text and its Chinese, in one place.
+
+The checker words its messages in English where it finds the problem; this catalogue gives
+the Chinese for each, as a pattern over the English message (its variable parts captured)
+and a template. Both the CLI (`med check --lang`) and the language server translate
+through `localise`, so an author sees one language everywhere.
+
+The language is, in order: the one asked for (`--lang`, the server's `lang`
+initialization option), the locale (LC_ALL, LC_MESSAGES, LANG starting `zh`), else the
+language of the policy's own keywords (an all-Chinese policy gets Chinese messages).
+A message the catalogue does not know stays English: never a wrong translation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Mapping, Optional
+
+import attrs
+
+from .errors import Diagnostic
+from .keywords import BY_SPELLING
+from .scanner import scan
+
+LANGUAGES = ("en", "zh")
+
+# (English pattern, Chinese template). Groups are re-inserted by name; `{q}` quantities and
+# kinds go through _WORDS.
+_CATALOGUE: tuple[tuple[str, str], ...] = (
+    (r"unknown word `(?P<w>[^`]+)`", "无法识别的词 `{w}`"),
+    (r"unknown (?P<kind>[\w-]+ )?name `(?P<w>[^`]+)`", "未定义的{kind}名称 `{w}`"),
+    (r"unknown parameter `(?P<w>[^`]+)`", "未声明的参数 `{w}`"),
+    (r"did you mean `(?P<w>[^`]+)`\?(?P<rest>.*)", "是否应为 `{w}`？{rest}"),
+    (r"unexpected (?P<found>.+?); expected (?P<exp>.+)", "此处不应出现{found}；应为 {exp}"),
+    (r"unexpected (?P<found>.+)", "此处不应出现{found}"),
+    (r"the file ends in the middle of a clause", "文件在条款中途结束"),
+    (r"quotes must be straight \(\"\), not (?P<ch>.+)", "引号须用半角直引号 (\")，而非 {ch}"),
+    (r"unexpected full-width (?P<ch>.+?): use it only inside quotes or comments",
+     "全角字符 {ch} 只能用在引号或注释中"),
+    (r"this line's indentation matches no enclosing block", "本行的缩进与任何上层块都不对齐"),
+    (r"unexpected indentation: only a line that opens a block may be followed by indented lines",
+     "缩进有误：只有开启一个块的行之后才能缩进"),
+    (r"this sets (?P<q>.+?) for the same claims as line (?P<n>\d+), differently",
+     "本条与第 {n} 行对相同的就医情形规定了不同的{q}"),
+    (r"ambiguous (?P<q>.+?): this clause and line (?P<n>\d+) both apply to claims with (?P<what>.+), "
+     r"and neither is more specific",
+     "{q}有歧义：本条与第 {n} 行都适用于 {what} 的情形，且两者都不比对方更具体"),
+    (r"add a clause for the overlap, or mark the one that wins as `exception`",
+     "为重叠部分另写一条，或把应优先的一条标为 `exception`（例外）"),
+    (r"benefit `(?P<b>[^`]+)` of scheme (?P<s>\S+) has no rate for local claims at (?P<at>.+)",
+     "险种 {s} 的待遇 `{b}` 缺少以下本地就医情形的报销比例：{at}"),
+    (r"add the clause, or `rate 0%` with the article that leaves it out",
+     "补上该条款，或写 `rate 0%` 并注明不予支付的条文"),
+    (r"a rate of (?P<v>\S+) is over 100%", "报销比例 {v} 超过 100%"),
+    (r"a rate cannot be negative", "报销比例不能为负"),
+    (r"a rate is a percentage: write (?P<v>\S+)", "报销比例应为百分数：写作 {v}"),
+    (r"fund `(?P<f>[^`]+)` needs a base: .*", "基金 `{f}` 需指明支付基数：`on burden`、`on eligible above cap` 或 `on remaining`"),
+    (r"parameter `(?P<p>[^`]+)` is declared twice", "参数 `{p}` 重复声明"),
+    (r"the effective period ends before it starts", "施行期的结束日期早于开始日期"),
+    (r"`(?P<t>[^`]+)` is not a date", "`{t}` 不是有效日期"),
+    (r"this line selects claims but sets nothing; add a setting or an indented block",
+     "本行选定了就医情形却未作任何规定；请加上设置或缩进的子块"),
+    (r"cannot read (?P<p>.+?): (?P<why>.+)", "无法读取 {p}：{why}"),
+    (r"expected (?P<exp>.+)", "应为 {exp}"),
+    (r"`use` names a module \(a \.med file beside the policy, or the standard library\), not a path",
+     "`use`（引用）后应是模块名（与本办法同目录的 .med 文件或标准库），不能是路径"),
+    (r"write `use NAME` for NAME\.med beside the policy", "同目录的 NAME.med 写作 `use NAME`"),
+    (r"no module `(?P<m>[^`]+)` in the standard library", "标准库中没有模块 `{m}`"),
+    (r"a clause about item classes sets prepay, ceiling or rate, not (?P<q>\S+)",
+     "关于费用类别的条款只能规定先行自付、限价或比例，不能规定 {q}"),
+    (r"this line can never apply: its (?P<dim>\S+) contradicts the block it is in",
+     "本行永远不会适用：它的{dim}与所在块相矛盾"),
+    (r"a layer may be declared again only `for` other benefits", "同一层级只能 `for`（针对）其他待遇再次声明"),
+    (r"the number (?P<n>\S+) is too large \(numbers stay below (?P<max>\S+)\)", "数字 {n} 过大（须小于 {max}）"),
+    (r"blocks are nested more than (?P<n>\d+) deep", "块的嵌套超过 {n} 层"),
+    (r"more than (?P<n>\d+) clauses in one file", "一个文件中的条款超过 {n} 条"),
+    (r"the file is larger than (?P<n>\d+) bytes", "文件超过 {n} 字节"),
+    (r"byte (?P<b>0x[0-9a-f]+) is not UTF-8: save the file as UTF-8", "字节 {b} 不是 UTF-8 编码：请以 UTF-8 保存文件"),
+)
+_COMPILED = tuple((re.compile(p), t) for p, t in _CATALOGUE)
+_WORDS = {  # the variable words of messages
+    "a whole number": "整数", "whole number": "整数", "a number": "数字", "number": "数字",
+    "a name": "名称", "name": "名称", "end of line": "行尾", "indentation": "缩进",
+    "the deductible": "起付线", "deductible": "起付线", "the rate": "报销比例", "rate": "报销比例",
+    "the cap": "封顶线", "cap": "封顶线", "the limit": "限额", "limit": "限额",
+    "level ": "级别", "group ": "人群", "status ": "人员类别", "place ": "就医地", "benefit ": "待遇",
+    "fund ": "基金", "measure ": "数量", "scheme ": "险种", "event ": "生育事件", "class ": "费用类别",
+    "type": "机构类型", "level": "级别", "status": "人员类别", "place": "就医地", "benefit": "待遇", "group": "人群",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    """`text` (one message or hint) in `lang`; English, or unknown text, is returned as it is."""
+    if lang != "zh" or not text:
+        return text
+    for pattern, template in _COMPILED:
+        m = pattern.fullmatch(text)
+        if m is not None:
+            parts = {k: _WORDS.get(v, v) if v is not None else "" for k, v in m.groupdict().items()}
+            return template.format(**parts)
+    return text
+
+
+def localise(d: Diagnostic, lang: str) -> Diagnostic:
+    """The diagnostic with its message and hint in `lang`."""
+    if lang != "zh":
+        return d
+    return attrs.evolve(d, message=translate(d.message, lang), hint=translate(d.hint, lang) if d.hint else None)
+
+
+def choose(asked: Optional[str], source: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The language of messages: asked for, else the locale, else the policy's keywords."""
+    if asked:
+        return "zh" if asked.lower().startswith("zh") else "en"
+    environ = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(var)
+        if value:
+            if value.lower().startswith("zh"):
+                return "zh"
+            if value not in ("C", "POSIX", "C.UTF-8"):
+                return "en"
+            break
+    return keyword_language(source) if source else "en"
+
+
+def keyword_language(source: str) -> str:
+    """"zh" when most of the policy's keywords are written in Chinese."""
+    chinese = english = 0
+    for line in source.splitlines()[:400]:
+        for t in scan(line):
+            kw = BY_SPELLING.get(t.text) if t.kind == "word" else None
+            if kw is not None:
+                if t.text in kw.chinese:
+                    chinese += 1
+                else:
+                    english += 1
+    return "zh" if chinese > english else "en"
