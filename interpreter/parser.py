@@ -389,6 +389,16 @@ class _ToAst(Transformer):
         line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
         return line[span.column - 1:span.end_column - 1 if span.end_line == span.line else None]
 
+    def _misspelt_after_value(self, part) -> None:
+        """`deductible 900 rat 85%`: a word after a value one typo away from a setting keyword."""
+        if not isinstance(part, ast.NameSelector):
+            return
+        sp = part.span
+        tok = Token("NAME", part.name, line=sp.line, column=sp.column, end_line=sp.end_line, end_column=sp.end_column)
+        found = _misspelt_keyword("\n".join(self.lines), tok, _AFTER_VALUE_TERMINALS, self.file)
+        if found is not None:
+            raise MedSyntaxError(found)
+
     def _what(self, part) -> str:
         text = self._text(part.span)
         kind = ("percentage" if isinstance(part, ast.Percent) else
@@ -552,6 +562,7 @@ class _ToAst(Transformer):
         if len(parts) == 1 and not isinstance(parts[0], _SELECTORS):
             return parts[0]
         if not isinstance(parts[0], _SELECTORS):  # a value, then more: the second part is wrong
+            self._misspelt_after_value(parts[1])
             raise MedSyntaxError(Diagnostic(parts[1].span, f"unexpected {self._what(parts[1])}; expected {_AFTER_VALUE}",
                                             hint="a setting takes one value, or values each after its selectors "
                                                  "(`employed 85% retired 87%`)"))
@@ -732,8 +743,9 @@ _SETTINGS = (
 
 
 # What may follow a setting's value (a table's part after a lone value is none of these).
-_AFTER_VALUE = _expected_words({"ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
-                                "NOT_COVERED", "PAID_BY", "PREPAY", "RATE", "TERMS", "_NL"})
+_AFTER_VALUE_TERMINALS = frozenset({"ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
+                                    "NOT_COVERED", "PAID_BY", "PREPAY", "RATE", "TERMS", "_NL"})
+_AFTER_VALUE = _expected_words(set(_AFTER_VALUE_TERMINALS))
 _SELECTORS = (ast.NameSelector, ast.MeasureSelector, ast.DateSelector)
 
 
