@@ -58,9 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array or .csv; - for stdin (JSONL)")
     r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
-    r.add_argument("--format", choices=("jsonl", "csv", "table"), default=None,
-                   help="output format (default: from OUT's extension, else jsonl)")
+    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx"), default=None,
+                   help="output format (default: from OUT's extension, else jsonl); xlsx needs medpolicy[data]")
+    r.add_argument("--excel", action="store_true", help="CSV for Excel and WPS: a UTF-8 BOM first")
     r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
+    r.add_argument("--from", dest="source", choices=("contract", "nhsa"), default="contract",
+                   help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
+    r.add_argument("--to", dest="target", choices=("contract", "nhsa"), default="contract",
+                   help="nhsa: answers as the platform's setlinfo and setldetail (needs --from nhsa)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")
@@ -84,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("files", nargs="+", metavar="FILE")
     f.add_argument("--check", action="store_true", help="only report files that are not formatted")
     f.set_defaults(func=cmd_fmt)
+
+    sc = sub.add_parser("schema", help="the JSON Schema of a claim or a result")
+    sc.add_argument("kind", choices=("claim", "result"))
+    sc.add_argument("--policy", metavar="POLICY", help="list this policy's names (default: the standard vocabulary)")
+    sc.set_defaults(func=cmd_schema)
 
     lsp = sub.add_parser("lsp", help="the language server, on stdio")
     # Editors' LSP clients (vscode-languageclient, ...) add --stdio; stdio is the only transport.
@@ -425,30 +435,50 @@ def _run(args, policy: Policy, params: dict) -> int:
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
         return 2
-    claims = [c for c in items if not isinstance(c, InputProblem)]
-    try:
-        results = iter(policy.settle_all(claims, params=params))
-    except MedError as e:
-        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return 1
-    rows: list[dict] = []
     for it in items:
         if isinstance(it, InputProblem):
             print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
-            rows.append(it.as_result())
-        else:
-            rows.append(next(results).to_json(trace=not args.no_trace))
-    fmt = args.format or _format_for(args.output)
+    try:
+        rows = _settle_rows(args, policy, params, items)
+    except MedError as e:
+        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    if isinstance(rows, int):
+        return rows
+    fmt = "nhsa" if args.target == "nhsa" else args.format or _format_for(args.output)
+    if fmt in ("csv", "xlsx"):
+        from .spreadsheet import write_table, xlsx_available
+
+        if fmt == "xlsx" and not xlsx_available():
+            print("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'", file=sys.stderr)
+            return 2
+        write_table(rows, fmt, args.output, excel=args.excel)
+        return _summary(rows)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
         write_results(rows, fmt, out, policy)
     finally:
         if args.output:
             out.close()
+    return _summary(rows)
+
+
+def _summary(rows: list[dict]) -> int:
     errors = sum("error" in r for r in rows)
     if errors:
         print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _settle_rows(args, policy: Policy, params: dict, items: list):
+    """One row per input item: contract results, or (--from/--to nhsa) the platform's shape."""
+    if args.source == "nhsa" or args.target == "nhsa":
+        from .nhsa import cli_rows
+
+        return cli_rows(args, policy, params, items)
+    results = iter(policy.settle_all([c for c in items if not isinstance(c, InputProblem)], params=params))
+    return [it.as_result() if isinstance(it, InputProblem) else next(results).to_json(trace=not args.no_trace)
+            for it in items]
 
 
 @contextlib.contextmanager
@@ -470,12 +500,19 @@ def _batch_gc():
 def _format_for(output: Optional[str]) -> str:
     if output and output.endswith(".csv"):
         return "csv"
+    if output and output.endswith(".xlsx"):
+        return "xlsx"
     if output and output.endswith((".txt", ".table")):
         return "table"
     return "jsonl"
 
 
 def write_results(rows: list[dict], fmt: str, out, policy: Policy) -> None:
+    if fmt == "nhsa":
+        from .nhsa import dumps
+
+        out.writelines(dumps(r) + "\n" for r in rows)
+        return
     if fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -741,6 +778,12 @@ def cmd_fmt(args) -> int:
     from .formatter import format_files
 
     return format_files(args.files, check=args.check)
+
+
+def cmd_schema(args) -> int:
+    from .schema import cli
+
+    return cli(args)
 
 
 def cmd_lsp(args) -> int:

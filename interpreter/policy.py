@@ -31,7 +31,8 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .money import CONVERTING, Exact, q
+from .money import CONVERTING, q
+from .result_fields import RESULT_FIELDS
 from .settle import Year, step_dict
 
 MAX_USES = 16
@@ -102,20 +103,27 @@ class Result(Mapping):
 
 
 def to_json(data: dict, trace: Optional[list]) -> dict:
+    """A result as the table `result_fields.RESULT_FIELDS` says: money as two-decimal strings."""
     if "error" in data:
         return dict(data)
     out: dict = {}
-    for k, v in data.items():
-        cls = v.__class__
-        if cls is Decimal or cls is Exact:
-            out[k] = str(q(v))
-        elif cls is dict:
-            out[k] = {f: str(q(a)) for f, a in v.items()}
-        else:
-            out[k] = v
+    for name, money in _RESULT_KEYS:
+        if name in data:
+            v = data[name]
+            if not money:
+                out[name] = v
+            elif v.__class__ is dict:
+                out[name] = {f: str(q(a)) for f, a in v.items()}
+            else:  # a Decimal, or an Exact cumulative
+                out[name] = str(q(v))
+    if len(out) != len(data):
+        raise KeyError(f"result fields missing from RESULT_FIELDS: {sorted(set(data) - set(out))}")
     if trace is not None:
         out["trace"] = [step_dict(s) for s in trace]
     return out
+
+
+_RESULT_KEYS = tuple((f.name, f.type in ("money", "funds")) for f in RESULT_FIELDS if f.name != "trace")
 
 
 class Policy:

@@ -25,8 +25,8 @@ _PRICED = ("material", "partial")
 
 
 def compiled_policies() -> list[tuple[str, "medpolicy.Policy | None", str]]:
-    """Every shipped policy: (name, policy or None, why not). Policies still being written
-    may not compile yet; the tests skip those rather than fail on someone else's work."""
+    """Every shipped policy: (name, policy or None, why not). A policy that does not compile
+    fails test_properties.py::test_every_shipped_policy_compiles with its reason."""
     out = []
     for path in POLICY_FILES:
         try:

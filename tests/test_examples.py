@@ -1,26 +1,52 @@
 """Every worked example beside the policies (policies/*.test.toml), computed by hand from the
-regulation, settles to the fen."""
+regulation, settles to the fen.
 
+Each example is settled inside its own test (not while collecting), so that a mutation run
+(`scripts/mutation.py`) sees which examples exercise which code."""
+
+import functools
+import sys
 from pathlib import Path
 
 import pytest
 
-from medpolicy.examples import run_file
+import medpolicy
+from medpolicy.examples import policy_for, run_example
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FILES = sorted((ROOT / "policies").glob("*.test.toml"))
 
 
+@functools.lru_cache(maxsize=None)
+def _policy(test_file: Path):
+    return medpolicy.load(policy_for(test_file))
+
+
+@functools.lru_cache(maxsize=None)
+def _examples(test_file: Path) -> dict:
+    return tomllib.loads(test_file.read_text(encoding="utf-8"))
+
+
 def _cases():
     for f in TEST_FILES:
-        if not f.with_name(f.name.replace(".test.toml", ".med")).exists():
-            continue
-        for outcome in run_file(f):
-            yield pytest.param(outcome, id=f"{f.stem.split('.')[0]}: {outcome.name}")
+        data = _examples(f)
+        for i, ex in enumerate(data.get("example", [])):
+            yield pytest.param(f, i, id=f"{f.stem.split('.')[0]}: {ex.get('name', i)}")
 
 
-@pytest.mark.parametrize("outcome", list(_cases()))
-def test_worked_example(outcome):
+def test_every_policy_has_worked_examples():
+    assert {f.stem.split(".")[0] for f in TEST_FILES} == {"binzhou", "shaoxing", "suihua", "suizhou", "ziyang"}
+
+
+@pytest.mark.parametrize("test_file, index", list(_cases()))
+def test_worked_example(test_file, index):
+    data = _examples(test_file)
+    outcome = run_example(str(test_file), data["example"][index], _policy(test_file), data.get("params", {}))
     assert outcome.error is None, outcome.error
     assert not outcome.mismatches, "\n".join(
         f"{m.claim} {m.field}: expected {m.expected}, got {m.actual}" for m in outcome.mismatches)

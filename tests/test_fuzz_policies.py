@@ -94,11 +94,26 @@ def test_a_long_line_is_only_slow_to_read():
     assert e.line == 4 and "has no rate" in e.message
 
 
-@pytest.mark.parametrize("text", ["\x00\x01", "\ud800", "\ufeff\ufeff", "policy", '"', "\t\t\n  \n\t x", "#" * 10,
-                                  "scheme\n", "scheme employee\n  inpatient rate 50%\n    level3\n", "\r\r\r\n\n"])
-def test_small_broken_texts(text):
+@pytest.mark.parametrize("text, expected", [
+    ("\x00\x01", (1, 1, "unexpected character '\\x00'")),
+    ("\ud800", (1, 1, "unexpected character '\\ud800'")),
+    ("\ufeff\ufeff", None),                 # byte-order marks only: an empty policy
+    ("policy", (1, 7, 'unexpected end of line; expected a quoted text ("...")')),
+    ('"', (1, 1, "unexpected character '\"'")),
+    ("\t\t\n  \n\t x", (3, 1, "unexpected indentation: only a line that opens a block may be followed by indented lines")),
+    ("#" * 10, None),                         # a comment only
+    ("scheme\n", (1, 7, "unexpected end of line; expected a name")),
+    ("scheme employee\n  inpatient rate 50%\n    level3\n", (1, 1, "unknown scheme name `employee`")),  # no `use standard`
+    ("\r\r\r\n\n", None),                     # blank lines only
+])
+def test_small_broken_texts(text, expected):
     outcome = check_compile(text)
-    assert isinstance(outcome, (medpolicy.Policy, medpolicy.MedError))
+    if expected is None:
+        assert isinstance(outcome, medpolicy.Policy), outcome
+    else:
+        assert isinstance(outcome, medpolicy.MedError), outcome
+        d = outcome.diagnostics[0]
+        assert (d.span.line, d.span.column, d.message) == expected
 
 
 # ---- a policy never reaches outside ------------------------------------------------------

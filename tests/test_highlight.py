@@ -2,7 +2,8 @@
 Error token on any real policy.
 
 Golden files are tests/golden/tokens/NAME.med with the expected tokens in NAME.tokens.
-After an intended change, refresh them and review the diff:
+After an intended change, refresh them (the refreshing run fails for each file it rewrote),
+review the diff, and run again:
 
     MED_UPDATE_GOLDEN=1 python -m pytest tests/test_highlight.py
 """
@@ -42,10 +43,12 @@ def render(text: str) -> str:
 def test_golden_tokens(source):
     actual = render(source.read_text(encoding="utf-8"))
     expected_file = source.with_suffix(".tokens")
-    if os.environ.get("MED_UPDATE_GOLDEN") == "1":
+    expected = expected_file.read_text(encoding="utf-8") if expected_file.exists() else None
+    if os.environ.get("MED_UPDATE_GOLDEN") == "1" and actual != expected:
+        # Rewriting is never a pass: the run that rewrote the file fails, the next one compares.
         expected_file.write_text(actual, encoding="utf-8")
-    assert expected_file.exists(), f"{expected_file.name} is missing; run with MED_UPDATE_GOLDEN=1"
-    expected = expected_file.read_text(encoding="utf-8")
+        pytest.fail(f"rewrote {expected_file.name}: review its diff, then run without MED_UPDATE_GOLDEN")
+    assert expected is not None, f"{expected_file.name} is missing; run with MED_UPDATE_GOLDEN=1"
     assert actual == expected, "tokens differ (MED_UPDATE_GOLDEN=1 accepts them):\n" + "".join(
         difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
                              f"{expected_file.name} (expected)", f"{expected_file.name} (actual)"))

@@ -1,5 +1,7 @@
 """Settlement rules of the language, each on a small policy with amounts worked out by hand."""
 
+from pathlib import Path
+
 import medpolicy
 
 HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
@@ -180,7 +182,7 @@ def test_a_year_is_kept_per_scheme():
     # domain.md: a person's employee and resident claims in one year have separate accumulators.
     # Suihua: the employee stay of 200,000 uses up the basic fund's 120,000 cap; the resident
     # stay at level 3 then still gets its own terms: (10,000 - 800) x 65% = 5,980.00.
-    suihua = medpolicy.load("policies/suihua.med")
+    suihua = medpolicy.load(Path(__file__).resolve().parent.parent / "policies" / "suihua.med")
     employee = claim("e", amount="200000")
     resident = dict(claim("r", date="2026-05-01"), scheme="resident")
     del resident["status"]

@@ -1,7 +1,8 @@
 """The TextMate grammar (VS Code), run by the engine VS Code uses: vscode-textmate with
 vscode-oniguruma, through editor-support/vscode/test/grammar.test.js.
 
-Needs node and the npm packages: `cd editor-support/vscode && npm ci`.
+Needs node and the npm packages; the `node` fixture runs `npm ci` in editor-support/vscode once
+when they are missing (.ci/run installs node and npm). Without them the tests fail, saying why.
 """
 
 import json
@@ -25,49 +26,47 @@ def _packages_present() -> bool:
     return all((VSCODE / "node_modules" / p).is_dir() for p in ("vscode-textmate", "vscode-oniguruma"))
 
 
-def _install_packages() -> bool:
-    """On a fresh clone (CI), install the locked npm packages once, from the registry."""
-    if _packages_present():
-        return True
-    if NPM is None:
-        return False
-    done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund"], cwd=VSCODE, capture_output=True, timeout=600)
-    return done.returncode == 0 and _packages_present()
+@pytest.fixture(scope="module")
+def node() -> str:
+    """node, with the locked npm packages installed (on a fresh clone: `npm ci`, once)."""
+    if NODE is None:
+        pytest.fail("node is not installed (apt-get install nodejs npm; .ci/run does it)")
+    if not _packages_present():
+        if NPM is None:
+            pytest.fail("the npm packages of editor-support/vscode are missing and npm is not installed")
+        done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund"], cwd=VSCODE, capture_output=True, text=True,
+                              timeout=600)
+        if done.returncode != 0 or not _packages_present():
+            pytest.fail(f"`npm ci` in editor-support/vscode failed ({done.returncode}): {done.stderr[-2000:]}")
+    return NODE
 
 
-pytestmark = [
-    pytest.mark.skipif(NODE is None, reason="node is not installed"),
-    pytest.mark.skipif(NODE is not None and not _install_packages(),
-                       reason="npm packages missing and `npm ci` in editor-support/vscode failed"),
-]
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([NODE, str(SCRIPT), *args], cwd=VSCODE, capture_output=True,
+def run(node: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([node, str(SCRIPT), *args], cwd=VSCODE, capture_output=True,
                           text=True, encoding="utf-8", timeout=120)
 
 
-def test_textmate_grammar_scopes_every_file_fixture_and_word(tmp_path):
+def test_textmate_grammar_scopes_every_file_fixture_and_word(node, tmp_path):
     words = tmp_path / "words.json"
     words.write_text(json.dumps({
         "keywords": [s for k in KEYWORDS for s in k.spellings],
         "vocabulary": list(lexicon().vocabulary),
     }, ensure_ascii=False), encoding="utf-8")
-    result = run("--words", str(words))
+    result = run(node, "--words", str(words))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith(" 0 failed")
 
 
-def test_dump_shows_scopes_of_each_token():
-    out = run("--dump", str(VSCODE / "test" / "fixture.med")).stdout.splitlines()
+def test_dump_shows_scopes_of_each_token(node):
+    out = run(node, "--dump", str(VSCODE / "test" / "fixture.med")).stdout.splitlines()
     assert '9: "起付线"  keyword.control.med' in out
     assert '9: "85%"  constant.numeric.percentage.med' in out
     assert '2: "\\"第四十三条\\""  string.quoted.double.citation.med' in out
     assert '11: "三级医院"  variable.other.name.med' in out
 
 
-def test_extension_script_is_valid_javascript_and_its_client_resolves():
-    assert subprocess.run([NODE, "--check", "extension.js"], cwd=VSCODE).returncode == 0
-    resolved = subprocess.run([NODE, "-e", "console.log(require.resolve('vscode-languageclient/node'))"],
+def test_extension_script_is_valid_javascript_and_its_client_resolves(node):
+    assert subprocess.run([node, "--check", "extension.js"], cwd=VSCODE).returncode == 0
+    resolved = subprocess.run([node, "-e", "console.log(require.resolve('vscode-languageclient/node'))"],
                               cwd=VSCODE, capture_output=True, text=True)
     assert resolved.returncode == 0 and "vscode-languageclient" in resolved.stdout

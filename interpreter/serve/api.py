@@ -14,50 +14,20 @@ from typing import Any, Optional
 import attrs
 
 from .. import __version__
+from ..schema import embedded
 from .problems import ApiError
 
-MONEY = {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$", "examples": ["7743.00"]}
-AMOUNT = {"type": ["string", "number"], "description": "a decimal amount ≥ 0"}
 
-CLAIM = {
-    "type": "object", "description": "A claim, as in the contract (docs: contract.md).",
-    "required": ["id", "person", "date", "scheme", "benefit", "facility", "items"],
-    "properties": {
-        "id": {"type": "string", "maxLength": 200}, "person": {"type": "string", "maxLength": 200},
-        "date": {"type": "string", "format": "date"}, "scheme": {"type": "string", "examples": ["employee", "resident"]},
-        "status": {"type": "string", "examples": ["employed", "retired"]}, "age": {"type": "integer"},
-        "groups": {"type": "array", "items": {"type": "string"}}, "benefit": {"type": "string", "examples": ["inpatient"]},
-        "facility": {"type": "object", "required": ["level"], "properties": {
-            "level": {"type": "string"}, "grade": {"type": "string"}, "type": {"type": "string"},
-            "private": {"type": "boolean"}, "beds": {"type": "integer"}}},
-        "place": {"type": "string", "examples": ["local"]},
-        "items": {"type": "array", "items": {"type": "object", "required": ["class", "amount"], "properties": {
-            "class": {"type": "string"}, "amount": AMOUNT, "unit_price": AMOUNT, "days": {"type": "integer"},
-            "kind": {"type": "string"}}}},
-        "conditions": {"type": "array", "items": {"type": "string"}},
-        "disease_class": {"type": ["integer", "string"]}, "enrolment": {"type": "object"},
-        "contracted": {"type": "boolean"}, "history": {"type": "object"},
-        "maternity": {"type": "string"}, "babies": {"type": "integer"},
-    },
-}
+# The claim and the result as the claim reader's and the result builder's tables say
+# (medpolicy.schema: generated once, shipped in the package, the same for every document).
+CLAIM = embedded("claim")
 ERROR = {
     "type": "object", "required": ["id", "error"], "description": "The contract's error object.",
     "properties": {"id": {"type": ["string", "null"]}, "error": {
         "type": "object", "required": ["code", "message", "field"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}},
 }
-RESULT = {
-    "type": "object", "description": "A settlement, as in the contract; money as strings with two decimals.",
-    "required": ["id", "person", "year", "benefit", "total", "paid", "patient"],
-    "properties": {
-        "id": {"type": "string"}, "person": {"type": "string"}, "year": {"type": "integer"},
-        "benefit": {"type": "string"}, "total": MONEY, "excluded": MONEY, "prepay": MONEY, "eligible": MONEY,
-        "deductible": MONEY, "paid": {"type": "object", "additionalProperties": MONEY}, "patient": MONEY,
-        "trace": {"type": "array", "items": {"type": "object", "properties": {
-            "step": {"type": "string"}, "amount": {"type": "string"}, "line": {"type": "integer"},
-            "cite": {"type": "string"}, "detail": {"type": "string"}}}},
-    },
-}
+RESULT = embedded("result")["oneOf"][0]  # a settlement; ROW adds the error row
 ROW = {"oneOf": [RESULT, ERROR], "description": "A result, or an error object for a claim that could not be settled."}
 PARAMS = {"type": "object", "additionalProperties": {"type": ["string", "number"]},
           "description": "Run parameters over the server's --param values, e.g. {\"avg_wage\": \"60000\"}."}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Mutation run over the settlement core, with mutmut (a developer's tool, not CI: it is slow).
+
+    pip install -e '.[mutation]'
+    python scripts/mutation.py                  # every file of CORE, the fast test subset
+    python scripts/mutation.py --files settle.py --max-children 2
+
+The package lives in `interpreter/` but is imported as `medpolicy`; mutmut names a mutant by
+its file's module path, so the run happens in a staging folder (default
+/tmp/medpolicy-mutation) where the package is laid out as `medpolicy/` (with its grammar and
+standard library inside, as an install has them) beside copies of `tests/` and `policies/`.
+mutmut puts its `mutants/` copy first on sys.path, ahead of the editable install.
+
+Prints the score (killed / all mutants) and the surviving mutants; `--diffs` also prints
+each survivor's diff. The CORE list below is the one place that names the files: when the
+engine is split into new modules, add them here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The settlement core (interpreter/NAME): claims in, money out. `plan.py` and the engine's
+# stages join the list when they exist; a missing name is skipped with a note.
+CORE = ["claims.py", "claim_fields.py", "terms.py", "settle.py", "engine.py", "plan.py", "money.py"]
+
+# The fast subset: tests that assert amounts (hand-worked examples, the independent
+# reference, the boundary cases) and the claim reader's field checks. A few seconds a mutant.
+FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_claim_edges.py",
+              "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py"]
+# The hostile-claims fuzz of test_claims takes seconds and asserts no amounts.
+DESELECT = ["-k", "not hostile"]
+ENV = {"MED_REFERENCE_EXAMPLES": "6", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def stage(target: Path, files: list[str]) -> list[str]:
+    """Lay the package out as `medpolicy/` in `target`; returns the files to mutate."""
+    if target.exists():
+        shutil.rmtree(target)
+    pkg = target / "medpolicy"
+    shutil.copytree(ROOT / "interpreter", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "grammar", pkg / "grammar", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "stdlib", pkg / "stdlib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "policies", target / "policies")
+    shutil.copytree(ROOT / "stdlib", target / "stdlib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", target / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    mutate = []
+    for name in files:
+        if (pkg / name).exists():
+            mutate.append(f"medpolicy/{name}")
+        else:
+            print(f"mutation: interpreter/{name} does not exist here; skipped", file=sys.stderr)
+    tests = [t for t in FAST_TESTS if (target / t).exists()]
+    toml_list = lambda xs: "[" + ", ".join(f'"{x}"' for x in xs) + "]"  # noqa: E731
+    (target / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        f"only_mutate = {toml_list(mutate)}\n"
+        'source_paths = ["medpolicy"]\n'
+        'also_copy = ["policies", "stdlib", "tests"]\n'
+        f"pytest_add_cli_args_test_selection = {toml_list(tests + DESELECT)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        "\n[tool.pytest.ini_options]\n"
+        'testpaths = ["tests"]\n', encoding="utf-8")
+    return mutate
+
+
+def results(target: Path) -> tuple[dict, list[str]]:
+    """Count mutants by status, and the names of the survivors."""
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=target,
+                         capture_output=True, text=True)
+    counts: dict = {}
+    survivors = []
+    for line in out.stdout.splitlines():
+        m = re.match(r"\s*(\S+): (.+)$", line)
+        if not m:
+            continue
+        name, status = m.group(1), m.group(2).strip()
+        counts[status] = counts.get(status, 0) + 1
+        if status == "survived":
+            survivors.append(name)
+    return counts, survivors
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stage", type=Path, default=Path("/tmp/medpolicy-mutation"))
+    ap.add_argument("--files", nargs="*", default=CORE, help="files of interpreter/ to mutate (default: CORE)")
+    ap.add_argument("--max-children", default="1", help="parallel test processes (default 1)")
+    ap.add_argument("--report-only", action="store_true", help="only print the results of the last run")
+    ap.add_argument("--diffs", action="store_true", help="print each survivor's diff")
+    args = ap.parse_args(argv)
+    if not args.report_only:
+        mutate = stage(args.stage, args.files)
+        print("mutating:", " ".join(mutate), flush=True)
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],
+                       cwd=args.stage, env={**os.environ, **ENV})
+    counts, survivors = results(args.stage)
+    total = sum(counts.values())
+    killed = counts.get("killed", 0)
+    print(f"\nmutants: {total}  " + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    if total:
+        print(f"score: {killed}/{total} killed = {100 * killed / total:.1f}%")
+    for name in survivors:
+        print("survived:", name)
+        if args.diffs:
+            diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=args.stage,
+                                  capture_output=True, text=True).stdout
+            print(diff)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
