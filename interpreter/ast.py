@@ -373,8 +373,12 @@ class Use:
 
 @attrs.frozen
 class Parameter:
+    """`parameter NAME "description" default VALUE from "source"` (the default is optional)."""
     name: str
     description: Optional[str] = None
+    default: Optional[Decimal] = None        # a percentage as its share (60% -> 0.6)
+    source: Optional[str] = None             # who sets the default (a statistics bulletin, a notice)
+    written: Optional[str] = None            # the default as printed (`60000`, `10%`, `6万`)
     span: Span = _span()
 
 

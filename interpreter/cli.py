@@ -160,6 +160,7 @@ def cmd_check(args) -> int:
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
+            _print_parameters(name)
             print(f"{name}: ok", file=sys.stderr)
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
@@ -182,6 +183,13 @@ def _readable(path: str) -> bool:
         print(f"med: {e}", file=sys.stderr)
         return False
     return True
+
+
+def _print_parameters(name: str) -> None:
+    """The parameters a policy declares: what each is, and its default or that a run gives it."""
+    policy = _load(name)
+    for line in policy.describe_parameters() if policy is not None else ():
+        print(f"{name}: {line}", file=sys.stderr)
 
 
 def _check_strict(name: str, param_pairs: list[str]) -> bool:

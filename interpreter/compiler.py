@@ -80,8 +80,8 @@ class SchemeRules:
 class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
-    __slots__ = ("title", "region", "effective", "params", "param_descriptions", "schemes", "vocabulary", "file", "cite",
-                 "measure_breaks", "date_breaks")
+    __slots__ = ("title", "region", "effective", "params", "parameters", "param_descriptions", "schemes",
+                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -146,6 +146,7 @@ class _Compiler:
             region=header.region if header else None,
             effective=effective,
             params=tuple(self.params),
+            parameters=dict(self.params),  # name -> ast.Parameter: description, default and its source
             param_descriptions={name: p.description for name, p in self.params.items()},
             schemes=schemes,
             vocabulary=self.vocab,

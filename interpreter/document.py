@@ -27,7 +27,7 @@ from .vocabulary import KINDS, OTHER_KINDS, Vocabulary, Word, build
 
 _CITE = frozenset(s for k in KEYWORDS if k.terminal == "CITE" for s in k.spellings)
 _FUND_CONTEXT = frozenset(s for k in KEYWORDS if k.terminal in ("FUND", "PAID_BY") for s in k.spellings)
-_TOP_LEVEL = frozenset(("POLICY", "REGION", "EFFECTIVE", "USE", "PARAMETER", "DEFINE", "SCHEME"))
+_TOP_LEVEL = frozenset(("POLICY", "REGION", "EFFECTIVE", "USE", "PARAMETER", "DEFAULT", "DEFINE", "SCHEME"))
 _MEASURE_CONTEXT = frozenset(s for k in KEYWORDS if k.terminal == "EACH_EXTRA" for s in k.spellings)
 
 

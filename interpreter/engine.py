@@ -21,7 +21,7 @@ from typing import Optional
 from .compiler import Compiled
 from .errors import ClaimError
 from .money import CONTEXT, ONE, ZERO, div, q
-from .plan import Plan, Rate, build, pct
+from .plan import Plan, Rate, build, pct, reach_error
 from .settle import (Year, apply_caps, banded, banded_pieces, cap_reached, cost_above_cap, deductible_due, paid,
                      position_paying, record, trace_step)
 
@@ -45,7 +45,14 @@ class Engine:
                 # A caller varying the parameters claim by claim would grow the cache without end;
                 # dropping it is safe (plans are rebuilt on demand, equal to the ones dropped).
                 self._plans = {}
-            p = self._plans[key] = build(self.c, facts, params)
+            try:
+                p = self._plans[key] = build(self.c, facts, params)
+            except ClaimError as e:
+                if e.code != "missing-parameter":
+                    raise
+                p = self._plans[key] = e  # every claim of the signature gets it, without building again
+        if p.__class__ is ClaimError:
+            raise p.with_traceback(None)
         return p
 
     def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
@@ -61,12 +68,16 @@ class Engine:
         setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
         try:
             w.plan = self.plan(facts, params)
+            if w.plan.missing:
+                raise reach_error(self.c, w.plan, facts)
             for w.stage, stage in _NAMED_STAGES:
                 if stage(w):
                     break
             w.stage = "commit"
             _commit(w)
-        except ClaimError:
+        except ClaimError as e:
+            if e.code == "missing-parameter" and w.plan is not None and w.stage == "costs":
+                raise reach_error(self.c, w.plan, facts) from None  # an item class's: name every one
             raise
         except Exception as e:  # a bug, or input nothing checked: this claim's error row, never a crash
             raise ClaimError("internal", f"could not settle ({w.where()}): {e!r}",
@@ -126,6 +137,7 @@ def costs(w: Work) -> None:
         w.step("terms", None, *plan.redirect)
     total = excluded = prepay = ZERO
     portions: dict = {}
+    defaults = list(plan.defaults)  # the trace notes of parameters taken from the policy's defaults
     item_rule = plan.item_rule
     for i, it in enumerate(facts.items):
         total += it.amount
@@ -136,6 +148,8 @@ def costs(w: Work) -> None:
             continue
         w.field = i
         rule = item_rule(it.cls, it.kind)
+        if rule.defaults and trace is not None:
+            defaults += [n for n in rule.defaults if n not in defaults]
         amount = it.amount
         ceiling = rule.ceiling
         if ceiling is not None:
@@ -160,6 +174,8 @@ def costs(w: Work) -> None:
     w.field = w.line = None
     if trace is not None:
         trace.insert(0, trace_step("total", total, None))
+        # Right after the total: the parameters this claim's terms took from the policy's defaults.
+        trace[1:1] = [("parameter", None, ref.line, ref.cite, note) for ref, note in defaults]
         if excluded:
             w.step("excluded", excluded, None, "outside the catalogue or over a price ceiling")
     w.total, w.excluded, w.prepay, w.portions = total, excluded, prepay, portions

@@ -17,8 +17,10 @@ from typing import Any, Iterable, Optional
 
 import attrs
 
+from .ast import Span
 from .clauses import Amt, BandSpec, Clause, Constraint
 from .curves import CENT, ZERO, Case, Curve, Prober, cases, first_date, probe_grid, trace_curve
+from .errors import Diagnostic, ParameterError
 from .policy import Policy
 
 TOP_CLAIMS = 20
@@ -366,7 +368,15 @@ def diff(old: Policy, new: Policy, claims: Optional[list] = None, *, params_old:
          params_new: Optional[dict] = None) -> Report:
     """Compare two versions of a policy; raises ParameterError if either needs parameters not given."""
     params_old, params_new = dict(params_old or {}), dict(params_new or {})
-    old.bind(params_old), new.bind(params_new)  # every parameter given, before any work
+    # Every parameter without a default given, before any work: the comparison settles claims
+    # of every case, so it reaches them all (a run asks only for the ones its claims reach).
+    for policy, params in ((old, params_old), (new, params_new)):
+        policy.bind(params)
+        missing = [p.name for p in policy.compiled.parameters.values() if p.default is None and p.name not in params]
+        if missing:
+            raise ParameterError(Diagnostic(Span(policy.compiled.file, 1, 1, 1, 1),
+                                            f"comparing settles claims of every case: give parameter "
+                                            f"{', '.join(missing)} (--param {missing[0]}=VALUE)"))
     return Report(old.compiled.file, new.compiled.file, tuple(clause_changes(old, new)),
                   tuple(effects(old, new, params_old, params_new)),
                   replay(old, new, claims, params_old, params_new) if claims is not None else None)

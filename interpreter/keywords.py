@@ -37,6 +37,7 @@ KEYWORDS: tuple[Keyword, ...] = (
     _kw("TO", "to", "至", "Ends a period or a band: `effective 2026-01-01 to 2030-12-31`, `65% to 20000`."),
     _kw("USE", "use", "引用", "Brings in another policy file, e.g. `use standard` (标准库)."),
     _kw("PARAMETER", "parameter", "参数", "A figure the city sets each year; a run supplies it (`--param`)."),
+    _kw("DEFAULT", "default", "默认", "A parameter's value when a run gives none, with its source: `default 60000 from \"统计公报\"`."),
     _kw("OUT_OF_SCOPE", "out-of-scope", "不涉及", "Articles the policy does not encode, and why: `out-of-scope \"第三条\" \"who administers the fund\"`."),
     _kw("DEFINE", "define", "定义", "Defines vocabulary: the names a selector may use (standard library)."),
     _kw("SCHEME", "scheme", "险种", "A scheme: `employee` 职工医保 or `resident` 居民医保."),

@@ -202,23 +202,48 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     try:
         _check_numbers(tree, file)
         _check_clauses(tree, file)
-        return _ToAst(file).transform(tree)
+        return _ToAst(file, _declared_parameters(tree), text).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MedSyntaxError):
             raise e.orig_exc from None
         raise
 
 
+def _declared_parameters(tree) -> frozenset:
+    return frozenset(str(next(t for t in d.children if isinstance(t, Token) and t.type == "NAME"))
+                     for d in tree.find_data("parameter_decl"))
+
+
 def _check_clauses(tree, file: str) -> None:
     # Each entry of a table (`rate age >= 1 1% age >= 2 2% ...`) becomes a clause of its own:
     # the compiler's work grows with entries, not lines, so entries count against the limit.
-    clauses = (t for t in tree.iter_subtrees_topdown() if t.data in ("line", "entry"))
+    params = _declared_parameters(tree)
+    clauses = (c for t in tree.iter_subtrees_topdown() if t.data in ("line", "table")
+               for c in ((t,) if t.data == "line" else _table_entries(t, params)))
     for n, clause in enumerate(clauses, 1):
         if n > MAX_CLAUSES:
             tok = next(clause.scan_values(lambda v: isinstance(v, Token)), None)
             span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
             raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file "
                                                   f"(each entry of a table counts as one)"))
+
+
+_TABLE_VALUES = frozenset(("table_percent", "literal", "times_param", "percent_of_param"))
+
+
+def _table_entries(table, params: frozenset):
+    """The first part of each entry of a flat table (the parts up to and including a value);
+    a lone value (`rate 80%`) is no table."""
+    if len(table.children) < 2:
+        return
+    start = None
+    for part in table.children:
+        if start is None:
+            start = part
+        is_param = part.data == "name_selector" and str(part.children[0]) in params
+        if part.data in _TABLE_VALUES or is_param:
+            yield start
+            start = None
 
 
 def _check_numbers(tree, file: str) -> None:
@@ -400,14 +425,37 @@ def _nodes(children, *classes) -> list:
 class _ToAst(Transformer):
     """Thin: one constructor per rule; meaning lives in the compiler."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, params: frozenset = frozenset(), text: str = ""):
         super().__init__()
         self.file = file
+        self.lines = text.split("\n")
+        self.params = params  # the names the file declares as parameters
 
     def _span(self, meta) -> ast.Span:
         if getattr(meta, "empty", True):
             return ast.Span(self.file, 1, 1, 1, 1)
         return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _text(self, span: ast.Span) -> str:
+        line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
+        return line[span.column - 1:span.end_column - 1 if span.end_line == span.line else None]
+
+    def _misspelt_after_value(self, part) -> None:
+        """`deductible 900 rat 85%`: a word after a value one typo away from a setting keyword."""
+        if not isinstance(part, ast.NameSelector):
+            return
+        sp = part.span
+        tok = Token("NAME", part.name, line=sp.line, column=sp.column, end_line=sp.end_line, end_column=sp.end_column)
+        found = _misspelt_keyword("\n".join(self.lines), tok, _AFTER_VALUE_TERMINALS, self.file)
+        if found is not None:
+            raise MedSyntaxError(found)
+
+    def _what(self, part) -> str:
+        text = self._text(part.span)
+        kind = ("percentage" if isinstance(part, ast.Percent) else
+                "whole number" if isinstance(part, ast.Number) and text.isdigit() else
+                "number" if isinstance(part, ast.Number) else "name")
+        return f"{kind} `{text}`"
 
     def _tspan(self, tok: Token) -> ast.Span:
         return _tok_span(tok, self.file)
@@ -437,7 +485,13 @@ class _ToAst(Transformer):
 
     def parameter_decl(self, meta, ch):
         s = _toks(ch, "STRING")
-        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, span=self._span(meta))
+        default, source, written = next((c for c in ch if isinstance(c, tuple)), (None, None, None))
+        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, default, source, written,
+                             span=self._span(meta))
+
+    def param_default(self, meta, ch):
+        value = ch[1]
+        return (_pct(value) if value.type == "PERCENT" else _dec(value)), _unquote(_toks(ch, "STRING")[0]), str(value)
 
     def out_of_scope_decl(self, meta, ch):
         strings = [_unquote(t) for t in _toks(ch, "STRING")]
@@ -545,16 +599,41 @@ class _ToAst(Transformer):
     def param_ref(self, meta, ch):
         return ast.ParamRef(str(ch[0]), span=self._span(meta))
 
-    def entries(self, meta, ch):
-        return tuple(ch)
+    def table_percent(self, meta, ch):
+        return ast.Percent(_pct(ch[0]), span=self._tspan(ch[0]))
 
-    def entry(self, meta, ch):
-        value = ch[-1]
-        if isinstance(value, Token) and value.type == "PERCENT":
-            v = ast.Percent(_pct(value), span=self._tspan(value))
-        else:
-            v = ast.Number(_num(value), span=self._tspan(value) if isinstance(value, Token) else self._span(meta))
-        return ast.Entry(tuple(ch[:-1]), v, span=self._span(meta))
+    def table(self, meta, ch):
+        """One value, or entries `selector+ value`: a name is a value where the policy declares
+        it a parameter (`level1 r1 level2 r2`), else a selector."""
+        parts = [ast.ParamRef(p.name, span=p.span) if isinstance(p, ast.NameSelector) and not p.negated
+                 and p.name in self.params else p for p in ch]
+        if len(parts) == 1 and isinstance(parts[0], ast.NameSelector) and not parts[0].negated:
+            # A lone name is a value: the compiler names an undeclared parameter with a hint.
+            return ast.ParamRef(parts[0].name, span=parts[0].span)
+        if len(parts) == 1 and not isinstance(parts[0], _SELECTORS):
+            return parts[0]
+        if not isinstance(parts[0], _SELECTORS):  # a value, then more: the second part is wrong
+            self._misspelt_after_value(parts[1])
+            raise MedSyntaxError(Diagnostic(parts[1].span, f"unexpected {self._what(parts[1])}; expected {_AFTER_VALUE}",
+                                            hint="a setting takes one value, or values each after its selectors "
+                                                 "(`employed 85% retired 87%`)"))
+        entries, selectors = [], []
+        for p in parts:
+            if isinstance(p, _SELECTORS):
+                selectors.append(p)
+                continue
+            if not selectors:
+                raise MedSyntaxError(Diagnostic(p.span, "a value in a table follows the selectors it is for",
+                                                hint="write `employed 85% retired 87%`, or one value alone"))
+            entries.append(ast.Entry(tuple(selectors), p, span=_join(selectors[0].span, p.span)))
+            selectors = []
+        if selectors:
+            last = selectors[-1]
+            hint = (f"declare `{last.name}` as a parameter if it is one: `parameter {last.name}`"
+                    if isinstance(last, ast.NameSelector) else None)
+            raise MedSyntaxError(Diagnostic(_join(selectors[0].span, last.span),
+                                            "the table's last selectors have no value after them", hint=hint))
+        return tuple(entries)
 
     def bands(self, meta, ch):
         return tuple(ch)
@@ -712,6 +791,17 @@ _SETTINGS = (
     ast.Cap, ast.CapAdjust, ast.NoCap, ast.Limit, ast.Fixed, ast.Ceiling, ast.Prepay, ast.Terms,
     ast.AsBenefit, ast.PaidBy, ast.AllowanceDays, ast.AllowanceAdjust, ast.NotCovered,
 )
+
+
+# What may follow a setting's value (a table's part after a lone value is none of these).
+_AFTER_VALUE_TERMINALS = frozenset({"ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
+                                    "NOT_COVERED", "PAID_BY", "PREPAY", "RATE", "TERMS", "_NL"})
+_AFTER_VALUE = _expected_words(set(_AFTER_VALUE_TERMINALS))
+_SELECTORS = (ast.NameSelector, ast.MeasureSelector, ast.DateSelector)
+
+
+def _join(a: ast.Span, b: ast.Span) -> ast.Span:
+    return ast.Span(a.file, a.line, a.column, b.end_line, b.end_column)
 
 
 def _num(tok) -> Decimal:

@@ -20,10 +20,11 @@ from typing import Callable, Optional
 
 import attrs
 
+from .claim_fields import walk
 from .clauses import BandSpec, Clause
 from .errors import ClaimError
 from .money import ONE, ZERO, q
-from .terms import RateSpec, benefit_terms, rate_spec, resolve
+from .terms import RateSpec, benefit_terms, matches, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
 
@@ -120,6 +121,7 @@ class ItemRule:
     prepay_tiered: bool
     prepay_ref: Optional[Ref]
     rate: Optional[Rate]                          # the class's own rate, if it has one
+    defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
 
 
 @attrs.frozen
@@ -208,12 +210,92 @@ class Plan:
     pools: Pools                                  # the payer's cumulatives this claim counts in
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
+    defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
+    missing: frozenset = frozenset()              # parameters the run did not give: the plan is not settled on
 
 
 # ---- building a plan ------------------------------------------------------------------
 
+class _Reading:
+    """The run's parameters as a plan reads them: records each name read, and for a name the
+    run did not give, records it as missing and reads a stand-in, so that one pass over the
+    plan names every parameter the claim's terms reach."""
+
+    __slots__ = ("given", "read", "missing")
+
+    def __init__(self, given: dict):
+        self.given, self.read, self.missing = given, set(), set()
+
+    def __getitem__(self, name: str) -> Decimal:
+        value = self.given.get(name)
+        if value is None:
+            self.missing.add(name)
+            return ONE
+        self.read.add(name)
+        return value
+
+
+def missing_parameters(compiled, names) -> ClaimError:
+    """The error row of a claim whose terms need parameters the run did not give: every one, described."""
+    described = []
+    for name in sorted(names):
+        p = compiled.parameters.get(name)
+        described.append(f"{name} ({p.description})" if p is not None and p.description else name)
+    first = min(names)
+    error = ClaimError("missing-parameter",
+                      f"this claim's terms need {'parameters' if len(names) > 1 else 'parameter'} the run did not give: "
+                      f"{', '.join(described)}; give {'them' if len(names) > 1 else 'it'} with --param {first}=VALUE "
+                      f"(or params={{'{first}': ...}})", None)
+    error.parameters = frozenset(names)
+    return error
+
+
+def reach_error(compiled, plan: "Plan", facts) -> ClaimError:
+    """The missing-parameter error of a claim: the parameters its plan lacks and those the
+    rules of its items' classes lack, every one."""
+    missing = set(plan.missing)
+    if plan.item_rule is not None:
+        for it in facts.items:
+            if it.cls == "excluded":
+                continue
+            try:
+                plan.item_rule(it.cls, it.kind)
+            except ClaimError as e:
+                if e.code != "missing-parameter":
+                    raise
+                missing |= e.parameters
+    return missing_parameters(compiled, missing)
+
+
+def _default_notes(compiled, params, read: set) -> tuple[tuple[Ref, str], ...]:
+    """Trace notes for the parameters this plan read from the policy's defaults."""
+    defaulted = getattr(params, "defaulted", ())
+    notes = []
+    for name in sorted(read.intersection(defaulted)):
+        p = compiled.parameters[name]
+        notes.append((Ref(p.span.line, p.source), f"{name} = {p.written} (the policy's default; "
+                                                  f"no value given for this run)"))
+    return tuple(notes)
+
+
 def build(compiled, facts, params: dict) -> Plan:
-    """The plan of `facts`' signature under `params`; raises ClaimError where the terms do."""
+    """The plan of `facts`' signature under `params`; raises ClaimError where the terms do, and
+    a `missing-parameter` ClaimError naming every parameter the terms need that `params` lack
+    (before any arithmetic: the plan is built first)."""
+    reading = _Reading(params)
+    try:
+        plan = _build(compiled, facts, reading)
+    except ClaimError:
+        if reading.missing:  # a stand-in value may be what failed: the missing parameters are the cause
+            raise missing_parameters(compiled, reading.missing) from None
+        raise
+    if reading.missing:  # kept, never settled on: the engine raises `reach_error` for it
+        return attrs.evolve(plan, missing=frozenset(reading.missing))
+    notes = _default_notes(compiled, params, reading.read)
+    return attrs.evolve(plan, defaults=notes) if notes else plan
+
+
+def _build(compiled, facts, params) -> Plan:
     scheme = compiled.schemes.get(facts.scheme)
     if scheme is None:
         raise ClaimError("not-covered", f"the policy has no rules for the {facts.scheme} scheme", "scheme")
@@ -221,6 +303,10 @@ def build(compiled, facts, params: dict) -> Plan:
         raise ClaimError("not-covered", f"the {scheme.name} scheme of this policy has no {facts.benefit} benefit", "benefit")
     t = benefit_terms(scheme, facts)
     picks = t.picks
+    for quantity, unset in (("rate", t.rate is None and t.limit is None and t.fixed is None),
+                            ("deductible", t.deductible is None)):
+        if unset:
+            _require_measures(scheme.clauses, quantity, facts)
     eff, redirect = facts, None
     if t.redirect is not None:
         pick, changes = t.redirect
@@ -244,7 +330,7 @@ def build(compiled, facts, params: dict) -> Plan:
     return Plan(
         benefit=eff.benefit, level=eff.level, redirect=redirect,
         funds=tuple(f.name for f in scheme.funds),
-        item_rule=_item_rules(scheme, eff, params) if scheme.item_clauses else None,
+        item_rule=_item_rules(compiled, scheme, eff, params.given) if scheme.item_clauses else None,
         first_share=(_share(t.first_share.value.of(params)), Ref.of(t.first_share.clause)) if t.first_share else None,
         not_covered=Ref.of(not_covered),
         allowance=_allowance(t),
@@ -267,6 +353,36 @@ def build(compiled, facts, params: dict) -> Plan:
         # hospital stay, and a referral continues the stay it came from.
         counts_stay=(eff.benefit == facts.benefit or "as.stay" in picks) and not referred,
     )
+
+
+# The claim field that feeds each measure (claim_fields.py's table says which).
+_MEASURE_FIELDS = {word[len("measure "):]: path for path, f in walk() for word in f.feeds if word.startswith("measure ")}
+_WORDS = {"rate": "rates", "deductible": "deductibles"}
+
+
+def _require_measures(clauses, quantity: str, facts) -> None:
+    """A claim left without a rate (or deductible) because it lacks a measure the clauses that
+    set one select on (`age < 60 rate 80%`, `age >= 60 rate 85%`): the error names the field."""
+    lines: dict[str, set] = {}
+    for c in clauses:
+        if not any(s.quantity == quantity and s.mode == "abs" for s in c.settings):
+            continue
+        lacking = [m for m, _ in c.constraint.measures if facts.measures.get(m) is None]
+        if not lacking:
+            continue
+        known = tuple((m, iv) for m, iv in c.constraint.measures if m not in lacking)
+        if matches(attrs.evolve(c.constraint, measures=known), facts):
+            for m in lacking:
+                lines.setdefault(m, set()).add(c.span.line)
+    if not lines:
+        return
+    measure = min(lines)
+    field = _MEASURE_FIELDS.get(measure, measure.replace("-", "_"))
+    at = sorted(lines[measure])
+    where = f"line {at[0]}" if len(at) == 1 else \
+        f"lines {at[0]}–{at[-1]}" if at[-1] - at[0] == len(at) - 1 else "lines " + ", ".join(map(str, at))
+    raise ClaimError("missing-field", f"the policy's {_WORDS[quantity]} for this claim depend on `{measure}` "
+                                      f"({where}), and the claim gives no {field}", field)
 
 
 def _deferred(make: Callable):
@@ -346,14 +462,20 @@ def _pools(fund: str, pools: tuple, eff, band: Optional[tuple]) -> Pools:
     return Pools(tuple(yearly), tuple(daily), (fund, band, None) if band is not None else None)
 
 
-def _item_rules(scheme, eff, params: dict) -> Callable[[str, str], ItemRule]:
-    """The item rules of a claim's classes, resolved on first use (memoised: a pure function)."""
+def _item_rules(compiled, scheme, eff, given: dict) -> Callable[[str, str], ItemRule]:
+    """The item rules of a claim's classes, resolved on first use (memoised: a pure function);
+    a class whose rules need a parameter the run did not give raises `missing-parameter`."""
     memo: dict = {}
 
     def rule(cls: str, kind: str) -> ItemRule:
         r = memo.get((cls, kind))
         if r is None:
-            r = memo[(cls, kind)] = _item_rule(scheme, eff, params, cls, kind)
+            reading = _Reading(given)
+            r = _item_rule(scheme, eff, reading, cls, kind)
+            if reading.missing:
+                raise missing_parameters(compiled, reading.missing)
+            notes = _default_notes(compiled, given, reading.read)
+            memo[(cls, kind)] = r = attrs.evolve(r, defaults=notes) if notes else r
         return r
     return rule
 

@@ -71,7 +71,7 @@ class BoundParams(dict):
     """Checked run parameters (name -> Decimal), with `key`: the engine caches settlement plans
     per claim signature and parameters, and reads the key instead of sorting them per claim."""
 
-    __slots__ = ("key",)
+    __slots__ = ("key", "defaulted")  # defaulted: the names that took the policy's default
 
 
 class Result(Mapping):
@@ -134,8 +134,9 @@ class Policy:
         self._engine = Engine(compiled)
         self._reader = ClaimReader(compiled.vocabulary)
         self._share_params = _share_params(compiled)
-        # A policy without parameters settled without any: bound once (never handed out).
-        self._no_params = self.bind(None) if not compiled.params else None
+        _check_defaults(compiled, self._share_params)
+        # Settling without parameters (defaults only): bound once (never handed out).
+        self._no_params = self.bind(None)
         self.warnings = tuple(warnings)
         self.sources = sources
 
@@ -152,6 +153,19 @@ class Policy:
         """The parameters the policy uses as a rate or a share: a run gives them as up to 100%."""
         return self._share_params
 
+    def describe_parameters(self) -> list[str]:
+        """One line per declared parameter: its description, and its default with the default's
+        source, or that the claims that need it need a value from the run."""
+        lines = []
+        for p in self._c.parameters.values():
+            what = f" \"{p.description}\"" if p.description else ""
+            if p.default is not None:
+                how = f"default {p.written} from \"{p.source}\""
+            else:
+                how = "no default: a run gives it for the claims that need it (--param)"
+            lines.append(f"parameter {p.name}{what}: {how}")
+        return lines
+
     @property
     def compiled(self) -> Compiled:
         return self._c
@@ -162,7 +176,8 @@ class Policy:
 
     # ---- parameters ------------------------------------------------------------
     def bind(self, params: Optional[Mapping[str, Any]]) -> dict:
-        """Check and convert run parameters: every declared one must be given, as a number or a percentage."""
+        """Check and convert run parameters (numbers or percentages; a rate or share up to 100%);
+        a declared parameter not given takes its default, if it has one."""
         params = dict(params or {})
         for name in params:
             if name not in self._c.params:
@@ -182,11 +197,12 @@ class Policy:
                 # A share over 100% would make pre-payments exceed the cost (negative eligible).
                 raise _parameter_error(f"parameter {name} is a rate or share: give a percentage "
                                        f"up to 100% (e.g. {name}=10%), not {value!r}")
-        missing = [p for p in self._c.params if p not in out]
-        if missing:
-            raise ParameterError(Diagnostic(ast.Span(self._c.file, 1, 1, 1, 1),
-                                            missing_parameters(missing, self._c.param_descriptions),
-                                            hint=" ".join(f"--param {name}=VALUE" for name in missing)))
+        # A parameter not given takes its default; one without a default is asked for only by
+        # the claims whose plans reach it (plan.py: a `missing-parameter` error row).
+        out.defaulted = frozenset(p.name for p in self._c.parameters.values()
+                                  if p.default is not None and p.name not in out)
+        for name in out.defaulted:
+            out[name] = self._c.parameters[name].default
         out.key = tuple(sorted(out.items()))
         return out
 
@@ -200,7 +216,7 @@ class Policy:
         looks up the settlement terms compiled for it on first use, and the arithmetic runs on
         those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`."""
-        bound = self._no_params if params is None and self._no_params is not None else self.bind(params)
+        bound = self._no_params if params is None else self.bind(params)
         if state is None:
             state = State()
         try:
@@ -346,13 +362,6 @@ def unknown_parameter(name: str, declared: tuple[str, ...]) -> str:
     return f"the policy declares no parameter {name!r} ({hint})"
 
 
-def missing_parameters(missing: list[str], descriptions: Mapping[str, Optional[str]]) -> str:
-    """The words for the declared parameters a run did not give, each with its description."""
-    listed = ", ".join(f'{name} "{descriptions[name]}"' if descriptions.get(name) else name for name in missing)
-    return f"the policy needs parameter{'s' if len(missing) > 1 else ''} {listed}: give " \
-           + ("a value for each" if len(missing) > 1 else "its value")
-
-
 def _parameter_error(message: str) -> ParameterError:
     """A bad `--param` value (parameters have no place in a file)."""
     return ParameterError(Diagnostic(ast.Span("--param", 1, 1, 1, 1), message))
@@ -373,6 +382,15 @@ def _share_params(compiled: Compiled) -> frozenset:
                 shares = [b[0] for b in s.value.bands] if isinstance(s.value, BandSpec) else [s.value]
                 names.update(a.param for a in shares if isinstance(a, Amt) and a.param)
     return frozenset(names)
+
+
+def _check_defaults(compiled: Compiled, shares: frozenset) -> None:
+    """A default the policy gives for a rate or share is at most 100%, like a value a run gives."""
+    bad = [Diagnostic(p.span, f"parameter `{p.name}` is a rate or share: its default must be a percentage "
+                              f"up to 100%, not {p.default:f}")
+           for p in compiled.parameters.values() if p.name in shares and p.default is not None and p.default > 1]
+    if bad:
+        raise MedCompileError(bad)
 
 
 def _d(ordinal: Optional[int]) -> str:

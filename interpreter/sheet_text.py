@@ -47,6 +47,7 @@ STEPS_ZH: dict[str, str] = {
     "above cap": "超过限额部分",
     "allowance": "生育津贴",
     "patient": "个人支付",
+    "parameter": "参数",
 }
 
 _NUM = r"(-?[\d.]+)"
@@ -89,6 +90,7 @@ NOTES_ZH: tuple[tuple[str, str], ...] = (
     (rf"settled as {_NAME}", r"视同⟨\1⟩结算"),
     (rf"on the local terms of {_NAME}", r"参照本地⟨\1⟩结算"),
     (r"^settled ", ""),
+    (rf"{_NAME} = (\S+) \(the policy's default; no value given for this run\)", r"\1 = \2（政策默认值，本次未另行提供）"),
 )
 
 _COMPILED = tuple((re.compile(p), r) for p, r in NOTES_ZH)

@@ -27,7 +27,7 @@ from .ast import Span
 from .clauses import Amt, BandSpec
 from .coverage import _used_by
 from .curves import Case, cases, first_date
-from .errors import ClaimError, MedError
+from .errors import ClaimError, Diagnostic, MedError, ParameterError
 from .policy import Policy
 from .terms import benefit_terms
 
@@ -150,6 +150,11 @@ def _settlement_findings(policy: Policy, params: dict) -> Iterator[Finding]:
                             Finding(_benefit_span(policy, case), f"a gap: {error['message']}", claim))
         elif error and error["code"] == "ambiguous":
             yield Finding(_benefit_span(policy, case), f"an overlap: {error['message']}", claim)
+        elif error and error["code"] == "missing-parameter":
+            # A case left unsettled would be a case left unchecked: the strict check asks for it.
+            raise ParameterError(Diagnostic(Span(policy.compiled.file, 1, 1, 1, 1),
+                                            "--strict settles a claim of every case: " + error["message"].replace(
+                                                "this claim's", f"the {case.benefit} claim's", 1)))
         reached |= _used_by(policy, claim)
         for f in _rate_out_of_range(policy, case, claim, params):
             out_of_range.setdefault((f.span.line, "past" in f.message), f)

@@ -109,13 +109,16 @@ def test_explain_shows_each_step_with_its_clause(tmp_path):
     assert lines[-2] == "  paid: basic 7917.00, major 0.00, maternity 0.00; patient pays 2583.00"
 
 
-def test_a_missing_parameter_stops_the_run_with_a_clear_message(tmp_path):
+def test_a_missing_parameter_is_the_error_row_of_the_claims_that_need_it(tmp_path):
     pol = tmp_path / "p.med"
     pol.write_text('policy "p"\nuse standard\nparameter avg_wage\nscheme employee\n  fund basic cap 6 × avg_wage yearly\n'
                    "  inpatient\n    primary level1 level2 level3 rate 80%\n", encoding="utf-8")
     r = med("run", str(pol), "-", stdin=json.dumps(CLAIM) + "\n")
     assert r.returncode == 1
-    assert "needs parameter avg_wage" in r.stderr
+    assert json.loads(r.stdout)["error"] == {
+        "code": "missing-parameter", "field": None,
+        "message": "this claim's terms need parameter the run did not give: avg_wage; give it with "
+                   "--param avg_wage=VALUE (or params={'avg_wage': ...})"}
     r = med("run", str(pol), "-", "--param", "avg_wage=50000", "--no-trace", stdin=json.dumps(CLAIM) + "\n")
     assert json.loads(r.stdout)["paid"]["basic"] == "8000.00"  # 80% of the eligible 10000, no deductible
 

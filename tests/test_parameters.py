@@ -1,6 +1,7 @@
 """Run parameters: a name the policy does not declare is refused with a "did you mean" (exit
-2 on the command line); the missing ones are all listed with their descriptions, in the
-same words for the command line and the Python API, without Python in the CLI's words."""
+2 on the command line), in the same words for the command line and the Python API; a claim
+whose terms reach parameters the run did not give is a row listing them all with their
+descriptions (tests/test_parameter_reach.py covers the language side)."""
 
 from __future__ import annotations
 
@@ -38,25 +39,38 @@ def test_the_api_refuses_an_undeclared_param_in_the_same_words():
     assert info.value.message == "the policy declares no parameter 'avg_wge' (did you mean avg_wage?)"
 
 
-def test_every_missing_param_is_listed_with_its_description(capsys):
-    code, err = _med(capsys, "run", SHAOXING, CLAIMS, "--param", "b_prepay=10%")
-    assert code == 1
-    lines = err.splitlines()
-    assert lines[0].startswith('med: the policy needs parameters aid_rate_cat2 "第二类医疗救助对象救助比例, 80%-90%, '
-                               'set by each county (第四十六条（一）)", aid_cap_cat2 "第二类医疗救助对象年度救助限额')
-    for name in ("aid_rate_cat2", "aid_cap_cat2", "aid_rate_cat3", "aid_cap_cat3", "aid_rate_cat4", "aid_cap_cat4"):
-        assert f"{name} \"" in lines[0] and f"--param {name}=VALUE" in lines[1]
-    assert "b_prepay" not in err
-    assert lines[0].endswith(": give a value for each")
-    assert lines[1].startswith("  hint: --param aid_rate_cat2=VALUE --param aid_cap_cat2=VALUE")
-    assert "params=" not in err and "{" not in err
+def _aid_claims(tmp_path):
+    """Shaoxing's worked-example claims of members in aid categories (the aid parameters' claims)."""
+    import json
+    import tomllib
+    data = tomllib.loads((ROOT / "policies" / "shaoxing.test.toml").read_text(encoding="utf-8"))
+    claims = [c for ex in data["example"] for c in ex["claim"] if {"low-income", "orphan"} & set(c.get("groups", []))]
+    path = tmp_path / "aid.jsonl"
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in claims), encoding="utf-8")
+    return path
 
 
-def test_one_missing_param_is_named_in_the_singular(capsys):
-    code, err = _med(capsys, "run", ZIYANG, CLAIMS)
+def test_every_missing_param_is_listed_with_its_description(capsys, tmp_path):
+    # A run needs only the parameters its claims reach (docs/language.md, Parameters): each claim
+    # that reaches missing ones is a row naming every one with its description.
+    import json
+    code = main(["run", SHAOXING, str(_aid_claims(tmp_path)), "--param", "b_prepay=10%", "--no-trace"])
+    out, err = capsys.readouterr()
     assert code == 1
-    assert err == ('med: the policy needs parameter avg_wage "全市上年度城镇全部单位就业人员平均工资": give its value\n'
-                   "  hint: --param avg_wage=VALUE\n")
-    with pytest.raises(medpolicy.ParameterError) as info:
-        medpolicy.load(ZIYANG).bind({})
-    assert info.value.message == 'the policy needs parameter avg_wage "全市上年度城镇全部单位就业人员平均工资": give its value'
+    errors = [r["error"] for r in map(json.loads, out.splitlines()) if "error" in r]
+    assert errors and all(e["code"] == "missing-parameter" for e in errors)
+    assert errors[0]["message"] == (
+        "this claim's terms need parameters the run did not give: aid_cap_cat2 (第二类医疗救助对象年度救助限额, not "
+        "below 100000 (第四十六条（二）)), aid_rate_cat2 (第二类医疗救助对象救助比例, 80%-90%, set by each county "
+        "(第四十六条（一）)); give them with --param aid_cap_cat2=VALUE (or params={'aid_cap_cat2': ...})")
+    assert not any("b_prepay" in e["message"] for e in errors)
+    assert "Traceback" not in err
+
+
+def test_one_missing_param_is_named_in_the_singular():
+    r = medpolicy.load(ZIYANG).settle({"id": "z", "person": "p", "date": "2026-03-05", "scheme": "employee",
+                                       "status": "employed", "benefit": "inpatient", "facility": {"level": "level3"},
+                                       "items": [{"class": "A", "amount": "100.00"}]})
+    assert r["error"]["message"] == ("this claim's terms need parameter the run did not give: avg_wage "
+                                     "(全市上年度城镇全部单位就业人员平均工资); give it with --param avg_wage=VALUE "
+                                     "(or params={'avg_wage': ...})")

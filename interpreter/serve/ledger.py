@@ -202,7 +202,8 @@ class Ledger:
     def _params(entry: Loaded, params: Mapping[str, str], cid: Optional[str]) -> dict:
         """The start-up parameters with the request's over them; every declared one needed."""
         merged = {**entry.params, **{k: str(v) for k, v in params.items()}}
-        missing = [p for p in entry.policy.parameters if p not in merged]
+        declared = entry.policy.compiled.parameters  # a parameter with a default is never missing
+        missing = [p for p in entry.policy.parameters if p not in merged and declared[p].default is None]
         if missing:
             raise ApiError(422, "missing-parameter",
                            f"policy {entry.name} needs parameter {', '.join(missing)}: start the server with "
