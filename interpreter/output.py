@@ -85,7 +85,9 @@ class Csv(Writer):
         self.out.write(self._take())
 
     def encode(self, row: dict) -> str:
-        self._csv.writerow(flatten(row, self.layers))
+        from .spreadsheet import TEXT_COLUMNS, neutralised  # a cell a spreadsheet would run: plain text
+
+        self._csv.writerow({k: neutralised(v) if k in TEXT_COLUMNS else v for k, v in flatten(row, self.layers).items()})
         return self._take()
 
     def _take(self) -> str:

@@ -63,3 +63,10 @@ def test_xlsx_money_is_numbers_with_two_decimals_and_text_is_never_a_formula(tmp
     # Written from the decimal strings: the sheet's XML holds the exact figures.
     xml = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
     assert "<v>7917.00</v>" in xml and "<v>2583.00</v>" in xml and "<f>" not in xml
+
+
+def test_streamed_csv_neutralises_formulas_too():
+    # Without --excel the run streams (output.py's writer): the same neutralising applies.
+    claim = {**CLAIM, "id": "=HYPERLINK(1)", "person": "+86"}
+    r = med("run", SUIHUA, "-", "--format", "csv", stdin=(json.dumps(claim) + "\n").encode())
+    assert r.stdout.splitlines()[1].startswith(b"'=HYPERLINK(1),'+86,2026,inpatient,")
