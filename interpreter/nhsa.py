@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
+from .tomlcompat import tomllib
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path

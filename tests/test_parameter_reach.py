@@ -245,7 +245,7 @@ def test_each_place_an_amount_or_share_is_written_takes_a_parameter(body, params
 
 
 def test_shaoxing_settles_without_its_seven_parameters_every_claim_that_does_not_reach_them():
-    import tomllib
+    from medpolicy.tomlcompat import tomllib
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent / "policies"
     data = tomllib.loads((root / "shaoxing.test.toml").read_text(encoding="utf-8"))

@@ -42,7 +42,7 @@ def test_the_api_refuses_an_undeclared_param_in_the_same_words():
 def _aid_claims(tmp_path):
     """Shaoxing's worked-example claims of members in aid categories (the aid parameters' claims)."""
     import json
-    import tomllib
+    from medpolicy.tomlcompat import tomllib
     data = tomllib.loads((ROOT / "policies" / "shaoxing.test.toml").read_text(encoding="utf-8"))
     claims = [c for ex in data["example"] for c in ex["claim"] if {"low-income", "orphan"} & set(c.get("groups", []))]
     path = tmp_path / "aid.jsonl"

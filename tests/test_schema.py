@@ -5,7 +5,7 @@ reader rejects."""
 import json
 import subprocess
 import sys
-import tomllib
+from medpolicy.tomlcompat import tomllib
 from decimal import Decimal
 from pathlib import Path
 
