@@ -37,14 +37,9 @@ def columns(layers: Sequence[str]) -> list[str]:
 
 def cells(r: dict, layers: Sequence[str]) -> dict:
     """One result as a flat row: `paid.basic`-style columns; an error as `code: message (field)`."""
-    if "error" in r:
-        e = r["error"]
-        where = f" ({e['field']})" if e.get("field") else ""
-        return {"id": r.get("id"), "error": f"{e['code']}: {e['message']}{where}"}
-    flat = {k: v for k, v in r.items() if not isinstance(v, (dict, list))}
-    for l in layers:
-        flat[f"paid.{l}"] = r.get("paid", {}).get(l, "")
-    return flat
+    from .output import flatten  # the one flattening, shared with the streamed CSV and table
+
+    return flatten(r, list(layers))
 
 
 def neutralised(value):
