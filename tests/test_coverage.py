@@ -84,6 +84,6 @@ def test_every_shipped_clause_is_exercised_or_left_out_with_its_reason():
         "binzhou.med": (16, 16, []),
         "shaoxing.med": (93, 93, []),
         "suihua.med": (68, 68, []),
-        "suizhou.med": (63, 63, []),
+        "suizhou.med": (64, 64, []),
         "ziyang.med": (96, 96, []),
     }
