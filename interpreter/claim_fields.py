@@ -126,3 +126,11 @@ def walk(fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = ""):
         yield path, f
         if f.fields:
             yield from walk(f.fields, path + ("[]." if f.type == "list" else "."))
+
+
+def measure_fields() -> dict[str, tuple[str, ...]]:
+    """Each measure a whole-number claim field feeds directly, and that field's path of keys
+    (`age` -> ("age",), `beds` -> ("facility", "beds")). Measures computed from other fields
+    (months-enrolled from a date, diseases from the conditions) are not here."""
+    return {word[len("measure "):]: tuple(path.split("."))
+            for path, f in walk() if f.type == "whole" for word in f.feeds if word.startswith("measure ")}

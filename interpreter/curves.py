@@ -22,6 +22,7 @@ from typing import Iterable, Optional
 
 import attrs
 
+from .claim_fields import measure_fields
 from .policy import Policy, State
 
 CENT = Decimal("0.01")
@@ -31,9 +32,6 @@ ZERO = Decimal(0)
 SLACK = Decimal("0.02")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(万)?(?![\w%])")
 _PERCENT = re.compile(r"\d+(?:\.\d+)?%")
-# Measures a claim field feeds, for the cases that vary them (other measures are left at their default).
-_MEASURE_FIELDS = {"age": ("age",), "pregnancy-months": ("pregnancy_months",), "babies": ("babies",),
-                   "chronic-diseases": ("history", "chronic_diseases"), "beds": ("facility", "beds")}
 # Selector dimensions a claim field feeds, besides those a Case has slots for.
 _ONE_AT_A_TIME = ("grade", "type", "event", "condition", "disease-class")
 
@@ -357,8 +355,9 @@ def _one_at_a_time(named: dict, base: tuple) -> list[tuple]:
         for value in sorted(named.get(dim, ())):
             v = (value,) if dim == "condition" else int(value) if dim == "disease-class" and value.isdigit() else value
             variants.append(_with(base, fields[dim], v))
+    fed = measure_fields()  # measures no field feeds directly keep their default
     for key in sorted(k for k in named if k.startswith("measure:")):
-        path = _MEASURE_FIELDS.get(key.split(":", 1)[1])
+        path = fed.get(key.split(":", 1)[1])
         if path is not None:
             variants.extend(_with(base, path, int(v)) for v in sorted(named[key]))
     return variants

@@ -25,6 +25,7 @@ import attrs
 from . import ast, indentation
 from .ast import Span
 from .clauses import Amt, BandSpec
+from .claim_fields import measure_fields
 from .coverage import _used_by
 from .curves import Case, cases, first_date
 from .errors import ClaimError, Diagnostic, MedError, ParameterError
@@ -189,14 +190,11 @@ def _clauses_by_line(policy: Policy) -> dict[int, tuple]:
     return out
 
 
-# Flags and measures, and the claim fields that feed them (docs/worked-examples.md).
+# Flags and the claim values that set them (a flag's field and value; claim_fields.py has the fields).
 _FLAG_FIELDS = {"flexible": ("enrolment", "flexible", True), "late": ("enrolment", "late", True),
                 "pooled-only": ("enrolment", "mode", "pooled-only"), "contracted": (None, "contracted", True),
                 "private": ("facility", "private", True), "supplement": ("enrolment", "supplement", True),
                 "no-outpatient-last-year": ("history", "outpatient_last_year", False)}
-_MEASURE_FIELDS = {"age": (None, "age"), "pregnancy-months": (None, "pregnancy_months"), "babies": (None, "babies"),
-                   "birth-order": (None, "birth_order"), "beds": ("facility", "beds"),
-                   "chronic-diseases": ("history", "chronic_diseases")}
 
 
 def witness(policy: Policy, scheme: str, clause, date: str) -> dict:
@@ -257,6 +255,7 @@ def _date_in(con, default: str) -> str:
 
 def _measures(claim: dict, con) -> None:
     date = dt.date.fromisoformat(claim["date"])
+    fed = measure_fields()
     for measure, (lo, hi) in con.measures:
         value = lo if lo is not None else (hi if hi is not None else 0)
         if measure == "months-enrolled":
@@ -266,9 +265,12 @@ def _measures(claim: dict, con) -> None:
             claim.setdefault("enrolment", {})["paid_on"] = (date - dt.timedelta(days=value)).isoformat()
         elif measure == "diseases":
             claim["conditions"] = (claim.get("conditions") or [])[:1] + ["hypertension", "diabetes"][:max(value, 1)]
-        elif measure in _MEASURE_FIELDS:
-            where, field = _MEASURE_FIELDS[measure]
-            (claim.setdefault(where, {}) if where else claim)[field] = value
+        elif measure in fed:
+            *where, field = fed[measure]
+            target = claim
+            for key in where:
+                target = target.setdefault(key, {})
+            target[field] = value
 
 
 def _rate_out_of_range(policy: Policy, case: Case, claim: dict, params: dict) -> Iterator[Finding]:
