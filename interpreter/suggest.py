@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Optional
 
-from pypinyin import lazy_pinyin
 
 CUTOFF = 0.6
 
@@ -23,6 +22,9 @@ def _has_han(word: str) -> bool:
 
 def sound(word: str) -> str:
     """The toneless pinyin of a Chinese word, syllables apart ("在职" -> "zai zhi")."""
+    # pypinyin loads its dictionaries on import (about 0.18 s): only a misspelt Chinese word pays it.
+    from pypinyin import lazy_pinyin
+
     return " ".join(lazy_pinyin(word))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LAZY = ("pygls", "lsprotocol", "pygments", "matplotlib", "tqdm", "numpy", "pandas", "pyarrow", "dask",
+LAZY = ("pygls", "lsprotocol", "pygments", "matplotlib", "tqdm", "pypinyin", "numpy", "pandas", "pyarrow", "dask",
         "starlette", "uvicorn")
 
 
