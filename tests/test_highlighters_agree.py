@@ -79,10 +79,7 @@ def pygments_tokens(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
-def textmate_tokens(path: Path) -> list[tuple[int, str, str]]:
-    node = shutil.which("node")
-    assert node and (VSCODE / "node_modules" / "vscode-textmate").is_dir(), \
-        "node and the npm packages are needed: cd editor-support/vscode && npm ci (see .ci/run)"
+def textmate_tokens(node: str, path: Path) -> list[tuple[int, str, str]]:
     dump = subprocess.run([node, "test/grammar.test.js", "--dump", str(path)], cwd=VSCODE,
                           capture_output=True, text=True, check=True).stdout
     out = []
@@ -148,12 +145,13 @@ def test_pygments_agrees_with_the_parser():
     assert (BROKEN_LINE, "（", "illegal") in pygments_tokens(BROKEN)
 
 
-def test_the_textmate_grammar_agrees_with_the_parser(tmp_path):
+def test_the_textmate_grammar_agrees_with_the_parser(node, tmp_path):
+    # `node` (conftest.py): node with the locked npm packages, `npm ci` run once if they are missing.
     path = tmp_path / "tricky.med"
     path.write_text(TRICKY, encoding="utf-8")
-    assert textmate_tokens(path) == parser_truth(TRICKY)
+    assert textmate_tokens(node, path) == parser_truth(TRICKY)
     path.write_text(BROKEN, encoding="utf-8")
-    assert any(n == BROKEN_LINE and k == "illegal" and "（" in v for n, v, k in textmate_tokens(path))
+    assert any(n == BROKEN_LINE and k == "illegal" and "（" in v for n, v, k in textmate_tokens(node, path))
 
 
 def test_vim_agrees_with_the_parser(tmp_path):
