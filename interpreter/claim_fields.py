@@ -96,6 +96,11 @@ CLAIM_FIELDS = (
            kind="status", default="employed", feeds=("status",)),
     _field("facility", "object", "where the care was given", required=True, fields=FACILITY_FIELDS),
     _field("place", "name", "where the member sought care (就医地)", kind="place", default="local", feeds=("place",)),
+    _field("area", "name", "how far from home: within-region (every local claim), in-province, out-of-province "
+           "(就医地范围); a remote claim without it matches no clause that names an area", kind="area",
+           feeds=("area",)),
+    _field("region_code", "text", "the treatment region's code (就医地医保区划, mdtrtarea_admvs on the national "
+           "platform), kept with the claim"),
     _field("groups", "names", "special groups the member belongs to (特殊人群)", kind="group", feeds=("group",)),
     _field("conditions", "names", "the member's listed conditions (疾病)", kind="condition",
            feeds=("condition", "measure diseases")),
@@ -106,7 +111,14 @@ CLAIM_FIELDS = (
     _field("enrolment", "object", "how and since when the member is enrolled", fields=ENROLMENT_FIELDS),
     _field("contracted", "bool", "a family-doctor contract last year (签约)", feeds=("flag contracted",)),
     _field("history", "object", "facts from before this run", fields=HISTORY_FIELDS),
-    _field("age", "whole", "age in whole years", low=0, high=150, feeds=("measure age",)),
+    _field("age", "whole", "age in whole years (computed from birth_date when that is given; a different age "
+           "is an error)", low=0, high=150, feeds=("measure age",)),
+    # Dated facts of the member's life (contract extension, docs/language.md "Dated facts"): compared
+    # with dates (`birth-date <= 1955-12-31`) and read by cohorts; never a group the claim asserts.
+    _field("birth_date", "date", "the member's date of birth (出生日期); sets age at the claim's date",
+           feeds=("date birth-date", "measure age")),
+    _field("work_start", "date", "the date the member started work (参加工作时间)", feeds=("date work-start",)),
+    _field("retired_on", "date", "the date the member retired (退休时间)", feeds=("date retired-on",)),
     _field("pregnancy_months", "whole", "whole months of pregnancy", low=0, high=12,
            feeds=("measure pregnancy-months",)),
     _field("babies", "whole", "babies born (1 when a maternity event is given without it)", low=1, high=12,
@@ -126,6 +138,24 @@ def walk(fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = ""):
         yield path, f
         if f.fields:
             yield from walk(f.fields, path + ("[]." if f.type == "list" else "."))
+
+
+def date_fields() -> dict[str, tuple[str, ...]]:
+    """Each dated fact a date field feeds (`birth-date` -> ("birth_date",)): a clause compares it
+    with a date; the facts keep it as its day number (date.toordinal())."""
+    return {word[len("date "):]: tuple(path.split("."))
+            for path, f in walk() if f.type == "date" for word in f.feeds if word.startswith("date ")}
+
+
+def fed_words() -> frozenset[str]:
+    """Every "KIND NAME" (measure, flag, date) and every "KIND" (a dimension a field's value
+    names) some claim field feeds: what a defined name must be among to be fed at all."""
+    return frozenset(word for _, f in walk() for word in f.feeds)
+
+
+def feeders(word: str) -> list[str]:
+    """The claim fields (dotted paths) that feed a vocabulary word ("measure age")."""
+    return [path for path, f in walk() if word in f.feeds]
 
 
 def measure_fields() -> dict[str, tuple[str, ...]]:

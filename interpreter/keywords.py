@@ -83,6 +83,8 @@ KEYWORDS: tuple[Keyword, ...] = (
     _kw("DAYS", "days", "天", "Days of maternity allowance."),
     _kw("EACH_EXTRA", "each-extra", "每增加", "Scales an adjustment by each unit beyond the first: `+ 15 days each-extra babies`."),
     _kw("NOT", "not", "非", "Negates a selector: `not tcm`."),
+    _kw("AND", "and", "和 且", "All of several names of one kind: `hypertension and diabetes` (同时患有)."),
+    _kw("WHEN", "when", "条件", "A cohort's condition on the claim's facts: `middle-1 when birth-date <= 1955-12-31`."),
 )
 
 BY_SPELLING: dict[str, Keyword] = {s: k for k in KEYWORDS for s in k.spellings}

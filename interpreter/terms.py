@@ -47,6 +47,9 @@ def matches(con: Constraint, facts, item_class: Optional[str] = None, bed_kind: 
                 return False
         elif facts.single(dim) in banned:
             return False
+    for dim, needed in con.required:
+        if not needed <= facts.multi(dim):
+            return False
     for m, (lo, hi) in con.measures:
         v = facts.measures.get(m)
         if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
