@@ -44,6 +44,9 @@ class Field:
     fields: tuple["Field", ...] = ()        # object/list: the nested fields
     feeds: tuple[str, ...] = ()             # vocabulary words it becomes: "measure age", "flag late", "level"
     flag_when: bool = True                  # bool: the flag in `feeds` is set when the value is this
+    counts: str = ""                        # date: the measure in `feeds` counts "months" or "days" from it
+                                            # to the claim's date, or the "filing-month" (January of the
+                                            # claim's year is 1)
     doc: str = ""
 
 
@@ -57,15 +60,24 @@ FACILITY_FIELDS = (
     _field("type", "name", "the kind of facility (医疗机构类型)", kind="type", default="hospital", feeds=("type",)),
     _field("private", "bool", "a private facility (民营)", feeds=("flag private",)),
     _field("beds", "whole", "the facility's number of beds (床位数)", low=0, high=1_000_000, feeds=("measure beds",)),
+    _field("specialist", "bool", "a specialist hospital, or the stay was in a specialist ward (专科医院或专科病房)",
+           feeds=("flag specialist",)),
 )
 
 ENROLMENT_FIELDS = (
     _field("mode", "choice", "standard 统账结合 or pooled-only 单建统筹", values=("standard", "pooled-only"),
            default="standard", feeds=("flag standard-enrolment", "flag pooled-only")),
     _field("since", "date", "the date of enrolment: waiting periods count months from it",
-           feeds=("measure months-enrolled",)),
+           feeds=("measure months-enrolled",), counts="months"),
     _field("paid_on", "date", "the date the contribution was paid (Binzhou's late payment)",
-           feeds=("measure days-since-paid",)),
+           feeds=("measure days-since-paid",), counts="days"),
+    _field("break_months", "whole", "the months of the last break in contributions (中断缴费月数), 0 for none",
+           low=0, high=1200, feeds=("measure break-months",)),
+    _field("resumed_on", "date", "the date contributions were paid again after that break (恢复缴费)",
+           feeds=("measure months-since-resumed",), counts="months"),
+    _field("supplement_rejoined_on", "date", "the date a member paid the supplementary insurance again after "
+           "letting it lapse, or renewed after the collection period (断保后重新续保缴费)",
+           feeds=("measure months-since-supplement-rejoined",), counts="months"),
     _field("late", "bool", "paid after the collection period (逾期缴费)", feeds=("flag late",)),
     _field("supplement", "bool", "joined the voluntary supplementary insurance", feeds=("flag supplement",)),
     _field("flexible", "bool", "a flexible-employment member (灵活就业人员)", feeds=("flag flexible",)),
@@ -127,6 +139,21 @@ CLAIM_FIELDS = (
            feeds=("measure birth-order",)),
     _field("referred_from", "name", "the level of the facility an in-region referral came from", kind="level"),
     _field("wage", "amount", "monthly wage base for the maternity allowance"),
+    # Facts the TODO(language) rules of the shipped policies needed (docs/worked-examples.md).
+    _field("work_injury", "bool", "the cost is owed by work-injury insurance (应当从工伤保险基金中支付)",
+           feeds=("flag work-injury",)),
+    _field("third_party", "bool", "the cost is owed by a third party (应当由第三人负担)", feeds=("flag third-party",)),
+    _field("public_health", "bool", "the cost is owed by public health (应当由公共卫生负担)",
+           feeds=("flag public-health",)),
+    _field("abroad", "bool", "the care was abroad (在境外就医)", feeds=("flag abroad",)),
+    _field("during_stay", "bool", "an outpatient claim dated during one of the member's stays (住院期间)",
+           feeds=("flag during-stay",)),
+    _field("observation_only", "bool", "emergency observation not followed by admission (留院观察后未住院)",
+           feeds=("flag observation-only",)),
+    _field("rare_disease", "bool", "a claim of a member in the province's rare-disease cover, for the cost left "
+           "after its rare-disease drug payment (罕见病用药保障后的剩余费用)", feeds=("flag rare-disease",)),
+    _field("filed_on", "date", "the date the claim was filed for settlement (报结日期)",
+           feeds=("measure filing-month",), counts="filing-month"),
     _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
 )
 

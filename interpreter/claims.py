@@ -226,6 +226,8 @@ FLAGS_FED = tuple((path, word.split()[1], f.flag_when) for path, f in walk() if 
                   for word in f.feeds if word.startswith("flag "))
 MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "whole"
                      for word in f.feeds if word.startswith("measure "))
+COUNTED = tuple((path, word.split()[1], f.counts) for path, f in walk() if f.counts
+                for word in f.feeds if word.startswith("measure "))
 DATES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "date"
                   for word in f.feeds if word.startswith("date "))
 
@@ -351,11 +353,6 @@ class ClaimReader:
             measures["babies"] = 1  # a birth without a count is one baby
         if f.conditions:
             measures["diseases"] = len(f.conditions)
-        if enrolment["paid_on"] is not None:
-            measures["days-since-paid"] = (date - enrolment["paid_on"]).days
-        if enrolment["since"] is not None:
-            since = enrolment["since"]
-            measures["months-enrolled"] = (date.year - since.year) * 12 + date.month - since.month
         _dated_facts(v, date, measures)
         f.measures = measures
         f.referred_from = v["referred_from"]
@@ -390,6 +387,12 @@ def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
         day = _at(v, path)
         if day is not None:
             measures[fact] = day.toordinal()
+    for path, measure, counts in COUNTED:
+        day = _at(v, path)
+        if day is not None:
+            measures[measure] = (date - day).days if counts == "days" else \
+                (date.year - day.year) * 12 + date.month - day.month if counts == "months" else \
+                (day.year - date.year) * 12 + day.month
     born = v["birth_date"]
     if born is None:
         return
