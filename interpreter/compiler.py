@@ -381,6 +381,9 @@ class _Compiler:
                 else:
                     dates = (dates[0], d)
                     self.date_breaks.add(d + 1)
+        if "area" in values and "within-region" not in values["area"]:
+            # Care in another area is never local care: the two dimensions agree (claims.py).
+            excluded.setdefault("place", set()).add("local")
         for dim in list(values):
             # Every level (say) at once constrains nothing; written out, it must not look specific.
             if dim not in MULTI_DIMS and values[dim] == set(self.vocab.names_of(dim)):
