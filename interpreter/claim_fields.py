@@ -150,8 +150,6 @@ CLAIM_FIELDS = (
            feeds=("flag during-stay",)),
     _field("observation_only", "bool", "emergency observation not followed by admission (留院观察后未住院)",
            feeds=("flag observation-only",)),
-    _field("rare_disease", "bool", "a claim of a member in the province's rare-disease cover, for the cost left "
-           "after its rare-disease drug payment (罕见病用药保障后的剩余费用)", feeds=("flag rare-disease",)),
     _field("filed_on", "date", "the date the claim was filed for settlement (报结日期)",
            feeds=("measure filing-month",), counts="filing-month"),
     _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
