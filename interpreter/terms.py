@@ -148,7 +148,7 @@ class BenefitTerms:
     """What the benefit clauses say about one claim, ready for the arithmetic."""
 
     __slots__ = ("payer", "benefit", "level", "picks", "not_covered", "deductible", "rate", "caps",
-                 "limit", "fixed", "first_share", "allowance", "redirect")
+                 "limit", "fixed", "first_share", "allowance", "redirect", "redirected_by")
 
 
 # What a claim keeps from its own benefit when it is settled on another's terms (`as`):
@@ -193,6 +193,8 @@ def benefit_terms(scheme, facts) -> BenefitTerms:
     t = BenefitTerms()
     t.picks = picks
     t.redirect = redirect
+    # Both clauses when `as` and `terms` each redirect a claim (Ziyang 第二十条（二）).
+    t.redirected_by = tuple(p.clause for p in (as_pick, terms_pick) if p is not None) if redirect else ()
     t.benefit = facts.benefit
     t.level = facts.level
     t.payer = picks["paid_by"].value if "paid_by" in picks else "basic"
