@@ -116,7 +116,7 @@ def test_dated_facts_and_cohorts_are_checked_where_they_are_written():
                 "cohort and name it")]
     assert errors(HEAD + 'define cohort "c"\n  a "x" when b\n  b "y" when a\nscheme employee\n'
                   '  inpatient rate 80%\n    a deductible 100\n') == [
-        (4, 14, "cohort `a` is defined by itself")]
+        (5, 14, "cohort `a` is defined by itself")]
 
 
 # ---- every defined name fed by a claim field, or refused ------------------------------------
@@ -248,3 +248,13 @@ def test_the_national_platform_region_code_gives_the_area():
     outside, _ = nhsa.to_claim(dict(req, mdtrtarea_admvs="110105"), cm)  # 北京: out of it
     assert (inside["place"], inside["area"], inside["region_code"]) == ("remote-referred", "in-province", "230102")
     assert (outside["area"], outside["region_code"]) == ("out-of-province", "110105")
+
+
+def test_the_docs_say_which_field_feeds_every_measure_flag_and_date():
+    from medpolicy.claim_fields import fed_words
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    table = text[text.index("## How defined names are fed"):text.index("## Dated facts and cohorts")]
+    named = {w for row in table.splitlines() if row.startswith("| `")
+             for w in row.split("|")[1].replace("`", "").replace(" ", "").split(",")}
+    fed = {w.split(" ", 1)[1] for w in fed_words() if w.split(" ", 1)[0] in ("measure", "flag", "date")}
+    assert fed == named
