@@ -294,7 +294,7 @@ class ClaimReader:
         if value is None:
             raise ClaimError("missing-field", f"the claim has no {field} (one of: {', '.join(sorted(allowed))})", field)
         if not isinstance(value, str) or value not in allowed:
-            if value in self.cohorts:
+            if isinstance(value, str) and value in self.cohorts:
                 raise ClaimError("computed-value", f"{field} {shown(value)} is a cohort the policy computes from the "
                                                    f"claim's facts ({_condition(self.cohorts[value])}); a claim cannot "
                                                    f"assert it", field)

@@ -509,6 +509,10 @@ class _Compiler:
                 return [(None, Setting("prepay", "abs", self._bands(s.value), sp))]
             return [(None, Setting("prepay", "abs", self._share(s.value, sp), sp))]
         if isinstance(s, ast.Terms):
+            word = self.vocab.selector(s.level)
+            if word is not None and (word.kind, word.name) == ("place", "local"):
+                # `remote-resident terms local`: the local terms of the claim's own level (同市域内政策).
+                return [(None, Setting("terms", "abs", "local", sp))]
             return [(None, Setting("terms", "abs", self._name(s.level, "level", sp), sp))]
         if isinstance(s, ast.AsBenefit):
             out = [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]

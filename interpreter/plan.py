@@ -316,6 +316,8 @@ def _build(compiled, facts, params) -> Plan:
             what.append(f"as {changes['benefit']}")
         if "level" in changes:
             what.append(f"on the local terms of {changes['level']}")
+        elif "place" in changes:
+            what.append("on the local terms")
         redirect = (Ref.of(pick.clause), "settled " + ", ".join(what))
     rate = _rate(t.rate, params, eff)
     no_rate = None

@@ -93,7 +93,8 @@ def _place_findings(policy: Policy) -> Iterator[Finding]:
             if area:
                 claim["area"] = area
             yield Finding(first.span, f"scheme {scheme.name}, {benefit}: its clauses name where care happened, but "
-                                      f"none is about {shown}: those claims settle on the local terms", claim)
+                                      f"none is about {shown}: those claims get only the clauses that do not say where care "
+                                      f"happened (the local terms, or none)", claim)
 
 
 def _allows(con, dim: str, value) -> bool:

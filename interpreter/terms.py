@@ -168,7 +168,10 @@ def benefit_terms(scheme, facts) -> BenefitTerms:
         if as_pick is not None:
             changes["benefit"] = as_pick.value
         if terms_pick is not None:
-            changes["level"], changes["place"] = terms_pick.value, "local"
+            # Local terms are those of care within the region; `terms local` keeps the level.
+            changes["place"], changes["area"] = "local", "within-region"
+            if terms_pick.value != "local":
+                changes["level"] = terms_pick.value
         inner = resolve(scheme.clauses, facts.replace(**changes))
         inner.pop("as", None)
         inner.pop("terms", None)

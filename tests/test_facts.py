@@ -232,8 +232,8 @@ def test_strict_reports_the_remote_combinations_a_benefit_leaves_to_local_terms(
     assert (f.span.line, f.span.column) == (5, 5)
     assert f.message == ("scheme employee, inpatient: its clauses name where care happened, but none is about "
                          "remote-self in-province, remote-self (no area), remote-resident in-province, "
-                         "remote-resident out-of-province, remote-resident (no area): those claims settle on the "
-                         "local terms")
+                         "remote-resident out-of-province, remote-resident (no area): those claims get only the "
+                         "clauses that do not say where care happened (the local terms, or none)")
     assert f.claim["place"] == "remote-self" and f.claim["area"] == "in-province"
     assert settle(p, f.claim)[0]["paid"]["basic"] == "8000.00"  # 80% of 10,000: the local rate
 
@@ -258,3 +258,22 @@ def test_the_docs_say_which_field_feeds_every_measure_flag_and_date():
              for w in row.split("|")[1].replace("`", "").replace(" ", "").split(",")}
     fed = {w.split(" ", 1)[1] for w in fed_words() if w.split(" ", 1)[0] in ("measure", "flag", "date")}
     assert fed == named
+
+
+def test_terms_local_settles_a_remote_claim_on_the_local_terms_of_its_level():
+    p = compile_(HEAD + """scheme employee
+  inpatient deductible 0 rate 80%
+    level2 rate 85%
+    remote-self rate - 20 points
+    remote-resident terms local
+""")
+    r = [x.to_json(trace=True) for x in p.settle_all([claim("a", "pa", place="remote-resident", area="in-province",
+                                                              facility={"level": "level2"}),
+                                                        claim("b", "pb", place="remote-self",
+                                                              facility={"level": "level2"})])]
+    # level 2 local 85% of 1,000 = 850.00; self-referred 85% - 20 points = 650.00
+    assert [x["paid"]["basic"] for x in r] == ["850.00", "650.00"]
+    assert [t for t in r[0]["trace"] if t["step"] == "terms"] == [
+        {"step": "terms", "line": 7, "detail": "settled on the local terms"}]
+    assert errors(HEAD + "scheme employee\n  inpatient rate 80%\n    remote-self terms remote-resident\n") == [
+        (5, 17, "unknown level name `remote-resident`")]
