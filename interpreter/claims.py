@@ -226,9 +226,10 @@ FLAGS_FED = tuple((path, word.split()[1], f.flag_when) for path, f in walk() if 
                   for word in f.feeds if word.startswith("flag "))
 MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "whole"
                      for word in f.feeds if word.startswith("measure "))
-COUNTED = tuple((path, word.split()[1], f.counts) for path, f in walk() if f.counts
+# Keys as tuples, split once: these are read for every claim.
+COUNTED = tuple((tuple(path.split(".")), word.split()[1], f.counts) for path, f in walk() if f.counts
                 for word in f.feeds if word.startswith("measure "))
-DATES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "date"
+DATES_FED = tuple((tuple(path.split(".")), word.split()[1]) for path, f in walk() if f.type == "date"
                   for word in f.feeds if word.startswith("date "))
 
 
@@ -383,12 +384,12 @@ def _condition(word) -> str:
 def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
     """Dated facts as day numbers (clauses compare them with dates), and the age at the claim's
     date from the birth date, which a given age must agree with."""
-    for path, fact in DATES_FED:
-        day = _at(v, path)
+    for keys, fact in DATES_FED:
+        day = _get(v, keys)
         if day is not None:
             measures[fact] = day.toordinal()
-    for path, measure, counts in COUNTED:
-        day = _at(v, path)
+    for keys, measure, counts in COUNTED:
+        day = _get(v, keys)
         if day is not None:
             measures[measure] = (date - day).days if counts == "days" else \
                 (date.year - day.year) * 12 + date.month - day.month if counts == "months" else \
@@ -407,6 +408,12 @@ def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
 
 
 _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
+
+
+def _get(values: dict, keys: tuple) -> Any:
+    for key in keys:
+        values = values[key]
+    return values
 
 
 def _at(values: dict, path: str) -> Any:
