@@ -30,7 +30,7 @@ def test_an_undeclared_param_is_refused_with_did_you_mean_and_exit_2(capsys):
     code, err = _med(capsys, "run", SUIHUA, CLAIMS, "--param", "avg_wage=80000")
     assert (code, err) == (2, "med: the policy declares no parameter 'avg_wage' (it declares none)\n")
     code, err = _med(capsys, "explain", ZIYANG, CLAIMS, "--param", "avg_wage=80000", "--param", "zzz=1")
-    assert (code, err) == (2, "med: the policy declares no parameter 'zzz' (it declares avg_wage)\n")
+    assert (code, err) == (2, "med: the policy declares no parameter 'zzz' (it declares avg_wage, bed_markup)\n")
 
 
 def test_the_api_refuses_an_undeclared_param_in_the_same_words():
