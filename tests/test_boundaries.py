@@ -425,8 +425,6 @@ def test_a_member_of_two_groups_gets_the_more_favourable_clause():
     assert paid(p, [dict(out, id="o1"), dict(out, id="o2", date="2026-04-01")], **PARAMS) == ["2000.00", "0.00"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: two event limits, one a parameter, are reported as ambiguous "
-                                       "instead of adding up (docs/language.md `limit N`); see the tests report")
 def test_event_limits_add_up_when_one_is_a_parameter():
     # docs/language.md: `limit N` — several events: the limits add up; amounts may name a parameter.
     # IUD insertion (lim_p = 500) and sterilisation (2,800) together, billed 5,000: 3,300.00.
