@@ -2,7 +2,8 @@
 
 A member's years under one policy are rebuilt by settling their recorded, non-reversed
 claims again in the order they were recorded (`Policy.settle(claim, state=…)`, exactly a
-fresh run of those claims), and kept in an in-memory cache keyed by (policy, person) and
+fresh run of those claims), each under the policy version that settled it (its texts are
+kept in the database), and kept in an in-memory cache keyed by (policy, person) and
 checked against the member's version in the database and the policy's version, so a change
 made by another server process, a reversal or a policy reload is never missed.
 
@@ -11,7 +12,10 @@ when it is dated earlier than claims already recorded; `med run` of the same cla
 each person's claims by date, so its results differ for such a claim (docs/serve.md).
 
 One member's claims are serialised twice: by a lock in this process (so threads do not queue
-in the database) and by the database (so several processes may share it).
+in the database) and by the member's version in the database (so several processes may share
+it): a settlement computed against version v is recorded only while the member is still at v,
+else it is settled again inside the write transaction. Different members' claims settle in
+parallel; the database's write lock is held only to insert and commit.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import threading
 from decimal import Decimal
 from typing import Any, Mapping, Optional
 
+import attrs
+
 from ..errors import MedError
 from ..policy import State
-from .policies import Loaded
+from .policies import Loaded, compile_sources
 from .problems import ApiError
 from .store import Store
 
@@ -74,6 +80,53 @@ class YearCache:
             self._items.pop(key, None)
 
 
+class Versions:
+    """Compiled policies by version, the most recently used kept (compiling costs ~0.1 s)."""
+
+    def __init__(self, size: int = 16):
+        self._size = size
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: str):
+        with self._lock:
+            policy = self._items.get(version)
+            if policy is not None:
+                self._items.move_to_end(version)
+            return policy
+
+    def put(self, version: str, policy) -> None:
+        with self._lock:
+            self._items[version] = policy
+            self._items.move_to_end(version)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@attrs.frozen
+class _Settling:
+    """One claim on its way to be recorded."""
+
+    entry: Loaded
+    key: tuple
+    cid: str
+    claim: dict = attrs.field(eq=False)
+    text: str
+    digest: str
+    bound: dict = attrs.field(eq=False)
+
+
+def _replay(found, t: _Settling) -> tuple[dict, bool]:
+    """The answer to an id recorded before: its result, or why it cannot be settled again."""
+    if found.reversed:
+        raise ApiError(409, "reversed", f"claim {t.cid} was settled and then reversed; "
+                                        f"settle it again under a new id", "id", t.cid)
+    if found.content_hash != t.digest:
+        raise ApiError(409, "conflict", f"claim id {t.cid} was recorded with different content "
+                                        f"(on {found.policy_version}); an id names one claim", "id", t.cid)
+    return json.loads(found.result), False
+
+
 def canonical(claim: Mapping[str, Any]) -> str:
     """The claim as the text that is hashed, stored and settled: keys sorted, no spaces,
     decimal numbers as strings (so a replay reads exactly what the first settlement read)."""
@@ -101,6 +154,8 @@ class Ledger:
         self._store = store
         self._locks = Stripes()
         self._cache = YearCache(cache_size)
+        self._versions = Versions()
+        self._kept_versions: set = set()  # versions whose texts this process saw committed
 
     # ---- the three operations ----------------------------------------------------------
     def presettle(self, entry: Loaded, claim: Any, params: Mapping[str, str],
@@ -130,36 +185,68 @@ class Ledger:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         bound = self._params(entry, params, cid)
         key = (entry.name, person)
+        todo = _Settling(entry, key, cid, claim, text, digest, bound)
         try:
             with self._locks.of(key):
-                return self._settle_locked(entry, key, cid, claim, text, digest, bound)
+                return self._settle_optimistic(todo) or self._settle_locked(todo)
         except self._store.duplicate_errors:
             # The id was recorded meanwhile for another person (under another lock): now it is found.
             with self._locks.of(key):
-                return self._settle_locked(entry, key, cid, claim, text, digest, bound)
+                return self._settle_locked(todo)
 
-    def _settle_locked(self, entry, key, cid, claim, text, digest, bound) -> tuple[dict, bool]:
-        with self._store.member(entry.name, key[1], write=True) as tx:
-            found = tx.find(cid)
+    def _settle_optimistic(self, t: "_Settling") -> Optional[tuple[dict, bool]]:
+        """Settle outside the database's write lock: read the member's version and year, settle,
+        then record only if the version is still the one read (no other process changed the
+        member meanwhile); None if it changed. SQLite has one write lock for the whole file, so
+        holding it only for the insert and commit is what lets different members' settlements
+        overlap (one computes while another commits); this process's member lock already keeps
+        this member's other requests out."""
+        with self._store.member(t.entry.name, t.key[1], write=False) as tx:
+            found = tx.find(t.cid)
             if found is not None:
-                if found.reversed:
-                    raise ApiError(409, "reversed", f"claim {cid} was settled and then reversed; "
-                                                    f"settle it again under a new id", "id", cid)
-                if found.content_hash != digest:
-                    raise ApiError(409, "conflict", f"claim id {cid} was recorded with different content "
-                                                    f"(on {found.policy_version}); an id names one claim", "id", cid)
-                return json.loads(found.result), False
-            state = self._year(tx, entry, key)
-            result = entry.policy.settle(claim, state=state, params=bound)
-            if not result.ok:
-                raise _refused(result.to_json())
-            data = result.to_json()
-            version = tx.record(claim_id=cid, content_hash=digest, scheme=claim.get("scheme"),
-                                year=data.get("year"), date=claim.get("date"), claim=text,
-                                params=json.dumps(bound, sort_keys=True),
-                                result=json.dumps(data, ensure_ascii=False), policy_version=entry.version)
-        self._cache.put(key, entry.version, version, result.state)  # only once committed
-        return data, True
+                return _replay(found, t)
+            seen = tx.version()
+            state = self._year(tx, t.entry, t.key)
+        result = self._settle_now(t, state)
+        with self._store.member(t.entry.name, t.key[1], write=True) as tx:
+            if tx.version() != seen or tx.find(t.cid) is not None:
+                return None  # another process recorded meanwhile: settle again under the lock
+            version = self._record(tx, t, result)
+        self._kept(t.entry)
+        self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
+        return result.to_json(), True
+
+    def _settle_locked(self, t: "_Settling") -> tuple[dict, bool]:
+        """Settle and record inside the write transaction: the member cannot change meanwhile."""
+        with self._store.member(t.entry.name, t.key[1], write=True) as tx:
+            found = tx.find(t.cid)
+            if found is not None:
+                return _replay(found, t)
+            result = self._settle_now(t, self._year(tx, t.entry, t.key))
+            version = self._record(tx, t, result)
+        self._kept(t.entry)
+        self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
+        return result.to_json(), True
+
+    def _settle_now(self, t: "_Settling", state: State):
+        result = t.entry.policy.settle(t.claim, state=state, params=t.bound)
+        if not result.ok:
+            raise _refused(result.to_json())
+        return result
+
+    def _record(self, tx, t: "_Settling", result) -> int:
+        if t.entry.version not in self._kept_versions:  # the first settlement of this version here
+            tx.keep_version(t.entry.version, t.entry.path, json.dumps(t.entry.policy.sources, ensure_ascii=False))
+        data = result.to_json()
+        return tx.record(claim_id=t.cid, content_hash=t.digest, scheme=t.claim.get("scheme"),
+                         year=data.get("year"), date=t.claim.get("date"), claim=t.text,
+                         params=json.dumps(t.bound, sort_keys=True),
+                         result=json.dumps(data, ensure_ascii=False), policy_version=t.entry.version)
+
+    def _kept(self, entry: Loaded) -> None:
+        """The version's texts are committed: remember both the fact and the compiled policy."""
+        self._kept_versions.add(entry.version)
+        self._versions.put(entry.version, entry.policy)
 
     def reverse(self, entry: Loaded, cid: Any) -> tuple[dict, bool]:
         """Cancel a recorded settlement: the member's year becomes what it would be had the
@@ -181,22 +268,41 @@ class Ledger:
 
     # ---- years --------------------------------------------------------------------------
     def _year(self, tx, entry: Loaded, key: tuple) -> State:
-        """The member's years now: from the cache, or by settling their recorded claims again."""
+        """The member's years now: from the cache, or by settling their recorded claims again,
+        each under the policy version that settled it (so a reload never changes what a
+        member has already used)."""
         version = tx.version()  # read before the claims, so a cached state is never newer than its version
         state = self._cache.get(key, entry.version, version)
         if state is not None:
             return state
         state = State()
-        for text, params in tx.claims():
-            result = entry.policy.settle(json.loads(text, parse_float=Decimal), state=state,
-                                         params={**entry.params, **json.loads(params)})
+        for text, params, settled_by in tx.claims():
+            policy = self._policy_of(entry, settled_by)
+            result = policy.settle(json.loads(text, parse_float=Decimal), state=state,
+                                   params={**entry.params, **json.loads(params)})
             if result.ok:
                 state = result.state
-            else:  # only after a policy edit: the claim no longer settles and counts nothing
-                log.warning("policy %s %s: recorded claim %s no longer settles: %s", entry.name,
-                            entry.version, result.data.get("id"), result.data["error"]["message"])
+            else:  # only under a version whose texts were lost: the claim counts nothing
+                log.warning("policy %s: recorded claim %s no longer settles under %s: %s", entry.name,
+                            result.data.get("id"), settled_by, result.data["error"]["message"])
         self._cache.put(key, entry.version, version, state)
         return state
+
+    def _policy_of(self, entry: Loaded, version: str):
+        """The compiled policy of `version`: the one loaded, one compiled before, or compiled
+        from the texts the database keeps."""
+        if version == entry.version:
+            return entry.policy
+        policy = self._versions.get(version)
+        if policy is None:
+            kept = self._store.version_sources(version)
+            if kept is None:  # a database from before versions were kept
+                log.warning("policy %s: no texts of version %s are kept; its claims are settled again under %s",
+                            entry.name, version, entry.version)
+                return entry.policy
+            policy = compile_sources(kept[0], json.loads(kept[1]))
+            self._versions.put(version, policy)
+        return policy
 
     @staticmethod
     def _params(entry: Loaded, params: Mapping[str, str], cid: Optional[str]) -> dict:

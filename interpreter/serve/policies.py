@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -56,6 +57,17 @@ def version_of(policy: Policy) -> str:
     for name in sorted(policy.sources):
         h.update(name.encode("utf-8") + b"\0" + policy.sources[name].encode("utf-8") + b"\0")
     return h.hexdigest()[:16]
+
+
+def compile_sources(main: str, sources: Mapping[str, str]) -> Policy:
+    """A policy compiled again from its kept source texts (`Policy.sources`; `main` names the
+    policy's own): its modules are written beside it in a temporary folder, so `use` finds
+    them as it did. The standard library is the one installed now."""
+    with tempfile.TemporaryDirectory(prefix="medpolicy-version-") as tmp:
+        for name, text in sources.items():
+            if not name.startswith("stdlib/"):
+                Path(tmp, Path(name).name).write_text(text, encoding="utf-8")
+        return load(Path(tmp, Path(main).name))
 
 
 def _signature(path: str, policy: Optional[Policy]) -> tuple:

@@ -65,6 +65,12 @@ def _tables(seq_column: str) -> list[str]:
              recorded_at TEXT NOT NULL, reversed_at TEXT,
              UNIQUE (policy, claim_id))""",
         """CREATE INDEX IF NOT EXISTS settlements_member ON settlements (policy, person, seq)""",
+        # Every policy version that settled something: its source texts, so a member's year is
+        # rebuilt under the version that settled each claim, also after a restart (added to
+        # schema 1 without a migration: an older database gains the table when opened).
+        """CREATE TABLE IF NOT EXISTS policy_versions (
+             version TEXT PRIMARY KEY, policy TEXT NOT NULL, main TEXT NOT NULL,
+             sources TEXT NOT NULL, stored_at TEXT NOT NULL)""",
     ]
 
 
@@ -97,10 +103,16 @@ class Tx:
                         (self.policy, claim_id)).fetchone()
         return _recorded(row) if row else None
 
-    def claims(self) -> list[tuple[str, str]]:
-        """The member's recorded, non-reversed claims and their parameters, in recording order."""
-        return self._run("SELECT claim, params FROM settlements WHERE policy = ? AND person = ? "
+    def claims(self) -> list[tuple[str, str, str]]:
+        """The member's recorded, non-reversed claims, their parameters and the policy version
+        that settled each, in recording order."""
+        return self._run("SELECT claim, params, policy_version FROM settlements WHERE policy = ? AND person = ? "
                          "AND NOT reversed ORDER BY seq", (self.policy, self.person)).fetchall()
+
+    def keep_version(self, version: str, main: str, sources: str) -> None:
+        """Keep a policy version's source texts (JSON: name -> text), once."""
+        self._run("INSERT INTO policy_versions (version, policy, main, sources, stored_at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING", (version, self.policy, main, sources, _now()))
 
     def record(self, *, claim_id: str, content_hash: str, scheme: Optional[str], year: Optional[int],
                date: Optional[str], claim: str, params: str, result: str, policy_version: str) -> int:
@@ -209,6 +221,15 @@ class Store:
             rows = cur.fetchall()
             conn.rollback()
         return [_recorded(r) for r in rows]
+
+    def version_sources(self, version: str) -> Optional[tuple[str, str]]:
+        """(main file name, sources as JSON) of a kept policy version, if kept."""
+        with self._borrow() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT main, sources FROM policy_versions WHERE version = {self.placeholder}", (version,))
+            row = cur.fetchone()
+            conn.rollback()
+            return (row[0], row[1]) if row else None
 
     def ping(self) -> None:
         """Raise unless the database answers."""
