@@ -79,6 +79,7 @@ class Service:
         self.checker = api.RequestChecker(api.endpoints(config.max_batch, claim={"type": "object"}))
         self.document = api.openapi(self.table)
         self.in_flight = 0  # requests being answered (changed only on the event loop)
+        self.worker = str(os.getpid())
 
     # ---- the frame every endpoint runs in -----------------------------------------------
     def route(self, endpoint: api.Endpoint) -> Route:
@@ -102,6 +103,7 @@ class Service:
                 self.in_flight -= 1
             self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
             self.metrics.requests.labels(endpoint.path, request.method, str(response.status_code)).inc()
+            response.headers["X-Med-Worker"] = self.worker  # which worker answered (several share a port)
             return response
 
         return Route(endpoint.path, handle, methods=[endpoint.method], name=endpoint.handler)
