@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 from decimal import Decimal
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import attrs
 
@@ -104,6 +104,16 @@ class Versions:
 
 
 @attrs.frozen
+class Shape:
+    """Another shape of answer than the contract's result: `answer(result)` is its text (may
+    raise ApiError), kept with the settlement under `name`."""
+
+    name: str
+    answer: Callable = attrs.field(eq=False)
+    content: str = ""  # the request in that shape, canonical: hashed with the claim
+
+
+@attrs.frozen
 class _Settling:
     """One claim on its way to be recorded."""
 
@@ -114,9 +124,10 @@ class _Settling:
     text: str
     digest: str
     bound: dict = attrs.field(eq=False)
+    shape: Optional[Shape] = None
 
 
-def _replay(found, t: _Settling) -> tuple[dict, bool]:
+def _replay(found, t: _Settling, tx) -> tuple[Any, bool]:
     """The answer to an id recorded before: its result, or why it cannot be settled again."""
     if found.reversed:
         raise ApiError(409, "reversed", f"claim {t.cid} was settled and then reversed; "
@@ -124,7 +135,13 @@ def _replay(found, t: _Settling) -> tuple[dict, bool]:
     if found.content_hash != t.digest:
         raise ApiError(409, "conflict", f"claim id {t.cid} was recorded with different content "
                                         f"(on {found.policy_version}); an id names one claim", "id", t.cid)
-    return json.loads(found.result), False
+    if t.shape is None:
+        return json.loads(found.result), False
+    kept = tx.answer(t.cid, t.shape.name)
+    if kept is None:
+        raise ApiError(409, "other-shape", f"claim {t.cid} was recorded in the contract's shape (POST /v1/settle); "
+                                           f"its recorded result is there", "id", t.cid)
+    return kept, False
 
 
 def canonical(claim: Mapping[str, Any]) -> str:
@@ -162,6 +179,11 @@ class Ledger:
                   states: Optional[dict] = None) -> dict:
         """Settle against the member's recorded year without recording. `states` carries
         years between the claims of one batch."""
+        return self.presettle_result(entry, claim, params, states).to_json()
+
+    def presettle_result(self, entry: Loaded, claim: Any, params: Mapping[str, str],
+                         states: Optional[dict] = None):
+        """`presettle`, giving the engine's `Result` (for another shape of answer)."""
         cid, person = _identity(claim)
         claim, _ = _normal(claim)
         bound = self._params(entry, params, cid)
@@ -175,17 +197,21 @@ class Ledger:
             raise _refused(result.to_json())
         if states is not None:
             states[key] = result.state
-        return result.to_json()
+        return result
 
-    def settle(self, entry: Loaded, claim: Any, params: Mapping[str, str]) -> tuple[dict, bool]:
+    def settle(self, entry: Loaded, claim: Any, params: Mapping[str, str],
+               shape: Optional["Shape"] = None) -> tuple[Any, bool]:
         """Settle and record; (result, True) when recorded now, (recorded result, False) when
-        the id was recorded before with the same content."""
+        the id was recorded before with the same content. With `shape`, the answer is that
+        shape's text, kept with the settlement so that a retry gets the same text."""
         cid, person = _identity(claim)
         claim, text = _normal(claim)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        # In another shape, the request is hashed too: an id names one request, echoed fields and all.
+        hashed = text if shape is None else f"{text}\0{shape.name}\0{shape.content}"
+        digest = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
         bound = self._params(entry, params, cid)
         key = (entry.name, person)
-        todo = _Settling(entry, key, cid, claim, text, digest, bound)
+        todo = _Settling(entry, key, cid, claim, text, digest, bound, shape)
         try:
             with self._locks.of(key):
                 return self._settle_optimistic(todo) or self._settle_locked(todo)
@@ -204,39 +230,42 @@ class Ledger:
         with self._store.member(t.entry.name, t.key[1], write=False) as tx:
             found = tx.find(t.cid)
             if found is not None:
-                return _replay(found, t)
+                return _replay(found, t, tx)
             seen = tx.version()
             state = self._year(tx, t.entry, t.key)
-        result = self._settle_now(t, state)
+        result, answer = self._settle_now(t, state)
         with self._store.member(t.entry.name, t.key[1], write=True) as tx:
             if tx.version() != seen or tx.find(t.cid) is not None:
                 return None  # another process recorded meanwhile: settle again under the lock
-            version = self._record(tx, t, result)
+            version = self._record(tx, t, result, answer)
         self._kept(t.entry)
         self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
-        return result.to_json(), True
+        return answer, True
 
     def _settle_locked(self, t: "_Settling") -> tuple[dict, bool]:
         """Settle and record inside the write transaction: the member cannot change meanwhile."""
         with self._store.member(t.entry.name, t.key[1], write=True) as tx:
             found = tx.find(t.cid)
             if found is not None:
-                return _replay(found, t)
-            result = self._settle_now(t, self._year(tx, t.entry, t.key))
-            version = self._record(tx, t, result)
+                return _replay(found, t, tx)
+            result, answer = self._settle_now(t, self._year(tx, t.entry, t.key))
+            version = self._record(tx, t, result, answer)
         self._kept(t.entry)
         self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
-        return result.to_json(), True
+        return answer, True
 
-    def _settle_now(self, t: "_Settling", state: State):
+    def _settle_now(self, t: "_Settling", state: State) -> tuple[Any, Any]:
+        """The engine's result and the answer to give (the contract's JSON, or the shape's text)."""
         result = t.entry.policy.settle(t.claim, state=state, params=t.bound)
         if not result.ok:
             raise _refused(result.to_json())
-        return result
+        return result, (t.shape.answer(result) if t.shape else result.to_json())
 
-    def _record(self, tx, t: "_Settling", result) -> int:
+    def _record(self, tx, t: "_Settling", result, answer) -> int:
         if t.entry.version not in self._kept_versions:  # the first settlement of this version here
             tx.keep_version(t.entry.version, t.entry.path, json.dumps(t.entry.policy.sources, ensure_ascii=False))
+        if t.shape is not None:
+            tx.keep_answer(t.cid, t.shape.name, answer)
         data = result.to_json()
         return tx.record(claim_id=t.cid, content_hash=t.digest, scheme=t.claim.get("scheme"),
                          year=data.get("year"), date=t.claim.get("date"), claim=t.text,
@@ -247,6 +276,10 @@ class Ledger:
         """The version's texts are committed: remember both the fact and the compiled policy."""
         self._kept_versions.add(entry.version)
         self._versions.put(entry.version, entry.policy)
+
+    def answer(self, entry: Loaded, cid: str, shape: str) -> Optional[str]:
+        """The answer kept in `shape` for a recorded claim, if it was settled in that shape."""
+        return self._store.answer(entry.name, cid, shape)
 
     def reverse(self, entry: Loaded, cid: Any) -> tuple[dict, bool]:
         """Cancel a recorded settlement: the member's year becomes what it would be had the

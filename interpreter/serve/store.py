@@ -71,6 +71,11 @@ def _tables(seq_column: str) -> list[str]:
         """CREATE TABLE IF NOT EXISTS policy_versions (
              version TEXT PRIMARY KEY, policy TEXT NOT NULL, main TEXT NOT NULL,
              sources TEXT NOT NULL, stored_at TEXT NOT NULL)""",
+        # The answer given in another shape than the contract's (the platform's), so that a
+        # retry gets the same text (added to schema 1 as policy_versions was).
+        """CREATE TABLE IF NOT EXISTS answers (
+             policy TEXT NOT NULL, claim_id TEXT NOT NULL, shape TEXT NOT NULL, answer TEXT NOT NULL,
+             PRIMARY KEY (policy, claim_id, shape))""",
     ]
 
 
@@ -108,6 +113,16 @@ class Tx:
         that settled each, in recording order."""
         return self._run("SELECT claim, params, policy_version FROM settlements WHERE policy = ? AND person = ? "
                          "AND NOT reversed ORDER BY seq", (self.policy, self.person)).fetchall()
+
+    def keep_answer(self, claim_id: str, shape: str, answer: str) -> None:
+        """Keep the answer given in `shape` to the claim being recorded."""
+        self._run("INSERT INTO answers (policy, claim_id, shape, answer) VALUES (?, ?, ?, ?)",
+                  (self.policy, claim_id, shape, answer))
+
+    def answer(self, claim_id: str, shape: str) -> Optional[str]:
+        row = self._run("SELECT answer FROM answers WHERE policy = ? AND claim_id = ? AND shape = ?",
+                        (self.policy, claim_id, shape)).fetchone()
+        return row[0] if row else None
 
     def keep_version(self, version: str, main: str, sources: str) -> None:
         """Keep a policy version's source texts (JSON: name -> text), once."""
@@ -221,6 +236,17 @@ class Store:
             rows = cur.fetchall()
             conn.rollback()
         return [_recorded(r) for r in rows]
+
+    def answer(self, policy: str, claim_id: str, shape: str) -> Optional[str]:
+        """The answer kept in `shape` for a recorded claim, if any."""
+        ph = self.placeholder
+        with self._borrow() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT answer FROM answers WHERE policy = {ph} AND claim_id = {ph} AND shape = {ph}",
+                        (policy, claim_id, shape))
+            row = cur.fetchone()
+            conn.rollback()
+            return row[0] if row else None
 
     def version_sources(self, version: str) -> Optional[tuple[str, str]]:
         """(main file name, sources as JSON) of a kept policy version, if kept."""
