@@ -132,3 +132,49 @@ def test_members_interleaved_across_two_processes_equal_a_sequential_run(tmp_pat
         assert [run.settle(c).to_json() for c, _ in mine] == [r for _, r in mine]
         assert sum(Decimal(r["deductible"]) for _, r in mine) == 500
         assert sum(Decimal(r["paid"]["basic"]) for _, r in mine) == 2000
+
+
+class _Counting:
+    """The policy, counting the claims it settles."""
+
+    def __init__(self, policy):
+        self._policy, self.settled = policy, 0
+
+    def __getattr__(self, name):
+        return getattr(self._policy, name)
+
+    def settle(self, claim, **kw):
+        self.settled += 1
+        return self._policy.settle(claim, **kw)
+
+
+def test_a_year_changed_by_another_process_is_brought_up_to_date_not_rebuilt(tmp_path):
+    db = str(tmp_path / "m.db")
+    plain = Registry([str(SUIHUA)], {}).get(None)
+    counting = _Counting(plain.policy)
+    here, elsewhere = Ledger(open_store(db)), Ledger(open_store(db))
+    entry = attrs.evolve(plain, policy=counting)
+    for i in range(6):  # 6 × 100: 500 of deductible, then 100 × 70% = 70
+        here.settle(entry, outpatient(f"c{i}", "100.00"), {})
+    # Another process records one claim: this one settles that claim and the probe, not all seven.
+    elsewhere.settle(plain, outpatient("c6", "100.00"), {})
+    counting.settled = 0
+    assert here.presettle(entry, outpatient("probe", "100.00"), {})["paid"]["basic"] == "70.00"
+    assert counting.settled == 2
+    # A claim recorded and reversed elsewhere counts two changes and nothing in the year.
+    elsewhere.settle(plain, outpatient("c7", "1000.00"), {})
+    elsewhere.reverse(plain, "c7")
+    counting.settled = 0
+    assert here.presettle(entry, outpatient("probe", "100.00"), {})["paid"]["basic"] == "70.00"
+    assert counting.settled == 1
+    # A reversal of a claim this process had already counted: the whole year is settled again.
+    elsewhere.reverse(plain, "c0")
+    elsewhere.settle(plain, outpatient("c8", "100.00"), {})
+    counting.settled = 0
+    # Without c0: c1..c6 and c8 (700) met the 500, and 200 × 70% = 140 is paid in all; the probe 70.
+    assert here.presettle(entry, outpatient("probe", "100.00"), {})["paid"]["basic"] == "70.00"
+    assert counting.settled == 8  # c1..c6, c8 and the probe
+    years = medpolicy.load(SUIHUA).run()
+    for c in ["c1", "c2", "c3", "c4", "c5", "c6", "c8"]:
+        years.settle(outpatient(c, "100.00"))
+    assert here.presettle(entry, outpatient("probe", "100.00"), {}) == years.settle(outpatient("probe", "100.00")).to_json()

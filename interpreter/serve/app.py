@@ -140,9 +140,7 @@ class Service:
         self.metrics.errors.labels(e.code).inc()
         headers = {"Retry-After": "1"} if e.status == 503 else None
         if endpoint is not None and endpoint.shape == "nhsa":
-            given = body.get("input") if isinstance(body, dict) else None
-            return _raw(e.status, platform.failure(given.get("data", given) if isinstance(given, dict) else None, e),
-                        headers)
+            return _raw(e.status, platform.failure(platform.request_of(body), e), headers)
         return _Json(e.body(), status_code=e.status, headers=headers)
 
     def _policy(self, body: dict):
@@ -230,8 +228,7 @@ class Service:
 
     def do_nhsa_reverse(self, body: dict) -> Response:
         entry = self._policy(body)
-        given = body["input"] if isinstance(body["input"], dict) else {}
-        cid = nhsa.request_id(given.get("data", given))
+        cid = nhsa.request_id(platform.request_of(body))
         if cid is None:
             raise ApiError(422, "missing-field", "the cancel names no mdtrt_id (or medins_setl_id)", "input.mdtrt_id")
         _, now = self.ledger.reverse(entry, cid)

@@ -52,25 +52,34 @@ class Stripes:
         return self._locks[hash(key) % len(self._locks)]
 
 
+@attrs.frozen
+class Cached:
+    """A member's years as of `member_version`: their recorded claims up to `seq`, settled."""
+
+    member_version: int
+    seq: int
+    state: State = attrs.field(eq=False)
+
+
 class YearCache:
-    """(policy, person) -> (policy version, member version, State), least recently used out."""
+    """(policy, person) -> (policy version, Cached), least recently used out."""
 
     def __init__(self, size: int = 100_000):
         self._size = size
         self._items: collections.OrderedDict = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, policy_version: str, member_version: int) -> Optional[State]:
+    def get(self, key: tuple, policy_version: str) -> Optional[Cached]:
         with self._lock:
             hit = self._items.get(key)
-            if hit is None or hit[0] != policy_version or hit[1] != member_version:
+            if hit is None or hit[0] != policy_version:
                 return None
             self._items.move_to_end(key)
-            return hit[2]
+            return hit[1]
 
-    def put(self, key: tuple, policy_version: str, member_version: int, state: State) -> None:
+    def put(self, key: tuple, policy_version: str, cached: Cached) -> None:
         with self._lock:
-            self._items[key] = (policy_version, member_version, state)
+            self._items[key] = (policy_version, cached)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -239,7 +248,7 @@ class Ledger:
                 return None  # another process recorded meanwhile: settle again under the lock
             version = self._record(tx, t, result, answer)
         self._kept(t.entry)
-        self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
+        self._cache.put(t.key, t.entry.version, Cached(*version, result.state))  # only once committed
         return answer, True
 
     def _settle_locked(self, t: "_Settling") -> tuple[dict, bool]:
@@ -251,7 +260,7 @@ class Ledger:
             result, answer = self._settle_now(t, self._year(tx, t.entry, t.key))
             version = self._record(tx, t, result, answer)
         self._kept(t.entry)
-        self._cache.put(t.key, t.entry.version, version, result.state)  # only once committed
+        self._cache.put(t.key, t.entry.version, Cached(*version, result.state))  # only once committed
         return answer, True
 
     def _settle_now(self, t: "_Settling", state: State) -> tuple[Any, Any]:
@@ -261,7 +270,7 @@ class Ledger:
             raise _refused(result.to_json())
         return result, (t.shape.answer(result) if t.shape else result.to_json())
 
-    def _record(self, tx, t: "_Settling", result, answer) -> int:
+    def _record(self, tx, t: "_Settling", result, answer) -> tuple[int, int]:
         if t.entry.version not in self._kept_versions:  # the first settlement of this version here
             tx.keep_version(t.entry.version, t.entry.path, json.dumps(t.entry.policy.sources, ensure_ascii=False))
         if t.shape is not None:
@@ -303,13 +312,26 @@ class Ledger:
     def _year(self, tx, entry: Loaded, key: tuple) -> State:
         """The member's years now: from the cache, or by settling their recorded claims again,
         each under the policy version that settled it (so a reload never changes what a
-        member has already used)."""
+        member has already used). A cached year a few changes old is brought up to date by
+        settling only the claims recorded since, when those are all the changes there were
+        (each record and each reversal raises the member's version by one): another worker
+        settling the same member then costs one claim, not the member's whole year."""
         version = tx.version()  # read before the claims, so a cached state is never newer than its version
-        state = self._cache.get(key, entry.version, version)
-        if state is not None:
-            return state
-        state = State()
-        for text, params, settled_by in tx.claims():
+        hit = self._cache.get(key, entry.version)
+        if hit is not None and hit.member_version == version:
+            return hit.state
+        if hit is not None:
+            rows = tx.claims(after=hit.seq)
+            if version - hit.member_version == len(rows) + sum(1 for r in rows if r[4]):
+                return self._replay(entry, key, version, hit.seq, hit.state, rows)
+        return self._replay(entry, key, version, 0, State(), tx.claims(after=0))
+
+    def _replay(self, entry: Loaded, key: tuple, version: int, seq: int, state: State, rows) -> State:
+        """`state` with the recorded claims `rows` (seq, claim, params, version, reversed) settled on it."""
+        for seq_, text, params, settled_by, reversed_ in rows:
+            seq = seq_
+            if reversed_:
+                continue
             policy = self._policy_of(entry, settled_by)
             result = policy.settle(json.loads(text, parse_float=Decimal), state=state,
                                    params={**entry.params, **json.loads(params)})
@@ -318,7 +340,7 @@ class Ledger:
             else:  # only under a version whose texts were lost: the claim counts nothing
                 log.warning("policy %s: recorded claim %s no longer settles under %s: %s", entry.name,
                             result.data.get("id"), settled_by, result.data["error"]["message"])
-        self._cache.put(key, entry.version, version, state)
+        self._cache.put(key, entry.version, Cached(version, seq, state))
         return state
 
     def _policy_of(self, entry: Loaded, version: str):

@@ -89,9 +89,9 @@ def envelope(what: dict, extra: Optional[dict] = None) -> dict:
             "properties": {**(extra or {}), **{f: {"type": ["string", "integer"]} for f in ENVELOPE}, "input": what}}
 
 
-def request_of(body: dict) -> dict:
-    """The settlement request inside a message: `input`, un-nesting `input.data`."""
-    given = body["input"]
+def request_of(body: Any) -> Any:
+    """The request inside a message: `input`, un-nesting `input.data` (None if there is none)."""
+    given = body.get("input") if isinstance(body, dict) else None
     if isinstance(given, dict) and isinstance(given.get("data"), dict):
         return {**given["data"], "feedetail": given.get("feedetail")}
     return given

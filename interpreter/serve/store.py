@@ -108,11 +108,13 @@ class Tx:
                         (self.policy, claim_id)).fetchone()
         return _recorded(row) if row else None
 
-    def claims(self) -> list[tuple[str, str, str]]:
-        """The member's recorded, non-reversed claims, their parameters and the policy version
-        that settled each, in recording order."""
-        return self._run("SELECT claim, params, policy_version FROM settlements WHERE policy = ? AND person = ? "
-                         "AND NOT reversed ORDER BY seq", (self.policy, self.person)).fetchall()
+    def claims(self, *, after: int = 0) -> list[tuple[int, str, str, str, bool]]:
+        """The member's recorded claims after `seq` `after`, reversed ones too, in recording
+        order: (seq, claim, parameters, the policy version that settled it, reversed)."""
+        rows = self._run("SELECT seq, claim, params, policy_version, reversed FROM settlements "
+                         "WHERE policy = ? AND person = ? AND seq > ? ORDER BY seq",
+                         (self.policy, self.person, after)).fetchall()
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def keep_answer(self, claim_id: str, shape: str, answer: str) -> None:
         """Keep the answer given in `shape` to the claim being recorded."""
@@ -130,14 +132,16 @@ class Tx:
                   "ON CONFLICT DO NOTHING", (version, self.policy, main, sources, _now()))
 
     def record(self, *, claim_id: str, content_hash: str, scheme: Optional[str], year: Optional[int],
-               date: Optional[str], claim: str, params: str, result: str, policy_version: str) -> int:
-        """Record a settlement and raise the member's version; returns the new version."""
+               date: Optional[str], claim: str, params: str, result: str, policy_version: str) -> tuple[int, int]:
+        """Record a settlement and raise the member's version; returns (the new version, its seq)."""
         self._run("INSERT INTO settlements (policy, claim_id, content_hash, person, scheme, year, date, "
                   "claim, params, result, policy_version, reversed, recorded_at) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)",
                   (self.policy, claim_id, content_hash, self.person, scheme, year, date, claim, params,
                    result, policy_version, _now()))
-        return self._bump()
+        seq = self._run("SELECT seq FROM settlements WHERE policy = ? AND claim_id = ?",
+                        (self.policy, claim_id)).fetchone()[0]
+        return self._bump(), seq
 
     def reverse(self, claim_id: str) -> int:
         """Mark a recorded settlement reversed and raise the member's version."""
@@ -369,6 +373,8 @@ class PostgresStore(Store):
         conn.commit()
 
     def _begin(self, conn, policy: str, person: str, write: bool) -> None:
+        if not write:  # one snapshot: the member's version and claims read together
+            conn.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if write:
             cur = conn.cursor()
             cur.execute("INSERT INTO members (policy, person) VALUES (%s, %s) ON CONFLICT DO NOTHING",
