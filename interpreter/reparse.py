@@ -15,6 +15,7 @@ clause limits — is handed to the whole-file parse, so its errors are the parse
 from __future__ import annotations
 
 import zlib
+from decimal import Decimal
 from typing import Optional
 
 import attrs
@@ -63,24 +64,36 @@ def shifted(node, lines: int):
     return _shift(node, lines)
 
 
-_FIELDS: dict = {}  # node class -> its attrs field names; () for a plain value
+_PLAIN = frozenset((str, int, bool, type(None), Decimal, frozenset))
+_SHIFTERS: dict = {}  # node class -> a function that copies one node with its spans moved
 
 
 def _shift(node, lines: int):
     cls = type(node)
     if cls is tuple:
-        return tuple(_shift(n, lines) for n in node)
+        return tuple(n if type(n) in _PLAIN else _shift(n, lines) for n in node)
     if cls is ast.Span:
         return ast.Span(node.file, node.line + lines, node.column, node.end_line + lines, node.end_column)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else ()
-    if not names:
-        return node
-    moved = object.__new__(cls)  # frozen: set the slots directly, as attrs' own __init__ does
-    for name in names:
-        object.__setattr__(moved, name, _shift(getattr(node, name), lines))
-    return moved
+    shifter = _SHIFTERS.get(cls)
+    if shifter is None:
+        shifter = _SHIFTERS[cls] = _shifter(cls)
+    return shifter(node, lines)
+
+
+def _shifter(cls):
+    """A copier for one node class: its fields read once each, plain values kept, the rest
+    moved (frozen: the slots are set directly, as attrs' own __init__ does)."""
+    if not attrs.has(cls):
+        return lambda node, lines: node
+    names = [f.name for f in attrs.fields(cls)]
+
+    def shift(node, lines):
+        moved = object.__new__(cls)
+        for name in names:
+            value = getattr(node, name)
+            object.__setattr__(moved, name, value if type(value) in _PLAIN else _shift(value, lines))
+        return moved
+    return shift
 
 
 class Reparser:

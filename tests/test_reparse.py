@@ -99,12 +99,12 @@ def _join(ls, r):
 
 
 def test_a_series_of_edits_on_a_long_block_gives_the_whole_files_tree():
-    text = long_block(150)
+    text = long_block(60)  # with SPLIT_LINES 24: the block is split, its clauses in groups
     reparser = Reparser("long.med")
     assert_same(reparser, text, "long.med")
     rnd = random.Random(13)
     valid = 0
-    for step in range(30):
+    for step in range(24):
         name, edit = EDITS[step % len(EDITS)] if step < len(EDITS) else rnd.choice(EDITS)
         lines = text.split("\n")
         edit(lines, rnd)
@@ -115,7 +115,7 @@ def test_a_series_of_edits_on_a_long_block_gives_the_whole_files_tree():
             assert not reparser.whole, name
             text, valid = edited, valid + 1
         # else: the whole-file parser reported the error; the next edit starts from the text before (an undo)
-    assert valid >= 12
+    assert valid >= 10
 
 
 @pytest.mark.parametrize("city", ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"])
@@ -123,25 +123,25 @@ def test_edits_of_each_shipped_policy(city):
     text = (POLICIES / f"{city}.med").read_text(encoding="utf-8")
     reparser = Reparser(f"{city}.med")
     rnd = random.Random(city)
-    for _ in range(12):
+    for _ in range(6):
         lines = text.split("\n")
         rnd.choice(EDITS)[1](lines, rnd)
         assert_same(reparser, "\n".join(lines), f"{city}.med")
 
 
 def test_only_the_changed_piece_is_parsed_again_and_moved_pieces_are_reused():
-    text = long_block(300)
+    text = long_block(150)
     reparser = Reparser("long.med")
     reparser.parse(text)
     reparser.parse(text.replace("deductible 1000", "deductible 1001"))
     assert reparser.parsed == 1 and reparser.reused > 10
     moved = text.replace("\nscheme employee", "\n\nscheme employee")
     assert spans(reparser.parse(moved), []) == spans(parse(moved, "long.med"), [])
-    assert reparser.parsed <= 3 and reparser.reused >= 50  # the pieces around the blank line
+    assert reparser.parsed <= 3 and reparser.reused >= 30  # the pieces around the blank line
 
 
 def test_diagnostics_of_incremental_and_whole_analysis_are_identical():
-    text = long_block(200)
+    text = long_block(60)
     reparser = Reparser("/p/long.med")
     rnd = random.Random(7)
     lines = text.split("\n")
