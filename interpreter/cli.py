@@ -619,8 +619,10 @@ def cmd_test(args) -> int:
     if not test_files:
         _say(args, "med test: no worked examples found (*.test.toml)")
         return 2
-    # in the language of the first policy tested (suihua.test.toml: suihua.med), unless asked
-    args.message_lang = _language(args, str(test_files[0].parent / f"{test_files[0].name.split('.')[0]}.med"))
+    # in the language of the policy tested (suihua.test.toml: suihua.med) when there is one,
+    # unless asked or the locale says; several policies: the locale's (else English)
+    policies = {str(f.parent / f"{f.name.split('.')[0]}.med") for f in test_files}
+    args.message_lang = _language(args, policies.pop() if len(policies) == 1 else None)
     out = _Lines(args.message_lang)
     passed = failed = unreadable = 0
     for f in test_files:
