@@ -164,3 +164,21 @@ def test_an_ambiguity_made_by_an_edit_is_reported_at_its_line():
     a = analyse("\n".join(lines), "/p/long.med", "/p", STD, reparser=reparser)
     assert [(d.span.line, d.span.column, d.message) for d in a.diagnostics if d.severity == "error"] == [
         (at + 2, 45, f"this sets deductible for the same claims as line {at + 1}, differently")]
+
+
+def test_split_funds_nested_blocks_comments_crlf_and_a_missing_last_newline():
+    clauses = "".join(f"      level{1 + i % 3} from 2031-01-{1 + i % 28:02d} deductible {100 + i}\n" for i in range(30))
+    text = ("\ufeff# a policy\n\npolicy \"x\" effective 2026-01-01 to 2030-12-31\nuse standard\n"
+            "parameter r2 \"a rate\"\n\nscheme employee   # 职工\n"
+            "  fund major on burden                                  cite \"第一条\"\n"
+            + "".join(f"    inpatient from 2031-02-{1 + i:02d} cap {1000 + i}\n" for i in range(28))
+            + "  # between\n\n  inpatient rate 80%\n    exception level3\n" + clauses
+            + "    level2 rate level1 r2 level2 70%\n  # a comment at the end of the block\n"
+            + "\n\n# the end, no newline")
+    for variant in (text, text.replace("\n", "\r\n"), text + "\n"):
+        reparser = Reparser("f.med")
+        assert_same(reparser, variant, "f.med")
+        assert not reparser.whole and reparser.parsed > 3
+        edited = variant.replace("deductible 105", "deductible 1050").replace("cap 1003", "cap 1004")
+        assert_same(reparser, edited, "f.med")
+        assert not reparser.whole and reparser.parsed == 2
