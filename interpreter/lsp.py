@@ -108,13 +108,24 @@ class MedServer(LanguageServer):
                          protocol_cls=MedProtocol)
         self.analyses: dict[str, Analysis] = {}
         self.reparsers: dict[str, Reparser] = {}  # each open document's pieces (reparse.py)
+        self.languages: dict[tuple, str] = {}  # head of a text (its first 400 lines) -> its keywords' language
         self.stdlib = standard_library()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
         self.lang: Optional[str] = None  # --lang, else the client's `lang` option or a Chinese locale
 
     def language(self, text: str) -> str:
-        """The language of this document's diagnostics (messages.choose; no server locale)."""
-        return choose(self.lang, text, environ={})
+        """The language of this document's diagnostics (messages.choose; no server locale).
+        The keywords are counted once per head of text (choose reads the first 400 lines):
+        an edit below them does not count them again."""
+        if self.lang:
+            return choose(self.lang)
+        head = text.split("\n", 400)[:400]
+        key = tuple(head)
+        if key not in self.languages:
+            if len(self.languages) > 64:
+                self.languages.clear()
+            self.languages[key] = choose(None, "\n".join(head), environ={})
+        return self.languages[key]
 
     async def in_worker(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
