@@ -114,9 +114,10 @@ class Reparser:
             module = self._parse(text)
         except _Whole:
             module = None
-        finally:
-            # keep what this version and the one before used: an undo finds its pieces
-            self.previous, self.pieces = self.pieces, {}
+        # Keep the pieces this version used; after a version that did not parse (a line half
+        # typed), also those of the last one that did, so the next good version finds them.
+        self.previous = self.pieces if module is not None else {**self.previous, **self.pieces}
+        self.pieces = {}
         self.whole = module is None
         if module is None:
             return parse(text, self.file)

@@ -135,6 +135,10 @@ def test_only_the_changed_piece_is_parsed_again_and_moved_pieces_are_reused():
     reparser.parse(text)
     reparser.parse(text.replace("deductible 1000", "deductible 1001"))
     assert reparser.parsed == 1 and reparser.reused > 10
+    with pytest.raises(MedError):  # half typed: the whole-file parser reports it
+        reparser.parse(text.replace("deductible 1000", "deductible 1000 rat"))
+    reparser.parse(text.replace("deductible 1000", "deductible 1002"))
+    assert reparser.parsed == 1  # the pieces of the last version that parsed were kept
     moved = text.replace("\nscheme employee", "\n\nscheme employee")
     assert spans(reparser.parse(moved), []) == spans(parse(moved, "long.med"), [])
     assert reparser.parsed <= 3 and reparser.reused >= 30  # the pieces around the blank line
