@@ -287,3 +287,13 @@ def test_div_of_an_exact_amount_by_a_decimal_stays_exact():
     assert isinstance(div(Exact(1, 3), Decimal("2")), Exact)
     assert div(Decimal("1"), Decimal("4")) == Decimal("0.25") and isinstance(div(Decimal(1), Decimal(4)), Decimal)
     assert div(Decimal("10"), 4) == Decimal("2.5")
+
+
+def test_exact_negation_absolute_value_and_output_value():
+    from medpolicy.money import Exact, as_decimal
+    third = Exact(1, 3)
+    assert -third == Fraction(-1, 3) and isinstance(-third, Exact)
+    assert abs(-third) == third and isinstance(abs(-third), Exact)
+    # An exact amount is shown rounded half-up to the fen; a Decimal is shown as it is.
+    assert as_decimal(Exact(2, 3)) == Decimal("0.67") and as_decimal(Exact(1, 200)) == Decimal("0.01")
+    assert str(as_decimal(Decimal("1.005"))) == "1.005"
