@@ -117,6 +117,7 @@ class _Compiler:
         self.date_breaks: set[int] = set()
         self.open_cohorts: set[str] = set()
         self.pools: dict[str, set] = {}  # fund -> capped pools, for the scheme being compiled
+        self.every: dict[str, set] = {}  # kind -> its names (_every)
 
     # ---- top level -------------------------------------------------------------
     def policy(self, module: ast.Module) -> Compiled:
@@ -386,7 +387,7 @@ class _Compiler:
             excluded.setdefault("place", set()).add("local")
         for dim in list(values):
             # Every level (say) at once constrains nothing; written out, it must not look specific.
-            if dim not in MULTI_DIMS and values[dim] == set(self.vocab.names_of(dim)):
+            if dim not in MULTI_DIMS and values[dim] == self._every(dim):
                 del values[dim]
         con = Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
                          tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
@@ -438,6 +439,13 @@ class _Compiler:
                          hint="names of different kinds must all hold already: write them side by side")
             return None, []
         return words[0].kind, [w.name for w in words]
+
+    def _every(self, kind: str) -> set:
+        """Every name of a kind (asked once per selector: a thousand-clause block asked 1,000 times)."""
+        every = self.every.get(kind)
+        if every is None:
+            every = self.every[kind] = set(self.vocab.names_of(kind))
+        return every
 
     # ---- settings --------------------------------------------------------------
     def setting(self, s, fund: str) -> list[tuple[Optional[tuple], Setting]]:
