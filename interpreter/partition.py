@@ -95,6 +95,26 @@ def string_hash(arr: pa.Array) -> np.ndarray:
     return np.where(valid, h, np.uint64(0))
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The claim columns of few distinct words (dates, schemes, levels, item classes) that are
+    best read as Parquet stores them, as dictionaries: each word is then parsed once."""
+    string = pa.types.is_string
+    out = [name for name in ("date", "scheme", "status", "benefit", "place")
+           if name in schema.names and string(schema.field(name).type)]
+    kind = schema.field("facility").type if "facility" in schema.names else None
+    if kind is not None and pa.types.is_struct(kind) and kind.get_field_index("level") >= 0 \
+            and string(kind.field("level").type):
+        out.append("facility.level")
+    kind = schema.field("items").type if "items" in schema.names else None
+    if kind is not None and pa.types.is_list(kind) and pa.types.is_struct(kind.value_type) \
+            and kind.value_type.get_field_index("class") >= 0 and string(kind.value_type.field("class").type):
+        out.append("items.list.element.class")
+    kind = schema.field("groups").type if "groups" in schema.names else None
+    if kind is not None and pa.types.is_list(kind) and string(kind.value_type):
+        out.append("groups.list.element")
+    return out
+
+
 # ---- 1. deal -------------------------------------------------------------------------------
 
 class _Spill:
@@ -207,17 +227,19 @@ _WORKER: dict = {}
 
 
 def _start_worker(policy_path: str, params: Optional[dict]) -> None:
-    """A worker process: the policy compiled once, for every bucket it settles."""
+    """A worker process: the policy compiled once, and its vector plans made once, for every
+    bucket it settles."""
+    from .batch import Plans
     from .policy import load
     pa.set_cpu_count(1)
-    _WORKER["policy"], _WORKER["params"] = load(policy_path), params
+    _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
 def _settle_in_worker(claims: str, out: str, skip: np.ndarray) -> tuple[int, int, int]:
-    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip)
+    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"])
 
 
-def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray) -> tuple[int, int, int]:
+def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans=None) -> tuple[int, int, int]:
     """One bucket's claims settled as one run by the columnar engine, written with their input
     positions to `out`; rows in `skip` (ids given twice) are left out. Returns (rows, errors,
     claims settled by the scalar engine)."""
@@ -238,7 +260,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray) -> tu
             pass
         return 0, 0, 0
     rows = table.column(ROW)
-    result = settle_batch(policy, table.drop_columns([ROW]), params)
+    result = settle_batch(policy, table.drop_columns([ROW]), params, plans)
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows)
     with pa.ipc.new_file(out, schema) as w:
@@ -322,16 +344,18 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     (default: every core from BIG_ROWS claims). Raises OSError when a file cannot be read or
     written. `buckets` overrides the number of buckets the budget gives."""
     from .arrow import all_funds, result_schema
-    from .batch import fallback_count, settle_batch
+    from .batch import Plans, fallback_count, settle_batch
 
-    total = pq.ParquetFile(claims).metadata.num_rows
+    source = pq.ParquetFile(claims)
+    total = source.metadata.num_rows
     jobs = max(jobs or default_jobs(total), 1)
     memory = memory or DEFAULT_MEMORY
     buckets = buckets or bucket_count(total, memory, jobs)
     schema = result_schema(all_funds(policy), False)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
     if buckets == 1:  # it fits: one run in memory
-        result = settle_batch(policy, pq.read_table(claims), params)
+        table = pq.read_table(claims, read_dictionary=dictionary_columns(source.schema_arrow))
+        result = settle_batch(policy, table, params)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
         write_results(_windows(result.replace_schema_metadata(None)), out, schema)
@@ -345,7 +369,8 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
         outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
         tasks = list(zip(spill.paths, outs))
         if jobs == 1:
-            counts = [settle_bucket(policy, params, c, o, skip) for c, o in tasks]
+            plans = Plans()
+            counts = [settle_bucket(policy, params, c, o, skip, plans) for c, o in tasks]
         else:
             counts = _in_workers(policy_path, params, tasks, skip, jobs)
         summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
