@@ -44,6 +44,7 @@ DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
 CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
 BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
+SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: a quarter of the disk, little CPU
 
 
 @dataclass
@@ -126,7 +127,7 @@ class _Spill:
 
     def write(self, b: int, batch: pa.RecordBatch) -> None:
         if self.writers[b] is None:
-            self.writers[b] = pa.ipc.new_file(self.paths[b], batch.schema)
+            self.writers[b] = pa.ipc.new_file(self.paths[b], batch.schema, options=SPILL)
         self.writers[b].write_batch(batch)
 
     def close(self) -> None:
@@ -137,10 +138,10 @@ class _Spill:
 
 def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
     """The input's rows dealt into bucket files by person, each with its input position; and
-    the (id hash, row) pairs of each bucket of ids, to find ids given more than once."""
+    files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
     source = pq.ParquetFile(path)
     spill = _Spill(folder, "claims", buckets)
-    ids: list[list] = [[] for _ in range(buckets)]
+    ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
     start = 0
     for batch in source.iter_batches(batch_size=READ_BATCH):
         n = batch.num_rows
@@ -159,7 +160,8 @@ def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
             h = string_hash(ids_now)
             given = np.asarray(pc.is_valid(ids_now), dtype=bool)
             for b, part in _split(h[given] % np.uint64(buckets), np.stack([h[given].view(np.int64), rows[given]], 1)):
-                ids[b].append(part)
+                with open(ids[b], "ab") as f:
+                    f.write(np.ascontiguousarray(part).tobytes())
         start += n
     spill.close()
     return spill, ids
@@ -174,12 +176,14 @@ def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarr
 
 
 def repeated_candidates(ids: list) -> np.ndarray:
-    """Rows whose id hash some other row shares: the only rows that may repeat an id."""
+    """Rows whose id hash some other row shares: the only rows that may repeat an id (one
+    bucket of ids in memory at a time)."""
     found = []
-    for parts in ids:
-        if not parts:
+    for path in ids:
+        if not os.path.exists(path):
             continue
-        pairs = np.concatenate(parts)
+        pairs = np.fromfile(path, dtype=np.int64).reshape(-1, 2)
+        os.unlink(path)
         h = pairs[:, 0]
         order = np.argsort(h, kind="stable")
         hs = h[order]
@@ -263,7 +267,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
     result = settle_batch(policy, table.drop_columns([ROW]), params, plans)
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows)
-    with pa.ipc.new_file(out, schema) as w:
+    with pa.ipc.new_file(out, schema, options=SPILL) as w:
         for batch in result.to_batches(max_chunksize=READ_BATCH):
             w.write_batch(batch)
     return result.num_rows, result.num_rows - result.column("error").null_count, fell
