@@ -254,7 +254,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
     if not os.path.exists(claims):
         table = None
     else:
-        with pa.memory_map(claims) as source:
+        with pa.OSFile(claims) as source:  # read, not mapped: mapped pages would count as the process's memory
             table = pa.ipc.open_file(source).read_all()
         os.unlink(claims)
     if table is not None and len(skip):
@@ -279,7 +279,7 @@ class _Results:
     """One bucket's results (in input order), read a batch at a time."""
 
     def __init__(self, path: str):
-        self.source = pa.memory_map(path)
+        self.source = pa.OSFile(path)  # a batch read at a time (a mapped file's pages would stay resident)
         self.reader = pa.ipc.open_file(self.source)
         self.next = 0
         self.held: Optional[pa.Table] = None
