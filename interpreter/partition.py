@@ -44,7 +44,7 @@ DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
 CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
 BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
-SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: a quarter of the disk, little CPU
+SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: less disk for little CPU
 
 
 @dataclass
