@@ -103,12 +103,14 @@ class _Ctx:
         self.rec, self.params, self.as_of = rec, params, as_of
 
     def pick(self, cls, mo: Month, kind: str, mode: Optional[str], day: Optional[dt.date] = None,
-             what: Optional[str] = None, fund: Optional[str] = "-") -> Optional[MemberRule]:
-        """The most specific rule of a setting class that applies (ties: the later line)."""
+             what: Optional[str] = None, fund: Optional[str] = "-", payers: bool = False) -> Optional[MemberRule]:
+        """The most specific rule of a setting class that applies (ties: the later line); with
+        `payers`, only contributions someone other than a subsidy pays."""
         d = (day or first_day(mo)).toordinal()
         found = [r for r in self.rules if isinstance(r.setting, cls)
                  and (what is None or getattr(r.setting, "what", None) == what)
                  and (fund == "-" or (r.setting.fund or "basic") == fund)
+                 and (not payers or any(sh.payer != "subsidy" for sh in r.setting.shares))
                  and r.applies(kind, self.rec.sex, mode, self.rec.groups, d)]
         return max(found, key=lambda r: (r.specificity, r.line), default=None)
 
@@ -197,7 +199,7 @@ def _due(ctx, mo, kind, mode, base, trace) -> dict:
     funds = {(r.setting.fund or "basic") for r in ctx.rules if isinstance(r.setting, Contribution)}
     due: dict = {}
     for fund in sorted(funds):
-        rule = ctx.pick(Contribution, mo, kind, mode, fund=fund)
+        rule = ctx.pick(Contribution, mo, kind, mode, fund=fund, payers=True)
         if rule is None:
             continue
         individual = None
@@ -338,6 +340,12 @@ def _employee_status(ctx, months) -> dict:
             else:
                 out[m] = (False, "lapsed", lapse or window, 0)
         i = j
+        if c is None and j < len(active) and active[j] in paid and length > grace:
+            # Paying again without the arrears: the break ends at the new payment, unrestored.
+            c = of(paid[active[j]].paid_on)
+            window = _window(ctx, mo, kind, mode, diff(c, mo))
+            if window is not None and window.setting.retroactive:  # nothing restored without the arrears
+                window = attrs.evolve(window, setting=attrs.evolve(window.setting, retroactive=False))
         if c is not None and length > grace and not (window is not None and window.setting.retroactive):
             # Restored from the payment on, not for the break: within a window, after the start
             # delay; beyond every window, as a first enrolment (a waiting period again).
