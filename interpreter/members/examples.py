@@ -28,7 +28,7 @@ def policy_of(test_file: Path) -> Path:
 def run_file(test_file: Path, policy=None) -> Iterator:
     """Every member example's outcome (`examples.Outcome`)."""
     from .. import files
-    from ..examples import Mismatch, Outcome
+    from ..examples import Outcome
     from ..policy import load
     try:
         text = files.read_bytes(str(test_file)).decode("utf-8")
@@ -44,24 +44,28 @@ def run_file(test_file: Path, policy=None) -> Iterator:
     lines = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == "[[example]]"]
     shared = data.get("params", {})
     for i, ex in enumerate(data.get("example", [])):
-        name = ex.get("name", "?")
-        line = lines[i] if i < len(lines) else None
-        try:
-            rows = policy.member_months(ex["member"], until=dt.date.fromisoformat(ex["until"]),
-                                        as_of=dt.date.fromisoformat(ex["as_of"]) if "as_of" in ex else None,
-                                        params={**shared, **ex.get("params", {})})
-        except (MemberError, MedError, KeyError, ValueError) as e:
-            yield Outcome(str(test_file), name, ex.get("cite"), (), f"{type(e).__name__}: {e}", line)
+        yield run_example(str(test_file), ex, policy, shared, lines[i] if i < len(lines) else None)
+
+
+def run_example(file: str, ex: dict, policy, shared: Optional[dict] = None, line: Optional[int] = None):
+    """One member example: its member's months computed, each expected field compared."""
+    from ..examples import Mismatch, Outcome
+    name = ex.get("name", "?")
+    try:
+        rows = policy.member_months(ex["member"], until=dt.date.fromisoformat(ex["until"]),
+                                    as_of=dt.date.fromisoformat(ex["as_of"]) if "as_of" in ex else None,
+                                    params={**(shared or {}), **ex.get("params", {})})
+    except (MemberError, MedError, KeyError, ValueError) as e:
+        return Outcome(file, name, ex.get("cite"), (), f"{type(e).__name__}: {e}", line)
+    by_month = {j["month"]: j for j in (r.to_json() for r in rows)}
+    mismatches = []
+    for exp in ex.get("expect", []):
+        actual = by_month.get(exp.get("month"))
+        if actual is None:
+            mismatches.append(Mismatch(exp.get("month"), "month", exp.get("month"), "no such month"))
             continue
-        by_month = {r.to_json()["month"]: r.to_json() for r in rows}
-        mismatches = []
-        for exp in ex.get("expect", []):
-            actual = by_month.get(exp.get("month"))
-            if actual is None:
-                mismatches.append(Mismatch(exp.get("month"), "month", exp.get("month"), "no such month"))
-                continue
-            mismatches.extend(_compare(exp["month"], exp, actual, ""))
-        yield Outcome(str(test_file), name, ex.get("cite"), tuple(mismatches), None, line)
+        mismatches.extend(_compare(exp["month"], exp, actual, ""))
+    return Outcome(file, name, ex.get("cite"), tuple(mismatches), None, line)
 
 
 def _compare(month: str, expected: dict, actual: Optional[dict], prefix: str) -> list:
@@ -71,7 +75,9 @@ def _compare(month: str, expected: dict, actual: Optional[dict], prefix: str) ->
         if key == "month" and not prefix:
             continue
         got = actual.get(key) if isinstance(actual, dict) else None
-        if isinstance(want, dict):
+        if want == {} and got != {}:  # an empty table expects nothing there
+            out.append(Mismatch(month, prefix + key, want, got))
+        elif isinstance(want, dict):
             out.extend(_compare(month, want, got if isinstance(got, dict) else {}, f"{prefix}{key}."))
         elif _norm(want) != _norm(got):
             out.append(Mismatch(month, prefix + key, want, got))
