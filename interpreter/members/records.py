@@ -190,7 +190,7 @@ def _month(mid, field, value) -> tuple:
 
 
 def _money(mid, field, value) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise MemberError(mid, field, "an amount (a decimal string)")
     try:
         d = CONVERTING.create_decimal(str(value).strip())
