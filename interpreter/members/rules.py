@@ -86,6 +86,7 @@ def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problem
                 rules.append(rule)
     for name, rules in schemes.items():
         _check_years(rules, problems)
+        _check_ambiguity(rules, problems)
     return MemberRules({k: tuple(v) for k, v in schemes.items()})
 
 
@@ -213,3 +214,42 @@ def _unknown(problems, vocab, span, name, kind, hint=None) -> None:
     guess = vocab.suggest(name, kind)
     problems.error(span, f"unknown {kind + ' ' if kind else ''}name `{name}`",
                    hint=f"did you mean `{guess}`?" if guess else hint)
+
+
+def _topic(r: MemberRule):
+    """What a rule sets: two rules of one topic compete for the same members."""
+    s = r.setting
+    if isinstance(s, Contribution):
+        return ("contribution", s.fund or "basic", any(sh.payer == "subsidy" for sh in s.shares))
+    if isinstance(s, (Months, Years)):
+        return (type(s).__name__, s.what)
+    if isinstance(s, Count):
+        return ("count", s.period)
+    if isinstance(s, CatchUp):  # windows of different lengths are tiers, not rivals
+        return ("catch-up", s.months)
+    return (type(s).__name__,)
+
+
+def _check_ambiguity(rules, problems) -> None:
+    """Two rules of one topic, equally specific, that can apply to the same member on the same
+    day: nothing says which wins. (Minimum years have their own check; subsidies take the
+    highest, 就高.)"""
+    by_topic: dict = {}
+    for r in rules:
+        if not isinstance(r.setting, Years):
+            by_topic.setdefault(_topic(r), []).append(r)
+    for topic, group in by_topic.items():
+        if topic[0] == "contribution" and topic[2]:
+            continue
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if a.specificity == b.specificity and _overlap(a, b):
+                    problems.error(b.setting.span, f"this clause and the one on line {a.line} both apply to the same "
+                                                   f"members and neither is more specific",
+                                   hint="add a selector (employed, flexible, retired, pooled-only, a date, …) to one")
+
+
+def _overlap(a: MemberRule, b: MemberRule) -> bool:
+    return ((not a.kinds or not b.kinds or bool(a.kinds & b.kinds)) and (a.sex is None or b.sex is None or a.sex == b.sex)
+            and (not a.modes or not b.modes or bool(a.modes & b.modes)) and a.groups == b.groups
+            and a.start <= b.end and b.start <= a.end)
