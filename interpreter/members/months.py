@@ -51,13 +51,15 @@ class MonthRow:
     waiting_left: int
     retirement: Optional[dict]
     trace: tuple = ()
+    deducted: Decimal = ZERO      # taken from the account for the member's own contribution
 
     def to_json(self, trace: bool = False) -> dict:
         out = {
             "member": self.member, "month": f"{self.month[0]:04d}-{self.month[1]:02d}", "scheme": self.scheme,
             "kind": self.kind, "base": _s(self.base),
             "due": {p: {f: _s(a) for f, a in funds.items()} for p, funds in self.due.items()},
-            "credit": _s(self.credit), "balance": _s(self.balance), "payable": self.payable,
+            "credit": _s(self.credit), "deducted": _s(self.deducted), "balance": _s(self.balance),
+            "payable": self.payable,
             "reason": self.reason, "article": self.article, "waiting_left": self.waiting_left,
         }
         if self.retirement is not None:
@@ -145,15 +147,16 @@ def member_months(rules: MemberRules, rec: MemberRecord, *, until: dt.date, as_o
                 balance = ZERO
             elif opening is not None and of(opening[0]) == mo:
                 balance = opening[1]
+            deducted = _deducted(ctx, kind, due, trace)
             if balance is not None:
-                balance = balance + credit
+                balance = balance + credit - deducted
             payable, reason, rule, left = status.get(mo, (False, "not-enrolled", None, 0))
             if rule is not None:
                 trace.append(Figure("payable" if payable else reason, payable, rule.line, rule.cite))
             retirement = _retirement(ctx, mo, trace) if rec.retirement and of(rec.retirement) == mo else None
             rows.append(MonthRow(rec.id, mo, rec.scheme, kind, q(base) if base is not None else None, due, credit,
                                  balance, payable, reason, rule.cite if rule is not None and not payable else None,
-                                 left, retirement, tuple(trace)))
+                                 left, retirement, tuple(trace), deducted))
     return rows
 
 
@@ -263,6 +266,17 @@ def _credit(ctx, mo, kind, mode, base, trace) -> Decimal:
     return credit
 
 
+def _deducted(ctx, kind, due, trace) -> Decimal:
+    """A retiree's own major-layer contribution taken from the account, where the record says
+    it is (Suihua 第二十八条（一）: optional, so a fact of the member)."""
+    if not ctx.rec.deducts_major or kind != "retired":
+        return ZERO
+    amount = due.get("individual", {}).get("major", ZERO)
+    if amount:
+        trace.append(Figure("deducted", amount, None, None, "the member's major-layer contribution, from the account"))
+    return amount
+
+
 # ---- eligibility ------------------------------------------------------------------------
 
 def _months_rule(ctx, what, mo, kind, mode):
@@ -356,9 +370,11 @@ def _employee_status(ctx, months) -> dict:
 
 
 def _window(ctx, mo, kind, mode, length) -> Optional[MemberRule]:
-    """The narrowest catch-up window a break of `length` months falls in."""
+    """The narrowest catch-up window a break from `mo` caught up `length` months later falls in
+    (a `yearly` window: caught up in the break's calendar year)."""
     d = first_day(mo).toordinal()
-    fits = [r for r in ctx.rules if isinstance(r.setting, CatchUp) and r.setting.months >= length
+    fits = [r for r in ctx.rules if isinstance(r.setting, CatchUp)
+            and (add(mo, length)[0] == mo[0] if r.setting.in_year else r.setting.months >= length)
             and r.applies(kind, ctx.rec.sex, mode, ctx.rec.groups, d)]
     return min(fits, key=lambda r: (r.setting.months, -r.specificity), default=None)
 

@@ -226,7 +226,7 @@ def _topic(r: MemberRule):
     if isinstance(s, Count):
         return ("count", s.period)
     if isinstance(s, CatchUp):  # windows of different lengths are tiers, not rivals
-        return ("catch-up", s.months)
+        return ("catch-up", s.months, s.in_year)
     return (type(s).__name__,)
 
 

@@ -80,8 +80,10 @@ class Months:
 
 @attrs.frozen
 class CatchUp:
+    """`catch-up within N months [retroactive]`; `catch-up yearly`: paid in the break's year (年度内补足)."""
     months: int
     retroactive: bool
+    in_year: bool = False
     span: ast.Span = _span()
 
 
@@ -209,6 +211,9 @@ class MemberTransforms(Transformer):
 
     def catch_up(self, meta, ch):
         return CatchUp(_int(ch), bool(_toks(ch, "RETROACTIVE")), span=self._span(meta))
+
+    def catch_up_in_year(self, meta, ch):
+        return CatchUp(12, bool(_toks(ch, "RETROACTIVE")), in_year=True, span=self._span(meta))
 
     def minimum_years(self, meta, ch):
         return Years("minimum", _int(ch), span=self._span(meta))
