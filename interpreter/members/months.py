@@ -103,6 +103,8 @@ class _Ctx:
     def __init__(self, rules: MemberRules, rec: MemberRecord, params: dict, as_of: dt.date):
         self.rules = rules.of(rec.scheme)
         self.rec, self.params, self.as_of = rec, params, as_of
+        # A resident's years paid after the collection period (on or after 1 January).
+        self.late_years = frozenset(y for y, p in rec.years.items() if p.paid_on >= dt.date(y, 1, 1))
 
     def pick(self, cls, mo: Month, kind: str, mode: Optional[str], day: Optional[dt.date] = None,
              what: Optional[str] = None, fund: Optional[str] = "-", payers: bool = False) -> Optional[MemberRule]:
@@ -113,7 +115,7 @@ class _Ctx:
                  and (what is None or getattr(r.setting, "what", None) == what)
                  and (fund == "-" or (r.setting.fund or "basic") == fund)
                  and (not payers or any(sh.payer != "subsidy" for sh in r.setting.shares))
-                 and r.applies(kind, self.rec.sex, mode, self.rec.groups, d)]
+                 and r.applies(kind, self.rec.sex, mode, self.rec.groups, d, mo[0] in self.late_years)]
         return max(found, key=lambda r: (r.specificity, r.line), default=None)
 
     def amount(self, v) -> Decimal:

@@ -44,16 +44,18 @@ class MemberRule:
     line: int
     file: str
     cite: Optional[str]
+    late: bool = False        # only a resident's year paid after the collection period (逾期缴费)
 
     @property
     def specificity(self) -> int:
         return (bool(self.kinds) + bool(self.sex) + bool(self.modes) + len(self.groups)
-                + (self.start != FIRST_DAY) + (self.end != LAST_DAY))
+                + (self.start != FIRST_DAY) + (self.end != LAST_DAY) + self.late)
 
-    def applies(self, kind: str, sex: Optional[str], mode: Optional[str], groups, day: int) -> bool:
+    def applies(self, kind: str, sex: Optional[str], mode: Optional[str], groups, day: int,
+                late: bool = False) -> bool:
         return ((not self.kinds or kind in self.kinds) and (self.sex is None or self.sex == sex)
                 and (not self.modes or mode in self.modes) and self.groups <= set(groups)
-                and self.start <= day <= self.end)
+                and self.start <= day <= self.end and (not self.late or late))
 
 
 @attrs.frozen
@@ -91,7 +93,7 @@ def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problem
 
 
 def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
-    kinds, modes, groups, sex = set(), set(), set(), None
+    kinds, modes, groups, sex, late = set(), set(), set(), None, False
     start, end = FIRST_DAY, LAST_DAY
     for s in line.selectors:
         if isinstance(s, SexSelector):
@@ -114,19 +116,21 @@ def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
                 kinds.add("flexible")
             elif word is not None and word.name in MODES:
                 modes.add(word.name)
+            elif word is not None and word.name == "late" and scheme == "resident":
+                late = True
             elif word is not None and word.kind == "group":
                 groups.add(word.name)
             else:
                 _unknown(problems, vocab, s.span, s.name, None,
                          "a member line selects employed, flexible, retired, resident, male, female, "
-                         "pooled-only, standard-enrolment, a group or dates")
+                         "pooled-only, standard-enrolment, late (residents), a group or dates")
         else:
             problems.error(s.span, "a member line selects by kind, sex, enrolment, group and dates only")
     if start > end:
         problems.error(line.span, "the clause's dates end before they start")
     _check_setting(line.setting, vocab, params, problems)
     return MemberRule(scheme, frozenset(kinds), sex, frozenset(modes), frozenset(groups), start, end,
-                      line.setting, line.span.line, line.span.file, line.cite)
+                      line.setting, line.span.line, line.span.file, line.cite, late)
 
 
 def _check_setting(s, vocab, params, problems) -> None:
@@ -251,5 +255,5 @@ def _check_ambiguity(rules, problems) -> None:
 
 def _overlap(a: MemberRule, b: MemberRule) -> bool:
     return ((not a.kinds or not b.kinds or bool(a.kinds & b.kinds)) and (a.sex is None or b.sex is None or a.sex == b.sex)
-            and (not a.modes or not b.modes or bool(a.modes & b.modes)) and a.groups == b.groups
+            and (not a.modes or not b.modes or bool(a.modes & b.modes)) and a.groups == b.groups and a.late == b.late
             and a.start <= b.end and b.start <= a.end)
