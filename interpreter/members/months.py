@@ -365,7 +365,11 @@ def _employee_status(ctx, months) -> dict:
         if c is not None and length > grace and not (window is not None and window.setting.retroactive):
             # Restored from the payment on, not for the break: within a window, after the start
             # delay; beyond every window, as a first enrolment (a waiting period again).
-            start_month, start_rule, start_reason = _start(ctx, c, kind, mode, first_time=window is None)
+            restart = _months_rule(ctx, "restart", mo, kind, mode) if window is None else None
+            if restart is not None:
+                start_month, start_rule, start_reason = add(c, restart.setting.months), restart, "lapsed"
+            else:
+                start_month, start_rule, start_reason = _start(ctx, c, kind, mode, first_time=window is None)
             if window is not None and start_reason == "not-started":
                 start_reason = "lapsed"
     return out
@@ -441,7 +445,8 @@ def _retirement(ctx, mo, trace) -> dict:
             trace.append(Figure(name, r.setting.years, r.line, r.cite))
     lump = ctx.pick(LumpSum, mo, kind or "employed", mode, day=rec.retirement)
     if lump is not None and short > 0:
-        base = _last_base(ctx, mo)
+        s = lump.setting
+        base = (div(ctx.amount(s.base), 12 if s.base_yearly else 1) if s.base is not None else _last_base(ctx, mo))
         if base is not None:
             total_sum = ZERO
             whole = int(short) if short == int(short) else int(short) + 1  # a part month is paid whole

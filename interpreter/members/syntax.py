@@ -73,7 +73,7 @@ class Credit:
 @attrs.frozen
 class Months:
     """A setting that is a number of months (or a day): start, lapse, waiting, due."""
-    what: str             # start | lapse | waiting | due
+    what: str             # start | lapse | waiting | due | restart
     months: int
     span: ast.Span = _span()
 
@@ -104,8 +104,12 @@ class Count:
 
 @attrs.frozen
 class LumpSum:
+    """`lump-sum RATE [rising R] [base [yearly] AMOUNT]`: RATE of the base for each missing month;
+    the base is the member's last one unless given (÷ 12 if yearly)."""
     rate: Decimal
     rising: Decimal = Decimal(0)
+    base: Optional[ast.Amount] = None
+    base_yearly: bool = False
     span: ast.Span = _span()
 
 
@@ -229,7 +233,12 @@ class MemberTransforms(Transformer):
 
     def lump_sum(self, meta, ch):
         p = _toks(ch, "PERCENT")
-        return LumpSum(_pct(p[0]), _pct(p[1]) if len(p) > 1 else Decimal(0), span=self._span(meta))
+        base = next((c for c in ch if isinstance(c, (ast.Number, ast.ParamRef))), None)
+        return LumpSum(_pct(p[0]), _pct(p[1]) if len(p) > 1 else Decimal(0), base, bool(_toks(ch, "YEARLY")),
+                       span=self._span(meta))
+
+    def restart_after(self, meta, ch):
+        return Months("restart", _int(ch), span=self._span(meta))
 
 
 def _limit(ch, which: str):
