@@ -129,8 +129,12 @@ def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
     if start > end:
         problems.error(line.span, "the clause's dates end before they start")
     _check_setting(line.setting, vocab, params, problems)
+    setting = line.setting
+    if isinstance(setting, Contribution) and setting.fund is not None:
+        fund = vocab.lookup("fund", setting.fund)  # 统筹基金 -> basic
+        setting = attrs.evolve(setting, fund=fund.name if fund is not None else setting.fund)
     return MemberRule(scheme, frozenset(kinds), sex, frozenset(modes), frozenset(groups), start, end,
-                      line.setting, line.span.line, line.span.file, line.cite, late)
+                      setting, line.span.line, line.span.file, line.cite, late)
 
 
 def _check_setting(s, vocab, params, problems) -> None:
