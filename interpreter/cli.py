@@ -576,23 +576,26 @@ def cmd_explain(args) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def _as_of(text: Optional[str]):
+def _member_run(args, path: str):
+    """(policy, params, as-of date) for a member command, or its exit code."""
     import datetime as dt
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
     try:
-        return dt.date.fromisoformat(text) if text else dt.date.today()
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
     except ValueError:
-        print(f"med: --as-of takes a date YYYY-MM-DD, not {text!r}", file=sys.stderr)
-        return None
+        print(f"med: --as-of takes a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+        return 2
+    return (*ready, as_of) if _readable(path) else 2
 
 
 def _explain_member(args) -> int:
     from .members import command
-    ready, as_of = _policy_and_params(args), _as_of(args.as_of)
-    if isinstance(ready, int) or as_of is None:
-        return ready if isinstance(ready, int) else 2
-    if not _readable(args.claim):
-        return 2
-    page, problems = command.explain(ready[0], args.claim, as_of=as_of, params=ready[1], lang=args.lang or "en")
+    ready = _member_run(args, args.claim)
+    if isinstance(ready, int):
+        return ready
+    page, problems = command.explain(ready[0], args.claim, as_of=ready[2], params=ready[1], lang=args.lang or "en")
     for p in problems:
         print(p, file=sys.stderr)
     sys.stdout.write(page)
@@ -604,15 +607,13 @@ def _explain_member(args) -> int:
 def cmd_members(args) -> int:
     """`med members`: the work is members/command.py's."""
     from .members import command
-    ready, as_of = _policy_and_params(args), _as_of(args.as_of)
-    if isinstance(ready, int) or as_of is None:
-        return ready if isinstance(ready, int) else 2
-    if not _readable(args.members):
-        return 2
+    ready = _member_run(args, args.members)
+    if isinstance(ready, int):
+        return ready
     fmt = args.format or {".csv": "csv", ".json": "json"}.get(Path(args.output or "").suffix.lower(), "jsonl")
     try:
         with (open(args.output, "w", encoding="utf-8", newline="") if args.output else contextlib.nullcontext(sys.stdout)) as out:
-            return command.run(ready[0], args.members, as_of=as_of, params=ready[1], fmt=fmt, out=out)
+            return command.run(ready[0], args.members, as_of=ready[2], params=ready[1], fmt=fmt, out=out)
     except OSError as e:
         print(f"med: cannot read or write: {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
