@@ -772,6 +772,9 @@ class _Run:
             "total": _money(self.total[rows], ok), "excluded": _money(self.excluded[rows], ok),
             "prepay": _money(self.prepay[rows], ok), "eligible": _money(self.eligible[rows], ok),
             "deductible": _money(out.deductible[rows], ok), "paid": paid, "patient": _money(out.patient[rows], ok),
+            # A claim with an `account` field is the scalar engine's (not a common-shape field), and so
+            # is its person's every claim: no row here has a balance, so the patient pays in cash.
+            "account": _money(np.zeros(n, np.int64), ok), "cash": _money(out.patient[rows], ok),
             "allowance": _money(np.zeros(n, np.int64), allowance),
             "error": pa.array(errors, schema.field("error").type),
         }

@@ -78,6 +78,15 @@ HISTORY_FIELDS = (
            feeds=("measure chronic-diseases",)),
 )
 
+# The personal account (个人账户, accounts.py): each pot's balance before this claim; another
+# member's account (家庭共济) names its owner and how the patient is related to them.
+ACCOUNT_FIELDS = (
+    _field("balance", "amount", "the current-year account's balance before this claim (当年账户余额)", fen=True),
+    _field("carried", "amount", "the balance carried from earlier years (历年结余账户余额)", fen=True),
+    _field("owner", "person", "whose account pays, when it is not the patient's own (家庭共济)"),
+    _field("relation", "name", "how the patient is related to the owner (配偶, 父母, 子女 ...)", kind="relation"),
+)
+
 ITEM_FIELDS = (
     _field("class", "name", "the catalogue class (费用类别)", required=True, kind="class", feeds=("class",)),
     _field("amount", "amount", "the item's cost in yuan", required=True, fen=True),
@@ -115,6 +124,7 @@ CLAIM_FIELDS = (
            feeds=("measure birth-order",)),
     _field("referred_from", "name", "the level of the facility an in-region referral came from", kind="level"),
     _field("wage", "amount", "monthly wage base for the maternity allowance"),
+    _field("account", "object", "the personal account that may pay the patient's share", fields=ACCOUNT_FIELDS),
     _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
 )
 

@@ -17,7 +17,7 @@ SINGLE_DIMS = ("scheme", "benefit", "level", "grade", "type", "status", "place",
 MULTI_DIMS = ("group", "event", "condition", "flag")
 ITEM_DIMS = ("class", "bed-kind")
 SELECTOR_DIMS = SINGLE_DIMS + MULTI_DIMS + ITEM_DIMS
-OTHER_KINDS = ("measure", "fund")
+OTHER_KINDS = ("measure", "fund", "relation")  # relation: 家庭共济 (accounts.py)
 KINDS = SELECTOR_DIMS + OTHER_KINDS
 
 

@@ -73,10 +73,10 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
     assert summary == [
         "41 articles: 9 encoded, 32 out of scope, 0 missing",
-        "95 articles: 25 encoded, 70 out of scope, 0 missing",
+        "95 articles: 26 encoded, 69 out of scope, 0 missing",
         "43 articles: 10 encoded, 33 out of scope, 0 missing",
-        "79 articles: 27 encoded, 52 out of scope, 0 missing",
-        "43 articles: 16 encoded, 27 out of scope, 0 missing",
+        "79 articles: 29 encoded, 50 out of scope, 0 missing",
+        "43 articles: 17 encoded, 26 out of scope, 0 missing",
     ]
 
 
