@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional
 from . import accounts, ast
 from .clauses import Amt, BandSpec, Clause, Constraint, Setting, pairs_to_compare
 from .errors import Diagnostic, MedCompileError
+from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
 LAYER_BASES = ("burden", "above-cap", "remaining")
@@ -81,7 +82,8 @@ class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
     __slots__ = ("title", "region", "effective", "params", "parameters", "param_descriptions", "schemes",
-                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
+                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks",
+                 "members")  # members: members.rules.MemberRules
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -97,6 +99,7 @@ def compile_modules(main: ast.Module, used: list[ast.Module]) -> tuple[Optional[
         problems.error(span, msg)
     c = _Compiler(vocab, problems)
     compiled = c.policy(main)
+    compiled.members = compile_members(main, vocab, c.params, problems)
     problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
     if problems.errors:
         return None, problems.items

@@ -25,6 +25,7 @@ from lark.lark import PostLex
 from . import ast, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
+from .members.syntax import MemberTransforms
 from .scanner import scan
 from .suggest import did_you_mean
 
@@ -422,7 +423,7 @@ def _nodes(children, *classes) -> list:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(MemberTransforms, Transformer):
     """Thin: one constructor per rule; meaning lives in the compiler."""
 
     def __init__(self, file: str, params: frozenset = frozenset(), text: str = ""):
