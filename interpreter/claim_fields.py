@@ -69,6 +69,8 @@ ENROLMENT_FIELDS = (
     _field("late", "bool", "paid after the collection period (逾期缴费)", feeds=("flag late",)),
     _field("supplement", "bool", "joined the voluntary supplementary insurance", feeds=("flag supplement",)),
     _field("flexible", "bool", "a flexible-employment member (灵活就业人员)", feeds=("flag flexible",)),
+    _field("suspended", "bool", "benefits suspended this month: contributions lapsed or unpaid (待遇中断); "
+                                "set from the member's record when the run has one", feeds=("flag suspended",)),
 )
 
 HISTORY_FIELDS = (

@@ -41,7 +41,7 @@ class Facts:
 
     __slots__ = ("id", "person", "date", "ordinal", "year", "scheme", "benefit", "level", "grade", "type",
                  "status", "place", "disease_class", "groups", "events", "conditions", "flags", "measures",
-                 "items", "referred_from", "wage", "account", "raw", "_key")
+                 "items", "referred_from", "wage", "account", "uncovered", "raw", "_key")
 
     def single(self, dim: str) -> Optional[str]:
         return _SINGLE_GETTERS[dim](self)
@@ -352,6 +352,7 @@ class ClaimReader:
         f.referred_from = v["referred_from"]
         f.wage = v["wage"]
         f.account = _account(v["account"], f.person)
+        f.uncovered = None  # (reason, article, line) of a month without benefits (member_claims.py)
         f.items = v["items"]
         return f
 

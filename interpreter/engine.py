@@ -233,11 +233,16 @@ def first_share(w: Work) -> None:
 
 def not_covered(w: Work) -> bool:
     """A claim no fund pays: the patient pays it all (the allowance is still paid)."""
-    ref = w.plan.not_covered
-    if ref is None:
+    ref, month = w.plan.not_covered, w.facts.uncovered
+    if ref is None and month is None:
         return False
     if w.trace is not None:
-        w.step("not covered", None, ref, "no fund pays this claim")
+        if month is not None:  # the member's record: no benefits in the claim's month
+            reason, article, line = month
+            w.trace.append(("not covered", None, line, article, f"no benefits this month ({reason}): "
+                                                                "the member's record"))
+        else:
+            w.step("not covered", None, ref, "no fund pays this claim")
     _allowance(w)
     w.result["patient"] = w.total
     w.payer_keys = None

@@ -206,3 +206,67 @@ def test_the_platforms_shape_reports_acct_pay_and_psn_cash_pay():
     assert (str(used["psn_part_amt"]), str(used["acct_pay"]), str(used["psn_cash_pay"])) == ("7600.00", "5000.00", "2600.00")
     assert (str(unused["acct_pay"]), str(unused["psn_cash_pay"])) == ("0.00", "7600.00")
     assert nhsa.identity_failures(used, rows[0]["output"]["feedetail"]) == []
+
+
+# ---- member records (members API): the claim's month ------------------------------------
+
+SX_MEMBER = {"id": "x-short", "sex": "male", "birth": "1985-01-01", "scheme": "employee",
+             "history": [{"from": "2026-01-01", "kind": "flexible"}],
+             "contributions": [{"month": "2026-01", "paid_on": "2026-01-10"},
+                               {"month": "2026-02", "paid_on": "2026-02-10"},
+                               {"month": "2026-04", "paid_on": "2026-05-10"}],
+             "balance": {"on": "2026-01-01", "amount": "800.00"}}
+SX_PARAMS = {"prov_avg_wage": "96000", "resident_premium": "600", "major_premium": "150", "b_prepay": "10%"}
+
+
+def sx_claim(cid, date):
+    return {"id": cid, "person": "x-short", "date": date, "scheme": "employee", "benefit": "inpatient",
+            "facility": {"level": "level2"}, "items": [{"class": "A", "amount": "1000.00"}]}
+
+
+def test_a_suspended_month_is_not_covered_and_the_account_is_closed():
+    # Shaoxing 第十四条 (members block): a flexible member who paid January and February is covered
+    # in February; March unpaid: lapsed. February stay: yearly deductible 800, (1000 - 800) x 80%
+    # = 160.00; patient 840; the record's balance (800.00, no credits in the text) pays 800.00 of
+    # the self-pay: cash 40.00. March stay: not covered (第十四条, the member rule's line), and
+    # 第二十一条（七）: the account is closed while benefits are interrupted: cash 1000.00.
+    policy = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    feb, mar = policy.settle_all([sx_claim("f", "2026-02-20"), sx_claim("m", "2026-03-20")], params=SX_PARAMS,
+                                 members=[SX_MEMBER])
+    feb, mar = feb.to_json(), mar.to_json()
+    assert (feb["paid"]["basic"], feb["patient"], feb["account"], feb["cash"]) == ("160.00", "840.00", "800.00", "40.00")
+    assert (mar["paid"]["basic"], mar["patient"], mar["account"], mar["cash"]) == ("0.00", "1000.00", "0.00", "1000.00")
+    step = next(s for s in mar["trace"] if s["step"] == "not covered")
+    assert step["cite"] == "第十四条" and "lapsed" in step["detail"]
+    assert step["line"] == next(i for i, text in enumerate((ROOT / "policies" / "shaoxing.med").read_text(
+        encoding="utf-8").splitlines(), 1) if text.strip().startswith("flexible lapse after"))
+
+
+def test_med_run_with_members_streams_the_record_balance(tmp_path):
+    # The Suizhou worked example (policies/suizhou.test.toml, "member record: ..."): January not
+    # covered (第十条), the account pays 300.00 of it; March: 570.00 paid, the 200.00 left pays.
+    import subprocess
+    import sys
+    from medpolicy.tomlcompat import tomllib
+
+    ex = next(e for e in tomllib.loads((ROOT / "policies" / "suizhou.test.toml").read_text(encoding="utf-8"))["example"]
+              if "members" in e)
+    claims, members = tmp_path / "c.jsonl", tmp_path / "m.jsonl"
+    claims.write_text("".join(json.dumps(c) + "\n" for c in reversed(ex["claim"])), encoding="utf-8")
+    members.write_text("".join(json.dumps(m) + "\n" for m in ex["members"]) + "not json\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suizhou.med"),
+                        str(claims), "--members", str(members), "--no-trace", "--param", "base_lower=3500",
+                        "--param", "base_upper=17500"], capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["id"], x["account"], x["cash"]) for x in rows] == [("sz-acc-03b", "200.00", "230.00"),
+                                                                  ("sz-acc-03a", "300.00", "700.00")]
+    assert f"{members}:2:" in r.stderr  # the line that is not a record, reported and skipped
+    missing = subprocess.run([sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suizhou.med"),
+                              str(claims), "--members", str(tmp_path / "none.jsonl")], capture_output=True, text=True,
+                             timeout=120)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_a_bad_member_record_makes_its_persons_claims_error_rows(first):
+    rows = first.settle_all([claim("a", person="m-bad"), claim("b")], members=[{"id": "m-bad", "sex": "x"}])
+    assert rows[0].to_json()["error"]["code"] == "bad-member" and rows[1].ok

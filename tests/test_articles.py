@@ -73,7 +73,7 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
     assert summary == [
         "41 articles: 11 encoded, 30 out of scope, 0 missing",
-        "95 articles: 34 encoded, 61 out of scope, 0 missing",
+        "95 articles: 35 encoded, 60 out of scope, 0 missing",
         "43 articles: 17 encoded, 26 out of scope, 0 missing",
         "79 articles: 38 encoded, 41 out of scope, 0 missing",
         "43 articles: 22 encoded, 21 out of scope, 0 missing",
