@@ -27,20 +27,21 @@ syn keyword medVocabulary late level1 level2 level3 local low-income low-income-
 syn keyword medVocabulary medical-abortion months-enrolled no-outpatient-last-year normal orphan outpatient parent partial pharmacy planning-complication
 syn keyword medVocabulary pooled-only pregnancy-check pregnancy-months primary private recanalization relapse-poverty remote-emergency remote-referred remote-resident
 syn keyword medVocabulary remote-self resident retired severe-mental sibling single-pay-drug special spouse standard-enrolment sterilization
-syn keyword medVocabulary stillbirth supplement surgical-abortion tcm two-diseases vasectomy veteran-worker 一级 一级以下 三级
-syn keyword medVocabulary 上年无门诊 两病 严重精神障碍 中医 中医医疗机构 中期流产 中药饮片 乙等 乙类 二级
-syn keyword medVocabulary 产前检查 人工流产 低保 低保对象 低保边缘 住院 兄弟姐妹 分娩 剖宫产 医用材料
-syn keyword medVocabulary 医疗救助 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 取出节育器 商业健康补充医疗保险 在职
-syn keyword medVocabulary 基层 基本医疗保险 备案 复通 外孙子女 外祖父母 大病保险 大额 大额医疗费用补助 婴儿数
-syn keyword medVocabulary 子女 孕情监测 孕月 孙子女 孤儿 孩次 定点药店 家庭病床 居民 居民医保
-syn keyword medVocabulary 市域内 平产 年龄 床位数 床位费 建国前老工人 异地安置 异地居住 异地急诊 异地自行就医
-syn keyword medVocabulary 异地转诊 引产 慢性病 慢性病种数 抢救床位 放置节育器 日间手术 早期流产 普通床位 普通门诊
-syn keyword medVocabulary 本地 村卫生室 死胎 民营 灵活就业 父母 特困 特困人员 特殊疾病 特殊病种
-syn keyword medVocabulary 生育 生育保险 生育保险基金 甲等 甲类 病种数 皮埋取出 皮埋植入 监测对象 目录外
-syn keyword medVocabulary 社区卫生服务中心 祖父母 第一类 第三类 第二类 签约 糖尿病 统筹基金 统账结合 缴费后天数
-syn keyword medVocabulary 老兵 职工 职工医保 胎数 自行就医 自费 艾滋病 药店 药物流产 补充
-syn keyword medVocabulary 补充医疗保险 计划生育并发症 转诊 输卵管复通 输卵管结扎 输精管结扎 返贫致贫 退休 逾期缴费 部分支付项目
-syn keyword medVocabulary 配偶 重度残疾 门诊 门诊慢性病 门诊特殊病种 门诊统筹 隔离床位 难产 顺产 高血压
+syn keyword medVocabulary stillbirth supplement surgical-abortion suspended tcm two-diseases vasectomy veteran-worker 一级 一级以下
+syn keyword medVocabulary 三级 上年无门诊 两病 严重精神障碍 中医 中医医疗机构 中期流产 中药饮片 乙等 乙类
+syn keyword medVocabulary 二级 产前检查 人工流产 低保 低保对象 低保边缘 住院 兄弟姐妹 分娩 剖宫产
+syn keyword medVocabulary 医用材料 医疗救助 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 取出节育器 商业健康补充医疗保险
+syn keyword medVocabulary 在职 基层 基本医疗保险 备案 复通 外孙子女 外祖父母 大病保险 大额 大额医疗费用补助
+syn keyword medVocabulary 婴儿数 子女 孕情监测 孕月 孙子女 孤儿 孩次 定点药店 家庭病床 居民
+syn keyword medVocabulary 居民医保 市域内 平产 年龄 床位数 床位费 建国前老工人 异地安置 异地居住 异地急诊
+syn keyword medVocabulary 异地自行就医 异地转诊 引产 待遇中断 慢性病 慢性病种数 抢救床位 放置节育器 日间手术 早期流产
+syn keyword medVocabulary 普通床位 普通门诊 本地 村卫生室 死胎 民营 灵活就业 父母 特困 特困人员
+syn keyword medVocabulary 特殊疾病 特殊病种 生育 生育保险 生育保险基金 甲等 甲类 病种数 皮埋取出 皮埋植入
+syn keyword medVocabulary 监测对象 目录外 社区卫生服务中心 祖父母 第一类 第三类 第二类 签约 糖尿病 统筹基金
+syn keyword medVocabulary 统账结合 缴费后天数 老兵 职工 职工医保 胎数 自行就医 自费 艾滋病 药店
+syn keyword medVocabulary 药物流产 补充 补充医疗保险 计划生育并发症 转诊 输卵管复通 输卵管结扎 输精管结扎 返贫致贫 退休
+syn keyword medVocabulary 逾期缴费 部分支付项目 配偶 重度残疾 门诊 门诊慢性病 门诊特殊病种 门诊统筹 隔离床位 难产
+syn keyword medVocabulary 顺产 高血压
 syn keyword medSetting above account after allowance as base burden cap carried catch-up
 syn keyword medSetting ceiling contribution count credit current daily days deductible default due
 syn keyword medSetting each-extra eligible employer excluding family female first first-share fixed floor
@@ -79,7 +80,7 @@ syn match medParameter /\k\+/ contained
 syn match medKind /\k\+/ contained
 
 syn match medNameAfterNumber /\v%(\d|_|-)@!\k+/ contained
-syn match medVocabularyAfterNumber /\%#=1\v%(no-outpatient-last-year|planning-complication|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|severe-mental|sterilization|hypertension|two-diseases|birth-order|day-surgery|grandparent|pooled-only|remote-self|contracted|family-bed|grandchild|iud-insert|iud-remove|low-income|outpatient|stillbirth|supplement|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|sibling|special|计划生育并发症|babies|clinic|herbal|level1|level2|level3|normal|orphan|parent|spouse|严重精神障碍|中医医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|basic|child|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|中期流产|中药饮片|产前检查|人工流产|低保对象|低保边缘|兄弟姐妹|医用材料|医疗救助|单建统筹|参保月数|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|孙子女|市域内|床位数|床位费|慢性病|病种数|目录外|祖父母|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|子女|孕月|孤儿|孩次|居民|平产|年龄|引产|本地|死胎|民营|父母|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|转诊|退休|配偶|门诊|难产|顺产|A|B)\k@!/ contained
+syn match medVocabularyAfterNumber /\%#=1\v%(no-outpatient-last-year|planning-complication|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|severe-mental|sterilization|hypertension|two-diseases|birth-order|day-surgery|grandparent|pooled-only|remote-self|contracted|family-bed|grandchild|iud-insert|iud-remove|low-income|outpatient|stillbirth|supplement|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|suspended|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|sibling|special|计划生育并发症|babies|clinic|herbal|level1|level2|level3|normal|orphan|parent|spouse|严重精神障碍|中医医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|basic|child|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|中期流产|中药饮片|产前检查|人工流产|低保对象|低保边缘|兄弟姐妹|医用材料|医疗救助|单建统筹|参保月数|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇中断|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|孙子女|市域内|床位数|床位费|慢性病|病种数|目录外|祖父母|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|子女|孕月|孤儿|孩次|居民|平产|年龄|引产|本地|死胎|民营|父母|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|转诊|退休|配偶|门诊|难产|顺产|A|B)\k@!/ contained
 syn match medSettingAfterNumber /\%#=1\v%(referral-difference|minimum-years|contribution|out-of-scope|first-share|local-years|not-covered|own-expense|retroactive|deductible|each-extra|individual|allowance|excluding|including|remaining|threshold|catch-up|eligible|employer|lump-sum|self-pay|account|carried|ceiling|current|default|members|monthly|paid-by|pension|restart|subsidy|waiting|政策范围内费用|burden|credit|family|female|halved|months|points|prepay|repeat|rising|within|yearly|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|above|after|count|daily|first|fixed|floor|lapse|limit|lower|start|terms|until|upper|一次性缴纳|缴费截止日|base|days|from|male|none|rate|stay|with|不予支付|个人自付|个人自费|个人负担|个人账户|个百分点|中断缴费|优先支付|先行自付|家庭共济|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|自费部分|起付标准|转外自付|转诊补差|逐年递增|cap|due|for|not|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|as|of|on|to|上限|下限|不含|不设|个人|个月|之后|乘以|以上|以内|先付|共济|减半|划入|剩余|包括|单位|历年|参照|基于|定额|年度|当年|截至|折算|按月|断缴|最低|每天|每年|每日|每月|比例|津贴|续保|缴费|自付|补缴|视同|账户|资助|趸缴|追溯|适用|递减|限价|限额|默认|含|天|女|按|无|次|由|男|自|至|非)\k@!/ contained
 syn match medDeclarationAfterNumber /\%#=1\v%(effective|exception|parameter|define|policy|region|scheme|cite|fund|use|例外|依据|办法|参数|地区|基金|定义|引用|政策|施行|险种)\k@!/ contained
 
