@@ -293,7 +293,8 @@ def _due_day(ctx, mo, kind, mode) -> dt.date:
 
 
 def _start(ctx, paid_month, kind, mode, first_time: bool):
-    """The first month of benefits after a payment in `paid_month`, and the rule that says so."""
+    """(the first month of benefits after a payment in `paid_month`, the rule that says so, the
+    reason before it)."""
     wait = _months_rule(ctx, "waiting", paid_month, kind, mode) if first_time else None
     if wait is not None:
         return add(paid_month, wait.setting.months), wait, "waiting"
@@ -301,78 +302,78 @@ def _start(ctx, paid_month, kind, mode, first_time: bool):
     return add(paid_month, start.setting.months if start else 0), start, "not-started"
 
 
+_COVERED = (True, None, None, 0)
+
+
 def _employee_status(ctx, months) -> dict:
+    """month -> (payable, reason, rule, waiting months left) for an employee-scheme member."""
     rec = ctx.rec
     paid = {mo: p for mo, p in rec.months.items() if p.paid_on <= ctx.as_of}
-    out: dict = {}
     active = [mo for mo in months if _kind(rec, mo)[0] is not None]
     retired_from = add(of(rec.retirement), 1) if rec.retirement else None
-    start_month, start_rule, start_reason = None, None, None
 
     def on_time(m) -> bool:
         k, md = _kind(rec, m)
         return m in paid and paid[m].paid_on <= _due_day(ctx, m, k, md)
 
     first_time = rec.prior.get("months", 0) == 0
+    out: dict = {}
+    start = None  # (first month of benefits, the rule that says so, the reason before it)
     i = 0
     while i < len(active):
         mo = active[i]
         kind, mode = _kind(rec, mo)
+        step = 1
         if retired_from is not None and mo >= retired_from:
-            out[mo] = (True, None, None, 0)   # retirees pay nothing and keep benefits (第十五条 etc.)
-            i += 1
-            continue
-        if start_month is None:
-            if mo not in paid:
-                out[mo] = (False, "not-paid", None, 0)
-                i += 1
-                continue
-            start_month, start_rule, start_reason = _start(ctx, of(paid[mo].paid_on), kind, mode, first_time)
-        if mo < start_month:
-            left = diff(start_month, mo) - 1 if start_reason == "waiting" else 0
-            out[mo] = (False, start_reason, start_rule, left)
-            i += 1
-            continue
-        if on_time(mo):
-            out[mo] = (True, None, None, 0)
-            i += 1
-            continue
-        # A break: the run of months not paid on time from here.
-        j = i
-        while j < len(active) and not on_time(active[j]) and (retired_from is None or active[j] < retired_from):
-            j += 1
-        run = active[i:j]
-        caught = all(m in paid for m in run)
-        c = max(of(paid[m].paid_on) for m in run) if caught else None
-        length = diff(c, mo) if c is not None else diff(of(ctx.as_of), mo) + 1
-        lapse = _months_rule(ctx, "lapse", mo, kind, mode)
-        grace = lapse.setting.months if lapse else 0
-        window = _window(ctx, mo, kind, mode, length) if c is not None else None
-        for k, m in enumerate(run):
-            if k < grace:
-                out[m] = (True, None, None, 0)
-            elif window is not None and window.setting.retroactive:
-                out[m] = (True, None, None, 0)
+            out[mo] = _COVERED   # retirees pay nothing and keep benefits
+        elif start is None and mo not in paid:
+            out[mo] = (False, "not-paid", None, 0)
+        elif start is None or mo < start[0]:
+            start = start or _start(ctx, of(paid[mo].paid_on), kind, mode, first_time)
+            if mo < start[0]:
+                out[mo] = (False, start[2], start[1], diff(start[0], mo) - 1 if start[2] == "waiting" else 0)
             else:
-                out[m] = (False, "lapsed", lapse or window, 0)
-        i = j
-        if c is None and j < len(active) and active[j] in paid and length > grace:
-            # Paying again without the arrears: the break ends at the new payment, unrestored.
-            c = of(paid[active[j]].paid_on)
-            window = _window(ctx, mo, kind, mode, diff(c, mo))
-            if window is not None and window.setting.retroactive:  # nothing restored without the arrears
-                window = attrs.evolve(window, setting=attrs.evolve(window.setting, retroactive=False))
-        if c is not None and length > grace and not (window is not None and window.setting.retroactive):
-            # Restored from the payment on, not for the break: within a window, after the start
-            # delay; beyond every window, as a first enrolment (a waiting period again).
-            restart = _months_rule(ctx, "restart", mo, kind, mode) if window is None else None
-            if restart is not None:
-                start_month, start_rule, start_reason = add(c, restart.setting.months), restart, "lapsed"
-            else:
-                start_month, start_rule, start_reason = _start(ctx, c, kind, mode, first_time=window is None)
-            if window is not None and start_reason == "not-started":
-                start_reason = "lapsed"
+                step = 0  # covered from this very month: decide it as any other
+        elif on_time(mo):
+            out[mo] = _COVERED
+        else:  # a break: the run of months not paid on time from here
+            j = i
+            while j < len(active) and not on_time(active[j]) and (retired_from is None or active[j] < retired_from):
+                j += 1
+            resumed = paid.get(active[j]) if j < len(active) else None
+            start = _break(ctx, active[i:j], paid, resumed, kind, mode, out) or start
+            step = j - i
+        i += step
     return out
+
+
+def _break(ctx, run, paid, resumed, kind, mode, out):
+    """Mark the months of a break; returns the new start of benefits after it, if it moves."""
+    mo = run[0]
+    caught = all(m in paid for m in run)
+    c = max(of(paid[m].paid_on) for m in run) if caught else None
+    length = diff(c, mo) if c is not None else diff(of(ctx.as_of), mo) + 1
+    lapse = _months_rule(ctx, "lapse", mo, kind, mode)
+    grace = lapse.setting.months if lapse else 0
+    window = _window(ctx, mo, kind, mode, length) if c is not None else None
+    restored = window is not None and window.setting.retroactive
+    for k, m in enumerate(run):
+        out[m] = _COVERED if k < grace or restored else (False, "lapsed", lapse or window, 0)
+    if length <= grace or restored:
+        return None
+    if c is None:
+        if resumed is None:
+            return None
+        # Paying again without the arrears: the break ends at the new payment, nothing restored.
+        c = of(resumed.paid_on)
+        window = _window(ctx, mo, kind, mode, diff(c, mo))
+    # Restored from the payment on, not for the break: within a window, after the start delay;
+    # beyond every window, after `restart` months or as a first enrolment (waiting again).
+    restart = _months_rule(ctx, "restart", mo, kind, mode) if window is None else None
+    if restart is not None:
+        return add(c, restart.setting.months), restart, "lapsed"
+    month, rule, reason = _start(ctx, c, kind, mode, first_time=window is None)
+    return month, rule, "lapsed" if window is not None and reason == "not-started" else reason
 
 
 def _window(ctx, mo, kind, mode, length) -> Optional[MemberRule]:

@@ -7,6 +7,7 @@ member and the field; `med members` turns it into that member's error row.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Optional
 
@@ -83,7 +84,6 @@ def read_member(obj: Any) -> MemberRecord:
     mid = str(ident)
     for name in obj:
         if name not in FIELDS:
-            import difflib
             close = difflib.get_close_matches(name, FIELDS, n=1)
             raise MemberError(mid, name, "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
     sex = SEXES.get(obj.get("sex"))

@@ -63,6 +63,7 @@ class MemberRules:
     """A policy's member rules by scheme: immutable, shared between threads."""
 
     schemes: dict             # scheme -> tuple[MemberRule, ...]
+    only_params: frozenset = frozenset()  # parameters only member rules read (claims never need them)
 
     def of(self, scheme: str) -> tuple:
         return self.schemes.get(scheme, ())
@@ -89,7 +90,19 @@ def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problem
     for name, rules in schemes.items():
         _check_years(rules, problems)
         _check_ambiguity(rules, problems)
-    return MemberRules({k: tuple(v) for k, v in schemes.items()})
+    mine = {ref.name for rules in schemes.values() for r in rules for ref in _param_refs(r.setting)}
+    claims = {n.name for item in module.items if isinstance(item, ast.Scheme) for n in _walk(item)
+              if isinstance(n, ast.ParamRef)}
+    return MemberRules({k: tuple(v) for k, v in schemes.items()}, frozenset(mine - claims))
+
+
+def _walk(node):
+    yield node
+    if attrs.has(type(node)):
+        for value in attrs.astuple(node, recurse=False):
+            for v in value if isinstance(value, tuple) else (value,):
+                if attrs.has(type(v)):
+                    yield from _walk(v)
 
 
 def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
@@ -109,11 +122,9 @@ def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
             else:
                 end = day
         elif isinstance(s, ast.NameSelector) and not s.negated:
-            word = vocab.selector(s.name)
-            if word is not None and word.name in KINDS or s.name == "resident":
-                kinds.add(word.name if word is not None else s.name)
-            elif word is not None and word.name == "flexible":
-                kinds.add("flexible")
+            word = vocab.selector(s.name)  # employed/retired are statuses, flexible a flag, resident a scheme
+            if word is not None and word.name in KINDS:
+                kinds.add(word.name)
             elif word is not None and word.name in MODES:
                 modes.add(word.name)
             elif word is not None and word.name == "late" and scheme == "resident":
