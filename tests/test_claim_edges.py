@@ -116,7 +116,7 @@ def _with(key, value) -> dict:
     return SUIHUA.settle(c).to_json(trace=False)["error"]
 
 
-FIELDS_HERE = ("age, babies, benefit, birth_order, conditions, contracted, date, disease_class, enrolment, "
+FIELDS_HERE = ("account, age, babies, benefit, birth_order, conditions, contracted, date, disease_class, enrolment, "
                "facility, groups, history, id, items, maternity, person, place, pregnancy_months, "
                "referred_from, scheme, status, wage")
 
