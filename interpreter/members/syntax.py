@@ -193,10 +193,11 @@ class MemberTransforms(Transformer):
         return PayerShare(ch[0], per, ch[1], span=self._span(meta))
 
     def credit_of_base(self, meta, ch):
-        return Credit("base", ast.Percent(_pct(_toks(ch, "PERCENT")[0])), span=self._span(meta))
+        return Credit("base", ast.Percent(_pct(_toks(ch, "PERCENT")[0]), span=self._span(meta)), span=self._span(meta))
 
     def credit_of_pension(self, meta, ch):
-        return Credit("pension", ast.Percent(_pct(_toks(ch, "PERCENT")[0])), span=self._span(meta))
+        return Credit("pension", ast.Percent(_pct(_toks(ch, "PERCENT")[0]), span=self._span(meta)),
+                      span=self._span(meta))
 
     def credit_fixed(self, meta, ch):
         return Credit(None, ch[1], span=self._span(meta))
