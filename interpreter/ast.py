@@ -321,11 +321,39 @@ class NotCovered:
     span: Span = _span()
 
 
+@attrs.frozen
+class AccountPays:
+    """`account [current|carried] self-pay own-expense [family spouse ...]`: what the personal
+    account (个人账户) pays of the patient's share, from which pot (None: both), for which
+    relatives besides the member (家庭共济)."""
+
+    pot: Optional[str]                 # "current" 当年 | "carried" 历年 | None
+    parts: tuple[str, ...]             # "self-pay" 自付, "own-expense" 自费
+    family: tuple[str, ...] = ()       # relation names
+    span: Span = _span()
+
+
+@attrs.frozen
+class AccountFirst:
+    """`account [current|carried] first`: the account pays a first segment of the eligible cost
+    before the deductible (Shanghai-style 自负段 paid from the account)."""
+
+    pot: Optional[str]
+    span: Span = _span()
+
+
+@attrs.frozen
+class AccountNone:
+    """`account none`: the personal account pays nothing of these claims."""
+
+    span: Span = _span()
+
+
 Setting = Union[
     Deductible, DeductibleAdjust, DeductibleYearly, DeductibleRepeat, DeductibleFloor,
     DeductibleNoneFrom, DeductibleReferral, Rate, RatePoints, RateHalved, RateAs, Cap,
     CapAdjust, NoCap, Limit, Fixed, Ceiling, Prepay, Terms, AsBenefit, PaidBy,
-    AllowanceDays, AllowanceAdjust, NotCovered,
+    AllowanceDays, AllowanceAdjust, NotCovered, AccountPays, AccountFirst, AccountNone,
 ]
 
 

@@ -809,6 +809,9 @@ class _Run:
             "prepay": money("prepay", self.prepay, ok), "eligible": money("eligible", self.eligible, ok),
             "deductible": money("deductible", out.deductible, ok), "paid": paid,
             "patient": money("patient", out.patient, ok),
+            # A claim with an `account` field is the scalar engine's (not a common-shape field), and so
+            # is its person's every claim: no row here has a balance, so the patient pays in cash.
+            "account": money("account", np.zeros(c.n, np.int64), ok), "cash": money("cash", out.patient, ok),
             "allowance": money("allowance", np.zeros(c.n, np.int64), per_plan([v.allowance_zero for v in self.vplans],
                                                                                 False)),
             "error": patch.text(errors.take(pa.array(plans + 1)), "error"),

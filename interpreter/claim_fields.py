@@ -81,6 +81,8 @@ ENROLMENT_FIELDS = (
     _field("late", "bool", "paid after the collection period (逾期缴费)", feeds=("flag late",)),
     _field("supplement", "bool", "joined the voluntary supplementary insurance", feeds=("flag supplement",)),
     _field("flexible", "bool", "a flexible-employment member (灵活就业人员)", feeds=("flag flexible",)),
+    _field("suspended", "bool", "benefits suspended this month: contributions lapsed or unpaid (待遇中断); "
+                                "set from the member's record when the run has one", feeds=("flag suspended",)),
 )
 
 HISTORY_FIELDS = (
@@ -88,6 +90,15 @@ HISTORY_FIELDS = (
            feeds=("flag no-outpatient-last-year",), flag_when=False),
     _field("chronic_diseases", "whole", "registered chronic diseases (慢性病种数)", low=0, high=100,
            feeds=("measure chronic-diseases",)),
+)
+
+# The personal account (个人账户, accounts.py): each pot's balance before this claim; another
+# member's account (家庭共济) names its owner and how the patient is related to them.
+ACCOUNT_FIELDS = (
+    _field("balance", "amount", "the current-year account's balance before this claim (当年账户余额)", fen=True),
+    _field("carried", "amount", "the balance carried from earlier years (历年结余账户余额)", fen=True),
+    _field("owner", "person", "whose account pays, when it is not the patient's own (家庭共济)"),
+    _field("relation", "name", "how the patient is related to the owner (配偶, 父母, 子女 ...)", kind="relation"),
 )
 
 ITEM_FIELDS = (
@@ -152,6 +163,7 @@ CLAIM_FIELDS = (
            feeds=("flag observation-only",)),
     _field("filed_on", "date", "the date the claim was filed for settlement (报结日期)",
            feeds=("measure filing-month",), counts="filing-month"),
+    _field("account", "object", "the personal account that may pay the patient's share", fields=ACCOUNT_FIELDS),
     _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
 )
 

@@ -16,8 +16,8 @@ from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from .claim_fields import (CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS, ITEM_FIELDS,
-                           Field, feeders, walk)
+from .claim_fields import (ACCOUNT_FIELDS, CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS,
+                           ITEM_FIELDS, Field, feeders, walk)
 from .errors import ClaimError
 from .vocabulary import Vocabulary
 
@@ -41,7 +41,7 @@ class Facts:
 
     __slots__ = ("id", "person", "date", "ordinal", "year", "scheme", "benefit", "level", "grade", "type",
                  "status", "place", "area", "disease_class", "groups", "events", "conditions", "flags", "measures",
-                 "items", "referred_from", "wage", "raw", "_key")
+                 "items", "referred_from", "wage", "account", "uncovered", "raw", "_key")
 
     def single(self, dim: str) -> Optional[str]:
         return _SINGLE_GETTERS[dim](self)
@@ -221,7 +221,8 @@ def _choice(f: Field, value: Any, field: str) -> str:
 
 # The names of each table's fields, and the table's words fed from bools and whole numbers.
 NAMES_OF = {id(fields): frozenset(f.name for f in fields)
-            for fields in (CLAIM_FIELDS, FACILITY_FIELDS, ENROLMENT_FIELDS, HISTORY_FIELDS, ITEM_FIELDS)}
+            for fields in (CLAIM_FIELDS, FACILITY_FIELDS, ENROLMENT_FIELDS, HISTORY_FIELDS, ITEM_FIELDS,
+                               ACCOUNT_FIELDS)}
 FLAGS_FED = tuple((path, word.split()[1], f.flag_when) for path, f in walk() if f.type == "bool"
                   for word in f.feeds if word.startswith("flag "))
 MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "whole"
@@ -358,6 +359,8 @@ class ClaimReader:
         f.measures = measures
         f.referred_from = v["referred_from"]
         f.wage = v["wage"]
+        f.account = _account(v["account"], f.person)
+        f.uncovered = None  # (reason, article, line) of a month without benefits (member_claims.py)
         f.items = v["items"]
         return f
 
@@ -405,6 +408,17 @@ def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
         raise ClaimError("bad-value", f"age {v['age']} contradicts birth_date {born.isoformat()}: the member is "
                                       f"{age} on the claim's date {date.isoformat()}", "age")
     measures["age"] = age
+
+
+def _account(acct: dict, person: str) -> Optional[dict]:
+    """The claim's account (None when it gives none); another member's needs the relation."""
+    if not any(v is not None for v in acct.values()):
+        return None
+    owner = acct["owner"]
+    if owner is not None and owner != person and acct["relation"] is None:
+        raise ClaimError("missing-field", "a claim paid from another member's account (account.owner) needs "
+                                          "account.relation (spouse, parent, child ...)", "account.relation")
+    return acct
 
 
 _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}

@@ -108,6 +108,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                    help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
     r.add_argument("--to", dest="target", choices=("contract", "nhsa"), default="contract",
                    help="nhsa: answers as the platform's setlinfo and setldetail (needs --from nhsa)")
+    r.add_argument("--members", metavar="FILE", help="member records: each claim's month decides its cover and "
+                                                    "account balance (docs/accounts.md)")
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
@@ -378,12 +380,16 @@ def cmd_run(args) -> int:
     policy, params = ready
     if not _readable(args.claims, args):  # a FIFO or device would block; exit 2 like any unreadable file
         return 2
+    args.book = _member_book(args, policy, params)
+    if isinstance(args.book, int):
+        return args.book
     if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
         _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
                    f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
         return 2
     fmt = _output_format(args)
-    if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract":
+    if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract" \
+            and args.book is None:
         return _run_columnar(args, policy, params)
     if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
             or _is_parquet(args.claims) or fmt == "parquet":
@@ -408,8 +414,9 @@ def cmd_run(args) -> int:
             with _batch_gc():
                 done = run_claims(policy, params, source, writer_for(fmt, out, policy),
                                   trace=not args.no_trace, report=lambda m: _say(args, m),
-                                  progress=sys.stderr.isatty(),
-                                  pool=Pool(args.policy, params, fmt, not args.no_trace, jobs) if jobs > 1 else None)
+                                  progress=sys.stderr.isatty(), members=args.book,
+                                  pool=Pool(args.policy, params, fmt, not args.no_trace, jobs)
+                                  if jobs > 1 and args.book is None else None)
             out.flush()
         except MedError as e:
             print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
@@ -428,6 +435,20 @@ def cmd_run(args) -> int:
     return 1 if done.errors else 0
 
 
+def _member_book(args, policy: Policy, params: dict):
+    """`--members FILE` read into a member_claims.MemberBook (None without it), or exit code 2."""
+    if not args.members:
+        return None
+    if not _readable(args.members, args):
+        return 2
+    from .member_claims import load_book
+    try:
+        return load_book(args.members, policy, params, lambda m: _say(args, m))
+    except OSError as e:
+        _say(args, f"med: cannot read {args.members}: {e.strerror}")
+        return 2
+
+
 def _settle_rows(args, policy: Policy, params: dict, items: list):
     """One row per input item: contract results, or (--from/--to nhsa) the platform's shape."""
     from .inputs import InputProblem
@@ -436,7 +457,8 @@ def _settle_rows(args, policy: Policy, params: dict, items: list):
         from .nhsa import cli_rows
 
         return cli_rows(args, policy, params, items)
-    results = iter(policy.settle_all([c for c in items if not isinstance(c, InputProblem)], params=params))
+    results = iter(policy.settle_all([c for c in items if not isinstance(c, InputProblem)], params=params,
+                                     members=getattr(args, "book", None)))
     return [it.as_result() if isinstance(it, InputProblem) else next(results).to_json(trace=not args.no_trace)
             for it in items]
 

@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
-from . import ast
+from . import accounts, ast
 from .claim_fields import fed_words, feeders
 from .claim_fields import walk as walk_fields
 from .clauses import Amt, BandSpec, Clause, Constraint, Setting, pairs_to_compare
@@ -541,6 +541,11 @@ class _Compiler:
             return [(None, Setting("allowance.adjust", "adjust", (s.days, each), sp))]
         if isinstance(s, ast.NotCovered):
             return [(None, Setting("not_covered", "flag", True, sp))]
+        if isinstance(s, (ast.AccountPays, ast.AccountFirst, ast.AccountNone)):
+            if fund != "basic":
+                self.p.error(sp, "the personal account's clauses belong to a benefit's clauses, not a fund's")
+            relations = self._names(s.family, "relation", sp) if isinstance(s, ast.AccountPays) else ()
+            return [(None, Setting(q, mode, v, sp)) for q, mode, v in accounts.settings_of(s, relations)]
         raise AssertionError(f"unhandled setting {s!r}")
 
     def _entries(self, entries, quantity: str, convert: Callable) -> list:

@@ -63,11 +63,11 @@ def clause_lines(policy: Policy) -> set[int]:
     return lines
 
 
-def exercised_lines(policy: Policy, claims: Iterable[dict], params: dict) -> set[int]:
+def exercised_lines(policy: Policy, claims: Iterable[dict], params: dict, members=None) -> set[int]:
     """The clause lines these claims are settled with (see the module's docstring)."""
     claims = list(claims)
     lines: set[int] = set()
-    for r in policy.settle_all(claims, params=params):
+    for r in policy.settle_all(claims, params=params, members=members):
         lines.update(step[2] for step in r.trace if step[2] is not None)
     for claim in claims:
         lines.update(_used_by(policy, claim))
@@ -94,6 +94,10 @@ def _used_by(policy: Policy, claim: dict) -> set[int]:
                 picks.append({q: own[q] for q in ("limit", "fixed") if q in own})
         picks += [resolve(f.clauses, facts) for f in rules.funds if f.clauses]
         picks += [resolve(rules.item_clauses, facts, it.cls, it.kind) for it in facts.items]
+        if len(facts.events) > 1:  # limits and fixed amounts of events done together add up: each event's is used
+            for e in facts.events:
+                one = benefit_terms(rules, facts.replace(events=frozenset((e,)))).picks
+                picks.append({q: one[q] for q in ("limit", "fixed") if q in one})
     except (ClaimError, MedError):
         return used
     for by_quantity in picks:
@@ -112,7 +116,7 @@ def coverage(policy: Policy, examples: list[dict], shared_params: dict, excused:
     for ex in examples:
         params = {**shared_params, **ex.get("params", {})}
         try:
-            hit |= exercised_lines(policy, ex.get("claim", []), params)
+            hit |= exercised_lines(policy, ex.get("claim", []), params, ex.get("members"))
         except MedError:
             continue  # a missing parameter: `med test` reports the example itself
     text = policy.sources.get(policy.compiled.file, "").splitlines()

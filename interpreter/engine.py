@@ -3,8 +3,8 @@
 The driver looks up the claim's settlement plan (plan.py: every term resolved for the
 claim's signature, cached) and runs the stages below over one working record, in order:
 
-    costs -> first share -> not covered? -> deductible -> the paying fund -> further layers
-    -> patient and allowance
+    costs -> first share -> not covered? -> account first -> deductible -> the paying fund
+    -> further layers -> patient and allowance -> personal account (always, covered or not)
 
 Each stage is a small function reading the plan and the person's year and writing the
 record; none goes back to the clauses. The year's changes are collected in the record and
@@ -18,6 +18,7 @@ import threading
 from decimal import getcontext, setcontext
 from typing import Optional
 
+from . import accounts
 from .compiler import Compiled
 from .errors import ClaimError
 from .money import CONTEXT, ONE, ZERO, div, q
@@ -73,6 +74,8 @@ class Engine:
             for w.stage, stage in _NAMED_STAGES:
                 if stage(w):
                     break
+            w.stage = "account"
+            accounts.pay(w)  # the patient's share, covered or not, split into account and cash
             w.stage = "commit"
             _commit(w)
         except ClaimError as e:
@@ -102,7 +105,7 @@ class Work:
 
     __slots__ = ("facts", "year", "trace", "plan", "stage", "field", "result", "funds", "total", "excluded",
                  "prepay", "first_share", "eligible", "portions", "charged", "ded_target", "lo", "hi", "uncapped",
-                 "bound", "payer_pay", "payer_keys", "layer_updates", "paid_so_far", "line", "pieces")
+                 "bound", "payer_pay", "payer_keys", "layer_updates", "paid_so_far", "line", "pieces", "account")
 
     def __init__(self, facts, year: Year, trace: Optional[list]):
         self.facts, self.year, self.trace = facts, year, trace
@@ -110,6 +113,7 @@ class Work:
         self.stage = "plan"
         self.field = self.line = None
         self.ded_target = None
+        self.account = None
         self.layer_updates: list = []
 
     def where(self) -> str:
@@ -229,11 +233,16 @@ def first_share(w: Work) -> None:
 
 def not_covered(w: Work) -> bool:
     """A claim no fund pays: the patient pays it all (the allowance is still paid)."""
-    ref = w.plan.not_covered
-    if ref is None:
+    ref, month = w.plan.not_covered, w.facts.uncovered
+    if ref is None and month is None:
         return False
     if w.trace is not None:
-        w.step("not covered", None, ref, "no fund pays this claim")
+        if month is not None:  # the member's record: no benefits in the claim's month
+            reason, article, line = month
+            w.trace.append(("not covered", None, line, article, f"no benefits this month ({reason}): "
+                                                                "the member's record"))
+        else:
+            w.step("not covered", None, ref, "no fund pays this claim")
     _allowance(w)
     w.result["patient"] = w.total
     w.payer_keys = None
@@ -479,7 +488,12 @@ def _allowance(w: Work) -> None:
 
 
 # domain.md's order; a stage returning True settles the claim early (not covered).
-STAGES = (costs, first_share, not_covered, deductible, paying_fund, layers, patient)
+def account_first(w: Work) -> None:
+    """`account first`: the personal account pays a first segment before the deductible (accounts.py)."""
+    accounts.first_segment(w)
+
+
+STAGES = (costs, first_share, not_covered, account_first, deductible, paying_fund, layers, patient)
 _NAMED_STAGES = tuple((stage.__name__, stage) for stage in STAGES)
 
 
@@ -487,6 +501,7 @@ def _commit(w: Work) -> None:
     """The year's changes, applied once the claim has settled."""
     plan, year = w.plan, w.year
     b = plan.benefit
+    accounts.commit(w, year)  # the account's balance moves even when no fund pays
     if w.payer_keys is None:  # not covered: the year does not move
         return
     if plan.counts_stay:

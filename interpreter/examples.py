@@ -73,7 +73,8 @@ class TestFile:
         return policy_for(self.path, self)
 
 
-EXAMPLE_KEYS = {"name": str, "cite": str, "note": str, "params": dict, "claim": list, "expect": list}
+EXAMPLE_KEYS = {"name": str, "cite": str, "note": str, "params": dict, "claim": list, "expect": list,
+                "members": list}  # members: member records the claims are settled against (docs/accounts.md)
 TOP_KEYS = {"policy": str, "params": dict, "example": list, "unexercised": list}  # coverage.py reads the last
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
@@ -213,7 +214,7 @@ def run_example(file: str, ex: dict, policy: Policy, shared_params: Optional[dic
     name = ex.get("name", "?")
     params = {**(shared_params or {}), **ex.get("params", {})}
     try:
-        results = policy.settle_all(ex.get("claim", []), params=params)
+        results = policy.settle_all(ex.get("claim", []), params=params, members=ex.get("members"))
     except MedError as e:
         return Outcome(file, name, ex.get("cite"), (), e.message)
     by_id = {}

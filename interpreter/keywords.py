@@ -66,6 +66,14 @@ KEYWORDS: tuple[Keyword, ...] = (
     _kw("INCLUDING", "including", "包括", "`on burden including prepay`: pre-payments count in the burden."),
     _kw("EXCLUDING", "excluding", "不含", "`on burden excluding above cap of outpatient`: what lies above those benefits' own caps does not count."),
     _kw("FIRST_SHARE", "first-share", "转外自付", "The first personal share of out-of-region care (转外个人负担), as a layer's base may count it."),
+    # the personal account (个人账户): what it pays of the patient's share, from which pot, for whom
+    _kw("ACCOUNT", "account", "个人账户 账户", "The personal account (个人账户): `account self-pay own-expense family spouse` says what it pays of the patient's share."),
+    _kw("CURRENT", "current", "当年", "The current year's account (当年个人账户): `account current self-pay`."),
+    _kw("CARRIED", "carried", "历年", "The balance carried from earlier years (历年结余账户): `account carried self-pay own-expense`."),
+    _kw("SELF_PAY", "self-pay", "自付 个人自付", "The patient's own share of covered care (个人自付): pre-payments, the deductible and the co-payment."),
+    _kw("OWN_EXPENSE", "own-expense", "个人自费 自费部分", "What the patient pays in full (个人自费): items outside the catalogue and costs over a price ceiling."),
+    _kw("FAMILY", "family", "共济 家庭共济", "Family mutual aid (家庭共济): the relatives whose claims the account may pay: `family spouse parent child`."),
+    _kw("FIRST", "first", "先付 优先支付", "`account first`: the account pays a first segment of the eligible cost before the deductible (账户先行支付)."),
     # modifiers
     _kw("YEARLY", "yearly", "每年 年度", "Per calendar year of the claim's date (一个自然年度)."),
     _kw("DAILY", "daily", "每日 每天", "Per day (日限额)."),

@@ -180,8 +180,20 @@ def to_claim(req: Any, cm: CodeMap) -> tuple[dict, list[Line]]:
     lines = _lines(req, cm)
     claim["date"] = _date(req, lines)
     _measures(claim, req)
+    _account(claim, req)
     claim["items"] = [it for line in lines for it in _items(line)]
     return claim, lines
+
+
+def _account(claim: dict, req: dict) -> None:
+    """`acct_used_flag` 1: the member's personal account may pay; `balc`, the balance the person
+    query (1101 insuinfo.balc) returned, is the balance before this settlement. Without `balc`
+    the balance the member's earlier settlements in the run left is used."""
+    if str(req.get("acct_used_flag", "0")) != "1":
+        return
+    balc = req.get("balc")
+    if balc not in (None, ""):
+        claim["account"] = {"balance": balc if isinstance(balc, str) else str(balc)}
 
 
 def _apply_code(claim: dict, req: dict, field: str, cm: CodeMap) -> None:
@@ -372,7 +384,8 @@ def response(req: dict, claim: dict, lines: list[Line], result, cm: CodeMap) -> 
                            "setl_proc_info": _proc_info(fund, result.trace, data["paid"])})
     info["fund_pay_sumamt"] = sum((info[f] for f in FUND_FIELDS), ZERO)
     info["psn_part_amt"] = info["medfee_sumamt"] - info["fund_pay_sumamt"] - info["hosp_part_amt"]
-    info["psn_cash_pay"] = info["psn_part_amt"] - info["acct_pay"]  # no personal accounts yet (issue 14)
+    info["acct_pay"] = q(data["account"])  # 个人账户支出, a family member's account (共济) included
+    info["psn_cash_pay"] = info["psn_part_amt"] - info["acct_pay"]
     return {"infcode": 0, "err_msg": "", "warn_msg": "; ".join(warnings),
             "output": {"setlinfo": info, "setldetail": detail, "feedetail": split}}
 

@@ -794,8 +794,26 @@ class _ToAst(MemberTransforms, Transformer):
     def not_covered(self, meta, ch):
         return ast.NotCovered(span=self._span(meta))
 
+    def account_pays(self, meta, ch):
+        parts = tuple(dict.fromkeys(_ACCOUNT_PARTS[t.type] for t in ch if isinstance(t, Token) and t.type in _ACCOUNT_PARTS))
+        return ast.AccountPays(_account_pot(ch), parts, tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
+
+    def account_first(self, meta, ch):
+        return ast.AccountFirst(_account_pot(ch), span=self._span(meta))
+
+    def account_none(self, meta, ch):
+        return ast.AccountNone(span=self._span(meta))
+
     def __default__(self, data, children, meta):  # pragma: no cover - every rule is named
         raise MedSyntaxError(Diagnostic(self._span(meta), f"internal: no AST for rule {data}"))
+
+
+_ACCOUNT_PARTS = {"SELF_PAY": "self-pay", "OWN_EXPENSE": "own-expense"}
+
+
+def _account_pot(ch) -> Optional[str]:
+    """The account's pot a clause names (当年 / 历年), or None: the whole account."""
+    return "current" if _toks(ch, "CURRENT") else "carried" if _toks(ch, "CARRIED") else None
 
 
 class _Cite:
@@ -823,11 +841,12 @@ _SETTINGS = (
     ast.DeductibleNoneFrom, ast.DeductibleReferral, ast.Rate, ast.RatePoints, ast.RateHalved, ast.RateAs,
     ast.Cap, ast.CapAdjust, ast.NoCap, ast.Limit, ast.Fixed, ast.Ceiling, ast.Prepay, ast.Terms,
     ast.AsBenefit, ast.PaidBy, ast.AllowanceDays, ast.AllowanceAdjust, ast.NotCovered,
+    ast.AccountPays, ast.AccountFirst, ast.AccountNone,
 )
 
 
 # What may follow a setting's value (a table's part after a lone value is none of these).
-_AFTER_VALUE_TERMINALS = frozenset({"ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
+_AFTER_VALUE_TERMINALS = frozenset({"ACCOUNT", "ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
                                     "NOT_COVERED", "PAID_BY", "PREPAY", "RATE", "TERMS", "_NL"})
 _AFTER_VALUE = _expected_words(set(_AFTER_VALUE_TERMINALS))
 _SELECTORS = ast.SELECTOR_NODES

@@ -20,6 +20,7 @@ from typing import Callable, Optional
 
 import attrs
 
+from .accounts import AccountTerms, terms_of as account_terms
 from .claim_fields import walk
 from .clauses import BandSpec, Clause
 from .errors import ClaimError
@@ -212,6 +213,7 @@ class Plan:
     counts_stay: bool                             # the claim is a stay of its benefit this year
     defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
     missing: frozenset = frozenset()              # parameters the run did not give: the plan is not settled on
+    account: Optional[AccountTerms] = None        # what the personal account pays (accounts.py); None: nothing
 
 
 # ---- building a plan ------------------------------------------------------------------
@@ -354,6 +356,7 @@ def _build(compiled, facts, params) -> Plan:
         # A stay is a claim of its own benefit: one settled `as inpatient` (视同住院) is not a
         # hospital stay, and a referral continues the stay it came from.
         counts_stay=(eff.benefit == facts.benefit or "as.stay" in picks) and not referred,
+        account=account_terms(picks),
     )
 
 

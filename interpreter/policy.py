@@ -33,6 +33,7 @@ from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadEr
 from .parser import MAX_NUMBER, parse
 from .money import CONVERTING, q
 from .result_fields import RESULT_FIELDS
+from .member_claims import book_of, spent_key
 from .settle import Year, step_dict
 
 MAX_USES = 16
@@ -208,27 +209,39 @@ class Policy:
 
     # ---- settling ----------------------------------------------------------------
     def settle(self, claim: Mapping[str, Any], *, state: Optional[State] = None,
-               params: Optional[Mapping[str, Any]] = None) -> Result:
+               params: Optional[Mapping[str, Any]] = None, members: Any = None) -> Result:
         """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
         The result's `.state` carries the year on to the next claim.
 
         Cost model: the claim is read and checked, its signature (the facts clauses select on)
         looks up the settlement terms compiled for it on first use, and the arithmetic runs on
         those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
-        an embedding program settling many claims on one set of parameters uses `run`."""
+        an embedding program settling many claims on one set of parameters uses `run`.
+        `members`: member records (docs/accounts.md): the claim's month decides its cover and
+        its account balance when the claim gives none."""
         bound = self._no_params if params is None else self.bind(params)
         if state is None:
             state = State()
+        book = book_of(self, members, params)
         try:
             facts = self._read(claim)
             key = _year_key(facts)
             year = state.year(key)
+            spent = None
+            if book is not None:
+                skey = spent_key(facts.person, facts.scheme)
+                spent = state.year(skey)
+                facts = book.prepare(facts, spent)
             data, trace = self._engine.settle(facts, year, bound)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        return Result(data, trace, state.with_year(key, year))
+        state = state.with_year(key, year)
+        if spent is not None:
+            book.record_spent(facts, year, spent)
+            state = state.with_year(skey, spent)
+        return Result(data, trace, state)
 
-    def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True) -> "Run":
+    def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True, members: Any = None) -> "Run":
         """A run that settles claims one at a time, in the order given, keeping each person's
         years: what `med run` streams claims through. The caller orders each person's claims
         by date and may `forget` a person whose claims are done.
@@ -236,8 +249,8 @@ class Policy:
         Cost model: parameters are checked once; each claim costs what `settle` does, without
         the State copy (the run's years are updated in place); memory is the person-years
         held, so a caller that `forget`s finished persons runs in memory flat in the claims.
-        With `trace=False` no trace step is built at all."""
-        return Run(self, self.bind(params), trace)
+        With `trace=False` no trace step is built at all. `members`: member records (as `settle`)."""
+        return Run(self, self.bind(params), trace, book_of(self, members, params))
 
     # ---- members (issue 14): members/months.py does the work -----------------------
     def member_months(self, record, *, until: dt.date, as_of: Optional[dt.date] = None,
@@ -263,7 +276,8 @@ class Policy:
             return False, None
         return row.payable, row.article
 
-    def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
+    def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None,
+                   members: Any = None) -> list[Result]:
         """Settle many claims: each person's claims in date order (ties in input order), years
         accumulating; results in input order. A bad claim gets an error result; the rest settle.
 
@@ -272,6 +286,7 @@ class Policy:
         the state is per person, never the city's. The results list holds every result (with
         its trace): for files larger than memory, stream through `run`."""
         bound = self.bind(params)
+        book = book_of(self, members, params)
         claims = list(claims)
         results: list[Optional[Result]] = [None] * len(claims)
         read = []
@@ -298,9 +313,15 @@ class Policy:
             if year is None:
                 year = years[key] = Year()
             try:
+                spent = None
+                if book is not None:
+                    spent = years.setdefault(spent_key(facts.person, facts.scheme), Year())
+                    facts = book.prepare(facts, spent)
                 # The engine changes the year only after a claim has settled, so a claim that
                 # fails leaves it as it was.
                 data, trace = engine.settle(facts, year, bound)
+                if spent is not None:
+                    book.record_spent(facts, year, spent)
                 results[i] = Result(data, trace, None)
             except ClaimError as e:
                 results[i] = Result(_error(claims[i], e), [], None)
@@ -340,13 +361,14 @@ class Run:
     """Claims settled one at a time against one policy and one set of parameters, each
     person's years (per scheme) kept between claims. Build one with `Policy.run`."""
 
-    __slots__ = ("_policy", "_params", "_trace", "_years")
+    __slots__ = ("_policy", "_params", "_trace", "_years", "_book")
 
-    def __init__(self, policy: Policy, params: dict, trace: bool):
+    def __init__(self, policy: Policy, params: dict, trace: bool, book=None):
         self._policy = policy
         self._params = params
         self._trace = trace
-        self._years: dict = {}  # (person, scheme, year) -> Year
+        self._book = book  # member records (member_claims.MemberBook), or None
+        self._years: dict = {}  # (person, scheme, year) -> Year; (person, scheme, "account"): member spending
 
     def settle(self, claim: Mapping[str, Any]) -> Result:
         """Settle the next claim; its person's year carries on to their next claim."""
@@ -357,7 +379,13 @@ class Run:
             year = self._years.get(key)
             if year is None:
                 year = self._years[key] = Year()
+            spent = None
+            if self._book is not None:
+                spent = self._years.setdefault(spent_key(facts.person, facts.scheme), Year())
+                facts = self._book.prepare(facts, spent)
             data, trace = policy._engine.settle(facts, year, self._params, self._trace)
+            if spent is not None:
+                self._book.record_spent(facts, year, spent)
         except ClaimError as e:
             return Result(_error(claim, e), [], None)
         return Result(data, trace if trace is not None else [], None)

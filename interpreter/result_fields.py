@@ -38,6 +38,8 @@ RESULT_FIELDS = (
     ResultField("deductible", "money", doc="the deductible charged on this claim"),
     ResultField("paid", "funds", doc="what each fund layer of the claim's scheme paid"),
     ResultField("patient", "money", doc="total - the sum of paid"),
+    ResultField("account", "money", doc="the part of patient paid from a personal account (个人账户支付)"),
+    ResultField("cash", "money", doc="patient - account: what the patient pays in cash (现金支付)"),
     ResultField("allowance", "money", required=False, doc="maternity allowance (生育津贴), paid besides the bill"),
     ResultField("trace", "steps", required=False, doc="the calculation steps (absent with --no-trace)"),
 )

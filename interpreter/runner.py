@@ -53,7 +53,7 @@ class Summary:
 def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
                report: Callable[[str], None] = lambda _: None, progress: bool = False,
                chunk: int = CHUNK, result_budget: int = RESULT_BUDGET, in_memory_bytes: int = IN_MEMORY_BYTES,
-               workdir: Optional[str] = None, pool=None) -> Summary:
+               workdir: Optional[str] = None, pool=None, members=None) -> Summary:
     """Settle every claim of `source` on `policy` and write each result row with `writer`
     (output.Writer) in input order. `report` receives one line per input problem. Raises
     MedError before reading anything when the parameters are wrong. `pool` (jobs.Pool): whole
@@ -89,10 +89,11 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
             count += 1
         repeated = _repeated(ids.merged())
         bar.settling(count)
-        if pool is not None:
+        if pool is not None:  # member records (`members`) are read in this process only: no pool with them
             pool.settle(sorted_claims.merged(), repeated, sink, bar)
         else:
-            _settle(policy.run(params, trace=trace), trace, sorted_claims.merged(), repeated, writer, sink, bar)
+            _settle(policy.run(params, trace=trace, members=members), trace, sorted_claims.merged(), repeated, writer,
+                    sink, bar)
         sink.finish()
         writer.finish()
         bar.close()

@@ -19,7 +19,7 @@ class Year:
     """One person's accumulators for one calendar year. Copied, never shared, between results."""
 
     __slots__ = ("stays", "benefit_stays", "deductibles", "deductible_levels", "eligible", "pools", "rounded",
-                 "burden", "rated_costs")
+                 "burden", "rated_costs", "accounts")
 
     def __init__(self) -> None:
         self.stays: dict = {}        # (benefit, level) -> stays settled
@@ -33,6 +33,7 @@ class Year:
         # (layer, rate) -> cost above the deductible of the benefits whose cost above their own cap
         # is no burden of the layer (`excluding above cap of`), by the rate the basic fund pays on it
         self.rated_costs: dict = {}
+        self.accounts: dict = {}     # (account owner, pot) -> balance left after the claims so far (accounts.py)
 
     def copy(self) -> "Year":
         y = Year()
@@ -41,6 +42,7 @@ class Year:
         y.benefit_stays = dict(self.benefit_stays)
         y.pools, y.rounded, y.burden = dict(self.pools), dict(self.rounded), dict(self.burden)
         y.rated_costs = dict(self.rated_costs)
+        y.accounts = dict(self.accounts)
         return y
 
 

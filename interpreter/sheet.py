@@ -81,6 +81,8 @@ def build_sheet(result, policy, lang: str) -> Sheet:
     end = "；" if lang == "zh" else "; "
     colon = "：" if lang == "zh" else ": "
     summary = f"{words['paid']}{colon}{paid}{end}{words['patient pays']} {data['patient']}"
+    if data.get("account", "0.00") != "0.00":  # 个人账户支付 / 现金支付
+        summary += f"{end}{words['account']} {data['account']}{sep}{words['cash']} {data['cash']}"
     if "allowance" in data:
         summary += f"{end}{words['allowance']} {data['allowance']}"
     return Sheet(policy.title, heading, tuple(rows), summary, None, lang)

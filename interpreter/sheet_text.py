@@ -18,14 +18,14 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "sheet": "calculation sheet", "claim": "claim", "year": "year",
         "step": "step", "amount": "amount", "note": "note", "clause": "clause", "article": "article",
-        "paid": "paid", "patient pays": "patient pays", "allowance": "allowance",
+        "paid": "paid", "patient pays": "patient pays", "allowance": "allowance", "account": "account", "cash": "cash",
         "cannot be settled": "cannot be settled", "field": "field", "as above": "(as above)",
         "no text": "(the regulation beside the policy has no such article)",
     },
     "zh": {
         "sheet": "医疗费用结算单", "claim": "结算单号", "year": "年度",
         "step": "项目", "amount": "金额", "note": "说明", "clause": "条款位置", "article": "依据条文",
-        "paid": "基金支付", "patient pays": "个人支付", "allowance": "生育津贴",
+        "paid": "基金支付", "patient pays": "个人支付", "allowance": "生育津贴", "account": "个人账户", "cash": "现金",
         "cannot be settled": "无法结算", "field": "字段", "as above": "（同上）",
         "no text": "（随政策附带的办法原文中没有此条）",
     },
@@ -48,6 +48,9 @@ STEPS_ZH: dict[str, str] = {
     "allowance": "生育津贴",
     "patient": "个人支付",
     "parameter": "参数",
+    "account first": "个人账户先行支付",
+    "account": "个人账户支付",
+    "cash": "现金支付",
 }
 
 _NUM = r"(-?[\d.]+)"
@@ -58,6 +61,18 @@ _NAME = r"([\w\-]+)"
 # a vocabulary name (a level, a benefit), shown by its Chinese alias.
 NOTES_ZH: tuple[tuple[str, str], ...] = (
     (r"outside the catalogue or over a price ceiling", "目录外或超过限价的费用"),
+    # the personal account (accounts.py)
+    (r"current-year account \(当年账户\)", "当年账户"),
+    (r"carried-over account \(历年结余账户\)", "历年结余账户"),
+    (r"^account \(个人账户\)", "个人账户"),
+    (r" pays self-pay and own-expense", "支付自付和自费部分"),
+    (r" pays self-pay", "支付自付部分"),
+    (r" pays own-expense", "支付自费部分"),
+    (rf": balance {_NUM} -> {_NUM}", r"：余额 \1 → \2"),
+    (rf" pays the first {_NUM} of the eligible cost, before the deductible", r"在起付线前先行支付政策范围内费用 \1"),
+    (r" is empty$", "余额为零"),
+    (r"the claim gives no account balance \(account\.balance\)", "结算单未提供个人账户余额"),
+    (r"家庭共济: this pot pays for (.+), not for the owner's (\S+)", r"家庭共济：此账户可支付 \1，不含 \2"),
     (r"a fixed amount \(定额\) settles the claim: no deductible", "定额结算，不计起付线"),
     (r"the basic fund's yearly cap is reached: no deductible", "已达统筹基金年度最高支付限额，不计起付线"),
     (r"^no deductible$", "不设起付线"),

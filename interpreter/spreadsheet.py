@@ -32,7 +32,7 @@ def layers_of(rows: Iterable[dict]) -> list[str]:
 
 def columns(layers: Sequence[str]) -> list[str]:
     return ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible",
-            *(f"paid.{l}" for l in layers), "patient", "allowance", "error"]
+            *(f"paid.{l}" for l in layers), "patient", "account", "cash", "allowance", "error"]
 
 
 def cells(r: dict, layers: Sequence[str]) -> dict:

@@ -20,7 +20,7 @@ SELECTOR_DIMS = SINGLE_DIMS + MULTI_DIMS + ITEM_DIMS
 # A cohort (中人一档) is a selector name for a condition on the claim's facts, computed from
 # them, never given by a claim. Dated facts (birth-date) are compared with dates.
 COMPUTED_KINDS = ("cohort",)
-OTHER_KINDS = ("measure", "date", "fund")
+OTHER_KINDS = ("measure", "date", "fund", "relation")  # relation: 家庭共济 (accounts.py)
 KINDS = SELECTOR_DIMS + COMPUTED_KINDS + OTHER_KINDS
 
 

@@ -73,10 +73,10 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
     assert summary == [
         "41 articles: 13 encoded, 28 out of scope, 0 missing",
-        "95 articles: 35 encoded, 60 out of scope, 0 missing",
+        "95 articles: 37 encoded, 58 out of scope, 0 missing",
         "43 articles: 17 encoded, 26 out of scope, 0 missing",
-        "79 articles: 37 encoded, 42 out of scope, 0 missing",
-        "43 articles: 21 encoded, 22 out of scope, 0 missing",
+        "79 articles: 38 encoded, 41 out of scope, 0 missing",
+        "43 articles: 22 encoded, 21 out of scope, 0 missing",
     ]
 
 

@@ -92,9 +92,9 @@ def test_run_table():
     r = med("run", SUIHUA, "-", "--format", "table", stdin=json.dumps(CLAIM) + "\n")
     head, rule, row = r.stdout.splitlines()
     assert head.split() == ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible",
-                            "deductible", "paid.basic", "paid.major", "paid.maternity", "patient"]
+                            "deductible", "paid.basic", "paid.major", "paid.maternity", "patient", "account", "cash"]
     assert row.split() == ["c-001", "p-17", "2026", "inpatient", "10500.00", "500.00", "0.00", "10000.00",
-                           "900.00", "7917.00", "0.00", "0.00", "2583.00"]
+                           "900.00", "7917.00", "0.00", "0.00", "2583.00", "0.00", "2583.00"]
 
 
 def test_explain_shows_each_step_with_its_clause(tmp_path):

@@ -73,7 +73,7 @@ async def test_a_syntax_error_is_reported_at_the_token(client):
     uri = await open_(client, "syntax.med", SYNTAX_ERROR)
     [d] = client.diagnostics[uri]
     assert d.range == rng(7, 15, 7, 18)
-    assert d.message.startswith("unexpected whole number `900`; expected `allowance`, `as`, `cap`")
+    assert d.message.startswith("unexpected whole number `900`; expected `account`, `allowance`, `as`, `cap`")
 
 
 async def test_fixing_the_text_clears_the_diagnostics(client):

@@ -317,7 +317,10 @@ def _requests(city):
         "feedetail": st.lists(st.one_of(line, priced), min_size=1, max_size=5),
     }, optional={"place_type": st.sampled_from(sorted(cm.codes["place_type"])),
                  "matn_type": st.sampled_from(sorted(cm.codes["matn_type"])),
-                 "mdtrtarea_admvs": st.sampled_from([cm.admdvs[0] + "02", "110105"])})
+                 "mdtrtarea_admvs": st.sampled_from([cm.admdvs[0] + "02", "110105"]),
+                 # the personal account (issue 14): acct_pay and psn_cash_pay in the identities
+                 "acct_used_flag": st.sampled_from(["0", "1"]),
+                 "balc": st.decimals(0, 20000, places=2).map(str)})
 
 
 @pytest.mark.parametrize("city", CITIES)
