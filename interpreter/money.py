@@ -18,6 +18,7 @@ from __future__ import annotations
 from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact,
                      InvalidOperation, Overflow)
 from fractions import Fraction
+from math import gcd
 
 # Amounts have at most 30 significant digits (claims.py keeps them within 10^±15), rates a few;
 # 200 digits hold any product the settlement forms. Rounding never happens silently.
@@ -39,54 +40,105 @@ CENT = Decimal("0.01")
 
 class Exact(Fraction):
     """A rational amount from a division that does not terminate in decimals. Arithmetic with
-    `Decimal`, `int` or another `Exact` gives an `Exact`; comparisons work both ways."""
+    `Decimal`, `int` or another `Exact` gives an `Exact`; comparisons work both ways.
+
+    The operators work on the integer numerator and denominator directly (a Decimal gives its
+    own with `as_integer_ratio`): `Fraction`'s generic operators convert a Decimal through
+    the numeric tower, several times slower, and once a year's cumulative holds an `Exact`
+    every later claim of the year adds to it."""
 
     __slots__ = ()
 
     def _op(op):  # noqa: N805 - builds the operator methods below
         def forward(a, b):
-            if b.__class__ is Decimal:
-                b = Fraction(b)
-            r = op(a, b)
-            return r if r is NotImplemented else Exact(r)
+            rb = _ratio(b)
+            return NotImplemented if rb is None else op(a._numerator, a._denominator, *rb)
 
         def reverse(b, a):
-            if a.__class__ is Decimal:
-                a = Fraction(a)
-            r = op(a, b)
-            return r if r is NotImplemented else Exact(r)
+            ra = _ratio(a)
+            return NotImplemented if ra is None else op(*ra, b._numerator, b._denominator)
 
         return forward, reverse
 
-    __add__, __radd__ = _op(Fraction.__add__)
-    __sub__, __rsub__ = _op(Fraction.__sub__)
-    __mul__, __rmul__ = _op(Fraction.__mul__)
-    __truediv__, __rtruediv__ = _op(Fraction.__truediv__)
+    __add__, __radd__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2 + n2 * d1, d1 * d2) if d1 != d2
+                            else _exact(n1 + n2, d1))
+    __sub__, __rsub__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2 - n2 * d1, d1 * d2) if d1 != d2
+                            else _exact(n1 - n2, d1))
+    __mul__, __rmul__ = _op(lambda n1, d1, n2, d2: _exact(n1 * n2, d1 * d2))
+    __truediv__, __rtruediv__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2, d1 * n2))
     del _op
 
+    def _compare(op):  # noqa: N805
+        def compare(a, b):
+            rb = _ratio(b)
+            return op(Fraction, a, b) if rb is None else op(int, a._numerator * rb[1], rb[0] * a._denominator)
+        return compare
+
+    __lt__ = _compare(lambda t, x, y: t.__lt__(x, y))
+    __le__ = _compare(lambda t, x, y: t.__le__(x, y))
+    __gt__ = _compare(lambda t, x, y: t.__gt__(x, y))
+    __ge__ = _compare(lambda t, x, y: t.__ge__(x, y))
+    del _compare
+
     def __neg__(self):
-        return Exact(-self.numerator, self.denominator)
+        return _exact(-self._numerator, self._denominator)
 
     def __abs__(self):
-        return Exact(abs(self.numerator), self.denominator)
+        return _exact(abs(self._numerator), self._denominator)
 
     def __repr__(self) -> str:
-        return f"Exact({self.numerator}, {self.denominator})"
+        return f"Exact({self._numerator}, {self._denominator})"
+
+
+def _ratio(x):
+    """(numerator, denominator) of a Decimal, int or rational; None for anything else."""
+    cls = x.__class__
+    if cls is Decimal:
+        return x.as_integer_ratio()
+    if cls is Exact:
+        return x._numerator, x._denominator
+    if cls is int:
+        return x, 1
+    if isinstance(x, Fraction):
+        return x.numerator, x.denominator
+    return None
+
+
+_new = object.__new__
+
+
+def _exact(n: int, d: int) -> Exact:
+    """The Exact n/d in lowest terms (d != 0), built without Fraction's generic constructor."""
+    if d < 0:
+        n, d = -n, -d
+    elif d == 0:
+        raise ZeroDivisionError(f"Exact({n}, 0)")
+    g = gcd(n, d)
+    if g != 1:
+        n //= g
+        d //= g
+    e = _new(Exact)
+    e._numerator, e._denominator = n, d
+    return e
 
 
 def div(a, b):
     """a / b exactly: a Decimal when the quotient terminates within CONTEXT, else an `Exact`."""
-    if a.__class__ is Decimal and b.__class__ is Decimal:
+    ra, rb = _ratio(a), _ratio(b)
+    if ra is None or rb is None or not rb[0]:  # not a number the engine forms; or a division by zero
+        return CONTEXT.divide(a, b) if a.__class__ is Decimal and b.__class__ is Decimal \
+            else Exact(Fraction(a) / Fraction(b))
+    q = _exact(ra[0] * rb[1], ra[1] * rb[0])
+    d = q._denominator
+    d >>= (d & -d).bit_length() - 1  # the factors 2 and 5 of the denominator are what decimals hold
+    while d % 5 == 0:
+        d //= 5
+    if d == 1 and (a.__class__ is Decimal or a.__class__ is int) and (b.__class__ is Decimal or b.__class__ is int):
         try:
-            return CONTEXT.divide(a, b)
-        except Inexact:
+            return CONTEXT.divide(Decimal(a), Decimal(b))
+        except Inexact:  # more digits than the context holds
             pass
-    elif b.__class__ is int and a.__class__ is Decimal:
-        try:
-            return CONTEXT.divide(a, Decimal(b))
-        except Inexact:
-            pass
-    return Exact(Fraction(a) / Fraction(b))
+    return q
 
 
 def q(x) -> Decimal:
