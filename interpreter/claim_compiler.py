@@ -157,6 +157,22 @@ class _Generator:
         return name
 
 
+def compile_fed(flags: tuple, measures: tuple) -> Callable[[dict], tuple[list, dict]]:
+    """values -> (the flags, the measures) the claim's bool and whole-number fields feed:
+    `flags` are (keys, flag, the value that sets it), `measures` (keys, measure), each keys
+    the path to the field in the values dict. Straight-line lookups, no loop over the table."""
+    def at(keys):
+        return "v" + "".join(f"[{k!r}]" for k in keys)
+    lines = ["def fed(v):", "    flags = []", "    measures = {}"]
+    lines += [f"    if {at(keys)} is {when!r}: flags.append({flag!r})" for keys, flag, when in flags]
+    for keys, measure in measures:
+        lines += [f"    x = {at(keys)}", f"    if x is not None: measures[{measure!r}] = x"]
+    lines.append("    return flags, measures")
+    namespace: dict = {}
+    exec(compile("\n".join(lines) + "\n", "<compiled claim facts>", "exec"), namespace)  # noqa: S102
+    return namespace["fed"]
+
+
 def fast_or_none(read: Optional[Callable], claim: Any) -> Optional[dict]:
     """The compiled reader's values for `claim`, or None when it gave up."""
     if read is None:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from .claim_compiler import compile_reader, fast_or_none
+from .claim_compiler import compile_fed, compile_reader, fast_or_none
 from .claim_fields import (CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS, ITEM_FIELDS,
                            Field, walk)
 from .errors import ClaimError
@@ -229,6 +229,7 @@ MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == 
 # The same, with each path split into its keys once (not once a claim).
 _FLAG_KEYS = tuple((tuple(path.split(".")), flag, when) for path, flag, when in FLAGS_FED)
 _MEASURE_KEYS = tuple((tuple(path.split(".")), measure) for path, measure in MEASURES_FED)
+_FED = compile_fed(_FLAG_KEYS, _MEASURE_KEYS)
 
 
 class ClaimReader:
@@ -345,14 +346,9 @@ class ClaimReader:
         f.grade = f"grade-{facility['grade']}" if facility["grade"] else None
         f.groups, f.conditions, f.events = v["groups"], v["conditions"], v["maternity"]
         f.disease_class = f"class-{v['disease_class']}" if v["disease_class"] else None
-        flags = {"pooled-only" if enrolment["mode"] == "pooled-only" else "standard-enrolment"}
-        flags.update(flag for keys, flag, when in _FLAG_KEYS if _at(v, keys) is when)
+        flags, measures = _FED(v)
+        flags.append("pooled-only" if enrolment["mode"] == "pooled-only" else "standard-enrolment")
         f.flags = frozenset(flags)
-        measures: dict[str, Optional[int]] = {}
-        for keys, measure in _MEASURE_KEYS:
-            value = _at(v, keys)
-            if value is not None:
-                measures[measure] = value
         if f.events and "babies" not in measures:
             measures["babies"] = 1  # a birth without a count is one baby
         if f.conditions:
@@ -370,12 +366,6 @@ class ClaimReader:
 
 
 _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
-
-
-def _at(values: dict, keys: tuple) -> Any:
-    for key in keys:
-        values = values[key]
-    return values
 
 
 def item_of(v: dict) -> Item:

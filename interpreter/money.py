@@ -29,6 +29,7 @@ CONTEXT = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_99
 _ROUNDING = Context(prec=200, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999,
                     traps=[InvalidOperation, DivisionByZero, Overflow])
 
+
 # Reading run parameters and compiling: high precision, the caller's rounding never used.
 CONVERTING = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
                      traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -141,11 +142,16 @@ def div(a, b):
     return q
 
 
+# For callers that round many amounts inline: `to_fen(x, CENT)` is q(x) for a Decimal x (the
+# context's own method: faster than `x.quantize` with keyword or rounding arguments).
+to_fen = _to_fen = _ROUNDING.quantize
+
+
 def q(x) -> Decimal:
     """Round half-up to the fen (the only rounding money ever gets), in the library's context."""
     cls = x.__class__
     if cls is Decimal:
-        return x.quantize(CENT, ROUND_HALF_UP, _ROUNDING)
+        return _to_fen(x, CENT)
     if cls is Exact or isinstance(x, Fraction):
         n, d = x.numerator * 100, x.denominator
         fen = (2 * n + d) // (2 * d) if n >= 0 else -((-2 * n + d) // (2 * d))

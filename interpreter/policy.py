@@ -31,7 +31,7 @@ from .compiler import Compiled, compile_modules
 from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
-from .money import CONVERTING, q
+from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
 from .settle import Year, step_dict
 
@@ -108,14 +108,20 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
         return dict(data)
     out: dict = {}
     for name, money in _RESULT_KEYS:
-        if name in data:
-            v = data[name]
-            if not money:
-                out[name] = v
-            elif v.__class__ is dict:
-                out[name] = {f: str(q(a)) for f, a in v.items()}
-            else:  # a Decimal, or an Exact cumulative
-                out[name] = str(q(v))
+        v = data.get(name, _ABSENT)
+        if v is _ABSENT:
+            continue
+        if not money:
+            out[name] = v
+        elif v is ZERO:  # the engine's own zero: many amounts of a claim are
+            out[name] = "0.00"
+        elif v.__class__ is Decimal:  # q(v), without the call: most amounts are plain Decimals
+            out[name] = str(to_fen(v, CENT))
+        elif v.__class__ is dict:
+            out[name] = {f: "0.00" if a is ZERO else str(to_fen(a, CENT) if a.__class__ is Decimal else q(a))
+                         for f, a in v.items()}
+        else:  # an Exact cumulative
+            out[name] = str(q(v))
     if len(out) != len(data):
         raise KeyError(f"result fields missing from RESULT_FIELDS: {sorted(set(data) - set(out))}")
     if trace is not None:
@@ -123,6 +129,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     return out
 
 
+_ABSENT = object()
 _RESULT_KEYS = tuple((f.name, f.type in ("money", "funds")) for f in RESULT_FIELDS if f.name != "trace")
 
 
