@@ -18,7 +18,15 @@ from typing import Optional
 from . import files
 from .errors import MedError, ParameterError
 from .policy import Policy, Result, load
-from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
+
+
+def __getattr__(name: str):
+    # The service imports explain_sheet from here; the sheet's modules load only when asked for.
+    if name == "explain_sheet":
+        from .sheet import explain_sheet
+
+        return explain_sheet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -141,26 +149,30 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
-    from .messages import choose, localise
-
     bad = unreadable = 0
     reports: list = []
     for name in args.files:
+        policy = None
         try:
-            diags = list(load(name).warnings)
+            policy = load(name)
+            diags = list(policy.warnings)
         except MedError as e:
             if _named_file_unreadable(e, name):
                 print(f"med: {e.__cause__}", file=sys.stderr)
                 unreadable += 1
                 continue
             diags = e.diagnostics
-        lang = choose(args.lang, _source(name, name))
-        for d in diags:
-            print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
+        if diags:  # the message catalogue is read only when there is something to say
+            from .messages import choose, localise
+
+            lang = choose(args.lang, _source(name, name))
+            for d in diags:
+                print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
-            _print_parameters(name)
+            if policy is not None:
+                _print_parameters(name, policy)
             print(f"{name}: ok", file=sys.stderr)
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
@@ -185,10 +197,9 @@ def _readable(path: str) -> bool:
     return True
 
 
-def _print_parameters(name: str) -> None:
+def _print_parameters(name: str, policy: Policy) -> None:
     """The parameters a policy declares: what each is, and its default or that a run gives it."""
-    policy = _load(name)
-    for line in policy.describe_parameters() if policy is not None else ():
+    for line in policy.describe_parameters():
         print(f"{name}: {line}", file=sys.stderr)
 
 

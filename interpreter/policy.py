@@ -25,10 +25,8 @@ import immutables
 
 from . import ast
 from . import files
-from .claims import ClaimReader, printable
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
-from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .parser import MAX_NUMBER, parse
 from .money import CENT, CONVERTING, ZERO, q, to_fen
@@ -138,14 +136,26 @@ class Policy:
 
     def __init__(self, compiled: Compiled, warnings: list[Diagnostic], sources: dict[str, str]):
         self._c = compiled
-        self._engine = Engine(compiled)
-        self._reader = ClaimReader(compiled.vocabulary)
         self._share_params = _share_params(compiled)
         _check_defaults(compiled, self._share_params)
         # Settling without parameters (defaults only): bound once (never handed out).
         self._no_params = self.bind(None)
         self.warnings = tuple(warnings)
         self.sources = sources
+
+    # The engine and the claim reader are built on the first claim: `med check` and the
+    # language server compile policies and never import the settling half of the package.
+    @functools.cached_property
+    def _engine(self):
+        from .engine import Engine
+
+        return Engine(self._c)
+
+    @functools.cached_property
+    def _reader(self):
+        from .claims import ClaimReader
+
+        return ClaimReader(self._c.vocabulary)
 
     @property
     def title(self) -> str:
@@ -407,6 +417,8 @@ def _d(ordinal: Optional[int]) -> str:
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
     if isinstance(cid, str):
+        from .claims import printable
+
         cid = printable(cid)  # a lone surrogate would stop the output
     else:
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
