@@ -67,20 +67,57 @@ class _Generator:
         return f"x{self.n}"
 
     def object(self, fields: tuple[Field, ...], obj: str, prefix: str, depth: int) -> list[str]:
-        """Lines checking the dict in variable `obj`; `self.last` names the values dict built."""
+        """Lines checking the dict in variable `obj`; `self.last` names the values dict built.
+
+        A claim names few of the optional fields: the values start as a copy of the table's
+        values for absent fields, the fields every claim has are checked in line, and only
+        the optional fields the claim names are looked at, each by a function of its own."""
         pad = "    " * depth
+        absent: dict[str, Any] = {}
+        for f in fields:
+            if not f.required:
+                try:  # what the detailed reader makes of the field's absence, when not an error
+                    absent[f.name] = self.reader._value(f, None, prefix + f.name)
+                except ClaimError:
+                    pass
+        always = [f for f in fields if f.name not in absent]
         names = self.const(frozenset(f.name for f in fields))
         out = [f"{pad}if not {names}.issuperset({obj}): raise Bail", f"{pad}g = {obj}.get"]
         values = []
-        for f in fields:
+        for f in always:
             x = self.var()
             out += self.field(f, x, prefix + f.name, depth)
-            values.append(f"{f.name!r}: {x}")
+            values.append((f.name, x))
             if f.type == "object":
                 out.append(f"{pad}g = {obj}.get")  # the nested object rebound it
-        self.last = self.var()
-        out.append(f"{pad}{self.last} = {{{', '.join(values)}}}")
+        v = self.var()
+        template = self.const({f.name: absent.get(f.name) for f in fields})
+        out.append(f"{pad}{v} = {template}.copy()")
+        out += [f"{pad}{v}[{name!r}] = {x}" for name, x in values]
+        if absent:
+            readers = self.optional_functions([f for f in fields if f.name in absent], absent, prefix)
+            out += [f"{pad}if {obj}.__len__() != {len(always)}:",
+                    f"{pad}    for k in {obj}.keys() - {self.const(frozenset(f.name for f in always))}:",
+                    f"{pad}        {v}[k] = {readers}[k]({obj}[k])"]
+        self.last = v
         return out
+
+    def optional_functions(self, fields: list[Field], absent: dict, prefix: str) -> str:
+        """One function per optional field (value -> checked value); returns the name of the
+        dict of them, by field name."""
+        table = f"OPTIONAL{len(self.functions)}"
+        entries = []
+        for f in fields:
+            name = self.var().replace("x", "read_", 1)
+            x = self.var()
+            none = f"{x} is None" + (f" or {x}.__class__ is str and {x} == ''" if f.default is not None else "")
+            body = [f"def {name}({x}):", f"    if {none}: return {self.const(absent[f.name])}"]
+            body += self.check(f, x, prefix + f.name, 1)
+            body += [f"    return {x}", ""]
+            self.functions += body
+            entries.append(f"{f.name!r}: {name}")
+        self.functions += [f"{table} = {{{', '.join(entries)}}}", ""]
+        return table
 
     def field(self, f: Field, x: str, path: str, depth: int) -> list[str]:
         pad = "    " * depth

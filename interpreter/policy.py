@@ -58,11 +58,16 @@ class State:
         return y.copy() if y is not None else Year()
 
     def with_year(self, key: tuple, y: Year) -> "State":
-        return State(self._years.set(key, y))
+        s = State.__new__(State)  # the map is already one: no check, no copy
+        s._years = self._years.set(key, y)
+        return s
 
     def __len__(self) -> int:
         """How many person-years the state holds."""
         return len(self._years)
+
+
+_NO_STATE = State()  # a fresh year's: immutable, so one serves every call
 
 
 class BoundParams(dict):
@@ -235,7 +240,7 @@ class Policy:
         an embedding program settling many claims on one set of parameters uses `run`."""
         bound = self._no_params if params is None else self.bind(params)
         if state is None:
-            state = State()
+            state = _NO_STATE
         try:
             facts = self._read(claim)
             key = _year_key(facts)

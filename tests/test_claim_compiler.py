@@ -142,4 +142,4 @@ def test_every_field_of_the_table_is_in_the_compiled_source():
     SUIHUA._reader.read(BASE)
     source = SUIHUA._reader._fast.source
     for path, f in walk():
-        assert f"g({f.name!r})" in source, path
+        assert repr(f.name) in source, path
