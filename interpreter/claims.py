@@ -56,10 +56,11 @@ class Facts:
         k = self._key
         if k is None:
             measures = self.measures
-            buckets = tuple(
-                None if measures.get(m) is None else bisect_right(bps, measures[m])
-                for m, bps in measure_breaks.items()
-            )
+            if measures:
+                buckets = tuple([None if measures.get(m) is None else bisect_right(bps, measures[m])
+                                 for m, bps in measure_breaks.items()])
+            else:  # most claims give no measure
+                buckets = (None,) * len(measure_breaks)
             k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
                              self.place, self.disease_class, self.groups, self.events, self.conditions,
                              self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from)
