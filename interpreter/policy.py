@@ -24,11 +24,10 @@ from typing import Any, Iterable, Mapping, Optional
 import immutables
 
 from . import ast
-from . import files
+from . import files, policy_cache
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
-from .parser import MAX_NUMBER, parse
 from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
 from .settle import Year, step_dict
@@ -213,6 +212,8 @@ class Policy:
                 raise _parameter_error(f"parameter {name} must be a number or a percentage, not {value!r}") from None
             if not out[name].is_finite() or out[name] < 0:
                 raise _parameter_error(f"parameter {name} must be a finite, non-negative number, not {value!r}")
+            from .parser import MAX_NUMBER  # (the parser, and lark, load only when a parameter is given)
+
             if out[name] >= MAX_NUMBER:
                 raise _parameter_error(f"parameter {name} is too large (parameters stay below {MAX_NUMBER:,})")
             if name in self._share_params and out[name] > 1:
@@ -468,6 +469,8 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
 def _parse_module(text: str, path: str) -> ast.Module:
     """A used module's AST (an immutable value of its text): the standard library is parsed
     once, not on every compile the language server runs."""
+    from .parser import parse
+
     return parse(text, path)
 
 
@@ -498,6 +501,8 @@ def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None
     """Compile policy source text. Raises MedError (with file, line, column) on any problem.
     `module`: the text already parsed (`parse(text, name)` under `money.CONVERTING`), so a
     caller that needed the tree first (the language server) does not parse twice."""
+    from .parser import parse
+
     sources = {name: text}
     with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
         main = module if module is not None else parse(text, name)
@@ -509,10 +514,19 @@ def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None
 
 
 def load(path: str | os.PathLike) -> Policy:
-    """Read and compile a .med file; `use` finds modules beside it or in the standard library."""
+    """Read and compile a .med file; `use` finds modules beside it or in the standard library.
+    A policy compiled before (same text, same modules, same package) comes from the cache on
+    disk (`policy_cache.py`), without parsing or compiling it again."""
     p = Path(path)
     text = _read_source(p, ast.Span(str(path), 1, 1, 1, 1))
-    return compile(text, str(path), base_dir=str(p.parent))
+    name, base_dir = str(path), str(p.parent)
+    cached = policy_cache.get(name, text, base_dir)
+    if cached is not None:
+        compiled, warnings, sources = cached
+        return Policy(compiled, list(warnings), sources)
+    policy = compile(text, name, base_dir=base_dir)
+    policy_cache.put(name, text, base_dir, policy)
+    return policy
 
 
 def _read_source(path: Path, where: ast.Span) -> str:
