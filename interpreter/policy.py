@@ -235,9 +235,13 @@ class Policy:
         """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
         The result's `.state` carries the year on to the next claim.
 
-        Cost model: the claim is read and checked, its signature (the facts clauses select on)
-        looks up the settlement terms compiled for it on first use, and the arithmetic runs on
-        those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
+        Cost model: the claim is read and checked by the claim table compiled for the policy's
+        vocabulary (claim_compiler.py; a claim it is unsure of is read again by the detailed
+        reader, which words the error), its signature (the facts clauses select on) looks up
+        the settlement plan built for it on first use, and the arithmetic runs on that plan in
+        the library's decimal context (an exact rational only where a rule divides); `state=`
+        adds O(log persons) (see `State`). The first claim of a policy builds its engine and
+        claim reader; the first of a signature, its plan. `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`."""
         bound = self._no_params if params is None else self.bind(params)
         if state is None:

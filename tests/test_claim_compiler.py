@@ -115,7 +115,7 @@ def test_a_field_added_to_the_table_goes_through_the_compiled_reader(monkeypatch
     fields = CLAIM_FIELDS + (extra,)
     reader = ClaimReader(SUIHUA.compiled.vocabulary)
     fast = cc.compile_reader(reader, item_of, _date, fields)
-    assert "'ward'" in fast.source
+    assert fast(BASE)["ward"] is None
     assert fast({**BASE, "ward": "east"})["ward"] == "east"
     assert fast_or_none(fast, {**BASE, "ward": "north"}) is None
 
@@ -138,8 +138,19 @@ def test_hostile_claims_read_the_same_both_ways(data):
     compare(policy._reader, data.draw(hostile_claims(policy)))
 
 
-def test_every_field_of_the_table_is_in_the_compiled_source():
+def test_every_field_of_the_table_is_read_by_the_compiled_reader():
     SUIHUA._reader.read(BASE)
-    source = SUIHUA._reader._fast.source
+    values = SUIHUA._reader._fast(BASE)
     for path, f in walk():
-        assert repr(f.name) in source, path
+        if "[]" in path:
+            continue
+        *parents, name = path.split(".")
+        assert name in _at(values, parents), path
+    [item] = SUIHUA._reader._fast({**BASE, "items": [{"class": "A", "amount": "1.00", "days": 2}]})["items"]
+    assert (item.cls, item.amount, item.days) == ("A", Decimal("1.00"), 2)
+
+
+def _at(values: dict, keys: list) -> dict:
+    for k in keys:
+        values = values[k]
+    return values
