@@ -15,6 +15,7 @@ and may be called from anywhere.
 
 from __future__ import annotations
 
+import operator
 from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact,
                      InvalidOperation, Overflow)
 from fractions import Fraction
@@ -39,6 +40,49 @@ ONE = Decimal(1)
 CENT = Decimal("0.01")
 
 
+def _operators(op):
+    """The forward and reflected methods of `Exact` for an operation on (numerator,
+    denominator) pairs: a `Decimal` or `int` operand is taken exactly, and the answer stays an
+    `Exact`. (Module functions rather than ones in the class body, so tools that wrap
+    functions, like mutmut, can import the module.)"""
+
+    def forward(a, b):
+        rb = _ratio(b)
+        return NotImplemented if rb is None else op(a._numerator, a._denominator, *rb)
+
+    def reverse(b, a):
+        ra = _ratio(a)
+        return NotImplemented if ra is None else op(*ra, b._numerator, b._denominator)
+
+    return forward, reverse
+
+
+def _comparison(op):
+    """An ordering of `Exact` against a Decimal, int or rational, on integers."""
+
+    def compare(a, b):
+        rb = _ratio(b)
+        return op(Fraction(a), b) if rb is None else op(a._numerator * rb[1], rb[0] * a._denominator)
+
+    return compare
+
+
+def _add(n1, d1, n2, d2):
+    return _exact(n1 + n2, d1) if d1 == d2 else _exact(n1 * d2 + n2 * d1, d1 * d2)
+
+
+def _sub(n1, d1, n2, d2):
+    return _exact(n1 - n2, d1) if d1 == d2 else _exact(n1 * d2 - n2 * d1, d1 * d2)
+
+
+def _mul(n1, d1, n2, d2):
+    return _exact(n1 * n2, d1 * d2)
+
+
+def _div(n1, d1, n2, d2):
+    return _exact(n1 * d2, d1 * n2)
+
+
 class Exact(Fraction):
     """A rational amount from a division that does not terminate in decimals. Arithmetic with
     `Decimal`, `int` or another `Exact` gives an `Exact`; comparisons work both ways.
@@ -50,36 +94,15 @@ class Exact(Fraction):
 
     __slots__ = ()
 
-    def _op(op):  # noqa: N805 - builds the operator methods below
-        def forward(a, b):
-            rb = _ratio(b)
-            return NotImplemented if rb is None else op(a._numerator, a._denominator, *rb)
+    __add__, __radd__ = _operators(_add)
+    __sub__, __rsub__ = _operators(_sub)
+    __mul__, __rmul__ = _operators(_mul)
+    __truediv__, __rtruediv__ = _operators(_div)
 
-        def reverse(b, a):
-            ra = _ratio(a)
-            return NotImplemented if ra is None else op(*ra, b._numerator, b._denominator)
-
-        return forward, reverse
-
-    __add__, __radd__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2 + n2 * d1, d1 * d2) if d1 != d2
-                            else _exact(n1 + n2, d1))
-    __sub__, __rsub__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2 - n2 * d1, d1 * d2) if d1 != d2
-                            else _exact(n1 - n2, d1))
-    __mul__, __rmul__ = _op(lambda n1, d1, n2, d2: _exact(n1 * n2, d1 * d2))
-    __truediv__, __rtruediv__ = _op(lambda n1, d1, n2, d2: _exact(n1 * d2, d1 * n2))
-    del _op
-
-    def _compare(op):  # noqa: N805
-        def compare(a, b):
-            rb = _ratio(b)
-            return op(Fraction, a, b) if rb is None else op(int, a._numerator * rb[1], rb[0] * a._denominator)
-        return compare
-
-    __lt__ = _compare(lambda t, x, y: t.__lt__(x, y))
-    __le__ = _compare(lambda t, x, y: t.__le__(x, y))
-    __gt__ = _compare(lambda t, x, y: t.__gt__(x, y))
-    __ge__ = _compare(lambda t, x, y: t.__ge__(x, y))
-    del _compare
+    __lt__ = _comparison(operator.lt)
+    __le__ = _comparison(operator.le)
+    __gt__ = _comparison(operator.gt)
+    __ge__ = _comparison(operator.ge)
 
     def __neg__(self):
         return _exact(-self._numerator, self._denominator)

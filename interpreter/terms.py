@@ -73,6 +73,7 @@ class Pick:
 
 
 # Which way is better for the member, when groups' clauses disagree (就高).
+_PER_EVENT = ("limit", "fixed")   # quantities that add up over the events of one claim
 _FAVOURABLE = {"rate": 1, "deductible": -1, "limit": 1, "fixed": 1, "prepay": -1, "allowance": 1}
 
 
@@ -117,6 +118,10 @@ def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
     values = {s.value for _, s in maximal}
     if len(values) == 1:
         return maximal[-1]
+    if q in _PER_EVENT and _differ_only_in(maximal, "event"):
+        # Events done together: their limits (or fixed amounts) add up, each event's its own
+        # (plan._per_event sums them), so which clause stands for the claim does not matter.
+        return maximal[-1]
     if _groups_only(maximal):
         sign = _FAVOURABLE.get(q.split(":")[0])
         ranked = [(v, c, s) for c, s in maximal if (v := _rank_value(s.value)) is not None]
@@ -134,9 +139,11 @@ def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
 
 def _groups_only(maximal) -> bool:
     """The tied clauses differ only in multi-valued dimensions (groups, conditions)."""
-    cons = [c.constraint for c, _ in maximal]
-    stripped = {con.without(*MULTI_DIMS) for con in cons}
-    return len(stripped) == 1
+    return _differ_only_in(maximal, *MULTI_DIMS)
+
+
+def _differ_only_in(maximal, *dims: str) -> bool:
+    return len({c.constraint.without(*dims) for c, _ in maximal}) == 1
 
 
 # ---- the terms of a claim --------------------------------------------------------
