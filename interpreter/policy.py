@@ -524,12 +524,13 @@ def load(path: str | os.PathLike) -> Policy:
     p = Path(path)
     text = _read_source(p, ast.Span(str(path), 1, 1, 1, 1))
     name, base_dir = str(path), str(p.parent)
-    cached = policy_cache.get(name, text, base_dir)
+    kept = policy_cache.entry(name, text, base_dir)
+    cached = policy_cache.get(kept, base_dir)
     if cached is not None:
         compiled, warnings, sources = cached
         return Policy(compiled, list(warnings), sources)
     policy = compile(text, name, base_dir=base_dir)
-    policy_cache.put(name, text, base_dir, policy)
+    policy_cache.put(kept, name, policy)
     return policy
 
 

@@ -19,7 +19,6 @@ import os
 import pickle
 import sys
 import threading
-from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Optional
@@ -29,9 +28,10 @@ from .files import cache_root
 _FORMAT = 1  # bumped when an entry's layout changes
 
 
-@lru_cache(maxsize=1)
 def code_identity() -> str:
-    """The package's files (code, grammar, standard library) by modification time and size."""
+    """The package's files (code, grammar, standard library) by modification time and size.
+    (About a hundred `stat`s, once per policy loaded: not memoised, so nothing is kept
+    between loads and an edited package is seen at once.)"""
     here = Path(__file__).resolve().parent
     folders = [here]
     for package in ("medpolicy.grammar", "medpolicy.stdlib"):
@@ -50,7 +50,8 @@ def code_identity() -> str:
     return hashlib.sha256(repr(stamps).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _entry(name: str, text: str, base_dir: Optional[str]) -> Optional[Path]:
+def entry(name: str, text: str, base_dir: Optional[str]) -> Optional[Path]:
+    """The file the policy of `name` with `text`, in `base_dir`, is kept in (None: no cache)."""
     root = cache_root()
     if root is None:
         return None
@@ -58,9 +59,8 @@ def _entry(name: str, text: str, base_dir: Optional[str]) -> Optional[Path]:
     return Path(root) / f"policy-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}.pickle"
 
 
-def get(name: str, text: str, base_dir: Optional[str]) -> Optional[tuple]:
-    """(compiled, warnings, sources) of the policy as last compiled, or None."""
-    path = _entry(name, text, base_dir)
+def get(path: Optional[Path], base_dir: Optional[str]) -> Optional[tuple]:
+    """(compiled, warnings, sources) of the policy kept in `path` (from `entry`), or None."""
     if path is None:
         return None
     try:
@@ -80,9 +80,9 @@ def get(name: str, text: str, base_dir: Optional[str]) -> Optional[tuple]:
     return compiled, warnings, sources
 
 
-def put(name: str, text: str, base_dir: Optional[str], policy) -> None:
-    """Keep a compiled policy; a cache that cannot be written costs nothing but the next compile."""
-    path = _entry(name, text, base_dir)
+def put(path: Optional[Path], name: str, policy) -> None:
+    """Keep a compiled policy in `path` (from `entry`); a cache that cannot be written costs
+    nothing but the next compile."""
     if path is None:
         return
     sources = dict(policy.sources)

@@ -80,7 +80,7 @@ def test_a_broken_entry_is_compiled_over_and_no_cache_writes_nothing(tmp_path, c
     assert medpolicy.load(path).settle(CLAIM).ok
     assert entry.read_bytes() != b"not a pickle"  # rewritten
     monkeypatch.setenv("MEDPOLICY_CACHE", "")
-    assert policy_cache.get(path, "x", str(tmp_path)) is None
+    assert policy_cache.entry(path, "x", str(tmp_path)) is None
     other = tmp_path / "o.med"
     other.write_text(HEAD.replace("use local\n", "") + BODY)
     medpolicy.load(str(other))
