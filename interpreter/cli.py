@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -30,11 +31,14 @@ def __getattr__(name: str):
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = _parser()
+    from .messages import asked_in, choose
+
+    parser = _parser(choose(asked_in(sys.argv[1:] if argv is None else argv)))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    args.message_lang = _language(args, getattr(args, "policy", None))
     try:
         return args.func(args)
     except BrokenPipeError:  # `med run ... | head`
@@ -43,9 +47,49 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="med", description="Medical-insurance regulations as code: check policies, settle claims.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors in the language of the command's messages (messages.py)."""
+
+    def __init__(self, *args, lang: str = "en", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lang = lang
+
+    def format_usage(self) -> str:
+        text = super().format_usage()
+        return text.replace("usage: ", "用法：", 1) if self.lang == "zh" else text
+
+    def error(self, message: str):
+        if self.lang != "zh":
+            super().error(message)
+        from .messages import translate
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{translate(message, 'zh')}\n")
+
+
+def _language(args, policy: Optional[str]) -> str:
+    """The language of a command's messages: --lang, the locale, else the policy's keywords."""
+    from .messages import choose
+
+    source = None
+    if policy and policy != "-" and not getattr(args, "lang", None):
+        try:
+            files.check_readable(policy)  # never block on a FIFO
+            source = Path(policy).read_text(encoding="utf-8", errors="replace")
+        except (files.UnreadableFile, OSError):
+            source = None
+    return choose(getattr(args, "lang", None), source)
+
+
+def _say(args, text: str) -> None:
+    """A line on stderr in the command's language (English unless chosen otherwise)."""
+    from .messages import translate
+
+    print(translate(text, getattr(args, "message_lang", "en")), file=sys.stderr)
+
+
+def _parser(lang: str = "en") -> argparse.ArgumentParser:
+    p = _Parser(prog="med", description="Medical-insurance regulations as code: check policies, settle claims.", lang=lang)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=functools.partial(_Parser, lang=lang))
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
@@ -72,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
     r.add_argument("--to", dest="target", choices=("contract", "nhsa"), default="contract",
                    help="nhsa: answers as the platform's setlinfo and setldetail (needs --from nhsa)")
+    r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")
@@ -89,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("-v", "--verbose", action="store_true", help="list every example")
     t.add_argument("--coverage", action="store_true", help="which clauses the examples exercise, per policy")
     t.add_argument("--fail-under", type=float, metavar="N", help="with --coverage: exit 1 below N%% exercised")
+    t.add_argument("--lang", choices=("en", "zh"), help="language of the report (default: the locale, else the policies' keywords)")
     t.set_defaults(func=cmd_test)
 
     f = sub.add_parser("fmt", help="rewrite files in the canonical layout")
@@ -149,6 +195,8 @@ def _parser() -> argparse.ArgumentParser:
 # ---- check ---------------------------------------------------------------------
 
 def cmd_check(args) -> int:
+    from .messages import choose, localise
+
     bad = unreadable = 0
     reports: list = []
     for name in args.files:
@@ -158,22 +206,19 @@ def cmd_check(args) -> int:
             diags = list(policy.warnings)
         except MedError as e:
             if _named_file_unreadable(e, name):
-                print(f"med: {e.__cause__}", file=sys.stderr)
+                _say(args, f"med: {e.__cause__}")
                 unreadable += 1
                 continue
             diags = e.diagnostics
-        if diags:  # the message catalogue is read only when there is something to say
-            from .messages import choose, localise
-
-            lang = choose(args.lang, _source(name, name))
-            for d in diags:
-                print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
+        args.message_lang = lang = choose(args.lang, _source(name, name))
+        for d in diags:
+            print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
             if policy is not None:
                 _print_parameters(name, policy)
-            print(f"{name}: ok", file=sys.stderr)
+            _say(args, f"{name}: ok")
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
         if args.articles and not errors:
@@ -184,7 +229,7 @@ def cmd_check(args) -> int:
     return 2 if unreadable else 1 if bad else 0
 
 
-def _readable(path: str) -> bool:
+def _readable(path: str, args=None) -> bool:
     """A named file is a regular file that can be opened; else `med: cannot read PATH: reason`
     (exit 2 on every command). Checked before opening, so a FIFO or device never blocks."""
     if path == "-":
@@ -192,7 +237,7 @@ def _readable(path: str) -> bool:
     try:
         files.check_readable(path)
     except files.UnreadableFile as e:
-        print(f"med: {e}", file=sys.stderr)
+        _say(args, f"med: {e}")
         return False
     return True
 
@@ -256,17 +301,19 @@ def _source(file: str, fallback: str) -> Optional[str]:
     return None
 
 
-def _load(path: str) -> Policy | int:
-    """The policy, or the exit code once its problems are printed: 2 when the named file
-    itself cannot be read, 1 for problems in what was read."""
+def _load(path: str, args=None) -> Policy | int:
+    """The policy, or the exit code once its problems are printed (in the language of
+    `args.message_lang`): 2 when the named file itself cannot be read, 1 for problems in what was read."""
+    from .messages import localise
+
     try:
         return load(path)
     except MedError as e:
         if _named_file_unreadable(e, path):
-            print(f"med: {e.__cause__}", file=sys.stderr)
+            _say(args, f"med: {e.__cause__}")
             return 2
         for d in e.diagnostics:
-            print(d.format(_source(d.span.file, path)), file=sys.stderr)
+            print(localise(d, getattr(args, "message_lang", "en")).format(_source(d.span.file, path)), file=sys.stderr)
         return 1
 
 
@@ -274,11 +321,11 @@ def _named_file_unreadable(e: MedError, path: str) -> bool:
     return isinstance(e.__cause__, files.UnreadableFile) and e.__cause__.path == str(path)
 
 
-def _params(pairs: list[str]) -> Optional[dict]:
+def _params(pairs: list[str], args=None) -> Optional[dict]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            print(f"med: --param takes NAME=VALUE, not {pair!r}", file=sys.stderr)
+            _say(args, f"med: --param takes NAME=VALUE, not {pair!r}")
             return None
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
@@ -291,10 +338,10 @@ def _params(pairs: list[str]) -> Optional[dict]:
 
 def _policy_and_params(args):
     """The policy and the run parameters, or the exit code when either is wrong."""
-    params = _params(args.param)
+    params = _params(args.param, args)
     if params is None:
         return 2
-    policy = _load(args.policy)
+    policy = _load(args.policy, args)
     if isinstance(policy, int):
         return policy
     try:
@@ -315,12 +362,11 @@ def cmd_run(args) -> int:
     if isinstance(ready, int):
         return ready
     policy, params = ready
-    if not _readable(args.claims):  # a FIFO or device would block; exit 2 like any unreadable file
+    if not _readable(args.claims, args):  # a FIFO or device would block; exit 2 like any unreadable file
         return 2
     if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
-        print(f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
-              f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}",
-              file=sys.stderr)
+        _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
+                   f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
         return 2
     fmt = _output_format(args)
     if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract":
@@ -334,7 +380,7 @@ def cmd_run(args) -> int:
     try:
         source = ClaimFile(args.claims)
     except OSError as e:
-        print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+        _say(args, f"med: cannot read {args.claims}: {e.strerror}")
         return 2
     with source:
         try:  # before any claim is settled: a run that cannot be written is not started
@@ -345,7 +391,7 @@ def cmd_run(args) -> int:
         try:
             with _batch_gc():
                 done = run_claims(policy, params, source, writer_for(args.format or format_for(args.output), out, policy),
-                                  trace=not args.no_trace, report=lambda m: print(m, file=sys.stderr),
+                                  trace=not args.no_trace, report=lambda m: _say(args, m),
                                   progress=sys.stderr.isatty())
             out.flush()
         except MedError as e:
@@ -361,7 +407,7 @@ def cmd_run(args) -> int:
                 with contextlib.suppress(OSError):  # a failed flush was reported above
                     out.close()
     if done.errors:
-        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
+        _say(args, f"med: {done.errors} of {done.rows} claims could not be settled")
     return 1 if done.errors else 0
 
 
@@ -466,7 +512,7 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
             return 2
     for it in items:
         if isinstance(it, InputProblem):
-            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
+            _say(args, f"{args.claims}:{it.line}: {it.message}; skipped")
     try:
         rows = _settle_rows(args, policy, params, items)
     except MedError as e:
@@ -521,7 +567,7 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
                 stream.close()
     errors = sum("error" in r for r in rows)
     if errors:
-        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
+        _say(args, f"med: {errors} of {len(rows)} claims could not be settled")
     return 1 if errors else 0
 
 
@@ -581,9 +627,13 @@ def cmd_test(args) -> int:
 
     test_files = discover(args.paths)
     if not test_files:
-        print("med test: no worked examples found (*.test.toml)", file=sys.stderr)
+        _say(args, "med test: no worked examples found (*.test.toml)")
         return 2
-    out = _Lines()
+    # in the language of the policy tested (suihua.test.toml: suihua.med) when there is one,
+    # unless asked or the locale says; several policies: the locale's (else English)
+    policies = {str(f.parent / f"{f.name.split('.')[0]}.med") for f in test_files}
+    args.message_lang = _language(args, policies.pop() if len(policies) == 1 else None)
+    out = _Lines(args.message_lang)
     passed = failed = unreadable = 0
     for f in test_files:
         try:
@@ -602,7 +652,7 @@ def cmd_test(args) -> int:
                     out(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}"
                         + (f"  ({m.clause})" if m.clause else ""))
         except files.UnreadableFile as e:
-            print(f"med: {e}", file=sys.stderr)
+            _say(args, f"med: {e}")
             unreadable += 1
     out(f"{passed} passed, {failed} failed")
     out.close()
@@ -615,13 +665,15 @@ class _Lines:
     """Standard output that a closed pipe (`med test | head`) silences without ending the
     command: the examples still run, so the exit code still says whether one failed."""
 
-    def __init__(self):
+    def __init__(self, lang: str = "en"):
         self.open = True
+        self.lang = lang
 
     def __call__(self, line: str) -> None:
         if self.open:
+            from .messages import translate
             try:
-                print(line)
+                print(translate(line, self.lang))
             except BrokenPipeError:
                 self._closed()
 

@@ -118,16 +118,16 @@ def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
     values = {s.value for _, s in maximal}
     if len(values) == 1:
         return maximal[-1]
-    if q in _PER_EVENT and _differ_only_in(maximal, "event"):
-        # Events done together: their limits (or fixed amounts) add up, each event's its own
-        # (plan._per_event sums them), so which clause stands for the claim does not matter.
-        return maximal[-1]
     if _groups_only(maximal):
         sign = _FAVOURABLE.get(q.split(":")[0])
         ranked = [(v, c, s) for c, s in maximal if (v := _rank_value(s.value)) is not None]
         if sign is not None and len(ranked) == len(maximal):
             best = max(ranked, key=lambda t: sign * t[0])
             return best[1], best[2]
+        if q in _PER_EVENT and _differ_only_in(maximal, "event"):
+            # Events done together, one limit a parameter: the limits (or fixed amounts) add up,
+            # each event's its own (plan._per_event sums them), so any clause may stand for the claim.
+            return maximal[-1]
         if q.startswith("cap"):
             if any(s.value is None for _, s in maximal):  # no cap beats any cap
                 return next((c, s) for c, s in maximal if s.value is None)
