@@ -16,6 +16,7 @@ from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
+from .claim_compiler import compile_fed, compile_reader, fast_or_none
 from .claim_fields import (ACCOUNT_FIELDS, CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS,
                            ITEM_FIELDS, Field, feeders, walk)
 from .errors import ClaimError
@@ -55,10 +56,11 @@ class Facts:
         k = self._key
         if k is None:
             measures = self.measures
-            buckets = tuple(
-                None if measures.get(m) is None else bisect_right(bps, measures[m])
-                for m, bps in measure_breaks.items()
-            )
+            if measures:
+                buckets = tuple([None if measures.get(m) is None else bisect_right(bps, measures[m])
+                                 for m, bps in measure_breaks.items()])
+            else:  # most claims give no measure
+                buckets = (None,) * len(measure_breaks)
             k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
                              self.place, self.disease_class, self.groups, self.events, self.conditions,
                              self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from,
@@ -232,6 +234,10 @@ COUNTED = tuple((tuple(path.split(".")), word.split()[1], f.counts) for path, f 
                 for word in f.feeds if word.startswith("measure "))
 DATES_FED = tuple((tuple(path.split(".")), word.split()[1]) for path, f in walk() if f.type == "date"
                   for word in f.feeds if word.startswith("date "))
+# The same, with each path split into its keys once (not once a claim).
+_FLAG_KEYS = tuple((tuple(path.split(".")), flag, when) for path, flag, when in FLAGS_FED)
+_MEASURE_KEYS = tuple((tuple(path.split(".")), measure) for path, measure in MEASURES_FED)
+_FED = compile_fed(_FLAG_KEYS, _MEASURE_KEYS)
 
 
 class ClaimReader:
@@ -241,11 +247,23 @@ class ClaimReader:
         kinds = {f.kind for _, f in walk() if f.kind}
         self.allowed = {kind: frozenset(vocab.names_of(kind)) for kind in kinds}
         self.cohorts = {w.name: w for (k, _), w in vocab.words.items() if k == "cohort"}
+        self._fast = None  # the table compiled for this vocabulary (claim_compiler.py), on first use
 
     def read(self, claim: Any) -> Facts:
-        if not isinstance(claim, dict):
-            raise ClaimError("bad-claim", "a claim must be a JSON object", None)
-        return self._facts(claim, self._object(claim, CLAIM_FIELDS, ""))
+        """The claim's facts; a ClaimError naming the first field at fault.
+
+        The compiled reader checks the common claim in straight-line code; when it is not
+        sure of a value, the table-driven reader below reads the claim again and words the
+        error. Both give the same values for every claim the detailed reader accepts."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = compile_reader(self, item_of, _date)
+        v = fast_or_none(fast, claim)
+        if v is None:
+            if not isinstance(claim, dict):
+                raise ClaimError("bad-claim", "a claim must be a JSON object", None)
+            v = self._object(claim, CLAIM_FIELDS, "")
+        return self._facts(claim, v)
 
     # ---- validation, driven by the table ----
 
@@ -323,8 +341,7 @@ class ClaimReader:
         field = f"{field}[{i}]"
         if not isinstance(it, dict):
             raise ClaimError("bad-value", f"{field} must be an object with class and amount", field)
-        v = self._object(it, fields, field + ".")
-        return Item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"] if v["class"] == "bed" else "normal")
+        return item_of(self._object(it, fields, field + "."))
 
     # ---- the facts clauses select on ----
 
@@ -343,14 +360,9 @@ class ClaimReader:
         f.grade = f"grade-{facility['grade']}" if facility["grade"] else None
         f.groups, f.conditions, f.events = v["groups"], v["conditions"], v["maternity"]
         f.disease_class = f"class-{v['disease_class']}" if v["disease_class"] else None
-        flags = {"pooled-only" if enrolment["mode"] == "pooled-only" else "standard-enrolment"}
-        flags.update(flag for path, flag, when in FLAGS_FED if _at(v, path) is when)
+        flags, measures = _FED(v)
+        flags.append("pooled-only" if enrolment["mode"] == "pooled-only" else "standard-enrolment")
         f.flags = frozenset(flags)
-        measures: dict[str, Optional[int]] = {}
-        for path, measure in MEASURES_FED:
-            value = _at(v, path)
-            if value is not None:
-                measures[measure] = value
         if f.events and "babies" not in measures:
             measures["babies"] = 1  # a birth without a count is one baby
         if f.conditions:
@@ -430,10 +442,9 @@ def _get(values: dict, keys: tuple) -> Any:
     return values
 
 
-def _at(values: dict, path: str) -> Any:
-    for part in path.split("."):
-        values = values[part]
-    return values
+def item_of(v: dict) -> Item:
+    """An item from its checked values (a bed's kind matters only for class bed)."""
+    return Item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"] if v["class"] == "bed" else "normal")
 
 
 def _unknown_field(key: Any, names: frozenset, prefix: str) -> ClaimError:

@@ -19,7 +19,15 @@ from typing import Optional
 from . import files
 from .errors import MedError, ParameterError
 from .policy import Policy, Result, load
-from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) imports it from here
+
+
+def __getattr__(name: str):
+    # The service imports explain_sheet from here; the sheet's modules load only when asked for.
+    if name == "explain_sheet":
+        from .sheet import explain_sheet
+
+        return explain_sheet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -211,8 +219,10 @@ def cmd_check(args) -> int:
     bad = unreadable = 0
     reports: list = []
     for name in args.files:
+        policy = None
         try:
-            diags = list(load(name).warnings)
+            policy = load(name)
+            diags = list(policy.warnings)
         except MedError as e:
             if _named_file_unreadable(e, name):
                 _say(args, f"med: {e.__cause__}")
@@ -225,7 +235,8 @@ def cmd_check(args) -> int:
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
-            _print_parameters(name)
+            if policy is not None:
+                _print_parameters(name, policy)
             _say(args, f"{name}: ok")
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
@@ -250,10 +261,9 @@ def _readable(path: str, args=None) -> bool:
     return True
 
 
-def _print_parameters(name: str) -> None:
+def _print_parameters(name: str, policy: Policy) -> None:
     """The parameters a policy declares: what each is, and its default or that a run gives it."""
-    policy = _load(name)
-    for line in policy.describe_parameters() if policy is not None else ():
+    for line in policy.describe_parameters():
         print(f"{name}: {line}", file=sys.stderr)
 
 

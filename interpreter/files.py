@@ -16,6 +16,17 @@ from .errors import Diagnostic, MedLoadError
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
+def cache_root() -> "str | None":
+    """Where built parsers and compiled policies are kept: `$MEDPOLICY_CACHE` (empty turns the
+    cache off), else `$XDG_CACHE_HOME/medpolicy` or `~/.cache/medpolicy`. The package
+    directory is never written to."""
+    root = os.environ.get("MEDPOLICY_CACHE")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "medpolicy")
+    return root or None
+
+
 class UnreadableFile(Exception):
     """A named file that cannot be read at all: missing, a folder, a FIFO or device, no
     permission. Its text is `cannot read PATH: reason`; the command line exits 2 on it."""

@@ -22,7 +22,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lark import PostLex
 
-from . import ast, indentation
+from . import ast, files, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 from .members.syntax import MemberTransforms
@@ -153,11 +153,8 @@ def parser_cache_file(text: str) -> Optional[Path]:
     the cache off), else `$XDG_CACHE_HOME/medpolicy` or `~/.cache/medpolicy`. The name is a
     hash of the grammar text, the build options and the lark and Python versions, so any
     change to any of them uses a new file; the package directory is never written to."""
-    root = os.environ.get("MEDPOLICY_CACHE")
+    root = files.cache_root()
     if root is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(base, "medpolicy")
-    if not root:
         return None
     key = "\0".join([text, repr(sorted(_LARK_OPTIONS.items())), lark.__version__, sys.version])
     return Path(root) / f"parser-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}.lark"

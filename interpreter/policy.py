@@ -24,14 +24,11 @@ from typing import Any, Iterable, Mapping, Optional
 import immutables
 
 from . import ast
-from . import files
-from .claims import ClaimReader, printable
+from . import files, policy_cache
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
-from .engine import Engine
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
-from .parser import MAX_NUMBER, parse
-from .money import CONVERTING, q
+from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
 from .member_claims import book_of, spent_key
 from .settle import Year, step_dict
@@ -61,11 +58,16 @@ class State:
         return y.copy() if y is not None else Year()
 
     def with_year(self, key: tuple, y: Year) -> "State":
-        return State(self._years.set(key, y))
+        s = State.__new__(State)  # the map is already one: no check, no copy
+        s._years = self._years.set(key, y)
+        return s
 
     def __len__(self) -> int:
         """How many person-years the state holds."""
         return len(self._years)
+
+
+_NO_STATE = State()  # a fresh year's: immutable, so one serves every call
 
 
 class BoundParams(dict):
@@ -109,14 +111,20 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
         return dict(data)
     out: dict = {}
     for name, money in _RESULT_KEYS:
-        if name in data:
-            v = data[name]
-            if not money:
-                out[name] = v
-            elif v.__class__ is dict:
-                out[name] = {f: str(q(a)) for f, a in v.items()}
-            else:  # a Decimal, or an Exact cumulative
-                out[name] = str(q(v))
+        v = data.get(name, _ABSENT)
+        if v is _ABSENT:
+            continue
+        if not money:
+            out[name] = v
+        elif v is ZERO:  # the engine's own zero: many amounts of a claim are
+            out[name] = "0.00"
+        elif v.__class__ is Decimal:  # q(v), without the call: most amounts are plain Decimals
+            out[name] = str(to_fen(v, CENT))
+        elif v.__class__ is dict:
+            out[name] = {f: "0.00" if a is ZERO else str(to_fen(a, CENT) if a.__class__ is Decimal else q(a))
+                         for f, a in v.items()}
+        else:  # an Exact cumulative
+            out[name] = str(q(v))
     if len(out) != len(data):
         raise KeyError(f"result fields missing from RESULT_FIELDS: {sorted(set(data) - set(out))}")
     if trace is not None:
@@ -124,6 +132,7 @@ def to_json(data: dict, trace: Optional[list]) -> dict:
     return out
 
 
+_ABSENT = object()
 _RESULT_KEYS = tuple((f.name, f.type in ("money", "funds")) for f in RESULT_FIELDS if f.name != "trace")
 
 
@@ -132,14 +141,26 @@ class Policy:
 
     def __init__(self, compiled: Compiled, warnings: list[Diagnostic], sources: dict[str, str]):
         self._c = compiled
-        self._engine = Engine(compiled)
-        self._reader = ClaimReader(compiled.vocabulary)
         self._share_params = _share_params(compiled)
         _check_defaults(compiled, self._share_params)
         # Settling without parameters (defaults only): bound once (never handed out).
         self._no_params = self.bind(None)
         self.warnings = tuple(warnings)
         self.sources = sources
+
+    # The engine and the claim reader are built on the first claim: `med check` and the
+    # language server compile policies and never import the settling half of the package.
+    @functools.cached_property
+    def _engine(self):
+        from .engine import Engine
+
+        return Engine(self._c)
+
+    @functools.cached_property
+    def _reader(self):
+        from .claims import ClaimReader
+
+        return ClaimReader(self._c.vocabulary)
 
     @property
     def title(self) -> str:
@@ -192,6 +213,8 @@ class Policy:
                 raise _parameter_error(f"parameter {name} must be a number or a percentage, not {value!r}") from None
             if not out[name].is_finite() or out[name] < 0:
                 raise _parameter_error(f"parameter {name} must be a finite, non-negative number, not {value!r}")
+            from .parser import MAX_NUMBER  # (the parser, and lark, load only when a parameter is given)
+
             if out[name] >= MAX_NUMBER:
                 raise _parameter_error(f"parameter {name} is too large (parameters stay below {MAX_NUMBER:,})")
             if name in self._share_params and out[name] > 1:
@@ -213,15 +236,19 @@ class Policy:
         """Settle one claim. Without `state`, in a fresh year; with it, after the claims it records.
         The result's `.state` carries the year on to the next claim.
 
-        Cost model: the claim is read and checked, its signature (the facts clauses select on)
-        looks up the settlement terms compiled for it on first use, and the arithmetic runs on
-        those; `state=` adds O(log persons) (see `State`). `params` are checked on every call:
+        Cost model: the claim is read and checked by the claim table compiled for the policy's
+        vocabulary (claim_compiler.py; a claim it is unsure of is read again by the detailed
+        reader, which words the error), its signature (the facts clauses select on) looks up
+        the settlement plan built for it on first use, and the arithmetic runs on that plan in
+        the library's decimal context (an exact rational only where a rule divides); `state=`
+        adds O(log persons) (see `State`). The first claim of a policy builds its engine and
+        claim reader; the first of a signature, its plan. `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`.
         `members`: member records (docs/accounts.md): the claim's month decides its cover and
         its account balance when the claim gives none."""
         bound = self._no_params if params is None else self.bind(params)
         if state is None:
-            state = State()
+            state = _NO_STATE
         book = book_of(self, members, params)
         try:
             facts = self._read(claim)
@@ -452,6 +479,8 @@ def _d(ordinal: Optional[int]) -> str:
 def _error(claim: Any, e: ClaimError) -> dict:
     cid = claim.get("id") if isinstance(claim, dict) else None
     if isinstance(cid, str):
+        from .claims import printable
+
         cid = printable(cid)  # a lone surrogate would stop the output
     else:
         # A malformed id (a number, a list, NaN) is echoed as text, so the row stays valid JSON.
@@ -496,6 +525,8 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
 def _parse_module(text: str, path: str) -> ast.Module:
     """A used module's AST (an immutable value of its text): the standard library is parsed
     once, not on every compile the language server runs."""
+    from .parser import parse
+
     return parse(text, path)
 
 
@@ -526,6 +557,8 @@ def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None
     """Compile policy source text. Raises MedError (with file, line, column) on any problem.
     `module`: the text already parsed (`parse(text, name)` under `money.CONVERTING`), so a
     caller that needed the tree first (the language server) does not parse twice."""
+    from .parser import parse
+
     sources = {name: text}
     with localcontext(CONVERTING):  # percentages and points read exactly, whatever the caller's context
         main = module if module is not None else parse(text, name)
@@ -537,10 +570,20 @@ def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None
 
 
 def load(path: str | os.PathLike) -> Policy:
-    """Read and compile a .med file; `use` finds modules beside it or in the standard library."""
+    """Read and compile a .med file; `use` finds modules beside it or in the standard library.
+    A policy compiled before (same text, same modules, same package) comes from the cache on
+    disk (`policy_cache.py`), without parsing or compiling it again."""
     p = Path(path)
     text = _read_source(p, ast.Span(str(path), 1, 1, 1, 1))
-    return compile(text, str(path), base_dir=str(p.parent))
+    name, base_dir = str(path), str(p.parent)
+    kept = policy_cache.entry(name, text, base_dir)
+    cached = policy_cache.get(kept, base_dir)
+    if cached is not None:
+        compiled, warnings, sources = cached
+        return Policy(compiled, list(warnings), sources)
+    policy = compile(text, name, base_dir=base_dir)
+    policy_cache.put(kept, name, policy)
+    return policy
 
 
 def _read_source(path: Path, where: ast.Span) -> str:

@@ -14,6 +14,11 @@ Results come back in settlement order and must go out in input order: `_InOrder`
 as soon as every row before it is written, holds the rest up to a budget, and parks what
 does not fit in sorted runs on disk, merged at the end.
 
+Input already in settling order (each person's claims together and in date order, as a
+bureau's export by person usually is) is noticed while reading (`_Order`): its claims are
+settled in input order, with no sort in memory and no merge of runs (runs parked before
+the order broke are sorted then), and its rows go out as they settle.
+
 A file of at most `chunk` claims never touches the disk: the chunk is sorted in memory. A
 file of at most `in_memory_bytes` keeps its claims parsed between the passes (read once);
 a larger one keeps each claim's JSON text, a sixth of the memory, and parses it again. Why sorted runs and `heapq.merge`, not SQLite or DuckDB: the
@@ -27,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import heapq
+import itertools
 import os
 import pickle
 import sys
@@ -66,7 +72,8 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
         # A small file is parsed once and sorted in memory; a large one keeps claims as text
         # (a sixth of the memory of a parsed claim) and parses each again when it settles.
         small = source.size is not None and source.size <= in_memory_bytes
-        sorted_claims = _Sorter(_Spill(tmp, "claims"), chunk, keep_parsed=small or source.size is None)
+        order = _Order()
+        sorted_claims = _Sorter(_Spill(tmp, "claims"), chunk, keep_parsed=small or source.size is None, order=order)
         ids = _Sorter(_Spill(tmp, "ids"), chunk)
         errors = _ErrorRows(policy, params, trace)
         writer.start()
@@ -82,6 +89,7 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
                 sink.put(index, writer.encode(row), "error" in row)
                 continue
             person, ordinal = key
+            order.see(person, ordinal)
             sorted_claims.add((person, ordinal, index, claim, text))
             cid = claim.get("id")
             if type(cid) is str and cid:
@@ -184,10 +192,18 @@ class _Spill:
 
     def write(self, records: list) -> None:
         path = os.path.join(self.folder, f"{self.name}-{len(self.files)}.run")
+        self._dump(path, records)
+        self.files.append(path)
+
+    def rewrite(self, i: int, records: list) -> None:
+        """Replace run `i` (already read back, and so removed) with `records`."""
+        self._dump(self.files[i], records)
+
+    @staticmethod
+    def _dump(path: str, records: list) -> None:
         with open(path, "wb") as f:
             for i in range(0, len(records), _BATCH):
                 pickle.dump(records[i:i + _BATCH], f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.files.append(path)
 
     def runs(self) -> list[Iterator]:
         return [_read_run(path) for path in self.files]
@@ -204,14 +220,55 @@ def _read_run(path: str) -> Iterator:
     os.unlink(path)
 
 
+_ORDER_PERSONS = 1 << 20  # persons whose claims are done that `_Order` remembers (as hashes)
+
+
+class _Order:
+    """Whether claims arrive in an order that settles as the sort would: each person's claims
+    together, in date order (ties in input order, as they come). Persons may come in any order:
+    their years are their own. A person seen again after another one (or a hash collision with
+    one: the sort is then only not skipped) breaks it; so does a file with more persons than
+    `_ORDER_PERSONS`, so that the check holds at most a few tens of MB."""
+
+    __slots__ = ("holds", "person", "ordinal", "done")
+
+    def __init__(self) -> None:
+        self.holds = True
+        self.person: Optional[str] = None
+        self.ordinal = 0
+        self.done: set = set()
+
+    def see(self, person: str, ordinal: int) -> None:
+        if person == self.person:
+            if ordinal < self.ordinal:
+                self.holds = False
+            self.ordinal = ordinal
+            return
+        if not self.holds:
+            return
+        done = self.done
+        if self.person is not None:
+            done.add(hash(self.person))
+        if hash(person) in done or len(done) > _ORDER_PERSONS:
+            self.holds = False
+            self.done = set()
+        self.person, self.ordinal = person, ordinal
+
+
 class _Sorter:
     """Records sorted by their tuple order, in memory up to `chunk`, in runs on disk beyond.
     A claim record keeps its JSON text instead of the parsed claim, when it has one, once it
     is parked on disk or unless `keep_parsed` (stdin, whose size is unknown, keeps the first
-    chunk parsed: a short input is then parsed once)."""
+    chunk parsed: a short input is then parsed once).
 
-    def __init__(self, spill: _Spill, chunk: int, keep_parsed: bool = True):
+    With an `order` that still holds, records are already in settling order: they are neither
+    sorted nor merged, and `merged()` gives them as they came (a run parked while it held is
+    sorted when it stops holding)."""
+
+    def __init__(self, spill: _Spill, chunk: int, keep_parsed: bool = True, order: Optional[_Order] = None):
         self.spill, self.chunk, self.keep_parsed = spill, chunk, keep_parsed
+        self.order = order
+        self.unsorted_runs = 0  # runs at the start of spill.files parked in input order
         self.records: list = []
 
     def add(self, record: tuple) -> None:
@@ -219,13 +276,31 @@ class _Sorter:
         if len(self.records) >= self.chunk:
             self._park()
 
+    def _in_order(self) -> bool:
+        return self.order is not None and self.order.holds
+
     def _park(self) -> None:
-        self.records.sort()
+        if self._in_order():
+            self.unsorted_runs += 1
+        else:
+            self._sort_parked()
+            self.records.sort()
         self.spill.write([_compact(r) for r in self.records])
         self.records = []
         self.keep_parsed = False
 
+    def _sort_parked(self) -> None:
+        """The runs parked while the input was in order, sorted now that it is not."""
+        for i in range(self.unsorted_runs):
+            path = self.spill.files[i]
+            records = sorted(_read_run(path))
+            self.spill.rewrite(i, records)
+        self.unsorted_runs = 0
+
     def merged(self) -> Iterator:
+        if self._in_order():
+            return itertools.chain(*self.spill.runs(), self.records)
+        self._sort_parked()
         self.records.sort()
         runs = self.spill.runs()
         if not runs:

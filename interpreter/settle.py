@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .money import ZERO, div, q
+from .money import CENT, ZERO, div, q, to_fen
 
 INF = Decimal("Infinity")
 
@@ -61,7 +61,7 @@ def step_dict(s: tuple) -> dict:
     step, amount, line, cite, detail = s
     d: dict = {"step": step}
     if amount is not None:
-        d["amount"] = str(q(amount))
+        d["amount"] = "0.00" if amount is ZERO else str(to_fen(amount, CENT) if amount.__class__ is Decimal else q(amount))
     if line is not None:
         d["line"] = line
         if cite:

@@ -226,3 +226,57 @@ def test_a_progress_bar_on_a_terminal(tmp_path):
     # tqdm: "settling: 100%|██████████| 3.00k/3.00k [00:01<00:00, 2.10k claims/s]"
     assert final.startswith("settling: 100%") and "3.00k/3.00k" in final and "claims/s]" in final, text
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 3000
+
+
+def _grouped(claims: list[dict]) -> list[dict]:
+    """The claims grouped by person (persons in order of first appearance, not sorted) and
+    in date order within a person (ties in input order): a bureau's export by person."""
+    first: dict = {}
+    for i, c in enumerate(claims):
+        first.setdefault(c["person"], i)
+    return sorted(claims, key=lambda c: (first[c["person"]], c["date"]))
+
+
+@pytest.mark.parametrize("knobs", [{}, {"chunk": 64}, {"chunk": 64, "in_memory_bytes": 0}])
+def test_input_already_in_settling_order_settles_as_it_comes_with_the_same_rows(tmp_path, monkeypatch, knobs):
+    claims = _grouped(_claims(400, 50, seed=5))
+    assert [c["person"] for c in claims] != sorted(c["person"] for c in claims)  # grouped, not sorted
+    path = tmp_path / "grouped.jsonl"
+    path.write_bytes(b"\n".join(_lines(claims)) + b"\n")
+    expected = _expected(path, trace=False)
+    in_order, held = [], []
+    real_merged, real_put = runner._Sorter.merged, runner._InOrder.put
+    monkeypatch.setattr(runner._Sorter, "merged",
+                        lambda self: (self.order is not None and in_order.append(self._in_order())) or real_merged(self))
+
+    def put(self, index, text, error):
+        real_put(self, index, text, error)
+        held.append(len(self.waiting))
+    monkeypatch.setattr(runner._InOrder, "put", put)
+    rows, _, _ = _run(path, trace=False, workdir=str(tmp_path), **knobs)
+    assert rows == expected
+    # The claims came out of the sorter as they went in (no sort, no merge of runs), and
+    # every row was written as it settled: none waited for an earlier one.
+    assert in_order == [True] and set(held) == {0}
+
+
+def test_input_whose_order_breaks_late_is_sorted_after_all(tmp_path):
+    claims = _grouped(_claims(300, 40, seed=6))
+    claims.append(dict(claims[0], id="again", date="2026-12-28"))  # the first person, once more, at the end
+    path = tmp_path / "late.jsonl"
+    path.write_bytes(b"\n".join(_lines(claims)) + b"\n")
+    expected = _expected(path, trace=False)
+    for knobs in ({}, {"chunk": 32}, {"chunk": 32, "in_memory_bytes": 0}):
+        assert _run(path, trace=False, workdir=str(tmp_path), **knobs)[0] == expected, knobs
+    assert os.listdir(tmp_path) == ["late.jsonl"]
+
+
+def test_the_order_check_notices_a_person_again_or_a_date_going_back():
+    def holds(keys):
+        order = runner._Order()
+        for person, ordinal in keys:
+            order.see(person, ordinal)
+        return order.holds
+    assert holds([("b", 1), ("b", 1), ("b", 5), ("a", 2), ("c", 1)])
+    assert not holds([("b", 1), ("b", 0)])
+    assert not holds([("b", 1), ("a", 2), ("b", 3)])

@@ -1,0 +1,234 @@
+"""The claim reader's fast path: the field table (`claim_fields.py`) compiled, once per
+vocabulary, into small specialised functions (closures: no code is generated as text).
+
+The detailed reader (`claims.ClaimReader._object`) walks the table for every claim, one
+method call per field, and knows how to word every error. The compiled readers do the
+same checks with the table's names, ranges and allowed values bound in, for the common
+case only: a value it is not sure of (a number written as a JSON
+number, a name it does not know, a non-ASCII amount…) makes it give up (`Bail`, or any
+exception), and the detailed reader then reads the claim from scratch and raises the error
+it always raised. So the fast path never words an error and never accepts what the detailed
+one refuses; where it accepts, it returns exactly the values the detailed reader would.
+
+It is generated from the table: a field added to `claim_fields.py` goes through it with no
+change here (a field of a type this module has no fast check for is checked by the detailed
+reader's own `_value`, inside the compiled reader).
+"""
+
+from __future__ import annotations
+
+import operator
+from decimal import Decimal
+from typing import Any, Callable, Optional
+
+from .claim_fields import CLAIM_FIELDS, Field
+from .errors import ClaimError
+
+# Dates seen, per reader: a year of claims has a few hundred distinct dates.
+_DATE_MEMO = 4096
+
+
+class Bail(Exception):
+    """The compiled reader is not sure of a value: the detailed reader reads the claim."""
+
+
+def compile_reader(reader, make_item: Callable[[dict], Any], check_date: Callable,
+                   fields: tuple[Field, ...] = CLAIM_FIELDS) -> Callable[[Any], dict]:
+    """The fast reader of `reader` (a ClaimReader): claim -> the values dict `reader._object`
+    returns, or an exception when it is not sure (then use the detailed reader)."""
+    return _Compiler(reader, make_item, check_date).object(fields, "")
+
+
+class _Compiler:
+    def __init__(self, reader, make_item, check_date):
+        self.reader, self.make_item, self.check_date = reader, make_item, check_date
+        self.dates: dict = {}  # date text -> date, shared by every date field of the reader
+
+    def object(self, fields: tuple[Field, ...], prefix: str) -> Callable[[Any], dict]:
+        """A reader of one object of the table. A claim names few of the optional fields: its
+        values start as a copy of the table's values for absent fields, the fields every
+        object must have are checked one by one, and only the optional ones it names after."""
+        absent: dict[str, Any] = {}
+        for f in fields:
+            if not f.required:
+                try:  # what the detailed reader makes of the field's absence, when not an error
+                    absent[f.name] = self.reader._value(f, None, prefix + f.name)
+                except ClaimError:
+                    pass
+        always = tuple((f.name, self.present(f, prefix + f.name)) for f in fields if f.name not in absent)
+        optional = {f.name: self.optional(f, prefix + f.name, absent[f.name]) for f in fields if f.name in absent}
+        names = frozenset(f.name for f in fields)
+        always_names = frozenset(name for name, _ in always)
+        count = len(always)
+        template = {f.name: absent.get(f.name) for f in fields}
+
+        def read(obj):
+            if obj.__class__ is not dict or not names.issuperset(obj):
+                raise Bail
+            v = template.copy()
+            get = obj.get
+            for name, check in always:
+                v[name] = check(get(name))
+            if len(obj) != count:
+                for k in obj.keys() - always_names:
+                    v[k] = optional[k](obj[k])
+            return v
+        return read
+
+    def present(self, f: Field, path: str) -> Callable:
+        """A field every object must have (or that has no value when absent)."""
+        check = self.check(f, path)
+
+        def read(x):
+            if x is None:
+                raise Bail
+            return check(x)
+        return read
+
+    def optional(self, f: Field, path: str, when_absent: Any) -> Callable:
+        check = self.check(f, path)
+        if f.default is None:
+            def read(x):
+                return when_absent if x is None else check(x)
+        else:
+            def read(x):
+                return when_absent if x is None or x.__class__ is str and x == "" else check(x)
+        return read
+
+    def check(self, f: Field, path: str) -> Callable:
+        """value (not None) -> the checked value, or raise."""
+        slow = self.reader._value
+        t = f.type
+        if t in ("name", "choice"):
+            allowed = self.reader.allowed[f.kind] if t == "name" else frozenset(f.values)
+
+            def one(x):
+                if x.__class__ is str and x in allowed:
+                    return x
+                raise Bail
+            return one
+        if t == "names":
+            allowed = self.reader.allowed[f.kind]
+
+            def many(x):
+                cls = x.__class__
+                s = frozenset((x,)) if cls is str else frozenset(x) if cls is list else None
+                if s is None or not s <= allowed:
+                    raise Bail
+                return s
+            return many
+        if t == "whole":
+            lo, hi = f.low, f.high
+
+            def whole(x):
+                if x.__class__ is int and lo <= x <= hi:
+                    return x
+                raise Bail
+            return whole
+        if t == "bool":
+            def flag(x):
+                if x is True or x is False:
+                    return x
+                raise Bail
+            return flag
+        if t == "text":
+            def text(x):
+                return x if x.__class__ is str and x and x.isascii() else slow(f, x, path)
+            return text
+        if t == "person":  # ASCII: NFC changes nothing, so stripping is all the detailed reader does
+            def person(x):
+                if x.__class__ is str and x.isascii():
+                    s = x.strip()
+                    if s:
+                        return s
+                return slow(f, x, path)
+            return person
+        if t == "date":
+            return self.date(path)
+        if t == "amount" and f.fen:
+            return _fen_amount(f, path, slow)
+        if t == "object":
+            return self.object(f.fields, path + ".")
+        if t == "list":
+            element, make = self.object(f.fields, path + "[]."), self.make_item
+
+            def elements(x):
+                if x.__class__ is not list:
+                    raise Bail
+                return tuple([make(element(e)) for e in x])
+            return elements
+        return lambda x: slow(f, x, path)  # any other type (a finer amount, a type added later)
+
+    def date(self, path: str) -> Callable:
+        dates, check_date = self.dates, self.check_date
+
+        def date(x):
+            d = dates.get(x) if x.__class__ is str else None
+            if d is None:
+                d = check_date(x, path)
+                if len(dates) < _DATE_MEMO:
+                    dates[x] = d
+            return d
+        return date
+
+
+def _fen_amount(f: Field, path: str, slow: Callable) -> Callable:
+    """Digits, at most one point, at most two decimals and 16 whole digits: a fen amount within
+    range that Decimal reads exactly (the detailed reader's own checks agree); anything else
+    goes through the detailed check."""
+    def amount(x):
+        if x.__class__ is str:
+            i = x.find(".")
+            n = len(x)
+            if (0 < n <= 16 if i == -1 else 0 < i <= 16 and n - i <= 3) and x.isascii() \
+                    and x.replace(".", "", 1).isdigit():
+                return Decimal(x)
+        return slow(f, x, path)
+    return amount
+
+
+def compile_fed(flags: tuple, measures: tuple) -> Callable[[dict], tuple[list, dict]]:
+    """values -> (the flags, the measures) the claim's bool and whole-number fields feed:
+    `flags` are (keys, flag, the value that sets it), `measures` (keys, measure), each keys
+    the path to the field in the values dict. Fields are grouped by their first key, so a
+    nested object is looked up once."""
+    def grouped(items):
+        groups: dict = {}
+        for keys, *rest in items:
+            groups.setdefault(keys[0], []).append((_getter(keys[1:]) if len(keys) > 1 else None, *rest))
+        return tuple((first, tuple(members)) for first, members in groups.items())
+    flag_groups, measure_groups = grouped(flags), grouped(measures)
+
+    def fed(v: dict) -> tuple[list, dict]:
+        found = []
+        for first, members in flag_groups:
+            sub = v[first]
+            for get, flag, when in members:
+                if (sub if get is None else get(sub)) is when:
+                    found.append(flag)
+        values = {}
+        for first, members in measure_groups:
+            sub = v[first]
+            for get, measure in members:
+                x = sub if get is None else get(sub)
+                if x is not None:
+                    values[measure] = x
+        return found, values
+    return fed
+
+
+def _getter(keys: tuple) -> Callable[[dict], Any]:
+    if len(keys) == 1:
+        return operator.itemgetter(keys[0])
+    first, inner = keys[0], _getter(keys[1:])
+    return lambda v: inner(v[first])
+
+
+def fast_or_none(read: Optional[Callable], claim: Any) -> Optional[dict]:
+    """The compiled reader's values for `claim`, or None when it gave up."""
+    if read is None:
+        return None
+    try:
+        return read(claim)
+    except Exception:  # noqa: BLE001 - any doubt: the detailed reader decides and words the error
+        return None

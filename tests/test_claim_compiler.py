@@ -1,0 +1,156 @@
+"""The compiled claim reader (claim_compiler.py) agrees with the table-driven one: on every
+claim it accepts, the same values; on every claim the detailed reader refuses, it gives up
+(so the detailed reader words the error). Valid and hostile claims over every shipped policy,
+and the edges of each fast check by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from med_strategies import claim_for, compiled_policies, hostile_claims
+
+import medpolicy
+from medpolicy.claim_compiler import fast_or_none
+from medpolicy.claim_fields import CLAIM_FIELDS, Field, walk
+from medpolicy.claims import ClaimReader, Item, item_of, _date
+from medpolicy.errors import ClaimError
+
+POLICIES = [p for _, p, _ in compiled_policies() if p is not None]
+SUIHUA = medpolicy.load(__import__("med_strategies").ROOT / "policies" / "suihua.med")
+
+BASE = {"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "status": "employed",
+        "benefit": "inpatient", "facility": {"level": "level3"},
+        "items": [{"class": "A", "amount": "8000.00"}, {"class": "B", "amount": "2000.5"}]}
+
+
+def plain(value):
+    """Values with items as tuples, so two readings compare by content."""
+    if isinstance(value, Item):
+        return ("item", value.cls, value.amount, str(value.amount), value.unit_price, value.days, value.kind)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, Decimal):
+        return ("decimal", str(value))  # 2000.5 and 2000.50 are different texts
+    return value
+
+
+def compare(reader: ClaimReader, claim) -> str:
+    """'fast' when the compiled reader accepted (and agreed), 'slow' when it gave up."""
+    if reader._fast is None:
+        try:
+            reader.read(BASE)
+        except ClaimError:
+            pass
+    fast = fast_or_none(reader._fast, claim)
+    try:
+        slow = reader._object(claim, CLAIM_FIELDS, "") if isinstance(claim, dict) else ClaimError("bad-claim", "", None)
+    except Exception as e:  # noqa: BLE001 - any refusal
+        slow = e
+    if fast is None:
+        return "slow"
+    assert not isinstance(slow, Exception), f"the compiled reader accepted what the detailed one refuses: {slow!r}"
+    assert plain(fast) == plain(slow)
+    return "fast"
+
+
+def test_the_common_claim_takes_the_fast_path_and_reads_as_the_table_says():
+    reader = SUIHUA._reader
+    assert compare(reader, BASE) == "fast"
+    facts = reader.read(BASE)
+    assert (facts.person, facts.date, facts.level, [str(i.amount) for i in facts.items]) == \
+        ("p1", dt.date(2026, 3, 5), "level3", ["8000.00", "2000.5"])
+
+
+@pytest.mark.parametrize("change, path", [
+    ({"person": "  p1 "}, "fast"), ({"person": "张三"}, "fast"), ({"person": " "}, "slow"),
+    ({"id": ""}, "slow"), ({"id": "\ud83d"}, "slow"), ({"id": "编号"}, "fast"), ({"id": 7}, "slow"),
+    ({"date": "2026-3-5"}, "slow"), ({"date": "2026-W10-4"}, "slow"), ({"date": "2026-02-30"}, "slow"),
+    ({"status": ""}, "fast"), ({"status": None}, "fast"), ({"status": "boss"}, "slow"),
+    ({"age": 150}, "fast"), ({"age": 151}, "slow"), ({"age": True}, "slow"), ({"age": "40"}, "slow"),
+    ({"groups": "veteran-worker"}, "fast"), ({"groups": ["veteran-worker", "veteran-worker"]}, "fast"),
+    ({"groups": [["x"]]}, "slow"), ({"groups": {"a": 1}}, "slow"), ({"conditions": []}, "fast"),
+    ({"disease_class": 2}, "slow"), ({"disease_class": "2"}, "fast"), ({"contracted": 1}, "slow"),
+    ({"facility": {"level": "level3", "beds": 10, "private": False}}, "fast"), ({"facility": []}, "slow"),
+    ({"facility": {"level": "level3", "levle": 1}}, "slow"), ({"stauts": "x"}, "slow"),
+    ({"enrolment": {"since": "2025-01-01", "late": True}}, "fast"), ({"enrolment": {"since": ""}}, "slow"),
+    ({"wage": "9000"}, "fast"), ({"wage": Decimal("-1")}, "slow"), ({"items": []}, "fast"), ({"items": {}}, "slow"),
+])
+def test_each_fast_check_accepts_what_the_table_accepts_and_gives_up_on_the_rest(change, path):
+    claim = {**BASE, **change}
+    assert compare(SUIHUA._reader, claim) == path
+
+
+@pytest.mark.parametrize("amount, path", [
+    ("8000", "fast"), ("8000.", "fast"), ("0", "fast"), ("0.00", "fast"), ("1" * 16, "fast"), ("1" * 16 + ".25", "fast"),
+    # not plain digits: the detailed check, inside the compiled reader, accepts or refuses
+    ("8000.000", "fast"), (".5", "fast"), ("1e3", "fast"), ("+1", "fast"), (" 12", "fast"), (8000, "fast"),
+    (Decimal("8000.10"), "fast"),
+    ("0.001", "slow"), ("-1", "slow"), ("8_000", "slow"), ("８０００", "slow"), ("1" * 17, "slow"), ("1.2.3", "slow"),
+    (None, "slow"), ("", "slow"), ("NaN", "slow"), (True, "slow"), (1.5, "fast"),
+])
+def test_an_item_amount_is_read_as_the_table_says_whichever_check_reads_it(amount, path):
+    claim = {**BASE, "items": [{"class": "A", "amount": amount}]}
+    assert compare(SUIHUA._reader, claim) == path
+
+
+def test_a_bad_claim_keeps_its_detailed_error():
+    for claim, message in [({**BASE, "date": "2026-02-30"}, "date is not a date YYYY-MM-DD: '2026-02-30'"),
+                           ({**BASE, "items": [{"class": "A", "amount": "1.001"}]},
+                            "items[0].amount has a part smaller than a fen (1.001)")]:
+        with pytest.raises(ClaimError) as e:
+            SUIHUA._reader.read(claim)
+        assert e.value.message == message
+
+
+def test_a_field_added_to_the_table_goes_through_the_compiled_reader(monkeypatch):
+    import medpolicy.claim_compiler as cc
+
+    extra = Field("ward", "choice", values=("east", "west"))
+    fields = CLAIM_FIELDS + (extra,)
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    fast = cc.compile_reader(reader, item_of, _date, fields)
+    assert fast(BASE)["ward"] is None
+    assert fast({**BASE, "ward": "east"})["ward"] == "east"
+    assert fast_or_none(fast, {**BASE, "ward": "north"}) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_valid_claims_of_every_policy_read_the_same_both_ways(data):
+    policy = data.draw(st.sampled_from(POLICIES))
+    scheme = data.draw(st.sampled_from(sorted(policy.compiled.schemes)))
+    lo, _ = policy.compiled.effective
+    start = dt.date.fromordinal(lo) if lo else dt.date(2026, 1, 1)
+    claim = data.draw(claim_for(policy, scheme=scheme, person="p", date=start, cid="c"))
+    compare(policy._reader, claim)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_claims_read_the_same_both_ways(data):
+    policy = data.draw(st.sampled_from(POLICIES))
+    compare(policy._reader, data.draw(hostile_claims(policy)))
+
+
+def test_every_field_of_the_table_is_read_by_the_compiled_reader():
+    SUIHUA._reader.read(BASE)
+    values = SUIHUA._reader._fast(BASE)
+    for path, f in walk():
+        if "[]" in path:
+            continue
+        *parents, name = path.split(".")
+        assert name in _at(values, parents), path
+    [item] = SUIHUA._reader._fast({**BASE, "items": [{"class": "A", "amount": "1.00", "days": 2}]})["items"]
+    assert (item.cls, item.amount, item.days) == ("A", Decimal("1.00"), 2)
+
+
+def _at(values: dict, keys: list) -> dict:
+    for k in keys:
+        values = values[k]
+    return values
