@@ -25,7 +25,7 @@ from lark.lark import PostLex
 from . import ast, files, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
-from .members.syntax import MemberTransforms
+from .members.transform import MemberTransforms
 from .scanner import scan
 from .suggest import did_you_mean
 

@@ -33,7 +33,7 @@ def served(tmp_path):
     policy = tmp_path / "suihua.med"
     shutil.copy(SUIHUA, policy)
     db = tmp_path / "m.db"
-    app = create_app(Config(policies=(str(policy),), db=str(db), reload_interval=0, max_body=20_000, max_batch=50))
+    app = create_app(Config(policies=(str(policy),), db=str(db), reload_interval=0, max_body=40_000, max_batch=50))
     with TestClient(app) as client:
         client.db, client.policy, client.service = db, policy, app.state.service
         yield client
@@ -178,10 +178,10 @@ def _refused(r, status: int, code: str, field=None):
 
 def test_oversized_body(served):
     claim = outpatient("c1", "1.00")
-    claim["items"] = [{"class": "A", "amount": "1.00"}] * 1000
+    claim["items"] = [{"class": "A", "amount": "1.00"}] * 3000
     _refused(served.post("/v1/settle", json={"claim": claim}), 413, "too-large")
     # A body without Content-Length is counted as it arrives.
-    chunks = (b'{"claim": {"id": "' + b"x" * 5000 + b'"}}' for _ in range(5))
+    chunks = (b'{"claim": {"id": "' + b"x" * 5000 + b'"}}' for _ in range(12))
     _refused(served.post("/v1/settle", content=chunks), 413, "too-large")
 
 
