@@ -7,12 +7,14 @@ syn iskeyword @,48-57,_,192-255,-
 syn case match
 
 syn match medIllegal /\S/
-syn match medName /\v<%(\d|_|-)@!\k+/
+syn match medName /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!<%(\d|_|-)@!%([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!\k)+/
+syn match medName /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+/
+syn match medDelimiter /\v[，、；：。（）]+/
 syn match medOperator /\v[-+×]|[<>]\=?|[≥≤]/
 syn match medDelimiter /,/
 syn match medNumber /\v<\d+/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medFloat /\v<\d+\.\d+/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
-syn match medNumber /\v<\d+%(\.\d+)?[%万]/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
+syn match medNumber /\v<\d+%(\.\d+)?%([%元]|万元?)/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medDate /\v<\d{4}-\d{2}-\d{2}/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medUnterminated /"[^"]*$/
 syn match medString /"[^"]*"/
@@ -27,29 +29,30 @@ syn keyword medVocabulary level3 local low-income low-income-edge major material
 syn keyword medVocabulary normal orphan outpatient partial pharmacy planning-complication pooled-only pregnancy-check pregnancy-months primary
 syn keyword medVocabulary private recanalization relapse-poverty remote-emergency remote-referred remote-resident remote-self resident retired severe-mental
 syn keyword medVocabulary single-pay-drug special standard-enrolment sterilization stillbirth supplement surgical-abortion tcm two-diseases vasectomy
-syn keyword medVocabulary veteran-worker 一级 一级以下 三级 上年无门诊 两病 严重精神障碍 中医 中医医疗机构 中期流产
-syn keyword medVocabulary 中药饮片 乙等 乙类 二级 产前检查 人工流产 低保 低保对象 低保边缘 住院
-syn keyword medVocabulary 分娩 剖宫产 医用材料 医疗救助 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数
-syn keyword medVocabulary 取出节育器 商业健康补充医疗保险 在职 基层 基本医疗保险 备案 复通 大病保险 大额 大额医疗费用补助
-syn keyword medVocabulary 婴儿数 孕情监测 孕月 孤儿 孩次 定点药店 家庭病床 居民 居民医保 市域内
-syn keyword medVocabulary 平产 年龄 床位数 床位费 建国前老工人 异地安置 异地居住 异地急诊 异地自行就医 异地转诊
-syn keyword medVocabulary 引产 慢性病 慢性病种数 抢救床位 放置节育器 日间手术 早期流产 普通床位 普通门诊 本地
-syn keyword medVocabulary 村卫生室 死胎 民营 灵活就业 特困 特困人员 特殊疾病 特殊病种 生育 生育保险
-syn keyword medVocabulary 生育保险基金 甲等 甲类 病种数 皮埋取出 皮埋植入 监测对象 目录外 社区卫生服务中心 第一类
-syn keyword medVocabulary 第三类 第二类 签约 糖尿病 统筹基金 统账结合 缴费后天数 老兵 职工 职工医保
-syn keyword medVocabulary 胎数 自行就医 自费 艾滋病 药店 药物流产 补充 补充医疗保险 计划生育并发症 转诊
-syn keyword medVocabulary 输卵管复通 输卵管结扎 输精管结扎 返贫致贫 退休 逾期缴费 部分支付项目 重度残疾 门诊 门诊慢性病
-syn keyword medVocabulary 门诊特殊病种 门诊统筹 隔离床位 难产 顺产 高血压
+syn keyword medVocabulary veteran-worker 一级 一级以下 一级医疗机构 一级医院 三级 三级医疗机构 三级医院 上年无门诊 两病
+syn keyword medVocabulary 严重精神障碍 中医 中医医疗机构 中期流产 中药饮片 乙等 乙类 二级 二级医疗机构 二级医院
+syn keyword medVocabulary 产前检查 人工流产 低保 低保对象 低保边缘 住院 分娩 剖宫产 医用材料 医疗救助
+syn keyword medVocabulary 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 取出节育器 商业健康补充医疗保险 在职 在职人员
+syn keyword medVocabulary 在职职工 基层 基本医疗保险 备案 复通 大病保险 大额 大额医疗费用补助 婴儿数 孕情监测
+syn keyword medVocabulary 孕月 孤儿 孩次 定点药店 家庭病床 居民 居民医保 市域内 平产 年龄
+syn keyword medVocabulary 床位数 床位费 建国前老工人 异地安置 异地居住 异地急诊 异地自行就医 异地转诊 引产 慢性病
+syn keyword medVocabulary 慢性病种数 抢救床位 放置节育器 日间手术 早期流产 普通床位 普通门诊 本地 村卫生室 死胎
+syn keyword medVocabulary 民营 灵活就业 特困 特困人员 特殊疾病 特殊病种 生育 生育保险 生育保险基金 甲等
+syn keyword medVocabulary 甲类 病种数 皮埋取出 皮埋植入 监测对象 目录外 社区卫生服务中心 第一类 第三类 第二类
+syn keyword medVocabulary 签约 糖尿病 统筹基金 统账结合 缴费后天数 老兵 职工 职工医保 胎数 自行就医
+syn keyword medVocabulary 自费 艾滋病 药店 药物流产 补充 补充医疗保险 计划生育并发症 转诊 输卵管复通 输卵管结扎
+syn keyword medVocabulary 输精管结扎 返贫致贫 退休 退休人员 逾期缴费 部分支付项目 重度残疾 门诊 门诊慢性病 门诊特殊病种
+syn keyword medVocabulary 门诊统筹 隔离床位 难产 顺产 高血压
 syn keyword medSetting above allowance as burden cap ceiling daily days deductible default
 syn keyword medSetting each-extra eligible excluding first-share fixed floor for from halved including
-syn keyword medSetting limit none not not-covered of on out-of-scope paid-by points prepay
-syn keyword medSetting rate referral-difference remaining repeat stay terms threshold to until with
-syn keyword medSetting yearly 不予支付 不含 不涉及 不设 个人负担 个百分点 乘以 以上 先行自付
-syn keyword medSetting 减半 剩余 包括 参照 含 基于 天 定额 封顶线 年度
-syn keyword medSetting 截至 报销比例 按 支付比例 政策范围内费用 无 最低 最高支付限额 次 每增加
-syn keyword medSetting 每天 每年 每日 比例 津贴 生育津贴 由 百分点 自 至
-syn keyword medSetting 视同 起付标准 起付线 转外自付 转诊补差 适用 递减 限价 限额 非
-syn keyword medSetting 默认
+syn keyword medSetting limit minus none not not-covered of on out-of-scope paid-by plus
+syn keyword medSetting points prepay rate referral-difference remaining repeat stay terms threshold to
+syn keyword medSetting until with yearly 上调 下调 不予支付 不含 不涉及 不设 个人负担
+syn keyword medSetting 个百分点 乘以 以上 先行自付 减半 减少 剩余 包括 参照 含
+syn keyword medSetting 基于 增加 天 定额 封顶线 年度 截至 报销比例 按 提高
+syn keyword medSetting 支付比例 政策范围内费用 无 最低 最高支付限额 次 每增加 每天 每年 每日
+syn keyword medSetting 比例 津贴 生育津贴 由 百分点 自 至 视同 起付标准 起付线
+syn keyword medSetting 转外自付 转诊补差 适用 递减 降低 限价 限额 非 默认
 syn keyword medDeclaration effective exception fund policy region scheme 例外 办法 地区 基金
 syn keyword medDeclaration 政策 施行 险种
 syn keyword medHeadCite nextgroup=medCitation,medHeadCiteBlank skipwhite cite 依据
@@ -65,13 +68,19 @@ syn keyword medHeadDefine nextgroup=medKind,medHeadDefineBlank skipwhite define 
 syn match medHeadDefineBlank /\%u3000\+/ contained nextgroup=medKind skipwhite
 hi def link medHeadDefine medDeclaration
 syn match medCitation /"[^"]*"/ contained
+syn match medCitation /\v%(%(依据)[\t \u3000]*)@<="[^"]*"/
 syn match medNamespace /\k\+/ contained
 syn match medParameter /\k\+/ contained
 syn match medKind /\k\+/ contained
 
-syn match medNameAfterNumber /\v%(\d|_|-)@!\k+/ contained
-syn match medVocabularyAfterNumber /\%#=1\v%(no-outpatient-last-year|planning-complication|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|severe-mental|sterilization|hypertension|two-diseases|birth-order|day-surgery|pooled-only|remote-self|contracted|family-bed|iud-insert|iud-remove|low-income|outpatient|stillbirth|supplement|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|special|计划生育并发症|babies|clinic|herbal|level1|level2|level3|normal|orphan|严重精神障碍|中医医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|basic|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|中期流产|中药饮片|产前检查|人工流产|低保对象|低保边缘|医用材料|医疗救助|单建统筹|参保月数|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|孕月|孤儿|孩次|居民|平产|年龄|引产|本地|死胎|民营|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|转诊|退休|门诊|难产|顺产|A|B)\k@!/ contained
-syn match medSettingAfterNumber /\%#=1\v%(referral-difference|out-of-scope|first-share|not-covered|deductible|each-extra|allowance|excluding|including|remaining|threshold|eligible|ceiling|default|paid-by|政策范围内费用|burden|halved|points|prepay|repeat|yearly|最高支付限额|above|daily|fixed|floor|limit|terms|until|days|from|none|rate|stay|with|不予支付|个人负担|个百分点|先行自付|报销比例|支付比例|生育津贴|起付标准|转外自付|转诊补差|cap|for|not|不涉及|封顶线|每增加|百分点|起付线|as|of|on|to|不含|不设|乘以|以上|减半|剩余|包括|参照|基于|定额|年度|截至|最低|每天|每年|每日|比例|津贴|视同|适用|递减|限价|限额|默认|含|天|按|无|次|由|自|至|非)\k@!/ contained
+syn match medRun /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@<!%(%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|政策范围内费用|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|最高支付限额|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|不予支付|个人负担|个百分点|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|先行自付|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|报销比例|支付比例|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|生育津贴|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|起付标准|转外自付|转诊补差|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|不涉及|剖宫产|卫生室|卫生院|婴儿数|封顶线|市域内|床位数|床位费|慢性病|每增加|病种数|百分点|目录外|第一类|第三类|第二类|糖尿病|艾滋病|起付线|高血压|一级|三级|上调|下调|不含|不设|两病|中医|乘以|乙等|乙类|二级|以上|低保|住院|例外|依据|减半|减少|分娩|剩余|办法|包括|医院|参数|参照|在职|地区|基于|基层|基金|增加|备案|复通|大额|孕月|孤儿|孩次|定义|定额|居民|平产|年度|年龄|引产|引用|截至|提高|政策|施行|最低|本地|死胎|每天|每年|每日|比例|民营|津贴|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|视同|转诊|退休|适用|递减|门诊|降低|限价|限额|险种|难产|顺产|默认|含|天|按|无|次|由|自|至|非)@>)+[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!/ contains=medDeclarationInRun,medSettingInRun,medVocabularyInRun
+syn match medDeclarationInRun /\%#=1\v%(例外|依据|办法|参数|地区|基金|定义|引用|政策%(范围内费用)@!|施行|险种)/ contained
+syn match medSettingInRun /\%#=1\v%(政策范围内费用|最高支付限额|不予支付|个人负担|个百分点|先行自付|报销比例|支付比例|生育津贴|起付标准|转外自付|转诊补差|不涉及|封顶线|每增加|百分点|起付线|上调|下调|不含|不设|乘以|以上|减半|减少|剩余|包括|参照|基于|增加|定额|年度|截至|提高|最低|每天|每年|每日|比例|津贴|视同|适用|递减|降低|限价|限额|默认|含|天|按|无|次|由|自%(行就医|费)@!|至|非)/ contained
+syn match medVocabularyInRun /\%#=1\v%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险%(基金)@!|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病%(种数)@!|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级%(医疗机构|以下|医院)@!|三级%(医疗机构|医院)@!|两病|中医%(医疗机构)@!|乙等|乙类|二级%(医疗机构|医院)@!|低保%(对象|边缘)@!|住院|分娩|医院|在职%(人员|职工)@!|基层|备案|复通|大额%(医疗费用补助)@!|孕月|孤儿|孩次|居民%(医保)@!|平产|年龄|引产|本地|死胎|民营|特困%(人员)@!|生育%(保险基金|保险|津贴)@!|甲等|甲类|签约|老兵|职工%(医保)@!|胎数|自费|药店|补充%(医疗保险)@!|转诊%(补差)@!|退休%(人员)@!|门诊%(特殊病种|慢性病|统筹)@!|难产|顺产)/ contained
+
+syn match medNameAfterNumber /\v%(\d|_|-)@!%([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!\k)+/ contained
+syn match medVocabularyAfterNumber /\%#=1\v%(no-outpatient-last-year|planning-complication|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|severe-mental|sterilization|hypertension|two-diseases|birth-order|day-surgery|pooled-only|remote-self|contracted|family-bed|iud-insert|iud-remove|low-income|outpatient|stillbirth|supplement|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|special|计划生育并发症|babies|clinic|herbal|level1|level2|level3|normal|orphan|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|basic|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|孕月|孤儿|孩次|居民|平产|年龄|引产|本地|死胎|民营|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|转诊|退休|门诊|难产|顺产|A|B)\k@!/ contained
+syn match medSettingAfterNumber /\%#=1\v%(referral-difference|out-of-scope|first-share|not-covered|deductible|each-extra|allowance|excluding|including|remaining|threshold|eligible|ceiling|default|paid-by|政策范围内费用|burden|halved|points|prepay|repeat|yearly|最高支付限额|above|daily|fixed|floor|limit|minus|terms|until|days|from|none|plus|rate|stay|with|不予支付|个人负担|个百分点|先行自付|报销比例|支付比例|生育津贴|起付标准|转外自付|转诊补差|cap|for|not|不涉及|封顶线|每增加|百分点|起付线|as|of|on|to|上调|下调|不含|不设|乘以|以上|减半|减少|剩余|包括|参照|基于|增加|定额|年度|截至|提高|最低|每天|每年|每日|比例|津贴|视同|适用|递减|降低|限价|限额|默认|含|天|按|无|次|由|自|至|非)\k@!/ contained
 syn match medDeclarationAfterNumber /\%#=1\v%(effective|exception|parameter|define|policy|region|scheme|cite|fund|use|例外|依据|办法|参数|地区|基金|定义|引用|政策|施行|险种)\k@!/ contained
 
 hi def link medIllegal Error
@@ -93,5 +102,8 @@ hi def link medKind Typedef
 hi def link medDeclarationAfterNumber medDeclaration
 hi def link medSettingAfterNumber medSetting
 hi def link medVocabularyAfterNumber medVocabulary
+hi def link medDeclarationInRun medDeclaration
+hi def link medSettingInRun medSetting
+hi def link medVocabularyInRun medVocabulary
 
 let b:current_syntax = "med"
