@@ -37,32 +37,36 @@ ONE = Decimal(1)
 CENT = Decimal("0.01")
 
 
+def _operators(op):
+    """The forward and reflected methods of `Exact` for a `Fraction` operator: a `Decimal`
+    operand is taken exactly, and the answer stays an `Exact`. (A module function rather than
+    one in the class body, so tools that wrap functions, like mutmut, can import the module.)"""
+
+    def forward(a, b):
+        if b.__class__ is Decimal:
+            b = Fraction(b)
+        r = op(a, b)
+        return r if r is NotImplemented else Exact(r)
+
+    def reverse(b, a):
+        if a.__class__ is Decimal:
+            a = Fraction(a)
+        r = op(a, b)
+        return r if r is NotImplemented else Exact(r)
+
+    return forward, reverse
+
+
 class Exact(Fraction):
     """A rational amount from a division that does not terminate in decimals. Arithmetic with
     `Decimal`, `int` or another `Exact` gives an `Exact`; comparisons work both ways."""
 
     __slots__ = ()
 
-    def _op(op):  # noqa: N805 - builds the operator methods below
-        def forward(a, b):
-            if b.__class__ is Decimal:
-                b = Fraction(b)
-            r = op(a, b)
-            return r if r is NotImplemented else Exact(r)
-
-        def reverse(b, a):
-            if a.__class__ is Decimal:
-                a = Fraction(a)
-            r = op(a, b)
-            return r if r is NotImplemented else Exact(r)
-
-        return forward, reverse
-
-    __add__, __radd__ = _op(Fraction.__add__)
-    __sub__, __rsub__ = _op(Fraction.__sub__)
-    __mul__, __rmul__ = _op(Fraction.__mul__)
-    __truediv__, __rtruediv__ = _op(Fraction.__truediv__)
-    del _op
+    __add__, __radd__ = _operators(Fraction.__add__)
+    __sub__, __rsub__ = _operators(Fraction.__sub__)
+    __mul__, __rmul__ = _operators(Fraction.__mul__)
+    __truediv__, __rtruediv__ = _operators(Fraction.__truediv__)
 
     def __neg__(self):
         return Exact(-self.numerator, self.denominator)

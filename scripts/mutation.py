@@ -32,10 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 # stages join the list when they exist; a missing name is skipped with a note.
 CORE = ["claims.py", "claim_fields.py", "terms.py", "settle.py", "engine.py", "plan.py", "money.py"]
 
-# The fast subset: tests that assert amounts (hand-worked examples, the independent
-# reference, the boundary cases) and the claim reader's field checks. A few seconds a mutant.
+# The tests that can kill a settlement mutant: the ones asserting amounts (hand-worked
+# examples, the independent reference, boundary and tie cases, exact arithmetic), the ones
+# asserting the claim reader's and the plan's error rows (fields, parameters, measures), and
+# the engine's state, batch and platform identities. mutmut 3 runs, for each mutant, only the
+# tests that executed its function, so a longer list costs little per mutant.
 FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_claim_edges.py",
-              "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py"]
+              "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py",
+              "tests/test_exact.py", "tests/test_parameters.py", "tests/test_parameter_reach.py",
+              "tests/test_language.py", "tests/test_claim_fields.py", "tests/test_claim_input.py",
+              "tests/test_state.py", "tests/test_monotonic.py", "tests/test_properties.py",
+              "tests/test_cli_input.py", "tests/test_runner.py", "tests/test_nhsa.py",
+              "tests/test_batch.py"]
 # The hostile-claims fuzz of test_claims takes seconds and asserts no amounts.
 DESELECT = ["-k", "not hostile"]
 ENV = {"MED_REFERENCE_EXAMPLES": "6", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -52,6 +60,8 @@ def stage(target: Path, files: list[str]) -> list[str]:
     shutil.copytree(ROOT / "policies", target / "policies")
     shutil.copytree(ROOT / "stdlib", target / "stdlib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", target / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    for data in ("docs", "examples"):  # tests compare the docs and shipped examples with the code
+        shutil.copytree(ROOT / data, target / data)
     mutate = []
     for name in files:
         if (pkg / name).exists():
@@ -64,7 +74,7 @@ def stage(target: Path, files: list[str]) -> list[str]:
         "[tool.mutmut]\n"
         f"only_mutate = {toml_list(mutate)}\n"
         'source_paths = ["medpolicy"]\n'
-        'also_copy = ["policies", "stdlib", "tests"]\n'
+        'also_copy = ["policies", "stdlib", "tests", "docs", "examples"]\n'
         f"pytest_add_cli_args_test_selection = {toml_list(tests + DESELECT)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         "\n[tool.pytest.ini_options]\n"

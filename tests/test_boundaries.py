@@ -561,3 +561,25 @@ def test_repeat_stays_by_a_parameter_stop_at_a_parameter_floor():
 def test_cap_adjustments(extra, basic):
     c = dict(stay(amount="3000.00", **extra), benefit="outpatient")
     assert paid(medpolicy.compile(ADJUST, "t.med"), [c], **ADJUST_PARAMS) == [basic]
+
+
+# ---- item classes with their own rates: the deductible comes from the general cost first ---------
+
+CLASS_RATES = ("scheme employee\n  herbal rate 90%\n  material rate 70%\n"
+               "  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n")
+
+
+def test_the_deductible_is_taken_from_the_general_cost_then_from_each_class_in_turn():
+    p = policy(CLASS_RATES)
+    c = stay(items=[{"class": "A", "amount": "600.00"}, {"class": "herbal", "amount": "100.00"},
+                    {"class": "material", "amount": "1000.00"}])
+    # Deductible 1,000: 600 from class A (80% of 0), 100 from herbal (90% of 0), the last 300 from
+    # material: 70% × (1,000 − 300) = 490.00.
+    out = p.settle(c).to_json()
+    assert (out["deductible"], out["paid"]["basic"]) == ("1000.00", "490.00")
+    rates = [(s["line"], s["detail"]) for s in out["trace"] if s["step"] == "rate"]
+    assert rates == [(4, "class herbal: 90%"), (5, "class material: 70%"), (7, "80%")]
+    # A general cost above the deductible leaves the classes whole: 80% × (1,500 − 1,000)
+    # + 90% × 100 + 70% × 1,000 = 400 + 90 + 700 = 1,190.00.
+    c["items"][0]["amount"] = "1500.00"
+    assert paid(p, [c]) == ["1190.00"]

@@ -106,3 +106,47 @@ def test_the_age_read_is_the_age_used():
 def test_numbers_at_the_readers_own_edges(field, value, expected):
     r = settle(field, value)
     assert r.get("error", r.get("total")) == expected
+
+
+# ---- how a message shows a value: whole up to 60 characters, cut to 57 and "..." beyond -----
+
+def _with(key, value) -> dict:
+    c = copy.deepcopy(GOOD)
+    c[key] = value
+    return SUIHUA.settle(c).to_json(trace=False)["error"]
+
+
+FIELDS_HERE = ("age, babies, benefit, birth_order, conditions, contracted, date, disease_class, enrolment, "
+               "facility, groups, history, id, items, maternity, person, place, pregnancy_months, "
+               "referred_from, scheme, status, wage")
+
+
+def test_an_unknown_field_name_of_60_characters_is_shown_whole_and_of_61_cut():
+    assert _with("x" * 60, 1)["field"] == "x" * 60
+    e = _with("y" * 61, 1)
+    assert e["field"] == "y" * 57 + "..."
+    assert e["message"] == f"unknown field {'y' * 57}... (the fields here are: {FIELDS_HERE})"
+
+
+def test_an_unknown_key_that_is_not_a_string_is_named_by_its_value():
+    assert _with(5, 1) == bad("5", "unknown-field", f"unknown field 5 (the fields here are: {FIELDS_HERE})")
+
+
+@pytest.mark.parametrize("value, shown_as", [
+    ("r" * 59, repr("r" * 59)),                       # 61 characters with its quotes: cut
+    ("r" * 58, repr("r" * 58)),                       # exactly 60: whole
+    (["s" * 70], "['" + "s" * 55 + "..."),
+    (10 ** 5000, "a number of about 5001 digits"),    # repr refuses ints over 4,300 digits
+], ids=["61-cut", "60-whole", "list-cut", "huge-int"])
+def test_a_refused_value_is_shown_whole_up_to_60_characters(value, shown_as):
+    if len(shown_as) > 60:
+        shown_as = shown_as[:57] + "..."
+    assert _with("status", value) == bad("status", "unknown-value", f"status {shown_as} is not one of: employed, retired")
+
+
+def test_a_value_too_deep_to_show_is_said_so():
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert _with("status", deep) == bad("status", "unknown-value",
+                                        "status a value too large to show is not one of: employed, retired")

@@ -304,3 +304,20 @@ def test_med_diff_still_asks_for_every_parameter_without_a_default():
         diff(policy, policy)
     with_defaults = medpolicy.compile(DEFAULTS, "t.med")
     assert diff(with_defaults, with_defaults).clauses == ()
+
+
+def test_an_excluded_item_before_a_class_that_needs_a_parameter_does_not_hide_it():
+    # 目录外 items need no rule; the B item after one still needs b_prepay.
+    policy = medpolicy.compile(REACH, "t.med")
+    items = [{"class": "excluded", "amount": "50.00"}, {"class": "B", "amount": "600.00"}]
+    r = policy.settle(claim(benefit="outpatient", items=items))
+    assert r["error"]["message"] == ("this claim's terms need parameter the run did not give: b_prepay (乙类先行自付比例); "
+                                     "give it with --param b_prepay=VALUE (or params={'b_prepay': ...})")
+
+
+def test_a_parameter_without_a_description_is_named_alone():
+    policy = medpolicy.compile(HEAD + "parameter d\nscheme employee\n  inpatient\n    deductible d rate 90%\n", "t.med")
+    assert policy.settle(claim())["error"] == {
+        "code": "missing-parameter", "field": None,
+        "message": "this claim's terms need parameter the run did not give: d; give it with --param d=VALUE "
+                   "(or params={'d': ...})"}
