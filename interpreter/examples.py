@@ -178,11 +178,22 @@ def discover(paths: list[str]) -> list[Path]:
             out.extend(sorted(p.rglob("*.test.toml")))
         elif p.suffix == ".med":
             t = p.with_name(p.name[:-4] + ".test.toml")
+            if not t.exists():
+                t = _naming(p) or t  # suihua.zh.med: the suihua.test.toml that names it
             if t.exists() or not _readable(p):
                 out.append(t if t.exists() else p)  # an unreadable policy is reported as such
         else:
             out.append(p)
     return out
+
+
+def _naming(policy: Path) -> Optional[Path]:
+    """The test file beside a policy that lists it under `policies` (`CITY.test.toml` for `CITY.zh.med`)."""
+    t = policy.with_name(policy.name.split(".")[0] + ".test.toml")
+    try:
+        return t if t.exists() and policy.name in (read_test_file(t).data.get("policies") or ()) else None
+    except (TestFileError, files.UnreadableFile):
+        return None
 
 
 def _readable(path: Path) -> bool:

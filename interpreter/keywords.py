@@ -79,6 +79,7 @@ KEYWORDS: tuple[Keyword, ...] = (
     _kw("POINTS", "points", "个百分点 百分点", "Percentage points: `rate + 5 points` (提高5个百分点)."),
     _kw("PLUS", "plus", "提高 增加 上调", "Raises by: `rate plus 5 points` is `rate + 5 points` (比例提高5个百分点)."),
     _kw("MINUS", "minus", "降低 减少 下调", "Lowers by: `deductible minus 100` is `deductible - 100` (起付线降低100元)."),
+    _kw("IS", "is", "为", "Reads as nothing, as in the regulation: `起付标准为900元` is `起付标准900元`."),
     _kw("HALVED", "halved", "减半", "Halves a rate or a threshold (减半)."),
     _kw("ABOVE", "above", "以上", "The last band: `75% above`; `on eligible above cap`."),
     _kw("OF", "of", "乘以", "`50% of avg_wage`."),

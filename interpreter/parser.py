@@ -56,6 +56,8 @@ class _PostLexer(PostLex):
             if kind == "NAME":
                 kw = BY_SPELLING.get(token.value)
                 if kw is not None:
+                    if kw.terminal == "IS":  # 为: the regulation's "is", which says nothing to the grammar
+                        continue
                     token = Token.new_borrow_pos(kw.terminal, token.value, token)
                 yield token
             elif kind == "_NL":

@@ -163,3 +163,18 @@ def _all_lines(items):
         if isinstance(i, (ast.Line, ast.FundBlock)):
             yield i
             yield from _all_lines(i.children)
+
+
+def test_med_test_finds_the_test_file_that_names_a_policy():
+    from pathlib import Path
+
+    from medpolicy.examples import discover
+
+    root = Path(__file__).resolve().parent.parent / "policies"
+    assert discover([str(root / "suihua.zh.med")]) == [root / "suihua.test.toml"]
+
+
+def test_the_regulations_wei_reads_as_nothing():
+    printed = parse(HEAD + "  住院起付标准为900元，报销比例为在职85%、退休87%，最高支付限额为20万元\n", "p.med")
+    assert printed == parse(HEAD + "  住院 起付线 900 比例 在职 85% 退休 87% 封顶线 20万\n", "p.med")
+    assert [t.text for t in scan("起付标准为900元")] == ["起付标准", "为", "900元"]

@@ -20,7 +20,7 @@ def test_neovim_0_7_shows_the_problem_and_a_hover(tmp_path):
                     "-c", f"luafile {TRIALS / 'nvim-check.lua'}"], env={**ENV, "OUT": str(out)}, timeout=90, check=True)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "DIAG 7:4 unknown name `level9` hint: did you mean `level3`?"
-    assert lines[1].startswith("HOVER **level3** · 三级 — level")
+    assert lines[1].startswith("HOVER **level3** · 三级 · 三级医院 · 三级医疗机构 — level")
 
 
 def test_emacs_eglot_shows_the_problem_and_a_hover():
@@ -33,4 +33,4 @@ def test_emacs_eglot_shows_the_problem_and_a_hover():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "DIAG line 8: med: unknown name `level9`\nhint: did you mean `level3`?" in done.stdout
-    assert "HOVER **level3** · 三级 — level" in done.stdout
+    assert "HOVER **level3** · 三级 · 三级医院 · 三级医疗机构 — level" in done.stdout
