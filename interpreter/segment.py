@@ -113,7 +113,7 @@ def defined_names(text: str) -> set[str]:
             continue
         # `define` blocks are top-level items; `定义group` is `定义` `group`.
         define_indent = indent if indent == 0 and any(words[0].startswith(d) for d in _DEFINE) else None
-        head = next((p for p in _PARAMETER if words[0].startswith(p)), None)
+        head = next((p for p in _PARAMETER if words[0].startswith(p)), None) if indent == 0 else None
         if head is not None:
             rest = words[0][len(head):] or (words[1] if len(words) > 1 else "")
             if rest:
