@@ -1,14 +1,21 @@
 """The columnar engine against the scalar engine, side by side, on Suihua inpatient claims from Parquet.
 
-    python benchmarks/batch.py [--claims 1000000] [--scalar-sample 50000] [--seed 7]
+    python benchmarks/batch.py [--claims 1000000 | --input FILE] [--jobs 1 2] [--scalar-sample 50000]
 
 Generates N inpatient claims (both schemes, so both second layers: the employees' major fund
-above the basic cap, the residents' on the year's burden), writes them as Parquet, and times:
-reading the file, `medpolicy.batch.settle_batch` (the columnar engine), and `settle_all` (the
-scalar engine) on the persons of a sample of the claims when N is larger than the sample (said
-so in the output). Both engines' rows are compared field by field on the sample. Rates are per
-core: everything here runs in one process on one core; on a shared machine the rate per CPU
-second (process time) is the fairer figure, and both are printed.
+above the basic cap, the residents' on the year's burden; A, B and excluded items, money as
+two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parquet, and times:
+
+1. the whole of `med run x.parquet -o y.parquet --no-trace` (partition.run_parquet, one job):
+   reading the file, the columnar engine, writing the results' file;
+2. its parts: reading, the engine alone (an Arrow table in memory to an Arrow table), writing;
+3. with --jobs: `med run --jobs N` as its own process (its workers' CPU counted), and whether its
+   output is the same bytes as one job's;
+4. the scalar engine (`settle_table`) on whole persons of a sample of the claims, and the ratio.
+
+Both engines' rows are compared field by field on the sample. "One core" is the rate per CPU
+second (process time): on a shared machine wall-clock rates are a share of a core; both are
+printed. Arrow's compute kernels are held to one thread.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,16 +40,18 @@ import pyarrow.parquet as pq  # noqa: E402
 
 import medpolicy  # noqa: E402
 from medpolicy.batch import _Run, fallback_count  # noqa: E402
+from medpolicy.partition import dictionary_columns, run_parquet  # noqa: E402
 
 LEVELS = ["primary", "level1", "level2", "level3"]
 PLACES = ["local"] * 8 + ["remote-referred", "remote-self", "remote-resident"]
 GROUPS = [None] * 30 + [["veteran-worker"], ["low-income"], ["extreme-poverty"]]
 
 
-def generate(n: int, seed: int) -> pa.Table:
-    """n Suihua inpatient claims, about 3 a person, built column by column (numpy, seeded)."""
+def generate(n: int, seed: int, persons: int = 0, first: int = 0) -> pa.Table:
+    """n Suihua inpatient claims, about 3 a person (of `persons`, default n / 3), built column by
+    column (numpy, seeded); ids from c{first}."""
     rng = np.random.default_rng(seed)
-    persons = max(n // 3, 1)
+    persons = persons or max(n // 3, 1)
     person = rng.integers(0, persons, n)
     scheme = np.where(person % 3 == 0, "resident", "employee")  # a person keeps one scheme
     day = rng.integers(0, 365, n)
@@ -58,7 +69,7 @@ def generate(n: int, seed: int) -> pa.Table:
             [pa.array(np.tile(["A", "B", "excluded"], n)),
              money(np.stack([a_fen, b_fen, x_fen], axis=1).reshape(-1))], names=["class", "amount"]))
     return pa.table({
-        "id": pa.array([f"c{i}" for i in range(n)]),
+        "id": pa.array([f"c{i}" for i in range(first, first + n)]),
         "person": pa.array([f"p{p}" for p in person.tolist()]),
         "date": pa.array(date.tolist()),
         "scheme": pa.array(scheme.tolist()),
@@ -71,37 +82,82 @@ def generate(n: int, seed: int) -> pa.Table:
     })
 
 
+def write_claims(path, n: int, seed: int, chunk: int = 1_000_000) -> None:
+    """n claims as Parquet, generated a million at a time (10M would not fit otherwise); persons
+    are drawn from the whole file's, so a person's claims are spread over its row groups."""
+    with pq.ParquetWriter(path, generate(1, seed).schema) as w:
+        for k, start in enumerate(range(0, n, chunk)):
+            w.write_table(generate(min(chunk, n - start), seed + k, persons=max(n // 3, 1), first=start))
+
+
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def med_run(src: Path, out: Path, jobs: int) -> tuple[float, float]:
+    """`med run SRC -o OUT --no-trace --jobs N` as its own process: (wall, CPU of it and its workers)."""
+    c0, t0 = cpu_children(), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suihua.med"), str(src),
+                    "-o", str(out), "--no-trace", "--jobs", str(jobs)], check=True, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0, cpu_children() - c0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--claims", type=int, default=1_000_000)
+    ap.add_argument("--input", type=Path, help="a claims Parquet file from an earlier run (else generated)")
     ap.add_argument("--scalar-sample", type=int, default=50_000, help="claims the scalar engine settles (whole persons)")
+    ap.add_argument("--jobs", type=int, nargs="*", default=[], help="also time `med run --jobs N` for each N given")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     pa.set_cpu_count(1)  # one core: Arrow's compute kernels would otherwise use a thread pool
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "claims.parquet"
-        t0 = time.perf_counter()
-        pq.write_table(generate(args.claims, args.seed), path)
-        print(f"generated {args.claims:,} Suihua inpatient claims as Parquet in {time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
-        table = pq.read_table(path)
-        read_s = time.perf_counter() - t0
+        path = args.input or Path(tmp) / "claims.parquet"
+        if not args.input:
+            t0 = time.perf_counter()
+            write_claims(path, args.claims, args.seed)
+            print(f"generated {args.claims:,} Suihua inpatient claims as Parquet in {time.perf_counter() - t0:.1f} s")
+        n = pq.ParquetFile(path).metadata.num_rows
+        print(f"{n:,} claims, {path.stat().st_size / 2**20:.0f} MB of Parquet; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores (wall rates on a busy machine are a share of a core: see per CPU second)")
 
-    run = _Run(policy, table, None)
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = run.settle()
-    batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
-    fell = fallback_count(result)
-    n = table.num_rows
-    print(f"read Parquet          {read_s:7.2f} s")
-    print(f"batch engine          {batch_s:7.2f} s  {n / batch_s:12,.0f} claims/s wall, {n / batch_cpu:12,.0f} per CPU second"
-          f"  ({fell:,} claims, {fell / n:.2%}, settled by the scalar engine inside it)")
-    print(f"    not vectorised: {run.reasons or '-'}; years handed over at a cap point: {len(run.snapshots):,}")
-    for stage, seconds in run.timings.items():
-        print(f"    {stage:<18}{seconds:7.2f} s")
+        # 1. The whole of `med run x.parquet -o y.parquet --no-trace`, in this process, one job.
+        # Twice: the first pays for the imports and the policy's plans (once per process).
+        out = Path(tmp) / "results.parquet"
+        for label in ("med run, Parquet file to Parquet file (1st)", "med run, Parquet file to Parquet file (2nd)"):
+            t0, c0 = time.perf_counter(), time.process_time()
+            done = run_parquet(policy, str(ROOT / "policies" / "suihua.med"), None, str(path), str(out), jobs=1)
+            whole_s, whole_cpu = time.perf_counter() - t0, time.process_time() - c0
+            rate(label, n, whole_s, whole_cpu, f"  ({done.buckets} bucket{'s' if done.buckets > 1 else ''}, "
+                                               f"{done.fallback:,} claims by the scalar engine)")
 
-    # The scalar engine on whole persons of a sample (a person's year must not be cut).
+        # 2. The engine alone: an Arrow table in memory to an Arrow table (read as med run reads it).
+        t0, c0 = time.perf_counter(), time.process_time()
+        table = pq.read_table(path, read_dictionary=dictionary_columns(pq.ParquetFile(path).schema_arrow))
+        read_s, read_cpu = time.perf_counter() - t0, time.process_time() - c0
+        run = _Run(policy, table, None)
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = run.settle()
+        batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
+        pq.write_table(result, Path(tmp) / "alone.parquet")
+        write_s, write_cpu = time.perf_counter() - t0, time.process_time() - c0
+        rate("  reading the Parquet file", n, read_s, read_cpu)
+        rate("  the columnar engine alone (table to table)", n, batch_s, batch_cpu,
+             f"  ({fallback_count(result):,} claims by the scalar engine inside it)")
+        rate("  writing the results' Parquet file", n, write_s, write_cpu)
+        print(f"    not vectorised: {run.reasons or '-'}; years handed over at a cap point: {len(run.snapshots):,}")
+        print("    engine stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items()))
+
+        # 3. --jobs N: the whole command as its own process, its workers' CPU counted.
+        for jobs in args.jobs:
+            wall, cpu = med_run(path, Path(tmp) / f"jobs-{jobs}.parquet", jobs)
+            same = (Path(tmp) / f"jobs-{jobs}.parquet").read_bytes() == out.read_bytes()
+            rate(f"med run --jobs {jobs} (a process)", n, wall, cpu, f"  output {'the same bytes' if same else 'DIFFERS'}")
+
+    # 4. The scalar engine on whole persons of a sample (a person's year must not be cut).
     persons = pc.unique(table.column("person")).to_pylist()
     keep = set(random.Random(args.seed).sample(persons, min(len(persons), max(args.scalar_sample // 3, 1))))
     mask = pc.is_in(table.column("person"), pa.array(sorted(keep)))
@@ -110,17 +166,18 @@ def main() -> None:
     scalar = policy.settle_table(sample)
     scalar_s, scalar_cpu = time.perf_counter() - t0, time.process_time() - c0
     m = sample.num_rows
-    sampled = "" if m == n else f" (on a sample of {m:,} claims: {len(keep):,} whole persons)"
-    print(f"scalar engine         {scalar_s:7.2f} s  {m / scalar_s:12,.0f} claims/s wall, {m / scalar_cpu:12,.0f} per CPU second"
-          f"{sampled}")
-    print(f"ratio                 {(n / batch_cpu) / (m / scalar_cpu):7.1f} x (per CPU second)")
-    print(f"load average          {os.getloadavg()[0]:7.1f} (wall rates on a busy machine are a share of a core)")
-    expected = scalar.to_pylist()
-    got = result.filter(mask).to_pylist()
-    differ = sum(g != e for g, e in zip(got, expected))
+    rate("scalar engine (settle_table)", m, scalar_s, scalar_cpu,
+         "" if m == n else f"  (a sample of {m:,} claims: {len(keep):,} whole persons)")
+    print(f"ratio, per CPU second: med run {(n / whole_cpu) / (m / scalar_cpu):.1f} x the scalar engine, "
+          f"the columnar engine alone {(n / batch_cpu) / (m / scalar_cpu):.1f} x")
+    differ = sum(g != e for g, e in zip(result.filter(mask).to_pylist(), scalar.to_pylist()))
     print(f"compared {m:,} claims field by field: {differ} differ")
     if differ:
         sys.exit(1)
+
+
+def rate(label: str, n: int, wall: float, cpu: float, note: str = "") -> None:
+    print(f"{label:<48}{wall:7.2f} s {n / wall:11,.0f} claims/s wall {cpu:7.2f} CPU s {n / cpu:11,.0f} per CPU second{note}")
 
 
 if __name__ == "__main__":

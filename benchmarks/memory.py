@@ -44,7 +44,12 @@ def main() -> None:
     ap.add_argument("--trace", action="store_true", help="keep the trace in the results")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", metavar="DIR", help="write the files here and keep them")
+    ap.add_argument("--parquet", action="store_true",
+                    help="Parquet in and out (the columnar engine, one job, in buckets within --memory)")
+    ap.add_argument("--memory", help="med run --memory SIZE (Parquet only)")
     args = ap.parse_args()
+    if args.parquet:
+        return parquet(args)
     print(f"med run{'' if args.trace else ' --no-trace'} on shuffled Suihua inpatient claims, each run its own process")
     print(f"  {'claims':>12} {'input':>9} {'output':>9} {'seconds':>8} {'claims/s':>9} {'peak RSS':>10}")
     with tempfile.TemporaryDirectory(prefix="med-memory-") as tmp:
@@ -57,6 +62,28 @@ def main() -> None:
                     suihua_claims.write(n, f, args.seed)
             argv = [sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suihua.med"), str(claims),
                     "-o", str(results)] + ([] if args.trace else ["--no-trace"])
+            seconds, rss, _ = peak(argv)
+            print(f"  {n:>12,} {claims.stat().st_size / 2**20:>7,.0f} MB {results.stat().st_size / 2**20:>7,.0f} MB "
+                  f"{seconds:>8.1f} {n / seconds:>9,.0f} {rss / 2**20:>7,.0f} MiB", flush=True)
+            results.unlink()
+
+
+def parquet(args) -> None:
+    """Peak memory of `med run x.parquet -o y.parquet --no-trace --jobs 1`: bounded by --memory."""
+    import batch  # benchmarks/batch.py: the generator, a million claims at a time
+
+    budget = f" --memory {args.memory}" if args.memory else " (default --memory)"
+    print(f"med run x.parquet -o y.parquet --no-trace --jobs 1{budget}, each run its own process")
+    print(f"  {'claims':>12} {'input':>9} {'output':>9} {'seconds':>8} {'claims/s':>9} {'peak RSS':>10}")
+    with tempfile.TemporaryDirectory(prefix="med-memory-") as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in args.sizes:
+            claims, results = folder / f"claims-{n}.parquet", folder / f"results-{n}.parquet"
+            if not claims.exists():
+                batch.write_claims(claims, n, args.seed)
+            argv = [sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suihua.med"), str(claims),
+                    "-o", str(results), "--no-trace", "--jobs", "1"] + (["--memory", args.memory] if args.memory else [])
             seconds, rss, _ = peak(argv)
             print(f"  {n:>12,} {claims.stat().st_size / 2**20:>7,.0f} MB {results.stat().st_size / 2**20:>7,.0f} MB "
                   f"{seconds:>8.1f} {n / seconds:>9,.0f} {rss / 2**20:>7,.0f} MiB", flush=True)

@@ -1,11 +1,14 @@
 """`med serve` under load: 32 concurrent clients against a local server.
 
     python benchmarks/serve_load.py [--clients 32] [--seconds 30] [--db URL] [--workers 1]
+                                    [--phases presettle,settle,settle-one]
 
-Starts `med serve policies/suihua.med` on a fresh SQLite file (or --db), then runs two
-phases of --seconds each: every client presettles claims, then every client settles claims
-(each client owns its members and sends their claims in date order, one at a time). Prints
-requests per second and the p50/p99 latency of each phase. The clients (asyncio, one
+Starts `med serve policies/suihua.med` on a fresh SQLite file (or --db), then runs phases
+of --seconds each: `presettle` (every client presettles claims), `settle` (every client
+settles claims; each client owns its members and sends their claims in date order, one at a
+time), `settle-one` (every client settles claims of one and the same member: one member's
+claims are serialised, so this is the floor that many members' parallel settling is
+measured against). Prints requests per second and the p50/p99 latency of each phase. The clients (asyncio, one
 keep-alive connection each) run on the same machine and take CPU from the server: the
 figures are a floor.
 
@@ -184,12 +187,19 @@ async def phase(url: str, kind: str, clients: int, seconds: float, work: list[li
             "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
+def one_member(work: list[list[dict]]) -> list[list[dict]]:
+    """The same claims, all of one member (each client's own ids)."""
+    return [[{**c, "id": f"solo-{n}-{i}", "person": "solo", "scheme": "employee", "status": "employed"}
+             for i, c in enumerate(claims)] for n, claims in enumerate(work)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--phases", default="presettle,settle,settle-one")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or str(Path(tmp) / "load.db")
@@ -202,12 +212,17 @@ def main() -> int:
             print(f"med serve {SUIHUA.name} --db {db} --workers {args.workers}; {args.clients} clients, "
                   f"{args.seconds:g} s a phase; {os.cpu_count()} CPUs (client and server share them)")
             print(f"{'phase':<10} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            for kind in ("presettle", "settle"):
-                r = asyncio.run(phase(server.url, kind, args.clients, args.seconds, work))
-                print(f"{kind:<10} {r['requests']:>9} {r['per_second']:>8.0f} {r['p50_ms']:>8.1f} "
+            rates = {}
+            for name in args.phases.split(","):
+                kind, claims = ("settle", one_member(work)) if name == "settle-one" else (name, work)
+                r = asyncio.run(phase(server.url, kind, args.clients, args.seconds, claims))
+                rates[name] = r["per_second"]
+                print(f"{name:<10} {r['requests']:>9} {r['per_second']:>8.0f} {r['p50_ms']:>8.1f} "
                       f"{r['p99_ms']:>8.1f} {r['errors']:>7}")
                 if r["first_error"]:
                     print(f"  first error: {r['first_error'][:300]}")
+            if "settle" in rates and "settle-one" in rates:
+                print(f"settling many members / one member: {rates['settle'] / rates['settle-one']:.2f}x")
     return 0
 
 

@@ -170,7 +170,10 @@ def _later_overlapping(dates: list[Interval]) -> list[list[int]]:
         if start(j) is not None:
             active = [i for i in active if dates[i][1] is None or dates[i][1] >= start(j)]
         for i in active:
-            later[min(i, j)].append(max(i, j))
+            if i < j:
+                later[i].append(j)
+            else:
+                later[j].append(i)
         active.append(j)
     return [sorted(js) for js in later]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -22,11 +23,14 @@ from .sheet import explain_sheet  # noqa: F401 — the service (serve/app.py) im
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = _parser()
+    from .messages import asked_in, choose
+
+    parser = _parser(choose(asked_in(sys.argv[1:] if argv is None else argv)))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    args.message_lang = _language(args, getattr(args, "policy", None))
     try:
         return args.func(args)
     except BrokenPipeError:  # `med run ... | head`
@@ -35,9 +39,49 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="med", description="Medical-insurance regulations as code: check policies, settle claims.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors in the language of the command's messages (messages.py)."""
+
+    def __init__(self, *args, lang: str = "en", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lang = lang
+
+    def format_usage(self) -> str:
+        text = super().format_usage()
+        return text.replace("usage: ", "用法：", 1) if self.lang == "zh" else text
+
+    def error(self, message: str):
+        if self.lang != "zh":
+            super().error(message)
+        from .messages import translate
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{translate(message, 'zh')}\n")
+
+
+def _language(args, policy: Optional[str]) -> str:
+    """The language of a command's messages: --lang, the locale, else the policy's keywords."""
+    from .messages import choose
+
+    source = None
+    if policy and policy != "-" and not getattr(args, "lang", None):
+        try:
+            files.check_readable(policy)  # never block on a FIFO
+            source = Path(policy).read_text(encoding="utf-8", errors="replace")
+        except (files.UnreadableFile, OSError):
+            source = None
+    return choose(getattr(args, "lang", None), source)
+
+
+def _say(args, text: str) -> None:
+    """A line on stderr in the command's language (English unless chosen otherwise)."""
+    from .messages import translate
+
+    print(translate(text, getattr(args, "message_lang", "en")), file=sys.stderr)
+
+
+def _parser(lang: str = "en") -> argparse.ArgumentParser:
+    p = _Parser(prog="med", description="Medical-insurance regulations as code: check policies, settle claims.", lang=lang)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=functools.partial(_Parser, lang=lang))
 
     c = sub.add_parser("check", help="parse, compile and check policies")
     c.add_argument("files", nargs="+", metavar="FILE")
@@ -64,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="nhsa: settlement requests in the national platform's shape (docs/nhsa.md)")
     r.add_argument("--to", dest="target", choices=("contract", "nhsa"), default="contract",
                    help="nhsa: answers as the platform's setlinfo and setldetail (needs --from nhsa)")
+    r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
+    r.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes, whole persons dealt among them; the output is the same (default: every "
+                        "core from 500,000 Parquet claims or 64 MB of JSON lines or CSV, else 1)")
+    r.add_argument("--memory", type=_size, default=None, metavar="SIZE",
+                   help="Parquet to Parquet: memory for the run, e.g. 4G (default 2G); a larger year is settled "
+                        "in buckets of whole persons")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")
@@ -81,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("-v", "--verbose", action="store_true", help="list every example")
     t.add_argument("--coverage", action="store_true", help="which clauses the examples exercise, per policy")
     t.add_argument("--fail-under", type=float, metavar="N", help="with --coverage: exit 1 below N%% exercised")
+    t.add_argument("--lang", choices=("en", "zh"), help="language of the report (default: the locale, else the policies' keywords)")
     t.set_defaults(func=cmd_test)
 
     f = sub.add_parser("fmt", help="rewrite files in the canonical layout")
@@ -150,18 +202,18 @@ def cmd_check(args) -> int:
             diags = list(load(name).warnings)
         except MedError as e:
             if _named_file_unreadable(e, name):
-                print(f"med: {e.__cause__}", file=sys.stderr)
+                _say(args, f"med: {e.__cause__}")
                 unreadable += 1
                 continue
             diags = e.diagnostics
-        lang = choose(args.lang, _source(name, name))
+        args.message_lang = lang = choose(args.lang, _source(name, name))
         for d in diags:
             print(localise(d, lang).format(_source(d.span.file, name)), file=sys.stderr)
         errors = [d for d in diags if d.severity == "error"]
         bad += bool(errors)
         if not errors:
             _print_parameters(name)
-            print(f"{name}: ok", file=sys.stderr)
+            _say(args, f"{name}: ok")
         if args.strict and not errors:
             bad += not _check_strict(name, args.param)
         if args.articles and not errors:
@@ -172,7 +224,7 @@ def cmd_check(args) -> int:
     return 2 if unreadable else 1 if bad else 0
 
 
-def _readable(path: str) -> bool:
+def _readable(path: str, args=None) -> bool:
     """A named file is a regular file that can be opened; else `med: cannot read PATH: reason`
     (exit 2 on every command). Checked before opening, so a FIFO or device never blocks."""
     if path == "-":
@@ -180,7 +232,7 @@ def _readable(path: str) -> bool:
     try:
         files.check_readable(path)
     except files.UnreadableFile as e:
-        print(f"med: {e}", file=sys.stderr)
+        _say(args, f"med: {e}")
         return False
     return True
 
@@ -245,17 +297,19 @@ def _source(file: str, fallback: str) -> Optional[str]:
     return None
 
 
-def _load(path: str) -> Policy | int:
-    """The policy, or the exit code once its problems are printed: 2 when the named file
-    itself cannot be read, 1 for problems in what was read."""
+def _load(path: str, args=None) -> Policy | int:
+    """The policy, or the exit code once its problems are printed (in the language of
+    `args.message_lang`): 2 when the named file itself cannot be read, 1 for problems in what was read."""
+    from .messages import localise
+
     try:
         return load(path)
     except MedError as e:
         if _named_file_unreadable(e, path):
-            print(f"med: {e.__cause__}", file=sys.stderr)
+            _say(args, f"med: {e.__cause__}")
             return 2
         for d in e.diagnostics:
-            print(d.format(_source(d.span.file, path)), file=sys.stderr)
+            print(localise(d, getattr(args, "message_lang", "en")).format(_source(d.span.file, path)), file=sys.stderr)
         return 1
 
 
@@ -263,11 +317,11 @@ def _named_file_unreadable(e: MedError, path: str) -> bool:
     return isinstance(e.__cause__, files.UnreadableFile) and e.__cause__.path == str(path)
 
 
-def _params(pairs: list[str]) -> Optional[dict]:
+def _params(pairs: list[str], args=None) -> Optional[dict]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            print(f"med: --param takes NAME=VALUE, not {pair!r}", file=sys.stderr)
+            _say(args, f"med: --param takes NAME=VALUE, not {pair!r}")
             return None
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
@@ -280,10 +334,10 @@ def _params(pairs: list[str]) -> Optional[dict]:
 
 def _policy_and_params(args):
     """The policy and the run parameters, or the exit code when either is wrong."""
-    params = _params(args.param)
+    params = _params(args.param, args)
     if params is None:
         return 2
-    policy = _load(args.policy)
+    policy = _load(args.policy, args)
     if isinstance(policy, int):
         return policy
     try:
@@ -295,8 +349,15 @@ def _policy_and_params(args):
     return policy, params
 
 
+def _size(text: str) -> int:
+    from .jobs import parse_size
+
+    return parse_size(text)
+
+
 def cmd_run(args) -> int:
     from .inputs import ClaimFile
+    from .jobs import Pool, jobs_for
     from .output import format_for, writer_for
     from .runner import run_claims
 
@@ -304,12 +365,11 @@ def cmd_run(args) -> int:
     if isinstance(ready, int):
         return ready
     policy, params = ready
-    if not _readable(args.claims):  # a FIFO or device would block; exit 2 like any unreadable file
+    if not _readable(args.claims, args):  # a FIFO or device would block; exit 2 like any unreadable file
         return 2
     if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
-        print(f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
-              f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}",
-              file=sys.stderr)
+        _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
+                   f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
         return 2
     fmt = _output_format(args)
     if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract":
@@ -323,7 +383,7 @@ def cmd_run(args) -> int:
     try:
         source = ClaimFile(args.claims)
     except OSError as e:
-        print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+        _say(args, f"med: cannot read {args.claims}: {e.strerror}")
         return 2
     with source:
         try:  # before any claim is settled: a run that cannot be written is not started
@@ -331,11 +391,14 @@ def cmd_run(args) -> int:
         except OSError as e:
             print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
             return 2
+        jobs = jobs_for(args.jobs, source.size)
+        fmt = args.format or format_for(args.output)
         try:
             with _batch_gc():
-                done = run_claims(policy, params, source, writer_for(args.format or format_for(args.output), out, policy),
-                                  trace=not args.no_trace, report=lambda m: print(m, file=sys.stderr),
-                                  progress=sys.stderr.isatty())
+                done = run_claims(policy, params, source, writer_for(fmt, out, policy),
+                                  trace=not args.no_trace, report=lambda m: _say(args, m),
+                                  progress=sys.stderr.isatty(),
+                                  pool=Pool(args.policy, params, fmt, not args.no_trace, jobs) if jobs > 1 else None)
             out.flush()
         except MedError as e:
             print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
@@ -350,7 +413,7 @@ def cmd_run(args) -> int:
                 with contextlib.suppress(OSError):  # a failed flush was reported above
                     out.close()
     if done.errors:
-        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
+        _say(args, f"med: {done.errors} of {done.rows} claims could not be settled")
     return 1 if done.errors else 0
 
 
@@ -412,30 +475,28 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     try:
         import pyarrow.parquet as pq
 
-        from .batch import fallback_count, settle_batch
+        from .partition import run_parquet
     except ImportError:
         print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
     try:
-        table = pq.read_table(args.claims)
+        pq.ParquetFile(args.claims)
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
         return 2
     try:
-        out = settle_batch(policy, table, params)
-        pq.write_table(out, args.output)
+        done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"med: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
         return 2
-    errors = out.num_rows - out.column("error").null_count
-    print(f"med: {out.num_rows} claims settled by the columnar engine, {fallback_count(out)} of them by the "
+    print(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
           f"scalar engine for features it does not vectorise", file=sys.stderr)
-    if errors:
-        print(f"med: {errors} of {out.num_rows} claims could not be settled", file=sys.stderr)
-    return 1 if errors else 0
+    if done.errors:
+        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
+    return 1 if done.errors else 0
 
 
 def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
@@ -455,7 +516,7 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
             return 2
     for it in items:
         if isinstance(it, InputProblem):
-            print(f"{args.claims}:{it.line}: {it.message}; skipped", file=sys.stderr)
+            _say(args, f"{args.claims}:{it.line}: {it.message}; skipped")
     try:
         rows = _settle_rows(args, policy, params, items)
     except MedError as e:
@@ -510,7 +571,7 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
                 stream.close()
     errors = sum("error" in r for r in rows)
     if errors:
-        print(f"med: {errors} of {len(rows)} claims could not be settled", file=sys.stderr)
+        _say(args, f"med: {errors} of {len(rows)} claims could not be settled")
     return 1 if errors else 0
 
 
@@ -570,9 +631,13 @@ def cmd_test(args) -> int:
 
     test_files = discover(args.paths)
     if not test_files:
-        print("med test: no worked examples found (*.test.toml)", file=sys.stderr)
+        _say(args, "med test: no worked examples found (*.test.toml)")
         return 2
-    out = _Lines()
+    # in the language of the policy tested (suihua.test.toml: suihua.med) when there is one,
+    # unless asked or the locale says; several policies: the locale's (else English)
+    policies = {str(f.parent / f"{f.name.split('.')[0]}.med") for f in test_files}
+    args.message_lang = _language(args, policies.pop() if len(policies) == 1 else None)
+    out = _Lines(args.message_lang)
     passed = failed = unreadable = 0
     for f in test_files:
         try:
@@ -591,7 +656,7 @@ def cmd_test(args) -> int:
                     out(f"      {m.claim} {m.field}: expected {m.expected}, got {m.actual}"
                         + (f"  ({m.clause})" if m.clause else ""))
         except files.UnreadableFile as e:
-            print(f"med: {e}", file=sys.stderr)
+            _say(args, f"med: {e}")
             unreadable += 1
     out(f"{passed} passed, {failed} failed")
     out.close()
@@ -604,13 +669,15 @@ class _Lines:
     """Standard output that a closed pipe (`med test | head`) silences without ending the
     command: the examples still run, so the exit code still says whether one failed."""
 
-    def __init__(self):
+    def __init__(self, lang: str = "en"):
         self.open = True
+        self.lang = lang
 
     def __call__(self, line: str) -> None:
         if self.open:
+            from .messages import translate
             try:
-                print(line)
+                print(translate(line, self.lang))
             except BrokenPipeError:
                 self._closed()
 

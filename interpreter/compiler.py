@@ -112,6 +112,7 @@ class _Compiler:
         self.measure_breaks: dict[str, set[int]] = {}
         self.date_breaks: set[int] = set()
         self.pools: dict[str, set] = {}  # fund -> capped pools, for the scheme being compiled
+        self.every: dict[str, set] = {}  # kind -> its names (_every)
 
     # ---- top level -------------------------------------------------------------
     def policy(self, module: ast.Module) -> Compiled:
@@ -360,11 +361,18 @@ class _Compiler:
                     self.date_breaks.add(d + 1)
         for dim in list(values):
             # Every level (say) at once constrains nothing; written out, it must not look specific.
-            if dim not in MULTI_DIMS and values[dim] == set(self.vocab.names_of(dim)):
+            if dim not in MULTI_DIMS and values[dim] == self._every(dim):
                 del values[dim]
         return Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
                           tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
                           tuple(sorted(measures.items())), dates)
+
+    def _every(self, kind: str) -> set:
+        """Every name of a kind (asked once per selector: a thousand-clause block asked 1,000 times)."""
+        every = self.every.get(kind)
+        if every is None:
+            every = self.every[kind] = set(self.vocab.names_of(kind))
+        return every
 
     # ---- settings --------------------------------------------------------------
     def setting(self, s, fund: str) -> list[tuple[Optional[tuple], Setting]]:

@@ -22,6 +22,7 @@ from .keywords import BY_SPELLING, KEYWORDS, Keyword
 from .money import CONVERTING
 from .parser import parse
 from .policy import compile as compile_policy
+from .reparse import Reparser
 from .scanner import Token, indent_width, scan, token_at
 from .segment import Words, words_for
 from .vocabulary import KINDS, OTHER_KINDS, Vocabulary, Word, build
@@ -52,12 +53,14 @@ def standard_library() -> ast.Module:
 
 
 def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
-            previous: Optional[Analysis] = None) -> Analysis:
-    """Compile `text`; on failure keep the diagnostics and fall back on what still parses."""
+            previous: Optional[Analysis] = None, reparser: Optional[Reparser] = None) -> Analysis:
+    """Compile `text`; on failure keep the diagnostics and fall back on what still parses.
+    `reparser`: the document's pieces from its earlier versions (reparse.py), so an edit
+    re-parses only the blocks it touched; the tree is the same either way."""
     lines = tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     try:
         with localcontext(CONVERTING):  # as compile() parses: numbers read exactly
-            module = parse(text, path)
+            module = reparser.parse(text) if reparser is not None else parse(text, path)
     except MedError as e:
         if previous is not None:
             return attrs.evolve(previous, lines=lines, diagnostics=tuple(e.diagnostics))

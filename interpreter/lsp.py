@@ -35,13 +35,12 @@ from .errors import Diagnostic, MedError
 from .formatter import format_text
 from .lsp_frames import FrameReader
 from .messages import choose, localise
+from .reparse import Reparser
 
 # A document the client never opened is read from disk only if it is a regular file this small.
 MAX_UNOPENED_BYTES = 4 * 1024 * 1024
 MAX_USERS = 100  # files beside a module looked at for a rename
 
-# Wait this long after a keystroke before compiling, so typing a word compiles once.
-CHANGE_DELAY = 0.15
 
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
 _COMPLETION_KIND = {
@@ -108,27 +107,43 @@ class MedServer(LanguageServer):
         super().__init__("med", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full,
                          protocol_cls=MedProtocol)
         self.analyses: dict[str, Analysis] = {}
+        self.reparsers: dict[str, Reparser] = {}  # each open document's pieces (reparse.py)
+        self.languages: dict[tuple, str] = {}  # head of a text (its first 400 lines) -> its keywords' language
         self.stdlib = standard_library()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
         self.lang: Optional[str] = None  # --lang, else the client's `lang` option or a Chinese locale
 
     def language(self, text: str) -> str:
-        """The language of this document's diagnostics (messages.choose; no server locale)."""
-        return choose(self.lang, text, environ={})
+        """The language of this document's diagnostics (messages.choose; no server locale).
+        The keywords are counted once per head of text (choose reads the first 400 lines):
+        an edit below them does not count them again."""
+        if self.lang:
+            return choose(self.lang)
+        head = text.split("\n", 400)[:400]
+        key = tuple(head)
+        if key not in self.languages:
+            if len(self.languages) > 64:
+                self.languages.clear()
+            self.languages[key] = choose(None, "\n".join(head), environ={})
+        return self.languages[key]
 
     async def in_worker(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
 
     async def refresh(self, uri: str, version: Optional[int] = None) -> None:
-        """Compile the document as it now is and publish its diagnostics (unless it changed meanwhile)."""
+        """Compile the document as it now is and publish its diagnostics (unless it changed meanwhile).
+
+        No wait after a keystroke: changes queue on the one worker, and a queued compile whose
+        text is no longer the document's is skipped, so a burst of typing compiles the text
+        of the moment the worker is free, and an edit's diagnostics come as soon as it is."""
         doc = self.workspace.get_text_document(uri)
         if version is not None and doc.version != version:
             return
         text = doc.source
         path, base_dir = _path_of(uri)
-        result = await self.in_worker(analyse, text, path, base_dir, self.stdlib, self.analyses.get(uri))
-        still_open = unquote(uri) in self.workspace.text_documents
-        if not still_open or self.workspace.get_text_document(uri).source != text:
+        reparser = self.reparsers.setdefault(uri, Reparser(path))
+        result = await self.in_worker(self._analyse_current, uri, text, path, base_dir, reparser)
+        if result is None or not self._current(uri, text):
             return  # closed, or a later change will publish
         self.analyses[uri] = result
         units = _units(doc)
@@ -136,6 +151,17 @@ class MedServer(LanguageServer):
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
             uri=uri, diagnostics=[_diagnostic(units, result, localise(d, lang)) for d in result.diagnostics],
             version=doc.version))
+
+    def _current(self, uri: str, text: str) -> bool:
+        docs = self.workspace.text_documents
+        return unquote(uri) in docs and self.workspace.get_text_document(uri).source == text
+
+    def _analyse_current(self, uri: str, text: str, path: str, base_dir: Optional[str],
+                         reparser: Reparser) -> Optional[Analysis]:
+        """On the worker: analyse `text`, unless the document has changed since (None)."""
+        if not self._current(uri, text):
+            return None
+        return analyse(text, path, base_dir, self.stdlib, self.analyses.get(uri), reparser)
 
     async def users_of(self, module: Analysis, module_uri: str) -> dict[str, tuple[TextDocument, Analysis]]:
         """Every policy that `use`s this module: the open ones (their last analysis), and the
@@ -268,7 +294,6 @@ def create_server() -> MedServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     async def did_change(ls: MedServer, params: lsp.DidChangeTextDocumentParams):
-        await asyncio.sleep(CHANGE_DELAY)
         await ls.refresh(params.text_document.uri, params.text_document.version)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
@@ -279,6 +304,7 @@ def create_server() -> MedServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MedServer, params: lsp.DidCloseTextDocumentParams):
         ls.analyses.pop(params.text_document.uri, None)
+        ls.reparsers.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)

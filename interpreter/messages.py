@@ -9,6 +9,9 @@ The language is, in order: the one asked for (`--lang`, the server's `lang`
 initialization option), the locale (LC_ALL, LC_MESSAGES, LANG starting `zh`), else the
 language of the policy's own keywords (an all-Chinese policy gets Chinese messages).
 A message the catalogue does not know stays English: never a wrong translation.
+The command line's own words (summaries such as `5 passed, 0 failed`, `med test`'s lines,
+"could not be settled", usage errors) are in the same catalogue, so `med check`, `med run`
+and `med test` speak the language their diagnostics do.
 """
 
 from __future__ import annotations
@@ -77,6 +80,29 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"more than (?P<n>\d+) clauses in one file", "一个文件中的条款超过 {n} 条"),
     (r"the file is larger than (?P<n>\d+) bytes", "文件超过 {n} 字节"),
     (r"byte (?P<b>0x[0-9a-f]+) is not UTF-8: save the file as UTF-8", "字节 {b} 不是 UTF-8 编码：请以 UTF-8 保存文件"),
+    # ---- the command line: what `med check`, `run` and `test` say besides diagnostics.
+    # A group named t_… is itself translated (a message inside a message).
+    (r"med: (?P<t_m>.+)", "med：{t_m}"),
+    (r"med test: (?P<t_m>.+)", "med test：{t_m}"),
+    (r"(?P<name>.+\.med): ok", "{name}：检查通过"),
+    (r"(?P<n>\d+) passed, (?P<f>\d+) failed", "{n} 个通过，{f} 个失败"),
+    (r"ok    (?P<file>\S+): (?P<name>.+)", "通过  {file}：{name}"),
+    (r"FAIL  (?P<where>\S+?): (?P<name>.+?)(?P<cite>  \[.+\])?", "失败  {where}：{name}{cite}"),
+    (r"(?P<pad> +)(?P<claim>\S+) (?P<field>\S+): expected (?P<e>.+), got (?P<a>.+?)(?P<clause>  \(.+\))?",
+     "{pad}{claim} {field}：应为 {e}，实为 {a}{clause}"),
+    (r"no worked examples found \(\*\.test\.toml\)", "未找到算例（*.test.toml）"),
+    (r"(?P<e>\d+) of (?P<n>\d+) claims could not be settled", "{n} 条就医记录中有 {e} 条未能结算"),
+    (r"(?P<where>.+?:\d+): (?P<t_m>.+); skipped", "{where}：{t_m}；已跳过"),
+    (r"cannot write (?P<p>.+?): (?P<why>.+)", "无法写入 {p}：{why}"),
+    (r"--param takes NAME=VALUE, not (?P<v>.+)", "--param 应写作 NAME=VALUE，而非 {v}"),
+    (r"(?P<p>.+): claims are read from (?P<formats>.+) files \(or - for JSON lines on stdin\), not (?P<what>.+)",
+     "{p}：就医记录须为 {formats} 文件（或用 - 从标准输入读取 JSON 行），而非 {what}"),
+    # argparse's usage errors
+    (r"the following arguments are required: (?P<a>.+)", "缺少以下参数：{a}"),
+    (r"unrecognized arguments: (?P<a>.+)", "无法识别的参数：{a}"),
+    (r"argument (?P<a>\S+): invalid choice: (?P<v>.+?) \(choose from (?P<c>.+)\)", "参数 {a}：无效的选项 {v}（可选：{c}）"),
+    (r"argument (?P<a>\S+): expected one argument", "参数 {a}：需要一个值"),
+    (r"argument (?P<a>\S+): invalid (?P<t>\S+) value: (?P<v>.+)", "参数 {a}：无效的 {t} 值 {v}"),
 )
 _COMPILED = tuple((re.compile(p), t) for p, t in _CATALOGUE)
 _WORDS = {  # the variable words of messages
@@ -87,6 +113,9 @@ _WORDS = {  # the variable words of messages
     "level ": "级别", "group ": "人群", "status ": "人员类别", "place ": "就医地", "benefit ": "待遇",
     "fund ": "基金", "measure ": "数量", "scheme ": "险种", "event ": "生育事件", "class ": "费用类别",
     "type": "机构类型", "level": "级别", "status": "人员类别", "place": "就医地", "benefit": "待遇", "group": "人群",
+    # why a file cannot be read (the system's words)
+    "No such file or directory": "文件不存在", "Permission denied": "没有权限", "Is a directory": "这是一个目录",
+    "not a regular file": "不是普通文件", "a file without an extension": "没有扩展名的文件",
 }
 
 
@@ -97,7 +126,8 @@ def translate(text: str, lang: str) -> str:
     for pattern, template in _COMPILED:
         m = pattern.fullmatch(text)
         if m is not None:
-            parts = {k: _WORDS.get(v, v) if v is not None else "" for k, v in m.groupdict().items()}
+            parts = {k: "" if v is None else translate(v, lang) if k.startswith("t_") else _WORDS.get(v, v)
+                     for k, v in m.groupdict().items()}
             return template.format(**parts)
     return text
 
@@ -123,6 +153,16 @@ def choose(asked: Optional[str], source: Optional[str] = None, environ: Optional
                 return "en"
             break
     return keyword_language(source) if source else "en"
+
+
+def asked_in(argv: list[str]) -> Optional[str]:
+    """The `--lang` of a command line, read before argparse (whose own errors it words)."""
+    for n, arg in enumerate(argv):
+        if arg == "--lang" and n + 1 < len(argv):
+            return argv[n + 1]
+        if arg.startswith("--lang="):
+            return arg[len("--lang="):]
+    return None
 
 
 def keyword_language(source: str) -> str:

@@ -236,6 +236,18 @@ def _build_into_cache(text: str, path: Path) -> Lark:
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
     """Parse .med source into an AST; raises MedSyntaxError."""
+    return _parse(text, file, None)[0]
+
+
+def parse_fragment(text: str, file: str, parameters: frozenset) -> tuple[ast.Module, int]:
+    """`parse` of a piece of a file, the rest blanked out (the language server's incremental
+    re-parse, reparse.py): a name in a table is read against `parameters`, the whole file's
+    declared parameters. Returns the tree and how many clauses it counts against MAX_CLAUSES
+    (whose sum over the pieces is the caller's to check)."""
+    return _parse(text, file, parameters)
+
+
+def _parse(text: str, file: str, parameters: Optional[frozenset]) -> tuple[ast.Module, int]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES} bytes"))
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -260,8 +272,9 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         _WORDS.reset(words)
     try:
         _check_numbers(tree, file)
-        _check_clauses(tree, file)
-        return _ToAst(file, _declared_parameters(tree), text).transform(tree)
+        params = _declared_parameters(tree) if parameters is None else parameters
+        clauses = _check_clauses(tree, file, params)
+        return _ToAst(file, params, text).transform(tree), clauses
     except VisitError as e:
         if isinstance(e.orig_exc, MedSyntaxError):
             raise e.orig_exc from None
@@ -273,10 +286,10 @@ def _declared_parameters(tree) -> frozenset:
                      for d in tree.find_data("parameter_decl"))
 
 
-def _check_clauses(tree, file: str) -> None:
+def _check_clauses(tree, file: str, params: frozenset) -> int:
     # Each entry of a table (`rate age >= 1 1% age >= 2 2% ...`) becomes a clause of its own:
     # the compiler's work grows with entries, not lines, so entries count against the limit.
-    params = _declared_parameters(tree)
+    n = 0
     clauses = (c for t in tree.iter_subtrees_topdown() if t.data in ("line", "table")
                for c in ((t,) if t.data == "line" else _table_entries(t, params)))
     for n, clause in enumerate(clauses, 1):
@@ -285,6 +298,7 @@ def _check_clauses(tree, file: str) -> None:
             span = _tok_span(tok, file) if tok is not None else ast.Span(file, 1, 1, 1, 1)
             raise MedSyntaxError(Diagnostic(span, f"more than {MAX_CLAUSES} clauses in one file "
                                                   f"(each entry of a table counts as one)"))
+    return n
 
 
 _TABLE_VALUES = frozenset(("table_percent", "literal", "times_param", "percent_of_param"))

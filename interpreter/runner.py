@@ -53,10 +53,11 @@ class Summary:
 def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
                report: Callable[[str], None] = lambda _: None, progress: bool = False,
                chunk: int = CHUNK, result_budget: int = RESULT_BUDGET, in_memory_bytes: int = IN_MEMORY_BYTES,
-               workdir: Optional[str] = None) -> Summary:
+               workdir: Optional[str] = None, pool=None) -> Summary:
     """Settle every claim of `source` on `policy` and write each result row with `writer`
     (output.Writer) in input order. `report` receives one line per input problem. Raises
-    MedError before reading anything when the parameters are wrong."""
+    MedError before reading anything when the parameters are wrong. `pool` (jobs.Pool): whole
+    persons are settled in its worker processes instead of this one."""
     policy.run(params)  # check the parameters before the first claim
     summary = Summary()
     with tempfile.TemporaryDirectory(prefix="med-run-", dir=workdir) as tmp:
@@ -88,7 +89,10 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
             count += 1
         repeated = _repeated(ids.merged())
         bar.settling(count)
-        _settle(policy.run(params, trace=trace), trace, sorted_claims.merged(), repeated, writer, sink, bar)
+        if pool is not None:
+            pool.settle(sorted_claims.merged(), repeated, sink, bar)
+        else:
+            _settle(policy.run(params, trace=trace), trace, sorted_claims.merged(), repeated, writer, sink, bar)
         sink.finish()
         writer.finish()
         bar.close()

@@ -73,6 +73,7 @@ class Pick:
 
 
 # Which way is better for the member, when groups' clauses disagree (就高).
+_PER_EVENT = ("limit", "fixed")   # quantities that add up over the events of one claim
 _FAVOURABLE = {"rate": 1, "deductible": -1, "limit": 1, "fixed": 1, "prepay": -1, "allowance": 1}
 
 
@@ -123,6 +124,10 @@ def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
         if sign is not None and len(ranked) == len(maximal):
             best = max(ranked, key=lambda t: sign * t[0])
             return best[1], best[2]
+        if q in _PER_EVENT and _differ_only_in(maximal, "event"):
+            # Events done together, one limit a parameter: the limits (or fixed amounts) add up,
+            # each event's its own (plan._per_event sums them), so any clause may stand for the claim.
+            return maximal[-1]
         if q.startswith("cap"):
             if any(s.value is None for _, s in maximal):  # no cap beats any cap
                 return next((c, s) for c, s in maximal if s.value is None)
@@ -134,9 +139,11 @@ def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
 
 def _groups_only(maximal) -> bool:
     """The tied clauses differ only in multi-valued dimensions (groups, conditions)."""
-    cons = [c.constraint for c, _ in maximal]
-    stripped = {con.without(*MULTI_DIMS) for con in cons}
-    return len(stripped) == 1
+    return _differ_only_in(maximal, *MULTI_DIMS)
+
+
+def _differ_only_in(maximal, *dims: str) -> bool:
+    return len({c.constraint.without(*dims) for c, _ in maximal}) == 1
 
 
 # ---- the terms of a claim --------------------------------------------------------

@@ -170,3 +170,33 @@ def test_hostile_tables_get_the_scalar_engines_error_rows():
             return  # not a table Arrow can hold: nothing for either engine
         assert settle_batch(policy, table).to_pylist() == policy.settle_table(table).to_pylist()
     check()
+
+
+def test_dictionary_columns_and_plans_kept_across_tables_settle_the_same(tmp_path):
+    """Parquet read with dictionary columns (as `med run` reads it: each date, scheme, level and
+    class parsed once) and two tables settled with the plans of the first kept for the second."""
+    import pyarrow.parquet as pq
+    from medpolicy.batch import Plans
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = generated_year(policy, 200, seed=5)
+    path = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), path)
+    words = ["date", "scheme", "status", "benefit", "place", "facility.level", "items.list.element.class",
+             "groups.list.element"]
+    table = pq.read_table(path, read_dictionary=words)
+    assert pa.types.is_dictionary(table.schema.field("date").type)
+    expected = policy.settle_table(claims_table(claims)).to_pylist()
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == expected
+    assert fallback_count(batch) < len(claims) // 4
+    persons = sorted({c["person"] for c in claims})
+    half = pa.array(persons[: len(persons) // 2])
+    mine = pa.compute.is_in(table.column("person"), half)
+    plans = Plans()
+    first = settle_batch(policy, table.filter(mine), plans=plans)
+    made = len(plans.vplans)
+    second = settle_batch(policy, table.filter(pa.compute.invert(mine)), plans=plans)
+    assert made and len(plans.by_signature) >= made
+    got = {r["id"]: r for r in first.to_pylist() + second.to_pylist()}
+    assert [got[r["id"]] for r in expected] == expected

@@ -425,8 +425,6 @@ def test_a_member_of_two_groups_gets_the_more_favourable_clause():
     assert paid(p, [dict(out, id="o1"), dict(out, id="o2", date="2026-04-01")], **PARAMS) == ["2000.00", "0.00"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: two event limits, one a parameter, are reported as ambiguous "
-                                       "instead of adding up (docs/language.md `limit N`); see the tests report")
 def test_event_limits_add_up_when_one_is_a_parameter():
     # docs/language.md: `limit N` — several events: the limits add up; amounts may name a parameter.
     # IUD insertion (lim_p = 500) and sterilisation (2,800) together, billed 5,000: 3,300.00.
@@ -583,3 +581,20 @@ def test_the_deductible_is_taken_from_the_general_cost_then_from_each_class_in_t
     # + 90% × 100 + 70% × 1,000 = 400 + 90 + 700 = 1,190.00.
     c["items"][0]["amount"] = "1500.00"
     assert paid(p, [c]) == ["1190.00"]
+
+
+def test_a_cap_used_to_the_fen_sends_the_next_stays_whole_eligible_cost_to_the_layer():
+    # domain.md (Suihua employees): once the cap is reached, a later stay gets 90% of its whole
+    # eligible cost from the major layer, no deductible. 13,500: (13,500 − 1,000) × 80% = 10,000,
+    # the cap exactly; then 2,000: 90% × 2,000 = 1,800.00. Just short of the cap (13,499.99:
+    # 9,999.992, 0.008 left), the next stay still has its deductible: the cap point is at
+    # 1,000 + 0.008 / 80% = 1,000.01; basic the rounded increase to 10,000.00, 0.01; the layer
+    # 90% × (2,000 − 1,000.01) = 899.991 → 899.99.
+    p = policy("scheme employee\n  fund basic cap 10000 yearly\n  fund major on eligible above cap\n    rate 90%\n"
+               "  inpatient\n    primary level1 level2 level3 deductible 1000 rate 80%\n")
+    r = rows(p, [stay("a", date="2026-02-01", amount="13500.00"), stay("b", amount="2000.00")])
+    assert [(x["deductible"], x["paid"]["basic"], x["paid"]["major"]) for x in r] == [
+        ("1000.00", "10000.00", "0.00"), ("0.00", "0.00", "1800.00")]
+    r = rows(p, [stay("a", date="2026-02-01", amount="13499.99"), stay("b", amount="2000.00")])
+    assert [(x["deductible"], x["paid"]["basic"], x["paid"]["major"]) for x in r] == [
+        ("1000.00", "9999.99", "0.00"), ("1000.00", "0.01", "899.99")]

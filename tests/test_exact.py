@@ -279,3 +279,21 @@ def test_the_layer_above_the_cap_point_matches_an_exact_reference(costs, rate, l
         assert Fraction(row["paid"]["basic"]) == _fen(basic + pay) - _fen(basic), (i, row)
         assert Fraction(row["paid"]["major"]) == _fen(r2 * above), (i, row)
         basic += pay
+
+
+def test_div_of_an_exact_amount_by_a_decimal_stays_exact():
+    from medpolicy.money import Exact, div
+    assert div(Exact(1, 3), Decimal("2")) == Fraction(1, 6)
+    assert isinstance(div(Exact(1, 3), Decimal("2")), Exact)
+    assert div(Decimal("1"), Decimal("4")) == Decimal("0.25") and isinstance(div(Decimal(1), Decimal(4)), Decimal)
+    assert div(Decimal("10"), 4) == Decimal("2.5")
+
+
+def test_exact_negation_absolute_value_and_output_value():
+    from medpolicy.money import Exact, as_decimal
+    third = Exact(1, 3)
+    assert -third == Fraction(-1, 3) and isinstance(-third, Exact)
+    assert abs(-third) == third and isinstance(abs(-third), Exact)
+    # An exact amount is shown rounded half-up to the fen; a Decimal is shown as it is.
+    assert as_decimal(Exact(2, 3)) == Decimal("0.67") and as_decimal(Exact(1, 200)) == Decimal("0.01")
+    assert str(as_decimal(Decimal("1.005"))) == "1.005"

@@ -1,5 +1,6 @@
 """`med lsp`, driven as a real client drives it: a separate process over stdio (pytest-lsp)."""
 
+import asyncio
 import sys
 from importlib import resources
 from pathlib import Path
@@ -83,6 +84,26 @@ async def test_fixing_the_text_clears_the_diagnostics(client):
         content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=GOOD)]))
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert list(client.diagnostics[uri]) == []
+
+
+async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_text(client):
+    # No wait after a keystroke: each change is compiled when the worker is free, a queued
+    # compile of a text that is no longer the document's is skipped, and nothing stale is
+    # published after the last version's diagnostics.
+    uri = await open_(client, "burst.med", GOOD)
+    texts = [UNKNOWN_NAME, GOOD, UNKNOWN_NAME.replace("level9", "level8"), GOOD, SYNTAX_ERROR]
+    for version, text in enumerate(texts, 2):
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+    versions = []
+    while not versions or versions[-1] != len(texts) + 1:
+        published = await asyncio.wait_for(client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 60)
+        if published.uri == uri:
+            versions.append(published.version)
+    assert versions == sorted(versions)  # never an older version after a newer one
+    [d] = client.diagnostics[uri]
+    assert d.range == rng(7, 15, 7, 18)
 
 
 # ---- hover ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ columns."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,76 @@ def test_a_caret_under_chinese_text_is_as_wide_as_the_text_on_screen():
     d = Diagnostic(Span("p.med", 1, 3, 1, 7), "unknown name `三級醫院`")
     assert display_width("三級醫院") == 8
     assert d.format("x 三級醫院 y\n").splitlines()[1:] == ["  x 三級醫院 y", "    ^^^^^^^^"]
+
+
+# ---- the command line's own words, from the same catalogue --------------------------------
+
+ZH_POLICY = '办法 "某市办法" 施行 2026-01-01 至 2030-12-31\n引用 standard\n\n险种 职工\n  住院 比例 80%\n'
+CLAIM = ('{"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "status": "retired", '
+         '"benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "8000.00"}]}')
+
+
+def med(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "medpolicy.cli", *args], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", **(env or {})}, cwd=cwd)
+
+
+def test_med_check_says_ok_in_the_language_of_the_policys_keywords_or_as_asked(tmp_path):
+    zh = tmp_path / "zh.med"
+    zh.write_text(ZH_POLICY, encoding="utf-8")
+    assert med("check", str(zh)).stderr == f"{zh}：检查通过\n"
+    assert med("check", "--lang", "en", str(zh)).stderr == f"{zh}: ok\n"
+    assert med("check", str(zh), env={"LANG": "en_US.UTF-8"}).stderr == f"{zh}: ok\n"
+    assert med("check", str(tmp_path / "none.med"), env={"LC_ALL": "zh_CN.UTF-8"}).stderr == \
+        f"med：无法读取 {tmp_path / 'none.med'}：文件不存在\n"
+
+
+def test_med_run_reports_skipped_lines_and_unsettled_claims_in_chinese(tmp_path):
+    zh = tmp_path / "zh.med"
+    zh.write_text(ZH_POLICY, encoding="utf-8")
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(CLAIM + "\nnot json\n", encoding="utf-8")
+    out = med("run", str(zh), str(claims))
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [f"{claims}:2：bad JSON: Expecting value (column 1)；已跳过",
+                                       "med：2 条就医记录中有 1 条未能结算"]
+    english = med("run", "--lang", "en", str(zh), str(claims))
+    assert english.stderr.splitlines() == [f"{claims}:2: bad JSON: Expecting value (column 1); skipped",
+                                           "med: 1 of 2 claims could not be settled"]
+    assert med("run", str(zh), str(tmp_path / "claims.txt"), env={"LANG": "zh_CN.UTF-8"}).stderr == \
+        f"med：无法读取 {tmp_path / 'claims.txt'}：文件不存在\n"
+    (tmp_path / "claims.txt").write_text(CLAIM, encoding="utf-8")
+    assert med("run", str(zh), str(tmp_path / "claims.txt"), env={"LANG": "zh_CN.UTF-8"}).stderr == (
+        f"med：{tmp_path / 'claims.txt'}：就医记录须为 .jsonl, .ndjson, .json, .csv, .parquet 文件"
+        "（或用 - 从标准输入读取 JSON 行），而非 .txt\n")
+
+
+def test_med_test_prints_its_report_in_chinese(tmp_path):
+    policies = Path(medpolicy.__file__).resolve().parent.parent / "policies"
+    (tmp_path / "binzhou.med").write_text((policies / "binzhou.med").read_text(encoding="utf-8"), encoding="utf-8")
+    examples = (policies / "binzhou.test.toml").read_text(encoding="utf-8")
+    first = examples[:examples.index("[[example]]", examples.index("[[example]]") + 1)]
+    (tmp_path / "binzhou.test.toml").write_text(first.replace('paid = { basic = "60.00" }', 'paid = { basic = "61.00" }'),
+                                                encoding="utf-8")
+    out = med("test", "--lang", "zh", str(tmp_path))
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[0] == "失败  binzhou.test.toml:49：outpatient at a level-1 clinic, no deductible, 50%  [第十三条（一）]"
+    assert lines[1].startswith("      bz-01a paid.basic：应为 61.00，实为 60.00")
+    assert lines[-1] == "0 个通过，1 个失败"
+    assert med("test", str(tmp_path)).stdout.splitlines()[-1] == "0 passed, 1 failed"
+    (tmp_path / "empty").mkdir()
+    assert med("test", str(tmp_path / "empty"), env={"LANG": "zh_CN.UTF-8"}).stderr == \
+        "med test：未找到算例（*.test.toml）\n"
+
+
+def test_usage_errors_are_in_the_language_asked_or_of_the_locale():
+    out = med("check", env={"LANG": "zh_CN.UTF-8"})
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[0].startswith("用法：med check [-h]")
+    assert out.stderr.splitlines()[-1] == "med check：错误：缺少以下参数：FILE"
+    out = med("run", "--lang", "zh", "--format", "pdf", "p.med", "c.jsonl")
+    assert out.stderr.splitlines()[-1] == ("med run：错误：参数 --format：无效的选项 'pdf'"
+                                           "（可选：'jsonl', 'csv', 'table', 'xlsx', 'parquet'）")
+    english = med("check")
+    assert english.stderr.splitlines()[-1] == "med check: error: the following arguments are required: FILE"

@@ -146,6 +146,7 @@ def test_policies_health_and_openapi(served):
     doc = served.get("/openapi.json").json()
     assert doc["openapi"] == "3.1.0"
     assert set(doc["paths"]) == {"/v1/presettle", "/v1/settle", "/v1/reverse", "/v1/explain", "/v1/check", "/v1/settlements",
+                                 "/v1/nhsa/presettle", "/v1/nhsa/settle", "/v1/nhsa/reverse", "/v1/nhsa/explain",
                                  "/v1/policies", "/healthz", "/metrics", "/openapi.json"}
     settle = doc["paths"]["/v1/settle"]["post"]
     schema = settle["requestBody"]["content"]["application/json"]["schema"]

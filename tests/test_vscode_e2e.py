@@ -1,6 +1,7 @@
 """The VS Code extension, end to end: the packaged .vsix installed into a real VS Code
 workbench (code-server from npm), driven by headless Chromium (puppeteer-core), starts
-`med lsp` and shows a problem, a hover and a completion (editor-support/vscode/test/e2e/run.js).
+`med lsp` and shows a problem, a hover and a completion, and draws no ambiguous-character
+boxes in a .med file (editor-support/vscode/test/e2e/run.js).
 
 The npm side installs itself on first run (setup.sh: exact versions from the lockfiles,
 from the npm registry; code-server once per machine in ~/.cache/medpolicy-e2e, which every
@@ -55,6 +56,11 @@ def test_the_packaged_extension_in_a_real_workbench_shows_the_problem_a_hover_an
     # after `fund`, funds only (the widget draws the rows it has room for: ~12 of the 15)
     funds = {s for w in _standard_funds() for s in (w.name, *w.aliases)}
     assert "basic" in labels and len(labels) >= 10 and set(labels) <= funds, labels
+    # the [med] editor defaults take effect: the full-width （一） of the citations gets
+    # ambiguous-character boxes in a copy of the policy as a .py file, none in the .med file
+    boxes = next(line for line in out.splitlines() if line.startswith("AMBIGUOUS-BOXES: "))
+    in_text, in_med = (int(part.split()[-1]) for part in boxes[len("AMBIGUOUS-BOXES: "):].split(", "))
+    assert in_text > 0 and in_med == 0, boxes
 
 
 def _standard_funds():

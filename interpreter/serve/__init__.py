@@ -10,9 +10,12 @@ Installed by the `serve` extra: `pip install 'medpolicy[serve]'`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
 
 
 def serve(args) -> int:
@@ -52,7 +55,30 @@ def serve(args) -> int:
     if config.workers > 1:
         store.close()  # each worker opens its own; this one only checked the database and made its tables
         os.environ[CONFIG_ENV] = config.to_env()
-        uvicorn.run("medpolicy.serve.app:app_from_env", factory=True, workers=config.workers, **options)
+        with _shared_metrics():
+            uvicorn.run("medpolicy.serve.app:app_from_env", factory=True, workers=config.workers, **options)
     else:
         uvicorn.run(create_app(config, registry, store), **options)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics():
+    """A fresh folder where the workers' metrics meet (prometheus_client's multiprocess mode),
+    set in the environment the workers inherit; removed when the server stops. An operator's
+    own PROMETHEUS_MULTIPROC_DIR is used instead, emptied first (stale counts would add up)."""
+    from .metrics import MULTIPROCESS_ENV
+
+    given = os.environ.get(MULTIPROCESS_ENV)
+    folder = given or tempfile.mkdtemp(prefix="medpolicy-metrics-")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(given, name))
+    os.environ[MULTIPROCESS_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)

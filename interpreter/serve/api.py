@@ -15,6 +15,7 @@ import attrs
 
 from .. import __version__
 from ..schema import embedded
+from . import platform
 from .problems import ApiError
 
 
@@ -71,11 +72,13 @@ class Endpoint:
     request: Optional[dict] = None  # the JSON body's schema (POST)
     responses: dict = attrs.Factory(dict)  # status -> (description, schema or None)
     query: Optional[dict] = None  # the query parameters' schema (GET): an object of strings
+    shape: str = "contract"  # "nhsa": the national platform's request and answer (platform.py)
 
 
-def endpoints(max_batch: int, claim: dict = CLAIM) -> list[Endpoint]:
-    """The API. `claim` is the schema a claim is given: the documented one for OpenAPI, a bare
-    object for checking requests (the claim reader checks claims)."""
+def endpoints(max_batch: int, claim: dict = CLAIM, request: dict = platform.INPUT) -> list[Endpoint]:
+    """The API. `claim` and `request` are the schemas a claim and a platform request are
+    given: the documented ones for OpenAPI, a bare object for checking requests (the claim
+    reader and `nhsa.to_claim` check those, naming the field)."""
     refused = {400: ("malformed JSON", ERROR), 413: ("body too large", ERROR), 404: ("no such policy", ERROR),
                422: ("a field is wrong or missing (unknown fields included), or the claim cannot be settled", ERROR),
                503: ("took longer than the server's time limit", ERROR)}
@@ -117,6 +120,7 @@ def endpoints(max_batch: int, claim: dict = CLAIM) -> list[Endpoint]:
                      "policy": POLICY_FIELD, "person": {"type": "string", "description": "only this member's"},
                      "after": {"type": "string", "pattern": "^[0-9]{1,18}$", "description": "a `seq`: settlements after it"},
                      "limit": {"type": "string", "pattern": "^[0-9]{1,4}$", "description": "at most this many (≤ 1000, default 100)"}}}),
+        *_platform(request, refused),
         Endpoint("GET", "/v1/policies", "policies", "The loaded policies: versions, parameters, reload problems",
                  responses={200: ("the policies", {"type": "object"})}),
         Endpoint("GET", "/healthz", "healthz", "Alive, and the database answers",
@@ -124,6 +128,34 @@ def endpoints(max_batch: int, claim: dict = CLAIM) -> list[Endpoint]:
         Endpoint("GET", "/metrics", "metrics", "Prometheus metrics (text format)",
                  responses={200: ("Prometheus text exposition format", None)}),
         Endpoint("GET", "/openapi.json", "openapi", "This document", responses={200: ("OpenAPI 3.1", {"type": "object"})}),
+    ]
+
+
+def _platform(request: dict, refused: dict) -> list[Endpoint]:
+    """The same operations in the national platform's shape: the platform's message in
+    (`input`: the settlement request), its answer out, refusals as its failure (infcode -1)."""
+    answer = platform.ANSWER
+    failed = {status: (what, answer) for status, (what, _) in refused.items()}
+    ours = {"policy": POLICY_FIELD, "params": PARAMS}
+    return [
+        Endpoint("POST", "/v1/nhsa/presettle", "nhsa_presettle", "预结算 (2206/2303) in the platform's shape: "
+                 "settle against the member's recorded year, recording nothing",
+                 platform.envelope(request, ours), {200: ("the platform's answer", answer), **failed}, shape="nhsa"),
+        Endpoint("POST", "/v1/nhsa/settle", "nhsa_settle", "结算 (2207/2304) in the platform's shape; "
+                 "idempotent by mdtrt_id (or medins_setl_id)",
+                 platform.envelope(request, ours),
+                 {201: ("recorded now", answer), 200: ("recorded before with the same request: the same answer", answer),
+                  409: ("the id was recorded with a different request, or reversed", answer), **failed}, shape="nhsa"),
+        Endpoint("POST", "/v1/nhsa/reverse", "nhsa_reverse", "撤销 (2208/2305) in the platform's shape: the "
+                 "recorded settlement's figures negated",
+                 platform.envelope({**platform.CANCEL, "properties": {**platform.CANCEL["properties"],
+                                                                      "data": platform.CANCEL}},
+                                   {"policy": POLICY_FIELD}),
+                 {200: ("reversed (now or before)", answer), **failed}, shape="nhsa"),
+        Endpoint("POST", "/v1/nhsa/explain", "nhsa_explain", "The platform's answer with the calculation sheet",
+                 platform.envelope(request, ours),
+                 {200: ("the answer and the sheet", {"type": "object", "properties": {
+                     "answer": answer, "sheet": {"type": "string"}}}), **failed}, shape="nhsa"),
     ]
 
 

@@ -24,7 +24,8 @@ from starlette.routing import Route
 from ..cli import explain_sheet
 from ..errors import MedError
 from ..policy import compile as compile_policy
-from . import api
+from .. import nhsa
+from . import api, platform
 from .ledger import Ledger
 from .metrics import Metrics
 from .policies import Registry, diagnostics_json, version_of
@@ -76,9 +77,11 @@ class Service:
         self.ledger = Ledger(store)
         self.metrics = Metrics()
         self.table = api.endpoints(config.max_batch)
-        self.checker = api.RequestChecker(api.endpoints(config.max_batch, claim={"type": "object"}))
+        self.checker = api.RequestChecker(api.endpoints(config.max_batch, claim={"type": "object"},
+                                                        request={"type": "object"}))
         self.document = api.openapi(self.table)
         self.in_flight = 0  # requests being answered (changed only on the event loop)
+        self.worker = str(os.getpid())
 
     # ---- the frame every endpoint runs in -----------------------------------------------
     def route(self, endpoint: api.Endpoint) -> Route:
@@ -88,7 +91,7 @@ class Service:
             started = time.perf_counter()
             if self.in_flight >= self.config.max_in_flight:  # shed load rather than queue without end
                 response = self._refuse(ApiError(503, "busy", f"more than {self.config.max_in_flight} requests "
-                                                 "at once; send it again shortly"))
+                                                 "at once; send it again shortly"), endpoint)
                 self.metrics.requests.labels(endpoint.path, request.method, "503").inc()
                 return response
             self.in_flight += 1  # one event loop: no lock needed
@@ -97,18 +100,19 @@ class Service:
             except asyncio.TimeoutError:
                 response = self._refuse(ApiError(503, "timeout", f"no answer within {self.config.timeout:g} s; "
                                                  "a settlement may still be recorded: send the same claim again "
-                                                 "to learn its outcome"))
+                                                 "to learn its outcome"), endpoint)
             finally:
                 self.in_flight -= 1
             self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
             self.metrics.requests.labels(endpoint.path, request.method, str(response.status_code)).inc()
+            response.headers["X-Med-Worker"] = self.worker  # which worker answered (several share a port)
             return response
 
         return Route(endpoint.path, handle, methods=[endpoint.method], name=endpoint.handler)
 
     async def _answer(self, request: Request, endpoint: api.Endpoint, work) -> Response:
+        body = None
         try:
-            body = None
             if endpoint.request is not None:
                 body = _parse(await _read_body(request, self.config.max_body))
                 self.checker.check(endpoint.handler, body)
@@ -121,18 +125,22 @@ class Service:
             status, content = result
             return _Json(content, status_code=status)
         except ApiError as e:
-            return self._refuse(e)
+            return self._refuse(e, endpoint, body)
         except self.store.unavailable_errors as e:
             log.error("database unavailable answering %s %s: %s", request.method, request.url.path, e)
             return self._refuse(ApiError(503, "database-unavailable", "the database does not answer now; "
-                                         "send the same request again"))
+                                         "send the same request again"), endpoint, body)
         except Exception:  # a bug: logged with its traceback here, never sent to the client
             log.exception("unexpected error answering %s %s", request.method, request.url.path)
-            return self._refuse(ApiError(500, "internal", "internal error; the server's log has the details"))
+            return self._refuse(ApiError(500, "internal", "internal error; the server's log has the details"),
+                                endpoint, body)
 
-    def _refuse(self, e: ApiError) -> Response:
+    def _refuse(self, e: ApiError, endpoint: Optional[api.Endpoint] = None, body: Any = None) -> Response:
+        """The contract's error object; in the platform's shape, its failure (infcode -1) around it."""
         self.metrics.errors.labels(e.code).inc()
         headers = {"Retry-After": "1"} if e.status == 503 else None
+        if endpoint is not None and endpoint.shape == "nhsa":
+            return _raw(e.status, platform.failure(platform.request_of(body), e), headers)
         return _Json(e.body(), status_code=e.status, headers=headers)
 
     def _policy(self, body: dict):
@@ -179,9 +187,9 @@ class Service:
                 rows.append(_row(e, claim))
         return 200, {"results": rows}
 
-    def _settle_one(self, entry, claim, params) -> tuple[dict, bool]:
+    def _settle_one(self, entry, claim, params, shape=None) -> tuple[Any, bool]:
         try:
-            data, recorded = self.ledger.settle(entry, claim, params)
+            data, recorded = self.ledger.settle(entry, claim, params, shape)
         except ApiError:
             self.metrics.claims.labels(entry.name, "refused").inc()
             raise
@@ -205,6 +213,44 @@ class Service:
         data = self.ledger.presettle(entry, body["claim"], body.get("params", {}))
         sheet = explain_sheet(_AsResult(data), entry.policy)
         return 200, {"result": data, "sheet": sheet}
+
+    # ---- the same in the national platform's shape (platform.py) ---------------------------
+    def do_nhsa_presettle(self, body: dict) -> Response:
+        entry = self._policy(body)
+        result, shape = self._platform_presettle(entry, body)
+        return _raw(200, shape.answer(result))
+
+    def do_nhsa_settle(self, body: dict) -> Response:
+        entry = self._policy(body)
+        claim, shape = platform.claim_of(entry, platform.request_of(body))
+        text, recorded = self._settle_one(entry, claim, body.get("params", {}), shape)
+        return _raw(201 if recorded else 200, text)
+
+    def do_nhsa_reverse(self, body: dict) -> Response:
+        entry = self._policy(body)
+        cid = nhsa.request_id(platform.request_of(body))
+        if cid is None:
+            raise ApiError(422, "missing-field", "the cancel names no mdtrt_id (or medins_setl_id)", "input.mdtrt_id")
+        _, now = self.ledger.reverse(entry, cid)
+        if now:
+            self.metrics.claims.labels(entry.name, "reversed").inc()
+        return _raw(200, platform.cancelled(self.ledger.answer(entry, cid, platform.NAME)))
+
+    def do_nhsa_explain(self, body: dict) -> Response:
+        entry = self._policy(body)
+        result, shape = self._platform_presettle(entry, body)
+        sheet = json.dumps(explain_sheet(result, entry.policy), ensure_ascii=False)
+        return _raw(200, f'{{"answer": {shape.answer(result)}, "sheet": {sheet}}}')
+
+    def _platform_presettle(self, entry, body: dict):
+        claim, shape = platform.claim_of(entry, platform.request_of(body))
+        try:
+            result = self.ledger.presettle_result(entry, claim, body.get("params", {}))
+        except ApiError:
+            self.metrics.claims.labels(entry.name, "refused").inc()
+            raise
+        self.metrics.claims.labels(entry.name, "presettled").inc()
+        return result, shape
 
     def do_check(self, body: dict) -> tuple[int, Any]:
         name = body.get("name") or "<request>.med"
@@ -268,6 +314,11 @@ class _AsResult:
 
     def to_json(self) -> dict:
         return self._data
+
+
+def _raw(status: int, text: str, headers: Optional[dict] = None) -> Response:
+    """JSON text made elsewhere (the platform's answers: money as numbers with two decimals)."""
+    return Response(text, status_code=status, headers=headers, media_type="application/json")
 
 
 def _traced(data: dict, trace: bool) -> dict:

@@ -12,11 +12,13 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Mapping, Optional
 
 import attrs
 
+from .. import nhsa
 from ..errors import MedError
 from ..policy import Policy, load
 
@@ -36,6 +38,8 @@ class Loaded:
     params: Mapping[str, str]
     loaded_at: str
     signature: tuple
+    codes: Optional[nhsa.CodeMap] = attrs.field(default=None, eq=False)  # the platform mapping (docs/nhsa.md)
+    codes_problem: Optional[str] = None  # why there is none: the mapping file cannot be used
 
     @property
     def missing_parameters(self) -> list[str]:
@@ -58,9 +62,22 @@ def version_of(policy: Policy) -> str:
     return h.hexdigest()[:16]
 
 
+def compile_sources(main: str, sources: Mapping[str, str]) -> Policy:
+    """A policy compiled again from its kept source texts (`Policy.sources`; `main` names the
+    policy's own): its modules are written beside it in a temporary folder, so `use` finds
+    them as it did. The standard library is the one installed now."""
+    with tempfile.TemporaryDirectory(prefix="medpolicy-version-") as tmp:
+        for name, text in sources.items():
+            if not name.startswith("stdlib/"):
+                Path(tmp, Path(name).name).write_text(text, encoding="utf-8")
+        return load(Path(tmp, Path(main).name))
+
+
 def _signature(path: str, policy: Optional[Policy]) -> tuple:
-    """(file, mtime, size) of the policy file and the files beside it that it uses."""
+    """(file, mtime, size) of the policy file, the files beside it that it uses, and its
+    platform mapping (`CITY.nhsa.toml`)."""
     files = [path] + [f for f in (policy.sources if policy else ()) if f != path and not f.startswith("stdlib/")]
+    files.append(str(nhsa.mapping_path(path)))
     out = []
     for f in files:
         try:
@@ -102,8 +119,13 @@ class Registry:
         sig = _signature(path, policy)
         if sig[0] != before[0]:  # written while we read it: read again on the next poll
             sig = ((path, None, None),) + sig[1:]
+        try:
+            codes, problem = nhsa.load_mapping(path, policy), None
+        except nhsa.MappingError as e:  # the contract's endpoints still serve; /v1/nhsa/... say why not
+            log.error("policy %s: the platform mapping cannot be used: %s", name, e)
+            codes, problem = None, str(e)
         return Loaded(name, path, policy, version_of(policy), declared,
-                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sig)
+                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sig, codes, problem)
 
     @property
     def table(self) -> Table:
@@ -157,5 +179,6 @@ class Registry:
                 "missing_parameters": e.missing_parameters,
                 "schemes": {s: list(p.funds(s)) for s in p.compiled.schemes},
                 "problem": list(table.problems[name][1]) if name in table.problems else None,
+                "nhsa": {"mapping": e.codes.source if e.codes else None, "problem": e.codes_problem},
             })
         return {"default": out[0]["name"] if len(out) == 1 else None, "policies": out}

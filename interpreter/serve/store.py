@@ -65,6 +65,17 @@ def _tables(seq_column: str) -> list[str]:
              recorded_at TEXT NOT NULL, reversed_at TEXT,
              UNIQUE (policy, claim_id))""",
         """CREATE INDEX IF NOT EXISTS settlements_member ON settlements (policy, person, seq)""",
+        # Every policy version that settled something: its source texts, so a member's year is
+        # rebuilt under the version that settled each claim, also after a restart (added to
+        # schema 1 without a migration: an older database gains the table when opened).
+        """CREATE TABLE IF NOT EXISTS policy_versions (
+             version TEXT PRIMARY KEY, policy TEXT NOT NULL, main TEXT NOT NULL,
+             sources TEXT NOT NULL, stored_at TEXT NOT NULL)""",
+        # The answer given in another shape than the contract's (the platform's), so that a
+        # retry gets the same text (added to schema 1 as policy_versions was).
+        """CREATE TABLE IF NOT EXISTS answers (
+             policy TEXT NOT NULL, claim_id TEXT NOT NULL, shape TEXT NOT NULL, answer TEXT NOT NULL,
+             PRIMARY KEY (policy, claim_id, shape))""",
     ]
 
 
@@ -97,20 +108,40 @@ class Tx:
                         (self.policy, claim_id)).fetchone()
         return _recorded(row) if row else None
 
-    def claims(self) -> list[tuple[str, str]]:
-        """The member's recorded, non-reversed claims and their parameters, in recording order."""
-        return self._run("SELECT claim, params FROM settlements WHERE policy = ? AND person = ? "
-                         "AND NOT reversed ORDER BY seq", (self.policy, self.person)).fetchall()
+    def claims(self, *, after: int = 0) -> list[tuple[int, str, str, str, bool]]:
+        """The member's recorded claims after `seq` `after`, reversed ones too, in recording
+        order: (seq, claim, parameters, the policy version that settled it, reversed)."""
+        rows = self._run("SELECT seq, claim, params, policy_version, reversed FROM settlements "
+                         "WHERE policy = ? AND person = ? AND seq > ? ORDER BY seq",
+                         (self.policy, self.person, after)).fetchall()
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def keep_answer(self, claim_id: str, shape: str, answer: str) -> None:
+        """Keep the answer given in `shape` to the claim being recorded."""
+        self._run("INSERT INTO answers (policy, claim_id, shape, answer) VALUES (?, ?, ?, ?)",
+                  (self.policy, claim_id, shape, answer))
+
+    def answer(self, claim_id: str, shape: str) -> Optional[str]:
+        row = self._run("SELECT answer FROM answers WHERE policy = ? AND claim_id = ? AND shape = ?",
+                        (self.policy, claim_id, shape)).fetchone()
+        return row[0] if row else None
+
+    def keep_version(self, version: str, main: str, sources: str) -> None:
+        """Keep a policy version's source texts (JSON: name -> text), once."""
+        self._run("INSERT INTO policy_versions (version, policy, main, sources, stored_at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING", (version, self.policy, main, sources, _now()))
 
     def record(self, *, claim_id: str, content_hash: str, scheme: Optional[str], year: Optional[int],
-               date: Optional[str], claim: str, params: str, result: str, policy_version: str) -> int:
-        """Record a settlement and raise the member's version; returns the new version."""
+               date: Optional[str], claim: str, params: str, result: str, policy_version: str) -> tuple[int, int]:
+        """Record a settlement and raise the member's version; returns (the new version, its seq)."""
         self._run("INSERT INTO settlements (policy, claim_id, content_hash, person, scheme, year, date, "
                   "claim, params, result, policy_version, reversed, recorded_at) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)",
                   (self.policy, claim_id, content_hash, self.person, scheme, year, date, claim, params,
                    result, policy_version, _now()))
-        return self._bump()
+        seq = self._run("SELECT seq FROM settlements WHERE policy = ? AND claim_id = ?",
+                        (self.policy, claim_id)).fetchone()[0]
+        return self._bump(), seq
 
     def reverse(self, claim_id: str) -> int:
         """Mark a recorded settlement reversed and raise the member's version."""
@@ -209,6 +240,26 @@ class Store:
             rows = cur.fetchall()
             conn.rollback()
         return [_recorded(r) for r in rows]
+
+    def answer(self, policy: str, claim_id: str, shape: str) -> Optional[str]:
+        """The answer kept in `shape` for a recorded claim, if any."""
+        ph = self.placeholder
+        with self._borrow() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT answer FROM answers WHERE policy = {ph} AND claim_id = {ph} AND shape = {ph}",
+                        (policy, claim_id, shape))
+            row = cur.fetchone()
+            conn.rollback()
+            return row[0] if row else None
+
+    def version_sources(self, version: str) -> Optional[tuple[str, str]]:
+        """(main file name, sources as JSON) of a kept policy version, if kept."""
+        with self._borrow() as conn:
+            cur = conn.cursor()
+            cur.execute(f"SELECT main, sources FROM policy_versions WHERE version = {self.placeholder}", (version,))
+            row = cur.fetchone()
+            conn.rollback()
+            return (row[0], row[1]) if row else None
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -322,6 +373,8 @@ class PostgresStore(Store):
         conn.commit()
 
     def _begin(self, conn, policy: str, person: str, write: bool) -> None:
+        if not write:  # one snapshot: the member's version and claims read together
+            conn.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if write:
             cur = conn.cursor()
             cur.execute("INSERT INTO members (policy, person) VALUES (%s, %s) ON CONFLICT DO NOTHING",

@@ -1,7 +1,9 @@
 // End to end: the packaged extension (.vsix) installed into a real VS Code workbench
 // (code-server, from npm) and driven by headless Chromium (puppeteer-core). It opens a
 // policy with a mistake and reads back what an author would see: the problem in the
-// Problems panel, a hover and a completion list. Any step that fails exits 1, saying which.
+// Problems panel, a hover, a completion list, and no ambiguous-character boxes around
+// full-width punctuation (which the same text as plain text gets). Any step that fails
+// exits 1, saying which.
 //
 //   node run.js VSIX MED_COMMAND [PORT]
 //
@@ -22,7 +24,8 @@ const CODE_SERVER = path.join(__dirname, "node_modules", ".bin", "code-server");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const STEP_TIMEOUT = 90_000;
 
-// A policy with one mistake: `level9` is no level (the vocabulary has level3).
+// A policy with one mistake: `level9` is no level (the vocabulary has level3). VS Code boxes
+// an ambiguous character only in a word with an ASCII letter or digit: 第二十一条（一）3.
 const POLICY = `policy "测试办法" region 某市 effective 2026-01-01 to 2030-12-31
 use standard
 
@@ -30,7 +33,7 @@ scheme employee
   fund basic cap 100000 yearly                                  cite "第二条"
   inpatient rate 80%                                            cite "第三条"
     level3 deductible 900 rate employed 85% retired 87%         cite "第四条（一）"
-    level9 deductible 500
+    level9 deductible 500                                       cite "第二十一条（一）3"
 `;
 
 function step(name) {
@@ -46,6 +49,9 @@ async function main() {
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
   fs.mkdirSync(folder);
   fs.writeFileSync(path.join(folder, "broken.med"), POLICY);
+  // The same text in a file of another language (Python: VS Code's own defaults; plain text
+  // and Markdown have the boxes off by default), to show what the [med] defaults change.
+  fs.writeFileSync(path.join(folder, "copy.py"), POLICY);
   fs.writeFileSync(path.join(userData, "User", "settings.json"), JSON.stringify({
     "medpolicy.server.command": medCommand,
     "workbench.startupEditor": "none",
@@ -104,7 +110,24 @@ async function main() {
     const items = await completionLabels(page, 8, "  fund ");
     console.log(`COMPLETION: ${items.join(", ")}`);
     expect(items.includes("basic") && !items.includes("level3"), `completion after fund offers funds only (got: ${items})`);
-    console.log("e2e: all three answered by the real extension");
+    await page.keyboard.press("Escape");
+
+    step("ambiguous-character boxes: in a copy as Python, not in the .med file");
+    // The extension's configurationDefaults turn editor.unicodeHighlight.ambiguousCharacters off
+    // for [med]: the full-width （一） of a citation gets no box there, while the same text
+    // in a .py file does (VS Code's defaults), so the check can fail.
+    const boxes = () => document.querySelectorAll(".editor-group-container.active .monaco-editor .unicode-highlight").length;
+    await openFile(page, "copy.py");
+    await page.waitForFunction(`(${boxes})() > 0`, { timeout: STEP_TIMEOUT });
+    const inText = await page.evaluate(`(${boxes})()`);
+    await openFile(page, "broken.med");
+    await page.waitForFunction(() => [...document.querySelectorAll(".editor-group-container.active .view-lines")]
+      .some((v) => v.textContent.includes("第二十一条（一）3")), { timeout: STEP_TIMEOUT });  // the .med text is drawn
+    await new Promise((r) => setTimeout(r, 3000));  // the highlighter's worker answers within a second
+    const inMed = await page.evaluate(`(${boxes})()`);
+    console.log(`AMBIGUOUS-BOXES: copy.py ${inText}, broken.med ${inMed}`);
+    expect(inText > 0 && inMed === 0, `boxes in the copy only (got: copy.py ${inText}, broken.med ${inMed})`);
+    console.log("e2e: all answered by the real extension");
   } catch (err) {
     if (process.env.E2E_SCREENSHOT && browser) {
       const [p] = (await browser.pages()).slice(-1);
@@ -159,7 +182,7 @@ async function openFile(page, name) {
   }
   if (!row) throw new Error(`${name} is not in the Explorer`);
   await row.click();
-  await page.waitForFunction((n) => [...document.querySelectorAll(".tab")].some((t) => t.textContent.includes(n)), {}, name);
+  await page.waitForFunction((n) => [...document.querySelectorAll(".tab.active")].some((t) => t.textContent.includes(n)), {}, name);
 }
 
 async function goTo(page, line, column) {

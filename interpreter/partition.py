@@ -1,0 +1,395 @@
+"""Parquet in, Parquet out, in a fixed memory budget and on every core (`med run --jobs --memory`).
+
+The columnar engine (batch.py) settles a table held in memory: about 1.2 KB a claim while it
+runs. A year larger than the budget is settled in *buckets of whole persons*:
+
+1. **Deal.** The input is read a batch at a time; each row goes to bucket
+   `hash(person) % buckets` (a hash of the UTF-8 bytes, vectorised, the same in every process)
+   with its input position as column `row`, appended to that bucket's Arrow IPC spill file.
+   Each row's id hash goes beside it, to find ids given twice across buckets.
+2. **Settle.** Each bucket is one run of the columnar engine (a person's claims are all in one
+   bucket, so their years are whole); `jobs` worker processes settle buckets side by side, each
+   compiling the policy once. Claim ids given more than once in the whole input are decided
+   first, as `settle_all` decides them (the first claim that reads well keeps its id; later
+   ones are `duplicate-id` rows that never touch a year), and those rows leave their buckets.
+3. **Merge.** The buckets' results, each in input order, are merged by `row` a window at a
+   time and written as row groups of `ROW_GROUP` rows.
+
+The output is the same bytes however many buckets or jobs: every row's result depends only on
+its person's claims, and the file is always written in the same windows. Memory: the buckets
+settling at once (`jobs` of them), plus one window; the number of buckets is chosen so that
+they fit `memory` (docs/scale.md has the measured figures).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .jobs import cores
+
+ROW = "row"
+ROW_GROUP = 1 << 17          # output rows per row group, whatever the partitioning
+READ_BATCH = 1 << 16         # input rows read at a time while dealing
+DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
+CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
+BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
+BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
+SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: less disk for little CPU
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    errors: int = 0
+    fallback: int = 0        # claims the scalar engine settled inside the columnar one
+    buckets: int = 1
+    jobs: int = 1
+
+
+def default_jobs(rows: int) -> int:
+    """Every core for a big input (BIG_ROWS claims or more), else one process."""
+    return cores() if rows >= BIG_ROWS else 1
+
+
+def bucket_count(rows: int, memory: int, jobs: int) -> int:
+    """Buckets of whole persons such that `jobs` of them settling at once fit in `memory`."""
+    per_process = memory // max(jobs, 1) - BASE_BYTES
+    claims = max(per_process // CLAIM_BYTES, 20_000)
+    return max(math.ceil(rows / claims), jobs if rows >= jobs else 1)
+
+
+def string_hash(arr: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string's UTF-8 bytes (0 for null), in vector form: a polynomial over
+    the bytes, then mixed. The same on every machine and in every process (unlike `hash`)."""
+    if pa.types.is_dictionary(arr.type):
+        return string_hash(arr.dictionary)[np.asarray(arr.indices.fill_null(0), dtype=np.int64)] \
+            * np.asarray(pc.is_valid(arr), dtype=np.uint64)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return np.zeros(len(arr), np.uint64)
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else np.zeros(0, np.uint8)
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    with np.errstate(over="ignore"):
+        longest = int(lengths.max(initial=0))
+        powers = np.cumprod(np.full(max(longest, 1), 0x100000001B3, np.uint64))  # FNV prime, wrapping
+        pos = np.arange(len(data), dtype=np.int64) - np.repeat(starts, lengths)
+        cs = np.zeros(len(data) + 1, np.uint64)
+        np.cumsum((data.astype(np.uint64) + 1) * powers[pos], out=cs[1:])
+        h = cs[starts + lengths] - cs[starts] + (lengths.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+    valid = np.asarray(pc.is_valid(arr), dtype=bool)
+    return np.where(valid, h, np.uint64(0))
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The claim columns of few distinct words (dates, schemes, levels, item classes) that are
+    best read as Parquet stores them, as dictionaries: each word is then parsed once."""
+    string = pa.types.is_string
+    out = [name for name in ("date", "scheme", "status", "benefit", "place")
+           if name in schema.names and string(schema.field(name).type)]
+    kind = schema.field("facility").type if "facility" in schema.names else None
+    if kind is not None and pa.types.is_struct(kind) and kind.get_field_index("level") >= 0 \
+            and string(kind.field("level").type):
+        out.append("facility.level")
+    kind = schema.field("items").type if "items" in schema.names else None
+    if kind is not None and pa.types.is_list(kind) and pa.types.is_struct(kind.value_type) \
+            and kind.value_type.get_field_index("class") >= 0 and string(kind.value_type.field("class").type):
+        out.append("items.list.element.class")
+    kind = schema.field("groups").type if "groups" in schema.names else None
+    if kind is not None and pa.types.is_list(kind) and string(kind.value_type):
+        out.append("groups.list.element")
+    return out
+
+
+# ---- 1. deal -------------------------------------------------------------------------------
+
+class _Spill:
+    """One Arrow IPC file per bucket, appended a batch at a time."""
+
+    def __init__(self, folder: str, name: str, buckets: int):
+        self.paths = [os.path.join(folder, f"{name}-{b:05d}.arrow") for b in range(buckets)]
+        self.writers: list = [None] * buckets
+
+    def write(self, b: int, batch: pa.RecordBatch) -> None:
+        if self.writers[b] is None:
+            self.writers[b] = pa.ipc.new_file(self.paths[b], batch.schema, options=SPILL)
+        self.writers[b].write_batch(batch)
+
+    def close(self) -> None:
+        for w in self.writers:
+            if w is not None:
+                w.close()
+
+
+def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
+    """The input's rows dealt into bucket files by person, each with its input position; and
+    files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
+    source = pq.ParquetFile(path)
+    spill = _Spill(folder, "claims", buckets)
+    ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
+    start = 0
+    for batch in source.iter_batches(batch_size=READ_BATCH):
+        n = batch.num_rows
+        rows = np.arange(start, start + n, dtype=np.int64)
+        batch = batch.append_column(ROW, pa.array(rows))
+        person = batch.column("person") if "person" in batch.schema.names else pa.nulls(n, pa.string())
+        bucket = (string_hash(person) % np.uint64(buckets)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")
+        cuts = np.searchsorted(bucket[order], np.arange(buckets + 1))
+        dealt = batch.take(pa.array(order))
+        for b in range(buckets):
+            if cuts[b + 1] > cuts[b]:
+                spill.write(b, dealt.slice(cuts[b], cuts[b + 1] - cuts[b]))
+        if "id" in batch.schema.names:
+            ids_now = batch.column("id")
+            h = string_hash(ids_now)
+            given = np.asarray(pc.is_valid(ids_now), dtype=bool)
+            for b, part in _split(h[given] % np.uint64(buckets), np.stack([h[given].view(np.int64), rows[given]], 1)):
+                with open(ids[b], "ab") as f:
+                    f.write(np.ascontiguousarray(part).tobytes())
+        start += n
+    spill.close()
+    return spill, ids
+
+
+def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    for a, b in zip(np.r_[0, cut], np.r_[cut, len(keys)]):
+        yield int(keys[a]), values[a:b]
+
+
+def repeated_candidates(ids: list) -> np.ndarray:
+    """Rows whose id hash some other row shares: the only rows that may repeat an id (one
+    bucket of ids in memory at a time)."""
+    found = []
+    for path in ids:
+        if not os.path.exists(path):
+            continue
+        pairs = np.fromfile(path, dtype=np.int64).reshape(-1, 2)
+        os.unlink(path)
+        h = pairs[:, 0]
+        order = np.argsort(h, kind="stable")
+        hs = h[order]
+        same = np.zeros(len(hs), bool)
+        same[1:] |= hs[1:] == hs[:-1]
+        same[:-1] |= hs[1:] == hs[:-1]
+        found.append(pairs[order[same], 1])
+    return np.sort(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+
+def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa.Schema) -> pa.Table:
+    """`duplicate-id` result rows (with `row`) for the claims `settle_all` would refuse as
+    repeats: of the candidates sharing an id, every one after the first that reads well."""
+    from .arrow import claims_from_table, results_batch
+    from .errors import ClaimError
+    from .policy import Result, _error
+
+    if not len(candidates):
+        return schema.empty_table()
+    picked, start = [], 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH):
+        lo, hi = np.searchsorted(candidates, [start, start + batch.num_rows])
+        if hi > lo:
+            picked.append(batch.take(pa.array(candidates[lo:hi] - start)))
+        start += batch.num_rows
+    claims = list(claims_from_table(pa.Table.from_batches(picked)))
+    seen, rows, out = set(), [], []
+    for row, claim in zip(candidates.tolist(), claims):
+        try:
+            facts = policy._read(claim)
+        except ClaimError:
+            continue
+        if facts.id in seen:
+            e = ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
+            out.append(Result(_error(claim, e), [], None).to_json(trace=False))
+            rows.append(row)
+        seen.add(facts.id)
+    table = pa.Table.from_batches([results_batch(out, schema.remove(schema.get_field_index(ROW)))])
+    return table.append_column(ROW, pa.array(rows, pa.int64()))
+
+
+# ---- 2. settle -------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _start_worker(policy_path: str, params: Optional[dict]) -> None:
+    """A worker process: the policy compiled once, and its vector plans made once, for every
+    bucket it settles."""
+    from .batch import Plans
+    from .policy import load
+    pa.set_cpu_count(1)
+    _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
+
+
+def _settle_in_worker(claims: str, out: str, skip: np.ndarray) -> tuple[int, int, int]:
+    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"])
+
+
+def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans=None) -> tuple[int, int, int]:
+    """One bucket's claims settled as one run by the columnar engine, written with their input
+    positions to `out`; rows in `skip` (ids given twice) are left out. Returns (rows, errors,
+    claims settled by the scalar engine)."""
+    from .arrow import all_funds, result_schema
+    from .batch import fallback_count, settle_batch
+
+    schema = result_schema(all_funds(policy), False).append(pa.field(ROW, pa.int64()))
+    if not os.path.exists(claims):
+        table = None
+    else:
+        with pa.OSFile(claims) as source:  # read, not mapped: mapped pages would count as the process's memory
+            table = pa.ipc.open_file(source).read_all()
+        os.unlink(claims)
+    if table is not None and len(skip):
+        table = table.filter(pa.array(~np.isin(np.asarray(table.column(ROW)), skip)))
+    if table is None or not table.num_rows:
+        with pa.ipc.new_file(out, schema) as w:
+            pass
+        return 0, 0, 0
+    rows = table.column(ROW)
+    result = settle_batch(policy, table.drop_columns([ROW]), params, plans)
+    fell = fallback_count(result)
+    result = result.replace_schema_metadata(None).append_column(ROW, rows)
+    with pa.ipc.new_file(out, schema, options=SPILL) as w:
+        for batch in result.to_batches(max_chunksize=READ_BATCH):
+            w.write_batch(batch)
+    return result.num_rows, result.num_rows - result.column("error").null_count, fell
+
+
+# ---- 3. merge --------------------------------------------------------------------------------
+
+class _Results:
+    """One bucket's results (in input order), read a batch at a time."""
+
+    def __init__(self, path: str):
+        self.source = pa.OSFile(path)  # a batch read at a time (a mapped file's pages would stay resident)
+        self.reader = pa.ipc.open_file(self.source)
+        self.next = 0
+        self.held: Optional[pa.Table] = None
+
+    def upto(self, end: int) -> Optional[pa.Table]:
+        """Its rows with input position below `end`."""
+        parts = []
+        while True:
+            if self.held is None:
+                if self.next >= self.reader.num_record_batches:
+                    break
+                self.held = pa.Table.from_batches([self.reader.get_batch(self.next)])
+                self.next += 1
+            rows = np.asarray(self.held.column(ROW))
+            cut = int(np.searchsorted(rows, end))
+            parts.append(self.held.slice(0, cut))
+            self.held = self.held.slice(cut) if cut < len(rows) else None
+            if self.held is not None:
+                break
+        parts = [p for p in parts if p.num_rows]
+        return pa.concat_tables(parts) if parts else None
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def merged(paths: list[str], extra: pa.Table, total: int) -> Iterator[pa.Table]:
+    """Windows of ROW_GROUP rows, in input order, from the buckets' results (and `extra`)."""
+    sources = [_Results(p) for p in paths]
+    extra_rows = np.asarray(extra.column(ROW)) if extra.num_rows else np.zeros(0, np.int64)
+    try:
+        for start in range(0, total, ROW_GROUP):
+            end = min(start + ROW_GROUP, total)
+            parts = [t for t in (s.upto(end) for s in sources) if t is not None]
+            lo, hi = np.searchsorted(extra_rows, [start, end])
+            if hi > lo:
+                parts.append(extra.slice(lo, hi - lo))
+            window = pa.concat_tables(parts)
+            order = np.argsort(np.asarray(window.column(ROW)), kind="stable")
+            yield window.take(pa.array(order)).drop_columns([ROW])
+    finally:
+        for s in sources:
+            s.close()
+
+
+def write_results(table_windows: Iterator[pa.Table], out: str, schema: pa.Schema) -> None:
+    """Parquet written in windows of ROW_GROUP rows, each one chunk: the same bytes however
+    the rows were computed."""
+    with pq.ParquetWriter(out, schema) as w:
+        for window in table_windows:
+            w.write_table(window.combine_chunks(), row_group_size=ROW_GROUP)
+
+
+def _windows(table: pa.Table) -> Iterator[pa.Table]:
+    for start in range(0, table.num_rows, ROW_GROUP):
+        yield table.slice(start, ROW_GROUP)
+
+
+# ---- the whole run ----------------------------------------------------------------------------
+
+def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, out: str, *,
+                jobs: Optional[int] = None, memory: Optional[int] = None, buckets: Optional[int] = None,
+                workdir: Optional[str] = None) -> Summary:
+    """`med run CLAIMS.parquet -o OUT.parquet --no-trace`: every claim settled by the columnar
+    engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
+    (default: every core from BIG_ROWS claims). Raises OSError when a file cannot be read or
+    written. `buckets` overrides the number of buckets the budget gives."""
+    from .arrow import all_funds, result_schema
+    from .batch import Plans, fallback_count, settle_batch
+
+    source = pq.ParquetFile(claims)
+    total = source.metadata.num_rows
+    jobs = max(jobs or default_jobs(total), 1)
+    memory = memory or DEFAULT_MEMORY
+    buckets = buckets or bucket_count(total, memory, jobs)
+    schema = result_schema(all_funds(policy), False)
+    summary = Summary(rows=total, buckets=buckets, jobs=jobs)
+    if buckets == 1:  # it fits: one run in memory
+        # (ParquetFile.read, not read_table: no import of pyarrow.dataset, a third of a second)
+        table = pq.ParquetFile(claims, read_dictionary=dictionary_columns(source.schema_arrow)).read()
+        result = settle_batch(policy, table, params)
+        summary.fallback = fallback_count(result)
+        summary.errors = result.num_rows - result.column("error").null_count
+        write_results(_windows(result.replace_schema_metadata(None)), out, schema)
+        return summary
+    with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp:
+        spill, ids = deal(claims, tmp, buckets)
+        full = schema.append(pa.field(ROW, pa.int64()))
+        repeats = duplicate_rows(policy, params, claims, repeated_candidates(ids), full)
+        del ids
+        skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
+        outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
+        tasks = list(zip(spill.paths, outs))
+        if jobs == 1:
+            plans = Plans()
+            counts = [settle_bucket(policy, params, c, o, skip, plans) for c, o in tasks]
+        else:
+            counts = _in_workers(policy_path, params, tasks, skip, jobs)
+        summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
+        summary.fallback = sum(f for _, _, f in counts)
+        write_results(merged(outs, repeats, total), out, schema)
+    return summary
+
+
+def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int) -> list:
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver (spawn where there is none): no worker inherits the parent's threads or locks.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                             initializer=_start_worker, initargs=(policy_path, params)) as pool:
+        futures = [pool.submit(_settle_in_worker, c, o, skip) for c, o in tasks]
+        return [f.result() for f in futures]

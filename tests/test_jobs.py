@@ -1,0 +1,88 @@
+"""`med run --jobs N` and `--memory`: buckets of whole persons and worker processes give the
+bytes one process gives, for Parquet (the columnar engine) and JSON lines (the scalar engine)."""
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import medpolicy
+from medpolicy.arrow import claims_table
+from medpolicy.cli import main
+from medpolicy.inputs import ClaimFile
+from medpolicy.jobs import Pool
+from medpolicy.output import writer_for
+from medpolicy.partition import run_parquet, string_hash
+from medpolicy.runner import run_claims
+
+from test_batch import generated_year
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = str(ROOT / "policies" / "suihua.med")
+
+
+def year_with_repeats(policy):
+    """A generated year, plus ids given twice across persons (so across buckets): a repeat of a
+    good claim, and an id first carried by a claim that does not read (which then keeps no id)."""
+    claims = generated_year(policy, 160, seed=11)
+    first = claims[5]
+    claims.append({**claims[40], "id": first["id"]})                          # a repeat: duplicate-id
+    claims.insert(7, {**claims[60], "id": "late", "scheme": "nobody"})       # does not read
+    claims.append({**claims[80], "id": "late"})                              # settles: "late" was never taken
+    claims.append({**claims[90], "person": None, "id": "no-person"})
+    return claims
+
+
+def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
+    policy = medpolicy.load(POLICY)
+    claims = year_with_repeats(policy)
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src)
+    outs = {}
+    for name, jobs, buckets in (("one", 1, 1), ("buckets", 1, 3)):
+        outs[name] = tmp_path / f"{name}.parquet"
+        done = run_parquet(policy, POLICY, None, str(src), str(outs[name]), jobs=jobs, buckets=buckets)
+        assert (done.rows, done.buckets) == (len(claims), buckets)
+    outs["cli"] = tmp_path / "cli.parquet"
+    assert main(["run", POLICY, str(src), "-o", str(outs["cli"]), "--no-trace", "--jobs", "2"]) == 1  # error rows
+    one = outs["one"].read_bytes()
+    assert outs["buckets"].read_bytes() == one
+    assert outs["cli"].read_bytes() == one
+    # ... and they are the scalar engine's results, the repeated ids decided as settle_all does.
+    got = pq.read_table(outs["one"]).to_pylist()
+    assert got == policy.settle_table(claims_table(claims)).to_pylist()
+    repeat = [r for r in got if r["id"] == claims[5]["id"]]
+    assert repeat[0]["error"] is None and repeat[1]["error"]["code"] == "duplicate-id"
+    late = [r for r in got if r["id"] == "late"]
+    assert late[0]["error"]["field"] == "scheme" and late[1]["error"] is None
+
+
+def test_jobs_write_the_json_lines_one_process_writes(tmp_path):
+    policy = medpolicy.load(POLICY)
+    claims = year_with_repeats(policy)
+    src = tmp_path / "claims.jsonl"
+    lines = [json.dumps(c) for c in claims]
+    lines.insert(30, "{not json")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outs = {}
+    for jobs in (1, 2):
+        outs[jobs] = tmp_path / f"out-{jobs}.jsonl"
+        assert main(["run", POLICY, str(src), "-o", str(outs[jobs]), "--jobs", str(jobs)]) == 1
+    assert outs[2].read_bytes() == outs[1].read_bytes()
+    # Small tasks: many of them in flight, whole persons each.
+    with ClaimFile(str(src)) as source, open(tmp_path / "small.jsonl", "w", encoding="utf-8", newline="") as out:
+        run_claims(policy, None, source, writer_for("jsonl", out, policy), trace=True,
+                   pool=Pool(POLICY, None, "jsonl", True, 2, task_claims=40))
+    assert (tmp_path / "small.jsonl").read_bytes() == outs[1].read_bytes()
+
+
+def test_a_person_hash_is_the_same_however_the_strings_are_held():
+    names = pa.array(["p1", "病人二", None, "", "p1", "a much longer person identifier"])
+    h = string_hash(names)
+    assert h[0] == h[4] and h[2] == 0 and len(set(h.tolist())) == 5 and 0 not in h[[0, 1, 3, 5]]
+    assert (string_hash(names.slice(2)) == h[2:]).all()
+    assert (string_hash(names.dictionary_encode()) == h).all()
+    assert (string_hash(names.cast(pa.large_string())) == h).all()
+    # Fixed across processes and machines: buckets written by one worker are read by another.
+    assert string_hash(pa.array(["p1", "病人二"])).tolist() == [12141484717761853608, 11899868159309080569]
