@@ -239,21 +239,23 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     return _parse(text, file, None)[0]
 
 
-def parse_fragment(text: str, file: str, parameters: frozenset) -> tuple[ast.Module, int]:
+def parse_fragment(text: str, file: str, parameters: frozenset, words: Optional[Words] = None) -> tuple[ast.Module, int]:
     """`parse` of a piece of a file, the rest blanked out (the language server's incremental
     re-parse, reparse.py): a name in a table is read against `parameters`, the whole file's
-    declared parameters. Returns the tree and how many clauses it counts against MAX_CLAUSES
-    (whose sum over the pieces is the caller's to check)."""
-    return _parse(text, file, parameters)
+    declared parameters, and Chinese runs against `words`, the whole file's (segment.words_for).
+    Returns the tree and how many clauses it counts against MAX_CLAUSES (whose sum over the
+    pieces is the caller's to check)."""
+    return _parse(text, file, parameters, words)
 
 
-def _parse(text: str, file: str, parameters: Optional[frozenset]) -> tuple[ast.Module, int]:
+def _parse(text: str, file: str, parameters: Optional[frozenset],
+           words: Optional[Words] = None) -> tuple[ast.Module, int]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES} bytes"))
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
-    words = _WORDS.set(words_for(text))
+    reset = _WORDS.set(words or words_for(text))
     try:
         tree = _parser().parse(text)
     except _Unreadable as e:
@@ -269,7 +271,7 @@ def _parse(text: str, file: str, parameters: Optional[frozenset]) -> tuple[ast.M
     except RecursionError:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), "the file is nested too deeply to read")) from None
     finally:
-        _WORDS.reset(words)
+        _WORDS.reset(reset)
     try:
         _check_numbers(tree, file)
         params = _declared_parameters(tree) if parameters is None else parameters

@@ -178,3 +178,14 @@ def test_the_regulations_wei_reads_as_nothing():
     printed = parse(HEAD + "  住院起付标准为900元，报销比例为在职85%、退休87%，最高支付限额为20万元\n", "p.med")
     assert printed == parse(HEAD + "  住院 起付线 900 比例 在职 85% 退休 87% 封顶线 20万\n", "p.med")
     assert [t.text for t in scan("起付标准为900元")] == ["起付标准", "为", "900元"]
+
+
+def test_the_incremental_reparse_reads_runs_with_the_whole_files_names():
+    # A piece of a long scheme is parsed alone (reparse.py); its runs still see the file's `define`s.
+    from medpolicy.reparse import Reparser
+
+    text = COHORT + "".join(f"    中人一档二级起付线{500 + n}元，比例在职80%\n" for n in range(30))
+    reparser = Reparser("long.med")
+    assert reparser.parse(text) == parse(text, "long.med") and not reparser.whole
+    edited = text.replace("起付线510元", "起付线511元")
+    assert reparser.parse(edited) == parse(edited, "long.med") and reparser.reused > 0
