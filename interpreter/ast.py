@@ -91,7 +91,26 @@ class DateSelector:
     span: Span = _span()
 
 
-Selector = Union[NameSelector, MeasureSelector, DateSelector]
+@attrs.frozen
+class FactDateSelector:
+    """`birth-date <= 1955-12-31`: a dated fact of the claim's member compared with a date."""
+
+    fact: str
+    op: str
+    date: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class AllSelector:
+    """`hypertension and diabetes`: every one of the names must hold (several-valued kinds)."""
+
+    names: tuple[str, ...]
+    span: Span = _span()
+
+
+Selector = Union[NameSelector, MeasureSelector, DateSelector, FactDateSelector, AllSelector]
+SELECTOR_NODES = (NameSelector, MeasureSelector, DateSelector, FactDateSelector, AllSelector)
 
 
 @attrs.frozen
@@ -396,6 +415,7 @@ class DefineEntry:
     aliases: tuple[str, ...]
     description: Optional[str] = None
     span: Span = _span()
+    condition: tuple = ()   # `define cohort`: the selectors after `when`
 
 
 @attrs.frozen

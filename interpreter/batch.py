@@ -378,6 +378,7 @@ class _VPlan:
             raise Unsupported("a limit or a fixed amount (限额, 定额)")
         if plan.no_rate is not None:
             self.error = plan.no_rate.as_dict()
+            self.allowance_zero = False  # an error row has no allowance, as the scalar engine's
             return
         if plan.rate is None:
             raise Unsupported("no rate")

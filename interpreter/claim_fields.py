@@ -44,6 +44,9 @@ class Field:
     fields: tuple["Field", ...] = ()        # object/list: the nested fields
     feeds: tuple[str, ...] = ()             # vocabulary words it becomes: "measure age", "flag late", "level"
     flag_when: bool = True                  # bool: the flag in `feeds` is set when the value is this
+    counts: str = ""                        # date: the measure in `feeds` counts "months" or "days" from it
+                                            # to the claim's date, or the "filing-month" (January of the
+                                            # claim's year is 1)
     doc: str = ""
 
 
@@ -57,15 +60,24 @@ FACILITY_FIELDS = (
     _field("type", "name", "the kind of facility (医疗机构类型)", kind="type", default="hospital", feeds=("type",)),
     _field("private", "bool", "a private facility (民营)", feeds=("flag private",)),
     _field("beds", "whole", "the facility's number of beds (床位数)", low=0, high=1_000_000, feeds=("measure beds",)),
+    _field("specialist", "bool", "a specialist hospital, or the stay was in a specialist ward (专科医院或专科病房)",
+           feeds=("flag specialist",)),
 )
 
 ENROLMENT_FIELDS = (
     _field("mode", "choice", "standard 统账结合 or pooled-only 单建统筹", values=("standard", "pooled-only"),
            default="standard", feeds=("flag standard-enrolment", "flag pooled-only")),
     _field("since", "date", "the date of enrolment: waiting periods count months from it",
-           feeds=("measure months-enrolled",)),
+           feeds=("measure months-enrolled",), counts="months"),
     _field("paid_on", "date", "the date the contribution was paid (Binzhou's late payment)",
-           feeds=("measure days-since-paid",)),
+           feeds=("measure days-since-paid",), counts="days"),
+    _field("break_months", "whole", "the months of the last break in contributions (中断缴费月数), 0 for none",
+           low=0, high=1200, feeds=("measure break-months",)),
+    _field("resumed_on", "date", "the date contributions were paid again after that break (恢复缴费)",
+           feeds=("measure months-since-resumed",), counts="months"),
+    _field("supplement_rejoined_on", "date", "the date a member paid the supplementary insurance again after "
+           "letting it lapse, or renewed after the collection period (断保后重新续保缴费)",
+           feeds=("measure months-since-supplement-rejoined",), counts="months"),
     _field("late", "bool", "paid after the collection period (逾期缴费)", feeds=("flag late",)),
     _field("supplement", "bool", "joined the voluntary supplementary insurance", feeds=("flag supplement",)),
     _field("flexible", "bool", "a flexible-employment member (灵活就业人员)", feeds=("flag flexible",)),
@@ -96,6 +108,11 @@ CLAIM_FIELDS = (
            kind="status", default="employed", feeds=("status",)),
     _field("facility", "object", "where the care was given", required=True, fields=FACILITY_FIELDS),
     _field("place", "name", "where the member sought care (就医地)", kind="place", default="local", feeds=("place",)),
+    _field("area", "name", "how far from home: within-region (every local claim), in-province, out-of-province "
+           "(就医地范围); a remote claim without it matches no clause that names an area", kind="area",
+           feeds=("area",)),
+    _field("region_code", "text", "the treatment region's code (就医地医保区划, mdtrtarea_admvs on the national "
+           "platform), kept with the claim"),
     _field("groups", "names", "special groups the member belongs to (特殊人群)", kind="group", feeds=("group",)),
     _field("conditions", "names", "the member's listed conditions (疾病)", kind="condition",
            feeds=("condition", "measure diseases")),
@@ -106,7 +123,14 @@ CLAIM_FIELDS = (
     _field("enrolment", "object", "how and since when the member is enrolled", fields=ENROLMENT_FIELDS),
     _field("contracted", "bool", "a family-doctor contract last year (签约)", feeds=("flag contracted",)),
     _field("history", "object", "facts from before this run", fields=HISTORY_FIELDS),
-    _field("age", "whole", "age in whole years", low=0, high=150, feeds=("measure age",)),
+    _field("age", "whole", "age in whole years (computed from birth_date when that is given; a different age "
+           "is an error)", low=0, high=150, feeds=("measure age",)),
+    # Dated facts of the member's life (contract extension, docs/language.md "Dated facts"): compared
+    # with dates (`birth-date <= 1955-12-31`) and read by cohorts; never a group the claim asserts.
+    _field("birth_date", "date", "the member's date of birth (出生日期); sets age at the claim's date",
+           feeds=("date birth-date", "measure age")),
+    _field("work_start", "date", "the date the member started work (参加工作时间)", feeds=("date work-start",)),
+    _field("retired_on", "date", "the date the member retired (退休时间)", feeds=("date retired-on",)),
     _field("pregnancy_months", "whole", "whole months of pregnancy", low=0, high=12,
            feeds=("measure pregnancy-months",)),
     _field("babies", "whole", "babies born (1 when a maternity event is given without it)", low=1, high=12,
@@ -115,6 +139,19 @@ CLAIM_FIELDS = (
            feeds=("measure birth-order",)),
     _field("referred_from", "name", "the level of the facility an in-region referral came from", kind="level"),
     _field("wage", "amount", "monthly wage base for the maternity allowance"),
+    # Facts the TODO(language) rules of the shipped policies needed (docs/worked-examples.md).
+    _field("work_injury", "bool", "the cost is owed by work-injury insurance (应当从工伤保险基金中支付)",
+           feeds=("flag work-injury",)),
+    _field("third_party", "bool", "the cost is owed by a third party (应当由第三人负担)", feeds=("flag third-party",)),
+    _field("public_health", "bool", "the cost is owed by public health (应当由公共卫生负担)",
+           feeds=("flag public-health",)),
+    _field("abroad", "bool", "the care was abroad (在境外就医)", feeds=("flag abroad",)),
+    _field("during_stay", "bool", "an outpatient claim dated during one of the member's stays (住院期间)",
+           feeds=("flag during-stay",)),
+    _field("observation_only", "bool", "emergency observation not followed by admission (留院观察后未住院)",
+           feeds=("flag observation-only",)),
+    _field("filed_on", "date", "the date the claim was filed for settlement (报结日期)",
+           feeds=("measure filing-month",), counts="filing-month"),
     _field("items", "list", "the bill: one entry per catalogue class", required=True, fields=ITEM_FIELDS),
 )
 
@@ -126,6 +163,24 @@ def walk(fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = ""):
         yield path, f
         if f.fields:
             yield from walk(f.fields, path + ("[]." if f.type == "list" else "."))
+
+
+def date_fields() -> dict[str, tuple[str, ...]]:
+    """Each dated fact a date field feeds (`birth-date` -> ("birth_date",)): a clause compares it
+    with a date; the facts keep it as its day number (date.toordinal())."""
+    return {word[len("date "):]: tuple(path.split("."))
+            for path, f in walk() if f.type == "date" for word in f.feeds if word.startswith("date ")}
+
+
+def fed_words() -> frozenset[str]:
+    """Every "KIND NAME" (measure, flag, date) and every "KIND" (a dimension a field's value
+    names) some claim field feeds: what a defined name must be among to be fed at all."""
+    return frozenset(word for _, f in walk() for word in f.feeds)
+
+
+def feeders(word: str) -> list[str]:
+    """The claim fields (dotted paths) that feed a vocabulary word ("measure age")."""
+    return [path for path, f in walk() if word in f.feeds]
 
 
 def measure_fields() -> dict[str, tuple[str, ...]]:

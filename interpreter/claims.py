@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from .claim_fields import (CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS, ITEM_FIELDS,
-                           Field, walk)
+                           Field, feeders, walk)
 from .errors import ClaimError
 from .vocabulary import Vocabulary
 
@@ -40,7 +40,7 @@ class Facts:
     """What a claim says, in the vocabulary's terms. Plain data; read only after construction."""
 
     __slots__ = ("id", "person", "date", "ordinal", "year", "scheme", "benefit", "level", "grade", "type",
-                 "status", "place", "disease_class", "groups", "events", "conditions", "flags", "measures",
+                 "status", "place", "area", "disease_class", "groups", "events", "conditions", "flags", "measures",
                  "items", "referred_from", "wage", "raw", "_key")
 
     def single(self, dim: str) -> Optional[str]:
@@ -61,7 +61,8 @@ class Facts:
             )
             k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
                              self.place, self.disease_class, self.groups, self.events, self.conditions,
-                             self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from)
+                             self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from,
+                             self.area)
         return k
 
     def replace(self, **changes: Any) -> "Facts":
@@ -75,7 +76,7 @@ class Facts:
 _SINGLE_GETTERS = {
     "scheme": lambda f: f.scheme, "benefit": lambda f: f.benefit, "level": lambda f: f.level,
     "grade": lambda f: f.grade, "type": lambda f: f.type, "status": lambda f: f.status,
-    "place": lambda f: f.place, "disease-class": lambda f: f.disease_class,
+    "place": lambda f: f.place, "disease-class": lambda f: f.disease_class, "area": lambda f: f.area,
 }
 _MULTI_GETTERS = {
     "group": lambda f: f.groups, "event": lambda f: f.events, "condition": lambda f: f.conditions,
@@ -225,6 +226,11 @@ FLAGS_FED = tuple((path, word.split()[1], f.flag_when) for path, f in walk() if 
                   for word in f.feeds if word.startswith("flag "))
 MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "whole"
                      for word in f.feeds if word.startswith("measure "))
+# Keys as tuples, split once: these are read for every claim.
+COUNTED = tuple((tuple(path.split(".")), word.split()[1], f.counts) for path, f in walk() if f.counts
+                for word in f.feeds if word.startswith("measure "))
+DATES_FED = tuple((tuple(path.split(".")), word.split()[1]) for path, f in walk() if f.type == "date"
+                  for word in f.feeds if word.startswith("date "))
 
 
 class ClaimReader:
@@ -233,6 +239,7 @@ class ClaimReader:
     def __init__(self, vocab: Vocabulary):
         kinds = {f.kind for _, f in walk() if f.kind}
         self.allowed = {kind: frozenset(vocab.names_of(kind)) for kind in kinds}
+        self.cohorts = {w.name: w for (k, _), w in vocab.words.items() if k == "cohort"}
 
     def read(self, claim: Any) -> Facts:
         if not isinstance(claim, dict):
@@ -288,6 +295,10 @@ class ClaimReader:
         if value is None:
             raise ClaimError("missing-field", f"the claim has no {field} (one of: {', '.join(sorted(allowed))})", field)
         if not isinstance(value, str) or value not in allowed:
+            if isinstance(value, str) and value in self.cohorts:
+                raise ClaimError("computed-value", f"{field} {shown(value)} is a cohort the policy computes from the "
+                                                   f"claim's facts ({_condition(self.cohorts[value])}); a claim cannot "
+                                                   f"assert it", field)
             raise ClaimError("unknown-value", f"{field} {shown(value)} is not one of: {', '.join(sorted(allowed))}", field)
         return value
 
@@ -324,6 +335,7 @@ class ClaimReader:
         date = v["date"]
         f.date, f.ordinal, f.year = date, date.toordinal(), date.year
         f.scheme, f.benefit, f.place = v["scheme"], v["benefit"], v["place"]
+        f.area = _area(v["place"], v["area"])
         f.status = v["status"] if f.scheme == "employee" else None  # residents have no status
         facility, enrolment = v["facility"], v["enrolment"]
         f.level, f.type = facility["level"], facility["type"]
@@ -342,11 +354,7 @@ class ClaimReader:
             measures["babies"] = 1  # a birth without a count is one baby
         if f.conditions:
             measures["diseases"] = len(f.conditions)
-        if enrolment["paid_on"] is not None:
-            measures["days-since-paid"] = (date - enrolment["paid_on"]).days
-        if enrolment["since"] is not None:
-            since = enrolment["since"]
-            measures["months-enrolled"] = (date.year - since.year) * 12 + date.month - since.month
+        _dated_facts(v, date, measures)
         f.measures = measures
         f.referred_from = v["referred_from"]
         f.wage = v["wage"]
@@ -354,7 +362,58 @@ class ClaimReader:
         return f
 
 
+def _area(place: str, area: Optional[str]) -> Optional[str]:
+    """A local claim is within the region; a remote one is not, and may say how far it went."""
+    if place == "local":
+        if area not in (None, "within-region"):
+            raise ClaimError("bad-value", f"area {area} contradicts place local (care inside the region)", "area")
+        return "within-region"
+    if area == "within-region":
+        raise ClaimError("bad-value", f"area within-region contradicts place {place} (care outside the region)", "area")
+    return area
+
+
+def _condition(word) -> str:
+    """The claim fields a cohort's condition reads: `birth_date, work_start`."""
+    words = [f"date {s.fact}" if hasattr(s, "fact") else f"measure {s.measure}"
+             for s in word.condition if hasattr(s, "fact") or hasattr(s, "measure")]
+    fields = dict.fromkeys(path for w in words for path in feeders(w))
+    return "from " + ", ".join(fields) if fields else "from other facts"
+
+
+def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
+    """Dated facts as day numbers (clauses compare them with dates), and the age at the claim's
+    date from the birth date, which a given age must agree with."""
+    for keys, fact in DATES_FED:
+        day = _get(v, keys)
+        if day is not None:
+            measures[fact] = day.toordinal()
+    for keys, measure, counts in COUNTED:
+        day = _get(v, keys)
+        if day is not None:
+            measures[measure] = (date - day).days if counts == "days" else \
+                (date.year - day.year) * 12 + date.month - day.month if counts == "months" else \
+                (day.year - date.year) * 12 + day.month
+    born = v["birth_date"]
+    if born is None:
+        return
+    age = date.year - born.year - ((date.month, date.day) < (born.month, born.day))
+    if age < 0:
+        raise ClaimError("bad-date", f"birth_date {born.isoformat()} is after the claim's date {date.isoformat()}",
+                         "birth_date")
+    if v["age"] is not None and v["age"] != age:
+        raise ClaimError("bad-value", f"age {v['age']} contradicts birth_date {born.isoformat()}: the member is "
+                                      f"{age} on the claim's date {date.isoformat()}", "age")
+    measures["age"] = age
+
+
 _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
+
+
+def _get(values: dict, keys: tuple) -> Any:
+    for key in keys:
+        values = values[key]
+    return values
 
 
 def _at(values: dict, path: str) -> Any:

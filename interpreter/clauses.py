@@ -47,6 +47,7 @@ class Constraint:
     excluded: tuple[tuple[str, frozenset], ...] = ()   # dimension -> values it must not have
     measures: tuple[tuple[str, Interval], ...] = ()    # measure -> closed interval
     dates: Interval = (None, None)                     # ordinal days, closed
+    required: tuple[tuple[str, frozenset], ...] = ()   # dimension -> values it must all have (`and`)
 
     @functools.cached_property
     def _by_dim(self) -> dict:
@@ -83,8 +84,12 @@ class Constraint:
         measures = dict(self.measures)
         for m, iv in other.measures:
             measures[m] = _interval_meet(measures[m], iv) if m in measures else iv
+        required = dict(self.required)
+        for d, v in other.required:
+            required[d] = required.get(d, frozenset()) | v
         return Constraint(tuple(sorted(values.items())), tuple(sorted(excluded.items())),
-                          tuple(sorted(measures.items())), _interval_meet(self.dates, other.dates))
+                          tuple(sorted(measures.items())), _interval_meet(self.dates, other.dates),
+                          tuple(sorted(required.items())))
 
     def without(self, *dims: str) -> "Constraint":
         return attrs.evolve(self, values=tuple((d, v) for d, v in self.values if d not in dims))
@@ -92,8 +97,13 @@ class Constraint:
     def implies(self, other: "Constraint") -> bool:
         """Every claim this constraint admits, `other` admits too (this one is as specific or more)."""
         mine = dict(self.values)
+        my_required = dict(self.required)
         for d, allowed in other.values:
-            if d not in mine or not mine[d] <= allowed:
+            if (d not in mine or not mine[d] <= allowed) and my_required.get(d, frozenset()).isdisjoint(allowed):
+                return False
+        for d, needed in other.required:
+            have = my_required.get(d, frozenset()) | (mine[d] if len(mine.get(d, ())) == 1 else frozenset())
+            if not needed <= have:
                 return False
         mine_ex = dict(self.excluded)
         for d, banned in other.excluded:
@@ -116,6 +126,10 @@ class Constraint:
             # Every value one clause needs, the other bans (`veteran-worker` against `not veteran-worker`).
             if v <= dict(merged.excluded).get(d, frozenset()):
                 return False
+        for d, v in merged.required:
+            # `hypertension and diabetes` against `not diabetes`.
+            if v & dict(merged.excluded).get(d, frozenset()):
+                return False
         for _, iv in merged.measures:
             if iv[0] is not None and iv[1] is not None and iv[0] > iv[1]:
                 return False
@@ -125,6 +139,7 @@ class Constraint:
     def describe(self) -> str:
         parts = [" ".join(sorted(v)) for _, v in self.values]
         parts += ["not " + " ".join(sorted(v)) for _, v in self.excluded]
+        parts += [" and ".join(sorted(v)) for _, v in self.required]
         for m, (lo, hi) in self.measures:
             parts.append(f"{m} {lo if lo is not None else ''}..{hi if hi is not None else ''}")
         if self.dates != (None, None):
@@ -141,7 +156,7 @@ def pairs_to_compare(constraints: list[Constraint], tiers: list[int]) -> list[tu
     overlapping intervals are paired; groups that are clearly apart are never paired."""
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(constraints):
-        key = (tiers[i], c.values, c.excluded, c.dates, tuple(m for m, _ in c.measures))
+        key = (tiers[i], c.values, c.excluded, c.dates, tuple(m for m, _ in c.measures), c.required)
         groups.setdefault(key, []).append(i)
     keys = list(groups)
     later = _later_overlapping([k[3] for k in keys])

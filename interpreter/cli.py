@@ -125,7 +125,18 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("text", "html"), default="text",
                    help="html: one self-contained page, each step beside the article it cites")
     e.add_argument("-o", "--output", metavar="FILE", help="write the sheet here instead of stdout")
+    e.add_argument("--member", action="store_true", help="CLAIM is a member record: the member sheet (docs/members.md)")
+    e.add_argument("--as-of", metavar="DATE", help="with --member: the months up to and as known on DATE (default today)")
     e.set_defaults(func=cmd_explain)
+
+    m = sub.add_parser("members", help="each member's months: contributions, account, benefits, retirement years")
+    m.add_argument("policy", metavar="POLICY")
+    m.add_argument("members", metavar="MEMBERS", help=".jsonl, .json array or .csv of member records (- for stdin)")
+    m.add_argument("--as-of", metavar="DATE", help="compute the months up to and as known on DATE (default today)")
+    m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    m.add_argument("-o", "--output", metavar="OUT", help="write rows here instead of stdout")
+    m.add_argument("--format", choices=("jsonl", "json", "csv"), help="default: from OUT's extension, else jsonl")
+    m.set_defaults(func=cmd_members)
 
     t = sub.add_parser("test", help="run the worked examples beside the policies")
     t.add_argument("paths", nargs="*", metavar="PATH", help="test files, policies or folders (default: policies/)")
@@ -578,6 +589,8 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
 # ---- explain --------------------------------------------------------------------
 
 def cmd_explain(args) -> int:
+    if args.member:
+        return _explain_member(args)
     from .inputs import InputProblem, read_claims
     from .inputs import json_limit as _json_limit
 
@@ -622,6 +635,49 @@ def cmd_explain(args) -> int:
     else:
         sys.stdout.write(page)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _member_run(args, path: str):
+    """(policy, params, as-of date) for a member command, or its exit code."""
+    import datetime as dt
+    ready = _policy_and_params(args)
+    if isinstance(ready, int):
+        return ready
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    except ValueError:
+        print(f"med: --as-of takes a date YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+        return 2
+    return (*ready, as_of) if _readable(path) else 2
+
+
+def _explain_member(args) -> int:
+    from .members import command
+    ready = _member_run(args, args.claim)
+    if isinstance(ready, int):
+        return ready
+    page, problems = command.explain(ready[0], args.claim, as_of=ready[2], params=ready[1], lang=args.lang or "en")
+    for p in problems:
+        print(p, file=sys.stderr)
+    sys.stdout.write(page)
+    return 1 if problems else 0
+
+
+# ---- members ----------------------------------------------------------------------
+
+def cmd_members(args) -> int:
+    """`med members`: the work is members/command.py's."""
+    from .members import command
+    ready = _member_run(args, args.members)
+    if isinstance(ready, int):
+        return ready
+    fmt = args.format or {".csv": "csv", ".json": "json"}.get(Path(args.output or "").suffix.lower(), "jsonl")
+    try:
+        with (open(args.output, "w", encoding="utf-8", newline="") if args.output else contextlib.nullcontext(sys.stdout)) as out:
+            return command.run(ready[0], args.members, as_of=ready[2], params=ready[1], fmt=fmt, out=out)
+    except OSError as e:
+        print(f"med: cannot read or write: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
 
 
 # ---- test -------------------------------------------------------------------------

@@ -14,8 +14,11 @@ from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
 from . import ast
+from .claim_fields import fed_words, feeders
+from .claim_fields import walk as walk_fields
 from .clauses import Amt, BandSpec, Clause, Constraint, Setting, pairs_to_compare
 from .errors import Diagnostic, MedCompileError
+from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
 LAYER_BASES = ("burden", "above-cap", "remaining")
@@ -81,7 +84,8 @@ class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
     __slots__ = ("title", "region", "effective", "params", "parameters", "param_descriptions", "schemes",
-                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks")
+                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks",
+                 "members")  # members: members.rules.MemberRules
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -95,8 +99,11 @@ def compile_modules(main: ast.Module, used: list[ast.Module]) -> tuple[Optional[
     vocab, vocab_problems = build(defines)
     for span, msg in vocab_problems:
         problems.error(span, msg)
+    for span, msg in unfed_names(vocab):
+        problems.error(span, msg[0], hint=msg[1])
     c = _Compiler(vocab, problems)
     compiled = c.policy(main)
+    compiled.members = compile_members(main, vocab, c.params, problems)
     problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
     if problems.errors:
         return None, problems.items
@@ -111,6 +118,7 @@ class _Compiler:
         self.order = 0
         self.measure_breaks: dict[str, set[int]] = {}
         self.date_breaks: set[int] = set()
+        self.open_cohorts: set[str] = set()
         self.pools: dict[str, set] = {}  # fund -> capped pools, for the scheme being compiled
         self.every: dict[str, set] = {}  # kind -> its names (_every)
 
@@ -322,7 +330,9 @@ class _Compiler:
     def constraint(self, selectors: Iterable[ast.Selector]) -> Constraint:
         values: dict[str, set] = {}
         excluded: dict[str, set] = {}
+        required: dict[str, set] = {}
         measures: dict[str, tuple] = {}
+        cohorts: list[Constraint] = []
         dates = (None, None)
         for s in selectors:
             if isinstance(s, ast.NameSelector):
@@ -333,22 +343,38 @@ class _Compiler:
                 if word.kind == "scheme":
                     self.p.error(s.span, f"`{s.name}` is a scheme: write its clauses in a `scheme {word.name}` block")
                     continue
+                if word.kind == "cohort":
+                    cohort = self._cohort(word, s)
+                    if cohort is not None:
+                        cohorts.append(cohort)
+                    continue
                 (excluded if s.negated else values).setdefault(word.kind, set()).add(word.name)
+            elif isinstance(s, ast.AllSelector):
+                kind, names = self._all_of(s)
+                if kind is not None:
+                    required.setdefault(kind, set()).update(names)
             elif isinstance(s, ast.MeasureSelector):
                 word = self.vocab.lookup("measure", s.measure)
                 if word is None:
-                    self._unknown(s.span, s.measure, "measure")
+                    if self.vocab.lookup("date", s.measure) is not None:
+                        self.p.error(s.span, f"`{s.measure}` is a date: compare it with a date "
+                                             f"(`{s.measure} <= 1955-12-31`)")
+                    else:
+                        self._unknown(s.span, s.measure, "measure")
                     continue
-                iv = _measure_interval(s.op, s.bound)
-                old = measures.get(word.name)
-                measures[word.name] = iv if old is None else (
-                    max(x for x in (old[0], iv[0]) if x is not None) if (old[0] is not None or iv[0] is not None) else None,
-                    min(x for x in (old[1], iv[1]) if x is not None) if (old[1] is not None or iv[1] is not None) else None)
-                bps = self.measure_breaks.setdefault(word.name, set())
-                if iv[0] is not None:
-                    bps.add(iv[0])
-                if iv[1] is not None:
-                    bps.add(iv[1] + 1)
+                self._interval(measures, word.name, _measure_interval(s.op, s.bound))
+            elif isinstance(s, ast.FactDateSelector):
+                word = self.vocab.lookup("date", s.fact)
+                day = self._date(s.date, s.span)
+                if word is None:
+                    if self.vocab.lookup("measure", s.fact) is not None:
+                        self.p.error(s.span, f"`{s.fact}` is a measure: compare it with a number, not a date")
+                    else:
+                        self._unknown(s.span, s.fact, "date")
+                    continue
+                if day is not None:
+                    # A dated fact is kept as its day number: the same intervals as a measure.
+                    self._interval(measures, word.name, _measure_interval(s.op, Decimal(day)))
             elif isinstance(s, ast.DateSelector):
                 d = self._date(s.date, s.span)
                 if d is None:
@@ -359,13 +385,63 @@ class _Compiler:
                 else:
                     dates = (dates[0], d)
                     self.date_breaks.add(d + 1)
+        if "area" in values and "within-region" not in values["area"]:
+            # Care in another area is never local care: the two dimensions agree (claims.py).
+            excluded.setdefault("place", set()).add("local")
         for dim in list(values):
             # Every level (say) at once constrains nothing; written out, it must not look specific.
             if dim not in MULTI_DIMS and values[dim] == self._every(dim):
                 del values[dim]
-        return Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
-                          tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
-                          tuple(sorted(measures.items())), dates)
+        con = Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
+                         tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
+                         tuple(sorted(measures.items())), dates,
+                         tuple(sorted((k, frozenset(v)) for k, v in required.items())))
+        for cohort in cohorts:
+            con = con.meet(cohort)
+        return con
+
+    def _interval(self, measures: dict, name: str, iv: tuple) -> None:
+        old = measures.get(name)
+        measures[name] = iv if old is None else (
+            max(x for x in (old[0], iv[0]) if x is not None) if (old[0] is not None or iv[0] is not None) else None,
+            min(x for x in (old[1], iv[1]) if x is not None) if (old[1] is not None or iv[1] is not None) else None)
+        bps = self.measure_breaks.setdefault(name, set())
+        if iv[0] is not None:
+            bps.add(iv[0])
+        if iv[1] is not None:
+            bps.add(iv[1] + 1)
+
+    def _cohort(self, word, s: ast.NameSelector) -> Optional[Constraint]:
+        """A cohort's condition, as the clause's own selectors (a cohort may name another)."""
+        if s.negated:
+            self.p.error(s.span, f"`not {s.name}`: a cohort cannot be negated (its condition is several facts); "
+                                 f"define the other cohort and name it")
+            return None
+        if word.name in self.open_cohorts:
+            self.p.error(s.span, f"cohort `{word.name}` is defined by itself")
+            return None
+        self.open_cohorts.add(word.name)
+        try:
+            return self.constraint(word.condition)
+        finally:
+            self.open_cohorts.discard(word.name)
+
+    def _all_of(self, s: ast.AllSelector) -> tuple[Optional[str], list[str]]:
+        """`hypertension and diabetes`: names of one kind a claim may have several of, all held."""
+        words = []
+        for name in s.names:
+            word = self.vocab.selector(name)
+            if word is None:
+                self._unknown(s.span, name, None)
+                return None, []
+            words.append(word)
+        kinds = {w.kind for w in words}
+        if len(kinds) > 1 or next(iter(kinds)) not in MULTI_DIMS:
+            self.p.error(s.span, f"`and` joins names of one kind a claim may have several of "
+                                 f"({', '.join(MULTI_DIMS)}), not {' and '.join(sorted(kinds))}",
+                         hint="names of different kinds must all hold already: write them side by side")
+            return None, []
+        return words[0].kind, [w.name for w in words]
 
     def _every(self, kind: str) -> set:
         """Every name of a kind (asked once per selector: a thousand-clause block asked 1,000 times)."""
@@ -444,6 +520,10 @@ class _Compiler:
                 return [(None, Setting("prepay", "abs", self._bands(s.value), sp))]
             return [(None, Setting("prepay", "abs", self._share(s.value, sp), sp))]
         if isinstance(s, ast.Terms):
+            word = self.vocab.selector(s.level)
+            if word is not None and (word.kind, word.name) == ("place", "local"):
+                # `remote-resident terms local`: the local terms of the claim's own level (同市域内政策).
+                return [(None, Setting("terms", "abs", "local", sp))]
             return [(None, Setting("terms", "abs", self._name(s.level, "level", sp), sp))]
         if isinstance(s, ast.AsBenefit):
             out = [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]
@@ -614,6 +694,32 @@ class _Compiler:
                              hint="add the clause, or `rate 0%` with the article that leaves it out")
 
 
+# A choice field's values become names with a prefix (facility.grade "A" -> grade-A).
+_CHOICE_PREFIX = {"grade": "grade-", "disease-class": "class-"}
+
+
+def unfed_names(vocab: Vocabulary) -> list[tuple[ast.Span, tuple[str, Optional[str]]]]:
+    """Every defined name no claim field can give: a clause selecting on it would never match.
+    Measures, flags and dated facts must be fed by a field of claim_fields; a name of a kind a
+    field's value names (level, group, ...) is fed by that field, a choice field only with its values."""
+    fed = fed_words()
+    choices = {f.feeds[0]: {_CHOICE_PREFIX.get(f.feeds[0], "") + v for v in f.values}
+               for _, f in walk_fields() if f.type == "choice" and f.feeds and " " not in f.feeds[0]}
+    out = []
+    for (kind, name), word in vocab.words.items():
+        if kind in ("measure", "flag", "date"):
+            if f"{kind} {name}" in fed:
+                continue
+            given = sorted(w.split(" ", 1)[1] for w in fed if w.startswith(kind + " "))
+            fields = ", ".join(f"{g} ({', '.join(feeders(f'{kind} {g}'))})" for g in given)
+            out.append((word.span, (f"nothing feeds {kind} `{name}`: no claim field gives it, so a clause on it "
+                                    f"would never match", f"the {kind}s a claim gives: {fields}")))
+        elif kind in choices and name not in choices[kind]:
+            out.append((word.span, (f"nothing feeds {kind} `{name}`: the claim's field gives only "
+                                    f"{', '.join(sorted(choices[kind]))}", None)))
+    return out
+
+
 def _has(c: Clause, quantity: str) -> bool:
     return any(s.quantity == quantity and s.mode == "abs" for s in c.settings)
 
@@ -636,7 +742,7 @@ def _plain_match(con: Constraint, benefit: str, level: str, status: Optional[str
             return False
         if d in MULTI_DIMS or d in ("grade", "disease-class", "type"):
             return False
-    if con.measures or con.dates != (None, None):
+    if con.required or con.measures or con.dates != (None, None):
         return False
     return True
 

@@ -85,9 +85,13 @@ def _used_by(policy: Policy, claim: dict) -> set[int]:
     used: set[int] = set()
     try:
         terms = benefit_terms(rules, facts)
-        if terms.redirect is not None:  # `as inpatient`, `terms level3`: the redirecting clause is used
-            used.add(terms.redirect[0].clause.span.line)
+        # `as inpatient`, `terms level3`: the redirecting clauses are used
+        used.update(c.span.line for c in terms.redirected_by)
         picks = [terms.picks]
+        if len(facts.events) > 1:  # several events: each one's own limit or fixed amount adds up (plan._per_event)
+            for e in sorted(facts.events):
+                own = benefit_terms(rules, facts.replace(events=frozenset((e,)))).picks
+                picks.append({q: own[q] for q in ("limit", "fixed") if q in own})
         picks += [resolve(f.clauses, facts) for f in rules.funds if f.clauses]
         picks += [resolve(rules.item_clauses, facts, it.cls, it.kind) for it in facts.items]
     except (ClaimError, MedError):

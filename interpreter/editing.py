@@ -19,7 +19,8 @@ from .vocabulary import KINDS, Word
 
 # Semantic token legend: types and modifiers, in the order the server announces them.
 TOKEN_TYPES = ("keyword", "enumMember", "parameter", "number", "string", "comment", "namespace", "operator")
-TOKEN_MODIFIERS = ("percentage", "date", "citation", "definition") + KINDS
+# A dated fact's word (`birth-date`, kind `date`) shares the `date` modifier with date literals.
+TOKEN_MODIFIERS = tuple(dict.fromkeys(("percentage", "date", "citation", "definition") + KINDS))
 _CITE = frozenset(s for k in BY_SPELLING.values() if k.terminal == "CITE" for s in k.spellings)
 _USE = frozenset(s for k in BY_SPELLING.values() if k.terminal == "USE" for s in k.spellings)
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`")

@@ -216,6 +216,10 @@ def load_examples(test_file: Path) -> Optional[tuple[Policy, dict]]:
 def run_file(test_file: Path, policy: Optional[Policy] = None) -> Iterator[Outcome]:
     """Every example's outcome. A test file that cannot be used is one failed outcome at its
     line; one that cannot be read at all raises `files.UnreadableFile`."""
+    if test_file.name.endswith(".members.test.toml"):  # member examples: members/examples.py
+        from .members.examples import run_file as run_members
+        yield from run_members(test_file, policy)
+        return
     try:
         test = read_test_file(test_file)
         paths = [None] if policy is not None else test.policies()

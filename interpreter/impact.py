@@ -372,7 +372,8 @@ def diff(old: Policy, new: Policy, claims: Optional[list] = None, *, params_old:
     # of every case, so it reaches them all (a run asks only for the ones its claims reach).
     for policy, params in ((old, params_old), (new, params_new)):
         policy.bind(params)
-        missing = [p.name for p in policy.compiled.parameters.values() if p.default is None and p.name not in params]
+        missing = [p.name for p in policy.compiled.parameters.values() if p.default is None and p.name not in params
+                   and p.name not in policy.compiled.members.only_params]  # member rules settle no claim
         if missing:
             raise ParameterError(Diagnostic(Span(policy.compiled.file, 1, 1, 1, 1),
                                             f"comparing settles claims of every case: give parameter "

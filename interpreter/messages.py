@@ -80,6 +80,21 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"more than (?P<n>\d+) clauses in one file", "一个文件中的条款超过 {n} 条"),
     (r"the file is larger than (?P<n>\d+) bytes", "文件超过 {n} 字节"),
     (r"byte (?P<b>0x[0-9a-f]+) is not UTF-8: save the file as UTF-8", "字节 {b} 不是 UTF-8 编码：请以 UTF-8 保存文件"),
+    # dated facts, cohorts, `and`, names fed by claim fields (issue 9)
+    (r"nothing feeds (?P<k>[\w-]+) `(?P<w>[^`]+)`: the claim's field gives only (?P<v>.+)",
+     "没有就医记录字段提供{k} `{w}`：该字段只给出 {v}"),
+    (r"nothing feeds (?P<k>[\w-]+) `(?P<w>[^`]+)`: no claim field gives it, so a clause on it would never match",
+     "没有就医记录字段提供{k} `{w}`：基于它的条款永远不会适用"),
+    (r"the (?P<k>[\w-]+)s a claim gives: (?P<v>.+)", "就医记录能提供的{k}：{v}"),
+    (r"`(?P<w>[^`]+)` is a date: compare it with a date \(`(?P<e>[^`]+)`\)", "`{w}` 是日期：应与日期比较（`{e}`）"),
+    (r"`(?P<w>[^`]+)` is a measure: compare it with a number, not a date", "`{w}` 是数量：应与数字比较，而非日期"),
+    (r"a cohort is defined by a condition: `(?P<e>[^`]+)`", "人员分类须由条件定义：`{e}`"),
+    (r"only a cohort takes a condition \(`when`\); a (?P<k>[\w-]+) is given by the claim",
+     "只有人员分类（cohort）才带条件（`when`）；{k} 由就医记录给出"),
+    (r"`not (?P<w>[^`]+)`: a cohort cannot be negated .*", "`not {w}`：人员分类不能取反（其条件涉及多项事实）；请另定义一个分类"),
+    (r"cohort `(?P<w>[^`]+)` is defined by itself", "人员分类 `{w}` 的定义引用了自身"),
+    (r"`and` joins names of one kind a claim may have several of \((?P<k>[^)]+)\), not (?P<v>.+)",
+     "`and`（和）只能连接同一种可多值的名称（{k}），而非 {v}"),
     # ---- the command line: what `med check`, `run` and `test` say besides diagnostics.
     # A group named t_… is itself translated (a message inside a message).
     (r"med: (?P<t_m>.+)", "med：{t_m}"),

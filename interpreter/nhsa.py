@@ -220,6 +220,11 @@ def _place(claim: dict, req: dict, cm: CodeMap) -> None:
                                          f"({', '.join(cm.admdvs)}…): not insured under this policy", "insuplc_admdvs")
     if treated not in (None, "") and not _inside(treated, cm) and req.get("place_type") in (None, ""):
         claim.setdefault("place", cm.outside)
+    if isinstance(treated, str) and treated and not _inside(treated, cm):
+        claim["region_code"] = treated
+        if claim.get("place", "local") != "local":
+            # The first two digits of a 医保区划 code are the province (省内 / 跨省).
+            claim["area"] = "in-province" if any(treated[:2] == a[:2] for a in cm.admdvs) else "out-of-province"
 
 
 def _inside(code: Any, cm: CodeMap) -> bool:

@@ -26,6 +26,7 @@ from lark.lark import PostLex
 from . import ast, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
+from .members.syntax import MemberTransforms
 from .scanner import scan
 from .segment import Words, standard_words, words_for
 from .suggest import did_you_mean
@@ -526,7 +527,7 @@ def _nodes(children, *classes) -> list:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(MemberTransforms, Transformer):
     """Thin: one constructor per rule; meaning lives in the compiler."""
 
     def __init__(self, file: str, params: frozenset = frozenset(), text: str = ""):
@@ -612,7 +613,12 @@ class _ToAst(Transformer):
     def define_entry(self, meta, ch):
         names = [str(t) for t in _toks(ch, "NAME")]
         s = _toks(ch, "STRING")
-        return ast.DefineEntry(names[0], tuple(names[1:]), _unquote(s[0]) if s else None, span=self._span(meta))
+        condition = next((c.selectors for c in ch if isinstance(c, _Condition)), ())
+        return ast.DefineEntry(names[0], tuple(names[1:]), _unquote(s[0]) if s else None, span=self._span(meta),
+                               condition=condition)
+
+    def cohort_condition(self, meta, ch):
+        return _Condition(tuple(_nodes(ch, *ast.SELECTOR_NODES)))
 
     def scheme_block(self, meta, ch):
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
@@ -652,7 +658,7 @@ class _ToAst(Transformer):
         ch = _flatten(ch)
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
         return ast.Line(
-            selectors=tuple(_nodes(ch, ast.NameSelector, ast.MeasureSelector, ast.DateSelector)),
+            selectors=tuple(_nodes(ch, *ast.SELECTOR_NODES)),
             settings=tuple(_nodes(ch, *_SETTINGS)),
             cite=cite.text if cite else None,
             exception=bool(_toks(ch, "EXCEPTION")),
@@ -683,6 +689,14 @@ class _ToAst(Transformer):
         name, op = _toks(ch, "NAME")[0], _toks(ch, "COMPARE")[0]
         op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
         return ast.MeasureSelector(str(name), op, _num(ch[-1]), span=self._span(meta))
+
+    def date_fact_selector(self, meta, ch):
+        name, op = _toks(ch, "NAME")[0], _toks(ch, "COMPARE")[0]
+        op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
+        return ast.FactDateSelector(str(name), op, str(_toks(ch, "DATE")[0]), span=self._span(meta))
+
+    def all_selector(self, meta, ch):
+        return ast.AllSelector(tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
 
     def from_selector(self, meta, ch):
         return ast.DateSelector("from", str(_toks(ch, "DATE")[0]), span=self._span(meta))
@@ -889,6 +903,11 @@ class _For:
         self.names = names
 
 
+class _Condition:
+    def __init__(self, selectors: tuple):
+        self.selectors = selectors
+
+
 _SETTINGS = (
     ast.Deductible, ast.DeductibleAdjust, ast.DeductibleYearly, ast.DeductibleRepeat, ast.DeductibleFloor,
     ast.DeductibleNoneFrom, ast.DeductibleReferral, ast.Rate, ast.RatePoints, ast.RateHalved, ast.RateAs,
@@ -901,7 +920,7 @@ _SETTINGS = (
 _AFTER_VALUE_TERMINALS = frozenset({"ALLOWANCE", "AS", "CAP", "CEILING", "CITE", "DEDUCTIBLE", "FIXED", "LIMIT",
                                     "NOT_COVERED", "PAID_BY", "PREPAY", "RATE", "TERMS", "_NL"})
 _AFTER_VALUE = _expected_words(set(_AFTER_VALUE_TERMINALS))
-_SELECTORS = (ast.NameSelector, ast.MeasureSelector, ast.DateSelector)
+_SELECTORS = ast.SELECTOR_NODES
 
 
 def _join(a: ast.Span, b: ast.Span) -> ast.Span:

@@ -316,6 +316,8 @@ def _build(compiled, facts, params) -> Plan:
             what.append(f"as {changes['benefit']}")
         if "level" in changes:
             what.append(f"on the local terms of {changes['level']}")
+        elif "place" in changes:
+            what.append("on the local terms")
         redirect = (Ref.of(pick.clause), "settled " + ", ".join(what))
     rate = _rate(t.rate, params, eff)
     no_rate = None
@@ -356,7 +358,12 @@ def _build(compiled, facts, params) -> Plan:
 
 
 # The claim field that feeds each measure (claim_fields.py's table says which).
-_MEASURE_FIELDS = {word[len("measure "):]: path for path, f in walk() for word in f.feeds if word.startswith("measure ")}
+# The field a measure is named after: the first that feeds it (`age`, though `birth_date` feeds it too).
+_MEASURE_FIELDS: dict = {}
+for _path, _f in walk():
+    for _word in _f.feeds:
+        if _word.startswith("measure "):
+            _MEASURE_FIELDS.setdefault(_word[len("measure "):], _path)
 _WORDS = {"rate": "rates", "deductible": "deductibles"}
 
 

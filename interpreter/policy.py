@@ -239,6 +239,30 @@ class Policy:
         With `trace=False` no trace step is built at all."""
         return Run(self, self.bind(params), trace)
 
+    # ---- members (issue 14): members/months.py does the work -----------------------
+    def member_months(self, record, *, until: dt.date, as_of: Optional[dt.date] = None,
+                      params: Optional[Mapping[str, Any]] = None) -> list:
+        """The member's months (`members.months.MonthRow`) from the first month of the record's
+        history to `until`, as known on `as_of` (default `until`). `record` is a JSON object or a
+        `members.records.MemberRecord`; a bad one raises `members.records.MemberError`."""
+        from .members import months, records
+        rec = record if isinstance(record, records.MemberRecord) else records.read_member(record)
+        return months.member_months(self._c.members, rec, until=until, as_of=as_of, params=self.bind(params))
+
+    def member_month(self, record, *, on: dt.date, as_of: Optional[dt.date] = None,
+                     params: Optional[Mapping[str, Any]] = None):
+        """The `MonthRow` of the month of `on` (None before the record's history starts)."""
+        rows = self.member_months(record, until=on, as_of=as_of or on, params=params)
+        return rows[-1] if rows and rows[-1].month == (on.year, on.month) else None
+
+    def benefits_payable(self, record, *, on: dt.date, as_of: Optional[dt.date] = None,
+                         params: Optional[Mapping[str, Any]] = None) -> tuple:
+        """(payable, article): whether benefits are payable on `on`, and if not, the article."""
+        row = self.member_month(record, on=on, as_of=as_of, params=params)
+        if row is None:
+            return False, None
+        return row.payable, row.article
+
     def settle_all(self, claims: Iterable[Mapping[str, Any]], *, params: Optional[Mapping[str, Any]] = None) -> list[Result]:
         """Settle many claims: each person's claims in date order (ties in input order), years
         accumulating; results in input order. A bad claim gets an error result; the rest settle.

@@ -158,10 +158,11 @@ def validator(kind: str, vocab=None):
 
 def accepts(validator, instance: Any) -> bool:
     """Whether the instance meets the schema. jsonschema raises ValueError only while writing
-    the message of a failure that shows an int of over 4,300 digits: the instance failed."""
+    the message of a failure that shows an int of over 4,300 digits, and a Decimal NaN raises
+    InvalidOperation when compared with a bound: either way the instance failed."""
     try:
         return validator.is_valid(instance)
-    except ValueError:
+    except (ValueError, ArithmeticError):
         return False
 
 

@@ -89,6 +89,7 @@ NOTES_ZH: tuple[tuple[str, str], ...] = (
     (rf"{_NAME} above {_NUM}", r"⟨\1⟩超过 \2 的部分"),
     (rf"settled as {_NAME}", r"视同⟨\1⟩结算"),
     (rf"on the local terms of {_NAME}", r"参照本地⟨\1⟩结算"),
+    (r"on the local terms$", "按本地待遇结算"),
     (r"^settled ", ""),
     (rf"{_NAME} = (\S+) \(the policy's default; no value given for this run\)", r"\1 = \2（政策默认值，本次未另行提供）"),
 )

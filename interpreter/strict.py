@@ -25,7 +25,8 @@ import attrs
 from . import ast, indentation
 from .ast import Span
 from .clauses import Amt, BandSpec
-from .claim_fields import measure_fields
+from .claim_fields import date_fields, measure_fields
+from .claim_fields import walk as walk_fields
 from .coverage import _used_by
 from .curves import Case, cases, first_date
 from .errors import ClaimError, Diagnostic, MedError, ParameterError
@@ -54,13 +55,51 @@ class Finding:
 def strict_findings(policy: Policy, params: Optional[dict] = None) -> list[Finding]:
     """Every strict finding of a compiled policy, in file order."""
     module = ast_of(policy)
-    found = [*_text_findings(policy, module), *_settlement_findings(policy, dict(params or {}))]
+    found = [*_text_findings(policy, module), *_place_findings(policy),
+             *_settlement_findings(policy, dict(params or {}))]
     return sorted(found, key=lambda f: (f.span.line, f.span.column, f.message))
 
 
 def ast_of(policy: Policy) -> ast.Module:
     from .parser import parse
     return parse(policy.sources[policy.compiled.file], policy.compiled.file)
+
+
+# ---- where care happened ----------------------------------------------------------------
+
+def _place_findings(policy: Policy) -> Iterator[Finding]:
+    """A benefit whose clauses name places (or areas) but leave some remote place and area
+    unnamed: such claims settle on the local terms, silently. Each combination is reported
+    once per benefit, with a counter-claim."""
+    vocab = policy.compiled.vocabulary
+    places = [p for p in vocab.names_of("place") if p != "local"]
+    areas = [a for a in vocab.names_of("area") if a != "within-region"] + [None]
+    for scheme in policy.compiled.schemes.values():
+        for benefit in sorted(scheme.benefits):
+            placed = [c for c in scheme.clauses if _allows(c.constraint, "benefit", benefit)
+                      and any(c.constraint.get(d) or dict(c.constraint.excluded).get(d) for d in ("place", "area"))]
+            if not placed:
+                continue
+            left = [(p, a) for p in places for a in areas
+                    if not any(_allows(c.constraint, "place", p) and _allows(c.constraint, "area", a) for c in placed)]
+            if not left:
+                continue
+            shown = ", ".join(f"{p} {a or '(no area)'}" for p, a in left)
+            first = min(placed, key=lambda c: c.order)
+            place, area = left[0]
+            claim = {"id": "counter", "person": "counter", "date": first_date(policy),
+                     "scheme": scheme.name, "benefit": benefit, "facility": {"level": "level3"}, "place": place,
+                     "items": [{"class": "A", "amount": f"{PROBE:.2f}"}]}
+            if area:
+                claim["area"] = area
+            yield Finding(first.span, f"scheme {scheme.name}, {benefit}: its clauses name where care happened, but "
+                                      f"none is about {shown}: those claims get only the clauses that do not say where care "
+                                      f"happened (the local terms, or none)", claim)
+
+
+def _allows(con, dim: str, value) -> bool:
+    allowed, banned = con.get(dim), dict(con.excluded).get(dim, frozenset())
+    return (allowed is None or value in allowed) and value not in banned
 
 
 # ---- from the text ----------------------------------------------------------------------
@@ -191,10 +230,9 @@ def _clauses_by_line(policy: Policy) -> dict[int, tuple]:
 
 
 # Flags and the claim values that set them (a flag's field and value; claim_fields.py has the fields).
-_FLAG_FIELDS = {"flexible": ("enrolment", "flexible", True), "late": ("enrolment", "late", True),
-                "pooled-only": ("enrolment", "mode", "pooled-only"), "contracted": (None, "contracted", True),
-                "private": ("facility", "private", True), "supplement": ("enrolment", "supplement", True),
-                "no-outpatient-last-year": ("history", "outpatient_last_year", False)}
+_FLAG_FIELDS = {word.split()[1]: (path.rpartition(".")[0] or None, f.name, f.flag_when)
+                for path, f in walk_fields() if f.type == "bool" for word in f.feeds if word.startswith("flag ")}
+_FLAG_FIELDS["pooled-only"] = ("enrolment", "mode", "pooled-only")
 
 
 def witness(policy: Policy, scheme: str, clause, date: str) -> dict:
@@ -207,9 +245,12 @@ def witness(policy: Policy, scheme: str, clause, date: str) -> dict:
                    "place": _pick(con, "place", policy, "local"), "date": _date_in(con, date)}
     if scheme == "employee":
         claim["status"] = _pick(con, "status", policy, "employed")
+    required = dict(con.required)
     for dim, field in (("group", "groups"), ("condition", "conditions")):
-        if con.get(dim):
-            claim[field] = [sorted(con.get(dim))[0]]
+        if con.get(dim) or required.get(dim):
+            claim[field] = sorted(set(sorted(con.get(dim) or ())[:1]) | required.get(dim, frozenset()))
+    if con.get("area"):
+        claim["area"] = _pick(con, "area", policy, "in-province")
     if con.get("event") or benefit == "maternity":
         claim["maternity"] = _pick(con, "event", policy, "delivery")
     if con.get("grade"):  # the vocabulary's grade-A is the claim's "A"
@@ -218,7 +259,7 @@ def witness(policy: Policy, scheme: str, clause, date: str) -> dict:
         claim["facility"]["type"] = sorted(con.get("type"))[0]
     if con.get("disease-class"):  # class-1 is the claim's 1
         claim["disease_class"] = sorted(con.get("disease-class"))[0].removeprefix("class-")
-    for flag in sorted(con.get("flag") or ()):
+    for flag in sorted(set(con.get("flag") or ()) | required.get("flag", frozenset())):
         where, field, value = _FLAG_FIELDS.get(flag, (None, None, None))
         if field:
             (claim.setdefault(where, {}) if where else claim)[field] = value
@@ -255,10 +296,12 @@ def _date_in(con, default: str) -> str:
 
 def _measures(claim: dict, con) -> None:
     date = dt.date.fromisoformat(claim["date"])
-    fed = measure_fields()
+    fed, dated = measure_fields(), date_fields()
     for measure, (lo, hi) in con.measures:
         value = lo if lo is not None else (hi if hi is not None else 0)
-        if measure == "months-enrolled":
+        if measure in dated:  # a dated fact: its bound is a day number
+            claim[dated[measure][-1]] = dt.date.fromordinal(value or date.toordinal()).isoformat()
+        elif measure == "months-enrolled":
             month = date.year * 12 + date.month - 1 - value
             claim.setdefault("enrolment", {})["since"] = f"{month // 12:04d}-{month % 12 + 1:02d}-01"
         elif measure == "days-since-paid":

@@ -47,6 +47,9 @@ def matches(con: Constraint, facts, item_class: Optional[str] = None, bed_kind: 
                 return False
         elif facts.single(dim) in banned:
             return False
+    for dim, needed in con.required:
+        if not needed <= facts.multi(dim):
+            return False
     for m, (lo, hi) in con.measures:
         v = facts.measures.get(m)
         if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -152,7 +155,7 @@ class BenefitTerms:
     """What the benefit clauses say about one claim, ready for the arithmetic."""
 
     __slots__ = ("payer", "benefit", "level", "picks", "not_covered", "deductible", "rate", "caps",
-                 "limit", "fixed", "first_share", "allowance", "redirect")
+                 "limit", "fixed", "first_share", "allowance", "redirect", "redirected_by")
 
 
 # What a claim keeps from its own benefit when it is settled on another's terms (`as`):
@@ -172,7 +175,10 @@ def benefit_terms(scheme, facts) -> BenefitTerms:
         if as_pick is not None:
             changes["benefit"] = as_pick.value
         if terms_pick is not None:
-            changes["level"], changes["place"] = terms_pick.value, "local"
+            # Local terms are those of care within the region; `terms local` keeps the level.
+            changes["place"], changes["area"] = "local", "within-region"
+            if terms_pick.value != "local":
+                changes["level"] = terms_pick.value
         inner = resolve(scheme.clauses, facts.replace(**changes))
         inner.pop("as", None)
         inner.pop("terms", None)
@@ -197,6 +203,8 @@ def benefit_terms(scheme, facts) -> BenefitTerms:
     t = BenefitTerms()
     t.picks = picks
     t.redirect = redirect
+    # Both clauses when `as` and `terms` each redirect a claim (Ziyang 第二十条（二）).
+    t.redirected_by = tuple(p.clause for p in (as_pick, terms_pick) if p is not None) if redirect else ()
     t.benefit = facts.benefit
     t.level = facts.level
     t.payer = picks["paid_by"].value if "paid_by" in picks else "basic"

@@ -13,12 +13,15 @@ from . import ast
 from .suggest import did_you_mean
 
 # Dimensions a claim has exactly one value of, and those it may have several of.
-SINGLE_DIMS = ("scheme", "benefit", "level", "grade", "type", "status", "place", "disease-class")
+SINGLE_DIMS = ("scheme", "benefit", "level", "grade", "type", "status", "place", "disease-class", "area")
 MULTI_DIMS = ("group", "event", "condition", "flag")
 ITEM_DIMS = ("class", "bed-kind")
 SELECTOR_DIMS = SINGLE_DIMS + MULTI_DIMS + ITEM_DIMS
-OTHER_KINDS = ("measure", "fund")
-KINDS = SELECTOR_DIMS + OTHER_KINDS
+# A cohort (中人一档) is a selector name for a condition on the claim's facts, computed from
+# them, never given by a claim. Dated facts (birth-date) are compared with dates.
+COMPUTED_KINDS = ("cohort",)
+OTHER_KINDS = ("measure", "date", "fund")
+KINDS = SELECTOR_DIMS + COMPUTED_KINDS + OTHER_KINDS
 
 
 @attrs.frozen
@@ -28,6 +31,7 @@ class Word:
     aliases: tuple[str, ...]
     description: Optional[str]
     span: ast.Span
+    condition: tuple = ()  # a cohort's selectors
 
 
 @attrs.frozen
@@ -72,10 +76,20 @@ def build(defines: list[ast.Define]) -> tuple[Vocabulary, list[tuple[ast.Span, s
             problems.append((d.span, f"unknown kind of name `{d.kind}`; the kinds are {', '.join(KINDS)}"))
             continue
         for e in d.entries:
-            word = Word(d.kind, e.name, e.aliases, e.description, e.span)
+            if bool(e.condition) != (d.kind in COMPUTED_KINDS):
+                problems.append((e.span, f"a cohort is defined by a condition: `{e.name} when birth-date <= 1955-12-31`"
+                                 if d.kind in COMPUTED_KINDS else
+                                 f"only a cohort takes a condition (`when`); a {d.kind} is given by the claim"))
+            word = Word(d.kind, e.name, e.aliases, e.description, e.span, e.condition)
             words[(d.kind, e.name)] = word
             for spelling in (e.name, *e.aliases):
                 if d.kind in OTHER_KINDS:
+                    twin = others.get(("date" if d.kind == "measure" else "measure", spelling))
+                    if d.kind != "fund" and twin is not None:
+                        # Measures and dated facts are one namespace of the claim's facts.
+                        problems.append((e.span, f"`{spelling}` already names the {twin.kind} `{twin.name}` "
+                                                 f"({twin.span.file}:{twin.span.line})"))
+                        continue
                     others[(d.kind, spelling)] = word
                     continue
                 clash = selectors.get(spelling)

@@ -49,7 +49,7 @@ WIDE_TESTS = FAST_TESTS + ["tests/test_language.py", "tests/test_monotonic.py", 
                            "tests/test_batch.py"]
 # The hostile-claims fuzz of test_claims takes seconds and asserts no amounts.
 DESELECT = ["-k", "not hostile"]
-ENV = {"MED_REFERENCE_EXAMPLES": "6", "PYTHONDONTWRITEBYTECODE": "1"}
+ENV = {"MED_REFERENCE_EXAMPLES": "6", "PYTHONDONTWRITEBYTECODE": "1", "MED_FRESH_PLANS": "1"}
 
 
 def stage(target: Path, files: list[str], test_list: list[str] = FAST_TESTS) -> list[str]:

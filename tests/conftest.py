@@ -1,5 +1,6 @@
 """Fixtures shared by test files."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,3 +29,28 @@ def node() -> str:
         if done.returncode != 0 or not _packages_present():
             pytest.fail(f"`npm ci` in editor-support/vscode failed ({done.returncode}): {done.stderr[-2000:]}")
     return NODE
+
+
+if os.environ.get("MED_FRESH_PLANS"):
+    # The mutation run (scripts/mutation.py) forks each mutant from a process that has already
+    # settled claims; policies loaded at a test module's import would keep the plans built
+    # there, so a mutant of plan building would never run. Each test starts with none.
+    @pytest.fixture(autouse=True)
+    def _fresh_plans(request):
+        import medpolicy
+
+        def policies(value, depth=0):
+            if isinstance(value, medpolicy.Policy):
+                yield value
+            elif depth < 2 and isinstance(value, dict):
+                for v in value.values():
+                    yield from policies(v, depth + 1)
+            elif depth < 2 and isinstance(value, (list, tuple)):
+                for v in value:
+                    yield from policies(v, depth + 1)
+
+        for value in list(vars(request.module).values()):
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()  # a module's cached loader: its policies are loaded again
+            for policy in policies(value):
+                policy._engine._plans.clear()

@@ -75,15 +75,17 @@ def test_every_shipped_clause_is_exercised_or_left_out_with_its_reason():
     from medpolicy.examples import load_examples
     found = {}
     for f in sorted((Path(__file__).parent.parent / "policies").glob("*.test.toml")):
+        if f.name.endswith(".members.test.toml"):  # member rules: tests/test_members.py
+            continue
         policy, data = load_examples(f)
         c = coverage(policy, data.get("example", []), data.get("params", {}), data.get("unexercised", []))
         assert c.untested == (), [f"{c.policy}:{m.line} {m.text}" for m in c.untested]
         assert c.stale == ()
         found[c.policy] = (c.exercised, c.clauses, [m.line for m in c.missing])
     assert found == {
-        "binzhou.med": (16, 16, []),
-        "shaoxing.med": (93, 93, []),
-        "suihua.med": (68, 68, []),
-        "suizhou.med": (64, 64, []),
-        "ziyang.med": (96, 96, []),
+        "binzhou.med": (23, 23, []),
+        "shaoxing.med": (102, 102, []),
+        "suihua.med": (70, 70, []),
+        "suizhou.med": (65, 65, []),
+        "ziyang.med": (108, 108, []),
     }

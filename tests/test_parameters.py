@@ -23,14 +23,17 @@ def _med(capsys, *args: str) -> tuple[int, str]:
     return code, captured.err
 
 
-def test_an_undeclared_param_is_refused_with_did_you_mean_and_exit_2(capsys):
+def test_an_undeclared_param_is_refused_with_did_you_mean_and_exit_2(capsys, tmp_path):
     code, err = _med(capsys, "run", ZIYANG, CLAIMS, "--param", "avg_wge=80000")
     assert code == 2
     assert err == "med: the policy declares no parameter 'avg_wge' (did you mean avg_wage?)\n"
-    code, err = _med(capsys, "run", SUIHUA, CLAIMS, "--param", "avg_wage=80000")
+    # Every shipped policy declares parameters now (their member rules' yearly figures).
+    bare = tmp_path / "bare.med"
+    bare.write_text('policy "bare"\nuse standard\nscheme employee\n  inpatient rate 80%\n', encoding="utf-8")
+    code, err = _med(capsys, "run", str(bare), CLAIMS, "--param", "avg_wage=80000")
     assert (code, err) == (2, "med: the policy declares no parameter 'avg_wage' (it declares none)\n")
     code, err = _med(capsys, "explain", ZIYANG, CLAIMS, "--param", "avg_wage=80000", "--param", "zzz=1")
-    assert (code, err) == (2, "med: the policy declares no parameter 'zzz' (it declares avg_wage)\n")
+    assert (code, err) == (2, "med: the policy declares no parameter 'zzz' (it declares avg_wage, bed_markup, avg_pension_2022)\n")
 
 
 def test_the_api_refuses_an_undeclared_param_in_the_same_words():

@@ -17,7 +17,9 @@ from medpolicy.serve.app import Config, create_app
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "nhsa"
 # examples/nhsa/run.sh's parameters
-PARAMS = {"ziyang": {"avg_wage": "60000"},
+# The service asks for every declared parameter at start-up: bed_markup (Ziyang 第十二条（二）) too,
+# though none of these requests reaches a specialist ward's bed.
+PARAMS = {"ziyang": {"avg_wage": "60000", "bed_markup": "1.2"},
           "shaoxing": {"b_prepay": "10%", "aid_rate_cat2": "85%", "aid_cap_cat2": "100000", "aid_rate_cat3": "75%",
                        "aid_cap_cat3": "100000", "aid_rate_cat4": "70%", "aid_cap_cat4": "100000"}}
 

@@ -364,7 +364,8 @@ class Ledger:
         """The start-up parameters with the request's over them; every declared one needed."""
         merged = {**entry.params, **{k: str(v) for k, v in params.items()}}
         declared = entry.policy.compiled.parameters  # a parameter with a default is never missing
-        missing = [p for p in entry.policy.parameters if p not in merged and declared[p].default is None]
+        missing = [p for p in entry.policy.parameters if p not in merged and declared[p].default is None
+                   and p not in entry.policy.compiled.members.only_params]  # member rules settle no claim
         if missing:
             raise ApiError(422, "missing-parameter",
                            f"policy {entry.name} needs parameter {', '.join(missing)}: start the server with "

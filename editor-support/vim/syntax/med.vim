@@ -20,40 +20,50 @@ syn match medUnterminated /"[^"]*$/
 syn match medString /"[^"]*"/
 syn match medComment /#.*$/ contains=@Spell
 
-syn keyword medVocabulary A B abortion-early abortion-late age aid aids antenatal babies basic
-syn keyword medVocabulary bed beds birth-order caesarean chronic chronic-diseases class-1 class-2 class-3 clinic
-syn keyword medVocabulary contracted day-surgery days-since-paid delivery diabetes difficult-delivery disabled diseases employed employee
-syn keyword medVocabulary excluded extreme-poverty family-bed flexible grade-A grade-B health-center herbal hospital hypertension
-syn keyword medVocabulary implant-insert implant-remove induced-labour inpatient isolation iud-insert iud-remove late level1 level2
-syn keyword medVocabulary level3 local low-income low-income-edge major material maternity medical-abortion months-enrolled no-outpatient-last-year
-syn keyword medVocabulary normal orphan outpatient partial pharmacy planning-complication pooled-only pregnancy-check pregnancy-months primary
-syn keyword medVocabulary private recanalization relapse-poverty remote-emergency remote-referred remote-resident remote-self resident retired severe-mental
-syn keyword medVocabulary single-pay-drug special standard-enrolment sterilization stillbirth supplement surgical-abortion tcm two-diseases vasectomy
-syn keyword medVocabulary veteran-worker 一级 一级以下 一级医疗机构 一级医院 三级 三级医疗机构 三级医院 上年无门诊 两病
-syn keyword medVocabulary 严重精神障碍 中医 中医医疗机构 中期流产 中药饮片 乙等 乙类 二级 二级医疗机构 二级医院
-syn keyword medVocabulary 产前检查 人工流产 低保 低保对象 低保边缘 住院 分娩 剖宫产 医用材料 医疗救助
-syn keyword medVocabulary 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 取出节育器 商业健康补充医疗保险 在职 在职人员
-syn keyword medVocabulary 在职职工 基层 基本医疗保险 备案 复通 大病保险 大额 大额医疗费用补助 婴儿数 孕情监测
-syn keyword medVocabulary 孕月 孤儿 孩次 定点药店 家庭病床 居民 居民医保 市域内 平产 年龄
-syn keyword medVocabulary 床位数 床位费 建国前老工人 异地安置 异地居住 异地急诊 异地自行就医 异地转诊 引产 慢性病
-syn keyword medVocabulary 慢性病种数 抢救床位 放置节育器 日间手术 早期流产 普通床位 普通门诊 本地 村卫生室 死胎
-syn keyword medVocabulary 民营 灵活就业 特困 特困人员 特殊疾病 特殊病种 生育 生育保险 生育保险基金 甲等
-syn keyword medVocabulary 甲类 病种数 皮埋取出 皮埋植入 监测对象 目录外 社区卫生服务中心 第一类 第三类 第二类
-syn keyword medVocabulary 签约 糖尿病 统筹基金 统账结合 缴费后天数 老兵 职工 职工医保 胎数 自行就医
-syn keyword medVocabulary 自费 艾滋病 药店 药物流产 补充 补充医疗保险 计划生育并发症 转诊 输卵管复通 输卵管结扎
-syn keyword medVocabulary 输精管结扎 返贫致贫 退休 退休人员 逾期缴费 部分支付项目 重度残疾 门诊 门诊慢性病 门诊特殊病种
-syn keyword medVocabulary 门诊统筹 隔离床位 难产 顺产 高血压
-syn keyword medSetting above allowance as burden cap ceiling daily days deductible default
-syn keyword medSetting each-extra eligible excluding first-share fixed floor for from halved including
-syn keyword medSetting is limit minus none not not-covered of on out-of-scope paid-by
-syn keyword medSetting plus points prepay rate referral-difference remaining repeat stay terms threshold
-syn keyword medSetting to until with yearly 上调 下调 不予支付 不含 不涉及 不设
-syn keyword medSetting 个人负担 个百分点 为 乘以 以上 先行自付 减半 减少 剩余 包括
-syn keyword medSetting 参照 含 基于 增加 天 定额 封顶线 年度 截至 报销比例
-syn keyword medSetting 按 提高 支付比例 政策范围内费用 无 最低 最高支付限额 次 每增加 每天
-syn keyword medSetting 每年 每日 比例 津贴 生育津贴 由 百分点 自 至 视同
-syn keyword medSetting 起付标准 起付线 转外自付 转诊补差 适用 递减 降低 限价 限额 非
-syn keyword medSetting 默认
+syn keyword medVocabulary A B abortion-early abortion-late abroad age aid aids antenatal babies
+syn keyword medVocabulary basic bed beds birth-date birth-order break-months caesarean chronic chronic-diseases class-1
+syn keyword medVocabulary class-2 class-3 clinic contracted day-surgery days-since-paid delivery diabetes difficult-delivery disabled
+syn keyword medVocabulary diseases during-stay employed employee excluded extreme-poverty family-bed filing-month flexible grade-A
+syn keyword medVocabulary grade-B health-center herbal hospital hypertension implant-insert implant-remove in-province induced-labour inpatient
+syn keyword medVocabulary isolation iud-insert iud-remove late level1 level2 level3 local low-income low-income-edge
+syn keyword medVocabulary major material maternity medical-abortion months-enrolled months-since-resumed months-since-supplement-rejoined no-outpatient-last-year normal observation-only
+syn keyword medVocabulary orphan out-of-province outpatient partial pharmacy planning-complication pooled-only pregnancy-check pregnancy-months primary
+syn keyword medVocabulary private public-health recanalization relapse-poverty remote-emergency remote-referred remote-resident remote-self resident retired
+syn keyword medVocabulary retired-on severe-mental single-pay-drug special specialist standard-enrolment sterilization stillbirth supplement surgical-abortion
+syn keyword medVocabulary tcm third-party two-diseases vasectomy veteran-worker within-region work-injury work-start 一级 一级以下
+syn keyword medVocabulary 一级医疗机构 一级医院 三级 三级医疗机构 三级医院 上年无门诊 专科 两病 严重精神障碍 中医
+syn keyword medVocabulary 中医医疗机构 中断缴费月数 中期流产 中药饮片 乙等 乙类 二级 二级医疗机构 二级医院 产前检查
+syn keyword medVocabulary 人工流产 低保 低保对象 低保边缘 住院 住院期间 公共卫生负担 出生日期 分娩 剖宫产
+syn keyword medVocabulary 医用材料 医疗救助 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 参加工作时间 取出节育器
+syn keyword medVocabulary 商业健康补充医疗保险 在职 在职人员 在职职工 基层 基本医疗保险 境外就医 备案 复通 大病保险
+syn keyword medVocabulary 大额 大额医疗费用补助 婴儿数 孕情监测 孕月 孤儿 孩次 定点药店 家庭病床 居民
+syn keyword medVocabulary 居民医保 工伤 市域内 平产 年龄 床位数 床位费 建国前老工人 异地安置 异地居住
+syn keyword medVocabulary 异地急诊 异地自行就医 异地转诊 引产 恢复缴费月数 慢性病 慢性病种数 抢救床位 报结月份 放置节育器
+syn keyword medVocabulary 日间手术 早期流产 普通床位 普通门诊 本地 村卫生室 死胎 民营 灵活就业 特困
+syn keyword medVocabulary 特困人员 特殊疾病 特殊病种 生育 生育保险 生育保险基金 甲等 甲类 留院观察未住院 病种数
+syn keyword medVocabulary 皮埋取出 皮埋植入 监测对象 目录外 省内 省内异地 省外 社区卫生服务中心 第一类 第三人负担
+syn keyword medVocabulary 第三类 第二类 签约 糖尿病 统筹区内 统筹基金 统账结合 缴费后天数 老兵 职工
+syn keyword medVocabulary 职工医保 胎数 自行就医 自费 艾滋病 药店 药物流产 补充 补充医疗保险 补充续保月数
+syn keyword medVocabulary 计划生育并发症 跨省 跨省异地 转诊 输卵管复通 输卵管结扎 输精管结扎 返贫致贫 退休 退休人员
+syn keyword medVocabulary 退休日期 退休时间 逾期缴费 部分支付项目 重度残疾 门诊 门诊慢性病 门诊特殊病种 门诊统筹 隔离床位
+syn keyword medVocabulary 难产 顺产 高血压
+syn keyword medSetting above after allowance and as base burden cap catch-up ceiling
+syn keyword medSetting contribution count credit daily days deductible default due each-extra eligible
+syn keyword medSetting employer excluding female first-share fixed floor for from halved including
+syn keyword medSetting individual is lapse limit local-years lower lump-sum male members minimum-years
+syn keyword medSetting minus monthly months none not not-covered of on out-of-scope paid-by
+syn keyword medSetting pension plus points prepay rate referral-difference remaining repeat restart retroactive
+syn keyword medSetting rising start stay subsidy terms threshold to until upper waiting
+syn keyword medSetting when with within yearly 一次性缴纳 上调 上限 下调 下限 不予支付
+syn keyword medSetting 不含 不涉及 不设 且 个人 个人负担 个月 个百分点 中断缴费 为
+syn keyword medSetting 之后 乘以 以上 以内 先行自付 养老金 减半 减少 划入 剩余
+syn keyword medSetting 包括 单位 参保人 参照 含 和 基于 增加 天 女
+syn keyword medSetting 定额 实际缴费年限 封顶线 年度 待遇起始 截至 折算 报销比例 按 按月
+syn keyword medSetting 提高 支付比例 政策范围内费用 断保续保 断缴 无 最低 最低缴费年限 最高支付限额 本地缴费年限
+syn keyword medSetting 条件 次 每增加 每天 每年 每日 每月 比例 津贴 生育津贴
+syn keyword medSetting 由 男 百分点 等待期 累计缴费年限 续保 缴费 缴费基数 缴费截止日 自
+syn keyword medSetting 至 补缴 视同 资助 起付标准 起付线 趸缴 转外自付 转诊补差 追溯
+syn keyword medSetting 适用 逐年递增 递减 降低 限价 限额 非 默认
 syn keyword medDeclaration effective exception fund policy region scheme 例外 办法 地区 基金
 syn keyword medDeclaration 政策 施行 险种
 syn keyword medHeadCite nextgroup=medCitation,medHeadCiteBlank skipwhite cite 依据
@@ -74,14 +84,14 @@ syn match medNamespace /\k\+/ contained
 syn match medParameter /\k\+/ contained
 syn match medKind /\k\+/ contained
 
-syn match medRun /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@<!%(%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|政策范围内费用|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|最高支付限额|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|不予支付|个人负担|个百分点|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|先行自付|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|报销比例|支付比例|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|生育津贴|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|起付标准|转外自付|转诊补差|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|不涉及|剖宫产|卫生室|卫生院|婴儿数|封顶线|市域内|床位数|床位费|慢性病|每增加|病种数|百分点|目录外|第一类|第三类|第二类|糖尿病|艾滋病|起付线|高血压|一级|三级|上调|下调|不含|不设|两病|中医|乘以|乙等|乙类|二级|以上|低保|住院|例外|依据|减半|减少|分娩|剩余|办法|包括|医院|参数|参照|在职|地区|基于|基层|基金|增加|备案|复通|大额|孕月|孤儿|孩次|定义|定额|居民|平产|年度|年龄|引产|引用|截至|提高|政策|施行|最低|本地|死胎|每天|每年|每日|比例|民营|津贴|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|视同|转诊|退休|适用|递减|门诊|降低|限价|限额|险种|难产|顺产|默认|为|含|天|按|无|次|由|自|至|非)@>)+[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!/ contains=medDeclarationInRun,medSettingInRun,medVocabularyInRun
+syn match medRun /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@<!%(%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|政策范围内费用|留院观察未住院|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|实际缴费年限|建国前老工人|异地自行就医|恢复缴费月数|最低缴费年限|最高支付限额|本地缴费年限|生育保险基金|累计缴费年限|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|一次性缴纳|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|缴费截止日|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|不予支付|个人负担|个百分点|中断缴费|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|住院期间|先行自付|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇起始|抢救床位|报结月份|报销比例|支付比例|断保续保|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|生育津贴|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|缴费基数|职工医保|自行就医|药物流产|起付标准|跨省异地|转外自付|转诊补差|返贫致贫|退休人员|退休日期|退休时间|逐年递增|逾期缴费|重度残疾|门诊统筹|隔离床位|不涉及|养老金|剖宫产|卫生室|卫生院|参保人|婴儿数|封顶线|市域内|床位数|床位费|慢性病|每增加|病种数|百分点|目录外|第一类|第三类|第二类|等待期|糖尿病|艾滋病|起付线|高血压|一级|三级|上调|上限|下调|下限|不含|不设|专科|两病|个人|个月|中医|之后|乘以|乙等|乙类|二级|以上|以内|低保|住院|例外|依据|减半|减少|分娩|划入|剩余|办法|包括|医院|单位|参数|参照|在职|地区|基于|基层|基金|增加|备案|复通|大额|孕月|孤儿|孩次|定义|定额|居民|工伤|平产|年度|年龄|引产|引用|截至|折算|按月|提高|政策|断缴|施行|最低|本地|条件|死胎|每天|每年|每日|每月|比例|民营|津贴|特困|生育|甲等|甲类|省内|省外|签约|续保|缴费|老兵|职工|胎数|自费|药店|补充|补缴|视同|资助|趸缴|跨省|转诊|追溯|退休|适用|递减|门诊|降低|限价|限额|险种|难产|顺产|默认|且|为|含|和|天|女|按|无|次|由|男|自|至|非)@>)+[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!/ contains=medDeclarationInRun,medSettingInRun,medVocabularyInRun
 syn match medDeclarationInRun /\%#=1\v%(例外|依据|办法|参数|地区|基金|定义|引用|政策%(范围内费用)@!|施行|险种)/ contained
-syn match medSettingInRun /\%#=1\v%(政策范围内费用|最高支付限额|不予支付|个人负担|个百分点|先行自付|报销比例|支付比例|生育津贴|起付标准|转外自付|转诊补差|不涉及|封顶线|每增加|百分点|起付线|上调|下调|不含|不设|乘以|以上|减半|减少|剩余|包括|参照|基于|增加|定额|年度|截至|提高|最低|每天|每年|每日|比例|津贴|视同|适用|递减|降低|限价|限额|默认|为|含|天|按|无|次|由|自%(行就医|费)@!|至|非)/ contained
-syn match medVocabularyInRun /\%#=1\v%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险%(基金)@!|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病%(种数)@!|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级%(医疗机构|以下|医院)@!|三级%(医疗机构|医院)@!|两病|中医%(医疗机构)@!|乙等|乙类|二级%(医疗机构|医院)@!|低保%(对象|边缘)@!|住院|分娩|医院|在职%(人员|职工)@!|基层|备案|复通|大额%(医疗费用补助)@!|孕月|孤儿|孩次|居民%(医保)@!|平产|年龄|引产|本地|死胎|民营|特困%(人员)@!|生育%(保险基金|保险|津贴)@!|甲等|甲类|签约|老兵|职工%(医保)@!|胎数|自费|药店|补充%(医疗保险)@!|转诊%(补差)@!|退休%(人员)@!|门诊%(特殊病种|慢性病|统筹)@!|难产|顺产)/ contained
+syn match medSettingInRun /\%#=1\v%(政策范围内费用|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|一次性缴纳|缴费截止日|不予支付|个人负担|个百分点|中断缴费%(月数)@!|先行自付|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|起付标准|转外自付|转诊补差|逐年递增|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|上调|上限|下调|下限|不含|不设|个人%(负担)@!|个月|之后|乘以|以上|以内|减半|减少|划入|剩余|包括|单位|参照|基于|增加|定额|年度|截至|折算|按月|提高|断缴|最低%(缴费年限)@!|条件|每天|每年|每日|每月|比例|津贴|续保|缴费%(后天数|截止日|基数)@!|补缴|视同|资助|趸缴|追溯|适用|递减|降低|限价|限额|默认|且|为|含|和|天|女|按%(月)@!|无|次|由|男|自%(行就医|费)@!|至|非)/ contained
+syn match medVocabularyInRun /\%#=1\v%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|留院观察未住院|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|建国前老工人|异地自行就医|恢复缴费月数|生育保险基金|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|住院期间|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|报结月份|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险%(基金)@!|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|职工医保|自行就医|药物流产|跨省异地|返贫致贫|退休人员|退休日期|退休时间|逾期缴费|重度残疾|门诊统筹|隔离床位|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病%(种数)@!|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级%(医疗机构|以下|医院)@!|三级%(医疗机构|医院)@!|专科|两病|中医%(医疗机构)@!|乙等|乙类|二级%(医疗机构|医院)@!|低保%(对象|边缘)@!|住院%(期间)@!|分娩|医院|在职%(人员|职工)@!|基层|备案|复通|大额%(医疗费用补助)@!|孕月|孤儿|孩次|居民%(医保)@!|工伤|平产|年龄|引产|本地%(缴费年限)@!|死胎|民营|特困%(人员)@!|生育%(保险基金|保险|津贴)@!|甲等|甲类|省内%(异地)@!|省外|签约|老兵|职工%(医保)@!|胎数|自费|药店|补充%(医疗保险|续保月数)@!|跨省%(异地)@!|转诊%(补差)@!|退休%(人员|日期|时间)@!|门诊%(特殊病种|慢性病|统筹)@!|难产|顺产)/ contained
 
 syn match medNameAfterNumber /\v%(\d|_|-)@!%([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!\k)+/ contained
-syn match medVocabularyAfterNumber /\%#=1\v%(no-outpatient-last-year|planning-complication|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|severe-mental|sterilization|hypertension|two-diseases|birth-order|day-surgery|pooled-only|remote-self|contracted|family-bed|iud-insert|iud-remove|low-income|outpatient|stillbirth|supplement|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|special|计划生育并发症|babies|clinic|herbal|level1|level2|level3|normal|orphan|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|二级医疗机构|单行支付药品|基本医疗保险|建国前老工人|异地自行就医|生育保险基金|补充医疗保险|部分支付项目|门诊特殊病种|basic|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|统筹基金|统账结合|职工医保|自行就医|药物流产|返贫致贫|退休人员|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|孕月|孤儿|孩次|居民|平产|年龄|引产|本地|死胎|民营|特困|生育|甲等|甲类|签约|老兵|职工|胎数|自费|药店|补充|转诊|退休|门诊|难产|顺产|A|B)\k@!/ contained
-syn match medSettingAfterNumber /\%#=1\v%(referral-difference|out-of-scope|first-share|not-covered|deductible|each-extra|allowance|excluding|including|remaining|threshold|eligible|ceiling|default|paid-by|政策范围内费用|burden|halved|points|prepay|repeat|yearly|最高支付限额|above|daily|fixed|floor|limit|minus|terms|until|days|from|none|plus|rate|stay|with|不予支付|个人负担|个百分点|先行自付|报销比例|支付比例|生育津贴|起付标准|转外自付|转诊补差|cap|for|not|不涉及|封顶线|每增加|百分点|起付线|as|is|of|on|to|上调|下调|不含|不设|乘以|以上|减半|减少|剩余|包括|参照|基于|增加|定额|年度|截至|提高|最低|每天|每年|每日|比例|津贴|视同|适用|递减|降低|限价|限额|默认|为|含|天|按|无|次|由|自|至|非)\k@!/ contained
+syn match medVocabularyAfterNumber /\%#=1\v%(months-since-supplement-rejoined|no-outpatient-last-year|planning-complication|months-since-resumed|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|observation-only|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|out-of-province|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|public-health|severe-mental|sterilization|within-region|break-months|filing-month|hypertension|two-diseases|birth-order|day-surgery|during-stay|in-province|pooled-only|remote-self|third-party|work-injury|birth-date|contracted|family-bed|iud-insert|iud-remove|low-income|outpatient|retired-on|specialist|stillbirth|supplement|work-start|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|special|留院观察未住院|计划生育并发症|abroad|babies|clinic|herbal|level1|level2|level3|normal|orphan|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|建国前老工人|异地自行就医|恢复缴费月数|生育保险基金|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|basic|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|住院期间|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|抢救床位|报结月份|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|职工医保|自行就医|药物流产|跨省异地|返贫致贫|退休人员|退休日期|退休时间|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|市域内|床位数|床位费|慢性病|病种数|目录外|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|专科|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|孕月|孤儿|孩次|居民|工伤|平产|年龄|引产|本地|死胎|民营|特困|生育|甲等|甲类|省内|省外|签约|老兵|职工|胎数|自费|药店|补充|跨省|转诊|退休|门诊|难产|顺产|A|B)\k@!/ contained
+syn match medSettingAfterNumber /\%#=1\v%(referral-difference|minimum-years|contribution|out-of-scope|first-share|local-years|not-covered|retroactive|deductible|each-extra|individual|allowance|excluding|including|remaining|threshold|catch-up|eligible|employer|lump-sum|ceiling|default|members|monthly|paid-by|pension|restart|subsidy|waiting|政策范围内费用|burden|credit|female|halved|months|points|prepay|repeat|rising|within|yearly|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|above|after|count|daily|fixed|floor|lapse|limit|lower|minus|start|terms|until|upper|一次性缴纳|缴费截止日|base|days|from|male|none|plus|rate|stay|when|with|不予支付|个人负担|个百分点|中断缴费|先行自付|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|起付标准|转外自付|转诊补差|逐年递增|and|cap|due|for|not|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|as|is|of|on|to|上调|上限|下调|下限|不含|不设|个人|个月|之后|乘以|以上|以内|减半|减少|划入|剩余|包括|单位|参照|基于|增加|定额|年度|截至|折算|按月|提高|断缴|最低|条件|每天|每年|每日|每月|比例|津贴|续保|缴费|补缴|视同|资助|趸缴|追溯|适用|递减|降低|限价|限额|默认|且|为|含|和|天|女|按|无|次|由|男|自|至|非)\k@!/ contained
 syn match medDeclarationAfterNumber /\%#=1\v%(effective|exception|parameter|define|policy|region|scheme|cite|fund|use|例外|依据|办法|参数|地区|基金|定义|引用|政策|施行|险种)\k@!/ contained
 
 hi def link medIllegal Error

@@ -1,0 +1,199 @@
+"""`med members POLICY MEMBERS`: every member's months, one row per member and month.
+
+Members come as JSON lines, a JSON array or CSV (docs/members.md); a record that cannot be
+read becomes an error row naming the member and the field, and the run goes on. Rows are
+written as JSON lines, one JSON array, or CSV with one column per payer and fund.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any, Iterator, TextIO
+
+from ..inputs import ClaimFile, InputProblem
+from .records import MemberError, read_member
+from .syntax import Contribution
+
+# The CSV shape of a member: one row per contribution (or per enrolment period), grouped by id.
+CSV_COLUMNS = ("id", "sex", "birth", "scheme", "kind", "mode", "from", "to", "month", "year", "base", "paid_on",
+               "retirement", "pension", "balance_on", "balance", "prior_months", "prior_local_months",
+               "prior_resident_years", "prior_early_months", "groups", "deducts_major")
+
+
+def read_members(path: str) -> Iterator[tuple[int, Any]]:
+    """(line, member object or InputProblem) in file order. Opening raises OSError when the
+    file cannot be read at all."""
+    f = ClaimFile(path)
+    try:
+        if f.kind == "csv":
+            f.close()
+            with open(path, encoding="utf-8-sig", newline="") as text:
+                yield from _csv_members(text)
+            return
+        for line, obj, _ in f.records():
+            yield line, obj
+    finally:
+        f.close()
+
+
+def _csv_members(text: TextIO) -> Iterator[tuple[int, Any]]:
+    rows = csv.reader(text)
+    header = next(rows, None)
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown or "id" not in header:
+        yield 1, InputProblem(1, f"CSV header: unknown column {unknown[0]!r}" if unknown else "CSV header needs `id`")
+        return
+    members: dict[str, tuple[int, dict]] = {}
+    for n, row in enumerate(rows, 2):
+        if len(row) != len(header):
+            yield n, InputProblem(n, f"the row has {len(row)} cells, the header {len(header)}")
+            continue
+        cells = {h: v.strip() for h, v in zip(header, row) if v.strip() != ""}
+        mid = cells.get("id", "")
+        first, obj = members.setdefault(mid, (n, {"id": mid}))
+        _csv_cells(obj, cells)
+    for mid, (n, obj) in members.items():
+        yield n, obj
+
+
+def _csv_cells(obj: dict, c: dict) -> None:
+    for k in ("sex", "birth", "scheme", "retirement", "pension"):
+        if k in c:
+            obj[k] = c[k]
+    if "kind" in c or "from" in c:
+        period = {k: c[k] for k in ("from", "to", "kind", "mode") if k in c}
+        if period not in obj.setdefault("history", []):
+            obj["history"].append(period)
+    if "month" in c or "year" in c:
+        pay = {"paid_on": c.get("paid_on")}
+        if "month" in c:
+            pay["month"] = c["month"]
+            if "base" in c:
+                pay["base"] = c["base"]
+        else:
+            pay["year"] = int(c["year"]) if c["year"].isdigit() else c["year"]
+        obj.setdefault("contributions", []).append(pay)
+    if "balance" in c:
+        obj["balance"] = {"on": c.get("balance_on"), "amount": c["balance"]}
+    for k in ("months", "local_months", "resident_years", "early_months"):
+        if f"prior_{k}" in c:
+            v = c[f"prior_{k}"]
+            obj.setdefault("prior", {})[k] = int(v) if v.isdigit() else v
+    if "groups" in c:
+        obj["groups"] = c["groups"].split()
+    if "deducts_major" in c:
+        obj["deducts_major"] = c["deducts_major"].lower() in ("true", "1", "yes")
+
+
+def member_rows(policy, path: str, *, as_of: dt.date, params: dict) -> Iterator[dict]:
+    """Every member's month rows as JSON objects; a bad member one error row."""
+    for line, obj in read_members(path):
+        if isinstance(obj, InputProblem):
+            yield {"id": None, "error": {"code": "bad-input", "field": f"line {line}", "message": obj.message}}
+            continue
+        try:
+            rec = read_member(_plain(obj))
+            for row in policy.member_months(rec, until=as_of, as_of=as_of, params=params):
+                yield row.to_json()
+        except MemberError as e:
+            yield e.to_json()
+        except KeyError as e:  # a parameter the rules need and the run did not give
+            yield {"id": str(obj.get("id")) if isinstance(obj, dict) else None,
+                   "error": {"code": "missing-parameter", "field": str(e.args[0]),
+                             "message": f"the run gives no value for parameter {e.args[0]} (--param)"}}
+
+
+def _plain(obj):
+    """JSON numbers read as Decimal are amounts as written."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return str(obj)
+    return obj
+
+
+def csv_columns(policy) -> list[str]:
+    """The CSV header: one `due_PAYER_FUND` column per payer and fund the policy's rules name."""
+    pairs = set()
+    for rules in policy.compiled.members.schemes.values():
+        for r in rules:
+            if isinstance(r.setting, Contribution):
+                pairs.update((s.payer, r.setting.fund or "basic") for s in r.setting.shares)
+                if any(s.payer == "subsidy" for s in r.setting.shares):
+                    pairs.add(("individual", r.setting.fund or "basic"))
+    due = [f"due_{p}_{f}" for p, f in sorted(pairs)]
+    return (["member", "month", "scheme", "kind", "base", *due, "credit", "balance", "payable", "reason",
+             "article", "waiting_left", "retirement_months", "retirement_minimum", "retirement_local_months",
+             "retirement_local_minimum", "retirement_short_months", "retirement_lump_sum", "error_field", "error"])
+
+
+def csv_row(row: dict, columns: list[str]) -> list:
+    if "error" in row:
+        out = {"member": row.get("id"), "error_field": row["error"]["field"], "error": row["error"]["message"]}
+    else:
+        out = {k: v for k, v in row.items() if not isinstance(v, dict)}
+        for payer, funds in row["due"].items():
+            for fund, amount in funds.items():
+                out[f"due_{payer}_{fund}"] = amount
+        for k, v in (row.get("retirement") or {}).items():
+            out[f"retirement_{k}"] = v
+    return ["" if out.get(c) is None else str(out[c]).lower() if isinstance(out.get(c), bool) else out[c]
+            for c in columns]
+
+
+def write_rows(rows, out: TextIO, fmt: str, policy) -> int:
+    """Write the rows; returns how many were error rows."""
+    errors = 0
+    if fmt == "csv":
+        columns = csv_columns(policy)
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(columns)
+        for row in rows:
+            errors += "error" in row
+            w.writerow(csv_row(row, columns))
+        return errors
+    if fmt == "json":
+        out.write("[")
+        for i, row in enumerate(rows):
+            errors += "error" in row
+            out.write(("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False))
+        out.write("\n]\n")
+        return errors
+    for row in rows:
+        errors += "error" in row
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return errors
+
+
+def run(policy, members: str, *, as_of: dt.date, params: dict, fmt: str, out: TextIO) -> int:
+    """The command: exit 1 when a member gave an error row, else 0 (usage errors are the CLI's)."""
+    return 1 if write_rows(member_rows(policy, members, as_of=as_of, params=params), out, fmt, policy) else 0
+
+
+
+def explain(policy, path: str, *, as_of: dt.date, params: dict, lang: str) -> tuple[str, list[str]]:
+    """The member sheet of every member in the file, and the error messages of bad ones."""
+    from .sheet import member_sheet
+    pages, problems = [], []
+    for line, obj in read_members(path):
+        if isinstance(obj, InputProblem):
+            problems.append(f"{path}:{line}: {obj.message}")
+            continue
+        try:
+            rows = policy.member_months(read_member(_plain(obj)), until=as_of, as_of=as_of, params=params)
+        except MemberError as e:
+            problems.append(f"{path}: {e}")
+            continue
+        except KeyError as e:
+            problems.append(f"{path}: member {obj.get('id')}: the run gives no value for parameter {e.args[0]} (--param)")
+            continue
+        pages.append(member_sheet(policy, rows, lang))
+    return "\n".join(pages), problems

@@ -1,0 +1,201 @@
+"""A member record (JSON object) read and checked field by field into a frozen `MemberRecord`.
+
+The shape is documented in docs/members.md. A bad field raises `MemberError` naming the
+member and the field; `med members` turns it into that member's error row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Optional
+
+import attrs
+
+from ..money import CONVERTING
+from .rules import KINDS, PERIODS
+
+FIELDS = ("id", "sex", "birth", "scheme", "history", "contributions", "retirement", "pension",
+          "balance", "prior", "groups", "deducts_major")
+SEXES = {"male": "male", "female": "female", "男": "male", "女": "female"}
+MODES = {"standard": "standard-enrolment", "standard-enrolment": "standard-enrolment",
+         "pooled-only": "pooled-only", "统账结合": "standard-enrolment", "单建统筹": "pooled-only"}
+PRIOR = ("months", "local_months") + tuple(p.replace("-", "_") for p in PERIODS)
+MAX_MONEY = Decimal(10) ** 12
+
+
+class MemberError(Exception):
+    """A member record that cannot be read: the member, the field and what is wrong."""
+
+    def __init__(self, member: Optional[str], field: str, message: str):
+        super().__init__(f"member {member or '?'}: {field}: {message}")
+        self.member, self.field, self.message = member, field, message
+
+    def to_json(self) -> dict:
+        return {"id": self.member, "error": {"code": "bad-member", "field": self.field, "message": self.message}}
+
+
+@attrs.frozen
+class Period:
+    """A period of enrolment: [start, end] (end None: still enrolled), the member's kind and mode."""
+    start: dt.date
+    end: Optional[dt.date]
+    kind: str
+    mode: str
+
+
+@attrs.frozen
+class Payment:
+    paid_on: dt.date
+    base: Optional[Decimal] = None
+
+
+@attrs.frozen
+class MemberRecord:
+    id: str
+    sex: str
+    birth: dt.date
+    scheme: str
+    history: tuple                      # of Period, in order
+    months: Mapping                     # (year, month) -> Payment (monthly contributions)
+    years: Mapping                      # year -> Payment (a resident's yearly contribution)
+    retirement: Optional[dt.date] = None
+    pension: Optional[Decimal] = None
+    balance: Optional[tuple] = None     # (date, Decimal)
+    prior: Mapping = attrs.field(factory=dict)   # PRIOR key -> int
+    groups: tuple = ()
+    deducts_major: bool = False
+
+    def period_on(self, day: dt.date) -> Optional[Period]:
+        for p in self.history:
+            if p.start <= day and (p.end is None or day <= p.end):
+                return p
+        return None
+
+
+def read_member(obj: Any) -> MemberRecord:
+    """A member record from its JSON object; raises `MemberError` naming the bad field."""
+    if not isinstance(obj, Mapping):
+        raise MemberError(None, "", "a member record is a JSON object")
+    ident = obj.get("id")
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
+        raise MemberError(None, "id", "a member needs an `id` (a string)")
+    mid = str(ident)
+    for name in obj:
+        if name not in FIELDS:
+            close = difflib.get_close_matches(name, FIELDS, n=1)
+            raise MemberError(mid, name, "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
+    sex = SEXES.get(obj.get("sex"))
+    if sex is None:
+        raise MemberError(mid, "sex", "required: `male` or `female`")
+    scheme = obj.get("scheme")
+    if scheme not in ("employee", "resident"):
+        raise MemberError(mid, "scheme", "required: `employee` or `resident`")
+    history = _history(mid, obj.get("history"))
+    months, years = _contributions(mid, obj.get("contributions", []))
+    balance = None
+    if obj.get("balance") is not None:
+        b = obj["balance"]
+        if not isinstance(b, Mapping):
+            raise MemberError(mid, "balance", 'an object {"on": date, "amount": money}')
+        balance = (_date(mid, "balance.on", b.get("on")), _money(mid, "balance.amount", b.get("amount")))
+    prior = obj.get("prior", {})
+    if not isinstance(prior, Mapping):
+        raise MemberError(mid, "prior", "an object of whole numbers: " + ", ".join(PRIOR))
+    for k, v in prior.items():
+        if k not in PRIOR:
+            raise MemberError(mid, f"prior.{k}", "unknown period; known: " + ", ".join(PRIOR))
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise MemberError(mid, f"prior.{k}", "a whole number ≥ 0")
+    groups = obj.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise MemberError(mid, "groups", "a list of group names")
+    deducts = obj.get("deducts_major", False)
+    if not isinstance(deducts, bool):
+        raise MemberError(mid, "deducts_major", "true or false")
+    return MemberRecord(
+        mid, sex, _date(mid, "birth", obj.get("birth")), scheme, history, months, years,
+        _date(mid, "retirement", obj["retirement"]) if obj.get("retirement") is not None else None,
+        _money(mid, "pension", obj["pension"]) if obj.get("pension") is not None else None,
+        balance, dict(prior), tuple(groups), deducts)
+
+
+def _history(mid, value) -> tuple:
+    if not isinstance(value, list) or not value:
+        raise MemberError(mid, "history", "required: a list of enrolment periods {from, to, kind, mode}")
+    out = []
+    for i, p in enumerate(value):
+        where = f"history[{i}]"
+        if not isinstance(p, Mapping):
+            raise MemberError(mid, where, "an object {from, to, kind, mode}")
+        start = _date(mid, f"{where}.from", p.get("from"))
+        end = _date(mid, f"{where}.to", p["to"]) if p.get("to") is not None else None
+        if end is not None and end < start:
+            raise MemberError(mid, f"{where}.to", "ends before it starts")
+        kind = p.get("kind")
+        if kind not in KINDS:
+            raise MemberError(mid, f"{where}.kind", "one of " + ", ".join(KINDS))
+        mode = MODES.get(p.get("mode", "standard"))
+        if mode is None:
+            raise MemberError(mid, f"{where}.mode", "`standard` (统账结合) or `pooled-only` (单建统筹)")
+        if out and (out[-1].end is None or out[-1].end >= start):
+            raise MemberError(mid, f"{where}.from", "periods are in order and do not overlap")
+        out.append(Period(start, end, kind, mode))
+    return tuple(out)
+
+
+def _contributions(mid, value):
+    if not isinstance(value, list):
+        raise MemberError(mid, "contributions", "a list of {month, base, paid_on} or {year, paid_on}")
+    months, years = {}, {}
+    for i, c in enumerate(value):
+        where = f"contributions[{i}]"
+        if not isinstance(c, Mapping):
+            raise MemberError(mid, where, "an object {month, base, paid_on} or {year, paid_on}")
+        paid_on = _date(mid, f"{where}.paid_on", c.get("paid_on"))
+        if "month" in c:
+            key = _month(mid, f"{where}.month", c["month"])
+            if key in months:
+                raise MemberError(mid, f"{where}.month", f"month {c['month']} is paid twice")
+            base = _money(mid, f"{where}.base", c["base"]) if c.get("base") is not None else None
+            months[key] = Payment(paid_on, base)
+        elif "year" in c:
+            y = c["year"]
+            if not isinstance(y, int) or isinstance(y, bool) or not 1900 <= y <= 2200:
+                raise MemberError(mid, f"{where}.year", "a year, e.g. 2026")
+            years[y] = Payment(paid_on)
+        else:
+            raise MemberError(mid, where, "needs `month` (YYYY-MM) or `year`")
+    return months, years
+
+
+def _date(mid, field, value) -> dt.date:
+    if not isinstance(value, str):
+        raise MemberError(mid, field, "required: a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MemberError(mid, field, f"`{value}` is not a date YYYY-MM-DD") from None
+
+
+def _month(mid, field, value) -> tuple:
+    try:
+        y, m = str(value).split("-")
+        if len(y) == 4 and len(m) == 2 and 1 <= int(m) <= 12:
+            return int(y), int(m)
+    except ValueError:
+        pass
+    raise MemberError(mid, field, f"`{value}` is not a month YYYY-MM")
+
+
+def _money(mid, field, value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise MemberError(mid, field, "an amount (a decimal string)")
+    try:
+        d = CONVERTING.create_decimal(str(value).strip())
+    except InvalidOperation:
+        raise MemberError(mid, field, f"`{value}` is not an amount") from None
+    if not d.is_finite() or d < 0 or d >= MAX_MONEY:
+        raise MemberError(mid, field, f"`{value}` is not an amount ≥ 0 below 10^12")
+    return d

@@ -1,0 +1,204 @@
+"""Member rules (issue 14): the worked member examples beside the policies, computed by hand
+from each regulation, and the language's checks on `members` blocks."""
+
+import datetime as dt
+import functools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import medpolicy
+from medpolicy.members.examples import policy_of, run_example
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMBER_FILES = sorted((ROOT / "policies").glob("*.members.test.toml"))
+
+
+@functools.lru_cache(maxsize=None)
+def _policy(test_file: Path):
+    return medpolicy.load(policy_of(test_file))
+
+
+@functools.lru_cache(maxsize=None)
+def _examples(test_file: Path) -> dict:
+    return tomllib.loads(test_file.read_text(encoding="utf-8"))
+
+
+def _cases():
+    for f in MEMBER_FILES:
+        for i, ex in enumerate(_examples(f).get("example", [])):
+            yield pytest.param(f, i, id=f"{f.name.split('.')[0]}: {ex.get('name', i)}")
+
+
+@pytest.mark.parametrize("test_file, index", list(_cases()))
+def test_member_example(test_file, index):
+    data = _examples(test_file)
+    outcome = run_example(str(test_file), data["example"][index], _policy(test_file), data.get("params", {}))
+    assert outcome.error is None, outcome.error
+    assert not outcome.mismatches, "\n".join(
+        f"{m.claim} {m.field}: expected {m.expected}, got {m.actual}" for m in outcome.mismatches)
+
+
+# ---- the language: both spellings, and every check with its position ----------------------
+
+HEAD = 'policy "t" region x\nuse standard\nparameter base_lower "下限"\nparameter base_upper "上限"\n'
+
+ENGLISH = HEAD + """members employee
+  base lower base_lower upper base_upper                        cite "第九条"
+  employed contribution basic employer 6.5% individual 2%       cite "第九条"
+  employed credit 2% of base                                    cite "第二十条"
+  retired credit 70 monthly                                     cite "第二十条"
+  employed start after 1 months                                 cite "第十条"
+  employed lapse after 3 months                                 cite "第十条"
+  employed catch-up within 6 months retroactive                 cite "第十条"
+  flexible waiting 3 months                                     cite "第十一条"
+  male until 2025-12-31 minimum-years 25                        cite "第十五条"
+  male from 2026-01-01 minimum-years 26                         cite "第十五条"
+  female minimum-years 25                                       cite "第十五条"
+  lump-sum 9% rising 5%                                         cite "第十七条"
+"""
+
+CHINESE = HEAD + """参保人 职工
+  缴费基数 下限 base_lower 上限 base_upper                        依据 "第九条"
+  在职 缴费 统筹基金 单位 6.5% 个人 2%                             依据 "第九条"
+  在职 划入 2% 乘以 缴费基数                                       依据 "第二十条"
+  退休 划入 70 每月                                               依据 "第二十条"
+  在职 待遇起始 之后 1 个月                                        依据 "第十条"
+  在职 中断缴费 之后 3 个月                                        依据 "第十条"
+  在职 补缴 以内 6 个月 追溯                                       依据 "第十条"
+  灵活就业 等待期 3 个月                                           依据 "第十一条"
+  男 截至 2025-12-31 最低缴费年限 25                               依据 "第十五条"
+  男 自 2026-01-01 最低缴费年限 26                                 依据 "第十五条"
+  女 最低缴费年限 25                                              依据 "第十五条"
+  趸缴 9% 逐年递增 5%                                             依据 "第十七条"
+"""
+
+PARAMS = {"base_lower": "3500", "base_upper": "17500"}
+
+
+def _member(**over):
+    rec = {"id": "m", "sex": "male", "birth": "1966-06-15", "scheme": "employee",
+           "history": [{"from": "2026-01-01", "kind": "employed"}],
+           "contributions": [{"month": f"2026-{m:02d}", "base": "6000", "paid_on": f"2026-{m:02d}-10"} for m in (1, 2, 3)],
+           "retirement": "2026-03-15", "prior": {"months": 300, "local_months": 200}}
+    rec.update(over)
+    return rec
+
+
+def test_english_and_chinese_member_clauses_compute_the_same_months():
+    en, zh = medpolicy.compile(ENGLISH, "en.med"), medpolicy.compile(CHINESE, "zh.med")
+    until = dt.date(2026, 4, 30)
+    rows_en = [r.to_json() for r in en.member_months(_member(), until=until, params=PARAMS)]
+    rows_zh = [r.to_json() for r in zh.member_months(_member(), until=until, params=PARAMS)]
+    assert rows_en == rows_zh
+    # 6000 x 6.5% = 390.00, x 2% = 120.00; the retiree's 70 from April; 2026: 26 years = 312 months,
+    # 303 counted, 9 short: 9 x 6000 x 9% = 4860.00.
+    assert rows_en[0]["due"] == {"employer": {"basic": "390.00"}, "individual": {"basic": "120.00"}}
+    assert [r["credit"] for r in rows_en] == ["120.00", "120.00", "120.00", "70.00"]
+    assert rows_en[2]["retirement"]["minimum"] == 26
+    assert rows_en[2]["retirement"]["lump_sum"] == "4860.00"
+
+
+def _errors(body: str) -> list[str]:
+    with pytest.raises(medpolicy.MedError) as e:
+        medpolicy.compile(HEAD + body, "t.med")
+    return [f"{d.span.line}:{d.span.column}: {d.message}" for d in e.value.diagnostics]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("members employee\n  employd credit 2% of base\n",
+     "6:3: unknown name `employd`"),
+    ("members employee\n  employed contribution basic employer 150%\n",
+     "6:31: the employer's rate is over 100%"),
+    ("members employee\n  base lower 5000 upper 4000\n",
+     "6:3: the lower limit of the base is above the upper limit"),
+    ("members employee\n  base lower base_lower upper avg_wag\n",
+     "6:31: unknown parameter `avg_wag`"),
+    ("members employee\n  count soldier-years as 12 months\n",
+     "6:3: unknown period `soldier-years`"),
+    ("members employee\n  employed credit 2% of base\n  employed credit 3% of base\n",
+     "7:12: this clause and the one on line 6 both apply to the same members and neither is more specific"),
+    ("members employee\n  male until 2025-12-31 minimum-years 25\n  male from 2027-01-01 minimum-years 27\n",
+     "7:24: minimum years for male members retiring from 2026-01-01 to 2026-12-31 are not given (a gap after line 6)"),
+    ("members employee\n  male until 2026-12-31 minimum-years 25\n  male from 2026-01-01 minimum-years 27\n",
+     "7:24: minimum years for male members: this clause overlaps the one on line 6"),
+    ("members employee\n  male from 2026-01-01 minimum-years 26\n",
+     "6:24: minimum years for male members retiring before 2026-01-01 are not given"),
+    ("members employe\n  credit 2% of base\n",
+     "5:1: unknown scheme name `employe`"),
+])
+def test_member_checks_name_the_place(body, expected):
+    assert expected in _errors(body)
+
+
+def test_unknown_name_suggests_a_spelling():
+    with pytest.raises(medpolicy.MedError) as e:
+        medpolicy.compile(HEAD + "members employee\n  retird credit 70 monthly\n", "t.med")
+    assert e.value.diagnostics[0].hint == "did you mean `retired`?"
+
+
+# ---- the API and the command ------------------------------------------------------------
+
+def test_benefits_payable_and_a_bad_record():
+    from medpolicy.members.records import MemberError
+    p = medpolicy.compile(ENGLISH, "t.med")
+    assert p.benefits_payable(_member(), on=dt.date(2026, 1, 20), params=PARAMS) == (False, "第十条")
+    assert p.benefits_payable(_member(), on=dt.date(2026, 2, 20), params=PARAMS) == (True, None)
+    assert p.member_month(_member(), on=dt.date(2025, 12, 1), params=PARAMS) is None
+    with pytest.raises(MemberError) as e:
+        p.member_months(_member(history=[{"from": "2026-01-01", "kind": "employee"}]), until=dt.date(2026, 2, 1))
+    assert (e.value.member, e.value.field) == ("m", "history[0].kind")
+
+
+def test_money_does_not_depend_on_the_callers_decimal_context():
+    import decimal
+    p = medpolicy.compile(ENGLISH, "t.med")
+    with decimal.localcontext() as ctx:
+        ctx.prec, ctx.rounding = 3, decimal.ROUND_DOWN
+        rows = p.member_months(_member(), until=dt.date(2026, 3, 31), params=PARAMS)
+    assert rows[2].to_json()["retirement"]["lump_sum"] == "4860.00"
+
+
+def test_med_members_rows_error_rows_and_exit_codes(tmp_path, capsys):
+    from medpolicy.cli import main
+    policy = tmp_path / "t.med"
+    policy.write_text(ENGLISH, encoding="utf-8")
+    members = tmp_path / "m.jsonl"
+    members.write_text("\n".join(json.dumps(m) for m in (_member(), {"id": "x", "sex": "male", "birth": "1970-01-01",
+                       "scheme": "employee", "histroy": []})) + "\n", encoding="utf-8")
+    args = ["members", str(policy), str(members), "--as-of", "2026-02-28", "--param", "base_lower=3500",
+            "--param", "base_upper=17500"]
+    assert main(args) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("month") for r in rows] == ["2026-01", "2026-02", None]
+    assert rows[1]["payable"] is True and rows[1]["balance"] == "240.00"
+    assert rows[2] == {"id": "x", "error": {"code": "bad-member", "field": "histroy",
+                                            "message": "unknown field; did you mean `history`?"}}
+    assert main(args[:3] + args[3:] + ["--format", "csv"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("member,month,scheme,kind,base,due_employer_basic,due_individual_basic,credit,balance,")
+    assert out[1].startswith("m,2026-01,employee,employed,6000.00,390.00,120.00,120.00,120.00,false,not-started,第十条,0")
+    assert main(["members", str(policy), str(tmp_path / "none.jsonl"), "--as-of", "2026-02-28"]) == 2
+    assert "med: cannot read" in capsys.readouterr().err
+
+
+def test_the_member_sheet_names_each_figures_clause(tmp_path, capsys):
+    from medpolicy.cli import main
+    policy = tmp_path / "t.med"
+    policy.write_text(ENGLISH, encoding="utf-8")
+    member = tmp_path / "m.json"
+    member.write_text(json.dumps(_member()), encoding="utf-8")
+    assert main(["explain", "--member", str(policy), str(member), "--as-of", "2026-04-30",
+                 "--param", "base_lower=3500", "--param", "base_upper=17500"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "t — member m (employee), 2026-01 to 2026-04"
+    assert lines[3].split() == ["2026-01", "base", "6000.00", "t.med:6", "第九条"]
+    assert ["benefits", "not-started", "t.med:10", "第十条"] in [line.split() for line in lines]
+    assert ["lump", "sum", "4860.00", "t.med:17", "第十七条"] in [line.split() for line in lines]
