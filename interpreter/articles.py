@@ -111,8 +111,11 @@ class ArticleReport:
 
 
 def regulation_for(policy_path: Path) -> Path:
-    """The regulation text a policy ships beside it: `CITY.txt` for `CITY.med`."""
-    return policy_path.with_suffix(".txt")
+    """The regulation text a policy ships beside it: `CITY.txt` for `CITY.med`, and for a
+    version of it in other keywords (`CITY.zh.med`) too, when there is no `CITY.zh.txt`."""
+    own = policy_path.with_suffix(".txt")
+    shared = policy_path.with_name(policy_path.name.split(".")[0] + ".txt")
+    return own if own.exists() or not shared.exists() else shared
 
 
 def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleReport:

@@ -24,6 +24,7 @@ from .parser import parse
 from .policy import compile as compile_policy
 from .reparse import Reparser
 from .scanner import Token, indent_width, scan, token_at
+from .segment import Words, words_for
 from .vocabulary import KINDS, OTHER_KINDS, Vocabulary, Word, build
 
 _CITE = frozenset(s for k in KEYWORDS if k.terminal == "CITE" for s in k.spellings)
@@ -91,7 +92,13 @@ def _parameters(module: ast.Module) -> dict:
 # ---- what is at a position -----------------------------------------------------------
 
 def _tokens(a: Analysis, line: int) -> list[Token]:
-    return scan(a.lines[line]) if 0 <= line < len(a.lines) else []
+    return scan(a.lines[line], words_of(a)) if 0 <= line < len(a.lines) else []
+
+
+def words_of(a: Analysis) -> Words:
+    """The words this document's Chinese runs are read against, as the parser reads them:
+    the standard ones and the names the document defines (segment.py)."""
+    return words_for("\n".join(a.lines))
 
 
 def _previous_word(tokens: list[Token], tok: Token) -> Optional[str]:

@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 
 import attrs
 
-from .document import Analysis, citation, words_named
+from .document import Analysis, citation, words_named, words_of
 from .keywords import BY_SPELLING
 from .scanner import Token, indent_width, scan, token_at
 from .vocabulary import KINDS, Word
@@ -198,8 +198,9 @@ def use_links(a: Analysis) -> list[tuple[Range, str]]:
 def semantic_tokens(a: Analysis) -> list[tuple[int, int, int, str, tuple[str, ...]]]:
     """(line, start, end, type, modifiers) for every token worth colouring, in order."""
     out = []
+    words = words_of(a)  # the document's own Chinese names are read as the parser reads them
     for n, text in enumerate(a.lines):
-        tokens = scan(text)
+        tokens = scan(text, words)
         for k, t in enumerate(tokens):
             kind = _token_kind(a, tokens, k, t)
             if kind is not None:

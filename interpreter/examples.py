@@ -72,10 +72,15 @@ class TestFile:
     def policy(self) -> Path:
         return policy_for(self.path, self)
 
+    def policies(self) -> list[Path]:
+        """Every policy the examples apply to: `policies = ["suihua.med", "suihua.zh.med"]`
+        (one regulation encoded twice, in English and in Chinese keywords), else the one."""
+        return policies_for(self.path, self)
+
 
 EXAMPLE_KEYS = {"name": str, "cite": str, "note": str, "params": dict, "claim": list, "expect": list,
                 "members": list}  # members: member records the claims are settled against (docs/accounts.md)
-TOP_KEYS = {"policy": str, "params": dict, "example": list, "unexercised": list}  # coverage.py reads the last
+TOP_KEYS = {"policy": str, "policies": list, "params": dict, "example": list, "unexercised": list}  # coverage.py reads the last
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
@@ -150,6 +155,18 @@ def policy_for(test_file: Path, test: Optional[TestFile] = None, text: Optional[
     return folder / name
 
 
+def policies_for(test_file: Path, test: Optional[TestFile] = None) -> list[Path]:
+    """The policies a test file's examples apply to: those its `policies` names (each beside
+    it or in a folder under it), else `policy_for`'s one."""
+    test = test if test is not None else read_test_file(test_file)
+    names = test.data.get("policies")
+    if names is None:
+        return [policy_for(test_file, test)]
+    if not names or not all(isinstance(n, str) for n in names):
+        raise TestFileError(str(test_file), 1, "policies must be a list of .med file names")
+    return [policy_for(test_file, attrs.evolve(test, data={**test.data, "policy": n})) for n in names]
+
+
 def _line_of(text: str, pattern: str) -> int:
     return next((n for n, line in enumerate(text.splitlines(), 1) if re.match(pattern, line)), 1)
 
@@ -162,11 +179,22 @@ def discover(paths: list[str]) -> list[Path]:
             out.extend(sorted(p.rglob("*.test.toml")))
         elif p.suffix == ".med":
             t = p.with_name(p.name[:-4] + ".test.toml")
+            if not t.exists():
+                t = _naming(p) or t  # suihua.zh.med: the suihua.test.toml that names it
             if t.exists() or not _readable(p):
                 out.append(t if t.exists() else p)  # an unreadable policy is reported as such
         else:
             out.append(p)
     return out
+
+
+def _naming(policy: Path) -> Optional[Path]:
+    """The test file beside a policy that lists it under `policies` (`CITY.test.toml` for `CITY.zh.med`)."""
+    t = policy.with_name(policy.name.split(".")[0] + ".test.toml")
+    try:
+        return t if t.exists() and policy.name in (read_test_file(t).data.get("policies") or ()) else None
+    except (TestFileError, files.UnreadableFile):
+        return None
 
 
 def _readable(path: Path) -> bool:
@@ -195,18 +223,23 @@ def run_file(test_file: Path, policy: Optional[Policy] = None) -> Iterator[Outco
         return
     try:
         test = read_test_file(test_file)
-        if policy is None:
-            policy = load(test.policy())
+        paths = [None] if policy is not None else test.policies()
     except TestFileError as e:
         yield Outcome(str(test_file), "(test file)", None, (), str(e))  # file:line:col: message
         return
-    except MedError as e:
-        yield Outcome(str(test_file), "(policy)", None, (), f"the policy does not compile: {e}", 1)
-        return
-    shared = test.data.get("params", {})
-    for i, ex in enumerate(test.data.get("example", [])):
-        line = test.example_lines[i] if i < len(test.example_lines) else None
-        yield attrs.evolve(run_example(str(test_file), ex, policy, shared), line=line)
+    for path in paths:
+        try:
+            applied = policy if path is None else load(path)
+        except MedError as e:
+            yield Outcome(str(test_file), "(policy)", None, (), f"the policy does not compile: {e}", 1)
+            continue
+        # With several policies, each outcome says which one it settled on.
+        suffix = f" [{path.name}]" if len(paths) > 1 else ""
+        shared = test.data.get("params", {})
+        for i, ex in enumerate(test.data.get("example", [])):
+            line = test.example_lines[i] if i < len(test.example_lines) else None
+            outcome = run_example(str(test_file), ex, applied, shared)
+            yield attrs.evolve(outcome, name=outcome.name + suffix, line=line)
 
 
 def run_example(file: str, ex: dict, policy: Policy, shared_params: Optional[dict] = None) -> Outcome:

@@ -29,6 +29,7 @@ from .errors import Diagnostic, MedError, display_width
 from .keywords import KEYWORDS
 from .parser import parse
 from .scanner import Token, scan
+from .segment import SEPARATORS, Words, is_han, words_for
 
 INDENT = "  "
 CITE_COLUMN = 64          # where `cite` starts when the clause fits before it
@@ -70,7 +71,7 @@ def format_text(text: str, file: str = "<string>", tree: Optional[ast.Module] = 
     `tree`, when the caller already parsed exactly this text (the language server), saves a parse."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     before = tree if tree is not None else parse(text, file)
-    result = _render(_read(text.split("\n")))
+    result = _render(_read(text.split("\n"), words_for(text)))
     if result != text:  # an unchanged text needs no proof that its meaning is unchanged
         _check_same(before, text, result, file)
     return result
@@ -116,12 +117,12 @@ def format_files(files: list[str], check: bool = False) -> int:
 
 # ---- reading: each physical line, its depth and its tokens -------------------------
 
-def _read(raw_lines: list[str]) -> list[_Line]:
+def _read(raw_lines: list[str], known: Words) -> list[_Line]:
     code_indents = {}  # line index -> the indentation stack after that code line
     blocks = indentation.Blocks()
     top_head = ""
     for i, raw in enumerate(raw_lines):
-        tokens = scan(raw)
+        tokens = scan(raw, known)
         if not tokens or tokens[0].kind == "comment":
             continue
         try:
@@ -138,7 +139,7 @@ def _read(raw_lines: list[str]) -> list[_Line]:
     out: list[_Line] = []
     last_stack = [0]
     for i, raw in enumerate(raw_lines):
-        tokens = scan(raw)
+        tokens = scan(raw, known)
         if not tokens:
             out.append(_Line("blank"))
             continue
@@ -199,16 +200,22 @@ def _blank_before(outs: list[Optional[_Out]]) -> None:
 
 def _words(tokens) -> str:
     text = ""
-    prev = None
+    prev, glued = None, False
     for t in tokens:
-        # `,` keeps to the word before it; so does Chinese written onto its number (`5个百分点`).
-        attached = prev is not None and prev.kind == "number" and t.column == prev.end and "\u4e00" <= t.text[0] <= "\u9fff"
-        prev = t
-        if t.text == "," or not text or attached:
+        # `,` and Chinese punctuation keep to the word before them; Chinese written without
+        # spaces stays so (`起付线900元，比例在职85%`, `孕月<3`), and Chinese written spaced stays spaced.
+        attached = prev is not None and t.column == prev.end and (_chinese(prev, t) or glued)
+        prev, glued = t, attached
+        if t.text == "," or t.kind == "separator" or not text or attached:
             text += t.text
         else:
             text += " " + t.text
     return text
+
+
+def _chinese(a: Token, b: Token) -> bool:
+    """Two touching tokens that touch in Chinese: a Han character or Chinese punctuation at the seam."""
+    return any(is_han(ch) or ch in SEPARATORS for ch in (a.text[-1], b.text[0]))
 
 
 def _clause(line: _Line) -> _Out:

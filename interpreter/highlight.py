@@ -25,6 +25,7 @@ from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Oper
 from . import ast
 from .keywords import KEYWORDS
 from .parser import parse
+from .segment import HAN_CHARS, SEPARATORS, segments, standard_words
 
 TokenType = type(Keyword)
 
@@ -33,13 +34,16 @@ DECLARATION_TERMINALS = frozenset({"POLICY", "REGION", "EFFECTIVE", "USE", "PARA
                                    "SCHEME", "FUND", "EXCEPTION", "CITE"})
 
 # Lexical shapes, the same as grammar/med.lark's terminals.
-WORD = r"[^\W\d_][\w\-]*"
+WORD = rf"[^\W\d_{HAN_CHARS}](?:[^\W{HAN_CHARS}]|-)*"   # a name of letters: Han characters are not in it
+HAN = f"[{HAN_CHARS}]+"                                  # a run of Han characters: words without spaces
+SEPARATOR = f"[{SEPARATORS}]+"                           # Chinese punctuation: separates as a space does
 WORD_END = r"(?![\w\-])"
 BLANK = r"[\t \u3000]+"          # \u3000 is the ideographic space a Chinese keyboard types
 STRING = r'"[^"\n]*"'
 DATE = r"\d{4}-\d{2}-\d{2}"
 PERCENT = r"\d+(?:\.\d+)?%"
-WAN = r"\d+(?:\.\d+)?万"
+WAN = r"\d+(?:\.\d+)?万元?"
+YUAN = r"\d+(?:\.\d+)?元"
 DECIMAL = r"\d+\.\d+"
 INTEGER = r"\d+"
 COMPARE = r">=|<=|≥|≤|>|<"
@@ -90,6 +94,12 @@ def _word(lexer: RegexLexer, match: re.Match) -> Iterator[tuple[int, TokenType, 
     yield match.start(), _word_types().get(word, Name), word
 
 
+def _han(lexer: RegexLexer, match: re.Match, ctx=None) -> Iterator[tuple[int, TokenType, str]]:
+    # The parser's own segmentation (segment.py): longest known word first.
+    for offset, word in segments(match.group(), standard_words()):
+        yield match.start() + offset, _word_types().get(word, Name), word
+
+
 def spellings(terminal: str) -> tuple[str, ...]:
     """The spellings of one keyword terminal, longest first: CITE -> ('cite', '依据')."""
     return _ordered({s for k in KEYWORDS if k.terminal == terminal for s in k.spellings})
@@ -114,7 +124,7 @@ class MedLexer(RegexLexer):
             (BLANK, Whitespace),
             (r"#[^\n]*", Comment.Single),
             # A citation names the article a clause encodes: `cite "第二十一条（一）3"`.
-            (_after("CITE") + f"({STRING})", bygroups(Keyword.Declaration, Whitespace, String.Doc)),
+            (f"({_any(spellings('CITE'))}){WORD_END}({BLANK}|)({STRING})", bygroups(Keyword.Declaration, Whitespace, String.Doc)),
             (_after("USE") + f"({WORD})", bygroups(Keyword.Declaration, Whitespace, Name.Namespace)),
             (_after("PARAMETER") + f"({WORD})", bygroups(Keyword.Declaration, Whitespace, Name.Variable)),
             (_after("DEFINE") + f"({WORD})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
@@ -123,9 +133,15 @@ class MedLexer(RegexLexer):
             (DATE, Literal.Date),
             (PERCENT, Number),
             (WAN, Number),
+            (YUAN, Number),
             (DECIMAL, Number.Float),
             (INTEGER, Number.Integer),
+            # `不予支付依据"第十条"`: a run that ends in `依据`, then the article it cites.
+            (f"([{HAN_CHARS}]+?)({_any(spellings('CITE'))})({BLANK}|)({STRING})",
+             bygroups(_han, Keyword.Declaration, Whitespace, String.Doc)),
+            (HAN, _han),
             (WORD, _word),
+            (SEPARATOR, Punctuation),
             (COMPARE, Operator),
             (ARITHMETIC, Operator),
             (r",", Punctuation),

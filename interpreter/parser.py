@@ -7,6 +7,7 @@ in the author's words, what was expected at the line and column where the text w
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import os
 import sys
@@ -27,6 +28,7 @@ from .errors import Diagnostic, MedSyntaxError
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 from .members.transform import MemberTransforms
 from .scanner import scan
+from .segment import Words, standard_words, words_for
 from .suggest import did_you_mean
 
 MAX_SOURCE_BYTES = 2_000_000
@@ -45,16 +47,18 @@ class _PostLexer(PostLex):
     All state lives in the generator of one `process` call, so the one cached parser serves
     any number of threads (lark's own Indenter keeps its stack on the shared instance)."""
 
-    always_accept = ("_NL", "NAME")
+    always_accept = ("_NL", "NAME", "HAN")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         blocks = indentation.Blocks()
         token = None
-        for token in _join_newlines(stream):
+        for token in _join_newlines(_split_han(stream, _WORDS.get())):
             kind = token.type
             if kind == "NAME":
                 kw = BY_SPELLING.get(token.value)
                 if kw is not None:
+                    if kw.terminal == "IS":  # 为: the regulation's "is", which says nothing to the grammar
+                        continue
                     token = Token.new_borrow_pos(kw.terminal, token.value, token)
                 yield token
             elif kind == "_NL":
@@ -80,6 +84,56 @@ class _PostLexer(PostLex):
             yield Token.new_borrow_pos("_INDENT", indent_str, token)
         for _ in range(-change):
             yield Token.new_borrow_pos("_DEDENT", indent_str, token)
+
+
+# The words the file being parsed is read against (segment.words_for): set by `parse` for the
+# one call, so the cached parser, shared by threads, keeps no state of its own.
+_WORDS: contextvars.ContextVar[Optional[Words]] = contextvars.ContextVar("medpolicy_words", default=None)
+
+
+def _split_han(stream: Iterator[Token], words: Optional[Words]) -> Iterator[Token]:
+    """Each HAN token (a run of Han characters) becomes the NAME tokens of its words, each
+    with its exact position; a keyword's NAME becomes its keyword's token after this. A run
+    that cannot be read through is one NAME where it stands alone (the compiler then names
+    it an unknown name), and an error where it touches other text."""
+    words = words or standard_words()
+    previous = None
+    pending = None  # a HAN run that cannot be read, waiting to see what follows it
+    for token in stream:
+        if pending is not None:
+            if token.start_pos == pending.end_pos and token.type != "_NL":
+                raise _Unreadable(pending, words)
+            yield pending
+            pending = None
+        if token.type != "HAN":
+            previous = token
+            yield token
+            continue
+        pieces = words.split(token.value)
+        if pieces is None:
+            if previous is not None and previous.end_pos == token.start_pos and previous.type != "_NL":
+                raise _Unreadable(token, words)
+            pending = previous = Token.new_borrow_pos("NAME", token.value, token)
+            continue
+        for offset, word in pieces:
+            previous = _piece(token, offset, word)
+            yield previous
+    if pending is not None:
+        yield pending
+
+
+def _piece(run: Token, offset: int, word: str) -> Token:
+    # A Han run never spans lines: the piece's position is the run's, moved along the line.
+    start = run.start_pos + offset
+    column = run.column + offset
+    return Token("NAME", word, start, run.line, column, run.line, column + len(word), start + len(word))
+
+
+class _Unreadable(Exception):
+    """A run of Han characters, touching other text, in which no known word starts at some point."""
+
+    def __init__(self, token: Token, words: Words):
+        self.token, self.words = token, words
 
 
 def _join_newlines(stream: Iterator[Token]) -> Iterator[Token]:
@@ -183,22 +237,27 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     return _parse(text, file, None)[0]
 
 
-def parse_fragment(text: str, file: str, parameters: frozenset) -> tuple[ast.Module, int]:
+def parse_fragment(text: str, file: str, parameters: frozenset, words: Optional[Words] = None) -> tuple[ast.Module, int]:
     """`parse` of a piece of a file, the rest blanked out (the language server's incremental
     re-parse, reparse.py): a name in a table is read against `parameters`, the whole file's
-    declared parameters. Returns the tree and how many clauses it counts against MAX_CLAUSES
-    (whose sum over the pieces is the caller's to check)."""
-    return _parse(text, file, parameters)
+    declared parameters, and Chinese runs against `words`, the whole file's (segment.words_for).
+    Returns the tree and how many clauses it counts against MAX_CLAUSES (whose sum over the
+    pieces is the caller's to check)."""
+    return _parse(text, file, parameters, words)
 
 
-def _parse(text: str, file: str, parameters: Optional[frozenset]) -> tuple[ast.Module, int]:
+def _parse(text: str, file: str, parameters: Optional[frozenset],
+           words: Optional[Words] = None) -> tuple[ast.Module, int]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES} bytes"))
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
+    reset = _WORDS.set(words or words_for(text))
     try:
         tree = _parser().parse(text)
+    except _Unreadable as e:
+        raise MedSyntaxError(_unreadable(e, file)) from None
     except UnexpectedInput as e:
         raise MedSyntaxError(_describe(e, text, file)) from None
     except _TooDeep as e:
@@ -209,6 +268,8 @@ def _parse(text: str, file: str, parameters: Optional[frozenset]) -> tuple[ast.M
                                         "this line's indentation matches no enclosing block")) from None
     except RecursionError:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), "the file is nested too deeply to read")) from None
+    finally:
+        _WORDS.reset(reset)
     try:
         _check_numbers(tree, file)
         params = _declared_parameters(tree) if parameters is None else parameters
@@ -259,11 +320,11 @@ def _table_entries(table, params: frozenset):
 
 
 def _check_numbers(tree, file: str) -> None:
-    for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type in ("INT", "DECIMAL", "WAN", "PERCENT")):
+    for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type in ("INT", "DECIMAL", "WAN", "YUAN", "PERCENT")):
         text = str(tok)
-        whole = text.rstrip("%万").split(".")[0].lstrip("0")
+        whole = text.rstrip("%万元").split(".")[0].lstrip("0")
         # Length first: a string of a million digits is refused before it is ever converted.
-        if len(whole) > 13 or Decimal(text.rstrip("%万")) * (10000 if text.endswith("万") else 1) >= MAX_NUMBER:
+        if len(whole) > 13 or _dec(Token("X", text.rstrip("%"))) >= MAX_NUMBER:
             shown = text if len(text) <= 20 else text[:20] + "…"
             raise MedSyntaxError(Diagnostic(_tok_span(tok, file), f"the number {shown} is too large "
                                                                   f"(numbers stay below {MAX_NUMBER:,})"))
@@ -287,6 +348,7 @@ _TOKEN_WORDS = {
     "COMMA": '","',
     "$END": "the end of the file",
 }
+_FOUND_WORDS = {**_TOKEN_WORDS, "YUAN": "an amount in 元", "HAN": "Chinese words"}
 _KEYWORD_WORDS = {k.terminal: f"`{k.english[0]}`" for k in KEYWORDS}
 
 
@@ -299,6 +361,7 @@ def _expected_words(names: set[str]) -> str:
             words.append(_TOKEN_WORDS[n])
         elif n == "MULTIPLICATION" or n.startswith("__ANON"):
             continue
+        # HAN is read as names and keywords; YUAN goes wherever a number does: neither adds a word.
     words = sorted(set(words), key=lambda w: (not w.startswith("`"), w))
     if not words:
         return ""
@@ -313,7 +376,8 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         if ch in "“”「」":
             msg = f"quotes must be straight (\"), not {ch!r}"
-        elif ch in "（），：；":
+        elif "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef":
+            # ，、；：。（） separate words; other full-width punctuation has no meaning in a clause.
             msg = f"unexpected full-width {ch!r}: use it only inside quotes or comments"
         elif ch in "./\\~:" and _is_use_line(text, line):
             # A policy may bring in only named modules, never read a file from elsewhere.
@@ -345,6 +409,32 @@ def _describe(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
             expected = ""
         return Diagnostic(span, msg + (f"; expected {expected}" if expected else ""), hint=hint)
     return Diagnostic(ast.Span(file, line, col, line, col + 1), str(e).splitlines()[0])
+
+
+def _unreadable(e: _Unreadable, file: str) -> Diagnostic:
+    """A Han run touching other text that no known words make up: at the first point no
+    word starts, with the nearest known words."""
+    tok, words = e.token, e.words
+    offset, stretch = words.unknown_part(tok.value)
+    col = tok.column + offset
+    guesses = _guesses(stretch, words)
+    hint = ("did you mean " + " or ".join(f"`{g}`" for g in guesses) + "? " if guesses else "") + \
+        "Chinese runs are read as the longest known words; a word the file does not define must stand between spaces"
+    shown = f"`{stretch}`" + (f" in `{tok.value}`" if stretch != tok.value else "")
+    return Diagnostic(ast.Span(file, tok.line, col, tok.line, col + len(stretch)),
+                      f"cannot read {shown}: it is no keyword or name", hint=hint)
+
+
+def _guesses(stretch: str, words: Words, most: int = 3) -> list[str]:
+    """Known words near the unread stretch, or near its beginning (`提咼5` -> `提高`)."""
+    out: list[str] = []
+    for end in range(len(stretch), min(len(stretch), 2) - 1, -1):  # one character alone guesses nothing
+        guess = did_you_mean(stretch[:end], words.known)
+        if guess is not None and guess not in out:
+            out.append(guess)
+        if len(out) >= most:
+            break
+    return out
 
 
 def _misspelt_keyword(text: str, tok: Token, expected: set[str], file: str) -> Optional[Diagnostic]:
@@ -383,7 +473,7 @@ def _found(tok: Token) -> str:
         return f"keyword `{tok.value}`"
     if tok.type in ("SIGN", "COMPARE"):
         return f"`{tok.value}`"
-    what = _TOKEN_WORDS.get(tok.type, tok.type.lower())
+    what = _FOUND_WORDS.get(tok.type, tok.type.lower())
     for article in ("a ", "an "):
         if what.startswith(article):
             what = what[len(article):]
@@ -407,9 +497,9 @@ def _tok_span(tok: Token, file: str, next_line: bool = False) -> ast.Span:
 # ---- parse tree -> AST --------------------------------------------------------
 
 def _dec(tok: Token) -> Decimal:
-    s = str(tok)
+    s = str(tok).removesuffix("元")
     if s.endswith("万"):
-        return Decimal(s[:-1]) * 10000
+        return Decimal(s[:-1]) * 10000  # exact: Decimal multiplies without rounding here
     return Decimal(s)
 
 
@@ -422,7 +512,7 @@ def _unquote(tok: Token) -> str:
 
 
 def _sign(tok: Token) -> int:
-    return -1 if str(tok) == "-" else 1
+    return -1 if str(tok) == "-" or tok.type == "MINUS" else 1
 
 
 def _toks(children, *types: str) -> list[Token]:
@@ -725,7 +815,7 @@ class _ToAst(MemberTransforms, Transformer):
 
     def rate_as(self, meta, ch):
         level = str(_toks(ch, "NAME")[0])
-        signs = _toks(ch, "SIGN")
+        signs = _toks(ch, "SIGN", "PLUS", "MINUS")
         points = _sign(signs[0]) * _num(ch[-2]) if signs else Decimal(0)
         return ast.RateAs(level, points, span=self._span(meta))
 

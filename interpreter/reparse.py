@@ -24,6 +24,7 @@ from . import ast, indentation
 from .keywords import BY_SPELLING
 from .parser import MAX_CLAUSES, MAX_SOURCE_BYTES, parse, parse_fragment
 from .scanner import scan
+from .segment import defined_names, standard_words
 
 # A block with more code lines than this is split into its child blocks.
 SPLIT_LINES = 24
@@ -137,6 +138,9 @@ class Reparser:
             raise _Whole
         self.width = {i: indentation.width(lines[i]) for i in code}
         self.params = _declared_parameters(lines, code)
+        # Chinese runs in a piece are read against the whole file's names (segment.py).
+        self.names = frozenset(defined_names(text))
+        self.words = standard_words().with_names(self.names)
         self.counted = 0
         top = self._blocks(0, len(code), 0, len(lines) - 1)
         items = self._siblings(top, ())
@@ -211,7 +215,7 @@ class Reparser:
         pieces of their own)."""
         lines = self.lines
         body = "\n".join(lines[start:end])
-        key = (tuple(lines[h] for h in heads), body, tail, alone, self.params)
+        key = (tuple(lines[h] for h in heads), body, tail, alone, self.params, self.names)
         piece = self.previous.get(key) or self.pieces.get(key)
         if piece is None:
             piece = self._parse_piece(heads, start, end, tail, alone)
@@ -234,7 +238,7 @@ class Reparser:
         if tail is not None:
             parts.append(f"{tail}{_TAIL}\n")
         try:
-            module, clauses = parse_fragment("".join(parts), self.file, self.params)
+            module, clauses = parse_fragment("".join(parts), self.file, self.params, self.words)
         except Exception:  # noqa: BLE001 — any trouble at all: the whole-file parser says what it is
             raise _Whole from None
         nodes = module.items

@@ -14,6 +14,7 @@ from typing import Optional
 import attrs
 
 from . import indentation
+from .segment import HAN_CHARS, SEPARATORS, Words, segments, standard_words
 
 # One alternative per kind, tried in order, as lark's lexer tries terminals by priority.
 _TOKEN = re.compile(
@@ -21,10 +22,12 @@ _TOKEN = re.compile(
     (?P<space>[\t \u3000]+)
   | (?P<comment>\#.*)
   | (?P<string>"[^"\n]*")
-  | (?P<number>\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)?%|\d+(?:\.\d+)?万|\d+\.\d+|\d+)
-  | (?P<word>[^\W\d_][\w\-]*)
+  | (?P<number>\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)?%|\d+(?:\.\d+)?万元?|\d+(?:\.\d+)?元|\d+\.\d+|\d+)
+  | (?P<han>[HAN]+)
+  | (?P<word>[^\W\d_HAN](?:[^\WHAN]|-)*)
   | (?P<punct>>=|<=|[≥≤<>+\-×,])
-    """,
+  | (?P<separator>[SEP]+)
+    """.replace("HAN", HAN_CHARS).replace("SEP", SEPARATORS),
     re.VERBOSE,
 )
 
@@ -34,7 +37,7 @@ indent_width = indentation.width
 
 @attrs.frozen
 class Token:
-    kind: str    # "comment" | "string" | "number" | "word" | "punct" | "other"
+    kind: str    # "comment" | "string" | "number" | "word" | "punct" | "separator" | "other"
     text: str
     column: int  # 0-based code-point offset in the line
 
@@ -43,11 +46,15 @@ class Token:
         return self.column + len(self.text)
 
 
-def scan(line: str) -> list[Token]:
+def scan(line: str, words: Optional[Words] = None) -> list[Token]:
     """The tokens of one physical line (without its newline); spaces are dropped.
 
-    A character no pattern accepts becomes an "other" token of its own, so a broken
-    line still scans (the language server reads lines the parser rejects).
+    A run of Han characters becomes its words, longest known word first, as the parser
+    reads it (segment.py); `words` are the words known to the file (default: the keywords
+    and the standard vocabulary). Chinese punctuation is a "separator" token: the parser
+    skips it as a space, the formatter keeps it. A character no pattern accepts becomes an
+    "other" token of its own, so a broken line still scans (the language server reads
+    lines the parser rejects).
     """
     out: list[Token] = []
     pos = 0
@@ -57,7 +64,9 @@ def scan(line: str) -> list[Token]:
             out.append(Token("other", line[pos], pos))
             pos += 1
             continue
-        if m.lastgroup != "space":
+        if m.lastgroup == "han":
+            out.extend(Token("word", w, pos + k) for k, w in segments(m.group(), words or standard_words()))
+        elif m.lastgroup != "space":
             out.append(Token(m.lastgroup, m.group(), pos))
         pos = m.end()
     return out

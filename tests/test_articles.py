@@ -68,13 +68,15 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     # Each of the five regulations, article by article: cited by a clause or declared out of scope.
     from pathlib import Path
     policies = sorted(Path(__file__).parent.parent.glob("policies/*.med"))
-    assert [p.stem for p in policies] == ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"]
+    # suihua.zh.med is Suihua written in Chinese keywords: it reads suihua.txt too.
+    assert [p.stem for p in policies] == ["binzhou", "shaoxing", "suihua", "suihua.zh", "suizhou", "ziyang"]
     assert main(["check", "--articles", *map(str, policies)]) == 0
     summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
     assert summary == [
         "41 articles: 13 encoded, 28 out of scope, 0 missing",
         "95 articles: 37 encoded, 58 out of scope, 0 missing",
         "43 articles: 17 encoded, 26 out of scope, 0 missing",
+        "43 articles: 10 encoded, 33 out of scope, 0 missing",  # suihua.zh.med: no member rules yet
         "79 articles: 38 encoded, 41 out of scope, 0 missing",
         "43 articles: 22 encoded, 21 out of scope, 0 missing",
     ]

@@ -79,10 +79,10 @@ def test_vim_detects_and_colours_the_fixture(vim, tmp_path):
         (2, "medCitation", '"第四十三条"'), (3, "medNamespace", "standard"), (4, "medParameter", "avg_wage"),
         (9, "medVocabulary", "三级"), (9, "medSetting", "起付线"), (9, "medNumber", "85%"),
         (7, "medNumber", "12万"), (7, "medHeadCite", "依据"),
-        (11, "medName", "三级医院"), (11, "medNumber", "5"), (11, "medSetting", "个百分点"),
+        (11, "medName", "中人一档"), (11, "medNumber", "5"), (11, "medSetting", "个百分点"),
         (11, "medSetting", "not-covered"), (11, "medName", "notable"),
         (12, "medOperator", ">="), (12, "medFloat", "1.5"),
-        (13, "medIllegal", "；"), (14, "medUnterminated", '"unterminated'),
+        (13, "medIllegal", "【"), (14, "medUnterminated", '"unterminated'),
     ]:
         assert expected in tokens
 
@@ -90,11 +90,13 @@ def test_vim_detects_and_colours_the_fixture(vim, tmp_path):
 def test_vim_splits_words_as_the_grammar_does(vim, tmp_path):
     _, tokens = vim_tokens(vim, ROOT / "tests" / "golden" / "tokens" / "words.med", tmp_path)
     line = {n: [(g, t) for m, g, t in tokens if m == n and t.strip()] for n in (2, 3, 6, 7)}
-    assert line[2][:3] == [("medVocabulary", "三级"), ("medName", "三级医院"), ("medName", "医院三级")]
+    # 三级医院 is an alias (a whole word); 医院三级 is read as a run: two names, one colour
+    assert line[2][:4] == [("medVocabulary", "三级"), ("medVocabulary", "三级医院"), ("medVocabularyInRun", "医院三级"),
+                           ("medName", "中人一档")]
     assert line[3][:3] == [("medSetting", "not"), ("medSetting", "not-covered"), ("medName", "notable")]
     assert line[6] == [("medVocabulary", "level3"), ("medName", "level30"), ("medNumber", "5"),
                        ("medSetting", "个百分点"), ("medNumber", "5"), ("medSetting", "个百分点")]
-    assert line[7][:4] == [("medNumber", "1.2万"), ("medNumber", "12万"), ("medName", "元"), ("medFloat", "0.5")]
+    assert line[7][:3] == [("medNumber", "1.2万"), ("medNumber", "12万元"), ("medFloat", "0.5")]
 
 
 def test_vim_colours_every_keyword_and_name(vim, tmp_path):

@@ -27,7 +27,7 @@ def test_neovim_0_7_shows_the_problem_and_a_hover(tmp_path):
                     "-c", f"luafile {TRIALS / 'nvim-check.lua'}"], env={**ENV, "OUT": str(out)}, timeout=90, check=True)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "DIAG 7:4 unknown name `level9` hint: did you mean `level3`?"
-    assert lines[1].startswith("HOVER **level3** · 三级 — level")
+    assert lines[1].startswith("HOVER **level3** · 三级 · 三级医院 · 三级医疗机构 — level")
 
 
 def test_neovim_0_8_and_later_with_vim_lsp_start_shows_the_problem_a_hover_a_quick_fix_and_references(tmp_path):
@@ -39,7 +39,7 @@ def test_neovim_0_8_and_later_with_vim_lsp_start_shows_the_problem_a_hover_a_qui
                    check=True, cwd=tmp_path)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "DIAG 7:4 unknown name `level9` hint: did you mean `level3`?"
-    assert lines[1].startswith("HOVER **level3** · 三级 — level")
+    assert lines[1].startswith("HOVER **level3** · 三级 · 三级医院 · 三级医疗机构 — level")
     assert lines[2:4] == ["ACTION Replace with `level3`", "REF broken.med:6:4"]
     major, minor = (int(x) for x in lines[-1].split()[1].split(".")[:2])
     assert (major, minor) >= (0, 8)
@@ -55,4 +55,4 @@ def test_emacs_eglot_shows_the_problem_and_a_hover():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "DIAG line 8: med: unknown name `level9`\nhint: did you mean `level3`?" in done.stdout
-    assert "HOVER **level3** · 三级 — level" in done.stdout
+    assert "HOVER **level3** · 三级 · 三级医院 · 三级医疗机构 — level" in done.stdout

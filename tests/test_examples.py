@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import medpolicy
-from medpolicy.examples import policy_for, run_example
+from medpolicy.examples import policies_for, run_example
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,8 +24,8 @@ TEST_FILES = sorted(f for f in (ROOT / "policies").glob("*.test.toml") if not f.
 
 
 @functools.lru_cache(maxsize=None)
-def _policy(test_file: Path):
-    return medpolicy.load(policy_for(test_file))
+def _policy(path: Path):
+    return medpolicy.load(path)
 
 
 @functools.lru_cache(maxsize=None)
@@ -34,20 +34,23 @@ def _examples(test_file: Path) -> dict:
 
 
 def _cases():
+    # A test file naming several policies (suihua.med and suihua.zh.med) checks each of them.
     for f in TEST_FILES:
         data = _examples(f)
-        for i, ex in enumerate(data.get("example", [])):
-            yield pytest.param(f, i, id=f"{f.stem.split('.')[0]}: {ex.get('name', i)}")
+        for path in policies_for(f):
+            tag = "" if path.name == f.name.replace(".test.toml", ".med") else f" [{path.name}]"
+            for i, ex in enumerate(data.get("example", [])):
+                yield pytest.param(f, path, i, id=f"{f.stem.split('.')[0]}: {ex.get('name', i)}{tag}")
 
 
 def test_every_policy_has_worked_examples():
     assert {f.stem.split(".")[0] for f in TEST_FILES} == {"binzhou", "shaoxing", "suihua", "suizhou", "ziyang"}
 
 
-@pytest.mark.parametrize("test_file, index", list(_cases()))
-def test_worked_example(test_file, index):
+@pytest.mark.parametrize("test_file, policy, index", list(_cases()))
+def test_worked_example(test_file, policy, index):
     data = _examples(test_file)
-    outcome = run_example(str(test_file), data["example"][index], _policy(test_file), data.get("params", {}))
+    outcome = run_example(str(test_file), data["example"][index], _policy(policy), data.get("params", {}))
     assert outcome.error is None, outcome.error
     assert not outcome.mismatches, "\n".join(
         f"{m.claim} {m.field}: expected {m.expected}, got {m.actual}" for m in outcome.mismatches)

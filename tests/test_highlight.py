@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
-from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, String, Whitespace
+from pygments.token import Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation, String, Whitespace
 
 from medpolicy.highlight import DECLARATION_TERMINALS, MedLexer, lexicon
 from medpolicy.keywords import KEYWORDS
@@ -101,8 +101,10 @@ def test_every_vocabulary_spelling_is_a_builtin_name():
 # ---- whole words ------------------------------------------------------------------
 
 
-def test_chinese_characters_are_word_characters():
-    assert tokens("三级 三级医院 医院三级\n") == [(Name.Builtin, "三级"), (Name, "三级医院"), (Name, "医院三级")]
+def test_chinese_runs_split_into_known_words_longest_first():
+    # 三级医院 is an alias of level3 (longest match), 医院三级 two names, 中人一档 no known words: one name
+    assert tokens("三级 三级医院 医院三级 中人一档\n") == [(Name.Builtin, "三级"), (Name.Builtin, "三级医院"),
+                                                    (Name.Builtin, "医院"), (Name.Builtin, "三级"), (Name, "中人一档")]
     assert tokens("起付线标准 起付线\n") == [(Name, "起付线标准"), (Keyword, "起付线")]
 
 
@@ -131,7 +133,8 @@ def test_citations_comments_and_strings():
 
 def test_what_the_grammar_rejects_is_an_error():
     assert (Error, '"第二十一条') in tokens('cite "第二十一条\n')
-    assert (Error, "；") in tokens("rate 85%；\n")
+    assert (Error, "【") in tokens("rate 85%【\n")
+    assert (Punctuation, "；") in tokens("rate 85%；\n")  # Chinese punctuation separates, as a space
 
 
 # ---- real files -------------------------------------------------------------------

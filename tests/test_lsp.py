@@ -140,7 +140,7 @@ async def test_hover_on_a_vocabulary_name_gives_its_kind_aliases_and_meaning(cli
     uri = await open_(client, "hover-name.med", GOOD)
     h = await hover(client, uri, 8, 6)  # retired, in a block citing 第三条
     assert h.contents.value == (
-        "**retired** · 退休 — status\n\nretired member (退休人员)\n\n`define status` at stdlib/standard.med:41"
+        "**retired** · 退休 · 退休人员 — status\n\nretired member (退休人员)\n\n`define status` at stdlib/standard.med:41"
         "\n\n---\n\nCites **第三条** (the block at line 7)")
 
 
@@ -161,7 +161,7 @@ async def test_hover_on_a_number_gives_the_article_the_clause_cites(client):
 async def test_hover_keeps_working_while_the_line_is_broken(client):
     uri = await open_(client, "hover-broken.med", SYNTAX_ERROR)
     h = await hover(client, uri, 7, 4)  # 三级
-    assert h.contents.value.startswith("**level3** · 三级 — level\n\nlevel-3 hospital (三级医疗机构)")
+    assert h.contents.value.startswith("**level3** · 三级 · 三级医院 · 三级医疗机构 — level\n\nlevel-3 hospital (三级医疗机构)")
 
 
 # ---- completion ----------------------------------------------------------------------
@@ -187,7 +187,7 @@ async def test_completion_of_chinese_keywords_and_names(client):
     assert set(items) == {"起付线", "起付标准"}
     assert items["起付线"].detail == "keyword = deductible"
     names = await complete(client, uri, 10, 5)
-    assert set(names) == {"三级"}
+    assert set(names) == {"三级", "三级医院", "三级医疗机构"}  # the aliases of level3 (stdlib/standard.med)
     assert names["三级"].detail == "level level3"
     assert names["三级"].documentation.value == "level-3 hospital (三级医疗机构)"
 

@@ -44,7 +44,8 @@ def _paid(row: dict) -> dict:
 def test_every_shipped_policy_compiles():
     # The shipped policies are the ground the invariants stand on: a policy that does not compile
     # would drop out of every parametrized test below, so it fails here, saying why.
-    assert {n for n, _, _ in POLICIES} == {"binzhou", "shaoxing", "suihua", "suizhou", "ziyang"}
+    # suihua.zh: Suihua in Chinese keywords; the invariants hold for it too
+    assert {n for n, _, _ in POLICIES} == {"binzhou", "shaoxing", "suihua", "suihua.zh", "suizhou", "ziyang"}
     assert [f"{n}: {why}" for n, p, why in POLICIES if p is None] == []
 
 

@@ -40,7 +40,7 @@ def test_dump_shows_scopes_of_each_token(node):
     assert '9: "起付线"  keyword.control.med' in out
     assert '9: "85%"  constant.numeric.percentage.med' in out
     assert '2: "\\"第四十三条\\""  string.quoted.double.citation.med' in out
-    assert '11: "三级医院"  variable.other.name.med' in out
+    assert '11: "中人一档"  variable.other.name.med' in out
 
 
 def test_extension_script_is_valid_javascript_and_its_client_resolves(node):

@@ -75,9 +75,13 @@ def test_threads_with_their_own_state_chains(policy):
 # after it checks that compiling and settling leave every constant table as it was.
 # Functions memoised on immutable arguments (the lark parser, the lexicon) are listed here.
 MEMOISED = {
-    "medpolicy.parser": {"_parser"},
     "medpolicy.policy": {"_parse_module"},  # a used module's frozen AST, keyed by its text
-    "medpolicy.highlight": {"lexicon", "_word_types"},
+    "medpolicy.highlight": {"lexicon", "_word_types", "standard_words"},
+    # the keyword spellings and the standard vocabulary, read once (segment.py); imported by the readers
+    "medpolicy.segment": {"standard_words"},
+    "medpolicy.parser": {"_parser", "standard_words"},
+    "medpolicy.scanner": {"standard_words"},
+    "medpolicy.reparse": {"standard_words"},
 }
 _MUTABLE = (list, dict, set, bytearray, types.SimpleNamespace)
 

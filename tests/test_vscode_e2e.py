@@ -49,7 +49,7 @@ def test_the_packaged_extension_in_a_real_workbench_shows_the_problem_a_hover_an
     problem = next(line for line in out.splitlines() if line.startswith("PROBLEM: "))
     assert "unknown name `level9`" in problem and "[Ln 8, Col 5]" in problem and "did you mean `level3`?" in problem
     hover = next(line for line in out.splitlines() if line.startswith("HOVER: "))
-    assert hover.startswith("HOVER: level3 · 三级 — level") and "level-3 hospital (三级医疗机构)" in hover
+    assert hover.startswith("HOVER: level3 · 三级 · 三级医院 · 三级医疗机构 — level") and "level-3 hospital (三级医疗机构)" in hover
     assert "Cites 第四条（一）" in out
     completion = next(line for line in out.splitlines() if line.startswith("COMPLETION: "))
     labels = completion[len("COMPLETION: "):].split(", ")

@@ -7,12 +7,14 @@ syn iskeyword @,48-57,_,192-255,-
 syn case match
 
 syn match medIllegal /\S/
-syn match medName /\v<%(\d|_|-)@!\k+/
+syn match medName /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!<%(\d|_|-)@!%([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!\k)+/
+syn match medName /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+/
+syn match medDelimiter /\v[，、；：。（）]+/
 syn match medOperator /\v[-+×]|[<>]\=?|[≥≤]/
 syn match medDelimiter /,/
 syn match medNumber /\v<\d+/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medFloat /\v<\d+\.\d+/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
-syn match medNumber /\v<\d+%(\.\d+)?[%万]/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
+syn match medNumber /\v<\d+%(\.\d+)?%([%元]|万元?)/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medDate /\v<\d{4}-\d{2}-\d{2}/ nextgroup=medDeclarationAfterNumber,medSettingAfterNumber,medVocabularyAfterNumber,medNameAfterNumber
 syn match medUnterminated /"[^"]*$/
 syn match medString /"[^"]*"/
@@ -29,40 +31,42 @@ syn keyword medVocabulary no-outpatient-last-year normal observation-only orphan
 syn keyword medVocabulary pooled-only pregnancy-check pregnancy-months primary private public-health recanalization relapse-poverty remote-emergency remote-referred
 syn keyword medVocabulary remote-resident remote-self resident retired retired-on severe-mental sibling single-pay-drug special specialist
 syn keyword medVocabulary spouse standard-enrolment sterilization stillbirth supplement surgical-abortion suspended tcm third-party two-diseases
-syn keyword medVocabulary vasectomy veteran-worker within-region work-injury work-start 一级 一级以下 三级 上年无门诊 专科
-syn keyword medVocabulary 两病 严重精神障碍 中医 中医医疗机构 中断缴费月数 中期流产 中药饮片 乙等 乙类 二级
-syn keyword medVocabulary 产前检查 人工流产 低保 低保对象 低保边缘 住院 住院期间 兄弟姐妹 公共卫生负担 出生日期
-syn keyword medVocabulary 分娩 剖宫产 医用材料 医疗救助 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数
-syn keyword medVocabulary 参加工作时间 取出节育器 商业健康补充医疗保险 在职 基层 基本医疗保险 境外就医 备案 复通 外孙子女
-syn keyword medVocabulary 外祖父母 大病保险 大额 大额医疗费用补助 婴儿数 子女 孕情监测 孕月 孙子女 孤儿
-syn keyword medVocabulary 孩次 定点药店 家庭病床 居民 居民医保 工伤 市域内 平产 年龄 床位数
-syn keyword medVocabulary 床位费 建国前老工人 异地安置 异地居住 异地急诊 异地自行就医 异地转诊 引产 待遇中断 恢复缴费月数
-syn keyword medVocabulary 慢性病 慢性病种数 抢救床位 报结月份 放置节育器 日间手术 早期流产 普通床位 普通门诊 本地
-syn keyword medVocabulary 村卫生室 死胎 民营 灵活就业 父母 特困 特困人员 特殊疾病 特殊病种 生育
-syn keyword medVocabulary 生育保险 生育保险基金 甲等 甲类 留院观察未住院 病种数 皮埋取出 皮埋植入 监测对象 目录外
-syn keyword medVocabulary 省内 省内异地 省外 社区卫生服务中心 祖父母 第一类 第三人负担 第三类 第二类 签约
-syn keyword medVocabulary 糖尿病 统筹区内 统筹基金 统账结合 缴费后天数 老兵 职工 职工医保 胎数 自行就医
-syn keyword medVocabulary 自费 艾滋病 药店 药物流产 补充 补充医疗保险 补充续保月数 计划生育并发症 跨省 跨省异地
-syn keyword medVocabulary 转诊 输卵管复通 输卵管结扎 输精管结扎 返贫致贫 退休 退休日期 退休时间 逾期缴费 部分支付项目
-syn keyword medVocabulary 配偶 重度残疾 门诊 门诊慢性病 门诊特殊病种 门诊统筹 隔离床位 难产 顺产 高血压
+syn keyword medVocabulary vasectomy veteran-worker within-region work-injury work-start 一级 一级以下 一级医疗机构 一级医院 三级
+syn keyword medVocabulary 三级医疗机构 三级医院 上年无门诊 专科 两病 严重精神障碍 中医 中医医疗机构 中断缴费月数 中期流产
+syn keyword medVocabulary 中药饮片 乙等 乙类 二级 二级医疗机构 二级医院 产前检查 人工流产 低保 低保对象
+syn keyword medVocabulary 低保边缘 住院 住院期间 兄弟姐妹 公共卫生负担 出生日期 分娩 剖宫产 医用材料 医疗救助
+syn keyword medVocabulary 医院 单建统筹 单行支付药品 卫生室 卫生院 参保月数 参加工作时间 取出节育器 商业健康补充医疗保险 在职
+syn keyword medVocabulary 在职人员 在职职工 基层 基本医疗保险 境外就医 备案 复通 外孙子女 外祖父母 大病保险
+syn keyword medVocabulary 大额 大额医疗费用补助 婴儿数 子女 孕情监测 孕月 孙子女 孤儿 孩次 定点药店
+syn keyword medVocabulary 家庭病床 居民 居民医保 工伤 市域内 平产 年龄 床位数 床位费 建国前老工人
+syn keyword medVocabulary 异地安置 异地居住 异地急诊 异地自行就医 异地转诊 引产 待遇中断 恢复缴费月数 慢性病 慢性病种数
+syn keyword medVocabulary 抢救床位 报结月份 放置节育器 日间手术 早期流产 普通床位 普通门诊 本地 村卫生室 死胎
+syn keyword medVocabulary 民营 灵活就业 父母 特困 特困人员 特殊疾病 特殊病种 生育 生育保险 生育保险基金
+syn keyword medVocabulary 甲等 甲类 留院观察未住院 病种数 皮埋取出 皮埋植入 监测对象 目录外 省内 省内异地
+syn keyword medVocabulary 省外 社区卫生服务中心 祖父母 第一类 第三人负担 第三类 第二类 签约 糖尿病 统筹区内
+syn keyword medVocabulary 统筹基金 统账结合 缴费后天数 老兵 职工 职工医保 胎数 自行就医 自费 艾滋病
+syn keyword medVocabulary 药店 药物流产 补充 补充医疗保险 补充续保月数 计划生育并发症 跨省 跨省异地 转诊 输卵管复通
+syn keyword medVocabulary 输卵管结扎 输精管结扎 返贫致贫 退休 退休人员 退休日期 退休时间 逾期缴费 部分支付项目 配偶
+syn keyword medVocabulary 重度残疾 门诊 门诊慢性病 门诊特殊病种 门诊统筹 隔离床位 难产 顺产 高血压
 syn keyword medSetting above account after allowance and as base burden cap carried
 syn keyword medSetting catch-up ceiling contribution count credit current daily days deductible default
 syn keyword medSetting due each-extra eligible employer excluding family female first first-share fixed
-syn keyword medSetting floor for from halved including individual lapse limit local-years lower
-syn keyword medSetting lump-sum male members minimum-years monthly months none not not-covered of
-syn keyword medSetting on out-of-scope own-expense paid-by pension points prepay rate referral-difference remaining
-syn keyword medSetting repeat restart retroactive rising self-pay start stay subsidy terms threshold
-syn keyword medSetting to until upper waiting when with within yearly 一次性缴纳 上限
-syn keyword medSetting 下限 不予支付 不含 不涉及 不设 且 个人 个人自付 个人自费 个人负担
-syn keyword medSetting 个人账户 个月 个百分点 中断缴费 之后 乘以 以上 以内 优先支付 先付
-syn keyword medSetting 先行自付 共济 养老金 减半 划入 剩余 包括 单位 历年 参保人
-syn keyword medSetting 参照 含 和 基于 天 女 定额 实际缴费年限 家庭共济 封顶线
-syn keyword medSetting 年度 当年 待遇起始 截至 折算 报销比例 按 按月 支付比例 政策范围内费用
-syn keyword medSetting 断保续保 断缴 无 最低 最低缴费年限 最高支付限额 本地缴费年限 条件 次 每增加
-syn keyword medSetting 每天 每年 每日 每月 比例 津贴 生育津贴 由 男 百分点
-syn keyword medSetting 等待期 累计缴费年限 续保 缴费 缴费基数 缴费截止日 自 自付 自费部分 至
-syn keyword medSetting 补缴 视同 账户 资助 起付标准 起付线 趸缴 转外自付 转诊补差 追溯
-syn keyword medSetting 适用 逐年递增 递减 限价 限额 非 默认
+syn keyword medSetting floor for from halved including individual is lapse limit local-years
+syn keyword medSetting lower lump-sum male members minimum-years minus monthly months none not
+syn keyword medSetting not-covered of on out-of-scope own-expense paid-by pension plus points prepay
+syn keyword medSetting rate referral-difference remaining repeat restart retroactive rising self-pay start stay
+syn keyword medSetting subsidy terms threshold to until upper waiting when with within
+syn keyword medSetting yearly 一次性缴纳 上调 上限 下调 下限 不予支付 不含 不涉及 不设
+syn keyword medSetting 且 个人 个人自付 个人自费 个人负担 个人账户 个月 个百分点 中断缴费 为
+syn keyword medSetting 之后 乘以 以上 以内 优先支付 先付 先行自付 共济 养老金 减半
+syn keyword medSetting 减少 划入 剩余 包括 单位 历年 参保人 参照 含 和
+syn keyword medSetting 基于 增加 天 女 定额 实际缴费年限 家庭共济 封顶线 年度 当年
+syn keyword medSetting 待遇起始 截至 折算 报销比例 按 按月 提高 支付比例 政策范围内费用 断保续保
+syn keyword medSetting 断缴 无 最低 最低缴费年限 最高支付限额 本地缴费年限 条件 次 每增加 每天
+syn keyword medSetting 每年 每日 每月 比例 津贴 生育津贴 由 男 百分点 等待期
+syn keyword medSetting 累计缴费年限 续保 缴费 缴费基数 缴费截止日 自 自付 自费部分 至 补缴
+syn keyword medSetting 视同 账户 资助 起付标准 起付线 趸缴 转外自付 转诊补差 追溯 适用
+syn keyword medSetting 逐年递增 递减 降低 限价 限额 非 默认
 syn keyword medDeclaration effective exception fund policy region scheme 例外 办法 地区 基金
 syn keyword medDeclaration 政策 施行 险种
 syn keyword medHeadCite nextgroup=medCitation,medHeadCiteBlank skipwhite cite 依据
@@ -78,13 +82,19 @@ syn keyword medHeadDefine nextgroup=medKind,medHeadDefineBlank skipwhite define 
 syn match medHeadDefineBlank /\%u3000\+/ contained nextgroup=medKind skipwhite
 hi def link medHeadDefine medDeclaration
 syn match medCitation /"[^"]*"/ contained
+syn match medCitation /\v%(%(依据)[\t \u3000]*)@<="[^"]*"/
 syn match medNamespace /\k\+/ contained
 syn match medParameter /\k\+/ contained
 syn match medKind /\k\+/ contained
 
-syn match medNameAfterNumber /\v%(\d|_|-)@!\k+/ contained
-syn match medVocabularyAfterNumber /\%#=1\v%(months-since-supplement-rejoined|no-outpatient-last-year|planning-complication|months-since-resumed|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|observation-only|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|out-of-province|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|public-health|severe-mental|sterilization|within-region|break-months|filing-month|hypertension|two-diseases|birth-order|day-surgery|during-stay|grandparent|in-province|pooled-only|remote-self|third-party|work-injury|birth-date|contracted|family-bed|grandchild|iud-insert|iud-remove|low-income|outpatient|retired-on|specialist|stillbirth|supplement|work-start|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|suspended|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|sibling|special|留院观察未住院|计划生育并发症|abroad|babies|clinic|herbal|level1|level2|level3|normal|orphan|parent|spouse|严重精神障碍|中医医疗机构|中断缴费月数|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|建国前老工人|异地自行就医|恢复缴费月数|生育保险基金|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|basic|child|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|中期流产|中药饮片|产前检查|人工流产|低保对象|低保边缘|住院期间|兄弟姐妹|出生日期|医用材料|医疗救助|单建统筹|参保月数|境外就医|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇中断|抢救床位|报结月份|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|职工医保|自行就医|药物流产|跨省异地|返贫致贫|退休日期|退休时间|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|孙子女|市域内|床位数|床位费|慢性病|病种数|目录外|祖父母|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|专科|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|子女|孕月|孤儿|孩次|居民|工伤|平产|年龄|引产|本地|死胎|民营|父母|特困|生育|甲等|甲类|省内|省外|签约|老兵|职工|胎数|自费|药店|补充|跨省|转诊|退休|配偶|门诊|难产|顺产|A|B)\k@!/ contained
-syn match medSettingAfterNumber /\%#=1\v%(referral-difference|minimum-years|contribution|out-of-scope|first-share|local-years|not-covered|own-expense|retroactive|deductible|each-extra|individual|allowance|excluding|including|remaining|threshold|catch-up|eligible|employer|lump-sum|self-pay|account|carried|ceiling|current|default|members|monthly|paid-by|pension|restart|subsidy|waiting|政策范围内费用|burden|credit|family|female|halved|months|points|prepay|repeat|rising|within|yearly|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|above|after|count|daily|first|fixed|floor|lapse|limit|lower|start|terms|until|upper|一次性缴纳|缴费截止日|base|days|from|male|none|rate|stay|when|with|不予支付|个人自付|个人自费|个人负担|个人账户|个百分点|中断缴费|优先支付|先行自付|家庭共济|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|自费部分|起付标准|转外自付|转诊补差|逐年递增|and|cap|due|for|not|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|as|of|on|to|上限|下限|不含|不设|个人|个月|之后|乘以|以上|以内|先付|共济|减半|划入|剩余|包括|单位|历年|参照|基于|定额|年度|当年|截至|折算|按月|断缴|最低|条件|每天|每年|每日|每月|比例|津贴|续保|缴费|自付|补缴|视同|账户|资助|趸缴|追溯|适用|递减|限价|限额|默认|且|含|和|天|女|按|无|次|由|男|自|至|非)\k@!/ contained
+syn match medRun /\v[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@<!%(%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|政策范围内费用|留院观察未住院|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|实际缴费年限|建国前老工人|异地自行就医|恢复缴费月数|最低缴费年限|最高支付限额|本地缴费年限|生育保险基金|累计缴费年限|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|一次性缴纳|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|缴费截止日|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|不予支付|个人自付|个人自费|个人负担|个人账户|个百分点|中断缴费|中期流产|中药饮片|二级医院|产前检查|人工流产|优先支付|低保对象|低保边缘|住院期间|兄弟姐妹|先行自付|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭共济|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇中断|待遇起始|抢救床位|报结月份|报销比例|支付比例|断保续保|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|生育津贴|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|缴费基数|职工医保|自行就医|自费部分|药物流产|起付标准|跨省异地|转外自付|转诊补差|返贫致贫|退休人员|退休日期|退休时间|逐年递增|逾期缴费|重度残疾|门诊统筹|隔离床位|不涉及|养老金|剖宫产|卫生室|卫生院|参保人|婴儿数|孙子女|封顶线|市域内|床位数|床位费|慢性病|每增加|病种数|百分点|目录外|祖父母|第一类|第三类|第二类|等待期|糖尿病|艾滋病|起付线|高血压|一级|三级|上调|上限|下调|下限|不含|不设|专科|两病|个人|个月|中医|之后|乘以|乙等|乙类|二级|以上|以内|低保|住院|例外|依据|先付|共济|减半|减少|分娩|划入|剩余|办法|包括|医院|单位|历年|参数|参照|在职|地区|基于|基层|基金|增加|备案|复通|大额|子女|孕月|孤儿|孩次|定义|定额|居民|工伤|平产|年度|年龄|引产|引用|当年|截至|折算|按月|提高|政策|断缴|施行|最低|本地|条件|死胎|每天|每年|每日|每月|比例|民营|津贴|父母|特困|生育|甲等|甲类|省内|省外|签约|续保|缴费|老兵|职工|胎数|自付|自费|药店|补充|补缴|视同|账户|资助|趸缴|跨省|转诊|追溯|退休|适用|递减|配偶|门诊|降低|限价|限额|险种|难产|顺产|默认|且|为|含|和|天|女|按|无|次|由|男|自|至|非)@>)+[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!/ contains=medDeclarationInRun,medSettingInRun,medVocabularyInRun
+syn match medDeclarationInRun /\%#=1\v%(例外|依据|办法|参数|地区|基金|定义|引用|政策%(范围内费用)@!|施行|险种)/ contained
+syn match medSettingInRun /\%#=1\v%(政策范围内费用|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|一次性缴纳|缴费截止日|不予支付|个人自付|个人自费|个人负担|个人账户|个百分点|中断缴费%(月数)@!|优先支付|先行自付|家庭共济|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|自费部分|起付标准|转外自付|转诊补差|逐年递增|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|上调|上限|下调|下限|不含|不设|个人%(自付|自费|负担|账户)@!|个月|之后|乘以|以上|以内|先付|共济|减半|减少|划入|剩余|包括|单位|历年|参照|基于|增加|定额|年度|当年|截至|折算|按月|提高|断缴|最低%(缴费年限)@!|条件|每天|每年|每日|每月|比例|津贴|续保|缴费%(后天数|截止日|基数)@!|自付|补缴|视同|账户|资助|趸缴|追溯|适用|递减|降低|限价|限额|默认|且|为|含|和|天|女|按%(月)@!|无|次|由|男|自%(行就医|费部分|付|费)@!|至|非)/ contained
+syn match medVocabularyInRun /\%#=1\v%(商业健康补充医疗保险|大额医疗费用补助|社区卫生服务中心|留院观察未住院|计划生育并发症|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|建国前老工人|异地自行就医|恢复缴费月数|生育保险基金|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|住院期间|兄弟姐妹|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇中断|抢救床位|报结月份|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险%(基金)@!|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|职工医保|自行就医|药物流产|跨省异地|返贫致贫|退休人员|退休日期|退休时间|逾期缴费|重度残疾|门诊统筹|隔离床位|剖宫产|卫生室|卫生院|婴儿数|孙子女|市域内|床位数|床位费|慢性病%(种数)@!|病种数|目录外|祖父母|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级%(医疗机构|以下|医院)@!|三级%(医疗机构|医院)@!|专科|两病|中医%(医疗机构)@!|乙等|乙类|二级%(医疗机构|医院)@!|低保%(对象|边缘)@!|住院%(期间)@!|分娩|医院|在职%(人员|职工)@!|基层|备案|复通|大额%(医疗费用补助)@!|子女|孕月|孤儿|孩次|居民%(医保)@!|工伤|平产|年龄|引产|本地%(缴费年限)@!|死胎|民营|父母|特困%(人员)@!|生育%(保险基金|保险|津贴)@!|甲等|甲类|省内%(异地)@!|省外|签约|老兵|职工%(医保)@!|胎数|自费%(部分)@!|药店|补充%(医疗保险|续保月数)@!|跨省%(异地)@!|转诊%(补差)@!|退休%(人员|日期|时间)@!|配偶|门诊%(特殊病种|慢性病|统筹)@!|难产|顺产)/ contained
+
+syn match medNameAfterNumber /\v%(\d|_|-)@!%([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]@!\k)+/ contained
+syn match medVocabularyAfterNumber /\%#=1\v%(months-since-supplement-rejoined|no-outpatient-last-year|planning-complication|months-since-resumed|difficult-delivery|standard-enrolment|surgical-abortion|chronic-diseases|medical-abortion|observation-only|pregnancy-months|remote-emergency|days-since-paid|extreme-poverty|low-income-edge|months-enrolled|out-of-province|pregnancy-check|relapse-poverty|remote-referred|remote-resident|single-pay-drug|abortion-early|implant-insert|implant-remove|induced-labour|recanalization|veteran-worker|abortion-late|health-center|public-health|severe-mental|sterilization|within-region|break-months|filing-month|hypertension|two-diseases|birth-order|day-surgery|during-stay|grandparent|in-province|pooled-only|remote-self|third-party|work-injury|birth-date|contracted|family-bed|grandchild|iud-insert|iud-remove|low-income|outpatient|retired-on|specialist|stillbirth|supplement|work-start|商业健康补充医疗保险|antenatal|caesarean|inpatient|isolation|maternity|suspended|vasectomy|delivery|diabetes|disabled|diseases|employed|employee|excluded|flexible|hospital|material|pharmacy|resident|大额医疗费用补助|社区卫生服务中心|chronic|class-1|class-2|class-3|grade-A|grade-B|partial|primary|private|retired|sibling|special|留院观察未住院|计划生育并发症|abroad|babies|clinic|herbal|level1|level2|level3|normal|orphan|parent|spouse|一级医疗机构|三级医疗机构|严重精神障碍|中医医疗机构|中断缴费月数|二级医疗机构|公共卫生负担|单行支付药品|参加工作时间|基本医疗保险|建国前老工人|异地自行就医|恢复缴费月数|生育保险基金|补充医疗保险|补充续保月数|部分支付项目|门诊特殊病种|basic|child|local|major|上年无门诊|取出节育器|慢性病种数|放置节育器|第三人负担|缴费后天数|输卵管复通|输卵管结扎|输精管结扎|门诊慢性病|aids|beds|late|一级以下|一级医院|三级医院|中期流产|中药饮片|二级医院|产前检查|人工流产|低保对象|低保边缘|住院期间|兄弟姐妹|出生日期|医用材料|医疗救助|单建统筹|参保月数|在职人员|在职职工|境外就医|外孙子女|外祖父母|大病保险|孕情监测|定点药店|家庭病床|居民医保|异地安置|异地居住|异地急诊|异地转诊|待遇中断|抢救床位|报结月份|日间手术|早期流产|普通床位|普通门诊|村卫生室|灵活就业|特困人员|特殊疾病|特殊病种|生育保险|皮埋取出|皮埋植入|监测对象|省内异地|统筹区内|统筹基金|统账结合|职工医保|自行就医|药物流产|跨省异地|返贫致贫|退休人员|退休日期|退休时间|逾期缴费|重度残疾|门诊统筹|隔离床位|age|aid|bed|tcm|剖宫产|卫生室|卫生院|婴儿数|孙子女|市域内|床位数|床位费|慢性病|病种数|目录外|祖父母|第一类|第三类|第二类|糖尿病|艾滋病|高血压|一级|三级|专科|两病|中医|乙等|乙类|二级|低保|住院|分娩|医院|在职|基层|备案|复通|大额|子女|孕月|孤儿|孩次|居民|工伤|平产|年龄|引产|本地|死胎|民营|父母|特困|生育|甲等|甲类|省内|省外|签约|老兵|职工|胎数|自费|药店|补充|跨省|转诊|退休|配偶|门诊|难产|顺产|A|B)\k@!/ contained
+syn match medSettingAfterNumber /\%#=1\v%(referral-difference|minimum-years|contribution|out-of-scope|first-share|local-years|not-covered|own-expense|retroactive|deductible|each-extra|individual|allowance|excluding|including|remaining|threshold|catch-up|eligible|employer|lump-sum|self-pay|account|carried|ceiling|current|default|members|monthly|paid-by|pension|restart|subsidy|waiting|政策范围内费用|burden|credit|family|female|halved|months|points|prepay|repeat|rising|within|yearly|实际缴费年限|最低缴费年限|最高支付限额|本地缴费年限|累计缴费年限|above|after|count|daily|first|fixed|floor|lapse|limit|lower|minus|start|terms|until|upper|一次性缴纳|缴费截止日|base|days|from|male|none|plus|rate|stay|when|with|不予支付|个人自付|个人自费|个人负担|个人账户|个百分点|中断缴费|优先支付|先行自付|家庭共济|待遇起始|报销比例|支付比例|断保续保|生育津贴|缴费基数|自费部分|起付标准|转外自付|转诊补差|逐年递增|and|cap|due|for|not|不涉及|养老金|参保人|封顶线|每增加|百分点|等待期|起付线|as|is|of|on|to|上调|上限|下调|下限|不含|不设|个人|个月|之后|乘以|以上|以内|先付|共济|减半|减少|划入|剩余|包括|单位|历年|参照|基于|增加|定额|年度|当年|截至|折算|按月|提高|断缴|最低|条件|每天|每年|每日|每月|比例|津贴|续保|缴费|自付|补缴|视同|账户|资助|趸缴|追溯|适用|递减|降低|限价|限额|默认|且|为|含|和|天|女|按|无|次|由|男|自|至|非)\k@!/ contained
 syn match medDeclarationAfterNumber /\%#=1\v%(effective|exception|parameter|define|policy|region|scheme|cite|fund|use|例外|依据|办法|参数|地区|基金|定义|引用|政策|施行|险种)\k@!/ contained
 
 hi def link medIllegal Error
@@ -106,5 +116,8 @@ hi def link medKind Typedef
 hi def link medDeclarationAfterNumber medDeclaration
 hi def link medSettingAfterNumber medSetting
 hi def link medVocabularyAfterNumber medVocabulary
+hi def link medDeclarationInRun medDeclaration
+hi def link medSettingInRun medSetting
+hi def link medVocabularyInRun medVocabulary
 
 let b:current_syntax = "med"

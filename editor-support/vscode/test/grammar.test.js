@@ -47,7 +47,7 @@ const FIXTURE_EXPECTATIONS = [
   [10, "exception", "keyword.other.declaration.med"],
   [10, "veteran-worker", "support.type.vocabulary.med"],
   [10, "none", "keyword.control.med"],
-  [11, "三级医院", "variable.other.name.med"],
+  [11, "中人一档", "variable.other.name.med"],
   [11, "+", "keyword.operator.arithmetic.med"],
   [11, "5", "constant.numeric.integer.med"],
   [11, "个百分点", "keyword.control.med"],
@@ -58,7 +58,7 @@ const FIXTURE_EXPECTATIONS = [
   [12, "×", "keyword.operator.arithmetic.med"],
   [12, ",", "punctuation.separator.comma.med"],
   [12, "1.5", "constant.numeric.decimal.med"],
-  [13, "；", "invalid.illegal.character.med"],
+  [13, "【", "invalid.illegal.character.med"],
   [14, '"unterminated', "invalid.illegal.unterminated-string.med"],
 ];
 
