@@ -297,3 +297,9 @@ def test_exact_negation_absolute_value_and_output_value():
     # An exact amount is shown rounded half-up to the fen; a Decimal is shown as it is.
     assert as_decimal(Exact(2, 3)) == Decimal("0.67") and as_decimal(Exact(1, 200)) == Decimal("0.01")
     assert str(as_decimal(Decimal("1.005"))) == "1.005"
+
+
+def test_rounding_an_exact_negative_amount_is_half_up_away_from_zero():
+    from medpolicy.money import Exact, q
+    assert (q(Exact(-1, 3)), q(Exact(-1, 200)), q(Exact(-3, 200)), q(Exact(-1, 300))) == (
+        Decimal("-0.33"), Decimal("-0.01"), Decimal("-0.02"), Decimal("0.00"))

@@ -68,3 +68,39 @@ def test_a_layer_with_several_thresholds_cites_the_first():
     out = shaoxing.settle(claim(items=[{"class": "A", "amount": "60000.00"}])).to_json()
     [base] = [s for s in out["trace"] if s["step"] == "major base"]
     assert (base["line"], base["cite"]) == (first, "第三十六条（一）")
+
+
+STEPS = medpolicy.compile(
+    'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
+    "scheme employee\n"
+    "  inpatient\n"
+    "    primary level1 level2 level3 deductible 100 rate 80% cap 500 yearly\n"   # line 5
+    "  outpatient not-covered\n"                                                  # line 6
+    "  maternity paid-by maternity rate 100%\n"                                   # line 7
+    "    delivery limit 2500\n"                                                   # line 8
+    "    antenatal fixed 400\n", "t.med")                                         # line 9
+
+
+def _steps(c: dict) -> list[dict]:
+    out = STEPS.settle(c).to_json()
+    return [s for s in out["trace"] if s["step"] not in ("total", "eligible", "patient", "account", "cash")]
+
+
+def test_a_cap_step_names_its_line_the_limit_and_the_room_left():
+    # (1,000 − 100) × 80% = 720, capped at the yearly 500 with all 500 left.
+    assert [s for s in _steps(claim()) if s["step"] == "basic cap"] == [
+        {"step": "basic cap", "amount": "500.00", "line": 5, "detail": "yearly cap 500.00 leaves 500.00"}]
+
+
+def test_a_claim_no_fund_pays_says_so_at_its_clause():
+    assert _steps(claim(benefit="outpatient")) == [
+        {"step": "not covered", "line": 6, "detail": "no fund pays this claim"}]
+
+
+def test_limit_and_fixed_amounts_are_their_own_steps():
+    # 限额: 3,000 billed, the limit 2,500; 定额: 400 whatever the bill.
+    delivery = claim(benefit="maternity", maternity=["delivery"], items=[{"class": "A", "amount": "3000.00"}])
+    assert [s for s in _steps(delivery) if s["step"] == "limit"] == [
+        {"step": "limit", "amount": "2500.00", "line": 8, "detail": "限额: the actual cost up to the limit"}]
+    assert [s for s in _steps(claim(benefit="maternity", maternity=["antenatal"])) if s["step"] == "fixed"] == [
+        {"step": "fixed", "amount": "400.00", "line": 9, "detail": "定额: the fixed amount"}]
