@@ -91,27 +91,25 @@ def _configure(target: Path, mutate: list[str], test_list: list[str]) -> None:
         'testpaths = ["tests"]\n', encoding="utf-8")
 
 
-def results(target: Path) -> tuple[dict, list[str]]:
-    """Count mutants by status, and the names of the survivors."""
+def _statuses(target: Path) -> list[tuple[str, str]]:
+    """Every mutant's name and status, as `mutmut results --all true` prints them."""
     out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=target,
                          capture_output=True, text=True)
+    return [(m.group(1), m.group(2).strip()) for line in out.stdout.splitlines()
+            if (m := re.match(r"\s*(\S+): (.+)$", line))]
+
+
+def results(target: Path) -> tuple[dict, list[str]]:
+    """Count mutants by status, and the names of the survivors."""
+    statuses = _statuses(target)
     counts: dict = {}
-    survivors = []
-    for line in out.stdout.splitlines():
-        m = re.match(r"\s*(\S+): (.+)$", line)
-        if not m:
-            continue
-        name, status = m.group(1), m.group(2).strip()
+    for _, status in statuses:
         counts[status] = counts.get(status, 0) + 1
-        if status == "survived":
-            survivors.append(name)
-    return counts, survivors
+    return counts, [name for name, status in statuses if status == "survived"]
 
 
 def all_mutants(target: Path) -> list[str]:
-    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=target,
-                         capture_output=True, text=True)
-    return [m.group(1) for line in out.stdout.splitlines() if (m := re.match(r"\s*(\S+): ", line))]
+    return [name for name, _ in _statuses(target)]
 
 
 def sample(names: list[str], n: int, seed: int) -> list[str]:
