@@ -649,19 +649,12 @@ class _Compiler:
                 by_constraint[c.constraint] = max(by_constraint.get(c.constraint, -1), c.tier)
             for i, j in self.pairs_to_compare([c.constraint for c, _ in pairs], [c.tier for c, _ in pairs]):
                 (a, sa), (b, sb) = pairs[i], pairs[j]
-                if a.tier != b.tier or sa.value == sb.value or a is b:
+                meet = self.overlap(a, sa, b, sb)
+                if meet is None:
                     continue
-                if a.constraint.clearly_apart(b.constraint):
+                if meet == "same":
+                    self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
                     continue
-                if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
-                    if a.constraint == b.constraint:
-                        self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
-                    continue
-                if not a.constraint.overlaps(b.constraint):
-                    continue
-                if _multi_only_overlap(a.constraint, b.constraint):
-                    continue
-                meet = a.constraint.meet(b.constraint)
                 if by_constraint.get(meet, -1) >= a.tier or any(
                         meet.implies(c.constraint) and c.constraint.implies(a.constraint)
                         and c.constraint.implies(b.constraint) and c.tier >= a.tier for c, _ in pairs):
@@ -678,6 +671,20 @@ class _Compiler:
                     f"{meet.describe()}, and neither is more specific",
                     hint="add a clause for the overlap, or mark the one that wins as `exception`",
                 )
+
+    def overlap(self, a: Clause, sa: Setting, b: Clause, sb: Setting):
+        """Two clauses setting one quantity differently, as far as the pair alone tells: None
+        (no conflict), "same" (the same claims), or the claims both apply to (a conflict
+        unless another clause settles it)."""
+        if a.tier != b.tier or sa.value == sb.value or a is b:
+            return None
+        if a.constraint.clearly_apart(b.constraint):
+            return None
+        if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
+            return "same" if a.constraint == b.constraint else None
+        if not a.constraint.overlaps(b.constraint) or _multi_only_overlap(a.constraint, b.constraint):
+            return None
+        return a.constraint.meet(b.constraint)
 
     def pairs_to_compare(self, constraints: list[Constraint], tiers: list[int]) -> list[tuple[int, int]]:
         return pairs_to_compare(constraints, tiers)  # the language server's compiler keeps them (recheck.py)

@@ -33,6 +33,9 @@ from .reparse import shifted
 from .vocabulary import Vocabulary, Word
 
 
+_MISSING = object()
+
+
 @attrs.frozen
 class _Kept:
     """What compiling one line (and the block under it) gave, at the place it was compiled."""
@@ -97,6 +100,8 @@ class Rechecker:
         self.previous: dict = {}   # those of the last version
         self.kept_pairs: dict = {}
         self.previous_pairs: dict = {}
+        self.kept_overlaps: dict = {}
+        self.previous_overlaps: dict = {}
         self.reused = self.compiled = 0  # lines, in the last check (outermost reuses count once)
 
     def compile(self, text: str, name: str, base_dir: Optional[str], module: ast.Module):
@@ -117,6 +122,7 @@ class Rechecker:
                 # the lines of this version are the ones the next will find
                 self.previous, self.kept = self.kept or self.previous, {}
                 self.previous_pairs, self.kept_pairs = self.kept_pairs or self.previous_pairs, {}
+                self.previous_overlaps, self.kept_overlaps = self.kept_overlaps or self.previous_overlaps, {}
         if compiled is None:
             raise MedCompileError([d for d in diags if d.severity == "error"])
         return Policy(compiled, [d for d in diags if d.severity == "warning"], sources)
@@ -139,6 +145,16 @@ class Rechecker:
         for inner_key, inner in kept.inner:
             if inner_key not in self.kept:
                 self.keep(inner_key, inner)
+
+    def overlap(self, key, work):
+        """`work()`, the verdict on a pair of clauses, kept by what it reads of them."""
+        found = self.kept_overlaps.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.previous_overlaps.get(key, _MISSING)
+            if found is _MISSING:
+                found = work()
+        self.kept_overlaps[key] = found
+        return found
 
     def pairs(self, constraints: list, tiers: list) -> list:
         """`clauses.pairs_to_compare`, kept: an edit of a number leaves them as they were."""
@@ -245,6 +261,14 @@ class _Recompiler(_Compiler):
 
     def pairs_to_compare(self, constraints: list, tiers: list) -> list:
         return self.keeper.pairs(constraints, tiers)
+
+    def overlap(self, a: Clause, sa, b: Clause, sb):
+        key = (a.constraint, b.constraint, a.tier, b.tier, sa.value, sb.value, a is b)
+        try:
+            hash(key)
+        except TypeError:  # a value that cannot be a key: judged afresh
+            return super().overlap(a, sa, b, sb)
+        return self.keeper.overlap(key, lambda: super(_Recompiler, self).overlap(a, sa, b, sb))
 
     def claim_params(self, module: ast.Module) -> set:
         """The parameters the lines read (noted as they were compiled), and any a scheme or

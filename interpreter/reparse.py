@@ -24,7 +24,7 @@ from . import ast, indentation
 from .keywords import BY_SPELLING
 from .parser import MAX_CLAUSES, MAX_SOURCE_BYTES, parse, parse_fragment
 from .scanner import scan
-from .segment import defined_names, standard_words
+from .segment import HAN_RUN, defined_names, standard_words
 
 # A block with more code lines than this is split into its child blocks.
 SPLIT_LINES = 24
@@ -141,6 +141,9 @@ class Reparser:
         # Chinese runs in a piece are read against the whole file's names (segment.py).
         self.names = frozenset(defined_names(text))
         self.words = standard_words().with_names(self.names)
+        # Only Chinese names change how a run is read (segment.py): a piece is read alike
+        # whatever names the file defines that it does not contain.
+        self.han_names = tuple(n for n in self.names if HAN_RUN.fullmatch(n))
         self.counted = 0
         top = self._blocks(0, len(code), 0, len(lines) - 1)
         items = self._siblings(top, ())
@@ -215,7 +218,11 @@ class Reparser:
         pieces of their own)."""
         lines = self.lines
         body = "\n".join(lines[start:end])
-        key = (tuple(lines[h] for h in heads), body, tail, alone, self.params, self.names)
+        around = tuple(lines[h] for h in heads)
+        seen = body + "\n".join(around)
+        # the names and parameters that may change how this piece parses: those it contains
+        key = (around, body, tail, alone, frozenset(p for p in self.params if p in seen),
+               frozenset(n for n in self.han_names if n in seen))
         piece = self.previous.get(key) or self.pieces.get(key)
         if piece is None:
             piece = self._parse_piece(heads, start, end, tail, alone)
