@@ -25,7 +25,7 @@ from .keywords import BY_SPELLING
 from .errors import MedSyntaxError
 from .parser import MAX_CLAUSES, MAX_SOURCE_BYTES, parse, parse_fragment
 from .scanner import scan
-from .segment import HAN_RUN, SEPARATORS, defined_names, standard_words
+from .segment import _DEFINE, HAN_RUN, SEPARATORS, defined_names, standard_words
 
 # A block with more code lines than this is split into its child blocks.
 SPLIT_LINES = 24
@@ -116,6 +116,8 @@ class Reparser:
         self.previous: dict = {}
         self.reused = self.parsed = 0  # pieces, in the last parse
         self.whole = False  # whether the last parse was handed to the whole-file parser
+        self.names_read: tuple = ()  # the lines the names were last read from, and the names
+        self.names_found: frozenset = frozenset()
 
     def parse(self, text: str) -> ast.Module:
         """The tree of `text`, as `parser.parse(text, file)` gives it (and its errors)."""
@@ -138,6 +140,25 @@ class Reparser:
             return parse(text, self.file)
         return module
 
+    def _defined_names(self, text: str, lines: list[str]) -> frozenset:
+        """segment.defined_names(text), again only when a line it reads has changed: the
+        top-level lines and those under a top-level line that may open a `define`."""
+        read, inside = [], False
+        for line in lines:
+            if line[:1] in indentation.INDENT_CHARS:
+                if inside:
+                    read.append(line)
+                continue
+            read.append(line)
+            if any(d in line for d in _DEFINE):
+                inside = True
+            elif line[:1].isalnum() or HAN_RUN.match(line[:1]):
+                inside = False  # a top-level line of code ends a define block
+        key = tuple(read)
+        if key != self.names_read:
+            self.names_read, self.names_found = key, frozenset(defined_names(text))
+        return self.names_found
+
     # ---- the pieces --------------------------------------------------------------------
 
     def _parse(self, text: str) -> ast.Module:
@@ -153,7 +174,7 @@ class Reparser:
         self.width = {i: indentation.width(lines[i]) for i in code}
         self.params = _declared_parameters(lines, code)
         # Chinese runs in a piece are read against the whole file's names (segment.py).
-        self.names = frozenset(defined_names(text))
+        self.names = self._defined_names(text, lines)
         self.words = standard_words().with_names(self.names)
         # Only Chinese names change how a run is read (segment.py): a piece is read alike
         # whatever names the file defines that it does not contain.
