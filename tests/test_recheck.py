@@ -14,6 +14,7 @@ from medpolicy.errors import MedError
 from medpolicy.policy import compile as compile_policy
 from medpolicy.recheck import Rechecker
 from medpolicy.reparse import Reparser
+from test_reparse import _after, _join, _replace_in  # the same edits as the re-parse's tests
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 STD = standard_library()
@@ -36,19 +37,6 @@ def long_policy(extra: int) -> str:
     end = text.index("\n", at) + 1
     text = text[:end] + "\n".join(lines) + "\n" + text[end:]
     return text.replace("use standard\n", "use standard\n\n" + DEFINES, 1)
-
-
-def _replace_in(ls, r, old, new):
-    hits = [i for i, line in enumerate(ls) if old in line]
-    if hits:
-        i = r.choice(hits)
-        ls[i] = ls[i].replace(old, new, 1)
-
-
-def _after(ls, r, word, line):
-    hits = [i for i, text in enumerate(ls) if text.strip().startswith(word)]
-    if hits:
-        ls.insert(r.choice(hits) + 1, line)
 
 
 def _define(ls, r, old, new):
@@ -80,11 +68,6 @@ EDITS = [
     ("a full-width space", lambda ls, r: _replace_in(ls, r, "level3 from", "level3\u3000from")),
     ("a line joined", lambda ls, r: _join(ls, r)),
 ]
-
-
-def _join(ls, r):
-    i = r.randrange(len(ls) - 1)
-    ls[i:i + 2] = [ls[i] + " " + ls[i + 1].strip()]
 
 
 def compiled_as_data(policy):
