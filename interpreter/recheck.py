@@ -26,9 +26,10 @@ import attrs
 
 from . import ast, indentation
 from .clauses import Clause, Constraint, pairs_to_compare
-from .compiler import Problems, _Compiler
-from .errors import Diagnostic, MedCompileError
+from .compiler import Problems, _Compiler, compile_modules
+from .errors import MedCompileError
 from .money import CONVERTING
+from .policy import Policy, _gather
 from .reparse import shifted
 from .vocabulary import Vocabulary, Word
 
@@ -107,9 +108,6 @@ class Rechecker:
     def compile(self, text: str, name: str, base_dir: Optional[str], module: ast.Module):
         """`policy.compile(text, name, base_dir=..., module=module)`, reusing the lines of
         the versions before: the same Policy, or the same MedError."""
-        from .policy import Policy, _gather  # the settling half stays unimported
-        from .compiler import compile_modules
-
         self.reused = self.compiled = 0
         lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
         sources = {name: text}
@@ -159,7 +157,7 @@ class Rechecker:
     def pairs(self, constraints: list, tiers: list) -> list:
         """`clauses.pairs_to_compare`, kept: an edit of a number leaves them as they were."""
         key = (tuple(constraints), tuple(tiers))
-        found = self.kept_pairs.get(key) or self.previous_pairs.get(key)
+        found = self.kept_pairs.get(key, self.previous_pairs.get(key))
         if found is None:
             found = pairs_to_compare(constraints, tiers)
         self.kept_pairs[key] = found
