@@ -79,7 +79,8 @@ def on_day(row: "MonthRow", day: dt.date) -> "MonthRow":
     if not row.payable or row.from_day is None or day >= row.from_day:
         return row
     rule = next((f for f in row.trace if f.figure == "from day"), None)
-    return attrs.evolve(row, payable=False, reason="not-started", article=rule.cite if rule else None)
+    trace = row.trace + ((Figure("not-started", False, rule.line, rule.cite, "before the start day"),) if rule else ())
+    return attrs.evolve(row, payable=False, reason="not-started", article=rule.cite if rule else None, trace=trace)
 
 
 def _s(v) -> Optional[str]:
@@ -575,7 +576,8 @@ def _newborn(ctx):
     deadline = rec.birth + dt.timedelta(days=s.within) if s.days else add_months(rec.birth, s.within)
     pay = rec.years.get(rec.birth.year)
     paid = pay is not None and pay.paid_on <= deadline and pay.paid_on <= ctx.as_of
-    return rule if rec.history[0].start <= deadline and (s.exempt or paid) else None
+    enrolled = rec.history[0].start <= min(deadline, ctx.as_of)
+    return rule if enrolled and (s.exempt or paid) else None
 
 
 def _newborn_year(ctx, year: int) -> bool:
