@@ -214,3 +214,34 @@ def test_a_newborns_claim_from_the_birth_date():
         (False, "第二十九条")
     # As of the birth day itself the enrolment is not known yet: not enrolled.
     assert policy.benefits_payable(member, on=dt.date(2026, 3, 5), params=params) == (False, None)
+
+
+def test_csv_records_carry_the_cover_left_and_rows_the_start_day(tmp_path, capsys):
+    from medpolicy.cli import main
+    policy = tmp_path / "t.med"
+    policy.write_text(ENGLISH, encoding="utf-8")
+    members = tmp_path / "m.csv"
+    members.write_text("id,sex,birth,scheme,kind,from,year,paid_on,groups,before_scheme,before_to\n"
+                       "r,female,1966-01-01,resident,resident,2026-05-01,2026,2026-05-10,severe-mental,employee,2025-12-31\n",
+                       encoding="utf-8")
+    assert main(["members", str(policy), str(members), "--as-of", "2026-08-31", "--param", "premium=400",
+                 "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    head = out[0].split(",")
+    rows = [dict(zip(head, line.split(","))) for line in out[1:]]
+    # Left 2025-12-31, paid 2026-05-10: beyond 3 months, the waiting line (more specific than the
+    # day-after start): May to July waiting, August payable.
+    assert [(r["month"], r["reason"], r["waiting_left"]) for r in rows] == [
+        ("2026-05", "waiting", "2"), ("2026-06", "waiting", "1"), ("2026-07", "waiting", "0"), ("2026-08", "", "0")]
+    assert "from_day" in head and "retirement_retiree_from" in head
+
+
+def test_leaving_decides_only_the_first_payment_after_it():
+    # Left the employee scheme 2024-12-31; the 2025 payment (2025-06-10) is beyond 3 months: waiting
+    # June-August. The 2026 payment (2026-02-10) is an ordinary in-year payment: from February.
+    p = medpolicy.compile(ENGLISH, "en.med")
+    rec = _resident(before=[{"scheme": "employee", "to": "2024-12-31"}], history=[{"from": "2025-06-01", "kind": "resident"}],
+                    contributions=[{"year": 2025, "paid_on": "2025-06-10"}, {"year": 2026, "paid_on": "2026-02-10"}])
+    rows = {r.month: r for r in p.member_months(rec, until=dt.date(2026, 2, 28), params=PARAMS)}
+    assert rows[(2025, 8)].reason == "waiting" and rows[(2025, 9)].payable
+    assert (rows[(2026, 1)].reason, rows[(2026, 2)].payable) == ("not-started", True)

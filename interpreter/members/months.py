@@ -346,11 +346,12 @@ def _due_day(ctx, mo, kind, mode) -> dt.date:
 _REASON_BEFORE = {"waiting": "waiting", "previous-terms": "previous-scheme", "start": "not-started"}
 
 
-def _start(ctx, paid_month, kind, mode, first_time: bool, paid_on: Optional[dt.date] = None):
+def _start(ctx, paid_month, kind, mode, first_time: bool, paid_on: Optional[dt.date] = None, came: bool = False):
     """(the first month of benefits after a payment in `paid_month`, the rule that says so, the
-    reason before it). A payment on `paid_on` by a member who came from another scheme or
-    region takes the `after leaving` lines first; a start `after N days` sets the start day."""
-    came = ctx.came_for(paid_on) if paid_on is not None else None
+    reason before it). With `came`, the first payment after the member came from another scheme
+    or region (paid on `paid_on`) takes the `after leaving` lines first; a start `after N days`
+    sets the start day."""
+    came = ctx.came_for(paid_on) if came and paid_on is not None else None
     if came is not None:
         found = [r for r in (ctx.pick(Months, paid_month, kind, mode, what=w, came=came, leaving_only=True)
                              for w in _REASON_BEFORE) if r is not None]
@@ -406,7 +407,7 @@ def _employee_status(ctx, months) -> dict:
         elif start is None and mo not in paid:
             out[mo] = (False, "not-paid", None, 0)
         elif start is None or mo < start[0]:
-            start = start or _start(ctx, of(paid[mo].paid_on), kind, mode, first_time, paid[mo].paid_on)
+            start = start or _start(ctx, of(paid[mo].paid_on), kind, mode, first_time, paid[mo].paid_on, came=True)
             if mo < start[0]:
                 out[mo] = (False, start[2], start[1], _waiting_left(start, mo))
             else:
@@ -483,10 +484,8 @@ def _resident_status(ctx, months) -> dict:
         if pay.paid_on < dt.date(mo[0], 1, 1):
             out[mo] = (True, None, None, 0)
             continue
-        first_year = mo[0] == rec.history[0].start.year
-        start = _start(ctx, of(pay.paid_on), kind, mode, True, pay.paid_on if first_year else None)
-        if start[2] == "not-started" and start[1] is not None and start[1].setting.days:
-            start = _start(ctx, of(pay.paid_on), kind, mode, True, pay.paid_on)  # the day after payment
+        first_year = mo[0] == rec.history[0].start.year  # the year the member came from elsewhere
+        start = _start(ctx, of(pay.paid_on), kind, mode, True, pay.paid_on, came=first_year)
         if mo < start[0]:
             out[mo] = (False, start[2], start[1], _waiting_left(start, mo))
         else:
