@@ -119,6 +119,8 @@ def _errors(body: str) -> list[str]:
      "5:3: an age is a whole number of years, 0 to 150"),
     ("members resident\n  newborn within 13 months\n",
      "5:3: a newborn's enrolment period is 1 to 12 months (or 1 to 366 days)"),
+    ("members employee\n  lump-sum 9% credit 10%\n",
+     "5:3: the lump sum's account part is over its rate"),
     ("members resident\n  newborn within 0 days\n",
      "5:3: a newborn's enrolment period is 1 to 12 months (or 1 to 366 days)"),
     ("members resident\n  after leaving employee within 3 months start after 0 months\n"

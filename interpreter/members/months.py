@@ -177,6 +177,7 @@ def member_months(rules: MemberRules, rec: MemberRecord, *, until: dt.date, as_o
             base = _base(ctx, mo, kind, mode, trace) if kind not in (None, "retired", "resident") else None
             due = _due(ctx, mo, kind, mode, base, trace) if kind is not None else {}
             credit = _credit(ctx, mo, kind, mode, base, trace) if kind is not None else ZERO
+            credit += _lump_credit(ctx, mo, trace) if rec.retirement is not None else ZERO
             if opening is None and balance is None:
                 balance = ZERO
             elif opening is not None and of(opening[0]) == mo:
@@ -530,20 +531,48 @@ def _retirement(ctx, mo, trace) -> dict:
     for r, name in ((need, "minimum years"), (need_local, "local years")):
         if r is not None:
             trace.append(Figure(name, r.setting.years, r.line, r.cite))
-    lump = ctx.pick(LumpSum, mo, kind or "employed", mode, day=rec.retirement)
-    if lump is not None and short > 0:
-        s = lump.setting
-        base = (div(ctx.amount(s.base), 12 if s.base_yearly else 1) if s.base is not None else _last_base(ctx, mo))
-        if base is not None:
-            total_sum = ZERO
-            whole = int(short) if short == int(short) else int(short) + 1  # a part month is paid whole
-            for i in range(whole):
-                total_sum += base * (1 + lump.setting.rising) ** (i // 12) * lump.setting.rate
-            out["lump_sum"] = q(total_sum)
-            out["lump_sum_article"] = lump.cite
-            trace.append(Figure("lump sum", out["lump_sum"], lump.line, lump.cite,
-                                f"{whole} months on base {q(base)}, rising {lump.setting.rising * 100}% a year"))
+    lump = _lump(ctx, short)
+    if lump is not None:
+        rule, base, whole, total_sum = lump
+        out["lump_sum"] = total_sum
+        out["lump_sum_article"] = rule.cite
+        trace.append(Figure("lump sum", total_sum, rule.line, rule.cite,
+                            f"{whole} months on base {q(base)}, rising {rule.setting.rising * 100}% a year"))
     return out
+
+
+def _lump(ctx, short):
+    """(the lump-sum rule, the base, the months paid, the sum) for `short` missing months, or None."""
+    rec = ctx.rec
+    mo = of(rec.retirement)
+    kind, mode = _kind(ctx, mo)
+    rule = ctx.pick(LumpSum, mo, kind or "employed", mode, day=rec.retirement)
+    if rule is None or short <= 0:
+        return None
+    s = rule.setting
+    base = div(ctx.amount(s.base), 12 if s.base_yearly else 1) if s.base is not None else _last_base(ctx, mo)
+    if base is None:
+        return None
+    whole = int(short) if short == int(short) else int(short) + 1  # a part month is paid whole
+    total_sum = ZERO
+    for i in range(whole):
+        total_sum += base * (1 + s.rising) ** (i // 12) * s.rate
+    return rule, base, whole, q(total_sum)
+
+
+def _lump_credit(ctx, mo, trace) -> Decimal:
+    """The account's part of a lump sum, in the month it is paid: `credit` of the base for each
+    month paid (Ziyang 第九条（五）: 按清缴当月在职人员个人账户划入标准划入个人账户)."""
+    rec = ctx.rec
+    if rec.lump_sum_paid is None or of(rec.lump_sum_paid) != mo or rec.lump_sum_paid > ctx.as_of:
+        return ZERO
+    lump = _lump(ctx, _shortfall(ctx))
+    if lump is None or not lump[0].setting.credit:
+        return ZERO
+    rule, base, whole, _ = lump
+    credit = q(base * rule.setting.credit * whole)
+    trace.append(Figure("credit", credit, rule.line, rule.cite, f"the lump sum's account part: {whole} months"))
+    return credit
 
 
 def _last_base(ctx, mo) -> Optional[Decimal]:

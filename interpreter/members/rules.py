@@ -231,6 +231,8 @@ def _check_setting(s, vocab, params, problems) -> None:
         _share_at_most_1(s.share, s.span, problems, "a share of the lower limit")
     elif isinstance(s, LumpSum):
         _share_at_most_1(s.rate, s.span, problems, "the lump sum's rate")
+        if s.credit > s.rate:
+            problems.error(s.span, "the lump sum's account part is over its rate")
     elif isinstance(s, BaseLimits):
         lo, hi = s.lower, s.upper
         if lo is not None and hi is not None and _above(lo, hi):

@@ -125,6 +125,7 @@ class LumpSum:
     base: Optional[ast.Amount] = None
     base_yearly: bool = False
     span: ast.Span = _span()
+    credit: Decimal = Decimal(0)   # `credit 2%`: of the base, for each month paid, into the account (Ziyang 第九条（五）)
 
 
 @attrs.frozen

@@ -130,10 +130,12 @@ class MemberTransforms(Transformer):
         return Count(str(_toks(ch, "NAME")[0]), None, span=self._span(meta))
 
     def lump_sum(self, meta, ch):
-        p = _toks(ch, "PERCENT")
+        # each PERCENT is the rate, or the one after `rising` / `credit`
+        after = {str(ch[i - 1].type) if isinstance(ch[i - 1], Token) else "": _pct(c)
+                 for i, c in enumerate(ch) if isinstance(c, Token) and c.type == "PERCENT"}
         base = next((c for c in ch if isinstance(c, (ast.Number, ast.ParamRef))), None)
-        return LumpSum(_pct(p[0]), _pct(p[1]) if len(p) > 1 else Decimal(0), base, bool(_toks(ch, "YEARLY")),
-                       span=self._span(meta))
+        return LumpSum(after["LUMP_SUM"], after.get("RISING", Decimal(0)), base, bool(_toks(ch, "YEARLY")),
+                       span=self._span(meta), credit=after.get("CREDIT", Decimal(0)))
 
     def restart_after(self, meta, ch):
         return Months("restart", _int(ch), span=self._span(meta))
