@@ -594,7 +594,7 @@ def _newborn(ctx):
     """The `newborn` rule a resident newborn meets: enrolled (and, unless the birth year is
     exempt, paid for it) within the period after birth the text gives; None otherwise."""
     rec = ctx.rec
-    if rec.scheme != "resident" or rec.history[0].start < rec.birth or rec.history[0].start.year != rec.birth.year:
+    if rec.scheme != "resident" or rec.history[0].start < rec.birth:
         return None
     kind, mode = rec.history[0].kind, rec.history[0].mode
     rule = ctx.pick(Newborn, of(rec.birth), kind, mode, day=rec.birth)
