@@ -26,6 +26,7 @@ the scalar engine settled (`fallback_count`). Which plan features are vectorised
 
 from __future__ import annotations
 
+import copy
 import math
 from fractions import Fraction
 from typing import Optional
@@ -692,17 +693,18 @@ class _Run:
         self.pyear_of = np.full(c.n, -1, np.int64)
         self.pyear_of[rows] = pyear
         dead = np.zeros(pyear.max() + 1, bool)
-        wave_order = _sort_order(rank, plan_of[rows])
+        shapes = _Shapes(self.vplans)
+        wave_order = _sort_order(rank, shapes.of[plan_of[rows]])
         rows, pyear, rank = rows[wave_order], pyear[wave_order], rank[wave_order]
-        plans = plan_of[rows]
-        cut = np.flatnonzero((rank[1:] != rank[:-1]) | (plans[1:] != plans[:-1])) + 1
+        steps = shapes.of[plan_of[rows]]
+        cut = np.flatnonzero((rank[1:] != rank[:-1]) | (steps[1:] != steps[:-1])) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(rows)]):
             seg, y = rows[a:b], pyear[a:b]
             gone = dead[y]
             if gone.any():  # a year the scalar engine has taken over: its later claims too
                 handed[seg[gone]] = True
                 seg, y = seg[~gone], y[~gone]
-            step = _Step(self, self.vplans[plans[a]], seg, y, acc, out)
+            step = _Step(self, shapes.plan(steps[a], plan_of[seg]), seg, y, acc, out)
             lost = step.run()
             if lost.any():
                 handed[seg[lost]] = True
@@ -866,6 +868,95 @@ def _identity(value):
     return value
 
 
+def _with_amounts(v: "_VPlan", amount, free=None) -> "_VPlan":
+    """A copy of a vector plan with each amount and share the waves read (deductibles, band
+    bounds and shares, caps, thresholds) replaced by `amount(value)`, None kept; the numbers
+    only the rest of the run reads (item pre-payments, first share, unscaled values, names)
+    left out. `free` (default `amount`) replaces the values whose sign no branch reads: the
+    (benefit, level) stay counted, a deductible neither yearly nor reduced (0 is then just 0)."""
+    free = free or amount
+    def rate(r):
+        if r is None:
+            return None
+        r = copy.copy(r)
+        r.scaled_bands = [(None if u is None else amount(u), amount(s)) for u, s in r.scaled_bands]
+        r.scaled_share, r.bands, r.share, r.digits = amount(r.scaled_share), None, None, None
+        return r
+
+    w = copy.copy(v)
+    w.item_prepay = w.item_ok = w.first_share = w.allowance_zero = None
+    if v.rate is None:  # an error row or not covered: nothing the waves read
+        return w
+    w.benefit_name = w.level_name = None
+    w.stay = free(v.stay)
+    w.ded_amount = (amount if v.yearly or v.reducible else free)(v.ded_amount)
+    for name in ("ded_base", "repeat", "floor"):
+        if getattr(v, name) is not None:
+            setattr(w, name, amount(getattr(v, name)))
+    w.rate = rate(v.rate)
+    w.caps_s = [(k, amount(limit), fund_wide) for k, limit, fund_wide in v.caps_s]
+    w.cap_reached_s = [(k, amount(limit)) for k, limit in v.cap_reached_s]
+    w.caps = w.cap_reached = None
+    w.layers = []
+    for layer in v.layers:
+        lay = copy.copy(layer)
+        lay.rate = rate(layer.rate)
+        lay.caps_s, lay.caps = [(k, amount(limit)) for k, limit in layer.caps_s], None
+        if layer.base == "burden":
+            lay.thresholds = [(amount(a), within, counts) for a, within, counts in layer.thresholds]
+        w.layers.append(lay)
+    return w
+
+
+class _Shapes:
+    """Plans that differ only in their amounts and shares (levels' deductibles and rates, places'
+    rates, groups' caps) settle in one vectorised step per wave: fewer, larger steps. A step's plan
+    is then a copy with each amount an array over its rows, gathered by the rows' plan; whether an
+    amount is None, negative, 0 or positive is part of the shape, so the step's branches are the same."""
+
+    def __init__(self, vplans: list):
+        sign = lambda x: (x > 0) - (x < 0)  # noqa: E731
+        index: dict = {}
+        self.of = np.zeros(max(len(vplans), 1), np.int64)
+        self.members: list = []
+        for j, v in enumerate(vplans):
+            shape = _identity(_with_amounts(v, sign, lambda _: "free"))
+            self.of[j] = index.setdefault(shape, len(index))
+            if self.of[j] == len(self.members):
+                self.members.append([])
+            self.members[self.of[j]].append(j)
+        self.vplans = vplans
+        self.tables: dict = {}  # shape -> each amount's values by plan index
+
+    def plan(self, shape: int, plan_of_rows: np.ndarray) -> "_VPlan":
+        """The step's plan for rows whose plans (`plan_of_rows`) have this shape."""
+        members = self.members[shape]
+        if len(members) == 1:
+            return self.vplans[members[0]]
+        tables = self.tables.get(shape)
+        if tables is None:
+            columns = [[] for _ in members]
+            for col, j in zip(columns, members):
+                _with_amounts(self.vplans[j], lambda x, col=col: col.append(x) or x)
+            tables = self.tables[shape] = []
+            for values in zip(*columns):
+                table = np.zeros(len(self.vplans), np.int64)
+                table[members] = values
+                tables.append(table)
+        gathered = iter([t[plan_of_rows] for t in tables])
+        return _with_amounts(self.vplans[members[0]], lambda _: next(gathered))
+
+
+def _at(amount, i: int) -> int:
+    """Row i's value of an amount that is a number or an array over a step's rows."""
+    return int(amount[i]) if isinstance(amount, np.ndarray) else amount
+
+
+def _positive(share) -> bool:
+    """Whether a share is above 0 (for every row: the sign is part of a step's shape)."""
+    return bool(np.all(share > 0))
+
+
 class _Clock:
     """Where a run's time goes (benchmarks/batch.py prints it)."""
 
@@ -998,7 +1089,7 @@ class _Step:
         """settle.deductible_due and reduced, for deductibles without referral or none-from."""
         v, acc, y = self.v, self.acc, self.y
         n = len(y)
-        if v.ded_amount == 0:
+        if np.all(v.ded_amount == 0):  # (all or none of a step's rows: the sign is its shape's)
             return np.zeros(n, np.int64), None
         b = v.benefit
         if not v.reducible:
@@ -1080,7 +1171,7 @@ class _Step:
             p, update = self._layer_paid(layer, pay, None, exclude=list(self.exact))
             pay, p = update[2], p.copy()
             for i, cost in self.exact.items():
-                p[i], pay[i] = self._exact_layer_paid(layer, i, cost * layer.rate.scaled_share)
+                p[i], pay[i] = self._exact_layer_paid(layer, i, cost * _at(layer.rate.scaled_share, i))
             # No payment, no layer update (engine._above_cap returns before _layer_paid).
             skip = above <= 0
             skip[list(self.exact)] = False
@@ -1140,11 +1231,11 @@ class _Step:
                 a, b = np.maximum(lo, start), np.minimum(hi, top)
                 seg = np.where(b > a, (b - a) * share, 0)
                 hit = crossing & ~found & (b > a) & (share > 0) & (paid + seg >= rooms)
-                if share > 0:
+                if _positive(share):
                     left = rooms - paid
                     off = hit & (left % share != 0)
                     for i in np.flatnonzero(off).tolist():  # off the grid: exact, in Python (rare)
-                        self.exact[i] = int(hi[i]) - int(a[i]) - Fraction(int(left[i]), share)
+                        self.exact[i] = int(hi[i]) - int(a[i]) - Fraction(int(left[i]), _at(share, i))
                     pos = np.where(hit, a + left // share, pos)
                 found |= hit
                 paid += seg
@@ -1158,7 +1249,7 @@ class _Step:
         acc, y, s = self.acc, int(self.y[i]), self.scale
         exact = lambda k: int(acc.pools[y, k]) + acc.fractions.get((y, k), 0)  # noqa: E731
         for k, limit in layer.caps_s:
-            pay = min(pay, max(limit - exact(k), 0))
+            pay = min(pay, max(_at(limit, i) - exact(k), 0))
         if layer.keys:
             p = min(math.floor((2 * (exact(k) + pay) + s) / (2 * s)) - int(acc.rounded[y, k]) for k in layer.keys)
         else:
