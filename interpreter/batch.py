@@ -735,16 +735,15 @@ class _Run:
             .astype("datetime64[Y]").astype(np.int64)
         self.year = np.zeros(c.n, np.int64)
         self.year[rows] = year + 1970
-        order = _sort_order(person[rows], c.ordinal[rows])  # by person, date, then input order
-        rows = rows[order]
-        p = person[rows]
-        start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
-        rank = np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))
-        # A person's year per scheme (domain.md): the accumulators' rows.
-        years = self.year[rows] - self.year[rows].min()
-        span, schemes = int(years.max()) + 1, len(c.names["scheme"])
-        _, pyear = np.unique((p * schemes + c.scheme[rows]) * span + years, return_inverse=True)
-        pyear = pyear.reshape(-1)
+        # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
+        # settled in date order (ties in input order), the k-th of every year in wave k.
+        person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
+        order = _sort_order(person_scheme, c.ordinal[rows])  # the year follows the date
+        rows, person_scheme = rows[order], person_scheme[order]
+        year = self.year[rows]
+        new = np.r_[True, (person_scheme[1:] != person_scheme[:-1]) | (year[1:] != year[:-1])]
+        pyear = np.cumsum(new) - 1
+        rank = np.arange(len(rows)) - np.flatnonzero(new)[pyear]
         acc = _Accumulators(pyear.max() + 1, self.keys)
         self.pyear_of = np.full(c.n, -1, np.int64)
         self.pyear_of[rows] = pyear
