@@ -1087,6 +1087,25 @@ class _Accumulators:
         self.has_fraction = np.zeros((n, npool), bool)
 
 
+class _Exact:
+    """The rows of a step whose cost above a cap point is a fraction: (hi - a) - left / share,
+    kept as numerator over denominator (share)."""
+
+    def __init__(self):
+        self.parts: list = []
+
+    def add(self, off: np.ndarray, span: np.ndarray, left: np.ndarray, share) -> None:
+        rows = np.flatnonzero(off)
+        den = share[rows] if isinstance(share, np.ndarray) else np.full(len(rows), share, np.int64)
+        self.parts.append((rows, span[rows] * den - left[rows], den))
+
+    def done(self) -> "_Exact":
+        rows, num, den = (np.concatenate(x) for x in zip(*self.parts)) if self.parts else \
+            (np.zeros(0, np.int64),) * 3
+        self.rows, self.num, self.den = rows, num, den
+        return self
+
+
 class _Out:
     def __init__(self, n: int, funds: list):
         self.deductible = np.zeros(n, np.int64)
@@ -1097,6 +1116,7 @@ class _Out:
 # ---- one vectorised step: the k-th claim of many persons, under one plan --------------------
 
 _NONE = np.iinfo(np.int64).max
+_EXACT_LIMIT = 1 << 62  # a cap point's fraction in int64 while 4x its largest product stays below this
 
 
 class _Step:
@@ -1220,16 +1240,19 @@ class _Step:
         if layer.rate is None:
             return zero, (None, [], zero, zero)
         if layer.base == "above-cap":
-            self.exact: dict = {}
+            self.exact = _Exact()
             above = self._above(rooms[1] if layer.above_any_cap else rooms[0], eligible, lo, hi, uncapped)
             pay = above * layer.rate.scaled_share
-            p, update = self._layer_paid(layer, pay, None, exclude=list(self.exact))
+            ex = self.exact.done()
+            p, update = self._layer_paid(layer, pay, None, exclude=ex.rows)
             pay, p = update[2], p.copy()
-            for i, cost in self.exact.items():
-                p[i], pay[i] = self._exact_layer_paid(layer, i, cost * _at(layer.rate.scaled_share, i))
+            if len(ex.rows):
+                share = layer.rate.scaled_share
+                share = share[ex.rows] if isinstance(share, np.ndarray) else np.full(len(ex.rows), share, np.int64)
+                p[ex.rows], pay[ex.rows] = self._exact_layer_paid(layer, ex.rows, ex.num, share, ex.den)
             # No payment, no layer update (engine._above_cap returns before _layer_paid).
             skip = above <= 0
-            skip[list(self.exact)] = False
+            skip[ex.rows] = False
             return np.where(skip, 0, p), (None, layer.keys, np.where(skip, 0, pay), np.where(skip, 0, p))
         if layer.not_covered:
             return zero, (None, [], zero, zero)
@@ -1289,8 +1312,8 @@ class _Step:
                 if _positive(share):
                     left = rooms - paid
                     off = hit & (left % share != 0)
-                    for i in np.flatnonzero(off).tolist():  # off the grid: exact, in Python (rare)
-                        self.exact[i] = int(hi[i]) - int(a[i]) - Fraction(int(left[i]), _at(share, i))
+                    if off.any():  # off the grid: the cost above it is (hi - a) - left / share
+                        self.exact.add(off, hi - a, left, share)
                     pos = np.where(hit, a + left // share, pos)
                 found |= hit
                 paid += seg
@@ -1298,13 +1321,53 @@ class _Step:
             above = np.where(crossing, hi - pos, above)
         return above
 
-    def _exact_layer_paid(self, layer, i: int, pay: Fraction) -> int:
-        """_layer_paid for one row whose payment (1/scale fen) is a fraction: the layer's pools
-        keep the fraction's part below one unit in `acc.fractions`, added to them at commit."""
-        acc, y, s = self.acc, int(self.y[i]), self.scale
+    def _exact_layer_paid(self, layer, rows: np.ndarray, cost: np.ndarray, share: np.ndarray, den: np.ndarray):
+        """_layer_paid for rows whose payment (1/scale fen) is a fraction, cost * share / den: the layer's
+        pools keep the part below one unit in `acc.fractions`, added to them at commit. Integer
+        arithmetic over the rows' common form; in Python (`Fraction`) where a pool already holds a
+        fraction or the products could pass int64. Returns (payments in fen, whole units)."""
+        acc, s = self.acc, self.scale
+        y = self.y[rows]
+        caps = [(k, limit[rows] if isinstance(limit, np.ndarray) else limit) for k, limit in layer.caps_s]
+        pooled = [k for k, _ in caps] + list(layer.keys)
+        slow = np.zeros(len(rows), bool)
+        for k in pooled:
+            slow |= acc.has_fraction[y, k]
+        widest = int(den.max(initial=0))
+        most = max([int(cost.max(initial=0)) * int(share.max(initial=0))]
+                   + [int(np.max(limit)) * widest for _, limit in caps]
+                   + [(int(acc.pools[y, k].max(initial=0)) + s) * widest for k in pooled])
+        if 4 * most >= _EXACT_LIMIT:
+            slow[:] = True
+        else:
+            num = cost * share
+        p, whole = np.zeros(len(rows), np.int64), np.zeros(len(rows), np.int64)
+        fast = ~slow
+        if fast.any():
+            yf, nf, df = y[fast], num[fast], den[fast]
+            for k, limit in caps:
+                nf = np.minimum(nf, np.maximum((limit[fast] if isinstance(limit, np.ndarray) else limit)
+                                               - acc.pools[yf, k], 0) * df)
+            if layer.keys:
+                p[fast] = np.min([(2 * (acc.pools[yf, k] * df + nf) + s * df) // (2 * s * df) - acc.rounded[yf, k]
+                                  for k in layer.keys], axis=0)
+            else:
+                p[fast] = (2 * nf + s * df) // (2 * s * df)
+            whole[fast] = nf // df
+            part = nf % df
+            for j in np.flatnonzero(part).tolist():
+                self.fractions.extend((int(yf[j]), k, Fraction(int(part[j]), int(df[j]))) for k in layer.keys)
+        for j in np.flatnonzero(slow).tolist():
+            p[j], whole[j] = self._exact_one(layer, int(y[j]), Fraction(int(cost[j]) * int(share[j]), int(den[j])),
+                                             [(k, int(limit[j]) if isinstance(limit, np.ndarray) else limit)
+                                              for k, limit in caps])
+        return p, whole
+
+    def _exact_one(self, layer, y: int, pay: Fraction, caps) -> tuple[int, int]:
+        acc, s = self.acc, self.scale
         exact = lambda k: int(acc.pools[y, k]) + acc.fractions.get((y, k), 0)  # noqa: E731
-        for k, limit in layer.caps_s:
-            pay = min(pay, max(_at(limit, i) - exact(k), 0))
+        for k, limit in caps:
+            pay = min(pay, max(limit - exact(k), 0))
         if layer.keys:
             p = min(math.floor((2 * (exact(k) + pay) + s) / (2 * s)) - int(acc.rounded[y, k]) for k in layer.keys)
         else:
