@@ -1069,22 +1069,23 @@ def _round_div(num: np.ndarray, den: int) -> np.ndarray:
 
 
 class _Accumulators:
-    """Each person-year's accumulators (settle.Year), as columns."""
+    """Each person-year's accumulators (settle.Year), as columns: a row per person-year, a
+    column per key, stored column by column (a step gathers one key for many years)."""
 
     def __init__(self, n: int, keys: _Keys):
         nb, npool, nburden = max(len(keys.benefits), 1), max(len(keys.pools), 1), max(len(keys.burdens), 1)
-        self.stays = np.zeros((n, nb), np.int64)          # benefit -> stays (Year.benefit_stays)
-        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64)  # (benefit, level) -> Year.stays
-        self.deductibles = np.zeros((n, nb), np.int64)
-        self.levels = np.zeros((n, nb), np.int64)         # Year.deductible_levels
-        self.eligible = np.zeros((n, nb), np.int64)
-        self.pools = np.zeros((n, npool), np.int64)       # exact, in 1/scale fen
-        self.rounded = np.zeros((n, npool), np.int64)     # fen
-        self.burden = np.zeros((n, nburden), np.int64)
+        self.stays = np.zeros((n, nb), np.int64, order="F")          # benefit -> stays (Year.benefit_stays)
+        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64, order="F")  # (benefit, level) -> Year.stays
+        self.deductibles = np.zeros((n, nb), np.int64, order="F")
+        self.levels = np.zeros((n, nb), np.int64, order="F")         # Year.deductible_levels
+        self.eligible = np.zeros((n, nb), np.int64, order="F")
+        self.pools = np.zeros((n, npool), np.int64, order="F")       # exact, in 1/scale fen
+        self.rounded = np.zeros((n, npool), np.int64, order="F")     # fen
+        self.burden = np.zeros((n, nburden), np.int64, order="F")
         # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
         # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
         self.fractions: dict = {}
-        self.has_fraction = np.zeros((n, npool), bool)
+        self.has_fraction = np.zeros((n, npool), bool, order="F")
 
 
 class _Exact:
@@ -1380,17 +1381,18 @@ class _Step:
         """engine._commit: the year's changes, in one place."""
         v, acc, y = self.v, self.acc, self.y
         b = v.benefit
+        # (a step's years are distinct, so a column's y-th entries can be added to in place)
         if v.counts_stay:
-            acc.stays[y, b] += 1
-            acc.level_stays[y, v.stay] += 1
-        acc.deductibles[y, b] += charged
+            acc.stays[:, b][y] += 1
+            acc.level_stays[y, v.stay] += 1  # (the stay may differ by row: plans of one shape)
+        acc.deductibles[:, b][y] += charged
         if target is not None:
-            acc.levels[y, b] = target
-        acc.eligible[y, b] += eligible
+            acc.levels[:, b][y] = target
+        acc.eligible[:, b][y] += eligible
         _record(acc, y, v.keys, exact, paid)
         for burden, keys, pay, p in updates:
             if burden is not None:
-                acc.burden[y, burden[0]] = burden[1]
+                acc.burden[:, burden[0]][y] = burden[1]
             _record(acc, y, keys, pay, p)
         for year, k, part in self.fractions:
             part += acc.fractions.pop((year, k), 0)
@@ -1412,8 +1414,8 @@ def _columns_sum(table: np.ndarray, y: np.ndarray, columns: list) -> np.ndarray:
 
 def _record(acc: _Accumulators, y, keys, exact, rounded) -> None:
     for k in keys:
-        acc.pools[y, k] += exact
-        acc.rounded[y, k] += rounded
+        acc.pools[:, k][y] += exact
+        acc.rounded[:, k][y] += rounded
 
 
 def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
