@@ -1,6 +1,6 @@
 """The columnar engine against the scalar engine, side by side, on Suihua inpatient claims from Parquet.
 
-    python benchmarks/batch.py [--claims 1000000 | --input FILE] [--jobs 1 2] [--scalar-sample 50000]
+    python benchmarks/batch.py [--claims 1000000 | --input FILE] [--jobs 1 2] [--scalar-sample 50000] [--fresh-memory]
 
 Generates N inpatient claims (both schemes, so both second layers: the employees' major fund
 above the basic cap, the residents' on the year's burden; A, B and excluded items, money as
@@ -13,6 +13,8 @@ two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parque
    output is the same bytes as one job's;
 4. the scalar engine (`settle_table`) on whole persons of a sample of the claims, and the ratio.
 
+This process keeps freed memory for reuse as `med run` does (`partition.keep_freed_memory`);
+`--fresh-memory` leaves malloc and Arrow's pool as they come, for the figures without it.
 Both engines' rows are compared field by field on the sample. "One core" is the rate per CPU
 second (process time): on a shared machine wall-clock rates are a share of a core; both are
 printed. Arrow's compute kernels are held to one thread.
