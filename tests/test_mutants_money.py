@@ -161,3 +161,16 @@ def test_an_exact_operand_keeps_an_exact_answer_even_when_it_terminates():
     assert parts(div(THIRD, div(Decimal(1), Decimal(6)))) == exact(2, 1)
     assert parts(div(Decimal(1), THIRD)) == exact(3, 1)
     assert parts(div(THIRD, Decimal("0.5"))) == exact(2, 3)
+
+
+def test_a_negative_divisor_gives_the_sign_to_the_numerator():
+    # (1/3) / -2 = -1/6; (1/3) / -0.5 = -2/3; -1/3 from either side
+    assert parts(THIRD / Decimal(-2)) == exact(-1, 6)
+    assert parts(THIRD / Decimal("-0.5")) == exact(-2, 3)
+    assert parts(Decimal(-1) / (THIRD * 3)) == exact(-1, 1)
+
+
+@pytest.mark.parametrize("zero", [0, Decimal(0), Decimal("0.00"), THIRD - THIRD])
+def test_an_exact_divided_by_zero_says_so(zero):
+    with pytest.raises(ZeroDivisionError, match=r"^Exact\(1, 0\)$"):
+        THIRD / zero
