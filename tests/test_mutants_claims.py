@@ -13,8 +13,9 @@ import pytest
 
 import medpolicy
 from medpolicy import claims
-from medpolicy.claim_fields import ITEM_FIELDS, date_fields, measure_fields
+from medpolicy.claim_fields import ITEM_FIELDS, date_fields, measure_fields, walk
 from medpolicy.claims import ClaimReader, item_of
+from medpolicy.schema import claim_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SUIHUA = medpolicy.load(ROOT / "policies" / "suihua.med")
@@ -166,3 +167,12 @@ def test_the_measures_and_dated_facts_claim_fields_feed():
         "pregnancy-months": ("pregnancy_months",), "babies": ("babies",), "birth-order": ("birth_order",)}
     assert date_fields() == {"birth-date": ("birth_date",), "work-start": ("work_start",),
                              "retired-on": ("retired_on",)}
+
+
+def test_every_claim_field_is_described_in_the_schema():
+    schema = claim_schema()
+    assert schema["properties"]["id"]["description"] == "the claim's id, unique in a run"
+    assert schema["properties"]["facility"]["properties"]["level"]["description"] == \
+        "the facility's level (医疗机构级别)"
+    assert schema["properties"]["items"]["items"]["properties"]["amount"]["description"] == "the item's cost in yuan"
+    assert [path for path, f in walk() if not (isinstance(f.doc, str) and f.doc.strip())] == []
