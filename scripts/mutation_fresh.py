@@ -45,18 +45,18 @@ def mutant_diff(stage: Path, name: str) -> str:
     return out.stdout
 
 
-def _blocks(diff: str) -> tuple[str, str]:
-    """The old and new text of the diff's hunks (context lines in both)."""
+def _blocks(diff: str, context: bool = True) -> tuple[str, str]:
+    """The old and new text of the diff's hunks; with `context` False, only the lines from the
+    first changed line to the last (the context around them may have changed since the run)."""
+    lines = [l for l in diff.splitlines()[1:] if not l.startswith(("---", "+++", "@@", "# "))]
+    if not context:
+        changed = [i for i, l in enumerate(lines) if l.startswith(("-", "+"))]
+        lines = lines[changed[0]:changed[-1] + 1]
     old, new = [], []
-    for line in diff.splitlines()[1:]:
-        if line.startswith(("---", "+++", "@@")) or line.startswith("# "):
-            continue
-        if line.startswith("-"):
+    for line in lines:
+        if not line.startswith("+"):
             old.append(line[1:])
-        elif line.startswith("+"):
-            new.append(line[1:])
-        else:
-            old.append(line[1:])
+        if not line.startswith("-"):
             new.append(line[1:])
     return "\n".join(old) + "\n", "\n".join(new) + "\n"
 
@@ -73,13 +73,15 @@ def _def_line(source: str, func: str) -> int:
 
 def apply(source: str, func: str, diff: str) -> str:
     """The source with the mutant applied: the diff's old text replaced, searched for from the
-    mutated function's `def` (the hunks are numbered from the function, not the file)."""
-    old, new = _blocks(diff)
+    mutated function's `def` (the hunks are numbered from the function, not the file); when
+    the lines around the change have changed since the run, the changed lines alone."""
     start = _def_line(source, func)
-    at = source.find(old, start)
-    if at < 0:
-        raise ValueError("the diff does not apply to the code as it is now")
-    return source[:at] + new + source[at + len(old):]
+    for context in (True, False):
+        old, new = _blocks(diff, context)
+        at = source.find(old, start)
+        if at >= 0:
+            return source[:at] + new + source[at + len(old):]
+    raise ValueError("the diff does not apply to the code as it is now")
 
 
 def select(stage: Path, patterns: list[str], files: list[str], statuses: list[str]) -> list[tuple[str, str]]:
