@@ -41,8 +41,7 @@ FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_
               "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py",
               "tests/test_exact.py", "tests/test_parameters.py", "tests/test_parameter_reach.py",
               "tests/test_claim_fields.py", "tests/test_claim_input.py", "tests/test_state.py",
-              "tests/test_trace_steps.py", "tests/test_facts.py", "tests/test_accounts.py",
-              "tests/test_mutants_claims.py", "tests/test_mutants_money.py"]
+              "tests/test_trace_steps.py", "tests/test_facts.py", "tests/test_accounts.py"]
 # The second tier (`--wide`) re-runs the first tier's survivors against everything else that
 # settles claims: properties, the CLI and streaming runner, the platform's identities, the
 # columnar engine compared with the scalar one.
