@@ -138,6 +138,14 @@ def fresh_copy(target: Path, tests: list[str]) -> Path:
     return target
 
 
+def first_tier() -> list[str]:
+    """The first tier as a mutmut run has it: every tests/test_mutants_*.py (written to kill
+    survivors; tests/conftest.py adds them to a stage's selection), first since they fail
+    fastest, then FAST_TESTS."""
+    mine = sorted(f"tests/{p.name}" for p in (mutation.ROOT / "tests").glob("test_mutants_*.py"))
+    return mine + [t for t in mutation.FAST_TESTS if t not in mine]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="mutant names or prefixes (a function's mutants)")
@@ -145,7 +153,8 @@ def main(argv=None) -> int:
     ap.add_argument("--files", nargs="*", default=[], help="every mutant of these files of interpreter/")
     ap.add_argument("--status", nargs="*", default=["survived", "no tests"],
                     help="the run's statuses to re-check (default: survived, no tests)")
-    ap.add_argument("--tests", nargs="*", default=mutation.FAST_TESTS, help="the tests to run (default: FAST_TESTS)")
+    ap.add_argument("--tests", nargs="*", default=first_tier(),
+                    help="the tests to run (default: tests/test_mutants_*.py and FAST_TESTS)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/medpolicy-mutation-fresh"), help="the fresh copy")
     ap.add_argument("--timeout", type=float, default=300,
                     help="seconds before a mutant counts as killed (one that loops; default 300)")
