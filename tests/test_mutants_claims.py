@@ -65,6 +65,20 @@ def test_the_common_item_is_read_without_the_table(monkeypatch):
     assert [item(reader._item(it, i, ITEM_FIELDS, "items")) for i, (it, _) in enumerate(COMMON_ITEMS)] == by_table
 
 
+def test_the_common_claim_is_read_by_the_compiled_reader(monkeypatch):
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    reader.read(claim())  # compiled on first use (compiling reads the defaults through the table)
+
+    def table(*args):
+        raise AssertionError("the common claim went through the table's checks")
+
+    monkeypatch.setattr(reader, "_object", table)
+    for _ in range(2):
+        facts = reader.read(claim())
+        assert (facts.id, facts.person, facts.scheme, facts.benefit, facts.level, [item(i) for i in facts.items]) == \
+            ("c1", "p1", "employee", "inpatient", "level3", [("A", "1000.00", None, None, "normal")])
+
+
 def test_a_bed_item_reads_as_an_ordinary_bed():
     reader = ClaimReader(SUIHUA.compiled.vocabulary)
     assert item(reader._item({"class": "bed", "amount": "120.00"}, 0, ITEM_FIELDS, "items")) == \
