@@ -165,7 +165,8 @@ def main(argv=None) -> int:
                     help="the tests to run (default: tests/test_mutants_*.py and FAST_TESTS)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/medpolicy-mutation-fresh"), help="the fresh copy")
     ap.add_argument("--timeout", type=float, default=1800,
-                    help="seconds before a mutant counts as killed (one that loops; default 1800: a loaded machine is slow)")
+                    help="seconds before a mutant counts as killed (one that loops); default 1800, "
+                         "as a loaded machine is slow")
     ap.add_argument("--json", type=Path, help="write every result to this file")
     args = ap.parse_args(argv)
     chosen = select(args.stage, args.names, args.files, args.status)

@@ -131,7 +131,8 @@ def test_an_amount_outside_the_common_one_is_refused(value, message):
 
 def test_a_lone_surrogate_is_a_bad_value_naming_its_place():
     assert error(SUIHUA, claim(id="\ud83d")) == {
-        "code": "bad-value", "field": "id", "message": "id is not valid Unicode: a lone surrogate U+D83D at character 1"}
+        "code": "bad-value", "field": "id",
+        "message": "id is not valid Unicode: a lone surrogate U+D83D at character 1"}
     assert error(SUIHUA, claim(person="ab\ud83d")) == {
         "code": "bad-value", "field": "person",
         "message": "person is not valid Unicode: a lone surrogate U+D83D at character 3"}
