@@ -30,10 +30,12 @@ from .compiler import Compiled, compile_modules
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
+from .accounts import next_year
 from .member_claims import book_of, spent_key
 from .settle import Year, step_dict
 
 MAX_USES = 16
+CARRY_YEARS = 10  # how far back a new year looks for an account's balance, without an effective start
 
 
 class State:
@@ -162,6 +164,23 @@ class Policy:
 
         return ClaimReader(self._c.vocabulary)
 
+    @functools.cached_property
+    def _carry_from(self) -> int:
+        """The earliest year whose account balances a new year may carry over: the policy's
+        effective start, else CARRY_YEARS back."""
+        lo = self._c.effective[0]
+        return dt.date.fromordinal(lo).year if lo is not None else 0
+
+    def _new_year(self, get, key: tuple) -> Year:
+        """The year of a person's first claim in it (per scheme): what their latest earlier year
+        left in each personal account becomes its carried-over pot (accounts.next_year)."""
+        person, scheme, year = key
+        for back in range(year - 1, max(self._carry_from, year - CARRY_YEARS) - 1, -1):
+            prev = get((person, scheme, back))
+            if prev is not None:
+                return next_year(prev) if prev.accounts else Year()
+        return Year()
+
     @property
     def title(self) -> str:
         return self._c.title
@@ -253,7 +272,8 @@ class Policy:
         try:
             facts = self._read(claim)
             key = _year_key(facts)
-            year = state.year(key)
+            held = state._years.get(key)
+            year = held.copy() if held is not None else self._new_year(state._years.get, key)
             spent = None
             if book is not None:
                 skey = spent_key(facts.person, facts.scheme)
@@ -338,7 +358,7 @@ class Policy:
             key = _year_key(facts)
             year = years.get(key)
             if year is None:
-                year = years[key] = Year()
+                year = years[key] = self._new_year(years.get, key)
             try:
                 spent = None
                 if book is not None:
@@ -405,7 +425,7 @@ class Run:
             key = _year_key(facts)
             year = self._years.get(key)
             if year is None:
-                year = self._years[key] = Year()
+                year = self._years[key] = policy._new_year(self._years.get, key)
             spent = None
             if self._book is not None:
                 spent = self._years.setdefault(spent_key(facts.person, facts.scheme), Year())
