@@ -238,8 +238,9 @@ def pay(w) -> None:
         if why_not is None and left <= 0:
             why_not = f"the {_word(t)} is empty"
         if why_not is not None:
-            if w.trace is not None and patient > 0 and (t.line, why_not) not in notes:
-                notes.append((t.line, why_not))
+            seen = (None if bal.no_account else t.line, why_not)  # no account: one note, not one per pot
+            if w.trace is not None and patient > 0 and seen not in notes:
+                notes.append(seen)
                 w.trace.append(("account", ZERO, t.line, t.cite, why_not))
             continue
         take = ZERO
