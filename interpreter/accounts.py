@@ -121,7 +121,9 @@ class Balances:
         self.before = {pot: year.accounts.get((self.owner, pot)) if v is None else v for pot, v in given.items()}
         self.taken = dict.fromkeys(POTS, ZERO)
         self.no_account = _no_account(facts) if self.owner == facts.person else None
-        if self.no_account:
+        if acct is not None and acct.get("used") is False:  # not used this time: nothing paid, balance kept
+            self.no_account = "the account is not used for this claim (account.used false)"
+        elif self.no_account:
             _refuse_own_account(acct, given, self.no_account)
             self.before = dict.fromkeys(POTS)
 
@@ -197,7 +199,7 @@ def first_segment(w) -> None:
         return
     who = (bal.owner, w.facts.person, bal.relation)
     for pot in terms.first:
-        if bal.before[pot] is None or w.eligible <= 0:
+        if bal.before[pot] is None or w.eligible <= 0 or bal.no_account:
             continue
         family = next((t.family for t in terms.pots if t.pot == pot), frozenset())
         if _may_pay(who, family) is not None:

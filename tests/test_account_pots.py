@@ -179,3 +179,14 @@ def test_a_bad_payer_record_is_an_error_row_naming_account_owner():
          "account": {"owner": "sx-bad", "relation": "grandchild"}}
     r = policy.settle(c, params=SX_PARAMS, members=[{"id": "sx-bad", "sex": "x"}]).to_json()
     assert (r["error"]["code"], r["error"]["field"]) == ("bad-member", "account.owner")
+
+
+def test_an_account_not_used_pays_nothing_and_keeps_its_balance(pots):
+    # claim 1: patient 650 from the current pot 800 (left 150, carried 100 kept: 250).
+    # claim 2 (account.used false): the yearly deductible paid, 1000 x 70% = 700, patient 300 in
+    # cash; the balance stays 250. claim 3: patient 300: current 150, then carried 100; cash 50.
+    rows = [r.to_json() for r in pots.settle_all([
+        claim("a", "2026-03-01", account={"balance": "800.00", "carried": "100.00"}),
+        claim("b", "2026-03-02", account={"used": False}), claim("c", "2026-03-03")])]
+    assert [(r["account"], r["cash"], r["account_balance"]) for r in rows] == \
+        [("650.00", "0.00", "250.00"), ("0.00", "300.00", "250.00"), ("250.00", "50.00", "0.00")]
