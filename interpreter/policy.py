@@ -349,6 +349,7 @@ class Policy:
                 results[i] = Result(_error(claim, e), [], None)
         read.sort(key=_run_order)
         years: dict = {}
+        carry = False  # a new year looks back for account balances once the run has kept one
         engine = self._engine
         current = None
         for person, _, i, facts in read:
@@ -358,7 +359,7 @@ class Policy:
             key = _year_key(facts)
             year = years.get(key)
             if year is None:
-                year = years[key] = self._new_year(years.get, key)
+                year = years[key] = self._new_year(years.get, key) if carry else Year()
             try:
                 spent = None
                 if book is not None:
@@ -367,6 +368,7 @@ class Policy:
                 # The engine changes the year only after a claim has settled, so a claim that
                 # fails leaves it as it was.
                 data, trace = engine.settle(facts, year, bound)
+                carry = carry or bool(year.accounts)
                 if spent is not None:
                     book.record_spent(facts, year, spent)
                 results[i] = Result(data, trace, None)
@@ -408,13 +410,14 @@ class Run:
     """Claims settled one at a time against one policy and one set of parameters, each
     person's years (per scheme) kept between claims. Build one with `Policy.run`."""
 
-    __slots__ = ("_policy", "_params", "_trace", "_years", "_book")
+    __slots__ = ("_policy", "_params", "_trace", "_years", "_book", "_carry")
 
     def __init__(self, policy: Policy, params: dict, trace: bool, book=None):
         self._policy = policy
         self._params = params
         self._trace = trace
         self._book = book  # member records (member_claims.MemberBook), or None
+        self._carry = False  # set once a claim kept an account balance: new years then look back for one
         self._years: dict = {}  # (person, scheme, year) -> Year; (person, scheme, "account"): member spending
 
     def settle(self, claim: Mapping[str, Any]) -> Result:
@@ -425,12 +428,14 @@ class Run:
             key = _year_key(facts)
             year = self._years.get(key)
             if year is None:
-                year = self._years[key] = policy._new_year(self._years.get, key)
+                year = self._years[key] = policy._new_year(self._years.get, key) if self._carry else Year()
             spent = None
             if self._book is not None:
                 spent = self._years.setdefault(spent_key(facts.person, facts.scheme), Year())
                 facts = self._book.prepare(facts, spent)
             data, trace = policy._engine.settle(facts, year, self._params, self._trace)
+            if not self._carry and year.accounts:
+                self._carry = True
             if spent is not None:
                 self._book.record_spent(facts, year, spent)
         except ClaimError as e:
