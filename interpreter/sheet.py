@@ -95,7 +95,7 @@ def _namer(policy, lang: str):
     def name(word: str) -> str:
         if lang != "zh":
             return word
-        for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group"):
+        for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group", "scheme"):
             w = vocab.lookup(kind, word)
             if w is not None and w.name == word:
                 zh = next((a for a in w.aliases if any(_wide(ch) for ch in a)), None)

@@ -190,3 +190,13 @@ def test_an_account_not_used_pays_nothing_and_keeps_its_balance(pots):
         claim("b", "2026-03-02", account={"used": False}), claim("c", "2026-03-03")])]
     assert [(r["account"], r["cash"], r["account_balance"]) for r in rows] == \
         [("650.00", "0.00", "250.00"), ("0.00", "300.00", "250.00"), ("250.00", "50.00", "0.00")]
+
+
+@pytest.mark.parametrize("extra, note", [
+    ({"enrolment": {"mode": "pooled-only"}}, "单建统筹参保人员不建立个人账户"),
+    ({"scheme": "resident"}, "居民参保人员没有本人的个人账户"),
+    ({"account": {"used": False, "balance": "10.00"}}, "本次结算不使用个人账户")])
+def test_the_chinese_sheet_says_why_no_account_paid(pots, extra, note):
+    from medpolicy.sheet import explain_sheet
+    sheet = explain_sheet(pots.settle(claim("a", "2026-03-01", **extra)), pots, "zh")
+    assert [line.split()[:3] for line in sheet.splitlines() if "个人账户支付" in line] == [["个人账户支付", "0.00", note]]
