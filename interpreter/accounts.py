@@ -31,10 +31,12 @@ from typing import Optional
 
 import attrs
 
+from .errors import ClaimError
 from .money import ZERO, q
 
 POTS = ("current", "carried")          # the order the pots pay in
 POT_FIELDS = {"current": "balance", "carried": "carried"}   # the claim's account field of each pot
+NO_ACCOUNT_SCHEMES = ("resident",)    # schemes without personal accounts (see _no_account)
 _POT_WORDS = {"current": "current-year account (当年账户)", "carried": "carried-over account (历年结余账户)"}
 
 
@@ -107,17 +109,23 @@ class Balances:
     """The account's pots as one claim sees them: the balance before the claim (None: not known),
     what the claim takes from each, and whose account it is."""
 
-    __slots__ = ("owner", "relation", "before", "taken")
+    __slots__ = ("owner", "relation", "before", "taken", "no_account")
 
     def __init__(self, facts, year):
         acct = facts.account
         self.owner = acct.get("owner") or facts.person if acct else facts.person
         self.relation = acct.get("relation") if acct else None
-        self.before: dict = {}
-        for pot in POTS:
-            given = acct.get(POT_FIELDS[pot]) if acct else None
-            self.before[pot] = given if given is not None else year.accounts.get((self.owner, pot))
+        given = {pot: acct.get(POT_FIELDS[pot]) for pot in POTS} if acct else dict.fromkeys(POTS)
+        # A pot the claim gives replaces the kept one (the caller's figure is the newer); a pot it
+        # leaves out is what the person's earlier claims left, or last year's (next_year).
+        self.before = {pot: year.accounts.get((self.owner, pot)) if v is None else v for pot, v in given.items()}
         self.taken = dict.fromkeys(POTS, ZERO)
+        self.no_account = _no_account(facts) if self.owner == facts.person else None
+        if acct is not None and acct.get("used") is False:  # not used this time: nothing paid, balance kept
+            self.no_account = "the account is not used for this claim (account.used false)"
+        elif self.no_account:
+            _refuse_own_account(acct, given, self.no_account)
+            self.before = dict.fromkeys(POTS)
 
     def left(self, pot: str) -> Decimal:
         b = self.before[pot]
@@ -126,6 +134,45 @@ class Balances:
     def updates(self) -> list:
         """The pots' balances after the claim, for the year: only pots whose balance is known."""
         return [((self.owner, pot), self.before[pot] - self.taken[pot]) for pot in POTS if self.before[pot] is not None]
+
+
+def _no_account(facts) -> Optional[str]:
+    """Why the claim's person has no personal account of their own (None: they may have one).
+    A pooled-only member (单建统筹: Suizhou 第二十条（四）, Ziyang 第十条) has none, and neither has
+    a member of the resident scheme (城乡居民医保: no seed credits one; Shaoxing 第二十二条（四）
+    pays a resident's care from a relative's carried-over account only)."""
+    if "pooled-only" in facts.flags:
+        return "the member is enrolled pooled-only (单建统筹, enrolment.mode) and has no personal account"
+    if facts.scheme in NO_ACCOUNT_SCHEMES:
+        return f"a member of the {facts.scheme} scheme has no personal account of their own"
+    return None
+
+
+def _refuse_own_account(acct, given: dict, why: str) -> None:
+    """A claim that gives a balance for an account its person does not have contradicts itself: a
+    bureau refuses it (the error row names the field) rather than settle money from an account
+    that does not exist. A relative's account (家庭共济, `account.owner`) may still pay where the
+    policy allows; a balance a member record supplied is never refused (the record said so)."""
+    if acct is not None and acct.get("member_balance"):
+        return
+    for pot in POTS:
+        if given[pot] is not None:
+            field = f"account.{POT_FIELDS[pot]}"
+            raise ClaimError("bad-value", f"{field}: {why}; settle without it, or name a relative's account "
+                                          "with account.owner and account.relation (家庭共济)", field)
+
+
+def next_year(previous):
+    """A person's first claim of a new calendar year: each account's balance their latest earlier
+    year left, both pots together, is the new year's carried-over pot (历年结余账户; Shaoxing
+    第二十一条（四）: 年度结转后，当年个人账户余额转入历年结余账户). The current pot is the new
+    year's own (the claim's `account.balance`, or the member's record)."""
+    from .settle import Year
+
+    year = Year()
+    for (owner, _pot), left in previous.accounts.items():
+        year.accounts[(owner, "carried")] = year.accounts.get((owner, "carried"), ZERO) + left
+    return year
 
 
 def _word(t: PotTerms) -> str:
@@ -152,7 +199,7 @@ def first_segment(w) -> None:
         return
     who = (bal.owner, w.facts.person, bal.relation)
     for pot in terms.first:
-        if bal.before[pot] is None or w.eligible <= 0:
+        if bal.before[pot] is None or w.eligible <= 0 or bal.no_account:
             continue
         family = next((t.family for t in terms.pots if t.pot == pot), frozenset())
         if _may_pay(who, family) is not None:
@@ -182,6 +229,8 @@ def pay(w) -> None:
     for t in pots:
         left = bal.left(t.pot)
         why_not = _may_pay(who, t.family)
+        if why_not is None and bal.no_account:
+            why_not = bal.no_account
         if why_not is None and bal.before[t.pot] is None:
             # A pot the claim says nothing of (Ziyang's account has one): silent, unless none is known.
             if any(bal.before[o.pot] is not None for o in pots):
@@ -191,8 +240,9 @@ def pay(w) -> None:
         if why_not is None and left <= 0:
             why_not = f"the {_word(t)} is empty"
         if why_not is not None:
-            if w.trace is not None and patient > 0 and (t.line, why_not) not in notes:
-                notes.append((t.line, why_not))
+            seen = (None if bal.no_account else t.line, why_not)  # no account: one note, not one per pot
+            if w.trace is not None and patient > 0 and seen not in notes:
+                notes.append(seen)
                 w.trace.append(("account", ZERO, t.line, t.cite, why_not))
             continue
         take = ZERO
@@ -210,6 +260,9 @@ def pay(w) -> None:
     paid = sum(bal.taken.values(), ZERO)
     result["account"] = paid
     result["cash"] = patient - paid
+    known = [bal.left(pot) for pot in POTS if bal.before[pot] is not None]
+    if known:  # the account's balance after the claim (the platform's `balc`)
+        result["account_balance"] = sum(known, ZERO)
     if w.trace is not None and paid:
         w.trace.append(("cash", result["cash"], None, None, None))
 

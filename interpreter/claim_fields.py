@@ -99,6 +99,8 @@ ACCOUNT_FIELDS = (
     _field("carried", "amount", "the balance carried from earlier years (历年结余账户余额)", fen=True),
     _field("owner", "person", "whose account pays, when it is not the patient's own (家庭共济)"),
     _field("relation", "name", "how the patient is related to the owner (配偶, 父母, 子女 ...)", kind="relation"),
+    _field("used", "bool", "false: the account pays nothing of this claim, its balance kept (the platform's "
+                           "acct_used_flag 0)"),
 )
 
 ITEM_FIELDS = (

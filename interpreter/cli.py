@@ -659,15 +659,20 @@ def cmd_explain(args) -> int:
         return 1
     from .sheet import render_sheets
     page = render_sheets(results, policy, args.lang, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(page, encoding="utf-8")
-        except OSError as e:
-            print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
-            return 2
-    else:
+    return _write_page(args, page) or (0 if all(r.ok for r in results) else 1)
+
+
+def _write_page(args, page: str) -> int:
+    """A sheet to `-o FILE` or stdout: 0, or 2 when the file cannot be written."""
+    if not args.output:
         sys.stdout.write(page)
-    return 0 if all(r.ok for r in results) else 1
+        return 0
+    try:
+        Path(args.output).write_text(page, encoding="utf-8")
+    except OSError as e:
+        print(f"med: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _member_run(args, path: str):
@@ -689,11 +694,11 @@ def _explain_member(args) -> int:
     ready = _member_run(args, args.claim)
     if isinstance(ready, int):
         return ready
-    page, problems = command.explain(ready[0], args.claim, as_of=ready[2], params=ready[1], lang=args.lang or "en")
+    page, problems = command.explain(ready[0], args.claim, as_of=ready[2], params=ready[1], lang=args.lang or "en",
+                                     fmt=args.format)
     for p in problems:
         print(p, file=sys.stderr)
-    sys.stdout.write(page)
-    return 1 if problems else 0
+    return _write_page(args, page) or (1 if problems else 0)
 
 
 # ---- members ----------------------------------------------------------------------

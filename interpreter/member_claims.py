@@ -24,7 +24,6 @@ from .money import ZERO
 from .settle import Year
 
 SUSPENDED = ("lapsed", "not-paid")   # members' reasons meaning benefits were interrupted (待遇中断)
-_SPENT = ("member", "spent")         # the key in the spent-Year's accounts
 
 
 def spent_key(person: str, scheme: str) -> tuple:
@@ -62,37 +61,90 @@ class MemberBook:
             raise ClaimError("bad-member", f"the member record of {facts.person} cannot be used: {problem}",
                              "person")
         rec = self.records.get(facts.person)
-        if rec is None:
-            return facts
-        try:
-            row = self._policy.member_month(rec, on=facts.date, params=self._params)
-        except KeyError as e:  # a parameter the member rules need
-            raise ClaimError("missing-parameter", f"the member rules need parameter {e.args[0]} for this claim's "
-                                                  f"month; give it with --param {e.args[0]}=VALUE", None) from None
         changes: dict = {}
+        if rec is not None:
+            self._cover(rec, facts, changes)
+        acct = facts.account
+        owner = (acct.get("owner") if acct else None) or facts.person
+        stated = acct is not None and (acct.get("balance") is not None or acct.get("carried") is not None)
+        if not stated:
+            pots = self._pots(owner, facts, spent)
+            if pots is not None:
+                changes["account"] = dict(acct or {"owner": None, "relation": None},
+                                          balance=pots[0], carried=pots[1], member_balance=True)
+        return facts.replace(**changes) if changes else facts
+
+    def _cover(self, rec, facts, changes: dict) -> None:
+        """The claim's cover in its month: not covered (with the member rule's article), the flag
+        `suspended` for an interrupted month, `pooled-only` for a month enrolled 单建统筹."""
+        row = self._month(rec, facts.date)
+        flags = facts.flags
         if row is None:
             changes["uncovered"] = ("not-enrolled", None, None)
         elif not row.payable:
             line = next((f.line for f in row.trace if f.figure == row.reason), None)  # the member rule's line
             changes["uncovered"] = (row.reason, row.article, line)
             if row.reason in SUSPENDED:
-                changes["flags"] = facts.flags | {"suspended"}
-        acct = facts.account
-        if row is not None and row.balance is not None and (acct is None or acct.get("balance") is None) \
-                and (acct is None or acct.get("owner") in (None, facts.person)):
-            taken = spent.accounts.get(_SPENT, ZERO) if spent is not None else ZERO
-            changes["account"] = dict(acct or {"carried": None, "owner": None, "relation": None},
-                                      balance=max(row.balance - taken, ZERO), member_balance=True)
-        return facts.replace(**changes) if changes else facts
+                flags = flags | {"suspended"}
+        period = rec.period_on(facts.date)
+        if period is not None and period.mode == "pooled-only" and "pooled-only" not in flags:
+            flags = (flags - {"standard-enrolment"}) | {"pooled-only"}
+        if flags is not facts.flags:
+            changes["flags"] = flags
+
+    def _month(self, rec, on):
+        try:
+            return self._policy.member_month(rec, on=on, params=self._params)
+        except KeyError as e:  # a parameter the member rules need
+            raise ClaimError("missing-parameter", f"the member rules need parameter {e.args[0]} for this claim's "
+                                                  f"month; give it with --param {e.args[0]}=VALUE", None) from None
+
+    def _pots(self, owner: str, facts, spent: Optional[Year]) -> Optional[tuple]:
+        """(current, carried): the balance of the account of `owner`'s record in the claim's
+        month, less what the claims settled before took. The current pot (当年账户) is this
+        calendar year's credits less the contributions the account paid; the rest of the balance
+        (the opening balance, earlier years') is the carried-over pot (历年结余账户). None: no
+        record of the owner, no balance, or a pooled-only month (no account)."""
+        if owner in self.problems:
+            raise ClaimError("bad-member", f"the member record of {owner}, whose account the claim names, cannot "
+                                           f"be used: {self.problems[owner]}", "account.owner")
+        rec = self.records.get(owner)
+        if rec is None:
+            return None
+        period = rec.period_on(facts.date)
+        if period is not None and period.mode == "pooled-only":
+            return None
+        try:
+            rows = self._policy.member_months(rec, until=facts.date, as_of=facts.date, params=self._params)
+        except KeyError as e:
+            raise ClaimError("missing-parameter", f"the member rules need parameter {e.args[0]} for the account of "
+                                                  f"{owner}; give it with --param {e.args[0]}=VALUE", None) from None
+        year, month = facts.date.year, facts.date.month
+        if not rows or rows[-1].month != (year, month) or rows[-1].balance is None:
+            return None
+        opened = (rec.balance[0].year, rec.balance[0].month) if rec.balance is not None else None
+        credited = sum((r.credit - r.deducted for r in rows
+                        if r.month[0] == year and (opened is None or r.month >= opened)), ZERO)
+        balance = rows[-1].balance
+        current = min(max(credited, ZERO), balance)
+        taken = spent.accounts if spent is not None else {}
+        before = sum((v for (o, y, _), v in taken.items() if o == owner and y < year), ZERO)
+        return (max(current - taken.get((owner, year, "current"), ZERO), ZERO),
+                max(balance - current - before - taken.get((owner, year, "carried"), ZERO), ZERO))
 
     @staticmethod
     def record_spent(facts, year: Year, spent: Year) -> None:
-        """After a claim settled: what it took from the record's balance, kept for later claims."""
+        """After a claim settled: what it took from each pot of a record's balance, by calendar
+        year, kept for later claims (a later year sees all of it gone from its carried pot)."""
         acct = facts.account
         if acct is None or not acct.get("member_balance"):
             return
-        left = year.accounts.get((facts.person, "current"), acct["balance"])
-        spent.accounts[_SPENT] = spent.accounts.get(_SPENT, ZERO) + acct["balance"] - left
+        owner = acct.get("owner") or facts.person
+        for pot, field in (("current", "balance"), ("carried", "carried")):
+            took = acct[field] - year.accounts.get((owner, pot), acct[field])
+            if took:
+                key = (owner, facts.date.year, pot)
+                spent.accounts[key] = spent.accounts.get(key, ZERO) + took
 
 
 def book_of(policy, members: Any, params) -> Optional[MemberBook]:

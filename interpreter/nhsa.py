@@ -39,6 +39,7 @@ FUND_FIELDS = ("hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay",
 SETLINFO_MONEY = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
                   "act_pay_dedc", *FUND_FIELDS, "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay",
                   "hosp_part_amt")
+ACCOUNT_MONEY = ("balc", "acct_mulaid_pay")  # after SETLINFO_MONEY; balc null when no balance is known
 ECHOED = ("mdtrt_id", "psn_no", "insutype", "psn_type", "med_type", "medins_setl_id", "setl_time")
 
 
@@ -61,6 +62,7 @@ class CodeMap:
         self.funds: dict = data.get("fund_pay_type", {})
         self.fund_names: dict = data.get("fund_pay_type_name", {})
         self.rollup = sorted(data.get("setlinfo", {}).items(), key=lambda kv: -len(kv[0]))
+        self.account_code = str(data.get("account_fund_pay_type", "310200"))
 
     def fund_code(self, scheme: str, fund: str) -> str:
         return self.funds[scheme][fund]
@@ -186,14 +188,33 @@ def to_claim(req: Any, cm: CodeMap) -> tuple[dict, list[Line]]:
 
 
 def _account(claim: dict, req: dict) -> None:
-    """`acct_used_flag` 1: the member's personal account may pay; `balc`, the balance the person
-    query (1101 insuinfo.balc) returned, is the balance before this settlement. Without `balc`
-    the balance the member's earlier settlements in the run left is used."""
+    """`acct_used_flag` 1: a personal account may pay (0 or absent: it pays nothing, `account.used`
+    false); `balc`, the balance the person query (1101
+    insuinfo.balc) returned, is the account's whole balance before this settlement: the current
+    pot, the carried pot stated empty (so nothing the run kept is added to it). Without `balc`
+    the balance the person's earlier settlements in the run left is used. 家庭共济 (medpolicy's
+    extension): `acct_mulaid_psn_no` names the relative whose account pays and `acct_mulaid_rltn`
+    the patient's relation to them (`spouse`, 配偶, …); `balc` is then that account's balance, as
+    the carried-over pot, the one relatives' care is paid from (Shaoxing 第二十二条（四）)."""
+    acct: dict = {}
     if str(req.get("acct_used_flag", "0")) != "1":
-        return
+        acct["used"] = False  # the account pays nothing, whatever the run kept of it
+    owner = req.get("acct_mulaid_psn_no") if "used" not in acct else None
+    if owner not in (None, ""):
+        if not isinstance(owner, str):
+            raise ClaimError("bad-value", "acct_mulaid_psn_no must be the paying relative's psn_no, a string",
+                             "acct_mulaid_psn_no")
+        relation = req.get("acct_mulaid_rltn")
+        if not isinstance(relation, str) or not relation:
+            raise ClaimError("missing-field", "a settlement paid from a relative's account (acct_mulaid_psn_no) "
+                                              "names the relation in acct_mulaid_rltn", "acct_mulaid_rltn")
+        acct.update(owner=owner, relation=relation)
     balc = req.get("balc")
     if balc not in (None, ""):
-        claim["account"] = {"balance": balc if isinstance(balc, str) else str(balc)}
+        whole, other = ("carried", "balance") if acct else ("balance", "carried")
+        acct.update({whole: balc if isinstance(balc, str) else str(balc), other: "0.00"})
+    if acct:
+        claim["account"] = acct
 
 
 def _apply_code(claim: dict, req: dict, field: str, cm: CodeMap) -> None:
@@ -386,8 +407,25 @@ def response(req: dict, claim: dict, lines: list[Line], result, cm: CodeMap) -> 
     info["psn_part_amt"] = info["medfee_sumamt"] - info["fund_pay_sumamt"] - info["hosp_part_amt"]
     info["acct_pay"] = q(data["account"])  # 个人账户支出, a family member's account (共济) included
     info["psn_cash_pay"] = info["psn_part_amt"] - info["acct_pay"]
+    _account_figures(info, detail, req, claim, data, result.trace, cm)
     return {"infcode": 0, "err_msg": "", "warn_msg": "; ".join(warnings),
             "output": {"setlinfo": info, "setldetail": detail, "feedetail": split}}
+
+
+def _account_figures(info: dict, detail: list, req: dict, claim: dict, data: dict, trace: list, cm: CodeMap) -> None:
+    """The account's part of the answer: `balc` (the balance after the settlement, null when none
+    is known), `acct_mulaid_pay` (the part of
+    acct_pay from a relative's account, 共济: I8) and the account's setldetail line (310200)."""
+    owner = (claim.get("account") or {}).get("owner")
+    info["acct_mulaid_pay"] = info["acct_pay"] if owner not in (None, claim["person"]) else ZERO
+    info["balc"] = q(data["account_balance"]) if "account_balance" in data else None
+    if info["acct_pay"]:
+        steps = [{k: v for k, v in step_dict(s).items() if k != "line"} for s in trace
+                 if s[0] in ("account first", "account") and s[1]]
+        detail.append({"fund_pay_type": cm.account_code,
+                       "fund_pay_type_name": cm.fund_names.get(cm.account_code, "职工基本医疗保险个人账户基金"),
+                       "inscp_scp_amt": info["inscp_scp_amt"], "crt_payb_lmt_amt": None, "fund_payamt": info["acct_pay"],
+                       "setl_proc_info": json.dumps(steps, ensure_ascii=False)})
 
 
 def error_response(req: Any, error: dict) -> dict:
@@ -469,9 +507,12 @@ def _d(x: Any) -> Decimal:
     return ZERO if x in (None, "") else Decimal(str(x))
 
 
-def identity_failures(setlinfo: dict, lines: Iterable[dict] = ()) -> list[str]:
+def identity_failures(setlinfo: dict, lines: Iterable[dict] = (), detail: Optional[Iterable[dict]] = None) -> list[str]:
     """Which of mapping.md's identities fail on a settlement (empty: all hold). I5 is not
-    checked where psn_part_amt is null (the platform's cancel outputs)."""
+    checked where psn_part_amt is null (the platform's cancel outputs). I8: acct_mulaid_pay is
+    part of acct_pay (same sign, no larger). I9′, with `detail` (the setldetail lines): the lines
+    add up to the funds, the account and the hospital-borne part (as Hebei's 2207 and
+    Chongqing's 2304 do: mapping.md I9)."""
     s = setlinfo
     med = _d(s.get("medfee_sumamt"))
     bad = []
@@ -488,6 +529,12 @@ def identity_failures(setlinfo: dict, lines: Iterable[dict] = ()) -> list[str]:
         bad.append("I5")
     if _d(s.get("fund_pay_sumamt")) != sum(_d(s.get(f)) for f in (*FUND_FIELDS, "hifdm_pay")):
         bad.append("I6")
+    mulaid, acct = _d(s.get("acct_mulaid_pay")), _d(s.get("acct_pay"))
+    if abs(mulaid) > abs(acct) or mulaid * acct < 0:
+        bad.append("I8")
+    if detail is not None and sum(_d(d.get("fund_payamt")) for d in detail) != \
+            _d(s.get("fund_pay_sumamt")) + acct + _d(hosp):
+        bad.append("I9'")
     return bad
 
 

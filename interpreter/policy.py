@@ -30,10 +30,12 @@ from .compiler import Compiled, compile_modules
 from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
 from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
+from .accounts import next_year
 from .member_claims import book_of, spent_key
 from .settle import Year, step_dict
 
 MAX_USES = 16
+CARRY_YEARS = 10  # how far back a new year looks for an account's balance, without an effective start
 
 
 class State:
@@ -162,6 +164,23 @@ class Policy:
 
         return ClaimReader(self._c.vocabulary)
 
+    @functools.cached_property
+    def _carry_from(self) -> int:
+        """The earliest year whose account balances a new year may carry over: the policy's
+        effective start, else CARRY_YEARS back."""
+        lo = self._c.effective[0]
+        return dt.date.fromordinal(lo).year if lo is not None else 0
+
+    def _new_year(self, get, key: tuple) -> Year:
+        """The year of a person's first claim in it (per scheme): what their latest earlier year
+        left in each personal account becomes its carried-over pot (accounts.next_year)."""
+        person, scheme, year = key
+        for back in range(year - 1, max(self._carry_from, year - CARRY_YEARS) - 1, -1):
+            prev = get((person, scheme, back))
+            if prev is not None:
+                return next_year(prev) if prev.accounts else Year()
+        return Year()
+
     @property
     def title(self) -> str:
         return self._c.title
@@ -253,7 +272,8 @@ class Policy:
         try:
             facts = self._read(claim)
             key = _year_key(facts)
-            year = state.year(key)
+            held = state._years.get(key)
+            year = held.copy() if held is not None else self._new_year(state._years.get, key)
             spent = None
             if book is not None:
                 skey = spent_key(facts.person, facts.scheme)
@@ -331,6 +351,7 @@ class Policy:
                 results[i] = Result(_error(claim, e), [], None)
         read.sort(key=_run_order)
         years: dict = {}
+        carry = False  # a new year looks back for account balances once the run has kept one
         engine = self._engine
         current = None
         for person, _, i, facts in read:
@@ -340,7 +361,7 @@ class Policy:
             key = _year_key(facts)
             year = years.get(key)
             if year is None:
-                year = years[key] = Year()
+                year = years[key] = self._new_year(years.get, key) if carry else Year()
             try:
                 spent = None
                 if book is not None:
@@ -349,6 +370,7 @@ class Policy:
                 # The engine changes the year only after a claim has settled, so a claim that
                 # fails leaves it as it was.
                 data, trace = engine.settle(facts, year, bound)
+                carry = carry or bool(year.accounts)
                 if spent is not None:
                     book.record_spent(facts, year, spent)
                 results[i] = Result(data, trace, None)
@@ -390,13 +412,14 @@ class Run:
     """Claims settled one at a time against one policy and one set of parameters, each
     person's years (per scheme) kept between claims. Build one with `Policy.run`."""
 
-    __slots__ = ("_policy", "_params", "_trace", "_years", "_book")
+    __slots__ = ("_policy", "_params", "_trace", "_years", "_book", "_carry")
 
     def __init__(self, policy: Policy, params: dict, trace: bool, book=None):
         self._policy = policy
         self._params = params
         self._trace = trace
         self._book = book  # member records (member_claims.MemberBook), or None
+        self._carry = False  # set once a claim kept an account balance: new years then look back for one
         self._years: dict = {}  # (person, scheme, year) -> Year; (person, scheme, "account"): member spending
 
     def settle(self, claim: Mapping[str, Any]) -> Result:
@@ -407,12 +430,14 @@ class Run:
             key = _year_key(facts)
             year = self._years.get(key)
             if year is None:
-                year = self._years[key] = Year()
+                year = self._years[key] = policy._new_year(self._years.get, key) if self._carry else Year()
             spent = None
             if self._book is not None:
                 spent = self._years.setdefault(spent_key(facts.person, facts.scheme), Year())
                 facts = self._book.prepare(facts, spent)
             data, trace = policy._engine.settle(facts, year, self._params, self._trace)
+            if not self._carry and year.accounts:
+                self._carry = True
             if spent is not None:
                 self._book.record_spent(facts, year, spent)
         except ClaimError as e:

@@ -40,6 +40,9 @@ RESULT_FIELDS = (
     ResultField("patient", "money", doc="total - the sum of paid"),
     ResultField("account", "money", doc="the part of patient paid from a personal account (个人账户支付)"),
     ResultField("cash", "money", doc="patient - account: what the patient pays in cash (现金支付)"),
+    ResultField("account_balance", "money", required=False,
+                doc="the balance left in the personal account the claim used, after it (个人账户余额, the "
+                    "platform's balc); absent when no balance is known"),
     ResultField("allowance", "money", required=False, doc="maternity allowance (生育津贴), paid besides the bill"),
     ResultField("trace", "steps", required=False, doc="the calculation steps (absent with --no-trace)"),
 )

@@ -95,7 +95,7 @@ def _namer(policy, lang: str):
     def name(word: str) -> str:
         if lang != "zh":
             return word
-        for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group"):
+        for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group", "scheme"):
             w = vocab.lookup(kind, word)
             if w is not None and w.name == word:
                 zh = next((a for a in w.aliases if any(_wide(ch) for ch in a)), None)
@@ -157,36 +157,48 @@ p.error { color: #a00; }
 def sheet_html(sheets: list[Sheet], policy) -> str:
     """One self-contained page (inline CSS, no external assets) for the sheets of a policy's claims:
     each step beside the text of the article it cites, from the regulation shipped beside the policy."""
-    texts = _regulation(policy)
+    texts = regulation_texts(policy)
     lang = sheets[0].lang if sheets else "en"
     words = WORDS[lang]
-    out = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">',
-           f"<title>{html.escape(policy.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>",
-           f"<h1>{html.escape(policy.title)}</h1>"]
+    body = []
     for sheet in sheets:
-        out.append(f"<h2>{html.escape(sheet.heading)}</h2>")
+        body.append(f"<h2>{html.escape(sheet.heading)}</h2>")
         if sheet.error is not None:
-            out.append(f'<p class="error">{html.escape(sheet.error)}</p>')
+            body.append(f'<p class="error">{html.escape(sheet.error)}</p>')
             continue
-        heads = (words["step"], words["amount"], words["note"], words["clause"], words["article"])
-        out.append("<table>\n<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>")
-        previous = None
-        for r in sheet.rows:
-            article = _article_cell(r.cite, texts, words) if r.cite else ""
-            if r.cite and r.cite == previous:
-                article = words["as above"]
-            previous = r.cite or previous
-            cite = f"{r.clause} {r.cite}".strip()
-            out.append(f'<tr><td class="step">{html.escape(r.step)}</td><td class="amount">{html.escape(r.amount)}</td>'
-                       f'<td class="note">{html.escape(r.note)}</td><td class="clause">{html.escape(cite)}</td>'
-                       f'<td class="article">{html.escape(article)}</td></tr>')
-        out.append("</table>")
-        out.append(f'<p class="summary">{html.escape(sheet.summary)}</p>')
-    out.append("</body>\n</html>\n")
+        heads = (words["step"], words["amount"], words["note"], words["clause"])
+        rows = [((r.step, r.amount, r.note, f"{r.clause} {r.cite}".strip()), r.cite) for r in sheet.rows]
+        body += html_table(heads, ("step", "amount", "note", "clause"), rows, texts, words)
+        body.append(f'<p class="summary">{html.escape(sheet.summary)}</p>')
+    return html_page(policy.title, lang, body)
+
+
+def html_page(title: str, lang: str, body: list[str]) -> str:
+    """The page every HTML sheet is (the claim's and the member's): one self-contained document,
+    inline CSS, the policy's title, then `body` (lines of HTML)."""
+    out = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">',
+           f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>",
+           f"<h1>{html.escape(title)}</h1>", *body, "</body>\n</html>\n"]
     return "\n".join(out)
 
 
-def _regulation(policy) -> dict[int, str]:
+def html_table(heads: tuple, classes: tuple, rows: list, texts: dict[int, str], words: dict[str, str]) -> list[str]:
+    """A sheet's table as lines of HTML: `rows` are (cells, cite), one cell per head (classed by
+    `classes`), then the text of the article `cite` names (\"as above\" when it repeats)."""
+    out = ["<table>\n<tr>" + "".join(f"<th>{h}</th>" for h in (*heads, words["article"])) + "</tr>"]
+    previous = None
+    for cells, cite in rows:
+        article = _article_cell(cite, texts, words) if cite else ""
+        if cite and cite == previous:
+            article = words["as above"]
+        previous = cite or previous
+        out.append("<tr>" + "".join(f'<td class="{c}">{html.escape(v)}</td>' for c, v in zip(classes, cells))
+                   + f'<td class="article">{html.escape(article)}</td></tr>')
+    out.append("</table>")
+    return out
+
+
+def regulation_texts(policy) -> dict[int, str]:
     """Article number -> its text, from `CITY.txt` beside the policy (empty if there is none)."""
     try:
         return article_texts(regulation_for(Path(policy.compiled.file)).read_text(encoding="utf-8"))

@@ -31,3 +31,13 @@ LINES = [
     ("CQ-2301-b", "03", "1.5", "1.5", "0", "0", "0", "1"),
     ("CQ-2301-c", "01", "36.0", "0", "0", "0", "36.0", "0"),
 ]
+
+# Their setldetail lines (fund_pay_type, fund_payamt). HN-2304's was transcribed without its
+# fund line (the source listed an in-scope line with an empty fund_pay_type), so I9' is not
+# checked on it.
+DETAIL = {
+    "HB-2207": [("310200", "4.52")],
+    "HB-2208(cancel)": [("310200", "-25.1")],
+    "CQ-2304": [("330101", "18785.39"), ("999996", "505.01"), ("310201", "170.04")],
+    "CQ-2305(cancel)": [("330100", "-2039.39"), ("999997", "-32.86")],
+}

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import medpolicy
 from medpolicy import nhsa
-from nhsa_real import LINES, SETTLEMENTS
+from nhsa_real import DETAIL, LINES, SETTLEMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "nhsa"
@@ -72,7 +72,8 @@ def test_suihua_employee_stay_with_a_self_paid_and_an_over_ceiling_line():
         "preselfpay_amt": "0.00", "inscp_scp_amt": "10240.00", "act_pay_dedc": "900.00", "hifp_pay": "7939.00",
         "cvlserv_pay": "0.00", "hifes_pay": "0.00", "hifmi_pay": "0.00", "hifob_pay": "0.00", "maf_pay": "0.00",
         "oth_pay": "0.00", "fund_pay_sumamt": "7939.00", "psn_part_amt": "2861.00", "acct_pay": "0.00",
-        "psn_cash_pay": "2861.00", "hosp_part_amt": "0.00"}
+        "psn_cash_pay": "2861.00", "hosp_part_amt": "0.00", "acct_mulaid_pay": "0.00"}
+    assert info["balc"] is None  # no account in the request, none known
     assert [(d["fund_pay_type"], str(d["fund_payamt"])) for d in r["output"]["setldetail"]] == [("310100", "7939.00")]
     assert [(ln["feedetl_sn"], str(ln["overlmt_amt"]), str(ln["inscp_scp_amt"])) for ln in r["output"]["feedetail"]] == [
         ("1", "0.00", "8000.00"), ("2", "0.00", "2000.00"), ("3", "0.00", "0.00"), ("4", "60.00", "240.00")]
@@ -224,7 +225,7 @@ def test_codes_become_claim_fields():
     claim, _ = nhsa.to_claim(REQ, cm)
     assert claim == {"id": "M1", "person": "P1", "scheme": "employee", "benefit": "maternity", "maternity": "abortion-early",
                      "status": "retired", "enrolment": {"flexible": True}, "facility": {"level": "level2", "grade": "A"},
-                     "date": "2026-05-31", "age": 35, "pregnancy_months": 3,
+                     "date": "2026-05-31", "age": 35, "pregnancy_months": 3, "account": {"used": False},
                      "items": [{"class": "A", "amount": "800.00"}]}
 
 
@@ -281,6 +282,17 @@ def test_spread_is_exact_and_favours_the_largest_remainders():
 @pytest.mark.parametrize("name", sorted(SETTLEMENTS))
 def test_identities_hold_on_real_platform_settlements(name):
     assert nhsa.identity_failures(SETTLEMENTS[name]) == []
+    if name in DETAIL:  # I9': the account's (3102xx) and the hospital's (99999x) lines beside the funds
+        detail = [{"fund_pay_type": code, "fund_payamt": amount} for code, amount in DETAIL[name]]
+        assert nhsa.identity_failures(SETTLEMENTS[name], detail=detail) == []
+        assert nhsa.identity_failures(SETTLEMENTS[name], detail=detail[1:]) == ["I9'"]
+
+
+def test_the_account_identities_can_fail():
+    cq = SETTLEMENTS["CQ-2304"]  # acct_pay 170.04
+    assert nhsa.identity_failures({**cq, "acct_mulaid_pay": "170.04"}) == []
+    assert nhsa.identity_failures({**cq, "acct_mulaid_pay": "170.05"}) == ["I8"]
+    assert nhsa.identity_failures({**cq, "acct_mulaid_pay": "-1.00"}) == ["I8"]
 
 
 def test_identities_hold_on_real_fee_lines_and_the_checker_can_fail():
@@ -320,7 +332,10 @@ def _requests(city):
                  "mdtrtarea_admvs": st.sampled_from([cm.admdvs[0] + "02", "110105"]),
                  # the personal account (issue 14): acct_pay and psn_cash_pay in the identities
                  "acct_used_flag": st.sampled_from(["0", "1"]),
-                 "balc": st.decimals(0, 20000, places=2).map(str)})
+                 "balc": st.decimals(0, 20000, places=2).map(str),
+                 # 家庭共济 (medpolicy's extension): a relative's account pays
+                 "acct_mulaid_psn_no": st.sampled_from(["P9", "P1"]),
+                 "acct_mulaid_rltn": st.sampled_from(["spouse", "child", "sibling"])})
 
 
 @pytest.mark.parametrize("city", CITIES)
@@ -328,19 +343,61 @@ def _requests(city):
 @given(data=st.data())
 def test_identities_hold_on_every_answer(city, data):
     requests = data.draw(st.lists(_requests(city), min_size=1, max_size=4, unique_by=lambda r: r["mdtrt_id"]))
-    for row in settle(city, *requests):
+    for req, row in zip(requests, settle(city, *requests)):
         if row["infcode"] != 0:
             assert row["error"]["code"] != "internal", row["err_msg"]
             continue
         out = row["output"]
-        assert nhsa.identity_failures(out["setlinfo"], out["feedetail"]) == []
+        assert nhsa.identity_failures(out["setlinfo"], out["feedetail"], out["setldetail"]) == []
         info = out["setlinfo"]
         for field in ("fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt"):
             assert sum(ln[field] for ln in out["feedetail"]) == info[field]
         assert sum(ln["overlmt_amt"] for ln in out["feedetail"]) == info["overlmt_selfpay"]
-        assert sum(d["fund_payamt"] for d in out["setldetail"]) == info["fund_pay_sumamt"]
+        assert sum(d["fund_payamt"] for d in out["setldetail"] if d["fund_pay_type"] != "310200") == \
+            info["fund_pay_sumamt"]
         assert all(v >= 0 for v in money_values(info))
+        _account_figures_agree(req, info, out["setldetail"])
+
+
+def _account_figures_agree(req, info, detail):
+    """balc, acct_mulaid_pay and the 310200 line against the request and acct_pay."""
+    used = req.get("acct_used_flag") == "1"
+    mulaid = used and req.get("acct_mulaid_psn_no") not in (None, req["psn_no"])
+    assert info["acct_mulaid_pay"] == (info["acct_pay"] if mulaid else 0)
+    if used and "balc" in req:  # the whole account before, less what it paid
+        assert info["balc"] == Decimal(req["balc"]) - info["acct_pay"]
+    elif not used:  # acct_used_flag 0: nothing from the account, whatever the run kept; balc as given
+        assert info["acct_pay"] == 0
+        if "balc" in req:
+            assert info["balc"] == Decimal(req["balc"])
+    lines = [d["fund_payamt"] for d in detail if d["fund_pay_type"] == "310200"]
+    assert lines == ([info["acct_pay"]] if info["acct_pay"] else [])
 
 
 def money_values(info):
     return [v for v in info.values() if isinstance(v, Decimal)]
+
+
+def test_the_account_answers_balc_acct_mulaid_pay_and_its_setldetail_line():
+    # Ziyang outpatient, employed, level 2 (第十六条): A 1000 + 丙类 100; deductible 200, 60%:
+    # hifp_pay (1000 - 200) x 60% = 480.00, psn_part_amt 1100 - 480 = 620.00. ZY-OP-ACC-1: balc
+    # 800.00 -> the account (第十一条（一）: self-pay and own-expense) pays 620.00, balc 180.00 after.
+    # ZY-OP-ACC-2, the spouse's same bill paid from ZY-P06's account (共济, balc 180.00): acct_pay
+    # 180.00, all of it acct_mulaid_pay, cash 440.00, balc 0.00. Each has a 310200 line.
+    own, aid = (answers("ziyang")[k]["output"] for k in ("ZY-OP-ACC-1", "ZY-OP-ACC-2"))
+    figures = ("hifp_pay", "psn_part_amt", "acct_pay", "psn_cash_pay", "balc", "acct_mulaid_pay")
+    assert [str(own["setlinfo"][f]) for f in figures] == ["480.00", "620.00", "620.00", "0.00", "180.00", "0.00"]
+    assert [str(aid["setlinfo"][f]) for f in figures] == ["480.00", "620.00", "180.00", "440.00", "0.00", "180.00"]
+    for out, paid in ((own, "620.00"), (aid, "180.00")):
+        line = out["setldetail"][-1]
+        assert (line["fund_pay_type"], line["fund_pay_type_name"], str(line["fund_payamt"])) == \
+            ("310200", "职工基本医疗保险个人账户基金", paid)
+        assert json.loads(line["setl_proc_info"])[0]["cite"] == "第十一条（一）"
+        assert nhsa.identity_failures(out["setlinfo"], out["feedetail"], out["setldetail"]) == []
+
+
+def test_a_relatives_account_needs_the_relation():
+    r = settle("ziyang", {"mdtrt_id": "x", "psn_no": "P1", "insutype": "310", "psn_type": "1101", "med_type": "11",
+                          "hosp_lv": "05", "setl_time": "2025-04-03", "acct_used_flag": "1", "acct_mulaid_psn_no": "P2",
+                          "feedetail": [{"chrgitm_lv": "01", "det_item_fee_sumamt": "10.00"}]})[0]
+    assert (r["infcode"], r["error"]["field"]) == (-1, "acct_mulaid_rltn")

@@ -121,3 +121,21 @@ def test_explain_and_refusals_in_the_platform_shape(tmp_path):
         answer = doc["responses"]["201"]["content"]["application/json"]["schema"]
         assert {"medfee_sumamt", "hifp_pay", "psn_cash_pay"} <= \
             set(answer["properties"]["output"]["properties"]["setlinfo"]["properties"])
+
+
+def test_the_account_in_the_service_and_its_cancel(tmp_path):
+    # examples/nhsa/ziyang.jsonl ZY-OP-ACC-1 (tests/test_nhsa.py): psn_part_amt 620.00 all from the
+    # account, balc 800.00 -> 180.00, a 310200 line. The cancel negates acct_pay and its line; the
+    # balance after a cancel is the member's next settlement's to say: balc null.
+    request = json.loads((EXAMPLES / "ziyang.jsonl").read_text(encoding="utf-8").splitlines()[-2])
+    with serve(tmp_path, "ziyang") as client:
+        r = client.post("/v1/nhsa/settle", json={"infno": "2207", "input": request})
+        assert r.status_code == 201
+        assert (_info(r)["acct_pay"], _info(r)["balc"], _info(r)["acct_mulaid_pay"]) == \
+            (Decimal("620.00"), Decimal("180.00"), Decimal("0.00"))
+        cancel = client.post("/v1/nhsa/reverse", json={"infno": "2208", "input": {"data": {"mdtrt_id": "ZY-OP-ACC-1"}}})
+        info = _info(cancel)
+        assert (info["acct_pay"], info["psn_cash_pay"], info["balc"]) == (Decimal("-620.00"), Decimal("0.00"), None)
+        detail = json.loads(cancel.text, parse_float=Decimal)["output"]["setldetail"]
+        assert [(d["fund_pay_type"], d["fund_payamt"]) for d in detail] == \
+            [("310100", Decimal("-480.00")), ("310200", Decimal("-620.00"))]

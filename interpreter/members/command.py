@@ -189,9 +189,10 @@ def run(policy, members: str, *, as_of: dt.date, params: dict, fmt: str, out: Te
 
 
 
-def explain(policy, path: str, *, as_of: dt.date, params: dict, lang: str) -> tuple[str, list[str]]:
-    """The member sheet of every member in the file, and the error messages of bad ones."""
-    from .sheet import member_sheet
+def explain(policy, path: str, *, as_of: dt.date, params: dict, lang: str, fmt: str = "text") -> tuple[str, list[str]]:
+    """The member sheet of every member in the file (text, or one HTML page: `fmt`), and the
+    error messages of bad ones."""
+    from .sheet import member_sheet, member_sheets_html
     pages, problems = [], []
     for line, obj in read_members(path):
         if isinstance(obj, InputProblem):
@@ -205,5 +206,7 @@ def explain(policy, path: str, *, as_of: dt.date, params: dict, lang: str) -> tu
         except KeyError as e:
             problems.append(f"{path}: member {obj.get('id')}: the run gives no value for parameter {e.args[0]} (--param)")
             continue
-        pages.append(member_sheet(policy, rows, lang))
-    return "\n".join(pages), problems
+        pages.append(rows)
+    if fmt == "html":
+        return member_sheets_html(policy, pages, lang), problems
+    return "\n".join(member_sheet(policy, rows, lang) for rows in pages), problems

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from ..money import q
@@ -26,13 +27,40 @@ def member_sheet(policy, rows, lang: str = "en") -> str:
     """The sheet of one member's month rows as text."""
     if not rows:
         return ""
+    head, cols, table = _sheet_table(policy, rows, lang)
+    table = [cols, *table]
+    widths = [max(_width(row[i]) for row in table) for i in range(len(cols))]
+    out = [head, ""]
+    for row in table:
+        out.append("  " + "  ".join(_pad(c, w, right=(i == 2)) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def member_sheets_html(policy, members: list, lang: str = "en") -> str:
+    """The sheets of members' month rows (a list of row lists) as one self-contained HTML page:
+    the claim sheet's page, each figure beside the text of the article it cites."""
+    from ..sheet import html_page, html_table, regulation_texts
+    from ..sheet_text import WORDS
+
+    texts, words, body = regulation_texts(policy), WORDS[lang], []
+    for rows in members:
+        if not rows:
+            continue
+        head, cols, table = _sheet_table(policy, rows, lang)
+        body.append(f"<h2>{html.escape(head)}</h2>")
+        cells = [((month, figure, amount, f"{clause} {cite}".strip()), cite) for month, figure, amount, clause, cite in table]
+        body += html_table(cols[:4], ("month", "step", "amount", "clause"), cells, texts, words)
+    return html_page(policy.title, lang, body)
+
+
+def _sheet_table(policy, rows, lang: str) -> tuple:
+    """(heading, column names, rows of (month, figure, amount, clause, article)) of one member."""
     first, last = rows[0].to_json()["month"], rows[-1].to_json()["month"]
     file = Path(policy.compiled.file).name
     head = (f"{policy.title} — member {rows[0].member} ({rows[0].scheme}), {first} to {last}" if lang != "zh" else
             f"{policy.title}：参保人 {rows[0].member}（{rows[0].scheme}）{first} 至 {last}")
-    out = [head, ""]
     cols = ("month", "figure", "amount", "clause", "article") if lang != "zh" else ("月份", "项目", "金额", "条款位置", "依据条文")
-    table = [cols]
+    table = []
     for r in rows:
         j = r.to_json()
         month = j["month"]
@@ -55,10 +83,7 @@ def member_sheet(policy, rows, lang: str = "en") -> str:
             ret = j["retirement"]
             table.append(("", _word("years counted", lang), f"{ret['years']} / {ret['minimum']}", "", ret.get("article") or ""))
             table.append(("", _word("months short", lang), ret["short_months"], "", ""))
-    widths = [max(_width(row[i]) for row in table) for i in range(len(cols))]
-    for row in table:
-        out.append("  " + "  ".join(_pad(c, w, right=(i == 2)) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    return "\n".join(out) + "\n"
+    return head, cols, table
 
 
 _REASONS = ("waiting", "lapsed", "not-started", "not-paid", "not-enrolled", "short-years", "previous-scheme")

@@ -54,6 +54,12 @@ REQUEST = {
         "age": {"type": ["integer", "string"]}, "fetus_cnt": {"type": ["integer", "string"]},
         "fetts": {"type": ["integer", "string"]}, "geso_val": {"type": ["integer", "string"]},
         "feedetail": {"type": "array", "items": LINE, "minItems": 1},
+        "acct_used_flag": {"type": ["string", "integer"], "description": "个人账户使用标志: 1 the account may pay"},
+        "balc": {**MONEY, "description": "the account's balance before this settlement (1101 insuinfo.balc)"},
+        "acct_mulaid_psn_no": {"type": "string", "description": "medpolicy's extension, 家庭共济: the psn_no of "
+                                                                "the relative whose account pays"},
+        "acct_mulaid_rltn": {"type": "string", "description": "medpolicy's extension: the patient's relation "
+                                                              "to that relative (spouse, 配偶, child, …)"},
     },
 }
 INPUT = {"description": "The request flattened, or as the platform nests it: {data, feedetail}.",
@@ -72,7 +78,7 @@ ANSWER = {
         "output": {"type": ["object", "null"], "properties": {
             "setlinfo": {"type": "object", "properties": {
                 **{f: {"type": "string"} for f in nhsa.ECHOED},
-                **{f: {"type": ["number", "null"]} for f in nhsa.SETLINFO_MONEY}}},
+                **{f: {"type": ["number", "null"]} for f in (*nhsa.SETLINFO_MONEY, *nhsa.ACCOUNT_MONEY)}}},
             "setldetail": {"type": "array", "items": {"type": "object", "properties": {
                 "fund_pay_type": {"type": "string"}, "fund_pay_type_name": {"type": "string"},
                 "inscp_scp_amt": {"type": "number"}, "crt_payb_lmt_amt": {"type": ["number", "null"]},
@@ -141,6 +147,9 @@ def cancelled(answer: Optional[str]) -> str:
         if isinstance(info.get(field), Decimal):
             info[field] = 0 - info[field]
     info["psn_part_amt"] = None
+    if isinstance(info.get("acct_mulaid_pay"), Decimal):
+        info["acct_mulaid_pay"] = 0 - info["acct_mulaid_pay"]
+    info["balc"] = None  # the balance after a cancel depends on the member's later settlements
     for line in data["output"]["setldetail"]:
         for field in ("inscp_scp_amt", "fund_payamt"):
             line[field] = 0 - line[field]
