@@ -34,12 +34,20 @@ def node() -> str:
 if os.environ.get("MED_FRESH_PLANS"):
     # The mutation run (scripts/mutation.py) forks each mutant, one pytest session each, from a
     # process that has already settled claims; policies loaded at a test module's import would
-    # keep the plans built there, unmutated, so a mutant of plan building would never run. Each
-    # module starts each session with none (and its cached loaders emptied). Within a session
-    # the mutant is the same, so what its first test builds is the mutant's own; clearing before
-    # every test gave the same verdicts at about four times the CPU.
-    @pytest.fixture(autouse=True, scope="module")
+    # keep the plans built there, unmutated, so a mutant of plan building would never run.
+    # In a mutant's session each module starts once with none (and its cached loaders emptied):
+    # the mutant never changes within the session, so what its first test builds is the
+    # mutant's own. mutmut's stats run (which tests reach which function) starts every test
+    # with none, so that every test that builds a plan is counted as reaching the builder.
+    # Resetting before every test in a mutant's session too cost about twice the CPU.
+    _RESET = pytest.StashKey[set]()
+
+    @pytest.fixture(autouse=True)
     def _fresh_plans(request):
+        done = request.session.stash.setdefault(_RESET, set())
+        if request.module.__name__ in done and os.environ.get("MUTANT_UNDER_TEST") != "stats":
+            return
+        done.add(request.module.__name__)
         import medpolicy
 
         def policies(value, depth=0):
