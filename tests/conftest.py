@@ -65,3 +65,41 @@ if os.environ.get("MED_FRESH_PLANS"):
                 value.cache_clear()  # a module's cached loader: its policies are loaded again
             for policy in policies(value):
                 policy._engine._plans.clear()
+
+
+if os.environ.get("MED_FRESH_PLANS") and os.environ.get("MUTANT_UNDER_TEST") is not None:
+    # Code that runs while the package and the test modules are imported (the claim field
+    # table, `Exact`'s operators) ran in mutmut's parent process before the fork, unmutated.
+    # The parent records the functions it called (in MED_AT_IMPORT: pytest imports this file
+    # again in every session, and the forked sessions inherit the environment); a mutant of
+    # one of them has its session import the package and the test modules again, with the
+    # mutant in force.
+    import sys
+
+    _TESTS = str(Path(__file__).resolve().parent)
+    _ORIG = "__mutmut_orig"
+
+    if "MED_AT_IMPORT" not in os.environ:
+        _called: set = set()
+
+        def _record(frame, event, arg):
+            if event == "call" and frame.f_code.co_name.endswith(_ORIG):
+                module = frame.f_globals.get("__name__", "")
+                if module.startswith("medpolicy."):
+                    _called.add(f"{module}.{frame.f_code.co_name[:-len(_ORIG)]}")
+
+        sys.setprofile(_record)
+
+        def pytest_collection_finish(session):
+            sys.setprofile(None)
+            os.environ["MED_AT_IMPORT"] = " ".join(sorted(_called))
+
+    def pytest_sessionstart(session):
+        mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+        if mutant.rpartition("__mutmut_")[0] not in os.environ.get("MED_AT_IMPORT", "").split():
+            return
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None) or ""
+            if name == "medpolicy" or name.startswith("medpolicy.") or \
+                    (file.startswith(_TESTS) and not file.endswith("conftest.py")):
+                del sys.modules[name]
