@@ -103,3 +103,14 @@ if os.environ.get("MED_FRESH_PLANS") and os.environ.get("MUTANT_UNDER_TEST") is 
             if name == "medpolicy" or name.startswith("medpolicy.") or \
                     (file.startswith(_TESTS) and not file.endswith("conftest.py")):
                 del sys.modules[name]
+
+    def pytest_configure(config):
+        # Tests written to kill survivors (tests/test_mutants_*.py) join the first tier of a
+        # stage already running: mutmut resets every verdict when its test selection changes,
+        # so they are added to the selection here (a mutant's own session names its tests).
+        if not config.args or any("::" in a for a in config.args):
+            return
+        named = {Path(a).name for a in config.args}
+        for extra in sorted(Path(_TESTS).glob("test_mutants_*.py")):
+            if extra.name not in named:
+                config.args.append(os.path.relpath(extra))
