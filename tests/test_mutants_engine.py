@@ -111,3 +111,28 @@ def test_an_adjusted_deductible_without_a_repeat_rule_is_the_same_on_a_later_sta
     p = policy("scheme employee\n  inpatient deductible 900 rate 80%\n    level3 deductible - 100\n")
     out = [r.to_json(trace=False) for r in p.settle_all([claim(id="a"), claim(id="b", date="2026-04-01")])]
     assert [(r["deductible"], r["paid"]["basic"]) for r in out] == [("800.00", "7360.00"), ("800.00", "7360.00")]
+
+
+# ---- engine._on_burden and _burden_positions: the burden layer's trace ------------------------
+
+def test_shaoxing_cost_above_the_outpatient_cap_is_no_burden_and_the_excess_is_noted():
+    # Shaoxing employees (第二十四条, 第三十五条 末款, 第三十六条（一）). Outpatient 20,000 at level 3:
+    # deductible 400, 65%; the fund reaches its 6,000 cap at 400 + 6,000 / 0.65 = 9,630.769…, so
+    # 10,369.23 lies above the cap and is no burden: the burden is 20,000 − 6,000 − 10,369.23 =
+    # 3,630.77. A stay of 100,000 then: deductible 1,200, (50,000 − 1,200) × 80% + 50,000 × 85% =
+    # 81,540.00; burden 18,460, over the stays' 18,000 by 460 (with the outpatient burden,
+    # 22,090.77 stays under 25,000): the layer pays 70% of 460 = 322.00.
+    from medpolicy.tomlcompat import tomllib
+    params = tomllib.loads((ROOT / "policies" / "shaoxing.test.toml").read_text(encoding="utf-8"))["params"]
+    shaoxing = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    claims = [claim(id="o", date="2026-02-01", benefit="outpatient", items=[{"class": "A", "amount": "20000.00"}]),
+              claim(id="i", date="2026-03-01", items=[{"class": "A", "amount": "100000.00"}])]
+    out, stay = [r.to_json() for r in shaoxing.settle_all(claims, params=params)]
+    steps = {s["step"]: s for s in out["trace"]}
+    assert steps["above cap"] == {"step": "above cap", "amount": "10369.23",
+                                  "detail": "cost above the outpatient cap 6000.00: no major burden"}
+    assert (steps["major base"]["amount"], steps["major base"]["detail"]) == \
+        ("3630.77", "excess over the thresholds 0.00 -> 0.00")
+    assert (stay["paid"]["basic"], stay["paid"]["major"]) == ("81540.00", "322.00")
+    base = next(s for s in stay["trace"] if s["step"] == "major base")
+    assert (base["amount"], base["detail"]) == ("18460.00", "excess over the thresholds 0.00 -> 460.00")
