@@ -136,3 +136,59 @@ def test_shaoxing_cost_above_the_outpatient_cap_is_no_burden_and_the_excess_is_n
     assert (stay["paid"]["basic"], stay["paid"]["major"]) == ("81540.00", "322.00")
     base = next(s for s in stay["trace"] if s["step"] == "major base")
     assert (base["amount"], base["detail"]) == ("18460.00", "excess over the thresholds 0.00 -> 460.00")
+
+
+# ---- settle.covered_by_cap and cost_above_cap: what lies above a benefit's cap ----------------
+# A layer on the burden that leaves out the cost above the outpatient cap (Shaoxing 第三十五条
+# 末款's reading: the cap covers the year's costs at the lowest rates first). Outpatient 50%,
+# herbal 80%, B 0%, cap 100 a year; the layer pays all the burden (100%, no threshold).
+
+CAPPED = ("scheme employee\n  fund major on burden excluding above cap of outpatient\n    rate 100%\n"
+          "  outpatient deductible none rate 50%\n    cap 100 yearly\n  B rate 0%\n  herbal rate 80%\n")
+
+
+@pytest.mark.parametrize("claims, paid", [
+    # A 300, B 50: the fund pays 100 (150 capped). Covered: B's 50 (it uses no room), then 100 /
+    # 50% = 200 of A: above 350 − 250 = 100; burden 350 − 100 − 100 = 150.
+    ([[("A", "300.00"), ("B", "50.00")]], [("100.00", "150.00")]),
+    # herbal 50 (40.00), then A 200: 100 would pass the 60 left, pays 60.00. Covered, lowest rate
+    # first: A's 200 uses the whole 100 (exactly), herbal's 50 is above: the claim adds 200 to
+    # the covered cost, which was 50 before: above 200 − 150 = 50; burden 200 − 60 − 50 = 90.
+    ([[("herbal", "50.00")], [("A", "200.00")]], [("40.00", "10.00"), ("60.00", "90.00")]),
+    # herbal 50 (40.00), then A 40 (20.00): nothing is above the cap; burden 40 − 20 = 20.
+    ([[("herbal", "50.00")], [("A", "40.00")]], [("40.00", "10.00"), ("20.00", "20.00")]),
+    # A 199 (99.50, 0.50 of room left), then herbal 50: pays 0.50, which covers 0.50 / 80% =
+    # 0.625 of it: above 49.375; burden 50 − 0.50 − 49.375 = 0.125 → 0.13 (half-up).
+    ([[("A", "199.00")], [("herbal", "50.00")]], [("99.50", "99.50"), ("0.50", "0.13")]),
+    # A 300 reaches the cap; herbal 1.00 is then wholly above it: no burden.
+    ([[("A", "300.00")], [("herbal", "1.00")]], [("100.00", "100.00"), ("0.00", "0.00")]),
+    # A 150 (75.00), then A 100 at the same rate: the year's 250 of A, 200 covered, 150 of it
+    # before: above 100 − 50 = 50; burden 100 − 25 − 50 = 25.
+    ([[("A", "150.00")], [("A", "100.00")]], [("75.00", "75.00"), ("25.00", "25.00")]),
+])
+def test_the_cost_above_a_benefits_cap_is_no_burden_lowest_rates_covered_first(claims, paid):
+    p = policy(CAPPED)
+    settled = p.settle_all([claim(id=f"c{i}", date=f"2026-0{i + 2}-01", benefit="outpatient",
+                                  items=[{"class": c, "amount": a} for c, a in items])
+                            for i, items in enumerate(claims)])
+    assert [(r["paid"]["basic"], r["paid"]["major"]) for r in settled] == paid
+
+
+def test_a_layer_on_what_remains_leaves_out_the_first_personal_share_unless_it_says_so():
+    # Remote-self care pre-pays 10% of 1,000 = 100 first; the basic fund pays 80% of 900 = 720;
+    # what remains of the eligible cost is 900 − 720 = 180, and the layer pays 50%: 90.00
+    # (140.00 if the 100 were counted, which needs `including first-share`).
+    p = policy("scheme employee\n  fund supplement on remaining\n    rate 50%\n"
+               "  inpatient deductible 0 rate 80%\n    remote-self prepay 10%\n")
+    r = p.settle(claim([{"class": "A", "amount": "1000.00"}], place="remote-self")).to_json(trace=False)
+    assert (r["prepay"], r["paid"], r["patient"]) == ("100.00", {"basic": "720.00", "supplement": "90.00"}, "190.00")
+
+
+def test_a_stay_below_the_basic_cap_has_no_step_of_the_layer_above_it():
+    # Suihua employees, level 3: (10,000 − 900) × 85% = 7,735.00; the major layer (第二十八条（二）)
+    # pays only above the 120,000 cap, so the sheet shows no major step at all.
+    suihua = medpolicy.load(ROOT / "policies" / "suihua.med")
+    r = suihua.settle(claim()).to_json()
+    assert [(s["step"], s.get("amount")) for s in r["trace"]] == [
+        ("total", "10000.00"), ("eligible", "10000.00"), ("deductible", "900.00"), ("rate", None),
+        ("basic", "7735.00"), ("patient", "2265.00")]
