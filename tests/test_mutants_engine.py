@@ -12,6 +12,7 @@ HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
 def policy(body: str):
     return medpolicy.compile(HEAD + body, "t.med")
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,21 @@ def test_a_stay_below_the_basic_cap_has_no_step_of_the_layer_above_it():
     assert [(s["step"], s.get("amount")) for s in r["trace"]] == [
         ("total", "10000.00"), ("eligible", "10000.00"), ("deductible", "900.00"), ("rate", None),
         ("basic", "7735.00"), ("patient", "2265.00")]
+
+
+def test_a_year_carried_in_state_keeps_the_costs_the_cap_covers():
+    # As the last case above, one claim at a time: the second claim gets the first one's state.
+    p = policy(CAPPED)
+    first = p.settle(claim(id="a", date="2026-02-01", benefit="outpatient", items=[{"class": "A", "amount": "150.00"}]))
+    second = p.settle(claim(id="b", date="2026-03-01", benefit="outpatient", items=[{"class": "A", "amount": "100.00"}]),
+                      state=first.state)
+    assert (first["paid"], second["paid"]) == ({"basic": "75.00", "major": "75.00"}, {"basic": "25.00", "major": "25.00"})
+
+
+@pytest.mark.parametrize("amount, prepay", [("300.00", "30.00"), ("800.00", "400.00")])
+def test_a_tiered_prepayment_without_a_unit_price_takes_the_items_amount_as_its_price(amount, prepay):
+    # domain.md (Ziyang): the share of the item's unit-price tier applies to the whole item; an
+    # item that gives no unit price is one unit: 300 is in the 10% tier, 800 in the 50% one.
+    p = policy("scheme employee\n  inpatient deductible none rate 100%\n  material prepay 10% to 500, 50% above\n")
+    r = p.settle(claim([{"class": "material", "amount": amount}])).to_json(trace=False)
+    assert (r["prepay"], r["paid"]["basic"]) == (prepay, str(Decimal(amount) - Decimal(prepay)))
