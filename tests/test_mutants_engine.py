@@ -211,3 +211,15 @@ def test_a_tiered_prepayment_without_a_unit_price_takes_the_items_amount_as_its_
     p = policy("scheme employee\n  inpatient deductible none rate 100%\n  material prepay 10% to 500, 50% above\n")
     r = p.settle(claim([{"class": "material", "amount": amount}])).to_json(trace=False)
     assert (r["prepay"], r["paid"]["basic"]) == (prepay, str(Decimal(amount) - Decimal(prepay)))
+
+
+def test_a_daily_cap_is_shared_by_the_days_claims_and_renewed_the_next_day():
+    # `cap 100 daily`, 100%: 150 → 100.00; the same day 50 more → 0.00; the next day 150 → 100.00.
+    p = policy("scheme employee\n  inpatient deductible none rate 100%\n    cap 100 daily\n")
+    claims = [claim(id="a", items=[{"class": "A", "amount": "150.00"}]),
+              claim(id="b", items=[{"class": "A", "amount": "50.00"}]),
+              claim(id="c", date="2026-03-02", items=[{"class": "A", "amount": "150.00"}])]
+    out = [r.to_json() for r in p.settle_all(claims)]
+    assert [r["paid"]["basic"] for r in out] == ["100.00", "0.00", "100.00"]
+    cap = next(s for s in out[1]["trace"] if s["step"] == "basic cap")
+    assert (cap["line"], cap["detail"]) == (5, "daily cap 100.00 leaves 0.00")
