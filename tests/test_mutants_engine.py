@@ -223,3 +223,25 @@ def test_a_daily_cap_is_shared_by_the_days_claims_and_renewed_the_next_day():
     assert [r["paid"]["basic"] for r in out] == ["100.00", "0.00", "100.00"]
     cap = next(s for s in out[1]["trace"] if s["step"] == "basic cap")
     assert (cap["line"], cap["detail"]) == (5, "daily cap 100.00 leaves 0.00")
+
+
+# ---- terms._rank_value: clauses of two groups a member belongs to (就高) ----------------------
+
+def test_a_member_of_two_groups_gets_no_cap_over_a_higher_cap():
+    # 100%, cap 5,000; extreme poverty: no cap; low income: 8,000. On 10,000: both groups →
+    # 10,000.00 (no cap beats any cap); low income alone → 8,000.00; neither → 5,000.00.
+    p = policy("scheme employee\n  inpatient deductible none rate 100%\n    cap 5000 yearly\n"
+               "    extreme-poverty cap none\n    low-income cap 8000 yearly\n")
+    paid = [p.settle(claim(groups=g))["paid"]["basic"] for g in (["extreme-poverty", "low-income"], ["low-income"], [])]
+    assert paid == ["10000.00", "8000.00", "5000.00"]
+
+
+def test_a_member_of_two_groups_gets_the_longer_allowance():
+    # Delivery allowance: 98 days; low income 100; extreme poverty 120. A member of both gets
+    # 120 days of the monthly wage 3,000 / 30: 12,000.00.
+    p = policy("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
+               "    delivery allowance 98 days\n    low-income delivery allowance 100 days\n"
+               "    extreme-poverty delivery allowance 120 days\n")
+    r = p.settle(claim(benefit="maternity", maternity=["delivery"], groups=["extreme-poverty", "low-income"],
+                       wage="3000")).to_json(trace=False)
+    assert (r["paid"]["maternity"], r["allowance"]) == ("10000.00", "12000.00")
