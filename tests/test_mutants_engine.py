@@ -245,3 +245,26 @@ def test_a_member_of_two_groups_gets_the_longer_allowance():
     r = p.settle(claim(benefit="maternity", maternity=["delivery"], groups=["extreme-poverty", "low-income"],
                        wage="3000")).to_json(trace=False)
     assert (r["paid"]["maternity"], r["allowance"]) == ("10000.00", "12000.00")
+
+
+def test_a_layers_cap_is_a_step_of_the_sheet_and_binds_over_the_year():
+    # Basic 50% of 1,000 = 500; the layer pays 50% of the burden 500 = 250, capped at 100 (line 6);
+    # a second stay: the cap is used up, the layer pays 0.00.
+    p = policy("scheme employee\n  fund major on burden\n    rate 50%\n    cap 100 yearly\n"
+               "  inpatient deductible none rate 50%\n")
+    stays = [claim(items=[{"class": "A", "amount": "1000.00"}]),
+             claim(id="c2", date="2026-04-01", items=[{"class": "A", "amount": "1000.00"}])]
+    out = [r.to_json() for r in p.settle_all(stays)]
+    assert [r["paid"]["major"] for r in out] == ["100.00", "0.00"]
+    caps = [next(s for s in r["trace"] if s["step"] == "major cap") for r in out]
+    assert [(s["amount"], s["line"], s["detail"]) for s in caps] == [
+        ("100.00", 6, "yearly cap 100.00 leaves 100.00"), ("100.00", 6, "yearly cap 100.00 leaves 0.00")]
+
+
+def test_a_layers_daily_cap_is_shared_by_the_days_claims():
+    # As above with `cap 100 daily`: 100.00, the same day 0.00, the next day 100.00 again.
+    p = policy("scheme employee\n  fund major on burden\n    rate 50%\n    cap 100 daily\n"
+               "  inpatient deductible none rate 50%\n")
+    stays = [claim(id=i, date=d, items=[{"class": "A", "amount": "1000.00"}])
+             for i, d in (("a", "2026-03-01"), ("b", "2026-03-01"), ("c", "2026-03-02"))]
+    assert [r["paid"]["major"] for r in p.settle_all(stays)] == ["100.00", "0.00", "100.00"]
