@@ -268,3 +268,21 @@ def test_a_layers_daily_cap_is_shared_by_the_days_claims():
     stays = [claim(id=i, date=d, items=[{"class": "A", "amount": "1000.00"}])
              for i, d in (("a", "2026-03-01"), ("b", "2026-03-01"), ("c", "2026-03-02"))]
     assert [r["paid"]["major"] for r in p.settle_all(stays)] == ["100.00", "0.00", "100.00"]
+
+
+@pytest.mark.parametrize("including, major", [("", "180.00"), (" including first-share", "280.00")])
+def test_a_burden_layer_counts_the_first_personal_share_only_when_it_says_so(including, major):
+    # Remote-self: 10% of 1,000 = 100 first; basic 80% of 900 = 720; the burden is 900 − 720 =
+    # 180, or 280 with the first share; the layer pays all of it.
+    p = policy(f"scheme employee\n  fund major on burden{including}\n    rate 100%\n"
+               "  inpatient deductible 0 rate 80%\n    remote-self prepay 10%\n")
+    r = p.settle(claim([{"class": "A", "amount": "1000.00"}], place="remote-self"))
+    assert r["paid"] == {"basic": "720.00", "major": major}
+
+
+def test_a_claim_below_the_benefits_cap_has_no_above_cap_step():
+    p = policy(CAPPED)
+    r = p.settle(claim(benefit="outpatient", items=[{"class": "A", "amount": "40.00"}])).to_json()
+    assert r["paid"] == {"basic": "20.00", "major": "20.00"}
+    assert [s["step"] for s in r["trace"]] == ["total", "eligible", "deductible", "rate", "basic", "major base",
+                                               "major", "patient"]
