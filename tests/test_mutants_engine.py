@@ -286,3 +286,16 @@ def test_a_claim_below_the_benefits_cap_has_no_above_cap_step():
     assert r["paid"] == {"basic": "20.00", "major": "20.00"}
     assert [s["step"] for s in r["trace"]] == ["total", "eligible", "deductible", "rate", "basic", "major base",
                                                "major", "patient"]
+
+
+def test_clauses_of_two_groups_that_cannot_be_ranked_make_the_claim_ambiguous():
+    # `terms level1` and `terms level2` for two groups: nothing says which is more favourable, so
+    # a member of both gets an error row naming both lines; a member of one gets its terms
+    # (low income: level 1's 90% of 1,000 = 900.00).
+    p = policy("scheme employee\n  inpatient deductible none\n    primary level1 rate 90%\n    level2 rate 80%\n"
+               "    level3 rate 70%\n    low-income terms level1\n    extreme-poverty terms level2\n")
+    items = [{"class": "A", "amount": "1000.00"}]
+    assert p.settle(claim(items, groups=["low-income", "extreme-poverty"]))["error"] == {
+        "code": "ambiguous", "field": None,
+        "message": "the clauses at lines 8, 9 all apply to this claim and disagree on terms"}
+    assert p.settle(claim(items, groups=["low-income"]))["paid"] == {"basic": "900.00"}
