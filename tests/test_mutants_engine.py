@@ -299,3 +299,15 @@ def test_clauses_of_two_groups_that_cannot_be_ranked_make_the_claim_ambiguous():
         "code": "ambiguous", "field": None,
         "message": "the clauses at lines 8, 9 all apply to this claim and disagree on terms"}
     assert p.settle(claim(items, groups=["low-income"]))["paid"] == {"basic": "900.00"}
+
+
+@pytest.mark.parametrize("facility_type, basic", [("pharmacy", "650.00"), ("hospital", "750.00")])
+def test_shaoxing_a_primary_level_pharmacy_is_not_primary_care(facility_type, basic):
+    # Shaoxing 第二十四条（二）: `primary not pharmacy rate employed 75%`; a pharmacy gets the
+    # other facilities' 65%. Outpatient 1,400, yearly deductible 400: 1,000 × 65% or 75%.
+    from medpolicy.tomlcompat import tomllib
+    params = tomllib.loads((ROOT / "policies" / "shaoxing.test.toml").read_text(encoding="utf-8"))["params"]
+    shaoxing = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    r = shaoxing.settle(claim([{"class": "A", "amount": "1400.00"}], benefit="outpatient",
+                              facility={"level": "primary", "type": facility_type}), params=params)
+    assert r["paid"]["basic"] == basic
