@@ -35,7 +35,7 @@ def _settle(task: list) -> list:
     from .inputs import parse_json
     from .runner import _repeated_row
 
-    policy, trace, encode = _WORKER["policy"], _WORKER["trace"], _WORKER["writer"].encode
+    policy, trace, writer = _WORKER["policy"], _WORKER["trace"], _WORKER["writer"]
     run = policy.run(_WORKER["params"], trace=trace)
     out, current = [], None
     for person, index, claim, text, repeated in task:
@@ -45,8 +45,11 @@ def _settle(task: list) -> list:
             current = person
         if claim is None:
             claim = parse_json(text)
-        row = _repeated_row(claim["id"]) if repeated else run.settle(claim).to_json(trace=trace)
-        out.append((index, encode(row), "error" in row))
+        if repeated:
+            out.append((index, writer.encode(_repeated_row(claim["id"])), True))
+        else:
+            result = run.settle(claim)
+            out.append((index, writer.encode_result(result, trace), not result.ok))
     return out
 
 

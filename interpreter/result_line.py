@@ -1,0 +1,83 @@
+"""A result written straight to its JSON line, without the `to_json` dict in between.
+
+`med run` writes most results as JSON lines; building the contract's dict (`policy.to_json`)
+and then encoding it costs as much as settling the claim's arithmetic. `json_line` writes the
+same text, byte for byte, as `json.JSONEncoder(ensure_ascii=False).encode(to_json(...))`:
+the same field order (the result table's), the same separators, strings through the
+encoder's own escaping function. A result it does not know how to write (an error row, a
+field outside the table) goes through `to_json` and the encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Optional
+
+from .money import CENT, ZERO, q, to_fen
+from .result_fields import RESULT_FIELDS
+
+_string = json.encoder.encode_basestring  # what the encoder uses with ensure_ascii=False (C when built)
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_ABSENT = object()
+
+
+def fen_text(v) -> str:
+    """A money amount as the result shows it: two decimals, rounded half-up to the fen."""
+    if v is ZERO:  # the engine's own zero: many amounts of a claim are
+        return "0.00"
+    return str(to_fen(v, CENT) if v.__class__ is Decimal else q(v))
+
+
+def _value(v) -> str:
+    cls = v.__class__
+    if cls is str:
+        return _string(v)
+    if cls is int:
+        return int.__repr__(v)
+    return _encode(v)
+
+
+# (name, the key's text, its type), in the table's order
+_FIELDS = tuple((f.name, _string(f.name) + ": ", f.type) for f in RESULT_FIELDS if f.name != "trace")
+
+
+def json_line(data: dict, trace: Optional[list], to_json) -> str:
+    """The JSON text of a result (`data`, the engine's result dict, and its trace steps or None),
+    without a newline; `to_json(data, trace)` is the contract's dict, used for what this does not
+    write itself."""
+    if "error" in data:
+        return _encode(to_json(data, trace))
+    parts = []
+    get = data.get
+    for name, key, kind in _FIELDS:
+        v = get(name, _ABSENT)
+        if v is _ABSENT:
+            continue
+        if kind == "money":  # fen_text inline: most of a line's values are money
+            parts.append(key + ('"0.00"' if v is ZERO else '"' + str(to_fen(v, CENT)) + '"' if v.__class__ is Decimal
+                                else '"' + str(q(v)) + '"'))
+        elif kind == "funds":
+            parts.append(key + "{" + ", ".join([_string(f) + ': "' + fen_text(a) + '"' for f, a in v.items()]) + "}")
+        else:
+            parts.append(key + _value(v))
+    if len(parts) != len(data):
+        return _encode(to_json(data, trace))  # to_json names the field the table lacks
+    if trace is not None:
+        parts.append('"trace": [' + ", ".join([_step(s) for s in trace]) + "]")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _step(s: tuple) -> str:
+    """A trace step as `settle.step_dict` shows it, written out."""
+    step, amount, line, cite, detail = s
+    out = '{"step": ' + _value(step)
+    if amount is not None:
+        out += ', "amount": "' + fen_text(amount) + '"'
+    if line is not None:
+        out += ', "line": ' + _value(line)
+        if cite:
+            out += ', "cite": ' + _value(cite)
+    if detail:
+        out += ', "detail": ' + _value(detail)
+    return out + "}"
