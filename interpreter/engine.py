@@ -419,7 +419,16 @@ def _burden_positions(w: Work, layer, counted):
         b0 = before[0] + first
         return lo, hi, layer.thresholds[0].ref, \
             lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
-    return lo, hi, layer.thresholds[0].ref, lambda: f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
+    return lo, hi, layer.thresholds[0].ref, lambda: _thresholds_note(w, layer, before, after, lo - first, hi - first)
+
+
+def _thresholds_note(w: Work, layer, before: list, after: list, lo, hi) -> str:
+    """With several thresholds: the burden against each threshold this claim's burden counts
+    in (the figures a reader checks), then the excess the layer pays on."""
+    burdens = [f"burden this year {q(b0 + th.amount)} -> {q(b1 + th.amount)}, threshold {q(th.amount)}"
+               for th, b0, b1 in zip(layer.thresholds, before, after)
+               if th.benefits is None or w.plan.benefit in th.benefits]
+    return "; ".join(burdens + [f"excess over the thresholds {q(lo)} -> {q(hi)}"])
 
 
 def _above_cap(w: Work, layer, above_cap, burden_claim):
