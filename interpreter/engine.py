@@ -75,7 +75,12 @@ class Engine:
                 if stage(w):
                     break
             w.stage = "account"
-            accounts.pay(w)  # the patient's share, covered or not, split into account and cash
+            if w.account is None and w.plan.account is None and facts.account is None and not year.accounts:
+                # No account anywhere, neither in the policy, the claim nor the year: all cash.
+                w.result["account"] = ZERO
+                w.result["cash"] = w.result["patient"]
+            else:
+                accounts.pay(w)  # the patient's share, covered or not, split into account and cash
             w.stage = "commit"
             _commit(w)
         except ClaimError as e:
@@ -499,7 +504,8 @@ def _allowance(w: Work) -> None:
 # domain.md's order; a stage returning True settles the claim early (not covered).
 def account_first(w: Work) -> None:
     """`account first`: the personal account pays a first segment before the deductible (accounts.py)."""
-    accounts.first_segment(w)
+    if w.plan.account is not None:  # without terms the account pays nothing first (`pay` reads the balances)
+        accounts.first_segment(w)
 
 
 STAGES = (costs, first_share, not_covered, account_first, deductible, paying_fund, layers, patient)
