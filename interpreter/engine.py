@@ -516,7 +516,8 @@ def _commit(w: Work) -> None:
     """The year's changes, applied once the claim has settled."""
     plan, year = w.plan, w.year
     b = plan.benefit
-    accounts.commit(w, year)  # the account's balance moves even when no fund pays
+    if w.account is not None:
+        accounts.commit(w, year)  # the account's balance moves even when no fund pays
     if w.payer_keys is None:  # not covered: the year does not move
         return
     if plan.counts_stay:
