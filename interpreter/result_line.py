@@ -69,15 +69,16 @@ def json_line(data: dict, trace: Optional[list], to_json) -> str:
 
 
 def _step(s: tuple) -> str:
-    """A trace step as `settle.step_dict` shows it, written out."""
+    """A trace step as `settle.step_dict` shows it, written out (the common types inline)."""
     step, amount, line, cite, detail = s
-    out = '{"step": ' + _value(step)
+    out = '{"step": ' + (_string(step) if step.__class__ is str else _value(step))
     if amount is not None:
-        out += ', "amount": "' + fen_text(amount) + '"'
+        out += ', "amount": "' + ("0.00" if amount is ZERO else str(to_fen(amount, CENT)) if amount.__class__ is Decimal
+                                  else str(q(amount))) + '"'
     if line is not None:
-        out += ', "line": ' + _value(line)
+        out += ', "line": ' + (int.__repr__(line) if line.__class__ is int else _value(line))
         if cite:
-            out += ', "cite": ' + _value(cite)
+            out += ', "cite": ' + (_string(cite) if cite.__class__ is str else _value(cite))
     if detail:
-        out += ', "detail": ' + _value(detail)
+        out += ', "detail": ' + (_string(detail) if detail.__class__ is str else _value(detail))
     return out + "}"
