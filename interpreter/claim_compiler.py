@@ -36,13 +36,17 @@ def compile_reader(reader, make_item: Callable[[dict], Any], check_date: Callabl
                    fields: tuple[Field, ...] = CLAIM_FIELDS) -> Callable[[Any], dict]:
     """The fast reader of `reader` (a ClaimReader): claim -> the values dict `reader._object`
     returns, or an exception when it is not sure (then use the detailed reader)."""
-    return _Compiler(reader, make_item, check_date).object(fields, "")
+    compiler = _Compiler(reader, make_item, check_date)
+    read = compiler.object(fields, "")
+    read.sources = tuple(compiler.sources)  # every object reader's generated source, the claim's last
+    return read
 
 
 class _Compiler:
     def __init__(self, reader, make_item, check_date):
         self.reader, self.make_item, self.check_date = reader, make_item, check_date
         self.dates: dict = {}  # date text -> date, shared by every date field of the reader
+        self.sources: list[str] = []
 
     def object(self, fields: tuple[Field, ...], prefix: str) -> Callable[[Any], dict]:
         """A reader of one object of the table. A claim names few of the optional fields: its
@@ -82,6 +86,7 @@ class _Compiler:
         exec(compile(text, f"<claim reader: {prefix or 'claim'}>", "exec"), env)  # noqa: S102 - our own source
         read = env["read"]
         read.source = text
+        self.sources.append(text)
         return read
 
     def inline(self, f: Field, path: str, tag: str, env: dict) -> list[str]:

@@ -55,3 +55,26 @@ def test_dated_facts_count_days_and_months_from_each_date_field():
     _DATED(_values({}), claim_date, measures)
     assert measures == {}
     assert "def dated(v, date, measures):" in _DATED.source and "def fed(v):" in _FED.source
+
+
+def test_the_generated_source_holds_only_the_claim_tables_names():
+    """No value from a policy or a claim is written into generated source: every string
+    literal in it is a name from the claim table (claim_fields.py), a flag or measure it
+    feeds, or a fixed piece of the reader's own."""
+    import ast as pyast
+
+    import medpolicy
+    from medpolicy.claim_fields import walk
+    from pathlib import Path
+
+    policy = medpolicy.load(Path(__file__).resolve().parent.parent / "policies" / "shaoxing.med")
+    policy.settle({"id": "c", "person": "p", "date": "2026-03-05", "scheme": "employee", "status": "employed",
+                   "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1.00"}]})
+    sources = [_FED.source, _DATED.source, *policy._reader._fast.sources]
+    assert len(sources) >= 2 + 5  # the claim, facility, enrolment, history, account, items ...
+    table = {part for path, _ in walk() for part in path.replace("[]", "").split(".")}
+    fed = {name for _, name, _ in _FLAG_KEYS} | {name for _, name in _MEASURE_KEYS} | \
+        {fact for _, fact in DATES_FED} | {m for _, m, _ in COUNTED}
+    literals = {n.value for src in sources for n in pyast.walk(pyast.parse(src))
+                if isinstance(n, pyast.Constant) and isinstance(n.value, str)}
+    assert literals and literals <= table | fed | {".", ""}, literals - table - fed
