@@ -404,6 +404,8 @@ def _burden_positions(w: Work, layer, counted):
     the year's burden itself (bands are measured on it) and payment starts at N. With several
     (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
     the larger of each burden less its threshold, placed above the first threshold."""
+    if len(layer.thresholds) == 1:
+        return _one_threshold(w, layer, counted)
     burdens = w.year.burden
     before, after = [], []
     for th in layer.thresholds:
@@ -413,18 +415,25 @@ def _burden_positions(w: Work, layer, counted):
         before.append(b0 - th.amount)
         after.append(b1 - th.amount)
     first = layer.thresholds[0].amount
-    if len(layer.thresholds) == 1:
-        lo, hi = first + max(before[0], ZERO), first + max(after[0], ZERO)
-    else:
-        lo = hi = first
-        for group in layer.threshold_groups:
-            lo += max(max(before[i] for i in group), ZERO)
-            hi += max(max(after[i] for i in group), ZERO)
-    if len(layer.thresholds) == 1:
-        b0 = before[0] + first
-        return lo, hi, layer.thresholds[0].ref, \
-            lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
+    lo = hi = first
+    for group in layer.threshold_groups:
+        lo += max(max(before[i] for i in group), ZERO)
+        hi += max(max(after[i] for i in group), ZERO)
     return lo, hi, layer.thresholds[0].ref, lambda: _thresholds_note(w, layer, before, after, lo - first, hi - first)
+
+
+def _one_threshold(w: Work, layer, counted):
+    """One threshold N: the scale is the year's burden itself, and payment starts at N."""
+    th = layer.thresholds[0]
+    fund, benefits = layer.fund, th.benefits
+    b0 = ZERO
+    for (f, b), v in w.year.burden.items():
+        if f == fund and (benefits is None or b in benefits):
+            b0 += v
+    b1 = b0 + counted if benefits is None or w.plan.benefit in benefits else b0
+    first = th.amount
+    return max(b0, first), max(b1, first), th.ref, \
+        lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
 
 
 def _thresholds_note(w: Work, layer, before: list, after: list, lo, hi) -> str:
