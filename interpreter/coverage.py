@@ -94,10 +94,6 @@ def _used_by(policy: Policy, claim: dict) -> set[int]:
                 picks.append({q: own[q] for q in ("limit", "fixed") if q in own})
         picks += [resolve(f.clauses, facts) for f in rules.funds if f.clauses]
         picks += [resolve(rules.item_clauses, facts, it.cls, it.kind) for it in facts.items]
-        if len(facts.events) > 1:  # limits and fixed amounts of events done together add up: each event's is used
-            for e in facts.events:
-                one = benefit_terms(rules, facts.replace(events=frozenset((e,)))).picks
-                picks.append({q: one[q] for q in ("limit", "fixed") if q in one})
     except (ClaimError, MedError):
         return used
     for by_quantity in picks:
