@@ -11,7 +11,6 @@ At most `2 * jobs` tasks are out at once: memory stays bounded.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import deque
 from typing import Iterator, Optional
 
@@ -58,6 +57,7 @@ class Pool:
 
     def __init__(self, policy_path: str, params: Optional[dict], fmt: str, trace: bool, jobs: int,
                  task_claims: int = TASK_CLAIMS):
+        import multiprocessing  # only a run with workers pays for the import (socket, selectors ...)
         from concurrent.futures import ProcessPoolExecutor
 
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
