@@ -73,12 +73,16 @@ class JsonLines(Writer):
     # No circular check: a result is plain nested data.
     _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
+    def __init__(self, out: TextIO, policy):
+        super().__init__(out, policy)
+        self._memo: dict = {}  # the trace steps' fixed parts, written once (result_line.py)
+
     def encode(self, row: dict) -> str:
         return self._encode(row) + "\n"
 
     def encode_result(self, result, trace: bool) -> str:
         # Straight from the engine's result to the line: the same text, no dict in between.
-        return json_line(result.data, result.trace if trace else None, to_json) + "\n"
+        return json_line(result.data, result.trace if trace else None, to_json, self._memo) + "\n"
 
 
 class Csv(Writer):

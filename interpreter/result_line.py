@@ -42,10 +42,11 @@ def _value(v) -> str:
 _FIELDS = tuple((f.name, _string(f.name) + ": ", f.type) for f in RESULT_FIELDS if f.name != "trace")
 
 
-def json_line(data: dict, trace: Optional[list], to_json) -> str:
+def json_line(data: dict, trace: Optional[list], to_json, memo: Optional[dict] = None) -> str:
     """The JSON text of a result (`data`, the engine's result dict, and its trace steps or None),
     without a newline; `to_json(data, trace)` is the contract's dict, used for what this does not
-    write itself."""
+    write itself. `memo`: the writer's own dict of the steps' fixed parts (name, clause line
+    and article), written once each."""
     if "error" in data:
         return _encode(to_json(data, trace))
     parts = []
@@ -64,21 +65,31 @@ def json_line(data: dict, trace: Optional[list], to_json) -> str:
     if len(parts) != len(data):
         return _encode(to_json(data, trace))  # to_json names the field the table lacks
     if trace is not None:
-        parts.append('"trace": [' + ", ".join([_step(s) for s in trace]) + "]")
+        if memo is None:
+            memo = {}
+        parts.append('"trace": [' + ", ".join([_step(s, memo) for s in trace]) + "]")
     return "{" + ", ".join(parts) + "}"
 
 
-def _step(s: tuple) -> str:
-    """A trace step as `settle.step_dict` shows it, written out (the common types inline)."""
+_MEMO_SIZE = 4096  # a policy has a few hundred (step, line, article) triples
+
+
+def _step(s: tuple, memo: dict) -> str:
+    """A trace step as `settle.step_dict` shows it, written out; the step's name, line and
+    article (a clause's: few per policy) are written once per writer."""
     step, amount, line, cite, detail = s
-    out = '{"step": ' + (_string(step) if step.__class__ is str else _value(step))
+    key = (step, line, cite)
+    fixed = memo.get(key)
+    if fixed is None:
+        fixed = ('{"step": ' + _value(step), "" if line is None else ', "line": ' + _value(line)
+                 + (', "cite": ' + _value(cite) if cite else ""))
+        if len(memo) < _MEMO_SIZE:
+            memo[key] = fixed
+    out = fixed[0]
     if amount is not None:
         out += ', "amount": "' + ("0.00" if amount is ZERO else str(to_fen(amount, CENT)) if amount.__class__ is Decimal
                                   else str(q(amount))) + '"'
-    if line is not None:
-        out += ', "line": ' + (int.__repr__(line) if line.__class__ is int else _value(line))
-        if cite:
-            out += ', "cite": ' + (_string(cite) if cite.__class__ is str else _value(cite))
+    out += fixed[1]
     if detail:
         out += ', "detail": ' + (_string(detail) if detail.__class__ is str else _value(detail))
     return out + "}"
