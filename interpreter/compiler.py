@@ -92,8 +92,11 @@ class Compiled:
             setattr(self, k, v)
 
 
-def compile_modules(main: ast.Module, used: list[ast.Module]) -> tuple[Optional[Compiled], list[Diagnostic]]:
-    """Compile a parsed policy and the modules it uses; returns it (or None) and every problem."""
+def compile_modules(main: ast.Module, used: list[ast.Module],
+                    compiler: Optional[Callable] = None) -> tuple[Optional[Compiled], list[Diagnostic]]:
+    """Compile a parsed policy and the modules it uses; returns it (or None) and every problem.
+    `compiler`: makes the compiler from (vocabulary, problems) — the language server's keeps
+    each block's clauses from the last version (recheck.py); the default compiles everything."""
     problems = Problems()
     defines = [i for m in [*used, main] for i in m.items if isinstance(i, ast.Define)]
     vocab, vocab_problems = build(defines)
@@ -101,9 +104,9 @@ def compile_modules(main: ast.Module, used: list[ast.Module]) -> tuple[Optional[
         problems.error(span, msg)
     for span, msg in unfed_names(vocab):
         problems.error(span, msg[0], hint=msg[1])
-    c = _Compiler(vocab, problems)
+    c = (compiler or _Compiler)(vocab, problems)
     compiled = c.policy(main)
-    compiled.members = compile_members(main, vocab, c.params, problems)
+    compiled.members = compile_members(main, vocab, c.params, problems, c.claim_params(main))
     problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
     if problems.errors:
         return None, problems.items
@@ -644,21 +647,14 @@ class _Compiler:
             by_constraint: dict[Constraint, int] = {}
             for c, _ in pairs:
                 by_constraint[c.constraint] = max(by_constraint.get(c.constraint, -1), c.tier)
-            for i, j in pairs_to_compare([c.constraint for c, _ in pairs], [c.tier for c, _ in pairs]):
+            for i, j in self.pairs_to_compare([c.constraint for c, _ in pairs], [c.tier for c, _ in pairs]):
                 (a, sa), (b, sb) = pairs[i], pairs[j]
-                if a.tier != b.tier or sa.value == sb.value or a is b:
+                meet = self.overlap(a, sa, b, sb)
+                if meet is None:
                     continue
-                if a.constraint.clearly_apart(b.constraint):
+                if meet == "same":
+                    self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
                     continue
-                if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
-                    if a.constraint == b.constraint:
-                        self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
-                    continue
-                if not a.constraint.overlaps(b.constraint):
-                    continue
-                if _multi_only_overlap(a.constraint, b.constraint):
-                    continue
-                meet = a.constraint.meet(b.constraint)
                 if by_constraint.get(meet, -1) >= a.tier or any(
                         meet.implies(c.constraint) and c.constraint.implies(a.constraint)
                         and c.constraint.implies(b.constraint) and c.tier >= a.tier for c, _ in pairs):
@@ -675,6 +671,28 @@ class _Compiler:
                     f"{meet.describe()}, and neither is more specific",
                     hint="add a clause for the overlap, or mark the one that wins as `exception`",
                 )
+
+    def overlap(self, a: Clause, sa: Setting, b: Clause, sb: Setting):
+        """Two clauses setting one quantity differently, as far as the pair alone tells: None
+        (no conflict), "same" (the same claims), or the claims both apply to (a conflict
+        unless another clause settles it)."""
+        if a.tier != b.tier or sa.value == sb.value or a is b:
+            return None
+        if a.constraint.clearly_apart(b.constraint):
+            return None
+        if a.constraint.implies(b.constraint) or b.constraint.implies(a.constraint):
+            return "same" if a.constraint == b.constraint else None
+        if not a.constraint.overlaps(b.constraint) or _multi_only_overlap(a.constraint, b.constraint):
+            return None
+        return a.constraint.meet(b.constraint)
+
+    def pairs_to_compare(self, constraints: list[Constraint], tiers: list[int]) -> list[tuple[int, int]]:
+        return pairs_to_compare(constraints, tiers)  # the language server's compiler keeps them (recheck.py)
+
+    def claim_params(self, module: ast.Module) -> Optional[set]:
+        """The parameters the schemes' clauses read, when known without walking the tree
+        again (the language server's compiler notes them per line); None: the member rules walk it."""
+        return None
 
     def check_coverage(self, rules: SchemeRules) -> None:
         """A benefit whose rate varies by level must give one for every level and status."""

@@ -22,6 +22,7 @@ from .keywords import BY_SPELLING, KEYWORDS, Keyword
 from .money import CONVERTING
 from .parser import parse
 from .policy import compile as compile_policy
+from .recheck import Rechecker
 from .reparse import Reparser
 from .scanner import Token, indent_width, scan, token_at
 from .segment import Words, words_for
@@ -53,10 +54,12 @@ def standard_library() -> ast.Module:
 
 
 def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
-            previous: Optional[Analysis] = None, reparser: Optional[Reparser] = None) -> Analysis:
+            previous: Optional[Analysis] = None, reparser: Optional[Reparser] = None,
+            rechecker: Optional[Rechecker] = None) -> Analysis:
     """Compile `text`; on failure keep the diagnostics and fall back on what still parses.
     `reparser`: the document's pieces from its earlier versions (reparse.py), so an edit
-    re-parses only the blocks it touched; the tree is the same either way."""
+    re-parses only the blocks it touched; `rechecker`: its compiled lines (recheck.py), so
+    only the lines it touched are compiled again. The result is the same either way."""
     lines = tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     try:
         with localcontext(CONVERTING):  # as compile() parses: numbers read exactly
@@ -66,7 +69,10 @@ def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
             return attrs.evolve(previous, lines=lines, diagnostics=tuple(e.diagnostics))
         return Analysis(path, lines, tuple(e.diagnostics), None, lines, _fallback_vocabulary(stdlib, None), {})
     try:
-        policy = compile_policy(text, name=path, base_dir=base_dir, module=module)
+        if rechecker is not None:
+            policy = rechecker.compile(text, path, base_dir, module)
+        else:
+            policy = compile_policy(text, name=path, base_dir=base_dir, module=module)
     except MedError as e:
         return Analysis(path, lines, tuple(e.diagnostics), module, lines, _fallback_vocabulary(stdlib, module),
                         _parameters(module))

@@ -35,6 +35,7 @@ from .errors import Diagnostic, MedError
 from .formatter import format_text
 from .lsp_frames import FrameReader
 from .messages import choose, localise
+from .recheck import Rechecker
 from .reparse import Reparser
 
 # A document the client never opened is read from disk only if it is a regular file this small.
@@ -108,6 +109,9 @@ class MedServer(LanguageServer):
                          protocol_cls=MedProtocol)
         self.analyses: dict[str, Analysis] = {}
         self.reparsers: dict[str, Reparser] = {}  # each open document's pieces (reparse.py)
+        self.recheckers: dict[str, Rechecker] = {}  # and its compiled lines (recheck.py)
+        self.incremental = True  # False: parse and check the whole text on every edit (benchmarks/lsp.py)
+        self.settling: dict[str, asyncio.Future] = {}  # uri -> done when its latest refresh has published
         self.languages: dict[tuple, str] = {}  # head of a text (its first 400 lines) -> its keywords' language
         self.stdlib = standard_library()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="med-compile")
@@ -136,13 +140,33 @@ class MedServer(LanguageServer):
         No wait after a keystroke: changes queue on the one worker, and a queued compile whose
         text is no longer the document's is skipped, so a burst of typing compiles the text
         of the moment the worker is free, and an edit's diagnostics come as soon as it is."""
+        done = asyncio.get_running_loop().create_future()
+        self.settling[uri] = done
+        try:
+            await self._refresh(uri, version)
+        finally:
+            done.set_result(None)
+            if self.settling.get(uri) is done:
+                del self.settling[uri]
+
+    async def settled(self, uri: str) -> None:
+        """Wait until the document's latest edit has been checked and its diagnostics sent:
+        what draws the document (semantic tokens, inlay hints, folding, outline) comes after
+        the diagnostics, computed on the new text, rather than taking the time before them."""
+        done = self.settling.get(uri)
+        if done is not None:
+            await asyncio.shield(done)
+
+    async def _refresh(self, uri: str, version: Optional[int]) -> None:
         doc = self.workspace.get_text_document(uri)
         if version is not None and doc.version != version:
             return
         text = doc.source
         path, base_dir = _path_of(uri)
-        reparser = self.reparsers.setdefault(uri, Reparser(path))
-        result = await self.in_worker(self._analyse_current, uri, text, path, base_dir, reparser)
+        helpers = (None, None)
+        if self.incremental:
+            helpers = (self.reparsers.setdefault(uri, Reparser(path)), self.recheckers.setdefault(uri, Rechecker()))
+        result = await self.in_worker(self._analyse_current, uri, text, path, base_dir, *helpers)
         if result is None or not self._current(uri, text):
             return  # closed, or a later change will publish
         self.analyses[uri] = result
@@ -157,11 +181,11 @@ class MedServer(LanguageServer):
         return unquote(uri) in docs and self.workspace.get_text_document(uri).source == text
 
     def _analyse_current(self, uri: str, text: str, path: str, base_dir: Optional[str],
-                         reparser: Reparser) -> Optional[Analysis]:
+                         reparser: Optional[Reparser], rechecker: Optional[Rechecker]) -> Optional[Analysis]:
         """On the worker: analyse `text`, unless the document has changed since (None)."""
         if not self._current(uri, text):
             return None
-        return analyse(text, path, base_dir, self.stdlib, self.analyses.get(uri), reparser)
+        return analyse(text, path, base_dir, self.stdlib, self.analyses.get(uri), reparser, rechecker)
 
     async def users_of(self, module: Analysis, module_uri: str) -> dict[str, tuple[TextDocument, Analysis]]:
         """Every policy that `use`s this module: the open ones (their last analysis), and the
@@ -287,6 +311,7 @@ def create_server() -> MedServer:
         asked = options.get("lang") if isinstance(options.get("lang"), str) else None
         if ls.lang is None and (asked or (params.locale or "").lower().startswith("zh")):
             ls.lang = asked or params.locale
+        ls.incremental = options.get("check") != "full"
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: MedServer, params: lsp.DidOpenTextDocumentParams):
@@ -305,6 +330,7 @@ def create_server() -> MedServer:
     def did_close(ls: MedServer, params: lsp.DidCloseTextDocumentParams):
         ls.analyses.pop(params.text_document.uri, None)
         ls.reparsers.pop(params.text_document.uri, None)
+        ls.recheckers.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
@@ -354,7 +380,8 @@ def create_server() -> MedServer:
         return [lsp.TextEdit(range=lsp.Range(start=lsp.Position(line=0, character=0), end=end), new_text=formatted)]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def on_symbols(ls: MedServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    async def on_symbols(ls: MedServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+        await ls.settled(params.text_document.uri)
         doc, a = ls.analysis(params.text_document.uri)
         units = _units(doc)
         return [_document_symbol(units, s) for s in symbols(a)]
@@ -410,7 +437,8 @@ def _register_editing(server: MedServer) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
-    def on_code_action(ls: MedServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    async def on_code_action(ls: MedServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        await ls.settled(params.text_document.uri)
         doc, a = ls.analysis(params.text_document.uri)
         units = _units(doc)
         actions = []
@@ -437,12 +465,14 @@ def _register_editing(server: MedServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
                     lsp.SemanticTokensLegend(token_types=list(editing.TOKEN_TYPES),
                                              token_modifiers=list(editing.TOKEN_MODIFIERS)))
-    def on_semantic_tokens(ls: MedServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+    async def on_semantic_tokens(ls: MedServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+        await ls.settled(params.text_document.uri)
         doc, a = ls.analysis(params.text_document.uri)
         return lsp.SemanticTokens(data=_encode_tokens(_units(doc), editing.semantic_tokens(a)))
 
     @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
-    def on_inlay_hints(ls: MedServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+    async def on_inlay_hints(ls: MedServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        await ls.settled(params.text_document.uri)
         doc, a = ls.analysis(params.text_document.uri)
         units = _units(doc)
         first, last = params.range.start.line, params.range.end.line
@@ -450,12 +480,14 @@ def _register_editing(server: MedServer) -> None:
                 for line, column, label in editing.inlay_hints(a) if first <= line <= last]
 
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
-    def on_folding(ls: MedServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+    async def on_folding(ls: MedServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+        await ls.settled(params.text_document.uri)
         _doc, a = ls.analysis(params.text_document.uri)
         return [lsp.FoldingRange(start_line=s, end_line=e) for s, e in editing.folding_ranges(a)]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK)
-    def on_links(ls: MedServer, params: lsp.DocumentLinkParams) -> list[lsp.DocumentLink]:
+    async def on_links(ls: MedServer, params: lsp.DocumentLinkParams) -> list[lsp.DocumentLink]:
+        await ls.settled(params.text_document.uri)
         doc, a = ls.analysis(params.text_document.uri)
         units = _units(doc)
         return [lsp.DocumentLink(range=units.range(r.line, r.start, r.line, r.end),

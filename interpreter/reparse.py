@@ -22,9 +22,10 @@ import attrs
 
 from . import ast, indentation
 from .keywords import BY_SPELLING
+from .errors import MedSyntaxError
 from .parser import MAX_CLAUSES, MAX_SOURCE_BYTES, parse, parse_fragment
 from .scanner import scan
-from .segment import defined_names, standard_words
+from .segment import _DEFINE, HAN_RUN, SEPARATORS, defined_names, standard_words
 
 # A block with more code lines than this is split into its child blocks.
 SPLIT_LINES = 24
@@ -40,6 +41,14 @@ _TAIL = "zzmedpieceend"
 
 class _Whole(Exception):
     """This text is for the whole-file parser."""
+
+
+class _Damaged(Exception):
+    """A piece does not parse, and says why within its own lines: the file's first error."""
+
+    def __init__(self, error: MedSyntaxError):
+        super().__init__(error)
+        self.error = error
 
 
 @attrs.frozen
@@ -107,22 +116,48 @@ class Reparser:
         self.previous: dict = {}
         self.reused = self.parsed = 0  # pieces, in the last parse
         self.whole = False  # whether the last parse was handed to the whole-file parser
+        self.names_read: tuple = ()  # the lines the names were last read from, and the names
+        self.names_found: frozenset = frozenset()
 
     def parse(self, text: str) -> ast.Module:
         """The tree of `text`, as `parser.parse(text, file)` gives it (and its errors)."""
         self.reused = self.parsed = 0
+        damaged = None
         try:
             module = self._parse(text)
         except _Whole:
             module = None
+        except _Damaged as e:
+            module, damaged = None, e.error
         # Keep the pieces this version used; after a version that did not parse (a line half
         # typed), also those of the last one that did, so the next good version finds them.
         self.previous = self.pieces if module is not None else {**self.previous, **self.pieces}
         self.pieces = {}
-        self.whole = module is None
+        self.whole = module is None and damaged is None
+        if damaged is not None:
+            raise damaged
         if module is None:
             return parse(text, self.file)
         return module
+
+    def _defined_names(self, text: str, lines: list[str]) -> frozenset:
+        """segment.defined_names(text), again only when a line it reads has changed: the
+        top-level lines and those under a top-level line that may open a `define`."""
+        read, inside = [], False
+        for line in lines:
+            if line[:1] in indentation.INDENT_CHARS:
+                if inside:
+                    read.append(line)
+                continue
+            read.append(line)
+            if any(d in line for d in _DEFINE):
+                inside = True
+            elif line[:1].isalnum() or HAN_RUN.match(line[:1]):
+                inside = False  # a top-level line of code ends a define block
+        key = tuple(read)
+        if key != self.names_read:
+            self.names_read, self.names_found = key, frozenset(defined_names(text))
+        return self.names_found
 
     # ---- the pieces --------------------------------------------------------------------
 
@@ -139,13 +174,21 @@ class Reparser:
         self.width = {i: indentation.width(lines[i]) for i in code}
         self.params = _declared_parameters(lines, code)
         # Chinese runs in a piece are read against the whole file's names (segment.py).
-        self.names = frozenset(defined_names(text))
+        self.names = self._defined_names(text, lines)
         self.words = standard_words().with_names(self.names)
+        # Only Chinese names change how a run is read (segment.py): a piece is read alike
+        # whatever names the file defines that it does not contain.
+        self.han_names = tuple(n for n in self.names if HAN_RUN.fullmatch(n))
+        if any(lines[i].lstrip(indentation.INDENT_CHARS)[0] in SEPARATORS for i in code):
+            raise _Whole  # a line opening with Chinese punctuation: where it starts is the parser's to say
         self.counted = 0
+        self.damaged: Optional[MedSyntaxError] = None
         top = self._blocks(0, len(code), 0, len(lines) - 1)
         items = self._siblings(top, ())
         if self.counted > MAX_CLAUSES:
             raise _Whole
+        if self.damaged is not None:
+            raise _Damaged(self.damaged)
         first = lines[0]
         column = len(indentation.leading(first)) + 1 if _is_code(first) else len(first) + 1
         return ast.Module(self.file, tuple(items), span=ast.Span(self.file, 1, column, len(lines), 1))
@@ -215,11 +258,17 @@ class Reparser:
         pieces of their own)."""
         lines = self.lines
         body = "\n".join(lines[start:end])
-        key = (tuple(lines[h] for h in heads), body, tail, alone, self.params, self.names)
+        around = tuple(lines[h] for h in heads)
+        seen = body + "\n".join(around)
+        # the names and parameters that may change how this piece parses: those it contains
+        key = (around, body, tail, alone, frozenset(p for p in self.params if p in seen),
+               frozenset(n for n in self.han_names if n in seen))
         piece = self.previous.get(key) or self.pieces.get(key)
         if piece is None:
             piece = self._parse_piece(heads, start, end, tail, alone)
             self.parsed += 1
+            if piece is None:
+                return ()
         else:
             self.reused += 1
             if piece.start != start:  # moved: keep it where it now is
@@ -228,7 +277,7 @@ class Reparser:
         self.counted += piece.clauses
         return piece.nodes
 
-    def _parse_piece(self, heads, start: int, end: int, tail: Optional[str], alone: bool) -> _Piece:
+    def _parse_piece(self, heads, start: int, end: int, tail: Optional[str], alone: bool) -> Optional[_Piece]:
         lines = self.lines
         parts, at = [], 0
         for h in heads:
@@ -239,7 +288,15 @@ class Reparser:
             parts.append(f"{tail}{_TAIL}\n")
         try:
             module, clauses = parse_fragment("".join(parts), self.file, self.params, self.words)
-        except Exception:  # noqa: BLE001 — any trouble at all: the whole-file parser says what it is
+        except MedSyntaxError as e:
+            # An error on the piece's own lines is the one the whole file gives (the pieces
+            # before it parse, the heads around it are in place): only this piece is parsed.
+            if self.damaged is None and not alone and \
+                    all(start < d.span.line <= end and d.span.end_line <= end for d in e.diagnostics):
+                self.damaged = e  # the rest of the file is parsed on: a second damaged piece is the parser's
+                return None
+            raise _Whole from None
+        except Exception:  # noqa: BLE001 — any other trouble: the whole-file parser says what it is
             raise _Whole from None
         nodes = module.items
         for h in heads:

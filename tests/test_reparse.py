@@ -186,3 +186,30 @@ def test_split_funds_nested_blocks_comments_crlf_and_a_missing_last_newline():
         edited = variant.replace("deductible 105", "deductible 1050").replace("cap 1003", "cap 1004")
         assert_same(reparser, edited, "f.med")
         assert not reparser.whole and reparser.parsed == 2
+
+
+CHARACTER_EDITS = ["rate", "deductible", "cap", " ", "%", "1", "level3", "（", '"', "#", "\n", "\n    ", "  ",
+                   "exception", "from", "until", "起付线", "在职", "比例"]
+
+
+@pytest.mark.parametrize("city", ["shaoxing", "long block"])
+def test_random_character_edits_report_the_whole_files_first_error(city):
+    """Typing anywhere — words, punctuation, quotes, line breaks — gives what the whole-file
+    parser gives; a syntax error on one piece is reported by parsing that piece alone."""
+    base = long_block(80) if city == "long block" else (POLICIES / f"{city}.med").read_text(encoding="utf-8")
+    rnd = random.Random(city)
+    alone = 0
+    for _trial in range(12):
+        reparser = Reparser("f.med")
+        reparser.parse(base)
+        lines = base.split("\n")
+        for _ in range(3):
+            i = rnd.randrange(len(lines))
+            j = rnd.randrange(len(lines[i]) + 1)
+            cut = rnd.randrange(1, 6) if rnd.random() < 0.3 else 0
+            lines[i] = lines[i][:j] + ("" if cut else rnd.choice(CHARACTER_EDITS)) + lines[i][j + cut:]
+            text = "\n".join(lines)
+            whole = outcome(lambda t: parse(t, "f.med"), text)
+            assert outcome(reparser.parse, text) == whole
+            alone += not isinstance(whole, ast.Module) and not reparser.whole
+    assert alone >= 8  # errors found by parsing one piece, not the whole file

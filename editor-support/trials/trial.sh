@@ -22,4 +22,8 @@ if command -v emacs >/dev/null; then
     --eval "(progn (setq package-directory-list '(\"/usr/share/emacs/site-lisp/elpa\")) (package-initialize))" \
     -l "$HERE/eglot-check.el" 2>/dev/null
 fi
+HX="${MED_HELIX:-/opt/medpolicy-helix/hx}"  # helix-install.sh; interactive: open broken.med in it
+if [ -x "$HX" ]; then
+  echo "== $("$HX" --version) (interactive: XDG_CONFIG_HOME with helix/languages.toml from $HERE/helix, then $HX $HERE/broken.med)"
+fi
 rm -f "$out"

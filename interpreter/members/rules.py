@@ -72,8 +72,10 @@ class MemberRules:
         return bool(self.schemes)
 
 
-def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problems) -> MemberRules:
-    """The `members` blocks of `module`, compiled; every problem goes to `problems`."""
+def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problems,
+                    claim_params: Optional[set] = None) -> MemberRules:
+    """The `members` blocks of `module`, compiled; every problem goes to `problems`.
+    `claim_params`: the parameters the schemes' clauses read, when the caller knows them."""
     schemes: dict[str, list] = {}
     for block in module.items:
         if not isinstance(block, MembersBlock):
@@ -91,8 +93,9 @@ def compile_members(module: ast.Module, vocab: Vocabulary, params: dict, problem
         _check_years(rules, problems)
         _check_ambiguity(rules, problems)
     mine = {ref.name for rules in schemes.values() for r in rules for ref in _param_refs(r.setting)}
-    claims = {n.name for item in module.items if isinstance(item, ast.Scheme) for n in _walk(item)
-              if isinstance(n, ast.ParamRef)}
+    claims = claim_params if claim_params is not None else {
+        n.name for item in module.items if isinstance(item, ast.Scheme) for n in _walk(item)
+        if isinstance(n, ast.ParamRef)}
     return MemberRules({k: tuple(v) for k, v in schemes.items()}, frozenset(mine - claims))
 
 
