@@ -1,6 +1,6 @@
 """The columnar engine against the scalar engine, side by side, on Suihua inpatient claims from Parquet.
 
-    python benchmarks/batch.py [--claims 1000000 | --input FILE] [--jobs 1 2] [--scalar-sample 50000]
+    python benchmarks/batch.py [--claims 1000000 | --input FILE] [--jobs 1 2] [--scalar-sample 50000] [--fresh-memory]
 
 Generates N inpatient claims (both schemes, so both second layers: the employees' major fund
 above the basic cap, the residents' on the year's burden; A, B and excluded items, money as
@@ -13,6 +13,8 @@ two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parque
    output is the same bytes as one job's;
 4. the scalar engine (`settle_table`) on whole persons of a sample of the claims, and the ratio.
 
+This process keeps freed memory for reuse as `med run` does (`partition.keep_freed_memory`);
+`--fresh-memory` leaves malloc and Arrow's pool as they come, for the figures without it.
 Both engines' rows are compared field by field on the sample. "One core" is the rate per CPU
 second (process time): on a shared machine wall-clock rates are a share of a core; both are
 printed. Arrow's compute kernels are held to one thread.
@@ -40,7 +42,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 import medpolicy  # noqa: E402
 from medpolicy.batch import _Run, fallback_count  # noqa: E402
-from medpolicy.partition import dictionary_columns, run_parquet  # noqa: E402
+from medpolicy.partition import dictionary_columns, keep_freed_memory, run_parquet, write_results  # noqa: E402
 
 LEVELS = ["primary", "level1", "level2", "level3"]
 PLACES = ["local"] * 8 + ["remote-referred", "remote-self", "remote-resident"]
@@ -110,8 +112,12 @@ def main() -> None:
     ap.add_argument("--scalar-sample", type=int, default=50_000, help="claims the scalar engine settles (whole persons)")
     ap.add_argument("--jobs", type=int, nargs="*", default=[], help="also time `med run --jobs N` for each N given")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--fresh-memory", action="store_true",
+                    help="leave malloc as it is (freed arrays go back to the kernel): the figures before keep_freed_memory")
     args = ap.parse_args()
     pa.set_cpu_count(1)  # one core: Arrow's compute kernels would otherwise use a thread pool
+    if not args.fresh_memory:
+        keep_freed_memory()  # as `med run` does
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     with tempfile.TemporaryDirectory() as tmp:
         path = args.input or Path(tmp) / "claims.parquet"
@@ -142,7 +148,7 @@ def main() -> None:
         result = run.settle()
         batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
         t0, c0 = time.perf_counter(), time.process_time()
-        pq.write_table(result, Path(tmp) / "alone.parquet")
+        write_results(iter([result.replace_schema_metadata(None)]), str(Path(tmp) / "alone.parquet"), result.schema.remove_metadata())
         write_s, write_cpu = time.perf_counter() - t0, time.process_time() - c0
         rate("  reading the Parquet file", n, read_s, read_cpu)
         rate("  the columnar engine alone (table to table)", n, batch_s, batch_cpu,

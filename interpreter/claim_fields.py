@@ -50,7 +50,7 @@ class Field:
     doc: str = ""
 
 
-def _field(name: str, type: str, doc: str = "", **kw) -> Field:
+def _field(name: str, type: str, doc: str, **kw) -> Field:  # every field is documented (the schema says it)
     return Field(name, type, doc=doc, **kw)
 
 

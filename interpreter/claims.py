@@ -159,7 +159,7 @@ def _decimal_text(value: str, field: str) -> Decimal:
     return d
 
 
-def _whole(value: Any, field: str, lo: int = 0, hi: int = 10_000_000) -> int:
+def _whole(value: Any, field: str, lo: int, hi: int) -> int:  # the range: the field table's low and high
     if isinstance(value, bool):
         raise ClaimError("bad-value", f"{field} must be a whole number", field)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 12:

@@ -518,7 +518,7 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     try:
         import pyarrow.parquet as pq
 
-        from .partition import run_parquet
+        from .partition import keep_freed_memory, run_parquet
     except ImportError:
         print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
@@ -527,6 +527,7 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     except OSError as e:
         print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
         return 2
+    keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
     try:
         done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
     except MedError as e:

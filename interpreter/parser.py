@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import importlib.util
 import os
 import sys
 import threading
@@ -177,15 +178,22 @@ def grammar_text() -> str:
     return base + "\n// ---- keywords (generated from interpreter/keywords.py)\n" + terminal_definitions()
 
 
+def _interegular_installed() -> bool:
+    return importlib.util.find_spec("interegular") is not None
+
+
 # How the parser is built; part of the cache key, so changing an option rebuilds it.
+# Strict mode has lark check every pair of terminals for collisions with interegular: the
+# test extra installs it, so a grammar edit that makes two terminals collide fails the suite.
+# A user's install goes without: the check costs ~30 s of CPU on the first run (0.3 s without).
 _LARK_OPTIONS = dict(parser="lalr", lexer="contextual", propagate_positions=True,
-                     maybe_placeholders=False, strict=True)
+                     maybe_placeholders=False, strict=_interegular_installed())
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     """The one parser of the process (parsing never mutates it, so threads share it). Building
-    the LALR tables takes ~0.4 s, so the built parser is kept in the user's cache directory
+    the LALR tables takes ~0.3 s (~30 s with strict mode's collision check), so the built parser is kept in the user's cache directory
     under a name that hashes everything it depends on (see `parser_cache_file`)."""
     return load_parser(grammar_text())
 

@@ -291,9 +291,11 @@ class Policy:
 
     def member_month(self, record, *, on: dt.date, as_of: Optional[dt.date] = None,
                      params: Optional[Mapping[str, Any]] = None):
-        """The `MonthRow` of the month of `on` (None before the record's history starts)."""
+        """The `MonthRow` of the month of `on` (None before the record's history starts), as it
+        stands on that day (before a day-level start, not payable)."""
+        from .members.months import on_day
         rows = self.member_months(record, until=on, as_of=as_of or on, params=params)
-        return rows[-1] if rows and rows[-1].month == (on.year, on.month) else None
+        return on_day(rows[-1], on) if rows and rows[-1].month == (on.year, on.month) else None
 
     def benefits_payable(self, record, *, on: dt.date, as_of: Optional[dt.date] = None,
                          params: Optional[Mapping[str, Any]] = None) -> tuple:

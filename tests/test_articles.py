@@ -74,11 +74,11 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
     assert summary == [
         "41 articles: 13 encoded, 28 out of scope, 0 missing",
-        "95 articles: 37 encoded, 58 out of scope, 0 missing",
+        "95 articles: 38 encoded, 57 out of scope, 0 missing",
         "43 articles: 17 encoded, 26 out of scope, 0 missing",
         "43 articles: 10 encoded, 33 out of scope, 0 missing",  # suihua.zh.med: no member rules yet
-        "79 articles: 38 encoded, 41 out of scope, 0 missing",
-        "43 articles: 22 encoded, 21 out of scope, 0 missing",
+        "79 articles: 42 encoded, 37 out of scope, 0 missing",
+        "43 articles: 23 encoded, 20 out of scope, 0 missing",
     ]
 
 

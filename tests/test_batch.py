@@ -127,6 +127,20 @@ def test_hand_checked_cap_point_off_the_grid():
     assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
 
 
+def test_cap_points_off_the_grid_in_python_fractions_settle_the_same(monkeypatch):
+    """The cap points' fractions are integer arrays unless the products could pass int64; then
+    each is a Fraction in Python: both ways give the scalar engine's results."""
+    import medpolicy.batch as batch
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    table = claims_table(generated_year(policy, 300, seed=11))
+    ones, exact_one = [], batch._Step._exact_one
+    monkeypatch.setattr(batch, "_EXACT_LIMIT", 0)
+    monkeypatch.setattr(batch._Step, "_exact_one", lambda self, *a: ones.append(a) or exact_one(self, *a))
+    assert settle_batch(policy, table).to_pylist() == policy.settle_table(table).to_pylist()
+    assert len(ones) >= 3
+
+
 def test_settle_table_chooses_the_batch_engine():
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     table = claims_table([_claim("a", "r", "2026-03-01", "resident", "level2", "60000.00")])
@@ -200,3 +214,32 @@ def test_dictionary_columns_and_plans_kept_across_tables_settle_the_same(tmp_pat
     assert made and len(plans.by_signature) >= made
     got = {r["id"]: r for r in first.to_pylist() + second.to_pylist()}
     assert [got[r["id"]] for r in expected] == expected
+
+
+def test_amount_strings_read_by_words_as_the_regex_and_the_cast_read_them():
+    """_two_decimals (16 padded bytes read 8 at a time) accepts exactly the strings of _AMOUNT
+    and gives the decimal cast's fen: drawn strings of digits, dots, signs, spaces and other
+    characters, and the edges of 13 digits and 1 or 2 decimals."""
+    import numpy as np
+    import pyarrow.compute as pc
+    from medpolicy.batch import _AMOUNT, _two_decimals
+
+    rng = random.Random(3)
+    alphabet = "0123456789" * 3 + ".-+e /:\x00é中"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 4, 8, 13, 15, 16, 17, 20])))
+             for _ in range(20000)]
+    for _ in range(20000):
+        whole = str(rng.randrange(10 ** rng.randint(1, 14)))
+        texts.append(rng.choice([whole, f"{whole}.{rng.randrange(10)}", f"{whole}.{rng.randrange(100):02d}",
+                                 f"00{whole}.5", f"{whole}.", f".{whole}", f"{whole}.123", f"-{whole}"]))
+    texts += [None, "", ".", "0", "0.0", "0.00", "9999999999999.99", "99999999999999.9", "9999999999999",
+              "99999999999999", "0000000000000.00", "00000000000000.00", "1.2.3", "12..3", "١٢٣", "12.٣"]
+    arr = pa.array(texts, pa.string()).slice(1)  # an offset, as a column's slice has
+    shaped = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
+    fen, ok = _two_decimals(arr)
+    assert (ok == shaped).all() and shaped.sum() > 10000
+    cast = pc.cast(pc.if_else(pa.array(shaped), arr, "0"), pa.decimal128(18, 2)).to_pylist()
+    assert fen.tolist() == [int(d * 100) for d in cast]
+    read = dict(zip(texts[1:], zip(fen.tolist(), ok.tolist())))
+    assert read["9999999999999.99"] == (999999999999999, True) and read["0.0"] == (0, True)
+    assert read["99999999999999.9"] == (0, False) and read["12..3"] == (0, False) and read["12.٣"] == (0, False)

@@ -95,11 +95,12 @@ def _member(**over):
 def test_english_and_chinese_member_clauses_compute_the_same_months():
     en, zh = medpolicy.compile(ENGLISH, "en.med"), medpolicy.compile(CHINESE, "zh.med")
     until = dt.date(2026, 4, 30)
-    rows_en = [r.to_json() for r in en.member_months(_member(), until=until, params=PARAMS)]
-    rows_zh = [r.to_json() for r in zh.member_months(_member(), until=until, params=PARAMS)]
+    paid = _member(lump_sum={"paid_on": "2026-03-20"})
+    rows_en = [r.to_json() for r in en.member_months(paid, until=until, params=PARAMS)]
+    rows_zh = [r.to_json() for r in zh.member_months(paid, until=until, params=PARAMS)]
     assert rows_en == rows_zh
-    # 6000 x 6.5% = 390.00, x 2% = 120.00; the retiree's 70 from April; 2026: 26 years = 312 months,
-    # 303 counted, 9 short: 9 x 6000 x 9% = 4860.00.
+    # 6000 x 6.5% = 390.00, x 2% = 120.00; 2026: 26 years = 312 months, 303 counted, 9 short:
+    # 9 x 6000 x 9% = 4860.00, paid in March, so the retiree's 70 from April (第十七条).
     assert rows_en[0]["due"] == {"employer": {"basic": "390.00"}, "individual": {"basic": "120.00"}}
     assert [r["credit"] for r in rows_en] == ["120.00", "120.00", "120.00", "70.00"]
     assert rows_en[2]["retirement"]["minimum"] == 26

@@ -17,7 +17,15 @@ TEXT = 'policy «x» effective 2026-01-01 to 2026-12-31\n'
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
+def quick_build(monkeypatch):
+    # These tests are about the cache, not the grammar: build as an install without interegular
+    # does (0.3 s a build, not the 30 s of strict mode's collision check).
+    monkeypatch.setattr(lark.lexer, "has_interegular", False)
+    monkeypatch.setitem(parser._LARK_OPTIONS, "strict", False)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch, quick_build):
     monkeypatch.setenv("MEDPOLICY_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
@@ -61,7 +69,21 @@ def test_a_changed_grammar_never_uses_the_old_parser(cache):
     assert parser.load_parser(changed).parse(TEXT)  # from the rewritten file
 
 
-def test_a_cache_that_cannot_be_written_only_costs_the_build(tmp_path, monkeypatch):
+def test_a_cache_that_cannot_be_written_only_costs_the_build(tmp_path, monkeypatch, quick_build):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("MEDPOLICY_CACHE", str(tmp_path / "a-file" / "cache"))
     assert parser.load_parser(parser.grammar_text()).parse('policy "x" effective 2026-01-01 to 2026-12-31\n')
+
+
+def test_the_suite_builds_the_grammar_strictly():
+    # The test extra installs interegular, so every parser the suite builds is checked by lark's
+    # strict mode: two terminals that can match the same text fail the suite, not a user.
+    assert parser._LARK_OPTIONS["strict"] is True
+    with pytest.raises(lark.exceptions.LexError, match="Collision"):
+        lark.Lark('start: A | B\nA: /a+/\nB: /a/', parser="lalr", strict=True)
+
+
+def test_an_install_without_interegular_builds_without_the_collision_check(monkeypatch):
+    # ~30 s of CPU for the check on a user's first run; the shipped grammar passed it in the suite.
+    monkeypatch.setattr(parser.importlib.util, "find_spec", lambda name: None)
+    assert parser._interegular_installed() is False

@@ -20,7 +20,8 @@ from .syntax import Contribution
 # The CSV shape of a member: one row per contribution (or per enrolment period), grouped by id.
 CSV_COLUMNS = ("id", "sex", "birth", "scheme", "kind", "mode", "from", "to", "month", "year", "base", "paid_on",
                "retirement", "pension", "balance_on", "balance", "prior_months", "prior_local_months",
-               "prior_resident_years", "prior_early_months", "groups", "deducts_major")
+               "prior_resident_years", "prior_early_months", "prior_pooled_only_months", "groups", "deducts_major",
+               "before_scheme", "before_region", "before_from", "before_to", "before_terminated", "lump_sum_paid_on")
 
 
 def read_members(path: str) -> Iterator[tuple[int, Any]]:
@@ -81,7 +82,15 @@ def _csv_cells(obj: dict, c: dict) -> None:
         obj.setdefault("contributions", []).append(pay)
     if "balance" in c:
         obj["balance"] = {"on": c.get("balance_on"), "amount": c["balance"]}
-    for k in ("months", "local_months", "resident_years", "early_months"):
+    if "before_scheme" in c or "before_to" in c:
+        left = {k: c[f"before_{k}"] for k in ("scheme", "region", "from", "to") if f"before_{k}" in c}
+        if "before_terminated" in c:
+            left["terminated"] = c["before_terminated"].lower() in ("true", "1", "yes")
+        if left not in obj.setdefault("before", []):
+            obj["before"].append(left)
+    if "lump_sum_paid_on" in c:
+        obj["lump_sum"] = {"paid_on": c["lump_sum_paid_on"]}
+    for k in ("months", "local_months", "resident_years", "early_months", "pooled_only_months"):
         if f"prior_{k}" in c:
             v = c[f"prior_{k}"]
             obj.setdefault("prior", {})[k] = int(v) if v.isdigit() else v
@@ -131,8 +140,9 @@ def csv_columns(policy) -> list[str]:
                     pairs.add(("individual", r.setting.fund or "basic"))
     due = [f"due_{p}_{f}" for p, f in sorted(pairs)]
     return (["member", "month", "scheme", "kind", "base", *due, "credit", "balance", "payable", "reason",
-             "article", "waiting_left", "retirement_months", "retirement_minimum", "retirement_local_months",
-             "retirement_local_minimum", "retirement_short_months", "retirement_lump_sum", "error_field", "error"])
+             "article", "waiting_left", "from_day", "retirement_months", "retirement_minimum", "retirement_local_months",
+             "retirement_local_minimum", "retirement_short_months", "retirement_lump_sum", "retirement_retiree_from",
+             "error_field", "error"])
 
 
 def csv_row(row: dict, columns: list[str]) -> list:

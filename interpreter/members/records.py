@@ -14,14 +14,16 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from ..money import CONVERTING
-from .rules import KINDS, PERIODS
+from .rules import KINDS, OTHER_SCHEME, PERIODS
 
 FIELDS = ("id", "sex", "birth", "scheme", "history", "contributions", "retirement", "pension",
-          "balance", "prior", "groups", "deducts_major")
+          "balance", "prior", "groups", "deducts_major", "before", "lump_sum")
+BEFORE = ("scheme", "region", "from", "to", "terminated")
+REGIONS = {"here": False, "local": False, "本地": False, "elsewhere": True, "统筹区外": True}
 SEXES = {"male": "male", "female": "female", "男": "male", "女": "female"}
 MODES = {"standard": "standard-enrolment", "standard-enrolment": "standard-enrolment",
          "pooled-only": "pooled-only", "统账结合": "standard-enrolment", "单建统筹": "pooled-only"}
-PRIOR = ("months", "local_months") + tuple(p.replace("-", "_") for p in PERIODS)
+PRIOR = ("months", "local_months", "pooled_only_months") + tuple(p.replace("-", "_") for p in PERIODS)
 MAX_MONEY = Decimal(10) ** 12
 
 
@@ -52,6 +54,24 @@ class Payment:
 
 
 @attrs.frozen
+class Before:
+    """Cover the member had before the record's history (`before`): the scheme (or another system
+    of medical security), whether another region's, its dates and whether it was terminated."""
+    scheme: str
+    elsewhere: bool
+    start: Optional[dt.date]
+    end: dt.date
+    terminated: bool = False
+
+    @property
+    def insured_months(self) -> int:
+        """Calendar months of that cover, the first and the last counted (0 without `from`)."""
+        if self.start is None:
+            return 0
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+
+@attrs.frozen
 class MemberRecord:
     id: str
     sex: str
@@ -66,6 +86,13 @@ class MemberRecord:
     prior: Mapping = attrs.field(factory=dict)   # PRIOR key -> int
     groups: tuple = ()
     deducts_major: bool = False
+    before: tuple = ()                  # of Before, in order: what the member left to join
+    lump_sum_paid: Optional[dt.date] = None   # when a retiree short of years paid them at once (趸缴)
+
+    @property
+    def came_from(self) -> Optional[Before]:
+        """The cover the member left last before the history starts."""
+        return self.before[-1] if self.before else None
 
     def period_on(self, day: dt.date) -> Optional[Period]:
         for p in self.history:
@@ -114,11 +141,46 @@ def read_member(obj: Any) -> MemberRecord:
     deducts = obj.get("deducts_major", False)
     if not isinstance(deducts, bool):
         raise MemberError(mid, "deducts_major", "true or false")
+    lump = obj.get("lump_sum")
+    if lump is not None and (not isinstance(lump, Mapping) or set(lump) != {"paid_on"}):
+        raise MemberError(mid, "lump_sum", 'an object {"paid_on": date}: when the missing years were paid at once')
     return MemberRecord(
         mid, sex, _date(mid, "birth", obj.get("birth")), scheme, history, months, years,
         _date(mid, "retirement", obj["retirement"]) if obj.get("retirement") is not None else None,
         _money(mid, "pension", obj["pension"]) if obj.get("pension") is not None else None,
-        balance, dict(prior), tuple(groups), deducts)
+        balance, dict(prior), tuple(groups), deducts, _before(mid, obj.get("before", []), history[0].start),
+        _date(mid, "lump_sum.paid_on", lump.get("paid_on")) if lump is not None else None)
+
+
+def _before(mid, value, first: dt.date) -> tuple:
+    if not isinstance(value, list):
+        raise MemberError(mid, "before", "a list of {scheme, region, from, to, terminated}")
+    out = []
+    for i, b in enumerate(value):
+        where = f"before[{i}]"
+        if not isinstance(b, Mapping):
+            raise MemberError(mid, where, "an object {scheme, region, from, to, terminated}")
+        for name in b:
+            if name not in BEFORE:
+                close = difflib.get_close_matches(name, BEFORE, n=1)
+                raise MemberError(mid, f"{where}.{name}", "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
+        scheme = b.get("scheme")
+        if scheme not in ("employee", "resident", OTHER_SCHEME):
+            raise MemberError(mid, f"{where}.scheme", f"required: `employee`, `resident` or `{OTHER_SCHEME}`")
+        region = REGIONS.get(b.get("region", "here"))
+        if region is None:
+            raise MemberError(mid, f"{where}.region", "`here` (this region) or `elsewhere` (another region)")
+        start = _date(mid, f"{where}.from", b["from"]) if b.get("from") is not None else None
+        end = _date(mid, f"{where}.to", b.get("to"))
+        if start is not None and end < start:
+            raise MemberError(mid, f"{where}.to", "ends before it starts")
+        if end >= first or (out and out[-1].end >= (start or end)):
+            raise MemberError(mid, f"{where}.to", "earlier cover is in order and ends before the history starts")
+        terminated = b.get("terminated", False)
+        if not isinstance(terminated, bool):
+            raise MemberError(mid, f"{where}.terminated", "true or false")
+        out.append(Before(scheme, region, start, end, terminated))
+    return tuple(out)
 
 
 def _history(mid, value) -> tuple:

@@ -17,8 +17,8 @@ import attrs
 
 from .. import ast
 from ..vocabulary import Vocabulary
-from .syntax import (BaseAtLower, BaseLimits, CatchUp, Contribution, Count, Credit, LumpSum, MembersBlock,
-                     Months, SexSelector, Years)
+from .syntax import (BaseAtLower, BaseLimits, CatchUp, Contribution, Count, Credit, LeavingSelector, LumpSum,
+                     MembersBlock, Months, Newborn, SexSelector, Years)
 
 # The kinds of member a line may select (the record's history says which a month is).
 KINDS = ("employed", "flexible", "retired", "resident")
@@ -26,6 +26,12 @@ KINDS = ("employed", "flexible", "retired", "resident")
 MODES = ("standard-enrolment", "pooled-only")
 # The periods of a member record's `prior` a `count` line may convert.
 PERIODS = ("resident-years", "early-months")
+# What a member may have left before joining (`after leaving NAME`): a scheme, or another system
+# of medical security (复转军人、公费医疗、刑满释放…: 其他医疗保障制度).
+OTHER_SCHEME = "other-scheme"
+# Member measures a line may compare (`age >= 80`): whole years at the rule's date (周岁).
+MEASURES = ("age",)
+_OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
 FIRST_DAY, LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()
 
 
@@ -45,17 +51,56 @@ class MemberRule:
     file: str
     cite: Optional[str]
     late: bool = False        # only a resident's year paid after the collection period (逾期缴费)
+    leaving: Optional[LeavingSelector] = None   # only a member who came from another scheme or region
+    ages: tuple = ()          # ((op, bound), ...): the member's age in whole years on the rule's date
 
     @property
     def specificity(self) -> int:
+        came = 0 if self.leaving is None else 2 + bool(self.leaving.insured) + self.leaving.elsewhere
         return (bool(self.kinds) + bool(self.sex) + bool(self.modes) + len(self.groups)
-                + (self.start != FIRST_DAY) + (self.end != LAST_DAY) + self.late)
+                + (self.start != FIRST_DAY) + (self.end != LAST_DAY) + self.late + came + len(self.ages))
 
     def applies(self, kind: str, sex: Optional[str], mode: Optional[str], groups, day: int,
-                late: bool = False) -> bool:
+                late: bool = False, birth: Optional[dt.date] = None, came=None) -> bool:
         return ((not self.kinds or kind in self.kinds) and (self.sex is None or self.sex == sex)
                 and (not self.modes or mode in self.modes) and self.groups <= set(groups)
-                and self.start <= day <= self.end and (not self.late or late))
+                and self.start <= day <= self.end and (not self.late or late)
+                and (self.leaving is None or (came is not None and came.matches(self.leaving)))
+                and (not self.ages or (birth is not None and all(_OPS[op](age_on(birth, day), bound)
+                                                                  for op, bound in self.ages))))
+
+
+def age_on(birth: dt.date, day: int) -> int:
+    """Age in whole years (周岁) on the day with ordinal `day`."""
+    d = dt.date.fromordinal(day)
+    return d.year - birth.year - ((d.month, d.day) < (birth.month, birth.day))
+
+
+def add_months(day: dt.date, n: int) -> dt.date:
+    """The same day n months later; a month's last day stays the last day (1-31 + 1 month = 2-28)."""
+    i = day.year * 12 + day.month - 1 + n
+    y, m = divmod(i, 12)
+    nxt = dt.date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1)
+    last = (nxt - dt.timedelta(days=1)).day
+    end_of_month = (day + dt.timedelta(days=1)).day == 1
+    return dt.date(y, m + 1, last if end_of_month else min(day.day, last))
+
+
+@attrs.frozen
+class Came:
+    """Where a member came from, for `after leaving` lines: the scheme left (another region's if
+    `elsewhere`), the months of continuous cover there, the last day of that cover and the day
+    the member paid here (the event the rule decides about)."""
+    scheme: str
+    elsewhere: bool
+    insured: int
+    left: dt.date
+    paid_on: dt.date
+
+    def matches(self, sel: LeavingSelector) -> bool:
+        inside = self.paid_on <= add_months(self.left, sel.months)  # 以内 includes the Nth month
+        return (self.scheme == sel.scheme and (self.elsewhere or not sel.elsewhere)
+                and self.insured >= sel.insured and inside == sel.within)
 
 
 @attrs.frozen
@@ -109,11 +154,22 @@ def _walk(node):
 
 
 def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
-    kinds, modes, groups, sex, late = set(), set(), set(), None, False
+    kinds, modes, groups, sex, late, leaving, ages = set(), set(), set(), None, False, None, []
     start, end = FIRST_DAY, LAST_DAY
     for s in line.selectors:
         if isinstance(s, SexSelector):
             sex = s.sex
+        elif isinstance(s, LeavingSelector):
+            leaving = _leaving(s, vocab, problems)
+        elif isinstance(s, ast.MeasureSelector):
+            if s.measure not in MEASURES and (vocab.lookup("measure", s.measure) is None
+                                              or vocab.lookup("measure", s.measure).name not in MEASURES):
+                problems.error(s.span, f"a member line compares only the member's age, not `{s.measure}`",
+                               hint="e.g. `age >= 80` (whole years on the rule's date)")
+            elif s.bound != int(s.bound) or not 0 <= s.bound <= 150:
+                problems.error(s.span, "an age is a whole number of years, 0 to 150")
+            else:
+                ages.append((s.op, int(s.bound)))
         elif isinstance(s, ast.DateSelector):
             try:
                 day = dt.date.fromisoformat(s.date).toordinal()
@@ -148,7 +204,18 @@ def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
         fund = vocab.lookup("fund", setting.fund)  # 统筹基金 -> basic
         setting = attrs.evolve(setting, fund=fund.name if fund is not None else setting.fund)
     return MemberRule(scheme, frozenset(kinds), sex, frozenset(modes), frozenset(groups), start, end,
-                      setting, line.span.line, line.span.file, line.cite, late)
+                      setting, line.span.line, line.span.file, line.cite, late, leaving, tuple(ages))
+
+
+def _leaving(s: LeavingSelector, vocab, problems) -> Optional[LeavingSelector]:
+    """The selector with the scheme's canonical name; an unknown scheme is an error."""
+    if s.scheme == OTHER_SCHEME:
+        return s
+    word = vocab.lookup("scheme", s.scheme)
+    if word is None:
+        _unknown(problems, vocab, s.span, s.scheme, "scheme", f"a scheme, or `{OTHER_SCHEME}` (其他医疗保障制度)")
+        return None
+    return attrs.evolve(s, scheme=word.name)
 
 
 def _check_setting(s, vocab, params, problems) -> None:
@@ -167,6 +234,8 @@ def _check_setting(s, vocab, params, problems) -> None:
         _share_at_most_1(s.share, s.span, problems, "a share of the lower limit")
     elif isinstance(s, LumpSum):
         _share_at_most_1(s.rate, s.span, problems, "the lump sum's rate")
+        if s.credit > s.rate:
+            problems.error(s.span, "the lump sum's account part is over its rate")
     elif isinstance(s, BaseLimits):
         lo, hi = s.lower, s.upper
         if lo is not None and hi is not None and _above(lo, hi):
@@ -176,6 +245,8 @@ def _check_setting(s, vocab, params, problems) -> None:
                        + ", ".join(PERIODS))
     elif isinstance(s, Months) and s.what == "due" and not 1 <= s.months <= 31:
         problems.error(s.span, "a due day is a day of the month, 1 to 31")
+    elif isinstance(s, Newborn) and (s.within == 0 or s.within > (366 if s.days else 12)):
+        problems.error(s.span, "a newborn's enrolment period is 1 to 12 months (or 1 to 366 days)")
 
 
 def _above(lo, hi) -> bool:
@@ -274,4 +345,10 @@ def _check_ambiguity(rules, problems) -> None:
 def _overlap(a: MemberRule, b: MemberRule) -> bool:
     return ((not a.kinds or not b.kinds or bool(a.kinds & b.kinds)) and (a.sex is None or b.sex is None or a.sex == b.sex)
             and (not a.modes or not b.modes or bool(a.modes & b.modes)) and a.groups == b.groups and a.late == b.late
-            and a.start <= b.end and b.start <= a.end)
+            and a.start <= b.end and b.start <= a.end and a.ages == b.ages
+            and (a.leaving is None or b.leaving is None or _same_leaving(a.leaving, b.leaving)))
+
+
+def _same_leaving(a: LeavingSelector, b: LeavingSelector) -> bool:
+    """Two `after leaving` selectors that can hold for one member (within and beyond never both)."""
+    return a.scheme == b.scheme and a.within == b.within and a.months == b.months

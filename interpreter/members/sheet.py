@@ -12,7 +12,8 @@ _ZH = {"base": "缴费基数", "credit": "个人账户划入", "balance": "个�
        "not-enrolled": "未参保", "minimum years": "最低缴费年限", "local years": "本地缴费年限",
        "lump sum": "一次性趸缴", "due": "应缴", "employer": "单位", "individual": "个人", "subsidy": "资助",
        "basic": "统筹基金", "major": "大额", "maternity": "生育保险", "years counted": "累计缴费年限",
-       "months short": "差缺月数", "benefits": "待遇", "not payable": "暂停/不享受"}
+       "months short": "差缺月数", "benefits": "待遇", "not payable": "暂停/不享受",
+       "short-years": "缴费年限不足", "previous-scheme": "原档次待遇", "from day": "待遇起始日"}
 
 
 def _word(text: str, lang: str) -> str:
@@ -60,7 +61,7 @@ def member_sheet(policy, rows, lang: str = "en") -> str:
     return "\n".join(out) + "\n"
 
 
-_REASONS = ("waiting", "lapsed", "not-started", "not-paid", "not-enrolled")
+_REASONS = ("waiting", "lapsed", "not-started", "not-paid", "not-enrolled", "short-years", "previous-scheme")
 
 
 def _width(s: str) -> int:

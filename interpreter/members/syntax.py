@@ -29,6 +29,19 @@ class SexSelector:
 
 
 @attrs.frozen
+class LeavingSelector:
+    """`after leaving SCHEME [elsewhere] [insured N months] within|beyond M months`: the member came
+    from SCHEME (another region's, with `elsewhere`), after at least N months of cover there, and
+    paid here at most (`within`) or more than (`beyond`) M months after leaving it."""
+    scheme: str
+    elsewhere: bool
+    insured: int           # months of continuous cover in the scheme left (0: any)
+    within: bool
+    months: int
+    span: ast.Span = _span()
+
+
+@attrs.frozen
 class BaseLimits:
     """`base [yearly] lower A upper B`: the base is clamped between A and B (÷ 12 if yearly)."""
     lower: Optional[ast.Amount]
@@ -62,18 +75,21 @@ class Contribution:
 
 @attrs.frozen
 class Credit:
-    """A monthly account credit: `of` is base, pension or None for a fixed sum."""
+    """A monthly account credit: `of` is base, pension or None for a fixed sum; `prorated`: in
+    proportion to the months paid 统账结合 among all months counted (Suizhou 第二十条（三））."""
     of: Optional[str]
     value: Union[ast.Percent, ast.Number, ast.ParamRef]
     span: ast.Span = _span()
+    prorated: bool = False
 
 
 @attrs.frozen
 class Months:
     """A setting that is a number of months (or a day): start, lapse, waiting, due."""
-    what: str             # start | lapse | waiting | due | restart
+    what: str             # start | lapse | waiting | due | restart | previous-terms
     months: int
     span: ast.Span = _span()
+    days: bool = False    # `start after 1 days`: from the day after payment (缴费次日起)
 
 
 @attrs.frozen
@@ -109,9 +125,20 @@ class LumpSum:
     base: Optional[ast.Amount] = None
     base_yearly: bool = False
     span: ast.Span = _span()
+    credit: Decimal = Decimal(0)   # `credit 2%`: of the base, for each month paid, into the account (Ziyang 第九条（五）)
 
 
-MemberSetting = Union[BaseLimits, BaseAtLower, Contribution, Credit, Months, CatchUp, Years, Count, LumpSum]
+@attrs.frozen
+class Newborn:
+    """`newborn within N months|days [exempt]`: a newborn enrolled (and, unless `exempt`, paid for
+    the birth year) within N of birth is covered from the birth date for the birth year."""
+    within: int
+    days: bool            # N is days (else months)
+    exempt: bool          # the birth year's contribution is waived (免缴)
+    span: ast.Span = _span()
+
+
+MemberSetting = Union[BaseLimits, BaseAtLower, Contribution, Credit, Months, CatchUp, Years, Count, LumpSum, Newborn]
 
 
 @attrs.frozen

@@ -11,8 +11,8 @@ from lark import Token, Transformer, v_args
 from .. import ast
 from ..ast import _span
 from ..money import CONVERTING
-from .syntax import (BaseAtLower, BaseLimits, CatchUp, Contribution, Count, Credit, LumpSum, MemberLine, MembersBlock,
-                     MemberSetting, Months, PayerShare, SexSelector, Years)
+from .syntax import (BaseAtLower, BaseLimits, CatchUp, Contribution, Count, Credit, LeavingSelector, LumpSum, MemberLine,
+                     MembersBlock, MemberSetting, Months, Newborn, PayerShare, SexSelector, Years)
 
 
 def _toks(ch, *types):
@@ -40,11 +40,17 @@ class MemberTransforms(Transformer):
     def member_line(self, meta, ch):
         setting = next(c for c in ch if isinstance(c, MemberSetting.__args__))
         selectors = tuple(c for c in ch if isinstance(c, (ast.NameSelector, ast.MeasureSelector,
-                                                           ast.DateSelector, SexSelector)))
+                                                           ast.DateSelector, SexSelector, LeavingSelector)))
         return MemberLine(selectors, setting, _cite_of(ch), span=self._span(meta))
 
     def sex_selector(self, meta, ch):
         return SexSelector("male" if ch[0].type == "MALE" else "female", span=self._span(meta))
+
+    def leaving_selector(self, meta, ch):
+        ints = [int(str(t)) for t in _toks(ch, "INT")]
+        return LeavingSelector(str(_toks(ch, "NAME")[0]), bool(_toks(ch, "ELSEWHERE")),
+                               ints[0] if len(ints) > 1 else 0, bool(_toks(ch, "WITHIN")), ints[-1],
+                               span=self._span(meta))
 
     def base_limits(self, meta, ch):
         return BaseLimits(_limit(ch, "lower"), _limit(ch, "upper"), bool(_toks(ch, "YEARLY")), span=self._span(meta))
@@ -82,10 +88,19 @@ class MemberTransforms(Transformer):
                       span=self._span(meta))
 
     def credit_fixed(self, meta, ch):
-        return Credit(None, ch[1], span=self._span(meta))
+        return Credit(None, ch[1], span=self._span(meta), prorated=bool(_toks(ch, "PRORATED")))
 
     def start_after(self, meta, ch):
         return Months("start", _int(ch), span=self._span(meta))
+
+    def start_after_days(self, meta, ch):
+        return Months("start", _int(ch), span=self._span(meta), days=True)
+
+    def newborn(self, meta, ch):
+        return Newborn(_int(ch), bool(_toks(ch, "DAYS")), bool(_toks(ch, "EXEMPT")), span=self._span(meta))
+
+    def previous_terms(self, meta, ch):
+        return Months("previous-terms", _int(ch), span=self._span(meta))
 
     def lapse_after(self, meta, ch):
         return Months("lapse", _int(ch), span=self._span(meta))
@@ -115,10 +130,12 @@ class MemberTransforms(Transformer):
         return Count(str(_toks(ch, "NAME")[0]), None, span=self._span(meta))
 
     def lump_sum(self, meta, ch):
-        p = _toks(ch, "PERCENT")
+        # each PERCENT is the rate, or the one after `rising` / `credit`
+        after = {str(ch[i - 1].type) if isinstance(ch[i - 1], Token) else "": _pct(c)
+                 for i, c in enumerate(ch) if isinstance(c, Token) and c.type == "PERCENT"}
         base = next((c for c in ch if isinstance(c, (ast.Number, ast.ParamRef))), None)
-        return LumpSum(_pct(p[0]), _pct(p[1]) if len(p) > 1 else Decimal(0), base, bool(_toks(ch, "YEARLY")),
-                       span=self._span(meta))
+        return LumpSum(after["LUMP_SUM"], after.get("RISING", Decimal(0)), base, bool(_toks(ch, "YEARLY")),
+                       span=self._span(meta), credit=after.get("CREDIT", Decimal(0)))
 
     def restart_after(self, meta, ch):
         return Months("restart", _int(ch), span=self._span(meta))

@@ -1,0 +1,193 @@
+"""The claim reader (claims.py, claim_fields.py) where the mutation run found it untested: the
+fast paths for the common item and the common amount (taken, and giving what the table's
+checks give), the errors of items that are not objects, a lone surrogate's error code, the
+fields a cohort is computed from, a changed fact's signature, and the measures and dated
+facts the claim fields feed. Every message and value is written out in full."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import medpolicy
+from medpolicy import claims
+from medpolicy.claim_fields import ITEM_FIELDS, date_fields, measure_fields, walk
+from medpolicy.claims import ClaimReader, item_of
+from medpolicy.schema import claim_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SUIHUA = medpolicy.load(ROOT / "policies" / "suihua.med")
+CLASSES = "A, B, bed, excluded, herbal, material, partial"
+
+
+def claim(**changes) -> dict:
+    c = {"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "benefit": "inpatient",
+         "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1000.00"}]}
+    c.update(changes)
+    return c
+
+
+def error(policy, c: dict):
+    [r] = policy.settle_all([c])
+    return r.to_json(trace=False).get("error")
+
+
+def item(x) -> tuple:
+    return x.cls, str(x.amount), x.unit_price, x.days, x.kind
+
+
+# ---- the common item: read without the table, to the same values ----------------------------
+
+# Each at an edge of the fast check: zero, a part of a yuan, one fen (exponent -2), the largest
+# amount (10^15, adjusted exponent 15), with fen written out.
+COMMON_ITEMS = [
+    ({"class": "A", "amount": "8000.00"}, ("A", "8000.00", None, None, "normal")),
+    ({"class": "B", "amount": "0"}, ("B", "0", None, None, "normal")),
+    ({"amount": "0.50", "class": "herbal"}, ("herbal", "0.50", None, None, "normal")),
+    ({"class": "A", "amount": "0.01"}, ("A", "0.01", None, None, "normal")),
+    ({"class": "excluded", "amount": "1000000000000000.00"}, ("excluded", "1000000000000000.00", None, None,
+                                                                "normal")),
+]
+
+
+def test_the_common_item_is_read_without_the_table(monkeypatch):
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    by_table = [item(item_of(reader._object(it, ITEM_FIELDS, f"items[{i}]."))) for i, (it, _) in
+                enumerate(COMMON_ITEMS)]
+    assert by_table == [want for _, want in COMMON_ITEMS]
+
+    def table(*args):
+        raise AssertionError(f"the common item {args[0]} went through the table's checks")
+
+    monkeypatch.setattr(reader, "_object", table)
+    assert [item(reader._item(it, i, ITEM_FIELDS, "items")) for i, (it, _) in enumerate(COMMON_ITEMS)] == by_table
+
+
+def test_the_common_claim_is_read_by_the_compiled_reader(monkeypatch):
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    reader.read(claim())  # compiled on first use (compiling reads the defaults through the table)
+
+    def table(*args):
+        raise AssertionError("the common claim went through the table's checks")
+
+    monkeypatch.setattr(reader, "_object", table)
+    for _ in range(2):
+        facts = reader.read(claim())
+        assert (facts.id, facts.person, facts.scheme, facts.benefit, facts.level, [item(i) for i in facts.items]) == \
+            ("c1", "p1", "employee", "inpatient", "level3", [("A", "1000.00", None, None, "normal")])
+
+
+def test_a_bed_item_reads_as_an_ordinary_bed():
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    assert item(reader._item({"class": "bed", "amount": "120.00"}, 0, ITEM_FIELDS, "items")) == \
+        ("bed", "120.00", None, None, "normal")
+    assert item(reader._item({"class": "bed", "amount": "120.00", "kind": "isolation", "days": 3}, 0, ITEM_FIELDS,
+                             "items")) == ("bed", "120.00", None, 3, "isolation")
+
+
+@pytest.mark.parametrize("bad, want", [
+    (["A", "1000.00"], {"code": "bad-value", "field": "items[0]",
+                        "message": "items[0] must be an object with class and amount"}),
+    ("ab", {"code": "bad-value", "field": "items[0]", "message": "items[0] must be an object with class and amount"}),
+    ({"class": ["A"], "amount": "1"}, {"code": "unknown-value", "field": "items[0].class",
+                                       "message": f"items[0].class ['A'] is not one of: {CLASSES}"}),
+    ({"class": {"A": 1}, "amount": "1"}, {"code": "unknown-value", "field": "items[0].class",
+                                          "message": f"items[0].class {{'A': 1}} is not one of: {CLASSES}"}),
+])
+def test_an_item_of_two_that_is_not_the_common_one_gets_its_error(bad, want):
+    assert error(SUIHUA, claim(items=[bad])) == want
+
+
+# ---- the common amount: read without the text checks, to the same value ----------------------
+
+@pytest.mark.parametrize("value, text", [
+    ("8000.00", "8000.00"), ("0", "0"), ("0.5", "0.5"), ("1", "1"),
+    ("1000000000000000", "1000000000000000"),    # adjusted exponent 15, the largest
+    ("0.000000000000001", "1E-15"),              # adjusted exponent -15, the smallest
+    (Decimal("2000.5"), "2000.5"),
+])
+def test_the_common_amount_is_read_without_the_text_checks(monkeypatch, value, text):
+    def checks(*args):
+        raise AssertionError(f"{value!r} went through the detailed text checks")
+
+    monkeypatch.setattr(claims, "_decimal_text", checks)
+    assert str(claims.money(value, "wage")) == text
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1E+16", "wage is out of range (1E+16)"),
+    ("1E-16", "wage is out of range (1E-16)"),
+    ("-0.01", "wage must not be negative (-0.01)"),
+])
+def test_an_amount_outside_the_common_one_is_refused(value, message):
+    with pytest.raises(medpolicy.errors.ClaimError) as e:
+        claims.money(value, "wage")
+    assert (e.value.code, str(e.value.message), e.value.field) == ("bad-amount", message, "wage")
+
+
+# ---- texts, cohorts, signatures --------------------------------------------------------------
+
+def test_a_lone_surrogate_is_a_bad_value_naming_its_place():
+    assert error(SUIHUA, claim(id="\ud83d")) == {
+        "code": "bad-value", "field": "id",
+        "message": "id is not valid Unicode: a lone surrogate U+D83D at character 1"}
+    assert error(SUIHUA, claim(person="ab\ud83d")) == {
+        "code": "bad-value", "field": "person",
+        "message": "person is not valid Unicode: a lone surrogate U+D83D at character 3"}
+
+
+COHORTS = """policy "t" effective 2026-01-01 to 2030-12-31
+use standard
+define cohort "c"
+  senior "aged" when age >= 60 retired-on <= 2000-12-31 beds >= 100
+  latecomer "late" when late
+scheme employee
+  inpatient deductible 0 rate 80%
+    senior rate 90%
+    exception latecomer rate 70%
+"""
+
+
+def test_a_cohort_a_claim_asserts_names_the_fields_it_is_computed_from():
+    p = medpolicy.compile(COHORTS, "t.med")
+    # a measure (age: from age or birth_date), a dated fact and a facility's measure, in order
+    assert error(p, claim(groups=["senior"])) == {
+        "code": "computed-value", "field": "groups[0]",
+        "message": "groups[0] 'senior' is a cohort the policy computes from the claim's facts (from age, birth_date, "
+                   "retired_on, facility.beds); a claim cannot assert it"}
+    # a flag only: no measure or date field to name
+    assert error(p, claim(groups=["latecomer"])) == {
+        "code": "computed-value", "field": "groups[0]",
+        "message": "groups[0] 'latecomer' is a cohort the policy computes from the claim's facts (from other facts); "
+                   "a claim cannot assert it"}
+
+
+def test_a_changed_fact_changes_the_signature():
+    c = SUIHUA.compiled
+    facts = ClaimReader(c.vocabulary).read(claim())
+    key = facts.key(c.measure_breaks, c.date_breaks)
+    assert key[:3] == ("employee", "inpatient", "level3")
+    other = facts.replace(benefit="outpatient")
+    assert other.key(c.measure_breaks, c.date_breaks) == key[:1] + ("outpatient",) + key[2:]
+    assert facts.key(c.measure_breaks, c.date_breaks) == key
+
+
+def test_the_measures_and_dated_facts_claim_fields_feed():
+    # med check --strict fills these fields to reach each measure and date bound (strict.py)
+    assert measure_fields() == {
+        "beds": ("facility", "beds"), "break-months": ("enrolment", "break_months"),
+        "chronic-diseases": ("history", "chronic_diseases"), "age": ("age",),
+        "pregnancy-months": ("pregnancy_months",), "babies": ("babies",), "birth-order": ("birth_order",)}
+    assert date_fields() == {"birth-date": ("birth_date",), "work-start": ("work_start",),
+                             "retired-on": ("retired_on",)}
+
+
+def test_every_claim_field_is_described_in_the_schema():
+    schema = claim_schema()
+    assert schema["properties"]["id"]["description"] == "the claim's id, unique in a run"
+    assert schema["properties"]["facility"]["properties"]["level"]["description"] == \
+        "the facility's level (医疗机构级别)"
+    assert schema["properties"]["items"]["items"]["properties"]["amount"]["description"] == "the item's cost in yuan"
+    assert [path for path, f in walk() if not (isinstance(f.doc, str) and f.doc.strip())] == []
