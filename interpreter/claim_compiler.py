@@ -1,5 +1,6 @@
 """The claim reader's fast path: the field table (`claim_fields.py`) compiled, once per
-vocabulary, into small specialised functions (closures: no code is generated as text).
+vocabulary, into small specialised functions: each object's reader is Python source generated
+from the table (its checks inline) and compiled once; the checks it calls are closures.
 
 The detailed reader (`claims.ClaimReader._object`) walks the table for every claim, one
 method call per field, and knows how to word every error. The compiled readers do the
@@ -17,7 +18,6 @@ reader's own `_value`, inside the compiled reader).
 
 from __future__ import annotations
 
-import operator
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -36,18 +36,26 @@ def compile_reader(reader, make_item: Callable[[dict], Any], check_date: Callabl
                    fields: tuple[Field, ...] = CLAIM_FIELDS) -> Callable[[Any], dict]:
     """The fast reader of `reader` (a ClaimReader): claim -> the values dict `reader._object`
     returns, or an exception when it is not sure (then use the detailed reader)."""
-    return _Compiler(reader, make_item, check_date).object(fields, "")
+    compiler = _Compiler(reader, make_item, check_date)
+    read = compiler.object(fields, "")
+    read.sources = tuple(compiler.sources)  # every object reader's generated source, the claim's last
+    return read
 
 
 class _Compiler:
     def __init__(self, reader, make_item, check_date):
         self.reader, self.make_item, self.check_date = reader, make_item, check_date
         self.dates: dict = {}  # date text -> date, shared by every date field of the reader
+        self.sources: list[str] = []
 
     def object(self, fields: tuple[Field, ...], prefix: str) -> Callable[[Any], dict]:
         """A reader of one object of the table. A claim names few of the optional fields: its
         values start as a copy of the table's values for absent fields, the fields every
-        object must have are checked one by one, and only the optional ones it names after."""
+        object must have are checked one by one, and only the optional ones it names after.
+
+        The reader is Python source generated from the table and compiled once (`source`
+        shows it): the checks of names, choices and fen amounts written inline, any other
+        type a call to its check; the same checks as one closure per field, without the calls."""
         absent: dict[str, Any] = {}
         for f in fields:
             if not f.required:
@@ -55,25 +63,46 @@ class _Compiler:
                     absent[f.name] = self.reader._value(f, None, prefix + f.name)
                 except ClaimError:
                     pass
-        always = tuple((f.name, self.present(f, prefix + f.name)) for f in fields if f.name not in absent)
-        optional = {f.name: self.optional(f, prefix + f.name, absent[f.name]) for f in fields if f.name in absent}
-        names = frozenset(f.name for f in fields)
-        always_names = frozenset(name for name, _ in always)
-        count = len(always)
-        template = {f.name: absent.get(f.name) for f in fields}
-
-        def read(obj):
-            if obj.__class__ is not dict or not names.issuperset(obj):
-                raise Bail
-            v = template.copy()
-            get = obj.get
-            for name, check in always:
-                v[name] = check(get(name))
-            if len(obj) != count:
-                for k in obj.keys() - always_names:
-                    v[k] = optional[k](obj[k])
-            return v
+        always = [f for f in fields if f.name not in absent]
+        env: dict[str, Any] = {
+            "Bail": Bail, "Decimal": Decimal, "names": frozenset(f.name for f in fields),
+            "always_names": frozenset(f.name for f in always), "count": len(always),
+            "template": {f.name: absent.get(f.name) for f in fields},
+            "optional": {f.name: self.optional(f, prefix + f.name, absent[f.name]) for f in fields if f.name in absent}}
+        lines = ["def read(obj):",
+                 "    if obj.__class__ is not dict or not names.issuperset(obj):",
+                 "        raise Bail",
+                 "    v = template.copy()",
+                 "    get = obj.get"]
+        for i, f in enumerate(always):
+            lines += [f"    x = get({f.name!r})", "    if x is None:", "        raise Bail"]
+            lines += self.inline(f, prefix + f.name, f"_{i}", env)
+            lines.append(f"    v[{f.name!r}] = x")
+        lines += ["    if len(obj) != count:",
+                  "        for k in obj.keys() - always_names:",
+                  "            v[k] = optional[k](obj[k])",
+                  "    return v"]
+        text = "\n".join(lines) + "\n"
+        exec(compile(text, f"<claim reader: {prefix or 'claim'}>", "exec"), env)  # noqa: S102 - our own source
+        read = env["read"]
+        read.source = text
+        self.sources.append(text)
         return read
+
+    def inline(self, f: Field, path: str, tag: str, env: dict) -> list[str]:
+        """Source lines that check `x` (not None) as `check` does, leaving the value in `x`."""
+        if f.type in ("name", "choice"):
+            env["allowed" + tag] = self.reader.allowed[f.kind] if f.type == "name" else frozenset(f.values)
+            return [f"    if x.__class__ is not str or x not in allowed{tag}:", "        raise Bail"]
+        if f.type == "amount" and f.fen:  # _fen_amount's test, inline; anything else: its detailed check
+            env["slow" + tag] = _fen_amount(f, path, self.reader._value)
+            return ["    if x.__class__ is str and x.isascii() and x.replace('.', '', 1).isdigit() and (",
+                    "            0 < len(x) <= 16 if (i := x.find('.')) == -1 else 0 < i <= 16 and len(x) - i <= 3):",
+                    "        x = Decimal(x)",
+                    "    else:",
+                    f"        x = slow{tag}(x)"]
+        env["check" + tag] = self.check(f, path)
+        return [f"    x = check{tag}(x)"]
 
     def present(self, f: Field, path: str) -> Callable:
         """A field every object must have (or that has no value when absent)."""
@@ -190,38 +219,57 @@ def _fen_amount(f: Field, path: str, slow: Callable) -> Callable:
 def compile_fed(flags: tuple, measures: tuple) -> Callable[[dict], tuple[list, dict]]:
     """values -> (the flags, the measures) the claim's bool and whole-number fields feed:
     `flags` are (keys, flag, the value that sets it), `measures` (keys, measure), each keys
-    the path to the field in the values dict. Fields are grouped by their first key, so a
-    nested object is looked up once."""
-    def grouped(items):
+    the path to the field in the values dict. Generated as straight-line source (`source`),
+    one test per field, a nested object looked up once."""
+    env: dict[str, Any] = {}
+    lines = ["def fed(v):", "    found = []", "    values = {}"]
+
+    def grouped(items, emit):
         groups: dict = {}
         for keys, *rest in items:
-            groups.setdefault(keys[0], []).append((_getter(keys[1:]) if len(keys) > 1 else None, *rest))
-        return tuple((first, tuple(members)) for first, members in groups.items())
-    flag_groups, measure_groups = grouped(flags), grouped(measures)
+            groups.setdefault(keys[0], []).append((keys[1:], *rest))
+        for first, members in groups.items():
+            lines.append(f"    sub = v[{first!r}]")
+            for rest_keys, *rest in members:
+                emit("sub" + _path(rest_keys), *rest)
 
-    def fed(v: dict) -> tuple[list, dict]:
-        found = []
-        for first, members in flag_groups:
-            sub = v[first]
-            for get, flag, when in members:
-                if (sub if get is None else get(sub)) is when:
-                    found.append(flag)
-        values = {}
-        for first, members in measure_groups:
-            sub = v[first]
-            for get, measure in members:
-                x = sub if get is None else get(sub)
-                if x is not None:
-                    values[measure] = x
-        return found, values
+    def flag(at, name, when):
+        lines.extend([f"    if {at} is {when!r}:", f"        found.append({name!r})"])  # when: True or False
+
+    def measure(at, name):
+        lines.extend([f"    x = {at}", "    if x is not None:", f"        values[{name!r}] = x"])
+
+    grouped(flags, flag)
+    grouped(measures, measure)
+    lines.append("    return found, values")
+    text = "\n".join(lines) + "\n"
+    exec(compile(text, "<claim reader: fed>", "exec"), env)  # noqa: S102 - our own source
+    fed = env["fed"]
+    fed.source = text
     return fed
 
 
-def _getter(keys: tuple) -> Callable[[dict], Any]:
-    if len(keys) == 1:
-        return operator.itemgetter(keys[0])
-    first, inner = keys[0], _getter(keys[1:])
-    return lambda v: inner(v[first])
+def compile_dated(dates: tuple, counted: tuple) -> Callable[[dict, Any, dict], None]:
+    """(values, the claim's date, measures) -> None, adding the dated facts to `measures`: `dates`
+    are (keys, fact), each date as its day number; `counted` (keys, measure, counts), the months
+    or days from the date to the claim's (or its filing month). Straight-line source (`source`)."""
+    lines = ["def dated(v, date, measures):"]
+    for keys, fact in dates:
+        lines += [f"    day = v{_path(keys)}", "    if day is not None:", f"        measures[{fact!r}] = day.toordinal()"]
+    counts_as = {"days": "(date - day).days", "months": "(date.year - day.year) * 12 + date.month - day.month",
+                 "filing-month": "(day.year - date.year) * 12 + day.month"}
+    for keys, measure, counts in counted:
+        lines += [f"    day = v{_path(keys)}", "    if day is not None:", f"        measures[{measure!r}] = {counts_as[counts]}"]
+    text = "\n".join(lines + ["    return None"]) + "\n"
+    env: dict[str, Any] = {}
+    exec(compile(text, "<claim reader: dated facts>", "exec"), env)  # noqa: S102 - our own source
+    dated = env["dated"]
+    dated.source = text
+    return dated
+
+
+def _path(keys: tuple) -> str:
+    return "".join(f"[{k!r}]" for k in keys)
 
 
 def fast_or_none(read: Optional[Callable], claim: Any) -> Optional[dict]:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from .claim_compiler import compile_fed, compile_reader, fast_or_none
+from .claim_compiler import compile_dated, compile_fed, compile_reader, fast_or_none
 from .claim_fields import (ACCOUNT_FIELDS, CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS,
                            ITEM_FIELDS, Field, feeders, walk)
 from .errors import ClaimError
@@ -238,6 +238,7 @@ DATES_FED = tuple((tuple(path.split(".")), word.split()[1]) for path, f in walk(
 _FLAG_KEYS = tuple((tuple(path.split(".")), flag, when) for path, flag, when in FLAGS_FED)
 _MEASURE_KEYS = tuple((tuple(path.split(".")), measure) for path, measure in MEASURES_FED)
 _FED = compile_fed(_FLAG_KEYS, _MEASURE_KEYS)
+_DATED = compile_dated(DATES_FED, COUNTED)
 
 
 class ClaimReader:
@@ -399,16 +400,7 @@ def _condition(word) -> str:
 def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
     """Dated facts as day numbers (clauses compare them with dates), and the age at the claim's
     date from the birth date, which a given age must agree with."""
-    for keys, fact in DATES_FED:
-        day = _get(v, keys)
-        if day is not None:
-            measures[fact] = day.toordinal()
-    for keys, measure, counts in COUNTED:
-        day = _get(v, keys)
-        if day is not None:
-            measures[measure] = (date - day).days if counts == "days" else \
-                (date.year - day.year) * 12 + date.month - day.month if counts == "months" else \
-                (day.year - date.year) * 12 + day.month
+    _DATED(v, date, measures)  # DATES_FED as day numbers, COUNTED as months or days (claim_compiler)
     born = v["birth_date"]
     if born is None:
         return
@@ -424,7 +416,10 @@ def _dated_facts(v: dict, date: dt.date, measures: dict) -> None:
 
 def _account(acct: dict, person: str) -> Optional[dict]:
     """The claim's account (None when it gives none); another member's needs the relation."""
-    if not any(v is not None for v in acct.values()):
+    for given in acct.values():
+        if given is not None:
+            break
+    else:
         return None
     owner = acct["owner"]
     if owner is not None and owner != person and acct["relation"] is None:
@@ -434,12 +429,6 @@ def _account(acct: dict, person: str) -> Optional[dict]:
 
 
 _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
-
-
-def _get(values: dict, keys: tuple) -> Any:
-    for key in keys:
-        values = values[key]
-    return values
 
 
 def item_of(v: dict) -> Item:

@@ -75,7 +75,12 @@ class Engine:
                 if stage(w):
                     break
             w.stage = "account"
-            accounts.pay(w)  # the patient's share, covered or not, split into account and cash
+            if w.account is None and w.plan.account is None and facts.account is None and not year.accounts:
+                # No account anywhere, neither in the policy, the claim nor the year: all cash.
+                w.result["account"] = ZERO
+                w.result["cash"] = w.result["patient"]
+            else:
+                accounts.pay(w)  # the patient's share, covered or not, split into account and cash
             w.stage = "commit"
             _commit(w)
         except ClaimError as e:
@@ -399,6 +404,8 @@ def _burden_positions(w: Work, layer, counted):
     the year's burden itself (bands are measured on it) and payment starts at N. With several
     (`threshold 18000 for ...`, `threshold 25000 for ...`), the excess over the thresholds is
     the larger of each burden less its threshold, placed above the first threshold."""
+    if len(layer.thresholds) == 1:
+        return _one_threshold(w, layer, counted)
     burdens = w.year.burden
     before, after = [], []
     for th in layer.thresholds:
@@ -408,18 +415,34 @@ def _burden_positions(w: Work, layer, counted):
         before.append(b0 - th.amount)
         after.append(b1 - th.amount)
     first = layer.thresholds[0].amount
-    if len(layer.thresholds) == 1:
-        lo, hi = first + max(before[0], ZERO), first + max(after[0], ZERO)
-    else:
-        lo = hi = first
-        for group in layer.threshold_groups:
-            lo += max(max(before[i] for i in group), ZERO)
-            hi += max(max(after[i] for i in group), ZERO)
-    if len(layer.thresholds) == 1:
-        b0 = before[0] + first
-        return lo, hi, layer.thresholds[0].ref, \
-            lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
-    return lo, hi, layer.thresholds[0].ref, lambda: f"excess over the thresholds {q(lo - first)} -> {q(hi - first)}"
+    lo = hi = first
+    for group in layer.threshold_groups:
+        lo += max(max(before[i] for i in group), ZERO)
+        hi += max(max(after[i] for i in group), ZERO)
+    return lo, hi, layer.thresholds[0].ref, lambda: _thresholds_note(w, layer, before, after, lo - first, hi - first)
+
+
+def _one_threshold(w: Work, layer, counted):
+    """One threshold N: the scale is the year's burden itself, and payment starts at N."""
+    th = layer.thresholds[0]
+    fund, benefits = layer.fund, th.benefits
+    b0 = ZERO
+    for (f, b), v in w.year.burden.items():
+        if f == fund and (benefits is None or b in benefits):
+            b0 += v
+    b1 = b0 + counted if benefits is None or w.plan.benefit in benefits else b0
+    first = th.amount
+    return max(b0, first), max(b1, first), th.ref, \
+        lambda: f"burden this year {q(b0)} -> {q(b0 + counted)}, threshold {q(first)}"
+
+
+def _thresholds_note(w: Work, layer, before: list, after: list, lo, hi) -> str:
+    """With several thresholds: the burden against each threshold this claim's burden counts
+    in (the figures a reader checks), then the excess the layer pays on."""
+    burdens = [f"burden this year {q(b0 + th.amount)} -> {q(b1 + th.amount)}, threshold {q(th.amount)}"
+               for th, b0, b1 in zip(layer.thresholds, before, after)
+               if th.benefits is None or w.plan.benefit in th.benefits]
+    return "; ".join(burdens + [f"excess over the thresholds {q(lo)} -> {q(hi)}"])
 
 
 def _above_cap(w: Work, layer, above_cap, burden_claim):
@@ -490,7 +513,8 @@ def _allowance(w: Work) -> None:
 # domain.md's order; a stage returning True settles the claim early (not covered).
 def account_first(w: Work) -> None:
     """`account first`: the personal account pays a first segment before the deductible (accounts.py)."""
-    accounts.first_segment(w)
+    if w.plan.account is not None:  # without terms the account pays nothing first (`pay` reads the balances)
+        accounts.first_segment(w)
 
 
 STAGES = (costs, first_share, not_covered, account_first, deductible, paying_fund, layers, patient)
@@ -501,7 +525,8 @@ def _commit(w: Work) -> None:
     """The year's changes, applied once the claim has settled."""
     plan, year = w.plan, w.year
     b = plan.benefit
-    accounts.commit(w, year)  # the account's balance moves even when no fund pays
+    if w.account is not None:
+        accounts.commit(w, year)  # the account's balance moves even when no fund pays
     if w.payer_keys is None:  # not covered: the year does not move
         return
     if plan.counts_stay:

@@ -11,7 +11,6 @@ At most `2 * jobs` tasks are out at once: memory stays bounded.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import deque
 from typing import Iterator, Optional
 
@@ -35,7 +34,7 @@ def _settle(task: list) -> list:
     from .inputs import parse_json
     from .runner import _repeated_row
 
-    policy, trace, encode = _WORKER["policy"], _WORKER["trace"], _WORKER["writer"].encode
+    policy, trace, writer = _WORKER["policy"], _WORKER["trace"], _WORKER["writer"]
     run = policy.run(_WORKER["params"], trace=trace)
     out, current = [], None
     for person, index, claim, text, repeated in task:
@@ -45,8 +44,11 @@ def _settle(task: list) -> list:
             current = person
         if claim is None:
             claim = parse_json(text)
-        row = _repeated_row(claim["id"]) if repeated else run.settle(claim).to_json(trace=trace)
-        out.append((index, encode(row), "error" in row))
+        if repeated:
+            out.append((index, writer.encode(_repeated_row(claim["id"])), True))
+        else:
+            result = run.settle(claim)
+            out.append((index, writer.encode_result(result, trace), not result.ok))
     return out
 
 
@@ -55,6 +57,7 @@ class Pool:
 
     def __init__(self, policy_path: str, params: Optional[dict], fmt: str, trace: bool, jobs: int,
                  task_claims: int = TASK_CLAIMS):
+        import multiprocessing  # only a run with workers pays for the import (socket, selectors ...)
         from concurrent.futures import ProcessPoolExecutor
 
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"

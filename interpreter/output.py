@@ -16,6 +16,9 @@ import json
 import unicodedata
 from typing import Iterable, Optional, TextIO
 
+from .policy import to_json
+from .result_line import json_line
+
 FORMATS = ("jsonl", "csv", "table")
 _FIXED = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"]
 _TAIL = ["patient", "account", "cash", "allowance", "error"]
@@ -55,6 +58,10 @@ class Writer:
     def encode(self, row: dict) -> str:
         raise NotImplementedError
 
+    def encode_result(self, result, trace: bool) -> str:
+        """A `policy.Result` as text (its trace too when `trace`): `encode` of its JSON data."""
+        return self.encode(result.to_json(trace=trace))
+
     def write(self, text: str) -> None:
         self.out.write(text)
 
@@ -66,8 +73,16 @@ class JsonLines(Writer):
     # No circular check: a result is plain nested data.
     _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
+    def __init__(self, out: TextIO, policy):
+        super().__init__(out, policy)
+        self._memo: dict = {}  # the trace steps' fixed parts, written once (result_line.py)
+
     def encode(self, row: dict) -> str:
         return self._encode(row) + "\n"
+
+    def encode_result(self, result, trace: bool) -> str:
+        # Straight from the engine's result to the line: the same text, no dict in between.
+        return json_line(result.data, result.trace if trace else None, to_json, self._memo) + "\n"
 
 
 class Csv(Writer):

@@ -97,7 +97,10 @@ class Pools:
     daily: tuple[tuple[str, tuple], ...]          # (fund, pool key): the claim's day completes it
     band: Optional[tuple] = None
 
-    def keys(self, day: int, banded: bool = True) -> list:
+    def keys(self, day: int, banded: bool = True):
+        """The keys of the claim's cumulatives (a sequence the caller only reads)."""
+        if not self.daily:  # most pools: the same keys for every claim
+            return self.yearly if not banded or self.band is None else self.yearly + (self.band,)
         keys = list(self.yearly)
         for fund, key in self.daily:
             keys.append((fund, key, day))

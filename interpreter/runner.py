@@ -120,10 +120,10 @@ def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, s
         if claim is None:  # parked on disk as its JSON text
             claim = parse_json(text)
         if index in repeated:
-            row = _repeated_row(claim["id"])
+            sink.put(index, writer.encode(_repeated_row(claim["id"])), True)
         else:
-            row = run.settle(claim).to_json(trace=trace)
-        sink.put(index, writer.encode(row), "error" in row)
+            result = run.settle(claim)
+            sink.put(index, writer.encode_result(result, trace), not result.ok)
         done += 1
         if not done % 1024:
             bar.settled(1024)

@@ -165,6 +165,8 @@ def position_paying(lo, hi, bands: tuple, room):
 def apply_caps(fund: str, pay, caps: tuple, facts, year: Year, trace: Optional[list]):
     """Limit a payment by every cap that applies; returns the payment and the caps that bound it
     as (cap, limit, room left)."""
+    if not caps:
+        return pay, ()
     bound = []
     pools = year.pools
     for cap in caps:
@@ -182,7 +184,7 @@ def apply_caps(fund: str, pay, caps: tuple, facts, year: Year, trace: Optional[l
 def cap_reached(caps: tuple, fund: str, facts, year: Year) -> bool:
     """A fund-wide yearly cap of the fund is used up."""
     for cap in caps:
-        if year.pools.get((fund, cap.key, None), ZERO) >= cap.limit(facts.measures):
+        if year.pools.get((fund, cap.key, None), ZERO) >= (cap.limit(facts.measures) if cap.per_extra else cap.amount):
             return True
     return False
 

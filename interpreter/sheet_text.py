@@ -95,6 +95,7 @@ NOTES_ZH: tuple[tuple[str, str], ...] = (
     (rf"yearly cap {_NUM} leaves {_NUM}", r"年度限额 \1，尚余 \2"),
     (r"限额: the actual cost up to the limit", "限额：按实际费用支付，不超过限额"),
     (r"定额: the fixed amount", "定额：按定额标准支付"),
+    (r"; (?=burden this year|excess over the thresholds)", "；"),
     (rf"burden this year {_NUM} -> {_NUM}, threshold {_NUM}", r"本年度个人负担 \1 → \2，起付标准 \3"),
     (rf"excess over the thresholds {_NUM} -> {_NUM}", r"超过起付标准部分 \1 → \2"),
     (rf"cost above the {_NAME} cap {_NUM}: no {_NAME} burden", r"超过⟨\1⟩限额 \2 的费用：不计入⟨\3⟩负担"),

@@ -1,0 +1,60 @@
+"""`med run` writes JSON lines straight from the engine's result (result_line.py): the same
+text, byte for byte, as the contract's dict (`Result.to_json`) through the JSON encoder."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import medpolicy
+from medpolicy.money import Exact
+from medpolicy.policy import to_json
+from medpolicy.result_line import json_line
+
+if True:  # the same reader as tests/test_examples.py
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+TEST_FILES = sorted(f for f in (ROOT / "policies").glob("*.test.toml") if not f.name.endswith(".members.test.toml"))
+
+
+def _line(result, trace: bool, memo=None) -> str:
+    return json_line(result.data, result.trace if trace else None, to_json, memo)
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda f: f.name)
+def test_every_worked_example_is_written_as_the_encoder_writes_it(test_file):
+    data = tomllib.loads(test_file.read_text(encoding="utf-8"))
+    policy = medpolicy.load(ROOT / "policies" / data.get("policy", test_file.name.replace(".test.toml", ".med")))
+    shared = data.get("params", {})
+    lines = 0
+    memo: dict = {}  # one writer's: each step's fixed parts written once, then reused
+    for ex in data["example"]:
+        results = policy.settle_all(ex.get("claim", []), params={**shared, **ex.get("params", {})},
+                                    members=ex.get("members"))
+        for r in results:
+            for trace in (False, True):
+                assert _line(r, trace) == _line(r, trace, memo) == ENCODE(r.to_json(trace=trace))
+                lines += 1
+    assert lines >= 20
+
+
+def test_an_error_row_an_exact_amount_and_escapes():
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    bad = policy.settle({"id": "x\"1", "person": "p"})
+    assert _line(bad, True) == ENCODE(bad.to_json())
+    assert json.loads(_line(bad, True))["error"]["code"] == "missing-field"
+    claim = {"id": "引号\"\\\n", "person": "张三", "date": "2026-03-05", "scheme": "employee", "status": "employed",
+             "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1000.00"}]}
+    r = policy.settle(claim)
+    r.data["patient"] = Exact(1, 3)  # a non-terminating amount: shown rounded to the fen
+    r.data["paid"]["major"] = Decimal("0.005")
+    line = _line(r, True)
+    assert line == ENCODE(r.to_json())
+    assert '"id": "引号\\"\\\\\\n", "person": "张三", ' in line
+    assert '"patient": "0.33"' in line and '"major": "0.01"' in line
