@@ -133,10 +133,12 @@ def test_shaoxing_cost_above_the_outpatient_cap_is_no_burden_and_the_excess_is_n
     assert steps["above cap"] == {"step": "above cap", "amount": "10369.23",
                                   "detail": "cost above the outpatient cap 6000.00: no major burden"}
     assert (steps["major base"]["amount"], steps["major base"]["detail"]) == \
-        ("3630.77", "excess over the thresholds 0.00 -> 0.00")
+        ("3630.77", "burden this year 0.00 -> 3630.77, threshold 25000.00; excess over the thresholds 0.00 -> 0.00")
     assert (stay["paid"]["basic"], stay["paid"]["major"]) == ("81540.00", "322.00")
     base = next(s for s in stay["trace"] if s["step"] == "major base")
-    assert (base["amount"], base["detail"]) == ("18460.00", "excess over the thresholds 0.00 -> 460.00")
+    assert (base["amount"], base["detail"]) == (
+        "18460.00", "burden this year 0.00 -> 18460.00, threshold 18000.00; "
+        "burden this year 3630.77 -> 22090.77, threshold 25000.00; excess over the thresholds 0.00 -> 460.00")
 
 
 # ---- settle.covered_by_cap and cost_above_cap: what lies above a benefit's cap ----------------
