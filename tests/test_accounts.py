@@ -242,6 +242,24 @@ def test_a_suspended_month_is_not_covered_and_the_account_is_closed():
         encoding="utf-8").splitlines(), 1) if text.strip().startswith("flexible lapse after"))
 
 
+def test_a_payer_whose_benefits_are_suspended_pays_no_relatives_claim():
+    # Shaoxing 第二十一条（七）, the employee scheme: the spouse's stay of the worked example
+    # "近亲属共济" (policies/shaoxing.test.toml): basic (2000 - 800) x 80% = 960.00, patient 1140.00,
+    # the carried pot paid 500.00. With the owner suspended that month (account.owner_suspended,
+    # as a run with the owner's record sets it): the fund pays the same, the account nothing.
+    policy = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    spouse = {"id": "s", "person": "sx-spouse", "date": "2025-04-08", "scheme": "employee", "status": "employed",
+              "benefit": "inpatient", "facility": {"level": "level2"},
+              "items": [{"class": "A", "amount": "2000.00"}, {"class": "excluded", "amount": "100.00"}],
+              "account": {"owner": "sx-payer", "relation": "spouse", "balance": "300.00", "carried": "500.00"}}
+    open_, closed = policy.settle_all([spouse, dict(spouse, id="c", person="sx-spouse-2",
+                                                    account=dict(spouse["account"], owner_suspended=True))],
+                                      params={"b_prepay": "10%"})
+    open_, closed = open_.to_json(), closed.to_json()
+    assert (open_["paid"]["basic"], open_["account"], open_["cash"]) == ("960.00", "500.00", "640.00")
+    assert (closed["paid"]["basic"], closed["account"], closed["cash"]) == ("960.00", "0.00", "1140.00")
+
+
 def test_med_run_with_members_streams_the_record_balance(tmp_path):
     # The Suizhou worked example (policies/suizhou.test.toml, "member record: ..."): January not
     # covered (第十条), the account pays 300.00 of it; March: 570.00 paid, the 200.00 left pays.
