@@ -18,7 +18,7 @@ from typing import Iterable, Optional, TextIO
 
 FORMATS = ("jsonl", "csv", "table")
 _FIXED = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"]
-_TAIL = ["patient", "account", "cash", "allowance", "error"]
+_TAIL = ["patient", "account", "cash", "account_balance", "allowance", "error"]
 _TEXT_COLUMNS = ("id", "person", "benefit", "error")
 
 

@@ -173,6 +173,32 @@ def test_csv_and_parquet_carry_account_and_cash(first, tmp_path):
     assert str(table.column("account")[0].as_py()) == "300.00" and str(table.column("cash")[0].as_py()) == "560.00"
 
 
+def test_csv_and_parquet_carry_the_balance_left(first, tmp_path):
+    from medpolicy.arrow import ParquetResults
+    from medpolicy.output import write_results
+    import pyarrow.parquet as pq
+
+    # a: balance 300 all used (above): 0.00 left. b: balance 1500, the current pot pays the 1000.00
+    # first: 500.00 left. c: no account, no balance known: an empty cell, a null.
+    claims = [claim("a", account={"balance": "300.00"}), claim("b", person="p2", account={"balance": "1500.00"}),
+              claim("c", person="p3")]
+    rows = [r.to_json(trace=False) for r in first.settle_all(claims)]
+    out = io.StringIO()
+    write_results(rows, "csv", out, first)
+    head, *lines = out.getvalue().splitlines()
+    col = head.split(",").index("account_balance")
+    assert head.split(",")[col - 1:col + 2] == ["cash", "account_balance", "allowance"]
+    assert [line.split(",")[col] for line in lines] == ["0.00", "500.00", ""]
+    table = first.settle_table(claims_table(claims))  # c on the columnar engine, a and b on the scalar one
+    assert [None if v is None else str(v) for v in table.column("account_balance").to_pylist()] == ["0.00", "500.00", None]
+    w = ParquetResults(str(tmp_path / "r.parquet"), ["basic"], trace=False)
+    for r in rows:
+        w.write(r)
+    w.close()
+    back = pq.read_table(tmp_path / "r.parquet").column("account_balance").to_pylist()
+    assert [None if v is None else str(v) for v in back] == ["0.00", "500.00", None]
+
+
 def test_the_batch_engine_leaves_claims_with_an_account_to_the_scalar_one(first):
     claims = [claim("a", account={"balance": "300.00"}), claim("b", person="p2"), claim("c", person="p2",
                                                                                        date="2026-05-01")]
