@@ -244,6 +244,10 @@ class _Compiler:
                 self.p.error(c.span, "a fund's clauses are about claims, not item classes; write item rules in the scheme")
         if base is None and word.name not in ("basic", "maternity") and clauses:
             self.p.error(node.span, f"fund `{word.name}` needs a base: `on burden`, `on eligible above cap` or `on remaining`")
+        if base is None and word.name == "maternity" and clauses:
+            # Only the basic fund's line carries clauses; the maternity fund pays on its benefits' terms.
+            self.p.error(node.span, "the maternity fund pays on the terms of the benefits it pays: write its caps "
+                                    "there (`maternity paid-by maternity cap 5000 yearly`)")
         return FundRules(word.name, base.kind if base else None, bool(base and base.including_prepay),
                          bool(base and base.above_deductible), benefits, tuple(c for c in clauses if not c.item),
                          node.span, node.cite, bool(base and base.including_first_share),

@@ -59,6 +59,8 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"a rate cannot be negative", "报销比例不能为负"),
     (r"a rate is a percentage: write (?P<v>\S+)", "报销比例应为百分数：写作 {v}"),
     (r"fund `(?P<f>[^`]+)` needs a base: .*", "基金 `{f}` 需指明支付基数：`on burden`、`on eligible above cap` 或 `on remaining`"),
+    (r"the maternity fund pays on the terms of the benefits it pays: write its caps there \(`(?P<eg>[^`]+)`\)",
+     "生育保险基金按其支付的待遇的条款支付：限额写在这些待遇上（`{eg}`）"),
     (r"parameter `(?P<p>[^`]+)` is declared twice", "参数 `{p}` 重复声明"),
     (r"the effective period ends before it starts", "施行期的结束日期早于开始日期"),
     (r"`(?P<t>[^`]+)` is not a date", "`{t}` 不是有效日期"),

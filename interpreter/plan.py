@@ -326,7 +326,10 @@ def _build(compiled, facts, params) -> Plan:
     if rate is None and t.limit is None and t.fixed is None:
         no_rate = ClaimError("no-clause", f"no clause gives a rate for this {facts.benefit} claim "
                                           f"({eff.level}{', ' + eff.status if eff.status else ''}, {eff.place})", None)
-    caps = tuple(c for p in t.caps if (c := _cap(p, params)) is not None)
+    # A cap written in a fund's block binds that fund's payments only: `fund basic cap 500`
+    # never caps a claim `paid-by maternity` (docs/language.md, "Caps and pools").
+    others = {c for f in scheme.funds if f.name != t.payer for c in f.clauses}
+    caps = tuple(c for p in t.caps if p.clause not in others and (c := _cap(p, params)) is not None)
     has_above_cap_layer = any(f.base == "above-cap" and (f.benefits is None or eff.benefit in f.benefits)
                               for f in scheme.funds)
     referred = facts.referred_from is not None and picks.get("deductible.referral") is not None

@@ -12,7 +12,16 @@ standard library inside, as an install has them) beside copies of `tests/` and `
 mutmut puts its `mutants/` copy first on sys.path, ahead of the editable install.
 
 Prints the score (killed / all mutants) and the surviving mutants; `--diffs` also prints
-each survivor's diff. The CORE list below is the one place that names the files: when the
+each survivor's diff.
+
+    python scripts/mutation.py --stage /tmp/mut-full --update --max-children 2
+
+`--update` brings a stage up to the repo as it is now without losing a run's results: files
+are rewritten only where their content changed, so mutmut (which compares modification
+times and, per function, hashes) re-tests the mutants of changed functions only; then every
+mutant that was not killed is run again against the current tests (mutmut never re-tests a
+survivor by itself). The stage's test selection is kept: mutmut 3.8 resets every verdict
+when `pytest_add_cli_args_test_selection` changes, so new tests go into files already in it. The CORE list below is the one place that names the files: when the
 engine is split into new modules, add them here.
 """
 
@@ -42,6 +51,8 @@ FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_
               "tests/test_exact.py", "tests/test_parameters.py", "tests/test_parameter_reach.py",
               "tests/test_claim_fields.py", "tests/test_claim_input.py", "tests/test_state.py",
               "tests/test_trace_steps.py", "tests/test_facts.py", "tests/test_accounts.py"]
+# Every tests/test_mutants_*.py (tests written to kill survivors) joins the first tier through
+# tests/conftest.py, also in a stage already running, whose selection cannot change.
 # The second tier (`--wide`) re-runs the first tier's survivors against everything else that
 # settles claims: properties, the CLI and streaming runner, the platform's identities, the
 # columnar engine compared with the scalar one.
@@ -126,6 +137,107 @@ def sample(names: list[str], n: int, seed: int) -> list[str]:
     return sorted(picked)
 
 
+def _mirror(src: Path, dst: Path, skip=()) -> int:
+    """Make `dst` hold `src`'s files, writing only those whose bytes differ and removing those
+    `src` no longer has (`skip`: top-level names left alone). Returns the files written."""
+    written = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if rel.parts[0] in skip or "__pycache__" in rel.parts or not path.is_file():
+            continue
+        wanted.add(rel)
+        out = dst / rel
+        data = path.read_bytes()
+        if not out.is_file() or out.read_bytes() != data:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)  # a new modification time: mutmut sees the change
+            written += 1
+    for path in list(dst.rglob("*")):
+        rel = path.relative_to(dst)
+        if rel.parts[0] in skip or not path.is_file() or rel in wanted:
+            continue
+        if path.suffix in (".meta", ".spans") or "__pycache__" in rel.parts:
+            continue  # mutmut's own records beside a mutated file
+        path.unlink()
+    return written
+
+
+_DATA = ("policies", "stdlib", "tests", "docs", "examples")
+
+
+def update(target: Path) -> None:
+    """Bring the stage's package, tests and data up to the repo, keeping mutmut's mutants/
+    and its results. mutmut copies the package's non-Python files and the data folders into
+    mutants/ only when missing (or adds without removing), so those are mirrored there too."""
+    if not (target / "mutants").is_dir():
+        raise SystemExit(f"mutation: {target} holds no run to update; run without --update first")
+    written = _mirror(ROOT / "interpreter", target / "medpolicy", skip=("grammar", "stdlib"))
+    for name in ("grammar", "stdlib"):
+        written += _mirror(ROOT / name, target / "medpolicy" / name)
+        _mirror(ROOT / name, target / "mutants" / "medpolicy" / name)
+    for name in _DATA:
+        written += _mirror(ROOT / name, target / name)
+        _mirror(ROOT / name, target / "mutants" / name)
+    for path in (target / "medpolicy").rglob("*"):  # the package's data files (schemas, tables)
+        rel = path.relative_to(target / "medpolicy")
+        out = target / "mutants" / "medpolicy" / rel
+        if path.is_file() and path.suffix != ".py" and (not out.is_file() or out.read_bytes() != path.read_bytes()):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, out)
+    for path in (target / "mutants" / "medpolicy").rglob("*.py"):  # modules the repo no longer has
+        if not (target / "medpolicy" / path.relative_to(target / "mutants" / "medpolicy")).exists():
+            path.unlink()
+    print(f"update: {written} files changed in {target}", flush=True)
+    kept = _selection(target)
+    missing = [t for t in FAST_TESTS if (target / t).exists() and t not in kept
+               and not Path(t).name.startswith("test_mutants_")]  # tests/conftest.py adds those
+    if missing:
+        print("update: not in the stage's test selection (kept: changing it resets every verdict): "
+              + " ".join(missing), file=sys.stderr)
+    (target / "wide-killed.txt").unlink(missing_ok=True)  # the second tier's verdicts are stale now
+
+
+def _selection(target: Path) -> list[str]:
+    """The test files of a stage's `pytest_add_cli_args_test_selection`."""
+    text = (target / "pyproject.toml").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("pytest_add_cli_args_test_selection"))
+    return re.findall(r'"([^"]+\.py)"', line)
+
+
+def _run_named(target: Path, names: list[str], max_children: str) -> None:
+    for i in range(0, len(names), 200):  # a command line of bounded length
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", max_children,
+                        *names[i:i + 200]], cwd=target, env={**os.environ, **ENV})
+
+
+_NOT_KILLED = ("survived", "no tests", "timeout", "suspicious", "segfault")
+
+
+def wide(target: Path, max_children: str) -> None:
+    """Run the survivors against the second tier in a copy of the stage (`STAGE-wide`): a new
+    test selection makes mutmut 3.8 reset every verdict, so the stage itself keeps its own.
+    The survivors the copy kills are listed in STAGE/wide-killed.txt."""
+    _, survivors = results(target)
+    copy = target.with_name(target.name + "-wide")
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(target, copy, symlinks=True)
+    text = (copy / "pyproject.toml").read_text(encoding="utf-8")
+    tests = [t for t in WIDE_TESTS if (copy / t).exists()]
+    toml_list = "[" + ", ".join(f'"{x}"' for x in tests + DESELECT) + "]"
+    text = re.sub(r"(?m)^pytest_add_cli_args_test_selection = .*$",
+                  lambda _: f"pytest_add_cli_args_test_selection = {toml_list}", text)
+    (copy / "pyproject.toml").write_text(text, encoding="utf-8")
+    print(f"re-running {len(survivors)} survivors against the second tier in {copy}", flush=True)
+    _run_named(copy, survivors, max_children)
+    status = dict(_statuses(copy))
+    killed = [n for n in survivors if status.get(n) == "killed"]
+    (target / "wide-killed.txt").write_text("".join(n + "\n" for n in killed), encoding="utf-8")
+    print(f"the second tier killed {len(killed)} of {len(survivors)}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", type=Path, default=Path("/tmp/medpolicy-mutation"))
@@ -138,14 +250,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20261206, help="the sample's seed")
     ap.add_argument("--wide", action="store_true",
                     help="re-run the last run's survivors against the second tier of tests (WIDE_TESTS)")
+    ap.add_argument("--update", action="store_true",
+                    help="bring the stage up to the repo keeping its results; re-test changed functions and every survivor")
     args = ap.parse_args(argv)
-    if args.wide:
-        _, survivors = results(args.stage)
-        _configure(args.stage, [f"medpolicy/{n}" for n in args.files], WIDE_TESTS)
-        print(f"re-running {len(survivors)} survivors against the second tier", flush=True)
-        for i in range(0, len(survivors), 200):  # a command line of bounded length
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children,
-                            *survivors[i:i + 200]], cwd=args.stage, env={**os.environ, **ENV})
+    if args.update:
+        update(args.stage)
+        # Mutants of changed functions and new ones (mutmut resets them), and any never reached.
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],
+                       cwd=args.stage, env={**os.environ, **ENV})
+        again = [n for n, status in _statuses(args.stage) if status in _NOT_KILLED]
+        print(f"re-running {len(again)} mutants not killed against the current tests", flush=True)
+        _run_named(args.stage, again, args.max_children)
+    elif args.wide:
+        wide(args.stage, args.max_children)
     elif args.sample:
         mutate = stage(args.stage, args.files)
         print("mutating:", " ".join(mutate), flush=True)
@@ -154,9 +271,7 @@ def main(argv=None) -> int:
                         "medpolicy.money.*__mutmut_1"], cwd=args.stage, env={**os.environ, **ENV})
         names = sample(all_mutants(args.stage), args.sample, args.seed)
         print(f"running a sample of {len(names)} mutants", flush=True)
-        for i in range(0, len(names), 200):
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children,
-                            *names[i:i + 200]], cwd=args.stage, env={**os.environ, **ENV})
+        _run_named(args.stage, names, args.max_children)
     elif not args.report_only:
         mutate = stage(args.stage, args.files)
         print("mutating:", " ".join(mutate), flush=True)
@@ -168,6 +283,12 @@ def main(argv=None) -> int:
     print(f"\nmutants checked: {total}  " + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     if total:
         print(f"score: {killed}/{total} killed = {100 * killed / total:.1f}%")
+    wide_file = args.stage / "wide-killed.txt"
+    if wide_file.exists():
+        second = set(wide_file.read_text(encoding="utf-8").split()) & set(survivors)
+        survivors = [n for n in survivors if n not in second]
+        print(f"the second tier (--wide) killed {len(second)} more: "
+              f"{killed + len(second)}/{total} = {100 * (killed + len(second)) / max(total, 1):.1f}%")
     for name in survivors:
         print("survived:", name)
         if args.diffs:

@@ -32,11 +32,22 @@ def node() -> str:
 
 
 if os.environ.get("MED_FRESH_PLANS"):
-    # The mutation run (scripts/mutation.py) forks each mutant from a process that has already
-    # settled claims; policies loaded at a test module's import would keep the plans built
-    # there, so a mutant of plan building would never run. Each test starts with none.
+    # The mutation run (scripts/mutation.py) forks each mutant, one pytest session each, from a
+    # process that has already settled claims; policies loaded at a test module's import would
+    # keep the plans built there, unmutated, so a mutant of plan building would never run.
+    # In a mutant's session each module starts once with none (and its cached loaders emptied):
+    # the mutant never changes within the session, so what its first test builds is the
+    # mutant's own. mutmut's stats run (which tests reach which function) starts every test
+    # with none, so that every test that builds a plan is counted as reaching the builder.
+    # Resetting before every test in a mutant's session too cost about twice the CPU.
+    _RESET = pytest.StashKey[set]()
+
     @pytest.fixture(autouse=True)
     def _fresh_plans(request):
+        done = request.session.stash.setdefault(_RESET, set())
+        if request.module.__name__ in done and os.environ.get("MUTANT_UNDER_TEST") != "stats":
+            return
+        done.add(request.module.__name__)
         import medpolicy
 
         def policies(value, depth=0):
@@ -54,3 +65,52 @@ if os.environ.get("MED_FRESH_PLANS"):
                 value.cache_clear()  # a module's cached loader: its policies are loaded again
             for policy in policies(value):
                 policy._engine._plans.clear()
+
+
+if os.environ.get("MED_FRESH_PLANS") and os.environ.get("MUTANT_UNDER_TEST") is not None:
+    # Code that runs while the package and the test modules are imported (the claim field
+    # table, `Exact`'s operators) ran in mutmut's parent process before the fork, unmutated.
+    # The parent records the functions it called (in MED_AT_IMPORT: pytest imports this file
+    # again in every session, and the forked sessions inherit the environment); a mutant of
+    # one of them has its session import the package and the test modules again, with the
+    # mutant in force.
+    import sys
+
+    _TESTS = str(Path(__file__).resolve().parent)
+    _ORIG = "__mutmut_orig"
+
+    if "MED_AT_IMPORT" not in os.environ:
+        _called: set = set()
+
+        def _record(frame, event, arg):
+            if event == "call" and frame.f_code.co_name.endswith(_ORIG):
+                module = frame.f_globals.get("__name__", "")
+                if module.startswith("medpolicy."):
+                    _called.add(f"{module}.{frame.f_code.co_name[:-len(_ORIG)]}")
+
+        sys.setprofile(_record)
+
+        def pytest_collection_finish(session):
+            sys.setprofile(None)
+            os.environ["MED_AT_IMPORT"] = " ".join(sorted(_called))
+
+    def pytest_sessionstart(session):
+        mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+        if mutant.rpartition("__mutmut_")[0] not in os.environ.get("MED_AT_IMPORT", "").split():
+            return
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None) or ""
+            if name == "medpolicy" or name.startswith("medpolicy.") or \
+                    (file.startswith(_TESTS) and not file.endswith("conftest.py")):
+                del sys.modules[name]
+
+    def pytest_configure(config):
+        # Tests written to kill survivors (tests/test_mutants_*.py) join the first tier of a
+        # stage already running: mutmut resets every verdict when its test selection changes,
+        # so they are added to the selection here (a mutant's own session names its tests).
+        if not config.args or any("::" in a for a in config.args):
+            return
+        named = {Path(a).name for a in config.args}
+        for extra in sorted(Path(_TESTS).glob("test_mutants_*.py")):
+            if extra.name not in named:
+                config.args.append(os.path.relpath(extra))

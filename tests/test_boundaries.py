@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import medpolicy
+from medpolicy.errors import MedCompileError
 
 ROOT = Path(__file__).resolve().parent.parent
 SUIHUA = medpolicy.load(ROOT / "policies" / "suihua.med")
@@ -192,6 +193,30 @@ def test_a_fund_cap_counts_only_its_fund():
     r = rows(SUIHUA, claims)
     assert r[0]["paid"] == {"basic": "0.00", "major": "0.00", "maternity": "5000.00"}
     assert r[1]["paid"] == {"basic": "120000.00", "major": "7131.18", "maternity": "0.00"}
+
+
+def test_a_fund_blocks_cap_binds_only_that_funds_payments():
+    # Suihua 第二十一条: the 120,000 is the basic fund's (`fund basic cap 120000 yearly`); 第二十二条（一）2:
+    # the maternity fund pays a delivery in full. A stay reaches the basic cap (level 3, employed:
+    # (150,000 − 900) × 85% = 126,735 → 120,000.00), and a delivery of 130,000 in the same year is
+    # paid 130,000.00 by the maternity fund, with no cap step (it was capped at 120,000.00).
+    claims = [dict(stay("i", amount="150000.00"), person="m"), _maternity("d", "2026-05-01", "delivery", "130000.00")]
+    results = SUIHUA.settle_all(claims)
+    assert results[0].to_json(trace=False)["paid"]["basic"] == "120000.00"
+    delivery = results[1].to_json()
+    assert (delivery["paid"]["maternity"], delivery["patient"]) == ("130000.00", "0.00")
+    assert [s["step"] for s in delivery["trace"] if "cap" in s["step"]] == []
+
+
+def test_a_cap_on_the_maternity_funds_line_is_an_error_not_ignored():
+    # Only the basic fund's line carries clauses for the benefits; the maternity fund's caps are
+    # written on the benefits it pays, so a cap on its line would be silently unused.
+    with pytest.raises(MedCompileError) as e:
+        policy("scheme employee\n  fund maternity cap 600 yearly\n  inpatient deductible none rate 100%\n"
+               "  maternity paid-by maternity deductible none rate 100%\n")
+    assert [(d.span.line, d.span.column, d.message) for d in e.value.diagnostics] == [
+        (4, 3, "the maternity fund pays on the terms of the benefits it pays: write its caps there "
+               "(`maternity paid-by maternity cap 5000 yearly`)")]
 
 
 def test_a_scheme_keeps_its_own_caps():

@@ -28,9 +28,15 @@ def _policy(path: Path):
     return medpolicy.load(path)
 
 
-@functools.lru_cache(maxsize=None)
+_EXAMPLES: dict = {}
+
+
 def _examples(test_file: Path) -> dict:
-    return tomllib.loads(test_file.read_text(encoding="utf-8"))
+    # Plain data, read once: kept through the mutation run's per-module reset (conftest.py),
+    # which empties only cached loaders (`cache_clear`), since those hold policies.
+    if test_file not in _EXAMPLES:
+        _EXAMPLES[test_file] = tomllib.loads(test_file.read_text(encoding="utf-8"))
+    return _EXAMPLES[test_file]
 
 
 def _cases():
