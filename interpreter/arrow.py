@@ -70,15 +70,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_KNOWN = {"id", "person", "year", "benefit", *_FIELDS, "paid", "patient", "account", "cash", "allowance", "error",
-          "trace"}
+_KNOWN = {"id", "person", "year", "benefit", *_FIELDS, "paid", "patient", "account", "cash", "account_balance",
+          "allowance", "error", "trace"}
 
 
 def result_schema(funds: Iterable[str], trace: bool) -> pa.Schema:
     fields = [("id", pa.string()), ("person", pa.string()), ("year", pa.int32()), ("benefit", pa.string()),
               *((name, MONEY) for name in _FIELDS),
               ("paid", pa.struct([(f, MONEY) for f in funds])), ("patient", MONEY),
-              ("account", MONEY), ("cash", MONEY), ("allowance", MONEY),
+              ("account", MONEY), ("cash", MONEY), ("account_balance", MONEY), ("allowance", MONEY),
               ("error", _ERROR)]
     if trace:
         fields.append(("trace", pa.list_(_STEP)))
@@ -94,7 +94,7 @@ def results_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch:
         ok = "error" not in r
         for name in ("id", "person", "year", "benefit"):
             columns[name].append(r.get(name))
-        for name in (*_FIELDS, "patient", "account", "cash", "allowance"):
+        for name in (*_FIELDS, "patient", "account", "cash", "account_balance", "allowance"):
             columns[name].append(_money(r.get(name)) if ok else None)
         # A fund the claim's scheme does not have is null, not a payment of 0.
         columns["paid"].append({f: _money(r["paid"].get(f)) for f in funds} if ok else None)

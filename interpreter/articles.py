@@ -108,6 +108,8 @@ class ArticleReport:
     out_of_scope: tuple[tuple[Article, str], ...]    # with the reason
     missing: tuple[Article, ...]                      # neither cited nor declared out of scope
     unknown: tuple[tuple[str, ast.Span], ...]         # declared out of scope but not in the text
+    # cited by a clause and declared out of scope too (a warning): the `out-of-scope` line's span
+    both: tuple[tuple[Article, ast.Span], ...] = ()
 
 
 def regulation_for(policy_path: Path) -> Path:
@@ -128,7 +130,7 @@ def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleRepo
     by_number = {a.number: a for a in articles}
     cites = cited(module)
     declared: dict[int, str] = {}
-    unknown = []
+    unknown, both = [], []
     for item in module.items:
         if isinstance(item, ast.OutOfScope):
             for name in item.articles:
@@ -138,10 +140,12 @@ def check_articles(policy_path: Path, text: Optional[str] = None) -> ArticleRepo
                     unknown.append((name, item.span))
                 else:
                     declared[number] = item.reason
+                    if number in cites:
+                        both.append((by_number[number], item.span))
     encoded = tuple(a for a in articles if a.number in cites)
     out = tuple((a, declared[a.number]) for a in articles if a.number not in cites and a.number in declared)
     missing = tuple(a for a in articles if a.number not in cites and a.number not in declared)
-    return ArticleReport(str(regulation), tuple(articles), encoded, out, missing, tuple(unknown))
+    return ArticleReport(str(regulation), tuple(articles), encoded, out, missing, tuple(unknown), tuple(both))
 
 
 

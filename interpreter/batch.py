@@ -869,6 +869,7 @@ class _Run:
             # A claim with an `account` field is the scalar engine's (not a common-shape field), and so
             # is its person's every claim: no row here has a balance, so the patient pays in cash.
             "account": money("account", np.zeros(c.n, np.int64), ok), "cash": money("cash", out.patient, ok),
+            "account_balance": money("account_balance", np.zeros(c.n, np.int64), np.zeros(c.n, bool)),  # none known
             "allowance": money("allowance", np.zeros(c.n, np.int64), per_plan([v.allowance_zero for v in self.vplans],
                                                                                 False)),
             "error": patch.text(errors.take(pa.array(plans + 1)), "error"),

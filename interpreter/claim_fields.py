@@ -101,6 +101,8 @@ ACCOUNT_FIELDS = (
     _field("relation", "name", "how the patient is related to the owner (配偶, 父母, 子女 ...)", kind="relation"),
     _field("used", "bool", "false: the account pays nothing of this claim, its balance kept (the platform's "
                            "acct_used_flag 0)"),
+    _field("owner_suspended", "bool", "the owner's benefits are suspended this month (待遇中断); set from the "
+                                      "owner's record when the run has one", feeds=("flag payer-suspended",)),
 )
 
 ITEM_FIELDS = (

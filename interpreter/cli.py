@@ -301,6 +301,9 @@ def _check_articles(name: str, reports: list) -> bool:
     for article, span in r.unknown:
         print(f"{span.file}:{span.line}:{span.column}: error: `out-of-scope` names {article!r}, "
               f"which is not an article of {r.regulation}", file=sys.stderr)
+    for a, span in r.both:
+        print(f"{span.file}:{span.line}:{span.column}: warning: {a.name} is declared `out-of-scope` here but a "
+              f"clause cites it: drop it from this line or say what is left out", file=sys.stderr)
     print(f"{name}: {len(r.articles)} articles: {len(r.encoded)} encoded, {len(r.out_of_scope)} out of scope, "
           f"{len(r.missing)} missing", file=sys.stderr)
     return not r.missing and not r.unknown

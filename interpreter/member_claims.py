@@ -4,7 +4,9 @@ A claim whose person has a record gets, from the record's month (`Policy.member_
 - whether benefits are payable that month: if not, the claim is not covered, citing the
   member rule's article (the engine's `not_covered` stage), and a month whose benefits are
   suspended (contributions lapsed or unpaid) has the flag `suspended` for the policy's
-  clauses (Shaoxing 第二十一条（七）: no account in such months);
+  clauses (Shaoxing 第二十一条（七）: no account in such months); a claim paid from another
+  member's account (`account.owner`) whose benefits are suspended that month has the flag
+  `payer-suspended`;
 - the account's balance, when the claim gives none: the month's balance from the record
   (opening balance, credits, deductions) less what the member's earlier claims in the run
   took from it. What claims took is kept beside the person's years, under
@@ -66,6 +68,8 @@ class MemberBook:
             self._cover(rec, facts, changes)
         acct = facts.account
         owner = (acct.get("owner") if acct else None) or facts.person
+        if owner != facts.person and self._suspended(owner, facts.date):
+            changes["flags"] = changes.get("flags", facts.flags) | {"payer-suspended"}
         stated = acct is not None and (acct.get("balance") is not None or acct.get("carried") is not None)
         if not stated:
             pots = self._pots(owner, facts, spent)
@@ -91,6 +95,13 @@ class MemberBook:
             flags = (flags - {"standard-enrolment"}) | {"pooled-only"}
         if flags is not facts.flags:
             changes["flags"] = flags
+
+    def _suspended(self, owner: str, on) -> bool:
+        """Whether the benefits of the account's owner (another member: 家庭共济) are suspended in
+        the claim's month (Shaoxing 第二十一条（七）: 待遇中断期间个人账户不能使用)."""
+        rec = self.records.get(owner)
+        row = self._month(rec, on) if rec is not None else None
+        return row is not None and not row.payable and row.reason in SUSPENDED
 
     def _month(self, rec, on):
         try:

@@ -21,7 +21,7 @@ from .result_line import json_line
 
 FORMATS = ("jsonl", "csv", "table")
 _FIXED = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"]
-_TAIL = ["patient", "account", "cash", "allowance", "error"]
+_TAIL = ["patient", "account", "cash", "account_balance", "allowance", "error"]
 _TEXT_COLUMNS = ("id", "person", "benefit", "error")
 
 

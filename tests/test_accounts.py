@@ -173,6 +173,32 @@ def test_csv_and_parquet_carry_account_and_cash(first, tmp_path):
     assert str(table.column("account")[0].as_py()) == "300.00" and str(table.column("cash")[0].as_py()) == "560.00"
 
 
+def test_csv_and_parquet_carry_the_balance_left(first, tmp_path):
+    from medpolicy.arrow import ParquetResults
+    from medpolicy.output import write_results
+    import pyarrow.parquet as pq
+
+    # a: balance 300 all used (above): 0.00 left. b: balance 1500, the current pot pays the 1000.00
+    # first: 500.00 left. c: no account, no balance known: an empty cell, a null.
+    claims = [claim("a", account={"balance": "300.00"}), claim("b", person="p2", account={"balance": "1500.00"}),
+              claim("c", person="p3")]
+    rows = [r.to_json(trace=False) for r in first.settle_all(claims)]
+    out = io.StringIO()
+    write_results(rows, "csv", out, first)
+    head, *lines = out.getvalue().splitlines()
+    col = head.split(",").index("account_balance")
+    assert head.split(",")[col - 1:col + 2] == ["cash", "account_balance", "allowance"]
+    assert [line.split(",")[col] for line in lines] == ["0.00", "500.00", ""]
+    table = first.settle_table(claims_table(claims))  # c on the columnar engine, a and b on the scalar one
+    assert [None if v is None else str(v) for v in table.column("account_balance").to_pylist()] == ["0.00", "500.00", None]
+    w = ParquetResults(str(tmp_path / "r.parquet"), ["basic"], trace=False)
+    for r in rows:
+        w.write(r)
+    w.close()
+    back = pq.read_table(tmp_path / "r.parquet").column("account_balance").to_pylist()
+    assert [None if v is None else str(v) for v in back] == ["0.00", "500.00", None]
+
+
 def test_the_batch_engine_leaves_claims_with_an_account_to_the_scalar_one(first):
     claims = [claim("a", account={"balance": "300.00"}), claim("b", person="p2"), claim("c", person="p2",
                                                                                        date="2026-05-01")]
@@ -240,6 +266,24 @@ def test_a_suspended_month_is_not_covered_and_the_account_is_closed():
     assert step["cite"] == "第十四条" and "lapsed" in step["detail"]
     assert step["line"] == next(i for i, text in enumerate((ROOT / "policies" / "shaoxing.med").read_text(
         encoding="utf-8").splitlines(), 1) if text.strip().startswith("flexible lapse after"))
+
+
+def test_a_payer_whose_benefits_are_suspended_pays_no_relatives_claim():
+    # Shaoxing 第二十一条（七）, the employee scheme: the spouse's stay of the worked example
+    # "近亲属共济" (policies/shaoxing.test.toml): basic (2000 - 800) x 80% = 960.00, patient 1140.00,
+    # the carried pot paid 500.00. With the owner suspended that month (account.owner_suspended,
+    # as a run with the owner's record sets it): the fund pays the same, the account nothing.
+    policy = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    spouse = {"id": "s", "person": "sx-spouse", "date": "2025-04-08", "scheme": "employee", "status": "employed",
+              "benefit": "inpatient", "facility": {"level": "level2"},
+              "items": [{"class": "A", "amount": "2000.00"}, {"class": "excluded", "amount": "100.00"}],
+              "account": {"owner": "sx-payer", "relation": "spouse", "balance": "300.00", "carried": "500.00"}}
+    open_, closed = policy.settle_all([spouse, dict(spouse, id="c", person="sx-spouse-2",
+                                                    account=dict(spouse["account"], owner_suspended=True))],
+                                      params={"b_prepay": "10%"})
+    open_, closed = open_.to_json(), closed.to_json()
+    assert (open_["paid"]["basic"], open_["account"], open_["cash"]) == ("960.00", "500.00", "640.00")
+    assert (closed["paid"]["basic"], closed["account"], closed["cash"]) == ("960.00", "0.00", "1140.00")
 
 
 def test_med_run_with_members_streams_the_record_balance(tmp_path):

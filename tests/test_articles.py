@@ -58,6 +58,19 @@ def test_out_of_scope_must_name_an_article_of_the_text(tmp_path, capsys):
         in capsys.readouterr().err
 
 
+def test_an_article_cited_and_declared_out_of_scope_is_a_warning_at_the_declaration(tmp_path, capsys):
+    # 第三条 is cited by the inpatient clause (line 7) and declared out of scope on line 3: a
+    # warning naming line 3; the run still passes (exit 0) and 第三条 counts as encoded.
+    (tmp_path / "city.txt").write_text(REGULATION, encoding="utf-8")
+    (tmp_path / "city.med").write_text(POLICY.replace('"第二条" "purpose', '"第二条" "第三条" "purpose'), encoding="utf-8")
+    assert main(["check", "--articles", str(tmp_path / "city.med")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning" in line] == [
+        f"{tmp_path / 'city.med'}:3:1: warning: 第三条 is declared `out-of-scope` here but a clause cites it: "
+        "drop it from this line or say what is left out"]
+    assert err[-1] == f"{tmp_path / 'city.med'}: 4 articles: 2 encoded, 2 out of scope, 0 missing"
+
+
 def test_a_policy_without_its_regulation_beside_it(tmp_path, capsys):
     (tmp_path / "city.med").write_text(POLICY, encoding="utf-8")
     assert main(["check", "--articles", str(tmp_path / "city.med")]) == 1
@@ -71,7 +84,9 @@ def test_the_shipped_policies_account_for_every_article(capsys):
     # suihua.zh.med is Suihua written in Chinese keywords: it reads suihua.txt too.
     assert [p.stem for p in policies] == ["binzhou", "shaoxing", "suihua", "suihua.zh", "suizhou", "ziyang"]
     assert main(["check", "--articles", *map(str, policies)]) == 0
-    summary = [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines() if "articles:" in line]
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning" in line] == []  # none both cites and declares out of scope
+    summary = [line.split(": ", 1)[1] for line in err if "articles:" in line]
     assert summary == [
         "41 articles: 13 encoded, 28 out of scope, 0 missing",
         "95 articles: 38 encoded, 57 out of scope, 0 missing",

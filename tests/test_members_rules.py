@@ -126,6 +126,8 @@ def _errors(body: str) -> list[str]:
     ("members resident\n  after leaving employee within 3 months start after 0 months\n"
      "  after leaving employee within 3 months start after 1 months\n",
      "6:42: this clause and the one on line 5 both apply to the same members and neither is more specific"),
+    ("members employee\n  employed start after 0 months retroactive\n",
+     "5:12: a `retroactive` start restores the gap since the member left another scheme: it needs `after leaving …`"),
 ])
 def test_new_member_checks_name_the_place(body, expected):
     assert expected in _errors(body)

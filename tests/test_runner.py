@@ -158,7 +158,7 @@ def test_csv_output_streams_with_the_policys_funds(tmp_path):
     path.write_bytes(b"\n".join(_lines(claims)))
     rows, _, _ = _run(path, trace=False, fmt="csv", chunk=4)
     assert rows[0] == ("id,person,year,benefit,total,excluded,prepay,eligible,deductible,"
-                       "paid.basic,paid.major,paid.maternity,patient,account,cash,allowance,error")
+                       "paid.basic,paid.major,paid.maternity,patient,account,cash,account_balance,allowance,error")
     expected = [json.loads(r) for r in _expected(path, False)]
     assert [r.split(",")[0] for r in rows[1:]] == [r["id"] for r in expected]
     assert [r.split(",")[9] for r in rows[1:]] == [r["paid"]["basic"] for r in expected]

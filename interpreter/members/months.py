@@ -409,7 +409,9 @@ def _employee_status(ctx, months) -> dict:
             out[mo] = (False, "not-paid", None, 0)
         elif start is None or mo < start[0]:
             start = start or _start(ctx, of(paid[mo].paid_on), kind, mode, first_time, paid[mo].paid_on, came=True)
-            if mo < start[0]:
+            if mo < start[0] and mo in paid and _restores_gap(start[1]):
+                out[mo] = (True, None, start[1], 0)  # the gap since leaving, caught up: restored (追溯)
+            elif mo < start[0]:
                 out[mo] = (False, start[2], start[1], _waiting_left(start, mo))
             else:
                 step = 0  # covered from this very month: decide it as any other
@@ -424,6 +426,13 @@ def _employee_status(ctx, months) -> dict:
             step = j - i
         i += step
     return out
+
+
+def _restores_gap(rule) -> bool:
+    """An `after leaving … start … retroactive` rule: the months before its start that the member
+    paid (the gap since leaving, 补缴) are covered (Suizhou 第十四条: 中断期间的待遇可按规定追溯)."""
+    return rule is not None and rule.leaving is not None and isinstance(rule.setting, Months) \
+        and rule.setting.retroactive
 
 
 def _break(ctx, run, paid, resumed, kind, mode, out):

@@ -198,6 +198,9 @@ def _rule(scheme, line, vocab, params, problems) -> Optional[MemberRule]:
             problems.error(s.span, "a member line selects by kind, sex, enrolment, group and dates only")
     if start > end:
         problems.error(line.span, "the clause's dates end before they start")
+    if isinstance(line.setting, Months) and line.setting.retroactive and leaving is None:
+        problems.error(line.setting.span, "a `retroactive` start restores the gap since the member left another "
+                                          "scheme: it needs `after leaving …`")
     _check_setting(line.setting, vocab, params, problems)
     setting = line.setting
     if isinstance(setting, Contribution) and setting.fund is not None:

@@ -90,6 +90,9 @@ class Months:
     months: int
     span: ast.Span = _span()
     days: bool = False    # `start after 1 days`: from the day after payment (缴费次日起)
+    # `after leaving … start after N months retroactive`: the history's months before the start
+    # that are paid (the gap since leaving, caught up: 补缴) are restored (中断期间的待遇可追溯)
+    retroactive: bool = False
 
 
 @attrs.frozen

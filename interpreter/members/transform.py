@@ -91,7 +91,7 @@ class MemberTransforms(Transformer):
         return Credit(None, ch[1], span=self._span(meta), prorated=bool(_toks(ch, "PRORATED")))
 
     def start_after(self, meta, ch):
-        return Months("start", _int(ch), span=self._span(meta))
+        return Months("start", _int(ch), span=self._span(meta), retroactive=bool(_toks(ch, "RETROACTIVE")))
 
     def start_after_days(self, meta, ch):
         return Months("start", _int(ch), span=self._span(meta), days=True)
