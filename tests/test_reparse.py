@@ -199,7 +199,7 @@ def test_random_character_edits_report_the_whole_files_first_error(city):
     base = long_block(80) if city == "long block" else (POLICIES / f"{city}.med").read_text(encoding="utf-8")
     rnd = random.Random(city)
     alone = 0
-    for _trial in range(12):
+    for _trial in range(20):
         reparser = Reparser("f.med")
         reparser.parse(base)
         lines = base.split("\n")
@@ -212,4 +212,6 @@ def test_random_character_edits_report_the_whole_files_first_error(city):
             whole = outcome(lambda t: parse(t, "f.med"), text)
             assert outcome(reparser.parse, text) == whole
             alone += not isinstance(whole, ast.Module) and not reparser.whole
-    assert alone >= 8  # errors found by parsing one piece, not the whole file
+    # Errors found by parsing one piece, not the whole file: most erring edits (on 2026-12-06,
+    # 14 of 16 in shaoxing.med and 31 of 49 in the long block; the edits follow the file's text).
+    assert alone >= 10
