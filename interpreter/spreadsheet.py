@@ -31,8 +31,10 @@ def layers_of(rows: Iterable[dict]) -> list[str]:
 
 
 def columns(layers: Sequence[str]) -> list[str]:
-    return ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible",
-            *(f"paid.{l}" for l in layers), "patient", "account", "cash", "allowance", "error"]
+    """The streamed CSV's columns (output.py), so a workbook and a CSV of one run agree."""
+    from .output import _FIXED, _TAIL
+
+    return [*_FIXED, *(f"paid.{l}" for l in layers), *_TAIL]
 
 
 def cells(r: dict, layers: Sequence[str]) -> dict:

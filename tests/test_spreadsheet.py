@@ -32,8 +32,8 @@ def test_csv_for_excel_starts_with_a_bom_and_neutralises_formulas(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbfid,person,year,benefit,total,")
     rows = raw.decode("utf-8-sig").splitlines()
     assert rows[1] == ("\"'=HYPERLINK(\"\"http://x\"\")\",'+86-1,2026,inpatient,10500.00,500.00,0.00,10000.00,"
-                       "900.00,7917.00,0.00,0.00,2583.00,0.00,2583.00,,")
-    assert rows[2].startswith("'@SUM(A1),,,,,,,,,,,,,,,,\"unknown-value: benefit 'dental' is not one of")
+                       "900.00,7917.00,0.00,0.00,2583.00,0.00,2583.00,,,")  # no account_balance known
+    assert rows[2].startswith("'@SUM(A1),,,,,,,,,,,,,,,,,\"unknown-value: benefit 'dental' is not one of")
 
 
 def test_csv_without_excel_has_no_bom():
@@ -47,7 +47,7 @@ def test_csv_leaves_numbers_and_plain_text_alone():
     buf = io.StringIO()
     write_csv([{"id": "a-1", "person": "p", "year": 2026, "benefit": "outpatient", "total": "1.00",
                 "paid": {"basic": "0.50"}, "patient": "0.50"}], buf)
-    assert buf.getvalue().splitlines()[1] == "a-1,p,2026,outpatient,1.00,,,,,0.50,0.50,,,,"  # no account, cash given
+    assert buf.getvalue().splitlines()[1] == "a-1,p,2026,outpatient,1.00,,,,,0.50,0.50,,,,,"  # no account, cash, balance given
 
 
 def test_xlsx_money_is_numbers_with_two_decimals_and_text_is_never_a_formula(tmp_path):
