@@ -313,3 +313,309 @@ def test_shaoxing_a_primary_level_pharmacy_is_not_primary_care(facility_type, ba
     r = shaoxing.settle(claim([{"class": "A", "amount": "1400.00"}], benefit="outpatient",
                               facility={"level": "primary", "type": facility_type}), params=params)
     assert r["paid"]["basic"] == basic
+
+
+# ==== Survivors of the full run (2026-12-06, 10:00): engine.py ================================
+
+def items(*pairs):
+    return [{"class": c, "amount": a} for c, a in pairs]
+
+
+def step(result: dict, name: str) -> dict:
+    return next(s for s in result["trace"] if s["step"] == name)
+
+
+# ---- Engine.plan: one plan per signature and parameters, a bounded cache ----------------------
+
+def _counting_build(monkeypatch, fail=None):
+    from medpolicy import engine
+    built, real = [], engine.build
+
+    def counting(compiled, facts, params):
+        built.append(facts.level)
+        if fail is not None:
+            raise fail(compiled)
+        return real(compiled, facts, params)
+    monkeypatch.setattr(engine, "build", counting)
+    return built
+
+
+def test_a_plan_is_built_once_per_claim_signature(monkeypatch):
+    built = _counting_build(monkeypatch)
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n    level2 rate 70%\n")
+    out = p.settle_all([claim(), claim(id="c2", date="2026-04-01"), claim(id="c3", facility={"level": "level2"})])
+    assert [r["paid"]["basic"] for r in out] == ["8000.00", "8000.00", "7000.00"]
+    assert built == ["level3", "level2"]
+
+
+def test_a_signatures_missing_parameter_error_is_kept_not_built_again(monkeypatch):
+    from medpolicy.plan import missing_parameters
+    built = _counting_build(monkeypatch, fail=lambda compiled: missing_parameters(compiled, {"d"}))
+    p = policy('parameter d "the deductible"\nscheme employee\n  inpatient deductible d rate 80%\n')
+    rows = [r["error"] for r in p.settle_all([claim(), claim(id="c2", date="2026-04-01")])]
+    assert rows == [{"code": "missing-parameter", "field": None,
+                     "message": "this claim's terms need parameter the run did not give: d (the deductible); "
+                                "give it with --param d=VALUE (or params={'d': ...})"}] * 2
+    assert built == ["level3"]
+
+
+def test_a_full_plan_cache_is_emptied_and_refilled(monkeypatch):
+    from medpolicy import engine
+    monkeypatch.setattr(engine, "MAX_PLANS", 2)
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n    level2 rate 70%\n    level1 rate 90%\n")
+    out = p.settle_all([claim(facility={"level": lv}, id=lv) for lv in ("level1", "level2", "level3")])
+    assert [r["paid"]["basic"] for r in out] == ["9000.00", "7000.00", "8000.00"]
+    assert len(p._engine._plans) == 1   # two plans held: the third emptied the cache first
+
+
+def test_parameters_given_as_a_plain_dict_key_the_plans_by_their_values():
+    # The engine caches plans per signature and parameters; a caller of the engine itself may
+    # give a plain dict (no precomputed key): 50% and 80% are two plans.
+    from decimal import Decimal
+    from medpolicy.settle import Year
+    p = policy("parameter r\nscheme employee\n  inpatient deductible none rate r\n")
+    facts = p._read(claim())
+    paid = [p._engine.settle(facts, Year(), {"r": Decimal(r)}, trace=False)[0]["paid"]["basic"] for r in ("0.5", "0.8")]
+    assert paid == [Decimal("5000.00"), Decimal("8000.00")]
+
+
+# ---- an unexpected failure: the claim's error row names the stage and the clause or field --------
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def _internal(message, field=None):
+    return {"code": "internal", "field": field, "message": f"could not settle ({message}): RuntimeError('boom')"}
+
+
+def test_an_unexpected_failure_names_the_stage_it_happened_in(monkeypatch):
+    from medpolicy import accounts, engine
+    plain = policy("scheme employee\n  inpatient deductible none rate 80%\n")
+    layered = policy("scheme employee\n  fund major on burden\n    rate 50%\n  inpatient deductible none rate 80%\n")
+    with monkeypatch.context() as m:
+        m.setattr(engine, "build", _boom)
+        assert plain.settle(claim())["error"] == _internal("plan")
+    with monkeypatch.context() as m:
+        m.setattr(accounts, "pay", _boom)
+        assert plain.settle(claim(account={"balance": "100.00"}))["error"] == _internal("account")
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_commit", _boom)
+        assert plain.settle(claim())["error"] == _internal("commit")
+        assert layered.settle(claim())["error"] == _internal("commit")
+    with monkeypatch.context() as m:
+        m.setitem(engine._LAYER_BASES, "burden", _boom)
+        assert layered.settle(claim())["error"] == _internal("layers, the clause at line 5")
+    ceiling = policy("scheme employee\n  inpatient deductible none rate 80%\n  bed ceiling 40 daily\n")
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_over_ceiling", _boom)
+        bed = [{"class": "bed", "amount": "300.00", "days": 5}]
+        assert ceiling.settle(claim(bed))["error"] == _internal("costs, the clause at line 5, claim field items[0]",
+                                                                 "items[0]")
+
+
+# ---- the personal account's stage: when it runs -----------------------------------------------
+
+def test_a_claim_no_fund_pays_still_says_why_the_account_pays_nothing():
+    p = policy("scheme employee\n  account self-pay own-expense\n  inpatient deductible 0 rate 80%\n"
+               "    remote-self not-covered\n")
+    r = p.settle(claim(place="remote-self")).to_json()
+    assert (r["patient"], r["account"], r["cash"]) == ("10000.00", "0.00", "10000.00")
+    assert r["trace"][2:] == [
+        {"step": "not covered", "line": 6, "detail": "no fund pays this claim"},
+        {"step": "account", "amount": "0.00", "line": 4, "detail": "the claim gives no account balance (account.balance)"}]
+
+
+def test_the_accounts_balance_carries_to_a_claim_that_gives_none():
+    p = policy("scheme employee\n  inpatient deductible 0 rate 80%\n")
+    out = [r.to_json(trace=False) for r in p.settle_all([claim(account={"balance": "500.00"}),
+                                                          claim(id="c2", date="2026-04-01")])]
+    assert [r.get("account_balance") for r in out] == ["500.00", "500.00"]
+
+
+# ---- costs: notes of defaults, ceilings, class pre-payments and rates -------------------------
+
+def test_the_defaults_of_the_plan_and_of_an_item_class_are_both_noted_after_the_total():
+    p = policy('parameter r "the rate" default 80% from "x"\nparameter pb "B\'s share" default 10% from "y"\n'
+               "scheme employee\n  inpatient deductible none rate r\n  B prepay pb\n")
+    r = p.settle(claim(items(("B", "1000.00")))).to_json()
+    assert r["trace"][:4] == [
+        {"step": "total", "amount": "1000.00"},
+        {"step": "parameter", "line": 3, "cite": "x", "detail": "r = 80% (the policy's default; no value given for this run)"},
+        {"step": "parameter", "line": 4, "cite": "y", "detail": "pb = 10% (the policy's default; no value given for this run)"},
+        {"step": "prepay", "amount": "100.00", "line": 7, "detail": "class B: 10%"}]
+    assert r["paid"]["basic"] == "720.00"
+
+
+def test_the_cost_over_a_daily_ceiling_is_a_step_after_the_total():
+    # An isolation bed of 300 for 5 days, ceiling 40 a day (line 6): 100 over, excluded.
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n  bed rate 50%\n  bed isolation ceiling 40 daily\n")
+    r = p.settle(claim([{"class": "bed", "amount": "300.00", "kind": "isolation", "days": 5}])).to_json()
+    assert [(s["step"], s.get("amount"), s.get("line"), s.get("detail")) for s in r["trace"][:4]] == [
+        ("total", "300.00", None, None), ("over ceiling", "100.00", 6, "bed above 40.00"),
+        ("excluded", "100.00", None, "outside the catalogue or over a price ceiling"), ("eligible", "200.00", None, None)]
+    assert r["paid"]["basic"] == "100.00"
+
+
+def test_a_class_with_its_own_rate_is_paid_on_what_its_items_leave_after_prepaying():
+    # B pre-pays 10% of each item (50 + 50); the B items leave 900, paid at B's 50%: 450; A's
+    # 1,000 at 80%: 800. Basic 1,250.00.
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n  B prepay 10%\n  B rate 50%\n")
+    r = p.settle(claim(items(("A", "1000.00"), ("B", "500.00"), ("B", "500.00"))))
+    assert (r["prepay"], r["eligible"], r["paid"]["basic"]) == ("100.00", "1900.00", "1250.00")
+
+
+def test_a_first_personal_share_adds_to_the_class_prepayments():
+    # B pre-pays 20% of 500 = 100; remote-self then 10% of the 900 left = 90: prepay 190.00;
+    # 80% of 810 = 648.00.
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n    remote-self prepay 10%\n  B prepay 20%\n")
+    r = p.settle(claim(items(("A", "500.00"), ("B", "500.00")), place="remote-self"))
+    assert (r["prepay"], r["eligible"], r["paid"]["basic"]) == ("190.00", "810.00", "648.00")
+
+
+# ---- not covered by the member's record ----------------------------------------------------------
+
+def test_a_claim_in_a_month_without_benefits_says_so_from_the_members_record():
+    # Suizhou 第三十七条: paid 2026-03-10, covered from the next day.
+    import datetime as _dt  # noqa: F401
+    member = {"id": "s-day", "sex": "female", "birth": "1966-01-01", "scheme": "resident", "groups": ["severe-mental"],
+              "history": [{"from": "2026-01-01", "kind": "resident"}], "contributions": [{"year": 2026, "paid_on": "2026-03-10"}]}
+    c = {"id": "a", "person": "s-day", "date": "2026-03-10", "scheme": "resident", "benefit": "inpatient",
+         "facility": {"level": "level1"}, "items": [{"class": "A", "amount": "2000.00"}]}
+    r = SUIZHOU.settle_all([c], params={"resident_premium": "380", "base_lower": "3500", "base_upper": "17500"},
+                           members=[member])[0].to_json()
+    s = step(r, "not covered")
+    assert (s["cite"], s["detail"]) == ("第三十七条", "no benefits this month (not-started): the member's record")
+
+
+# ---- the deductible past the basic fund's cap ------------------------------------------------------
+
+def test_past_a_fund_cap_raised_per_disease_the_layer_settles_alone_without_a_deductible():
+    # The basic fund's cap 1,000 + 500 for each disease beyond the first: 1,500 with two. A stay
+    # of 3,000: deductible 100, the fund pays 1,500 (capped); the layer pays 50% above the cap
+    # point 100 + 1,500: 700.00. The next stay: the cap is reached, no deductible, the layer pays
+    # 50% of 1,000.
+    p = policy("scheme employee\n  fund basic cap 1000 yearly\n    cap + 500 each-extra chronic-diseases\n"
+               "  fund major on eligible above cap\n    rate 50%\n  inpatient deductible 100 rate 100%\n")
+    h = {"chronic_diseases": 2}
+    out = [r.to_json() for r in p.settle_all([claim(items(("A", "3000.00")), history=h),
+                                              claim(items(("A", "1000.00")), id="c2", date="2026-04-01", history=h)])]
+    assert [r["paid"] for r in out] == [{"basic": "1500.00", "major": "700.00"}, {"basic": "0.00", "major": "500.00"}]
+    assert step(out[1], "deductible") == {"step": "deductible", "amount": "0.00", "line": 8,
+                                          "detail": "the basic fund's yearly cap is reached: no deductible"}
+
+
+# ---- paying_fund: bands, limits --------------------------------------------------------------------
+
+def test_a_banded_rate_notes_the_years_eligible_cost_it_is_measured_on():
+    # 50% to 5,000, 80% above; deductible 1,000: positions 1,000 -> 10,000: 2,000 + 4,000 = 6,000.00.
+    p = policy("scheme employee\n  inpatient deductible 1000 rate 50% to 5000, 80% above\n")
+    r = p.settle(claim()).to_json()
+    assert (step(r, "rate")["detail"], r["paid"]["basic"]) == (
+        "banded over the year's eligible cost 1000.00 -> 10000.00", "6000.00")
+
+
+@pytest.mark.parametrize("amount, basic, limited", [("450.00", "350.00", False), ("600.00", "500.00", False),
+                                                    ("700.00", "500.00", True)])
+def test_a_limit_pays_the_cost_above_the_deductible_up_to_the_limit(amount, basic, limited):
+    # `limit 500`, deductible 100: 450 → 350.00; 600 → exactly 500.00 (no limit step); 700 → 500.00.
+    p = policy("scheme employee\n  inpatient deductible 100 limit 500\n")
+    r = p.settle(claim(items(("A", amount)))).to_json()
+    assert r["paid"]["basic"] == basic
+    assert any(s["step"] == "limit" for s in r["trace"]) == limited
+
+
+def test_a_limit_benefit_capped_under_layers_above_the_cap():
+    # `limit 500` and a yearly cap of 300: 1,000 is paid 300.00. With no rate there is no cap
+    # point on a scale: the layer above the cap pays nothing. Outpatient `limit 500`, cap 100:
+    # 300 is paid 100.00, the whole cost paid at 100% up to the limit, so the cap covers 100 and
+    # 200 is above it: the burden is 300 − 100 − 200 = 0.
+    above = policy("scheme employee\n  fund major on eligible above cap\n    rate 50%\n"
+                   "  inpatient deductible none limit 500\n    cap 300 yearly\n")
+    assert above.settle(claim(items(("A", "1000.00"))))["paid"] == {"basic": "300.00", "major": "0.00"}
+    burden = policy("scheme employee\n  fund major on burden excluding above cap of outpatient\n    rate 100%\n"
+                    "  outpatient deductible none limit 500\n    cap 100 yearly\n")
+    assert burden.settle(claim(items(("A", "300.00")), benefit="outpatient"))["paid"] == {"basic": "100.00", "major": "0.00"}
+
+
+# ---- layers above a cap, on the burden ---------------------------------------------------------
+
+def test_after_a_benefits_cap_is_used_up_all_of_a_later_claims_eligible_cost_is_above_it():
+    # The inpatient cap 1,000 (not the fund's): 3,000 − deductible 100, the fund pays 1,000; the
+    # cap point is 100 + 1,000, the layer pays 50% of 1,900: 950.00. The next stay still owes its
+    # deductible 100, but its whole eligible cost lies above the cap point passed before: 500.00.
+    p = policy("scheme employee\n  fund major on eligible above cap for inpatient\n    rate 50%\n"
+               "  inpatient deductible 100 rate 100%\n    cap 1000 yearly\n")
+    out = p.settle_all([claim(items(("A", "3000.00"))), claim(items(("A", "1000.00")), id="c2", date="2026-04-01")])
+    assert [(r["deductible"], r["paid"]) for r in out] == [
+        ("100.00", {"basic": "1000.00", "major": "950.00"}), ("100.00", {"basic": "0.00", "major": "500.00"})]
+
+
+def test_a_benefits_own_cap_raised_per_disease_bounds_the_cost_above_it():
+    # Outpatient cap 100 + 50 per disease beyond the first: 150 with two. 500 at 50%: the fund
+    # pays 150, which covers 300; 200 is above the cap and no burden: 500 − 150 − 200 = 150.
+    p = policy("scheme employee\n  fund major on burden excluding above cap of outpatient\n    rate 100%\n"
+               "  outpatient deductible none rate 50%\n    cap 100 yearly\n    cap + 50 each-extra chronic-diseases\n")
+    r = p.settle(claim(items(("A", "500.00")), benefit="outpatient", history={"chronic_diseases": 2})).to_json()
+    assert r["paid"] == {"basic": "150.00", "major": "150.00"}
+    assert step(r, "above cap")["amount"] == "200.00"
+
+
+def test_the_cost_above_the_cap_counts_every_earlier_claims_cost():
+    # CAPPED: A 150 (75.00), A 100 (25.00; 50 above), then A 100 more: the cap is used up and the
+    # year's 350 of A has 200 covered: all 100 is above the cap, no burden: 0.00 and 0.00.
+    p = policy(CAPPED)
+    out = p.settle_all([claim(id=f"c{i}", date=f"2026-0{i + 2}-01", benefit="outpatient", items=items(("A", a)))
+                        for i, a in enumerate(("150.00", "100.00", "100.00"))])
+    assert [(r["paid"]["basic"], r["paid"]["major"]) for r in out] == [("75.00", "75.00"), ("25.00", "25.00"),
+                                                                       ("0.00", "0.00")]
+
+
+def test_a_banded_layer_over_two_thresholds_measures_the_excess_from_the_first():
+    # Inpatient 4,000: burden 2,000, over its 1,000 threshold by 1,000 (outpatient's 3,000 not
+    # reached); the excess is placed above the first threshold, 1,000 -> 2,000, in the 50% band
+    # (to 2,000): 500.00.
+    p = policy("scheme employee\n  fund major on burden\n    threshold 1000 for inpatient\n    threshold 3000 for outpatient\n"
+               "    rate 50% to 2000, 100% above\n  inpatient deductible none rate 50%\n  outpatient deductible none rate 50%\n")
+    assert p.settle(claim(items(("A", "4000.00"))))["paid"] == {"basic": "2000.00", "major": "500.00"}
+
+
+def test_each_burden_layer_counts_its_own_burden_over_every_benefit():
+    # major over every benefit (threshold 1,000, 50%); aid only for outpatient (threshold 500, 10%).
+    # Inpatient 1,000 (burden 500), outpatient 1,000 twice (500 each). major: 500, 1,000, 1,500:
+    # 0, 0, 250.00; aid: 500, 1,000: 0, 50.00.
+    p = policy("scheme employee\n  fund major on burden\n    deductible 1000\n    rate 50%\n"
+               "  fund aid on burden for outpatient\n    deductible 500\n    rate 10%\n"
+               "  inpatient deductible none rate 50%\n  outpatient deductible none rate 50%\n")
+    out = p.settle_all([claim(items(("A", "1000.00"))),
+                        claim(items(("A", "1000.00")), id="c2", benefit="outpatient", date="2026-04-01"),
+                        claim(items(("A", "1000.00")), id="c3", benefit="outpatient", date="2026-05-01")])
+    assert [r["paid"] for r in out] == [{"basic": "500.00", "major": "0.00", "aid": "0.00"},
+                                        {"basic": "500.00", "major": "0.00", "aid": "0.00"},
+                                        {"basic": "500.00", "major": "250.00", "aid": "50.00"}]
+
+
+def test_a_single_threshold_for_one_benefit_counts_that_benefits_burden_only():
+    # threshold 600 for inpatient: outpatient burdens (500, then 500) count nowhere; the inpatient
+    # burdens 500 and 500 pass it by 400 on the second stay: 50% of 400 = 200.00.
+    p = policy("scheme employee\n  fund major on burden\n    threshold 600 for inpatient\n    rate 50%\n"
+               "  inpatient deductible none rate 50%\n  outpatient deductible none rate 50%\n")
+    out = [r.to_json() for r in p.settle_all([
+        claim(items(("A", "1000.00")), benefit="outpatient"), claim(items(("A", "1000.00")), id="c2", date="2026-04-01"),
+        claim(items(("A", "1000.00")), id="c3", benefit="outpatient", date="2026-05-01"),
+        claim(items(("A", "1000.00")), id="c4", date="2026-06-01")])]
+    assert [r["paid"]["major"] for r in out] == ["0.00", "0.00", "0.00", "200.00"]
+    assert step(out[3], "major base") == {"step": "major base", "amount": "500.00", "line": 5,
+                                          "detail": "burden this year 500.00 -> 1000.00, threshold 600.00"}
+
+
+# ---- the maternity allowance ---------------------------------------------------------------------
+
+def test_an_allowance_adds_days_per_extra_baby_only_for_babies_given_and_pays_a_single_day():
+    # delivery: 98 days (no babies given: no extra) × 3,000 / 30 = 9,800.00; antenatal: 1 day, 100.00.
+    p = policy("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
+               "    delivery allowance 98 days\n    delivery allowance + 15 days each-extra babies\n"
+               "    antenatal allowance 1 days\n")
+    out = p.settle_all([claim(benefit="maternity", maternity=["delivery"], wage="3000"),
+                        claim(benefit="maternity", maternity=["antenatal"], wage="3000", id="c2")])
+    assert [r["allowance"] for r in out] == ["9800.00", "100.00"]
