@@ -393,7 +393,7 @@ def _require_measures(clauses, quantity: str, facts) -> None:
     if not lines:
         return
     measure = min(lines)
-    field = _MEASURE_FIELDS.get(measure, measure.replace("-", "_"))
+    field = _MEASURE_FIELDS[measure]  # `med check` refuses a measure no claim field feeds
     at = sorted(lines[measure])
     where = f"line {at[0]}" if len(at) == 1 else \
         f"lines {at[0]}–{at[-1]}" if at[-1] - at[0] == len(at) - 1 else "lines " + ", ".join(map(str, at))

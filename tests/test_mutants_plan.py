@@ -295,3 +295,13 @@ def test_a_threshold_over_two_benefits_joins_the_thresholds_of_each():
     out = p.settle_all([claim(items(("A", "6000.00")), benefit="outpatient"),
                         claim(items(("A", "2000.00")), id="c2", date="2026-04-01")])
     assert [r["paid"]["major"] for r in out] == ["1000.00", "500.00"]
+
+
+def test_a_layer_whose_terms_fail_fails_the_claims_that_reach_it_with_its_own_error():
+    # The layer's `rate as level1` finds no rate at level 1: a level-2 claim is told so (the basic
+    # fund's terms were fine); a level-3 claim settles: 50% of 10,000, then 50% of the burden 5,000.
+    p = policy("scheme employee\n  fund major on burden\n    level3 rate 50%\n    level2 rate as level1\n"
+               "  inpatient deductible none rate 50%\n")
+    assert p.settle(claim(facility={"level": "level2"}))["error"] == {
+        "code": "no-clause", "field": None, "message": "`rate as level1` (line 6) finds no rate at level1"}
+    assert p.settle(claim())["paid"] == {"basic": "5000.00", "major": "2500.00"}
