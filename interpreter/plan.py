@@ -562,7 +562,7 @@ def _deductible(scheme, t, eff, params: dict, levels: list) -> Deductible:
     source_rule: Callable = lambda: None  # noqa: E731
     if source is not None:
         order = {lv: i for i, lv in enumerate(levels)}
-        down = order.get(source, 0) >= order.get(eff.level, 0)
+        down = order[source] >= order[eff.level]  # both read against the vocabulary's levels
         if not down:
             def source_terms():
                 st = benefit_terms(scheme, eff.replace(level=source, referred_from=None))

@@ -305,3 +305,18 @@ def test_a_layer_whose_terms_fail_fails_the_claims_that_reach_it_with_its_own_er
     assert p.settle(claim(facility={"level": "level2"}))["error"] == {
         "code": "no-clause", "field": None, "message": "`rate as level1` (line 6) finds no rate at level1"}
     assert p.settle(claim())["paid"] == {"basic": "5000.00", "major": "2500.00"}
+
+
+@pytest.mark.parametrize("clauses, basic", [
+    # The class rate is the normal bed's (40%), for every kind of bed: the isolation bed's 200 at
+    # 40% = 80 and A's 1,000 at 80% = 800: 880.00.
+    ("  bed isolation rate 60%\n  bed normal rate 40%\n", "880.00"),
+    # No rate for a normal bed: the class has no rate of its own, so the isolation bed is paid at
+    # the general 80% like the rest: 960.00.
+    ("  bed isolation rate 60%\n", "960.00"),
+])
+def test_a_bed_class_rate_is_the_normal_beds_for_every_kind(clauses, basic):
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n" + clauses)
+    r = p.settle(claim([{"class": "bed", "amount": "200.00", "kind": "isolation", "days": 5},
+                        {"class": "A", "amount": "1000.00"}]))
+    assert r["paid"]["basic"] == basic
