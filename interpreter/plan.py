@@ -210,7 +210,7 @@ class Plan:
     fixed: Optional[tuple[Decimal, Ref]]
     no_rate: Optional[ClaimError]
     caps: tuple[Cap, ...]
-    own_caps: tuple[Cap, ...]                     # the benefit's own yearly caps (basic fund payers only)
+    own_caps: tuple[Cap, ...]                     # the benefit's own yearly caps (read by the layers: basic payers only)
     pools: Pools                                  # the payer's cumulatives this claim counts in
     layers: Callable[[], tuple[Layer, ...]]       # raises as resolving them would
     counts_stay: bool                             # the claim is a stay of its benefit this year
@@ -355,7 +355,7 @@ def _build(compiled, facts, params) -> Plan:
         caps=caps,
         # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
         # that leave out the cost above it (`excluding above cap of outpatient`).
-        own_caps=tuple(c for c in caps if c.key[0] is not None and c.key[2] == "year") if t.payer == "basic" else (),
+        own_caps=tuple(c for c in caps if c.key[0] is not None and c.key[2] == "year"),
         pools=_pools(t.payer, scheme.pools.get("basic", ()), eff,
                      ("band", rate.scope) if rate is not None and rate.banded else None),
         layers=_deferred(lambda: _layers(scheme, t, eff, params)),
