@@ -513,7 +513,7 @@ def _item_rule(scheme, eff, params: dict, cls: str, kind: str) -> ItemRule:
     rate = None
     if "rate" in picks:
         normal = picks if kind == "normal" else resolve(scheme.item_clauses, eff, cls, "normal")
-        rate = _rate(rate_spec(scheme.item_clauses, normal, eff), params, eff)
+        rate = _rate(rate_spec(scheme.item_clauses, normal, eff, item=(cls, "normal")), params, eff)
     return ItemRule(ceiling, prepay, tiered, prepay_ref, rate)
 
 

@@ -237,7 +237,9 @@ class RateSpec:
         return min(max(r, _ZERO), Decimal(1))
 
 
-def rate_spec(clauses, picks: dict, facts, depth: int = 0) -> Optional[RateSpec]:
+def rate_spec(clauses, picks: dict, facts, depth: int = 0, item: tuple = ()) -> Optional[RateSpec]:
+    """The rate the picks set, `rate as LEVEL` followed; `item` (class, bed kind) for an item
+    class's rate, so that `B rate as level3` finds class B's clauses at level 3."""
     p = picks.get("rate")
     if p is None:
         return None
@@ -246,8 +248,8 @@ def rate_spec(clauses, picks: dict, facts, depth: int = 0) -> Optional[RateSpec]
     v = p.value
     if isinstance(v, tuple) and v and v[0] == "as":
         _, level, as_points = v
-        ref = rate_spec(clauses, resolve(clauses, facts.replace(level=level, place="local")), facts, depth + 1) \
-            if depth < 4 else None
+        ref = rate_spec(clauses, resolve(clauses, facts.replace(level=level, place="local"), *item), facts, depth + 1,
+                        item) if depth < 4 else None
         if ref is None:
             raise ClaimError("no-clause", f"`rate as {level}` (line {p.clause.span.line}) finds no rate at {level}", None)
         return RateSpec(ref.base, ref.points + as_points + points, ref.halvings + halvings, p.clause)

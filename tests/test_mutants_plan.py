@@ -320,3 +320,13 @@ def test_a_bed_class_rate_is_the_normal_beds_for_every_kind(clauses, basic):
     r = p.settle(claim([{"class": "bed", "amount": "200.00", "kind": "isolation", "days": 5},
                         {"class": "A", "amount": "1000.00"}]))
     assert r["paid"]["basic"] == basic
+
+
+def test_an_item_classs_rate_as_another_level_is_that_levels_rate_for_the_class():
+    # B: 50%; at level 2, `B rate as level3 - 10 points`: level 3's 50% − 10 = 40% of 1,000 = 400.00
+    # (before, `rate as` looked for a rate without the class and found none).
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n  B rate 50%\n"
+               "  level2 B rate as level3 - 10 points\n")
+    r = p.settle(claim(items(("B", "1000.00")), facility={"level": "level2"})).to_json()
+    assert r["paid"]["basic"] == "400.00"
+    assert next(s for s in r["trace"] if s["step"] == "rate" and s.get("line") == 6)["detail"] == "class B: 40%"
