@@ -611,11 +611,14 @@ def test_a_single_threshold_for_one_benefit_counts_that_benefits_burden_only():
 
 # ---- the maternity allowance ---------------------------------------------------------------------
 
-def test_an_allowance_adds_days_per_extra_baby_only_for_babies_given_and_pays_a_single_day():
-    # delivery: 98 days (no babies given: no extra) × 3,000 / 30 = 9,800.00; antenatal: 1 day, 100.00.
+def test_an_allowance_adds_days_per_extra_unit_of_a_measure_only_when_given_and_pays_a_single_day():
+    # delivery: 98 days, + 15 for each chronic disease beyond the first: none given, 98 × 3,000 / 30
+    # = 9,800.00; three, 128 days: 12,800.00. antenatal: 1 day, 100.00.
     p = policy("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
-               "    delivery allowance 98 days\n    delivery allowance + 15 days each-extra babies\n"
+               "    delivery allowance 98 days\n    delivery allowance + 15 days each-extra chronic-diseases\n"
                "    antenatal allowance 1 days\n")
     out = p.settle_all([claim(benefit="maternity", maternity=["delivery"], wage="3000"),
-                        claim(benefit="maternity", maternity=["antenatal"], wage="3000", id="c2")])
-    assert [r["allowance"] for r in out] == ["9800.00", "100.00"]
+                        claim(benefit="maternity", maternity=["delivery"], wage="3000", id="c2",
+                              history={"chronic_diseases": 3}),
+                        claim(benefit="maternity", maternity=["antenatal"], wage="3000", id="c3")])
+    assert [r["allowance"] for r in out] == ["9800.00", "12800.00", "100.00"]

@@ -116,13 +116,14 @@ BANDED_DAILY = ("scheme employee\n  inpatient deductible none rate 50% to 100000
 
 
 def test_a_banded_rate_rounds_against_its_years_exact_cumulative_even_with_a_daily_cap():
-    # 50% of 0.01 is 0.005: the first claim is paid 0.01 (half-up); the next day's, counted in
-    # the same band cumulative, 0.005 + 0.005 = 0.01 in all: 0.00. Outpatient's band is its own:
-    # its first claim is paid 0.01 again.
+    # 50% of 0.01 is 0.005: the first stay is paid 0.01 (half-up). Outpatient's band is its own:
+    # its claim the next day is paid 0.01 too. A stay the day after, counted in the inpatient
+    # band's cumulative, 0.005 + 0.005 = 0.01 in all: 0.00.
     p = policy(BANDED_DAILY)
-    out = p.settle_all([claim(items(("A", "0.01"))), claim(items(("A", "0.01")), id="c2", date="2026-03-02"),
-                        claim(items(("A", "0.01")), id="c3", date="2026-03-03", benefit="outpatient")])
-    assert [r["paid"]["basic"] for r in out] == ["0.01", "0.00", "0.01"]
+    out = p.settle_all([claim(items(("A", "0.01"))),
+                        claim(items(("A", "0.01")), id="c2", date="2026-03-02", benefit="outpatient"),
+                        claim(items(("A", "0.01")), id="c3", date="2026-03-03")])
+    assert [r["paid"]["basic"] for r in out] == ["0.01", "0.01", "0.00"]
 
 
 def test_a_claim_with_a_class_rate_is_not_counted_in_the_band_cumulative():
