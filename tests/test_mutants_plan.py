@@ -100,12 +100,13 @@ def test_a_benefits_daily_cap_is_not_its_own_yearly_cap_for_a_layer_that_leaves_
 
 # ---- _pools: every capped pool of the claim's benefit -----------------------------------------
 
-def test_a_cap_declared_after_another_benefits_cap_still_counts_the_claims_payments():
-    # The outpatient cap comes first in the scheme; the inpatient cap of 1,000 still binds over
-    # the year: 800.00, then 200.00.
-    p = policy("scheme employee\n  outpatient deductible none rate 100%\n    cap 100 yearly\n"
-               "  inpatient deductible none rate 100%\n    cap 1000 yearly\n")
-    out = p.settle_all([claim(items(("A", "800.00"))), claim(items(("A", "800.00")), id="c2", date="2026-04-01")])
+def test_a_cap_listed_after_another_benefits_cap_still_counts_the_claims_payments():
+    # The scheme's pools are kept in order, the inpatient cap's first; the outpatient cap of 1,000
+    # still binds over the year: 800.00, then 200.00.
+    p = policy("scheme employee\n  outpatient deductible none rate 100%\n    cap 1000 yearly\n"
+               "  inpatient deductible none rate 100%\n    cap 100 yearly\n")
+    out = p.settle_all([claim(items(("A", "800.00")), benefit="outpatient"),
+                        claim(items(("A", "800.00")), id="c2", date="2026-04-01", benefit="outpatient")])
     assert [r["paid"]["basic"] for r in out] == ["800.00", "200.00"]
 
 
