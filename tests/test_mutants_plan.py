@@ -332,3 +332,14 @@ def test_an_item_classs_rate_as_another_level_is_that_levels_rate_for_the_class(
     r = p.settle(claim(items(("B", "1000.00")), facility={"level": "level2"})).to_json()
     assert r["paid"]["basic"] == "400.00"
     assert next(s for s in r["trace"] if s["step"] == "rate" and s.get("line") == 6)["detail"] == "class B: 40%"
+
+
+def test_a_benefit_cap_listed_after_a_cap_of_another_event_still_counts_the_claims_payments():
+    # Maternity: 1,000 a year for every event, 5,000 for deliveries (that pool sorts first).
+    # Antenatal claims of 800 and 800: 800.00, then 200.00.
+    p = policy("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n    cap 1000 yearly\n"
+               "    delivery cap 5000 yearly\n")
+    out = p.settle_all([claim(items(("A", "800.00")), benefit="maternity", maternity=["antenatal"]),
+                        claim(items(("A", "800.00")), id="c2", date="2026-04-01", benefit="maternity",
+                              maternity=["antenatal"])])
+    assert [r["paid"]["maternity"] for r in out] == ["800.00", "200.00"]
