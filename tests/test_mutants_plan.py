@@ -343,3 +343,14 @@ def test_a_benefit_cap_listed_after_a_cap_of_another_event_still_counts_the_clai
                         claim(items(("A", "800.00")), id="c2", date="2026-04-01", benefit="maternity",
                               maternity=["antenatal"])])
     assert [r["paid"]["maternity"] for r in out] == ["800.00", "200.00"]
+
+
+def test_a_bed_class_rate_as_another_level_is_the_normal_beds_there():
+    # Beds 40%, normal beds at level 3 50%; at level 2 `bed rate as level3 - 10 points`: level 3's
+    # normal-bed 50% − 10 = 40% for every bed: the isolation bed's 200 → 80.00, A's 1,000 at 80%
+    # → 800.00.
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n  bed rate 40%\n  level3 bed normal rate 50%\n"
+               "  level2 bed rate as level3 - 10 points\n")
+    r = p.settle(claim([{"class": "bed", "amount": "200.00", "kind": "isolation", "days": 5},
+                        {"class": "A", "amount": "1000.00"}], facility={"level": "level2"}))
+    assert r["paid"]["basic"] == "880.00"
