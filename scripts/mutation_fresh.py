@@ -17,7 +17,10 @@ Names are mutant names or prefixes of them (a function: `medpolicy.claim_fields.
 `--files` takes every mutant of those files. Only mutants whose status in the run is one of
 `--status` (default: survived, no tests) are checked. The diff is applied to the code as it
 is now (this checkout); a diff that no longer applies is reported, not guessed at.
-Prints one line per mutant and the figures; `--json FILE` keeps them.
+Prints one line per mutant and the figures; `--json FILE` keeps them: a file that exists is
+updated (the mutants checked now replace their earlier verdicts, the others are kept), so one
+file beside the stage (`STAGE.fresh.json`, what `scripts/mutation.py --report-only` reads)
+gathers every fresh-process verdict of a run.
 """
 
 from __future__ import annotations
@@ -146,6 +149,13 @@ def fresh_copy(target: Path, tests: list[str]) -> Path:
     return target
 
 
+def load_json(path: Path) -> dict:
+    """The verdicts a `--json` file holds, by mutant name (none when it does not exist yet)."""
+    if not path.is_file():
+        return {}
+    return {r["name"]: r for r in json.loads(path.read_text(encoding="utf-8"))}
+
+
 def first_tier() -> list[str]:
     """The first tier as a mutmut run has it: every tests/test_mutants_*.py (written to kill
     survivors; tests/conftest.py adds them to a stage's selection), first since they fail
@@ -176,6 +186,7 @@ def main(argv=None) -> int:
     copy = fresh_copy(args.work, args.tests)
     tests = [t for t in args.tests if (copy / t).exists()]
     print(f"checking {len(chosen)} mutants in fresh processes ({len(tests)} test files)", flush=True)
+    kept = load_json(args.json) if args.json else {}
     results = []
     for name, status in chosen:
         r = check(copy, name, mutant_diff(args.stage, name), tests, args.timeout)
@@ -183,7 +194,8 @@ def main(argv=None) -> int:
         results.append(r)
         print(f"{r['result']:<12} {name}  ({r['seconds']} s) {r['detail']}", flush=True)
         if args.json:  # kept as it goes: a long check stopped halfway loses nothing
-            args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+            kept[name] = r
+            args.json.write_text(json.dumps(list(kept.values()), indent=1, ensure_ascii=False), encoding="utf-8")
     counts: dict = {}
     for r in results:
         counts[r["result"]] = counts.get(r["result"], 0) + 1
