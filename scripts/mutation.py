@@ -259,14 +259,35 @@ def equivalents(path: Path) -> dict:
     return found
 
 
-def fresh_verdicts(path: Path) -> dict:
-    """`killed` or `survived` by mutant name, as scripts/mutation_fresh.py --json kept them (a
-    diff that no longer applied says nothing and is left out)."""
-    if not path.is_file():
-        return {}
+def function_hashes(target: Path) -> dict:
+    """mutmut's hash of every mutated function's code (`medpolicy.money.x_q` -> hash), from the
+    stage's `mutants/**/*.meta`: a function whose hash changed has new mutants."""
     import json
-    return {r["name"]: r["result"] for r in json.loads(path.read_text(encoding="utf-8"))
-            if r["result"] in ("killed", "survived")}
+    hashes = {}
+    for meta in (target / "mutants").rglob("*.py.meta"):
+        module = ".".join(meta.relative_to(target / "mutants").with_suffix("").with_suffix("").parts)
+        for func, h in json.loads(meta.read_text(encoding="utf-8")).get("hash_by_function_name", {}).items():
+            hashes[f"{module}.{func}"] = h
+    return hashes
+
+
+def fresh_verdicts(path: Path, hashes: dict) -> tuple[dict, int]:
+    """`killed` or `survived` by mutant name, as scripts/mutation_fresh.py --json kept them (a
+    diff that no longer applied says nothing and is left out), and how many are stale: checked
+    on a function whose code has changed since (its mutants are new, numbered afresh)."""
+    if not path.is_file():
+        return {}, 0
+    import json
+    verdicts, stale = {}, 0
+    for r in json.loads(path.read_text(encoding="utf-8")):
+        if r["result"] not in ("killed", "survived"):
+            continue
+        then = r.get("function_hash")
+        if then is not None and hashes.get(r["name"].rsplit("__mutmut_", 1)[0]) != then:
+            stale += 1
+            continue
+        verdicts[r["name"]] = r["result"]
+    return verdicts, stale
 
 
 def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
@@ -275,7 +296,7 @@ def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
     equivalent is `equivalent`. Returns the verdicts by name and what did not fit."""
     wide_file = target / "wide-killed.txt"
     second = set(wide_file.read_text(encoding="utf-8").split()) if wide_file.exists() else set()
-    fresh = fresh_verdicts(fresh_file)
+    fresh, fresh_stale = fresh_verdicts(fresh_file, function_hashes(target))
     same = equivalents(equivalents_file)
     verdicts, stale = {}, []
     for name, status in _statuses(target):
@@ -296,7 +317,7 @@ def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
         verdicts[name] = verdict
     unknown = sorted(n for n in same if n not in verdicts)
     return {"verdicts": verdicts, "stale": stale, "unknown": unknown, "fresh_file": fresh_file,
-            "fresh": len(fresh), "equivalents_file": equivalents_file}
+            "fresh": len(fresh), "fresh_stale": fresh_stale, "equivalents_file": equivalents_file}
 
 
 _COLUMNS = ("killed", "killed (fresh process)", "killed (second tier)", "equivalent", "survived", "not checked")
@@ -310,8 +331,10 @@ def print_report(s: dict, target: Path, diffs: bool = False) -> None:
         row = by_file.setdefault(name.split(".")[1] + ".py", dict.fromkeys(_COLUMNS, 0))
         row[verdict] += 1
     total_row = {c: sum(r[c] for r in by_file.values()) for c in _COLUMNS}
-    print(f"\nfresh-process verdicts: {s['fresh']} in {s['fresh_file']}"
-          f"{'' if s['fresh_file'].is_file() else ' (no such file)'}; equivalents: {s['equivalents_file']}")
+    stale = f" ({s['fresh_stale']} more left out: their function changed since)" if s["fresh_stale"] else ""
+    missing = "" if s["fresh_file"].is_file() else " (no such file)"
+    print(f"\nfresh-process verdicts: {s['fresh']} in {s['fresh_file']}{missing}{stale}; "
+          f"equivalents: {s['equivalents_file']}")
     head = ["file", "mutants", "killed", "fresh", "wide", "equivalent", "survived", "not checked"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for file, row in sorted(by_file.items()) + [("all", total_row)]:

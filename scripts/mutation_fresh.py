@@ -20,7 +20,9 @@ is now (this checkout); a diff that no longer applies is reported, not guessed a
 Prints one line per mutant and the figures; `--json FILE` keeps them: a file that exists is
 updated (the mutants checked now replace their earlier verdicts, the others are kept), so one
 file beside the stage (`STAGE.fresh.json`, what `scripts/mutation.py --report-only` reads)
-gathers every fresh-process verdict of a run.
+gathers every fresh-process verdict of a run. Each verdict keeps mutmut's hash of the mutated
+function's code: once the function changes (and its mutants are numbered afresh) the report
+leaves the verdict out.
 """
 
 from __future__ import annotations
@@ -187,10 +189,12 @@ def main(argv=None) -> int:
     tests = [t for t in args.tests if (copy / t).exists()]
     print(f"checking {len(chosen)} mutants in fresh processes ({len(tests)} test files)", flush=True)
     kept = load_json(args.json) if args.json else {}
+    hashes = mutation.function_hashes(args.stage)  # the report leaves out a verdict on since-changed code
     results = []
     for name, status in chosen:
         r = check(copy, name, mutant_diff(args.stage, name), tests, args.timeout)
         r["run_status"] = status
+        r["function_hash"] = hashes.get(name.rsplit("__mutmut_", 1)[0])
         results.append(r)
         print(f"{r['result']:<12} {name}  ({r['seconds']} s) {r['detail']}", flush=True)
         if args.json:  # kept as it goes: a long check stopped halfway loses nothing
