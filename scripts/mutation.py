@@ -259,6 +259,42 @@ def equivalents(path: Path) -> dict:
     return found
 
 
+_HASH = re.compile(r"^# hash (\S+) ([0-9a-f]+)$")
+
+
+def equivalent_hashes(path: Path) -> dict:
+    """The code each function's equivalents were judged on: `# hash FUNCTION HASH` lines (mutmut's
+    hash of the function, written by --stamp-equivalents)."""
+    if not path.is_file():
+        return {}
+    return {m[1]: m[2] for line in path.read_text(encoding="utf-8").splitlines() if (m := _HASH.match(line))}
+
+
+def stamp_equivalents(path: Path, target: Path) -> int:
+    """Record, under each file's heading, the current hash of every function with an equivalent
+    listed (after checking them against the code as it is now). Returns the functions stamped."""
+    hashes = function_hashes(target)
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not _HASH.match(line)]
+    out, group = [], []
+
+    def flush():
+        funcs = sorted({name.rsplit("__mutmut_", 1)[0] for name in group})
+        out.extend(f"# hash {f} {hashes[f]}" for f in funcs if f in hashes)
+        group.clear()
+
+    for line in lines:
+        if line.startswith("# ") and line.endswith(".py") and " " not in line[2:]:
+            flush()
+        elif line and not line.startswith("#"):
+            group.append(line.partition("\t")[0])
+        if not line.strip() and group:
+            flush()
+        out.append(line)
+    flush()
+    path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")
+    return sum(1 for x in out if _HASH.match(x))
+
+
 def function_hashes(target: Path) -> dict:
     """mutmut's hash of every mutated function's code (`medpolicy.money.x_q` -> hash), from the
     stage's `mutants/**/*.meta`: a function whose hash changed has new mutants."""
@@ -298,6 +334,13 @@ def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
     second = set(wide_file.read_text(encoding="utf-8").split()) if wide_file.exists() else set()
     fresh, fresh_stale = fresh_verdicts(fresh_file, function_hashes(target))
     same = equivalents(equivalents_file)
+    judged, now = equivalent_hashes(equivalents_file), function_hashes(target)
+    # An equivalent judged on code that has changed since no longer names the same mutant (a
+    # changed function's mutants are numbered afresh): counted as a survivor until re-checked.
+    changed = sorted(n for n in same if judged.get(n.rsplit("__mutmut_", 1)[0], now.get(n.rsplit("__mutmut_", 1)[0]))
+                     != now.get(n.rsplit("__mutmut_", 1)[0]))
+    unstamped = sorted({n.rsplit("__mutmut_", 1)[0] for n in same} - set(judged))
+    same = {n: r for n, r in same.items() if n not in changed}
     verdicts, stale = {}, []
     for name, status in _statuses(target):
         if status == "not checked":
@@ -317,7 +360,8 @@ def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
         verdicts[name] = verdict
     unknown = sorted(n for n in same if n not in verdicts)
     return {"verdicts": verdicts, "stale": stale, "unknown": unknown, "fresh_file": fresh_file,
-            "fresh": len(fresh), "fresh_stale": fresh_stale, "equivalents_file": equivalents_file}
+            "fresh": len(fresh), "fresh_stale": fresh_stale, "equivalents_file": equivalents_file,
+            "changed": changed, "unstamped": unstamped}
 
 
 _COLUMNS = ("killed", "killed (fresh process)", "killed (second tier)", "equivalent", "survived", "not checked")
@@ -351,6 +395,12 @@ def print_report(s: dict, target: Path, diffs: bool = False) -> None:
         print(f"stale equivalent (killed now; remove its line): {name}")
     for name in s["unknown"]:
         print(f"equivalent not in this run (renumbered or gone?): {name}")
+    for name in s["changed"]:
+        print(f"equivalent judged on code changed since (counted as a survivor; re-check, then "
+              f"--stamp-equivalents): {name}")
+    if s["unstamped"]:
+        print(f"equivalents of {len(s['unstamped'])} functions have no `# hash` line (counted; "
+              f"--stamp-equivalents records the code they were judged on): " + ", ".join(s["unstamped"]))
     open_ = [n for n, v in verdicts.items() if v == "survived"]
     per_function: dict = {}
     for name in open_:
@@ -381,10 +431,15 @@ def main(argv=None) -> int:
                     help="fresh-process verdicts (scripts/mutation_fresh.py --json); default STAGE.fresh.json")
     ap.add_argument("--equivalents", type=Path, default=EQUIVALENTS,
                     help="the equivalent mutants, NAME<TAB>reason a line (default scripts/mutation_equivalents.txt)")
+    ap.add_argument("--stamp-equivalents", action="store_true",
+                    help="record in the equivalents file the stage's hash of each function with equivalents "
+                         "(after checking them against the code as it is now), then report")
     ap.add_argument("--update", action="store_true",
                     help="bring the stage up to the repo keeping its results; re-test changed functions and every survivor")
     args = ap.parse_args(argv)
-    if args.update:
+    if args.stamp_equivalents:
+        print(f"stamped {stamp_equivalents(args.equivalents, args.stage)} functions in {args.equivalents}")
+    elif args.update:
         update(args.stage)
         # Mutants of changed functions and new ones (mutmut resets them), and any never reached.
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],

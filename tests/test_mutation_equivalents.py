@@ -39,3 +39,19 @@ def test_a_malformed_or_repeated_line_is_refused(tmp_path):
     bad.write_text("medpolicy.money.x_q__mutmut_21\ta\nmedpolicy.money.x_q__mutmut_21\tb\n", encoding="utf-8")
     with pytest.raises(SystemExit, match=r"eq.txt:2: medpolicy.money.x_q__mutmut_21 is listed twice"):
         mutation.equivalents(bad)
+
+
+def test_stamping_records_the_code_the_equivalents_were_judged_on(tmp_path):
+    # A stage whose money.py has one mutated function, x_q, of hash abc123.
+    meta = tmp_path / "stage" / "mutants" / "medpolicy" / "money.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text('{"hash_by_function_name": {"x_q": "abc123", "x_div": "def456"}}', encoding="utf-8")
+    eq = tmp_path / "eq.txt"
+    eq.write_text("# money.py\nmedpolicy.money.x_q__mutmut_21\tsame int\n\n# settle.py\n", encoding="utf-8")
+    assert mutation.function_hashes(tmp_path / "stage") == {"medpolicy.money.x_q": "abc123",
+                                                            "medpolicy.money.x_div": "def456"}
+    assert mutation.stamp_equivalents(eq, tmp_path / "stage") == 1
+    assert eq.read_text(encoding="utf-8") == ("# money.py\nmedpolicy.money.x_q__mutmut_21\tsame int\n"
+                                              "# hash medpolicy.money.x_q abc123\n\n# settle.py\n")
+    assert mutation.equivalent_hashes(eq) == {"medpolicy.money.x_q": "abc123"}
+    assert mutation.equivalents(eq) == {"medpolicy.money.x_q__mutmut_21": "same int"}
