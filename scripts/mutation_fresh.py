@@ -81,11 +81,16 @@ def apply(source: str, func: str, diff: str) -> str:
     mutated function's `def` (the hunks are numbered from the function, not the file); when
     the lines around the change have changed since the run, the changed lines alone."""
     start = _def_line(source, func)
+    ends = [i for i in (source.find("\ndef ", start + 1), source.find("\nclass ", start + 1)) if i >= 0]
+    body = source[start:min(ends, default=len(source))]
     for context in (True, False):
         old, new = _blocks(diff, context)
         at = source.find(old, start)
-        if at >= 0:
-            return source[:at] + new + source[at + len(old):]
+        if at < 0:
+            continue
+        if not context and body.count(old) > 1:  # the changed lines alone could be another place's
+            raise ValueError("the diff's lines occur more than once in the function as it is now")
+        return source[:at] + new + source[at + len(old):]
     raise ValueError("the diff does not apply to the code as it is now")
 
 
