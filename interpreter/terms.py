@@ -45,6 +45,9 @@ def matches(con: Constraint, facts, item_class: Optional[str] = None, bed_kind: 
         elif dim == "class":
             if item_class in banned:
                 return False
+        elif dim == "bed-kind":  # `bed not isolation`: a bed of another kind
+            if bed_kind in banned:
+                return False
         elif facts.single(dim) in banned:
             return False
     for dim, needed in con.required:

@@ -238,6 +238,183 @@ def wide(target: Path, max_children: str) -> None:
     print(f"the second tier killed {len(killed)} of {len(survivors)}", flush=True)
 
 
+EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
+_KILLED = ("killed", "timeout")  # a mutant that makes the tests hang is caught: mutmut counts it so
+
+
+def equivalents(path: Path) -> dict:
+    """The mutants no test can kill, by name, with why: `NAME<TAB>reason` a line, `#` comments."""
+    found: dict = {}
+    if not path.is_file():
+        return found
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, tab, reason = line.partition("\t")
+        if not tab or not reason.strip() or " " in name:
+            raise SystemExit(f"{path}:{n}: expected NAME<TAB>reason, got {line[:80]!r}")
+        if name in found:
+            raise SystemExit(f"{path}:{n}: {name} is listed twice")
+        found[name] = reason.strip()
+    return found
+
+
+_HASH = re.compile(r"^# hash (\S+) ([0-9a-f]+)$")
+
+
+def equivalent_hashes(path: Path) -> dict:
+    """The code each function's equivalents were judged on: `# hash FUNCTION HASH` lines (mutmut's
+    hash of the function, written by --stamp-equivalents)."""
+    if not path.is_file():
+        return {}
+    return {m[1]: m[2] for line in path.read_text(encoding="utf-8").splitlines() if (m := _HASH.match(line))}
+
+
+def stamp_equivalents(path: Path, target: Path) -> int:
+    """Record, under each file's heading, the current hash of every function with an equivalent
+    listed (after checking them against the code as it is now). Returns the functions stamped."""
+    hashes = function_hashes(target)
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not _HASH.match(line)]
+    out, group = [], []
+
+    def flush():
+        funcs = sorted({name.rsplit("__mutmut_", 1)[0] for name in group})
+        out.extend(f"# hash {f} {hashes[f]}" for f in funcs if f in hashes)
+        group.clear()
+
+    for line in lines:
+        if line.startswith("# ") and line.endswith(".py") and " " not in line[2:]:
+            flush()
+        elif line and not line.startswith("#"):
+            group.append(line.partition("\t")[0])
+        if not line.strip() and group:
+            flush()
+        out.append(line)
+    flush()
+    path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")
+    return sum(1 for x in out if _HASH.match(x))
+
+
+def function_hashes(target: Path) -> dict:
+    """mutmut's hash of every mutated function's code (`medpolicy.money.x_q` -> hash), from the
+    stage's `mutants/**/*.meta`: a function whose hash changed has new mutants."""
+    import json
+    hashes = {}
+    for meta in (target / "mutants").rglob("*.py.meta"):
+        module = ".".join(meta.relative_to(target / "mutants").with_suffix("").with_suffix("").parts)
+        for func, h in json.loads(meta.read_text(encoding="utf-8")).get("hash_by_function_name", {}).items():
+            hashes[f"{module}.{func}"] = h
+    return hashes
+
+
+def fresh_verdicts(path: Path, hashes: dict) -> tuple[dict, int]:
+    """`killed` or `survived` by mutant name, as scripts/mutation_fresh.py --json kept them (a
+    diff that no longer applied says nothing and is left out), and how many are stale: checked
+    on a function whose code has changed since (its mutants are new, numbered afresh)."""
+    if not path.is_file():
+        return {}, 0
+    import json
+    verdicts, stale = {}, 0
+    for r in json.loads(path.read_text(encoding="utf-8")):
+        if r["result"] not in ("killed", "survived"):
+            continue
+        then = r.get("function_hash")
+        if then is not None and hashes.get(r["name"].rsplit("__mutmut_", 1)[0]) != then:
+            stale += 1
+            continue
+        verdicts[r["name"]] = r["result"]
+    return verdicts, stale
+
+
+def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
+    """Every mutant's final verdict: mutmut's, unless the second tier (`--wide`) or a fresh
+    process (the honest check of code run at import) killed it; a survivor listed as
+    equivalent is `equivalent`. Returns the verdicts by name and what did not fit."""
+    wide_file = target / "wide-killed.txt"
+    second = set(wide_file.read_text(encoding="utf-8").split()) if wide_file.exists() else set()
+    fresh, fresh_stale = fresh_verdicts(fresh_file, function_hashes(target))
+    same = equivalents(equivalents_file)
+    judged, now = equivalent_hashes(equivalents_file), function_hashes(target)
+    # An equivalent judged on code that has changed since no longer names the same mutant (a
+    # changed function's mutants are numbered afresh): counted as a survivor until re-checked.
+    changed = sorted(n for n in same if judged.get(n.rsplit("__mutmut_", 1)[0], now.get(n.rsplit("__mutmut_", 1)[0]))
+                     != now.get(n.rsplit("__mutmut_", 1)[0]))
+    unstamped = sorted({n.rsplit("__mutmut_", 1)[0] for n in same} - set(judged))
+    same = {n: r for n, r in same.items() if n not in changed}
+    verdicts, stale = {}, []
+    for name, status in _statuses(target):
+        if status == "not checked":
+            verdict = "not checked"
+        elif status in _KILLED:
+            verdict = "killed"
+        elif name in second:
+            verdict = "killed (second tier)"
+        elif fresh.get(name) == "killed":
+            verdict = "killed (fresh process)"
+        elif name in same:
+            verdict = "equivalent"
+        else:
+            verdict = "survived"
+        if name in same and verdict.startswith("killed"):
+            stale.append(name)  # listed as equivalent, yet a test kills it: the reason is wrong
+        verdicts[name] = verdict
+    unknown = sorted(n for n in same if n not in verdicts)
+    return {"verdicts": verdicts, "stale": stale, "unknown": unknown, "fresh_file": fresh_file,
+            "fresh": len(fresh), "fresh_stale": fresh_stale, "equivalents_file": equivalents_file,
+            "changed": changed, "unstamped": unstamped}
+
+
+_COLUMNS = ("killed", "killed (fresh process)", "killed (second tier)", "equivalent", "survived", "not checked")
+
+
+def print_report(s: dict, target: Path, diffs: bool = False) -> None:
+    """The score in one table by file, then the survivors nobody has explained."""
+    verdicts = s["verdicts"]
+    by_file: dict = {}
+    for name, verdict in verdicts.items():
+        row = by_file.setdefault(name.split(".")[1] + ".py", dict.fromkeys(_COLUMNS, 0))
+        row[verdict] += 1
+    total_row = {c: sum(r[c] for r in by_file.values()) for c in _COLUMNS}
+    stale = f" ({s['fresh_stale']} more left out: their function changed since)" if s["fresh_stale"] else ""
+    missing = "" if s["fresh_file"].is_file() else " (no such file)"
+    print(f"\nfresh-process verdicts: {s['fresh']} in {s['fresh_file']}{missing}{stale}; "
+          f"equivalents: {s['equivalents_file']}")
+    head = ["file", "mutants", "killed", "fresh", "wide", "equivalent", "survived", "not checked"]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for file, row in sorted(by_file.items()) + [("all", total_row)]:
+        print("| " + " | ".join([file, f"{sum(row.values()):,}"] + [f"{row[c]:,}" for c in _COLUMNS]) + " |")
+    checked = sum(total_row.values()) - total_row["not checked"]
+    killed = sum(v for c, v in total_row.items() if c.startswith("killed"))
+    if checked:
+        killable = checked - total_row["equivalent"]
+        print(f"score: {killed:,}/{checked:,} killed = {100 * killed / checked:.1f}% "
+              f"(equivalents counted as survivors); {killed:,}/{killable:,} = "
+              f"{100 * killed / max(killable, 1):.1f}% of the mutants that can be killed; "
+              f"{total_row['survived']:,} survivors not explained")
+    for name in s["stale"]:
+        print(f"stale equivalent (killed now; remove its line): {name}")
+    for name in s["unknown"]:
+        print(f"equivalent not in this run (renumbered or gone?): {name}")
+    for name in s["changed"]:
+        print(f"equivalent judged on code changed since (counted as a survivor; re-check, then "
+              f"--stamp-equivalents): {name}")
+    if s["unstamped"]:
+        print(f"equivalents of {len(s['unstamped'])} functions have no `# hash` line (counted; "
+              f"--stamp-equivalents records the code they were judged on): " + ", ".join(s["unstamped"]))
+    open_ = [n for n, v in verdicts.items() if v == "survived"]
+    per_function: dict = {}
+    for name in open_:
+        per_function[name.rsplit("__mutmut_", 1)[0]] = per_function.get(name.rsplit("__mutmut_", 1)[0], 0) + 1
+    if per_function:
+        print("survivors not explained, by function: " + ", ".join(
+            f"{f.removeprefix('medpolicy.')} {k}" for f, k in sorted(per_function.items(), key=lambda x: -x[1])))
+    for name in open_:
+        print("survived:", name)
+        if diffs:
+            print(subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=target,
+                                 capture_output=True, text=True).stdout)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", type=Path, default=Path("/tmp/medpolicy-mutation"))
@@ -250,10 +427,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20261206, help="the sample's seed")
     ap.add_argument("--wide", action="store_true",
                     help="re-run the last run's survivors against the second tier of tests (WIDE_TESTS)")
+    ap.add_argument("--fresh", type=Path,
+                    help="fresh-process verdicts (scripts/mutation_fresh.py --json); default STAGE.fresh.json")
+    ap.add_argument("--equivalents", type=Path, default=EQUIVALENTS,
+                    help="the equivalent mutants, NAME<TAB>reason a line (default scripts/mutation_equivalents.txt)")
+    ap.add_argument("--stamp-equivalents", action="store_true",
+                    help="record in the equivalents file the stage's hash of each function with equivalents "
+                         "(after checking them against the code as it is now), then report")
     ap.add_argument("--update", action="store_true",
                     help="bring the stage up to the repo keeping its results; re-test changed functions and every survivor")
     args = ap.parse_args(argv)
-    if args.update:
+    if args.stamp_equivalents:
+        print(f"stamped {stamp_equivalents(args.equivalents, args.stage)} functions in {args.equivalents}")
+    elif args.update:
         update(args.stage)
         # Mutants of changed functions and new ones (mutmut resets them), and any never reached.
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],
@@ -277,24 +463,8 @@ def main(argv=None) -> int:
         print("mutating:", " ".join(mutate), flush=True)
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],
                        cwd=args.stage, env={**os.environ, **ENV})
-    counts, survivors = results(args.stage)
-    total = sum(v for k, v in counts.items() if k != "not checked")  # a sample leaves the rest unchecked
-    killed = counts.get("killed", 0)
-    print(f"\nmutants checked: {total}  " + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    if total:
-        print(f"score: {killed}/{total} killed = {100 * killed / total:.1f}%")
-    wide_file = args.stage / "wide-killed.txt"
-    if wide_file.exists():
-        second = set(wide_file.read_text(encoding="utf-8").split()) & set(survivors)
-        survivors = [n for n in survivors if n not in second]
-        print(f"the second tier (--wide) killed {len(second)} more: "
-              f"{killed + len(second)}/{total} = {100 * (killed + len(second)) / max(total, 1):.1f}%")
-    for name in survivors:
-        print("survived:", name)
-        if args.diffs:
-            diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=args.stage,
-                                  capture_output=True, text=True).stdout
-            print(diff)
+    fresh = args.fresh or args.stage.with_name(args.stage.name + ".fresh.json")
+    print_report(score(args.stage, fresh, args.equivalents), args.stage, args.diffs)
     return 0
 
 

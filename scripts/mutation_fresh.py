@@ -17,7 +17,12 @@ Names are mutant names or prefixes of them (a function: `medpolicy.claim_fields.
 `--files` takes every mutant of those files. Only mutants whose status in the run is one of
 `--status` (default: survived, no tests) are checked. The diff is applied to the code as it
 is now (this checkout); a diff that no longer applies is reported, not guessed at.
-Prints one line per mutant and the figures; `--json FILE` keeps them.
+Prints one line per mutant and the figures; `--json FILE` keeps them: a file that exists is
+updated (the mutants checked now replace their earlier verdicts, the others are kept), so one
+file beside the stage (`STAGE.fresh.json`, what `scripts/mutation.py --report-only` reads)
+gathers every fresh-process verdict of a run. Each verdict keeps mutmut's hash of the mutated
+function's code: once the function changes (and its mutants are numbered afresh) the report
+leaves the verdict out.
 """
 
 from __future__ import annotations
@@ -76,11 +81,16 @@ def apply(source: str, func: str, diff: str) -> str:
     mutated function's `def` (the hunks are numbered from the function, not the file); when
     the lines around the change have changed since the run, the changed lines alone."""
     start = _def_line(source, func)
+    ends = [i for i in (source.find("\ndef ", start + 1), source.find("\nclass ", start + 1)) if i >= 0]
+    body = source[start:min(ends, default=len(source))]
     for context in (True, False):
         old, new = _blocks(diff, context)
         at = source.find(old, start)
-        if at >= 0:
-            return source[:at] + new + source[at + len(old):]
+        if at < 0:
+            continue
+        if not context and body.count(old) > 1:  # the changed lines alone could be another place's
+            raise ValueError("the diff's lines occur more than once in the function as it is now")
+        return source[:at] + new + source[at + len(old):]
     raise ValueError("the diff does not apply to the code as it is now")
 
 
@@ -146,6 +156,13 @@ def fresh_copy(target: Path, tests: list[str]) -> Path:
     return target
 
 
+def load_json(path: Path) -> dict:
+    """The verdicts a `--json` file holds, by mutant name (none when it does not exist yet)."""
+    if not path.is_file():
+        return {}
+    return {r["name"]: r for r in json.loads(path.read_text(encoding="utf-8"))}
+
+
 def first_tier() -> list[str]:
     """The first tier as a mutmut run has it: every tests/test_mutants_*.py (written to kill
     survivors; tests/conftest.py adds them to a stage's selection), first since they fail
@@ -176,14 +193,18 @@ def main(argv=None) -> int:
     copy = fresh_copy(args.work, args.tests)
     tests = [t for t in args.tests if (copy / t).exists()]
     print(f"checking {len(chosen)} mutants in fresh processes ({len(tests)} test files)", flush=True)
+    kept = load_json(args.json) if args.json else {}
+    hashes = mutation.function_hashes(args.stage)  # the report leaves out a verdict on since-changed code
     results = []
     for name, status in chosen:
         r = check(copy, name, mutant_diff(args.stage, name), tests, args.timeout)
         r["run_status"] = status
+        r["function_hash"] = hashes.get(name.rsplit("__mutmut_", 1)[0])
         results.append(r)
         print(f"{r['result']:<12} {name}  ({r['seconds']} s) {r['detail']}", flush=True)
         if args.json:  # kept as it goes: a long check stopped halfway loses nothing
-            args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+            kept[name] = r
+            args.json.write_text(json.dumps(list(kept.values()), indent=1, ensure_ascii=False), encoding="utf-8")
     counts: dict = {}
     for r in results:
         counts[r["result"]] = counts.get(r["result"], 0) + 1

@@ -13,7 +13,7 @@ import pytest
 
 import medpolicy
 from medpolicy import claims
-from medpolicy.claim_fields import ITEM_FIELDS, date_fields, measure_fields, walk
+from medpolicy.claim_fields import CLAIM_FIELDS, ITEM_FIELDS, date_fields, measure_fields, walk
 from medpolicy.claims import ClaimReader, item_of
 from medpolicy.schema import claim_schema
 
@@ -191,3 +191,102 @@ def test_every_claim_field_is_described_in_the_schema():
         "the facility's level (医疗机构级别)"
     assert schema["properties"]["items"]["items"]["properties"]["amount"]["description"] == "the item's cost in yuan"
     assert [path for path, f in walk() if not (isinstance(f.doc, str) and f.doc.strip())] == []
+
+
+# ---- the claim's facts: area, status, enrolment, babies, birth date, account, item kind ---------
+
+HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
+
+
+def settle(body: str, c: dict):
+    return medpolicy.compile(HEAD + body, "t.med").settle(c).to_json(trace=False)
+
+
+AREAS = "scheme employee\n  outpatient deductible 0\n    local within-region rate 60%\n    remote-self rate 40%\n"
+
+
+@pytest.mark.parametrize("changes, want", [
+    # A local claim is within the region: the clause naming within-region pays 60%.
+    ({}, {"paid": {"basic": "600.00"}}),
+    ({"place": "remote-self"}, {"paid": {"basic": "400.00"}}),
+    ({"area": "in-province"}, {"error": {
+        "code": "bad-value", "field": "area",
+        "message": "area in-province contradicts place local (care inside the region)"}}),
+    ({"place": "remote-self", "area": "within-region"}, {"error": {
+        "code": "bad-value", "field": "area",
+        "message": "area within-region contradicts place remote-self (care outside the region)"}}),
+])
+def test_the_area_of_local_and_remote_care(changes, want):
+    r = settle(AREAS, claim(benefit="outpatient", **changes))
+    assert {k: r[k] for k in want} == want
+
+
+def test_an_empty_text_for_a_field_with_a_default_is_the_default():
+    # `"place": ""` is the default place, local: within the region, 60% — whether the claim is read
+    # by the compiled reader or by the table's checks (a claim it is not sure of).
+    assert settle(AREAS, claim(benefit="outpatient", place=""))["paid"] == {"basic": "600.00"}
+    reader = ClaimReader(SUIHUA.compiled.vocabulary)
+    v = reader._object(claim(place="", benefit="outpatient"), CLAIM_FIELDS, "")
+    assert (v["place"], v["benefit"]) == ("local", "outpatient")
+
+
+def test_a_null_among_a_claims_names_is_a_missing_field_naming_its_place():
+    r = settle(AREAS, claim(benefit="outpatient", conditions=["diabetes", None]))
+    assert r["error"] == {"code": "missing-field", "field": "conditions[1]",
+                          "message": "the claim has no conditions[1] (one of: aids, diabetes, hypertension)"}
+
+
+def test_a_residents_claim_has_no_status():
+    # Only members of 60 and over have a rate: a resident of 30 gets none, and the message names
+    # the level and the place, and no status (residents have none; an employee's is "employed").
+    r = settle("scheme resident\n  outpatient deductible 0\n    age >= 60 rate 85%\n",
+               claim(scheme="resident", benefit="outpatient", facility={"level": "level1"}, age=30))
+    assert r["error"] == {"code": "no-clause", "field": None,
+                          "message": "no clause gives a rate for this outpatient claim (level1, local)"}
+
+
+def test_a_claim_without_an_enrolment_mode_is_a_standard_enrolment():
+    body = "scheme employee\n  outpatient deductible 0\n    standard-enrolment rate 60%\n    pooled-only rate 30%\n"
+    assert settle(body, claim(benefit="outpatient"))["paid"] == {"basic": "600.00"}
+
+
+def test_a_birth_without_a_count_of_babies_is_one_baby():
+    body = ("scheme employee\n  maternity deductible 0\n    babies < 2 rate 80%\n    babies >= 2 rate 90%\n")
+    assert settle(body, claim(benefit="maternity", maternity=["delivery"]))["paid"] == {"basic": "800.00"}
+    assert settle(body, claim(benefit="maternity", maternity=["delivery"], babies=2))["paid"] == {"basic": "900.00"}
+
+
+@pytest.mark.parametrize("born, want", [
+    ("2026-03-05", {"paid": {"basic": "500.00"}}),   # born on the claim's date: aged 0
+    ("2025-03-06", {"paid": {"basic": "500.00"}}),   # a day short of a year: still 0
+    ("2026-03-06", {"error": {"code": "bad-date", "field": "birth_date",
+                              "message": "birth_date 2026-03-06 is after the claim's date 2026-03-05"}}),
+])
+def test_a_newborn_is_aged_zero_and_a_birth_after_the_claim_is_refused(born, want):
+    body = "scheme employee\n  outpatient deductible 0\n    age < 1 rate 50%\n    age >= 1 rate 70%\n"
+    r = settle(body, claim(benefit="outpatient", birth_date=born))
+    assert {k: r[k] for k in want} == want
+
+
+def test_the_members_own_account_needs_no_relation_and_another_members_does():
+    body = "scheme employee\n  outpatient deductible 0 rate 50%\n"
+    own = settle(body, claim(benefit="outpatient", person="p1", account={"owner": "p1"}))
+    assert (own.get("error"), own["paid"]) == (None, {"basic": "500.00"})
+    other = settle(body, claim(benefit="outpatient", person="p1", account={"owner": "p2"}))
+    assert other["error"] == {"code": "missing-field", "field": "account.relation",
+                              "message": "a claim paid from another member's account (account.owner) needs "
+                                         "account.relation (spouse, parent, child ...)"}
+
+
+def test_a_claim_without_an_account_is_paid_in_cash_with_no_account_step():
+    r = medpolicy.compile(HEAD + "scheme employee\n  outpatient deductible 0 rate 50%\n", "t.med").settle(
+        claim(benefit="outpatient")).to_json()
+    assert (r["account"], r["cash"]) == ("0.00", "500.00")
+    assert [s["step"] for s in r["trace"]] == ["total", "eligible", "deductible", "rate", "basic", "patient"]
+
+
+def test_a_bed_kind_given_on_another_class_is_ignored():
+    # Isolation beds pre-pay 10%; a class A item that says `kind: isolation` is no bed: no pre-payment.
+    body = "scheme employee\n  outpatient deductible 0 rate 50%\n  isolation prepay 10%\n"
+    r = settle(body, claim(benefit="outpatient", items=[{"class": "A", "amount": "1000.00", "kind": "isolation"}]))
+    assert (r["prepay"], r["paid"]) == ("0.00", {"basic": "500.00"})

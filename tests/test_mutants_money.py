@@ -174,3 +174,18 @@ def test_a_negative_divisor_gives_the_sign_to_the_numerator():
 def test_an_exact_divided_by_zero_says_so(zero):
     with pytest.raises(ZeroDivisionError, match=r"^Exact\(1, 0\)$"):
         THIRD / zero
+
+
+# ---- q: every kind of number it is given is rounded half-up to the fen ---------------------------
+
+@pytest.mark.parametrize("x, text", [
+    (7, "7.00"),                    # an int: read as a Decimal
+    ("2.345", "2.35"),              # text: read as a Decimal, the tie rounded up
+    (Fraction(1, 3), "0.33"),       # a plain Fraction, not an Exact: 33.33… fen
+    (Fraction(1, 200), "0.01"),     # half a fen exactly: up
+    (Fraction(-1, 200), "-0.01"),   # and below zero, away from zero
+    (THIRD * 2, "0.67"),            # an Exact: 66.66… fen
+])
+def test_q_rounds_any_number_half_up_to_the_fen(x, text):
+    r = q(x)
+    assert (r.__class__, str(r)) == (Decimal, text)

@@ -1,0 +1,57 @@
+"""scripts/mutation_equivalents.txt, read by `scripts/mutation.py --report-only`: one equivalent
+mutant a line (`NAME<TAB>reason`), under the heading of its file, every core file headed."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import mutation  # noqa: E402
+
+NAME = re.compile(r"^medpolicy\.(?P<module>\w+)\.x[^.\s]+__mutmut_\d+$")
+
+
+def test_every_line_is_a_mutant_with_a_reason_under_its_files_heading():
+    heading, seen = None, []
+    for n, line in enumerate(mutation.EQUIVALENTS.read_text(encoding="utf-8").splitlines(), 1):
+        if m := re.match(r"^# (\w+\.py)$", line):
+            heading = m[1]
+            seen.append(heading)
+        elif line.strip() and not line.startswith("#"):
+            name, tab, reason = line.partition("\t")
+            m = NAME.match(name)
+            assert m and tab and reason.strip(), f"line {n}: expected NAME<TAB>reason: {line!r}"
+            assert f"{m['module']}.py" == heading, f"line {n}: {name} is under the heading {heading}"
+    assert sorted(seen) == sorted(mutation.CORE)
+    assert len(mutation.equivalents(mutation.EQUIVALENTS)) > 0
+
+
+def test_a_malformed_or_repeated_line_is_refused(tmp_path):
+    bad = tmp_path / "eq.txt"
+    bad.write_text("# money.py\nmedpolicy.money.x_q__mutmut_21 no tab here\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"eq.txt:2: expected NAME<TAB>reason"):
+        mutation.equivalents(bad)
+    bad.write_text("medpolicy.money.x_q__mutmut_21\ta\nmedpolicy.money.x_q__mutmut_21\tb\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"eq.txt:2: medpolicy.money.x_q__mutmut_21 is listed twice"):
+        mutation.equivalents(bad)
+
+
+def test_stamping_records_the_code_the_equivalents_were_judged_on(tmp_path):
+    # A stage whose money.py has one mutated function, x_q, of hash abc123.
+    meta = tmp_path / "stage" / "mutants" / "medpolicy" / "money.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text('{"hash_by_function_name": {"x_q": "abc123", "x_div": "def456"}}', encoding="utf-8")
+    eq = tmp_path / "eq.txt"
+    eq.write_text("# money.py\nmedpolicy.money.x_q__mutmut_21\tsame int\n\n# settle.py\n", encoding="utf-8")
+    assert mutation.function_hashes(tmp_path / "stage") == {"medpolicy.money.x_q": "abc123",
+                                                            "medpolicy.money.x_div": "def456"}
+    assert mutation.stamp_equivalents(eq, tmp_path / "stage") == 1
+    assert eq.read_text(encoding="utf-8") == ("# money.py\nmedpolicy.money.x_q__mutmut_21\tsame int\n"
+                                              "# hash medpolicy.money.x_q abc123\n\n# settle.py\n")
+    assert mutation.equivalent_hashes(eq) == {"medpolicy.money.x_q": "abc123"}
+    assert mutation.equivalents(eq) == {"medpolicy.money.x_q__mutmut_21": "same int"}
