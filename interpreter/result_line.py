@@ -68,7 +68,17 @@ def json_line(data: dict, trace: Optional[list], to_json, memo: Optional[dict] =
         return _encode(to_json(data, trace))  # to_json names the field the table lacks
     if trace is None:
         return "{" + write(data) + "}"
-    return "{" + write(data) + ', "trace": [' + ", ".join([_step(s, memo) for s in trace]) + "]}"
+    steps = []
+    for s in trace:
+        step, amount, line, cite, detail = s
+        try:
+            fixed = memo[(step, line, cite, detail)]
+        except (KeyError, TypeError):  # a step not seen yet, or a note that is not a string
+            fixed = _fixed(s, memo)
+        steps.append(fixed[2] if amount is None else fixed[0] + (
+            "0.00" if amount is ZERO else str(to_fen(amount, CENT)) if amount.__class__ is Decimal
+            else str(q(amount))) + fixed[1])
+    return "{" + write(data) + ', "trace": [' + ", ".join(steps) + "]}"
 
 
 def _money(at: str) -> str:
@@ -112,24 +122,15 @@ def _formatter(shape: tuple) -> Callable[[dict], str] | bool:
     return write
 
 
-def _step(s: tuple, memo: dict) -> str:
-    """A trace step as `settle.step_dict` shows it, written out; the text around its amount
-    (its name, line, article and note: few per policy) is made once per writer."""
-    step, amount, line, cite, detail = s
-    key = (step, line, cite, detail)
-    try:
-        fixed = memo.get(key)
-    except TypeError:  # a note that is not a string (unhashable): written each time
-        fixed = None
-        key = None
-    if fixed is None:
-        head = '{"step": ' + _value(step)
-        tail = ("" if line is None else ', "line": ' + _value(line) + (', "cite": ' + _value(cite) if cite else "")) \
-            + ("" if not detail else ', "detail": ' + _value(detail)) + "}"
-        fixed = (head + ', "amount": "', '"' + tail, head + tail)
-        if key is not None and len(memo) < _MEMO_SIZE:
-            memo[key] = fixed
-    if amount is None:
-        return fixed[2]
-    return fixed[0] + ("0.00" if amount is ZERO else str(to_fen(amount, CENT)) if amount.__class__ is Decimal
-                       else str(q(amount))) + fixed[1]
+def _fixed(s: tuple, memo: dict) -> tuple[str, str, str]:
+    """A trace step's text as `settle.step_dict` shows it, around its amount: (before the
+    amount, after it, the whole step without one); kept in `memo` by the step's name, line,
+    article and note (few per policy), unless the note is not a string."""
+    step, _, line, cite, detail = s
+    head = '{"step": ' + _value(step)
+    tail = ("" if line is None else ', "line": ' + _value(line) + (', "cite": ' + _value(cite) if cite else "")) \
+        + ("" if not detail else ', "detail": ' + _value(detail)) + "}"
+    fixed = (head + ', "amount": "', '"' + tail, head + tail)
+    if (detail is None or detail.__class__ is str) and len(memo) < _MEMO_SIZE:
+        memo[(step, line, cite, detail)] = fixed
+    return fixed
