@@ -103,17 +103,32 @@ class _Compiler:
                     "    else:",
                     f"        x = slow{tag}(x)"]
         env["check" + tag] = self.check(f, path)
+        # The common text, person and date, tested inline; anything else: the check's own call.
+        if f.type == "text":
+            return ["    if x.__class__ is not str or not x or not x.isascii():", f"        x = check{tag}(x)"]
+        if f.type == "person":
+            return ["    if x.__class__ is str and x.isascii() and (y := x.strip()):", "        x = y", "    else:",
+                    f"        x = check{tag}(x)"]
+        if f.type == "date":
+            env["dates"] = self.dates  # the memo the check fills
+            return ["    y = dates.get(x) if x.__class__ is str else None", f"    x = check{tag}(x) if y is None else y"]
         return [f"    x = check{tag}(x)"]
 
-    def field(self, f: Field, path: str, tag: str, get: str, env: dict) -> list[str]:
+    def field(self, f: Field, path: str, tag: str, get: str, env: dict, left: str = "") -> list[str]:
         """Source lines (4 columns in) reading field `f` with `get` into the local `a{tag}`: a
-        required field must be there, an absent optional one takes `absent{tag}`."""
+        required field must be there, an absent optional one takes `absent{tag}`. `left`: the
+        local counting the object's keys not yet read; at 0 an optional field is not looked up."""
         lines = [f"    x = {get}({f.name!r})"]
         if f.required:
             return lines + ["    if x is None:", "        raise Bail", *self.inline(f, path, tag, env), f"    a{tag} = x"]
-        empty = " or x.__class__ is str and x == ''" if f.default is not None else ""
-        return lines + [f"    if x is None{empty}:", f"        a{tag} = absent{tag}", "    else:",
-                        *_indent(self.inline(f, path, tag, env), 4), f"        a{tag} = x"]
+        read = [*([f"    {left} -= 1"] if left else []), *self.inline(f, path, tag, env), f"    a{tag} = x"]
+        if f.default is not None:  # "" is the default, like null
+            read = [*read[:1 if left else 0], "    if x.__class__ is str and x == '':", f"        a{tag} = absent{tag}",
+                    "    else:", *_indent(read[1 if left else 0:], 4)]
+        lines += ["    if x is None:", f"        a{tag} = absent{tag}", "    else:", *_indent(read, 4)]
+        if not left:
+            return lines
+        return [f"    if {left}:", *_indent(lines, 4), "    else:", f"        a{tag} = absent{tag}"]
 
     def elements(self, f: Field, tag: str, make_item: Callable, env: dict) -> list[str]:
         """Source lines reading a list of objects into the local `a{tag}`, a tuple of
@@ -299,17 +314,19 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
                 body += [f"            a_{i}_{j} = absent_{i}_{j}" for j, _ in enumerate(inner)]
                 body.append("        else:")
             inside = "        " if f.required else "            "
-            body += [inside + "if o.__class__ is not dict:", inside + "    raise Bail", inside + "oget = o.get"]
+            body += [inside + "if o.__class__ is not dict:", inside + "    raise Bail", inside + "oget = o.get",
+                     inside + f"oleft = len(o) - {sum(1 for g in inner if g.required)}"]
             for j, g in enumerate(inner):
                 env[f"absent_{i}_{j}"] = absent[f.name][g.name]
-                body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env), len(inside) - 4)
+                body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env, "oleft"),
+                                len(inside) - 4)
                 local[f"{f.name}.{g.name}"] = f"a_{i}_{j}"
             continue
         env[f"absent_{i}"] = absent.get(f.name)
         if f.type == "list" and f.fields:
             body += _indent(compiler.elements(f, f"_{i}", make_item, env), 4)
         else:
-            body += _indent(compiler.field(f, f.name, f"_{i}", "get", env), 4)
+            body += _indent(compiler.field(f, f.name, f"_{i}", "get", env, "left"), 4)
         local[f.name] = f"a_{i}"
     args = ", ".join(local[path] for path in direct)
     lines = ["def read(obj):",
@@ -318,6 +335,7 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
              *guard,
              "    try:",
              "        get = obj.get",
+             f"        left = len(obj) - {sum(1 for f in fields if f.name in wanted and f.required)}",
              *body,
              "    except Exception:  # any doubt: the detailed reader decides and words the error",
              "        return None",

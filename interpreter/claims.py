@@ -27,6 +27,9 @@ _CENT = Decimal("0.01")
 
 
 class Item:
+    """One line of the bill, from its checked fields in the item table's order (a bed's kind
+    matters only for class bed)."""
+
     __slots__ = ("cls", "amount", "unit_price", "days", "kind")
 
     def __init__(self, cls: str, amount: Decimal, unit_price: Optional[Decimal], days: Optional[int], kind: str):
@@ -34,7 +37,7 @@ class Item:
         self.amount = amount
         self.unit_price = unit_price
         self.days = days
-        self.kind = kind
+        self.kind = kind if cls == "bed" else "normal"
 
 
 class Facts:
@@ -284,7 +287,7 @@ class ClaimReader:
         _DATED(base, dt.date(2000, 1, 1), measures)
         direct = through_values
         if not measures and _account(base["account"], "") is None:
-            direct = compile_direct(self, DIRECT_FIELDS, UNREAD_FIELDS, facts_of, item, flags, through_values, _date)
+            direct = compile_direct(self, DIRECT_FIELDS, UNREAD_FIELDS, facts_of, Item, flags, through_values, _date)
         self._direct = direct
         return direct
 
@@ -485,12 +488,7 @@ _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
 
 def item_of(v: dict) -> Item:
     """An item from its checked values."""
-    return item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"])
-
-
-def item(cls: str, amount: Decimal, unit_price: Optional[Decimal], days: Optional[int], kind: str) -> Item:
-    """An item from its checked fields, in the item table's order (a bed's kind matters only for class bed)."""
-    return Item(cls, amount, unit_price, days, kind if cls == "bed" else "normal")
+    return Item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"])
 
 
 def _unknown_field(key: Any, names: frozenset, prefix: str) -> ClaimError:

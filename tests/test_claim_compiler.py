@@ -212,7 +212,7 @@ def test_only_a_claim_naming_direct_fields_skips_the_values():
     reader = SUIHUA._reader
     reader.read(BASE)
     direct = compile_direct(
-        reader, claims.DIRECT_FIELDS, claims.UNREAD_FIELDS, claims.facts_of, claims.item,
+        reader, claims.DIRECT_FIELDS, claims.UNREAD_FIELDS, claims.facts_of, claims.Item,
         frozenset({"standard-enrolment"}), lambda claim: "values", _date)
     assert direct(BASE).items[0].amount == Decimal("8000.00")
     assert direct({**BASE, "region_code": "231200", "groups": ["veteran-worker"]}).groups == {"veteran-worker"}
