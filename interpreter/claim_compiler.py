@@ -119,7 +119,7 @@ class _Compiler:
         required field must be there, an absent optional one takes `absent{tag}`. `left`: the
         local counting the object's keys not yet read; at 0 an optional field is not looked up."""
         lines = [f"    x = {get}({f.name!r})"]
-        if f.required:
+        if f.required or env.get("absent" + tag) is REFUSED:
             return lines + ["    if x is None:", "        raise Bail", *self.inline(f, path, tag, env), f"    a{tag} = x"]
         read = [*([f"    {left} -= 1"] if left else []), *self.inline(f, path, tag, env), f"    a{tag} = x"]
         if f.default is not None:  # "" is the default, like null
@@ -138,18 +138,20 @@ class _Compiler:
         element = self.object(f.fields, f.name + "[].")
         env["make" + tag], env["element" + tag] = make_item, element
         env["of_values" + tag] = lambda v: make_item(*[v[g.name] for g in f.fields])
+        inline = all(g.required or g.name in element.absent for g in f.fields)  # else every element by its values
         lines = [f"    x = get({f.name!r})", "    if x is None:",
-                 "        raise Bail" if f.required else f"        x = absent{tag}",
+                 "        raise Bail" if f.required or env.get("absent" + tag) is REFUSED else f"        x = absent{tag}",
                  "    elif x.__class__ is not list:", "        raise Bail", "    else:", "        out = []",
                  "        put = out.append", "        for e in x:",
-                 f"            if e.__class__ is dict and len(e) == {len(required)}:", "                eget = e.get"]
+                 f"            if {inline} and e.__class__ is dict and len(e) == {len(required)}:",
+                 "                eget = e.get"]
         args = []
         for j, g in enumerate(f.fields):
             if g.required:
                 lines += _indent(self.field(g, f"{f.name}[].{g.name}", f"{tag}_{j}", "eget", env), 12)
                 args.append(f"a{tag}_{j}")
             else:
-                env[f"absent{tag}_{j}"] = element.absent[g.name]
+                env[f"absent{tag}_{j}"] = element.absent.get(g.name)
                 args.append(f"absent{tag}_{j}")
         lines += [f"                put(make{tag}({', '.join(args)}))", "            else:",
                   f"                put(of_values{tag}(element{tag}(e)))", "        x = tuple(out)", f"    a{tag} = x"]
@@ -267,9 +269,15 @@ def _fen_amount(f: Field, path: str, slow: Callable) -> Callable:
     return amount
 
 
+# An optional field whose absence the detailed reader refuses (its default is not in the
+# vocabulary): the compiled readers give up on a claim without it.
+REFUSED = object()
+
+
 def absent_values(reader, fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = "") -> dict:
     """What the detailed reader makes of each field's absence (a required field: None, a required
-    object: its own fields' absence): the values a claim naming none of them would have."""
+    object: its own fields' absence, a refused absence: REFUSED): the values a claim naming none
+    of them would have."""
     out: dict[str, Any] = {}
     for f in fields:
         if f.required:
@@ -278,7 +286,7 @@ def absent_values(reader, fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str 
         try:
             out[f.name] = reader._value(f, None, prefix + f.name)
         except ClaimError:
-            out[f.name] = None
+            out[f.name] = REFUSED
     return out
 
 
@@ -308,16 +316,17 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
                       f"    if o.__class__ is dict and not names_{i}.issuperset(o):",
                       "        return through_values(obj)"]
             body += [f"        o = get({f.name!r})", "        if o is None:"]
-            if f.required:
+            if f.required or absent[f.name] is REFUSED:
                 body.append("            raise Bail")
             else:
                 body += [f"            a_{i}_{j} = absent_{i}_{j}" for j, _ in enumerate(inner)]
                 body.append("        else:")
-            inside = "        " if f.required else "            "
+            inside = "        " if f.required or absent[f.name] is REFUSED else "            "
+            inner_absent = absent_values(reader, f.fields, f.name + ".")
             body += [inside + "if o.__class__ is not dict:", inside + "    raise Bail", inside + "oget = o.get",
                      inside + f"oleft = len(o) - {sum(1 for g in inner if g.required)}"]
             for j, g in enumerate(inner):
-                env[f"absent_{i}_{j}"] = absent[f.name][g.name]
+                env[f"absent_{i}_{j}"] = inner_absent[g.name]
                 body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env, "oleft"),
                                 len(inside) - 4)
                 local[f"{f.name}.{g.name}"] = f"a_{i}_{j}"

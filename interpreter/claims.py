@@ -282,12 +282,15 @@ class ClaimReader:
             v = fast_or_none(fast, claim)
             return None if v is None else self._facts(claim, v)
 
-        base = absent_values(self)  # what every field not given says: the direct reader's constants
-        flags, measures = _fed(base)
-        _DATED(base, dt.date(2000, 1, 1), measures)
         direct = through_values
-        if not measures and _account(base["account"], "") is None:
-            direct = compile_direct(self, DIRECT_FIELDS, UNREAD_FIELDS, facts_of, Item, flags, through_values, _date)
+        try:
+            base = absent_values(self)  # what every field not given says: the direct reader's constants
+            flags, measures = _fed(base)
+            _DATED(base, dt.date(2000, 1, 1), measures)
+            if not measures and _account(base["account"], "") is None:
+                direct = compile_direct(self, DIRECT_FIELDS, UNREAD_FIELDS, facts_of, Item, flags, through_values, _date)
+        except (ClaimError, TypeError, KeyError):  # a vocabulary refusing an absent field's default: no direct reader
+            direct = through_values
         self._direct = direct
         return direct
 

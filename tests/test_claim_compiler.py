@@ -232,3 +232,14 @@ def test_valid_claims_of_every_policy_give_the_same_facts_both_ways(data):
 def test_hostile_claims_give_the_same_facts_both_ways(data):
     policy = data.draw(st.sampled_from(POLICIES))
     compare_facts(policy._reader, data.draw(hostile_claims(policy)))
+
+
+def test_a_vocabulary_refusing_a_default_keeps_the_detailed_error():
+    """An empty policy knows no bed kind, place or status: a claim without them is refused by
+    the detailed reader, and the compiled readers give up on it rather than fill the default."""
+    policy = medpolicy.compile("\n")
+    row = policy.settle(BASE).to_json()
+    assert row["error"]["code"] != "internal", row
+    with pytest.raises(ClaimError):
+        policy._reader.read(BASE)
+    assert policy._reader._direct(BASE) is None

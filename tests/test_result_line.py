@@ -87,3 +87,24 @@ def test_a_field_outside_the_table_is_named_as_to_json_names_it():
     r.data["bonus"] = Decimal(1)
     with pytest.raises(KeyError, match="bonus"):
         _line(r, False, {})
+
+
+def test_the_generated_writers_hold_only_the_result_tables_names():
+    """No value from a policy or a result is written into a shape's generated source (its funds'
+    names are passed in): every string literal is a field of the result table or a fixed piece."""
+    import ast as pyast
+
+    from medpolicy.result_fields import RESULT_FIELDS
+
+    policy = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    memo: dict = {}
+    for claim in (policy.settle({"id": "c", "person": "p", "date": "2025-03-05", "scheme": s, "benefit": "inpatient",
+                                 "status": "employed", "facility": {"level": "level3"},
+                                 "items": [{"class": "A", "amount": "1.00"}]}, params={"avg_wage": "60000"})
+                  for s in ("employee", "resident")):
+        _line(claim, True, memo)
+    sources = [w.source for k, w in memo.items() if len(k) == 2 and w]
+    assert sources
+    literals = {n.value for src in sources for n in pyast.walk(pyast.parse(src))
+                if isinstance(n, pyast.Constant) and isinstance(n.value, str)}
+    assert literals <= {f.name for f in RESULT_FIELDS} | {'"0.00"', '"', "{", "}", ""}, literals
