@@ -82,6 +82,7 @@ MEMOISED = {
     "medpolicy.parser": {"_parser", "standard_words"},
     "medpolicy.scanner": {"standard_words"},
     "medpolicy.reparse": {"standard_words"},
+    "medpolicy.messages": {"_compiled"},  # the catalogue's patterns, compiled on the first translation
 }
 _MUTABLE = (list, dict, set, bytearray, types.SimpleNamespace)
 
