@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrow import all_funds, claims_from_table, result_schema, results_batch
+from .batch_kernels import encode, kernels, string_parts
 from .errors import ClaimError
 from .money import Exact
 from .policy import Result, _error
@@ -115,7 +116,8 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
     """Item amounts as fen, and which are a plain amount the fast path of claims.py accepts."""
     n = len(arr)
     if pa.types.is_string(arr.type):
-        parsed = _two_decimals(arr)
+        loops = kernels()
+        parsed = loops.two_decimals(*string_parts(arr)) if loops is not None else _two_decimals(arr)
         if parsed is not None:
             return parsed
         ok = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
@@ -581,6 +583,9 @@ class _Run:
         p = self.claims.person
         if p is None or not pa.types.is_string(p.type):
             return np.full(self.claims.n, -1, np.int64)
+        codes = encode(p)
+        if codes is not None:
+            return codes
         return np.asarray(pc.dictionary_encode(p).indices.fill_null(-1), dtype=np.int64)
 
     def _whole_persons(self, person: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -596,7 +601,9 @@ class _Run:
         ids = self.claims.id
         if ids is None or not pa.types.is_string(ids.type):
             return np.zeros(self.claims.n, bool)
-        codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
+        codes = encode(ids)
+        if codes is None:
+            codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
         return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
 
@@ -1426,6 +1433,10 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     n = len(first)
     lo = int(second.min(initial=0))
     span_f, span_s = int(first.max(initial=0)) + 1, int(second.max(initial=0)) - lo + 1
+    loops = kernels()
+    if loops is not None and span_f + span_s <= 4 * n + 4096:  # two counting sorts, O(n + spans)
+        return loops.sort_order(first.astype(np.int64, copy=False), second.astype(np.int64, copy=False),
+                                lo, span_f, span_s)
     if span_f * span_s < 1 << 16:
         return np.argsort((first * span_s + (second - lo)).astype(np.uint16), kind="stable")
     if span_f * span_s * max(n, 1) >= 1 << 62:

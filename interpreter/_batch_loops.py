@@ -1,0 +1,180 @@
+"""The numba loops behind batch_kernels.py (imported only where numba is installed).
+
+Compiled on first use and cached beside this file (numba's `cache=True`; a read-only install
+caches in the user's folder). Integers only: int64 money and codes, uint64 hashes.
+"""
+
+import numpy as np
+from numba import njit
+
+_NUMBA = dict(cache=True, nogil=True, boundscheck=False)
+_WORDS = 3  # strings of up to 24 bytes compared as words
+
+
+@njit(**_NUMBA)
+def _hash(data, a, b):
+    """FNV-1a over bytes a..b, then mixed (the table's slot is taken from the low bits)."""
+    h = np.uint64(14695981039346656037)
+    prime = np.uint64(1099511628211)
+    for j in range(a, b):
+        h = (h ^ np.uint64(data[j])) * prime
+    h ^= h >> np.uint64(32)
+    h *= np.uint64(11400714819323198485)
+    h ^= h >> np.uint64(29)
+    return h
+
+
+@njit(**_NUMBA)
+def encode(offsets, data, valid):
+    """Each string's code (-1 for null): equal strings one code, codes 0..k-1 in no particular
+    order. Each string is hashed once, the rows dealt by the hash's top bits into parts of about
+    16,384 (each part's table then stays in the core's cache), and within a part an open-addressing
+    table of each new string's first row; a probe compares the full hash, then the bytes (exact,
+    whatever the hash)."""
+    n = len(offsets) - 1
+    h = np.zeros(n, np.uint64)
+    for i in range(n):
+        if valid[i]:
+            h[i] = _hash(data, offsets[i], offsets[i + 1])
+    bits = 0
+    while (1 << bits) * 16384 < n:
+        bits += 1
+    shift = np.uint64(63 - bits)  # (h >> 1) >> shift: the top `bits` bits, 0 when bits is 0
+    parts = 1 << bits
+    start = np.zeros(parts + 1, np.int64)
+    for i in range(n):
+        if valid[i]:
+            start[np.int64((h[i] >> np.uint64(1)) >> shift) + 1] += 1
+    for p in range(parts):
+        start[p + 1] += start[p]
+    at = start[:-1].copy()
+    rows = np.empty(start[parts], np.int64)
+    hashes = np.empty(start[parts], np.uint64)
+    # The first 24 bytes and the length of each string beside its hash, in the part's order: strings that short
+    # are compared without going back to the bytes (read in input order, here, once).
+    words = np.zeros((start[parts], _WORDS + 1), np.uint64)  # the words, then the length
+    for i in range(n):
+        if valid[i]:
+            p = np.int64((h[i] >> np.uint64(1)) >> shift)
+            t = at[p]
+            rows[t] = i
+            hashes[t] = h[i]
+            a, b = offsets[i], offsets[i + 1]
+            words[t, _WORDS] = b - a
+            for j in range(min(b - a, 8 * _WORDS)):
+                words[t, j >> 3] |= np.uint64(data[a + j]) << np.uint64(8 * (j & 7))
+            at[p] += 1
+    codes = np.full(n, -1, np.int64)
+    local = np.empty(start[parts], np.int64)
+    biggest = 0
+    for p in range(parts):
+        biggest = max(biggest, start[p + 1] - start[p])
+    size = 16
+    while size < 2 * biggest:
+        size <<= 1
+    slots = np.empty(size, np.int64)
+    count = 0
+    for p in range(parts):
+        a, b = start[p], start[p + 1]
+        width = 16
+        while width < 2 * (b - a):
+            width <<= 1
+        mask = np.uint64(width - 1)
+        slots[:width] = -1
+        for t in range(a, b):
+            i, hi = rows[t], hashes[t]
+            slot = np.int64(hi & mask)
+            while True:
+                s = slots[slot]
+                if s < 0:
+                    slots[slot] = t
+                    local[t] = count
+                    count += 1
+                    break
+                if hashes[s] == hi and _same(offsets, data, words, rows[s], i, s, t):
+                    local[t] = local[s]
+                    break
+                slot = (slot + 1) & (width - 1)
+        for t in range(a, b):
+            codes[rows[t]] = local[t]
+    return codes
+
+
+@njit(**_NUMBA)
+def _same(offsets, data, words, r, i, s, t):
+    """Whether rows r and i (at s and t in the parts' order) hold the same string."""
+    for k in range(_WORDS + 1):
+        if words[s, k] != words[t, k]:
+            return False
+    if words[t, _WORDS] <= 8 * _WORDS:
+        return True
+    a, b, ra = offsets[i], offsets[i + 1], offsets[r]
+    for t in range(8 * _WORDS, b - a):
+        if data[ra + t] != data[a + t]:
+            return False
+    return True
+
+
+@njit(**_NUMBA)
+def two_decimals(offsets, data, valid):
+    """batch._two_decimals in one pass over the bytes: strings of 1-13 ASCII digits, then
+    optionally '.' and 1 or 2 digits, as fen (0 where not); and which are of that shape."""
+    n = len(offsets) - 1
+    fen = np.zeros(n, np.int64)
+    ok = np.zeros(n, np.bool_)
+    for i in range(n):
+        if not valid[i]:
+            continue
+        a, b = offsets[i], offsets[i + 1]
+        j, v = a, 0
+        while j < b and j - a < 14 and 48 <= data[j] <= 57:
+            v = v * 10 + (np.int64(data[j]) - 48)
+            j += 1
+        whole = j - a
+        if whole < 1 or whole > 13:
+            continue
+        if j == b:
+            fen[i], ok[i] = v * 100, True
+            continue
+        decimals = b - j - 1
+        if data[j] != 46 or decimals < 1 or decimals > 2:
+            continue
+        d1 = np.int64(data[j + 1]) - 48
+        if d1 < 0 or d1 > 9:
+            continue
+        d2 = 0
+        if decimals == 2:
+            d2 = np.int64(data[j + 2]) - 48
+            if d2 < 0 or d2 > 9:
+                continue
+        fen[i], ok[i] = v * 100 + d1 * 10 + d2, True
+    return fen, ok
+
+
+@njit(**_NUMBA)
+def sort_order(first, second, lo, span_first, span_second):
+    """np.lexsort((positions, second, first)) by two stable counting sorts (second, then
+    first): keys first in 0..span_first-1 and second - lo in 0..span_second-1."""
+    n = len(first)
+    count = np.zeros(span_second + 1, np.int64)
+    for i in range(n):
+        count[second[i] - lo + 1] += 1
+    for k in range(span_second):
+        count[k + 1] += count[k]
+    by_second = np.empty(n, np.int64)
+    for i in range(n):
+        k = second[i] - lo
+        by_second[count[k]] = i
+        count[k] += 1
+    count = np.zeros(span_first + 1, np.int64)
+    for i in range(n):
+        count[first[i] + 1] += 1
+    for k in range(span_first):
+        count[k + 1] += count[k]
+    order = np.empty(n, np.int64)
+    for t in range(n):
+        i = by_second[t]
+        k = first[i]
+        order[count[k]] = i
+        count[k] += 1
+    return order

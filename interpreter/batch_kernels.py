@@ -1,0 +1,59 @@
+"""Compiled loops for the columnar engine's string and sorting passes (numba, optional).
+
+`batch.py` does each of these passes with numpy and Arrow's compute functions; where numba is
+installed (`pip install 'medpolicy[fast]'`) it calls these loops instead, which read each string's
+bytes once: a person's id hashed once into a table of its own (not twice through Arrow's
+dictionary encoding), amounts parsed in one pass over their bytes, person-years sorted by two
+counting sorts. Every loop gives exactly the numpy path's values (the tests run both), and none
+touches a float. `MEDPOLICY_NUMBA=0` in the environment turns them off (the numpy path then).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Optional
+
+import numpy as np
+
+
+def kernels():
+    """The compiled loops (a module), or None: numba is not installed, or MEDPOLICY_NUMBA=0."""
+    if os.environ.get("MEDPOLICY_NUMBA", "1") == "0":
+        return None
+    return _compiled()
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    from . import _batch_loops
+    return _batch_loops
+
+
+def string_parts(arr):
+    """A plain string array's (offsets, bytes, valid) as numpy arrays, or None for another type."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if not pa.types.is_string(arr.type):
+        return None
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    data = np.frombuffer(data, np.uint8) if data is not None and len(data) else np.zeros(1, np.uint8)
+    valid = np.asarray(pc.is_valid(arr), dtype=bool) if arr.null_count else np.ones(n, bool)
+    return offsets, data, valid
+
+
+def encode(arr) -> Optional[np.ndarray]:
+    """Each string's code, numbered in order of first appearance (-1: null), as Arrow's
+    dictionary_encode numbers them; None when the loops are off or the type is not a string."""
+    k, parts = kernels(), None
+    if k is not None:
+        parts = string_parts(arr)
+    if parts is None:
+        return None
+    return k.encode(*parts)
