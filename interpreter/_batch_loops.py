@@ -25,12 +25,13 @@ def _hash(data, a, b):
 
 
 @njit(**_NUMBA)
-def encode(offsets, data, valid):
+def encode(offsets, data, valid, pack):
     """Each string's code (-1 for null): equal strings one code, codes 0..k-1 in no particular
     order. Each string is hashed once, the rows dealt by the hash's top bits into parts of about
     16,384 (each part's table then stays in the core's cache), and within a part an open-addressing
     table of each new string's first row; a probe compares the full hash, then the bytes (exact,
-    whatever the hash)."""
+    whatever the hash). `pack`: strings that repeat (persons) are compared as words, kept beside
+    the hashes; without it (ids, mostly unique: a probe rarely meets the same hash) from the bytes."""
     n = len(offsets) - 1
     h = np.zeros(n, np.uint64)
     for i in range(n):
@@ -52,17 +53,18 @@ def encode(offsets, data, valid):
     hashes = np.empty(start[parts], np.uint64)
     # The first 24 bytes and the length of each string beside its hash, in the part's order: strings that short
     # are compared without going back to the bytes (read in input order, here, once).
-    words = np.zeros((start[parts], _WORDS + 1), np.uint64)  # the words, then the length
+    words = np.zeros((start[parts] if pack else 0, _WORDS + 1), np.uint64)  # the words, then the length
     for i in range(n):
         if valid[i]:
             p = np.int64((h[i] >> np.uint64(1)) >> shift)
             t = at[p]
             rows[t] = i
             hashes[t] = h[i]
-            a, b = offsets[i], offsets[i + 1]
-            words[t, _WORDS] = b - a
-            for j in range(min(b - a, 8 * _WORDS)):
-                words[t, j >> 3] |= np.uint64(data[a + j]) << np.uint64(8 * (j & 7))
+            if pack:
+                a, b = offsets[i], offsets[i + 1]
+                words[t, _WORDS] = b - a
+                for j in range(min(b - a, 8 * _WORDS)):
+                    words[t, j >> 3] |= np.uint64(data[a + j]) << np.uint64(8 * (j & 7))
             at[p] += 1
     codes = np.full(n, -1, np.int64)
     local = np.empty(start[parts], np.int64)
@@ -91,7 +93,7 @@ def encode(offsets, data, valid):
                     local[t] = count
                     count += 1
                     break
-                if hashes[s] == hi and _same(offsets, data, words, rows[s], i, s, t):
+                if hashes[s] == hi and _same(offsets, data, words, pack, rows[s], i, s, t):
                     local[t] = local[s]
                     break
                 slot = (slot + 1) & (width - 1)
@@ -101,15 +103,20 @@ def encode(offsets, data, valid):
 
 
 @njit(**_NUMBA)
-def _same(offsets, data, words, r, i, s, t):
+def _same(offsets, data, words, pack, r, i, s, t):
     """Whether rows r and i (at s and t in the parts' order) hold the same string."""
-    for k in range(_WORDS + 1):
-        if words[s, k] != words[t, k]:
-            return False
-    if words[t, _WORDS] <= 8 * _WORDS:
-        return True
+    start = 0
+    if pack:
+        for k in range(_WORDS + 1):
+            if words[s, k] != words[t, k]:
+                return False
+        if words[t, _WORDS] <= 8 * _WORDS:
+            return True
+        start = 8 * _WORDS
     a, b, ra = offsets[i], offsets[i + 1], offsets[r]
-    for t in range(8 * _WORDS, b - a):
+    if offsets[r + 1] - ra != b - a:
+        return False
+    for t in range(start, b - a):
         if data[ra + t] != data[a + t]:
             return False
     return True
@@ -178,3 +185,39 @@ def sort_order(first, second, lo, span_first, span_second):
         order[count[k]] = i
         count[k] += 1
     return order
+
+
+@njit(**_NUMBA)
+def first_codes(keys):
+    """Each key's code, numbered in order of first appearance, and each code's first row: a
+    table of the few distinct keys (plan signatures), grown as they come."""
+    n = len(keys)
+    bits = 6
+    slots = np.full(1 << bits, -1, np.int64)
+    firsts = np.empty(max(n, 1), np.int64)
+    codes = np.empty(n, np.int64)
+    count = 0
+    for i in range(n):
+        key = keys[i]
+        slot = np.int64((np.uint64(key) * np.uint64(11400714819323198485)) >> np.uint64(64 - bits))
+        while True:
+            c = slots[slot]
+            if c < 0:
+                slots[slot] = count
+                firsts[count] = i
+                codes[i] = count
+                count += 1
+                break
+            if keys[firsts[c]] == key:
+                codes[i] = c
+                break
+            slot = (slot + 1) & ((1 << bits) - 1)
+        if 2 * count > (1 << bits):  # half full: twice the slots, every key placed again
+            bits += 1
+            slots = np.full(1 << bits, -1, np.int64)
+            for c in range(count):
+                slot = np.int64((np.uint64(keys[firsts[c]]) * np.uint64(11400714819323198485)) >> np.uint64(64 - bits))
+                while slots[slot] >= 0:
+                    slot = (slot + 1) & ((1 << bits) - 1)
+                slots[slot] = c
+    return codes, firsts[:count].copy()

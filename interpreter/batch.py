@@ -601,7 +601,7 @@ class _Run:
         ids = self.claims.id
         if ids is None or not pa.types.is_string(ids.type):
             return np.zeros(self.claims.n, bool)
-        codes = encode(ids)
+        codes = encode(ids, repeats=False)
         if codes is None:
             codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
@@ -626,8 +626,7 @@ class _Run:
         rows = np.flatnonzero(c.ok)
         width = len(c.names["group"])
         if (int(sig.max(initial=0)) + 1) << width < 2 ** 62:  # one int64 key: a fast sort
-            uniq, first, inverse = np.unique((sig[rows] << width) | c.groups[rows], return_index=True,
-                                             return_inverse=True)
+            uniq, first, inverse = _unique((sig[rows] << width) | c.groups[rows])
         else:
             pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
             uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
@@ -1442,6 +1441,19 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     if span_f * span_s * max(n, 1) >= 1 << 62:
         return np.lexsort((np.arange(n), second, first))
     return np.argsort((first * span_s + (second - lo)) * n + np.arange(n))
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(keys, return_index=True, return_inverse=True) for non-negative keys of few
+    distinct values: with the loops, one pass through a small table, then the few keys sorted."""
+    loops = kernels()
+    if loops is None:
+        return np.unique(keys, return_index=True, return_inverse=True)
+    codes, firsts = loops.first_codes(keys)
+    order = np.argsort(keys[firsts])
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return keys[firsts][order], firsts[order], rank[codes]
 
 
 def _banded(lo, hi, bands) -> np.ndarray:

@@ -48,12 +48,15 @@ def string_parts(arr):
     return offsets, data, valid
 
 
-def encode(arr) -> Optional[np.ndarray]:
-    """Each string's code, numbered in order of first appearance (-1: null), as Arrow's
-    dictionary_encode numbers them; None when the loops are off or the type is not a string."""
+def encode(arr, repeats: bool = True) -> Optional[np.ndarray]:
+    """Each string's code (-1: null): equal strings, and only they, share a code; codes are
+    0..k-1 in no particular order (Arrow's dictionary_encode numbers them by first appearance).
+    None when the loops are off or the type is not a plain string. `repeats`: whether most
+    strings come again (persons' ids; claims' ids mostly do not), which chooses the quicker
+    comparison, never the outcome."""
     k, parts = kernels(), None
     if k is not None:
         parts = string_parts(arr)
     if parts is None:
         return None
-    return k.encode(*parts)
+    return k.encode(*parts, repeats)

@@ -277,15 +277,16 @@ def test_person_and_id_codes_group_exactly_the_equal_strings(loops):
              for _ in range(60000)] + [None] * 50
     rng.shuffle(texts)
     arr = pa.array(texts, pa.string()).slice(7)
-    codes = encode(arr)
-    if loops is None:
-        assert codes is None  # the numpy path: Arrow's dictionary_encode, as before
-        return
-    expected = np.asarray(pc.dictionary_encode(arr).indices.fill_null(-1), dtype=np.int64)
-    assert ((codes < 0) == (expected < 0)).all()
-    pairs = set(zip(codes.tolist(), expected.tolist()))
-    assert len(pairs) == len(set(codes.tolist())) == len(set(expected.tolist()))  # one to one
-    assert sorted(set(codes[codes >= 0].tolist())) == list(range(len(pairs) - 1))  # dense
+    for repeats in (True, False):
+        codes = encode(arr, repeats)
+        if loops is None:
+            assert codes is None  # the numpy path: Arrow's dictionary_encode, as before
+            return
+        expected = np.asarray(pc.dictionary_encode(arr).indices.fill_null(-1), dtype=np.int64)
+        assert ((codes < 0) == (expected < 0)).all()
+        pairs = set(zip(codes.tolist(), expected.tolist()))
+        assert len(pairs) == len(set(codes.tolist())) == len(set(expected.tolist()))  # one to one
+        assert sorted(set(codes[codes >= 0].tolist())) == list(range(len(pairs) - 1))  # dense
 
 
 def test_person_years_sorted_as_lexsort_sorts_them(loops):
@@ -298,3 +299,14 @@ def test_person_years_sorted_as_lexsort_sorts_them(loops):
     for n, persons, days in ((1, 1, 1), (50, 5, 3), (20000, 7000, 400), (20000, 40, 730_000)):
         first, second = rng.integers(0, persons, n), rng.integers(738000, 738000 + days, n)
         assert (_sort_order(first, second) == np.lexsort((np.arange(n), second, first))).all()
+
+
+def test_plan_signatures_numbered_as_np_unique_numbers_them(loops):
+    import numpy as np
+    from medpolicy.batch import _unique
+
+    rng = np.random.default_rng(9)
+    for keys in (np.zeros(0, np.int64), np.array([5]), rng.integers(0, 3, 100), rng.integers(0, 2 ** 62, 5000),
+                 rng.choice(rng.integers(0, 2 ** 40, 700), 50000)):
+        got, expected = _unique(keys), np.unique(keys, return_index=True, return_inverse=True)
+        assert all((g == e).all() for g, e in zip(got, expected))
