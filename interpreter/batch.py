@@ -116,7 +116,7 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
     """Item amounts as fen, and which are a plain amount the fast path of claims.py accepts."""
     n = len(arr)
     if pa.types.is_string(arr.type):
-        loops = kernels()
+        loops = kernels(n)
         parsed = loops.two_decimals(*string_parts(arr)) if loops is not None else _two_decimals(arr)
         if parsed is not None:
             return parsed
@@ -737,10 +737,8 @@ class _Run:
         self.snapshots: dict = {}  # person-year -> its Year where the scalar engine takes it over
         if not len(rows):
             return out, handed
-        year = (np.datetime64("1970-01-01") + (c.ordinal[rows] - _EPOCH).astype("timedelta64[D]")) \
-            .astype("datetime64[Y]").astype(np.int64)
         self.year = np.zeros(c.n, np.int64)
-        self.year[rows] = year + 1970
+        self.year[rows] = _years(c.ordinal[rows])
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
@@ -1032,6 +1030,17 @@ class _Clock:
         now = self._now()
         self.times[stage] = self.times.get(stage, 0.0) + now - self._last
         self._last = now
+
+
+def _years(ordinal: np.ndarray) -> np.ndarray:
+    """Each date's calendar year: each day of the dates' span converted once, then looked up."""
+    lo, hi = int(ordinal.min()), int(ordinal.max())
+    if hi - lo > 4 * len(ordinal):  # a few dates far apart: each converted
+        days = ordinal - _EPOCH
+    else:
+        days = np.arange(lo - _EPOCH, hi - _EPOCH + 1)
+    years = (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype("datetime64[Y]").astype(np.int64)
+    return (years if hi - lo > 4 * len(ordinal) else years[ordinal - lo]) + 1970
 
 
 def _iso(ordinal: int) -> str:
@@ -1432,7 +1441,7 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     n = len(first)
     lo = int(second.min(initial=0))
     span_f, span_s = int(first.max(initial=0)) + 1, int(second.max(initial=0)) - lo + 1
-    loops = kernels()
+    loops = kernels(n)
     if loops is not None and span_f + span_s <= 4 * n + 4096:  # two counting sorts, O(n + spans)
         return loops.sort_order(first.astype(np.int64, copy=False), second.astype(np.int64, copy=False),
                                 lo, span_f, span_s)
@@ -1446,7 +1455,7 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """np.unique(keys, return_index=True, return_inverse=True) for non-negative keys of few
     distinct values: with the loops, one pass through a small table, then the few keys sorted."""
-    loops = kernels()
+    loops = kernels(len(keys))
     if loops is None:
         return np.unique(keys, return_index=True, return_inverse=True)
     codes, firsts = loops.first_codes(keys)

@@ -5,7 +5,10 @@ installed (`pip install 'medpolicy[fast]'`) it calls these loops instead, which 
 bytes once: a person's id hashed once into a table of its own (not twice through Arrow's
 dictionary encoding), amounts parsed in one pass over their bytes, person-years sorted by two
 counting sorts. Every loop gives exactly the numpy path's values (the tests run both), and none
-touches a float. `MEDPOLICY_NUMBA=0` in the environment turns them off (the numpy path then).
+touches a float. Starting numba costs about half a CPU second once per process (its import, the
+cached loops loaded), which the loops win back from about 100,000 rows: below that the numpy path
+runs. `MEDPOLICY_NUMBA=0` in the environment turns the loops off, `MEDPOLICY_NUMBA=1` on for
+any size (the tests run both).
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from typing import Optional
 import numpy as np
 
 
-def kernels():
-    """The compiled loops (a module), or None: numba is not installed, or MEDPOLICY_NUMBA=0."""
-    if os.environ.get("MEDPOLICY_NUMBA", "1") == "0":
+MIN_ROWS = 100_000  # below this many rows (strings, keys) a pass is left to numpy
+
+
+def kernels(rows: int = MIN_ROWS):
+    """The compiled loops (a module) for a pass over `rows` values, or None: numba is not
+    installed, MEDPOLICY_NUMBA=0, or too few rows to pay for numba's start (MEDPOLICY_NUMBA=1: any)."""
+    choice = os.environ.get("MEDPOLICY_NUMBA", "")
+    if choice == "0" or (choice != "1" and rows < MIN_ROWS):
         return None
     return _compiled()
 
@@ -54,7 +62,7 @@ def encode(arr, repeats: bool = True) -> Optional[np.ndarray]:
     None when the loops are off or the type is not a plain string. `repeats`: whether most
     strings come again (persons' ids; claims' ids mostly do not), which chooses the quicker
     comparison, never the outcome."""
-    k, parts = kernels(), None
+    k, parts = kernels(len(arr)), None
     if k is not None:
         parts = string_parts(arr)
     if parts is None:

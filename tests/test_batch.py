@@ -19,12 +19,12 @@ CITIES = ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"]
 
 @pytest.fixture(params=["numba", "numpy"], autouse=True)
 def loops(request, monkeypatch):
-    """Every test here runs twice: with the compiled loops (batch_kernels, numba) and without
-    (MEDPOLICY_NUMBA=0: the numpy path)."""
+    """Every test here runs twice: with the compiled loops (batch_kernels, numba; MEDPOLICY_NUMBA=1:
+    at any size, not only from 100,000 rows) and without (MEDPOLICY_NUMBA=0: the numpy path)."""
     if request.param == "numpy":
         monkeypatch.setenv("MEDPOLICY_NUMBA", "0")
         return None
-    monkeypatch.delenv("MEDPOLICY_NUMBA", raising=False)
+    monkeypatch.setenv("MEDPOLICY_NUMBA", "1")
     from medpolicy.batch_kernels import kernels
     if kernels() is None:
         pytest.fail("numba is not installed (pip install '.[test]'): the compiled loops would go untested")
