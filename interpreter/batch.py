@@ -1000,10 +1000,13 @@ class _Shapes:
                 _with_amounts(self.vplans[j], lambda x, col=col: col.append(x) or x)
             tables = self.tables[shape] = []
             for values in zip(*columns):
+                if len(set(values)) == 1:  # the same in every plan of the shape: the number itself
+                    tables.append(values[0])
+                    continue
                 table = np.zeros(len(self.vplans), np.int64)
                 table[members] = values
                 tables.append(table)
-        gathered = iter([t[plan_of_rows] for t in tables])
+        gathered = iter([t[plan_of_rows] if isinstance(t, np.ndarray) else t for t in tables])
         return _with_amounts(self.vplans[members[0]], lambda _: next(gathered))
 
 

@@ -14,6 +14,7 @@ any size (the tests run both).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from typing import Optional
 
@@ -30,6 +31,14 @@ def kernels(rows: int = MIN_ROWS):
     if choice == "0" or (choice != "1" and rows < MIN_ROWS):
         return None
     return _compiled()
+
+
+def loaded_bytes() -> int:
+    """What numba and the loaded loops add to a process's memory (measured ~116 MiB), where they
+    will run: counted in `med run`'s memory budget (partition.bucket_count)."""
+    if os.environ.get("MEDPOLICY_NUMBA", "") == "0" or importlib.util.find_spec("numba") is None:
+        return 0
+    return 128 << 20
 
 
 @functools.lru_cache(maxsize=None)

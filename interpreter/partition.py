@@ -63,7 +63,8 @@ def default_jobs(rows: int) -> int:
 
 def bucket_count(rows: int, memory: int, jobs: int) -> int:
     """Buckets of whole persons such that `jobs` of them settling at once fit in `memory`."""
-    per_process = memory // max(jobs, 1) - BASE_BYTES
+    from .batch_kernels import loaded_bytes
+    per_process = memory // max(jobs, 1) - BASE_BYTES - loaded_bytes()
     claims = max(per_process // CLAIM_BYTES, 20_000)
     return max(math.ceil(rows / claims), jobs if rows >= jobs else 1)
 
