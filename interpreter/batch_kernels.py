@@ -13,7 +13,6 @@ any size (the tests run both).
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 from typing import Optional
@@ -41,13 +40,11 @@ def loaded_bytes() -> int:
     return 128 << 20
 
 
-@functools.lru_cache(maxsize=None)
 def _compiled():
-    try:
-        import numba  # noqa: F401
-    except ImportError:
+    try:  # (a module is imported once: later calls find it in sys.modules)
+        from . import _batch_loops
+    except ImportError:  # no numba
         return None
-    from . import _batch_loops
     return _batch_loops
 
 
