@@ -2,10 +2,10 @@
 
 `batch.py` does each of these passes with numpy and Arrow's compute functions; where numba is
 installed (`pip install 'medpolicy[fast]'`) it calls these loops instead, which read each string's
-bytes once: a person's id hashed once into a table of its own (not twice through Arrow's
-dictionary encoding), amounts parsed in one pass over their bytes, person-years sorted by two
-counting sorts. Every loop gives exactly the numpy path's values (the tests run both), and none
-touches a float. Starting numba costs about half a CPU second once per process (its import, the
+bytes once: persons' and claims' ids hashed once into small tables per part of the hash (not
+Arrow's dictionary encoding, whose one big table misses the cache on most rows), amounts parsed
+in one pass over their bytes, person-years sorted by two counting sorts, plan signatures
+numbered. Every loop gives exactly the numpy path's values, and none touches a float. Starting numba costs about half a CPU second once per process (its import, the
 cached loops loaded), which the loops win back from about 100,000 rows: below that the numpy path
 runs. `MEDPOLICY_NUMBA=0` in the environment turns the loops off, `MEDPOLICY_NUMBA=1` on for
 any size (the tests run both).
@@ -44,6 +44,8 @@ def _compiled():
     try:  # (a module is imported once: later calls find it in sys.modules)
         from . import _batch_loops
     except ImportError:  # no numba
+        return None
+    except RuntimeError:  # numba without a writable folder to cache the loops in: the numpy path
         return None
     return _batch_loops
 
