@@ -862,6 +862,7 @@ class _Run:
              for f in self.funds], fields=list(schema.field("paid").type), mask=_bools(paid_failed))
         year = patch.flags(self.year.astype(np.int64), np.asarray(theirs.column("year").fill_null(0), dtype=np.int64))
         year_valid = patch.flags(ok, np.asarray(pc.is_valid(theirs.column("year")), dtype=bool))
+        zero = np.zeros(c.n, np.int64)  # (one array: the columns of zeros share their words)
         columns = {
             "id": patch.text(c.id, "id"), "person": patch.text(_null_where(c.person, failed), "person"),
             "year": _with_validity(pa.int32(), year.astype(np.int32), year_valid),
@@ -872,10 +873,9 @@ class _Run:
             "patient": money("patient", out.patient, ok),
             # A claim with an `account` field is the scalar engine's (not a common-shape field), and so
             # is its person's every claim: no row here has a balance, so the patient pays in cash.
-            "account": money("account", np.zeros(c.n, np.int64), ok), "cash": money("cash", out.patient, ok),
-            "account_balance": money("account_balance", np.zeros(c.n, np.int64), np.zeros(c.n, bool)),  # none known
-            "allowance": money("allowance", np.zeros(c.n, np.int64), per_plan([v.allowance_zero for v in self.vplans],
-                                                                                False)),
+            "account": money("account", zero, ok), "cash": money("cash", out.patient, ok),
+            "account_balance": money("account_balance", zero, np.zeros(c.n, bool)),  # none known
+            "allowance": money("allowance", zero, per_plan([v.allowance_zero for v in self.vplans], False)),
             "error": patch.text(errors.take(pa.array(plans + 1)), "error"),
         }
         return pa.Table.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)
@@ -887,6 +887,10 @@ class _Patch:
     def __init__(self, theirs: pa.Table, where: np.ndarray):
         self.theirs, self.where = theirs, where
         self.n_theirs = len(where)
+        # Money columns of the same amounts (cash and patient; account, its balance and the
+        # allowance, all 0) share one values buffer, each its own validity: a 16 MB buffer per
+        # million rows written, and its memory faulted in, once, not per column.
+        self.words: dict = {}
 
     def flags(self, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
         if not self.n_theirs:
@@ -896,10 +900,15 @@ class _Patch:
         return ours
 
     def money(self, column, fen: np.ndarray, valid: np.ndarray) -> pa.Array:
-        if not self.n_theirs:
-            return _money(fen, valid)
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        return _money(self.flags(fen, _fen(column)), self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool)))
+        theirs = None
+        if self.n_theirs:
+            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            theirs = _fen(column)
+            valid = self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool))
+        key = (id(fen), None if theirs is None else theirs.tobytes())
+        if key not in self.words:  # (fen kept with its words: its id is not reused while the key is)
+            self.words[key] = (fen, _words(fen if theirs is None else self.flags(fen, theirs)))
+        return _with_validity(pa.decimal128(18, 2), self.words[key][1], valid)
 
     def text(self, arr: pa.Array, name: str) -> pa.Array:
         """A column of strings or structs: ours and theirs side by side, then one take."""
@@ -1051,12 +1060,12 @@ def _iso(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
 
 
-def _money(fen: np.ndarray, valid: Optional[np.ndarray] = None) -> pa.Array:
-    """int64 fen as decimal128(18, 2): the two's-complement words written directly."""
+def _words(fen: np.ndarray) -> np.ndarray:
+    """int64 fen as decimal128's two's-complement words (low, high), row by row."""
     words = np.empty((len(fen), 2), np.int64)
     words[:, 0] = fen
-    words[:, 1] = fen >> 63
-    return _with_validity(pa.decimal128(18, 2), words, valid)
+    np.right_shift(fen, 63, out=words[:, 1])
+    return words
 
 
 def _bits(mask: np.ndarray) -> pa.Buffer:
