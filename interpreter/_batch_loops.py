@@ -221,3 +221,39 @@ def first_codes(keys):
                     slot = (slot + 1) & ((1 << bits) - 1)
                 slots[slot] = c
     return codes, firsts[:count].copy()
+
+
+@njit(**_NUMBA)
+def wave_order(person_scheme, ordinal, year, shape, lo, span_f, span_s, shapes):
+    """batch._Run._waves' order in one pass: the rows sorted by person and scheme, then date
+    (sort_order), numbered into person-years (a new one where the person, scheme or year
+    changes) and ranks within them, then sorted again by (rank, shape), ties in that order.
+    Returns (order, pyear, rank) in the final order and the number of person-years."""
+    n = len(person_scheme)
+    first = sort_order(person_scheme, ordinal, lo, span_f, span_s)
+    pyear = np.empty(n, np.int64)
+    rank = np.empty(n, np.int64)
+    years, top, start = 0, 0, 0
+    for t in range(n):
+        i = first[t]
+        if t == 0 or person_scheme[i] != person_scheme[first[t - 1]] or year[i] != year[first[t - 1]]:
+            years += 1
+            start = t
+        pyear[t] = years - 1
+        rank[t] = t - start
+        top = max(top, rank[t])
+    span = (top + 1) * shapes
+    count = np.zeros(span + 1, np.int64)
+    for t in range(n):
+        count[rank[t] * shapes + shape[first[t]] + 1] += 1
+    for k in range(span):
+        count[k + 1] += count[k]
+    order = np.empty(n, np.int64)
+    out_pyear = np.empty(n, np.int64)
+    out_rank = np.empty(n, np.int64)
+    for t in range(n):
+        k = rank[t] * shapes + shape[first[t]]
+        s = count[k]
+        count[k] += 1
+        order[s], out_pyear[s], out_rank[s] = first[t], pyear[t], rank[t]
+    return order, out_pyear, out_rank, years

@@ -742,19 +742,13 @@ class _Run:
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
-        order = _sort_order(person_scheme, c.ordinal[rows])  # the year follows the date
-        rows, person_scheme = rows[order], person_scheme[order]
-        year = self.year[rows]
-        new = np.r_[True, (person_scheme[1:] != person_scheme[:-1]) | (year[1:] != year[:-1])]
-        pyear = np.cumsum(new) - 1
-        rank = np.arange(len(rows)) - np.flatnonzero(new)[pyear]
-        acc = _Accumulators(pyear.max() + 1, self.keys)
+        shapes = _Shapes(self.vplans)
+        rows, pyear, rank, years = _wave_order(rows, person_scheme, c.ordinal[rows], self.year[rows],
+                                               shapes.of[plan_of[rows]])
+        acc = _Accumulators(years, self.keys)
         self.pyear_of = np.full(c.n, -1, np.int64)
         self.pyear_of[rows] = pyear
-        dead = np.zeros(pyear.max() + 1, bool)
-        shapes = _Shapes(self.vplans)
-        wave_order = _sort_order(rank, shapes.of[plan_of[rows]])
-        rows, pyear, rank = rows[wave_order], pyear[wave_order], rank[wave_order]
+        dead = np.zeros(years, bool)
         steps = shapes.of[plan_of[rows]]
         cut = np.flatnonzero((rank[1:] != rank[:-1]) | (steps[1:] != steps[:-1])) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(rows)]):
@@ -1462,6 +1456,29 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     if span_f * span_s * max(n, 1) >= 1 << 62:
         return np.lexsort((np.arange(n), second, first))
     return np.argsort((first * span_s + (second - lo)) * n + np.arange(n))
+
+
+def _wave_order(rows, person_scheme, ordinal, year, shape) -> tuple:
+    """The rows of the waves in their order: each person-year's claims by date (ties in input
+    order), numbered into person-years and ranks, then by (rank, shape): the k-th claims of every
+    year, a step's rows together. Returns (rows, person-year, rank) in that order and the number
+    of person-years. With the loops, one compiled pass (the same values)."""
+    n = len(rows)
+    lo = int(ordinal.min(initial=0))
+    span_f, span_s = int(person_scheme.max(initial=0)) + 1, int(ordinal.max(initial=0)) - lo + 1
+    loops = kernels(n)
+    if loops is not None and span_f + span_s <= 4 * n + 4096:
+        int64 = lambda a: a.astype(np.int64, copy=False)  # noqa: E731 (one signature, compiled once)
+        order, pyear, rank, years = loops.wave_order(int64(person_scheme), int64(ordinal), int64(year), int64(shape),
+                                                     lo, span_f, span_s, int(shape.max(initial=0)) + 1)
+        return rows[order], pyear, rank, years
+    order = _sort_order(person_scheme, ordinal)  # the year follows the date
+    rows, person_scheme, year, shape = rows[order], person_scheme[order], year[order], shape[order]
+    new = np.r_[True, (person_scheme[1:] != person_scheme[:-1]) | (year[1:] != year[:-1])]
+    pyear = np.cumsum(new) - 1
+    rank = np.arange(len(rows)) - np.flatnonzero(new)[pyear]
+    wave_order = _sort_order(rank, shape)
+    return rows[wave_order], pyear[wave_order], rank[wave_order], int(pyear[-1]) + 1
 
 
 def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -301,6 +301,29 @@ def test_person_years_sorted_as_lexsort_sorts_them(loops):
         assert (_sort_order(first, second) == np.lexsort((np.arange(n), second, first))).all()
 
 
+def test_waves_order_the_kth_claim_of_each_person_year_by_date_then_rank_and_shape(loops):
+    """_wave_order (one compiled pass where the loops are on) against its definition by lexsort:
+    by person-scheme, date, input position; person-years where the key or the year changes; then
+    by (rank, shape), ties in the first order."""
+    import numpy as np
+    from medpolicy.batch import _wave_order
+
+    rng = np.random.default_rng(11)
+    for n, persons, days, shapes in ((1, 1, 1, 1), (60, 5, 3, 2), (20000, 3000, 800, 5), (5000, 40, 730_000, 3)):
+        rows = np.sort(rng.choice(3 * n, n, replace=False))
+        key, day, shape = rng.integers(0, persons, n), rng.integers(738000, 738000 + days, n), rng.integers(0, shapes, n)
+        year = day // 365  # (any year of a date: a person-year ends where it changes)
+        first = np.lexsort((np.arange(n), day, key))
+        k, y = key[first], year[first]
+        new = np.r_[True, (k[1:] != k[:-1]) | (y[1:] != y[:-1])]
+        pyear = np.cumsum(new) - 1
+        rank = np.arange(n) - np.flatnonzero(new)[pyear]
+        then = np.lexsort((np.arange(n), shape[first], rank))
+        got = _wave_order(rows, key, day, year, shape)
+        assert (got[0] == rows[first][then]).all() and (got[1] == pyear[then]).all() and (got[2] == rank[then]).all()
+        assert got[3] == pyear[-1] + 1
+
+
 def test_plan_signatures_numbered_as_np_unique_numbers_them(loops):
     import numpy as np
     from medpolicy.batch import _unique
