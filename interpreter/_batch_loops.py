@@ -257,3 +257,10 @@ def wave_order(person_scheme, ordinal, year, shape, lo, span_f, span_s, shapes):
         count[k] += 1
         order[s], out_pyear[s], out_rank[s] = first[t], pyear[t], rank[t]
     return order, out_pyear, out_rank, years
+
+
+@njit(**_NUMBA)
+def add_at(column, rows, values):
+    """column[rows] += values for distinct rows, in one pass (numpy gathers, adds and scatters)."""
+    for i in range(len(rows)):
+        column[rows[i]] += values[i]

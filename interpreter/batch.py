@@ -739,6 +739,7 @@ class _Run:
             return out, handed
         self.year = np.zeros(c.n, np.int64)
         self.year[rows] = _years(c.ordinal[rows])
+        self.loops = kernels(len(rows))  # (the commits' adds: decided once for the run's size)
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
@@ -1408,15 +1409,16 @@ class _Step:
         if v.counts_stay:
             acc.stays[:, b][y] += 1
             acc.level_stays[y, v.stay] += 1  # (the stay may differ by row: plans of one shape)
-        acc.deductibles[:, b][y] += charged
+        loops = self.r.loops
+        _add(loops, acc.deductibles[:, b], y, charged)
         if target is not None:
             acc.levels[:, b][y] = target
-        acc.eligible[:, b][y] += eligible
-        _record(acc, y, v.keys, exact, paid)
+        _add(loops, acc.eligible[:, b], y, eligible)
+        _record(loops, acc, y, v.keys, exact, paid)
         for burden, keys, pay, p in updates:
             if burden is not None:
                 acc.burden[:, burden[0]][y] = burden[1]
-            _record(acc, y, keys, pay, p)
+            _record(loops, acc, y, keys, pay, p)
         for year, k, part in self.fractions:
             part += acc.fractions.pop((year, k), 0)
             if part >= 1:
@@ -1435,10 +1437,19 @@ def _columns_sum(table: np.ndarray, y: np.ndarray, columns: list) -> np.ndarray:
     return total
 
 
-def _record(acc: _Accumulators, y, keys, exact, rounded) -> None:
+def _record(loops, acc: _Accumulators, y, keys, exact, rounded) -> None:
     for k in keys:
-        acc.pools[:, k][y] += exact
-        acc.rounded[:, k][y] += rounded
+        _add(loops, acc.pools[:, k], y, exact)
+        _add(loops, acc.rounded[:, k], y, rounded)
+
+
+def _add(loops, column: np.ndarray, y: np.ndarray, values) -> None:
+    """column[y] += values, the y distinct: with the loops one pass, not a gather, a sum and a scatter."""
+    if loops is not None and isinstance(values, np.ndarray) and values.dtype == y.dtype == np.int64 \
+            and column.flags.c_contiguous:
+        loops.add_at(column, y, values)
+    else:
+        column[y] += values
 
 
 def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
