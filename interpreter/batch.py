@@ -871,9 +871,17 @@ class _Run:
             "account": money("account", zero, ok), "cash": money("cash", out.patient, ok),
             "account_balance": money("account_balance", zero, np.zeros(c.n, bool)),  # none known
             "allowance": money("allowance", zero, per_plan([v.allowance_zero for v in self.vplans], False)),
-            "error": patch.text(errors.take(pa.array(plans + 1)), "error"),
+            "error": self._errors(errors, plans, failed, patch, theirs),
         }
         return pa.Table.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)
+
+    @staticmethod
+    def _errors(errors: pa.Array, plans: np.ndarray, failed: np.ndarray, patch: "_Patch", theirs: pa.Table) -> pa.Array:
+        """The error column: each row's plan's error (a take of a struct: 20-150 ms a million rows),
+        or, where no row has one (the usual year), nulls."""
+        if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
+            return pa.nulls(len(plans), errors.type)
+        return patch.text(errors.take(pa.array(plans + 1)), "error")
 
 
 class _Patch:
