@@ -4,8 +4,8 @@
 installed (`pip install 'medpolicy[fast]'`) it calls these loops instead, which read each string's
 bytes once: persons' and claims' ids hashed once into small tables per part of the hash (not
 Arrow's dictionary encoding, whose one big table misses the cache on most rows), amounts parsed
-in one pass over their bytes, person-years sorted by two counting sorts, plan signatures
-numbered. Every loop gives exactly the numpy path's values, and none touches a float. Starting numba costs about half a CPU second once per process (its import, the
+in one pass over their bytes, person-years sorted by two counting sorts and put in the waves'
+order in one pass, plan signatures numbered, the waves' commits added to the accumulators. Every loop gives exactly the numpy path's values, and none touches a float. Starting numba costs about half a CPU second once per process (its import, the
 cached loops loaded), which the loops win back from about 100,000 rows: below that the numpy path
 runs. `MEDPOLICY_NUMBA=0` in the environment turns the loops off, `MEDPOLICY_NUMBA=1` on for
 any size (the tests run both).
