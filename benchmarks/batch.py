@@ -42,6 +42,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 import medpolicy  # noqa: E402
 from medpolicy.batch import _Run, fallback_count  # noqa: E402
+from medpolicy.batch_kernels import kernels  # noqa: E402
 from medpolicy.partition import dictionary_columns, keep_freed_memory, run_parquet, write_results  # noqa: E402
 
 LEVELS = ["primary", "level1", "level2", "level3"]
@@ -156,6 +157,19 @@ def main() -> None:
         rate("  writing the results' Parquet file", n, write_s, write_cpu)
         print(f"    not vectorised: {run.reasons or '-'}; years handed over at a cap point: {len(run.snapshots):,}")
         print("    engine stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items()))
+        if kernels(n) is not None:  # the same without the compiled loops (the numpy path), for the ratio
+            os.environ["MEDPOLICY_NUMBA"] = "0"
+            same = _Run(policy, table, None).settle().equals(result)  # (and its memory faulted in, as above)
+            plain = _Run(policy, table, None)
+            t0, c0 = time.perf_counter(), time.process_time()
+            plain.settle()
+            plain_s, plain_cpu = time.perf_counter() - t0, time.process_time() - c0
+            del os.environ["MEDPOLICY_NUMBA"]
+            rate("  the engine alone without numba (numpy path)", n, plain_s, plain_cpu,
+                 f"  (loops {plain_cpu / batch_cpu:.2f} x quicker; results {'equal' if same else 'DIFFER'})")
+            print("    engine stages without numba (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in plain.timings.items()))
+        else:
+            print("    (numba is not installed: the engine ran its numpy path; pip install '.[fast]')")
 
         # 3. --jobs N: the whole command as its own process, its workers' CPU counted.
         for jobs in args.jobs:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrow import all_funds, claims_from_table, result_schema, results_batch
+from .batch_kernels import encode, kernels, string_parts
 from .errors import ClaimError
 from .money import Exact
 from .policy import Result, _error
@@ -115,7 +116,8 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
     """Item amounts as fen, and which are a plain amount the fast path of claims.py accepts."""
     n = len(arr)
     if pa.types.is_string(arr.type):
-        parsed = _two_decimals(arr)
+        loops = kernels(n)
+        parsed = loops.two_decimals(*string_parts(arr)) if loops is not None else _two_decimals(arr)
         if parsed is not None:
             return parsed
         ok = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
@@ -581,6 +583,9 @@ class _Run:
         p = self.claims.person
         if p is None or not pa.types.is_string(p.type):
             return np.full(self.claims.n, -1, np.int64)
+        codes = encode(p)
+        if codes is not None:
+            return codes
         return np.asarray(pc.dictionary_encode(p).indices.fill_null(-1), dtype=np.int64)
 
     def _whole_persons(self, person: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -596,7 +601,9 @@ class _Run:
         ids = self.claims.id
         if ids is None or not pa.types.is_string(ids.type):
             return np.zeros(self.claims.n, bool)
-        codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
+        codes = encode(ids, repeats=False)
+        if codes is None:
+            codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
         return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
 
@@ -619,8 +626,7 @@ class _Run:
         rows = np.flatnonzero(c.ok)
         width = len(c.names["group"])
         if (int(sig.max(initial=0)) + 1) << width < 2 ** 62:  # one int64 key: a fast sort
-            uniq, first, inverse = np.unique((sig[rows] << width) | c.groups[rows], return_index=True,
-                                             return_inverse=True)
+            uniq, first, inverse = _unique((sig[rows] << width) | c.groups[rows])
         else:
             pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
             uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
@@ -731,26 +737,19 @@ class _Run:
         self.snapshots: dict = {}  # person-year -> its Year where the scalar engine takes it over
         if not len(rows):
             return out, handed
-        year = (np.datetime64("1970-01-01") + (c.ordinal[rows] - _EPOCH).astype("timedelta64[D]")) \
-            .astype("datetime64[Y]").astype(np.int64)
         self.year = np.zeros(c.n, np.int64)
-        self.year[rows] = year + 1970
+        self.year[rows] = _years(c.ordinal[rows])
+        self.loops = kernels(len(rows))  # (the commits' adds: decided once for the run's size)
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
-        order = _sort_order(person_scheme, c.ordinal[rows])  # the year follows the date
-        rows, person_scheme = rows[order], person_scheme[order]
-        year = self.year[rows]
-        new = np.r_[True, (person_scheme[1:] != person_scheme[:-1]) | (year[1:] != year[:-1])]
-        pyear = np.cumsum(new) - 1
-        rank = np.arange(len(rows)) - np.flatnonzero(new)[pyear]
-        acc = _Accumulators(pyear.max() + 1, self.keys)
+        shapes = _Shapes(self.vplans)
+        rows, pyear, rank, years = _wave_order(rows, person_scheme, c.ordinal[rows], self.year[rows],
+                                               shapes.of[plan_of[rows]])
+        acc = _Accumulators(years, self.keys)
         self.pyear_of = np.full(c.n, -1, np.int64)
         self.pyear_of[rows] = pyear
-        dead = np.zeros(pyear.max() + 1, bool)
-        shapes = _Shapes(self.vplans)
-        wave_order = _sort_order(rank, shapes.of[plan_of[rows]])
-        rows, pyear, rank = rows[wave_order], pyear[wave_order], rank[wave_order]
+        dead = np.zeros(years, bool)
         steps = shapes.of[plan_of[rows]]
         cut = np.flatnonzero((rank[1:] != rank[:-1]) | (steps[1:] != steps[:-1])) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(rows)]):
@@ -858,6 +857,7 @@ class _Run:
              for f in self.funds], fields=list(schema.field("paid").type), mask=_bools(paid_failed))
         year = patch.flags(self.year.astype(np.int64), np.asarray(theirs.column("year").fill_null(0), dtype=np.int64))
         year_valid = patch.flags(ok, np.asarray(pc.is_valid(theirs.column("year")), dtype=bool))
+        zero = np.zeros(c.n, np.int64)  # (one array: the columns of zeros share their words)
         columns = {
             "id": patch.text(c.id, "id"), "person": patch.text(_null_where(c.person, failed), "person"),
             "year": _with_validity(pa.int32(), year.astype(np.int32), year_valid),
@@ -868,13 +868,20 @@ class _Run:
             "patient": money("patient", out.patient, ok),
             # A claim with an `account` field is the scalar engine's (not a common-shape field), and so
             # is its person's every claim: no row here has a balance, so the patient pays in cash.
-            "account": money("account", np.zeros(c.n, np.int64), ok), "cash": money("cash", out.patient, ok),
-            "account_balance": money("account_balance", np.zeros(c.n, np.int64), np.zeros(c.n, bool)),  # none known
-            "allowance": money("allowance", np.zeros(c.n, np.int64), per_plan([v.allowance_zero for v in self.vplans],
-                                                                                False)),
-            "error": patch.text(errors.take(pa.array(plans + 1)), "error"),
+            "account": money("account", zero, ok), "cash": money("cash", out.patient, ok),
+            "account_balance": money("account_balance", zero, np.zeros(c.n, bool)),  # none known
+            "allowance": money("allowance", zero, per_plan([v.allowance_zero for v in self.vplans], False)),
+            "error": self._errors(errors, plans, failed, patch, theirs),
         }
         return pa.Table.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)
+
+    @staticmethod
+    def _errors(errors: pa.Array, plans: np.ndarray, failed: np.ndarray, patch: "_Patch", theirs: pa.Table) -> pa.Array:
+        """The error column: each row's plan's error (a take of a struct: 20-150 ms a million rows),
+        or, where no row has one (the usual year), nulls."""
+        if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
+            return pa.nulls(len(plans), errors.type)
+        return patch.text(errors.take(pa.array(plans + 1)), "error")
 
 
 class _Patch:
@@ -883,6 +890,10 @@ class _Patch:
     def __init__(self, theirs: pa.Table, where: np.ndarray):
         self.theirs, self.where = theirs, where
         self.n_theirs = len(where)
+        # Money columns of the same amounts (cash and patient; account, its balance and the
+        # allowance, all 0) share one values buffer, each its own validity: a 16 MB buffer per
+        # million rows written, and its memory faulted in, once, not per column.
+        self.words: dict = {}
 
     def flags(self, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
         if not self.n_theirs:
@@ -892,10 +903,15 @@ class _Patch:
         return ours
 
     def money(self, column, fen: np.ndarray, valid: np.ndarray) -> pa.Array:
-        if not self.n_theirs:
-            return _money(fen, valid)
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        return _money(self.flags(fen, _fen(column)), self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool)))
+        theirs = None
+        if self.n_theirs:
+            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            theirs = _fen(column)
+            valid = self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool))
+        key = (id(fen), None if theirs is None else theirs.tobytes())
+        if key not in self.words:  # (fen kept with its words: its id is not reused while the key is)
+            self.words[key] = (fen, _words(fen if theirs is None else self.flags(fen, theirs)))
+        return _with_validity(pa.decimal128(18, 2), self.words[key][1], valid)
 
     def text(self, arr: pa.Array, name: str) -> pa.Array:
         """A column of strings or structs: ours and theirs side by side, then one take."""
@@ -996,10 +1012,13 @@ class _Shapes:
                 _with_amounts(self.vplans[j], lambda x, col=col: col.append(x) or x)
             tables = self.tables[shape] = []
             for values in zip(*columns):
+                if len(set(values)) == 1:  # the same in every plan of the shape: the number itself
+                    tables.append(values[0])
+                    continue
                 table = np.zeros(len(self.vplans), np.int64)
                 table[members] = values
                 tables.append(table)
-        gathered = iter([t[plan_of_rows] for t in tables])
+        gathered = iter([t[plan_of_rows] if isinstance(t, np.ndarray) else t for t in tables])
         return _with_amounts(self.vplans[members[0]], lambda _: next(gathered))
 
 
@@ -1028,17 +1047,28 @@ class _Clock:
         self._last = now
 
 
+def _years(ordinal: np.ndarray) -> np.ndarray:
+    """Each date's calendar year: each day of the dates' span converted once, then looked up."""
+    lo, hi = int(ordinal.min()), int(ordinal.max())
+    if hi - lo > 4 * len(ordinal):  # a few dates far apart: each converted
+        days = ordinal - _EPOCH
+    else:
+        days = np.arange(lo - _EPOCH, hi - _EPOCH + 1)
+    years = (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype("datetime64[Y]").astype(np.int64)
+    return (years if hi - lo > 4 * len(ordinal) else years[ordinal - lo]) + 1970
+
+
 def _iso(ordinal: int) -> str:
     import datetime as dt
     return dt.date.fromordinal(ordinal).isoformat()
 
 
-def _money(fen: np.ndarray, valid: Optional[np.ndarray] = None) -> pa.Array:
-    """int64 fen as decimal128(18, 2): the two's-complement words written directly."""
+def _words(fen: np.ndarray) -> np.ndarray:
+    """int64 fen as decimal128's two's-complement words (low, high), row by row."""
     words = np.empty((len(fen), 2), np.int64)
     words[:, 0] = fen
-    words[:, 1] = fen >> 63
-    return _with_validity(pa.decimal128(18, 2), words, valid)
+    np.right_shift(fen, 63, out=words[:, 1])
+    return words
 
 
 def _bits(mask: np.ndarray) -> pa.Buffer:
@@ -1387,15 +1417,16 @@ class _Step:
         if v.counts_stay:
             acc.stays[:, b][y] += 1
             acc.level_stays[y, v.stay] += 1  # (the stay may differ by row: plans of one shape)
-        acc.deductibles[:, b][y] += charged
+        loops = self.r.loops
+        _add(loops, acc.deductibles[:, b], y, charged)
         if target is not None:
             acc.levels[:, b][y] = target
-        acc.eligible[:, b][y] += eligible
-        _record(acc, y, v.keys, exact, paid)
+        _add(loops, acc.eligible[:, b], y, eligible)
+        _record(loops, acc, y, v.keys, exact, paid)
         for burden, keys, pay, p in updates:
             if burden is not None:
                 acc.burden[:, burden[0]][y] = burden[1]
-            _record(acc, y, keys, pay, p)
+            _record(loops, acc, y, keys, pay, p)
         for year, k, part in self.fractions:
             part += acc.fractions.pop((year, k), 0)
             if part >= 1:
@@ -1414,10 +1445,19 @@ def _columns_sum(table: np.ndarray, y: np.ndarray, columns: list) -> np.ndarray:
     return total
 
 
-def _record(acc: _Accumulators, y, keys, exact, rounded) -> None:
+def _record(loops, acc: _Accumulators, y, keys, exact, rounded) -> None:
     for k in keys:
-        acc.pools[:, k][y] += exact
-        acc.rounded[:, k][y] += rounded
+        _add(loops, acc.pools[:, k], y, exact)
+        _add(loops, acc.rounded[:, k], y, rounded)
+
+
+def _add(loops, column: np.ndarray, y: np.ndarray, values) -> None:
+    """column[y] += values, the y distinct: with the loops one pass, not a gather, a sum and a scatter."""
+    if loops is not None and isinstance(values, np.ndarray) and values.dtype == y.dtype == np.int64 \
+            and column.flags.c_contiguous:
+        loops.add_at(column, y, values)
+    else:
+        column[y] += values
 
 
 def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -1426,11 +1466,51 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     n = len(first)
     lo = int(second.min(initial=0))
     span_f, span_s = int(first.max(initial=0)) + 1, int(second.max(initial=0)) - lo + 1
+    loops = kernels(n)
+    if loops is not None and span_f + span_s <= 4 * n + 4096:  # two counting sorts, O(n + spans)
+        return loops.sort_order(first.astype(np.int64, copy=False), second.astype(np.int64, copy=False),
+                                lo, span_f, span_s)
     if span_f * span_s < 1 << 16:
         return np.argsort((first * span_s + (second - lo)).astype(np.uint16), kind="stable")
     if span_f * span_s * max(n, 1) >= 1 << 62:
         return np.lexsort((np.arange(n), second, first))
     return np.argsort((first * span_s + (second - lo)) * n + np.arange(n))
+
+
+def _wave_order(rows, person_scheme, ordinal, year, shape) -> tuple:
+    """The rows of the waves in their order: each person-year's claims by date (ties in input
+    order), numbered into person-years and ranks, then by (rank, shape): the k-th claims of every
+    year, a step's rows together. Returns (rows, person-year, rank) in that order and the number
+    of person-years. With the loops, one compiled pass (the same values)."""
+    n = len(rows)
+    lo = int(ordinal.min(initial=0))
+    span_f, span_s = int(person_scheme.max(initial=0)) + 1, int(ordinal.max(initial=0)) - lo + 1
+    loops = kernels(n)
+    if loops is not None and span_f + span_s <= 4 * n + 4096:
+        int64 = lambda a: a.astype(np.int64, copy=False)  # noqa: E731 (one signature, compiled once)
+        order, pyear, rank, years = loops.wave_order(int64(person_scheme), int64(ordinal), int64(year), int64(shape),
+                                                     lo, span_f, span_s, int(shape.max(initial=0)) + 1)
+        return rows[order], pyear, rank, years
+    order = _sort_order(person_scheme, ordinal)  # the year follows the date
+    rows, person_scheme, year, shape = rows[order], person_scheme[order], year[order], shape[order]
+    new = np.r_[True, (person_scheme[1:] != person_scheme[:-1]) | (year[1:] != year[:-1])]
+    pyear = np.cumsum(new) - 1
+    rank = np.arange(len(rows)) - np.flatnonzero(new)[pyear]
+    wave_order = _sort_order(rank, shape)
+    return rows[wave_order], pyear[wave_order], rank[wave_order], int(pyear[-1]) + 1
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(keys, return_index=True, return_inverse=True) for non-negative keys of few
+    distinct values: with the loops, one pass through a small table, then the few keys sorted."""
+    loops = kernels(len(keys))
+    if loops is None:
+        return np.unique(keys, return_index=True, return_inverse=True)
+    codes, firsts = loops.first_codes(keys)
+    order = np.argsort(keys[firsts])
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return keys[firsts][order], firsts[order], rank[codes]
 
 
 def _banded(lo, hi, bands) -> np.ndarray:

@@ -17,6 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 CITIES = ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"]
 
 
+@pytest.fixture(params=["numba", "numpy"], autouse=True)
+def loops(request, monkeypatch):
+    """Every test here runs twice: with the compiled loops (batch_kernels, numba; MEDPOLICY_NUMBA=1:
+    at any size, not only from 100,000 rows) and without (MEDPOLICY_NUMBA=0: the numpy path)."""
+    if request.param == "numpy":
+        monkeypatch.setenv("MEDPOLICY_NUMBA", "0")
+        return None
+    monkeypatch.setenv("MEDPOLICY_NUMBA", "1")
+    from medpolicy.batch_kernels import kernels
+    if kernels() is None:
+        pytest.fail("numba is not installed (pip install '.[test]'): the compiled loops would go untested")
+    return kernels()
+
+
 def _names(policy, kind):
     return sorted(policy.compiled.vocabulary.names_of(kind))
 
@@ -216,7 +230,7 @@ def test_dictionary_columns_and_plans_kept_across_tables_settle_the_same(tmp_pat
     assert [got[r["id"]] for r in expected] == expected
 
 
-def test_amount_strings_read_by_words_as_the_regex_and_the_cast_read_them():
+def test_amount_strings_read_by_words_as_the_regex_and_the_cast_read_them(loops):
     """_two_decimals (16 padded bytes read 8 at a time) accepts exactly the strings of _AMOUNT
     and gives the decimal cast's fen: drawn strings of digits, dots, signs, spaces and other
     characters, and the edges of 13 digits and 1 or 2 decimals."""
@@ -236,10 +250,86 @@ def test_amount_strings_read_by_words_as_the_regex_and_the_cast_read_them():
               "99999999999999", "0000000000000.00", "00000000000000.00", "1.2.3", "12..3", "١٢٣", "12.٣"]
     arr = pa.array(texts, pa.string()).slice(1)  # an offset, as a column's slice has
     shaped = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
-    fen, ok = _two_decimals(arr)
+    if loops is None:
+        fen, ok = _two_decimals(arr)
+    else:  # the compiled loop, one pass over the bytes
+        from medpolicy.batch_kernels import string_parts
+        fen, ok = loops.two_decimals(*string_parts(arr))
     assert (ok == shaped).all() and shaped.sum() > 10000
     cast = pc.cast(pc.if_else(pa.array(shaped), arr, "0"), pa.decimal128(18, 2)).to_pylist()
     assert fen.tolist() == [int(d * 100) for d in cast]
     read = dict(zip(texts[1:], zip(fen.tolist(), ok.tolist())))
     assert read["9999999999999.99"] == (999999999999999, True) and read["0.0"] == (0, True)
     assert read["99999999999999.9"] == (0, False) and read["12..3"] == (0, False) and read["12.٣"] == (0, False)
+
+
+def test_person_and_id_codes_group_exactly_the_equal_strings(loops):
+    """batch_kernels.encode (hash once, parts, 24 bytes compared as words, the rest byte by byte)
+    groups rows exactly as Arrow's dictionary_encode does: drawn strings sharing long prefixes,
+    differing only past byte 24 or in their length, empty, non-ASCII, nulls, a sliced array."""
+    import numpy as np
+    import pyarrow.compute as pc
+    from medpolicy.batch_kernels import encode
+
+    rng = random.Random(11)
+    stems = ["", "p", "x" * 23, "y" * 24, "z" * 25, "身份证" * 5, "\x00", "p-1234567890123456789012345678"]
+    texts = [rng.choice(stems) + rng.choice(["", "0", "1", "\x00", "é", str(rng.randrange(3000))])
+             for _ in range(60000)] + [None] * 50
+    rng.shuffle(texts)
+    arr = pa.array(texts, pa.string()).slice(7)
+    for repeats in (True, False):
+        codes = encode(arr, repeats)
+        if loops is None:
+            assert codes is None  # the numpy path: Arrow's dictionary_encode, as before
+            return
+        expected = np.asarray(pc.dictionary_encode(arr).indices.fill_null(-1), dtype=np.int64)
+        assert ((codes < 0) == (expected < 0)).all()
+        pairs = set(zip(codes.tolist(), expected.tolist()))
+        assert len(pairs) == len(set(codes.tolist())) == len(set(expected.tolist()))  # one to one
+        assert sorted(set(codes[codes >= 0].tolist())) == list(range(len(pairs) - 1))  # dense
+
+
+def test_person_years_sorted_as_lexsort_sorts_them(loops):
+    """_sort_order (two counting sorts where the loops are on) gives np.lexsort's permutation,
+    ties in input order."""
+    import numpy as np
+    from medpolicy.batch import _sort_order
+
+    rng = np.random.default_rng(4)
+    for n, persons, days in ((1, 1, 1), (50, 5, 3), (20000, 7000, 400), (20000, 40, 730_000)):
+        first, second = rng.integers(0, persons, n), rng.integers(738000, 738000 + days, n)
+        assert (_sort_order(first, second) == np.lexsort((np.arange(n), second, first))).all()
+
+
+def test_waves_order_the_kth_claim_of_each_person_year_by_date_then_rank_and_shape(loops):
+    """_wave_order (one compiled pass where the loops are on) against its definition by lexsort:
+    by person-scheme, date, input position; person-years where the key or the year changes; then
+    by (rank, shape), ties in the first order."""
+    import numpy as np
+    from medpolicy.batch import _wave_order
+
+    rng = np.random.default_rng(11)
+    for n, persons, days, shapes in ((1, 1, 1, 1), (60, 5, 3, 2), (20000, 3000, 800, 5), (5000, 40, 730_000, 3)):
+        rows = np.sort(rng.choice(3 * n, n, replace=False))
+        key, day, shape = rng.integers(0, persons, n), rng.integers(738000, 738000 + days, n), rng.integers(0, shapes, n)
+        year = day // 365  # (any year of a date: a person-year ends where it changes)
+        first = np.lexsort((np.arange(n), day, key))
+        k, y = key[first], year[first]
+        new = np.r_[True, (k[1:] != k[:-1]) | (y[1:] != y[:-1])]
+        pyear = np.cumsum(new) - 1
+        rank = np.arange(n) - np.flatnonzero(new)[pyear]
+        then = np.lexsort((np.arange(n), shape[first], rank))
+        got = _wave_order(rows, key, day, year, shape)
+        assert (got[0] == rows[first][then]).all() and (got[1] == pyear[then]).all() and (got[2] == rank[then]).all()
+        assert got[3] == pyear[-1] + 1
+
+
+def test_plan_signatures_numbered_as_np_unique_numbers_them(loops):
+    import numpy as np
+    from medpolicy.batch import _unique
+
+    rng = np.random.default_rng(9)
+    for keys in (np.zeros(0, np.int64), np.array([5]), rng.integers(0, 3, 100), rng.integers(0, 2 ** 62, 5000),
+                 rng.choice(rng.integers(0, 2 ** 40, 700), 50000)):
+        got, expected = _unique(keys), np.unique(keys, return_index=True, return_inverse=True)
+        assert all((g == e).all() for g, e in zip(got, expected))
