@@ -35,6 +35,7 @@ class Engine:
     def __init__(self, compiled: Compiled):
         self.c = compiled
         self._plans: dict = {}
+        self._codes: dict = {}  # the plans' generated functions compiled, by shape (straight.py)
         self._local = threading.local()  # each thread's copy of money.CONTEXT
 
     def plan(self, facts, params: dict) -> Plan:
@@ -56,17 +57,49 @@ class Engine:
             raise p.with_traceback(None)
         return p
 
+    def _straight(self, facts, year: Year, params: dict) -> Optional[dict]:
+        """The claim settled by its plan's generated function (straight.py), without a trace;
+        None when it leaves the claim to the stages: a plan or claim it does not take, or any
+        failure (the stages then word the error; the function changes the year only once the
+        claim has settled)."""
+        try:
+            plan = self.plan(facts, params)
+        except Exception:
+            return None
+        if plan.missing:
+            return None
+        straight = plan.straight
+        fast = straight.fn if straight.made else straight.get(plan, self._codes)
+        if fast is None:
+            return None
+        try:
+            result = fast(facts, year)
+        except Exception:
+            result = None
+        if result is None:
+            straight.left += 1
+        return result
+
     def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
         """Settle one claim, updating `year` in place; returns the result and its trace (None
         when `trace` is false: no step is built). Runs in the library's decimal context; any
         failure is a ClaimError (an unexpected one coded `internal`, naming the stage)."""
-        w = Work(facts, year, [] if trace else None)
         callers = getcontext()
         try:
             ours = self._local.context
         except AttributeError:
             ours = self._local.context = CONTEXT.copy()
         setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        if not trace:
+            try:
+                result = self._straight(facts, year, params)
+            except BaseException:  # an interrupt: the caller's context back, as below
+                setcontext(callers)
+                raise
+            if result is not None:
+                setcontext(callers)
+                return result, None
+        w = Work(facts, year, [] if trace else None)
         try:
             w.plan = self.plan(facts, params)
             if w.plan.missing:

@@ -1,0 +1,577 @@
+"""A plan's settlement as one straight-line function: the no-trace path of the engine's stages,
+generated as Python source from a `Plan` and compiled once per plan.
+
+engine.py's stages read the plan's fields on every claim and ask at each step whether a term
+applies. For a given plan most answers never change: this module asks them once, writes the
+source of a function in which every stage that cannot apply to the plan is absent and every
+amount is a constant (bound as a keyword default, so the source shows its value), and compiles
+it. The arithmetic is the stages' own, operation for operation (the same Decimal and `Exact`
+operations in the same order), so every amount is identical; the stage path stays the
+reference and builds the trace. tests/test_straight.py settles generated years of every city
+through both and compares every field.
+
+The function takes (facts, year) and returns the result dict, applying the year's changes at
+its end only; it returns None, before changing anything, for a claim it does not take (one
+whose items have rates of their own, a month without benefits, an account the plan says
+nothing of): the engine then settles that claim by the stages. A plan it does not take at all
+(`generate` gives None, with the reason in `Straight.why`) settles by the stages too.
+
+The engine runs it inside the library's decimal context, like the stages. `.source` on the
+function (and `source(plan)`) is its text, for a developer reading what a plan does.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Optional
+
+from . import accounts
+from .money import ONE, ZERO, Exact, div, q
+from .settle import banded, banded_pieces, cost_above_cap, deductible_due, position_paying
+
+
+class Straight:
+    """A plan's generated function, made on first use: `fn` (None until made, or when the plan is
+    not taken; then `why` says why). Filling it twice (two threads at once) gives equal functions."""
+
+    __slots__ = ("fn", "why", "made", "left")
+
+    def __init__(self) -> None:
+        self.fn = None
+        self.why: Optional[str] = None
+        self.made = False
+        self.left = 0  # claims the function left to the stages (a count for tests and benchmarks)
+
+    def get(self, plan, codes: Optional[dict] = None):
+        """The function (None: the plan settles by the stages). `codes`: compiled sources by
+        shape, shared by the plans of one policy (plans that differ only in amounts share one)."""
+        if not self.made:
+            try:
+                fn, why = generate(plan, {} if codes is None else codes)
+            except Exception as e:  # a bug here must never stop a claim: the stages settle it
+                fn, why = None, f"the generator failed: {e!r}"
+            self.fn, self.why, self.made = fn, why, True
+        return self.fn
+
+
+class _Source:
+    """The function's text and its constants (keyword arguments, the plan's values their defaults)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.consts: dict[str, object] = {}
+        self.depth = 1
+
+    def __call__(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def const(self, name: str, value) -> str:
+        """A constant of the plan, by a name that says what it is."""
+        assert self.consts.get(name, value) is value or self.consts[name] == value, name
+        self.consts[name] = value
+        return name
+
+    def shape(self, comment: str) -> str:
+        """The text without the constants' values: the same for plans that differ only in amounts."""
+        return "\n".join([f"# {comment}", f"def settle(facts, year, *, {', '.join(self.consts)}):"] + self.lines) + "\n"
+
+    def text(self, comment: str) -> str:
+        """The text a developer reads: each constant with its value."""
+        head = [f"# {comment}", "def settle(facts, year, *,"]
+        for name, value in self.consts.items():
+            big = callable(value) or type(value).__name__ in ("Plan", "Layer")
+            shown = f"<{type(value).__name__}>" if big else repr(value)  # the plan and its layers: too long
+            head.append(f"        {name}={shown},")
+        head.append("):")
+        return "\n".join(head + self.lines) + "\n"
+
+
+class _NotTaken(Exception):
+    """A plan this generator leaves to the stages."""
+
+
+def generate(plan, codes: dict) -> tuple[Optional[object], Optional[str]]:
+    """The plan's function, or (None, why) for a plan left to the stages. The source is compiled
+    once per shape (`codes`, shape text -> code); the plan's constants are its keyword defaults."""
+    try:
+        s = _generated(plan)
+    except _NotTaken as e:
+        return None, str(e)
+    comment = _comment(plan)
+    shape = s.shape(comment)
+    code = codes.get(shape)
+    if code is None:
+        code = codes[shape] = compile(shape, "<settle plan>", "exec")
+    ns = {"Decimal": Decimal, "Exact": Exact, "ZERO": ZERO, "ONE": ONE, "q": q, "div": div, "banded": banded,
+          "banded_pieces": banded_pieces, "position_paying": position_paying, "deductible_due": deductible_due,
+          "cost_above_cap": cost_above_cap, "accounts": accounts, "_shell": _shell, "_item_costs": _item_costs,
+          "_burden_positions": _burden_positions}
+    exec(code, ns)  # noqa: S102 - the package's own generated source: a plan's stages, no values in it
+    fn = ns["settle"]
+    fn.__kwdefaults__ = dict(s.consts)
+    fn.source = s.text(comment)
+    return fn, None
+
+
+def source(plan) -> str:
+    """The text of a plan's function (or why the plan settles by the stages)."""
+    try:
+        return _generated(plan).text(_comment(plan))
+    except _NotTaken as e:
+        return f"# settled by the stages: {e}\n"
+
+
+def _generated(plan) -> _Source:
+    s = _Source()
+    if plan.no_rate is not None:
+        raise _NotTaken("no rate: the stages raise the claim's error")
+    if plan.account is not None and plan.account.first:
+        raise _NotTaken("`account first`: a segment before the deductible")
+    layers = ()
+    if plan.payer == "basic" and not plan.fixed_settles:
+        try:
+            layers = plan.layers()
+        except Exception as e:
+            raise _NotTaken("its layers raise: the stages raise the claim's error") from e
+    for layer in layers:
+        if layer.fund not in plan.funds:
+            raise _NotTaken(f"the {layer.fund} layer is not one of the scheme's funds")
+    _guards(s, plan)
+    _costs(s, plan)
+    _first_share(s, plan)
+    if plan.not_covered is not None:
+        _not_covered(s, plan)
+        return s
+    _deductible(s, plan)
+    _paying_fund(s, plan)
+    _layers(s, plan, layers)
+    _patient(s, plan)
+    _account(s, plan)
+    _commit(s, plan, layers)
+    return s
+
+
+def _comment(plan) -> str:
+    return f"a plan's settlement, paid by {plan.payer} (no trace)"
+
+
+# ---- the stages, as source ------------------------------------------------------------
+
+def _guards(s: _Source, plan) -> None:
+    s("if facts.uncovered is not None:  # a month without benefits: the stages")
+    s("    return None")
+
+
+def _costs(s: _Source, plan) -> None:
+    s("# costs: the total, excluded items" + (", item rules (ceilings, pre-payments)" if plan.item_rule else ""))
+    if plan.item_rule is None:
+        s("total = excluded = ZERO")
+        s("for it in facts.items:")
+        s("    total += it.amount")
+        s("    if it.cls == 'excluded':")
+        s("        excluded += it.amount")
+        s("prepay = ZERO")
+    else:
+        s(f"total, excluded, prepay, portions = _item_costs(facts.items, {s.const('ITEM_RULE', plan.item_rule)})")
+        s("if portions:  # classes with rates of their own: the stages")
+        s("    return None")
+    s("eligible = total - excluded - prepay")
+
+
+def _item_costs(items, item_rule) -> tuple:
+    """engine.costs without the trace: (total, excluded, pre-payments, portions)."""
+    from .engine import _over_ceiling, _prepay_share
+
+    total = excluded = prepay = ZERO
+    portions: dict = {}
+    for it in items:
+        total += it.amount
+        if it.cls == "excluded":
+            excluded += it.amount
+            continue
+        rule = item_rule(it.cls, it.kind)
+        amount = it.amount
+        ceiling = rule.ceiling
+        if ceiling is not None:
+            over = _over_ceiling(it, ceiling)
+            if over:
+                excluded += over
+                amount -= over
+        if rule.prepay is not None:
+            pre = q(amount * _prepay_share(rule, it))
+            if pre:
+                prepay += pre
+                amount -= pre
+        if rule.rate is not None:
+            portions[it.cls] = portions.get(it.cls, ZERO) + amount
+    return total, excluded, prepay, portions
+
+
+def _first_share(s: _Source, plan) -> None:
+    s("first_share = ZERO")
+    if plan.first_share is not None:
+        s("# the first personal share (先行自付)")
+        s(f"first_share = q(eligible * {s.const('FIRST_SHARE', plan.first_share[0])})")
+        s("eligible -= first_share")
+        s("prepay += first_share")
+    s("result = {'id': facts.id, 'person': facts.person, 'year': facts.year, 'benefit': facts.benefit,")
+    s("          'total': total, 'excluded': excluded, 'prepay': prepay, 'eligible': eligible,")
+    s("          'deductible': ZERO, 'paid': None}")
+
+
+def _funds(plan) -> list:
+    """The result's funds in the stages' order: the scheme's, then the payer if it is not one."""
+    return list(plan.funds) + ([plan.payer] if plan.payer not in plan.funds else [])
+
+
+def _funds_dict(plan, values: dict, payer: bool = True) -> str:
+    funds = _funds(plan) if payer else plan.funds
+    return "{" + ", ".join(f"{f!r}: {values.get(f, 'ZERO')}" for f in funds) + "}"
+
+
+def _not_covered(s: _Source, plan) -> None:
+    s("# not covered: the patient pays it all")
+    s(f"result['paid'] = {_funds_dict(plan, {}, payer=False)}")
+    _allowance(s, plan)
+    s("result['patient'] = total")
+    _account(s, plan)
+    _account_commit(s, plan)
+    s("return result")
+
+
+def _deductible(s: _Source, plan) -> None:
+    s("# the deductible")
+    d, b = plan.deductible, plan.benefit
+    rule = d.rule
+    simple = d.source is None and d.none_from is None and not (rule.steps or rule.halvings or rule.repeat)
+    B = s.const("BENEFIT", b)
+    if rule.amount == 0:
+        s("due, target = ZERO, None")
+    elif simple and not d.yearly:
+        s(f"due, target = {s.const('DEDUCTIBLE', rule.amount)}, None")
+    elif simple:
+        s(f"already = year.deductibles.get({B}, ZERO)")
+        s(f"target = max({s.const('DEDUCTIBLE', rule.amount)}, year.deductible_levels.get({B}, ZERO))")
+        s("due = max(target - already, ZERO)")
+    else:
+        s(f"due, _, _, target = deductible_due({s.const('PLAN', plan)}, year, False)")
+    if plan.fixed_settles:
+        s("if due:")
+        s("    due = ZERO  # a fixed amount (定额) settles the claim")
+    elif plan.cap_reached_caps:
+        tests = [f"year.pools.get({_key(s, plan.payer, cap, 'None')}, ZERO) >= {_limit(s, cap)}"
+                 for cap in plan.cap_reached_caps]
+        s(f"if due and ({' or '.join(tests)}):")
+        s("    due = ZERO  # the basic fund's yearly cap is reached")
+    s("charged = min(due, eligible)")
+    s("result['deductible'] = charged")
+
+
+def _key(s: _Source, fund: str, cap, day: str) -> str:
+    if cap.daily and day == "facts.ordinal":
+        return f"({s.const(_name(s, 'POOL', (fund, cap.key)), (fund, cap.key))} + (facts.ordinal,))"
+    return s.const(_name(s, "POOL", (fund, cap.key, None)), (fund, cap.key, None))
+
+
+def _name(s: _Source, prefix: str, value) -> str:
+    """A constant's name: PREFIX_n, the same for the same value."""
+    for name, v in s.consts.items():
+        if name.startswith(prefix + "_") and v == value and type(v) is type(value):
+            return name
+    n = sum(1 for name in s.consts if name.startswith(prefix + "_"))
+    return f"{prefix}_{n}"
+
+
+def _limit(s: _Source, cap) -> str:
+    if cap.per_extra:
+        return f"{s.const(_name(s, 'CAP', cap), cap)}.limit(facts.measures)"
+    return s.const(_name(s, "LIMIT", cap.amount), cap.amount)
+
+
+def _paying_fund(s: _Source, plan) -> None:
+    rate = plan.rate
+    s(f"# the paying fund ({plan.payer})")
+    if rate is not None and rate.banded:
+        terms = " + ".join(f"year.eligible.get({b!r}, ZERO)" for b in rate.scope)
+        s(f"e0 = 0 + {terms}")
+    else:
+        s(f"e0 = year.eligible.get({s.const('BENEFIT', plan.benefit)}, ZERO)")
+    s("lo, hi = e0 + charged, e0 + eligible")
+    if rate is not None:
+        if rate.banded:
+            s(f"pay = banded(lo, hi, {s.const('BANDS', rate.bands)})")
+        else:
+            s(f"pay = (hi - lo) * {s.const('RATE', rate.share)} if hi > lo else ZERO")
+    else:
+        s("pay = eligible - charged")
+    if any(x.excludes_above_cap for x in _layers_of(plan)) and plan.own_caps:
+        # the cost above the deductible by the share the fund pays of it, for the layers
+        # that leave the cost above the benefit's own cap out of their burden
+        if rate is None:
+            s("pieces = [(pay, ONE)]")
+        else:
+            s(f"pieces = banded_pieces(lo, hi, {s.const('BANDS', rate.bands)})")
+    if plan.limit is not None:
+        L = s.const("PAY_LIMIT", plan.limit[0])
+        s(f"if pay > {L}:")
+        s(f"    pay = {L}  # 限额")
+    if plan.fixed is not None:
+        s(f"pay = min({s.const('FIXED', plan.fixed[0])}, eligible)  # 定额")
+    s("uncapped = pay")
+    if any(x.base == "above-cap" for x in _layers_of(plan)):
+        s("rooms, fund_rooms = [], []  # the rooms left under the caps that bound the payment")
+        _caps(s, plan.payer, plan.caps, "pay", "rooms", "fund_rooms")
+    else:
+        _caps(s, plan.payer, plan.caps, "pay", None, None)
+    s("payer_pay = pay")
+    s(f"payer_keys = {_pool_keys(s, plan.pools, 'PAYER_KEYS', True)}")
+    s(f"payer_paid = {_paid(s, 'pay', plan.pools, 'payer_keys')}")
+    s("paid_so_far = payer_paid")
+
+
+def _caps(s: _Source, fund: str, caps, pay: str, rooms: Optional[str], fund_rooms: Optional[str]) -> None:
+    for cap in caps:
+        day = "facts.ordinal" if cap.daily else "None"
+        s(f"room = max({_limit(s, cap)} - year.pools.get({_key(s, fund, cap, day)}, ZERO), ZERO)"
+          f"  # {'daily' if cap.daily else 'yearly'} cap")
+        s(f"if {pay} > room:")
+        s(f"    {pay} = room")
+        if rooms is not None:
+            s(f"    {rooms}.append(room)")
+            if cap.fund_wide:
+                s(f"    {fund_rooms}.append(room)")
+
+
+def _pool_keys(s: _Source, pools, name: str, banded: bool) -> str:
+    if not pools.daily:
+        keys = pools.yearly if not banded or pools.band is None else pools.yearly + (pools.band,)
+        return s.const(name, keys)
+    return f"{s.const(name + '_POOLS', pools)}.keys(facts.ordinal)"
+
+
+def _paid(s: _Source, pay: str, pools, keys: str) -> str:
+    """paid(): rounded once, as the increase of each cumulative's rounded exact total."""
+    if not pools.daily:
+        n = len(pools.yearly) + (pools.band is not None)
+        if n == 0:
+            return f"q({pay})"
+        if n == 1:
+            return f"q(year.pools.get({keys}[0], ZERO) + {pay}) - year.rounded.get({keys}[0], ZERO)"
+    return (f"min(q(year.pools.get(k, ZERO) + {pay}) - year.rounded.get(k, ZERO) for k in {keys}) "
+            f"if {keys} else q({pay})")
+
+
+def _layers(s: _Source, plan, layers) -> None:
+    payer = plan.payer
+    values = {payer: "payer_paid"}
+    for i, layer in enumerate(layers):
+        values.setdefault(layer.fund, "ZERO")
+    s("layer_updates = []")
+    if not layers:
+        s(f"funds = {_funds_dict(plan, values)}")
+        return
+    s(f"# further layers: {', '.join(f'{x.fund} ({x.base})' for x in layers)}")
+    funds = {f: f"paid_{i}" for i, f in enumerate(plan.funds)}
+    for f in plan.funds:
+        s(f"{funds[f]} = {values.get(f, 'ZERO')}")
+    if any(x.base == "above-cap" for x in layers):
+        _above(s, plan)
+    s(f"burden_claim = eligible - {funds[payer]}")
+    for layer in layers:
+        s(f"# the {layer.fund} layer, on {layer.base}")
+        if layer.base == "burden":
+            _on_burden(s, plan, layer)
+        elif layer.base == "above-cap":
+            if layer.rate is None:
+                s("pay = ZERO")
+            else:
+                above = "above_any_cap" if layer.above_any_cap else "above_fund_cap"
+                s(f"if {above} > 0:")
+                s.depth += 1
+                s(f"pay = {above} * {s.const(_name(s, 'RATE', layer.rate.share), layer.rate.share)}")
+                _layer_paid(s, layer, "None")
+                s.depth -= 1
+                s("else:")
+                s("    pay = ZERO")
+        else:
+            if layer.rate is None or layer.not_covered:
+                s("pay = ZERO")
+            else:
+                extra = (" - charged" if layer.above_deductible else " - ZERO") + \
+                    (" + first_share" if layer.includes_first_share else " + ZERO")
+                s(f"remaining = max(eligible - paid_so_far{extra}, ZERO)")
+                s(f"pay = remaining * {s.const(_name(s, 'RATE', layer.rate.share), layer.rate.share)}")
+                _layer_paid(s, layer, "None")
+        s(f"{funds[layer.fund]} += pay")
+        s("paid_so_far += pay")
+    s(f"funds = {{{', '.join(f'{f!r}: {funds[f]}' for f in plan.funds)}}}")
+
+
+def _above(s: _Source, plan) -> None:
+    """The eligible cost above the point where a cap stopped the basic fund (engine._above)."""
+    rate = plan.rate
+    s("above_fund_cap = above_any_cap = ZERO")
+    if rate is None or plan.payer != "basic":
+        return
+    bands = s.const("BANDS", rate.bands)
+    for rooms, name in (("fund_rooms", "above_fund_cap"), ("rooms", "above_any_cap")):
+        s(f"if {rooms}:")
+        s(f"    room = min({rooms})")
+        s("    if room <= 0:")
+        s(f"        {name} = eligible")
+        s("    elif uncapped > room:")
+        s(f"        {name} = hi - position_paying(lo, hi, {bands}, room)")
+
+
+def _layers_of(plan) -> tuple:
+    return plan.layers() if plan.payer == "basic" and not plan.fixed_settles else ()
+
+
+def _on_burden(s: _Source, plan, layer) -> None:
+    extra = "prepay" if layer.counts_prepay else "first_share" if layer.includes_first_share else "ZERO"
+    s(f"counted = burden_claim + {extra}")
+    rated = "[]"
+    if layer.excludes_above_cap and plan.own_caps:
+        limits = [_limit(s, cap) for cap in plan.own_caps]
+        s(f"own_cap = {limits[0] if len(limits) == 1 else 'min(' + ', '.join(limits) + ')'}")
+        s(f"above, rated = cost_above_cap(year, {layer.fund!r}, pieces, own_cap)  # no burden above the cap")
+        s("if above > 0:")
+        s("    counted -= above")
+        rated = "rated"
+    key = s.const(_name(s, "BURDEN", (layer.fund, plan.benefit)), (layer.fund, plan.benefit))
+    s(f"burden = ({key}, year.burden.get({key}, ZERO) + counted, {rated})")
+    if layer.rate is None or layer.not_covered:
+        s("layer_updates.append((burden, (), ZERO, ZERO))")
+        s("pay = ZERO")
+        return
+    if len(layer.thresholds) > 1:
+        s(f"lo_b, hi_b = _burden_positions(facts, year, {s.const('PLAN', plan)}, "
+          f"{s.const(_name(s, 'LAYER', layer), layer)}, counted)  # several thresholds")
+    else:
+        _one_threshold(s, plan, layer)
+    s(f"pay = banded(lo_b, hi_b, {s.const(_name(s, 'BANDS', layer.rate.bands), layer.rate.bands)}) "
+      f"if hi_b > lo_b else ZERO")
+    _layer_paid(s, layer, "burden")
+
+
+def _burden_positions(facts, year, plan, layer, counted) -> tuple:
+    """engine._burden_positions (several thresholds) without the note."""
+    from .engine import _burden_positions as positions
+
+    lo, hi, _, _ = positions(_shell(facts, year, plan, None, None), layer, counted)
+    return lo, hi
+
+
+def _one_threshold(s: _Source, plan, layer) -> None:
+    """One threshold N: the scale is the year's burden itself, and payment starts at N."""
+    th = layer.thresholds[0]
+    benefits = th.benefits
+    s("b0 = ZERO")
+    s("for (f, b), v in year.burden.items():")
+    if benefits is None:
+        s(f"    if f == {layer.fund!r}:")
+    else:
+        s(f"    if f == {layer.fund!r} and b in {s.const(_name(s, 'BENEFITS', benefits), benefits)}:")
+    s("        b0 += v")
+    counts = benefits is None or plan.benefit in benefits
+    first = s.const(_name(s, "THRESHOLD", th.amount), th.amount)
+    s(f"lo_b, hi_b = max(b0, {first}), max({'b0 + counted' if counts else 'b0'}, {first})")
+
+
+def _layer_paid(s: _Source, layer, burden: str) -> None:
+    _caps(s, layer.fund, layer.caps, "pay", None, None)
+    name = _name(s, "KEYS", None)
+    s(f"keys = {_pool_keys(s, layer.pools, name, True)}")
+    s(f"p = {_paid(s, 'pay', layer.pools, 'keys')}")
+    s(f"layer_updates.append(({burden}, keys, pay, p))")
+    s("pay = p")
+
+
+def _allowance(s: _Source, plan) -> None:
+    a = plan.allowance
+    if a is None:
+        return
+    s("# the maternity allowance (生育津贴)")
+    if a.per_extra:
+        s(f"days = {a.days}")
+        for delta, measure in a.per_extra:
+            s(f"days += {delta} * max((facts.measures.get({measure!r}) or 1) - 1, 0)")
+        s("if days <= 0:")
+        s("    result['allowance'] = ZERO")
+        s("elif facts.wage is not None:")
+        s("    result['allowance'] = q(div(facts.wage * days, 30))")
+    elif a.days <= 0:
+        s("result['allowance'] = ZERO")
+    else:
+        s("if facts.wage is not None:")
+        s(f"    result['allowance'] = q(div(facts.wage * {a.days}, 30))")
+
+
+def _patient(s: _Source, plan) -> None:
+    s("result['paid'] = funds")
+    s("result['patient'] = total - sum(funds.values())")
+    _allowance(s, plan)
+
+
+def _account(s: _Source, plan) -> None:
+    s("# the personal account (个人账户): accounts.py, as the stages call it")
+    shell = f"w = _shell(facts, year, {s.const('PLAN', plan)}, result, excluded)"
+    if plan.account is None:
+        s("if facts.account is None and not year.accounts:  # no account anywhere: all cash")
+        s("    w = None")
+        s("    result['account'] = ZERO")
+        s("    result['cash'] = result['patient']")
+        s("else:")
+        s("    " + shell)
+        s("    accounts.pay(w)")
+    else:
+        s(shell)
+        s("accounts.pay(w)")
+
+
+def _account_commit(s: _Source, plan) -> None:
+    if plan.account is None:
+        s("if w is not None:")
+        s("    accounts.commit(w, year)")
+    else:
+        s("accounts.commit(w, year)")
+
+
+def _commit(s: _Source, plan, layers) -> None:
+    s("# the year's changes, once the claim has settled")
+    _account_commit(s, plan)
+    B = s.const("BENEFIT", plan.benefit)
+    if plan.counts_stay:
+        s(f"k = {s.const('STAY', (plan.benefit, plan.level))}")
+        s("year.stays[k] = year.stays.get(k, 0) + 1")
+        s(f"year.benefit_stays[{B}] = year.benefit_stays.get({B}, 0) + 1")
+    s(f"year.deductibles[{B}] = year.deductibles.get({B}, ZERO) + charged")
+    s("if target is not None:")
+    s(f"    year.deductible_levels[{B}] = target")
+    s(f"year.eligible[{B}] = year.eligible.get({B}, ZERO) + eligible")
+    s("pools, rounded = year.pools, year.rounded")
+    s("for k in payer_keys:")
+    s("    pools[k] = pools.get(k, ZERO) + payer_pay")
+    s(f"    rounded[k] = rounded.get(k, ZERO) + funds[{plan.payer!r}]")
+    if layers:
+        s("for burden, keys, pay, p in layer_updates:")
+        s("    if burden is not None:")
+        s("        key, total, rated = burden")
+        s("        year.burden[key] = total")
+        s("        for share, cost in rated:")
+        s("            k = (key[0], share)")
+        s("            year.rated_costs[k] = year.rated_costs.get(k, ZERO) + cost")
+        s("    for k in keys:")
+        s("        pools[k] = pools.get(k, ZERO) + pay")
+        s("        rounded[k] = rounded.get(k, ZERO) + p")
+    s("return result")
+
+
+def _shell(facts, year, plan, result, excluded):
+    """The working record accounts.py reads, filled as the stages would have left it."""
+    from .engine import Work
+
+    w = Work(facts, year, None)
+    w.plan, w.result, w.excluded = plan, result, excluded
+    return w
