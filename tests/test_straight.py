@@ -115,3 +115,20 @@ def test_a_plan_prints_its_source():
     assert text == plan.straight.fn.source
     assert "def settle(facts, year, *," in text and "DEDUCTIBLE=Decimal('900')" in text and "RATE=Decimal('0.85')" in text
     assert "trace" not in text.replace("(no trace)", "")
+
+
+@pytest.mark.parametrize("city", ["shaoxing", "suihua", "ziyang"])
+def test_settle_builds_the_trace_when_it_is_read(city):
+    """`Policy.settle` settles without a trace and builds it on first read, from the state the
+    claim was settled on: the same result, trace and all, as the stages with the trace on."""
+    policy, rows, _, _ = _settle_both(city, 40, seed=5)
+    params = policy_params(policy)
+    state = None
+    results = []
+    for claim, _, expected in rows:
+        r = policy.settle(claim, state=state, params=params)
+        results.append((r, expected))
+        state = r.state
+    for r, expected in reversed(results):  # read late, after later claims settled on their states
+        assert r.to_json() == expected.to_json()
+        assert r.trace is r.trace
