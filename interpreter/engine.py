@@ -63,10 +63,13 @@ class Engine:
         failure (the stages then word the error; the function changes the year only once the
         claim has settled)."""
         try:
-            plan = self.plan(facts, params)
+            c = self.c
+            plan = self._plans.get((facts.key(c.measure_breaks, c.date_breaks), _params_key(params)))
+            if plan is None:
+                plan = self.plan(facts, params)
         except Exception:
             return None
-        if plan.missing:
+        if plan.__class__ is not Plan or plan.missing:  # a signature's error, or parameters the run lacks
             return None
         straight = plan.straight
         fast = straight.fn if straight.made else straight.get(plan, self._codes)

@@ -293,8 +293,9 @@ class Policy:
         try:
             facts = self._read(claim)
             key = _year_key(facts)
-            held = state._years.get(key)
-            year = held.copy() if held is not None else self._new_year(state._years.get, key)
+            years = state._years
+            held = years.get(key) if years else None
+            year = held.copy() if held is not None else self._new_year(years.get, key) if years else Year()
             spent = None
             if book is not None:
                 skey = spent_key(facts.person, facts.scheme)

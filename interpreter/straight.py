@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Optional
 
 from . import accounts
-from .money import ONE, ZERO, Exact, div, q
+from .money import CENT, ONE, ZERO, Exact, div, q, to_fen
 from .settle import banded, banded_pieces, cost_above_cap, deductible_due, position_paying
 
 
@@ -61,10 +61,22 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.consts: dict[str, object] = {}
+        self.cached: dict[tuple, str] = {}
         self.depth = 1
 
     def __call__(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
+
+    def read(self, table: str, key: str) -> str:
+        """`year.<table>.get(key, ZERO)` of a constant key: read once where the function always
+        passes (the year changes only at the end), a local variable from then on."""
+        var = self.cached.get((table, key))
+        if var is None:
+            var = f"{table}_{key.lower()}"
+            self(f"{var} = year.{table}.get({key}, ZERO)")
+            if self.depth == 1:
+                self.cached[(table, key)] = var
+        return var
 
     def const(self, name: str, value) -> str:
         """A constant of the plan, by a name that says what it is."""
@@ -103,7 +115,8 @@ def generate(plan, codes: dict) -> tuple[Optional[object], Optional[str]]:
     code = codes.get(shape)
     if code is None:
         code = codes[shape] = compile(shape, "<settle plan>", "exec")
-    ns = {"Decimal": Decimal, "Exact": Exact, "ZERO": ZERO, "ONE": ONE, "q": q, "div": div, "banded": banded,
+    ns = {"Decimal": Decimal, "Exact": Exact, "ZERO": ZERO, "ONE": ONE, "CENT": CENT, "q": q, "to_fen": to_fen,
+          "div": div, "banded": banded,
           "banded_pieces": banded_pieces, "position_paying": position_paying, "deductible_due": deductible_due,
           "cost_above_cap": cost_above_cap, "accounts": accounts, "_shell": _shell, "_item_costs": _item_costs,
           "_burden_positions": _burden_positions}
@@ -120,6 +133,24 @@ def source(plan) -> str:
         return _generated(plan).text(_comment(plan))
     except _NotTaken as e:
         return f"# settled by the stages: {e}\n"
+
+
+def sources_of(policy, claims: list, params=None) -> str:
+    """`med explain --settle-source`: for each claim, the source of its plan's function (or why
+    its plan settles by the stages, or the claim's error)."""
+    from .errors import ClaimError
+
+    bound = policy.bind(params)
+    out = []
+    for claim in claims:
+        cid = claim.get("id") if isinstance(claim, dict) else None
+        try:
+            facts = policy._read(claim)
+            text = source(policy._engine.plan(facts, bound))
+        except ClaimError as e:
+            text = f"# not settled: {e.code}: {e}\n"
+        out.append(f"# ---- claim {cid}\n{text}")
+    return "\n".join(out)
 
 
 def _generated(plan) -> _Source:
@@ -260,7 +291,7 @@ def _deductible(s: _Source, plan) -> None:
         s("if due:")
         s("    due = ZERO  # a fixed amount (定额) settles the claim")
     elif plan.cap_reached_caps:
-        tests = [f"year.pools.get({_key(s, plan.payer, cap, 'None')}, ZERO) >= {_limit(s, cap)}"
+        tests = [f"{s.read('pools', _key(s, plan.payer, cap, 'None'))} >= {_limit(s, cap)}"
                  for cap in plan.cap_reached_caps]
         s(f"if due and ({' or '.join(tests)}):")
         s("    due = ZERO  # the basic fund's yearly cap is reached")
@@ -326,15 +357,17 @@ def _paying_fund(s: _Source, plan) -> None:
         _caps(s, plan.payer, plan.caps, "pay", None, None)
     s("payer_pay = pay")
     s(f"payer_keys = {_pool_keys(s, plan.pools, 'PAYER_KEYS', True)}")
-    s(f"payer_paid = {_paid(s, 'pay', plan.pools, 'payer_keys')}")
+    _paid(s, "payer_paid", "pay", plan.pools, "payer_keys")
     s("paid_so_far = payer_paid")
 
 
 def _caps(s: _Source, fund: str, caps, pay: str, rooms: Optional[str], fund_rooms: Optional[str]) -> None:
     for cap in caps:
-        day = "facts.ordinal" if cap.daily else "None"
-        s(f"room = max({_limit(s, cap)} - year.pools.get({_key(s, fund, cap, day)}, ZERO), ZERO)"
-          f"  # {'daily' if cap.daily else 'yearly'} cap")
+        if cap.daily:
+            used = f"year.pools.get({_key(s, fund, cap, 'facts.ordinal')}, ZERO)"
+        else:
+            used = s.read("pools", _key(s, fund, cap, "None"))
+        s(f"room = max({_limit(s, cap)} - {used}, ZERO)  # {'daily' if cap.daily else 'yearly'} cap")
         s(f"if {pay} > room:")
         s(f"    {pay} = room")
         if rooms is not None:
@@ -350,16 +383,28 @@ def _pool_keys(s: _Source, pools, name: str, banded: bool) -> str:
     return f"{s.const(name + '_POOLS', pools)}.keys(facts.ordinal)"
 
 
-def _paid(s: _Source, pay: str, pools, keys: str) -> str:
-    """paid(): rounded once, as the increase of each cumulative's rounded exact total."""
-    if not pools.daily:
-        n = len(pools.yearly) + (pools.band is not None)
-        if n == 0:
-            return f"q({pay})"
-        if n == 1:
-            return f"q(year.pools.get({keys}[0], ZERO) + {pay}) - year.rounded.get({keys}[0], ZERO)"
-    return (f"min(q(year.pools.get(k, ZERO) + {pay}) - year.rounded.get(k, ZERO) for k in {keys}) "
-            f"if {keys} else q({pay})")
+def _paid(s: _Source, target: str, pay: str, pools, keys: str) -> None:
+    """settle.paid: rounded once, as the increase of each cumulative's rounded exact total
+    (q inline for a Decimal: the usual case)."""
+    static = _static_keys(pools)
+    if static is not None and len(static) <= 1:
+        if static:
+            key = s.const(_name(s, "POOL", static[0]), static[0])
+            s(f"exact = {s.read('pools', key)} + {pay}")
+            s(f"{target} = (to_fen(exact, CENT) if exact.__class__ is Decimal else q(exact)) - "
+              f"{s.read('rounded', key)}")
+        else:
+            s(f"{target} = to_fen({pay}, CENT) if {pay}.__class__ is Decimal else q({pay})")
+        return
+    s(f"{target} = min(q(year.pools.get(k, ZERO) + {pay}) - year.rounded.get(k, ZERO) for k in {keys}) "
+      f"if {keys} else q({pay})")
+
+
+def _static_keys(pools) -> Optional[tuple]:
+    """The keys of a fund's cumulatives when they are the same for every claim (no daily pool)."""
+    if pools.daily:
+        return None
+    return pools.yearly + ((pools.band,) if pools.band is not None else ())
 
 
 def _layers(s: _Source, plan, layers) -> None:
@@ -483,7 +528,7 @@ def _layer_paid(s: _Source, layer, burden: str) -> None:
     _caps(s, layer.fund, layer.caps, "pay", None, None)
     name = _name(s, "KEYS", None)
     s(f"keys = {_pool_keys(s, layer.pools, name, True)}")
-    s(f"p = {_paid(s, 'pay', layer.pools, 'keys')}")
+    _paid(s, "p", "pay", layer.pools, "keys")
     s(f"layer_updates.append(({burden}, keys, pay, p))")
     s("pay = p")
 
@@ -551,9 +596,17 @@ def _commit(s: _Source, plan, layers) -> None:
     s(f"    year.deductible_levels[{B}] = target")
     s(f"year.eligible[{B}] = year.eligible.get({B}, ZERO) + eligible")
     s("pools, rounded = year.pools, year.rounded")
-    s("for k in payer_keys:")
-    s("    pools[k] = pools.get(k, ZERO) + payer_pay")
-    s(f"    rounded[k] = rounded.get(k, ZERO) + funds[{plan.payer!r}]")
+    static = _static_keys(plan.pools)
+    if static is None:
+        s("for k in payer_keys:")
+        s("    pools[k] = pools.get(k, ZERO) + payer_pay")
+        s(f"    rounded[k] = rounded.get(k, ZERO) + funds[{plan.payer!r}]")
+    else:  # the payer's cumulatives come first: what was read of them is what the year holds
+        for key in static:
+            name = s.const(_name(s, "POOL", key), key)
+            s(f"pools[{name}] = {s.cached.get(('pools', name), f'pools.get({name}, ZERO)')} + payer_pay")
+            s(f"rounded[{name}] = {s.cached.get(('rounded', name), f'rounded.get({name}, ZERO)')} "
+              f"+ funds[{plan.payer!r}]")
     if layers:
         s("for burden, keys, pay, p in layer_updates:")
         s("    if burden is not None:")

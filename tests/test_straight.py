@@ -132,3 +132,23 @@ def test_settle_builds_the_trace_when_it_is_read(city):
     for r, expected in reversed(results):  # read late, after later claims settled on their states
         assert r.to_json() == expected.to_json()
         assert r.trace is r.trace
+
+
+def test_med_explain_prints_each_claims_settle_source(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps([
+        {"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "status": "employed",
+         "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "100.00"}]},
+        {"id": "c2", "person": "p1", "date": "2026-03-05", "scheme": "nobody", "benefit": "inpatient",
+         "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1.00"}]}]))
+    r = subprocess.run([sys.executable, "-m", "medpolicy.cli", "explain", str(ROOT / "policies" / "suihua.med"),
+                        str(claims), "--settle-source"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.split("# ---- claim c2\n")
+    assert first.startswith("# ---- claim c1\n# a plan's settlement, paid by basic (no trace)\ndef settle(facts, year, *,")
+    assert "        DEDUCTIBLE=Decimal('900'),\n" in first and "    # the major layer, on above-cap\n" in first
+    assert second == "# not settled: unknown-value: scheme 'nobody' is not one of: employee, resident\n"
