@@ -184,7 +184,7 @@ def _generated(plan) -> _Source:
 
 
 def _comment(plan) -> str:
-    return f"a plan's settlement, paid by {plan.payer} (no trace)"
+    return f"a plan's settlement, paid by {plan.payer!r} (no trace)"
 
 
 # ---- the stages, as source ------------------------------------------------------------
@@ -322,7 +322,7 @@ def _limit(s: _Source, cap) -> str:
 
 def _paying_fund(s: _Source, plan) -> None:
     rate = plan.rate
-    s(f"# the paying fund ({plan.payer})")
+    s(f"# the paying fund ({plan.payer!r})")
     if rate is not None and rate.banded:
         terms = " + ".join(f"year.eligible.get({b!r}, ZERO)" for b in rate.scope)
         s(f"e0 = 0 + {terms}")
@@ -416,7 +416,7 @@ def _layers(s: _Source, plan, layers) -> None:
     if not layers:
         s(f"funds = {_funds_dict(plan, values)}")
         return
-    s(f"# further layers: {', '.join(f'{x.fund} ({x.base})' for x in layers)}")
+    s(f"# further layers: {', '.join(f'{x.fund!r} ({x.base!r})' for x in layers)}")
     funds = {f: f"paid_{i}" for i, f in enumerate(plan.funds)}
     for f in plan.funds:
         s(f"{funds[f]} = {values.get(f, 'ZERO')}")
@@ -424,7 +424,7 @@ def _layers(s: _Source, plan, layers) -> None:
         _above(s, plan)
     s(f"burden_claim = eligible - {funds[payer]}")
     for layer in layers:
-        s(f"# the {layer.fund} layer, on {layer.base}")
+        s(f"# the {layer.fund!r} layer, on {layer.base!r}")
         if layer.base == "burden":
             _on_burden(s, plan, layer)
         elif layer.base == "above-cap":
@@ -539,9 +539,10 @@ def _allowance(s: _Source, plan) -> None:
         return
     s("# the maternity allowance (生育津贴)")
     if a.per_extra:
-        s(f"days = {a.days}")
+        s(f"days = {s.const('DAYS', a.days)}")
         for delta, measure in a.per_extra:
-            s(f"days += {delta} * max((facts.measures.get({measure!r}) or 1) - 1, 0)")
+            more = s.const(_name(s, "DAYS_MORE", delta), delta)
+            s(f"days += {more} * max((facts.measures.get({measure!r}) or 1) - 1, 0)")
         s("if days <= 0:")
         s("    result['allowance'] = ZERO")
         s("elif facts.wage is not None:")
@@ -550,7 +551,7 @@ def _allowance(s: _Source, plan) -> None:
         s("result['allowance'] = ZERO")
     else:
         s("if facts.wage is not None:")
-        s(f"    result['allowance'] = q(div(facts.wage * {a.days}, 30))")
+        s(f"    result['allowance'] = q(div(facts.wage * {s.const('DAYS', a.days)}, 30))")
 
 
 def _patient(s: _Source, plan) -> None:

@@ -93,7 +93,8 @@ LEFT = {"binzhou": 0, "shaoxing": 3, "suihua": 0, "suizhou": 0, "ziyang": 0}
 
 # Which plans the generator leaves to the stages in the five cities (straight.py's reasons): only
 # those whose claims are all error rows.
-EXPECTED_NOT_TAKEN = {"binzhou": set(), "shaoxing": {"no rate"}, "suihua": set(), "suizhou": {"no rate"}, "ziyang": {"no rate"}}
+EXPECTED_NOT_TAKEN = {"binzhou": set(), "shaoxing": {"no rate"}, "suihua": set(), "suizhou": {"no rate"},
+                      "ziyang": {"no rate"}}
 
 
 @pytest.mark.parametrize("city", CITIES)
@@ -113,7 +114,8 @@ def test_a_plan_prints_its_source():
     plan = policy._engine.plan(policy._read(claim), policy._no_params)
     text = straight.source(plan)
     assert text == plan.straight.fn.source
-    assert "def settle(facts, year, *," in text and "DEDUCTIBLE=Decimal('900')" in text and "RATE=Decimal('0.85')" in text
+    assert "def settle(facts, year, *," in text
+    assert "DEDUCTIBLE=Decimal('900')" in text and "RATE=Decimal('0.85')" in text
     assert "trace" not in text.replace("(no trace)", "")
 
 
@@ -149,6 +151,7 @@ def test_med_explain_prints_each_claims_settle_source(tmp_path):
                         str(claims), "--settle-source"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     first, second = r.stdout.split("# ---- claim c2\n")
-    assert first.startswith("# ---- claim c1\n# a plan's settlement, paid by basic (no trace)\ndef settle(facts, year, *,")
-    assert "        DEDUCTIBLE=Decimal('900'),\n" in first and "    # the major layer, on above-cap\n" in first
+    assert first.startswith("# ---- claim c1\n# a plan's settlement, paid by 'basic' (no trace)\n"
+                            "def settle(facts, year, *,")
+    assert "        DEDUCTIBLE=Decimal('900'),\n" in first and "    # the 'major' layer, on 'above-cap'\n" in first
     assert second == "# not settled: unknown-value: scheme 'nobody' is not one of: employee, resident\n"
