@@ -86,6 +86,7 @@ class _Compiler:
         exec(compile(text, f"<claim reader: {prefix or 'claim'}>", "exec"), env)  # noqa: S102 - our own source
         read = env["read"]
         read.source = text
+        read.absent = absent  # what each optional field's absence reads as
         self.sources.append(text)
         return read
 
@@ -102,7 +103,59 @@ class _Compiler:
                     "    else:",
                     f"        x = slow{tag}(x)"]
         env["check" + tag] = self.check(f, path)
+        # The common text, person and date, tested inline; anything else: the check's own call.
+        if f.type == "text":
+            return ["    if x.__class__ is not str or not x or not x.isascii():", f"        x = check{tag}(x)"]
+        if f.type == "person":
+            return ["    if x.__class__ is str and x.isascii() and (y := x.strip()):", "        x = y", "    else:",
+                    f"        x = check{tag}(x)"]
+        if f.type == "date":
+            env["dates"] = self.dates  # the memo the check fills
+            return ["    y = dates.get(x) if x.__class__ is str else None", f"    x = check{tag}(x) if y is None else y"]
         return [f"    x = check{tag}(x)"]
+
+    def field(self, f: Field, path: str, tag: str, get: str, env: dict, left: str = "") -> list[str]:
+        """Source lines (4 columns in) reading field `f` with `get` into the local `a{tag}`: a
+        required field must be there, an absent optional one takes `absent{tag}`. `left`: the
+        local counting the object's keys not yet read; at 0 an optional field is not looked up."""
+        lines = [f"    x = {get}({f.name!r})"]
+        if f.required or env.get("absent" + tag) is REFUSED:
+            return lines + ["    if x is None:", "        raise Bail", *self.inline(f, path, tag, env), f"    a{tag} = x"]
+        read = [*([f"    {left} -= 1"] if left else []), *self.inline(f, path, tag, env), f"    a{tag} = x"]
+        if f.default is not None:  # "" is the default, like null
+            read = [*read[:1 if left else 0], "    if x.__class__ is str and x == '':", f"        a{tag} = absent{tag}",
+                    "    else:", *_indent(read[1 if left else 0:], 4)]
+        lines += ["    if x is None:", f"        a{tag} = absent{tag}", "    else:", *_indent(read, 4)]
+        if not left:
+            return lines
+        return [f"    if {left}:", *_indent(lines, 4), "    else:", f"        a{tag} = absent{tag}"]
+
+    def elements(self, f: Field, tag: str, make_item: Callable, env: dict) -> list[str]:
+        """Source lines reading a list of objects into the local `a{tag}`, a tuple of
+        `make_item(*the element's fields in table order)`: an element naming only the fields it
+        must have is read inline, any other through its values reader."""
+        required = [g for g in f.fields if g.required]
+        element = self.object(f.fields, f.name + "[].")
+        env["make" + tag], env["element" + tag] = make_item, element
+        env["of_values" + tag] = lambda v: make_item(*[v[g.name] for g in f.fields])
+        inline = all(g.required or g.name in element.absent for g in f.fields)  # else every element by its values
+        lines = [f"    x = get({f.name!r})", "    if x is None:",
+                 "        raise Bail" if f.required or env.get("absent" + tag) is REFUSED else f"        x = absent{tag}",
+                 "    elif x.__class__ is not list:", "        raise Bail", "    else:", "        out = []",
+                 "        put = out.append", "        for e in x:",
+                 f"            if {inline} and e.__class__ is dict and len(e) == {len(required)}:",
+                 "                eget = e.get"]
+        args = []
+        for j, g in enumerate(f.fields):
+            if g.required:
+                lines += _indent(self.field(g, f"{f.name}[].{g.name}", f"{tag}_{j}", "eget", env), 12)
+                args.append(f"a{tag}_{j}")
+            else:
+                env[f"absent{tag}_{j}"] = element.absent.get(g.name)
+                args.append(f"absent{tag}_{j}")
+        lines += [f"                put(make{tag}({', '.join(args)}))", "            else:",
+                  f"                put(of_values{tag}(element{tag}(e)))", "        x = tuple(out)", f"    a{tag} = x"]
+        return lines
 
     def present(self, f: Field, path: str) -> Callable:
         """A field every object must have (or that has no value when absent)."""
@@ -214,6 +267,97 @@ def _fen_amount(f: Field, path: str, slow: Callable) -> Callable:
                 return Decimal(x)
         return slow(f, x, path)
     return amount
+
+
+# An optional field whose absence the detailed reader refuses (its default is not in the
+# vocabulary): the compiled readers give up on a claim without it.
+REFUSED = object()
+
+
+def absent_values(reader, fields: tuple[Field, ...] = CLAIM_FIELDS, prefix: str = "") -> dict:
+    """What the detailed reader makes of each field's absence (a required field: None, a required
+    object: its own fields' absence, a refused absence: REFUSED): the values a claim naming none
+    of them would have."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.required:
+            out[f.name] = absent_values(reader, f.fields, prefix + f.name + ".") if f.type == "object" else None
+            continue
+        try:
+            out[f.name] = reader._value(f, None, prefix + f.name)
+        except ClaimError:
+            out[f.name] = REFUSED
+    return out
+
+
+def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], facts_of: Callable,
+                   make_item: Callable, flags: frozenset, through_values: Callable, check_date: Callable,
+                   fields: tuple[Field, ...] = CLAIM_FIELDS) -> Callable[[Any], Any]:
+    """claim -> its facts, read straight from the claim for a claim naming only the `direct`
+    fields (dotted paths, `facts_of`'s arguments in its order) and `unread` ones (checked only):
+    no values dict, the absent fields' values as constants, `flags` (what the absent fields
+    feed) as the flags. A claim naming any other field goes to `through_values` (the values
+    reader, then the facts); a value it is not sure of gives None (the detailed reader reads
+    the claim and words the error). Only `facts_of`'s own refusals (an area that contradicts
+    the place) are raised. Python source generated from the table, like `compile_reader`'s."""
+    compiler = _Compiler(reader, None, check_date)
+    absent = absent_values(reader, fields)
+    wanted = {path.split(".")[0] for path in direct + unread}
+    env: dict[str, Any] = {"Bail": Bail, "Decimal": Decimal, "facts_of": facts_of, "flags": flags,
+                           "through_values": through_values, "names": frozenset(wanted)}
+    local: dict[str, str] = {}  # a direct path -> the local holding its value
+    guard: list[str] = []       # objects naming a field beyond the direct ones go through the values
+    body: list[str] = []
+    for i, f in enumerate(x for x in fields if x.name in wanted):
+        if f.type == "object":
+            inner = [g for g in f.fields if f"{f.name}.{g.name}" in direct]
+            env[f"names_{i}"] = frozenset(g.name for g in inner)
+            guard += [f"    o = obj.get({f.name!r})",
+                      f"    if o.__class__ is dict and not names_{i}.issuperset(o):",
+                      "        return through_values(obj)"]
+            body += [f"        o = get({f.name!r})", "        if o is None:"]
+            if f.required or absent[f.name] is REFUSED:
+                body.append("            raise Bail")
+            else:
+                body += [f"            a_{i}_{j} = absent_{i}_{j}" for j, _ in enumerate(inner)]
+                body.append("        else:")
+            inside = "        " if f.required or absent[f.name] is REFUSED else "            "
+            inner_absent = absent_values(reader, f.fields, f.name + ".")
+            body += [inside + "if o.__class__ is not dict:", inside + "    raise Bail", inside + "oget = o.get",
+                     inside + f"oleft = len(o) - {sum(1 for g in inner if g.required)}"]
+            for j, g in enumerate(inner):
+                env[f"absent_{i}_{j}"] = inner_absent[g.name]
+                body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env, "oleft"),
+                                len(inside) - 4)
+                local[f"{f.name}.{g.name}"] = f"a_{i}_{j}"
+            continue
+        env[f"absent_{i}"] = absent.get(f.name)
+        if f.type == "list" and f.fields:
+            body += _indent(compiler.elements(f, f"_{i}", make_item, env), 4)
+        else:
+            body += _indent(compiler.field(f, f.name, f"_{i}", "get", env, "left"), 4)
+        local[f.name] = f"a_{i}"
+    args = ", ".join(local[path] for path in direct)
+    lines = ["def read(obj):",
+             "    if obj.__class__ is not dict or not names.issuperset(obj):",
+             "        return through_values(obj)",
+             *guard,
+             "    try:",
+             "        get = obj.get",
+             f"        left = len(obj) - {sum(1 for f in fields if f.name in wanted and f.required)}",
+             *body,
+             "    except Exception:  # any doubt: the detailed reader decides and words the error",
+             "        return None",
+             f"    return facts_of(obj, {args}, flags, {{}})"]
+    text = "\n".join(lines) + "\n"
+    exec(compile(text, "<claim reader: facts>", "exec"), env)  # noqa: S102 - our own source
+    read = env["read"]
+    read.source = text
+    return read
+
+
+def _indent(lines: list[str], by: int) -> list[str]:
+    return [" " * by + line for line in lines]
 
 
 def compile_fed(flags: tuple, measures: tuple) -> Callable[[dict], tuple[list, dict]]:

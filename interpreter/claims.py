@@ -16,7 +16,7 @@ from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from .claim_compiler import compile_dated, compile_fed, compile_reader, fast_or_none
+from .claim_compiler import absent_values, compile_dated, compile_direct, compile_fed, compile_reader, fast_or_none
 from .claim_fields import (ACCOUNT_FIELDS, CLAIM_FIELDS, ENROLMENT_FIELDS, FACILITY_FIELDS, HISTORY_FIELDS,
                            ITEM_FIELDS, Field, feeders, walk)
 from .errors import ClaimError
@@ -27,6 +27,9 @@ _CENT = Decimal("0.01")
 
 
 class Item:
+    """One line of the bill, from its checked fields in the item table's order (a bed's kind
+    matters only for class bed)."""
+
     __slots__ = ("cls", "amount", "unit_price", "days", "kind")
 
     def __init__(self, cls: str, amount: Decimal, unit_price: Optional[Decimal], days: Optional[int], kind: str):
@@ -34,7 +37,7 @@ class Item:
         self.amount = amount
         self.unit_price = unit_price
         self.days = days
-        self.kind = kind
+        self.kind = kind if cls == "bed" else "normal"
 
 
 class Facts:
@@ -249,22 +252,47 @@ class ClaimReader:
         self.allowed = {kind: frozenset(vocab.names_of(kind)) for kind in kinds}
         self.cohorts = {w.name: w for (k, _), w in vocab.words.items() if k == "cohort"}
         self._fast = None  # the table compiled for this vocabulary (claim_compiler.py), on first use
+        self._direct = None  # the common claim straight to its facts (claim_compiler.compile_direct)
 
     def read(self, claim: Any) -> Facts:
         """The claim's facts; a ClaimError naming the first field at fault.
 
-        The compiled reader checks the common claim in straight-line code; when it is not
-        sure of a value, the table-driven reader below reads the claim again and words the
-        error. Both give the same values for every claim the detailed reader accepts."""
-        fast = self._fast
-        if fast is None:
-            fast = self._fast = compile_reader(self, item_of, _date)
-        v = fast_or_none(fast, claim)
-        if v is None:
+        The compiled readers check the common claim in straight-line code (a claim naming only
+        the fields `facts_of` takes is read straight into its facts, any other through the
+        values dict); when they are not sure of a value, the table-driven reader below reads
+        the claim again and words the error. Both give the same facts for every claim the
+        detailed reader accepts."""
+        direct = self._direct
+        if direct is None:
+            direct = self._compile()
+        facts = direct(claim)
+        if facts is None:
             if not isinstance(claim, dict):
                 raise ClaimError("bad-claim", "a claim must be a JSON object", None)
-            v = self._object(claim, CLAIM_FIELDS, "")
-        return self._facts(claim, v)
+            facts = self._facts(claim, self._object(claim, CLAIM_FIELDS, ""))
+        return facts
+
+    def _compile(self):
+        """The compiled readers (claim_compiler.py): `_fast` claim -> values, `_direct` claim ->
+        facts, or None when unsure. A claim naming fields beyond DIRECT_FIELDS (or when the
+        fields' absence feeds a measure) goes through the values."""
+        fast = self._fast = compile_reader(self, item_of, _date)
+
+        def through_values(claim: Any) -> Optional[Facts]:
+            v = fast_or_none(fast, claim)
+            return None if v is None else self._facts(claim, v)
+
+        direct = through_values
+        try:
+            base = absent_values(self)  # what every field not given says: the direct reader's constants
+            flags, measures = _fed(base)
+            _DATED(base, dt.date(2000, 1, 1), measures)
+            if not measures and _account(base["account"], "") is None:
+                direct = compile_direct(self, DIRECT_FIELDS, UNREAD_FIELDS, facts_of, Item, flags, through_values, _date)
+        except (ClaimError, TypeError, KeyError):  # a vocabulary refusing an absent field's default: no direct reader
+            direct = through_values
+        self._direct = direct
+        return direct
 
     # ---- validation, driven by the table ----
 
@@ -347,35 +375,65 @@ class ClaimReader:
     # ---- the facts clauses select on ----
 
     def _facts(self, claim: dict, v: dict) -> Facts:
-        f = Facts.__new__(Facts)
-        f.raw = claim
-        f._key = None
-        f.id, f.person = v["id"], v["person"]
-        date = v["date"]
-        f.date, f.ordinal, f.year = date, date.toordinal(), date.year
-        f.scheme, f.benefit, f.place = v["scheme"], v["benefit"], v["place"]
-        f.area = _area(v["place"], v["area"])
-        f.status = v["status"] if f.scheme == "employee" else None  # residents have no status
-        facility, enrolment = v["facility"], v["enrolment"]
-        f.level, f.type = facility["level"], facility["type"]
-        f.grade = f"grade-{facility['grade']}" if facility["grade"] else None
-        f.groups, f.conditions, f.events = v["groups"], v["conditions"], v["maternity"]
-        f.disease_class = f"class-{v['disease_class']}" if v["disease_class"] else None
-        flags, measures = _FED(v)
-        flags.append("pooled-only" if enrolment["mode"] == "pooled-only" else "standard-enrolment")
-        f.flags = frozenset(flags)
-        if f.events and "babies" not in measures:
-            measures["babies"] = 1  # a birth without a count is one baby
-        if f.conditions:
-            measures["diseases"] = len(f.conditions)
-        _dated_facts(v, date, measures)
-        f.measures = measures
-        f.referred_from = v["referred_from"]
-        f.wage = v["wage"]
+        facility = v["facility"]
+        flags, measures = _fed(v)
+        f = facts_of(claim, v["id"], v["person"], v["date"], v["scheme"], v["benefit"], v["place"], v["area"],
+                     v["status"], facility["level"], facility["type"], facility["grade"], v["groups"],
+                     v["conditions"], v["maternity"], v["disease_class"], v["referred_from"], v["wage"], v["items"],
+                     flags, measures)
+        _dated_facts(v, f.date, measures)
         f.account = _account(v["account"], f.person)
-        f.uncovered = None  # (reason, article, line) of a month without benefits (member_claims.py)
-        f.items = v["items"]
         return f
+
+
+# The fields `facts_of` takes as they are, in its order (dotted paths): a claim naming no other
+# field but UNREAD_FIELDS (checked, kept in the raw claim only) is read straight into its facts
+# by the reader compiled from the table (claim_compiler.compile_direct).
+DIRECT_FIELDS = ("id", "person", "date", "scheme", "benefit", "place", "area", "status", "facility.level",
+                 "facility.type", "facility.grade", "groups", "conditions", "maternity", "disease_class",
+                 "referred_from", "wage", "items")
+UNREAD_FIELDS = ("region_code",)
+
+
+def facts_of(claim: dict, cid: str, person: str, date: dt.date, scheme: str, benefit: str, place: str,
+             area: Optional[str], status: Optional[str], level: str, type_: str, grade: Optional[str],
+             groups: frozenset, conditions: frozenset, events: frozenset, disease_class: Optional[str],
+             referred_from: Optional[str], wage: Optional[Decimal], items: tuple, flags: frozenset,
+             measures: dict) -> Facts:
+    """The facts of a claim from its checked values (DIRECT_FIELDS, then the flags and measures
+    its other fields feed); no account, no dated facts (`_facts` adds them)."""
+    f = Facts.__new__(Facts)
+    f.raw = claim
+    f._key = None
+    f.id, f.person = cid, person
+    f.date, f.ordinal, f.year = date, date.toordinal(), date.year
+    f.scheme, f.benefit, f.place = scheme, benefit, place
+    f.area = _area(place, area)
+    f.status = status if scheme == "employee" else None  # residents have no status
+    f.level, f.type = level, type_
+    f.grade = f"grade-{grade}" if grade else None
+    f.groups, f.conditions, f.events = groups, conditions, events
+    f.disease_class = f"class-{disease_class}" if disease_class else None
+    f.flags = flags
+    if events and "babies" not in measures:
+        measures["babies"] = 1  # a birth without a count is one baby
+    if conditions:
+        measures["diseases"] = len(conditions)
+    f.measures = measures
+    f.referred_from = referred_from
+    f.wage = wage
+    f.account = None
+    f.uncovered = None  # (reason, article, line) of a month without benefits (member_claims.py)
+    f.items = items
+    return f
+
+
+def _fed(v: dict) -> tuple[frozenset, dict]:
+    """The flags and measures the claim's bool and whole-number fields feed (claim_compiler's
+    straight-line lookups), and the enrolment's flag."""
+    flags, measures = _FED(v)
+    flags.append("pooled-only" if v["enrolment"]["mode"] == "pooled-only" else "standard-enrolment")
+    return frozenset(flags), measures
 
 
 def _area(place: str, area: Optional[str]) -> Optional[str]:
@@ -432,8 +490,8 @@ _CHECKS = {"text": _text, "person": _person, "date": _date, "bool": _bool}
 
 
 def item_of(v: dict) -> Item:
-    """An item from its checked values (a bed's kind matters only for class bed)."""
-    return Item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"] if v["class"] == "bed" else "normal")
+    """An item from its checked values."""
+    return Item(v["class"], v["amount"], v["unit_price"], v["days"], v["kind"])
 
 
 def _unknown_field(key: Any, names: frozenset, prefix: str) -> ClaimError:

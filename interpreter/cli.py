@@ -38,7 +38,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
-    args.message_lang = _language(args, getattr(args, "policy", None))
+    args.message_lang = None  # worked out when a message is first said (_message_lang): most runs say none
     try:
         return args.func(args)
     except BrokenPipeError:  # `med run ... | head`
@@ -80,11 +80,19 @@ def _language(args, policy: Optional[str]) -> str:
     return choose(getattr(args, "lang", None), source)
 
 
+def _message_lang(args) -> str:
+    """The command's message language (`_language`), worked out on first need and kept."""
+    lang = getattr(args, "message_lang", None)
+    if lang is None and args is not None:
+        lang = args.message_lang = _language(args, getattr(args, "policy", None))
+    return lang or "en"
+
+
 def _say(args, text: str) -> None:
     """A line on stderr in the command's language (English unless chosen otherwise)."""
     from .messages import translate
 
-    print(translate(text, getattr(args, "message_lang", "en")), file=sys.stderr)
+    print(translate(text, _message_lang(args)), file=sys.stderr)
 
 
 def _parser(lang: str = "en") -> argparse.ArgumentParser:
@@ -337,7 +345,7 @@ def _load(path: str, args=None) -> Policy | int:
             _say(args, f"med: {e.__cause__}")
             return 2
         for d in e.diagnostics:
-            print(localise(d, getattr(args, "message_lang", "en")).format(_source(d.span.file, path)), file=sys.stderr)
+            print(localise(d, _message_lang(args)).format(_source(d.span.file, path)), file=sys.stderr)
         return 1
 
 

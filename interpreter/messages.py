@@ -16,6 +16,7 @@ and `med test` speak the language their diagnostics do.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Mapping, Optional
@@ -24,7 +25,6 @@ import attrs
 
 from .errors import Diagnostic
 from .keywords import BY_SPELLING
-from .scanner import scan
 
 LANGUAGES = ("en", "zh")
 
@@ -121,7 +121,15 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"argument (?P<a>\S+): expected one argument", "参数 {a}：需要一个值"),
     (r"argument (?P<a>\S+): invalid (?P<t>\S+) value: (?P<v>.+)", "参数 {a}：无效的 {t} 值 {v}"),
 )
-_COMPILED = tuple((re.compile(p), t) for p, t in _CATALOGUE)
+
+
+@functools.cache
+def _compiled() -> tuple:
+    """The catalogue's patterns, compiled when a message is first translated (not at import:
+    most commands never translate, and every command imports this module)."""
+    return tuple((re.compile(p), t) for p, t in _CATALOGUE)
+
+
 _WORDS = {  # the variable words of messages
     "a whole number": "整数", "whole number": "整数", "a number": "数字", "number": "数字",
     "a name": "名称", "name": "名称", "end of line": "行尾", "indentation": "缩进",
@@ -140,7 +148,7 @@ def translate(text: str, lang: str) -> str:
     """`text` (one message or hint) in `lang`; English, or unknown text, is returned as it is."""
     if lang != "zh" or not text:
         return text
-    for pattern, template in _COMPILED:
+    for pattern, template in _compiled():
         m = pattern.fullmatch(text)
         if m is not None:
             parts = {k: "" if v is None else translate(v, lang) if k.startswith("t_") else _WORDS.get(v, v)
@@ -184,6 +192,8 @@ def asked_in(argv: list[str]) -> Optional[str]:
 
 def keyword_language(source: str) -> str:
     """"zh" when most of the policy's keywords are written in Chinese."""
+    from .scanner import scan  # only when the language is not asked for nor in the locale
+
     chinese = english = 0
     for line in source.splitlines()[:400]:
         for t in scan(line):

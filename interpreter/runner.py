@@ -46,6 +46,7 @@ IN_MEMORY_BYTES = 48 << 20  # files up to this size keep claims parsed (~2.4 KB 
 RESULT_BUDGET = 64 << 20  # bytes of result text waiting for earlier rows before it is parked
 _BATCH = 2048             # records per pickle in a run file: what a merge holds per run
 _COLLECT_EVERY = 1 << 17  # claims between collections of the (disabled) cyclic collector
+_DATES_KEPT = 1 << 14     # distinct dates whose day numbers a run keeps
 
 
 class Summary:
@@ -78,12 +79,13 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
         errors = _ErrorRows(policy, params, trace)
         writer.start()
         count = 0
+        ordinals: dict = {}  # date text -> its day number: a year of claims has a few hundred dates
         for index, (line, claim, text) in enumerate(_tracked(source, bar)):
             if isinstance(claim, InputProblem):
                 report(f"{source.path}:{claim.line}: {claim.message}; skipped")
                 sink.put(index, writer.encode(claim.as_result()), True)
                 continue
-            key = _settle_key(claim)
+            key = _settle_key(claim, ordinals)
             if key is None:  # not a claim that can settle: its error row needs no year
                 row = errors.row(claim)
                 sink.put(index, writer.encode(row), "error" in row)
@@ -148,16 +150,22 @@ class _ErrorRows:
         return self.policy.run(self.params, trace=self.trace).settle(claim).to_json(trace=self.trace)
 
 
-def _settle_key(claim: Any) -> Optional[tuple[str, int]]:
+def _settle_key(claim: Any, ordinals: dict) -> Optional[tuple[str, int]]:
     """(person, date ordinal) to order a claim by, or None when it has no usable person or
-    date (the claim reader would refuse it)."""
+    date (the claim reader would refuse it). `ordinals`: the run's dates read so far."""
     if type(claim) is not dict:
         return None
     person, date = claim.get("person"), claim.get("date")
     if type(person) is not str or not person or type(date) is not str:
         return None
-    ordinal = _ordinal(date)
-    return None if ordinal is None else (person, ordinal)
+    ordinal = ordinals.get(date)
+    if ordinal is None:
+        ordinal = _ordinal(date)
+        if ordinal is None:
+            return None
+        if len(ordinals) < _DATES_KEPT:
+            ordinals[date] = ordinal
+    return person, ordinal
 
 
 def _ordinal(date: str) -> Optional[int]:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from med_strategies import claim_for, compiled_policies, hostile_claims
 
 import medpolicy
-from medpolicy.claim_compiler import fast_or_none
+from medpolicy.claim_compiler import compile_direct, fast_or_none
 from medpolicy.claim_fields import CLAIM_FIELDS, Field, walk
 from medpolicy.claims import ClaimReader, Item, item_of, _date
 from medpolicy.errors import ClaimError
@@ -123,12 +123,16 @@ def test_a_field_added_to_the_table_goes_through_the_compiled_reader(monkeypatch
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_valid_claims_of_every_policy_read_the_same_both_ways(data):
+    compare(*valid_claim(data))
+
+
+def valid_claim(data) -> tuple:
+    """(a policy's reader, a valid claim for it)."""
     policy = data.draw(st.sampled_from(POLICIES))
     scheme = data.draw(st.sampled_from(sorted(policy.compiled.schemes)))
     lo, _ = policy.compiled.effective
     start = dt.date.fromordinal(lo) if lo else dt.date(2026, 1, 1)
-    claim = data.draw(claim_for(policy, scheme=scheme, person="p", date=start, cid="c"))
-    compare(policy._reader, claim)
+    return policy._reader, data.draw(claim_for(policy, scheme=scheme, person="p", date=start, cid="c"))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -154,3 +158,88 @@ def _at(values: dict, keys: list) -> dict:
     for k in keys:
         values = values[k]
     return values
+
+
+# ---- the direct reader: the common claim straight to its facts -------------------------
+
+def facts_plain(facts) -> dict:
+    return {name: plain(getattr(facts, name)) for name in facts.__slots__ if name not in ("raw", "_key")}
+
+
+def compare_facts(reader: ClaimReader, claim) -> str:
+    """'direct' when the compiled readers gave facts (equal to the detailed reader's), 'error'
+    when both refused with the same error, 'slow' when the compiled readers gave up."""
+    reader.read(BASE)
+    try:
+        direct = reader._direct(claim)
+    except ClaimError as e:
+        direct = e
+    try:
+        if not isinstance(claim, dict):
+            raise ClaimError("bad-claim", "", None)
+        slow = reader._facts(claim, reader._object(claim, CLAIM_FIELDS, ""))
+    except Exception as e:  # noqa: BLE001 - any refusal
+        slow = e
+    if direct is None:
+        return "slow"
+    if isinstance(direct, ClaimError):
+        assert isinstance(slow, ClaimError) and (slow.field, slow.message) == (direct.field, direct.message)
+        return "error"
+    assert not isinstance(slow, Exception), f"the compiled readers accepted what the detailed one refuses: {slow!r}"
+    assert facts_plain(direct) == facts_plain(slow)
+    assert direct.raw is claim
+    return "direct"
+
+
+@pytest.mark.parametrize("change, path", [
+    ({}, "direct"), ({"status": ""}, "direct"), ({"place": "remote-referred", "area": "in-province"}, "direct"),
+    ({"place": "local", "area": "in-province"}, "error"), ({"groups": ["veteran-worker"]}, "direct"),
+    ({"conditions": []}, "direct"), ({"region_code": "231200"}, "direct"), ({"region_code": ""}, "slow"),
+    ({"age": 40}, "direct"), ({"birth_date": "1950-01-01", "age": 3}, "error"),
+    ({"facility": {"level": "level3", "beds": 10}}, "direct"), ({"facility": {"level": "level3", "type": ""}}, "direct"),
+    ({"facility": {"level": "level9"}}, "slow"), ({"items": []}, "direct"), ({"items": {}}, "slow"),
+    ({"items": [{"class": "A", "amount": "1.00", "days": 2}]}, "direct"), ({"items": [{"class": "A"}]}, "slow"),
+    ({"items": [{"class": "A", "amuont": "1"}]}, "slow"), ({"status": None}, "direct"), ({"stauts": "x"}, "slow"),
+    ({"account": {"owner": "p2"}}, "error"), ({"account": {"balance": "10.00"}}, "direct"),
+])
+def test_the_direct_reader_gives_the_detailed_readers_facts(change, path):
+    assert compare_facts(SUIHUA._reader, {**BASE, **change}) == path
+
+
+def test_only_a_claim_naming_direct_fields_skips_the_values():
+    from medpolicy import claims
+
+    reader = SUIHUA._reader
+    reader.read(BASE)
+    direct = compile_direct(
+        reader, claims.DIRECT_FIELDS, claims.UNREAD_FIELDS, claims.facts_of, claims.Item,
+        frozenset({"standard-enrolment"}), lambda claim: "values", _date)
+    assert direct(BASE).items[0].amount == Decimal("8000.00")
+    assert direct({**BASE, "region_code": "231200", "groups": ["veteran-worker"]}).groups == {"veteran-worker"}
+    for change in ({"age": 40}, {"facility": {"level": "level3", "private": True}}, {"account": {}}, {"x": 1}):
+        assert direct({**BASE, **change}) == "values", change
+    assert direct({**BASE, "items": [{"class": "A", "amount": "1.001"}]}) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_valid_claims_of_every_policy_give_the_same_facts_both_ways(data):
+    compare_facts(*valid_claim(data))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_claims_give_the_same_facts_both_ways(data):
+    policy = data.draw(st.sampled_from(POLICIES))
+    compare_facts(policy._reader, data.draw(hostile_claims(policy)))
+
+
+def test_a_vocabulary_refusing_a_default_keeps_the_detailed_error():
+    """An empty policy knows no bed kind, place or status: a claim without them is refused by
+    the detailed reader, and the compiled readers give up on it rather than fill the default."""
+    policy = medpolicy.compile("\n")
+    row = policy.settle(BASE).to_json()
+    assert row["error"]["code"] != "internal", row
+    with pytest.raises(ClaimError):
+        policy._reader.read(BASE)
+    assert policy._reader._direct(BASE) is None

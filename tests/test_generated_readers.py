@@ -70,7 +70,7 @@ def test_the_generated_source_holds_only_the_claim_tables_names():
     policy = medpolicy.load(Path(__file__).resolve().parent.parent / "policies" / "shaoxing.med")
     policy.settle({"id": "c", "person": "p", "date": "2026-03-05", "scheme": "employee", "status": "employed",
                    "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1.00"}]})
-    sources = [_FED.source, _DATED.source, *policy._reader._fast.sources]
+    sources = [_FED.source, _DATED.source, *policy._reader._fast.sources, policy._reader._direct.source]
     assert len(sources) >= 2 + 5  # the claim, facility, enrolment, history, account, items ...
     table = {part for path, _ in walk() for part in path.replace("[]", "").split(".")}
     fed = {name for _, name, _ in _FLAG_KEYS} | {name for _, name in _MEASURE_KEYS} | \

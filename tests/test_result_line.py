@@ -58,3 +58,53 @@ def test_an_error_row_an_exact_amount_and_escapes():
     assert line == ENCODE(r.to_json())
     assert '"id": "引号\\"\\\\\\n", "person": "张三", ' in line
     assert '"patient": "0.33"' in line and '"major": "0.01"' in line
+
+
+def test_each_shape_and_each_steps_text_are_made_once_per_writer_and_hold_for_any_values():
+    """One writer's memo: a result of another shape (other funds, a field fewer), a step whose
+    note is not a string, and the values changed under a shape already seen."""
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claim = {"id": "c1", "person": "p", "date": "2026-03-05", "scheme": "resident", "benefit": "inpatient",
+             "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "50000.00"}]}
+    memo: dict = {}
+    first = policy.settle(claim)
+    assert _line(first, True, memo) == ENCODE(first.to_json())
+    again = policy.settle({**claim, "id": "c2", "items": [{"class": "A", "amount": "123.45"}]})
+    again.data["id"], again.data["year"] = 7.5, True  # not a string, not an int: the encoder's own text
+    again.data["paid"] = {"major": Decimal("1.005"), "basic": Exact(2, 3)}
+    del again.data["account"]
+    again.trace.append(("rate", None, 3, "", ["a", 1]))
+    for r in (again, first, again):
+        assert _line(r, True, memo) == _line(r, True) == ENCODE(r.to_json()), r.data
+        assert _line(r, False, memo) == ENCODE(r.to_json(trace=False))
+    assert sum(1 for k in memo if len(k) == 2) == 2  # two shapes
+
+
+def test_a_field_outside_the_table_is_named_as_to_json_names_it():
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    r = policy.settle({"id": "c1", "person": "p", "date": "2026-03-05", "scheme": "resident", "benefit": "inpatient",
+                       "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "1.00"}]})
+    r.data["bonus"] = Decimal(1)
+    with pytest.raises(KeyError, match="bonus"):
+        _line(r, False, {})
+
+
+def test_the_generated_writers_hold_only_the_result_tables_names():
+    """No value from a policy or a result is written into a shape's generated source (its funds'
+    names are passed in): every string literal is a field of the result table or a fixed piece."""
+    import ast as pyast
+
+    from medpolicy.result_fields import RESULT_FIELDS
+
+    policy = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    memo: dict = {}
+    for claim in (policy.settle({"id": "c", "person": "p", "date": "2025-03-05", "scheme": s, "benefit": "inpatient",
+                                 "status": "employed", "facility": {"level": "level3"},
+                                 "items": [{"class": "A", "amount": "1.00"}]}, params={"avg_wage": "60000"})
+                  for s in ("employee", "resident")):
+        _line(claim, True, memo)
+    sources = [w.source for k, w in memo.items() if len(k) == 2 and w]
+    assert sources
+    literals = {n.value for src in sources for n in pyast.walk(pyast.parse(src))
+                if isinstance(n, pyast.Constant) and isinstance(n.value, str)}
+    assert literals <= {f.name for f in RESULT_FIELDS} | {'"0.00"', '"', "{", "}", ""}, literals
