@@ -57,11 +57,11 @@ class Engine:
             raise p.with_traceback(None)
         return p
 
-    def _straight(self, facts, year: Year, params: dict) -> Optional[dict]:
-        """The claim settled by its plan's generated function (straight.py), without a trace;
-        None when it leaves the claim to the stages: a plan or claim it does not take, or any
-        failure (the stages then word the error; the function changes the year only once the
-        claim has settled)."""
+    def _straight(self, facts, year: Year, params: dict, trace: bool = False):
+        """The claim settled by its plan's generated function (straight.py): the result, or with
+        `trace` (result, trace steps); None when it leaves the claim to the stages: a plan or
+        claim it does not take, or any failure (the stages then word the error; the function
+        changes the year only once the claim has settled)."""
         try:
             c = self.c
             plan = self._plans.get((facts.key(c.measure_breaks, c.date_breaks), _params_key(params)))
@@ -72,7 +72,10 @@ class Engine:
         if plan.__class__ is not Plan or plan.missing:  # a signature's error, or parameters the run lacks
             return None
         straight = plan.straight
-        fast = straight.fn if straight.made else straight.get(plan, self._codes)
+        if trace:
+            fast = straight.traced if straight.traced_made else straight.get(plan, self._codes, True)
+        else:
+            fast = straight.fn if straight.made else straight.get(plan, self._codes)
         if fast is None:
             return None
         try:
@@ -93,15 +96,26 @@ class Engine:
         except AttributeError:
             ours = self._local.context = CONTEXT.copy()
         setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
-        if not trace:
+        try:
+            result = self._straight(facts, year, params, trace)
+        except BaseException:  # an interrupt: the caller's context back, as below
+            setcontext(callers)
+            raise
+        if result is not None:
+            setcontext(callers)
+            return result if trace else (result, None)
+        return self.settle_stages(facts, year, params, trace, callers)
+
+    def settle_stages(self, facts, year: Year, params: dict, trace: bool = True, callers=None):
+        """`settle` through the engine's stages (the reference the generated functions are
+        compared with; the path of what they leave): the same result and trace."""
+        if callers is None:
+            callers = getcontext()
             try:
-                result = self._straight(facts, year, params)
-            except BaseException:  # an interrupt: the caller's context back, as below
-                setcontext(callers)
-                raise
-            if result is not None:
-                setcontext(callers)
-                return result, None
+                ours = self._local.context
+            except AttributeError:
+                ours = self._local.context = CONTEXT.copy()
+            setcontext(ours)
         w = Work(facts, year, [] if trace else None)
         try:
             w.plan = self.plan(facts, params)

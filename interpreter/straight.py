@@ -28,41 +28,70 @@ from typing import Optional
 
 from . import accounts
 from .money import CENT, ONE, ZERO, Exact, div, q, to_fen
-from .settle import banded, banded_pieces, cost_above_cap, deductible_due, position_paying
+from .settle import banded, banded_pieces, cost_above_cap, deductible_due, position_paying, trace_step
 
 
 class Straight:
     """A plan's generated function, made on first use: `fn` (None until made, or when the plan is
     not taken; then `why` says why). Filling it twice (two threads at once) gives equal functions."""
 
-    __slots__ = ("fn", "why", "made", "left")
+    __slots__ = ("fn", "why", "made", "left", "traced", "traced_made")
 
     def __init__(self) -> None:
         self.fn = None
         self.why: Optional[str] = None
         self.made = False
         self.left = 0  # claims the function left to the stages (a count for tests and benchmarks)
+        self.traced = None  # the variant that also records the trace steps
+        self.traced_made = False
 
-    def get(self, plan, codes: Optional[dict] = None):
-        """The function (None: the plan settles by the stages). `codes`: compiled sources by
-        shape, shared by the plans of one policy (plans that differ only in amounts share one)."""
+    def get(self, plan, codes: Optional[dict] = None, trace: bool = False):
+        """The function (None: the plan settles by the stages); with `trace`, the variant that
+        returns (result, trace steps). `codes`: compiled sources by shape, shared by the plans
+        of one policy (plans that differ only in amounts share one)."""
+        if trace:
+            if not self.traced_made:
+                self.traced, _ = _made(plan, codes, True)
+                self.traced_made = True
+            return self.traced
         if not self.made:
-            try:
-                fn, why = generate(plan, {} if codes is None else codes)
-            except Exception as e:  # a bug here must never stop a claim: the stages settle it
-                fn, why = None, f"the generator failed: {e!r}"
-            self.fn, self.why, self.made = fn, why, True
+            self.fn, self.why = _made(plan, codes, False)
+            self.made = True
         return self.fn
+
+
+def _made(plan, codes: Optional[dict], trace: bool) -> tuple:
+    try:
+        return generate(plan, {} if codes is None else codes, trace)
+    except Exception as e:  # a bug here must never stop a claim: the stages settle it
+        return None, f"the generator failed: {e!r}"
 
 
 class _Source:
     """The function's text and its constants (keyword arguments, the plan's values their defaults)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracing: bool = False) -> None:
         self.lines: list[str] = []
         self.consts: dict[str, object] = {}
         self.cached: dict[tuple, str] = {}
         self.depth = 1
+        self.tracing = tracing  # the variant that records the trace steps, as the stages do
+
+    def step(self, name: str, amount: str, ref, detail: str = "None") -> None:
+        """A trace step (the stages' tuple): `amount` and `detail` are source text, `ref` the
+        plan's Ref (or None); nothing without the trace."""
+        if self.tracing:
+            self(f"steps.append(({name!r}, {amount}, {self.at(ref)}, {detail}))")
+
+    def at(self, ref) -> str:
+        """A Ref's line and article as constants (None, None for no clause)."""
+        if ref is None:
+            return "None, None"
+        return f"{self.const(_name(self, 'LINE', ref.line), ref.line)}, {self.const(_name(self, 'CITE', ref.cite), ref.cite)}"
+
+    def note(self, text: str) -> str:
+        """A constant note (a policy's names are in it): its repr, by a name."""
+        return self.const(_name(self, "NOTE", text), text)
 
     def __call__(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -103,14 +132,15 @@ class _NotTaken(Exception):
     """A plan this generator leaves to the stages."""
 
 
-def generate(plan, codes: dict) -> tuple[Optional[object], Optional[str]]:
+def generate(plan, codes: dict, trace: bool = False) -> tuple[Optional[object], Optional[str]]:
     """The plan's function, or (None, why) for a plan left to the stages. The source is compiled
-    once per shape (`codes`, shape text -> code); the plan's constants are its keyword defaults."""
+    once per shape (`codes`, shape text -> code); the plan's constants are its keyword defaults.
+    With `trace`, the variant that returns (result, trace steps): the stages' steps, equal."""
     try:
-        s = _generated(plan)
+        s = _generated(plan, trace)
     except _NotTaken as e:
         return None, str(e)
-    comment = _comment(plan)
+    comment = _comment(plan, trace)
     shape = s.shape(comment)
     code = codes.get(shape)
     if code is None:
@@ -119,7 +149,7 @@ def generate(plan, codes: dict) -> tuple[Optional[object], Optional[str]]:
           "div": div, "banded": banded,
           "banded_pieces": banded_pieces, "position_paying": position_paying, "deductible_due": deductible_due,
           "cost_above_cap": cost_above_cap, "accounts": accounts, "_shell": _shell, "_item_costs": _item_costs,
-          "_burden_positions": _burden_positions}
+          "_burden_positions": _burden_positions, "pct": pct}
     exec(code, ns)  # noqa: S102 - the package's own generated source: a plan's stages, no values in it
     fn = ns["settle"]
     fn.__kwdefaults__ = dict(s.consts)
@@ -127,10 +157,11 @@ def generate(plan, codes: dict) -> tuple[Optional[object], Optional[str]]:
     return fn, None
 
 
-def source(plan) -> str:
-    """The text of a plan's function (or why the plan settles by the stages)."""
+def source(plan, trace: bool = False) -> str:
+    """The text of a plan's function (or why the plan settles by the stages); with `trace`, of
+    the variant that records the trace."""
     try:
-        return _generated(plan).text(_comment(plan))
+        return _generated(plan, trace).text(_comment(plan, trace))
     except _NotTaken as e:
         return f"# settled by the stages: {e}\n"
 
@@ -153,8 +184,8 @@ def sources_of(policy, claims: list, params=None) -> str:
     return "\n".join(out)
 
 
-def _generated(plan) -> _Source:
-    s = _Source()
+def _generated(plan, trace: bool = False) -> _Source:
+    s = _Source(trace)
     if plan.no_rate is not None:
         raise _NotTaken("no rate: the stages raise the claim's error")
     if plan.account is not None and plan.account.first:
@@ -183,8 +214,8 @@ def _generated(plan) -> _Source:
     return s
 
 
-def _comment(plan) -> str:
-    return f"a plan's settlement, paid by {plan.payer!r} (no trace)"
+def _comment(plan, trace: bool = False) -> str:
+    return f"a plan's settlement, paid by {plan.payer!r} ({'with the trace' if trace else 'no trace'})"
 
 
 # ---- the stages, as source ------------------------------------------------------------
@@ -196,6 +227,11 @@ def _guards(s: _Source, plan) -> None:
 
 def _costs(s: _Source, plan) -> None:
     s("# costs: the total, excluded items" + (", item rules (ceilings, pre-payments)" if plan.item_rule else ""))
+    # the trace's head, as engine.costs orders it: the total, the parameters taken from the
+    # policy's defaults, the `as`/`terms` redirect, the items' steps, the excluded cost
+    head = [("parameter", None, ref.line, ref.cite, note) for ref, note in plan.defaults]
+    if plan.redirect is not None:
+        head.append(("terms", None, plan.redirect[0].line, plan.redirect[0].cite, plan.redirect[1]))
     if plan.item_rule is None:
         s("total = excluded = ZERO")
         s("for it in facts.items:")
@@ -203,25 +239,47 @@ def _costs(s: _Source, plan) -> None:
         s("    if it.cls == 'excluded':")
         s("        excluded += it.amount")
         s("prepay = ZERO")
-    else:
+        if s.tracing:
+            s(f"steps = [('total', total, None, None, None), *{s.const('HEAD', tuple(head))}]")
+    elif not s.tracing:
         s(f"total, excluded, prepay, portions = _item_costs(facts.items, {s.const('ITEM_RULE', plan.item_rule)})")
+    else:
+        s(f"steps = []")
+        s(f"total, excluded, prepay, portions = _item_costs(facts.items, {s.const('ITEM_RULE', plan.item_rule)}, "
+          f"steps, {s.const('DEFAULTS', plan.defaults)}, {s.const('REDIRECT', tuple(head[len(plan.defaults):]))})")
+    if plan.item_rule is not None:
         s("if portions:  # classes with rates of their own: the stages")
         s("    return None")
+    s.step("excluded", "excluded", None, repr("outside the catalogue or over a price ceiling"))
+    if s.tracing:
+        s.lines[-1] = s.lines[-1].replace("steps.append", "if excluded: steps.append")
     s("eligible = total - excluded - prepay")
 
 
-def _item_costs(items, item_rule) -> tuple:
-    """engine.costs without the trace: (total, excluded, pre-payments, portions)."""
+def pct(share) -> str:
+    """plan.pct (imported on use: plan.py imports this module)."""
+    from .plan import pct as percent
+
+    return percent(share)
+
+
+def _item_costs(items, item_rule, steps: Optional[list] = None, defaults: tuple = (), redirect: tuple = ()) -> tuple:
+    """engine.costs: (total, excluded, pre-payments, portions); with `steps`, its trace's head
+    in them, in the stages' order."""
     from .engine import _over_ceiling, _prepay_share
 
     total = excluded = prepay = ZERO
     portions: dict = {}
+    notes = None if steps is None else list(defaults)
+    items_steps = []
     for it in items:
         total += it.amount
         if it.cls == "excluded":
             excluded += it.amount
             continue
         rule = item_rule(it.cls, it.kind)
+        if rule.defaults and notes is not None:
+            notes += [n for n in rule.defaults if n not in notes]
         amount = it.amount
         ceiling = rule.ceiling
         if ceiling is not None:
@@ -229,13 +287,24 @@ def _item_costs(items, item_rule) -> tuple:
             if over:
                 excluded += over
                 amount -= over
+                if notes is not None:
+                    items_steps.append(trace_step("over ceiling", over, ceiling.ref,
+                                                  f"{it.cls} above {q(ceiling.limit)}"))
         if rule.prepay is not None:
-            pre = q(amount * _prepay_share(rule, it))
+            share = _prepay_share(rule, it)
+            pre = q(amount * share)
             if pre:
                 prepay += pre
                 amount -= pre
+                if notes is not None:
+                    items_steps.append(trace_step("prepay", pre, rule.prepay_ref, f"class {it.cls}: {pct(share)}"))
         if rule.rate is not None:
             portions[it.cls] = portions.get(it.cls, ZERO) + amount
+    if notes is not None:
+        steps.append(("total", total, None, None, None))
+        steps += [("parameter", None, ref.line, ref.cite, note) for ref, note in notes]
+        steps += redirect
+        steps += items_steps
     return total, excluded, prepay, portions
 
 
@@ -244,8 +313,10 @@ def _first_share(s: _Source, plan) -> None:
     if plan.first_share is not None:
         s("# the first personal share (先行自付)")
         s(f"first_share = q(eligible * {s.const('FIRST_SHARE', plan.first_share[0])})")
+        s.step("prepay", "first_share", plan.first_share[1], s.note(f"first personal share {pct(plan.first_share[0])}"))
         s("eligible -= first_share")
         s("prepay += first_share")
+    s.step("eligible", "eligible", None)
     s("result = {'id': facts.id, 'person': facts.person, 'year': facts.year, 'benefit': facts.benefit,")
     s("          'total': total, 'excluded': excluded, 'prepay': prepay, 'eligible': eligible,")
     s("          'deductible': ZERO, 'paid': None}")
@@ -263,12 +334,13 @@ def _funds_dict(plan, values: dict, payer: bool = True) -> str:
 
 def _not_covered(s: _Source, plan) -> None:
     s("# not covered: the patient pays it all")
+    s.step("not covered", "None", plan.not_covered, repr("no fund pays this claim"))
     s(f"result['paid'] = {_funds_dict(plan, {}, payer=False)}")
     _allowance(s, plan)
     s("result['patient'] = total")
     _account(s, plan)
     _account_commit(s, plan)
-    s("return result")
+    s("return (result, steps)" if s.tracing else "return result")
 
 
 def _deductible(s: _Source, plan) -> None:
@@ -277,26 +349,40 @@ def _deductible(s: _Source, plan) -> None:
     rule = d.rule
     simple = d.source is None and d.none_from is None and not (rule.steps or rule.halvings or rule.repeat)
     B = s.const("BENEFIT", b)
+    ref, note = "None, None" if rule.ref is None else s.at(rule.ref), "None"
     if rule.amount == 0:
         s("due, target = ZERO, None")
+        note = repr("no deductible")
     elif simple and not d.yearly:
         s(f"due, target = {s.const('DEDUCTIBLE', rule.amount)}, None")
     elif simple:
         s(f"already = year.deductibles.get({B}, ZERO)")
         s(f"target = max({s.const('DEDUCTIBLE', rule.amount)}, year.deductible_levels.get({B}, ZERO))")
         s("due = max(target - already, ZERO)")
+        note = "f'yearly deductible {q(target)}, {q(already)} already paid'"
+    elif s.tracing:
+        s(f"due, ref, note, target = deductible_due({s.const('PLAN', plan)}, year, True)")
+        ref, note = "*((None, None) if ref is None else (ref.line, ref.cite))", "note"
     else:
         s(f"due, _, _, target = deductible_due({s.const('PLAN', plan)}, year, False)")
+    if s.tracing and note != "note":
+        s(f"note = {note}")
     if plan.fixed_settles:
         s("if due:")
         s("    due = ZERO  # a fixed amount (定额) settles the claim")
+        if s.tracing:
+            s(f"    note = {'a fixed amount (定额) settles the claim: no deductible'!r}")
     elif plan.cap_reached_caps:
         tests = [f"{s.read('pools', _key(s, plan.payer, cap, 'None'))} >= {_limit(s, cap)}"
                  for cap in plan.cap_reached_caps]
         s(f"if due and ({' or '.join(tests)}):")
         s("    due = ZERO  # the basic fund's yearly cap is reached")
+        if s.tracing:
+            s(f"    note = {'the basic fund' + chr(39) + 's yearly cap is reached: no deductible'!r}")
     s("charged = min(due, eligible)")
     s("result['deductible'] = charged")
+    if s.tracing:
+        s(f"steps.append(('deductible', charged, {ref}, note or None))")
 
 
 def _key(s: _Source, fund: str, cap, day: str) -> str:
@@ -332,8 +418,10 @@ def _paying_fund(s: _Source, plan) -> None:
     if rate is not None:
         if rate.banded:
             s(f"pay = banded(lo, hi, {s.const('BANDS', rate.bands)})")
+            s.step("rate", "None", rate.ref, "f\"banded over the year's eligible cost {q(lo)} -> {q(hi)}\"")
         else:
             s(f"pay = (hi - lo) * {s.const('RATE', rate.share)} if hi > lo else ZERO")
+            s.step("rate", "None", rate.ref, s.note(rate.note))
     else:
         s("pay = eligible - charged")
     if any(x.excludes_above_cap for x in _layers_of(plan)) and plan.own_caps:
@@ -347,8 +435,12 @@ def _paying_fund(s: _Source, plan) -> None:
         L = s.const("PAY_LIMIT", plan.limit[0])
         s(f"if pay > {L}:")
         s(f"    pay = {L}  # 限额")
+        s.depth += 1
+        s.step("limit", L, plan.limit[1], repr("限额: the actual cost up to the limit"))
+        s.depth -= 1
     if plan.fixed is not None:
         s(f"pay = min({s.const('FIXED', plan.fixed[0])}, eligible)  # 定额")
+        s.step("fixed", "FIXED", plan.fixed[1], repr("定额: the fixed amount"))
     s("uncapped = pay")
     if any(x.base == "above-cap" for x in _layers_of(plan)):
         s("rooms, fund_rooms = [], []  # the rooms left under the caps that bound the payment")
@@ -359,6 +451,7 @@ def _paying_fund(s: _Source, plan) -> None:
     s(f"payer_keys = {_pool_keys(s, plan.pools, 'PAYER_KEYS', True)}")
     _paid(s, "payer_paid", "pay", plan.pools, "payer_keys")
     s("paid_so_far = payer_paid")
+    s.step(plan.payer, "payer_paid", rate.ref if rate is not None else (plan.limit or plan.fixed)[1])
 
 
 def _caps(s: _Source, fund: str, caps, pay: str, rooms: Optional[str], fund_rooms: Optional[str]) -> None:
@@ -367,9 +460,16 @@ def _caps(s: _Source, fund: str, caps, pay: str, rooms: Optional[str], fund_room
             used = f"year.pools.get({_key(s, fund, cap, 'facts.ordinal')}, ZERO)"
         else:
             used = s.read("pools", _key(s, fund, cap, "None"))
-        s(f"room = max({_limit(s, cap)} - {used}, ZERO)  # {'daily' if cap.daily else 'yearly'} cap")
+        limit = _limit(s, cap)
+        if s.tracing and cap.per_extra:
+            s(f"limit = {limit}")
+            limit = "limit"
+        s(f"room = max({limit} - {used}, ZERO)  # {'daily' if cap.daily else 'yearly'} cap")
         s(f"if {pay} > room:")
         s(f"    {pay} = room")
+        s.depth += 1
+        s.step(f"{fund} cap", limit, cap.ref, f"f'{'daily' if cap.daily else 'yearly'} cap {{q({limit})}} leaves {{q(room)}}'")
+        s.depth -= 1
         if rooms is not None:
             s(f"    {rooms}.append(room)")
             if cap.fund_wide:
@@ -435,6 +535,7 @@ def _layers(s: _Source, plan, layers) -> None:
                 s(f"if {above} > 0:")
                 s.depth += 1
                 s(f"pay = {above} * {s.const(_name(s, 'RATE', layer.rate.share), layer.rate.share)}")
+                s.step(f"{layer.fund} base", above, layer.rate.ref, repr("eligible cost above the basic fund's cap"))
                 _layer_paid(s, layer, "None")
                 s.depth -= 1
                 s("else:")
@@ -447,6 +548,7 @@ def _layers(s: _Source, plan, layers) -> None:
                     (" + first_share" if layer.includes_first_share else " + ZERO")
                 s(f"remaining = max(eligible - paid_so_far{extra}, ZERO)")
                 s(f"pay = remaining * {s.const(_name(s, 'RATE', layer.rate.share), layer.rate.share)}")
+                s.step(f"{layer.fund} base", "remaining", layer.rate.ref, repr("what the earlier funds left"))
                 _layer_paid(s, layer, "None")
         s(f"{funds[layer.fund]} += pay")
         s("paid_so_far += pay")
@@ -483,6 +585,11 @@ def _on_burden(s: _Source, plan, layer) -> None:
         s(f"above, rated = cost_above_cap(year, {layer.fund!r}, pieces, own_cap)  # no burden above the cap")
         s("if above > 0:")
         s("    counted -= above")
+        s.depth += 1
+        before = s.note(f"cost above the {plan.benefit} cap ")
+        after = s.note(f": no {layer.fund} burden")
+        s.step("above cap", "above", None, f"f'{{{before}}}{{q(own_cap)}}{{{after}}}'")
+        s.depth -= 1
         rated = "rated"
     key = s.const(_name(s, "BURDEN", (layer.fund, plan.benefit)), (layer.fund, plan.benefit))
     s(f"burden = ({key}, year.burden.get({key}, ZERO) + counted, {rated})")
@@ -491,21 +598,29 @@ def _on_burden(s: _Source, plan, layer) -> None:
         s("pay = ZERO")
         return
     if len(layer.thresholds) > 1:
-        s(f"lo_b, hi_b = _burden_positions(facts, year, {s.const('PLAN', plan)}, "
-          f"{s.const(_name(s, 'LAYER', layer), layer)}, counted)  # several thresholds")
+        s(f"lo_b, hi_b, note = _burden_positions(facts, year, {s.const('PLAN', plan)}, "
+          f"{s.const(_name(s, 'LAYER', layer), layer)}, counted, {s.tracing})  # several thresholds")
+        note = "note"
     else:
         _one_threshold(s, plan, layer)
+        note = f"f'burden this year {{q(b0)}} -> {{q(b0 + counted)}}, threshold {{q({_threshold(s, layer)})}}'"
     s(f"pay = banded(lo_b, hi_b, {s.const(_name(s, 'BANDS', layer.rate.bands), layer.rate.bands)}) "
       f"if hi_b > lo_b else ZERO")
+    s.step(f"{layer.fund} base", "counted", layer.thresholds[0].ref, note)
     _layer_paid(s, layer, "burden")
 
 
-def _burden_positions(facts, year, plan, layer, counted) -> tuple:
-    """engine._burden_positions (several thresholds) without the note."""
+def _burden_positions(facts, year, plan, layer, counted, tracing: bool) -> tuple:
+    """engine._burden_positions (several thresholds), the note only for the trace."""
     from .engine import _burden_positions as positions
 
-    lo, hi, _, _ = positions(_shell(facts, year, plan, None, None), layer, counted)
-    return lo, hi
+    lo, hi, _, note = positions(_shell(facts, year, plan, None, None), layer, counted)
+    return lo, hi, note() if tracing else None
+
+
+def _threshold(s: _Source, layer) -> str:
+    th = layer.thresholds[0]
+    return s.const(_name(s, "THRESHOLD", th.amount), th.amount)
 
 
 def _one_threshold(s: _Source, plan, layer) -> None:
@@ -520,7 +635,7 @@ def _one_threshold(s: _Source, plan, layer) -> None:
         s(f"    if f == {layer.fund!r} and b in {s.const(_name(s, 'BENEFITS', benefits), benefits)}:")
     s("        b0 += v")
     counts = benefits is None or plan.benefit in benefits
-    first = s.const(_name(s, "THRESHOLD", th.amount), th.amount)
+    first = _threshold(s, layer)
     s(f"lo_b, hi_b = max(b0, {first}), max({'b0 + counted' if counts else 'b0'}, {first})")
 
 
@@ -530,6 +645,7 @@ def _layer_paid(s: _Source, layer, burden: str) -> None:
     s(f"keys = {_pool_keys(s, layer.pools, name, True)}")
     _paid(s, "p", "pay", layer.pools, "keys")
     s(f"layer_updates.append(({burden}, keys, pay, p))")
+    s.step(layer.fund, "p", layer.rate.ref)
     s("pay = p")
 
 
@@ -545,24 +661,39 @@ def _allowance(s: _Source, plan) -> None:
             s(f"days += {more} * max((facts.measures.get({measure!r}) or 1) - 1, 0)")
         s("if days <= 0:")
         s("    result['allowance'] = ZERO")
+        s.depth += 1
+        s.step("allowance", "ZERO", a.ref, repr("no allowance"))
+        s.depth -= 1
         s("elif facts.wage is not None:")
-        s("    result['allowance'] = q(div(facts.wage * days, 30))")
+        days = "days"
     elif a.days <= 0:
         s("result['allowance'] = ZERO")
+        s.step("allowance", "ZERO", a.ref, repr("no allowance"))
+        return
     else:
         s("if facts.wage is not None:")
-        s(f"    result['allowance'] = q(div(facts.wage * {s.const('DAYS', a.days)}, 30))")
+        days = s.const('DAYS', a.days)
+    s(f"    result['allowance'] = q(div(facts.wage * {days}, 30))")
+    if s.tracing:
+        s.depth += 1
+        s.step("allowance", "result['allowance']", a.ref, f"f'{{{days}}} days × {{q(facts.wage)}} / 30'")
+        s.depth -= 1
+        s("else:")
+        s.depth += 1
+        s.step("allowance", "None", a.ref, f"f'{{{days}}} days, not computed: the claim gives no wage'")
+        s.depth -= 1
 
 
 def _patient(s: _Source, plan) -> None:
     s("result['paid'] = funds")
     s("result['patient'] = total - sum(funds.values())")
     _allowance(s, plan)
+    s.step("patient", "result['patient']", None)
 
 
 def _account(s: _Source, plan) -> None:
     s("# the personal account (个人账户): accounts.py, as the stages call it")
-    shell = f"w = _shell(facts, year, {s.const('PLAN', plan)}, result, excluded)"
+    shell = f"w = _shell(facts, year, {s.const('PLAN', plan)}, result, excluded{', steps' if s.tracing else ''})"
     if plan.account is None:
         s("if facts.account is None and not year.accounts:  # no account anywhere: all cash")
         s("    w = None")
@@ -619,13 +750,14 @@ def _commit(s: _Source, plan, layers) -> None:
         s("    for k in keys:")
         s("        pools[k] = pools.get(k, ZERO) + pay")
         s("        rounded[k] = rounded.get(k, ZERO) + p")
-    s("return result")
+    s("return (result, steps)" if s.tracing else "return result")
 
 
-def _shell(facts, year, plan, result, excluded):
-    """The working record accounts.py reads, filled as the stages would have left it."""
+def _shell(facts, year, plan, result, excluded, steps: Optional[list] = None):
+    """The working record accounts.py reads, filled as the stages would have left it (`steps`:
+    the trace it adds its steps to)."""
     from .engine import Work
 
-    w = Work(facts, year, None)
+    w = Work(facts, year, steps)
     w.plan, w.result, w.excluded = plan, result, excluded
     return w

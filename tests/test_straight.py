@@ -59,12 +59,20 @@ def _years(run) -> dict:
             for key, y in run._years.items()}
 
 
-def _settle_both(city: str, persons: int, seed: int):
+# The same policies again, settling every claim through the engine's stages: the reference.
+STAGES = {city: medpolicy.load(ROOT / "policies" / f"{city}.med") for city in CITIES}
+for _policy in STAGES.values():
+    _policy._engine.settle = _policy._engine.settle_stages
+
+
+def _settle_both(city: str, persons: int, seed: int, trace: bool = False):
+    """Each claim of a generated year settled by the generated functions (with the trace or
+    without) and by the stages with the trace on."""
     policy = POLICIES[city]
     params = policy_params(policy)
     claims = _enriched(policy, generated_year(policy, persons, seed), seed)
     claims.sort(key=lambda c: (c["person"], c["date"]))
-    straight_run, stages_run = policy.run(params, trace=False), policy.run(params, trace=True)
+    straight_run, stages_run = policy.run(params, trace=trace), STAGES[city].run(params, trace=True)
     rows = []
     for claim in claims:
         a, b = straight_run.settle(claim), stages_run.settle(claim)
@@ -89,6 +97,21 @@ def test_the_generated_function_settles_as_the_stages_do(city):
 
 
 LEFT = {"binzhou": 0, "shaoxing": 3, "suihua": 0, "suizhou": 0, "ziyang": 0}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_traced_variant_records_the_stages_trace(city):
+    """The generated variant with the trace: every step (name, amount, clause line, article,
+    note) the stages record, in their order, and the same results and years."""
+    policy, rows, traced_run, stages_run = _settle_both(city, 180, seed=17 + len(city), trace=True)
+    for claim, a, b in rows:
+        assert repr(a.data) == repr(b.data), claim
+        assert repr(a.trace) == repr(b.trace), claim
+        assert a.trace or not a.ok
+    assert _years(traced_run) == _years(stages_run)
+    plans = [p for p in policy._engine._plans.values() if isinstance(p, Plan) and p.straight.traced_made]
+    assert plans and all(p.straight.traced is not None or p.straight.why.startswith("no rate") for p in plans)
+    assert sum(p.straight.left for p in plans) <= 2 * LEFT[city]
 
 
 # Which plans the generator leaves to the stages in the five cities (straight.py's reasons): only
