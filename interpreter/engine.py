@@ -95,14 +95,16 @@ class Engine:
             ours = self._local.context
         except AttributeError:
             ours = self._local.context = CONTEXT.copy()
-        setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        if callers is not ours:  # (a caller inside our context already: nothing to switch)
+            setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
         try:
             result = self._straight(facts, year, params, trace)
         except BaseException:  # an interrupt: the caller's context back, as below
             setcontext(callers)
             raise
         if result is not None:
-            setcontext(callers)
+            if callers is not ours:
+                setcontext(callers)
             return result if trace else (result, None)
         return self.settle_stages(facts, year, params, trace, callers)
 

@@ -82,20 +82,38 @@ class BoundParams(dict):
 class Result(Mapping):
     """One claim's settlement (or error), readable as the contract's JSON object."""
 
-    __slots__ = ("data", "_trace", "state", "_replay")
+    __slots__ = ("data", "_trace", "_state", "_replay", "_year")
 
-    def __init__(self, data: dict, trace: Optional[list], state: Optional[State], replay: Optional[tuple] = None):
+    def __init__(self, data: dict, trace: Optional[list], state: Optional[State], replay: Optional[tuple] = None,
+                 year: Optional[tuple] = None):
         self.data = data
         self._trace = trace  # None: built on first use by `replay` (Policy.settle's results)
-        self.state = state
+        self._state = state
         self._replay = replay
+        self._year = year  # (state before, key, year): `state` made from it when first read
+
+    @property
+    def state(self) -> Optional[State]:
+        """The state after this claim, to settle the person's next claim on (`Policy.settle`'s
+        results make it when it is first read: a caller that never chains pays nothing for it)."""
+        s = self._state
+        if s is None and self._year is not None:
+            before, key, year = self._year
+            s = self._state = before.with_year(key, year)
+            self._year = None
+        return s
+
+    @state.setter
+    def state(self, value: Optional[State]) -> None:
+        self._state, self._year = value, None
 
     @property
     def trace(self) -> list:
         """The trace steps. `Policy.settle` settles without one and builds it here when first
-        asked for, settling the claim again through the engine's stages on the state it was
-        settled on (the same amounts: tests/test_straight.py; should the stages fail where the
-        generated function did not, the result becomes their error row, as with the trace on)."""
+        asked for, settling the claim again with the trace on (the plan's generated variant
+        that records it, else the engine's stages) on the state it was settled on (the same
+        amounts: tests/test_straight.py; should that fail where the function without the trace
+        did not, the result becomes its error row, as with the trace on)."""
         t = self._trace
         if t is None:
             policy, claim, facts, state, params = self._replay
@@ -289,7 +307,7 @@ class Policy:
         bound = self._no_params if params is None else self.bind(params)
         if state is None:
             state = _NO_STATE
-        book = book_of(self, members, params)
+        book = None if members is None else book_of(self, members, params)
         try:
             facts = self._read(claim)
             key = _year_key(facts)
@@ -306,12 +324,10 @@ class Policy:
                 data, trace = self._engine.settle(facts, year, bound, False)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        before, state = state, state.with_year(key, year)
         if spent is not None:
             book.record_spent(facts, year, spent)
-            state = state.with_year(skey, spent)
-            return Result(data, trace, state)
-        return Result(data, None, state, (self, claim, facts, before, bound))
+            return Result(data, trace, state.with_year(key, year).with_year(skey, spent))
+        return Result(data, None, None, (self, claim, facts, state, bound), (state, key, year))
 
     def _trace_of(self, facts, state: State, bound: dict) -> list:
         """A claim's trace: the claim settled again through the stages, on the state it was
