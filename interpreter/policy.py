@@ -310,7 +310,7 @@ class Policy:
         book = None if members is None else book_of(self, members, params)
         try:
             facts = self._read(claim)
-            key = _year_key(facts)
+            key = (facts.person, facts.scheme, facts.year)  # _year_key, inline
             years = state._years
             held = years.get(key) if years else None
             year = held.copy() if held is not None else self._new_year(years.get, key) if years else Year()
@@ -476,7 +476,7 @@ class Run:
         policy = self._policy
         try:
             facts = policy._read(claim)
-            key = _year_key(facts)
+            key = (facts.person, facts.scheme, facts.year)  # _year_key, inline
             year = self._years.get(key)
             if year is None:
                 year = self._years[key] = policy._new_year(self._years.get, key) if self._carry else Year()

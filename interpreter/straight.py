@@ -76,6 +76,7 @@ class _Source:
         self.cached: dict[tuple, str] = {}
         self.depth = 1
         self.tracing = tracing  # the variant that records the trace steps, as the stages do
+        self.paid: list[str] = []  # the funds' payments, as source, in the result's order
 
     def step(self, name: str, amount: str, ref, detail: str = "None") -> None:
         """A trace step (the stages' tuple): `amount` and `detail` are source text, `ref` the
@@ -515,6 +516,7 @@ def _layers(s: _Source, plan, layers) -> None:
     s("layer_updates = []")
     if not layers:
         s(f"funds = {_funds_dict(plan, values)}")
+        s.paid = list({f: values.get(f, "ZERO") for f in _funds(plan)}.values())  # (a fund named twice: once)
         return
     s(f"# further layers: {', '.join(f'{x.fund!r} ({x.base!r})' for x in layers)}")
     funds = {f: f"paid_{i}" for i, f in enumerate(plan.funds)}
@@ -522,8 +524,9 @@ def _layers(s: _Source, plan, layers) -> None:
         s(f"{funds[f]} = {values.get(f, 'ZERO')}")
     if any(x.base == "above-cap" for x in layers):
         _above(s, plan)
-    s(f"burden_claim = eligible - {funds[payer]}")
-    for layer in layers:
+    if any(x.base == "burden" for x in layers):
+        s(f"burden_claim = eligible - {funds[payer]}")
+    for i, layer in enumerate(layers):
         s(f"# the {layer.fund!r} layer, on {layer.base!r}")
         if layer.base == "burden":
             _on_burden(s, plan, layer)
@@ -551,8 +554,10 @@ def _layers(s: _Source, plan, layers) -> None:
                 s.step(f"{layer.fund} base", "remaining", layer.rate.ref, repr("what the earlier funds left"))
                 _layer_paid(s, layer, "None")
         s(f"{funds[layer.fund]} += pay")
-        s("paid_so_far += pay")
+        if any(x.base not in ("burden", "above-cap") for x in layers[i + 1:]):  # a later layer on what remains
+            s("paid_so_far += pay")
     s(f"funds = {{{', '.join(f'{f!r}: {funds[f]}' for f in plan.funds)}}}")
+    s.paid = list({f: funds[f] for f in plan.funds}.values())  # (a fund named twice: once)
 
 
 def _above(s: _Source, plan) -> None:
@@ -686,7 +691,8 @@ def _allowance(s: _Source, plan) -> None:
 
 def _patient(s: _Source, plan) -> None:
     s("result['paid'] = funds")
-    s("result['patient'] = total - sum(funds.values())")
+    # sum(funds.values()) without the call: 0 + each fund's payment, in the same order
+    s(f"result['patient'] = total - ({' + '.join(['ZERO'] + [v for v in s.paid if v != 'ZERO'])})")
     _allowance(s, plan)
     s.step("patient", "result['patient']", None)
 
