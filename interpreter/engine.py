@@ -64,7 +64,11 @@ class Engine:
         changes the year only once the claim has settled)."""
         try:
             c = self.c
-            plan = self._plans.get((facts.key(c.measure_breaks, c.date_breaks), _params_key(params)))
+            try:
+                pkey = params.key  # BoundParams: the key made once
+            except AttributeError:
+                pkey = _params_key(params)
+            plan = self._plans.get((facts.key(c.measure_breaks, c.date_breaks), pkey))
             if plan is None:
                 plan = self.plan(facts, params)
         except Exception:
