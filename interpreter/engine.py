@@ -9,7 +9,9 @@ claim's signature, cached) and runs the stages below over one working record, in
 Each stage is a small function reading the plan and the person's year and writing the
 record; none goes back to the clauses. The year's changes are collected in the record and
 applied in one place (`_commit`), only once the claim has settled: a claim that fails
-leaves the year as it was.
+leaves the year as it was. A plan's claims usually settle by its generated function instead
+(straight.py: the same stages in one function, with the trace or without); the stages
+(`settle_stages`) stay the reference and settle what it leaves.
 """
 
 from __future__ import annotations

@@ -1,17 +1,18 @@
-"""A plan's settlement as one straight-line function: the no-trace path of the engine's stages,
-generated as Python source from a `Plan` and compiled once per plan.
+"""A plan's settlement as one straight-line function: the engine's stages generated as Python
+source from a `Plan` and compiled once per plan, in two variants: without the trace, and one
+that also records the trace steps (the stages' own tuples, in their order; `trace=True`).
 
 engine.py's stages read the plan's fields on every claim and ask at each step whether a term
 applies. For a given plan most answers never change: this module asks them once, writes the
 source of a function in which every stage that cannot apply to the plan is absent and every
 amount is a constant (bound as a keyword default, so the source shows its value), and compiles
 it. The arithmetic is the stages' own, operation for operation (the same Decimal and `Exact`
-operations in the same order), so every amount is identical; the stage path stays the
-reference and builds the trace. tests/test_straight.py settles generated years of every city
-through both and compares every field.
+operations in the same order), so every amount and every trace step is identical; the stage
+path stays the reference. tests/test_straight.py settles generated years of every city
+through both and compares every field, every accumulator and every trace step.
 
-The function takes (facts, year) and returns the result dict, applying the year's changes at
-its end only; it returns None, before changing anything, for a claim it does not take (one
+The function takes (facts, year) and returns the result dict (the traced variant: the result
+and its steps), applying the year's changes at its end only; it returns None, before changing anything, for a claim it does not take (one
 whose items have rates of their own, a month without benefits, an account the plan says
 nothing of): the engine then settles that claim by the stages. A plan it does not take at all
 (`generate` gives None, with the reason in `Straight.why`) settles by the stages too.
