@@ -97,10 +97,9 @@ class Result(Mapping):
         """The state after this claim, to settle the person's next claim on (`Policy.settle`'s
         results make it when it is first read: a caller that never chains pays nothing for it)."""
         s = self._state
-        if s is None and self._year is not None:
+        if s is None and self._year is not None:  # (`_year` stays: two threads reading at once make equal states)
             before, key, year = self._year
             s = self._state = before.with_year(key, year)
-            self._year = None
         return s
 
     @state.setter
