@@ -153,7 +153,9 @@ def test_settle_builds_the_trace_when_it_is_read(city):
     for claim, _, expected in rows:
         r = policy.settle(claim, state=state, params=params)
         results.append((r, expected))
+        assert r._state is None or not r.ok  # made when first read
         state = r.state
+        assert r.state is state and (state is not None or not r.ok)
     for r, expected in reversed(results):  # read late, after later claims settled on their states
         assert r.to_json() == expected.to_json()
         assert r.trace is r.trace
