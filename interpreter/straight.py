@@ -489,14 +489,19 @@ def _paid(s: _Source, target: str, pay: str, pools, keys: str) -> None:
     """settle.paid: rounded once, as the increase of each cumulative's rounded exact total
     (q inline for a Decimal: the usual case)."""
     static = _static_keys(pools)
-    if static is not None and len(static) <= 1:
-        if static:
-            key = s.const(_name(s, "POOL", static[0]), static[0])
-            s(f"exact = {s.read('pools', key)} + {pay}")
-            s(f"{target} = (to_fen(exact, CENT) if exact.__class__ is Decimal else q(exact)) - "
-              f"{s.read('rounded', key)}")
-        else:
+    if static is not None:
+        if not static:
             s(f"{target} = to_fen({pay}, CENT) if {pay}.__class__ is Decimal else q({pay})")
+            return
+        each = []  # several cumulatives: the least increase, in the keys' order (as min() takes it)
+        for i, k in enumerate(static):
+            key = s.const(_name(s, "POOL", k), k)
+            s(f"exact = {s.read('pools', key)} + {pay}")
+            each.append(target if len(static) == 1 else f"{target}_{i}")
+            s(f"{each[-1]} = (to_fen(exact, CENT) if exact.__class__ is Decimal else q(exact)) - "
+              f"{s.read('rounded', key)}")
+        if len(static) > 1:
+            s(f"{target} = min({', '.join(each)})")
         return
     s(f"{target} = min(q(year.pools.get(k, ZERO) + {pay}) - year.rounded.get(k, ZERO) for k in {keys}) "
       f"if {keys} else q({pay})")
