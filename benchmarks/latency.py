@@ -1,23 +1,29 @@
 """Embedding latency: `Policy.settle` on one claim, and chaining `state=` as the state grows.
 
-    python benchmarks/latency.py [--repeat 20000]
+    python benchmarks/latency.py [--repeat 20000] [--against REF]
 
 Prints the median and 90th percentile of `policy.settle(claim)` on one Suihua inpatient claim
 in a fresh year (the issue's goal: 10 µs median), the same through `Run.settle`, and the cost
 of `settle(claim, state=...)` with states of 10, 10,000 and --big persons held (the goal:
-the same for each). Timings only; nothing here asserts a speed.
+the same for each). `--against main` first prints the fresh-year median of this tree and of
+that commit (benchmarks/checkout.py), measured in turns (three processes each, the fastest
+kept), side by side. Timings only; nothing here asserts a speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if not os.environ.get("MED_LATENCY_OTHER"):
+    sys.path.insert(0, str(ROOT))
 
 import medpolicy  # noqa: E402
 
@@ -60,10 +66,16 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20000)
     ap.add_argument("--big", type=int, default=200_000,
                     help="persons in the largest state (built claim by claim: 1,000,000 takes about a minute)")
+    ap.add_argument("--against", metavar="REF", help="also the fresh-year median at this git commit, in turns")
+    ap.add_argument("--fresh-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.against:
+        side_by_side(args.against, args.repeat)
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     policy.settle(CLAIM)  # the plan of the claim's signature is built once
     fresh = show("settle(claim), fresh year", timings(lambda: policy.settle(CLAIM), args.repeat))
+    if args.fresh_only:
+        return 0
     run = policy.run(trace=False)
     show("Run.settle(claim), no trace", timings(lambda: (run.settle(CLAIM), run.forget("p1")), args.repeat))
     print(f"goal 10 µs: {fresh / 10:.1f}× the goal")
@@ -78,6 +90,26 @@ def main() -> int:
     small, big = chained[10], chained[args.big]
     print(f"state chaining, {args.big:,} persons vs 10: {big / small:.2f}×")
     return 0
+
+
+def side_by_side(ref: str, repeat: int) -> None:
+    """The fresh-year median here and at `ref`, three processes each in turns, the fastest kept."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from checkout import export
+
+    with tempfile.TemporaryDirectory(prefix="med-latency-") as tmp:
+        other = export(ref, Path(tmp))
+        envs = {"this tree": dict(os.environ),
+                ref: dict(os.environ, PYTHONPATH=str(other), MED_LATENCY_OTHER="1")}
+        best: dict = {}
+        for _ in range(3):
+            for name, env in envs.items():
+                out = subprocess.run([sys.executable, __file__, "--fresh-only", "--repeat", str(repeat)], env=env,
+                                     capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()).stdout
+                median = float(out.split("median")[1].split("µs")[0])
+                best[name] = min(best.get(name, median), median)
+    print("settle(claim), fresh year, median (fastest of 3 processes each, in turns): "
+          + ", ".join(f"{name} {us:.2f} µs" for name, us in best.items()))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", metavar="FILE", help="write the sheet here instead of stdout")
     e.add_argument("--member", action="store_true", help="CLAIM is a member record: the member sheet (docs/members.md)")
     e.add_argument("--as-of", metavar="DATE", help="with --member: the months up to and as known on DATE (default today)")
+    e.add_argument("--settle-source", action="store_true",
+                   help="print the Python source generated for each claim's settlement plan (straight.py), not the sheet")
     e.set_defaults(func=cmd_explain)
 
     m = sub.add_parser("members", help="each member's months: contributions, account, benefits, retirement years")
@@ -663,6 +665,9 @@ def cmd_explain(args) -> int:
     if not claims:
         print(f"{args.claim}: no claim found", file=sys.stderr)
         return 1
+    if args.settle_source:
+        from .straight import sources_of
+        return _write_page(args, sources_of(policy, claims, params))
     try:
         results = policy.settle_all(claims, params=params)
     except MedError as e:

@@ -9,7 +9,9 @@ claim's signature, cached) and runs the stages below over one working record, in
 Each stage is a small function reading the plan and the person's year and writing the
 record; none goes back to the clauses. The year's changes are collected in the record and
 applied in one place (`_commit`), only once the claim has settled: a claim that fails
-leaves the year as it was.
+leaves the year as it was. A plan's claims usually settle by its generated function instead
+(straight.py: the same stages in one function, with the trace or without); the stages
+(`settle_stages`) stay the reference and settle what it leaves.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Engine:
     def __init__(self, compiled: Compiled):
         self.c = compiled
         self._plans: dict = {}
+        self._codes: dict = {}  # the plans' generated functions compiled, by shape (straight.py)
         self._local = threading.local()  # each thread's copy of money.CONTEXT
 
     def plan(self, facts, params: dict) -> Plan:
@@ -56,17 +59,72 @@ class Engine:
             raise p.with_traceback(None)
         return p
 
+    def _straight(self, facts, year: Year, params: dict, trace: bool = False):
+        """The claim settled by its plan's generated function (straight.py): the result, or with
+        `trace` (result, trace steps); None when it leaves the claim to the stages: a plan or
+        claim it does not take, or any failure (the stages then word the error; the function
+        changes the year only once the claim has settled)."""
+        try:
+            c = self.c
+            try:
+                pkey = params.key  # BoundParams: the key made once
+            except AttributeError:
+                pkey = _params_key(params)
+            plan = self._plans.get((facts.key(c.measure_breaks, c.date_breaks), pkey))
+            if plan is None:
+                plan = self.plan(facts, params)
+        except Exception:
+            return None
+        if plan.__class__ is not Plan or plan.missing:  # a signature's error, or parameters the run lacks
+            return None
+        straight = plan.straight
+        if trace:
+            fast = straight.traced if straight.traced_made else straight.get(plan, self._codes, True)
+        else:
+            fast = straight.fn if straight.made else straight.get(plan, self._codes)
+        if fast is None:
+            return None
+        try:
+            result = fast(facts, year)
+        except Exception:
+            result = None
+        if result is None:
+            straight.left += 1
+        return result
+
     def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:
         """Settle one claim, updating `year` in place; returns the result and its trace (None
         when `trace` is false: no step is built). Runs in the library's decimal context; any
         failure is a ClaimError (an unexpected one coded `internal`, naming the stage)."""
-        w = Work(facts, year, [] if trace else None)
         callers = getcontext()
         try:
             ours = self._local.context
         except AttributeError:
             ours = self._local.context = CONTEXT.copy()
-        setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        if callers is not ours:  # (a caller inside our context already: nothing to switch)
+            setcontext(ours)  # what `decimal.localcontext(CONTEXT)` does, without a copy per claim
+        try:
+            result = self._straight(facts, year, params, trace)
+        except BaseException:  # an interrupt: the caller's context back, as below
+            setcontext(callers)
+            raise
+        if result is not None:
+            if callers is not ours:
+                setcontext(callers)
+            return result if trace else (result, None)
+        return self.settle_stages(facts, year, params, trace, callers)
+
+    def settle_stages(self, facts, year: Year, params: dict, trace: bool = True, callers=None):
+        """`settle` through the engine's stages (the reference the generated functions are
+        compared with; the path of what they leave): the same result and trace."""
+        if callers is None:
+            callers = getcontext()
+            try:
+                ours = self._local.context
+            except AttributeError:
+                ours = self._local.context = CONTEXT.copy()
+            setcontext(ours)
+        w = Work(facts, year, [] if trace else None)
         try:
             w.plan = self.plan(facts, params)
             if w.plan.missing:

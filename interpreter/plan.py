@@ -25,6 +25,7 @@ from .claim_fields import walk
 from .clauses import BandSpec, Clause
 from .errors import ClaimError
 from .money import ONE, ZERO, q
+from .straight import Straight
 from .terms import RateSpec, benefit_terms, matches, rate_spec, resolve
 
 _HUNDRED = Decimal(100)
@@ -217,6 +218,8 @@ class Plan:
     defaults: tuple[tuple[Ref, str], ...] = ()   # parameters read from the policy's defaults: trace notes
     missing: frozenset = frozenset()              # parameters the run did not give: the plan is not settled on
     account: Optional[AccountTerms] = None        # what the personal account pays (accounts.py); None: nothing
+    # The plan's no-trace settlement as one generated function (straight.py), made on first use.
+    straight: Straight = attrs.field(factory=Straight, eq=False, repr=False)
 
 
 # ---- building a plan ------------------------------------------------------------------

@@ -82,12 +82,47 @@ class BoundParams(dict):
 class Result(Mapping):
     """One claim's settlement (or error), readable as the contract's JSON object."""
 
-    __slots__ = ("data", "trace", "state")
+    __slots__ = ("data", "_trace", "_state", "_replay", "_year")
 
-    def __init__(self, data: dict, trace: list, state: Optional[State]):
+    def __init__(self, data: dict, trace: Optional[list], state: Optional[State], replay: Optional[tuple] = None,
+                 year: Optional[tuple] = None):
         self.data = data
-        self.trace = trace
-        self.state = state
+        self._trace = trace  # None: built on first use by `replay` (Policy.settle's results)
+        self._state = state
+        self._replay = replay
+        self._year = year  # (state before, key, year): `state` made from it when first read
+
+    @property
+    def state(self) -> Optional[State]:
+        """The state after this claim, to settle the person's next claim on (`Policy.settle`'s
+        results make it when it is first read: a caller that never chains pays nothing for it)."""
+        s = self._state
+        if s is None and self._year is not None:  # (`_year` stays: two threads reading at once make equal states)
+            before, key, year = self._year
+            s = self._state = before.with_year(key, year)
+        return s
+
+    @state.setter
+    def state(self, value: Optional[State]) -> None:
+        self._state, self._year = value, None
+
+    @property
+    def trace(self) -> list:
+        """The trace steps. `Policy.settle` settles without one and builds it here when first
+        asked for, settling the claim again with the trace on (the plan's generated variant
+        that records it, else the engine's stages) on the state it was settled on (the same
+        amounts: tests/test_straight.py; should that fail where the function without the trace
+        did not, the result becomes its error row, as with the trace on)."""
+        t = self._trace
+        if t is None:
+            policy, claim, facts, state, params = self._replay
+            try:
+                t = policy._trace_of(facts, state, params)
+            except ClaimError as e:  # the stages failed where the generated function did not (a bug):
+                # the result is what settling with the trace on gives, the error row on the state before
+                self.data, self.state, t = _error(claim, e), state, []
+            self._trace, self._replay = t, None
+        return t
 
     def __getitem__(self, key):
         return self.to_json()[key]
@@ -104,7 +139,8 @@ class Result(Mapping):
 
     def to_json(self, trace: bool = True) -> dict:
         """The result as JSON-ready data: money as strings with two decimals."""
-        return to_json(self.data, self.trace if trace else None)
+        steps = self.trace if trace else None  # first: building the trace may turn the result into an error row
+        return to_json(self.data, steps)
 
 
 def to_json(data: dict, trace: Optional[list]) -> dict:
@@ -259,8 +295,10 @@ class Policy:
         vocabulary (claim_compiler.py; a claim it is unsure of is read again by the detailed
         reader, which words the error), its signature (the facts clauses select on) looks up
         the settlement plan built for it on first use, and the arithmetic runs on that plan in
-        the library's decimal context (an exact rational only where a rule divides); `state=`
-        adds O(log persons) (see `State`). The first claim of a policy builds its engine and
+        the library's decimal context (an exact rational only where a rule divides), by the
+        plan's generated function (straight.py), without a trace: the result's `trace` is
+        built when first read, by settling the claim again through the engine's stages
+        (about twice the settlement's cost, once); `state=` adds O(log persons) (see `State`). The first claim of a policy builds its engine and
         claim reader; the first of a signature, its plan. `params` are checked on every call:
         an embedding program settling many claims on one set of parameters uses `run`.
         `members`: member records (docs/accounts.md): the claim's month decides its cover and
@@ -268,25 +306,35 @@ class Policy:
         bound = self._no_params if params is None else self.bind(params)
         if state is None:
             state = _NO_STATE
-        book = book_of(self, members, params)
+        book = None if members is None else book_of(self, members, params)
         try:
             facts = self._read(claim)
-            key = _year_key(facts)
-            held = state._years.get(key)
-            year = held.copy() if held is not None else self._new_year(state._years.get, key)
+            key = (facts.person, facts.scheme, facts.year)  # _year_key, inline
+            years = state._years
+            held = years.get(key) if years else None
+            year = held.copy() if held is not None else self._new_year(years.get, key) if years else Year()
             spent = None
             if book is not None:
                 skey = spent_key(facts.person, facts.scheme)
                 spent = state.year(skey)
                 facts = book.prepare(facts, spent)
-            data, trace = self._engine.settle(facts, year, bound)
+                data, trace = self._engine.settle(facts, year, bound)
+            else:  # no trace yet: Result.trace builds it if asked for
+                data, trace = self._engine.settle(facts, year, bound, False)
         except ClaimError as e:
             return Result(_error(claim, e), [], state)
-        state = state.with_year(key, year)
         if spent is not None:
             book.record_spent(facts, year, spent)
-            state = state.with_year(skey, spent)
-        return Result(data, trace, state)
+            return Result(data, trace, state.with_year(key, year).with_year(skey, spent))
+        return Result(data, None, None, (self, claim, facts, state, bound), (state, key, year))
+
+    def _trace_of(self, facts, state: State, bound: dict) -> list:
+        """A claim's trace: the claim settled again through the stages, on the state it was
+        settled on (a fresh copy of its year; the state is not changed)."""
+        key = _year_key(facts)
+        held = state._years.get(key)
+        year = held.copy() if held is not None else self._new_year(state._years.get, key)
+        return self._engine.settle(facts, year, bound)[1]
 
     def run(self, params: Optional[Mapping[str, Any]] = None, *, trace: bool = True, members: Any = None) -> "Run":
         """A run that settles claims one at a time, in the order given, keeping each person's
@@ -427,7 +475,7 @@ class Run:
         policy = self._policy
         try:
             facts = policy._read(claim)
-            key = _year_key(facts)
+            key = (facts.person, facts.scheme, facts.year)  # _year_key, inline
             year = self._years.get(key)
             if year is None:
                 year = self._years[key] = policy._new_year(self._years.get, key) if self._carry else Year()

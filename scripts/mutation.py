@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The settlement core (interpreter/NAME): claims in, money out. `plan.py` and the engine's
 # stages join the list when they exist; a missing name is skipped with a note.
-CORE = ["claims.py", "claim_fields.py", "terms.py", "settle.py", "engine.py", "plan.py", "money.py"]
+CORE = ["claims.py", "claim_fields.py", "terms.py", "settle.py", "engine.py", "plan.py", "money.py", "straight.py"]
 
 # The tests that can kill a settlement mutant, in two tiers. mutmut 3 runs, for each mutant,
 # only the tests that executed its function, fastest first, and stops at the first failure;
@@ -50,7 +50,8 @@ FAST_TESTS = ["tests/test_examples.py", "tests/test_boundaries.py", "tests/test_
               "tests/test_settlement.py", "tests/test_claims.py", "tests/test_reference.py",
               "tests/test_exact.py", "tests/test_parameters.py", "tests/test_parameter_reach.py",
               "tests/test_claim_fields.py", "tests/test_claim_input.py", "tests/test_state.py",
-              "tests/test_trace_steps.py", "tests/test_facts.py", "tests/test_accounts.py"]
+              "tests/test_trace_steps.py", "tests/test_facts.py", "tests/test_accounts.py",
+              "tests/test_straight.py"]
 # Every tests/test_mutants_*.py (tests written to kill survivors) joins the first tier through
 # tests/conftest.py, also in a stage already running, whose selection cannot change.
 # The second tier (`--wide`) re-runs the first tier's survivors against everything else that

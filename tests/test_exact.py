@@ -157,7 +157,7 @@ def test_results_do_not_depend_on_the_callers_decimal_context():
 
 
 def test_a_bug_in_the_engine_is_that_claims_error_row_and_says_where(monkeypatch):
-    from medpolicy import engine
+    from medpolicy import engine, straight
 
     p = policy(BAND_LIMIT.format(limit=400))
 
@@ -165,6 +165,7 @@ def test_a_bug_in_the_engine_is_that_claims_error_row_and_says_where(monkeypatch
         raise RuntimeError("boom")
 
     monkeypatch.setattr(engine, "banded", broken)
+    monkeypatch.setattr(straight, "banded", broken)  # the generated functions' too (they then leave it to the stages)
     rs = p.settle_all([claim("a", benefit="outpatient"), claim("b", benefit="inpatient")])
     assert rs[0]["error"]["code"] == "internal"
     assert "RuntimeError('boom')" in rs[0]["error"]["message"]
@@ -176,10 +177,11 @@ def test_a_bug_in_the_engine_is_that_claims_error_row_and_says_where(monkeypatch
 
 
 def test_an_unexpected_failure_on_an_item_names_the_item(monkeypatch):
-    from medpolicy import engine
+    from medpolicy import engine, straight
 
     p = policy("scheme employee\n  B prepay 10%\n  outpatient deductible none rate 50%\n")
     monkeypatch.setattr(engine, "pct", lambda x: 1 / 0)
+    monkeypatch.setattr(straight, "pct", lambda x: 1 / 0)  # the generated variant with the trace leaves it to the stages
     r = p.settle(claim(benefit="outpatient", items=[{"class": "A", "amount": "1"}, {"class": "B", "amount": "2"}]))
     assert r["error"] == {"code": "internal", "field": "items[1]",
                           "message": "could not settle (costs, claim field items[1]): "
@@ -194,7 +196,7 @@ def test_a_bug_reading_a_claim_is_that_claims_error_row(monkeypatch):
 
 
 def test_without_a_trace_no_step_is_built(monkeypatch):
-    from medpolicy import engine, settle
+    from medpolicy import engine, settle, straight
 
     p = medpolicy.load("policies/suihua.med")
     calls = []
@@ -205,7 +207,13 @@ def test_without_a_trace_no_step_is_built(monkeypatch):
     run = p.run(trace=False)
     rs = [run.settle(c) for c in _suihua_claims()]
     assert calls == []
-    p.run(trace=True).settle(_suihua_claims()[0])
+    # The generated functions without the trace (straight.py) hold no step at all.
+    plans = [plan for plan in p._engine._plans.values() if plan.straight.made]
+    assert plans and all("steps" not in plan.straight.fn.source for plan in plans)
+    assert all("steps.append" in straight.source(plan, trace=True) for plan in plans)
+    stages = medpolicy.load("policies/suihua.med")
+    stages._engine.settle = stages._engine.settle_stages
+    stages.run(trace=True).settle(_suihua_claims()[0])
     assert calls  # the same claim with a trace: steps built (so the patches do see them)
     assert all(r.trace == [] and "trace" not in r.to_json(trace=False) for r in rs)
     assert rs[0]["paid"]["basic"] == "49527.59"
