@@ -31,6 +31,29 @@ def node() -> str:
     return NODE
 
 
+# The engine settles a claim by its plan's generated function (straight.py) and keeps its stages
+# (engine.py) as the reference and for what the functions leave. The tests that assert exact
+# amounts, notes and rows run through both: once as the engine chooses, once with the generated
+# functions switched off, so a wrong amount in either is caught by the same hand-worked figures.
+BOTH_PATHS = ("test_examples.py", "test_reference.py", "test_boundaries.py", "test_settlement.py")
+
+
+def pytest_generate_tests(metafunc):
+    name = Path(metafunc.module.__file__).name
+    if "_settle_path" in metafunc.fixturenames and (name in BOTH_PATHS or name.startswith("test_mutants_")):
+        metafunc.parametrize("_settle_path", ["generated", "stages"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _settle_path(request, monkeypatch):
+    """`stages`: every claim through the engine's stages (the generated functions give none)."""
+    if getattr(request, "param", "generated") == "stages":
+        import medpolicy.engine
+
+        monkeypatch.setattr(medpolicy.engine.Engine, "_straight", lambda self, *args, **kwargs: None)
+    return getattr(request, "param", "generated")
+
+
 if os.environ.get("MED_FRESH_PLANS"):
     # The mutation run (scripts/mutation.py) forks each mutant, one pytest session each, from a
     # process that has already settled claims; policies loaded at a test module's import would
