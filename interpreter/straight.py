@@ -52,7 +52,8 @@ class Straight:
         of one policy (plans that differ only in amounts share one)."""
         if trace:
             if not self.traced_made:
-                self.traced, _ = _made(plan, codes, True)
+                self.traced, why = _made(plan, codes, True)
+                self.why = self.why or why  # the same reasons as the plain variant's
                 self.traced_made = True
             return self.traced
         if not self.made:
