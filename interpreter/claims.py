@@ -408,7 +408,7 @@ def facts_of(claim: dict, cid: str, person: str, date: dt.date, scheme: str, ben
     f.id, f.person = cid, person
     f.date, f.ordinal, f.year = date, date.toordinal(), date.year
     f.scheme, f.benefit, f.place = scheme, benefit, place
-    f.area = _area(place, area)
+    f.area = "within-region" if area is None and place == "local" else _area(place, area)  # _area's common case
     f.status = status if scheme == "employee" else None  # residents have no status
     f.level, f.type = level, type_
     f.grade = f"grade-{grade}" if grade else None
