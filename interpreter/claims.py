@@ -66,7 +66,8 @@ class Facts:
                 buckets = (None,) * len(measure_breaks)
             k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
                              self.place, self.disease_class, self.groups, self.events, self.conditions,
-                             self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from,
+                             self.flags, buckets, bisect_right(date_breaks, self.ordinal) if date_breaks else 0,
+                             self.referred_from,
                              self.area)
         return k
 
