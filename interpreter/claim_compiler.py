@@ -18,6 +18,7 @@ reader's own `_value`, inside the compiled reader).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -26,6 +27,9 @@ from .errors import ClaimError
 
 # Dates seen, per reader: a year of claims has a few hundred distinct dates.
 _DATE_MEMO = 4096
+# A fen amount Decimal reads exactly: at most 16 whole digits, one point, two decimals (ASCII
+# digits only; one C call where the inline test took five).
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,16}(?:\.[0-9]{0,2})?").fullmatch
 
 
 class Bail(Exception):
@@ -97,8 +101,8 @@ class _Compiler:
             return [f"    if x.__class__ is not str or x not in allowed{tag}:", "        raise Bail"]
         if f.type == "amount" and f.fen:  # _fen_amount's test, inline; anything else: its detailed check
             env["slow" + tag] = _fen_amount(f, path, self.reader._value)
-            return ["    if x.__class__ is str and x.isascii() and x.replace('.', '', 1).isdigit() and (",
-                    "            0 < len(x) <= 16 if (i := x.find('.')) == -1 else 0 < i <= 16 and len(x) - i <= 3):",
+            env["plain_amount"] = _PLAIN_AMOUNT
+            return ["    if x.__class__ is str and plain_amount(x):",
                     "        x = Decimal(x)",
                     "    else:",
                     f"        x = slow{tag}(x)"]
@@ -114,12 +118,16 @@ class _Compiler:
             return ["    y = dates.get(x) if x.__class__ is str else None", f"    x = check{tag}(x) if y is None else y"]
         return [f"    x = check{tag}(x)"]
 
-    def field(self, f: Field, path: str, tag: str, get: str, env: dict, left: str = "") -> list[str]:
+    def field(self, f: Field, path: str, tag: str, get: str, env: dict, left: str = "", obj: str = "") -> list[str]:
         """Source lines (4 columns in) reading field `f` with `get` into the local `a{tag}`: a
         required field must be there, an absent optional one takes `absent{tag}`. `left`: the
-        local counting the object's keys not yet read; at 0 an optional field is not looked up."""
+        local counting the object's keys not yet read; at 0 an optional field is not looked up.
+        `obj`: the object's local, a required field subscripted from it (a missing one's
+        KeyError is a doubt like Bail: the caller's `except Exception` gives up)."""
         lines = [f"    x = {get}({f.name!r})"]
         if f.required or env.get("absent" + tag) is REFUSED:
+            if obj:
+                lines = [f"    x = {obj}[{f.name!r}]"]
             return lines + ["    if x is None:", "        raise Bail", *self.inline(f, path, tag, env), f"    a{tag} = x"]
         read = [*([f"    {left} -= 1"] if left else []), *self.inline(f, path, tag, env), f"    a{tag} = x"]
         if f.default is not None:  # "" is the default, like null
@@ -133,22 +141,22 @@ class _Compiler:
     def elements(self, f: Field, tag: str, make_item: Callable, env: dict) -> list[str]:
         """Source lines reading a list of objects into the local `a{tag}`, a tuple of
         `make_item(*the element's fields in table order)`: an element naming only the fields it
-        must have is read inline, any other through its values reader."""
+        must have is read inline, any other through its values reader. The list is the claim's
+        (`obj`, compile_direct's), a required one subscripted from it."""
         required = [g for g in f.fields if g.required]
         element = self.object(f.fields, f.name + "[].")
         env["make" + tag], env["element" + tag] = make_item, element
         env["of_values" + tag] = lambda v: make_item(*[v[g.name] for g in f.fields])
         inline = all(g.required or g.name in element.absent for g in f.fields)  # else every element by its values
-        lines = [f"    x = get({f.name!r})", "    if x is None:",
+        lines = [f"    x = obj[{f.name!r}]" if f.required else f"    x = get({f.name!r})", "    if x is None:",
                  "        raise Bail" if f.required or env.get("absent" + tag) is REFUSED else f"        x = absent{tag}",
                  "    elif x.__class__ is not list:", "        raise Bail", "    else:", "        out = []",
                  "        put = out.append", "        for e in x:",
-                 f"            if {inline} and e.__class__ is dict and len(e) == {len(required)}:",
-                 "                eget = e.get"]
+                 f"            if {inline} and e.__class__ is dict and len(e) == {len(required)}:"]
         args = []
         for j, g in enumerate(f.fields):
             if g.required:
-                lines += _indent(self.field(g, f"{f.name}[].{g.name}", f"{tag}_{j}", "eget", env), 12)
+                lines += _indent(self.field(g, f"{f.name}[].{g.name}", f"{tag}_{j}", "eget", env, obj="e"), 12)
                 args.append(f"a{tag}_{j}")
             else:
                 env[f"absent{tag}_{j}"] = element.absent.get(g.name)
@@ -312,10 +320,10 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
         if f.type == "object":
             inner = [g for g in f.fields if f"{f.name}.{g.name}" in direct]
             env[f"names_{i}"] = frozenset(g.name for g in inner)
-            guard += [f"    o = obj.get({f.name!r})",
-                      f"    if o.__class__ is dict and not names_{i}.issuperset(o):",
+            guard += [f"    o_{i} = obj.get({f.name!r})",  # looked up once: the body reads it too
+                      f"    if o_{i}.__class__ is dict and not names_{i}.issuperset(o_{i}):",
                       "        return through_values(obj)"]
-            body += [f"        o = get({f.name!r})", "        if o is None:"]
+            body += [f"        o = o_{i}", "        if o is None:"]
             if f.required or absent[f.name] is REFUSED:
                 body.append("            raise Bail")
             else:
@@ -327,7 +335,7 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
                      inside + f"oleft = len(o) - {sum(1 for g in inner if g.required)}"]
             for j, g in enumerate(inner):
                 env[f"absent_{i}_{j}"] = inner_absent[g.name]
-                body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env, "oleft"),
+                body += _indent(compiler.field(g, f"{f.name}.{g.name}", f"_{i}_{j}", "oget", env, "oleft", "o"),
                                 len(inside) - 4)
                 local[f"{f.name}.{g.name}"] = f"a_{i}_{j}"
             continue
@@ -335,7 +343,7 @@ def compile_direct(reader, direct: tuple[str, ...], unread: tuple[str, ...], fac
         if f.type == "list" and f.fields:
             body += _indent(compiler.elements(f, f"_{i}", make_item, env), 4)
         else:
-            body += _indent(compiler.field(f, f.name, f"_{i}", "get", env, "left"), 4)
+            body += _indent(compiler.field(f, f.name, f"_{i}", "get", env, "left", "obj"), 4)
         local[f.name] = f"a_{i}"
     args = ", ".join(local[path] for path in direct)
     lines = ["def read(obj):",

@@ -66,7 +66,8 @@ class Facts:
                 buckets = (None,) * len(measure_breaks)
             k = self._key = (self.scheme, self.benefit, self.level, self.grade, self.type, self.status,
                              self.place, self.disease_class, self.groups, self.events, self.conditions,
-                             self.flags, buckets, bisect_right(date_breaks, self.ordinal), self.referred_from,
+                             self.flags, buckets, bisect_right(date_breaks, self.ordinal) if date_breaks else 0,
+                             self.referred_from,
                              self.area)
         return k
 
@@ -408,7 +409,7 @@ def facts_of(claim: dict, cid: str, person: str, date: dt.date, scheme: str, ben
     f.id, f.person = cid, person
     f.date, f.ordinal, f.year = date, date.toordinal(), date.year
     f.scheme, f.benefit, f.place = scheme, benefit, place
-    f.area = _area(place, area)
+    f.area = "within-region" if area is None and place == "local" else _area(place, area)  # _area's common case
     f.status = status if scheme == "employee" else None  # residents have no status
     f.level, f.type = level, type_
     f.grade = f"grade-{grade}" if grade else None

@@ -311,8 +311,11 @@ class Policy:
             facts = self._read(claim)
             key = (facts.person, facts.scheme, facts.year)  # _year_key, inline
             years = state._years
-            held = years.get(key) if years else None
-            year = held.copy() if held is not None else self._new_year(years.get, key) if years else Year()
+            if years:
+                held = years.get(key)
+                year = held.copy() if held is not None else self._new_year(years.get, key)
+            else:  # a fresh state: a fresh year
+                year = Year()
             spent = None
             if book is not None:
                 skey = spent_key(facts.person, facts.scheme)
