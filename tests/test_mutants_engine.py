@@ -391,7 +391,8 @@ def _internal(message, field=None):
 
 def test_an_unexpected_failure_names_the_stage_it_happened_in(monkeypatch):
     from medpolicy import accounts, engine
-    # The stages name where they failed (a generated function leaves any failure to them).
+    # The stages name where they failed (a generated function leaves any failure to them, and
+    # commits and adds its layers' bases inline).
     monkeypatch.setattr(engine.Engine, "_straight", lambda self, *args, **kwargs: None)
     plain = policy("scheme employee\n  inpatient deductible none rate 80%\n")
     layered = policy("scheme employee\n  fund major on burden\n    rate 50%\n  inpatient deductible none rate 80%\n")
@@ -403,13 +404,10 @@ def test_an_unexpected_failure_names_the_stage_it_happened_in(monkeypatch):
         assert plain.settle(claim(account={"balance": "100.00"}))["error"] == _internal("account")
     with monkeypatch.context() as m:
         m.setattr(engine, "_commit", _boom)
-        # The plans' generated functions commit inline (straight.py): the stages' commit is theirs.
-        m.setattr(engine.Engine, "_straight", lambda *args: None)
         assert plain.settle(claim())["error"] == _internal("commit")
         assert layered.settle(claim())["error"] == _internal("commit")
     with monkeypatch.context() as m:
         m.setitem(engine._LAYER_BASES, "burden", _boom)
-        m.setattr(engine.Engine, "_straight", lambda *args: None)  # the stages' layers, as above
         assert layered.settle(claim())["error"] == _internal("layers, the clause at line 5")
     ceiling = policy("scheme employee\n  inpatient deductible none rate 80%\n  bed ceiling 40 daily\n")
     with monkeypatch.context() as m:
