@@ -40,7 +40,8 @@ BOTH_PATHS = ("test_examples.py", "test_reference.py", "test_boundaries.py", "te
 
 def pytest_generate_tests(metafunc):
     name = Path(metafunc.module.__file__).name
-    if "_settle_path" in metafunc.fixturenames and (name in BOTH_PATHS or name.startswith("test_mutants_")):
+    if "_settle_path" in metafunc.fixturenames and (name in BOTH_PATHS or name.startswith("test_mutants_")) \
+            and not getattr(metafunc.module, "ONE_PATH", False):
         metafunc.parametrize("_settle_path", ["generated", "stages"], indirect=True)
 
 
