@@ -76,6 +76,10 @@ def _def_line(source: str, func: str) -> int:
     return source.index(f"def {func[2:]}(")
 
 
+def _indented(text: str, indent: str) -> str:
+    return "\n".join(indent + line if line.strip() else line for line in text.split("\n"))
+
+
 def apply(source: str, func: str, diff: str) -> str:
     """The source with the mutant applied: the diff's old text replaced, searched for from the
     mutated function's `def` (the hunks are numbered from the function, not the file); when
@@ -83,9 +87,13 @@ def apply(source: str, func: str, diff: str) -> str:
     start = _def_line(source, func)
     ends = [i for i in (source.find("\ndef ", start + 1), source.find("\nclass ", start + 1)) if i >= 0]
     body = source[start:min(ends, default=len(source))]
+    # mutmut shows a method as a function of its own, dedented: its lines are put back at the
+    # method's indentation (else a hunk of several lines never matches, and a line that occurs
+    # twice at different depths is refused as ambiguous).
+    indent = source[source.rfind("\n", 0, start) + 1:start]
     for context in (True, False):
-        old, new = _blocks(diff, context)
-        at = source.find(old, start)
+        old, new = (_indented(text, indent) for text in _blocks(diff, context))
+        at = source.find(old, start - len(indent))
         if at < 0:
             continue
         if not context and body.count(old) > 1:  # the changed lines alone could be another place's

@@ -221,6 +221,14 @@ def test_the_area_of_local_and_remote_care(changes, want):
     assert {k: r[k] for k in want} == want
 
 
+def test_a_remote_claim_without_an_area_is_not_within_the_region():
+    # `within-region` raises the rate to 60%: a local claim is within the region (600.00); a
+    # remote one that says nothing of its area is not, and keeps 50% (500.00).
+    body = "scheme employee\n  outpatient deductible 0 rate 50%\n    within-region rate 60%\n"
+    assert settle(body, claim(benefit="outpatient"))["paid"] == {"basic": "600.00"}
+    assert settle(body, claim(benefit="outpatient", place="remote-self"))["paid"] == {"basic": "500.00"}
+
+
 def test_an_empty_text_for_a_field_with_a_default_is_the_default():
     # `"place": ""` is the default place, local: within the region, 60% — whether the claim is read
     # by the compiled reader or by the table's checks (a claim it is not sure of).

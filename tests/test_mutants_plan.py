@@ -354,3 +354,26 @@ def test_a_bed_class_rate_as_another_level_is_the_normal_beds_there():
     r = p.settle(claim([{"class": "bed", "amount": "200.00", "kind": "isolation", "days": 5},
                         {"class": "A", "amount": "1000.00"}], facility={"level": "level2"}))
     assert r["paid"]["basic"] == "880.00"
+
+
+def test_a_referral_up_from_a_level_without_a_deductible_of_its_own_pays_the_whole_standard():
+    # Level 1 has no deductible; its `deductible + 100` has nothing to raise (a level-1 stay pays
+    # none). Referred up from level 1, a level-2 stay pays the difference 600 − 0 = 600:
+    # (10,000 − 600) × 80% = 7,520.00.
+    p = policy("scheme employee\n  inpatient rate 80%\n    level2 deductible 600 referral-difference\n"
+               "    level3 deductible 900 referral-difference\n    level1 deductible + 100\n")
+    r = p.settle(claim(facility={"level": "level2"}, referred_from="level1")).to_json()
+    assert (r["deductible"], r["paid"]["basic"]) == ("600.00", "7520.00")
+    assert step(r, "deductible")["detail"] == "referred up from level1: the difference of the standard deductibles " \
+                                              "600.00 - 0.00"
+    assert p.settle(claim(facility={"level": "level1"}))["deductible"] == "0.00"
+
+
+def test_an_item_classs_rate_as_a_level_whose_rate_is_as_another_follows_both_for_the_class():
+    # Class B: 50%, 60% at level 3; at level 2 `B rate as level3 - 10 points` (50%), at level 1
+    # `B rate as level2 - 5 points`: 60 − 10 − 5 = 45% of 1,000 = 450.00 (A's 1,000 at 80%: 800.00).
+    p = policy("scheme employee\n  inpatient deductible none rate 80%\n  B rate 50%\n  level3 B rate 60%\n"
+               "  level2 B rate as level3 - 10 points\n  level1 B rate as level2 - 5 points\n")
+    r = p.settle(claim(items(("A", "1000.00"), ("B", "1000.00")), facility={"level": "level1"})).to_json()
+    assert r["paid"]["basic"] == "1250.00"
+    assert [s["detail"] for s in r["trace"] if s["step"] == "rate"] == ["class B: 45%", "80%"]
