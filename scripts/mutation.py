@@ -308,15 +308,19 @@ def function_hashes(target: Path) -> dict:
     return hashes
 
 
-def fresh_verdicts(path: Path, hashes: dict) -> tuple[dict, int]:
-    """`killed` or `survived` by mutant name, as scripts/mutation_fresh.py --json kept them (a
-    diff that no longer applied says nothing and is left out), and how many are stale: checked
-    on a function whose code has changed since (its mutants are new, numbered afresh)."""
-    if not path.is_file():
-        return {}, 0
+def fresh_verdicts(paths: list[Path], hashes: dict) -> tuple[dict, int]:
+    """`killed` or `survived` by mutant name, as scripts/mutation_fresh.py --json kept them in
+    `paths` (a later file's verdict replaces an earlier one's: the run's own file first, then a
+    helper's, without writing into the run's), a diff that no longer applied saying nothing; and
+    how many are stale: checked on a function whose code has changed since (its mutants are
+    new, numbered afresh)."""
     import json
+    records: dict = {}
+    for path in paths:
+        if path.is_file():
+            records.update((r["name"], r) for r in json.loads(path.read_text(encoding="utf-8")))
     verdicts, stale = {}, 0
-    for r in json.loads(path.read_text(encoding="utf-8")):
+    for r in records.values():
         if r["result"] not in ("killed", "survived"):
             continue
         then = r.get("function_hash")
@@ -327,13 +331,13 @@ def fresh_verdicts(path: Path, hashes: dict) -> tuple[dict, int]:
     return verdicts, stale
 
 
-def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
+def score(target: Path, fresh_files: list[Path], equivalents_file: Path) -> dict:
     """Every mutant's final verdict: mutmut's, unless the second tier (`--wide`) or a fresh
     process (the honest check of code run at import) killed it; a survivor listed as
     equivalent is `equivalent`. Returns the verdicts by name and what did not fit."""
     wide_file = target / "wide-killed.txt"
     second = set(wide_file.read_text(encoding="utf-8").split()) if wide_file.exists() else set()
-    fresh, fresh_stale = fresh_verdicts(fresh_file, function_hashes(target))
+    fresh, fresh_stale = fresh_verdicts(fresh_files, function_hashes(target))
     same = equivalents(equivalents_file)
     judged, now = equivalent_hashes(equivalents_file), function_hashes(target)
     # An equivalent judged on code that has changed since no longer names the same mutant (a
@@ -360,7 +364,7 @@ def score(target: Path, fresh_file: Path, equivalents_file: Path) -> dict:
             stale.append(name)  # listed as equivalent, yet a test kills it: the reason is wrong
         verdicts[name] = verdict
     unknown = sorted(n for n in same if n not in verdicts)
-    return {"verdicts": verdicts, "stale": stale, "unknown": unknown, "fresh_file": fresh_file,
+    return {"verdicts": verdicts, "stale": stale, "unknown": unknown, "fresh_files": fresh_files,
             "fresh": len(fresh), "fresh_stale": fresh_stale, "equivalents_file": equivalents_file,
             "changed": changed, "unstamped": unstamped}
 
@@ -377,8 +381,8 @@ def print_report(s: dict, target: Path, diffs: bool = False) -> None:
         row[verdict] += 1
     total_row = {c: sum(r[c] for r in by_file.values()) for c in _COLUMNS}
     stale = f" ({s['fresh_stale']} more left out: their function changed since)" if s["fresh_stale"] else ""
-    missing = "" if s["fresh_file"].is_file() else " (no such file)"
-    print(f"\nfresh-process verdicts: {s['fresh']} in {s['fresh_file']}{missing}{stale}; "
+    files = ", ".join(f"{f}{'' if f.is_file() else ' (no such file)'}" for f in s["fresh_files"])
+    print(f"\nfresh-process verdicts: {s['fresh']} in {files}{stale}; "
           f"equivalents: {s['equivalents_file']}")
     head = ["file", "mutants", "killed", "fresh", "wide", "equivalent", "survived", "not checked"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
@@ -428,8 +432,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20261206, help="the sample's seed")
     ap.add_argument("--wide", action="store_true",
                     help="re-run the last run's survivors against the second tier of tests (WIDE_TESTS)")
-    ap.add_argument("--fresh", type=Path,
-                    help="fresh-process verdicts (scripts/mutation_fresh.py --json); default STAGE.fresh.json")
+    ap.add_argument("--fresh", type=Path, nargs="+",
+                    help="fresh-process verdicts (scripts/mutation_fresh.py --json), a later file's replacing an "
+                         "earlier's; default STAGE.fresh.json")
     ap.add_argument("--equivalents", type=Path, default=EQUIVALENTS,
                     help="the equivalent mutants, NAME<TAB>reason a line (default scripts/mutation_equivalents.txt)")
     ap.add_argument("--stamp-equivalents", action="store_true",
@@ -464,7 +469,7 @@ def main(argv=None) -> int:
         print("mutating:", " ".join(mutate), flush=True)
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", args.max_children],
                        cwd=args.stage, env={**os.environ, **ENV})
-    fresh = args.fresh or args.stage.with_name(args.stage.name + ".fresh.json")
+    fresh = args.fresh or [args.stage.with_name(args.stage.name + ".fresh.json")]
     print_report(score(args.stage, fresh, args.equivalents), args.stage, args.diffs)
     return 0
 

@@ -55,3 +55,32 @@ def test_stamping_records_the_code_the_equivalents_were_judged_on(tmp_path):
                                               "# hash medpolicy.money.x_q abc123\n\n# settle.py\n")
     assert mutation.equivalent_hashes(eq) == {"medpolicy.money.x_q": "abc123"}
     assert mutation.equivalents(eq) == {"medpolicy.money.x_q__mutmut_21": "same int"}
+
+
+def test_fresh_verdicts_from_several_files_the_later_replacing_the_earlier(tmp_path):
+    # The run's own file, then a helper's: q 1 killed there replaces its survival here; div 2's
+    # function has changed since (another hash): left out, counted as stale.
+    import json
+    run, helper = tmp_path / "run.json", tmp_path / "helper.json"
+    run.write_text(json.dumps([{"name": "medpolicy.money.x_q__mutmut_1", "result": "survived", "function_hash": "a"},
+                               {"name": "medpolicy.money.x_q__mutmut_2", "result": "killed", "function_hash": "a"}]))
+    helper.write_text(json.dumps([{"name": "medpolicy.money.x_q__mutmut_1", "result": "killed", "function_hash": "a"},
+                                  {"name": "medpolicy.money.x_div__mutmut_2", "result": "killed", "function_hash": "b"},
+                                  {"name": "medpolicy.money.x_q__mutmut_3", "result": "not applied"}]))
+    hashes = {"medpolicy.money.x_q": "a", "medpolicy.money.x_div": "c"}
+    assert mutation.fresh_verdicts([run, helper], hashes) == (
+        {"medpolicy.money.x_q__mutmut_1": "killed", "medpolicy.money.x_q__mutmut_2": "killed"}, 1)
+    assert mutation.fresh_verdicts([helper, run], hashes)[0]["medpolicy.money.x_q__mutmut_1"] == "survived"
+    assert mutation.fresh_verdicts([tmp_path / "none.json"], hashes) == ({}, 0)
+
+
+def test_a_methods_diff_applies_at_the_methods_indentation():
+    # mutmut shows a method dedented, as a function of its own: a hunk of two lines, and a line
+    # found twice at different depths, apply where the method has them.
+    import mutation_fresh
+    source = ("class Reader:\n    def read(self, x):\n        direct = x\n        if x:\n            direct = x\n"
+              "        return direct\n\n\ndef other():\n    direct = x\n")
+    diff = ("# name: survived\n--- a.py\n+++ a.py\n@@ -1,4 +1,4 @@\n def read(self, x):\n-    direct = x\n"
+            "+    direct = None\n     if x:\n")
+    assert mutation_fresh.apply(source, "xǁReaderǁread", diff) == source.replace(
+        "        direct = x\n        if", "        direct = None\n        if")
