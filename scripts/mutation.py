@@ -327,7 +327,8 @@ def fresh_verdicts(paths: list[Path], hashes: dict) -> tuple[dict, int]:
         if then is not None and hashes.get(r["name"].rsplit("__mutmut_", 1)[0]) != then:
             stale += 1
             continue
-        verdicts[r["name"]] = r["result"]
+        # scripts/mutation_differential.py's in-process kills are told apart from a fresh process's
+        verdicts[r["name"]] = ("differential " if r.get("by") == "differential" else "") + r["result"]
     return verdicts, stale
 
 
@@ -348,10 +349,12 @@ def score(target: Path, fresh_files: list[Path], equivalents_file: Path) -> dict
     same = {n: r for n, r in same.items() if n not in changed}
     verdicts, stale = {}, []
     for name, status in _statuses(target):
-        if status == "not checked":
-            verdict = "not checked"
-        elif status in _KILLED:
+        if status in _KILLED:
             verdict = "killed"
+        elif fresh.get(name) == "differential killed":  # a kill in test_straight's terms; else no verdict
+            verdict = "killed (differential)"
+        elif status == "not checked":
+            verdict = "not checked"
         elif name in second:
             verdict = "killed (second tier)"
         elif fresh.get(name) == "killed":
@@ -369,7 +372,8 @@ def score(target: Path, fresh_files: list[Path], equivalents_file: Path) -> dict
             "changed": changed, "unstamped": unstamped}
 
 
-_COLUMNS = ("killed", "killed (fresh process)", "killed (second tier)", "equivalent", "survived", "not checked")
+_COLUMNS = ("killed", "killed (fresh process)", "killed (differential)", "killed (second tier)", "equivalent",
+            "survived", "not checked")
 
 
 def print_report(s: dict, target: Path, diffs: bool = False) -> None:
@@ -384,7 +388,7 @@ def print_report(s: dict, target: Path, diffs: bool = False) -> None:
     files = ", ".join(f"{f}{'' if f.is_file() else ' (no such file)'}" for f in s["fresh_files"])
     print(f"\nfresh-process verdicts: {s['fresh']} in {files}{stale}; "
           f"equivalents: {s['equivalents_file']}")
-    head = ["file", "mutants", "killed", "fresh", "wide", "equivalent", "survived", "not checked"]
+    head = ["file", "mutants", "killed", "fresh", "differential", "wide", "equivalent", "survived", "not checked"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for file, row in sorted(by_file.items()) + [("all", total_row)]:
         print("| " + " | ".join([file, f"{sum(row.values()):,}"] + [f"{row[c]:,}" for c in _COLUMNS]) + " |")

@@ -84,3 +84,16 @@ def test_a_methods_diff_applies_at_the_methods_indentation():
             "+    direct = None\n     if x:\n")
     assert mutation_fresh.apply(source, "xǁReaderǁread", diff) == source.replace(
         "        direct = x\n        if", "        direct = None\n        if")
+
+
+def test_a_differential_kill_counts_apart_and_its_survival_is_no_verdict(tmp_path):
+    # scripts/mutation_differential.py's records say `"by": "differential"`: its kill is told apart
+    # from a fresh process's; its "survived" means only that the pytest tier must still run.
+    import json
+    diff = tmp_path / "diff.json"
+    diff.write_text(json.dumps([
+        {"name": "medpolicy.straight.x_pct__mutmut_1", "result": "killed", "function_hash": "h", "by": "differential"},
+        {"name": "medpolicy.straight.x_pct__mutmut_2", "result": "survived", "function_hash": "h", "by": "differential"}]))
+    assert mutation.fresh_verdicts([diff], {"medpolicy.straight.x_pct": "h"}) == (
+        {"medpolicy.straight.x_pct__mutmut_1": "differential killed",
+         "medpolicy.straight.x_pct__mutmut_2": "differential survived"}, 0)
