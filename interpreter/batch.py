@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import all_funds, claims_from_table, result_schema, results_batch
+from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
 from .batch_kernels import encode, kernels, string_parts
 from .errors import ClaimError
 from .money import Exact
@@ -50,16 +50,19 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 FALLBACK = b"medpolicy.fallback"
 
 
-def settle_batch(policy, table, params: Optional[dict] = None, plans: Optional["Plans"] = None) -> pa.Table:
+def settle_batch(policy, table, params: Optional[dict] = None, plans: Optional["Plans"] = None,
+                 money: pa.DataType = MONEY) -> pa.Table:
     """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, over columns;
     every field of every row equal to `policy.settle_table(table, params=params)`. The
     schema's metadata holds how many claims went to the scalar engine (`fallback_count`).
     `plans`: the vector plans of earlier tables settled with the same policy and parameters
-    (chunks of one year), reused rather than made again for each."""
+    (chunks of one year), reused rather than made again for each. `money`: decimal128(18, 2)
+    (the contract), or decimal64(18, 2), whose values are the engine's int64 fen as they are
+    (no copy): `med run` writes those, and Parquet readers see decimal128(18, 2) (partition.py)."""
     is_pandas = not isinstance(table, pa.Table)
     if is_pandas:
         table = pa.Table.from_pandas(table, preserve_index=False)
-    out = _Run(policy, table, params, plans).settle()
+    out = _Run(policy, table, params, plans, money).settle()
     return out.to_pandas() if is_pandas else out
 
 
@@ -107,7 +110,10 @@ def _plain_strings(arr):
 
 
 def _fen(arr) -> np.ndarray:
-    """A decimal128(18, 2) array's values as int64 fen (its low 64 bits: the values are small)."""
+    """A decimal128(18, 2) (or decimal64(18, 2)) array's values as int64 fen (its low 64 bits:
+    the values are small)."""
+    if arr.type.byte_width == 8:
+        return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr)].copy()
     words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)
     return words[arr.offset:arr.offset + len(arr), 0].copy()
 
@@ -546,8 +552,9 @@ class Plans:
 
 
 class _Run:
-    def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None):
-        self.policy, self.table = policy, table
+    def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None,
+                 money: pa.DataType = MONEY):
+        self.policy, self.table, self.money_type = policy, table, money
         self.given = params
         self.params = policy.bind(params)
         self.funds = all_funds(policy)
@@ -810,7 +817,7 @@ class _Run:
     # -- output --
     def _assemble(self, batch, out: "_Out", plan_of, clock, handed) -> pa.Table:
         c = self.claims
-        schema = result_schema(self.funds, False)
+        schema = result_schema(self.funds, False)  # (the scalar engine's rows, as settle_table's)
         scalar_rows = np.flatnonzero(~batch & ~handed)
         parts, positions = [], []
         if len(scalar_rows):
@@ -830,7 +837,8 @@ class _Run:
             order = np.argsort(where)
             theirs, where = pa.concat_tables(parts).take(pa.array(order)).combine_chunks(), where[order]
         clock("scalar fallback")
-        table = self._batch_table(out, plan_of, schema, batch, theirs, where) if batch.any() else theirs
+        table = self._batch_table(out, plan_of, result_schema(self.funds, False, self.money_type), batch, theirs, where) \
+            if batch.any() else theirs.cast(result_schema(self.funds, False, self.money_type))
         clock("result columns")
         meta = {FALLBACK: str(len(scalar_rows) + int(handed.sum())).encode()}
         return table.replace_schema_metadata(meta)
@@ -843,7 +851,7 @@ class _Run:
         per_plan = lambda values, last: np.asarray([*values, last])[plans]  # noqa: E731
         failed = per_plan([v.error is not None for v in self.vplans], False)
         ok = ~failed
-        patch = _Patch(theirs, where)
+        patch = _Patch(theirs, where, self.money_type)
 
         def money(name, fen, valid, column=None):
             return patch.money(column if column is not None else theirs.column(name), fen, valid)
@@ -887,8 +895,8 @@ class _Run:
 class _Patch:
     """Rows of another engine (`theirs`, at input positions `where`) written over columns."""
 
-    def __init__(self, theirs: pa.Table, where: np.ndarray):
-        self.theirs, self.where = theirs, where
+    def __init__(self, theirs: pa.Table, where: np.ndarray, money: pa.DataType = MONEY):
+        self.theirs, self.where, self.money_type = theirs, where, money
         self.n_theirs = len(where)
         # Money columns of the same amounts (cash and patient; account, its balance and the
         # allowance, all 0) share one values buffer, each its own validity: a 16 MB buffer per
@@ -910,8 +918,10 @@ class _Patch:
             valid = self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool))
         key = (id(fen), None if theirs is None else theirs.tobytes())
         if key not in self.words:  # (fen kept with its words: its id is not reused while the key is)
-            self.words[key] = (fen, _words(fen if theirs is None else self.flags(fen, theirs)))
-        return _with_validity(pa.decimal128(18, 2), self.words[key][1], valid)
+            values = fen if theirs is None else self.flags(fen, theirs)
+            # decimal64's values are the fen themselves; decimal128's two words a row.
+            self.words[key] = (fen, values if self.money_type.byte_width == 8 else _words(values))
+        return _with_validity(self.money_type, self.words[key][1], valid)
 
     def text(self, arr: pa.Array, name: str) -> pa.Array:
         """A column of strings or structs: ours and theirs side by side, then one take."""

@@ -531,7 +531,7 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     try:
         import pyarrow.parquet as pq
 
-        from .partition import keep_freed_memory, run_parquet
+        from .partition import keep_freed_memory, run_parquet, without_pandas
     except ImportError:
         print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
@@ -542,7 +542,8 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
         return 2
     keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
     try:
-        done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
+        with without_pandas():
+            done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
         return 1

@@ -23,9 +23,11 @@ they fit `memory` (docs/scale.md has the measured figures).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -45,6 +47,11 @@ CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine se
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
 BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
 SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: less disk for little CPU
+# Money as the engine computes it, int64 fen, given to the writer as decimal64(18, 2): no
+# conversion to decimal128's two words a row, and Parquet stores it as INT64 decimals either way;
+# readers see decimal128(18, 2) (the file keeps no Arrow schema). Older pyarrow: decimal128.
+_NEW_PARQUET = int(pa.__version__.split(".")[0]) >= 19
+FILE_MONEY = pa.decimal64(18, 2) if _NEW_PARQUET and hasattr(pa, "decimal64") else pa.decimal128(18, 2)
 
 
 @dataclass
@@ -95,6 +102,12 @@ def string_hash(arr: pa.Array) -> np.ndarray:
         h ^= h >> np.uint64(33)
     valid = np.asarray(pc.is_valid(arr), dtype=bool)
     return np.where(valid, h, np.uint64(0))
+
+
+def file_schema(policy) -> pa.Schema:
+    """The columns of the results' file as the engine hands them to the writer (FILE_MONEY)."""
+    from .arrow import all_funds, result_schema
+    return result_schema(all_funds(policy), False, FILE_MONEY)
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -245,12 +258,41 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    m_trim_threshold, m_top_pad, m_mmap_threshold, m_arena_max = -1, -2, -3, -8
+    # One arena: Arrow's reader and writer threads would otherwise each grow an arena of their
+    # own, whose pages are fresh (faulted in) where the main arena's freed ones would do.
     if not all(mallopt(option, value) == 1 for option, value in
-               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20))):
+               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
         return False
     pa.set_memory_pool(pa.system_memory_pool())
     return True
+
+
+@contextlib.contextmanager
+def without_pandas():
+    """pyarrow imports pandas on its first conversion of Python values or to numpy (to ask whether
+    a value is a pandas object): 0.3-0.5 CPU s of a fresh `med run`, which never hands it one. So
+    while the run goes, where pandas is not imported yet, importing it fails at once (pyarrow then
+    takes it as not installed; where pandas is really needed, after, it is imported again)."""
+    if "pandas" in sys.modules:
+        yield
+        return
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (a None in sys.modules would not do: pyarrow's
+    compiled import takes the None for the module)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is not loaded while `med run` settles Parquet", name=name)
+        return None
 
 
 _WORKER: dict = {}
@@ -263,6 +305,7 @@ def _start_worker(policy_path: str, params: Optional[dict]) -> None:
     from .policy import load
     pa.set_cpu_count(1)
     keep_freed_memory()
+    without_pandas().__enter__()  # a worker of `med run`: for its whole life
     _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
@@ -274,10 +317,9 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
     """One bucket's claims settled as one run by the columnar engine, written with their input
     positions to `out`; rows in `skip` (ids given twice) are left out. Returns (rows, errors,
     claims settled by the scalar engine)."""
-    from .arrow import all_funds, result_schema
     from .batch import fallback_count, settle_batch
 
-    schema = result_schema(all_funds(policy), False).append(pa.field(ROW, pa.int64()))
+    schema = file_schema(policy).append(pa.field(ROW, pa.int64()))
     if not os.path.exists(claims):
         table = None
     else:
@@ -291,7 +333,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
             pass
         return 0, 0, 0
     rows = table.column(ROW)
-    result = settle_batch(policy, table.drop_columns([ROW]), params, plans)
+    result = settle_batch(policy, table.drop_columns([ROW]), params, plans, FILE_MONEY)
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows)
     with pa.ipc.new_file(out, schema, options=SPILL) as w:
@@ -374,11 +416,19 @@ def writer_options(schema: pa.Schema) -> dict:
     for f in schema:
         leaves += [f"{f.name}.{c.name}" for c in f.type] if pa.types.is_struct(f.type) else [f.name]
     options = {"use_dictionary": few, "write_statistics": [n for n in leaves if n not in ("id", "person")]}
-    if int(pa.__version__.split(".")[0]) >= 19:  # money as Parquet's INT64 decimals: smaller, quicker
+    if _NEW_PARQUET:  # money as Parquet's INT64 decimals: smaller, quicker
         options["store_decimal_as_integer"] = True
         # ... delta-encoded (bit-packed differences): a third smaller again and quicker to write
         options["column_encoding"] = {n: "DELTA_BINARY_PACKED" for n in _money_leaves(schema)}
+    if any(pa.types.is_decimal(t) and t.byte_width == 8 for t in _leaf_types(schema)):
+        # No Arrow schema in the file: readers then take the INT64 decimals as decimal128(18, 2),
+        # as they did when the writer was given decimal128 (every other column reads back the same).
+        options["store_schema"] = False
     return options
+
+
+def _leaf_types(schema: pa.Schema) -> list:
+    return [c.type for f in schema for c in (f.type if pa.types.is_struct(f.type) else [f])]
 
 
 def _money_leaves(schema: pa.Schema) -> list[str]:
@@ -405,7 +455,6 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
     (default: every core from BIG_ROWS claims). Raises OSError when a file cannot be read or
     written. `buckets` overrides the number of buckets the budget gives."""
-    from .arrow import all_funds, result_schema
     from .batch import Plans, fallback_count, settle_batch
 
     source = pq.ParquetFile(claims)
@@ -413,12 +462,12 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     jobs = max(jobs or default_jobs(total), 1)
     memory = memory or DEFAULT_MEMORY
     buckets = buckets or bucket_count(total, memory, jobs)
-    schema = result_schema(all_funds(policy), False)
+    schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
     if buckets == 1:  # it fits: one run in memory
         # (ParquetFile.read, not read_table: no import of pyarrow.dataset, a third of a second)
         table = pq.ParquetFile(claims, read_dictionary=dictionary_columns(source.schema_arrow)).read()
-        result = settle_batch(policy, table, params)
+        result = settle_batch(policy, table, params, money=FILE_MONEY)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
         write_results(_windows(result.replace_schema_metadata(None)), out, schema)
