@@ -74,11 +74,33 @@ def fallback_count(result: pa.Table) -> int:
 # ---- reading the columns ---------------------------------------------------------------
 
 def _column(table: pa.Table, name: str):
-    return table.column(name).combine_chunks() if name in table.column_names else None
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # (one chunk: no copy)
 
 
 def _valid(arr) -> np.ndarray:
-    return np.asarray(pc.is_valid(arr), dtype=bool) if arr is not None else None
+    """Whether each value is given: the validity bitmap unpacked (pyarrow's conversion to numpy
+    is slower and, on first use, imports pandas)."""
+    if arr is None:
+        return None
+    n, nulls = len(arr), arr.null_count
+    if nulls == 0:
+        return np.ones(n, bool)
+    if nulls == n:
+        return np.zeros(n, bool)
+    bitmap = arr.buffers()[0]
+    if bitmap is None or pa.types.is_union(arr.type) or pa.types.is_dictionary(arr.type):
+        return np.asarray(pc.is_valid(arr), dtype=bool)
+    return _unpack(bitmap, arr.offset, n)
+
+
+def _unpack(bitmap: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """An Arrow bitmap's bits offset..offset+n as a bool array."""
+    first, last = offset // 8, (offset + n + 7) // 8
+    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8, last - first, first), bitorder="little")
+    return bits[offset % 8:offset % 8 + n].view(bool)
 
 
 def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +119,12 @@ def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
     """A dictionary array's values through `of_words` (numpy, one per dictionary word) per row."""
     per_word = np.append(of_words(arr.dictionary), missing)
-    index = np.asarray(arr.indices.fill_null(-1), dtype=np.int64)
-    values = per_word[index]  # -1: the `missing` value appended
+    indices = arr.indices
+    kind = np.dtype(f"int{indices.type.bit_width}")
+    index = np.frombuffer(indices.buffers()[1], kind, len(indices), indices.offset * kind.itemsize)
+    if indices.null_count:
+        index = np.where(_valid(indices), index, -1)  # -1: the `missing` value appended
+    values = per_word.take(index)  # (the indices as Parquet gave them, int32: no int64 copy)
     return values, values != missing
 
 
@@ -305,7 +331,7 @@ class _Claims:
     def _items(self, arr) -> np.ndarray:
         n = self.n
         self.offsets = np.zeros(n + 1, np.int64)
-        self.item_class = self.item_fen = np.zeros(0, np.int64)
+        self.item_class = self.item_fen = self.parent = np.zeros(0, np.int64)
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
         fields = {f.name for f in arr.type.value_type}
@@ -315,7 +341,7 @@ class _Claims:
         lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
-        parent = np.repeat(np.arange(n), lengths)
+        parent = self.parent = np.repeat(np.arange(n), lengths)  # each item's claim
         good = _valid(items)
         for name in fields - {"class", "amount"}:
             good &= ~_valid(pc.struct_field(items, name))
@@ -690,7 +716,7 @@ class _Run:
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
         c = self.claims
         ok = np.ones(c.n, bool)
-        parent = np.repeat(np.arange(c.n), np.diff(c.offsets))
+        parent = c.parent
         for j, v in enumerate(self.vplans):
             if all(v.item_ok):
                 continue
@@ -702,13 +728,15 @@ class _Run:
     def _costs(self, plan_of, batch) -> None:
         c = self.claims
         n = c.n
-        fen = np.minimum(c.item_fen, MAX_PERSON_FEN)
-        parent = np.repeat(np.arange(n), np.diff(c.offsets))
+        fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
+        parent = c.parent
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
         pre = np.zeros(len(fen), np.int64)
-        item_plan = plan_of[parent] if len(parent) else np.zeros(0, np.int64)
-        for j, v in enumerate(self.vplans):
+        prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
+        item_plan = plan_of.take(parent) if prepaid else None
+        for j in prepaid:
+            v = self.vplans[j]
             for code, tiers in enumerate(v.item_prepay):
                 if tiers is None:
                     continue
@@ -719,7 +747,7 @@ class _Run:
                     m = m & ~t
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0), c.offsets)
-        self.prepay = _segment_sum(pre, c.offsets)
+        self.prepay = _segment_sum(pre, c.offsets) if prepaid else np.zeros(n, np.int64)
         eligible = self.total - self.excluded - self.prepay
         first = np.zeros(n, np.int64)
         for j, v in enumerate(self.vplans):
@@ -1098,10 +1126,18 @@ def _with_validity(kind: pa.DataType, values: np.ndarray, valid: Optional[np.nda
 
 
 def _segment_sum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Sum of each row's items (exact int64: a cumulative sum and its differences)."""
-    cs = np.zeros(len(values) + 1, np.int64)
-    np.cumsum(values, out=cs[1:])
-    return cs[offsets[1:]] - cs[offsets[:-1]]
+    """Sum of each row's items (exact int64), by np.add.reduceat over the rows' first items (no
+    cumulative array of every item); a row of no items sums to 0."""
+    n = len(offsets) - 1
+    sums = np.zeros(n, np.int64)
+    starts = offsets[:-1]
+    k = int(np.searchsorted(starts, len(values)))  # rows from k on start past the last item: empty
+    if k:
+        sums[:k] = np.add.reduceat(values, starts[:k])
+        empty = offsets[1:k + 1] == starts[:k]
+        if empty.any():  # (reduceat gives an empty row the next row's first item)
+            sums[:k][empty] = 0
+    return sums
 
 
 def _round_div(num: np.ndarray, den: int) -> np.ndarray:
