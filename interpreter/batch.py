@@ -930,6 +930,8 @@ class _Patch:
         # allowance, all 0) share one values buffer, each its own validity: a 16 MB buffer per
         # million rows written, and its memory faulted in, once, not per column.
         self.words: dict = {}
+        self.patched: set = set()   # ids of amounts patched in place
+        self.validity: dict = {}    # (id of ours, theirs) -> patched validity, shared like the words
 
     def flags(self, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
         if not self.n_theirs:
@@ -943,10 +945,24 @@ class _Patch:
         if self.n_theirs:
             column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             theirs = _fen(column)
-            valid = self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool))
+            given = _valid(column)
+            shared = (id(valid), given.tobytes())
+            if shared not in self.validity:  # (valid kept with it: its id is not reused meanwhile)
+                self.validity[shared] = (valid, self.flags(valid, given))
+            valid = self.validity[shared][1]
         key = (id(fen), None if theirs is None else theirs.tobytes())
         if key not in self.words:  # (fen kept with its words: its id is not reused while the key is)
-            values = fen if theirs is None else self.flags(fen, theirs)
+            if theirs is None:
+                values = fen
+            elif id(fen) not in self.patched and fen.flags.writeable:
+                # The first column over these amounts takes theirs in place (nothing reads the
+                # engine's amounts after this: no 8 MB copy a million rows); a later column over
+                # them with other rows of theirs patches a copy at the same rows.
+                fen[self.where] = theirs
+                self.patched.add(id(fen))
+                values = fen
+            else:
+                values = self.flags(fen, theirs)
             # decimal64's values are the fen themselves; decimal128's two words a row.
             self.words[key] = (fen, values if self.money_type.byte_width == 8 else _words(values))
         return _with_validity(self.money_type, self.words[key][1], valid)
