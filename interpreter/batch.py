@@ -601,8 +601,10 @@ class _Run:
         if hi is not None:
             row_ok &= c.ordinal <= hi
         batch = self._whole_persons(person, row_ok)
+        c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
         self._costs(plan_of, batch)
+        c.offsets = c.item_class = c.item_fen = c.parent = None  # (each item read by the costs only)
         batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
