@@ -133,7 +133,8 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
 # ---- 1. deal -------------------------------------------------------------------------------
 
 class _Spill:
-    """One Arrow IPC file per bucket, appended a batch at a time."""
+    """One Arrow IPC stream per bucket, appended a batch at a time (a stream, not a file: the
+    few-word columns stay dictionaries, whose words may change from batch to batch)."""
 
     def __init__(self, folder: str, name: str, buckets: int):
         self.paths = [os.path.join(folder, f"{name}-{b:05d}.arrow") for b in range(buckets)]
@@ -141,7 +142,7 @@ class _Spill:
 
     def write(self, b: int, batch: pa.RecordBatch) -> None:
         if self.writers[b] is None:
-            self.writers[b] = pa.ipc.new_file(self.paths[b], batch.schema, options=SPILL)
+            self.writers[b] = pa.ipc.new_stream(self.paths[b], batch.schema, options=SPILL)
         self.writers[b].write_batch(batch)
 
     def close(self) -> None:
@@ -154,6 +155,9 @@ def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
     """The input's rows dealt into bucket files by person, each with its input position; and
     files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
     source = pq.ParquetFile(path)
+    # Read as the one-bucket run reads (dictionary_columns): each bucket's engine then reads each
+    # distinct date, scheme, level or class once, not every row's string.
+    source = pq.ParquetFile(path, read_dictionary=dictionary_columns(source.schema_arrow))
     spill = _Spill(folder, "claims", buckets)
     ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
     start = 0
@@ -324,7 +328,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
         table = None
     else:
         with pa.OSFile(claims) as source:  # read, not mapped: mapped pages would count as the process's memory
-            table = pa.ipc.open_file(source).read_all()
+            table = pa.ipc.open_stream(source).read_all()
         os.unlink(claims)
     if table is not None and len(skip):
         table = table.filter(pa.array(~np.isin(np.asarray(table.column(ROW)), skip)))
