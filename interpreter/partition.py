@@ -130,6 +130,39 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     return out
 
 
+def read_claims(path: str) -> pa.Table:
+    """A claims Parquet file as one table, the few-word columns as dictionaries, a row group at
+    a time: pyarrow cannot give a nested column (the items' classes) as one dictionary across row
+    groups whose dictionaries differ ("Nested data conversions not implemented for chunked array
+    outputs"); the engine unifies the row groups' dictionaries when it combines the chunks."""
+    plain = pq.ParquetFile(path)
+    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
+    tables = []
+    for g in range(plain.num_row_groups):
+        try:
+            tables.append(words.read_row_group(g))
+        except pa.ArrowNotImplementedError:  # words changing within the row group: read plain, then cast
+            tables.append(plain.read_row_group(g).cast(words.schema_arrow))
+    return pa.concat_tables(tables) if tables else words.schema_arrow.empty_table()
+
+
+def claim_batches(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """A claims Parquet file in batches of at most `batch_size` rows, as read_claims reads it (no
+    batch spans two row groups, so none holds two dictionaries of a nested column)."""
+    plain = pq.ParquetFile(path)
+    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
+    for g in range(plain.num_row_groups):
+        done = 0
+        try:
+            for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
+                yield batch
+                done += 1
+        except pa.ArrowNotImplementedError:  # the rest of the row group read plain, then cast
+            for k, batch in enumerate(plain.iter_batches(batch_size=batch_size, row_groups=[g])):
+                if k >= done:
+                    yield batch.cast(words.schema_arrow)
+
+
 # ---- 1. deal -------------------------------------------------------------------------------
 
 class _Spill:
@@ -154,14 +187,12 @@ class _Spill:
 def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
     """The input's rows dealt into bucket files by person, each with its input position; and
     files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
-    source = pq.ParquetFile(path)
-    # Read as the one-bucket run reads (dictionary_columns): each bucket's engine then reads each
-    # distinct date, scheme, level or class once, not every row's string.
-    source = pq.ParquetFile(path, read_dictionary=dictionary_columns(source.schema_arrow))
     spill = _Spill(folder, "claims", buckets)
     ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
     start = 0
-    for batch in source.iter_batches(batch_size=READ_BATCH):
+    # Read as the one-bucket run reads (dictionaries): each bucket's engine then reads each
+    # distinct date, scheme, level or class once, not every row's string.
+    for batch in claim_batches(path, READ_BATCH):
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
@@ -469,8 +500,8 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
     if buckets == 1:  # it fits: one run in memory
-        # (ParquetFile.read, not read_table: no import of pyarrow.dataset, a third of a second)
-        table = pq.ParquetFile(claims, read_dictionary=dictionary_columns(source.schema_arrow)).read()
+        # (ParquetFile, not read_table: no import of pyarrow.dataset, a third of a second)
+        table = read_claims(claims)
         result = settle_batch(policy, table, params, money=FILE_MONEY)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
