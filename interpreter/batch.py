@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
-from .batch_kernels import encode, kernels, string_parts
+from .batch_kernels import encode, kernels, start, string_parts
 from .errors import ClaimError
 from .money import Exact
 from .policy import Result, _error
@@ -588,6 +588,7 @@ class _Run:
 
     def settle(self) -> pa.Table:
         clock = _Clock()
+        start(self.table.num_rows)  # numba's loops, where the run is big enough to pay for their start
         c = self.claims = _Claims(self.policy, self.table)
         clock("columns")
         person = self._person_codes()

@@ -333,11 +333,13 @@ class _NoPandas:
 _WORKER: dict = {}
 
 
-def _start_worker(policy_path: str, params: Optional[dict]) -> None:
+def _start_worker(policy_path: str, params: Optional[dict], claims: int = 0) -> None:
     """A worker process: the policy compiled once, and its vector plans made once, for every
-    bucket it settles."""
+    bucket it settles (about `claims` claims in all: numba started where that pays)."""
     from .batch import Plans
+    from .batch_kernels import start
     from .policy import load
+    start(claims)
     pa.set_cpu_count(1)
     keep_freed_memory()
     without_pandas().__enter__()  # a worker of `med run`: for its whole life
@@ -499,6 +501,9 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     buckets = buckets or bucket_count(total, memory, jobs)
     schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
+    if jobs == 1:  # numba started for the whole run, however small its buckets
+        from .batch_kernels import start
+        start(total)
     if buckets == 1:  # it fits: one run in memory
         # (ParquetFile, not read_table: no import of pyarrow.dataset, a third of a second)
         table = read_claims(claims)
@@ -519,19 +524,19 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
             plans = Plans()
             counts = [settle_bucket(policy, params, c, o, skip, plans) for c, o in tasks]
         else:
-            counts = _in_workers(policy_path, params, tasks, skip, jobs)
+            counts = _in_workers(policy_path, params, tasks, skip, jobs, total // jobs)
         summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
         summary.fallback = sum(f for _, _, f in counts)
         write_results(merged(outs, repeats, total), out, schema)
     return summary
 
 
-def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int) -> list:
+def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int, claims: int) -> list:
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver (spawn where there is none): no worker inherits the parent's threads or locks.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(policy_path, params)) as pool:
+                             initializer=_start_worker, initargs=(policy_path, params, claims)) as pool:
         futures = [pool.submit(_settle_in_worker, c, o, skip) for c, o in tasks]
         return [f.result() for f in futures]
