@@ -74,11 +74,13 @@ _KNOWN = {"id", "person", "year", "benefit", *_FIELDS, "paid", "patient", "accou
           "allowance", "error", "trace"}
 
 
-def result_schema(funds: Iterable[str], trace: bool) -> pa.Schema:
+def result_schema(funds: Iterable[str], trace: bool, money: pa.DataType = MONEY) -> pa.Schema:
+    """The result table's columns; `money` the type of its amounts (decimal128(18, 2), or
+    decimal64(18, 2) for the Parquet file `med run` writes: partition.py)."""
     fields = [("id", pa.string()), ("person", pa.string()), ("year", pa.int32()), ("benefit", pa.string()),
-              *((name, MONEY) for name in _FIELDS),
-              ("paid", pa.struct([(f, MONEY) for f in funds])), ("patient", MONEY),
-              ("account", MONEY), ("cash", MONEY), ("account_balance", MONEY), ("allowance", MONEY),
+              *((name, money) for name in _FIELDS),
+              ("paid", pa.struct([(f, money) for f in funds])), ("patient", money),
+              ("account", money), ("cash", money), ("account_balance", money), ("allowance", money),
               ("error", _ERROR)]
     if trace:
         fields.append(("trace", pa.list_(_STEP)))

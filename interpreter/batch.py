@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrow import all_funds, claims_from_table, result_schema, results_batch
-from .batch_kernels import encode, kernels, string_parts
+from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
+from .batch_kernels import encode, kernels, start, string_parts
 from .errors import ClaimError
 from .money import Exact
 from .policy import Result, _error
@@ -50,16 +50,19 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 FALLBACK = b"medpolicy.fallback"
 
 
-def settle_batch(policy, table, params: Optional[dict] = None, plans: Optional["Plans"] = None) -> pa.Table:
+def settle_batch(policy, table, params: Optional[dict] = None, plans: Optional["Plans"] = None,
+                 money: pa.DataType = MONEY) -> pa.Table:
     """Settle the claims of an Arrow table (or a pandas DataFrame) as one run, over columns;
     every field of every row equal to `policy.settle_table(table, params=params)`. The
     schema's metadata holds how many claims went to the scalar engine (`fallback_count`).
     `plans`: the vector plans of earlier tables settled with the same policy and parameters
-    (chunks of one year), reused rather than made again for each."""
+    (chunks of one year), reused rather than made again for each. `money`: decimal128(18, 2)
+    (the contract), or decimal64(18, 2), whose values are the engine's int64 fen as they are
+    (no copy): `med run` writes those, and Parquet readers see decimal128(18, 2) (partition.py)."""
     is_pandas = not isinstance(table, pa.Table)
     if is_pandas:
         table = pa.Table.from_pandas(table, preserve_index=False)
-    out = _Run(policy, table, params, plans).settle()
+    out = _Run(policy, table, params, plans, money).settle()
     return out.to_pandas() if is_pandas else out
 
 
@@ -71,11 +74,33 @@ def fallback_count(result: pa.Table) -> int:
 # ---- reading the columns ---------------------------------------------------------------
 
 def _column(table: pa.Table, name: str):
-    return table.column(name).combine_chunks() if name in table.column_names else None
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # (one chunk: no copy)
 
 
 def _valid(arr) -> np.ndarray:
-    return np.asarray(pc.is_valid(arr), dtype=bool) if arr is not None else None
+    """Whether each value is given: the validity bitmap unpacked (pyarrow's conversion to numpy
+    is slower and, on first use, imports pandas)."""
+    if arr is None:
+        return None
+    n, nulls = len(arr), arr.null_count
+    if nulls == 0:
+        return np.ones(n, bool)
+    if nulls == n:
+        return np.zeros(n, bool)
+    bitmap = arr.buffers()[0]
+    if bitmap is None or pa.types.is_union(arr.type) or pa.types.is_dictionary(arr.type):
+        return np.asarray(pc.is_valid(arr), dtype=bool)
+    return _unpack(bitmap, arr.offset, n)
+
+
+def _unpack(bitmap: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """An Arrow bitmap's bits offset..offset+n as a bool array."""
+    first, last = offset // 8, (offset + n + 7) // 8
+    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8, last - first, first), bitorder="little")
+    return bits[offset % 8:offset % 8 + n].view(bool)
 
 
 def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +119,12 @@ def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
     """A dictionary array's values through `of_words` (numpy, one per dictionary word) per row."""
     per_word = np.append(of_words(arr.dictionary), missing)
-    index = np.asarray(arr.indices.fill_null(-1), dtype=np.int64)
-    values = per_word[index]  # -1: the `missing` value appended
+    indices = arr.indices
+    kind = np.dtype(f"int{indices.type.bit_width}")
+    index = np.frombuffer(indices.buffers()[1], kind, len(indices), indices.offset * kind.itemsize)
+    if indices.null_count:
+        index = np.where(_valid(indices), index, -1)  # -1: the `missing` value appended
+    values = per_word.take(index)  # (the indices as Parquet gave them, int32: no int64 copy)
     return values, values != missing
 
 
@@ -107,7 +136,10 @@ def _plain_strings(arr):
 
 
 def _fen(arr) -> np.ndarray:
-    """A decimal128(18, 2) array's values as int64 fen (its low 64 bits: the values are small)."""
+    """A decimal128(18, 2) (or decimal64(18, 2)) array's values as int64 fen (its low 64 bits:
+    the values are small)."""
+    if arr.type.byte_width == 8:
+        return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr)].copy()
     words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)
     return words[arr.offset:arr.offset + len(arr), 0].copy()
 
@@ -299,7 +331,7 @@ class _Claims:
     def _items(self, arr) -> np.ndarray:
         n = self.n
         self.offsets = np.zeros(n + 1, np.int64)
-        self.item_class = self.item_fen = np.zeros(0, np.int64)
+        self.item_class = self.item_fen = self.parent = np.zeros(0, np.int64)
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
         fields = {f.name for f in arr.type.value_type}
@@ -309,7 +341,7 @@ class _Claims:
         lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
-        parent = np.repeat(np.arange(n), lengths)
+        parent = self.parent = np.repeat(np.arange(n), lengths)  # each item's claim
         good = _valid(items)
         for name in fields - {"class", "amount"}:
             good &= ~_valid(pc.struct_field(items, name))
@@ -546,8 +578,9 @@ class Plans:
 
 
 class _Run:
-    def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None):
-        self.policy, self.table = policy, table
+    def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None,
+                 money: pa.DataType = MONEY):
+        self.policy, self.table, self.money_type = policy, table, money
         self.given = params
         self.params = policy.bind(params)
         self.funds = all_funds(policy)
@@ -555,6 +588,7 @@ class _Run:
 
     def settle(self) -> pa.Table:
         clock = _Clock()
+        start(self.table.num_rows)  # numba's loops, where the run is big enough to pay for their start
         c = self.claims = _Claims(self.policy, self.table)
         clock("columns")
         person = self._person_codes()
@@ -568,8 +602,10 @@ class _Run:
         if hi is not None:
             row_ok &= c.ordinal <= hi
         batch = self._whole_persons(person, row_ok)
+        c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
         self._costs(plan_of, batch)
+        c.offsets = c.item_class = c.item_fen = c.parent = None  # (each item read by the costs only)
         batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
@@ -683,7 +719,7 @@ class _Run:
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
         c = self.claims
         ok = np.ones(c.n, bool)
-        parent = np.repeat(np.arange(c.n), np.diff(c.offsets))
+        parent = c.parent
         for j, v in enumerate(self.vplans):
             if all(v.item_ok):
                 continue
@@ -695,13 +731,15 @@ class _Run:
     def _costs(self, plan_of, batch) -> None:
         c = self.claims
         n = c.n
-        fen = np.minimum(c.item_fen, MAX_PERSON_FEN)
-        parent = np.repeat(np.arange(n), np.diff(c.offsets))
+        fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
+        parent = c.parent
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
         pre = np.zeros(len(fen), np.int64)
-        item_plan = plan_of[parent] if len(parent) else np.zeros(0, np.int64)
-        for j, v in enumerate(self.vplans):
+        prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
+        item_plan = plan_of.take(parent) if prepaid else None
+        for j in prepaid:
+            v = self.vplans[j]
             for code, tiers in enumerate(v.item_prepay):
                 if tiers is None:
                     continue
@@ -712,7 +750,7 @@ class _Run:
                     m = m & ~t
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0), c.offsets)
-        self.prepay = _segment_sum(pre, c.offsets)
+        self.prepay = _segment_sum(pre, c.offsets) if prepaid else np.zeros(n, np.int64)
         eligible = self.total - self.excluded - self.prepay
         first = np.zeros(n, np.int64)
         for j, v in enumerate(self.vplans):
@@ -810,7 +848,7 @@ class _Run:
     # -- output --
     def _assemble(self, batch, out: "_Out", plan_of, clock, handed) -> pa.Table:
         c = self.claims
-        schema = result_schema(self.funds, False)
+        schema = result_schema(self.funds, False)  # (the scalar engine's rows, as settle_table's)
         scalar_rows = np.flatnonzero(~batch & ~handed)
         parts, positions = [], []
         if len(scalar_rows):
@@ -830,7 +868,8 @@ class _Run:
             order = np.argsort(where)
             theirs, where = pa.concat_tables(parts).take(pa.array(order)).combine_chunks(), where[order]
         clock("scalar fallback")
-        table = self._batch_table(out, plan_of, schema, batch, theirs, where) if batch.any() else theirs
+        table = self._batch_table(out, plan_of, result_schema(self.funds, False, self.money_type), batch, theirs, where) \
+            if batch.any() else theirs.cast(result_schema(self.funds, False, self.money_type))
         clock("result columns")
         meta = {FALLBACK: str(len(scalar_rows) + int(handed.sum())).encode()}
         return table.replace_schema_metadata(meta)
@@ -843,7 +882,7 @@ class _Run:
         per_plan = lambda values, last: np.asarray([*values, last])[plans]  # noqa: E731
         failed = per_plan([v.error is not None for v in self.vplans], False)
         ok = ~failed
-        patch = _Patch(theirs, where)
+        patch = _Patch(theirs, where, self.money_type)
 
         def money(name, fen, valid, column=None):
             return patch.money(column if column is not None else theirs.column(name), fen, valid)
@@ -887,13 +926,15 @@ class _Run:
 class _Patch:
     """Rows of another engine (`theirs`, at input positions `where`) written over columns."""
 
-    def __init__(self, theirs: pa.Table, where: np.ndarray):
-        self.theirs, self.where = theirs, where
+    def __init__(self, theirs: pa.Table, where: np.ndarray, money: pa.DataType = MONEY):
+        self.theirs, self.where, self.money_type = theirs, where, money
         self.n_theirs = len(where)
         # Money columns of the same amounts (cash and patient; account, its balance and the
         # allowance, all 0) share one values buffer, each its own validity: a 16 MB buffer per
         # million rows written, and its memory faulted in, once, not per column.
         self.words: dict = {}
+        self.patched: set = set()   # ids of amounts patched in place
+        self.validity: dict = {}    # (id of ours, theirs) -> patched validity, shared like the words
 
     def flags(self, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
         if not self.n_theirs:
@@ -907,11 +948,27 @@ class _Patch:
         if self.n_theirs:
             column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             theirs = _fen(column)
-            valid = self.flags(valid, np.asarray(pc.is_valid(column), dtype=bool))
+            given = _valid(column)
+            shared = (id(valid), given.tobytes())
+            if shared not in self.validity:  # (valid kept with it: its id is not reused meanwhile)
+                self.validity[shared] = (valid, self.flags(valid, given))
+            valid = self.validity[shared][1]
         key = (id(fen), None if theirs is None else theirs.tobytes())
         if key not in self.words:  # (fen kept with its words: its id is not reused while the key is)
-            self.words[key] = (fen, _words(fen if theirs is None else self.flags(fen, theirs)))
-        return _with_validity(pa.decimal128(18, 2), self.words[key][1], valid)
+            if theirs is None:
+                values = fen
+            elif id(fen) not in self.patched and fen.flags.writeable:
+                # The first column over these amounts takes theirs in place (nothing reads the
+                # engine's amounts after this: no 8 MB copy a million rows); a later column over
+                # them with other rows of theirs patches a copy at the same rows.
+                fen[self.where] = theirs
+                self.patched.add(id(fen))
+                values = fen
+            else:
+                values = self.flags(fen, theirs)
+            # decimal64's values are the fen themselves; decimal128's two words a row.
+            self.words[key] = (fen, values if self.money_type.byte_width == 8 else _words(values))
+        return _with_validity(self.money_type, self.words[key][1], valid)
 
     def text(self, arr: pa.Array, name: str) -> pa.Array:
         """A column of strings or structs: ours and theirs side by side, then one take."""
@@ -1088,10 +1145,18 @@ def _with_validity(kind: pa.DataType, values: np.ndarray, valid: Optional[np.nda
 
 
 def _segment_sum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Sum of each row's items (exact int64: a cumulative sum and its differences)."""
-    cs = np.zeros(len(values) + 1, np.int64)
-    np.cumsum(values, out=cs[1:])
-    return cs[offsets[1:]] - cs[offsets[:-1]]
+    """Sum of each row's items (exact int64), by np.add.reduceat over the rows' first items (no
+    cumulative array of every item); a row of no items sums to 0."""
+    n = len(offsets) - 1
+    sums = np.zeros(n, np.int64)
+    starts = offsets[:-1]
+    k = int(np.searchsorted(starts, len(values)))  # rows from k on start past the last item: empty
+    if k:
+        sums[:k] = np.add.reduceat(values, starts[:k])
+        empty = offsets[1:k + 1] == starts[:k]
+        if empty.any():  # (reduceat gives an empty row the next row's first item)
+            sums[:k][empty] = 0
+    return sums
 
 
 def _round_div(num: np.ndarray, den: int) -> np.ndarray:

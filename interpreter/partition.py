@@ -23,9 +23,11 @@ they fit `memory` (docs/scale.md has the measured figures).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -39,12 +41,18 @@ from .jobs import cores
 
 ROW = "row"
 ROW_GROUP = 1 << 17          # output rows per row group, whatever the partitioning
-READ_BATCH = 1 << 16         # input rows read at a time while dealing
+READ_BATCH = 1 << 16         # rows of a spill file's batch
+DEAL_BATCH = 1 << 18         # input rows read at a time while dealing (64k: reading took twice the CPU)
 DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
 CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
 BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
-SPILL = pa.ipc.IpcWriteOptions(compression="lz4")  # spill files: less disk for little CPU
+SPILL = pa.ipc.IpcWriteOptions(compression=None)  # spill files uncompressed: lz4 cost 0.35 CPU s a million claims
+# Money as the engine computes it, int64 fen, given to the writer as decimal64(18, 2): no
+# conversion to decimal128's two words a row, and Parquet stores it as INT64 decimals either way;
+# readers see decimal128(18, 2) (the file keeps no Arrow schema). Older pyarrow: decimal128.
+_NEW_PARQUET = int(pa.__version__.split(".")[0]) >= 19
+FILE_MONEY = pa.decimal64(18, 2) if _NEW_PARQUET and hasattr(pa, "decimal64") else pa.decimal128(18, 2)
 
 
 @dataclass
@@ -97,6 +105,12 @@ def string_hash(arr: pa.Array) -> np.ndarray:
     return np.where(valid, h, np.uint64(0))
 
 
+def file_schema(policy) -> pa.Schema:
+    """The columns of the results' file as the engine hands them to the writer (FILE_MONEY)."""
+    from .arrow import all_funds, result_schema
+    return result_schema(all_funds(policy), False, FILE_MONEY)
+
+
 def dictionary_columns(schema: pa.Schema) -> list[str]:
     """The claim columns of few distinct words (dates, schemes, levels, item classes) that are
     best read as Parquet stores them, as dictionaries: each word is then parsed once."""
@@ -117,10 +131,44 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     return out
 
 
+def read_claims(path: str) -> pa.Table:
+    """A claims Parquet file as one table, the few-word columns as dictionaries, a row group at
+    a time: pyarrow cannot give a nested column (the items' classes) as one dictionary across row
+    groups whose dictionaries differ ("Nested data conversions not implemented for chunked array
+    outputs"); the engine unifies the row groups' dictionaries when it combines the chunks."""
+    plain = pq.ParquetFile(path)
+    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
+    tables = []
+    for g in range(plain.num_row_groups):
+        try:
+            tables.append(words.read_row_group(g))
+        except pa.ArrowNotImplementedError:  # words changing within the row group: read plain, then cast
+            tables.append(plain.read_row_group(g).cast(words.schema_arrow))
+    return pa.concat_tables(tables) if tables else words.schema_arrow.empty_table()
+
+
+def claim_batches(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """A claims Parquet file in batches of at most `batch_size` rows, as read_claims reads it (no
+    batch spans two row groups, so none holds two dictionaries of a nested column)."""
+    plain = pq.ParquetFile(path)
+    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
+    for g in range(plain.num_row_groups):
+        done = 0
+        try:
+            for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
+                yield batch
+                done += 1
+        except pa.ArrowNotImplementedError:  # the rest of the row group read plain, then cast
+            for k, batch in enumerate(plain.iter_batches(batch_size=batch_size, row_groups=[g])):
+                if k >= done:
+                    yield batch.cast(words.schema_arrow)
+
+
 # ---- 1. deal -------------------------------------------------------------------------------
 
 class _Spill:
-    """One Arrow IPC file per bucket, appended a batch at a time."""
+    """One Arrow IPC stream per bucket, appended a batch at a time (a stream, not a file: the
+    few-word columns stay dictionaries, whose words may change from batch to batch)."""
 
     def __init__(self, folder: str, name: str, buckets: int):
         self.paths = [os.path.join(folder, f"{name}-{b:05d}.arrow") for b in range(buckets)]
@@ -128,7 +176,7 @@ class _Spill:
 
     def write(self, b: int, batch: pa.RecordBatch) -> None:
         if self.writers[b] is None:
-            self.writers[b] = pa.ipc.new_file(self.paths[b], batch.schema, options=SPILL)
+            self.writers[b] = pa.ipc.new_stream(self.paths[b], batch.schema, options=SPILL)
         self.writers[b].write_batch(batch)
 
     def close(self) -> None:
@@ -140,11 +188,12 @@ class _Spill:
 def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
     """The input's rows dealt into bucket files by person, each with its input position; and
     files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
-    source = pq.ParquetFile(path)
     spill = _Spill(folder, "claims", buckets)
     ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
     start = 0
-    for batch in source.iter_batches(batch_size=READ_BATCH):
+    # Read as the one-bucket run reads (dictionaries): each bucket's engine then reads each
+    # distinct date, scheme, level or class once, not every row's string.
+    for batch in claim_batches(path, DEAL_BATCH):
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
@@ -245,24 +294,56 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    m_trim_threshold, m_top_pad, m_mmap_threshold, m_arena_max = -1, -2, -3, -8
+    # One arena: Arrow's reader and writer threads would otherwise each grow an arena of their
+    # own, whose pages are fresh (faulted in) where the main arena's freed ones would do.
     if not all(mallopt(option, value) == 1 for option, value in
-               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20))):
+               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
         return False
     pa.set_memory_pool(pa.system_memory_pool())
     return True
 
 
+@contextlib.contextmanager
+def without_pandas():
+    """pyarrow imports pandas on its first conversion of Python values or to numpy (to ask whether
+    a value is a pandas object): 0.3-0.5 CPU s of a fresh `med run`, which never hands it one. So
+    while the run goes, where pandas is not imported yet, importing it fails at once (pyarrow then
+    takes it as not installed; where pandas is really needed, after, it is imported again)."""
+    if "pandas" in sys.modules:
+        yield
+        return
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (a None in sys.modules would not do: pyarrow's
+    compiled import takes the None for the module)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is not loaded while `med run` settles Parquet", name=name)
+        return None
+
+
 _WORKER: dict = {}
 
 
-def _start_worker(policy_path: str, params: Optional[dict]) -> None:
+def _start_worker(policy_path: str, params: Optional[dict], claims: int = 0) -> None:
     """A worker process: the policy compiled once, and its vector plans made once, for every
-    bucket it settles."""
+    bucket it settles (about `claims` claims in all: numba started where that pays)."""
     from .batch import Plans
+    from .batch_kernels import start
     from .policy import load
+    start(claims)
     pa.set_cpu_count(1)
     keep_freed_memory()
+    without_pandas().__enter__()  # a worker of `med run`: for its whole life
     _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
@@ -274,15 +355,14 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
     """One bucket's claims settled as one run by the columnar engine, written with their input
     positions to `out`; rows in `skip` (ids given twice) are left out. Returns (rows, errors,
     claims settled by the scalar engine)."""
-    from .arrow import all_funds, result_schema
     from .batch import fallback_count, settle_batch
 
-    schema = result_schema(all_funds(policy), False).append(pa.field(ROW, pa.int64()))
+    schema = file_schema(policy).append(pa.field(ROW, pa.int64()))
     if not os.path.exists(claims):
         table = None
     else:
         with pa.OSFile(claims) as source:  # read, not mapped: mapped pages would count as the process's memory
-            table = pa.ipc.open_file(source).read_all()
+            table = pa.ipc.open_stream(source).read_all()
         os.unlink(claims)
     if table is not None and len(skip):
         table = table.filter(pa.array(~np.isin(np.asarray(table.column(ROW)), skip)))
@@ -291,7 +371,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
             pass
         return 0, 0, 0
     rows = table.column(ROW)
-    result = settle_batch(policy, table.drop_columns([ROW]), params, plans)
+    result = settle_batch(policy, table.drop_columns([ROW]), params, plans, FILE_MONEY)
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows)
     with pa.ipc.new_file(out, schema, options=SPILL) as w:
@@ -374,11 +454,19 @@ def writer_options(schema: pa.Schema) -> dict:
     for f in schema:
         leaves += [f"{f.name}.{c.name}" for c in f.type] if pa.types.is_struct(f.type) else [f.name]
     options = {"use_dictionary": few, "write_statistics": [n for n in leaves if n not in ("id", "person")]}
-    if int(pa.__version__.split(".")[0]) >= 19:  # money as Parquet's INT64 decimals: smaller, quicker
+    if _NEW_PARQUET:  # money as Parquet's INT64 decimals: smaller, quicker
         options["store_decimal_as_integer"] = True
         # ... delta-encoded (bit-packed differences): a third smaller again and quicker to write
         options["column_encoding"] = {n: "DELTA_BINARY_PACKED" for n in _money_leaves(schema)}
+    if any(pa.types.is_decimal(t) and t.byte_width == 8 for t in _leaf_types(schema)):
+        # No Arrow schema in the file: readers then take the INT64 decimals as decimal128(18, 2),
+        # as they did when the writer was given decimal128 (every other column reads back the same).
+        options["store_schema"] = False
     return options
+
+
+def _leaf_types(schema: pa.Schema) -> list:
+    return [c.type for f in schema for c in (f.type if pa.types.is_struct(f.type) else [f])]
 
 
 def _money_leaves(schema: pa.Schema) -> list[str]:
@@ -405,7 +493,6 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
     (default: every core from BIG_ROWS claims). Raises OSError when a file cannot be read or
     written. `buckets` overrides the number of buckets the budget gives."""
-    from .arrow import all_funds, result_schema
     from .batch import Plans, fallback_count, settle_batch
 
     source = pq.ParquetFile(claims)
@@ -413,12 +500,15 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     jobs = max(jobs or default_jobs(total), 1)
     memory = memory or DEFAULT_MEMORY
     buckets = buckets or bucket_count(total, memory, jobs)
-    schema = result_schema(all_funds(policy), False)
+    schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
+    if jobs == 1:  # numba started for the whole run, however small its buckets
+        from .batch_kernels import start
+        start(total)
     if buckets == 1:  # it fits: one run in memory
-        # (ParquetFile.read, not read_table: no import of pyarrow.dataset, a third of a second)
-        table = pq.ParquetFile(claims, read_dictionary=dictionary_columns(source.schema_arrow)).read()
-        result = settle_batch(policy, table, params)
+        # (ParquetFile, not read_table: no import of pyarrow.dataset, a third of a second)
+        table = read_claims(claims)
+        result = settle_batch(policy, table, params, money=FILE_MONEY)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
         write_results(_windows(result.replace_schema_metadata(None)), out, schema)
@@ -435,19 +525,19 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
             plans = Plans()
             counts = [settle_bucket(policy, params, c, o, skip, plans) for c, o in tasks]
         else:
-            counts = _in_workers(policy_path, params, tasks, skip, jobs)
+            counts = _in_workers(policy_path, params, tasks, skip, jobs, total // jobs)
         summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
         summary.fallback = sum(f for _, _, f in counts)
         write_results(merged(outs, repeats, total), out, schema)
     return summary
 
 
-def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int) -> list:
+def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int, claims: int) -> list:
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver (spawn where there is none): no worker inherits the parent's threads or locks.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(policy_path, params)) as pool:
+                             initializer=_start_worker, initargs=(policy_path, params, claims)) as pool:
         futures = [pool.submit(_settle_in_worker, c, o, skip) for c, o in tasks]
         return [f.result() for f in futures]

@@ -2,13 +2,14 @@
 bytes one process gives, for Parquet (the columnar engine) and JSON lines (the scalar engine)."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import medpolicy
-from medpolicy.arrow import claims_table
+from medpolicy.arrow import all_funds, claims_table, result_schema
 from medpolicy.cli import main
 from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool
@@ -56,6 +57,17 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     assert repeat[0]["error"] is None and repeat[1]["error"]["code"] == "duplicate-id"
     late = [r for r in got if r["id"] == "late"]
     assert late[0]["error"]["field"] == "scheme" and late[1]["error"] is None
+    # Row groups of 50 claims, each with its own dictionaries of dates and item classes (pyarrow
+    # cannot read a nested column's dictionaries across them at once): the same bytes.
+    pq.write_table(claims_table(claims), tmp_path / "groups.parquet", row_group_size=50)
+    for buckets in (1, 3):
+        run_parquet(policy, POLICY, None, str(tmp_path / "groups.parquet"), str(tmp_path / "g.parquet"), jobs=1,
+                    buckets=buckets)
+        assert (tmp_path / "g.parquet").read_bytes() == one
+    # Money is handed to the writer as decimal64 (the engine's fen as they are), and read back as
+    # the contract's decimal128(18, 2); pandas, kept out of `med run` above, still loads after it.
+    assert pq.read_schema(outs["cli"]).equals(result_schema(all_funds(policy), False))
+    assert pq.read_table(outs["cli"]).to_pandas()["patient"].dropna().map(type).eq(Decimal).all()
 
 
 def test_jobs_write_the_json_lines_one_process_writes(tmp_path):
