@@ -326,26 +326,27 @@ def _skip_list(desc, at):
 
 
 @njit(**_NUMBA)
-def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, prepay, first_share, scale, exact_room,
-                widths, out_deductible, out_patient, out_paid, snaps):
+def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out, snaps):
     """batch._Step.run for every row, a person-year at a time: the rows sorted by person and
-    scheme, then date (ties in input order); a new person-year where the person, scheme or year
-    changes. Row t is under plan plan_of[t] (its description at desc[starts[plan]]); every per-row
-    array (the costs in, the outputs) in that order, gathered and scattered by the caller (numpy's
-    gathers overlap their memory reads; this loop's would wait on each). A person-year's
-    accumulators (settle.Year: stays per benefit and per (benefit, level), deductibles, yearly
-    deductible levels, eligible cost, pools exact and rounded, burdens; `widths` their columns)
-    are a few numbers while its claims are settled, never a table of every year.
+    scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
+    << bits | plan: a new person-year where the key's high bits change, row t's plan the low
+    bits (its description at desc[starts[plan]]; shifts, not divisions, which cost as much as
+    the rest of a claim). costs[t] = (total, eligible, pre-payments, first
+    share); out[:, t] = (deductible, patient, each fund's payment) written here. The caller
+    gathers and scatters them in this order (numpy's gathers overlap their memory reads; this
+    loop's would wait on each). A person-year's accumulators (settle.Year: stays per
+    benefit, deductibles, yearly deductible levels, eligible cost per benefit, stays per
+    (benefit, level), pools exact and rounded, burdens, the pools' fractions as numerator and
+    denominator; `widths` their columns) are a few local numbers while its claims are settled.
 
     Returns each row's state (0 settled; 1 the year goes to the scalar engine from this claim,
     which is not committed; 2 a later claim of such a year), each row's person-year, and how many
     years went to the scalar engine: the first len(snaps) of them leave their accumulators as they
-    were before that claim in snaps[i] (the columns side by side as `acc` holds them, the pools'
-    fractions as numerators and denominators last, then the year's number); for more, the caller
-    calls again with room for them. A cap point's fraction is kept as integers while its products stay
-    within `exact_room`; past it (where the steps use Python's Fraction) the year goes to the
-    scalar engine."""
-    n = len(person_scheme)
+    were before that claim in snaps[i] (the columns side by side as `acc` holds them, then the
+    year's number); for more, the caller calls again with room for them. A cap point's fraction
+    is kept as integers while its products stay within `exact_room`; past it (where the steps use
+    Python's Fraction) the year goes to the scalar engine."""
+    n = len(keys)
     state = np.zeros(n, np.int8)
     pyear = np.empty(n, np.int64)
     nb, nstay, npool, nburden = widths[0], widths[1], widths[2], widths[3]
@@ -358,7 +359,7 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
     burden, frac_num, frac_den = acc[o:o + nburden], acc[o + nburden:o + nburden + npool], \
         acc[o + nburden + npool:o + nburden + 2 * npool]
     lost_years, y, dead = 0, -1, False
-    funds = np.zeros(out_paid.shape[0], np.int64)
+    funds = np.zeros(out.shape[0] - 2, np.int64)
     # each layer's update, committed after the claim: (burden key or -1, burden, its keys' position, pay, paid)
     up_burden_key = np.empty(16, np.int64)
     up_burden = np.empty(16, np.int64)
@@ -370,8 +371,7 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
     before = np.empty(64, np.int64)
     after = np.empty(64, np.int64)
     for t in range(n):
-        r = t
-        if t == 0 or person_scheme[t] != person_scheme[t - 1] or year[t] != year[t - 1]:
+        if t == 0 or (keys[t] >> bits) != (keys[t - 1] >> bits):
             y += 1
             dead = False
             acc[:] = 0
@@ -380,12 +380,12 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
         if dead:
             state[t] = 2
             continue
-        d = starts[plan_of[r]]
+        d = starts[keys[t] & ((1 << bits) - 1)]
         kind = desc[d]
         if kind == 0:  # the claim's error row; the year does not move
             continue
         if kind == 1:  # not covered: the patient pays it all
-            out_patient[r] = total[r]
+            out[1, t] = costs[t, 0]
             continue
         b, counts_stay, stay = desc[d + 1], desc[d + 2], desc[d + 3]
         ded_amount, reducible, ded_base, static_ref = desc[d + 4], desc[d + 5], desc[d + 6], desc[d + 7]
@@ -406,7 +406,7 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
         at = _skip_list(desc, at)
         funds_at = at
         at = _skip_list(desc, at)
-        eligible = eligible_of[r]
+        eligible = costs[t, 1]
 
         # the deductible (settle.deductible_due, reduced)
         due, target, has_target = 0, 0, False
@@ -499,7 +499,7 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
             exact_num, exact_den = 0, 1
             above = 0
             if base_kind == 0:  # on the year's burden
-                counted = burden_claim + (prepay[r] if counts_prepay else first_share[r] if with_first else 0)
+                counted = burden_claim + (costs[t, 2] if counts_prepay else costs[t, 3] if with_first else 0)
                 up_burden_key[li], up_burden[li] = burden_key, burden[burden_key] + counted
                 if has_rate == 0 or not_covered:
                     continue
@@ -553,7 +553,7 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
                 continue
             else:  # on what remains
                 remaining = eligible - paid_so_far - (charged if above_deductible else 0) \
-                    + (first_share[r] if with_first else 0)
+                    + (costs[t, 3] if with_first else 0)
                 lpay = max(remaining, 0) * share_l
             # _layer_paid: the layer's caps, then the increase of its rounded pools
             for i in range(desc[lcaps_at]):
@@ -603,11 +603,11 @@ def settle_rows(person_scheme, year, plan_of, desc, starts, total, eligible_of, 
             lost_years += 1
             continue
 
-        out_deductible[r] = charged
+        out[0, t] = charged
         for i in range(desc[funds_at]):
             f = desc[funds_at + 1 + i]
-            out_paid[f, r] = funds[f]
-        out_patient[r] = total[r] - paid_so_far
+            out[2 + f, t] = funds[f]
+        out[1, t] = costs[t, 0] - paid_so_far
 
         # the commit (engine._commit): the year's changes, in one place
         if counts_stay:

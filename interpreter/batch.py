@@ -741,8 +741,9 @@ class _Run:
         self.year[rows] = _years(c.ordinal[rows])
         self.loops = kernels(len(rows))  # (the commits' adds: decided once for the run's size)
         described = _describe(self.vplans, self.funds) if self.loops is not None else None
-        if described is not None:
-            return self._waves_compiled(person, plan_of, rows, out, handed, *described)
+        settled = None if described is None else self._waves_compiled(person, plan_of, rows, out, handed, *described)
+        if settled is not None:
+            return settled
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
@@ -770,26 +771,37 @@ class _Run:
 
     def _waves_compiled(self, person, plan_of, rows, out, handed, desc, starts):
         """The waves as one compiled kernel (_batch_loops.settle_rows) over every row, a
-        person-year at a time, each row's plan read from its description: the steps' values."""
+        person-year at a time, each row's plan read from its description: the steps' values.
+        None where the rows' keys would not fit in int64 (the steps then settle them)."""
         c, k = self.claims, self.keys
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
+        year = self.year[rows]
+        y0, bits = int(year.min()), max(len(self.vplans) - 1, 1).bit_length()
+        span = int(year.max()) - y0 + 1
+        if (int(person_scheme.max()) + 1) * span << bits >= 1 << 62:
+            return None
         order = _sort_order(person_scheme, c.ordinal[rows])  # by person and scheme, then date
+        keys = ((person_scheme * span + (year - y0)) << bits | plan_of[rows])[order]
         rows = rows[order]
+        # (a claim's four costs side by side, then one gather of their rows: a quarter of the
+        # reads from memory four gathers would wait on)
+        costs = np.empty((c.n, 4), np.int64)
+        for j, cost in enumerate((self.total, self.eligible, self.prepay, self.first_share)):
+            costs[:, j] = cost
+        costs = costs.take(rows, axis=0)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1)], np.int64)
-        n, room = len(rows), 16
+        room = _SNAPSHOT_ROOM
         while True:
-            deductible, patient = np.zeros(n, np.int64), np.zeros(n, np.int64)
-            paid = np.zeros((len(self.funds), n), np.int64)
+            settled = np.zeros((2 + len(self.funds), len(rows)), np.int64)
             snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + 1), np.int64)
-            state, pyear, lost = self.loops.settle_rows(
-                person_scheme[order], self.year[rows], plan_of[rows], desc, starts, self.total[rows],
-                self.eligible[rows], self.prepay[rows], self.first_share[rows], self.scale, _EXACT_LIMIT // 4,
-                widths, deductible, patient, paid, snaps)
+            state, pyear, lost = self.loops.settle_rows(keys, bits, costs, desc, starts, self.scale,
+                                                        _EXACT_LIMIT // 4, widths, settled, snaps)
             if lost <= room:
                 break
             room = lost  # (rare: years handed over at a cap point) once more, with room for every one
-        out.deductible[rows], out.patient[rows], out.paid_all[:, rows] = deductible, patient, paid
+        for column, values in zip([out.deductible, out.patient, *out.paid.values()], settled):
+            column[rows] = values  # (scatters from contiguous rows: a fifth of a gather's time)
         handed[rows[state > 0]] = True
         self.pyear_of = np.full(c.n, -1, np.int64)
         self.pyear_of[rows] = pyear
@@ -1260,14 +1272,14 @@ class _Out:
     def __init__(self, n: int, funds: list):
         self.deductible = np.zeros(n, np.int64)
         self.patient = np.zeros(n, np.int64)
-        self.paid_all = np.zeros((len(funds), n), np.int64)  # a row per fund (the kernel writes them by index)
-        self.paid = {f: self.paid_all[i] for i, f in enumerate(funds)}
+        self.paid = {f: np.zeros(n, np.int64) for f in funds}
 
 
 # ---- one vectorised step: the k-th claim of many persons, under one plan --------------------
 
 _NONE = np.iinfo(np.int64).max
 _EXACT_LIMIT = 1 << 62  # a cap point's fraction in int64 while 4x its largest product stays below this
+_SNAPSHOT_ROOM = 16     # years the compiled kernel hands over that a call has room for (more: called again)
 
 
 class _Step:
