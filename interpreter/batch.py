@@ -1595,7 +1595,7 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """np.lexsort((positions, second, first)) for non-negative keys, as one sort of one integer
     key when it fits in 63 bits (a quarter of the time); a small key sorts by radix."""
     n = len(first)
-    lo = int(second.min(initial=0))
+    lo = int(second.min()) if n else 0  # (not min(initial=0): dates are ordinals ~739,000, the counts' span)
     span_f, span_s = int(first.max(initial=0)) + 1, int(second.max(initial=0)) - lo + 1
     loops = kernels(n)
     if loops is not None and span_f + span_s <= 4 * n + 4096:  # two counting sorts, O(n + spans)
@@ -1614,7 +1614,7 @@ def _wave_order(rows, person_scheme, ordinal, year, shape) -> tuple:
     year, a step's rows together. Returns (rows, person-year, rank) in that order and the number
     of person-years. With the loops, one compiled pass (the same values)."""
     n = len(rows)
-    lo = int(ordinal.min(initial=0))
+    lo = int(ordinal.min()) if n else 0
     span_f, span_s = int(person_scheme.max(initial=0)) + 1, int(ordinal.max(initial=0)) - lo + 1
     loops = kernels(n)
     if loops is not None and span_f + span_s <= 4 * n + 4096:
