@@ -14,9 +14,12 @@ How a run goes:
    scalar engine (`settle_all`), so a person's year is never split between the engines.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
-4. *waves*: the k-th claim (by date, ties in input order) of every person is settled in one
-   vectorised step per plan, the year's accumulators (stays, deductibles, eligible cost, pools,
-   burdens) held as arrays per person-year and carried from wave to wave.
+4. *waves*: each person-year's claims in date order (ties in input order). With numba, one
+   compiled kernel (`_batch_loops.settle_rows`) settles every claim, a person-year at a time,
+   reading its plan from int64 numbers (`_describe`); without it, the k-th claim of every person
+   is settled in one vectorised step per plan shape (`_Step`), the year's accumulators (stays,
+   deductibles, eligible cost, pools, burdens) held as arrays per person-year and carried from
+   wave to wave. Both give the same values.
 A cap point that is not a whole number of 1/S fen (the eligible cost above the point where the
 basic cap stopped, for a layer above it) sends that person to the scalar engine too.
 
