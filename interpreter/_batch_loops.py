@@ -320,9 +320,45 @@ def _paid(desc, at, pools, rounded, pay, scale):
 
 
 @njit(**_NUMBA)
-def _skip_list(desc, at):
-    """The position after a counted list of single numbers."""
-    return at + 1 + desc[at]
+def _positions(desc, starts):
+    """Where each list of each settled plan's description starts (settle_rows reads them so, not by
+    walking the counts on every claim): the deductible's stays counted, the caps that waive it,
+    the scope, the bands, the caps, the pools, the funds, the layers' count; then for each layer
+    its numbers, bands, caps, pools, thresholds and groups."""
+    pos = np.zeros((len(starts), 8 + 6 * 16), np.int64)
+    for p in range(len(starts)):
+        d = starts[p]
+        if desc[d] != 2:
+            continue
+        at = d + 16
+        for i in range(7):
+            pos[p, i] = at
+            width = 2 if i == 1 or i == 3 else 3 if i == 4 else 1
+            at += 1 + width * desc[at]
+        pos[p, 7] = at
+        layers = desc[at]
+        at += 1
+        for li in range(layers):
+            q = 8 + 6 * li
+            pos[p, q] = at
+            at += 10
+            pos[p, q + 1] = at
+            at += 1 + 2 * desc[at]
+            pos[p, q + 2] = at
+            at += 1 + 2 * desc[at]
+            pos[p, q + 3] = at
+            at += 1 + desc[at]
+            pos[p, q + 4] = at  # count, then (amount, counts, count of burdens summed, their keys)
+            count = desc[at]
+            at += 1
+            for i in range(count):
+                at += 3 + desc[at + 2]
+            pos[p, q + 5] = at
+            count = desc[at]
+            at += 1
+            for g in range(count):
+                at += 1 + desc[at]
+    return pos
 
 
 @njit(**_NUMBA)
@@ -347,6 +383,7 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
     is kept as integers while its products stay within `exact_room`; past it (where the steps use
     Python's Fraction) the year goes to the scalar engine."""
     n = len(keys)
+    where = _positions(desc, starts)
     state = np.zeros(n, np.int8)
     pyear = np.empty(n, np.int64)
     nb, nstay, npool, nburden = widths[0], widths[1], widths[2], widths[3]
@@ -380,7 +417,8 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
         if dead:
             state[t] = 2
             continue
-        d = starts[keys[t] & ((1 << bits) - 1)]
+        plan = keys[t] & ((1 << bits) - 1)
+        d = starts[plan]
         kind = desc[d]
         if kind == 0:  # the claim's error row; the year does not move
             continue
@@ -391,21 +429,9 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
         ded_amount, reducible, ded_base, static_ref = desc[d + 4], desc[d + 5], desc[d + 6], desc[d + 7]
         has_repeat, repeat, has_floor, floor = desc[d + 8], desc[d + 9], desc[d + 10], desc[d + 11]
         yearly, none_active, none_n, payer = desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15]
-        at = d + 16
-        counted_at = at
-        at = _skip_list(desc, at)
-        reached_at = at
-        at += 1 + 2 * desc[at]
-        scope_at = at
-        at = _skip_list(desc, at)
-        bands_at = at
-        at += 1 + 2 * desc[at]
-        caps_at = at
-        at += 1 + 3 * desc[at]
-        keys_at = at
-        at = _skip_list(desc, at)
-        funds_at = at
-        at = _skip_list(desc, at)
+        counted_at, reached_at, scope_at = where[plan, 0], where[plan, 1], where[plan, 2]
+        bands_at, caps_at, keys_at, funds_at = where[plan, 3], where[plan, 4], where[plan, 5], where[plan, 6]
+        at = where[plan, 7]
         eligible = costs[t, 1]
 
         # the deductible (settle.deductible_due, reduced)
@@ -471,26 +497,13 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
         # the layers
         lost = False
         layers = desc[at]
-        at += 1
         for li in range(layers):
+            q = 8 + 6 * li
+            at, lbands_at, lcaps_at, lkeys_at = where[plan, q], where[plan, q + 1], where[plan, q + 2], where[plan, q + 3]
+            thresholds_at, groups_at = where[plan, q + 4], where[plan, q + 5]
             base_kind, fund, has_rate, not_covered = desc[at], desc[at + 1], desc[at + 2], desc[at + 3]
             share_l, counts_prepay, with_first = desc[at + 4], desc[at + 5], desc[at + 6]
             above_deductible, above_any_cap, burden_key = desc[at + 7], desc[at + 8], desc[at + 9]
-            at += 10
-            lbands_at = at
-            at += 1 + 2 * desc[at]
-            lcaps_at = at
-            at += 1 + 2 * desc[at]
-            lkeys_at = at
-            at = _skip_list(desc, at)
-            thresholds_at = at  # count, then (amount, counts, count of burdens summed, their keys)
-            at = thresholds_at + 1
-            for i in range(desc[thresholds_at]):
-                at = at + 2 + 1 + desc[at + 2]
-            groups_at = at
-            at += 1
-            for g in range(desc[groups_at]):
-                at += 1 + desc[at]
             up_burden_key[li], up_keys[li], up_pay[li], up_p[li] = -1, -1, 0, 0
             frac_part[li] = 0
             p = 0
