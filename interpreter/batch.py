@@ -14,9 +14,12 @@ How a run goes:
    scalar engine (`settle_all`), so a person's year is never split between the engines.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
-4. *waves*: the k-th claim (by date, ties in input order) of every person is settled in one
-   vectorised step per plan, the year's accumulators (stays, deductibles, eligible cost, pools,
-   burdens) held as arrays per person-year and carried from wave to wave.
+4. *waves*: each person-year's claims in date order (ties in input order). With numba, one
+   compiled kernel (`_batch_loops.settle_rows`) settles every claim, a person-year at a time,
+   reading its plan from int64 numbers (`_describe`); without it, the k-th claim of every person
+   is settled in one vectorised step per plan shape (`_Step`), the year's accumulators (stays,
+   deductibles, eligible cost, pools, burdens) held as arrays per person-year and carried from
+   wave to wave. Both give the same values.
 A cap point that is not a whole number of 1/S fen (the eligible cost above the point where the
 basic cap stopped, for a layer above it) sends that person to the scalar engine too.
 
@@ -778,6 +781,10 @@ class _Run:
         self.year = np.zeros(c.n, np.int64)
         self.year[rows] = _years(c.ordinal[rows])
         self.loops = kernels(len(rows))  # (the commits' adds: decided once for the run's size)
+        described = _describe(self.vplans, self.funds) if self.loops is not None else None
+        settled = None if described is None else self._waves_compiled(person, plan_of, rows, out, handed, *described)
+        if settled is not None:
+            return settled
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
@@ -803,28 +810,69 @@ class _Run:
                 dead[y[lost]] = True
         return out, handed
 
-    def snapshot(self, acc: "_Accumulators", years) -> None:
-        """Person-years as settle.Year values, to carry on in the scalar engine."""
+    def _waves_compiled(self, person, plan_of, rows, out, handed, desc, starts):
+        """The waves as one compiled kernel (_batch_loops.settle_rows) over every row, a
+        person-year at a time, each row's plan read from its description: the steps' values.
+        None where the rows' keys would not fit in int64 (the steps then settle them)."""
+        c, k = self.claims, self.keys
+        person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
+        year = self.year[rows]
+        y0, bits = int(year.min()), max(len(self.vplans) - 1, 1).bit_length()
+        span = int(year.max()) - y0 + 1
+        if (int(person_scheme.max()) + 1) * span << bits >= 1 << 62:
+            return None
+        order = _sort_order(person_scheme, c.ordinal[rows])  # by person and scheme, then date
+        keys = ((person_scheme * span + (year - y0)) << bits | plan_of[rows])[order]
+        rows = rows[order]
+        # (a claim's four costs side by side, then one gather of their rows: a quarter of the
+        # reads from memory four gathers would wait on)
+        costs = np.empty((c.n, 4), np.int64)
+        for j, cost in enumerate((self.total, self.eligible, self.prepay, self.first_share)):
+            costs[:, j] = cost
+        costs = costs.take(rows, axis=0)
+        widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
+                             max(len(k.burdens), 1)], np.int64)
+        room = _SNAPSHOT_ROOM
+        while True:
+            settled = np.zeros((2 + len(self.funds), len(rows)), np.int64)
+            snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + 1), np.int64)
+            state, pyear, lost = self.loops.settle_rows(keys, bits, costs, desc, starts, self.scale,
+                                                        _EXACT_LIMIT // 4, widths, settled, snaps)
+            if lost <= room:
+                break
+            room = lost  # (rare: years handed over at a cap point) once more, with room for every one
+        for column, values in zip([out.deductible, out.patient, *out.paid.values()], settled):
+            column[rows] = values  # (scatters from contiguous rows: a fifth of a gather's time)
+        handed[rows[state > 0]] = True
+        self.pyear_of = np.full(c.n, -1, np.int64)
+        self.pyear_of[rows] = pyear
+        if lost:  # taken over by the scalar engine from that claim on, as the year was before it
+            self.snapshot(_Accumulators.of_snapshots(snaps[:lost], k, widths), snaps[:lost, -1], range(lost))
+        return out, handed
+
+    def snapshot(self, acc: "_Accumulators", years, rows=None) -> None:
+        """Person-years as settle.Year values, to carry on in the scalar engine (`rows`: where each
+        is in `acc`, if not at its number)."""
         from decimal import Decimal
         from .settle import Year
         k, digits = self.keys, len(str(self.scale)) - 1
-        for y in years.tolist():
+        for a, y in zip(years.tolist() if rows is None else rows, years.tolist()):
             yr = Year()
             for (b, lv), j in k.stays.items():
-                yr.stays[(b, lv)] = int(acc.level_stays[y, j])
+                yr.stays[(b, lv)] = int(acc.level_stays[a, j])
             for b, j in k.benefits.items():
-                yr.benefit_stays[b] = int(acc.stays[y, j])
-                yr.deductibles[b] = Decimal(int(acc.deductibles[y, j])).scaleb(-2)
-                if acc.levels[y, j]:
-                    yr.deductible_levels[b] = Decimal(int(acc.levels[y, j])).scaleb(-2)
-                yr.eligible[b] = Decimal(int(acc.eligible[y, j])).scaleb(-2)
+                yr.benefit_stays[b] = int(acc.stays[a, j])
+                yr.deductibles[b] = Decimal(int(acc.deductibles[a, j])).scaleb(-2)
+                if acc.levels[a, j]:
+                    yr.deductible_levels[b] = Decimal(int(acc.levels[a, j])).scaleb(-2)
+                yr.eligible[b] = Decimal(int(acc.eligible[a, j])).scaleb(-2)
             for key, j in k.pools.items():
-                yr.pools[key] = Decimal(int(acc.pools[y, j])).scaleb(-2 - digits)
-                if (y, j) in acc.fractions:
-                    yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(y, j)] / (100 * self.scale))
-                yr.rounded[key] = Decimal(int(acc.rounded[y, j])).scaleb(-2)
+                yr.pools[key] = Decimal(int(acc.pools[a, j])).scaleb(-2 - digits)
+                if (a, j) in acc.fractions:
+                    yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(a, j)] / (100 * self.scale))
+                yr.rounded[key] = Decimal(int(acc.rounded[a, j])).scaleb(-2)
             for key, j in k.burdens.items():
-                yr.burden[key] = Decimal(int(acc.burden[y, j])).scaleb(-2)
+                yr.burden[key] = Decimal(int(acc.burden[a, j])).scaleb(-2)
             self.snapshots[y] = yr
 
     def _carry_on(self, handed: np.ndarray, schema) -> pa.Table:
@@ -1079,6 +1127,74 @@ class _Shapes:
         return _with_amounts(self.vplans[members[0]], lambda _: next(gathered))
 
 
+_LAYER_KINDS = {"burden": 0, "above-cap": 1}  # anything else: on what remains
+
+
+def _describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Each vector plan as int64 numbers for the compiled kernel (_batch_loops.settle_rows reads
+    them in this order), and where each plan's start: (numbers, starts). A list is its count, then
+    its entries; a band's upper bound None is int64's largest. None where a plan has more layers
+    or thresholds than the kernel holds, or a number past int64: the steps then settle the run."""
+    fund = {f: i for i, f in enumerate(funds)}
+    flat: list = []
+    starts = []
+
+    def listed(values, width=1):
+        flat.append(len(values) // width)
+        flat.extend(values)
+
+    def bands(rate):
+        listed([x for upper, share in rate.scaled_bands for x in (_NONE if upper is None else upper, share)], 2)
+
+    for v in vplans:
+        starts.append(len(flat))
+        if v.error is not None or v.not_covered:
+            flat.append(0 if v.error is not None else 1)
+            continue
+        if len(v.layers) > 16 or any(v.payer not in fund or lay.fund not in fund for lay in v.layers) \
+                or v.payer not in fund:
+            return None
+        none_active = v.none_from is not None and v.none_from_applies
+        flat.extend([2, v.benefit, int(bool(v.counts_stay)), v.stay, v.ded_amount, int(v.reducible), v.ded_base,
+                     int(v.ded_static_ref), int(v.repeat is not None), v.repeat or 0, int(v.floor is not None),
+                     v.floor or 0, int(bool(v.yearly)), int(none_active), v.none_from[0] if none_active else 0,
+                     fund[v.payer]])
+        listed(v.stays_counted if none_active else [])
+        listed([x for k, limit in v.cap_reached_s for x in (k, limit)], 2)
+        listed(v.scope)
+        bands(v.rate)
+        listed([x for k, limit, wide in v.caps_s for x in (k, limit, int(bool(wide)))], 3)
+        listed(v.keys)
+        listed([fund[f] for f in v.funds if f in fund])
+        flat.append(len(v.layers))
+        for lay in v.layers:
+            burden = lay.base == "burden"
+            if burden and (len(lay.thresholds) > 64 or not lay.thresholds):
+                return None
+            flat.extend([_LAYER_KINDS.get(lay.base, 2), fund[lay.fund], int(lay.rate is not None),
+                         int(bool(lay.not_covered)), lay.rate.scaled_share if lay.rate is not None else 0,
+                         int(bool(lay.counts_prepay)), int(bool(lay.includes_first_share)),
+                         int(bool(lay.above_deductible)), int(bool(lay.above_any_cap)), lay.burden if burden else -1])
+            if lay.rate is not None:
+                bands(lay.rate)
+            else:
+                listed([])
+            listed([x for k, limit in lay.caps_s for x in (k, limit)], 2)
+            listed(lay.keys)
+            if burden:
+                flat.append(len(lay.thresholds))
+                for (amount, _, counts), summed in zip(lay.thresholds, lay.summed):
+                    flat.extend([amount, int(bool(counts)), len(summed), *summed])
+                flat.append(len(lay.groups))
+                for group in lay.groups:
+                    listed(list(group))
+            else:
+                flat.extend([0, 0])
+    if any(not -_NONE <= x <= _NONE for x in flat):
+        return None
+    return np.asarray(flat, dtype=np.int64), np.asarray(starts, dtype=np.int64)
+
+
 def _at(amount, i: int) -> int:
     """Row i's value of an amount that is a number or an array over a step's rows."""
     return int(amount[i]) if isinstance(amount, np.ndarray) else amount
@@ -1168,20 +1284,37 @@ class _Accumulators:
     """Each person-year's accumulators (settle.Year), as columns: a row per person-year, a
     column per key, stored column by column (a step gathers one key for many years)."""
 
-    def __init__(self, n: int, keys: _Keys):
+    def __init__(self, n: int, keys: _Keys, order: str = "F"):
+        """`order`: F for the steps (a column per key), C for the kernel (a person-year's together)."""
         nb, npool, nburden = max(len(keys.benefits), 1), max(len(keys.pools), 1), max(len(keys.burdens), 1)
-        self.stays = np.zeros((n, nb), np.int64, order="F")          # benefit -> stays (Year.benefit_stays)
-        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64, order="F")  # (benefit, level) -> Year.stays
-        self.deductibles = np.zeros((n, nb), np.int64, order="F")
-        self.levels = np.zeros((n, nb), np.int64, order="F")         # Year.deductible_levels
-        self.eligible = np.zeros((n, nb), np.int64, order="F")
-        self.pools = np.zeros((n, npool), np.int64, order="F")       # exact, in 1/scale fen
-        self.rounded = np.zeros((n, npool), np.int64, order="F")     # fen
-        self.burden = np.zeros((n, nburden), np.int64, order="F")
+        self.stays = np.zeros((n, nb), np.int64, order=order)          # benefit -> stays (Year.benefit_stays)
+        self.level_stays = np.zeros((n, max(len(keys.stays), 1)), np.int64, order=order)  # (benefit, level) -> Year.stays
+        self.deductibles = np.zeros((n, nb), np.int64, order=order)
+        self.levels = np.zeros((n, nb), np.int64, order=order)         # Year.deductible_levels
+        self.eligible = np.zeros((n, nb), np.int64, order=order)
+        self.pools = np.zeros((n, npool), np.int64, order=order)       # exact, in 1/scale fen
+        self.rounded = np.zeros((n, npool), np.int64, order=order)     # fen
+        self.burden = np.zeros((n, nburden), np.int64, order=order)
         # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
         # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
         self.fractions: dict = {}
         self.has_fraction = np.zeros((n, npool), bool, order="F")
+
+    @classmethod
+    def of_snapshots(cls, snaps: np.ndarray, keys: _Keys, widths: np.ndarray) -> "_Accumulators":
+        """The years the compiled kernel handed over, as it left them (a row each, its columns side
+        by side in _batch_loops.settle_rows' order, the pools' fractions last)."""
+        acc = cls(len(snaps), keys, order="C")
+        nb, nstay, npool, nburden = widths.tolist()
+        at = 0
+        for name, width in (("stays", nb), ("deductibles", nb), ("levels", nb), ("eligible", nb),
+                            ("level_stays", nstay), ("pools", npool), ("rounded", npool), ("burden", nburden),
+                            ("frac_num", npool), ("frac_den", npool)):
+            setattr(acc, name, snaps[:, at:at + width])
+            at += width
+        for y, k in zip(*np.nonzero(acc.frac_num)):
+            acc.fractions[(int(y), int(k))] = Fraction(int(acc.frac_num[y, k]), int(acc.frac_den[y, k]))
+        return acc
 
 
 class _Exact:
@@ -1214,6 +1347,7 @@ class _Out:
 
 _NONE = np.iinfo(np.int64).max
 _EXACT_LIMIT = 1 << 62  # a cap point's fraction in int64 while 4x its largest product stays below this
+_SNAPSHOT_ROOM = 16     # years the compiled kernel hands over that a call has room for (more: called again)
 
 
 class _Step:
@@ -1529,7 +1663,7 @@ def _sort_order(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """np.lexsort((positions, second, first)) for non-negative keys, as one sort of one integer
     key when it fits in 63 bits (a quarter of the time); a small key sorts by radix."""
     n = len(first)
-    lo = int(second.min(initial=0))
+    lo = int(second.min()) if n else 0  # (not min(initial=0): dates are ordinals ~739,000, the counts' span)
     span_f, span_s = int(first.max(initial=0)) + 1, int(second.max(initial=0)) - lo + 1
     loops = kernels(n)
     if loops is not None and span_f + span_s <= 4 * n + 4096:  # two counting sorts, O(n + spans)
@@ -1548,7 +1682,7 @@ def _wave_order(rows, person_scheme, ordinal, year, shape) -> tuple:
     year, a step's rows together. Returns (rows, person-year, rank) in that order and the number
     of person-years. With the loops, one compiled pass (the same values)."""
     n = len(rows)
-    lo = int(ordinal.min(initial=0))
+    lo = int(ordinal.min()) if n else 0
     span_f, span_s = int(person_scheme.max(initial=0)) + 1, int(ordinal.max(initial=0)) - lo + 1
     loops = kernels(n)
     if loops is not None and span_f + span_s <= 4 * n + 4096:
