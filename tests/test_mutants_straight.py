@@ -173,6 +173,16 @@ _SMALL = {
         claim(items(("A", "1000.00"), ("B", "1000.00")) + [
             {"class": "bed", "amount": "300.00", "kind": "isolation", "days": 5}, {"class": "excluded", "amount": "200.00"}]),
         claim(items(("B", "500.00")), id="c2", date="2026-04-01")]),
+    # not covered (work injury), the maternity allowance still paid: 98 days × 3,000 / 30 = 9,800.00
+    "not-covered-allowance": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
+                              "    delivery allowance 98 days\n    work-injury not-covered\n", {}, [
+        claim(benefit="maternity", maternity=["delivery"], wage="3000", work_injury=True),
+        claim(benefit="maternity", maternity=["delivery"], id="c2", date="2026-04-01", work_injury=True)]),
+    # two layers on what remains, at the same rate (one constant): 1,000 at 50% = 500; major 50%
+    # of the 500 left = 250; aid 50% of the 250 then left = 125
+    "two-remaining-layers": ("scheme employee\n  fund major on remaining\n    rate 50%\n  fund aid on remaining\n"
+                             "    rate 50%\n  inpatient deductible none rate 50%\n", {}, [
+        claim(items(("A", "1000.00"))), claim(items(("A", "1000.00")), id="c2", date="2026-04-01")]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -289,6 +299,17 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     assert [run.settle(c)["paid"]["basic"] for c in (both, alone)] == ["1300.00", "800.00"]
     s = _plan(policy, both, {}).straight
     assert (s.traced if trace else s.fn) is not None and s.left == 1
+
+
+@pytest.mark.parametrize("name, paid", [
+    ("not-covered-allowance", [({"basic": "0.00", "maternity": "0.00"}, "9800.00"), ({"basic": "0.00", "maternity": "0.00"}, None)]),
+    ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
+])
+def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
+    spec, params, claims = CASES[name]
+    monkeypatch.setattr(engine.Engine, "settle_stages", _no_stages)
+    run = load(spec).run(params, trace=False)
+    assert [(r["paid"], r.get("allowance")) for r in map(run.settle, claims)] == paid
 
 
 # ---- what the generator leaves to the stages ---------------------------------------------
