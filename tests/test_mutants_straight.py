@@ -63,6 +63,10 @@ def _again(c: dict, date: str) -> dict:
 ITEM_RULES = ('parameter r "the rate" default 80% from "x"\nparameter pb "B\'s share" default 10% from "y"\n'
               "scheme employee\n  inpatient deductible none rate r\n  B prepay pb\n  bed isolation ceiling 40 daily\n")
 
+ALLOWANCES = ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n    delivery allowance 98 days\n"
+              "    delivery allowance + 15 days each-extra babies\n"
+              "    delivery allowance + 15 days each-extra chronic-diseases\n    antenatal allowance 1 days\n")
+
 # name -> (policy: a city or a policy's text after HEAD, parameters, claims: the first one's
 # plan is the case's; the others settle after it in the same year)
 _CITY = {
@@ -183,6 +187,11 @@ _SMALL = {
     "two-remaining-layers": ("scheme employee\n  fund major on remaining\n    rate 50%\n  fund aid on remaining\n"
                              "    rate 50%\n  inpatient deductible none rate 50%\n", {}, [
         claim(items(("A", "1000.00"))), claim(items(("A", "1000.00")), id="c2", date="2026-04-01")]),
+    # two extra allowances of the same 15 days (one constant): 98 + 15 × (2 − 1) + 15 × (3 − 1) =
+    # 143 days × 3,000 / 30 = 14,300.00; and a one-day allowance (antenatal): 100.00
+    "allowance-two-extras": (ALLOWANCES, {}, [
+        claim(benefit="maternity", maternity=["delivery"], wage="3000", babies=2, history={"chronic_diseases": 3})]),
+    "allowance-one-day": (ALLOWANCES, {}, [claim(benefit="maternity", maternity=["antenatal"], wage="3000")]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -303,6 +312,8 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
 
 @pytest.mark.parametrize("name, paid", [
     ("not-covered-allowance", [({"basic": "0.00", "maternity": "0.00"}, "9800.00"), ({"basic": "0.00", "maternity": "0.00"}, None)]),
+    ("allowance-two-extras", [({"basic": "0.00", "maternity": "10000.00"}, "14300.00")]),
+    ("allowance-one-day", [({"basic": "0.00", "maternity": "10000.00"}, "100.00")]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
@@ -378,6 +389,17 @@ def test_plans_that_differ_only_in_amounts_share_one_compiled_code():
     assert a.__code__.co_filename == "<settle plan>"
     assert (a.__kwdefaults__["RATE"], b.__kwdefaults__["RATE"]) == (Decimal("0.6"), Decimal("0.7"))
     assert len(policy._engine._codes) == 1
+
+
+def test_a_plans_straight_made_without_shared_codes_is_its_own_function():
+    # `Straight.get` without the policy's compiled codes compiles the plan's own (and keeps it).
+    spec, params, claims = CASES["parameter-rate"]
+    plan = _plan(load(spec), claims[0], params)
+    own = straight.Straight()
+    fn, traced = own.get(plan), own.get(plan, trace=True)
+    assert (fn.source, traced.source) == (_golden("parameter-rate", False).read_text(encoding="utf-8"),
+                                          _golden("parameter-rate", True).read_text(encoding="utf-8"))
+    assert own.get(plan) is fn and own.get(plan, trace=True) is traced and own.why is None
 
 
 def _write() -> None:
