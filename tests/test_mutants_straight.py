@@ -192,6 +192,17 @@ _SMALL = {
     "allowance-two-extras": (ALLOWANCES, {}, [
         claim(benefit="maternity", maternity=["delivery"], wage="3000", babies=2, history={"chronic_diseases": 3})]),
     "allowance-one-day": (ALLOWANCES, {}, [claim(benefit="maternity", maternity=["antenatal"], wage="3000")]),
+    # a rate from its parameter's default (noted in the trace's head), no item rules: 80% of 1,000
+    "parameter-default": ('parameter r "the rate" default 80% from "x"\nscheme employee\n  inpatient deductible none rate r\n',
+                          {}, [claim(items(("A", "1000.00")))]),
+    # deductibles that are not one amount: 900 − 100 at level 3 = 800, 80% of 9,200 = 7,360.00;
+    # 900 halved = 450, 80% of 9,550 = 7,640.00
+    "deductible-step": ("scheme employee\n  inpatient deductible 900 rate 80%\n    level3 deductible - 100\n", {}, [
+        claim(), claim(id="c2", date="2026-04-01")]),
+    "deductible-halved": ("scheme employee\n  inpatient deductible 900 rate 80%\n    level3 deductible halved\n", {}, [
+        claim(), claim(id="c2", date="2026-04-01")]),
+    # no deductible clause at all (no line to cite): 50% of 10,000 = 5,000.00
+    "no-deductible-clause": ("scheme employee\n  inpatient rate 50%\n", {}, [claim()]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -314,6 +325,9 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     ("not-covered-allowance", [({"basic": "0.00", "maternity": "0.00"}, "9800.00"), ({"basic": "0.00", "maternity": "0.00"}, None)]),
     ("allowance-two-extras", [({"basic": "0.00", "maternity": "10000.00"}, "14300.00")]),
     ("allowance-one-day", [({"basic": "0.00", "maternity": "10000.00"}, "100.00")]),
+    ("deductible-step", [({"basic": "7360.00"}, None)] * 2),
+    ("deductible-halved", [({"basic": "7640.00"}, None)] * 2),
+    ("no-deductible-clause", [({"basic": "5000.00"}, None)]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
