@@ -176,7 +176,8 @@ _SMALL = {
     "item-rules": (ITEM_RULES, {}, [
         claim(items(("A", "1000.00"), ("B", "1000.00")) + [
             {"class": "bed", "amount": "300.00", "kind": "isolation", "days": 5}, {"class": "excluded", "amount": "200.00"}]),
-        claim(items(("B", "500.00")), id="c2", date="2026-04-01")]),
+        claim(items(("excluded", "100.00")) + [{"class": "bed", "amount": "300.00", "kind": "isolation", "days": 5}]
+              + items(("B", "500.00")), id="c2", date="2026-04-01")]),
     # not covered (work injury), the maternity allowance still paid: 98 days × 3,000 / 30 = 9,800.00
     "not-covered-allowance": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                               "    delivery allowance 98 days\n    work-injury not-covered\n", {}, [
