@@ -61,7 +61,8 @@ def _again(c: dict, date: str) -> dict:
 
 
 ITEM_RULES = ('parameter r "the rate" default 80% from "x"\nparameter pb "B\'s share" default 10% from "y"\n'
-              "scheme employee\n  inpatient deductible none rate r\n  B prepay pb\n  bed isolation ceiling 40 daily\n")
+              "scheme employee\n  inpatient deductible none rate r\n  B prepay pb\n  bed isolation ceiling 40 daily\n"
+              "  bed prepay 20%\n")
 
 ALLOWANCES = ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n    delivery allowance 98 days\n"
               "    delivery allowance + 15 days each-extra babies\n"
@@ -294,20 +295,22 @@ def test_a_plans_claims_are_settled_by_its_generated_function_as_the_stages_do(n
 
 def test_item_rules_settled_by_the_generated_function_note_defaults_ceilings_and_prepayments(monkeypatch):
     # Total 2,500: the excluded 200 and the bed's 300 over 5 days × 40 (100 over, line 8) are
-    # excluded: 300; B pre-pays 10% of 1,000 = 100 (line 7); eligible 2,100 at 80% = 1,680.00.
+    # excluded: 300; B pre-pays 10% of 1,000 = 100 (line 7), the bed 20% of what is left of it
+    # under the ceiling, 200: 40 (line 9); eligible 2,500 − 300 − 140 = 2,060, at 80% = 1,648.00.
     spec, params, claims = CASES["item-rules"]
     monkeypatch.setattr(engine.Engine, "settle_stages", _no_stages)
     r = load(spec).run(params, trace=True).settle(claims[0]).to_json()
     assert (r["excluded"], r["prepay"], r["eligible"], r["paid"], r["patient"]) == (
-        "300.00", "100.00", "2100.00", {"basic": "1680.00"}, "820.00")
-    assert r["trace"][:7] == [
+        "300.00", "140.00", "2060.00", {"basic": "1648.00"}, "852.00")
+    assert r["trace"][:8] == [
         {"step": "total", "amount": "2500.00"},
         {"step": "parameter", "line": 3, "cite": "x", "detail": "r = 80% (the policy's default; no value given for this run)"},
         {"step": "parameter", "line": 4, "cite": "y", "detail": "pb = 10% (the policy's default; no value given for this run)"},
         {"step": "prepay", "amount": "100.00", "line": 7, "detail": "class B: 10%"},
         {"step": "over ceiling", "amount": "100.00", "line": 8, "detail": "bed above 40.00"},
+        {"step": "prepay", "amount": "40.00", "line": 9, "detail": "class bed: 20%"},
         {"step": "excluded", "amount": "300.00", "detail": "outside the catalogue or over a price ceiling"},
-        {"step": "eligible", "amount": "2100.00"}]
+        {"step": "eligible", "amount": "2060.00"}]
 
 
 @pytest.mark.parametrize("trace", [False, True], ids=["no-trace", "trace"])
