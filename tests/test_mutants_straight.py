@@ -205,6 +205,16 @@ _SMALL = {
         claim(), claim(id="c2", date="2026-04-01")]),
     # no deductible clause at all (no line to cite): 50% of 10,000 = 5,000.00
     "no-deductible-clause": ("scheme employee\n  inpatient rate 50%\n", {}, [claim()]),
+    # a layer on what remains above the deductible: 10,000, deductible 1,000, basic 50% of 9,000 =
+    # 4,500; the layer 50% of 10,000 − 4,500 − 1,000 = 2,250.00
+    "remaining-above-deductible": ("scheme employee\n  fund major on remaining above deductible\n    rate 50%\n"
+                                   "  inpatient deductible 1000 rate 50%\n", {}, [claim()]),
+    # a layer on what remains, then one above the cap (which does not count what the first paid):
+    # 10,000 at 50%, capped at the fund's 1,000; aid 50% of the 9,000 left = 4,500.00; major 50% of the
+    # cost above the cap point 2,000: 4,000.00
+    "remaining-then-above-cap": ("scheme employee\n  fund basic cap 1000 yearly\n  fund aid on remaining\n    rate 50%\n"
+                                 "  fund major on eligible above cap\n    rate 50%\n"
+                                 "  inpatient deductible none rate 50%\n", {}, [claim()]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -332,6 +342,8 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     ("deductible-step", [({"basic": "7360.00"}, None)] * 2),
     ("deductible-halved", [({"basic": "7640.00"}, None)] * 2),
     ("no-deductible-clause", [({"basic": "5000.00"}, None)]),
+    ("remaining-above-deductible", [({"basic": "4500.00", "major": "2250.00"}, None)]),
+    ("remaining-then-above-cap", [({"basic": "1000.00", "aid": "4500.00", "major": "4000.00"}, None)]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
