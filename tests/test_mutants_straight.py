@@ -215,6 +215,20 @@ _SMALL = {
     "remaining-then-above-cap": ("scheme employee\n  fund basic cap 1000 yearly\n  fund aid on remaining\n    rate 50%\n"
                                  "  fund major on eligible above cap\n    rate 50%\n"
                                  "  inpatient deductible none rate 50%\n", {}, [claim()]),
+    # a layer above the caps of the benefits it is for (the inpatient cap 1,000): 3,000 less the
+    # deductible 100, the fund pays 1,000, the layer 50% above the cap point 1,100: 950.00; the
+    # next stay's whole eligible cost is above it: the fund 0.00, the layer 500.00
+    "above-benefit-cap": ("scheme employee\n  fund major on eligible above cap for inpatient\n    rate 50%\n"
+                          "  inpatient deductible 100 rate 100%\n    cap 1000 yearly\n", {}, [
+        claim(items(("A", "3000.00"))), claim(items(("A", "1000.00")), id="c2", date="2026-04-01")]),
+    # two yearly caps of the outpatient benefit (one shared with inpatient): the burden layer
+    # leaves out the cost above the lower of them: 500 at 50% = 250, capped at 100, which covers
+    # 200: 300 above the cap, the burden 500 − 100 − 300 = 100.00; the next claim is all above it
+    "two-own-caps": ("scheme employee\n  fund major on burden excluding above cap of outpatient\n    rate 100%\n"
+                     "  inpatient deductible none rate 50%\n  outpatient deductible none rate 50%\n    cap 100 yearly\n"
+                     "    cap 150 yearly with inpatient\n", {}, [
+        claim(items(("A", "500.00")), benefit="outpatient"),
+        claim(items(("A", "500.00")), id="c2", date="2026-04-01", benefit="outpatient")]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -344,6 +358,8 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     ("no-deductible-clause", [({"basic": "5000.00"}, None)]),
     ("remaining-above-deductible", [({"basic": "4500.00", "major": "2250.00"}, None)]),
     ("remaining-then-above-cap", [({"basic": "1000.00", "aid": "4500.00", "major": "4000.00"}, None)]),
+    ("above-benefit-cap", [({"basic": "1000.00", "major": "950.00"}, None), ({"basic": "0.00", "major": "500.00"}, None)]),
+    ("two-own-caps", [({"basic": "100.00", "major": "100.00"}, None), ({"basic": "0.00", "major": "0.00"}, None)]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
