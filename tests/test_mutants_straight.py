@@ -229,6 +229,11 @@ _SMALL = {
                      "    cap 150 yearly with inpatient\n", {}, [
         claim(items(("A", "500.00")), benefit="outpatient"),
         claim(items(("A", "500.00")), id="c2", date="2026-04-01", benefit="outpatient")]),
+    # a burden layer that counts the first personal share: 10% of 1,000 first; basic 80% of 900 =
+    # 720; the burden 900 − 720 + 100 = 280, all paid by the layer
+    "burden-including-first-share": ("scheme employee\n  fund major on burden including first-share\n    rate 100%\n"
+                                     "  inpatient deductible 0 rate 80%\n    remote-self prepay 10%\n", {}, [
+        claim(items(("A", "1000.00")), place="remote-self")]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -360,6 +365,7 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     ("remaining-then-above-cap", [({"basic": "1000.00", "aid": "4500.00", "major": "4000.00"}, None)]),
     ("above-benefit-cap", [({"basic": "1000.00", "major": "950.00"}, None), ({"basic": "0.00", "major": "500.00"}, None)]),
     ("two-own-caps", [({"basic": "100.00", "major": "100.00"}, None), ({"basic": "0.00", "major": "0.00"}, None)]),
+    ("burden-including-first-share", [({"basic": "720.00", "major": "280.00"}, None)]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
