@@ -234,6 +234,12 @@ _SMALL = {
     "burden-including-first-share": ("scheme employee\n  fund major on burden including first-share\n    rate 100%\n"
                                      "  inpatient deductible 0 rate 80%\n    remote-self prepay 10%\n", {}, [
         claim(items(("A", "1000.00")), place="remote-self")]),
+    # two burden layers, each with one threshold for inpatient (one constant for the benefits):
+    # burdens 500, then 1,000: major 50% of 1,000 − 600 = 200.00, aid 10% of 1,000 − 800 = 20.00
+    "two-thresholds-for-inpatient": ("scheme employee\n  fund major on burden\n    threshold 600 for inpatient\n"
+                                     "    rate 50%\n  fund aid on burden\n    threshold 800 for inpatient\n    rate 10%\n"
+                                     "  inpatient deductible none rate 50%\n  outpatient deductible none rate 50%\n", {}, [
+        claim(items(("A", "1000.00"))), claim(items(("A", "1000.00")), id="c2", date="2026-04-01")]),
     # an allowance with days per extra unit of a measure
     "allowance-per-extra": ("scheme employee\n  maternity paid-by maternity deductible none rate 100%\n"
                             "    delivery allowance 98 days\n"
@@ -366,6 +372,8 @@ def test_a_claim_with_a_class_rate_is_left_to_the_stages_and_counted(trace):
     ("above-benefit-cap", [({"basic": "1000.00", "major": "950.00"}, None), ({"basic": "0.00", "major": "500.00"}, None)]),
     ("two-own-caps", [({"basic": "100.00", "major": "100.00"}, None), ({"basic": "0.00", "major": "0.00"}, None)]),
     ("burden-including-first-share", [({"basic": "720.00", "major": "280.00"}, None)]),
+    ("two-thresholds-for-inpatient", [({"basic": "500.00", "major": "0.00", "aid": "0.00"}, None),
+                                      ({"basic": "500.00", "major": "200.00", "aid": "20.00"}, None)]),
     ("two-remaining-layers", [({"basic": "500.00", "major": "250.00", "aid": "125.00"}, None)] * 2),
 ])
 def test_hand_worked_amounts_of_the_generated_functions(name, paid, monkeypatch):
