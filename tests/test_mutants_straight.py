@@ -451,6 +451,13 @@ def test_plans_that_differ_only_in_amounts_share_one_compiled_code():
     assert len(policy._engine._codes) == 1
 
 
+def test_a_plans_straight_starts_unmade_with_nothing_left():
+    # `fn` and `traced` are None until made, `why` None, nothing left to the stages yet.
+    s = straight.Straight()
+    assert [repr(getattr(s, name)) for name in s.__slots__] == ["None", "None", "False", "0", "None", "False"]
+    assert s.__slots__ == ("fn", "why", "made", "left", "traced", "traced_made")
+
+
 def test_a_plans_straight_made_without_shared_codes_is_its_own_function():
     # `Straight.get` without the policy's compiled codes compiles the plan's own (and keeps it).
     spec, params, claims = CASES["parameter-rate"]
