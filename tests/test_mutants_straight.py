@@ -397,6 +397,7 @@ def test_a_plan_left_to_the_stages_says_why_and_the_stages_settle_its_claims(nam
     for trace in (first, not first):
         got, expected = policy.run(params, trace=trace).settle(c), reference.run(params, trace=True).settle(c)
         assert got.to_json(trace=trace) == expected.to_json(trace=trace)
+        assert plan.straight.why == why  # said by whichever variant was made first
     s = plan.straight
     assert (s.fn, s.traced, s.made, s.traced_made, s.why, s.left) == (None, None, True, True, why, 0)
 
