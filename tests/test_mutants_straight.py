@@ -450,6 +450,12 @@ def test_plans_that_differ_only_in_amounts_share_one_compiled_code():
     assert a.__code__.co_filename == "<settle plan>"
     assert (a.__kwdefaults__["RATE"], b.__kwdefaults__["RATE"]) == (Decimal("0.6"), Decimal("0.7"))
     assert len(policy._engine._codes) == 1
+    # the variants with the trace: one more code, shared too
+    traced = [policy.run({"r": r}, trace=True).settle(claims[0]) for r in ("60%", "70%")]
+    assert [t["paid"] for t in traced] == [{"basic": "600.00"}, {"basic": "700.00"}]
+    ta, tb = (p.straight.traced for p in plans)
+    assert ta is not tb and ta.__code__ is tb.__code__ is not a.__code__
+    assert len(policy._engine._codes) == 2
 
 
 def test_a_plans_straight_starts_unmade_with_nothing_left():
