@@ -339,8 +339,9 @@ def score(target: Path, fresh_files: list[Path], equivalents_file: Path) -> dict
     wide_file = target / "wide-killed.txt"
     second = set(wide_file.read_text(encoding="utf-8").split()) if wide_file.exists() else set()
     fresh, fresh_stale = fresh_verdicts(fresh_files, function_hashes(target))
-    same = equivalents(equivalents_file)
     judged, now = equivalent_hashes(equivalents_file), function_hashes(target)
+    staged = {f.rsplit(".", 1)[0] for f in now}  # the modules this stage mutates: the others' lines are not its business
+    same = {n: r for n, r in equivalents(equivalents_file).items() if n.rsplit(".", 1)[0] in staged}
     # An equivalent judged on code that has changed since no longer names the same mutant (a
     # changed function's mutants are numbered afresh): counted as a survivor until re-checked.
     changed = sorted(n for n in same if judged.get(n.rsplit("__mutmut_", 1)[0], now.get(n.rsplit("__mutmut_", 1)[0]))
@@ -351,14 +352,14 @@ def score(target: Path, fresh_files: list[Path], equivalents_file: Path) -> dict
     for name, status in _statuses(target):
         if status in _KILLED:
             verdict = "killed"
-        elif fresh.get(name) == "differential killed":  # a kill in test_straight's terms; else no verdict
-            verdict = "killed (differential)"
-        elif status == "not checked":
-            verdict = "not checked"
-        elif name in second:
-            verdict = "killed (second tier)"
         elif fresh.get(name) == "killed":
             verdict = "killed (fresh process)"
+        elif fresh.get(name) == "differential killed":  # (scripts/mutation_differential.py)
+            verdict = "killed (differential)"
+        elif status == "not checked" and fresh.get(name) != "differential survived":
+            verdict = "not checked"  # (one that survived the in-process checks is a survivor to explain)
+        elif name in second:
+            verdict = "killed (second tier)"
         elif name in same:
             verdict = "equivalent"
         else:
