@@ -97,3 +97,21 @@ def test_a_differential_kill_counts_apart_and_its_survival_is_no_verdict(tmp_pat
     assert mutation.fresh_verdicts([diff], {"medpolicy.straight.x_pct": "h"}) == (
         {"medpolicy.straight.x_pct__mutmut_1": "differential killed",
          "medpolicy.straight.x_pct__mutmut_2": "differential survived"}, 0)
+
+
+def test_the_in_process_check_expands_parameters_and_names_the_first_failure(tmp_path):
+    # scripts/mutation_differential.py --tests: a module's tests called directly, each parameter
+    # combination once, monkeypatch given and undone; the first failing call is the verdict.
+    import mutation_differential
+    (tmp_path / "t_inproc.py").write_text(
+        "import os, pytest\n"
+        "@pytest.mark.parametrize('b', [1, 2])\n"
+        "@pytest.mark.parametrize('a, c', [(0, 'x'), (5, 'y')])\n"
+        "def test_sum(a, c, b):\n    assert a + b < 7\n"
+        "def test_patch(monkeypatch):\n    monkeypatch.setenv('MED_T_INPROC', '1')\n", encoding="utf-8")
+    check = mutation_differential.TestModule(tmp_path / "t_inproc.py")
+    assert [(name, params) for name, _, params in check.calls] == [
+        ("test_sum", {"a": 0, "c": "x", "b": 1}), ("test_sum", {"a": 0, "c": "x", "b": 2}),
+        ("test_sum", {"a": 5, "c": "y", "b": 1}), ("test_sum", {"a": 5, "c": "y", "b": 2}), ("test_patch", {})]
+    assert check.failure() == "t_inproc.py::test_sum{'a': 5, 'c': 'y', 'b': 2}: AssertionError"
+    assert "MED_T_INPROC" not in __import__("os").environ
