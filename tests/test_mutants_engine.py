@@ -4,29 +4,16 @@ worked out by hand from the policy text."""
 
 from __future__ import annotations
 
-import medpolicy
-
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
-
-
-def policy(body: str):
-    return medpolicy.compile(HEAD + body, "t.med")
-
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+import medpolicy
+from small_policies import claim, items, policy
+
 ROOT = Path(__file__).resolve().parent.parent
 SUIZHOU = medpolicy.load(ROOT / "policies" / "suizhou.med")
-
-
-def claim(items=None, **extra):
-    c = {"id": "c1", "person": "p", "date": "2026-03-01", "scheme": "employee", "status": "employed",
-         "benefit": "inpatient", "place": "local", "facility": {"level": "level3"},
-         "items": items or [{"class": "A", "amount": "10000.00"}]}
-    c.update(extra)
-    return c
 
 
 # ---- plan._require_measures: a claim left without a rate for want of a measure -------------
@@ -316,10 +303,6 @@ def test_shaoxing_a_primary_level_pharmacy_is_not_primary_care(facility_type, ba
 
 
 # ==== Survivors of the full run (2026-12-06, 10:00): engine.py ================================
-
-def items(*pairs):
-    return [{"class": c, "amount": a} for c, a in pairs]
-
 
 def step(result: dict, name: str) -> dict:
     return next(s for s in result["trace"] if s["step"] == name)

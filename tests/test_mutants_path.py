@@ -12,6 +12,7 @@ import medpolicy
 from medpolicy import engine
 from medpolicy.plan import Plan
 from medpolicy.settle import Year
+from small_policies import policy as _policy
 
 ONE_PATH = True  # about the generated path itself: not run once more through the stages (conftest)
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,13 +45,6 @@ def test_a_common_claim_is_settled_by_its_plans_generated_function(claim, trace,
 
 # ---- which path settles a claim, and what the engine counts (survivors of `Engine._straight`,
 # `Engine.settle` and `Engine.settle_stages`) -------------------------------------------------
-
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
-
-
-def _policy(body: str):
-    return medpolicy.compile(HEAD + body, "t.med")
-
 
 def _claim(items, **changes) -> dict:
     c = {"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "status": "employed",

@@ -6,25 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-import medpolicy
-
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'   # lines 1-2: a body starts at line 3
-
-
-def policy(body: str):
-    return medpolicy.compile(HEAD + body, "t.med")
-
-
-def claim(items=None, **extra):
-    c = {"id": "c1", "person": "p", "date": "2026-03-01", "scheme": "employee", "status": "employed",
-         "benefit": "inpatient", "place": "local", "facility": {"level": "level3"},
-         "items": items or [{"class": "A", "amount": "10000.00"}]}
-    c.update(extra)
-    return c
-
-
-def items(*pairs):
-    return [{"class": c, "amount": a} for c, a in pairs]
+from small_policies import claim, items, policy
 
 
 def step(result: dict, name: str) -> dict:

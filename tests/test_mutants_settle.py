@@ -5,13 +5,7 @@ against two cumulatives at once. Every amount and note is worked out by hand."""
 
 from __future__ import annotations
 
-import medpolicy
-
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
-
-
-def policy(body: str):
-    return medpolicy.compile(HEAD + body, "t.med")
+from small_policies import policy
 
 
 def claim(cid="c1", date="2026-03-01", amount="10000", level="level3", **extra):

@@ -27,11 +27,11 @@ import pytest
 import medpolicy
 from medpolicy import engine, straight
 from medpolicy.plan import Plan
+from small_policies import HEAD, claim, items
 
 ONE_PATH = True  # about the generated path itself: not run once more through the stages (conftest)
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "straight"
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
 
 SHAOXING_PARAMS = {"b_prepay": "10%", "aid_rate_cat2": "10%", "aid_cap_cat2": "80000", "aid_rate_cat3": "10%",
                    "aid_cap_cat3": "80000", "aid_rate_cat4": "10%", "aid_cap_cat4": "80000", "prov_avg_wage": "80000",
@@ -40,18 +40,6 @@ SUIHUA_PARAMS = {"avg_wage": "80000", "resident_premium": "80000"}
 SUIZHOU_PARAMS = {"base_lower": "80000", "base_upper": "80000", "resident_premium": "80000"}
 ZIYANG_PARAMS = {"avg_wage": "80000", "bed_markup": "80000", "avg_pension_2022": "80000"}
 BINZHOU_PARAMS = {"resident_premium": "80000", "resident_full_premium": "80000"}
-
-
-def claim(items=None, **extra) -> dict:
-    c = {"id": "c1", "person": "p", "date": "2026-03-01", "scheme": "employee", "status": "employed",
-         "benefit": "inpatient", "place": "local", "facility": {"level": "level3"},
-         "items": items or [{"class": "A", "amount": "10000.00"}]}
-    c.update(extra)
-    return c
-
-
-def items(*pairs) -> list:
-    return [{"class": c, "amount": a} for c, a in pairs]
 
 
 def _again(c: dict, date: str) -> dict:

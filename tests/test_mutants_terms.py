@@ -10,12 +10,7 @@ import pytest
 
 import medpolicy
 from medpolicy.coverage import exercised_lines
-
-HEAD = 'policy "t" effective 2026-01-01 to 2030-12-31\nuse standard\n'
-
-
-def policy(body: str):
-    return medpolicy.compile(HEAD + body, "t.med")
+from small_policies import policy
 
 
 def claim(items=None, **extra):
