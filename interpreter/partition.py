@@ -6,14 +6,16 @@ runs. A year larger than the budget is settled in *buckets of whole persons*:
 1. **Deal.** The input is read a batch at a time; each row goes to bucket
    `hash(person) % buckets` (a hash of the UTF-8 bytes, vectorised, the same in every process)
    with its input position as column `row`, appended to that bucket's Arrow IPC spill file.
-   Each row's id hash goes beside it, to find ids given twice across buckets.
+   Each row's id hash goes beside it, to find ids given twice across buckets. With `jobs`
+   workers, runs of whole row groups (`parts_of`) are dealt side by side, each into spill files
+   of its own; a bucket's parts, read in order, hold its rows in input order.
 2. **Settle.** Each bucket is one run of the columnar engine (a person's claims are all in one
    bucket, so their years are whole); `jobs` worker processes settle buckets side by side, each
    compiling the policy once. Claim ids given more than once in the whole input are decided
    first, as `settle_all` decides them (the first claim that reads well keeps its id; later
    ones are `duplicate-id` rows that never touch a year), and those rows leave their buckets.
-3. **Merge.** The buckets' results, each in input order, are merged by `row` a window at a
-   time and written as row groups of `ROW_GROUP` rows.
+3. **Merge.** The buckets' results (spilled with lz4), each in input order, are merged by
+   `row` a window at a time and written as row groups of `ROW_GROUP` rows.
 
 The output is the same bytes however many buckets or jobs: every row's result depends only on
 its person's claims, and the file is always written in the same windows. Memory: the buckets
@@ -46,8 +48,10 @@ DEAL_BATCH = 1 << 18         # input rows read at a time while dealing (64k: rea
 DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
 CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
-BIG_ROWS = 500_000           # from this many claims, `--jobs` defaults to every core
-SPILL = pa.ipc.IpcWriteOptions(compression=None)  # spill files uncompressed: lz4 cost 0.35 CPU s a million claims
+SPILL = pa.ipc.IpcWriteOptions(compression=None)  # claims spilled as they are: lz4 cost more CPU than it saved
+# Results spilled with lz4: mostly zeros and nulls (a fifth of the bytes), and every byte written
+# to a spill file is a fresh page of the page cache, which on this VM costs as much as compressing it.
+RESULTS_SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
 # Money as the engine computes it, int64 fen, given to the writer as decimal64(18, 2): no
 # conversion to decimal128's two words a row, and Parquet stores it as INT64 decimals either way;
 # readers see decimal128(18, 2) (the file keeps no Arrow schema). Older pyarrow: decimal128.
@@ -64,9 +68,12 @@ class Summary:
     jobs: int = 1
 
 
-def default_jobs(rows: int) -> int:
-    """Every core for a big input (BIG_ROWS claims or more), else one process."""
-    return cores() if rows >= BIG_ROWS else 1
+def default_jobs(rows: int, memory: int) -> int:
+    """Every core for a year larger than one process's budget, else one process. Below that one
+    process settles the file in memory with no spill files, which workers cannot beat: they would
+    add the dealing, the merge and each worker's start (1M claims: 1.9 s wall with one process,
+    3.2 s with two, docs/scale.md)."""
+    return cores() if bucket_count(rows, memory, 1) > 1 else 1
 
 
 def bucket_count(rows: int, memory: int, jobs: int) -> int:
@@ -147,12 +154,13 @@ def read_claims(path: str) -> pa.Table:
     return pa.concat_tables(tables) if tables else words.schema_arrow.empty_table()
 
 
-def claim_batches(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """A claims Parquet file in batches of at most `batch_size` rows, as read_claims reads it (no
-    batch spans two row groups, so none holds two dictionaries of a nested column)."""
+def claim_batches(path: str, batch_size: int, groups: Optional[range] = None) -> Iterator[pa.RecordBatch]:
+    """A claims Parquet file (its row groups `groups`, default all) in batches of at most
+    `batch_size` rows, as read_claims reads it (no batch spans two row groups, so none holds two
+    dictionaries of a nested column)."""
     plain = pq.ParquetFile(path)
     words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
-    for g in range(plain.num_row_groups):
+    for g in groups if groups is not None else range(plain.num_row_groups):
         done = 0
         try:
             for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
@@ -166,13 +174,42 @@ def claim_batches(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
 
 # ---- 1. deal -------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Part:
+    """A run of whole row groups of the input, dealt by one process: its rows are numbered from
+    `first_row`, and its spill files are numbered `number` (so a bucket's parts, read in order of
+    number, hold its rows in input order)."""
+    groups: range
+    first_row: int
+    number: int
+
+
+def parts_of(metadata, jobs: int) -> list[Part]:
+    """The input's row groups in at most `jobs` runs of about equal rows (one run where the file
+    has one row group: a row group is read whole)."""
+    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    total, parts, start, first, seen = sum(sizes), [], 0, 0, 0
+    for g, size in enumerate(sizes):
+        seen += size
+        if len(parts) < jobs - 1 and g + 1 < len(sizes) and seen >= total * (len(parts) + 1) / jobs:
+            parts.append(Part(range(start, g + 1), first, len(parts)))
+            start, first = g + 1, seen
+    parts.append(Part(range(start, len(sizes)), first, len(parts)))
+    return parts
+
+
+def spill_path(folder: str, kind: str, bucket: int, part: int) -> str:
+    """The spill file of one bucket from one part: `kind` "claims" (Arrow IPC) or "ids" (pairs)."""
+    return os.path.join(folder, f"{kind}-{bucket:05d}-{part:03d}.{'arrow' if kind == 'claims' else 'bin'}")
+
+
 class _Spill:
     """One Arrow IPC stream per bucket, appended a batch at a time (a stream, not a file: the
     few-word columns stay dictionaries, whose words may change from batch to batch)."""
 
-    def __init__(self, folder: str, name: str, buckets: int):
-        self.paths = [os.path.join(folder, f"{name}-{b:05d}.arrow") for b in range(buckets)]
-        self.writers: list = [None] * buckets
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+        self.writers: list = [None] * len(paths)
 
     def write(self, b: int, batch: pa.RecordBatch) -> None:
         if self.writers[b] is None:
@@ -185,15 +222,16 @@ class _Spill:
                 w.close()
 
 
-def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
-    """The input's rows dealt into bucket files by person, each with its input position; and
-    files of (id hash, row) pairs by bucket of ids, to find ids given more than once."""
-    spill = _Spill(folder, "claims", buckets)
-    ids = [os.path.join(folder, f"ids-{b:05d}.bin") for b in range(buckets)]
-    start = 0
+def deal(path: str, folder: str, buckets: int, part: Part) -> None:
+    """One part of the input's rows dealt into bucket files by person, each with its input
+    position; and files of (id hash, row) pairs by bucket of ids, to find ids given more than
+    once (spill_path names both)."""
+    spill = _Spill([spill_path(folder, "claims", b, part.number) for b in range(buckets)])
+    ids = [spill_path(folder, "ids", b, part.number) for b in range(buckets)]
+    start = part.first_row
     # Read as the one-bucket run reads (dictionaries): each bucket's engine then reads each
     # distinct date, scheme, level or class once, not every row's string.
-    for batch in claim_batches(path, DEAL_BATCH):
+    for batch in claim_batches(path, DEAL_BATCH, part.groups):
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
@@ -214,7 +252,6 @@ def deal(path: str, folder: str, buckets: int) -> tuple[_Spill, list]:
                     f.write(np.ascontiguousarray(part).tobytes())
         start += n
     spill.close()
-    return spill, ids
 
 
 def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -225,15 +262,18 @@ def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarr
         yield int(keys[a]), values[a:b]
 
 
-def repeated_candidates(ids: list) -> np.ndarray:
+def repeated_candidates(ids: list[list[str]]) -> np.ndarray:
     """Rows whose id hash some other row shares: the only rows that may repeat an id (one
-    bucket of ids in memory at a time)."""
+    bucket of ids, all its parts' files, in memory at a time)."""
     found = []
-    for path in ids:
-        if not os.path.exists(path):
+    for paths in ids:
+        pairs = [np.fromfile(p, dtype=np.int64).reshape(-1, 2) for p in paths if os.path.exists(p)]
+        for p in paths:
+            if os.path.exists(p):
+                os.unlink(p)
+        if not pairs:
             continue
-        pairs = np.fromfile(path, dtype=np.int64).reshape(-1, 2)
-        os.unlink(path)
+        pairs = np.concatenate(pairs) if len(pairs) > 1 else pairs[0]
         h = pairs[:, 0]
         order = np.argsort(h, kind="stable")
         hs = h[order]
@@ -294,12 +334,15 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold, m_arena_max = -1, -2, -3, -8
+    m_trim_threshold, m_top_pad, m_mmap_threshold, m_mmap_max, m_arena_max = -1, -2, -3, -4, -8
     # One arena: Arrow's reader and writer threads would otherwise each grow an arena of their
     # own, whose pages are fresh (faulted in) where the main arena's freed ones would do.
     if not all(mallopt(option, value) == 1 for option, value in
                ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
         return False
+    # No mmap at all: blocks over 32 MB (a million rows' cost table, the kernel's output) come
+    # from the heap too, so a bucket's big arrays reuse the last bucket's pages.
+    mallopt(m_mmap_max, 0)
     pa.set_memory_pool(pa.system_memory_pool())
     return True
 
@@ -347,23 +390,25 @@ def _start_worker(policy_path: str, params: Optional[dict], claims: int = 0) -> 
     _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
-def _settle_in_worker(claims: str, out: str, skip: np.ndarray) -> tuple[int, int, int]:
+def _settle_in_worker(claims: list[str], out: str, skip: np.ndarray) -> tuple[int, int, int]:
     return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"])
 
 
-def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans=None) -> tuple[int, int, int]:
-    """One bucket's claims settled as one run by the columnar engine, written with their input
-    positions to `out`; rows in `skip` (ids given twice) are left out. Returns (rows, errors,
-    claims settled by the scalar engine)."""
+def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray, plans=None) -> tuple[int, int, int]:
+    """One bucket's claims (its parts' spill files, in order) settled as one run by the columnar
+    engine, written with their input positions to `out`; rows in `skip` (ids given twice) are
+    left out. Returns (rows, errors, claims settled by the scalar engine)."""
     from .batch import fallback_count, settle_batch
 
     schema = file_schema(policy).append(pa.field(ROW, pa.int64()))
-    if not os.path.exists(claims):
-        table = None
-    else:
-        with pa.OSFile(claims) as source:  # read, not mapped: mapped pages would count as the process's memory
-            table = pa.ipc.open_stream(source).read_all()
-        os.unlink(claims)
+    tables = []
+    for path in claims:
+        if os.path.exists(path):
+            with pa.OSFile(path) as source:  # read, not mapped: mapped pages would count as the process's memory
+                tables.append(pa.ipc.open_stream(source).read_all())
+            os.unlink(path)
+    table = None if not tables else tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    del tables
     if table is not None and len(skip):
         table = table.filter(pa.array(~np.isin(np.asarray(table.column(ROW)), skip)))
     if table is None or not table.num_rows:
@@ -374,7 +419,7 @@ def settle_bucket(policy, params, claims: str, out: str, skip: np.ndarray, plans
     result = settle_batch(policy, table.drop_columns([ROW]), params, plans, FILE_MONEY)
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows)
-    with pa.ipc.new_file(out, schema, options=SPILL) as w:
+    with pa.ipc.new_file(out, schema, options=RESULTS_SPILL) as w:
         for batch in result.to_batches(max_chunksize=READ_BATCH):
             w.write_batch(batch)
     return result.num_rows, result.num_rows - result.column("error").null_count, fell
@@ -491,14 +536,14 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
                 workdir: Optional[str] = None) -> Summary:
     """`med run CLAIMS.parquet -o OUT.parquet --no-trace`: every claim settled by the columnar
     engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
-    (default: every core from BIG_ROWS claims). Raises OSError when a file cannot be read or
+    (default: every core when one process's budget does not hold the year). Raises OSError when a file cannot be read or
     written. `buckets` overrides the number of buckets the budget gives."""
     from .batch import Plans, fallback_count, settle_batch
 
     source = pq.ParquetFile(claims)
     total = source.metadata.num_rows
-    jobs = max(jobs or default_jobs(total), 1)
     memory = memory or DEFAULT_MEMORY
+    jobs = max(jobs or default_jobs(total, memory), 1)
     buckets = buckets or bucket_count(total, memory, jobs)
     schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
@@ -513,31 +558,44 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
         summary.errors = result.num_rows - result.column("error").null_count
         write_results(_windows(result.replace_schema_metadata(None)), out, schema)
         return summary
-    with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp:
-        spill, ids = deal(claims, tmp, buckets)
+    with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp, \
+            _workers(policy_path, params, jobs, total // jobs) as pool:
+        parts = parts_of(source.metadata, jobs)  # dealt side by side where the file has row groups enough
+        _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
+        paths = lambda kind, b: [spill_path(tmp, kind, b, p.number) for p in parts]  # noqa: E731
         full = schema.append(pa.field(ROW, pa.int64()))
-        repeats = duplicate_rows(policy, params, claims, repeated_candidates(ids), full)
-        del ids
+        repeats = duplicate_rows(policy, params, claims, repeated_candidates([paths("ids", b) for b in range(buckets)]), full)
         skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
         outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
-        tasks = list(zip(spill.paths, outs))
-        if jobs == 1:
+        if pool is None:
             plans = Plans()
-            counts = [settle_bucket(policy, params, c, o, skip, plans) for c, o in tasks]
+            counts = [settle_bucket(policy, params, paths("claims", b), o, skip, plans) for b, o in enumerate(outs)]
         else:
-            counts = _in_workers(policy_path, params, tasks, skip, jobs, total // jobs)
+            counts = _each(pool, _settle_in_worker, [(paths("claims", b), o, skip) for b, o in enumerate(outs)])
         summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
         summary.fallback = sum(f for _, _, f in counts)
         write_results(merged(outs, repeats, total), out, schema)
     return summary
 
 
-def _in_workers(policy_path: str, params, tasks: list, skip: np.ndarray, jobs: int, claims: int) -> list:
+@contextlib.contextmanager
+def _workers(policy_path: str, params, jobs: int, claims: int) -> Iterator:
+    """`jobs` worker processes that deal and settle (None for one job: all in this process)."""
+    if jobs == 1:
+        yield None
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver (spawn where there is none): no worker inherits the parent's threads or locks.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                              initializer=_start_worker, initargs=(policy_path, params, claims)) as pool:
-        futures = [pool.submit(_settle_in_worker, c, o, skip) for c, o in tasks]
-        return [f.result() for f in futures]
+        yield pool
+
+
+def _each(pool, fn, calls: list[tuple]) -> list:
+    """fn(*args) for each args, in the pool's workers side by side (or here), results in order."""
+    if pool is None:
+        return [fn(*args) for args in calls]
+    futures = [pool.submit(fn, *args) for args in calls]
+    return [f.result() for f in futures]

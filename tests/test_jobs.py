@@ -14,7 +14,8 @@ from medpolicy.cli import main
 from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool
 from medpolicy.output import writer_for
-from medpolicy.partition import run_parquet, string_hash
+from medpolicy.jobs import cores
+from medpolicy.partition import Part, bucket_count, default_jobs, parts_of, run_parquet, string_hash
 from medpolicy.runner import run_claims
 
 from test_batch import generated_year
@@ -59,15 +60,36 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     assert late[0]["error"]["field"] == "scheme" and late[1]["error"] is None
     # Row groups of 50 claims, each with its own dictionaries of dates and item classes (pyarrow
     # cannot read a nested column's dictionaries across them at once): the same bytes.
+    # With two jobs, the row groups are dealt in two parts side by side (rows 0-99, 100-):
+    # repeated ids across the parts are still found, each bucket's rows still in input order.
     pq.write_table(claims_table(claims), tmp_path / "groups.parquet", row_group_size=50)
-    for buckets in (1, 3):
-        run_parquet(policy, POLICY, None, str(tmp_path / "groups.parquet"), str(tmp_path / "g.parquet"), jobs=1,
+    for buckets, jobs in ((1, 1), (3, 1), (3, 2)):
+        run_parquet(policy, POLICY, None, str(tmp_path / "groups.parquet"), str(tmp_path / "g.parquet"), jobs=jobs,
                     buckets=buckets)
         assert (tmp_path / "g.parquet").read_bytes() == one
     # Money is handed to the writer as decimal64 (the engine's fen as they are), and read back as
     # the contract's decimal128(18, 2); pandas, kept out of `med run` above, still loads after it.
     assert pq.read_schema(outs["cli"]).equals(result_schema(all_funds(policy), False))
     assert pq.read_table(outs["cli"]).to_pandas()["patient"].dropna().map(type).eq(Decimal).all()
+
+
+def test_a_file_is_dealt_in_runs_of_whole_row_groups_of_about_equal_rows(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"n": list(range(164))}), path, row_group_size=50)  # groups of 50, 50, 50, 14
+    meta = pq.ParquetFile(path).metadata
+    assert parts_of(meta, 1) == [Part(range(0, 4), 0, 0)]
+    assert parts_of(meta, 2) == [Part(range(0, 2), 0, 0), Part(range(2, 4), 100, 1)]
+    assert parts_of(meta, 3) == [Part(range(0, 2), 0, 0), Part(range(2, 3), 100, 1), Part(range(3, 4), 150, 2)]
+    assert parts_of(meta, 8) == [Part(range(g, g + 1), 50 * g, g) for g in range(4)]
+    pq.write_table(pa.table({"n": list(range(164))}), path)  # one row group: read whole, by one process
+    assert parts_of(pq.ParquetFile(path).metadata, 2) == [Part(range(0, 1), 0, 0)]
+
+
+def test_every_core_only_for_a_year_one_process_cannot_hold():
+    # 2 GB: one process holds about 1.1M claims (bucket_count), so a million stay in one process.
+    assert bucket_count(1_000_000, 2 << 30, 1) == 1 and default_jobs(1_000_000, 2 << 30) == 1
+    assert bucket_count(10_000_000, 2 << 30, 1) >= 9 and default_jobs(10_000_000, 2 << 30) == cores()
+    assert default_jobs(1_000_000, 1 << 30) == cores()
 
 
 def test_jobs_write_the_json_lines_one_process_writes(tmp_path):
