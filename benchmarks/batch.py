@@ -14,8 +14,9 @@ two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parque
 1. the same in this process (partition.run_parquet, one job), twice: the second without the
    imports and the first table's costs;
 2. its parts: reading, the engine alone (an Arrow table in memory to an Arrow table), writing;
-3. with --jobs: `med run --jobs N` as its own process (its workers' CPU counted), and whether its
-   output is the same bytes as one job's;
+3. with --jobs: `med run --jobs N` as its own process, the Ns in turn --fresh-runs times (wall:
+   the workers' CPU is not counted), and whether its output is the same bytes as one job's
+   (with --fresh-only too: `--fresh-only --jobs 1 2` on 10M claims);
 4. the scalar engine (`settle_table`) on whole persons of a sample of the claims, and the ratio.
 
 This process keeps freed memory for reuse as `med run` does (`partition.keep_freed_memory`);
@@ -104,7 +105,7 @@ def cpu_children() -> float:
 
 
 def med_run(src: Path, out: Path, jobs: int) -> tuple[float, float]:
-    """`med run SRC -o OUT --no-trace --jobs N` as its own process: (wall, CPU of it and its workers)."""
+    """`med run SRC -o OUT --no-trace --jobs N` as its own process: (wall, CPU of it; not of its workers)."""
     c0, t0 = cpu_children(), time.perf_counter()
     subprocess.run([sys.executable, "-m", "medpolicy.cli", "run", str(ROOT / "policies" / "suihua.med"), str(src),
                     "-o", str(out), "--no-trace", "--jobs", str(jobs)], check=True, stderr=subprocess.DEVNULL)
@@ -163,6 +164,7 @@ def main() -> None:
         rate(f"med run, a fresh process (best of {args.fresh_runs})", n, wall, cpu, f"  (peak {peak:,.0f} MiB; "
              f"1M/s per core: {'PASSES' if n / cpu >= 1_000_000 else 'not reached'})")
         if args.fresh_only:
+            jobs_series(path, Path(tmp), n, args.jobs, args.fresh_runs)
             return
 
         # 1. The whole of `med run x.parquet -o y.parquet --no-trace`, in this process, one job.
@@ -206,11 +208,8 @@ def main() -> None:
         else:
             print("    (numba is not installed: the engine ran its numpy path; pip install '.[fast]')")
 
-        # 3. --jobs N: the whole command as its own process, its workers' CPU counted.
-        for jobs in args.jobs:
-            wall, cpu = med_run(path, Path(tmp) / f"jobs-{jobs}.parquet", jobs)
-            same = (Path(tmp) / f"jobs-{jobs}.parquet").read_bytes() == out.read_bytes()
-            rate(f"med run --jobs {jobs} (a process)", n, wall, cpu, f"  output {'the same bytes' if same else 'DIFFERS'}")
+        # 3. --jobs N: the whole command as its own process.
+        jobs_series(path, Path(tmp), n, args.jobs, args.fresh_runs, out)
 
     # 4. The scalar engine on whole persons of a sample (a person's year must not be cut).
     persons = pc.unique(table.column("person")).to_pylist()
@@ -229,6 +228,25 @@ def main() -> None:
     print(f"compared {m:,} claims field by field: {differ} differ")
     if differ:
         sys.exit(1)
+
+
+def jobs_series(path: Path, tmp: Path, n: int, jobs: list, runs: int, reference: Path = None) -> None:
+    """`med run --jobs N` for each N, as its own process, the Ns in turn `runs` times (noise
+    falls on all alike): the best wall of each, its ratio to the first N's, and whether every
+    output is the same bytes. Wall only: the workers are the forkserver's children, which no one
+    waits for, so their CPU is not in this process's account."""
+    if not jobs:
+        return
+    best: dict = {}
+    for _ in range(runs):
+        for j in jobs:
+            wall, _cpu = med_run(path, tmp / f"jobs-{j}.parquet", j)
+            best[j] = min(best.get(j, wall), wall)
+    reference = reference or tmp / f"jobs-{jobs[0]}.parquet"
+    for j in jobs:
+        same = (tmp / f"jobs-{j}.parquet").read_bytes() == reference.read_bytes()
+        print(f"{f'med run --jobs {j} (a process, best of {runs})':<48}{best[j]:7.2f} s {n / best[j]:11,.0f} claims/s wall"
+              f"  {best[jobs[0]] / best[j]:.2f} x --jobs {jobs[0]}; output {'the same bytes' if same else 'DIFFERS'}")
 
 
 def rate(label: str, n: int, wall: float, cpu: float, note: str = "") -> None:
