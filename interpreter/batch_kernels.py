@@ -26,7 +26,10 @@ from typing import Optional
 import numpy as np
 
 
-MIN_ROWS = 0  # a pass of fewer rows (strings, keys) is left to numpy
+# A pass of fewer rows (strings, keys) is left to numpy. Measured (benchmarks/loops_start.py): the
+# engine alone is 1.2-1.5x quicker with the loops from 100 claims to 100,000, a fresh `med run`
+# 1.1x at 20,000 claims, 1.2x at 200,000, 1.5x at a million: no size where numpy wins.
+MIN_ROWS = 0
 START_ROWS = 0  # (kept for callers: the compiled loops have no start to pay back)
 
 
