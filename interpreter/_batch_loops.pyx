@@ -6,7 +6,8 @@ compiler is part of the install. Integers only: int64 money and codes, uint64 ha
 
 The same loops, line for line where C allows, as the numba loops they replace. Indexes are not
 checked (the callers build the arrays to size); divisions keep Python's floor semantics
-(cdivision=False: a value may be negative), as numba did.
+(cdivision=False: a value may be negative), as numba did. After editing this file, rebuild it:
+`pip install -e '.[test]'` (tests/test_batch.py fails while the built module is older).
 """
 
 import numpy as np
