@@ -8,7 +8,7 @@ above the basic cap, the residents' on the year's burden; A, B and excluded item
 two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parquet, and times:
 
 0. the whole of `med run x.parquet -o y.parquet --no-trace --jobs 1` as a fresh process, as a
-   user runs it: Python's start, the imports, compiling the policy, numba's start, reading,
+   user runs it: Python's start, the imports, compiling the policy, reading,
    settling, writing (its CPU seconds and wall, best of --fresh-runs; the bytecode compiled first,
    as an installed package has it);
 1. the same in this process (partition.run_parquet, one job), twice: the second without the
@@ -195,18 +195,18 @@ def main() -> None:
         print(f"    not vectorised: {run.reasons or '-'}; years handed over at a cap point: {len(run.snapshots):,}")
         print("    engine stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items()))
         if kernels(n) is not None:  # the same without the compiled loops (the numpy path), for the ratio
-            os.environ["MEDPOLICY_NUMBA"] = "0"
+            os.environ["MEDPOLICY_LOOPS"] = "0"
             same = _Run(policy, table, None).settle().equals(result)  # (and its memory faulted in, as above)
             plain = _Run(policy, table, None)
             t0, c0 = time.perf_counter(), time.process_time()
             plain.settle()
             plain_s, plain_cpu = time.perf_counter() - t0, time.process_time() - c0
-            del os.environ["MEDPOLICY_NUMBA"]
-            rate("  the engine alone without numba (numpy path)", n, plain_s, plain_cpu,
+            del os.environ["MEDPOLICY_LOOPS"]
+            rate("  the engine alone without the loops (numpy path)", n, plain_s, plain_cpu,
                  f"  (loops {plain_cpu / batch_cpu:.2f} x quicker; results {'equal' if same else 'DIFFER'})")
-            print("    engine stages without numba (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in plain.timings.items()))
+            print("    engine stages without the loops (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in plain.timings.items()))
         else:
-            print("    (numba is not installed: the engine ran its numpy path; pip install '.[fast]')")
+            print("    (the compiled loops were not built, no C compiler: the engine ran its numpy path)")
 
         # 3. --jobs N: the whole command as its own process.
         jobs_series(path, Path(tmp), n, args.jobs, args.fresh_runs, out)

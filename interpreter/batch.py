@@ -14,8 +14,8 @@ How a run goes:
    scalar engine (`settle_all`), so a person's year is never split between the engines.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
-4. *waves*: each person-year's claims in date order (ties in input order). With numba, one
-   compiled kernel (`_batch_loops.settle_rows`) settles every claim, a person-year at a time,
+4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
+   loops (batch_kernels), one kernel (`_batch_loops.settle_rows`) settles every claim, a person-year at a time,
    reading its plan from int64 numbers (`_describe`); without it, the k-th claim of every person
    is settled in one vectorised step per plan shape (`_Step`), the year's accumulators (stays,
    deductibles, eligible cost, pools, burdens) held as arrays per person-year and carried from
@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
-from .batch_kernels import encode, kernels, start, string_parts
+from .batch_kernels import encode, kernels, string_parts
 from .errors import ClaimError
 from .money import Exact
 from .policy import Result, _error
@@ -591,7 +591,6 @@ class _Run:
 
     def settle(self) -> pa.Table:
         clock = _Clock()
-        start(self.table.num_rows)  # numba's loops, where the run is big enough to pay for their start
         c = self.claims = _Claims(self.policy, self.table)
         clock("columns")
         person = self._person_codes()

@@ -1,67 +1,69 @@
-"""Compiled loops for the columnar engine's string and sorting passes (numba, optional).
+"""Compiled loops for the columnar engine's string and sorting passes (Cython, built with the package).
 
-`batch.py` does each of these passes with numpy and Arrow's compute functions; where numba is
-installed (`pip install 'medpolicy[fast]'`) it calls these loops instead, which read each string's
-bytes once: persons' and claims' ids hashed once into small tables per part of the hash (not
-Arrow's dictionary encoding, whose one big table misses the cache on most rows), amounts parsed
-in one pass over their bytes, person-years sorted by two counting sorts and put in the waves'
-order in one pass, plan signatures numbered, the waves' commits added to the accumulators. Every loop gives exactly the numpy path's values, and none touches a float. Starting numba costs about 0.4 CPU s once per process (its import, the
-cached loops loaded), which a run wins back only from about a million claims (measured: a fresh
-`med run` of 200,000 claims took 0.83 CPU s without numba and 1.07 with it; of a million, the same
-either way). So a run starts numba only from START_ROWS claims (`start`); once it is loaded, any
-pass of MIN_ROWS rows or more uses the loops. `MEDPOLICY_NUMBA=0` in the environment turns the
-loops off, `MEDPOLICY_NUMBA=1` on for any size (the tests run both).
+`batch.py` does each of these passes with numpy and Arrow's compute functions; where the package
+was built with a C compiler (`_batch_loops.pyx`, compiled ahead of time by Cython when it is
+installed) it calls these loops instead, which read each string's bytes once: persons' and
+claims' ids hashed once into small tables per part of the hash (not Arrow's dictionary encoding,
+whose one big table misses the cache on most rows), amounts parsed in one pass over their bytes,
+person-years sorted by two counting sorts and put in the waves' order in one pass, plan
+signatures numbered, the waves' commits added to the accumulators, every claim settled by one
+kernel. Every loop gives exactly the numpy path's values, and none touches a float.
+
+Compiled ahead of time, the loops cost nothing to start (importing them takes about a
+millisecond; numba, which they replace, took ~0.6 CPU s a process to start and ~10 CPU s to
+compile a cold cache), so they run for every size of run: MIN_ROWS is where a pass is quicker
+with them than with numpy, measured (docs/scale.md, "Loops compiled ahead of time"). `start` is
+kept for its callers and does nothing. `MEDPOLICY_LOOPS=0` in the environment turns the loops
+off (the numpy path), `MEDPOLICY_LOOPS=1` on for passes of any size (the tests run both);
+`MEDPOLICY_NUMBA` is the old name of the same switch, still read.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from typing import Optional
 
 import numpy as np
 
 
-MIN_ROWS = 100_000      # below this many rows (strings, keys) a pass is left to numpy
-START_ROWS = 1_000_000  # a run of fewer claims does not start numba (its start is not paid back)
-_LOOPS = (__package__ or "medpolicy") + "._batch_loops"
+# A pass of fewer rows (strings, keys) is left to numpy. Measured (benchmarks/loops_start.py): the
+# engine alone is 1.2-1.5x quicker with the loops from 100 claims to 100,000, a fresh `med run`
+# 1.1x at 20,000 claims, 1.2x at 200,000, 1.5x at a million: no size where numpy wins.
+MIN_ROWS = 0
+START_ROWS = 0  # (kept for callers: the compiled loops have no start to pay back)
+
+
+def _switch() -> str:
+    """MEDPOLICY_LOOPS (or its old name MEDPOLICY_NUMBA): "0" off, "1" on at any size, else "" (by size)."""
+    return os.environ.get("MEDPOLICY_LOOPS", os.environ.get("MEDPOLICY_NUMBA", ""))
 
 
 def start(claims: int) -> None:
-    """Start numba (load the loops) for a run of `claims` claims, if it pays: from START_ROWS
-    claims (any number with MEDPOLICY_NUMBA=1; never with MEDPOLICY_NUMBA=0)."""
-    choice = os.environ.get("MEDPOLICY_NUMBA", "")
-    if choice == "1" or (choice != "0" and claims >= START_ROWS):
-        _compiled()
+    """Nothing: compiled ahead of time, the loops have no start (kept for partition.py and batch.py)."""
 
 
 def kernels(rows: int = MIN_ROWS):
-    """The compiled loops (a module) for a pass over `rows` values, or None: numba is not
-    installed, MEDPOLICY_NUMBA=0, too few rows, or not started (`start`) in this process
-    (MEDPOLICY_NUMBA=1: any size, started on first use)."""
-    choice = os.environ.get("MEDPOLICY_NUMBA", "")
-    if choice == "1":
-        return _compiled()
-    if choice == "0" or rows < MIN_ROWS or _LOOPS not in sys.modules:
+    """The compiled loops (a module) for a pass over `rows` values, or None: the package was
+    built without them (no C compiler), MEDPOLICY_LOOPS=0, or fewer than MIN_ROWS rows
+    (MEDPOLICY_LOOPS=1: any size)."""
+    choice = _switch()
+    if choice == "0" or (choice != "1" and rows < MIN_ROWS):
         return None
-    return _compiled()
+    return compiled()
 
 
 def loaded_bytes() -> int:
-    """What numba and the loaded loops add to a process's memory (measured ~116 MiB), where they
-    will run: counted in `med run`'s memory budget (partition.bucket_count)."""
-    if os.environ.get("MEDPOLICY_NUMBA", "") == "0" or importlib.util.find_spec("numba") is None:
-        return 0
-    return 128 << 20
+    """What the loops add to a process's memory, counted in `med run`'s memory budget
+    (partition.bucket_count): nothing worth counting (the extension is ~1 MiB of code, shared
+    between processes; numba and its loops took ~116 MiB)."""
+    return 0
 
 
-def _compiled():
+def compiled():
+    """The compiled loops' module, or None where the package was built without a C compiler."""
     try:  # (a module is imported once: later calls find it in sys.modules)
         from . import _batch_loops
-    except ImportError:  # no numba
-        return None
-    except RuntimeError:  # numba without a writable folder to cache the loops in: the numpy path
+    except ImportError:
         return None
     return _batch_loops
 

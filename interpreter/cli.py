@@ -550,7 +550,7 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     except OSError as e:
         print(f"med: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
         return 2
-    gc.freeze()  # the process ends next: its last collection need not walk numba's objects (0.1-0.3 CPU s)
+    gc.freeze()  # the process ends next: its last collection need not walk every object it made
     print(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
           f"scalar engine for features it does not vectorise", file=sys.stderr)
     if done.errors:

@@ -379,7 +379,7 @@ _WORKER: dict = {}
 
 def _start_worker(policy_path: str, params: Optional[dict], claims: int = 0) -> None:
     """A worker process: the policy compiled once, and its vector plans made once, for every
-    bucket it settles (about `claims` claims in all: numba started where that pays)."""
+    bucket it settles (about `claims` claims in all)."""
     from .batch import Plans
     from .batch_kernels import start
     from .policy import load
@@ -547,7 +547,7 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     buckets = buckets or bucket_count(total, memory, jobs)
     schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
-    if jobs == 1:  # numba started for the whole run, however small its buckets
+    if jobs == 1:  # (batch_kernels.start: nothing since the loops are compiled ahead of time)
         from .batch_kernels import start
         start(total)
     if buckets == 1:  # it fits: one run in memory

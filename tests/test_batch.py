@@ -17,18 +17,42 @@ ROOT = Path(__file__).resolve().parent.parent
 CITIES = ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"]
 
 
-@pytest.fixture(params=["numba", "numpy"], autouse=True)
+@pytest.fixture(params=["loops", "numpy"], autouse=True)
 def loops(request, monkeypatch):
-    """Every test here runs twice: with the compiled loops (batch_kernels, numba; MEDPOLICY_NUMBA=1:
-    at any size, not only from 100,000 rows) and without (MEDPOLICY_NUMBA=0: the numpy path)."""
+    """Every test here runs twice: with the compiled loops (batch_kernels, the Cython extension;
+    MEDPOLICY_LOOPS=1: at any size) and without (MEDPOLICY_LOOPS=0: the numpy path)."""
+    monkeypatch.delenv("MEDPOLICY_NUMBA", raising=False)
     if request.param == "numpy":
-        monkeypatch.setenv("MEDPOLICY_NUMBA", "0")
+        monkeypatch.setenv("MEDPOLICY_LOOPS", "0")
         return None
-    monkeypatch.setenv("MEDPOLICY_NUMBA", "1")
+    monkeypatch.setenv("MEDPOLICY_LOOPS", "1")
     from medpolicy.batch_kernels import kernels
     if kernels() is None:
-        pytest.fail("numba is not installed (pip install '.[test]'): the compiled loops would go untested")
+        pytest.fail("the compiled loops were not built (pip install '.[test]' with a C compiler): "
+                    "they would go untested")
     return kernels()
+
+
+def test_the_loops_are_the_compiled_extension(loops, monkeypatch):
+    """The test install has the loops compiled (a C extension module, not Python source), so the
+    suite cannot pass with the extension missing; MEDPOLICY_NUMBA, the switch's old name, still
+    turns them off and on."""
+    import importlib.machinery
+    from medpolicy import batch_kernels
+    module = batch_kernels.compiled()
+    assert module is not None
+    assert isinstance(module.__loader__, importlib.machinery.ExtensionFileLoader)
+    assert module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    source = ROOT / "interpreter" / "_batch_loops.pyx"
+    if Path(module.__file__).parent == source.parent:  # an editable install: built from the source as it is now
+        assert Path(module.__file__).stat().st_mtime >= source.stat().st_mtime, \
+            "interpreter/_batch_loops.pyx changed since the extension was built: pip install -e '.[test]'"
+    assert (batch_kernels.kernels(10) is module) == (loops is not None)
+    monkeypatch.delenv("MEDPOLICY_LOOPS")
+    monkeypatch.setenv("MEDPOLICY_NUMBA", "0")
+    assert batch_kernels.kernels(10 ** 6) is None
+    monkeypatch.setenv("MEDPOLICY_NUMBA", "1")
+    assert batch_kernels.kernels(0) is module
 
 
 def _names(policy, kind):
@@ -75,7 +99,7 @@ def generated_year(policy, n_persons, seed):
 @pytest.mark.parametrize("city", CITIES)
 def test_both_engines_agree_on_every_field(city, loops, monkeypatch):
     import medpolicy.batch as batch_module
-    if loops is not None:  # with numba every claim is the kernel's: no numpy step runs beside it
+    if loops is not None:  # with the loops every claim is the kernel's: no numpy step runs beside it
         monkeypatch.setattr(batch_module._Step, "run", lambda self: pytest.fail("a numpy step ran, not the kernel"))
     policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
     params = policy_params(policy)

@@ -1,62 +1,79 @@
-"""The numba loops behind batch_kernels.py (imported only where numba is installed).
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=False
+"""The compiled loops behind batch_kernels.py, compiled ahead of time (Cython) when the package
+is built: importing them costs milliseconds, nothing is compiled or cached at run time, and no
+compiler is part of the install. Integers only: int64 money and codes, uint64 hashes.
 
-Compiled on first use and cached beside this file (numba's `cache=True`; a read-only install
-caches in the user's folder). Integers only: int64 money and codes, uint64 hashes.
+The same loops, line for line where C allows, as the numba loops they replace. Indexes are not
+checked (the callers build the arrays to size); divisions keep Python's floor semantics
+(cdivision=False: a value may be negative), as numba did. After editing this file, rebuild it:
+`pip install -e '.[test]'` (tests/test_batch.py fails while the built module is older).
 """
 
 import numpy as np
-from numba import njit
 
-_NUMBA = dict(cache=True, nogil=True, boundscheck=False)
-_WORDS = 3  # strings of up to 24 bytes compared as words
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t, INT64_MAX
+
+cdef enum:
+    _WORDS = 3  # strings of up to 24 bytes compared as words
+cdef int64_t _NONE = INT64_MAX
 
 
-@njit(**_NUMBA)
-def _hash(data, a, b):
+def _flags(valid):
+    """A bool array's bytes (0/1) as uint8: a memoryview of bool is not a typed buffer."""
+    return np.ascontiguousarray(valid).view(np.uint8)
+
+
+cdef inline uint64_t _hash(const uint8_t* data, int64_t a, int64_t b) noexcept:
     """FNV-1a over bytes a..b, then mixed (the table's slot is taken from the low bits)."""
-    h = np.uint64(14695981039346656037)
-    prime = np.uint64(1099511628211)
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef uint64_t prime = 1099511628211ULL
+    cdef int64_t j
     for j in range(a, b):
-        h = (h ^ np.uint64(data[j])) * prime
-    h ^= h >> np.uint64(32)
-    h *= np.uint64(11400714819323198485)
-    h ^= h >> np.uint64(29)
+        h = (h ^ <uint64_t>data[j]) * prime
+    h ^= h >> 32
+    h *= 11400714819323198485ULL
+    h ^= h >> 29
     return h
 
 
-@njit(**_NUMBA)
-def encode(offsets, data, valid, pack):
+def encode(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags, bint pack):
     """Each string's code (-1 for null): equal strings one code, codes 0..k-1 in no particular
     order. Each string is hashed once, the rows dealt by the hash's top bits into parts of about
     16,384 (each part's table then stays in the core's cache), and within a part an open-addressing
     table of each new string's first row; a probe compares the full hash, then the bytes (exact,
     whatever the hash). `pack`: strings that repeat (persons) are compared as words, kept beside
     the hashes; without it (ids, mostly unique: a probe rarely meets the same hash) from the bytes."""
-    n = len(offsets) - 1
-    h = np.zeros(n, np.uint64)
+    cdef const uint8_t[::1] valid = _flags(valid_flags)
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef int64_t i, j, p, t, a, b, s, slot, width, size, biggest, count
+    cdef uint64_t hi, mask
+    h_ = np.zeros(n, np.uint64)
+    cdef uint64_t[::1] h = h_
     for i in range(n):
         if valid[i]:
-            h[i] = _hash(data, offsets[i], offsets[i + 1])
-    bits = 0
-    while (1 << bits) * 16384 < n:
+            h[i] = _hash(&data[0], offsets[i], offsets[i + 1])
+    cdef int64_t bits = 0
+    while (<int64_t>1 << bits) * 16384 < n:
         bits += 1
-    shift = np.uint64(63 - bits)  # (h >> 1) >> shift: the top `bits` bits, 0 when bits is 0
-    parts = 1 << bits
-    start = np.zeros(parts + 1, np.int64)
+    cdef uint64_t shift = 63 - bits  # (h >> 1) >> shift: the top `bits` bits, 0 when bits is 0
+    cdef int64_t parts = <int64_t>1 << bits
+    start_ = np.zeros(parts + 1, np.int64)
+    cdef int64_t[::1] start = start_
     for i in range(n):
         if valid[i]:
-            start[np.int64((h[i] >> np.uint64(1)) >> shift) + 1] += 1
+            start[<int64_t>((h[i] >> 1) >> shift) + 1] += 1
     for p in range(parts):
         start[p + 1] += start[p]
-    at = start[:-1].copy()
-    rows = np.empty(start[parts], np.int64)
-    hashes = np.empty(start[parts], np.uint64)
+    cdef int64_t[::1] at = start_[:parts].copy()
+    cdef int64_t[::1] rows = np.empty(start[parts], np.int64)
+    cdef uint64_t[::1] hashes = np.empty(start[parts], np.uint64)
     # The first 24 bytes and the length of each string beside its hash, in the part's order: strings that short
     # are compared without going back to the bytes (read in input order, here, once).
-    words = np.zeros((start[parts] if pack else 0, _WORDS + 1), np.uint64)  # the words, then the length
+    cdef uint64_t[:, ::1] words = np.zeros((start[parts] if pack else 0, _WORDS + 1), np.uint64)  # the words, then the length
     for i in range(n):
         if valid[i]:
-            p = np.int64((h[i] >> np.uint64(1)) >> shift)
+            p = <int64_t>((h[i] >> 1) >> shift)
             t = at[p]
             rows[t] = i
             hashes[t] = h[i]
@@ -64,28 +81,30 @@ def encode(offsets, data, valid, pack):
                 a, b = offsets[i], offsets[i + 1]
                 words[t, _WORDS] = b - a
                 for j in range(min(b - a, 8 * _WORDS)):
-                    words[t, j >> 3] |= np.uint64(data[a + j]) << np.uint64(8 * (j & 7))
+                    words[t, j >> 3] |= <uint64_t>data[a + j] << (8 * (j & 7))
             at[p] += 1
-    codes = np.full(n, -1, np.int64)
-    local = np.empty(start[parts], np.int64)
+    codes_ = np.full(n, -1, np.int64)
+    cdef int64_t[::1] codes = codes_
+    cdef int64_t[::1] local = np.empty(start[parts], np.int64)
     biggest = 0
     for p in range(parts):
         biggest = max(biggest, start[p + 1] - start[p])
     size = 16
     while size < 2 * biggest:
         size <<= 1
-    slots = np.empty(size, np.int64)
+    cdef int64_t[::1] slots = np.empty(size, np.int64)
+    cdef const uint64_t* packed = &words[0, 0] if pack else NULL
     count = 0
     for p in range(parts):
         a, b = start[p], start[p + 1]
         width = 16
         while width < 2 * (b - a):
             width <<= 1
-        mask = np.uint64(width - 1)
+        mask = width - 1
         slots[:width] = -1
         for t in range(a, b):
             i, hi = rows[t], hashes[t]
-            slot = np.int64(hi & mask)
+            slot = <int64_t>(hi & mask)
             while True:
                 s = slots[slot]
                 if s < 0:
@@ -93,24 +112,25 @@ def encode(offsets, data, valid, pack):
                     local[t] = count
                     count += 1
                     break
-                if hashes[s] == hi and _same(offsets, data, words, pack, rows[s], i, s, t):
+                if hashes[s] == hi and _same(&offsets[0], &data[0], packed, pack, rows[s], i, s, t):
                     local[t] = local[s]
                     break
                 slot = (slot + 1) & (width - 1)
         for t in range(a, b):
             codes[rows[t]] = local[t]
-    return codes
+    return codes_
 
 
-@njit(**_NUMBA)
-def _same(offsets, data, words, pack, r, i, s, t):
-    """Whether rows r and i (at s and t in the parts' order) hold the same string."""
-    start = 0
+cdef inline bint _same(const int32_t* offsets, const uint8_t* data, const uint64_t* words, bint pack,
+                       int64_t r, int64_t i, int64_t s, int64_t t) noexcept:
+    """Whether rows r and i (at s and t in the parts' order) hold the same string (`words`: the
+    rows of encode's words, _WORDS + 1 to a row)."""
+    cdef int64_t start = 0, k, a, b, ra
     if pack:
         for k in range(_WORDS + 1):
-            if words[s, k] != words[t, k]:
+            if words[s * (_WORDS + 1) + k] != words[t * (_WORDS + 1) + k]:
                 return False
-        if words[t, _WORDS] <= 8 * _WORDS:
+        if words[t * (_WORDS + 1) + _WORDS] <= 8 * _WORDS:
             return True
         start = 8 * _WORDS
     a, b, ra = offsets[i], offsets[i + 1], offsets[r]
@@ -122,20 +142,23 @@ def _same(offsets, data, words, pack, r, i, s, t):
     return True
 
 
-@njit(**_NUMBA)
-def two_decimals(offsets, data, valid):
+def two_decimals(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags):
     """batch._two_decimals in one pass over the bytes: strings of 1-13 ASCII digits, then
     optionally '.' and 1 or 2 digits, as fen (0 where not); and which are of that shape."""
-    n = len(offsets) - 1
-    fen = np.zeros(n, np.int64)
-    ok = np.zeros(n, np.bool_)
+    cdef const uint8_t[::1] valid = _flags(valid_flags)
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef int64_t i, a, b, j, v, whole, decimals, d1, d2
+    fen_ = np.zeros(n, np.int64)
+    ok_ = np.zeros(n, np.uint8)
+    cdef int64_t[::1] fen = fen_
+    cdef uint8_t[::1] ok = ok_
     for i in range(n):
         if not valid[i]:
             continue
         a, b = offsets[i], offsets[i + 1]
         j, v = a, 0
         while j < b and j - a < 14 and 48 <= data[j] <= 57:
-            v = v * 10 + (np.int64(data[j]) - 48)
+            v = v * 10 + (<int64_t>data[j] - 48)
             j += 1
         whole = j - a
         if whole < 1 or whole > 13:
@@ -146,29 +169,29 @@ def two_decimals(offsets, data, valid):
         decimals = b - j - 1
         if data[j] != 46 or decimals < 1 or decimals > 2:
             continue
-        d1 = np.int64(data[j + 1]) - 48
+        d1 = <int64_t>data[j + 1] - 48
         if d1 < 0 or d1 > 9:
             continue
         d2 = 0
         if decimals == 2:
-            d2 = np.int64(data[j + 2]) - 48
+            d2 = <int64_t>data[j + 2] - 48
             if d2 < 0 or d2 > 9:
                 continue
         fen[i], ok[i] = v * 100 + d1 * 10 + d2, True
-    return fen, ok
+    return fen_, ok_.view(bool)
 
 
-@njit(**_NUMBA)
-def sort_order(first, second, lo, span_first, span_second):
+def sort_order(const int64_t[:] first, const int64_t[:] second, int64_t lo, int64_t span_first,
+               int64_t span_second):
     """np.lexsort((positions, second, first)) by two stable counting sorts (second, then
     first): keys first in 0..span_first-1 and second - lo in 0..span_second-1."""
-    n = len(first)
-    count = np.zeros(span_second + 1, np.int64)
+    cdef int64_t n = first.shape[0], i, k, t
+    cdef int64_t[::1] count = np.zeros(span_second + 1, np.int64)
     for i in range(n):
         count[second[i] - lo + 1] += 1
     for k in range(span_second):
         count[k + 1] += count[k]
-    by_second = np.empty(n, np.int64)
+    cdef int64_t[::1] by_second = np.empty(n, np.int64)
     for i in range(n):
         k = second[i] - lo
         by_second[count[k]] = i
@@ -178,28 +201,35 @@ def sort_order(first, second, lo, span_first, span_second):
         count[first[i] + 1] += 1
     for k in range(span_first):
         count[k + 1] += count[k]
-    order = np.empty(n, np.int64)
+    order_ = np.empty(n, np.int64)
+    cdef int64_t[::1] order = order_
     for t in range(n):
         i = by_second[t]
         k = first[i]
         order[count[k]] = i
         count[k] += 1
-    return order
+    return order_
 
 
-@njit(**_NUMBA)
-def first_codes(keys):
+cdef inline int64_t _slot(int64_t key, int64_t bits) noexcept:
+    """A key's slot in a table of 2^bits: the top bits of its Fibonacci hash."""
+    return <int64_t>((<uint64_t>key * 11400714819323198485ULL) >> (64 - bits))
+
+
+def first_codes(const int64_t[:] keys):
     """Each key's code, numbered in order of first appearance, and each code's first row: a
     table of the few distinct keys (plan signatures), grown as they come."""
-    n = len(keys)
-    bits = 6
-    slots = np.full(1 << bits, -1, np.int64)
-    firsts = np.empty(max(n, 1), np.int64)
-    codes = np.empty(n, np.int64)
+    cdef int64_t n = keys.shape[0], i, c, key, slot, count
+    cdef int64_t bits = 6
+    cdef int64_t[::1] slots = np.full(<int64_t>1 << bits, -1, np.int64)
+    firsts_ = np.empty(max(n, 1), np.int64)
+    codes_ = np.empty(n, np.int64)
+    cdef int64_t[::1] firsts = firsts_
+    cdef int64_t[::1] codes = codes_
     count = 0
     for i in range(n):
         key = keys[i]
-        slot = np.int64((np.uint64(key) * np.uint64(11400714819323198485)) >> np.uint64(64 - bits))
+        slot = _slot(key, bits)
         while True:
             c = slots[slot]
             if c < 0:
@@ -211,29 +241,29 @@ def first_codes(keys):
             if keys[firsts[c]] == key:
                 codes[i] = c
                 break
-            slot = (slot + 1) & ((1 << bits) - 1)
-        if 2 * count > (1 << bits):  # half full: twice the slots, every key placed again
+            slot = (slot + 1) & ((<int64_t>1 << bits) - 1)
+        if 2 * count > (<int64_t>1 << bits):  # half full: twice the slots, every key placed again
             bits += 1
-            slots = np.full(1 << bits, -1, np.int64)
+            slots = np.full(<int64_t>1 << bits, -1, np.int64)
             for c in range(count):
-                slot = np.int64((np.uint64(keys[firsts[c]]) * np.uint64(11400714819323198485)) >> np.uint64(64 - bits))
+                slot = _slot(keys[firsts[c]], bits)
                 while slots[slot] >= 0:
-                    slot = (slot + 1) & ((1 << bits) - 1)
+                    slot = (slot + 1) & ((<int64_t>1 << bits) - 1)
                 slots[slot] = c
-    return codes, firsts[:count].copy()
+    return codes_, firsts_[:count].copy()
 
 
-@njit(**_NUMBA)
-def wave_order(person_scheme, ordinal, year, shape, lo, span_f, span_s, shapes):
+def wave_order(const int64_t[:] person_scheme, const int64_t[:] ordinal, const int64_t[:] year,
+               const int64_t[:] shape, int64_t lo, int64_t span_f, int64_t span_s, int64_t shapes):
     """batch._Run._waves' order in one pass: the rows sorted by person and scheme, then date
     (sort_order), numbered into person-years (a new one where the person, scheme or year
     changes) and ranks within them, then sorted again by (rank, shape), ties in that order.
     Returns (order, pyear, rank) in the final order and the number of person-years."""
-    n = len(person_scheme)
-    first = sort_order(person_scheme, ordinal, lo, span_f, span_s)
-    pyear = np.empty(n, np.int64)
-    rank = np.empty(n, np.int64)
-    years, top, start = 0, 0, 0
+    cdef int64_t n = person_scheme.shape[0], t, i, k, s, span
+    cdef const int64_t[::1] first = sort_order(person_scheme, ordinal, lo, span_f, span_s)
+    cdef int64_t[::1] pyear = np.empty(n, np.int64)
+    cdef int64_t[::1] rank = np.empty(n, np.int64)
+    cdef int64_t years = 0, top = 0, start = 0
     for t in range(n):
         i = first[t]
         if t == 0 or person_scheme[i] != person_scheme[first[t - 1]] or year[i] != year[first[t - 1]]:
@@ -243,26 +273,25 @@ def wave_order(person_scheme, ordinal, year, shape, lo, span_f, span_s, shapes):
         rank[t] = t - start
         top = max(top, rank[t])
     span = (top + 1) * shapes
-    count = np.zeros(span + 1, np.int64)
+    cdef int64_t[::1] count = np.zeros(span + 1, np.int64)
     for t in range(n):
         count[rank[t] * shapes + shape[first[t]] + 1] += 1
     for k in range(span):
         count[k + 1] += count[k]
-    order = np.empty(n, np.int64)
-    out_pyear = np.empty(n, np.int64)
-    out_rank = np.empty(n, np.int64)
+    order_, out_pyear_, out_rank_ = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    cdef int64_t[::1] order = order_, out_pyear = out_pyear_, out_rank = out_rank_
     for t in range(n):
         k = rank[t] * shapes + shape[first[t]]
         s = count[k]
         count[k] += 1
         order[s], out_pyear[s], out_rank[s] = first[t], pyear[t], rank[t]
-    return order, out_pyear, out_rank, years
+    return order_, out_pyear_, out_rank_, years
 
 
-@njit(**_NUMBA)
-def add_at(column, rows, values):
+def add_at(int64_t[::1] column, const int64_t[:] rows, const int64_t[:] values):
     """column[rows] += values for distinct rows, in one pass (numpy gathers, adds and scatters)."""
-    for i in range(len(rows)):
+    cdef Py_ssize_t i
+    for i in range(rows.shape[0]):
         column[rows[i]] += values[i]
 
 
@@ -270,16 +299,11 @@ def add_at(column, rows, values):
 # batch._describe writes each vector plan as int64 numbers, read here in the same order (see it
 # for the layout); every stage does what batch._Step does over arrays, one row at a time.
 
-_NONE = np.iinfo(np.int64).max
-
-
-@njit(**_NUMBA)
-def _banded(desc, at, lo, hi):
+cdef inline int64_t _banded(const int64_t* desc, int64_t at, int64_t lo, int64_t hi) noexcept:
     """settle.banded in 1/scale fen over the bands at desc[at] (count, then (upper, share) pairs)."""
-    count = desc[at]
+    cdef int64_t count = desc[at], pay = 0, start = 0, i, top, share, a, b
     if count == 1 and desc[at + 1] == _NONE:
         return max(hi - lo, 0) * desc[at + 2]
-    pay, start = 0, 0
     for i in range(count):
         top, share = desc[at + 1 + 2 * i], desc[at + 2 + 2 * i]
         a, b = max(lo, start), min(hi, top)
@@ -288,8 +312,7 @@ def _banded(desc, at, lo, hi):
     return pay
 
 
-@njit(**_NUMBA)
-def _half_up(x, scale):
+cdef inline int64_t _half_up(int64_t x, int64_t scale) except? -1:
     """x (1/scale fen) in fen, half-up: (2x + scale) // 2 scale. The run's scale is 10^k, k <= 6:
     each a constant here, so the division is a multiplication (a quarter of the kernel's time
     went to dividing by a number it did not know)."""
@@ -306,27 +329,27 @@ def _half_up(x, scale):
     return (2 * x + scale) // (2 * scale)
 
 
-@njit(**_NUMBA)
-def _paid(desc, at, pools, rounded, pay, scale):
+cdef inline int64_t _paid(const int64_t* desc, int64_t at, const int64_t* pools, const int64_t* rounded,
+                          int64_t pay, int64_t scale) except? -1:
     """settle.paid: the increase of the rounded exact cumulative, the least over the pools at desc[at]."""
-    count = desc[at]
+    cdef int64_t count = desc[at], least = _NONE, i, k
     if count == 0:
         return _half_up(pay, scale)
-    least = _NONE
     for i in range(count):
         k = desc[at + 1 + i]
         least = min(least, _half_up(pools[k] + pay, scale) - rounded[k])
     return least
 
 
-@njit(**_NUMBA)
-def _positions(desc, starts):
+def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
     """Where each list of each settled plan's description starts (settle_rows reads them so, not by
     walking the counts on every claim): the deductible's stays counted, the caps that waive it,
     the scope, the bands, the caps, the pools, the funds, the layers' count; then for each layer
     its numbers, bands, caps, pools, thresholds and groups."""
-    pos = np.zeros((len(starts), 8 + 6 * 16), np.int64)
-    for p in range(len(starts)):
+    pos_ = np.zeros((starts.shape[0], 8 + 6 * 16), np.int64)
+    cdef int64_t[:, ::1] pos = pos_
+    cdef int64_t p, d, at, i, width, layers, li, q, count, g
+    for p in range(starts.shape[0]):
         d = starts[p]
         if desc[d] != 2:
             continue
@@ -358,11 +381,12 @@ def _positions(desc, starts):
             at += 1
             for g in range(count):
                 at += 1 + desc[at]
-    return pos
+    return pos_
 
 
-@njit(**_NUMBA)
-def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out, snaps):
+def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] costs, const int64_t[::1] desc,
+                const int64_t[::1] starts, int64_t scale, int64_t exact_room, const int64_t[::1] widths,
+                int64_t[:, ::1] out, int64_t[:, ::1] snaps):
     """batch._Step.run for every row, a person-year at a time: the rows sorted by person and
     scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
     << bits | plan: a new person-year where the key's high bits change, row t's plan the low
@@ -382,42 +406,68 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
     year's number); for more, the caller calls again with room for them. A cap point's fraction
     is kept as integers while its products stay within `exact_room`; past it (where the steps use
     Python's Fraction) the year goes to the scalar engine."""
-    n = len(keys)
-    where = _positions(desc, starts)
-    state = np.zeros(n, np.int8)
-    pyear = np.empty(n, np.int64)
-    nb, nstay, npool, nburden = widths[0], widths[1], widths[2], widths[3]
-    acc = np.zeros(4 * nb + nstay + 2 * npool + nburden + 2 * npool, np.int64)
-    stays, deductibles, levels, eligible_acc = acc[:nb], acc[nb:2 * nb], acc[2 * nb:3 * nb], acc[3 * nb:4 * nb]
-    o = 4 * nb
-    level_stays, pools, rounded = acc[o:o + nstay], acc[o + nstay:o + nstay + npool], \
-        acc[o + nstay + npool:o + nstay + 2 * npool]
+    cdef int64_t n = keys.shape[0]
+    cdef const int64_t[:, ::1] where = _positions(desc, starts)
+    state_ = np.zeros(n, np.int8)
+    pyear_ = np.empty(n, np.int64)
+    cdef int8_t[::1] state = state_
+    cdef int64_t[::1] pyear = pyear_
+    cdef int64_t nb = widths[0], nstay = widths[1], npool = widths[2], nburden = widths[3]
+    cdef int64_t[::1] acc = np.zeros(4 * nb + nstay + 2 * npool + nburden + 2 * npool, np.int64)
+    # (the accumulators as pointers into acc, where numba had views)
+    cdef int64_t *stays = &acc[0]
+    cdef int64_t *deductibles = &acc[nb]
+    cdef int64_t *levels = &acc[2 * nb]
+    cdef int64_t *eligible_acc = &acc[3 * nb]
+    cdef int64_t o = 4 * nb
+    cdef int64_t *level_stays = &acc[o]
+    cdef int64_t *pools = &acc[o + nstay]
+    cdef int64_t *rounded = &acc[o + nstay + npool]
     o += nstay + 2 * npool
-    burden, frac_num, frac_den = acc[o:o + nburden], acc[o + nburden:o + nburden + npool], \
-        acc[o + nburden + npool:o + nburden + 2 * npool]
-    lost_years, y, dead = 0, -1, False
-    funds = np.zeros(out.shape[0] - 2, np.int64)
+    cdef int64_t *burden = &acc[o]
+    cdef int64_t *frac_num = &acc[o + nburden]
+    cdef int64_t *frac_den = &acc[o + nburden + npool]
+    cdef int64_t lost_years = 0, y = -1
+    cdef bint dead = False
+    cdef int64_t[::1] funds = np.zeros(out.shape[0] - 2, np.int64)
     # each layer's update, committed after the claim: (burden key or -1, burden, its keys' position, pay, paid)
-    up_burden_key = np.empty(16, np.int64)
-    up_burden = np.empty(16, np.int64)
-    up_keys = np.empty(16, np.int64)
-    up_pay = np.empty(16, np.int64)
-    up_p = np.empty(16, np.int64)
-    frac_part = np.zeros(16, np.int64)
-    frac_den_of = np.ones(16, np.int64)
-    before = np.empty(64, np.int64)
-    after = np.empty(64, np.int64)
+    cdef int64_t up_burden_key[16]
+    cdef int64_t up_burden[16]
+    cdef int64_t up_keys[16]
+    cdef int64_t up_pay[16]
+    cdef int64_t up_p[16]
+    cdef int64_t frac_part[16]
+    cdef int64_t frac_den_of[16]
+    cdef int64_t before[64]
+    cdef int64_t after[64]
+    cdef const int64_t *d_ = &desc[0]
+    cdef int64_t t, i, j, g, k, q, f, li, plan, d, kind, b, counts_stay, stay, ded_amount, reducible
+    cdef int64_t ded_base, static_ref, has_repeat, repeat, has_floor, floor, yearly, none_active
+    cdef int64_t none_n, payer, counted_at, reached_at, scope_at, bands_at, caps_at, keys_at, funds_at
+    cdef int64_t at, eligible, due, target, base, earlier, c, e0, lo, hi, pay, uncapped, rooms_fund
+    cdef int64_t rooms_any, limit, fund_wide, room, exact, paid, paid_so_far, burden_claim, layers
+    cdef int64_t lbands_at, lcaps_at, lkeys_at, thresholds_at, groups_at, base_kind, fund, has_rate
+    cdef int64_t not_covered, share_l, counts_prepay, with_first, above_deductible, above_any_cap
+    cdef int64_t burden_key, p, lpay, exact_num, exact_den, above, counted, amount, counts, summed
+    cdef int64_t b0, first, blo, bhi, most_b, most_a, rooms, pos, paid_b, start, top, share, a, bb
+    cdef int64_t seg, left, remaining, nf, charged
+    cdef bint has_target, changed, reached, lost, exact_row, found, hit, big
+    cdef int64_t plan_mask = (<int64_t>1 << bits) - 1
+    for i in range(16):
+        frac_part[i] = 0
+        frac_den_of[i] = 1
     for t in range(n):
         if t == 0 or (keys[t] >> bits) != (keys[t - 1] >> bits):
             y += 1
             dead = False
             acc[:] = 0
-            frac_den[:] = 1
+            for i in range(npool):
+                frac_den[i] = 1
         pyear[t] = y
         if dead:
             state[t] = 2
             continue
-        plan = keys[t] & ((1 << bits) - 1)
+        plan = keys[t] & plan_mask
         d = starts[plan]
         kind = desc[d]
         if kind == 0:  # the claim's error row; the year does not move
@@ -476,7 +526,7 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
         for i in range(desc[scope_at]):
             e0 += eligible_acc[desc[scope_at + 1 + i]]
         lo, hi = e0 + charged, e0 + eligible
-        pay = _banded(desc, bands_at, lo, hi)
+        pay = _banded(d_, bands_at, lo, hi)
         uncapped = pay
         rooms_fund, rooms_any = _NONE, _NONE
         for i in range(desc[caps_at]):
@@ -488,7 +538,7 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
                 if fund_wide:
                     rooms_fund = min(rooms_fund, room)
         exact = pay
-        paid = _paid(desc, keys_at, pools, rounded, pay, scale)
+        paid = _paid(d_, keys_at, pools, rounded, pay, scale)
         funds[:] = 0
         funds[payer] = paid
         paid_so_far = paid
@@ -537,7 +587,7 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
                     blo += max(most_b, 0)
                     bhi += max(most_a, 0)
                     q += 1 + desc[q]
-                lpay = _banded(desc, lbands_at, blo, bhi)
+                lpay = _banded(d_, lbands_at, blo, bhi)
             elif has_rate == 0:
                 continue
             elif base_kind == 1:  # above the basic fund's cap point (engine._above)
@@ -575,7 +625,7 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
                 if not exact_row and frac_num[k] != 0 and lpay > 0 and lpay >= room:
                     lost = True  # a cap filled from a fraction: the scalar engine's from here
                 lpay = min(lpay, room)
-            p = _paid(desc, lkeys_at, pools, rounded, lpay, scale)
+            p = _paid(d_, lkeys_at, pools, rounded, lpay, scale)
             if exact_row:  # _exact_layer_paid: cost * share / den, integers while they fit
                 big = exact_num > exact_room // max(share_l, 1)
                 for i in range(desc[lcaps_at]):
@@ -610,9 +660,10 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
         if lost:
             state[t] = 1
             dead = True
-            if lost_years < len(snaps):
-                snaps[lost_years, :len(acc)] = acc
-                snaps[lost_years, len(acc)] = y
+            if lost_years < snaps.shape[0]:
+                for j in range(acc.shape[0]):
+                    snaps[lost_years, j] = acc[j]
+                snaps[lost_years, acc.shape[0]] = y
             lost_years += 1
             continue
 
@@ -645,4 +696,4 @@ def settle_rows(keys, bits, costs, desc, starts, scale, exact_room, widths, out,
                     rounded[k] += up_p[li]
                     if frac_part[li] != 0:
                         frac_num[k], frac_den[k] = frac_part[li], frac_den_of[li]
-    return state, pyear, lost_years
+    return state_, pyear_, lost_years
