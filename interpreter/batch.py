@@ -127,7 +127,9 @@ def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
     index = np.frombuffer(indices.buffers()[1], kind, len(indices), indices.offset * kind.itemsize)
     if indices.null_count:
         index = np.where(_valid(indices), index, -1)  # -1: the `missing` value appended
-    values = per_word.take(index)  # (the indices as Parquet gave them, int32: no int64 copy)
+    # (the indices as Parquet gave them, int32: no int64 copy; indexing, not `take`, which with
+    # int32 indices into a small table took 20x the time: 65 ms for 3M item classes, numpy 2.4)
+    values = per_word[index]
     return values, values != missing
 
 

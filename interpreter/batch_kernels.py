@@ -7,7 +7,7 @@ claims' ids hashed once into small tables per part of the hash (not Arrow's dict
 whose one big table misses the cache on most rows), amounts parsed in one pass over their bytes,
 person-years sorted by two counting sorts and put in the waves' order in one pass, plan
 signatures numbered, the waves' commits added to the accumulators, every claim settled by one
-kernel. Every loop gives exactly the numpy path's values, and none touches a float.
+kernel, and the persons' and ids' 64-bit hashes that deal a year into buckets (partition.py). Every loop gives exactly the numpy path's values, and none touches a float.
 
 Compiled ahead of time, the loops cost nothing to start (importing them takes about a
 millisecond; numba, which they replace, took ~0.6 CPU s a process to start and ~10 CPU s to
@@ -30,16 +30,11 @@ import numpy as np
 # engine alone is 1.2-1.5x quicker with the loops from 100 claims to 100,000, a fresh `med run`
 # 1.1x at 20,000 claims, 1.2x at 200,000, 1.5x at a million: no size where numpy wins.
 MIN_ROWS = 0
-START_ROWS = 0  # (kept for callers: the compiled loops have no start to pay back)
 
 
 def _switch() -> str:
     """MEDPOLICY_LOOPS (or its old name MEDPOLICY_NUMBA): "0" off, "1" on at any size, else "" (by size)."""
     return os.environ.get("MEDPOLICY_LOOPS", os.environ.get("MEDPOLICY_NUMBA", ""))
-
-
-def start(claims: int) -> None:
-    """Nothing: compiled ahead of time, the loops have no start (kept for partition.py and batch.py)."""
 
 
 def kernels(rows: int = MIN_ROWS):
@@ -50,13 +45,6 @@ def kernels(rows: int = MIN_ROWS):
     if choice == "0" or (choice != "1" and rows < MIN_ROWS):
         return None
     return compiled()
-
-
-def loaded_bytes() -> int:
-    """What the loops add to a process's memory, counted in `med run`'s memory budget
-    (partition.bucket_count): nothing worth counting (the extension is ~1 MiB of code, shared
-    between processes; numba and its loops took ~116 MiB)."""
-    return 0
 
 
 def compiled():

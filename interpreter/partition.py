@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .batch_kernels import kernels
 from .jobs import cores
 
 ROW = "row"
@@ -78,15 +79,15 @@ def default_jobs(rows: int, memory: int) -> int:
 
 def bucket_count(rows: int, memory: int, jobs: int) -> int:
     """Buckets of whole persons such that `jobs` of them settling at once fit in `memory`."""
-    from .batch_kernels import loaded_bytes
-    per_process = memory // max(jobs, 1) - BASE_BYTES - loaded_bytes()
+    per_process = memory // max(jobs, 1) - BASE_BYTES
     claims = max(per_process // CLAIM_BYTES, 20_000)
     return max(math.ceil(rows / claims), jobs if rows >= jobs else 1)
 
 
 def string_hash(arr: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each string's UTF-8 bytes (0 for null), in vector form: a polynomial over
-    the bytes, then mixed. The same on every machine and in every process (unlike `hash`)."""
+    """A 64-bit hash of each string's UTF-8 bytes (0 for null): a polynomial over the bytes,
+    then mixed; the compiled loops in one pass, else in vector form. The same on every machine
+    and in every process (unlike `hash`)."""
     if pa.types.is_dictionary(arr.type):
         return string_hash(arr.dictionary)[np.asarray(arr.indices.fill_null(0), dtype=np.int64)] \
             * np.asarray(pc.is_valid(arr), dtype=np.uint64)
@@ -98,6 +99,10 @@ def string_hash(arr: pa.Array) -> np.ndarray:
     data = arr.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else np.zeros(0, np.uint8)
     starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    valid = np.asarray(pc.is_valid(arr), dtype=bool)
+    loops = kernels(n)
+    if loops is not None:
+        return loops.string_hash(offsets - offsets[0], data, valid)
     with np.errstate(over="ignore"):
         longest = int(lengths.max(initial=0))
         powers = np.cumprod(np.full(max(longest, 1), 0x100000001B3, np.uint64))  # FNV prime, wrapping
@@ -108,7 +113,6 @@ def string_hash(arr: pa.Array) -> np.ndarray:
         h ^= h >> np.uint64(33)
         h *= np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(33)
-    valid = np.asarray(pc.is_valid(arr), dtype=bool)
     return np.where(valid, h, np.uint64(0))
 
 
@@ -377,13 +381,11 @@ class _NoPandas:
 _WORKER: dict = {}
 
 
-def _start_worker(policy_path: str, params: Optional[dict], claims: int = 0) -> None:
+def _start_worker(policy_path: str, params: Optional[dict]) -> None:
     """A worker process: the policy compiled once, and its vector plans made once, for every
-    bucket it settles (about `claims` claims in all)."""
+    bucket it settles."""
     from .batch import Plans
-    from .batch_kernels import start
     from .policy import load
-    start(claims)
     pa.set_cpu_count(1)
     keep_freed_memory()
     without_pandas().__enter__()  # a worker of `med run`: for its whole life
@@ -547,9 +549,6 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
     buckets = buckets or bucket_count(total, memory, jobs)
     schema = file_schema(policy)
     summary = Summary(rows=total, buckets=buckets, jobs=jobs)
-    if jobs == 1:  # (batch_kernels.start: nothing since the loops are compiled ahead of time)
-        from .batch_kernels import start
-        start(total)
     if buckets == 1:  # it fits: one run in memory
         # (ParquetFile, not read_table: no import of pyarrow.dataset, a third of a second)
         table = read_claims(claims)
@@ -559,7 +558,7 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
         write_results(_windows(result.replace_schema_metadata(None)), out, schema)
         return summary
     with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp, \
-            _workers(policy_path, params, jobs, total // jobs) as pool:
+            _workers(policy_path, params, jobs) as pool:
         parts = parts_of(source.metadata, jobs)  # dealt side by side where the file has row groups enough
         _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
         paths = lambda kind, b: [spill_path(tmp, kind, b, p.number) for p in parts]  # noqa: E731
@@ -579,7 +578,7 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
 
 
 @contextlib.contextmanager
-def _workers(policy_path: str, params, jobs: int, claims: int) -> Iterator:
+def _workers(policy_path: str, params, jobs: int) -> Iterator:
     """`jobs` worker processes that deal and settle (None for one job: all in this process)."""
     if jobs == 1:
         yield None
@@ -589,7 +588,7 @@ def _workers(policy_path: str, params, jobs: int, claims: int) -> Iterator:
     # forkserver (spawn where there is none): no worker inherits the parent's threads or locks.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(policy_path, params, claims)) as pool:
+                             initializer=_start_worker, initargs=(policy_path, params)) as pool:
         yield pool
 
 
