@@ -266,26 +266,24 @@ def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarr
         yield int(keys[a]), values[a:b]
 
 
-def repeated_candidates(ids: list[list[str]]) -> np.ndarray:
-    """Rows whose id hash some other row shares: the only rows that may repeat an id (one
-    bucket of ids, all its parts' files, in memory at a time)."""
-    found = []
-    for paths in ids:
-        pairs = [np.fromfile(p, dtype=np.int64).reshape(-1, 2) for p in paths if os.path.exists(p)]
-        for p in paths:
-            if os.path.exists(p):
-                os.unlink(p)
-        if not pairs:
-            continue
-        pairs = np.concatenate(pairs) if len(pairs) > 1 else pairs[0]
-        h = pairs[:, 0]
-        order = np.argsort(h, kind="stable")
-        hs = h[order]
-        same = np.zeros(len(hs), bool)
-        same[1:] |= hs[1:] == hs[:-1]
-        same[:-1] |= hs[1:] == hs[:-1]
-        found.append(pairs[order[same], 1])
-    return np.sort(np.concatenate(found)) if found else np.zeros(0, np.int64)
+def repeated_candidates(ids: list[str]) -> np.ndarray:
+    """Rows whose id hash some other row shares, in one bucket of ids (its parts' files): the
+    only rows that may repeat an id. The buckets of ids are independent, so the workers take
+    them side by side; the files are removed once read."""
+    pairs = [np.fromfile(p, dtype=np.int64).reshape(-1, 2) for p in ids if os.path.exists(p)]
+    for p in ids:
+        if os.path.exists(p):
+            os.unlink(p)
+    if not pairs:
+        return np.zeros(0, np.int64)
+    pairs = np.concatenate(pairs) if len(pairs) > 1 else pairs[0]
+    h = pairs[:, 0]
+    order = np.argsort(h)  # (any order of equal hashes: the rows found are sorted after)
+    hs = h[order]
+    same = np.zeros(len(hs), bool)
+    same[1:] |= hs[1:] == hs[:-1]
+    same[:-1] |= hs[1:] == hs[:-1]
+    return pairs[order[same], 1]
 
 
 def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa.Schema) -> pa.Table:
@@ -392,14 +390,16 @@ def _start_worker(policy_path: str, params: Optional[dict]) -> None:
     _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
-def _settle_in_worker(claims: list[str], out: str, skip: np.ndarray) -> tuple[int, int, int]:
-    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"])
+def _settle_in_worker(claims: list[str], out: str, skip: np.ndarray, windows: int) -> tuple[int, int, int]:
+    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"], windows)
 
 
-def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray, plans=None) -> tuple[int, int, int]:
+def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray, plans=None,
+                  windows: int = 0) -> tuple[int, int, int]:
     """One bucket's claims (its parts' spill files, in order) settled as one run by the columnar
-    engine, written with their input positions to `out`; rows in `skip` (ids given twice) are
-    left out. Returns (rows, errors, claims settled by the scalar engine)."""
+    engine, written with their input positions to `out`, batch k holding its rows of output window
+    k (`windows` of them); rows in `skip` (ids given twice) are left out. Returns (rows, errors,
+    claims settled by the scalar engine)."""
     from .batch import fallback_count, settle_batch
 
     schema = file_schema(policy).append(pa.field(ROW, pa.int64()))
@@ -420,63 +420,61 @@ def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray,
     rows = table.column(ROW)
     result = settle_batch(policy, table.drop_columns([ROW]), params, plans, FILE_MONEY)
     fell = fallback_count(result)
-    result = result.replace_schema_metadata(None).append_column(ROW, rows)
+    result = result.replace_schema_metadata(None).append_column(ROW, rows).combine_chunks()
+    whole = result.to_batches()[0]
+    edges = np.searchsorted(np.asarray(rows), np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
     with pa.ipc.new_file(out, schema, options=RESULTS_SPILL) as w:
-        for batch in result.to_batches(max_chunksize=READ_BATCH):
-            w.write_batch(batch)
+        for k in range(windows):
+            w.write_batch(whole.slice(edges[k], edges[k + 1] - edges[k]))
     return result.num_rows, result.num_rows - result.column("error").null_count, fell
 
 
 # ---- 3. merge --------------------------------------------------------------------------------
 
-class _Results:
-    """One bucket's results (in input order), read a batch at a time."""
-
-    def __init__(self, path: str):
-        self.source = pa.OSFile(path)  # a batch read at a time (a mapped file's pages would stay resident)
-        self.reader = pa.ipc.open_file(self.source)
-        self.next = 0
-        self.held: Optional[pa.Table] = None
-
-    def upto(self, end: int) -> Optional[pa.Table]:
-        """Its rows with input position below `end`."""
-        parts = []
-        while True:
-            if self.held is None:
-                if self.next >= self.reader.num_record_batches:
-                    break
-                self.held = pa.Table.from_batches([self.reader.get_batch(self.next)])
-                self.next += 1
-            rows = np.asarray(self.held.column(ROW))
-            cut = int(np.searchsorted(rows, end))
-            parts.append(self.held.slice(0, cut))
-            self.held = self.held.slice(cut) if cut < len(rows) else None
-            if self.held is not None:
-                break
-        parts = [p for p in parts if p.num_rows]
-        return pa.concat_tables(parts) if parts else None
-
-    def close(self) -> None:
-        self.source.close()
+def merge_window(paths: list[str], extra: pa.Table, k: int) -> pa.Table:
+    """Output window k in input order: batch k of each bucket's results, and `extra` (rows of
+    the window settled elsewhere), interleaved by `row`."""
+    parts = []
+    for path in paths:
+        with pa.OSFile(path) as source:  # read, not mapped: mapped pages would count as the process's memory
+            reader = pa.ipc.open_file(source)
+            if k < reader.num_record_batches:
+                parts.append(pa.Table.from_batches([reader.get_batch(k)]))
+    window = pa.concat_tables(parts + [extra])
+    order = np.argsort(np.asarray(window.column(ROW)), kind="stable")
+    return window.take(pa.array(order)).drop_columns([ROW])
 
 
-def merged(paths: list[str], extra: pa.Table, total: int) -> Iterator[pa.Table]:
-    """Windows of ROW_GROUP rows, in input order, from the buckets' results (and `extra`)."""
-    sources = [_Results(p) for p in paths]
+def _merge_to_file(paths: list[str], extra: pa.Table, k: int, out: str) -> str:
+    window = merge_window(paths, extra, k)
+    with pa.ipc.new_file(out, window.schema, options=RESULTS_SPILL) as w:
+        w.write_table(window)
+    return out
+
+
+def merged(pool, paths: list[str], extra: pa.Table, total: int, folder: str, ahead: int = 4) -> Iterator[pa.Table]:
+    """Windows of ROW_GROUP rows, in input order, from the buckets' results (and `extra`); with
+    workers, each window merged by a worker (at most `ahead` ahead of the writer, spilled with
+    lz4 in `folder`) and read back here, so the writer here only writes."""
+    windows = -(-total // ROW_GROUP)
     extra_rows = np.asarray(extra.column(ROW)) if extra.num_rows else np.zeros(0, np.int64)
-    try:
-        for start in range(0, total, ROW_GROUP):
-            end = min(start + ROW_GROUP, total)
-            parts = [t for t in (s.upto(end) for s in sources) if t is not None]
-            lo, hi = np.searchsorted(extra_rows, [start, end])
-            if hi > lo:
-                parts.append(extra.slice(lo, hi - lo))
-            window = pa.concat_tables(parts)
-            order = np.argsort(np.asarray(window.column(ROW)), kind="stable")
-            yield window.take(pa.array(order)).drop_columns([ROW])
-    finally:
-        for s in sources:
-            s.close()
+    edges = np.searchsorted(extra_rows, np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
+    extra_of = lambda k: extra.slice(edges[k], edges[k + 1] - edges[k])  # noqa: E731
+    if pool is None:
+        for k in range(windows):
+            yield merge_window(paths, extra_of(k), k)
+        return
+    futures = [pool.submit(_merge_to_file, paths, extra_of(k), k, os.path.join(folder, f"window-{k:06d}.arrow"))
+               for k in range(min(ahead, windows))]
+    for k in range(windows):
+        if k + ahead < windows:
+            futures.append(pool.submit(_merge_to_file, paths, extra_of(k + ahead), k + ahead,
+                                       os.path.join(folder, f"window-{k + ahead:06d}.arrow")))
+        path = futures[k].result()
+        with pa.OSFile(path) as source:
+            window = pa.ipc.open_file(source).read_all()
+        os.unlink(path)
+        yield window
 
 
 def write_results(table_windows: Iterator[pa.Table], out: str, schema: pa.Schema) -> None:
@@ -563,17 +561,20 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
         _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
         paths = lambda kind, b: [spill_path(tmp, kind, b, p.number) for p in parts]  # noqa: E731
         full = schema.append(pa.field(ROW, pa.int64()))
-        repeats = duplicate_rows(policy, params, claims, repeated_candidates([paths("ids", b) for b in range(buckets)]), full)
+        candidates = _each(pool, repeated_candidates, [(paths("ids", b),) for b in range(buckets)])
+        repeats = duplicate_rows(policy, params, claims, np.sort(np.concatenate(candidates)), full)
         skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
         outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
+        windows = -(-total // ROW_GROUP)
         if pool is None:
             plans = Plans()
-            counts = [settle_bucket(policy, params, paths("claims", b), o, skip, plans) for b, o in enumerate(outs)]
+            counts = [settle_bucket(policy, params, paths("claims", b), o, skip, plans, windows)
+                      for b, o in enumerate(outs)]
         else:
-            counts = _each(pool, _settle_in_worker, [(paths("claims", b), o, skip) for b, o in enumerate(outs)])
+            counts = _each(pool, _settle_in_worker, [(paths("claims", b), o, skip, windows) for b, o in enumerate(outs)])
         summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
         summary.fallback = sum(f for _, _, f in counts)
-        write_results(merged(outs, repeats, total), out, schema)
+        write_results(merged(pool, outs, repeats, total, tmp, ahead=2 * jobs), out, schema)
     return summary
 
 
