@@ -324,7 +324,10 @@ def keep_freed_memory() -> bool:
 
     The columnar engine makes and drops arrays of a few MB all the time; by default each comes
     from a fresh mmap and its pages are faulted in (zeroed by the kernel) again, which was a
-    third of the engine's CPU time (system time, docs/scale.md). Arrow's buffers are then
+    third of the engine's CPU time (system time, docs/scale.md). So no block comes from mmap,
+    not even those over 32 MB (a million rows' cost table, the kernel's output): all come from
+    the heap, which is never trimmed below 1 GB, and a bucket's arrays reuse the last bucket's
+    pages (10M claims in 8 buckets, one job: 2-3 CPU s less than with mmap above 32 MB). Arrow's buffers are then
     allocated through the same malloc (its system pool) rather than mimalloc, which also hands
     pages back: another 0.3 CPU s on 1M claims. Process-wide, so only `med run` and its workers
     call it; peak memory stays the same (freed blocks are reused, not added). False (and
@@ -336,15 +339,12 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold, m_mmap_max, m_arena_max = -1, -2, -3, -4, -8
+    m_trim_threshold, m_top_pad, m_mmap_max, m_arena_max = -1, -2, -4, -8
     # One arena: Arrow's reader and writer threads would otherwise each grow an arena of their
     # own, whose pages are fresh (faulted in) where the main arena's freed ones would do.
     if not all(mallopt(option, value) == 1 for option, value in
-               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
+               ((m_mmap_max, 0), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
         return False
-    # No mmap at all: blocks over 32 MB (a million rows' cost table, the kernel's output) come
-    # from the heap too, so a bucket's big arrays reuse the last bucket's pages.
-    mallopt(m_mmap_max, 0)
     pa.set_memory_pool(pa.system_memory_pool())
     return True
 
@@ -536,9 +536,9 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
                 workdir: Optional[str] = None) -> Summary:
     """`med run CLAIMS.parquet -o OUT.parquet --no-trace`: every claim settled by the columnar
     engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
-    (default: every core when one process's budget does not hold the year). Raises OSError when a file cannot be read or
-    written. `buckets` overrides the number of buckets the budget gives."""
-    from .batch import Plans, fallback_count, settle_batch
+    (default: every core when one process's budget does not hold the year). Raises OSError when
+    a file cannot be read or written. `buckets` overrides the number of buckets the budget gives."""
+    from .batch import fallback_count, settle_batch
 
     source = pq.ParquetFile(claims)
     total = source.metadata.num_rows
@@ -557,25 +557,36 @@ def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, o
         return summary
     with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp, \
             _workers(policy_path, params, jobs) as pool:
-        parts = parts_of(source.metadata, jobs)  # dealt side by side where the file has row groups enough
-        _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
-        paths = lambda kind, b: [spill_path(tmp, kind, b, p.number) for p in parts]  # noqa: E731
-        full = schema.append(pa.field(ROW, pa.int64()))
-        candidates = _each(pool, repeated_candidates, [(paths("ids", b),) for b in range(buckets)])
-        repeats = duplicate_rows(policy, params, claims, np.sort(np.concatenate(candidates)), full)
-        skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
-        outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
-        windows = -(-total // ROW_GROUP)
-        if pool is None:
-            plans = Plans()
-            counts = [settle_bucket(policy, params, paths("claims", b), o, skip, plans, windows)
-                      for b, o in enumerate(outs)]
-        else:
-            counts = _each(pool, _settle_in_worker, [(paths("claims", b), o, skip, windows) for b, o in enumerate(outs)])
-        summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
-        summary.fallback = sum(f for _, _, f in counts)
-        write_results(merged(pool, outs, repeats, total, tmp, ahead=2 * jobs), out, schema)
+        _in_buckets(policy, params, claims, out, tmp, pool, parts_of(source.metadata, jobs), buckets, summary)
     return summary
+
+
+def _in_buckets(policy, params, claims: str, out: str, tmp: str, pool, parts: list[Part], buckets: int,
+                summary: Summary) -> None:
+    """The four steps (module docstring) over spill files in `tmp`, in `pool`'s workers or here."""
+    from .batch import Plans
+
+    _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
+    schema, total = file_schema(policy), summary.rows
+    full = schema.append(pa.field(ROW, pa.int64()))
+    candidates = _each(pool, repeated_candidates, [(_parts_of_bucket(tmp, "ids", b, parts),) for b in range(buckets)])
+    repeats = duplicate_rows(policy, params, claims, np.sort(np.concatenate(candidates)), full)
+    skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
+    outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
+    windows = -(-total // ROW_GROUP)
+    tasks = [(_parts_of_bucket(tmp, "claims", b, parts), o, skip, windows) for b, o in enumerate(outs)]
+    if pool is None:
+        plans = Plans()
+        counts = [settle_bucket(policy, params, c, o, skip, plans, windows) for c, o, skip, windows in tasks]
+    else:
+        counts = _each(pool, _settle_in_worker, tasks)
+    summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
+    summary.fallback = sum(f for _, _, f in counts)
+    write_results(merged(pool, outs, repeats, total, tmp, ahead=2 * summary.jobs), out, schema)
+
+
+def _parts_of_bucket(folder: str, kind: str, bucket: int, parts: list[Part]) -> list[str]:
+    return [spill_path(folder, kind, bucket, p.number) for p in parts]
 
 
 @contextlib.contextmanager
