@@ -346,7 +346,23 @@ def keep_freed_memory() -> bool:
                ((m_mmap_max, 0), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20), (m_arena_max, 1))):
         return False
     pa.set_memory_pool(pa.system_memory_pool())
+    _no_huge_pages()
     return True
+
+
+def _no_huge_pages() -> None:
+    """Stop numpy asking for transparent huge pages on its big arrays (madvise MADV_HUGEPAGE).
+    Where the kernel compacts memory for them on the fault (defrag "madvise", as on this VM), a
+    fresh `med run` of 1M claims now and then spent a second more in the kernel: 1.55-2.77 CPU s
+    over six runs with them, 1.55-1.79 without (docs/scale.md)."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return
+    _set_madvise_hugepage(False)
 
 
 @contextlib.contextmanager
@@ -386,7 +402,9 @@ def _start_worker(policy_path: str, params: Optional[dict]) -> None:
     from .policy import load
     pa.set_cpu_count(1)
     keep_freed_memory()
-    without_pandas().__enter__()  # a worker of `med run`: for its whole life
+    if "pandas" not in sys.modules:  # a worker of `med run`: no pandas for its whole life
+        sys.meta_path.insert(0, _NoPandas())  # (not without_pandas().__enter__(): the unnamed
+        # context manager is collected at once, and its `finally` removed the finder again)
     _WORKER.update(policy=load(policy_path), params=params, plans=Plans())
 
 
