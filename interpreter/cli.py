@@ -18,7 +18,7 @@ from typing import Optional
 
 from . import files
 from .errors import MedError, ParameterError
-from .policy import Policy, Result, load
+from .policy import Policy, load
 
 
 def __getattr__(name: str):
@@ -531,7 +531,7 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
     try:
         import pyarrow.parquet as pq
 
-        from .partition import keep_freed_memory, run_parquet, without_pandas
+        from .partition import ClaimsUnreadable, keep_freed_memory, run_parquet, without_pandas
     except ImportError:
         print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
@@ -546,6 +546,9 @@ def _run_columnar(args, policy: Policy, params: dict) -> int:
             done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
+        return 1
+    except ClaimsUnreadable as e:  # read, but its content is bad: 1, as for bad claims
+        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"med: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)

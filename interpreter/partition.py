@@ -60,6 +60,11 @@ _NEW_PARQUET = int(pa.__version__.split(".")[0]) >= 19
 FILE_MONEY = pa.decimal64(18, 2) if _NEW_PARQUET and hasattr(pa, "decimal64") else pa.decimal128(18, 2)
 
 
+class ClaimsUnreadable(Exception):
+    """The claims file's content could not be read (a corrupt page, a truncated file): the
+    message names the row group and the reader's reason."""
+
+
 @dataclass
 class Summary:
     rows: int = 0
@@ -155,6 +160,8 @@ def read_claims(path: str) -> pa.Table:
             tables.append(words.read_row_group(g))
         except pa.ArrowNotImplementedError:  # words changing within the row group: read plain, then cast
             tables.append(plain.read_row_group(g).cast(words.schema_arrow))
+        except (OSError, pa.ArrowInvalid) as e:
+            raise ClaimsUnreadable(f"row group {g}: {e}") from e
     return pa.concat_tables(tables) if tables else words.schema_arrow.empty_table()
 
 
@@ -165,15 +172,22 @@ def claim_batches(path: str, batch_size: int, groups: Optional[range] = None) ->
     plain = pq.ParquetFile(path)
     words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
     for g in groups if groups is not None else range(plain.num_row_groups):
-        done = 0
         try:
-            for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
-                yield batch
-                done += 1
-        except pa.ArrowNotImplementedError:  # the rest of the row group read plain, then cast
-            for k, batch in enumerate(plain.iter_batches(batch_size=batch_size, row_groups=[g])):
-                if k >= done:
-                    yield batch.cast(words.schema_arrow)
+            yield from _row_group_batches(plain, words, g, batch_size)
+        except (OSError, pa.ArrowInvalid) as e:
+            raise ClaimsUnreadable(f"row group {g}: {e}") from e
+
+
+def _row_group_batches(plain: pq.ParquetFile, words: pq.ParquetFile, g: int, batch_size: int) -> Iterator[pa.RecordBatch]:
+    done = 0
+    try:
+        for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
+            yield batch
+            done += 1
+    except pa.ArrowNotImplementedError:  # the rest of the row group read plain, then cast
+        for k, batch in enumerate(plain.iter_batches(batch_size=batch_size, row_groups=[g])):
+            if k >= done:
+                yield batch.cast(words.schema_arrow)
 
 
 # ---- 1. deal -------------------------------------------------------------------------------

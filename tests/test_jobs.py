@@ -16,7 +16,7 @@ from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool
 from medpolicy.output import writer_for
 from medpolicy.jobs import cores
-from medpolicy.partition import Part, bucket_count, default_jobs, parts_of, run_parquet, string_hash
+from medpolicy.partition import ClaimsUnreadable, Part, bucket_count, default_jobs, parts_of, run_parquet, string_hash
 from medpolicy.runner import run_claims
 
 from test_batch import generated_year
@@ -72,6 +72,25 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     # the contract's decimal128(18, 2); pandas, kept out of `med run` above, still loads after it.
     assert pq.read_schema(outs["cli"]).equals(result_schema(all_funds(policy), False))
     assert pq.read_table(outs["cli"]).to_pandas()["patient"].dropna().map(type).eq(Decimal).all()
+
+
+def test_a_corrupt_row_group_is_named_as_the_claims_files_fault(tmp_path, capsys):
+    # A page of row group 2 overwritten: in memory, dealt by two workers, and in buckets by one
+    # process, the run stops before writing anything and names the claims file and the row
+    # group (exit 1: the file was read, its content is bad), not the output.
+    policy = medpolicy.load(POLICY)
+    src, out = tmp_path / "claims.parquet", tmp_path / "out.parquet"
+    pq.write_table(claims_table(generated_year(policy, 160, seed=3)), src, row_group_size=50)
+    data = bytearray(src.read_bytes())
+    page = pq.ParquetFile(src).metadata.row_group(2).column(0).data_page_offset
+    data[page:page + 64] = b"\xff" * 64
+    src.write_bytes(bytes(data))
+    for jobs in ("1", "2"):  # one job: in memory; two: two buckets, the row groups dealt in two parts
+        assert main(["run", POLICY, str(src), "-o", str(out), "--no-trace", "--jobs", jobs]) == 1
+        assert capsys.readouterr().err.startswith(f"med: cannot read {src}: row group 2: ") and not out.exists()
+    with pytest.raises(ClaimsUnreadable, match="^row group 2: "):
+        run_parquet(policy, POLICY, None, str(src), str(out), jobs=1, buckets=3)
+    assert not out.exists()
 
 
 def test_a_file_is_dealt_in_runs_of_whole_row_groups_of_about_equal_rows(tmp_path):
