@@ -14,8 +14,9 @@ runs. A year larger than the budget is settled in *buckets of whole persons*:
    compiling the policy once. Claim ids given more than once in the whole input are decided
    first, as `settle_all` decides them (the first claim that reads well keeps its id; later
    ones are `duplicate-id` rows that never touch a year), and those rows leave their buckets.
-3. **Merge.** The buckets' results (spilled with lz4), each in input order, are merged by
-   `row` a window at a time and written as row groups of `ROW_GROUP` rows.
+3. **Merge.** The buckets' results (spilled with lz4, one batch per output window), each in
+   input order, are merged by `row` a window at a time (with workers, each window by a worker,
+   a few ahead of this process) and written as row groups of `ROW_GROUP` rows.
 
 The output is the same bytes however many buckets or jobs: every row's result depends only on
 its person's claims, and the file is always written in the same windows. Memory: the buckets
