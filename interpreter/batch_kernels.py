@@ -7,15 +7,16 @@ claims' ids hashed once into small tables per part of the hash (not Arrow's dict
 whose one big table misses the cache on most rows), amounts parsed in one pass over their bytes,
 person-years sorted by two counting sorts and put in the waves' order in one pass, plan
 signatures numbered, the waves' commits added to the accumulators, every claim settled by one
-kernel, and the persons' and ids' 64-bit hashes that deal a year into buckets (partition.py). Every loop gives exactly the numpy path's values, and none touches a float.
+kernel, and the persons' and ids' 64-bit hashes that deal a year into buckets (partition.py).
+Every loop gives exactly the numpy path's values, and none touches a float.
 
 Compiled ahead of time, the loops cost nothing to start (importing them takes about a
 millisecond; numba, which they replace, took ~0.6 CPU s a process to start and ~10 CPU s to
 compile a cold cache), so they run for every size of run: MIN_ROWS is where a pass is quicker
-with them than with numpy, measured (docs/scale.md, "Loops compiled ahead of time"). `start` is
-kept for its callers and does nothing. `MEDPOLICY_LOOPS=0` in the environment turns the loops
-off (the numpy path), `MEDPOLICY_LOOPS=1` on for passes of any size (the tests run both);
-`MEDPOLICY_NUMBA` is the old name of the same switch, still read.
+with them than with numpy, measured (docs/scale.md, "Loops compiled ahead of time").
+`MEDPOLICY_LOOPS=0` in the environment turns the loops off (the numpy path), `MEDPOLICY_LOOPS=1`
+on for passes of any size (the tests run both); `MEDPOLICY_NUMBA` is the old name of the same
+switch, still read.
 """
 
 from __future__ import annotations
