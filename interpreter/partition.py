@@ -104,11 +104,11 @@ def string_hash(arr: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
     data = arr.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else np.zeros(0, np.uint8)
-    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
     valid = np.asarray(pc.is_valid(arr), dtype=bool)
     loops = kernels(n)
     if loops is not None:
         return loops.string_hash(offsets - offsets[0], data, valid)
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
     with np.errstate(over="ignore"):
         longest = int(lengths.max(initial=0))
         powers = np.cumprod(np.full(max(longest, 1), 0x100000001B3, np.uint64))  # FNV prime, wrapping
@@ -285,9 +285,10 @@ def repeated_candidates(ids: list[str]) -> np.ndarray:
     """Rows whose id hash some other row shares, in one bucket of ids (its parts' files): the
     only rows that may repeat an id. The buckets of ids are independent, so the workers take
     them side by side; the files are removed once read."""
-    pairs = [np.fromfile(p, dtype=np.int64).reshape(-1, 2) for p in ids if os.path.exists(p)]
+    pairs = []
     for p in ids:
         if os.path.exists(p):
+            pairs.append(np.fromfile(p, dtype=np.int64).reshape(-1, 2))
             os.unlink(p)
     if not pairs:
         return np.zeros(0, np.int64)
@@ -424,11 +425,11 @@ def _start_worker(policy_path: str, params: Optional[dict]) -> None:
 
 
 def _settle_in_worker(claims: list[str], out: str, skip: np.ndarray, windows: int) -> tuple[int, int, int]:
-    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, _WORKER["plans"], windows)
+    return settle_bucket(_WORKER["policy"], _WORKER["params"], claims, out, skip, windows, _WORKER["plans"])
 
 
-def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray, plans=None,
-                  windows: int = 0) -> tuple[int, int, int]:
+def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray, windows: int,
+                  plans=None) -> tuple[int, int, int]:
     """One bucket's claims (its parts' spill files, in order) settled as one run by the columnar
     engine, written with their input positions to `out`, batch k holding its rows of output window
     k (`windows` of them); rows in `skip` (ids given twice) are left out. Returns (rows, errors,
@@ -455,7 +456,7 @@ def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray,
     fell = fallback_count(result)
     result = result.replace_schema_metadata(None).append_column(ROW, rows).combine_chunks()
     whole = result.to_batches()[0]
-    edges = np.searchsorted(np.asarray(rows), np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
+    edges = _window_edges(np.asarray(rows), windows)
     with pa.ipc.new_file(out, schema, options=RESULTS_SPILL) as w:
         for k in range(windows):
             w.write_batch(whole.slice(edges[k], edges[k + 1] - edges[k]))
@@ -485,13 +486,12 @@ def _merge_to_file(paths: list[str], extra: pa.Table, k: int, out: str) -> str:
     return out
 
 
-def merged(pool, paths: list[str], extra: pa.Table, total: int, folder: str, ahead: int = 4) -> Iterator[pa.Table]:
+def merged(pool, paths: list[str], extra: pa.Table, windows: int, folder: str, ahead: int = 4) -> Iterator[pa.Table]:
     """Windows of ROW_GROUP rows, in input order, from the buckets' results (and `extra`); with
     workers, each window merged by a worker (at most `ahead` ahead of the writer, spilled with
     lz4 in `folder`) and read back here, so the writer here only writes."""
-    windows = -(-total // ROW_GROUP)
     extra_rows = np.asarray(extra.column(ROW)) if extra.num_rows else np.zeros(0, np.int64)
-    edges = np.searchsorted(extra_rows, np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
+    edges = _window_edges(extra_rows, windows)
     extra_of = lambda k: extra.slice(edges[k], edges[k + 1] - edges[k])  # noqa: E731
     if pool is None:
         for k in range(windows):
@@ -508,6 +508,11 @@ def merged(pool, paths: list[str], extra: pa.Table, total: int, folder: str, ahe
             window = pa.ipc.open_file(source).read_all()
         os.unlink(path)
         yield window
+
+
+def _window_edges(rows: np.ndarray, windows: int) -> np.ndarray:
+    """Where each output window's rows start in `rows` (input positions, ascending), and the end."""
+    return np.searchsorted(rows, np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
 
 
 def write_results(table_windows: Iterator[pa.Table], out: str, schema: pa.Schema) -> None:
@@ -600,22 +605,21 @@ def _in_buckets(policy, params, claims: str, out: str, tmp: str, pool, parts: li
     from .batch import Plans
 
     _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
-    schema, total = file_schema(policy), summary.rows
+    schema, windows = file_schema(policy), -(-summary.rows // ROW_GROUP)
     full = schema.append(pa.field(ROW, pa.int64()))
     candidates = _each(pool, repeated_candidates, [(_parts_of_bucket(tmp, "ids", b, parts),) for b in range(buckets)])
     repeats = duplicate_rows(policy, params, claims, np.sort(np.concatenate(candidates)), full)
     skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
     outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
-    windows = -(-total // ROW_GROUP)
     tasks = [(_parts_of_bucket(tmp, "claims", b, parts), o, skip, windows) for b, o in enumerate(outs)]
     if pool is None:
         plans = Plans()
-        counts = [settle_bucket(policy, params, c, o, skip, plans, windows) for c, o, skip, windows in tasks]
+        counts = [settle_bucket(policy, params, *task, plans) for task in tasks]
     else:
         counts = _each(pool, _settle_in_worker, tasks)
     summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
     summary.fallback = sum(f for _, _, f in counts)
-    write_results(merged(pool, outs, repeats, total, tmp, ahead=2 * summary.jobs), out, schema)
+    write_results(merged(pool, outs, repeats, windows, tmp, ahead=2 * summary.jobs), out, schema)
 
 
 def _parts_of_bucket(folder: str, kind: str, bucket: int, parts: list[Part]) -> list[str]:
