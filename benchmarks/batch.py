@@ -41,6 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from medpolicy.cli import native_libraries_for_a_run  # noqa: E402
+
+native_libraries_for_a_run()  # as `med run` does, before numpy and pyarrow load
+
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402

@@ -2,6 +2,9 @@
 bytes one process gives, for Parquet (the columnar engine) and JSON lines (the scalar engine)."""
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,3 +153,15 @@ def test_a_person_hash_is_the_same_however_the_strings_are_held(monkeypatch, loo
 def string_hash_in(arr, loops, monkeypatch):
     monkeypatch.setenv("MEDPOLICY_LOOPS", loops)
     return string_hash(arr)
+
+
+def test_a_parquet_run_loads_arrow_on_malloc_and_openblas_without_threads_unless_told(tmp_path):
+    probe = ("import os, sys; from medpolicy.cli import native_libraries_for_a_run; native_libraries_for_a_run(); "
+             "import pyarrow as pa; print(pa.default_memory_pool().backend_name, os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ARROW_DEFAULT_MEMORY_POOL", "OPENBLAS_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["system", "1"]
+    told = {**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc", "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", probe], env=told, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["mimalloc", "2"]
