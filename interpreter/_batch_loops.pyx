@@ -46,7 +46,7 @@ def encode(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags, bin
     the hashes; without it (ids, mostly unique: a probe rarely meets the same hash) from the bytes."""
     cdef const uint8_t[::1] valid = _flags(valid_flags)
     cdef int64_t n = offsets.shape[0] - 1
-    cdef int64_t i, j, p, t, a, b, s, slot, width, size, biggest, count
+    cdef int64_t i, j, p, t, a, b, s, slot, width, count
     cdef uint64_t hi, mask
     h_ = np.zeros(n, np.uint64)
     cdef uint64_t[::1] h = h_
@@ -86,13 +86,7 @@ def encode(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags, bin
     codes_ = np.full(n, -1, np.int64)
     cdef int64_t[::1] codes = codes_
     cdef int64_t[::1] local = np.empty(start[parts], np.int64)
-    biggest = 0
-    for p in range(parts):
-        biggest = max(biggest, start[p + 1] - start[p])
-    size = 16
-    while size < 2 * biggest:
-        size <<= 1
-    cdef int64_t[::1] slots = np.empty(size, np.int64)
+    cdef int64_t[::1] slots = np.empty(_table_size(start, parts), np.int64)
     cdef const uint64_t* packed = &words[0, 0] if pack else NULL
     count = 0
     for p in range(parts):
@@ -119,6 +113,16 @@ def encode(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags, bin
         for t in range(a, b):
             codes[rows[t]] = local[t]
     return codes_
+
+
+cdef int64_t _table_size(const int64_t[::1] start, int64_t parts) noexcept:
+    """Slots for the largest part's table (at least twice its rows, a power of two, 16 or more)."""
+    cdef int64_t p, biggest = 0, size = 16
+    for p in range(parts):
+        biggest = max(biggest, start[p + 1] - start[p])
+    while size < 2 * biggest:
+        size <<= 1
+    return size
 
 
 cdef inline bint _same(const int32_t* offsets, const uint8_t* data, const uint64_t* words, bint pack,
@@ -724,3 +728,63 @@ def string_hash(const int64_t[::1] offsets, const uint8_t[::1] data, valid_flags
         h ^= h >> 33
         out[i] = h
     return out_
+
+
+cdef inline int64_t _part(uint64_t mixed, int64_t bits) noexcept:
+    """A mixed key's top `bits` bits (0 when bits is 0)."""
+    return <int64_t>((mixed >> 1) >> (63 - bits))
+
+
+def repeated(const int64_t[::1] keys):
+    """Whether each key occurs more than once among `keys` (0/1 bytes, a bool array's view). As
+    encode: the keys dealt by the top bits of their Fibonacci hash (a bijection: equal hashes,
+    equal keys) into parts of about 16,384, each part's hashes then put in an open-addressing
+    table that stays in the core's cache (one table over a million mostly distinct keys, or a
+    sort, misses it on most keys)."""
+    cdef uint64_t golden = 11400714819323198485ULL
+    cdef int64_t n = keys.shape[0]
+    cdef int64_t i, t, p, a, b, s, slot, width, wbits
+    cdef uint64_t m
+    cdef int64_t bits = 0
+    while (<int64_t>1 << bits) * 16384 < n:
+        bits += 1
+    cdef int64_t parts = <int64_t>1 << bits
+    start_ = np.zeros(parts + 1, np.int64)
+    cdef int64_t[::1] start = start_
+    for i in range(n):
+        start[_part(<uint64_t>keys[i] * golden, bits) + 1] += 1
+    for p in range(parts):
+        start[p + 1] += start[p]
+    cdef int64_t[::1] at = start_[:parts].copy()
+    cdef int64_t[::1] rows = np.empty(n, np.int64)
+    cdef uint64_t[::1] mixed = np.empty(n, np.uint64)  # in the parts' order
+    for i in range(n):
+        m = <uint64_t>keys[i] * golden
+        p = _part(m, bits)
+        rows[at[p]] = i
+        mixed[at[p]] = m
+        at[p] += 1
+    out_ = np.zeros(n, np.uint8)
+    cdef uint8_t[::1] out = out_
+    cdef int64_t[::1] slots = np.empty(_table_size(start, parts), np.int64)
+    for p in range(parts):
+        a, b = start[p], start[p + 1]
+        wbits = 4
+        while (<int64_t>1 << wbits) < 2 * (b - a):
+            wbits += 1
+        width = <int64_t>1 << wbits
+        slots[:width] = -1
+        for t in range(a, b):
+            m = mixed[t]
+            slot = _part(m << bits, wbits)  # the bits below the part's
+            while True:
+                s = slots[slot]
+                if s < 0:
+                    slots[slot] = t
+                    break
+                if mixed[s] == m:
+                    out[rows[s]] = 1
+                    out[rows[t]] = 1
+                    break
+                slot = (slot + 1) & (width - 1)
+    return out_.view(np.bool_)

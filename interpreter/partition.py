@@ -255,9 +255,7 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
         person = batch.column("person") if "person" in batch.schema.names else pa.nulls(n, pa.string())
-        bucket = (string_hash(person) % np.uint64(buckets)).astype(np.int64)
-        order = np.argsort(bucket, kind="stable")
-        cuts = np.searchsorted(bucket[order], np.arange(buckets + 1))
+        order, cuts = _by_bucket(string_hash(person) % np.uint64(buckets), buckets)
         dealt = batch.take(pa.array(order))
         for b in range(buckets):
             if cuts[b + 1] > cuts[b]:
@@ -266,19 +264,24 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
             ids_now = batch.column("id")
             h = string_hash(ids_now)
             given = np.asarray(pc.is_valid(ids_now), dtype=bool)
-            for b, part in _split(h[given] % np.uint64(buckets), np.stack([h[given].view(np.int64), rows[given]], 1)):
-                with open(ids[b], "ab") as f:
-                    f.write(np.ascontiguousarray(part).tobytes())
+            order, cuts = _by_bucket(h[given] % np.uint64(buckets), buckets)
+            pairs = np.stack([h[given].view(np.int64), rows[given]], 1)[order]
+            for b in range(buckets):
+                if cuts[b + 1] > cuts[b]:
+                    with open(ids[b], "ab") as f:
+                        f.write(pairs[cuts[b]:cuts[b + 1]].tobytes())
         start += n
     spill.close()
 
 
-def _split(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    order = np.argsort(keys, kind="stable")
-    keys, values = keys[order], values[order]
-    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    for a, b in zip(np.r_[0, cut], np.r_[cut, len(keys)]):
-        yield int(keys[a]), values[a:b]
+def _by_bucket(bucket: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows in order of bucket (in input order within one), and where each bucket starts
+    in that order (and the end). Bucket numbers as 16 bits where they fit: numpy's stable sort
+    of them is then a radix sort, 4x quicker than its merge sort of 64-bit ones."""
+    order = np.argsort(bucket.astype(np.uint16) if buckets <= 1 << 16 else bucket, kind="stable")
+    cuts = np.zeros(buckets + 1, np.int64)
+    np.cumsum(np.bincount(bucket, minlength=buckets), out=cuts[1:])
+    return order, cuts
 
 
 def repeated_candidates(ids: list[str]) -> np.ndarray:
@@ -293,7 +296,10 @@ def repeated_candidates(ids: list[str]) -> np.ndarray:
     if not pairs:
         return np.zeros(0, np.int64)
     pairs = np.concatenate(pairs) if len(pairs) > 1 else pairs[0]
-    h = pairs[:, 0]
+    h = np.ascontiguousarray(pairs[:, 0])
+    loops = kernels(len(h))
+    if loops is not None:  # a table per part of the hash: 8x quicker than the sort
+        return pairs[loops.repeated(h), 1]
     order = np.argsort(h)  # (any order of equal hashes: the rows found are sorted after)
     hs = h[order]
     same = np.zeros(len(hs), bool)

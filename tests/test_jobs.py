@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import pyarrow.parquet as pq
@@ -19,7 +20,8 @@ from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool
 from medpolicy.output import writer_for
 from medpolicy.jobs import cores
-from medpolicy.partition import ClaimsUnreadable, Part, bucket_count, default_jobs, parts_of, run_parquet, string_hash
+from medpolicy.partition import (ClaimsUnreadable, Part, bucket_count, default_jobs, parts_of, repeated_candidates,
+                                 run_parquet, string_hash)
 from medpolicy.runner import run_claims
 
 from test_batch import generated_year
@@ -148,6 +150,25 @@ def test_a_person_hash_is_the_same_however_the_strings_are_held(monkeypatch, loo
     many = pa.array([f"p{i}" * (i % 7) for i in range(5000)])
     monkeypatch.setenv("MEDPOLICY_LOOPS", "0")
     assert (string_hash(many) == string_hash_in(many, "1", monkeypatch)).all()
+
+
+@pytest.mark.parametrize("loops", ["1", "0"])  # the compiled table, then the sort: the same rows
+def test_rows_sharing_an_id_hash_are_found_however_many_and_wherever_they_are(tmp_path, monkeypatch, loops):
+    monkeypatch.setenv("MEDPOLICY_LOOPS", loops)
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(-2**63, 2**63 - 1, 40_000, dtype=np.int64)
+    hashes[[10, 20_000, 39_999]] = hashes[3]     # one hash four times, across both files
+    hashes[[7, 8]] = 0                           # a hash of 0, twice
+    hashes[100] = hashes[101] = -1
+    hashes[500:516] = (np.arange(16) + 1) << 40  # low bits all 0, the values all different
+    hashes[600] = hashes[515]
+    rows = np.arange(1_000, 41_000, dtype=np.int64)
+    files = [str(tmp_path / "a"), str(tmp_path / "b")]
+    np.stack([hashes[:25_000], rows[:25_000]], 1).tofile(files[0])
+    np.stack([hashes[25_000:], rows[25_000:]], 1).tofile(files[1])
+    found = repeated_candidates(files + [str(tmp_path / "absent")])
+    assert sorted(found.tolist()) == [1_003, 1_007, 1_008, 1_010, 1_100, 1_101, 1_515, 1_600, 21_000, 40_999]
+    assert not any(Path(f).exists() for f in files)  # read once, then removed
 
 
 def string_hash_in(arr, loops, monkeypatch):
