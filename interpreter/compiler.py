@@ -283,12 +283,14 @@ class _Compiler:
                     plain.append(setting)
                 else:
                     expanded.append((constraint.meet(sub[0]), setting, sub[1]))
-        item = bool(constraint.dims() & set(ITEM_DIMS))
+        # A class or bed kind named, or only excluded (`not herbal prepay 10%`: every other class),
+        # makes a clause about items; a claim has no class, so `not herbal` would hold for all.
+        item = bool(_item_dims(constraint))
         clauses = []
         if plain:
             clauses.append(self._clause(constraint, plain, exception, line.span, cite, fund, item))
         for c, setting, span in expanded:
-            clauses.append(self._clause(c, [setting], exception, span, cite, fund, item or bool(c.dims() & set(ITEM_DIMS))))
+            clauses.append(self._clause(c, [setting], exception, span, cite, fund, item or bool(_item_dims(c))))
         return clauses
 
     def _clause(self, constraint, settings, exception, span, cite, fund, item) -> Clause:
@@ -781,6 +783,11 @@ def _multi_only_overlap(a: Constraint, b: Constraint) -> bool:
         if va is not None and vb is not None and not (va & vb):
             return True
     return False
+
+
+def _item_dims(constraint: Constraint) -> set[str]:
+    """The item dimensions (class, bed kind) a constraint names or excludes."""
+    return (constraint.dims() | {d for d, _ in constraint.excluded}) & set(ITEM_DIMS)
 
 
 def _measure_interval(op: str, bound: Decimal) -> tuple:

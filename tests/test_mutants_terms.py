@@ -165,6 +165,28 @@ def test_a_prepayment_for_every_class_of_a_block_but_one():
     assert (r["prepay"], r["eligible"], r["paid"]) == ("100.00", "1400.00", {"basic": "1120.00"})
 
 
+def test_a_class_excluded_on_a_line_naming_no_class_is_about_every_other_class():
+    # `not herbal prepay 10%` with no class named (line 6): every class but herbal pre-pays 10%,
+    # as in a block of classes. A 1,000 -> 100, B 200 -> 20, herbal 500 -> none; eligible
+    # 1,700 - 120 = 1,580, 80% = 1,264. `not herbal ceiling 100` (line 6): A 1,000 in units of 250
+    # is 150 a unit over, 600 excluded; herbal 500 at 250 a unit has no ceiling; eligible 900, 80%
+    # = 720. (Until 2026-12-06 both made claim-level clauses: a first share of 10% of every class,
+    # herbal included, and no ceiling at all.)
+    head = "scheme employee\n  inpatient deductible 0\n    primary level1 level2 level3 rate 80%\n"
+    items = [{"class": "A", "amount": "1000.00"}, {"class": "B", "amount": "200.00"},
+             {"class": "herbal", "amount": "500.00"}]
+    r = policy(head + "  not herbal prepay 10%\n").settle(claim(items))
+    assert (r["prepay"], r["eligible"], r["paid"]) == ("120.00", "1580.00", {"basic": "1264.00"})
+    priced = [{**items[0], "unit_price": "250.00"}, {**items[2], "unit_price": "250.00"}]
+    r = policy(head + "  not herbal ceiling 100\n").settle(claim(priced))
+    assert (r["excluded"], r["eligible"], r["paid"]) == ("600.00", "900.00", {"basic": "720.00"})
+    # A claim's setting on such a line is refused, as on any line about classes.
+    with pytest.raises(medpolicy.MedError) as e:
+        policy(head + "  not herbal deductible 100\n")
+    assert [(d.span.line, d.span.column, d.message) for d in e.value.diagnostics] == [
+        (6, 14, "a clause about item classes sets prepay, ceiling or rate, not deductible")]
+
+
 def test_a_ceiling_for_beds_of_every_kind_but_one():
     # Beds other than isolation beds: at most 40 a day (line 5). A normal bed 300 for 3 days:
     # 180 over the ceiling of 120; an isolation bed 300 for 3 days: no ceiling. (Until
