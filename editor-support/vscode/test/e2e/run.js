@@ -192,7 +192,9 @@ async function goTo(page, line, column) {
   await quickInputOpen(page);
   await page.keyboard.type(`${line}:${column}`);
   await page.keyboard.press("Enter");
-  await new Promise((r) => setTimeout(r, 300));
+  // The cursor is there when the status bar says so (a fixed wait lost the race under load).
+  await page.waitForFunction((at) => [...document.querySelectorAll(".statusbar-item")]
+    .some((e) => e.textContent.includes(at)), { timeout: STEP_TIMEOUT }, `Ln ${line}, Col ${column}`);
 }
 
 async function problemText(page) {
