@@ -1027,9 +1027,11 @@ class _Patch:
         """A column of strings or structs: ours and theirs side by side, then one take."""
         if not self.n_theirs:
             return arr
+        theirs = self.theirs.column(name).combine_chunks().cast(arr.type)
+        if theirs.equals(arr.take(pa.array(self.where))):  # (ids and persons: the claims' own, as a rule)
+            return arr
         index = np.arange(len(arr))
         index[self.where] = len(arr) + np.arange(self.n_theirs)
-        theirs = self.theirs.column(name).combine_chunks().cast(arr.type)
         return pa.concat_arrays([arr, theirs]).take(pa.array(index))
 
 
