@@ -239,7 +239,8 @@ class _Claims:
             if arr is None or not pa.types.is_string(arr.type):
                 ok[:] = False
             else:
-                ok &= np.asarray(pc.greater(pc.utf8_length(arr), 0).fill_null(False), dtype=bool)
+                # not empty: its bytes (utf8_length decoded every character: 16 ms a million ids)
+                ok &= np.asarray(pc.greater(pc.binary_length(arr), 0).fill_null(False), dtype=bool)
         self.ordinal = self._dates(_column(table, "date"))
         ok &= self.ordinal > 0
         self.scheme, good = _codes(_column(table, "scheme"), self.names["scheme"], n)
