@@ -8,7 +8,8 @@ whose one big table misses the cache on most rows), amounts parsed in one pass o
 person-years sorted by two counting sorts and put in the waves' order in one pass, plan
 signatures numbered, the waves' commits added to the accumulators, every claim settled by one
 kernel, and the persons' and ids' 64-bit hashes that deal a year into buckets (partition.py),
-and which of those id hashes come more than once. Every loop gives exactly the numpy path's values, and none touches a float.
+and which of those id hashes come more than once. Every loop gives exactly the numpy path's
+values, and none touches a float.
 
 Compiled ahead of time, the loops cost nothing to start (importing them takes about a
 millisecond; numba, which they replace, took ~0.6 CPU s a process to start and ~10 CPU s to

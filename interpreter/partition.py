@@ -282,9 +282,10 @@ def _by_bucket(bucket: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray
     """The rows in order of bucket (in input order within one), and where each bucket starts
     in that order (and the end). Bucket numbers as 16 bits where they fit: numpy's stable sort
     of them is then a radix sort, 4x quicker than its merge sort of 64-bit ones."""
-    order = np.argsort(bucket.astype(np.uint16) if buckets <= 1 << 16 else bucket, kind="stable")
+    keys = bucket.astype(np.uint16 if buckets <= 1 << 16 else np.int64)
+    order = np.argsort(keys, kind="stable")
     cuts = np.zeros(buckets + 1, np.int64)
-    np.cumsum(np.bincount(bucket, minlength=buckets), out=cuts[1:])
+    np.cumsum(np.bincount(keys, minlength=buckets), out=cuts[1:])
     return order, cuts
 
 
