@@ -113,7 +113,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
     r.add_argument("policy", metavar="POLICY")
-    r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array or .csv; - for stdin (JSONL)")
+    r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array, .csv or .parquet; - for stdin (JSONL)")
     r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
     r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx", "parquet"), default=None,
@@ -129,7 +129,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
-                        "core from 500,000 Parquet claims or 64 MB of JSON lines or CSV, else 1)")
+                        "core for 64 MB of JSON lines or CSV, or a Parquet year larger than one process's --memory; "
+                        "else 1)")
     r.add_argument("--memory", type=_size, default=None, metavar="SIZE",
                    help="Parquet to Parquet: memory for the run, e.g. 4G (default 2G); a larger year is settled "
                         "in buckets of whole persons")
