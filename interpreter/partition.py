@@ -266,10 +266,10 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
                 spill.write(b, dealt.slice(cuts[b], cuts[b + 1] - cuts[b]))
         if "id" in batch.schema.names:
             ids_now = batch.column("id")
-            h = string_hash(ids_now)
             given = np.asarray(pc.is_valid(ids_now), dtype=bool)
-            order, cuts = _by_bucket(h[given] % np.uint64(buckets), buckets)
-            pairs = np.stack([h[given].view(np.int64), rows[given]], 1)[order]
+            h = string_hash(ids_now)[given]
+            order, cuts = _by_bucket(h % np.uint64(buckets), buckets)
+            pairs = np.stack([h.view(np.int64), rows[given]], 1)[order]
             for b in range(buckets):
                 if cuts[b + 1] > cuts[b]:
                     with open(ids[b], "ab") as f:
@@ -354,11 +354,13 @@ def keep_freed_memory() -> bool:
     third of the engine's CPU time (system time, docs/scale.md). So no block comes from mmap,
     not even those over 32 MB (a million rows' cost table, the kernel's output): all come from
     the heap, which is never trimmed below 1 GB, and a bucket's arrays reuse the last bucket's
-    pages (10M claims in 8 buckets, one job: 2-3 CPU s less than with mmap above 32 MB). Arrow's buffers are then
-    allocated through the same malloc (its system pool) rather than mimalloc, which also hands
-    pages back: another 0.3 CPU s on 1M claims. Process-wide, so only `med run` and its workers
-    call it; peak memory stays the same (freed blocks are reused, not added). False (and
-    nothing changed) where the C library is not glibc."""
+    pages (10M claims in 8 buckets, one job: 2-3 CPU s less than with mmap above 32 MB).
+    pyarrow's own buffers are allocated through the same malloc (its system pool) rather than
+    mimalloc, which also hands pages back; the Parquet reader and writer follow only where
+    ARROW_DEFAULT_MEMORY_POOL said so before pyarrow loaded (`med run` sets it:
+    cli.native_libraries_for_a_run). Process-wide, so only `med run` and its workers call it;
+    peak memory stays the same (freed blocks are reused, not added). False (and nothing
+    changed) where the C library is not glibc."""
     import ctypes
     import ctypes.util
     try:
@@ -508,12 +510,12 @@ def merged(pool, paths: list[str], extra: pa.Table, windows: int, folder: str, a
         for k in range(windows):
             yield merge_window(paths, extra_of(k), k)
         return
-    futures = [pool.submit(_merge_to_file, paths, extra_of(k), k, os.path.join(folder, f"window-{k:06d}.arrow"))
-               for k in range(min(ahead, windows))]
+    submit = lambda k: pool.submit(_merge_to_file, paths, extra_of(k), k,  # noqa: E731
+                                   os.path.join(folder, f"window-{k:06d}.arrow"))
+    futures = [submit(k) for k in range(min(ahead, windows))]
     for k in range(windows):
         if k + ahead < windows:
-            futures.append(pool.submit(_merge_to_file, paths, extra_of(k + ahead), k + ahead,
-                                       os.path.join(folder, f"window-{k + ahead:06d}.arrow")))
+            futures.append(submit(k + ahead))
         path = futures[k].result()
         # Mapped, not read: the writer reads the worker's pages where they are cached, with no copy
         # into fresh memory, and they are unmapped once the window is written (10M claims, --jobs 2:
