@@ -215,9 +215,20 @@ def sort_order(const int64_t[:] first, const int64_t[:] second, int64_t lo, int6
     return order_
 
 
+cdef inline uint64_t _fibonacci(int64_t key) noexcept:
+    """A key's Fibonacci hash: times 2^64 over the golden ratio, wrapping (a bijection: equal
+    hashes, equal keys), whose top bits differ for keys that differ anywhere."""
+    return <uint64_t>key * 11400714819323198485ULL
+
+
+cdef inline int64_t _part(uint64_t mixed, int64_t bits) noexcept:
+    """A mixed key's top `bits` bits (0 when bits is 0)."""
+    return <int64_t>((mixed >> 1) >> (63 - bits))
+
+
 cdef inline int64_t _slot(int64_t key, int64_t bits) noexcept:
     """A key's slot in a table of 2^bits: the top bits of its Fibonacci hash."""
-    return <int64_t>((<uint64_t>key * 11400714819323198485ULL) >> (64 - bits))
+    return _part(_fibonacci(key), bits)
 
 
 def first_codes(const int64_t[:] keys):
@@ -730,18 +741,12 @@ def string_hash(const int64_t[::1] offsets, const uint8_t[::1] data, valid_flags
     return out_
 
 
-cdef inline int64_t _part(uint64_t mixed, int64_t bits) noexcept:
-    """A mixed key's top `bits` bits (0 when bits is 0)."""
-    return <int64_t>((mixed >> 1) >> (63 - bits))
-
-
 def repeated(const int64_t[::1] keys):
     """Whether each key occurs more than once among `keys` (0/1 bytes, a bool array's view). As
-    encode: the keys dealt by the top bits of their Fibonacci hash (a bijection: equal hashes,
-    equal keys) into parts of about 16,384, each part's hashes then put in an open-addressing
-    table that stays in the core's cache (one table over a million mostly distinct keys, or a
-    sort, misses it on most keys)."""
-    cdef uint64_t golden = 11400714819323198485ULL
+    encode: the keys dealt by the top bits of their Fibonacci hash (equal hashes, equal keys)
+    into parts of about 16,384, each part's hashes then put in an open-addressing table that
+    stays in the core's cache (one table over a million mostly distinct keys, or a sort, misses
+    it on most keys)."""
     cdef int64_t n = keys.shape[0]
     cdef int64_t i, t, p, a, b, s, slot, width, wbits
     cdef uint64_t m
@@ -752,14 +757,14 @@ def repeated(const int64_t[::1] keys):
     start_ = np.zeros(parts + 1, np.int64)
     cdef int64_t[::1] start = start_
     for i in range(n):
-        start[_part(<uint64_t>keys[i] * golden, bits) + 1] += 1
+        start[_slot(keys[i], bits) + 1] += 1
     for p in range(parts):
         start[p + 1] += start[p]
     cdef int64_t[::1] at = start_[:parts].copy()
     cdef int64_t[::1] rows = np.empty(n, np.int64)
     cdef uint64_t[::1] mixed = np.empty(n, np.uint64)  # in the parts' order
     for i in range(n):
-        m = <uint64_t>keys[i] * golden
+        m = _fibonacci(keys[i])
         p = _part(m, bits)
         rows[at[p]] = i
         mixed[at[p]] = m
