@@ -15,8 +15,9 @@ How a run goes:
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
 4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
-   loops (batch_kernels), one kernel (`_batch_loops.settle_rows`) settles every claim, a person-year at a time,
-   reading its plan from int64 numbers (`_describe`); without it, the k-th claim of every person
+   loops (batch_kernels), one kernel (`_batch_loops.settle_rows`) settles every claim, a
+   person-year at a time, reading its plan from int64 numbers (`_describe`); without them, the
+   k-th claim of every person
    is settled in one vectorised step per plan shape (`_Step`), the year's accumulators (stays,
    deductibles, eligible cost, pools, burdens) held as arrays per person-year and carried from
    wave to wave. Both give the same values.

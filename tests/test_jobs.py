@@ -10,16 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pytest
 import pyarrow.parquet as pq
+import pytest
 
 import medpolicy
 from medpolicy.arrow import all_funds, claims_table, result_schema
 from medpolicy.cli import main
 from medpolicy.inputs import ClaimFile
-from medpolicy.jobs import Pool
+from medpolicy.jobs import Pool, cores
 from medpolicy.output import writer_for
-from medpolicy.jobs import cores
 from medpolicy.partition import (ClaimsUnreadable, Part, bucket_count, default_jobs, parts_of, repeated_candidates,
                                  run_parquet, string_hash)
 from medpolicy.runner import run_claims
