@@ -17,10 +17,9 @@ How a run goes:
 4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
    loops (batch_kernels), one kernel (`_batch_loops.settle_rows`) settles every claim, a
    person-year at a time, reading its plan from int64 numbers (`_describe`); without them, the
-   k-th claim of every person
-   is settled in one vectorised step per plan shape (`_Step`), the year's accumulators (stays,
-   deductibles, eligible cost, pools, burdens) held as arrays per person-year and carried from
-   wave to wave. Both give the same values.
+   k-th claim of every person is settled in one vectorised step per plan shape (`_Step`), the
+   year's accumulators (stays, deductibles, eligible cost, pools, burdens) held as arrays per
+   person-year and carried from wave to wave. Both give the same values.
 A cap point that is not a whole number of 1/S fen (the eligible cost above the point where the
 basic cap stopped, for a layer above it) sends that person to the scalar engine too.
 
