@@ -11,7 +11,7 @@ two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parque
    user runs it: Python's start, the imports, compiling the policy, reading,
    settling, writing (its CPU seconds and wall, best of --fresh-runs; the bytecode compiled first,
    as an installed package has it);
-1. the same in this process (partition.run_parquet, one job), twice: the second without the
+1. the same in this process (partition.run_columnar, one job), twice: the second without the
    imports and the first table's costs;
 2. its parts: reading, the engine alone (an Arrow table in memory to an Arrow table), writing;
 3. with --jobs: `med run --jobs N` as its own process, the Ns in turn --fresh-runs times (wall:
@@ -53,7 +53,8 @@ import pyarrow.parquet as pq  # noqa: E402
 import medpolicy  # noqa: E402
 from medpolicy.batch import _Run, fallback_count  # noqa: E402
 from medpolicy.batch_kernels import kernels  # noqa: E402
-from medpolicy.partition import keep_freed_memory, read_claims, run_parquet, write_results  # noqa: E402
+from medpolicy.columnar_files import file_schema, parquet_sink, read_claims, write_results  # noqa: E402
+from medpolicy.partition import keep_freed_memory, run_columnar  # noqa: E402
 
 LEVELS = ["primary", "level1", "level2", "level3"]
 PLACES = ["local"] * 8 + ["remote-referred", "remote-self", "remote-resident"]
@@ -176,7 +177,8 @@ def main() -> None:
         out = Path(tmp) / "results.parquet"
         for label in ("med run, Parquet file to Parquet file (1st)", "med run, Parquet file to Parquet file (2nd)"):
             t0, c0 = time.perf_counter(), time.process_time()
-            done = run_parquet(policy, str(ROOT / "policies" / "suihua.med"), None, str(path), str(out), jobs=1)
+            done = run_columnar(policy, str(ROOT / "policies" / "suihua.med"), None, str(path),
+                                parquet_sink(str(out), file_schema(policy)), jobs=1)
             whole_s, whole_cpu = time.perf_counter() - t0, time.process_time() - c0
             rate(label, n, whole_s, whole_cpu, f"  ({done.buckets} bucket{'s' if done.buckets > 1 else ''}, "
                                                f"{done.fallback:,} claims by the scalar engine"

@@ -109,19 +109,44 @@ def results_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch:
     return pa.record_batch([pa.array(columns[f.name], type=f.type) for f in schema], schema=schema)
 
 
+def result_rows(table: pa.Table) -> Iterator[dict]:
+    """The rows of a result table as the contract's JSON, as `Result.to_json(trace=False)` gives
+    them: money as two-decimal strings; a fund the claim's scheme does not have, and a field the
+    result does not have (account_balance, allowance), left out; an error row its id and error."""
+    names = [n for n in table.schema.names if n not in ("error", "trace")]
+    for batch in table.to_batches(BATCH):
+        for r in batch.to_pylist():
+            if r.get("error") is not None:
+                yield {"id": r["id"], "error": r["error"]}
+                continue
+            row = {}
+            for name in names:
+                v = r[name]
+                if v is None:
+                    continue
+                if name == "paid":
+                    v = {fund: str(amount) for fund, amount in v.items() if amount is not None}
+                elif v.__class__ is Decimal:
+                    v = str(v)
+                row[name] = v
+            yield row
+
+
 def _money(text: Optional[str]) -> Optional[Decimal]:
     return None if text is None else Decimal(text)
 
 
 class ParquetResults:
-    """Writes result rows to a Parquet file as they come, a batch at a time. `extra` names
-    integer columns the rows carry besides the result (the distributed job's input position)."""
+    """Writes result rows to a Parquet file (or with `arrow`, an Arrow IPC file) as they come, a
+    batch at a time. `extra` names integer columns the rows carry besides the result (the
+    distributed job's input position)."""
 
-    def __init__(self, path: str, funds: Iterable[str], trace: bool, extra: tuple[str, ...] = ()):
+    def __init__(self, path: str, funds: Iterable[str], trace: bool, extra: tuple[str, ...] = (),
+                 arrow: bool = False):
         self.schema = result_schema(funds, trace)
         for name in extra:
             self.schema = self.schema.append(pa.field(name, pa.int64()))
-        self._writer = pq.ParquetWriter(path, self.schema)
+        self._writer = pa.ipc.new_file(path, self.schema) if arrow else pq.ParquetWriter(path, self.schema)
         self._rows: list[dict] = []
 
     def write(self, row: dict) -> None:

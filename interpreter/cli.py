@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from . import files
+from . import columnar_run, files
 from .errors import MedError, ParameterError
 from .policy import Policy, load
 
@@ -113,11 +113,13 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="settle every claim in CLAIMS")
     r.add_argument("policy", metavar="POLICY")
-    r.add_argument("claims", metavar="CLAIMS", help=".jsonl, .json array, .csv or .parquet; - for stdin (JSONL)")
+    r.add_argument("claims", metavar="CLAIMS",
+                   help=".jsonl, .json array, .csv, .parquet or .arrow/.feather (Arrow IPC); - for stdin (JSONL)")
     r.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a run parameter")
-    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx", "parquet"), default=None,
-                   help="output format (default: from OUT's extension, else jsonl); xlsx needs medpolicy[data]")
+    r.add_argument("--format", choices=("jsonl", "csv", "table", "xlsx", "parquet", "arrow"), default=None,
+                   help="output format (default: from OUT's extension, else jsonl); xlsx, parquet and arrow "
+                        "need medpolicy[data]")
     r.add_argument("--excel", action="store_true", help="CSV for Excel and WPS: a UTF-8 BOM first")
     r.add_argument("--no-trace", action="store_true", help="leave the trace out of JSONL results")
     r.add_argument("--from", dest="source", choices=("contract", "nhsa"), default="contract",
@@ -131,9 +133,12 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
                         "core for 64 MB of JSON lines or CSV, or a Parquet year larger than one process's --memory; "
                         "else 1)")
+    r.add_argument("--engine", choices=("auto", "batch", "scalar"), default="auto",
+                   help="batch: the columnar engine (no trace); scalar: claim by claim, with the trace; auto "
+                        "(default): batch for Parquet or Arrow claims when no trace is asked, else scalar")
     r.add_argument("--memory", type=_size, default=None, metavar="SIZE",
-                   help="Parquet to Parquet: memory for the run, e.g. 4G (default 2G); a larger year is settled "
-                        "in buckets of whole persons")
+                   help="the columnar engine on Parquet or Arrow claims: memory for the run, e.g. 4G (default "
+                        "2G); a larger year is settled in buckets of whole persons")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")
@@ -412,11 +417,17 @@ def cmd_run(args) -> int:
                    f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
         return 2
     fmt = _output_format(args)
-    if _is_parquet(args.claims) and fmt == "parquet" and args.no_trace and args.source == "contract" \
-            and args.book is None:
-        return _run_columnar(args, policy, params)
+    if fmt in ("parquet", "arrow") and not args.output:
+        _say(args, f"med: {fmt} output is a file: give -o OUT")
+        return 2
+    engine = columnar_run.engine_for(args, fmt)
+    if engine == "batch":
+        return columnar_run.run(args, policy, params, fmt, lambda m: _say(args, m))
+    if engine != "scalar":  # --engine batch, and what it cannot give
+        _say(args, f"med: {engine}")
+        return 2
     if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
-            or _is_parquet(args.claims) or fmt == "parquet":
+            or columnar_run.is_columnar(args.claims) or fmt in ("parquet", "arrow"):
         # The platform's shape, spreadsheets and Parquet with a trace are settled in memory;
         # every other run streams in fixed memory.
         with _batch_gc():
@@ -517,14 +528,12 @@ def _output_format(args) -> str:
         return "xlsx"
     if out.endswith(".parquet"):
         return "parquet"
+    if out.endswith((".arrow", ".feather")):
+        return "arrow"
     return format_for(args.output)
 
 
-CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
-
-
-def _is_parquet(path: str) -> bool:
-    return path.lower().endswith(".parquet")
+CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".arrow", ".feather")
 
 
 def native_libraries_for_a_run() -> None:
@@ -540,49 +549,13 @@ def native_libraries_for_a_run() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def _run_columnar(args, policy: Policy, params: dict) -> int:
-    """Parquet in, Parquet out, no trace: the columnar engine (batch.py), chosen automatically."""
-    native_libraries_for_a_run()
-    try:
-        import pyarrow.parquet as pq
-
-        from .partition import ClaimsUnreadable, keep_freed_memory, run_parquet, without_pandas
-    except ImportError:
-        print("med: Parquet needs pyarrow and numpy: pip install 'medpolicy[data]'", file=sys.stderr)
-        return 2
-    try:
-        pq.ParquetFile(args.claims)
-    except OSError as e:
-        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
-        return 2
-    keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
-    try:
-        with without_pandas():
-            done = run_parquet(policy, args.policy, params, args.claims, args.output, jobs=args.jobs, memory=args.memory)
-    except MedError as e:
-        print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return 1
-    except ClaimsUnreadable as e:  # read, but its content is bad: 1, as for bad claims
-        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"med: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    gc.freeze()  # the process ends next: its last collection need not walk every object it made
-    print(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
-          f"scalar engine for features it does not vectorise", file=sys.stderr)
-    if done.errors:
-        print(f"med: {done.errors} of {done.rows} claims could not be settled", file=sys.stderr)
-    return 1 if done.errors else 0
-
-
 def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
-    """A run held in memory: the platform's shape (--from/--to nhsa), xlsx and Excel CSV, and
-    Parquet (settled by the columnar engine)."""
+    """A run held in memory by the scalar engine: the platform's shape (--from/--to nhsa), xlsx
+    and Excel CSV, and Parquet or Arrow claims or results (with the trace, or `--engine scalar`)."""
     from .inputs import InputProblem, read_claims
 
-    if _is_parquet(args.claims):
-        items = _parquet_claims(args.claims)
+    if columnar_run.is_columnar(args.claims):
+        items = _columnar_claims(args.claims)
         if isinstance(items, int):
             return items
     else:
@@ -604,17 +577,22 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
     return _write_rows(args, policy, rows, fmt)
 
 
-def _parquet_claims(path: str):
+def _columnar_claims(path: str):
+    """The claims of a Parquet or Arrow IPC file, for the scalar engine; or the exit code."""
     try:
-        from .arrow import read_parquet
+        from .arrow import claims_from_table
+        from .columnar_files import ClaimsFile, ClaimsUnreadable
     except ImportError:
-        print("med: Parquet needs pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
+        print("med: Parquet and Arrow need pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
     try:
-        return list(read_parquet(path))
+        return list(claims_from_table(ClaimsFile(path).read()))
     except OSError as e:
         print(f"med: cannot read {path}: {e}", file=sys.stderr)
         return 2
+    except ClaimsUnreadable as e:
+        print(f"med: cannot read {path}: {e}", file=sys.stderr)
+        return 1
 
 
 def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
@@ -625,10 +603,10 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
             print("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'", file=sys.stderr)
             return 2
         write_table(rows, fmt, args.output, excel=args.excel)
-    elif fmt == "parquet":
+    elif fmt in ("parquet", "arrow"):
         from .arrow import ParquetResults, all_funds
 
-        out = ParquetResults(args.output, all_funds(policy), trace=not args.no_trace)
+        out = ParquetResults(args.output, all_funds(policy), trace=not args.no_trace, arrow=fmt == "arrow")
         for r in rows:
             out.write(r)
         out.close()

@@ -1,4 +1,5 @@
-"""Parquet in, Parquet out, in a fixed memory budget and on every core (`med run --jobs --memory`).
+"""A year of claims (Parquet or Arrow IPC) settled by the columnar engine in a fixed memory
+budget and on every core (`med run --jobs --memory`).
 
 The columnar engine (batch.py) settles a table held in memory: about 1.2 KB a claim while it
 runs. A year larger than the budget is settled in *buckets of whole persons*:
@@ -38,13 +39,12 @@ from typing import Iterator, Optional
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .batch_kernels import kernels
+from .columnar_files import FILE_MONEY, ROW_GROUP, ClaimsFile, Sink, file_schema
 from .jobs import cores
 
 ROW = "row"
-ROW_GROUP = 1 << 17          # output rows per row group, whatever the partitioning
 READ_BATCH = 1 << 16         # rows of a spill file's batch
 DEAL_BATCH = 1 << 18         # input rows read at a time while dealing (64k: reading took twice the CPU)
 DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
@@ -58,16 +58,6 @@ RESULTS_SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
 # while the parent writes the file it is the serial part, so it should not undo lz4 as well
 # (10M claims, --jobs 2, in turns: faster in five pairs of six, by 0.6-0.9 s wall of ~11.5).
 WINDOW_SPILL = pa.ipc.IpcWriteOptions(compression=None)
-# Money as the engine computes it, int64 fen, given to the writer as decimal64(18, 2): no
-# conversion to decimal128's two words a row, and Parquet stores it as INT64 decimals either way;
-# readers see decimal128(18, 2) (the file keeps no Arrow schema). Older pyarrow: decimal128.
-_NEW_PARQUET = int(pa.__version__.split(".")[0]) >= 19
-FILE_MONEY = pa.decimal64(18, 2) if _NEW_PARQUET and hasattr(pa, "decimal64") else pa.decimal128(18, 2)
-
-
-class ClaimsUnreadable(Exception):
-    """The claims file's content could not be read (a corrupt page, a truncated file): the
-    message names the row group and the reader's reason."""
 
 
 @dataclass
@@ -126,75 +116,6 @@ def string_hash(arr: pa.Array) -> np.ndarray:
     return np.where(valid, h, np.uint64(0))
 
 
-def file_schema(policy) -> pa.Schema:
-    """The columns of the results' file as the engine hands them to the writer (FILE_MONEY)."""
-    from .arrow import all_funds, result_schema
-    return result_schema(all_funds(policy), False, FILE_MONEY)
-
-
-def dictionary_columns(schema: pa.Schema) -> list[str]:
-    """The claim columns of few distinct words (dates, schemes, levels, item classes) that are
-    best read as Parquet stores them, as dictionaries: each word is then parsed once."""
-    string = pa.types.is_string
-    out = [name for name in ("date", "scheme", "status", "benefit", "place")
-           if name in schema.names and string(schema.field(name).type)]
-    kind = schema.field("facility").type if "facility" in schema.names else None
-    if kind is not None and pa.types.is_struct(kind) and kind.get_field_index("level") >= 0 \
-            and string(kind.field("level").type):
-        out.append("facility.level")
-    kind = schema.field("items").type if "items" in schema.names else None
-    if kind is not None and pa.types.is_list(kind) and pa.types.is_struct(kind.value_type) \
-            and kind.value_type.get_field_index("class") >= 0 and string(kind.value_type.field("class").type):
-        out.append("items.list.element.class")
-    kind = schema.field("groups").type if "groups" in schema.names else None
-    if kind is not None and pa.types.is_list(kind) and string(kind.value_type):
-        out.append("groups.list.element")
-    return out
-
-
-def read_claims(path: str) -> pa.Table:
-    """A claims Parquet file as one table, the few-word columns as dictionaries, a row group at
-    a time: pyarrow cannot give a nested column (the items' classes) as one dictionary across row
-    groups whose dictionaries differ ("Nested data conversions not implemented for chunked array
-    outputs"); the engine unifies the row groups' dictionaries when it combines the chunks."""
-    plain = pq.ParquetFile(path)
-    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
-    tables = []
-    for g in range(plain.num_row_groups):
-        try:
-            tables.append(words.read_row_group(g))
-        except pa.ArrowNotImplementedError:  # words changing within the row group: read plain, then cast
-            tables.append(plain.read_row_group(g).cast(words.schema_arrow))
-        except (OSError, pa.ArrowInvalid) as e:
-            raise ClaimsUnreadable(f"row group {g}: {e}") from e
-    return pa.concat_tables(tables) if tables else words.schema_arrow.empty_table()
-
-
-def claim_batches(path: str, batch_size: int, groups: Optional[range] = None) -> Iterator[pa.RecordBatch]:
-    """A claims Parquet file (its row groups `groups`, default all) in batches of at most
-    `batch_size` rows, as read_claims reads it (no batch spans two row groups, so none holds two
-    dictionaries of a nested column)."""
-    plain = pq.ParquetFile(path)
-    words = pq.ParquetFile(path, read_dictionary=dictionary_columns(plain.schema_arrow))
-    for g in groups if groups is not None else range(plain.num_row_groups):
-        try:
-            yield from _row_group_batches(plain, words, g, batch_size)
-        except (OSError, pa.ArrowInvalid) as e:
-            raise ClaimsUnreadable(f"row group {g}: {e}") from e
-
-
-def _row_group_batches(plain: pq.ParquetFile, words: pq.ParquetFile, g: int, batch_size: int) -> Iterator[pa.RecordBatch]:
-    done = 0
-    try:
-        for batch in words.iter_batches(batch_size=batch_size, row_groups=[g]):
-            yield batch
-            done += 1
-    except pa.ArrowNotImplementedError:  # the rest of the row group read plain, then cast
-        for k, batch in enumerate(plain.iter_batches(batch_size=batch_size, row_groups=[g])):
-            if k >= done:
-                yield batch.cast(words.schema_arrow)
-
-
 # ---- 1. deal -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -207,10 +128,9 @@ class Part:
     number: int
 
 
-def parts_of(metadata, jobs: int) -> list[Part]:
-    """The input's row groups in at most `jobs` runs of about equal rows (one run where the file
-    has one row group: a row group is read whole)."""
-    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+def parts_of(sizes: list[int], jobs: int) -> list[Part]:
+    """The input's row groups (their `sizes` in rows) in at most `jobs` runs of about equal rows
+    (one run where the file has one row group: a row group is read whole)."""
     total, parts, start, first, seen = sum(sizes), [], 0, 0, 0
     for g, size in enumerate(sizes):
         seen += size
@@ -254,7 +174,7 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
     start = part.first_row
     # Read as the one-bucket run reads (dictionaries): each bucket's engine then reads each
     # distinct date, scheme, level or class once, not every row's string.
-    for batch in claim_batches(path, DEAL_BATCH, part.groups):
+    for batch in ClaimsFile(path).batches(DEAL_BATCH, part.groups):
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
@@ -323,7 +243,7 @@ def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa
     if not len(candidates):
         return schema.empty_table()
     picked, start = [], 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH):
+    for batch in ClaimsFile(path).batches(READ_BATCH):
         lo, hi = np.searchsorted(candidates, [start, start + batch.num_rows])
         if hi > lo:
             picked.append(batch.take(pa.array(candidates[lo:hi] - start)))
@@ -532,53 +452,6 @@ def _window_edges(rows: np.ndarray, windows: int) -> np.ndarray:
     return np.searchsorted(rows, np.arange(windows + 1, dtype=np.int64) * ROW_GROUP)
 
 
-def write_results(table_windows: Iterator[pa.Table], out: str, schema: pa.Schema) -> None:
-    """Parquet written in windows of ROW_GROUP rows, each one chunk: the same bytes however
-    the rows were computed."""
-    with pq.ParquetWriter(out, schema, **writer_options(schema)) as w:
-        for window in table_windows:
-            w.write_table(window.combine_chunks(), row_group_size=ROW_GROUP)
-
-
-def writer_options(schema: pa.Schema) -> dict:
-    """Dictionary pages only for the few-valued columns (year, benefit, the error's fields);
-    no statistics for id and person. A dictionary for the money columns or the unique strings
-    is built and then abandoned, and the strings' min/max is no use to a reader: writing took
-    2.3x the time for a file a fifth larger (docs/scale.md). Decimals of 18 digits are stored as
-    Parquet's INT64 decimals, delta-encoded (read back as decimal128(18, 2) by Arrow, pandas and
-    DuckDB)."""
-    few = [name for name in ("year", "benefit") if name in schema.names]
-    if "error" in schema.names:
-        few += [f"error.{f.name}" for f in schema.field("error").type]
-    leaves = []
-    for f in schema:
-        leaves += [f"{f.name}.{c.name}" for c in f.type] if pa.types.is_struct(f.type) else [f.name]
-    options = {"use_dictionary": few, "write_statistics": [n for n in leaves if n not in ("id", "person")]}
-    if _NEW_PARQUET:  # money as Parquet's INT64 decimals: smaller, quicker
-        options["store_decimal_as_integer"] = True
-        # ... delta-encoded (bit-packed differences): a third smaller again and quicker to write
-        options["column_encoding"] = {n: "DELTA_BINARY_PACKED" for n in _money_leaves(schema)}
-    if any(pa.types.is_decimal(t) and t.byte_width == 8 for t in _leaf_types(schema)):
-        # No Arrow schema in the file: readers then take the INT64 decimals as decimal128(18, 2),
-        # as they did when the writer was given decimal128 (every other column reads back the same).
-        options["store_schema"] = False
-    return options
-
-
-def _leaf_types(schema: pa.Schema) -> list:
-    return [c.type for f in schema for c in (f.type if pa.types.is_struct(f.type) else [f])]
-
-
-def _money_leaves(schema: pa.Schema) -> list[str]:
-    leaves = []
-    for f in schema:
-        if pa.types.is_struct(f.type):
-            leaves += [f"{f.name}.{c.name}" for c in f.type if pa.types.is_decimal(c.type) and c.type.precision <= 18]
-        elif pa.types.is_decimal(f.type) and f.type.precision <= 18:
-            leaves.append(f.name)
-    return leaves
-
-
 def _windows(table: pa.Table) -> Iterator[pa.Table]:
     for start in range(0, table.num_rows, ROW_GROUP):
         yield table.slice(start, ROW_GROUP)
@@ -586,44 +459,43 @@ def _windows(table: pa.Table) -> Iterator[pa.Table]:
 
 # ---- the whole run ----------------------------------------------------------------------------
 
-def run_parquet(policy, policy_path: str, params: Optional[dict], claims: str, out: str, *,
-                jobs: Optional[int] = None, memory: Optional[int] = None, buckets: Optional[int] = None,
-                workdir: Optional[str] = None) -> Summary:
-    """`med run CLAIMS.parquet -o OUT.parquet --no-trace`: every claim settled by the columnar
-    engine, in buckets of whole persons that fit `memory` bytes, `jobs` processes at a time
-    (default: every core when one process's budget does not hold the year). Raises OSError when
-    a file cannot be read or written. `buckets` overrides the number of buckets the budget gives."""
+def run_columnar(policy, policy_path: str, params: Optional[dict], claims: str, sink: Sink, *,
+                 jobs: Optional[int] = None, memory: Optional[int] = None, buckets: Optional[int] = None,
+                 workdir: Optional[str] = None) -> Summary:
+    """`med run CLAIMS.parquet -o OUT.parquet --no-trace` (or `.arrow`, or `--engine batch`):
+    every claim of a Parquet or Arrow IPC file settled by the columnar engine, in buckets of whole
+    persons that fit `memory` bytes, `jobs` processes at a time (default: every core when one
+    process's budget does not hold the year); the results handed to `sink` in windows of
+    ROW_GROUP rows, in input order (columnar_files: parquet_sink, arrow_sink, rows_sink). Raises
+    OSError when a file cannot be read or written. `buckets` overrides the number of buckets
+    the budget gives."""
     from .batch import fallback_count, settle_batch
 
-    source = pq.ParquetFile(claims)
-    total = source.metadata.num_rows
+    source = ClaimsFile(claims)
     memory = memory or DEFAULT_MEMORY
-    jobs = max(jobs or default_jobs(total, memory), 1)
-    buckets = buckets or bucket_count(total, memory, jobs)
-    schema = file_schema(policy)
-    summary = Summary(rows=total, buckets=buckets, jobs=jobs)
+    jobs = max(jobs or default_jobs(source.rows, memory), 1)
+    buckets = buckets or bucket_count(source.rows, memory, jobs)
+    summary = Summary(rows=source.rows, buckets=buckets, jobs=jobs)
     if buckets == 1:  # it fits: one run in memory
-        # (ParquetFile, not read_table: no import of pyarrow.dataset, a third of a second)
-        table = read_claims(claims)
-        result = settle_batch(policy, table, params, money=FILE_MONEY)
+        result = settle_batch(policy, source.read(), params, money=FILE_MONEY)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
-        write_results(_windows(result.replace_schema_metadata(None)), out, schema)
+        sink(_windows(result.replace_schema_metadata(None)))
         return summary
     with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp, \
             _workers(policy_path, params, jobs) as pool:
-        _in_buckets(policy, params, claims, out, tmp, pool, parts_of(source.metadata, jobs), buckets, summary)
+        _in_buckets(policy, params, claims, sink, tmp, pool, parts_of(source.group_rows, jobs), buckets, summary)
     return summary
 
 
-def _in_buckets(policy, params, claims: str, out: str, tmp: str, pool, parts: list[Part], buckets: int,
+def _in_buckets(policy, params, claims: str, sink: Sink, tmp: str, pool, parts: list[Part], buckets: int,
                 summary: Summary) -> None:
     """The four steps (module docstring) over spill files in `tmp`, in `pool`'s workers or here."""
     from .batch import Plans
 
     _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
-    schema, windows = file_schema(policy), -(-summary.rows // ROW_GROUP)
-    full = schema.append(pa.field(ROW, pa.int64()))
+    windows = -(-summary.rows // ROW_GROUP)
+    full = file_schema(policy).append(pa.field(ROW, pa.int64()))
     candidates = _each(pool, repeated_candidates, [(_parts_of_bucket(tmp, "ids", b, parts),) for b in range(buckets)])
     repeats = duplicate_rows(policy, params, claims, np.sort(np.concatenate(candidates)), full)
     skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
@@ -636,7 +508,7 @@ def _in_buckets(policy, params, claims: str, out: str, tmp: str, pool, parts: li
         counts = _each(pool, _settle_in_worker, tasks)
     summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
     summary.fallback = sum(f for _, _, f in counts)
-    write_results(merged(pool, outs, repeats, windows, tmp, ahead=2 * summary.jobs), out, schema)
+    sink(merged(pool, outs, repeats, windows, tmp, ahead=2 * summary.jobs))
 
 
 def _parts_of_bucket(folder: str, kind: str, bucket: int, parts: list[Part]) -> list[str]:

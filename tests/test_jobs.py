@@ -19,8 +19,8 @@ from medpolicy.cli import main
 from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool, cores
 from medpolicy.output import writer_for
-from medpolicy.partition import (ClaimsUnreadable, Part, bucket_count, default_jobs, parts_of, repeated_candidates,
-                                 run_parquet, string_hash)
+from medpolicy.columnar_files import ClaimsFile, ClaimsUnreadable, arrow_sink, file_schema, parquet_sink
+from medpolicy.partition import Part, bucket_count, default_jobs, parts_of, repeated_candidates, run_columnar, string_hash
 from medpolicy.runner import run_claims
 
 from test_batch import generated_year
@@ -49,7 +49,8 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     outs = {}
     for name, jobs, buckets in (("one", 1, 1), ("buckets", 1, 3)):
         outs[name] = tmp_path / f"{name}.parquet"
-        done = run_parquet(policy, POLICY, None, str(src), str(outs[name]), jobs=jobs, buckets=buckets)
+        done = run_columnar(policy, POLICY, None, str(src), parquet_sink(str(outs[name]), file_schema(policy)),
+                            jobs=jobs, buckets=buckets)
         assert (done.rows, done.buckets) == (len(claims), buckets)
     outs["cli"] = tmp_path / "cli.parquet"
     assert main(["run", POLICY, str(src), "-o", str(outs["cli"]), "--no-trace", "--jobs", "2"]) == 1  # error rows
@@ -69,9 +70,27 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     # repeated ids across the parts are still found, each bucket's rows still in input order.
     pq.write_table(claims_table(claims), tmp_path / "groups.parquet", row_group_size=50)
     for buckets, jobs in ((1, 1), (3, 1), (3, 2)):
-        run_parquet(policy, POLICY, None, str(tmp_path / "groups.parquet"), str(tmp_path / "g.parquet"), jobs=jobs,
-                    buckets=buckets)
+        run_columnar(policy, POLICY, None, str(tmp_path / "groups.parquet"),
+                     parquet_sink(str(tmp_path / "g.parquet"), file_schema(policy)), jobs=jobs,
+                     buckets=buckets)
         assert (tmp_path / "g.parquet").read_bytes() == one
+    # An Arrow IPC file, its record batches of 50 claims playing the row groups: the same bytes.
+    arrow, contract = tmp_path / "claims.arrow", result_schema(all_funds(policy), False)
+    with pa.ipc.new_file(arrow, claims_table(claims).schema) as w:
+        w.write_table(claims_table(claims), max_chunksize=50)
+    # Arrow IPC results too are the same bytes: a take from buckets gives the error struct's
+    # children bitmaps a slice of one result does not, so the sink lays the buffers out one way.
+    arrow_results = []
+    for buckets, jobs in ((1, 1), (3, 1), (3, 2)):
+        run_columnar(policy, POLICY, None, str(arrow), parquet_sink(str(tmp_path / "a.parquet"), file_schema(policy)),
+                     jobs=jobs, buckets=buckets)
+        assert (tmp_path / "a.parquet").read_bytes() == one
+        run_columnar(policy, POLICY, None, str(arrow), arrow_sink(str(tmp_path / "r.arrow"), contract), jobs=jobs,
+                     buckets=buckets)
+        arrow_results.append((tmp_path / "r.arrow").read_bytes())
+    assert arrow_results[1] == arrow_results[0] and arrow_results[2] == arrow_results[0]
+    assert pa.ipc.open_file(pa.py_buffer(arrow_results[0])).read_all().to_pylist() == \
+        pq.read_table(tmp_path / "a.parquet").to_pylist()
     # Money is handed to the writer as decimal64 (the engine's fen as they are), and read back as
     # the contract's decimal128(18, 2); pandas, kept out of `med run` above, still loads after it.
     assert pq.read_schema(outs["cli"]).equals(result_schema(all_funds(policy), False))
@@ -93,20 +112,20 @@ def test_a_corrupt_row_group_is_named_as_the_claims_files_fault(tmp_path, capsys
         assert main(["run", POLICY, str(src), "-o", str(out), "--no-trace", "--jobs", jobs]) == 1
         assert capsys.readouterr().err.startswith(f"med: cannot read {src}: row group 2: ") and not out.exists()
     with pytest.raises(ClaimsUnreadable, match="^row group 2: "):
-        run_parquet(policy, POLICY, None, str(src), str(out), jobs=1, buckets=3)
+        run_columnar(policy, POLICY, None, str(src), parquet_sink(str(out), file_schema(policy)), jobs=1, buckets=3)
     assert not out.exists()
 
 
 def test_a_file_is_dealt_in_runs_of_whole_row_groups_of_about_equal_rows(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"n": list(range(164))}), path, row_group_size=50)  # groups of 50, 50, 50, 14
-    meta = pq.ParquetFile(path).metadata
+    meta = ClaimsFile(str(path)).group_rows
     assert parts_of(meta, 1) == [Part(range(0, 4), 0, 0)]
     assert parts_of(meta, 2) == [Part(range(0, 2), 0, 0), Part(range(2, 4), 100, 1)]
     assert parts_of(meta, 3) == [Part(range(0, 2), 0, 0), Part(range(2, 3), 100, 1), Part(range(3, 4), 150, 2)]
     assert parts_of(meta, 8) == [Part(range(g, g + 1), 50 * g, g) for g in range(4)]
     pq.write_table(pa.table({"n": list(range(164))}), path)  # one row group: read whole, by one process
-    assert parts_of(pq.ParquetFile(path).metadata, 2) == [Part(range(0, 1), 0, 0)]
+    assert parts_of(ClaimsFile(str(path)).group_rows, 2) == [Part(range(0, 1), 0, 0)]
 
 
 def test_every_core_only_for_a_year_one_process_cannot_hold():

@@ -136,7 +136,7 @@ def test_med_run_reports_skipped_lines_and_unsettled_claims_in_chinese(tmp_path)
         f"med：无法读取 {tmp_path / 'claims.txt'}：文件不存在\n"
     (tmp_path / "claims.txt").write_text(CLAIM, encoding="utf-8")
     assert med("run", str(zh), str(tmp_path / "claims.txt"), env={"LANG": "zh_CN.UTF-8"}).stderr == (
-        f"med：{tmp_path / 'claims.txt'}：就医记录须为 .jsonl, .ndjson, .json, .csv, .parquet 文件"
+        f"med：{tmp_path / 'claims.txt'}：就医记录须为 .jsonl, .ndjson, .json, .csv, .parquet, .arrow, .feather 文件"
         "（或用 - 从标准输入读取 JSON 行），而非 .txt\n")
 
 
@@ -166,6 +166,6 @@ def test_usage_errors_are_in_the_language_asked_or_of_the_locale():
     assert out.stderr.splitlines()[-1] == "med check：错误：缺少以下参数：FILE"
     out = med("run", "--lang", "zh", "--format", "pdf", "p.med", "c.jsonl")
     assert out.stderr.splitlines()[-1] == ("med run：错误：参数 --format：无效的选项 'pdf'"
-                                           "（可选：'jsonl', 'csv', 'table', 'xlsx', 'parquet'）")
+                                           "（可选：'jsonl', 'csv', 'table', 'xlsx', 'parquet', 'arrow'）")
     english = med("check")
     assert english.stderr.splitlines()[-1] == "med check: error: the following arguments are required: FILE"

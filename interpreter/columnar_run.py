@@ -1,0 +1,216 @@
+"""`med run --engine`: which engine settles a run, and a run by the columnar engine.
+
+`auto` (the default) takes the columnar engine (batch.py) for Parquet or Arrow IPC claims
+whenever the run asks for no trace (`--no-trace`, or CSV, table or xlsx output, which carry
+none) in the contract's shape without member records; every other run is the scalar engine's.
+`batch` asks for the columnar engine for any claims file and any output format, and says why
+not where the run needs what only the scalar engine gives (a trace, the platform's shape,
+member records). `scalar` settles claim by claim, as before the columnar engine existed.
+The results are the same either way: the columnar engine hands to the scalar engine, whole
+person by whole person, whatever it does not vectorise, and says how many.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from typing import Callable, Optional
+
+from .errors import MedError
+
+NO_TRACE_FORMATS = ("csv", "table", "xlsx")   # outputs that carry no trace whatever is asked
+COLUMNAR_SUFFIXES = (".parquet", ".arrow", ".feather")
+
+
+def is_columnar(path: str) -> bool:
+    """Whether a claims file's name says Parquet or Arrow IPC (no pyarrow needed to ask)."""
+    return path.lower().endswith(COLUMNAR_SUFFIXES)
+
+
+def engine_for(args, fmt: str) -> str:
+    """"batch" or "scalar" for this run, or a reason `--engine batch` cannot be had (text
+    starting "--engine batch")."""
+    if args.engine == "scalar":
+        return "scalar"
+    wants = _scalar_only(args, fmt)
+    if args.engine == "auto":
+        return "batch" if wants is None and is_columnar(args.claims) else "scalar"
+    if wants is not None:
+        return f"--engine batch {wants}"
+    return "batch"
+
+
+def _scalar_only(args, fmt: str) -> Optional[str]:
+    """What this run asks for that only the scalar engine gives, worded after "--engine batch"."""
+    if args.source == "nhsa" or fmt == "nhsa":
+        return "settles claims in the contract's shape: --from/--to nhsa needs --engine scalar"
+    if getattr(args, "book", None) is not None:
+        return "does not read member records: --members needs --engine scalar"
+    if not args.no_trace and fmt not in NO_TRACE_FORMATS:
+        return "gives no trace: add --no-trace, or use --engine scalar for the trace"
+    if args.claims == "-":
+        return "reads a file, not standard input"
+    return None
+
+
+def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int:
+    """Settle the run's claims with the columnar engine and write them in `fmt`; the exit code."""
+    from .cli import _batch_gc, native_libraries_for_a_run
+
+    native_libraries_for_a_run()
+    try:
+        from .columnar_files import ClaimsFile, ClaimsUnreadable
+        from .partition import keep_freed_memory, without_pandas
+    except ImportError:
+        say("med: the columnar engine needs pyarrow and numpy: pip install 'medpolicy[data]'")
+        return 2
+    if fmt == "xlsx":
+        from .spreadsheet import xlsx_available
+
+        if not xlsx_available():
+            say("med: --format xlsx needs openpyxl: pip install 'medpolicy[data]'")
+            return 2
+    columnar = is_columnar(args.claims)
+    if columnar:
+        try:
+            ClaimsFile(args.claims)
+        except OSError as e:
+            say(f"med: cannot read {args.claims}: {e.strerror or e}")
+            return 2
+    keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
+    try:
+        with without_pandas(), _batch_gc():
+            done = _from_file(args, policy, params, fmt) if columnar else _from_text(args, policy, params, fmt, say)
+    except MedError as e:
+        say(f"med: {e.diagnostics[0].message}")
+        return 1
+    except ClaimsUnreadable as e:  # read, but its content is bad: 1, as for bad claims
+        say(f"med: cannot read {args.claims}: {e}")
+        return 1
+    except OSError as e:
+        say(f"med: cannot write {args.output or 'the output'}: {e.strerror or e}")
+        return 2
+    if isinstance(done, int):
+        return done
+    gc.freeze()  # the process ends next: its last collection need not walk every object it made
+    say(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
+        f"scalar engine for features it does not vectorise")
+    if done.errors:
+        say(f"med: {done.errors} of {done.rows} claims could not be settled")
+    return 1 if done.errors else 0
+
+
+def _from_file(args, policy, params: dict, fmt: str):
+    """A Parquet or Arrow IPC file, in buckets of whole persons on `--jobs` (partition.py)."""
+    from .partition import run_columnar
+
+    with _Sink(args, policy, fmt) as sink:
+        return run_columnar(policy, args.policy, params, args.claims, sink, jobs=args.jobs, memory=args.memory)
+
+
+def _from_text(args, policy, params: dict, fmt: str, say):
+    """JSON lines, a JSON array or CSV read as the scalar engine reads them (a line that is not
+    a claim reported, and given its error row in place), the claims settled as one table."""
+    import pyarrow as pa
+
+    from .arrow import claims_table, result_rows
+    from .batch import fallback_count, settle_batch
+    from .inputs import InputProblem, read_claims
+    from .partition import Summary
+
+    try:
+        items = read_claims(args.claims)
+    except OSError as e:
+        say(f"med: cannot read {args.claims}: {e.strerror}")
+        return 2
+    for it in items:
+        if isinstance(it, InputProblem):
+            say(f"{args.claims}:{it.line}: {it.message}; skipped")
+    claims = [it for it in items if not isinstance(it, InputProblem)]
+    table = None
+    if claims:
+        try:
+            table = claims_table(claims)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # a field of mixed types: the scalar engine's rows
+            say(f"med: the claims do not make one table ({e}); the scalar engine settles them all")
+    done = Summary(rows=len(items))
+    if table is None:
+        results = iter([r.to_json(trace=False) for r in policy.settle_all(claims, params=params)])
+        done.fallback = len(claims)
+    else:
+        result = settle_batch(policy, table, params)
+        done.fallback = fallback_count(result)
+        results = result_rows(result)
+    rows = [it.as_result() if isinstance(it, InputProblem) else next(results) for it in items]
+    done.errors = sum("error" in r for r in rows)
+    with _Sink(args, policy, fmt) as sink:
+        sink.rows(rows)
+    return done
+
+
+class _Sink:
+    """Where the results go, by format: a file sink of columnar_files for Parquet and Arrow, a
+    text writer of output.py (streamed), or rows kept for a spreadsheet. Callable on windows of
+    a result table; `rows` takes result rows (the contract's JSON)."""
+
+    def __init__(self, args, policy, fmt: str):
+        self.args, self.policy, self.fmt = args, policy, fmt
+        self._stream = self._writer = None
+        self._spreadsheet = fmt == "xlsx" or (fmt == "csv" and args.excel)
+        self._kept: list = []
+
+    def __enter__(self) -> "_Sink":
+        if self.fmt in ("jsonl", "csv", "table") and not self._spreadsheet:
+            from .output import writer_for
+
+            self._stream = open(self.args.output, "w", encoding="utf-8", newline="") if self.args.output else sys.stdout
+            self._writer = writer_for(self.fmt, self._stream, self.policy)
+            self._writer.start()
+        return self
+
+    def __call__(self, windows) -> None:
+        from .columnar_files import arrow_sink, file_schema, parquet_sink, rows_sink
+
+        if self.fmt == "parquet":
+            parquet_sink(self.args.output, file_schema(self.policy))(windows)
+        elif self.fmt == "arrow":
+            from .arrow import all_funds, result_schema
+
+            arrow_sink(self.args.output, result_schema(all_funds(self.policy), False))(windows)
+        else:
+            rows_sink(self._row)(windows)
+
+    def rows(self, rows: list) -> None:
+        if self.fmt in ("parquet", "arrow"):
+            import pyarrow as pa
+
+            from .arrow import all_funds, results_batch, result_schema
+
+            from .columnar_files import file_schema
+
+            schema = result_schema(all_funds(self.policy), False)
+            table = pa.Table.from_batches([results_batch(rows, schema)], schema)
+            self(iter([table.cast(file_schema(self.policy))]))  # as the engine hands its columns over
+        else:
+            for r in rows:
+                self._row(r)
+
+    def _row(self, row: dict) -> None:
+        if self._writer is not None:
+            self._writer.write(self._writer.encode(row))
+        else:
+            self._kept.append(row)
+
+    def __exit__(self, kind, *_) -> None:
+        if self._writer is not None:
+            try:
+                if kind is None:
+                    self._writer.finish()
+                self._stream.flush()
+            finally:
+                if self.args.output:
+                    self._stream.close()
+        elif self._spreadsheet and kind is None:  # xlsx, or CSV for Excel: written whole
+            from .spreadsheet import write_table
+
+            write_table(self._kept, self.fmt, self.args.output, excel=self.args.excel)

@@ -1,0 +1,136 @@
+"""`med run --engine auto|batch|scalar`, and Arrow IPC claims and results: the engines give the
+same bytes, the columnar one is chosen for Parquet and Arrow when no trace is asked, and a run
+that needs what only the scalar engine gives is refused with its reason."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import medpolicy
+from medpolicy.arrow import claims_table, result_rows
+from medpolicy.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CITIES = ["binzhou", "shaoxing", "suihua", "suizhou", "ziyang"]
+SUIHUA = str(ROOT / "policies" / "suihua.med")
+
+
+def examples(city):
+    with open(ROOT / "examples" / f"{city}-claims.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run(capsys, *argv):
+    """`med run ARGV`: (exit code, stderr lines)."""
+    code = main(["run", *map(str, argv)])
+    return code, capsys.readouterr().err.splitlines()
+
+
+def write_arrow(table, path, stream=False):
+    with (pa.ipc.new_stream if stream else pa.ipc.new_file)(path, table.schema) as w:
+        w.write_table(table, max_chunksize=7)  # record batches of 7 rows: the columnar engine's row groups
+    return path
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_result_table_gives_back_the_scalar_engines_json_rows(city):
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    claims = examples(city) + [{"id": "bad", "person": "x", "date": "2026-02-30", "scheme": "employee"}]
+    expected = [r.to_json(trace=False) for r in policy.settle_all(claims)]
+    assert expected[-1]["error"]["code"] == "bad-date"
+    assert list(result_rows(policy.settle_table(claims_table(claims)))) == expected
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_json_lines_settled_by_either_engine_are_the_same_bytes(city, tmp_path, capsys):
+    policy = ROOT / "policies" / f"{city}.med"
+    src = tmp_path / "claims.jsonl"
+    lines = [json.dumps(c, ensure_ascii=False) for c in examples(city)]
+    src.write_text("\n".join(lines[:3] + ["{not json"] + lines[3:]) + "\n", encoding="utf-8")
+    n = len(lines) + 1
+    for fmt in ("jsonl", "csv"):
+        code, scalar = run(capsys, policy, src, "--no-trace", "--engine", "scalar", "-o", tmp_path / f"s.{fmt}")
+        assert code == 1 and scalar[-1].startswith("med: ") and scalar[-1].endswith(f" of {n} claims could not be settled")
+        code, said = run(capsys, policy, src, "--no-trace", "--engine", "batch", "-o", tmp_path / f"b.{fmt}")
+        assert code == 1
+        assert said[0] == f"{src}:4: bad JSON: Expecting property name enclosed in double quotes (column 2); skipped"
+        assert said[1].startswith(f"med: {n} claims settled by the columnar engine, ")
+        assert said[2] == scalar[-1]
+        assert (tmp_path / f"b.{fmt}").read_bytes() == (tmp_path / f"s.{fmt}").read_bytes()
+
+
+def test_parquet_and_arrow_claims_go_to_the_columnar_engine_unless_a_trace_is_asked(tmp_path, capsys):
+    claims = examples("suihua")
+    table = claims_table(claims)
+    pq.write_table(table, tmp_path / "c.parquet", row_group_size=10)
+    sources = [tmp_path / "c.parquet", write_arrow(table, tmp_path / "c.arrow"),
+               write_arrow(table, tmp_path / "c.feather"), write_arrow(table, tmp_path / "s.arrow", stream=True)]
+    counted = f"med: {len(claims)} claims settled by the columnar engine, 8 of them by the scalar engine for " \
+              "features it does not vectorise"
+    assert run(capsys, SUIHUA, ROOT / "examples" / "suihua-claims.jsonl", "--no-trace", "-o", tmp_path / "s.jsonl") \
+        == (0, [])
+    for k, src in enumerate(sources):
+        assert run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / f"{k}.parquet") == (0, [counted])
+        assert (tmp_path / f"{k}.parquet").read_bytes() == (tmp_path / "0.parquet").read_bytes()
+        assert run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / f"{k}.jsonl") == (0, [counted])
+        assert (tmp_path / f"{k}.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
+    # With the trace (JSON lines' default), or when told: the scalar engine, which says nothing.
+    assert run(capsys, SUIHUA, sources[1], "-o", tmp_path / "t.jsonl") == (0, [])
+    assert all("trace" in json.loads(line) for line in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines())
+    assert run(capsys, SUIHUA, sources[1], "--no-trace", "--engine", "scalar", "-o", tmp_path / "sc.parquet") == (0, [])
+    assert pq.read_table(tmp_path / "sc.parquet").to_pylist() == pq.read_table(tmp_path / "0.parquet").to_pylist()
+
+
+def test_arrow_results_are_the_contracts_table(tmp_path, capsys):
+    policy = medpolicy.load(SUIHUA)
+    table = claims_table(examples("suihua"))
+    pq.write_table(table, tmp_path / "c.parquet")
+    for engine in ("batch", "scalar"):
+        out = tmp_path / f"{engine}.arrow"
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "--engine", engine, "-o", out)[0] == 0
+        got = pa.ipc.open_file(pa.memory_map(str(out))).read_all()
+        assert got.schema.field("patient").type == pa.decimal128(18, 2)
+        assert got.schema.field("paid").type.field("basic").type == pa.decimal128(18, 2)
+        assert got.to_pylist() == policy.settle_table(table).to_pylist()
+    # 第二十一条（一）: an employed member at a level-1 hospital, 6,000 in scope, deductible 300,
+    # 90% of the rest = 5,130; the patient pays 6,300 - 5,130 (suihua.test.toml, sh-01a).
+    first = got.to_pylist()[0]
+    assert (first["id"], first["paid"]["basic"], first["patient"]) == ("sh-01a", Decimal("5130.00"), Decimal("1170.00"))
+
+
+def test_a_run_the_columnar_engine_cannot_give_is_refused_with_its_reason(tmp_path, capsys):
+    pq.write_table(claims_table(examples("suihua")), tmp_path / "c.parquet")
+    src = tmp_path / "c.parquet"
+    (tmp_path / "members.jsonl").write_text("", encoding="utf-8")
+    refused = {
+        (): "med: --engine batch gives no trace: add --no-trace, or use --engine scalar for the trace",
+        ("--no-trace", "--from", "nhsa"):
+            "med: --engine batch settles claims in the contract's shape: --from/--to nhsa needs --engine scalar",
+        ("--no-trace", "--members", tmp_path / "members.jsonl"):
+            "med: --engine batch does not read member records: --members needs --engine scalar",
+    }
+    for extra, why in refused.items():
+        assert run(capsys, SUIHUA, src, "--engine", "batch", "-o", tmp_path / "r.jsonl", *extra) == (2, [why])
+    assert run(capsys, SUIHUA, src, "--no-trace", "--format", "arrow") == (2, ["med: arrow output is a file: give -o OUT"])
+    (tmp_path / "bad.arrow").write_bytes(b"not arrow at all")
+    code, said = run(capsys, SUIHUA, tmp_path / "bad.arrow", "--no-trace", "-o", tmp_path / "r.parquet")
+    assert code == 2 and said[0].startswith(f"med: cannot read {tmp_path / 'bad.arrow'}: not an Arrow IPC file or stream: ")
+    assert not (tmp_path / "r.parquet").exists()
+
+
+def test_claims_that_make_no_table_are_settled_by_the_scalar_engine_and_said_so(tmp_path, capsys):
+    claims = examples("suihua")[:4]
+    claims[1]["items"][0]["amount"] = 1200  # a number where the others give text: no one column type
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps(c) + "\n" for c in claims), encoding="utf-8")
+    code, said = run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "-o", tmp_path / "b.jsonl")
+    assert said[0].startswith("med: the claims do not make one table (") and said[0].endswith(
+        "); the scalar engine settles them all")
+    assert said[1] == "med: 4 claims settled by the columnar engine, 4 of them by the scalar engine for features " \
+                      "it does not vectorise"
+    run(capsys, SUIHUA, src, "--no-trace", "--engine", "scalar", "-o", tmp_path / "s.jsonl")
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
