@@ -15,7 +15,9 @@ cumulatives; each fund's payment is the rounded cumulative's increase, as our en
 It prints, side by side on the same claims (benchmarks/batch.py's generator, from Parquet):
 the columnar engine's rate (per CPU second and wall), OpenFisca's (the simulation alone, and
 with the preparation it needs: sums of items, codes, the sort), and how many claims OpenFisca
-gets wrong by a fen or more in any of deductible, basic, major, patient. The same formulas run
+gets wrong by a fen or more in any of deductible, basic, major, patient. Each side runs twice
+on the same Arrow table and the quicker run is printed (the first pays for what a process does
+once), with freed memory kept for reuse as `med run` keeps it. The same formulas run
 once more in float64 outside OpenFisca: what is left wrong there would be an encoding mistake,
 not float32 (expected: none).
 """
@@ -254,6 +256,7 @@ def main() -> None:
     import medpolicy
     from batch import generate
     from medpolicy.batch import settle_batch
+    from medpolicy.partition import keep_freed_memory
 
     pa.set_cpu_count(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,24 +266,25 @@ def main() -> None:
     n = table.num_rows
     print(f"{n:,} Suihua inpatient claims (benchmarks/batch.py's generator), openfisca-core {version('openfisca-core')}")
 
+    keep_freed_memory()  # as `med run` does; process-wide, so OpenFisca's arrays reuse freed pages too
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
-    t0, c0 = time.perf_counter(), time.process_time()
-    ours_table = settle_batch(policy, table)
-    ours_s, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
+    # Each side twice on the same table, the quicker run kept: the first pays for what a process
+    # does once (our plans per claim signature; OpenFisca's formulas' first calls, memory).
+    (ours_s, ours_cpu), ours_table = best_of(2, lambda: settle_batch(policy, table))
     paid = ours_table.column("paid").combine_chunks()
     ours = {"deductible": fen(ours_table.column("deductible")), "paid_basic": fen(pa.chunked_array([paid.field("basic")])),
             "paid_major": fen(pa.chunked_array([paid.field("major")])), "patient": fen(ours_table.column("patient"))}
 
     system = openfisca_system()
-    t0, c0 = time.perf_counter(), time.process_time()
-    x, order = inputs(table, np.float32)
-    prep_s, prep_cpu = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
-    sim = SimulationBuilder().build_default_simulation(system, count=n)
-    for name, values in x.items():
-        sim.set_input(name, "2026", values)
-    theirs = {name: sim.calculate(name, "2026") for name in ours}
-    sim_s, sim_cpu = time.perf_counter() - t0, time.process_time() - c0
+
+    def simulate(x):
+        sim = SimulationBuilder().build_default_simulation(system, count=n)
+        for name, values in x.items():
+            sim.set_input(name, "2026", values)
+        return {name: sim.calculate(name, "2026") for name in ours}
+
+    (prep_s, prep_cpu), (x, order) = best_of(2, lambda: inputs(table, np.float32))
+    (sim_s, sim_cpu), theirs = best_of(2, lambda: simulate(x))
     dtype = theirs["paid_basic"].dtype
     wrong = wrong_by_a_fen(theirs, ours, order)
     wrong64 = wrong_by_a_fen(settle_arrays(inputs(table, np.float64)[0], np.float64), ours, order)
@@ -303,7 +307,20 @@ def main() -> None:
     print(f"the same formulas in float64, outside OpenFisca: {wrong64:,} off by a fen or more")
     print(f"the same formulas exact (Fraction), the encoding's check: {wrong_exact:,} off of {small.num_rows:,} claims "
           f"(whole persons)")
-    print(f"ratio, ours to OpenFisca's simulation, per CPU second: {(n / ours_cpu) / (n / sim_cpu):.2f} x")
+    print(f"ratio, ours to OpenFisca's simulation, per CPU second: {sim_cpu / ours_cpu:.2f} x; "
+          f"to OpenFisca with its preparation: {(sim_cpu + prep_cpu) / ours_cpu:.2f} x")
+
+
+def best_of(runs: int, work):
+    """((wall, CPU seconds) of the run with the least CPU, its result)."""
+    best = None
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = work()
+        took = (time.perf_counter() - t0, time.process_time() - c0)
+        if best is None or took[1] < best[0][1]:
+            best = (took, out)
+    return best
 
 
 if __name__ == "__main__":

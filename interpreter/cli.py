@@ -131,7 +131,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
-                        "core for 64 MB of JSON lines or CSV, or a Parquet year larger than one process's --memory; "
+                        "core for 64 MB of JSON lines or CSV, or a Parquet or Arrow year larger than one process's --memory; "
                         "else 1)")
     r.add_argument("--engine", choices=("auto", "batch", "scalar"), default="auto",
                    help="batch: the columnar engine (no trace); scalar: claim by claim, with the trace; auto "
