@@ -87,6 +87,8 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
     except ClaimsUnreadable as e:  # read, but its content is bad: 1, as for bad claims
         say(f"med: cannot read {args.claims}: {e}")
         return 1
+    except BrokenPipeError:  # `med run ... | head`: main() ends quietly
+        raise
     except OSError as e:
         say(f"med: cannot write {args.output or 'the output'}: {e.strerror or e}")
         return 2
