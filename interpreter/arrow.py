@@ -112,24 +112,31 @@ def results_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch:
 def result_rows(table: pa.Table) -> Iterator[dict]:
     """The rows of a result table as the contract's JSON, as `Result.to_json(trace=False)` gives
     them: money as two-decimal strings; a fund the claim's scheme does not have, and a field the
-    result does not have (account_balance, allowance), left out; an error row its id and error."""
-    names = [n for n in table.schema.names if n not in ("error", "trace")]
+    result does not have (account_balance, allowance), left out; an error row its id and error.
+    (Money is made text by Arrow's cast, column by column: a Python Decimal a value was 5x slower.)"""
+    names = [n for n in table.schema.names if n != "trace"]
+    table = table.select(names)
+    table = table.cast(pa.schema([pa.field(f.name, _money_as_text(f.type)) for f in table.schema]))
+    error, paid = names.index("error"), names.index("paid")
     for batch in table.to_batches(BATCH):
-        for r in batch.to_pylist():
-            if r.get("error") is not None:
-                yield {"id": r["id"], "error": r["error"]}
+        for values in zip(*(column.to_pylist() for column in batch.columns)):
+            if values[error] is not None:
+                yield {"id": values[0], "error": values[error]}
                 continue
             row = {}
-            for name in names:
-                v = r[name]
-                if v is None:
+            for k, (name, v) in enumerate(zip(names, values)):
+                if v is None or k == error:
                     continue
-                if name == "paid":
-                    v = {fund: str(amount) for fund, amount in v.items() if amount is not None}
-                elif v.__class__ is Decimal:
-                    v = str(v)
-                row[name] = v
+                row[name] = {fund: a for fund, a in v.items() if a is not None} if k == paid else v
             yield row
+
+
+def _money_as_text(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_decimal(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _money_as_text(f.type)) for f in t])
+    return t
 
 
 def _money(text: Optional[str]) -> Optional[Decimal]:

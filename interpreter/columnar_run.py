@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Callable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from .errors import MedError
 
@@ -112,42 +112,54 @@ def _from_file(args, policy, params: dict, fmt: str):
 
 def _from_text(args, policy, params: dict, fmt: str, say):
     """JSON lines, a JSON array or CSV read as the scalar engine reads them (a line that is not
-    a claim reported, and given its error row in place), the claims settled as one table."""
-    import pyarrow as pa
-
-    from .arrow import claims_table, result_rows
-    from .batch import fallback_count, settle_batch
+    a claim reported, and given its error row in place), the claims settled as one table and
+    their rows written as they are made (only the table and its results held)."""
     from .inputs import InputProblem, read_claims
     from .partition import Summary
 
     try:
-        items = read_claims(args.claims)
+        claims = read_claims(args.claims)
     except OSError as e:
         say(f"med: cannot read {args.claims}: {e.strerror}")
         return 2
-    for it in items:
-        if isinstance(it, InputProblem):
-            say(f"{args.claims}:{it.line}: {it.message}; skipped")
-    claims = [it for it in items if not isinstance(it, InputProblem)]
-    table = None
-    if claims:
-        try:
-            table = claims_table(claims)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # a field of mixed types: the scalar engine's rows
-            say(f"med: the claims do not make one table ({e}); the scalar engine settles them all")
-    done = Summary(rows=len(items))
-    if table is None:
-        results = iter([r.to_json(trace=False) for r in policy.settle_all(claims, params=params)])
-        done.fallback = len(claims)
-    else:
-        result = settle_batch(policy, table, params)
-        done.fallback = fallback_count(result)
-        results = result_rows(result)
-    rows = [it.as_result() if isinstance(it, InputProblem) else next(results) for it in items]
-    done.errors = sum("error" in r for r in rows)
+    problems = {k: it for k, it in enumerate(claims) if isinstance(it, InputProblem)}
+    for it in problems.values():
+        say(f"{args.claims}:{it.line}: {it.message}; skipped")
+    if problems:
+        claims = [it for it in claims if not isinstance(it, InputProblem)]
+    done = Summary(rows=len(claims) + len(problems))
     with _Sink(args, policy, fmt) as sink:
-        sink.rows(rows)
+        results, done.fallback = _settled(policy, params, claims, say)
+        sink.rows(_in_place(results, problems, done))
     return done
+
+
+def _settled(policy, params: dict, claims: list, say):
+    """(each claim's result row, in order; how many the scalar engine settled). The claims are
+    dropped once they are a table (`claims` is emptied): a dict a claim is most of the memory."""
+    import pyarrow as pa
+
+    from .arrow import claims_table, result_rows
+    from .batch import fallback_count, settle_batch
+
+    try:
+        table = claims_table(claims) if claims else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # a field of mixed types: the scalar engine's rows
+        say(f"med: the claims do not make one table ({e}); the scalar engine settles them all")
+        return (r.to_json(trace=False) for r in policy.settle_all(claims, params=params)), len(claims)
+    claims.clear()
+    if table is None:
+        return iter(()), 0
+    result = settle_batch(policy, table, params)
+    return result_rows(result), fallback_count(result)
+
+
+def _in_place(results, problems: dict, done) -> Iterator[dict]:
+    """Result rows in input order, a bad line's error row at its place; errors counted."""
+    for k in range(done.rows):
+        row = problems[k].as_result() if k in problems else next(results)
+        done.errors += "error" in row
+        yield row
 
 
 class _Sink:
@@ -182,7 +194,7 @@ class _Sink:
         else:
             rows_sink(self._row)(windows)
 
-    def rows(self, rows: list) -> None:
+    def rows(self, rows: Iterable[dict]) -> None:
         if self.fmt in ("parquet", "arrow"):
             import pyarrow as pa
 
@@ -191,7 +203,7 @@ class _Sink:
             from .columnar_files import file_schema
 
             schema = result_schema(all_funds(self.policy), False)
-            table = pa.Table.from_batches([results_batch(rows, schema)], schema)
+            table = pa.Table.from_batches([results_batch(list(rows), schema)], schema)
             self(iter([table.cast(file_schema(self.policy))]))  # as the engine hands its columns over
         else:
             for r in rows:
