@@ -23,7 +23,7 @@ from medpolicy.partition import (ClaimsUnreadable, Part, bucket_count, default_j
                                  run_parquet, string_hash)
 from medpolicy.runner import run_claims
 
-from test_batch import generated_year
+from city_years import generated_year
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = str(ROOT / "policies" / "suihua.med")
