@@ -65,7 +65,7 @@ class Oracle:
 
     def __init__(self, ts, persons: int):
         from med_strategies import policy_params
-        from test_batch import generated_year
+        from city_years import generated_year
         self.ts, self.cities = ts, {}
         for city, policy in ts.POLICIES.items():
             params = policy_params(policy)

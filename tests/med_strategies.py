@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 import medpolicy
 
+from city_years import policy_params  # noqa: F401  (re-exported: the tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILES = sorted((ROOT / "policies").glob("*.med"))
 
@@ -34,13 +36,6 @@ def compiled_policies() -> list[tuple[str, "medpolicy.Policy | None", str]]:
         except medpolicy.MedError as e:
             out.append((path.stem, None, str(e).splitlines()[0]))
     return out
-
-
-def policy_params(policy) -> dict:
-    """Plausible values for the parameters a policy declares (a city's yearly figures):
-    a share for those it uses as a rate or pre-payment, an amount of yuan for the rest."""
-    shares = policy.share_parameters  # what `bind` checks against 100%
-    return {name: "10%" if name in shares else "80000" for name in policy.parameters}
 
 
 def params_for(policy) -> st.SearchStrategy[dict]:

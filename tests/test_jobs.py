@@ -23,7 +23,7 @@ from medpolicy.columnar_files import ClaimsFile, ClaimsUnreadable, arrow_sink, f
 from medpolicy.partition import Part, bucket_count, default_jobs, parts_of, repeated_candidates, run_columnar, string_hash
 from medpolicy.runner import run_claims
 
-from test_batch import generated_year
+from city_years import generated_year
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = str(ROOT / "policies" / "suihua.med")

@@ -13,7 +13,7 @@ from medpolicy import straight
 from medpolicy.plan import Plan
 
 from med_strategies import policy_params
-from test_batch import CITIES, _names, generated_year
+from city_years import CITIES, _names, generated_year
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {city: medpolicy.load(ROOT / "policies" / f"{city}.med") for city in CITIES}
