@@ -9,7 +9,7 @@ generator (`tests/city_years.py`: every benefit, level, status, group and place,
 to eight claims, some in both schemes, amounts past the caps, a few claims of other shapes)
 until there are at least --claims claims; written as Parquet with pyarrow (row groups of
 25,000 claims, so a person's claims and the words' dictionaries are spread over several), read
-back as `med run` reads it (`partition.read_claims`: the few-word columns as dictionaries), and
+back as `med run` reads it (`columnar_files.read_claims`: the few-word columns as dictionaries), and
 that table settled by the columnar engine (`settle_batch`) and by the scalar engine
 (`settle_table`), both with the test's parameters (`policy_params`).
 
@@ -46,7 +46,7 @@ import pyarrow.parquet as pq  # noqa: E402
 import medpolicy  # noqa: E402
 from medpolicy.arrow import claims_table  # noqa: E402
 from medpolicy.batch import fallback_count, settle_batch  # noqa: E402
-from medpolicy.partition import read_claims  # noqa: E402
+from medpolicy.columnar_files import read_claims  # noqa: E402
 
 from city_years import CITIES, generated_claims, policy_params  # noqa: E402
 
