@@ -48,8 +48,6 @@ def _scalar_only(args, fmt: str) -> Optional[str]:
         return "does not read member records: --members needs --engine scalar"
     if not args.no_trace and fmt not in NO_TRACE_FORMATS:
         return "gives no trace: add --no-trace, or use --engine scalar for the trace"
-    if args.claims == "-":
-        return "reads a file, not standard input"
     return None
 
 

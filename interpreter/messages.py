@@ -122,7 +122,6 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
      "--engine batch 只结算约定格式的就医记录：--from/--to nhsa 须用 --engine scalar"),
     (r"--engine batch does not read member records: --members needs --engine scalar",
      "--engine batch 不读取参保记录：--members 须用 --engine scalar"),
-    (r"--engine batch reads a file, not standard input", "--engine batch 须读取文件，不读标准输入"),
     (r"(?P<f>\w+) output is a file: give -o OUT", "{f} 输出须写入文件：请用 -o 指定"),
     (r"the claims do not make one table \((?P<why>.+)\); the scalar engine settles them all",
      "就医记录无法组成一张表（{why}），全部由逐条引擎结算"),

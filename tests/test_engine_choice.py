@@ -2,6 +2,7 @@
 same bytes, the columnar one is chosen for Parquet and Arrow when no trace is asked, and a run
 that needs what only the scalar engine gives is refused with its reason."""
 
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -133,4 +134,14 @@ def test_claims_that_make_no_table_are_settled_by_the_scalar_engine_and_said_so(
     assert said[1] == "med: 4 claims settled by the columnar engine, 4 of them by the scalar engine for features " \
                       "it does not vectorise"
     run(capsys, SUIHUA, src, "--no-trace", "--engine", "scalar", "-o", tmp_path / "s.jsonl")
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
+
+
+def test_json_lines_on_standard_input_go_to_the_columnar_engine_when_asked(tmp_path, capsys, monkeypatch):
+    text = (ROOT / "examples" / "suihua-claims.jsonl").read_bytes()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text), encoding="utf-8"))
+    code, said = run(capsys, SUIHUA, "-", "--no-trace", "--engine", "batch", "-o", tmp_path / "b.jsonl")
+    assert (code, said) == (0, ["med: 40 claims settled by the columnar engine, 8 of them by the scalar engine for "
+                                "features it does not vectorise"])
+    run(capsys, SUIHUA, ROOT / "examples" / "suihua-claims.jsonl", "--no-trace", "-o", tmp_path / "s.jsonl")
     assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
