@@ -131,8 +131,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
-                        "core for 64 MB of JSON lines or CSV, or a Parquet or Arrow year larger than one process's --memory; "
-                        "else 1)")
+                        "core for 64 MB of JSON lines or CSV, or a Parquet or Arrow year larger than one process's "
+                        "--memory; else 1)")
     r.add_argument("--engine", choices=("auto", "batch", "scalar"), default="auto",
                    help="batch: the columnar engine (no trace); scalar: claim by claim, with the trace; auto "
                         "(default): batch for Parquet or Arrow claims when no trace is asked, else scalar")
@@ -428,7 +428,7 @@ def cmd_run(args) -> int:
         return 2
     if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
             or columnar_run.is_columnar(args.claims) or fmt in ("parquet", "arrow"):
-        # The platform's shape, spreadsheets and Parquet with a trace are settled in memory;
+        # The platform's shape, spreadsheets, and Parquet or Arrow for the scalar engine are settled in memory;
         # every other run streams in fixed memory.
         with _batch_gc():
             return _run_in_memory(args, policy, params, fmt)
