@@ -110,9 +110,10 @@ def parquet_round_trip(table: pa.Table, path: Path) -> pa.Table:
 
 
 def timed(settle):
-    """(settle(), its CPU seconds), from a collected heap: making a city's plans leaves cyclic
-    garbage (3.7M objects after Shaoxing's year), whose collection would otherwise be charged to
-    whichever engine runs next (Suihua's columnar run after Shaoxing: 13.4 CPU s, not 4.9)."""
+    """(settle(), its CPU seconds), from a collected heap: a full collection left to chance, as
+    the last city's rows are freed, would be charged to whichever engine runs next (Suihua's
+    columnar run after Shaoxing: 13.4 CPU s, not 4.9). Neither engine leaves cyclic garbage of
+    its own (docs/scale.md)."""
     gc.collect()
     c0 = time.process_time()
     out = settle()
