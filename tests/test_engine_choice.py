@@ -145,3 +145,23 @@ def test_json_lines_on_standard_input_go_to_the_columnar_engine_when_asked(tmp_p
                                 "features it does not vectorise"])
     run(capsys, SUIHUA, ROOT / "examples" / "suihua-claims.jsonl", "--no-trace", "-o", tmp_path / "s.jsonl")
     assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
+
+
+def test_spreadsheets_and_the_table_from_parquet_are_the_scalar_engines(tmp_path, capsys):
+    """CSV, xlsx, Excel's CSV and the text table carry no trace: Parquet claims go to the
+    columnar engine for them by default, and the files hold what the scalar engine's hold."""
+    import openpyxl
+
+    pq.write_table(claims_table(examples("suihua")), tmp_path / "c.parquet")
+    for name, extra in (("r.csv", ()), ("e.csv", ("--excel",)), ("r.xlsx", ()), ("r.txt", ())):
+        code, said = run(capsys, SUIHUA, tmp_path / "c.parquet", "-o", tmp_path / f"batch-{name}", *extra)
+        assert code == 0 and said[0].startswith("med: 40 claims settled by the columnar engine, ")
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--engine", "scalar", "-o", tmp_path / f"scalar-{name}",
+                   *extra) == (0, [])
+        if name.endswith(".xlsx"):
+            cells = [[[c.value for c in row] for row in openpyxl.load_workbook(tmp_path / f"{e}-{name}").active.iter_rows()]
+                     for e in ("batch", "scalar")]
+            assert cells[0] == cells[1] and len(cells[0]) == 41
+        else:
+            assert (tmp_path / f"batch-{name}").read_bytes() == (tmp_path / f"scalar-{name}").read_bytes()
+    assert (tmp_path / "batch-e.csv").read_bytes().startswith(b"\xef\xbb\xbf")
