@@ -165,3 +165,17 @@ def test_spreadsheets_and_the_table_from_parquet_are_the_scalar_engines(tmp_path
         else:
             assert (tmp_path / f"batch-{name}").read_bytes() == (tmp_path / f"scalar-{name}").read_bytes()
     assert (tmp_path / "batch-e.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_year_of_json_lines_made_parquet_by_duckdb_settles_the_same(tmp_path, capsys):
+    """docs/scale.md's way to a city's year in JSON lines on the columnar engine: DuckDB writes
+    it as Parquet (dates as date columns, facility and enrolment as structs) and `med run`
+    settles it as any Parquet year; the rows are the scalar engine's from the JSON lines."""
+    import duckdb
+
+    src = ROOT / "examples" / "suihua-claims.jsonl"
+    duckdb.sql(f"COPY (SELECT * FROM read_json_auto('{src}')) TO '{tmp_path / 'c.parquet'}' (FORMAT parquet)")
+    assert pq.read_schema(tmp_path / "c.parquet").field("date").type == pa.date32()
+    assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "-o", tmp_path / "b.jsonl")[0] == 0
+    assert run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "s.jsonl") == (0, [])
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
