@@ -420,6 +420,9 @@ def cmd_run(args) -> int:
     if fmt in ("parquet", "arrow") and not args.output:
         _say(args, f"med: {fmt} output is a file: give -o OUT")
         return 2
+    if fmt in ("parquet", "arrow") and not _installed("pyarrow"):  # said before a claim is settled
+        _say(args, f"med: {fmt} output needs pyarrow: pip install 'medpolicy[data]'")
+        return 2
     engine = columnar_run.engine_for(args, fmt)
     if engine == "batch":
         return columnar_run.run(args, policy, params, fmt, lambda m: _say(args, m))
@@ -531,6 +534,13 @@ def _output_format(args) -> str:
     if out.endswith((".arrow", ".feather")):
         return "arrow"
     return format_for(args.output)
+
+
+def _installed(module: str) -> bool:
+    """Whether an optional dependency can be imported (found, not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".arrow", ".feather")

@@ -179,3 +179,16 @@ def test_a_year_of_json_lines_made_parquet_by_duckdb_settles_the_same(tmp_path, 
     assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "-o", tmp_path / "b.jsonl")[0] == 0
     assert run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "s.jsonl") == (0, [])
     assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "s.jsonl").read_bytes()
+
+
+def test_parquet_or_arrow_output_without_pyarrow_is_refused_before_settling(tmp_path, capsys, monkeypatch):
+    """The core install has no pyarrow: asking for a Parquet or Arrow file says which extra to
+    install, before any claim is settled, rather than failing in the writer."""
+    import medpolicy.cli as cli
+
+    monkeypatch.setattr(cli, "_installed", lambda module: module != "pyarrow")
+    for out in ("r.parquet", "r.arrow"):
+        fmt = out.split(".")[1]
+        assert run(capsys, SUIHUA, ROOT / "examples" / "suihua-claims.jsonl", "-o", tmp_path / out) == \
+            (2, [f"med: {fmt} output needs pyarrow: pip install 'medpolicy[data]'"])
+        assert not (tmp_path / out).exists()
