@@ -430,7 +430,7 @@ def cmd_run(args) -> int:
         _say(args, f"med: {engine}")
         return 2
     if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
-            or columnar_run.is_columnar(args.claims) or fmt in ("parquet", "arrow"):
+            or files.is_columnar(args.claims) or fmt in ("parquet", "arrow"):
         # The platform's shape, spreadsheets, and Parquet or Arrow for the scalar engine are settled in memory;
         # every other run streams in fixed memory.
         with _batch_gc():
@@ -531,7 +531,7 @@ def _output_format(args) -> str:
         return "xlsx"
     if out.endswith(".parquet"):
         return "parquet"
-    if out.endswith((".arrow", ".feather")):
+    if out.endswith(files.ARROW_SUFFIXES):
         return "arrow"
     return format_for(args.output)
 
@@ -543,7 +543,7 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".arrow", ".feather")
+CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", *files.COLUMNAR_SUFFIXES)
 
 
 def native_libraries_for_a_run() -> None:
@@ -564,7 +564,7 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
     and Excel CSV, and Parquet or Arrow claims or results (with the trace, or `--engine scalar`)."""
     from .inputs import InputProblem, read_claims
 
-    if columnar_run.is_columnar(args.claims):
+    if files.is_columnar(args.claims):
         items = _columnar_claims(args.claims)
         if isinstance(items, int):
             return items

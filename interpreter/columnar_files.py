@@ -18,8 +18,9 @@ from typing import Callable, Iterable, Iterator, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .files import is_arrow
+
 ROW_GROUP = 1 << 17          # output rows per row group, whatever the partitioning
-ARROW_SUFFIXES = (".arrow", ".feather")
 
 # Money as the engine computes it, int64 fen, given to the writer as decimal64(18, 2): no
 # conversion to decimal128's two words a row, and Parquet stores it as INT64 decimals either way;
@@ -33,11 +34,6 @@ Sink = Callable[[Iterator[pa.Table]], None]
 class ClaimsUnreadable(Exception):
     """The claims file's content could not be read (a corrupt page, a truncated file): the
     message names the row group (or record batch) and the reader's reason."""
-
-
-def is_arrow(path: str) -> bool:
-    """Whether a file's name says Arrow IPC (`.arrow`, `.feather`)."""
-    return path.lower().endswith(ARROW_SUFFIXES)
 
 
 def file_schema(policy) -> pa.Schema:

@@ -17,14 +17,9 @@ import sys
 from typing import Callable, Iterable, Iterator, Optional
 
 from .errors import MedError
+from .files import is_columnar
 
 NO_TRACE_FORMATS = ("csv", "table", "xlsx")   # outputs that carry no trace whatever is asked
-COLUMNAR_SUFFIXES = (".parquet", ".arrow", ".feather")
-
-
-def is_columnar(path: str) -> bool:
-    """Whether a claims file's name says Parquet or Arrow IPC (no pyarrow needed to ask)."""
-    return path.lower().endswith(COLUMNAR_SUFFIXES)
 
 
 def engine_for(args, fmt: str) -> str:
@@ -196,13 +191,11 @@ class _Sink:
         if self.fmt in ("parquet", "arrow"):
             import pyarrow as pa
 
-            from .arrow import all_funds, results_batch, result_schema
-
+            from .arrow import results_batch
             from .columnar_files import file_schema
 
-            schema = result_schema(all_funds(self.policy), False)
-            table = pa.Table.from_batches([results_batch(list(rows), schema)], schema)
-            self(iter([table.cast(file_schema(self.policy))]))  # as the engine hands its columns over
+            schema = file_schema(self.policy)  # the columns as the engine hands them over
+            self(iter([pa.Table.from_batches([results_batch(list(rows), schema)], schema)]))
         else:
             for r in rows:
                 self._row(r)

@@ -1,6 +1,7 @@
 """Reading a named file: only a regular file, never a FIFO or a device (which would block or
 never end), and text only as UTF-8 with the bad byte's position. One place for every command
-and for the library, so they all refuse the same files with the same words."""
+and for the library, so they all refuse the same files with the same words.
+Which kind of claims file a name says is here too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ from .errors import Diagnostic, MedLoadError
 # Opening a FIFO for reading waits for a writer; O_NONBLOCK returns at once (it changes
 # nothing for a regular file), so the file can be looked at before anything is read.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+# Claims files by name: Parquet and Arrow IPC (Feather v2 is the IPC file format) are the
+# columnar engine's; asking needs no pyarrow.
+ARROW_SUFFIXES = (".arrow", ".feather")
+COLUMNAR_SUFFIXES = (".parquet", *ARROW_SUFFIXES)
+
+
+def is_arrow(path: str) -> bool:
+    """Whether a file's name says Arrow IPC (`.arrow`, `.feather`)."""
+    return path.lower().endswith(ARROW_SUFFIXES)
+
+
+def is_columnar(path: str) -> bool:
+    """Whether a file's name says Parquet or Arrow IPC."""
+    return path.lower().endswith(COLUMNAR_SUFFIXES)
 
 
 def cache_root() -> "str | None":

@@ -192,3 +192,14 @@ def test_parquet_or_arrow_output_without_pyarrow_is_refused_before_settling(tmp_
         assert run(capsys, SUIHUA, ROOT / "examples" / "suihua-claims.jsonl", "-o", tmp_path / out) == \
             (2, [f"med: {fmt} output needs pyarrow: pip install 'medpolicy[data]'"])
         assert not (tmp_path / out).exists()
+
+
+def test_json_lines_on_the_columnar_engine_write_parquet_and_arrow_as_from_parquet(tmp_path, capsys):
+    """Rows settled from JSON lines go to the same file writers as a Parquet year's columns: the
+    same bytes whichever file the claims came from."""
+    src = ROOT / "examples" / "suihua-claims.jsonl"
+    pq.write_table(claims_table(examples("suihua")), tmp_path / "c.parquet")
+    for out in ("r.parquet", "r.arrow"):
+        assert run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "-o", tmp_path / f"text-{out}")[0] == 0
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "-o", tmp_path / f"parquet-{out}")[0] == 0
+        assert (tmp_path / f"text-{out}").read_bytes() == (tmp_path / f"parquet-{out}").read_bytes()
