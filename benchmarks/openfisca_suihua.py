@@ -236,8 +236,8 @@ def wrong_by_a_fen(theirs: dict, ours: dict, order: np.ndarray) -> int:
 
 
 def fen(column) -> np.ndarray:
-    from medpolicy.batch import _fen
-    return _fen(pc.cast(column.combine_chunks(), pa.decimal128(18, 2)).fill_null(0))
+    from medpolicy.batch_columns import fen_of_decimals
+    return fen_of_decimals(pc.cast(column.combine_chunks(), pa.decimal128(18, 2)).fill_null(0))
 
 
 def main() -> None:

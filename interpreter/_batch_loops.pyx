@@ -147,7 +147,7 @@ cdef inline bint _same(const int32_t* offsets, const uint8_t* data, const uint64
 
 
 def two_decimals(const int32_t[::1] offsets, const uint8_t[::1] data, valid_flags):
-    """batch._two_decimals in one pass over the bytes: strings of 1-13 ASCII digits, then
+    """batch_columns._two_decimals in one pass over the bytes: strings of 1-13 ASCII digits, then
     optionally '.' and 1 or 2 digits, as fen (0 where not); and which are of that shape."""
     cdef const uint8_t[::1] valid = _flags(valid_flags)
     cdef int64_t n = offsets.shape[0] - 1
@@ -311,8 +311,8 @@ def add_at(int64_t[::1] column, const int64_t[:] rows, const int64_t[:] values):
 
 
 # ---- the waves: every claim of the run settled by one kernel reading its plan's description ----
-# batch._describe writes each vector plan as int64 numbers, read here in the same order (see it
-# for the layout); every stage does what batch._Step does over arrays, one row at a time.
+# batch_plans.describe writes each vector plan as int64 numbers, read here in the same order (see it
+# for the layout); every stage does what batch_steps.Step does over arrays, one row at a time.
 
 cdef inline int64_t _banded(const int64_t* desc, int64_t at, int64_t lo, int64_t hi) noexcept:
     """settle.banded in 1/scale fen over the bands at desc[at] (count, then (upper, share) pairs)."""
@@ -402,7 +402,7 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
 def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] costs, const int64_t[::1] desc,
                 const int64_t[::1] starts, int64_t scale, int64_t exact_room, const int64_t[::1] widths,
                 int64_t[:, ::1] out, int64_t[:, ::1] snaps):
-    """batch._Step.run for every row, a person-year at a time: the rows sorted by person and
+    """batch_steps.Step.run for every row, a person-year at a time: the rows sorted by person and
     scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
     << bits | plan: a new person-year where the key's high bits change, row t's plan the low
     bits (its description at desc[starts[plan]]; shifts, not divisions, which cost as much as

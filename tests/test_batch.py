@@ -55,9 +55,9 @@ def test_the_loops_are_the_compiled_extension(loops, monkeypatch):
 
 @pytest.mark.parametrize("city", CITIES)
 def test_both_engines_agree_on_every_field(city, loops, monkeypatch):
-    import medpolicy.batch as batch_module
+    from medpolicy.batch_steps import Step
     if loops is not None:  # with the loops every claim is the kernel's: no numpy step runs beside it
-        monkeypatch.setattr(batch_module._Step, "run", lambda self: pytest.fail("a numpy step ran, not the kernel"))
+        monkeypatch.setattr(Step, "run", lambda self: pytest.fail("a numpy step ran, not the kernel"))
     policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
     params = policy_params(policy)
     claims = generated_year(policy, 250, seed=len(city))
@@ -130,14 +130,15 @@ def test_cap_points_off_the_grid_in_python_fractions_settle_the_same(monkeypatch
     numpy steps make each a Fraction in Python, and the compiled kernel hands the year to the
     scalar engine from that claim: every way gives the scalar engine's results."""
     import medpolicy.batch as batch
+    import medpolicy.batch_steps as steps
 
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     table = claims_table(generated_year(policy, 300, seed=11))
-    ones, exact_one = [], batch._Step._exact_one
+    ones, exact_one = [], steps.Step._exact_one
     baseline = fallback_count(settle_batch(policy, table))
-    monkeypatch.setattr(batch, "_EXACT_LIMIT", 0)
+    monkeypatch.setattr(steps, "EXACT_LIMIT", 0)
     monkeypatch.setattr(batch, "_SNAPSHOT_ROOM", 1)  # (the kernel called again with room for every year)
-    monkeypatch.setattr(batch._Step, "_exact_one", lambda self, *a: ones.append(a) or exact_one(self, *a))
+    monkeypatch.setattr(steps.Step, "_exact_one", lambda self, *a: ones.append(a) or exact_one(self, *a))
     got = settle_batch(policy, table)
     assert got.to_pylist() == policy.settle_table(table).to_pylist()
     if loops is None:
@@ -227,7 +228,7 @@ def test_amount_strings_read_by_words_as_the_regex_and_the_cast_read_them(loops)
     characters, and the edges of 13 digits and 1 or 2 decimals."""
     import numpy as np
     import pyarrow.compute as pc
-    from medpolicy.batch import _AMOUNT, _two_decimals
+    from medpolicy.batch_columns import _AMOUNT, _two_decimals
 
     rng = random.Random(3)
     alphabet = "0123456789" * 3 + ".-+e /:\x00é中"
@@ -281,23 +282,23 @@ def test_person_and_id_codes_group_exactly_the_equal_strings(loops):
 
 
 def test_person_years_sorted_as_lexsort_sorts_them(loops):
-    """_sort_order (two counting sorts where the loops are on) gives np.lexsort's permutation,
+    """sort_order (two counting sorts where the loops are on) gives np.lexsort's permutation,
     ties in input order."""
     import numpy as np
-    from medpolicy.batch import _sort_order
+    from medpolicy.batch_steps import sort_order
 
     rng = np.random.default_rng(4)
     for n, persons, days in ((1, 1, 1), (50, 5, 3), (20000, 7000, 400), (20000, 40, 730_000)):
         first, second = rng.integers(0, persons, n), rng.integers(738000, 738000 + days, n)
-        assert (_sort_order(first, second) == np.lexsort((np.arange(n), second, first))).all()
+        assert (sort_order(first, second) == np.lexsort((np.arange(n), second, first))).all()
 
 
 def test_waves_order_the_kth_claim_of_each_person_year_by_date_then_rank_and_shape(loops):
-    """_wave_order (one compiled pass where the loops are on) against its definition by lexsort:
+    """wave_order (one compiled pass where the loops are on) against its definition by lexsort:
     by person-scheme, date, input position; person-years where the key or the year changes; then
     by (rank, shape), ties in the first order."""
     import numpy as np
-    from medpolicy.batch import _wave_order
+    from medpolicy.batch_steps import wave_order
 
     rng = np.random.default_rng(11)
     for n, persons, days, shapes in ((1, 1, 1, 1), (60, 5, 3, 2), (20000, 3000, 800, 5), (5000, 40, 730_000, 3)):
@@ -310,17 +311,17 @@ def test_waves_order_the_kth_claim_of_each_person_year_by_date_then_rank_and_sha
         pyear = np.cumsum(new) - 1
         rank = np.arange(n) - np.flatnonzero(new)[pyear]
         then = np.lexsort((np.arange(n), shape[first], rank))
-        got = _wave_order(rows, key, day, year, shape)
+        got = wave_order(rows, key, day, year, shape)
         assert (got[0] == rows[first][then]).all() and (got[1] == pyear[then]).all() and (got[2] == rank[then]).all()
         assert got[3] == pyear[-1] + 1
 
 
 def test_plan_signatures_numbered_as_np_unique_numbers_them(loops):
     import numpy as np
-    from medpolicy.batch import _unique
+    from medpolicy.batch_steps import unique_keys
 
     rng = np.random.default_rng(9)
     for keys in (np.zeros(0, np.int64), np.array([5]), rng.integers(0, 3, 100), rng.integers(0, 2 ** 62, 5000),
                  rng.choice(rng.integers(0, 2 ** 40, 700), 50000)):
-        got, expected = _unique(keys), np.unique(keys, return_index=True, return_inverse=True)
+        got, expected = unique_keys(keys), np.unique(keys, return_index=True, return_inverse=True)
         assert all((g == e).all() for g, e in zip(got, expected))

@@ -1,0 +1,428 @@
+"""The columnar engine's plans: a settlement plan (plan.py) in vector form (batch.py, step 2).
+
+A `VPlan` is one signature's plan as numbers the waves read: deductibles, bands, caps, pools,
+layers and thresholds in fen, shares as fractions scaled to the run's 1/S fen. `Plans` keeps them
+by signature across the tables of one year; plans of equal numbers share one (`plan_identity`),
+plans differing only in amounts share a numpy step (`Shapes`), and `describe` writes them as the
+int64 rows the compiled kernel reads. A feature not vectorised raises `Unsupported`: the scalar
+engine then settles the plan's persons.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from fractions import Fraction
+from typing import Optional
+
+import numpy as np
+
+from .errors import ClaimError
+from .money import Exact
+
+MAX_PERSON_FEN = 10 ** 12      # a person's claims above this in a run: scalar engine (int64 headroom)
+MAX_DIGITS = 6                 # shares finer than 10^-6 (a parameter's odd percentage): scalar engine
+
+
+class Unsupported(Exception):
+    """A plan feature the columnar engine leaves to the scalar engine (its message says which)."""
+
+
+def _fen_of(amount, what: str) -> int:
+    """An amount (Decimal, Fraction or int) as whole fen, exactly (its integer ratio: no decimal
+    context, and a tenth of Fraction(Decimal)'s time, which a few hundred plans' amounts felt)."""
+    num, den = amount.as_integer_ratio()
+    fen, rest = divmod(num * 100, den)
+    if rest:
+        raise Unsupported(f"{what} is not a whole number of fen")
+    if abs(fen) >= MAX_PERSON_FEN * 1000:
+        raise Unsupported(f"{what} is too large for int64")
+    return fen
+
+
+def _digits(share) -> int:
+    """How many decimals a share has (its denominator 2^a 5^b needs max(a, b))."""
+    den, twos, fives = Fraction(share).denominator, 0, 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        raise Unsupported("a share that is not a decimal")
+    return max(twos, fives)
+
+
+class _Rate:
+    def __init__(self, rate, fen_bands: bool = True):
+        self.bands = [(None if b.upper is None else _fen_of(b.upper, "a band's bound"), Fraction(b.share))
+                      for b in rate.bands]
+        self.banded = rate.banded
+        self.share = Fraction(rate.share)
+        self.digits = max(_digits(s) for _, s in self.bands)
+
+    def scaled(self, scale: int) -> None:
+        self.scaled_bands = [(u, int(s * scale)) for u, s in self.bands]
+        self.scaled_share = int(self.share * scale)
+
+
+class _Layer:
+    def __init__(self, layer, plan, keys: "Keys"):
+        self.fund, self.base = layer.fund, layer.base
+        if layer.pools.daily or any(c.daily or c.per_extra for c in layer.caps):
+            raise Unsupported("a daily cap, or a cap per measure, in a layer")
+        self.rate = _Rate(layer.rate) if layer.rate is not None else None
+        self.not_covered = layer.not_covered
+        self.caps = [(keys.pool((layer.fund, c.key, None)), _fen_of(c.amount, "a cap")) for c in layer.caps]
+        self.keys = [keys.pool(k) for k in layer.pools.keys(0)]
+        self.counts_prepay, self.includes_first_share = layer.counts_prepay, layer.includes_first_share
+        self.above_deductible, self.above_any_cap = layer.above_deductible, layer.above_any_cap
+        if self.base == "burden":
+            if layer.excludes_above_cap and plan.own_caps:
+                raise Unsupported("a burden that leaves out the cost above a benefit's own cap")
+            # (amount in fen, the burdens it is measured on, whether this claim's burden counts)
+            self.thresholds = [(_fen_of(th.amount, "a threshold"), None if th.benefits is None else frozenset(th.benefits),
+                                th.benefits is None or plan.benefit in th.benefits) for th in layer.thresholds]
+            self.groups = layer.threshold_groups
+            self.burden = keys.burden((layer.fund, plan.benefit))
+
+
+class Keys:
+    """The accumulators' columns: benefits, pools (fund, key, None), burdens (layer, benefit)."""
+
+    def __init__(self):
+        self.benefits: dict = {}
+        self.pools: dict = {}
+        self.burdens: dict = {}
+        self.stays: dict = {}
+
+    def stay(self, k) -> int:
+        return self.stays.setdefault(k, len(self.stays))
+
+    def benefit(self, b) -> int:
+        return self.benefits.setdefault(b, len(self.benefits))
+
+    def pool(self, k) -> int:
+        return self.pools.setdefault(k, len(self.pools))
+
+    def burden(self, k) -> int:
+        return self.burdens.setdefault(k, len(self.burdens))
+
+
+class VPlan:
+    """A settlement plan as the vector step needs it; raises Unsupported for what it does not do."""
+
+    def __init__(self, plan, classes: list, keys: Keys, facts=None, error: Optional[ClaimError] = None):
+        self.error = error.as_dict() if error is not None else None  # every claim of the plan is this error row
+        self.rate = None
+        self.layers: list = []
+        self.not_covered = False
+        self.allowance_zero = False
+        if error is not None:
+            self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
+            return
+        self.funds, self.payer = plan.funds, plan.payer
+        if plan.allowance is not None:
+            # Without a wage (not a field of the common shape) the allowance is not computed, unless
+            # its days come to nothing: then it is 0.
+            a = plan.allowance
+            days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
+            self.allowance_zero = days <= 0
+        self.item_prepay, self.item_ok = self._items(plan, classes)
+        self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
+        self.not_covered = plan.not_covered is not None
+        if self.not_covered:
+            return
+        if plan.fixed_settles or plan.fixed is not None or plan.limit is not None:
+            raise Unsupported("a limit or a fixed amount (限额, 定额)")
+        if plan.no_rate is not None:
+            self.error = plan.no_rate.as_dict()
+            self.allowance_zero = False  # an error row has no allowance, as the scalar engine's
+            return
+        if plan.rate is None:
+            raise Unsupported("no rate")
+        d = plan.deductible
+        if d.source is not None:
+            raise Unsupported("a referral's deductible")
+        self._deductible(d)
+        self.benefit = keys.benefit(plan.benefit)
+        self.benefit_name, self.level_name = plan.benefit, plan.level
+        self.stay = keys.stay((plan.benefit, plan.level))
+        self.counts_stay = plan.counts_stay
+        self.rate = _Rate(plan.rate)
+        self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
+        caps = list(plan.caps) + list(plan.cap_reached_caps)
+        if plan.pools.daily or any(c.daily or c.per_extra for c in caps):
+            raise Unsupported("a daily cap, or a cap per measure")
+        self.caps = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"), c.fund_wide) for c in plan.caps]
+        self.cap_reached = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"))
+                            for c in plan.cap_reached_caps]
+        self.keys = [keys.pool(k) for k in plan.pools.keys(0, True)]
+        if plan.payer == "basic" and not plan.fixed_settles:
+            try:
+                layers = plan.layers()
+            except ClaimError as e:  # raised by the layers stage: the claim's error row
+                self.error, self.rate = e.as_dict(), None
+                return
+            self.layers = [_Layer(layer, plan, keys) for layer in layers]
+        self.burden_sums = {}  # filled by `scaled`, when every burden key is known
+
+    def _items(self, plan, classes: list):
+        """Per item class: its flat pre-payment share (None: none), and whether it is vectorised."""
+        prepay, ok = [None] * len(classes), [True] * len(classes)
+        if plan.item_rule is None:
+            return prepay, ok
+        for i, cls in enumerate(classes):
+            if cls in ("excluded", "bed"):
+                continue
+            try:
+                rule = plan.item_rule(cls, "normal")
+            except ClaimError:
+                ok[i] = False
+                continue
+            if rule.rate is not None or (rule.ceiling is not None and rule.ceiling.daily):
+                ok[i] = False  # a class rate or a daily ceiling
+            elif rule.prepay is not None:
+                # (upper bound in fen or None, share): a tier by the item's price, which without a
+                # unit price is its amount (engine._prepay_share); flat: one unbounded tier.
+                try:
+                    prepay[i] = [(None if b.upper is None or not rule.prepay_tiered else _fen_of(b.upper, "a tier"),
+                                  Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
+                except Unsupported:
+                    ok[i] = False
+        return prepay, ok
+
+    def _deductible(self, d) -> None:
+        rule = d.rule
+        self.yearly = d.yearly
+        self.ded_amount = _fen_of(rule.amount, "a deductible")
+        self.reducible = bool(rule.steps or rule.halvings or rule.repeat)
+        base = Fraction(rule.amount) + sum(Fraction(s) for s, _ in rule.steps)
+        base /= 2 ** len(rule.halvings)
+        self.ded_base = _fen_of(base, "a reduced deductible")
+        self.ded_static_ref = bool(rule.steps or rule.halvings)
+        self.repeat = _fen_of(rule.repeat[0], "a repeat-stay step") if rule.repeat is not None else None
+        self.floor = min(_fen_of(rule.floor[0], "a floor"), self.ded_amount) if rule.floor is not None else None
+        # No deductible from the N-th stay of the year (at these levels): (N, levels or None).
+        self.none_from = (d.none_from[0], d.none_from[1]) if d.none_from is not None else None
+
+    def digits(self) -> int:
+        rates = ([self.rate] if self.rate else []) + [layer.rate for layer in self.layers if layer.rate is not None]
+        return max([r.digits for r in rates] or [0])
+
+    def scaled(self, scale: int, keys: Keys) -> None:
+        """Amounts in 1/scale fen, once the run's scale is known."""
+        for r in ([self.rate] if self.rate else []) + [lay.rate for lay in self.layers if lay.rate is not None]:
+            r.scaled(scale)
+        if self.rate is None:
+            return
+        self.caps_s = [(k, limit * scale, fund_wide) for k, limit, fund_wide in self.caps]
+        if self.none_from is not None:
+            stay_no, levels = self.none_from
+            self.none_from_applies = levels is None or self.level_name in levels
+            self.stays_counted = [j for (b, lv), j in keys.stays.items()
+                                  if b == self.benefit_name and (levels is None or lv in levels)]
+        self.cap_reached_s = [(k, limit * scale) for k, limit in self.cap_reached]
+        for layer in self.layers:
+            layer.caps_s = [(k, limit * scale) for k, limit in layer.caps]
+            if layer.base == "burden":
+                layer.summed = [[j for (fund, b), j in keys.burdens.items()
+                                 if fund == layer.fund and (within is None or b in within)]
+                                for _, within, _ in layer.thresholds]
+
+
+class Plans:
+    """The vector plans made for a policy and its parameters, by signature: kept across the
+    tables (chunks, buckets) of one year so each signature's plan is made once. Not shared
+    between threads."""
+
+    def __init__(self):
+        self.keys = Keys()
+        self.vplans: list = []
+        self.identities: dict = {}
+        self.by_signature: dict = {}   # signature -> (plan index or -1, why not vectorised)
+
+
+_LEAVES = frozenset({int, bool, str, type(None), Fraction, Exact, Decimal})
+
+
+def plan_identity(value):
+    """A vector plan's numbers as a hashable value (two signatures with equal ones share a step).
+    Attributes and a dict's items in the order they were set: plans are built by one path, and
+    two equal plans built in another order would only not share a step (sorting them, and the
+    dicts' items by repr, was half the time of making a plan)."""
+    if type(value) in _LEAVES:
+        return value
+    if isinstance(value, (VPlan, _Layer, _Rate)):
+        return tuple((k, plan_identity(x)) for k, x in vars(value).items())
+    if isinstance(value, dict):
+        return tuple((k, plan_identity(x)) for k, x in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(plan_identity(x) for x in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=repr))
+    return value
+
+
+def _with_amounts(v: "VPlan", amount, free=None) -> "VPlan":
+    """A copy of a vector plan with each amount and share the waves read (deductibles, band
+    bounds and shares, caps, thresholds) replaced by `amount(value)`, None kept; the numbers
+    only the rest of the run reads (item pre-payments, first share, unscaled values, names)
+    left out. `free` (default `amount`) replaces the values whose sign no branch reads: the
+    (benefit, level) stay counted, a deductible neither yearly nor reduced (0 is then just 0)."""
+    free = free or amount
+    def rate(r):
+        if r is None:
+            return None
+        r = copy.copy(r)
+        r.scaled_bands = [(None if u is None else amount(u), amount(s)) for u, s in r.scaled_bands]
+        r.scaled_share, r.bands, r.share, r.digits = amount(r.scaled_share), None, None, None
+        return r
+
+    w = copy.copy(v)
+    w.item_prepay = w.item_ok = w.first_share = w.allowance_zero = None
+    if v.rate is None:  # an error row or not covered: nothing the waves read
+        return w
+    w.benefit_name = w.level_name = None
+    w.stay = free(v.stay)
+    w.ded_amount = (amount if v.yearly or v.reducible else free)(v.ded_amount)
+    for name in ("ded_base", "repeat", "floor"):
+        if getattr(v, name) is not None:
+            setattr(w, name, amount(getattr(v, name)))
+    w.rate = rate(v.rate)
+    w.caps_s = [(k, amount(limit), fund_wide) for k, limit, fund_wide in v.caps_s]
+    w.cap_reached_s = [(k, amount(limit)) for k, limit in v.cap_reached_s]
+    w.caps = w.cap_reached = None
+    w.layers = []
+    for layer in v.layers:
+        lay = copy.copy(layer)
+        lay.rate = rate(layer.rate)
+        lay.caps_s, lay.caps = [(k, amount(limit)) for k, limit in layer.caps_s], None
+        if layer.base == "burden":
+            lay.thresholds = [(amount(a), within, counts) for a, within, counts in layer.thresholds]
+        w.layers.append(lay)
+    return w
+
+
+class Shapes:
+    """Plans that differ only in their amounts and shares (levels' deductibles and rates, places'
+    rates, groups' caps) settle in one vectorised step per wave: fewer, larger steps. A step's plan
+    is then a copy with each amount an array over its rows, gathered by the rows' plan; whether an
+    amount is None, negative, 0 or positive is part of the shape, so the step's branches are the same."""
+
+    def __init__(self, vplans: list):
+        sign = lambda x: (x > 0) - (x < 0)  # noqa: E731
+        index: dict = {}
+        self.of = np.zeros(max(len(vplans), 1), np.int64)
+        self.members: list = []
+        for j, v in enumerate(vplans):
+            shape = plan_identity(_with_amounts(v, sign, lambda _: "free"))
+            self.of[j] = index.setdefault(shape, len(index))
+            if self.of[j] == len(self.members):
+                self.members.append([])
+            self.members[self.of[j]].append(j)
+        self.vplans = vplans
+        self.tables: dict = {}  # shape -> each amount's values by plan index
+
+    def plan(self, shape: int, plan_of_rows: np.ndarray) -> "VPlan":
+        """The step's plan for rows whose plans (`plan_of_rows`) have this shape."""
+        members = self.members[shape]
+        if len(members) == 1:
+            return self.vplans[members[0]]
+        tables = self.tables.get(shape)
+        if tables is None:
+            columns = [[] for _ in members]
+            for col, j in zip(columns, members):
+                _with_amounts(self.vplans[j], lambda x, col=col: col.append(x) or x)
+            tables = self.tables[shape] = []
+            for values in zip(*columns):
+                if len(set(values)) == 1:  # the same in every plan of the shape: the number itself
+                    tables.append(values[0])
+                    continue
+                table = np.zeros(len(self.vplans), np.int64)
+                table[members] = values
+                tables.append(table)
+        gathered = iter([t[plan_of_rows] if isinstance(t, np.ndarray) else t for t in tables])
+        return _with_amounts(self.vplans[members[0]], lambda _: next(gathered))
+
+
+_LAYER_KINDS = {"burden": 0, "above-cap": 1}  # anything else: on what remains
+
+
+def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Each vector plan as int64 numbers for the compiled kernel (_batch_loops.settle_rows reads
+    them in this order), and where each plan's start: (numbers, starts). A list is its count, then
+    its entries; a band's upper bound None is int64's largest. None where a plan has more layers
+    or thresholds than the kernel holds, or a number past int64: the steps then settle the run."""
+    fund = {f: i for i, f in enumerate(funds)}
+    flat: list = []
+    starts = []
+
+    def listed(values, width=1):
+        flat.append(len(values) // width)
+        flat.extend(values)
+
+    def bands(rate):
+        listed([x for upper, share in rate.scaled_bands for x in (NONE if upper is None else upper, share)], 2)
+
+    for v in vplans:
+        starts.append(len(flat))
+        if v.error is not None or v.not_covered:
+            flat.append(0 if v.error is not None else 1)
+            continue
+        if len(v.layers) > 16 or any(v.payer not in fund or lay.fund not in fund for lay in v.layers) \
+                or v.payer not in fund:
+            return None
+        none_active = v.none_from is not None and v.none_from_applies
+        flat.extend([2, v.benefit, int(bool(v.counts_stay)), v.stay, v.ded_amount, int(v.reducible), v.ded_base,
+                     int(v.ded_static_ref), int(v.repeat is not None), v.repeat or 0, int(v.floor is not None),
+                     v.floor or 0, int(bool(v.yearly)), int(none_active), v.none_from[0] if none_active else 0,
+                     fund[v.payer]])
+        listed(v.stays_counted if none_active else [])
+        listed([x for k, limit in v.cap_reached_s for x in (k, limit)], 2)
+        listed(v.scope)
+        bands(v.rate)
+        listed([x for k, limit, wide in v.caps_s for x in (k, limit, int(bool(wide)))], 3)
+        listed(v.keys)
+        listed([fund[f] for f in v.funds if f in fund])
+        flat.append(len(v.layers))
+        for lay in v.layers:
+            burden = lay.base == "burden"
+            if burden and (len(lay.thresholds) > 64 or not lay.thresholds):
+                return None
+            flat.extend([_LAYER_KINDS.get(lay.base, 2), fund[lay.fund], int(lay.rate is not None),
+                         int(bool(lay.not_covered)), lay.rate.scaled_share if lay.rate is not None else 0,
+                         int(bool(lay.counts_prepay)), int(bool(lay.includes_first_share)),
+                         int(bool(lay.above_deductible)), int(bool(lay.above_any_cap)), lay.burden if burden else -1])
+            if lay.rate is not None:
+                bands(lay.rate)
+            else:
+                listed([])
+            listed([x for k, limit in lay.caps_s for x in (k, limit)], 2)
+            listed(lay.keys)
+            if burden:
+                flat.append(len(lay.thresholds))
+                for (amount, _, counts), summed in zip(lay.thresholds, lay.summed):
+                    flat.extend([amount, int(bool(counts)), len(summed), *summed])
+                flat.append(len(lay.groups))
+                for group in lay.groups:
+                    listed(list(group))
+            else:
+                flat.extend([0, 0])
+    if any(not -NONE <= x <= NONE for x in flat):
+        return None
+    return np.asarray(flat, dtype=np.int64), np.asarray(starts, dtype=np.int64)
+
+
+def _at(amount, i: int) -> int:
+    """Row i's value of an amount that is a number or an array over a step's rows."""
+    return int(amount[i]) if isinstance(amount, np.ndarray) else amount
+
+
+def is_positive(share) -> bool:
+    """Whether a share is above 0 (for every row: the sign is part of a step's shape)."""
+    return bool(np.all(share > 0))
+
+
+NONE = np.iinfo(np.int64).max
