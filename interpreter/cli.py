@@ -568,6 +568,9 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
         items = _columnar_claims(args.claims)
         if isinstance(items, int):
             return items
+        if args.engine == "auto" and not args.no_trace and len(items) >= columnar_run.HINT_ROWS:
+            _say(args, f"med: the trace is the scalar engine's, claim by claim: --no-trace settles these "
+                       f"{len(items)} claims with the columnar engine, far quicker")
     else:
         try:
             items = read_claims(args.claims)

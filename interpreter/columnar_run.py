@@ -1,13 +1,15 @@
 """`med run --engine`: which engine settles a run, and a run by the columnar engine.
 
-`auto` (the default) takes the columnar engine (batch.py) for Parquet or Arrow IPC claims
-whenever the run asks for no trace (`--no-trace`, or CSV, table or xlsx output, which carry
-none) in the contract's shape without member records; every other run is the scalar engine's.
-`batch` asks for the columnar engine for any claims file and any output format, and says why
-not where the run needs what only the scalar engine gives (a trace, the platform's shape,
-member records). `scalar` settles claim by claim, as before the columnar engine existed.
-The results are the same either way: the columnar engine hands to the scalar engine, whole
-person by whole person, whatever it does not vectorise, and says how many.
+`auto` (the default) takes the columnar engine (batch.py) for Parquet or Arrow IPC claims in
+the contract's shape without member records, whenever the output carries no trace: `--no-trace`,
+CSV, the table or xlsx (which carry none), or Parquet and Arrow out, whose results the columnar
+engine writes without the trace column (it says so, and `--engine scalar` writes it); every
+other run is the scalar engine's. `batch` asks for the columnar engine for any claims file and
+any output format, and says why not where the run needs what only the scalar engine gives (a
+trace in JSON lines, the platform's shape, member records). `scalar` settles claim by claim, as
+before the columnar engine existed. The results are the same either way: the columnar engine
+hands to the scalar engine, whole person by whole person, whatever it does not vectorise, and
+says how many.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from .errors import MedError
 from .files import is_columnar
 
 NO_TRACE_FORMATS = ("csv", "table", "xlsx")   # outputs that carry no trace whatever is asked
+COLUMNAR_FORMATS = ("parquet", "arrow")        # outputs the columnar engine writes without the trace
+HINT_ROWS = 100_000   # claims from which a run with the trace (the scalar engine's) says --no-trace is quicker
+TRACE_LEFT_OUT = "the columnar engine writes Parquet and Arrow results without the trace: --engine scalar writes it"
 
 
 def engine_for(args, fmt: str) -> str:
@@ -41,7 +46,7 @@ def _scalar_only(args, fmt: str) -> Optional[str]:
         return "settles claims in the contract's shape: --from/--to nhsa needs --engine scalar"
     if getattr(args, "book", None) is not None:
         return "does not read member records: --members needs --engine scalar"
-    if not args.no_trace and fmt not in NO_TRACE_FORMATS:
+    if not args.no_trace and fmt not in NO_TRACE_FORMATS + COLUMNAR_FORMATS:
         return "gives no trace: add --no-trace, or use --engine scalar for the trace"
     return None
 
@@ -70,6 +75,8 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
         except OSError as e:
             say(f"med: cannot read {args.claims}: {e.strerror or e}")
             return 2
+    if not args.no_trace and fmt in COLUMNAR_FORMATS:  # (a scalar run would have written it)
+        say(f"med: {TRACE_LEFT_OUT}")
     keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
     try:
         with without_pandas(), _batch_gc():

@@ -1,6 +1,7 @@
 """`med run --engine auto|batch|scalar`, and Arrow IPC claims and results: the engines give the
-same bytes, the columnar one is chosen for Parquet and Arrow when no trace is asked, and a run
-that needs what only the scalar engine gives is refused with its reason."""
+same bytes, the columnar one is chosen for Parquet and Arrow claims when the output carries no
+trace (Parquet and Arrow out leave it out, and say so), and a run that needs what only the
+scalar engine gives is refused with its reason."""
 
 import io
 import json
@@ -84,6 +85,37 @@ def test_parquet_and_arrow_claims_go_to_the_columnar_engine_unless_a_trace_is_as
     assert all("trace" in json.loads(line) for line in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines())
     assert run(capsys, SUIHUA, sources[1], "--no-trace", "--engine", "scalar", "-o", tmp_path / "sc.parquet") == (0, [])
     assert pq.read_table(tmp_path / "sc.parquet").to_pylist() == pq.read_table(tmp_path / "0.parquet").to_pylist()
+
+
+def test_parquet_to_parquet_goes_to_the_columnar_engine_without_the_trace_and_says_so(tmp_path, capsys, monkeypatch):
+    """The obvious command for a year in Parquet, `med run POLICY claims.parquet -o out.parquet`,
+    is the columnar engine's (#10: chosen automatically for Parquet and Arrow claims). Its files
+    carry no trace: the run says so, and the scalar engine writes the same columns and the trace."""
+    from medpolicy import columnar_run
+
+    claims = examples("suihua")
+    pq.write_table(claims_table(claims), tmp_path / "c.parquet")
+    left_out = "med: the columnar engine writes Parquet and Arrow results without the trace: --engine scalar writes it"
+    counted = f"med: {len(claims)} claims settled by the columnar engine, 8 of them by the scalar engine for " \
+              "features it does not vectorise"
+    for out in ("r.parquet", "r.arrow"):
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "-o", tmp_path / out) == (0, [left_out, counted])
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--engine", "batch", "-o", tmp_path / f"b-{out}") \
+            == (0, [left_out, counted])
+    assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "-o", tmp_path / "n.parquet") == (0, [counted])
+    assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "n.parquet").read_bytes()
+    assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "b-r.parquet").read_bytes()
+    assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--engine", "scalar", "-o", tmp_path / "s.parquet") == (0, [])
+    scalar = pq.read_table(tmp_path / "s.parquet")
+    assert scalar.column_names[-1] == "trace" and scalar.num_rows == len(claims)
+    assert scalar.drop_columns(["trace"]).to_pylist() == pq.read_table(tmp_path / "r.parquet").to_pylist()
+    # JSON lines out keep the contract's trace, the scalar engine's: from many claims, it says --no-trace is quicker.
+    monkeypatch.setattr(columnar_run, "HINT_ROWS", len(claims))
+    assert run(capsys, SUIHUA, tmp_path / "c.parquet", "-o", tmp_path / "t.jsonl") == (0, [
+        f"med: the trace is the scalar engine's, claim by claim: --no-trace settles these {len(claims)} claims "
+        "with the columnar engine, far quicker"])
+    monkeypatch.setattr(columnar_run, "HINT_ROWS", len(claims) + 1)
+    assert run(capsys, SUIHUA, tmp_path / "c.parquet", "-o", tmp_path / "t.jsonl") == (0, [])
 
 
 def test_arrow_results_are_the_contracts_table(tmp_path, capsys):
