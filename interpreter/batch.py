@@ -121,7 +121,7 @@ class _Run:
         c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
         self._costs(plan_of, batch)
-        c.offsets = c.item_class = c.item_fen = c.parent = None  # (each item read by the costs only)
+        c.forget_items()  # (each item read by the costs only)
         batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
@@ -235,10 +235,10 @@ class _Run:
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
         c = self.claims
         ok = np.ones(c.n, bool)
-        parent = c.parent
         for j, v in enumerate(self.vplans):
             if all(v.item_ok):
                 continue
+            parent = c.parent()
             bad_class = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
             ok[parent[bad_class & (plan_of[parent] == j)]] = False
         return ok
@@ -248,12 +248,11 @@ class _Run:
         c = self.claims
         n = c.n
         fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
-        parent = c.parent
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
-        pre = np.zeros(len(fen), np.int64)
         prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
-        item_plan = plan_of.take(parent) if prepaid else None
+        pre = np.zeros(len(fen), np.int64) if prepaid else None
+        item_plan = plan_of.take(c.parent()) if prepaid else None
         for j in prepaid:
             v = self.vplans[j]
             for code, tiers in enumerate(v.item_prepay):

@@ -54,21 +54,25 @@ def _unpack(bitmap: pa.Buffer, offset: int, n: int) -> np.ndarray:
 
 
 def _codes(arr, names: list, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index of each string in `names` (-1: null or another value) and whether it is one of them."""
+    """Index of each string in `names` (-1: null or another value) and whether it is one of them.
+    The codes in the smallest integer type that holds them (int8 for a vocabulary's few words: a
+    million rows' codes 1 MB, not 8; the arithmetic on them widens to int64 where it mixes them)."""
+    kind = np.int8 if len(names) < 127 else np.int32
     if arr is None:
-        return np.full(n, -1, np.int64), np.zeros(n, bool)
+        return np.full(n, -1, kind), np.zeros(n, bool)
     if pa.types.is_dictionary(arr.type):  # as Parquet's dictionary pages are read: look up each word once
         return _by_word(arr, lambda words: _codes(words, names, len(words))[0], -1)
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        return np.full(n, -1, np.int64), np.zeros(n, bool)
+        return np.full(n, -1, kind), np.zeros(n, bool)
     idx = pc.index_in(arr, value_set=pa.array(names, pa.string()))
-    codes = np.asarray(idx.fill_null(-1), dtype=np.int64)
+    codes = np.asarray(idx.fill_null(-1)).astype(kind)
     return codes, codes >= 0
 
 
 def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
     """A dictionary array's values through `of_words` (numpy, one per dictionary word) per row."""
-    per_word = np.append(of_words(arr.dictionary), missing)
+    words = of_words(arr.dictionary)
+    per_word = np.append(words, np.asarray(missing, words.dtype))  # (in the words' own type)
     indices = arr.indices
     kind = np.dtype(f"int{indices.type.bit_width}")
     index = np.frombuffer(indices.buffers()[1], kind, len(indices), indices.offset * kind.itemsize)
@@ -284,7 +288,8 @@ class Claims:
     def _items(self, arr) -> np.ndarray:
         n = self.n
         self.offsets = np.zeros(n + 1, np.int64)
-        self.item_class = self.item_fen = self.parent = np.zeros(0, np.int64)
+        self.item_class = self.item_fen = np.zeros(0, np.int64)
+        self._parent = None
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
         fields = {f.name for f in arr.type.value_type}
@@ -294,7 +299,6 @@ class Claims:
         lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
-        parent = self.parent = np.repeat(np.arange(n), lengths)  # each item's claim
         good = is_given(items)
         for name in fields - {"class", "amount"}:
             good &= ~is_given(pc.struct_field(items, name))
@@ -305,8 +309,23 @@ class Claims:
             good &= self.item_class != classes.index("bed")
         self.item_fen, plain = _amounts(pc.struct_field(items, "amount"))
         good &= plain
-        ok[parent[~good]] = False
+        ok[self._claim_of(np.flatnonzero(~good))] = False
         return ok
+
+    def _claim_of(self, items: np.ndarray) -> np.ndarray:
+        """The claim each of these items (positions in the flattened items) belongs to."""
+        return np.searchsorted(self.offsets, items, side="right") - 1
+
+    def parent(self) -> np.ndarray:
+        """Each item's claim, made when a stage needs it (a plan with item pre-payments or an
+        item class it does not take): most runs never do, and it is 8 bytes an item."""
+        if self._parent is None:
+            self._parent = np.repeat(np.arange(self.n), np.diff(self.offsets))
+        return self._parent
+
+    def forget_items(self) -> None:
+        """Drop the items' columns once the costs are summed (memory for the waves)."""
+        self.offsets = self.item_class = self.item_fen = self._parent = None
 
 
 def bitmap_of(mask: np.ndarray) -> pa.Buffer:
