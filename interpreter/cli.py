@@ -398,7 +398,6 @@ def _size(text: str) -> int:
 
 
 def cmd_run(args) -> int:
-    from .inputs import ClaimFile
     from .jobs import Pool, jobs_for
     from .output import format_for, writer_for
     from .runner import run_claims
@@ -430,16 +429,14 @@ def cmd_run(args) -> int:
         _say(args, f"med: {engine}")
         return 2
     if args.source == "nhsa" or args.target == "nhsa" or fmt == "xlsx" or (fmt == "csv" and args.excel) \
-            or files.is_columnar(args.claims) or fmt in ("parquet", "arrow"):
-        # The platform's shape, spreadsheets, and Parquet or Arrow for the scalar engine are settled in memory;
-        # every other run streams in fixed memory.
+            or fmt in ("parquet", "arrow"):
+        # The platform's shape, spreadsheets, and Parquet or Arrow results of the scalar engine are settled
+        # in memory; every other run streams in fixed memory, Parquet and Arrow claims too.
         with _batch_gc():
             return _run_in_memory(args, policy, params, fmt)
-    try:
-        source = ClaimFile(args.claims)
-    except OSError as e:
-        _say(args, f"med: cannot read {args.claims}: {e.strerror}")
-        return 2
+    source = _claims_source(args)
+    if isinstance(source, int):
+        return source
     with source:
         try:  # before any claim is settled: a run that cannot be written is not started
             out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
@@ -461,6 +458,9 @@ def cmd_run(args) -> int:
             return 1
         except BrokenPipeError:  # `med run ... | head`: main() ends quietly
             raise
+        except files.ClaimsUnreadable as e:  # a columnar file's corrupt row group: read, but bad, as for bad claims
+            print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
+            return 1
         except OSError as e:  # a full disk, for the output or the sorted runs
             print(f"med: run stopped: cannot write {e.filename or 'the output'}: {e.strerror or e}", file=sys.stderr)
             return 1
@@ -568,9 +568,7 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
         items = _columnar_claims(args.claims)
         if isinstance(items, int):
             return items
-        if args.engine == "auto" and not args.no_trace and len(items) >= columnar_run.HINT_ROWS:
-            _say(args, f"med: the trace is the scalar engine's, claim by claim: --no-trace settles these "
-                       f"{len(items)} claims with the columnar engine, far quicker")
+        _trace_hint(args, len(items))
     else:
         try:
             items = read_claims(args.claims)
@@ -588,6 +586,38 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
     if isinstance(rows, int):
         return rows
     return _write_rows(args, policy, rows, fmt)
+
+
+def _claims_source(args):
+    """The claims file opened for the streaming run (inputs.ClaimFile, or for Parquet and Arrow
+    columnar_files.ClaimRecords); or the exit code, said."""
+    from .inputs import ClaimFile
+
+    if not files.is_columnar(args.claims):
+        try:
+            return ClaimFile(args.claims)
+        except OSError as e:
+            _say(args, f"med: cannot read {args.claims}: {e.strerror}")
+            return 2
+    try:
+        from .columnar_files import ClaimRecords
+    except ImportError:
+        print("med: Parquet and Arrow need pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
+        return 2
+    try:
+        source = ClaimRecords(args.claims)
+    except OSError as e:
+        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
+        return 2
+    _trace_hint(args, source.rows)
+    return source
+
+
+def _trace_hint(args, claims: int) -> None:
+    """Where Parquet or Arrow claims went to the scalar engine only for the trace, and are many."""
+    if args.engine == "auto" and not args.no_trace and claims >= columnar_run.HINT_ROWS:
+        _say(args, f"med: the trace is the scalar engine's, claim by claim: --no-trace settles these "
+                   f"{claims} claims with the columnar engine, far quicker")
 
 
 def _columnar_claims(path: str):

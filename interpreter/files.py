@@ -23,6 +23,12 @@ ARROW_SUFFIXES = (".arrow", ".feather")
 COLUMNAR_SUFFIXES = (".parquet", *ARROW_SUFFIXES)
 
 
+class ClaimsUnreadable(Exception):
+    """A Parquet or Arrow claims file's content could not be read (a corrupt page, a truncated
+    file): the message names the row group (or record batch) and the reader's reason. (Here,
+    not beside the reader, so a command can catch it without loading pyarrow.)"""
+
+
 def is_arrow(path: str) -> bool:
     """Whether a file's name says Arrow IPC (`.arrow`, `.feather`)."""
     return path.lower().endswith(ARROW_SUFFIXES)

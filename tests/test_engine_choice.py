@@ -118,6 +118,39 @@ def test_parquet_to_parquet_goes_to_the_columnar_engine_without_the_trace_and_sa
     assert run(capsys, SUIHUA, tmp_path / "c.parquet", "-o", tmp_path / "t.jsonl") == (0, [])
 
 
+def test_parquet_claims_with_the_trace_stream_through_the_scalar_engine(tmp_path, capsys, monkeypatch):
+    """Parquet or Arrow claims to JSON lines with the trace: the scalar engine's streaming run,
+    reading a batch of rows at a time (never every claim as a dict), on one job or two: the same
+    bytes as from the JSON lines. A corrupt row group stops the run and is named (exit 1)."""
+    from medpolicy import cli
+    from medpolicy.columnar_files import ClaimRecords
+
+    src = ROOT / "examples" / "suihua-claims.jsonl"
+    table = claims_table(examples("suihua"))
+    pq.write_table(table, tmp_path / "c.parquet", row_group_size=16)
+    write_arrow(table, tmp_path / "c.arrow")
+    monkeypatch.setattr(cli, "_columnar_claims", lambda path: pytest.fail("every claim read into memory"))
+    assert run(capsys, SUIHUA, src, "-o", tmp_path / "t.jsonl") == (0, [])
+    for claims in ("c.parquet", "c.arrow"):
+        for jobs in ("1", "2"):
+            out = tmp_path / f"t-{claims}-{jobs}.jsonl"
+            assert run(capsys, SUIHUA, tmp_path / claims, "--jobs", jobs, "-o", out) == (0, [])
+            assert out.read_bytes() == (tmp_path / "t.jsonl").read_bytes()
+    records = ClaimRecords(str(tmp_path / "c.parquet"))
+    seen = []
+    for number, claim, text in records.records():
+        seen.append((number, claim["id"], text, records.position()))
+    assert [n for n, *_ in seen] == list(range(1, 41)) and {t for _, _, t, _ in seen} == {None}
+    assert [i for _, i, _, _ in seen] == [c["id"] for c in examples("suihua")]
+    assert [p for *_, p in seen] == [n * ClaimRecords.JSON_BYTES for n in range(1, 41)] and records.size == seen[-1][3]
+    data = bytearray((tmp_path / "c.parquet").read_bytes())
+    page = pq.ParquetFile(tmp_path / "c.parquet").metadata.row_group(1).column(0).data_page_offset
+    data[page:page + 64] = b"\xff" * 64
+    (tmp_path / "bad.parquet").write_bytes(bytes(data))
+    code, said = run(capsys, SUIHUA, tmp_path / "bad.parquet", "-o", tmp_path / "bad.jsonl")
+    assert code == 1 and said[0].startswith(f"med: cannot read {tmp_path / 'bad.parquet'}: row group 1: ")
+
+
 def test_arrow_results_are_the_contracts_table(tmp_path, capsys):
     policy = medpolicy.load(SUIHUA)
     table = claims_table(examples("suihua"))
