@@ -52,6 +52,7 @@ from .batch_plans import (
     VPlan,
     describe,
     plan_identity,
+    selected_groups,
 )
 from .batch_results import Patch, null_where, with_validity
 from .batch_steps import (
@@ -174,6 +175,11 @@ class _Run:
     def _plans(self, c: Claims) -> np.ndarray:
         """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""
         sig = self._signatures(c)
+        cache = self.cache
+        if cache.group_mask is None:
+            selected = selected_groups(self.policy.compiled)
+            cache.group_mask = sum(1 << i for i, g in enumerate(c.names["group"]) if g in selected and i < 62)
+        c.groups &= cache.group_mask  # (the groups no clause names: no part of any plan)
         # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
         rows = np.flatnonzero(c.ok)
         width = len(c.names["group"])
@@ -182,7 +188,6 @@ class _Run:
         else:
             pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
             uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
-        cache = self.cache
         self.keys, self.vplans, self._identities, self.reasons = cache.keys, cache.vplans, cache.identities, {}
         index = []
         for j in range(len(uniq)):
