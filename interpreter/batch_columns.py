@@ -9,6 +9,7 @@ nothing here is a float.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Optional
 
 import numpy as np
@@ -89,6 +90,43 @@ def _plain_strings(arr):
     if arr is not None and pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):
         return arr.cast(pa.string())
     return arr
+
+
+# What str.strip() takes off an ASCII string's ends (str.isspace).
+_ASCII_SPACE = np.zeros(256, bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+
+
+def normal_persons(arr):
+    """Each person as the claim reader reads it (claims._person: NFC, no white space around), so
+    that two spellings of one person are one person here as there, and the results show it as
+    the scalar engine does. Most persons are so already: ASCII with no space at either end,
+    checked from the bytes (a string's first and last); the others by the reader's own rule."""
+    if arr is not None and pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):
+        arr = arr.cast(pa.string())
+    if arr is None or not pa.types.is_string(arr.type) or not len(arr) or arr.buffers()[2] is None:
+        return arr
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    if not len(data):
+        return arr
+    at = offsets - offsets[0]
+    # (an empty string reads a neighbour's byte: at worst a row checked by the rule for nothing)
+    check = _ASCII_SPACE[np.take(data, at[:-1], mode="clip")] | _ASCII_SPACE[np.take(data, at[1:] - 1, mode="clip")]
+    if (data >= 0x80).any():
+        check |= ~np.asarray(pc.string_is_ascii(arr).fill_null(True), dtype=bool)
+    if not check.any():
+        return arr
+    rows = np.flatnonzero(check & is_given(arr))
+    values = arr.take(pa.array(rows)).to_pylist()
+    normal = [unicodedata.normalize("NFC", v).strip() for v in values]
+    changed = [k for k, (v, w) in enumerate(zip(values, normal)) if v != w]
+    if not changed:
+        return arr
+    index = np.arange(n)
+    index[rows[changed]] = n + np.arange(len(changed))
+    return pa.concat_arrays([arr, pa.array([normal[k] for k in changed], pa.string())]).take(pa.array(index))
 
 
 def fen_of_decimals(arr) -> np.ndarray:
@@ -184,7 +222,7 @@ class Claims:
             if name not in _COMMON:  # any other field, where given, is the scalar engine's
                 ok &= ~is_given(_column(table, name))
         self.id = _plain_strings(_column(table, "id"))
-        self.person = _plain_strings(_column(table, "person"))
+        self.person = normal_persons(_plain_strings(_column(table, "person")))
         for arr in (self.id, self.person):
             if arr is None or not pa.types.is_string(arr.type):
                 ok[:] = False

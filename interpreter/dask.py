@@ -34,9 +34,13 @@ ROW = "row"
 
 
 def bucket_of(persons: pa.Array, partitions: int) -> pa.Array:
-    """The bucket of each person: CRC-32 of the id, modulo the number of buckets."""
-    return pa.array([zlib.crc32(p.encode("utf-8")) % partitions if p is not None else 0
-                     for p in persons.to_pylist()], type=pa.int32())
+    """The bucket of each person: CRC-32 of the id as the claim reader reads it (two spellings
+    of one person, one bucket), modulo the number of buckets; a person that is not text (an
+    error row, whatever its year) in bucket 0."""
+    from .batch_columns import normal_persons
+
+    return pa.array([zlib.crc32(p.encode("utf-8")) % partitions if isinstance(p, str) else 0
+                     for p in normal_persons(persons).to_pylist()], type=pa.int32())
 
 
 def split(path: str, offset: int, partitions: int) -> list[pa.Table]:

@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .batch_columns import normal_persons
 from .batch_kernels import kernels
 from .columnar_files import FILE_MONEY, ROW_GROUP, ClaimsFile, Sink, file_schema
 from .jobs import cores
@@ -178,7 +179,8 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         batch = batch.append_column(ROW, pa.array(rows))
-        person = batch.column("person") if "person" in batch.schema.names else pa.nulls(n, pa.string())
+        # (as the engine groups them: two spellings of one person, one bucket)
+        person = normal_persons(batch.column("person")) if "person" in batch.schema.names else pa.nulls(n, pa.string())
         order, cuts = _by_bucket(string_hash(person) % np.uint64(buckets), buckets)
         dealt = batch.take(pa.array(order))
         for b in range(buckets):

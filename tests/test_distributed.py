@@ -3,6 +3,7 @@
 import json
 import random
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -69,3 +70,12 @@ def test_years_carried_from_an_earlier_run(tmp_path, cluster):
     # The basic cap was used up by the earlier run's claim: the later stay is paid by the major layer.
     assert (f"{row['paid']['basic']:.2f}", f"{row['paid']['major']:.2f}") == (alone["paid"]["basic"], alone["paid"]["major"])
     assert row["paid"]["basic"] == 0
+
+
+def test_two_spellings_of_one_person_share_a_bucket_and_a_person_that_is_not_text_has_one():
+    from medpolicy.dask import bucket_of
+
+    persons = pa.array([" p1", "p1", "p1\t", "e\u0301", "\u00e9", None])
+    buckets = bucket_of(persons, 7).to_pylist()
+    assert buckets[0] == buckets[1] == buckets[2] and buckets[3] == buckets[4] and buckets[5] == 0
+    assert bucket_of(pa.array([7, 8]), 7).to_pylist() == [0, 0]  # (their claims are error rows)

@@ -204,3 +204,33 @@ def test_a_parquet_run_loads_arrow_on_malloc_and_openblas_without_threads_unless
     told = {**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc", "OPENBLAS_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", probe], env=told, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["mimalloc", "2"]
+
+
+def test_a_person_spelled_two_ways_is_one_persons_year_in_every_engine(tmp_path, capsys):
+    """The claim reader takes " sh-p16" and "sh-p16" (a stray space; likewise another Unicode
+    form) as one person (claims._person). So does the columnar engine, in one run and in buckets,
+    and its rows show the person as the reader does: sh-16c, the year's third stay, is paid by
+    the major fund above the basic cap (suihua.test.toml, sh-16c: 18,000.00), not settled as a
+    new person's first claim."""
+    with open(ROOT / "examples" / "suihua-claims.jsonl", encoding="utf-8") as f:
+        claims = [json.loads(line) for line in f if line.strip()]
+    respelled = {"sh-16c": " sh-p16", "sh-16b": "sh-p16\t"}
+    for c in claims:
+        c["person"] = respelled.get(c["id"], c["person"])
+    policy = medpolicy.load(POLICY)
+    expected = [r.to_json(trace=False) for r in policy.settle_all(claims)]
+    third = next(r for r in expected if r["id"] == "sh-16c")
+    assert (third["person"], third["paid"]) == ("sh-p16", {"basic": "0.00", "major": "18000.00", "maternity": "0.00"})
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src, row_group_size=7)
+    for jobs, buckets in ((1, None), (1, 3), (2, None)):
+        out = tmp_path / f"out-{jobs}-{buckets}.parquet"
+        run_columnar(policy, POLICY, None, str(src), parquet_sink(str(out), file_schema(policy)), jobs=jobs,
+                     buckets=buckets)
+        got = pq.read_table(out).to_pylist()
+        assert [g["person"] for g in got] == [e.get("person") for e in expected]
+        assert [(g["id"], str(g["paid"]["major"]) if g["paid"] else None) for g in got] \
+            == [(e["id"], e["paid"].get("major") if "paid" in e else None) for e in expected]
+    assert main(["run", POLICY, str(src), "--no-trace", "-o", str(tmp_path / "b.jsonl")]) == 0
+    capsys.readouterr()
+    assert [json.loads(line) for line in (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()] == expected
