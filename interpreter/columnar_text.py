@@ -1,0 +1,210 @@
+"""Text claims (JSON lines, a JSON array, CSV, standard input) for the columnar engine within
+the memory budget (`med run --engine batch`).
+
+The claims are read a chunk at a time (CHUNK claims; never the whole file) and written, each
+chunk one record batch of one fixed schema (CLAIM_COLUMNS: the common shape the columnar engine
+vectorises, and ASIDE), to an Arrow IPC file in a temporary folder. partition.run_columnar then
+settles that file as any Arrow claims file: buckets of whole persons within `--memory`, on
+`--jobs` processes.
+
+A claim that does not fit the columns (another field, a value of another type, not an object)
+is kept whole as its JSON text in ASIDE, beside its id and person where they are text.
+arrow.claims_from_table gives it back as it was read, and the columnar engine leaves a row with
+any other field, and every claim of its person, to the scalar engine (batch.py): the claim gets
+the scalar engine's result and its person's year is never split between the engines.
+
+A line that is not a claim (inputs.InputProblem) is reported as it is read; its error row is put
+at its place among the results (`in_place`).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import pyarrow as pa
+
+from .arrow import ASIDE, results_batch
+from .columnar_files import ROW_GROUP
+from .inputs import InputProblem
+
+CHUNK = 1 << 16              # claims read, made a record batch and written at a time
+
+_TEXT = pa.string()
+# The claim fields as columns of the common shape (batch._COMMON); anything else goes ASIDE.
+CLAIM_COLUMNS = pa.struct([
+    ("id", _TEXT), ("person", _TEXT), ("date", _TEXT), ("scheme", _TEXT), ("benefit", _TEXT),
+    ("status", _TEXT), ("facility", pa.struct([("level", _TEXT), ("type", _TEXT)])), ("place", _TEXT),
+    ("groups", pa.list_(_TEXT)), ("items", pa.list_(pa.struct([("class", _TEXT), ("amount", _TEXT)]))),
+])
+FILE_COLUMNS = pa.struct([*CLAIM_COLUMNS, pa.field(ASIDE, _TEXT)])
+FILE_SCHEMA = pa.schema(list(FILE_COLUMNS))
+
+Problems = list  # [(good claims before it, InputProblem)], in input order
+
+
+def chunks(records: Iterable, size: int = CHUNK) -> Iterator[list]:
+    """The records in lists of at most `size`, in order: the most any step holds at once."""
+    chunk: list = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def write_claims_file(records: Iterable[tuple[int, Any, Optional[str]]], out: str,
+                      report: Callable[[InputProblem], None], size: int = CHUNK) -> Problems:
+    """The claims of `records` (inputs.ClaimFile.records: line, claim or InputProblem, JSON text)
+    written to the Arrow IPC file `out`, a record batch a chunk; each InputProblem reported as
+    read and returned with how many claims came before it."""
+    problems: Problems = []
+    good = 0
+    with pa.ipc.new_file(out, FILE_SCHEMA) as writer:
+        for chunk in chunks(records, size):
+            claims = []
+            for _, claim, text in chunk:
+                if isinstance(claim, InputProblem):
+                    report(claim)
+                    problems.append((good + len(claims), claim))
+                else:
+                    claims.append((claim, text))
+            if claims:
+                writer.write_batch(claim_batch(claims))
+                good += len(claims)
+    return problems
+
+
+def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
+    """(claim, its JSON text or None) as a record batch of FILE_SCHEMA, in order. Arrow reads
+    the chunk's types at once; where they do not all fit, each claim is looked at (the rare
+    chunk), and one that does not fit goes ASIDE."""
+    values = [claim for claim, _ in claims]
+    try:
+        whole = pa.array(values)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
+        whole = None  # (mixed types, a huge number, a lone surrogate: ValueError covers the last)
+    if whole is not None and pa.types.is_struct(whole.type) and _type_fits(whole.type, CLAIM_COLUMNS):
+        return pa.RecordBatch.from_struct_array(whole.cast(FILE_COLUMNS))
+    rows = [claim if _value_fits(claim, CLAIM_COLUMNS) else _aside(claim, text) for claim, text in claims]
+    return pa.RecordBatch.from_struct_array(pa.array(rows, FILE_COLUMNS))
+
+
+def _type_fits(given: pa.DataType, columns: pa.DataType) -> bool:
+    """Whether values Arrow read as `given` hold as they are in `columns` (fields a subset, no
+    conversion: a number is never made text)."""
+    if pa.types.is_null(given):
+        return True
+    if pa.types.is_struct(given):
+        return pa.types.is_struct(columns) and all(
+            columns.get_field_index(f.name) >= 0 and _type_fits(f.type, columns.field(f.name).type) for f in given)
+    if pa.types.is_list(given):
+        return pa.types.is_list(columns) and _type_fits(given.value_type, columns.value_type)
+    return given == columns
+
+
+def _value_fits(value: Any, columns: pa.DataType) -> bool:
+    """Whether a claim's value holds as it is in `columns` (_type_fits for one value)."""
+    if value is None:
+        return True
+    if pa.types.is_string(columns):
+        return type(value) is str and (value.isascii() or _utf8(value))
+    if pa.types.is_struct(columns):
+        return type(value) is dict and all(
+            columns.get_field_index(k) >= 0 and _value_fits(v, columns.field(k).type) for k, v in value.items())
+    if pa.types.is_list(columns):
+        return type(value) is list and all(_value_fits(v, columns.value_type) for v in value)
+    return False
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the scalar engine names it
+        return False
+    return True
+
+
+def _aside(claim: Any, text: Optional[str]) -> dict:
+    """A claim that does not fit the columns: its JSON text, and its id and person (where text)
+    for the deal into buckets and the search for repeated ids."""
+    row = {ASIDE: text if text is not None else json_text(claim)}
+    if type(claim) is dict:
+        for name in ("id", "person"):
+            if _value_fits(claim.get(name), _TEXT):
+                row[name] = claim.get(name)
+    return row
+
+
+def json_text(value: Any) -> str:
+    """JSON text that inputs.parse_json reads back as the same value: a Decimal keeps its digits
+    and exponent (12.50 stays 12.50, 1.00E+2 stays 1.00E+2), and the text is ASCII (a lone
+    surrogate is escaped)."""
+    if type(value) is dict:
+        return "{" + ",".join([json.dumps(k) + ":" + json_text(v) for k, v in value.items()]) + "}"
+    if type(value) is list:
+        return "[" + ",".join([json_text(v) for v in value]) + "]"
+    if isinstance(value, Decimal):
+        sign, digits, exponent = value.as_tuple()
+        return f"{'-' if sign else ''}{''.join(map(str, digits))}E{exponent}"
+    return json.dumps(value)
+
+
+# ---- results out ---------------------------------------------------------------------------
+
+def in_place(windows: Iterable[pa.Table], problems: Problems, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The good claims' result windows (in input order) with each bad line's error row
+    (`InputProblem.as_result`) at its place, cut again into windows of ROW_GROUP rows; the
+    windows as they are where there is no bad line."""
+    if not problems:
+        yield from windows
+        return
+    yield from _windows(_interleaved(windows, problems, schema))
+
+
+def _interleaved(windows: Iterable[pa.Table], problems: Problems, schema: pa.Schema) -> Iterator[pa.Table]:
+    """Pieces of the results in input order: slices of the windows, and tables of error rows."""
+    k, good = 0, 0  # the next problem; good rows handed on so far
+    for window in windows:
+        start = 0
+        while k < len(problems) and problems[k][0] < good + window.num_rows:
+            cut, end = problems[k][0] - good, _same_place(problems, k)
+            if cut > start:
+                yield window.slice(start, cut - start)
+            yield _error_rows(problems[k:end], schema)
+            start, k = cut, end
+        if start < window.num_rows:
+            yield window.slice(start)
+        good += window.num_rows
+    if k < len(problems):
+        yield _error_rows(problems[k:], schema)
+
+
+def _same_place(problems: Problems, k: int) -> int:
+    """The end of the run of problems from k that stand at one place (bad lines side by side)."""
+    end = k
+    while end < len(problems) and problems[end][0] == problems[k][0]:
+        end += 1
+    return end
+
+
+def _error_rows(problems: Problems, schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_batches([results_batch([p.as_result() for _, p in problems], schema)], schema)
+
+
+def _windows(pieces: Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """The pieces cut again into windows of ROW_GROUP rows (the last one shorter)."""
+    held: list = []
+    rows = 0
+    for piece in pieces:
+        held.append(piece)
+        rows += piece.num_rows
+        while rows >= ROW_GROUP:
+            table = pa.concat_tables(held)
+            yield table.slice(0, ROW_GROUP)
+            held, rows = [table.slice(ROW_GROUP)], rows - ROW_GROUP
+    if rows:
+        yield pa.concat_tables(held)
