@@ -20,10 +20,12 @@ at its place among the results (`in_place`).
 from __future__ import annotations
 
 import json
+import unicodedata
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .arrow import ASIDE, results_batch
 from .columnar_files import ROW_GROUP
@@ -44,8 +46,9 @@ FILE_SCHEMA = pa.schema(list(FILE_COLUMNS))
 Problems = list  # [(good claims before it, InputProblem)], in input order
 
 
-def chunks(records: Iterable, size: int = CHUNK) -> Iterator[list]:
-    """The records in lists of at most `size`, in order: the most any step holds at once."""
+def chunks(records: Iterable, size: Optional[int] = None) -> Iterator[list]:
+    """The records in lists of at most `size` (CHUNK), in order: the most any step holds at once."""
+    size = size or CHUNK
     chunk: list = []
     for record in records:
         chunk.append(record)
@@ -57,7 +60,7 @@ def chunks(records: Iterable, size: int = CHUNK) -> Iterator[list]:
 
 
 def write_claims_file(records: Iterable[tuple[int, Any, Optional[str]]], out: str,
-                      report: Callable[[InputProblem], None], size: int = CHUNK) -> Problems:
+                      report: Callable[[InputProblem], None], size: Optional[int] = None) -> Problems:
     """The claims of `records` (inputs.ClaimFile.records: line, claim or InputProblem, JSON text)
     written to the Arrow IPC file `out`, a record batch a chunk; each InputProblem reported as
     read and returned with how many claims came before it."""
@@ -80,17 +83,42 @@ def write_claims_file(records: Iterable[tuple[int, Any, Optional[str]]], out: st
 
 def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
     """(claim, its JSON text or None) as a record batch of FILE_SCHEMA, in order. Arrow reads
-    the chunk's types at once; where they do not all fit, each claim is looked at (the rare
-    chunk), and one that does not fit goes ASIDE."""
-    values = [claim for claim, _ in claims]
+    the chunk's types at once; where they do not all fit, or a person is not written as the
+    scalar engine reads it, each claim is looked at (the rare chunk), and one that does not fit
+    goes ASIDE."""
     try:
-        whole = pa.array(values)
+        whole = pa.array([claim for claim, _ in claims])
     except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
         whole = None  # (mixed types, a huge number, a lone surrogate: ValueError covers the last)
-    if whole is not None and pa.types.is_struct(whole.type) and _type_fits(whole.type, CLAIM_COLUMNS):
+    if whole is not None and pa.types.is_struct(whole.type) and _type_fits(whole.type, CLAIM_COLUMNS) \
+            and (whole.type.get_field_index("person") < 0 or _persons_as_read(whole.field("person"))):
         return pa.RecordBatch.from_struct_array(whole.cast(FILE_COLUMNS))
-    rows = [claim if _value_fits(claim, CLAIM_COLUMNS) else _aside(claim, text) for claim, text in claims]
+    rows = [claim if _value_fits(claim, CLAIM_COLUMNS) and _person_as_read(claim.get("person"))
+            else _aside(claim, text) for claim, text in claims]
     return pa.RecordBatch.from_struct_array(pa.array(rows, FILE_COLUMNS))
+
+
+# ASCII white space as str.strip() takes it: \t-\r, \x1c-\x1f and the space.
+_EDGE_SPACE = r"^[\t-\r\x1c-\x20]|[\t-\r\x1c-\x20]$"
+
+
+def _persons_as_read(person: pa.Array) -> bool:
+    """Whether every person is written as the scalar engine reads it (NFC, no white space around:
+    claims._person); only those not ASCII or with white space at an end are looked at one by one.
+    Another spelling would be another person to the columnar engine: it goes ASIDE instead."""
+    if not pa.types.is_string(person.type):
+        return True  # (all null: no person to spell)
+    odd = pc.or_(pc.invert(pc.string_is_ascii(person)), pc.match_substring_regex(person, _EDGE_SPACE))
+    odd = odd.fill_null(False)
+    return not pc.any(odd).as_py() or all(_person_as_read(p) for p in person.filter(odd).to_pylist())
+
+
+def _person_as_read(person: Any) -> bool:
+    return type(person) is not str or person == _read_person(person)
+
+
+def _read_person(person: str) -> str:
+    return unicodedata.normalize("NFC", person).strip()
 
 
 def _type_fits(given: pa.DataType, columns: pa.DataType) -> bool:
@@ -129,28 +157,47 @@ def _utf8(text: str) -> bool:
 
 
 def _aside(claim: Any, text: Optional[str]) -> dict:
-    """A claim that does not fit the columns: its JSON text, and its id and person (where text)
-    for the deal into buckets and the search for repeated ids."""
+    """A claim that does not fit the columns: its JSON text, its id, and its person as the scalar
+    engine reads it (where they are text), for the deal into buckets by person, the persons the
+    scalar engine takes whole, and the search for repeated ids."""
     row = {ASIDE: text if text is not None else json_text(claim)}
     if type(claim) is dict:
-        for name in ("id", "person"):
-            if _value_fits(claim.get(name), _TEXT):
-                row[name] = claim.get(name)
+        if _value_fits(claim.get("id"), _TEXT):
+            row["id"] = claim.get("id")
+        if _value_fits(claim.get("person"), _TEXT):
+            row["person"] = _read_person(claim["person"]) or None
     return row
+
+
+class _Token(str):
+    """JSON text written as it is (a bracket, a comma, a key), not a string value."""
 
 
 def json_text(value: Any) -> str:
     """JSON text that inputs.parse_json reads back as the same value: a Decimal keeps its digits
-    and exponent (12.50 stays 12.50, 1.00E+2 stays 1.00E+2), and the text is ASCII (a lone
-    surrogate is escaped)."""
-    if type(value) is dict:
-        return "{" + ",".join([json.dumps(k) + ":" + json_text(v) for k, v in value.items()]) + "}"
-    if type(value) is list:
-        return "[" + ",".join([json_text(v) for v in value]) + "]"
-    if isinstance(value, Decimal):
-        sign, digits, exponent = value.as_tuple()
-        return f"{'-' if sign else ''}{''.join(map(str, digits))}E{exponent}"
-    return json.dumps(value)
+    and exponent (12.50 stays 12.50, 1.00E+2 stays 1.00E+2); ASCII (a lone surrogate escaped).
+    With a stack, not recursion: a claim nested as deep as the reader allows is written too."""
+    out, todo = [], [value]
+    while todo:
+        v = todo.pop()
+        if type(v) is _Token:
+            out.append(v)
+        elif type(v) is dict:
+            parts = [_Token("{")]
+            for k, item in v.items():
+                parts += [_Token(("," if len(parts) > 1 else "") + json.dumps(k) + ":"), item]
+            todo += reversed(parts + [_Token("}")])
+        elif type(v) is list:
+            parts = [_Token("[")]
+            for item in v:
+                parts += [_Token(","), item] if len(parts) > 1 else [item]
+            todo += reversed(parts + [_Token("]")])
+        elif isinstance(v, Decimal):
+            sign, digits, exponent = v.as_tuple()
+            out.append(f"{'-' if sign else ''}{''.join(map(str, digits))}E{exponent}")
+        else:
+            out.append(json.dumps(v))
+    return "".join(out)
 
 
 # ---- results out ---------------------------------------------------------------------------

@@ -135,8 +135,9 @@ def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, s
 
 
 def _repeated_row(cid: str) -> dict:
-    return {"id": cid, "error": {"code": "duplicate-id", "field": "id",
-                                 "message": f"claim id {cid!r} appears more than once in this run"}}
+    # (code, message, field: the order of every other error row, settle_all's and the columnar engine's)
+    return {"id": cid, "error": {"code": "duplicate-id",
+                                 "message": f"claim id {cid!r} appears more than once in this run", "field": "id"}}
 
 
 class _ErrorRows:
