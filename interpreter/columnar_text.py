@@ -90,10 +90,12 @@ def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
         whole = pa.array([claim for claim, _ in claims])
     except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
         whole = None  # (mixed types, a huge number, a lone surrogate: ValueError covers the last)
-    if whole is not None and pa.types.is_struct(whole.type) and _type_fits(whole.type, CLAIM_COLUMNS) \
+    # (a claim of null is no object: a null row would read back as the claim {})
+    if whole is not None and pa.types.is_struct(whole.type) and not whole.null_count \
+            and _type_fits(whole.type, CLAIM_COLUMNS) \
             and (whole.type.get_field_index("person") < 0 or _persons_as_read(whole.field("person"))):
         return pa.RecordBatch.from_struct_array(whole.cast(FILE_COLUMNS))
-    rows = [claim if _value_fits(claim, CLAIM_COLUMNS) and _person_as_read(claim.get("person"))
+    rows = [claim if type(claim) is dict and _value_fits(claim, CLAIM_COLUMNS) and _person_as_read(claim.get("person"))
             else _aside(claim, text) for claim, text in claims]
     return pa.RecordBatch.from_struct_array(pa.array(rows, FILE_COLUMNS))
 
@@ -162,10 +164,11 @@ def _aside(claim: Any, text: Optional[str]) -> dict:
     scalar engine takes whole, and the search for repeated ids."""
     row = {ASIDE: text if text is not None else json_text(claim)}
     if type(claim) is dict:
-        if _value_fits(claim.get("id"), _TEXT):
-            row["id"] = claim.get("id")
-        if _value_fits(claim.get("person"), _TEXT):
-            row["person"] = _read_person(claim["person"]) or None
+        cid, person = claim.get("id"), claim.get("person")
+        if type(cid) is str and _value_fits(cid, _TEXT):
+            row["id"] = cid
+        if type(person) is str and _value_fits(person, _TEXT):
+            row["person"] = _read_person(person) or None
     return row
 
 

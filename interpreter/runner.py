@@ -37,6 +37,7 @@ import os
 import pickle
 import sys
 import tempfile
+import unicodedata
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .inputs import ClaimFile, InputProblem, parse_json
@@ -157,7 +158,12 @@ def _settle_key(claim: Any, ordinals: dict) -> Optional[tuple[str, int]]:
     if type(claim) is not dict:
         return None
     person, date = claim.get("person"), claim.get("date")
-    if type(person) is not str or not person or type(date) is not str:
+    if type(person) is not str or type(date) is not str:
+        return None
+    # The person as the claim reader reads it (claims._person): two spellings, one person and
+    # one year, its claims in date order.
+    person = unicodedata.normalize("NFC", person).strip()
+    if not person:
         return None
     ordinal = ordinals.get(date)
     if ordinal is None:
