@@ -24,6 +24,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,6 +42,7 @@ CLAIM_COLUMNS = pa.struct([
     ("groups", pa.list_(_TEXT)), ("items", pa.list_(pa.struct([("class", _TEXT), ("amount", _TEXT)]))),
 ])
 FILE_COLUMNS = pa.struct([*CLAIM_COLUMNS, pa.field(ASIDE, _TEXT)])
+_FIELDS = frozenset(f.name for f in CLAIM_COLUMNS)
 FILE_SCHEMA = pa.schema(list(FILE_COLUMNS))
 
 Problems = list  # [(good claims before it, InputProblem)], in input order
@@ -82,22 +84,37 @@ def write_claims_file(records: Iterable[tuple[int, Any, Optional[str]]], out: st
 
 
 def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
-    """(claim, its JSON text or None) as a record batch of FILE_SCHEMA, in order. Arrow reads
-    the chunk's types at once; where they do not all fit, or a person is not written as the
-    scalar engine reads it, each claim is looked at (the rare chunk), and one that does not fit
-    goes ASIDE."""
+    """(claim, its JSON text or None) as a record batch of FILE_SCHEMA, in order; a claim that
+    does not fit the columns goes ASIDE. Arrow reads the chunk's types at once; where they do
+    not all fit, the claims with another field (or no object) go aside at once and the rest are
+    read at once again, and only where those do not fit either is each claim looked at."""
+    whole = _as_columns([claim for claim, _ in claims])
+    if whole is not None:
+        return pa.RecordBatch.from_struct_array(whole)
+    fit = [k for k, (claim, _) in enumerate(claims) if type(claim) is dict and claim.keys() <= _FIELDS]
+    fitting = _as_columns([claims[k][0] for k in fit])
+    if fitting is None:  # a value of another type in the columns themselves: claim by claim
+        fit = [k for k in fit if _value_fits(claims[k][0], CLAIM_COLUMNS) and _person_as_read(claims[k][0].get("person"))]
+        fitting = pa.array([claims[k][0] for k in fit], FILE_COLUMNS)
+    kept = set(fit)
+    aside = [k for k in range(len(claims)) if k not in kept]
+    rows = pa.concat_arrays([fitting, pa.array([_aside(*claims[k]) for k in aside], FILE_COLUMNS)])
+    return pa.RecordBatch.from_struct_array(rows.take(pa.array(np.argsort(np.asarray(fit + aside, np.int64)))))
+
+
+def _as_columns(values: list) -> Optional[pa.StructArray]:
+    """The claims as FILE_COLUMNS where Arrow reads them all at once into types that fit, with
+    every person as the scalar engine reads it; else None."""
     try:
-        whole = pa.array([claim for claim, _ in claims])
+        whole = pa.array(values, pa.struct([])) if not values else pa.array(values)
     except (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError):
-        whole = None  # (mixed types, a huge number, a lone surrogate: ValueError covers the last)
+        return None  # (mixed types, a huge number, a lone surrogate: ValueError covers the last)
     # (a claim of null is no object: a null row would read back as the claim {})
-    if whole is not None and pa.types.is_struct(whole.type) and not whole.null_count \
-            and _type_fits(whole.type, CLAIM_COLUMNS) \
-            and (whole.type.get_field_index("person") < 0 or _persons_as_read(whole.field("person"))):
-        return pa.RecordBatch.from_struct_array(whole.cast(FILE_COLUMNS))
-    rows = [claim if type(claim) is dict and _value_fits(claim, CLAIM_COLUMNS) and _person_as_read(claim.get("person"))
-            else _aside(claim, text) for claim, text in claims]
-    return pa.RecordBatch.from_struct_array(pa.array(rows, FILE_COLUMNS))
+    if not pa.types.is_struct(whole.type) or whole.null_count or not _type_fits(whole.type, CLAIM_COLUMNS):
+        return None
+    if whole.type.get_field_index("person") >= 0 and not _persons_as_read(whole.field("person")):
+        return None
+    return whole.cast(FILE_COLUMNS)
 
 
 # ASCII white space as str.strip() takes it: \t-\r, \x1c-\x1f and the space.
