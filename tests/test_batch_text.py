@@ -344,3 +344,20 @@ def test_one_person_written_two_ways_is_one_year_in_date_order_on_either_engine(
     rows = rows_of(tmp_path / "b-r.jsonl")
     assert (rows[17]["id"], rows[17]["paid"]["basic"], rows[17]["paid"]["major"]) == ("sh-16b", "35765.00", "15321.18")
     assert (rows[35]["person"], rows[35]["paid"]["basic"], rows[35]["paid"]["major"]) == ("sh-p16", "0.00", "18000.00")
+
+
+def test_a_file_that_fails_while_it_is_read_is_said_so_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from medpolicy.inputs import ClaimFile
+
+    def failing(self):
+        yield 1, examples()[0], None
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(ClaimFile, "records", failing)
+    src = tmp_path / "c.jsonl"
+    src.write_text("\n".join(lines_of(examples())) + "\n", encoding="utf-8")
+    assert run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "-o", tmp_path / "r.parquet") == \
+        (2, [f"med: cannot read {src}: Input/output error"])
+    assert not (tmp_path / "r.parquet").exists()
