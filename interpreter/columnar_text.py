@@ -48,13 +48,21 @@ FILE_SCHEMA = pa.schema(list(FILE_COLUMNS))
 Problems = list  # [(good claims before it, InputProblem)], in input order
 
 
-def chunks(records: Iterable, size: Optional[int] = None) -> Iterator[list]:
-    """The records in lists of at most `size` (CHUNK), in order: the most any step holds at once."""
+def claim_chunks(records: Iterable[tuple[int, Any, Optional[str]]], report: Callable[[int, InputProblem], None],
+                 size: Optional[int] = None) -> Iterator[list]:
+    """The claims of `records` (inputs.ClaimFile.records: line, claim or InputProblem, JSON
+    text) as lists of at most `size` (CHUNK) (claim, text) pairs, in order: the most held at
+    once. Each InputProblem goes to `report` as it is read, with how many claims came before it."""
     size = size or CHUNK
     chunk: list = []
-    for record in records:
-        chunk.append(record)
+    good = 0
+    for _, claim, text in records:
+        if isinstance(claim, InputProblem):
+            report(good + len(chunk), claim)
+            continue
+        chunk.append((claim, text))
         if len(chunk) >= size:
+            good += len(chunk)
             yield chunk
             chunk = []
     if chunk:
@@ -63,23 +71,19 @@ def chunks(records: Iterable, size: Optional[int] = None) -> Iterator[list]:
 
 def write_claims_file(records: Iterable[tuple[int, Any, Optional[str]]], out: str,
                       report: Callable[[InputProblem], None], size: Optional[int] = None) -> Problems:
-    """The claims of `records` (inputs.ClaimFile.records: line, claim or InputProblem, JSON text)
-    written to the Arrow IPC file `out`, a record batch a chunk; each InputProblem reported as
-    read and returned with how many claims came before it."""
+    """The claims of `records` written to the Arrow IPC file `out`, a record batch a chunk
+    (claim_chunks); each InputProblem reported as read and returned with how many claims came
+    before it."""
     problems: Problems = []
-    good = 0
+
+    def problem(before: int, it: InputProblem) -> None:
+        report(it)
+        problems.append((before, it))
+
     with pa.ipc.new_file(out, FILE_SCHEMA) as writer:
-        for chunk in chunks(records, size):
-            claims = []
-            for _, claim, text in chunk:
-                if isinstance(claim, InputProblem):
-                    report(claim)
-                    problems.append((good + len(claims), claim))
-                else:
-                    claims.append((claim, text))
-            if claims:
-                writer.write_batch(claim_batch(claims))
-                good += len(claims)
+        for chunk in claim_chunks(records, problem, size):
+            writer.write_batch(claim_batch(chunk))
+            del chunk  # (dropped before the next chunk is read: one chunk held, not two)
     return problems
 
 

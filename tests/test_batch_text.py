@@ -21,7 +21,7 @@ import medpolicy.partition as partition
 from medpolicy.arrow import ASIDE, claims_from_table
 from medpolicy.cli import main
 from medpolicy.columnar_files import file_schema
-from medpolicy.columnar_text import FILE_SCHEMA, chunks, claim_batch, in_place, json_text, write_claims_file
+from medpolicy.columnar_text import FILE_SCHEMA, claim_batch, claim_chunks, in_place, json_text, write_claims_file
 from medpolicy.inputs import InputProblem, parse_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,19 +182,42 @@ def test_the_reader_holds_one_chunk_of_claims_at_a_time(tmp_path, monkeypatch):
     taken = []
 
     def records():
-        for k in range(11):
+        for k in range(13):
             taken.append(k)
-            yield k + 1, {"id": f"c{k}", "person": "p"}, None
+            yield (k + 1, InputProblem(k + 1, "bad"), None) if k in (2, 12) else (k + 1, {"id": f"c{k}"}, None)
 
-    it = chunks(records(), 4)
-    assert [c[1]["id"] for c in next(it)] == ["c0", "c1", "c2", "c3"] and len(taken) == 4
-    assert [len(c) for c in it] == [4, 3]
-    # Written as it is read: each chunk made a record batch before the next chunk is read.
+    said = []
+    it = claim_chunks(records(), lambda before, p: said.append((before, p.line)), 4)
+    assert [c["id"] for c, _ in next(it)] == ["c0", "c1", "c3", "c4"] and len(taken) == 5 and said == [(2, 3)]
+    assert [len(c) for c in it] == [4, 3] and said == [(2, 3), (11, 13)]
+    # Written as it is read: each chunk made a record batch before the next chunk is read, and
+    # dropped before it (weakly referenced: none alive while the next one's claims are read).
+    import weakref
+
+    class Chunk(list):
+        pass
+
+    refs, seen, alive = [], [], []
+    real = columnar_text.claim_chunks
+
+    def watched(*args):
+        for chunk in real(*args):
+            chunk = Chunk(chunk)
+            refs.append(weakref.ref(chunk))
+            yield chunk
+            del chunk
+
+    def reading():
+        for record in records():
+            alive.append(sum(r() is not None for r in refs))
+            yield record
+
     taken.clear()
-    seen = []
+    monkeypatch.setattr(columnar_text, "claim_chunks", watched)
     monkeypatch.setattr(columnar_text, "claim_batch", lambda claims: (seen.append(len(taken)), claim_batch(claims))[1])
-    assert write_claims_file(records(), str(tmp_path / "c.arrow"), lambda it: None, 4) == []
-    assert seen == [4, 8, 11]
+    problems = write_claims_file(reading(), str(tmp_path / "c.arrow"), lambda it: None, 4)
+    assert [(before, p.line) for before, p in problems] == [(2, 3), (11, 13)]
+    assert seen == [5, 9, 13] and alive == [0] * 13
     reader = pa.ipc.open_file(str(tmp_path / "c.arrow"))
     assert reader.schema == FILE_SCHEMA and [reader.get_batch(k).num_rows for k in range(3)] == [4, 4, 3]
 
