@@ -25,6 +25,9 @@ MONEY = pa.decimal128(18, 2)
 BATCH = 65536
 _FIELDS = ("total", "excluded", "prepay", "eligible", "deductible")
 _ERROR = pa.struct([("code", pa.string()), ("message", pa.string()), ("field", pa.string())])
+# A text claim that does not fit the columnar engine's columns, kept whole as its JSON text
+# (columnar_text.py): claims_from_table gives it back as it was read.
+ASIDE = "medpolicy:claim"
 _STEP = pa.struct([("step", pa.string()), ("amount", MONEY), ("line", pa.int32()), ("cite", pa.string()),
                    ("detail", pa.string())])
 
@@ -45,10 +48,22 @@ def claims_table(claims: Iterable[dict]) -> pa.Table:
 
 
 def claims_from_table(table: pa.Table) -> Iterator[dict]:
-    """The claims of a table, as the contract's JSON objects (nulls dropped)."""
+    """The claims of a table, as the contract's JSON objects (nulls dropped); a row with JSON
+    text in ASIDE is the claim that text holds."""
+    aside = ASIDE in table.column_names
     for batch in table.to_batches(BATCH):
         for row in batch.to_pylist():
-            yield _plain(row)
+            text = row.pop(ASIDE, None) if aside else None
+            yield _plain(row) if text is None else _kept(text, row)
+
+
+def _kept(text: str, row: dict) -> Any:
+    from .inputs import parse_json
+
+    try:
+        return parse_json(text)
+    except (ValueError, RecursionError):  # not ours (a table that named a column so): a field like any
+        return _plain({**row, ASIDE: text})
 
 
 def read_parquet(path: str) -> Iterator[dict]:

@@ -131,14 +131,14 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
     r.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
-                        "core for 64 MB of JSON lines or CSV, or a Parquet or Arrow year larger than one process's "
-                        "--memory; else 1)")
+                        "core for 64 MB of JSON lines or CSV, or a year on the columnar engine larger than one "
+                        "process's --memory; else 1)")
     r.add_argument("--engine", choices=("auto", "batch", "scalar"), default="auto",
                    help="batch: the columnar engine (no trace); scalar: claim by claim, with the trace; auto "
                         "(default): batch for Parquet or Arrow claims when no trace is asked, else scalar")
     r.add_argument("--memory", type=_size, default=None, metavar="SIZE",
-                   help="the columnar engine on Parquet or Arrow claims: memory for the run, e.g. 4G (default "
-                        "2G); a larger year is settled in buckets of whole persons")
+                   help="the columnar engine (Parquet or Arrow claims, or any with --engine batch): memory for the "
+                        "run, e.g. 4G (default 2G); a larger year is settled in buckets of whole persons")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("explain", help="the calculation sheet of one claim")

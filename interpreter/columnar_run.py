@@ -15,8 +15,9 @@ says how many.
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from .errors import MedError
 from .files import is_columnar
@@ -112,60 +113,58 @@ def _from_file(args, policy, params: dict, fmt: str):
 
 def _from_text(args, policy, params: dict, fmt: str, say):
     """JSON lines, a JSON array or CSV read as the scalar engine reads them (a line that is not
-    a claim reported, and given its error row in place), the claims settled as one table and
-    their rows written as they are made (only the table and its results held)."""
-    from .inputs import InputProblem, read_claims
-    from .partition import Summary
+    a claim reported, and given its error row in place), a chunk at a time into an Arrow IPC file
+    in a temporary folder (columnar_text.py), which is then settled as any Arrow claims file: in
+    buckets of whole persons within `--memory`, on `--jobs`."""
+    import tempfile
+
+    from .columnar_files import file_schema
+    from .columnar_text import in_place, write_claims_file
+    from .inputs import ClaimFile
+    from .partition import run_columnar
 
     try:
-        claims = read_claims(args.claims)
+        source = ClaimFile(args.claims)
     except OSError as e:
         say(f"med: cannot read {args.claims}: {e.strerror}")
         return 2
-    problems = {k: it for k, it in enumerate(claims) if isinstance(it, InputProblem)}
-    for it in problems.values():
-        say(f"{args.claims}:{it.line}: {it.message}; skipped")
-    if problems:
-        claims = [it for it in claims if not isinstance(it, InputProblem)]
-    done = Summary(rows=len(claims) + len(problems))
-    with _Sink(args, policy, fmt) as sink:
-        results, done.fallback = _settled(policy, params, claims, say)
-        sink.rows(_in_place(results, problems, done))
+    with source, tempfile.TemporaryDirectory(prefix="med-text-") as tmp:
+        path = os.path.join(tmp, "claims.arrow")
+        try:
+            problems = write_claims_file(_read(source.records()), path,
+                                         lambda it: say(f"{args.claims}:{it.line}: {it.message}; skipped"))
+        except _Unreadable as e:
+            say(f"med: cannot read {args.claims}: {e.args[0].strerror or e.args[0]}")
+            return 2
+        with _Sink(args, policy, fmt) as sink:
+            done = run_columnar(policy, args.policy, params, path,
+                                lambda windows: sink(in_place(windows, problems, file_schema(policy))),
+                                jobs=args.jobs, memory=args.memory, workdir=tmp)
+    done.rows += len(problems)
+    done.errors += len(problems)
     return done
 
 
-def _settled(policy, params: dict, claims: list, say):
-    """(each claim's result row, in order; how many the scalar engine settled). The claims are
-    dropped once they are a table (`claims` is emptied): a dict a claim is most of the memory."""
-    import pyarrow as pa
-
-    from .arrow import claims_table, result_rows
-    from .batch import fallback_count, settle_batch
-
-    try:
-        table = claims_table(claims) if claims else None
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # a field of mixed types: the scalar engine's rows
-        say(f"med: the claims do not make one table ({e}); the scalar engine settles them all")
-        return (r.to_json(trace=False) for r in policy.settle_all(claims, params=params)), len(claims)
-    claims.clear()
-    if table is None:
-        return iter(()), 0
-    result = settle_batch(policy, table, params)
-    return result_rows(result), fallback_count(result)
+class _Unreadable(Exception):
+    """The claims file failed while it was read (its OSError): not the output's fault."""
 
 
-def _in_place(results, problems: dict, done) -> Iterator[dict]:
-    """Result rows in input order, a bad line's error row at its place; errors counted."""
-    for k in range(done.rows):
-        row = problems[k].as_result() if k in problems else next(results)
-        done.errors += "error" in row
-        yield row
+def _read(records: Iterator) -> Iterator:
+    """The records, an OSError of the reading told apart from one of the writing."""
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except OSError as e:
+            raise _Unreadable(e) from e
+        yield record
 
 
 class _Sink:
     """Where the results go, by format: a file sink of columnar_files for Parquet and Arrow, a
     text writer of output.py (streamed), or rows kept for a spreadsheet. Callable on windows of
-    a result table; `rows` takes result rows (the contract's JSON)."""
+    a result table."""
 
     def __init__(self, args, policy, fmt: str):
         self.args, self.policy, self.fmt = args, policy, fmt
@@ -193,19 +192,6 @@ class _Sink:
             arrow_sink(self.args.output, result_schema(all_funds(self.policy), False))(windows)
         else:
             rows_sink(self._row)(windows)
-
-    def rows(self, rows: Iterable[dict]) -> None:
-        if self.fmt in ("parquet", "arrow"):
-            import pyarrow as pa
-
-            from .arrow import results_batch
-            from .columnar_files import file_schema
-
-            schema = file_schema(self.policy)  # the columns as the engine hands them over
-            self(iter([pa.Table.from_batches([results_batch(list(rows), schema)], schema)]))
-        else:
-            for r in rows:
-                self._row(r)
 
     def _row(self, row: dict) -> None:
         if self._writer is not None:

@@ -37,6 +37,7 @@ import os
 import pickle
 import sys
 import tempfile
+import unicodedata
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .inputs import ClaimFile, InputProblem, parse_json
@@ -135,8 +136,9 @@ def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, s
 
 
 def _repeated_row(cid: str) -> dict:
-    return {"id": cid, "error": {"code": "duplicate-id", "field": "id",
-                                 "message": f"claim id {cid!r} appears more than once in this run"}}
+    # (code, message, field: the order of every other error row, settle_all's and the columnar engine's)
+    return {"id": cid, "error": {"code": "duplicate-id",
+                                 "message": f"claim id {cid!r} appears more than once in this run", "field": "id"}}
 
 
 class _ErrorRows:
@@ -156,7 +158,12 @@ def _settle_key(claim: Any, ordinals: dict) -> Optional[tuple[str, int]]:
     if type(claim) is not dict:
         return None
     person, date = claim.get("person"), claim.get("date")
-    if type(person) is not str or not person or type(date) is not str:
+    if type(person) is not str or type(date) is not str:
+        return None
+    # The person as the claim reader reads it (claims._person): two spellings, one person and
+    # one year, its claims in date order.
+    person = unicodedata.normalize("NFC", person).strip()
+    if not person:
         return None
     ordinal = ordinals.get(date)
     if ordinal is None:
