@@ -23,7 +23,6 @@ function (and `source(plan)`) is its text, for a developer reading what a plan d
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import Optional
 
@@ -247,7 +246,7 @@ def _costs(s: _Source, plan) -> None:
     elif not s.tracing:
         s(f"total, excluded, prepay, portions = _item_costs(facts.items, {s.const('ITEM_RULE', plan.item_rule)})")
     else:
-        s(f"steps = []")
+        s("steps = []")
         s(f"total, excluded, prepay, portions = _item_costs(facts.items, {s.const('ITEM_RULE', plan.item_rule)}, "
           f"steps, {s.const('DEFAULTS', plan.defaults)}, {s.const('REDIRECT', tuple(head[len(plan.defaults):]))})")
     if plan.item_rule is not None:

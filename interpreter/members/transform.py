@@ -9,7 +9,6 @@ from typing import Optional
 from lark import Token, Transformer, v_args
 
 from .. import ast
-from ..ast import _span
 from ..money import CONVERTING
 from .syntax import (BaseAtLower, BaseLimits, CatchUp, Contribution, Count, Credit, LeavingSelector, LumpSum, MemberLine,
                      MembersBlock, MemberSetting, Months, Newborn, PayerShare, SexSelector, Years)
