@@ -92,6 +92,8 @@ def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
     does not fit the columns goes ASIDE. Arrow reads the chunk's types at once; where they do
     not all fit, the claims with another field (or no object) go aside at once and the rest are
     read at once again, and only where those do not fit either is each claim looked at."""
+    for claim, _ in claims:
+        _amounts_as_text(claim)
     whole = _as_columns([claim for claim, _ in claims])
     if whole is not None:
         return pa.RecordBatch.from_struct_array(whole)
@@ -104,6 +106,27 @@ def claim_batch(claims: list[tuple[Any, Optional[str]]]) -> pa.RecordBatch:
     aside = [k for k in range(len(claims)) if k not in kept]
     rows = pa.concat_arrays([fitting, pa.array([_aside(*claims[k]) for k in aside], FILE_COLUMNS)])
     return pa.RecordBatch.from_struct_array(rows.take(pa.array(np.argsort(np.asarray(fit + aside, np.int64)))))
+
+
+def _amounts_as_text(claim: Any) -> None:
+    """Item amounts given as JSON numbers (the contract allows them) written as the text the
+    columns hold, where the columnar engine reads that text as the same amount: a whole number
+    of up to 13 digits, or a decimal of at most 2 places, not negative. Read as text or as a
+    number, such an amount is the same Decimal to the claim reader; any other number (negative,
+    finer, huge, true or false) is left as it is, and its claim goes aside, to the scalar engine,
+    whose message then names the value as given."""
+    items = claim.get("items") if type(claim) is dict else None
+    if type(items) is not list:
+        return
+    for item in items:
+        if type(item) is not dict:
+            continue
+        amount = item.get("amount")
+        if type(amount) is int and 0 <= amount < 10 ** 13:
+            item["amount"] = str(amount)
+        elif type(amount) is Decimal and amount.is_finite() and not amount.is_signed() \
+                and amount.as_tuple().exponent >= -2 and amount.adjusted() < 13:
+            item["amount"] = format(amount, "f")
 
 
 def _as_columns(values: list) -> Optional[pa.StructArray]:

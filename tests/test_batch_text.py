@@ -129,12 +129,14 @@ def test_parquet_and_arrow_out_are_the_same_bytes_on_one_or_two_jobs_and_the_sca
 
 def test_a_claim_that_does_not_fit_the_columns_is_the_scalar_engines_with_its_whole_person(tmp_path, capsys, small):
     claims = spread_year()
-    claims[35]["items"][0]["amount"] = 20000                 # sh-16c's amount a number: its year to the scalar engine
+    assert claims[35]["items"][0]["amount"] == "20000.00"    # sh-16c's, given below as 20000.000: a number
     claims[5] = {**claims[5], "wrad": "x"}                   # an unknown field: its error row names it
     claims[9] = {**claims[9], "person": " " + claims[9]["person"]}  # the same person, a space before
     claims[14] = {**claims[14], "id": 7}                     # an id that is a number
     lines = lines_of(claims)
     lines[12] = "[1, 2]"                                     # JSON, but not a claim
+    # ... of 3 places, which the columns do not read as text: its year to the scalar engine
+    lines[35] = lines[35].replace('"amount": "20000.00"', '"amount": 20000.000')
     src = tmp_path / "c.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for jobs in ("1", "2"):
@@ -148,6 +150,33 @@ def test_a_claim_that_does_not_fit_the_columns_is_the_scalar_engines_with_its_wh
     assert rows[9]["person"] == claims[9]["person"].strip()
     assert rows[12] == {"id": None, "error": {"code": "bad-claim", "message": "a claim must be a JSON object", "field": None}}
     assert rows[14] == {"id": "7", "error": {"code": "bad-value", "message": "id must be a string", "field": "id"}}
+
+
+def test_amounts_given_as_json_numbers_are_vectorised_where_their_text_reads_the_same(tmp_path, capsys, small):
+    """The contract allows an amount as a JSON number. A whole number, or a decimal of at most
+    two places, not negative, is the columns' text (`1200`, `12.5`): the year stays the columnar
+    engine's, with the scalar engine's rows byte for byte. A finer or negative number is left as
+    given, and its claim (and person) goes to the scalar engine, whose message names it."""
+    claims = spread_year()
+    for k, c in enumerate(claims):  # as JSON numbers: whole where they are (every other claim), else 2 places
+        for item in c["items"]:
+            amount = item["amount"]
+            whole = k % 2 and amount.endswith(".00")
+            item["amount"] = "@" + (amount[:-3] if whole else amount.rstrip("0").rstrip(".") if k % 3 == 0 else amount) + "@"
+    lines = [line.replace('"@', "").replace('@"', "") for line in lines_of(claims)]
+    assert not any('"amount": "' in line for line in lines) and any('"amount": 20000}' in line for line in lines)
+    src = tmp_path / "n.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "n.jsonl")
+    assert (code, said) == (0, [COUNTED.format(n=40, f=8)]) and (scode, ssaid) == (0, [])
+    assert (tmp_path / "b-n.jsonl").read_bytes() == (tmp_path / "s-n.jsonl").read_bytes()
+    assert rows_of(tmp_path / "b-n.jsonl")[35]["paid"]["major"] == "18000.00"  # sh-16c, as by hand
+    lines[3] = lines[3].replace('"amount": ', '"amount": -', 1)
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "neg.jsonl")
+    assert code == scode == 1 and said[1:] == ssaid == ["med: 1 of 40 claims could not be settled"]
+    assert (tmp_path / "b-neg.jsonl").read_bytes() == (tmp_path / "s-neg.jsonl").read_bytes()
+    assert rows_of(tmp_path / "b-neg.jsonl")[3]["error"]["code"] == "bad-amount"
 
 
 def test_a_chunk_keeps_the_claims_that_do_not_fit_whole_as_their_json(tmp_path):
