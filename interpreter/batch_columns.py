@@ -9,7 +9,6 @@ nothing here is a float.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Optional
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batch_kernels import kernels, string_parts
+from .claims import person_as_read
 
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
 _COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
@@ -98,7 +98,7 @@ _ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
 
 def normal_persons(arr):
-    """Each person as the claim reader reads it (claims._person: NFC, no white space around), so
+    """Each person as the claim reader reads it (claims.person_as_read: NFC, no white space around), so
     that two spellings of one person are one person here as there, and the results show it as
     the scalar engine does. Most persons are so already: ASCII with no space at either end,
     checked from the bytes (a string's first and last); the others by the reader's own rule."""
@@ -120,7 +120,7 @@ def normal_persons(arr):
         return arr
     rows = np.flatnonzero(check & is_given(arr))
     values = arr.take(pa.array(rows)).to_pylist()
-    normal = [unicodedata.normalize("NFC", v).strip() for v in values]
+    normal = [person_as_read(v) for v in values]
     changed = [k for k, (v, w) in enumerate(zip(values, normal)) if v != w]
     if not changed:
         return arr

@@ -211,9 +211,14 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
+def person_as_read(text: str) -> str:
+    """A person's id as every part of the engine takes it: the same person written in another
+    Unicode form or with a stray space is one person (NFC, no white space around)."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def _person(value: Any, field: str) -> str:
-    # The same person written in another Unicode form or with a stray space is one person.
-    return _text(unicodedata.normalize("NFC", _text(value, field)).strip(), field)
+    return _text(person_as_read(_text(value, field)), field)
 
 
 def _choice(f: Field, value: Any, field: str) -> str:

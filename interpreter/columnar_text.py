@@ -20,15 +20,15 @@ at its place among the results (`in_place`).
 from __future__ import annotations
 
 import json
-import unicodedata
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .arrow import ASIDE, results_batch
+from .batch_columns import normal_persons
+from .claims import person_as_read
 from .columnar_files import ROW_GROUP
 from .inputs import InputProblem
 
@@ -144,27 +144,15 @@ def _as_columns(values: list) -> Optional[pa.StructArray]:
     return whole.cast(FILE_COLUMNS)
 
 
-# ASCII white space as str.strip() takes it: \t-\r, \x1c-\x1f and the space.
-_EDGE_SPACE = r"^[\t-\r\x1c-\x20]|[\t-\r\x1c-\x20]$"
-
-
 def _persons_as_read(person: pa.Array) -> bool:
-    """Whether every person is written as the scalar engine reads it (NFC, no white space around:
-    claims._person); only those not ASCII or with white space at an end are looked at one by one.
-    Another spelling would be another person to the columnar engine: it goes ASIDE instead."""
-    if not pa.types.is_string(person.type):
-        return True  # (all null: no person to spell)
-    odd = pc.or_(pc.invert(pc.string_is_ascii(person)), pc.match_substring_regex(person, _EDGE_SPACE))
-    odd = odd.fill_null(False)
-    return not pc.any(odd).as_py() or all(_person_as_read(p) for p in person.filter(odd).to_pylist())
+    """Whether every person is written as the scalar engine reads it (claims.person_as_read:
+    normal_persons gives back the very array when it rewrites none). Another spelling would be
+    another person to the columnar engine: it goes ASIDE instead."""
+    return normal_persons(person) is person  # (all null: no person to spell, the array as it is)
 
 
 def _person_as_read(person: Any) -> bool:
-    return type(person) is not str or person == _read_person(person)
-
-
-def _read_person(person: str) -> str:
-    return unicodedata.normalize("NFC", person).strip()
+    return type(person) is not str or person == person_as_read(person)
 
 
 def _type_fits(given: pa.DataType, columns: pa.DataType) -> bool:
@@ -212,7 +200,7 @@ def _aside(claim: Any, text: Optional[str]) -> dict:
         if type(cid) is str and _value_fits(cid, _TEXT):
             row["id"] = cid
         if type(person) is str and _value_fits(person, _TEXT):
-            row["person"] = _read_person(person) or None
+            row["person"] = person_as_read(person) or None
     return row
 
 

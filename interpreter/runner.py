@@ -37,9 +37,9 @@ import os
 import pickle
 import sys
 import tempfile
-import unicodedata
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from .claims import person_as_read
 from .inputs import ClaimFile, InputProblem, parse_json
 
 CHUNK = 1 << 17           # claims sorted in memory at a time
@@ -162,7 +162,7 @@ def _settle_key(claim: Any, ordinals: dict) -> Optional[tuple[str, int]]:
         return None
     # The person as the claim reader reads it (claims._person): two spellings, one person and
     # one year, its claims in date order.
-    person = unicodedata.normalize("NFC", person).strip()
+    person = person_as_read(person)
     if not person:
         return None
     ordinal = ordinals.get(date)
