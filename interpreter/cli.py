@@ -599,18 +599,25 @@ def _claims_source(args):
         except OSError as e:
             _say(args, f"med: cannot read {args.claims}: {e.strerror}")
             return 2
+    source = _columnar_source(args.claims)
+    if not isinstance(source, int):
+        _trace_hint(args, source.rows)
+    return source
+
+
+def _columnar_source(path: str):
+    """A Parquet or Arrow IPC claims file opened for the scalar engine (columnar_files.ClaimRecords);
+    or the exit code, said."""
     try:
         from .columnar_files import ClaimRecords
     except ImportError:
         print("med: Parquet and Arrow need pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
         return 2
     try:
-        source = ClaimRecords(args.claims)
+        return ClaimRecords(path)
     except OSError as e:
-        print(f"med: cannot read {args.claims}: {e}", file=sys.stderr)
+        print(f"med: cannot read {path}: {e}", file=sys.stderr)
         return 2
-    _trace_hint(args, source.rows)
-    return source
 
 
 def _trace_hint(args, claims: int) -> None:
@@ -621,19 +628,14 @@ def _trace_hint(args, claims: int) -> None:
 
 
 def _columnar_claims(path: str):
-    """The claims of a Parquet or Arrow IPC file, for the scalar engine; or the exit code."""
+    """The claims of a Parquet or Arrow IPC file, all of them, for the scalar engine's runs held
+    in memory; or the exit code."""
+    source = _columnar_source(path)
+    if isinstance(source, int):
+        return source
     try:
-        from .arrow import claims_from_table
-        from .columnar_files import ClaimsFile, ClaimsUnreadable
-    except ImportError:
-        print("med: Parquet and Arrow need pyarrow: pip install 'medpolicy[data]'", file=sys.stderr)
-        return 2
-    try:
-        return list(claims_from_table(ClaimsFile(path).read()))
-    except OSError as e:
-        print(f"med: cannot read {path}: {e}", file=sys.stderr)
-        return 2
-    except ClaimsUnreadable as e:
+        return [claim for _, claim, _ in source.records()]
+    except files.ClaimsUnreadable as e:
         print(f"med: cannot read {path}: {e}", file=sys.stderr)
         return 1
 
