@@ -128,8 +128,6 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
      "--engine batch 不读取参保记录：--members 须用 --engine scalar"),
     (r"(?P<f>\w+) output is a file: give -o OUT", "{f} 输出须写入文件：请用 -o 指定"),
     (r"(?P<f>\w+) output needs pyarrow: pip install 'medpolicy\[data\]'", "{f} 输出需要 pyarrow：pip install 'medpolicy[data]'"),
-    (r"the claims do not make one table \((?P<why>.+)\); the scalar engine settles them all",
-     "就医记录无法组成一张表（{why}），全部由逐条引擎结算"),
     (r"the columnar engine needs pyarrow and numpy: pip install 'medpolicy\[data\]'",
      "列式引擎需要 pyarrow 和 numpy：pip install 'medpolicy[data]'"),
     # argparse's usage errors
