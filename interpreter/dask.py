@@ -14,6 +14,9 @@ The job, in two stages of tasks:
    by date, years accumulating); its results go to `part-NNNNN.parquet` in the output folder,
    with the input position as column `row`.
 
+The policy is compiled once, on the client, and reaches each worker as one object of the graph
+(no worker keeps a policy between runs: an edited policy file is always read afresh).
+
 A person's claims all land in one bucket, so a person's year is settled whole, exactly as one
 `med run` would: reading the output folder and sorting by `row` gives `med run`'s rows.
 Years that continue from an earlier run are carried by giving that run's claims as `prior`:
@@ -51,24 +54,12 @@ def split(path: str, offset: int, partitions: int) -> list[pa.Table]:
     return [table.filter(pc.equal(buckets, b)) for b in range(partitions)]
 
 
-_POLICIES: dict = {}
-
-
-def _policy(path: str):
-    """The policy, compiled once per worker process."""
-    import medpolicy
-    if path not in _POLICIES:
-        _POLICIES[path] = medpolicy.load(path)
-    return _POLICIES[path]
-
-
-def settle_bucket(policy_path: str, pieces: list[pa.Table], prior: list[pa.Table], out: str, number: int,
+def settle_bucket(policy, pieces: list[pa.Table], prior: list[pa.Table], out: str, number: int,
                   params: Optional[dict], trace: bool) -> int:
     """Settle one bucket's rows as one run, through the columnar engine (medpolicy.batch), and write
-    them; returns the number of results."""
+    them; returns the number of results. `policy`: the compiled Policy, as the scheduler hands it."""
     from .arrow import all_funds, claims_from_table, claims_table, result_schema
     from .batch import settle_batch
-    policy = _policy(policy_path)
     tables = [p for p in pieces if p.num_rows]
     earlier = [t.drop_columns([ROW]) if ROW in t.column_names else t for t in prior if t.num_rows]
     path = str(Path(out) / f"part-{number:05d}.parquet")
@@ -91,13 +82,25 @@ def settle_bucket(policy_path: str, pieces: list[pa.Table], prior: list[pa.Table
     return rows.num_rows
 
 
-def settle_dataset(policy: str, claims: str, out: str, *, partitions: int = 8, params: Optional[dict] = None,
+def settle_dataset(policy, claims: str, out: str, *, partitions: int = 8, params: Optional[dict] = None,
                    prior: Optional[str] = None, trace: bool = False, client=None) -> int:
     """Settle every claim of a Parquet file or folder of files on a Dask cluster (`client`, or the
-    default one); results go to `out` as part files. Returns the number of claims settled."""
+    default one); results go to `out` as part files. Returns the number of claims settled.
+
+    `policy`: a .med file's path or a compiled Policy. A path is compiled here, once, before any
+    task runs (a policy with errors raises MedError here, not on a worker); the compiled policy
+    goes to the workers as one object of the graph, so each worker that settles a bucket receives
+    it once and a policy edited between two runs on the same cluster is always the new one."""
+    import uuid
+
     import dask
     from dask import delayed
 
+    import medpolicy
+
+    compiled = policy if isinstance(policy, medpolicy.Policy) else medpolicy.load(policy)
+    # A name of its own: the policy object is not hashed into a key (its caches fill as it settles).
+    policy_task = delayed(compiled, name=f"medpolicy-policy-{uuid.uuid4().hex}")
     files = _files(claims)
     offsets, total = [], 0
     for f in files:
@@ -106,7 +109,7 @@ def settle_dataset(policy: str, claims: str, out: str, *, partitions: int = 8, p
     Path(out).mkdir(parents=True, exist_ok=True)
     splits = [delayed(split, pure=True)(f, o, partitions) for f, o in zip(files, offsets)]
     prior_splits = [delayed(split, pure=True)(f, 0, partitions) for f in _files(prior)] if prior else []
-    tasks = [delayed(settle_bucket)(policy, [s[b] for s in splits], [s[b] for s in prior_splits], out, b, params, trace)
+    tasks = [delayed(settle_bucket)(policy_task, [s[b] for s in splits], [s[b] for s in prior_splits], out, b, params, trace)
              for b in range(partitions)]
     counts = (client.compute(tasks, sync=True) if client is not None else dask.compute(*tasks))
     return sum(counts)

@@ -186,6 +186,12 @@ class Policy:
         self.warnings = tuple(warnings)
         self.sources = sources
 
+    def __reduce__(self):
+        """Pickled as what was compiled, without what settling fills in (the engine, its plans and
+        their generated functions): a policy that has settled claims can still be sent to another
+        process (a Dask worker), which makes its own plans."""
+        return Policy, (self._c, list(self.warnings), self.sources)
+
     # The engine and the claim reader are built on the first claim: `med check` and the
     # language server compile policies and never import the settling half of the package.
     @functools.cached_property

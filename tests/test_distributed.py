@@ -79,3 +79,44 @@ def test_two_spellings_of_one_person_share_a_bucket_and_a_person_that_is_not_tex
     buckets = bucket_of(persons, 7).to_pylist()
     assert buckets[0] == buckets[1] == buckets[2] and buckets[3] == buckets[4] and buckets[5] == 0
     assert bucket_of(pa.array([7, 8]), 7).to_pylist() == [0, 0]  # (their claims are error rows)
+
+
+def test_a_policy_edited_between_two_runs_on_one_cluster_settles_as_edited(tmp_path, cluster):
+    # The workers live on between runs: a later run must not reuse an earlier run's policy. Eight
+    # buckets a run, so that every worker has settled some bucket with the text before the edit.
+    stay = {"id": "a", "person": "p", "date": "2026-03-01", "scheme": "employee", "status": "employed",
+            "benefit": "inpatient", "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "10900.00"}]}
+    pq.write_table(claims_table([stay]), tmp_path / "claims.parquet")
+    text = open("policies/suihua.med", encoding="utf-8").read()
+    rule = "level3 deductible 900 rate employed 85% retired 87%"
+    assert text.count(rule) == 1
+    policy = tmp_path / "policy.med"
+    paid = []
+    for edited in [text, text.replace(rule, rule.replace("85%", "80%"))] * 2:
+        policy.write_text(edited, encoding="utf-8")
+        out = tmp_path / f"out{len(paid)}"
+        settle_dataset(str(policy), str(tmp_path / "claims.parquet"), str(out), partitions=8, client=cluster)
+        [row] = read_results(str(out)).to_pylist()
+        paid.append(f"{row['paid']['basic']:.2f}")
+    # (10,900 - 900) x 85%, then x 80% (第二十一条（一）3)
+    assert paid == ["8500.00", "8000.00"] * 2
+
+
+def test_a_policy_that_has_settled_claims_is_sent_to_the_cluster_as_compiled(tmp_path, cluster):
+    policy = medpolicy.load("policies/suihua.med")
+    claims = generated_year(n_persons=8, seed=3)
+    expected = [r.to_json(trace=False) for r in policy.settle_all(claims)]  # its plans are made now
+    pq.write_table(claims_table(claims), tmp_path / "claims.parquet")
+    settle_dataset(policy, str(tmp_path / "claims.parquet"), str(tmp_path / "out"), partitions=3, client=cluster)
+    got = read_results(str(tmp_path / "out")).to_pylist()
+    assert [f"{g['patient']:.2f}" for g in got] == [e["patient"] for e in expected]
+
+
+def test_a_policy_with_errors_is_refused_before_the_cluster_runs_anything(tmp_path, cluster):
+    bad = tmp_path / "bad.med"
+    bad.write_text("policy \"x\"\n  nonsense here\n", encoding="utf-8")
+    pq.write_table(claims_table(generated_year(n_persons=2)), tmp_path / "claims.parquet")
+    with pytest.raises(medpolicy.MedError) as e:
+        settle_dataset(str(bad), str(tmp_path / "claims.parquet"), str(tmp_path / "out"), client=cluster)
+    span = e.value.diagnostics[0].span
+    assert (span.file, span.line, span.column) == (str(bad), 2, 1) and not (tmp_path / "out").exists()
