@@ -13,7 +13,7 @@ How a run goes (this module drives it; each stage's own module in brackets):
    representative claim per signature, in vector form); a plan with a feature not vectorised, a
    row of any other shape, an id given twice, or a person whose year could overflow int64 sends
    the whole person to the scalar engine (`settle_all`), so a person's year is never split
-   between the engines.
+   between the engines; a claim the reader refuses (an error row before any year) goes alone.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
 4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
@@ -113,17 +113,14 @@ class _Run:
         row_ok = c.ok & (plan_of >= 0)
         row_ok &= self._items_supported(plan_of, row_ok)
         row_ok &= ~self._duplicate_ids()
-        lo, hi = self.policy.compiled.effective
-        if lo is not None:
-            row_ok &= c.ordinal >= lo
-        if hi is not None:
-            row_ok &= c.ordinal <= hi
-        batch = self._whole_persons(person, row_ok)
+        in_period = self._in_period()
+        refused = self._refused(~c.ok | ~in_period)
+        batch = self._whole_persons(person, row_ok & in_period, refused)
         c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
-        batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN))
+        batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN), refused)
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
         clock("waves")
@@ -141,14 +138,45 @@ class _Run:
             return codes
         return np.asarray(pc.dictionary_encode(p).indices.fill_null(-1), dtype=np.int64)
 
-    def _whole_persons(self, person: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """Rows whose person's every row is ok (a person's year never split between the engines)."""
+    def _whole_persons(self, person: np.ndarray, ok: np.ndarray, refused=None) -> np.ndarray:
+        """Rows whose person's every row is ok (a person's year never split between the engines),
+        but for rows `refused`: claims that never reach a year (the scalar engine gives each its
+        error row), so they keep no person off the columnar engine."""
         good = ok & (person >= 0)
         if not len(person):
             return good
         bad = np.zeros(person.max() + 2, bool)
-        bad[person[~good] + 1] = True
+        bad[person[~good if refused is None else ~good & ~refused] + 1] = True
         return good & ~bad[person + 1]
+
+    def _in_period(self) -> np.ndarray:
+        """Rows dated within the policy's effective period (a claim outside it is refused)."""
+        c, (lo, hi) = self.claims, self.policy.compiled.effective
+        inside = np.ones(c.n, bool)
+        if lo is not None:
+            inside &= c.ordinal >= lo
+        if hi is not None:
+            inside &= c.ordinal <= hi
+        return inside
+
+    def _refused(self, suspect: np.ndarray) -> Optional[np.ndarray]:
+        """Of the rows `suspect` (not of the common shape, or dated outside the period), those the
+        claim reader refuses (`Policy._read` raises: a field missing or wrong, a word the policy
+        does not know, a date outside the period). settle_all gives such a claim an error row
+        before any year is looked at, and gives it no id, so it changes nothing for the person's
+        other claims. Each suspect is read by the scalar reader; where most rows are suspects (a
+        table whose columns are of no shape the engine reads), none is: all go to the scalar
+        engine, which reads each once."""
+        rows = np.flatnonzero(suspect)
+        if not len(rows) or len(rows) > self.claims.n // 2:
+            return None
+        refused = np.zeros(self.claims.n, bool)
+        for r, claim in zip(rows.tolist(), claims_from_table(self.table.take(pa.array(rows)))):
+            try:
+                self.policy._read(claim)
+            except ClaimError:
+                refused[r] = True
+        return refused
 
     def _duplicate_ids(self) -> np.ndarray:
         ids = self.claims.id

@@ -362,3 +362,22 @@ def test_a_group_no_clause_names_changes_no_claims_settlement(city):
     if selected:
         named = [dict(c, groups=sorted(selected)) for c in claims]
         assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
+
+
+def test_a_claim_the_reader_refuses_keeps_no_person_off_the_columnar_engine():
+    # A refused claim gets its error row before any year is looked at (settle_all), so the
+    # person's other claims settle in columns; only the refused ones go to the scalar engine.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = [_claim("a1", "p1", "2026-03-01", "employee", "level3", "10900.00", status="employed"),
+              _claim("a2", "p1", "2026-04-01", "employee", "level9", "500.00", status="employed"),
+              _claim("a3", "p1", "2020-06-01", "employee", "level3", "500.00", status="employed"),
+              _claim("a4", "p1", "2026-05-01", "employee", "level3", "3000.00", status="employed"),
+              _claim("b1", "p2", "2026-05-01", "resident", "level1", "2000.00")]
+    table = claims_table(claims)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 2
+    rows = batch.to_pylist()
+    assert [r["error"]["code"] if r["error"] else None for r in rows] == \
+        [None, "unknown-value", "outside-period", None, None]
+    assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
