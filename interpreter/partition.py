@@ -44,6 +44,7 @@ from .batch_columns import normal_persons
 from .batch_kernels import kernels
 from .columnar_files import FILE_MONEY, ROW_GROUP, ClaimsFile, Sink, file_schema
 from .jobs import cores
+from .takes import take_rows
 
 ROW = "row"
 READ_BATCH = 1 << 16         # rows of a spill file's batch
@@ -182,7 +183,7 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
         # (as the engine groups them: two spellings of one person, one bucket)
         person = normal_persons(batch.column("person")) if "person" in batch.schema.names else pa.nulls(n, pa.string())
         order, cuts = _by_bucket(string_hash(person) % np.uint64(buckets), buckets)
-        dealt = batch.take(pa.array(order))
+        dealt = take_rows(batch, order)
         for b in range(buckets):
             if cuts[b + 1] > cuts[b]:
                 spill.write(b, dealt.slice(cuts[b], cuts[b + 1] - cuts[b]))
@@ -411,7 +412,7 @@ def merge_window(paths: list[str], extra: pa.Table, k: int) -> pa.Table:
                 parts.append(pa.Table.from_batches([reader.get_batch(k)]))
     window = pa.concat_tables(parts + [extra])
     order = np.argsort(np.asarray(window.column(ROW)), kind="stable")
-    return window.take(pa.array(order)).drop_columns([ROW])
+    return take_rows(window, order).drop_columns([ROW])
 
 
 def _merge_to_file(paths: list[str], extra: pa.Table, k: int, out: str) -> str:
