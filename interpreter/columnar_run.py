@@ -14,6 +14,7 @@ says how many.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -107,8 +108,21 @@ def _from_file(args, policy, params: dict, fmt: str):
     """A Parquet or Arrow IPC file, in buckets of whole persons on `--jobs` (partition.py)."""
     from .partition import run_columnar
 
-    with _Sink(args, policy, fmt) as sink:
-        return run_columnar(policy, args.policy, params, args.claims, sink, jobs=args.jobs, memory=args.memory)
+    with _Sink(args, policy, fmt) as sink, _progress() as bar:
+        return run_columnar(policy, args.policy, params, args.claims, sink, jobs=args.jobs, memory=args.memory,
+                            progress=bar)
+
+
+@contextlib.contextmanager
+def _progress():
+    """The run's progress bar on stderr (dealing, settling, writing), where stderr is a terminal."""
+    from .runner import Progress
+
+    bar = Progress(sys.stderr.isatty())
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _from_text(args, policy, params: dict, fmt: str, say):
@@ -122,24 +136,25 @@ def _from_text(args, policy, params: dict, fmt: str, say):
     from .columnar_text import in_place, write_claims_file
     from .inputs import ClaimFile
     from .partition import run_columnar
+    from .runner import tracked
 
     try:
         source = ClaimFile(args.claims)
     except OSError as e:
         say(f"med: cannot read {args.claims}: {e.strerror}")
         return 2
-    with source, tempfile.TemporaryDirectory(prefix="med-text-") as tmp:
+    with source, tempfile.TemporaryDirectory(prefix="med-text-") as tmp, _progress() as bar:
         path = os.path.join(tmp, "claims.arrow")
         try:
-            problems = write_claims_file(_read(source.records()), path,
-                                         lambda it: say(f"{args.claims}:{it.line}: {it.message}; skipped"))
+            problems = write_claims_file(_read(tracked(source, bar)), path,
+                                         lambda it: bar.above(say)(f"{args.claims}:{it.line}: {it.message}; skipped"))
         except _Unreadable as e:
             say(f"med: cannot read {args.claims}: {e.args[0].strerror or e.args[0]}")
             return 2
         with _Sink(args, policy, fmt) as sink:
             done = run_columnar(policy, args.policy, params, path,
                                 lambda windows: sink(in_place(windows, problems, file_schema(policy))),
-                                jobs=args.jobs, memory=args.memory, workdir=tmp)
+                                jobs=args.jobs, memory=args.memory, workdir=tmp, progress=bar)
     done.rows += len(problems)
     done.errors += len(problems)
     return done

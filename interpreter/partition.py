@@ -34,7 +34,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -167,10 +167,10 @@ class _Spill:
                 w.close()
 
 
-def deal(path: str, folder: str, buckets: int, part: Part) -> None:
+def deal(path: str, folder: str, buckets: int, part: Part, dealt_rows: Optional[Callable[[int], None]] = None) -> None:
     """One part of the input's rows dealt into bucket files by person, each with its input
     position; and files of (id hash, row) pairs by bucket of ids, to find ids given more than
-    once (spill_path names both)."""
+    once (spill_path names both). `dealt_rows(n)` after each batch (for the progress bar)."""
     spill = _Spill([spill_path(folder, "claims", b, part.number) for b in range(buckets)])
     ids = [spill_path(folder, "ids", b, part.number) for b in range(buckets)]
     start = part.first_row
@@ -198,6 +198,8 @@ def deal(path: str, folder: str, buckets: int, part: Part) -> None:
                     with open(ids[b], "ab") as f:
                         f.write(pairs[cuts[b]:cuts[b + 1]].tobytes())
         start += n
+        if dealt_rows is not None:
+            dealt_rows(n)
     spill.close()
 
 
@@ -464,14 +466,15 @@ def _windows(table: pa.Table) -> Iterator[pa.Table]:
 
 def run_columnar(policy, policy_path: str, params: Optional[dict], claims: str, sink: Sink, *,
                  jobs: Optional[int] = None, memory: Optional[int] = None, buckets: Optional[int] = None,
-                 workdir: Optional[str] = None) -> Summary:
+                 workdir: Optional[str] = None, progress=None) -> Summary:
     """`med run CLAIMS.parquet -o OUT.parquet --no-trace` (or `.arrow`, or `--engine batch`):
     every claim of a Parquet or Arrow IPC file settled by the columnar engine, in buckets of whole
     persons that fit `memory` bytes, `jobs` processes at a time (default: every core when one
     process's budget does not hold the year); the results handed to `sink` in windows of
     ROW_GROUP rows, in input order (columnar_files: parquet_sink, arrow_sink, rows_sink). Raises
     OSError when a file cannot be read or written. `buckets` overrides the number of buckets
-    the budget gives."""
+    the budget gives. `progress`: told of each stage and the claims through it (`stage(name,
+    claims, last)`, `settled(claims)`: runner's progress bar), or None."""
     from .batch import fallback_count, settle_batch
 
     source = ClaimsFile(claims)
@@ -479,24 +482,52 @@ def run_columnar(policy, policy_path: str, params: Optional[dict], claims: str, 
     jobs = max(jobs or default_jobs(source.rows, memory), 1)
     buckets = buckets or bucket_count(source.rows, memory, jobs)
     summary = Summary(rows=source.rows, buckets=buckets, jobs=jobs)
+    progress = progress or _Quiet()
     if buckets == 1:  # it fits: one run in memory
+        progress.stage("settling", source.rows)
         result = settle_batch(policy, source.read(), params, money=FILE_MONEY)
         summary.fallback = fallback_count(result)
         summary.errors = result.num_rows - result.column("error").null_count
-        sink(_windows(result.replace_schema_metadata(None)))
+        progress.settled(source.rows)
+        progress.stage("writing", source.rows, last=True)
+        sink(_counted(_windows(result.replace_schema_metadata(None)), progress))
         return summary
     with tempfile.TemporaryDirectory(prefix="med-buckets-", dir=workdir) as tmp, \
             _workers(policy_path, params, jobs) as pool:
-        _in_buckets(policy, params, claims, sink, tmp, pool, parts_of(source.group_rows, jobs), buckets, summary)
+        _in_buckets(policy, params, claims, sink, tmp, pool, parts_of(source.group_rows, jobs), buckets, summary,
+                    progress)
     return summary
 
 
+class _Quiet:
+    """No progress shown."""
+
+    def stage(self, desc: str, claims: int, last: bool = False) -> None:
+        pass
+
+    def settled(self, claims: int) -> None:
+        pass
+
+
+def _counted(windows: Iterator[pa.Table], progress) -> Iterator[pa.Table]:
+    """The windows, each counted as settled once the sink has taken it."""
+    for window in windows:
+        yield window
+        progress.settled(window.num_rows)
+
+
 def _in_buckets(policy, params, claims: str, sink: Sink, tmp: str, pool, parts: list[Part], buckets: int,
-                summary: Summary) -> None:
+                summary: Summary, progress) -> None:
     """The four steps (module docstring) over spill files in `tmp`, in `pool`'s workers or here."""
     from .batch import Plans
 
-    _each(pool, deal, [(claims, tmp, buckets, part) for part in parts])
+    progress.stage("dealing", summary.rows)
+    if pool is None:  # (a worker's batches are not seen here: its part is counted when it is done)
+        _each(pool, deal, [(claims, tmp, buckets, part, progress.settled) for part in parts])
+    else:
+        sizes = [(parts[k + 1].first_row if k + 1 < len(parts) else summary.rows) - p.first_row
+                 for k, p in enumerate(parts)]
+        _each(pool, deal, [(claims, tmp, buckets, part) for part in parts], lambda k, _: progress.settled(sizes[k]))
     windows = -(-summary.rows // ROW_GROUP)
     full = file_schema(policy).append(pa.field(ROW, pa.int64()))
     candidates = _each(pool, repeated_candidates, [(_parts_of_bucket(tmp, "ids", b, parts),) for b in range(buckets)])
@@ -504,14 +535,18 @@ def _in_buckets(policy, params, claims: str, sink: Sink, tmp: str, pool, parts: 
     skip = np.asarray(repeats.column(ROW)) if repeats.num_rows else np.zeros(0, np.int64)
     outs = [os.path.join(tmp, f"results-{b:05d}.arrow") for b in range(buckets)]
     tasks = [(_parts_of_bucket(tmp, "claims", b, parts), o, skip, windows) for b, o in enumerate(outs)]
+    progress.stage("settling", summary.rows)
+    progress.settled(repeats.num_rows)  # (settled already: ids given twice)
+    each_bucket = lambda _, count: progress.settled(count[0])  # noqa: E731
     if pool is None:
         plans = Plans()
-        counts = [settle_bucket(policy, params, *task, plans) for task in tasks]
+        counts = _each(None, lambda *task: settle_bucket(policy, params, *task, plans), tasks, each_bucket)
     else:
-        counts = _each(pool, _settle_in_worker, tasks)
+        counts = _each(pool, _settle_in_worker, tasks, each_bucket)
     summary.errors = sum(e for _, e, _ in counts) + repeats.num_rows
     summary.fallback = sum(f for _, _, f in counts)
-    sink(merged(pool, outs, repeats, windows, tmp, ahead=2 * summary.jobs))
+    progress.stage("writing", summary.rows, last=True)
+    sink(_counted(merged(pool, outs, repeats, windows, tmp, ahead=2 * summary.jobs), progress))
 
 
 def _parts_of_bucket(folder: str, kind: str, bucket: int, parts: list[Part]) -> list[str]:
@@ -533,9 +568,13 @@ def _workers(policy_path: str, params, jobs: int) -> Iterator:
         yield pool
 
 
-def _each(pool, fn, calls: list[tuple]) -> list:
-    """fn(*args) for each args, in the pool's workers side by side (or here), results in order."""
-    if pool is None:
-        return [fn(*args) for args in calls]
-    futures = [pool.submit(fn, *args) for args in calls]
-    return [f.result() for f in futures]
+def _each(pool, fn, calls: list[tuple], done: Optional[Callable[[int, object], None]] = None) -> list:
+    """fn(*args) for each args, in the pool's workers side by side (or here), results in order;
+    done(k, result) as each call's result is taken, in order."""
+    futures = None if pool is None else [pool.submit(fn, *args) for args in calls]
+    results = []
+    for k, args in enumerate(calls):
+        results.append(fn(*args) if futures is None else futures[k].result())
+        if done is not None:
+            done(k, results[-1])
+    return results

@@ -69,7 +69,8 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
     policy.run(params)  # check the parameters before the first claim
     summary = Summary()
     with tempfile.TemporaryDirectory(prefix="med-run-", dir=workdir) as tmp:
-        bar = _Progress(progress)
+        bar = Progress(progress)
+        report = bar.above(report)
         sink = _InOrder(writer, _Spill(tmp, "results"), result_budget, summary)
         # A small file is parsed once and sorted in memory; a large one keeps claims as text
         # (a sixth of the memory of a parsed claim) and parses each again when it settles.
@@ -81,7 +82,7 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
         writer.start()
         count = 0
         ordinals: dict = {}  # date text -> its day number: a year of claims has a few hundred dates
-        for index, (line, claim, text) in enumerate(_tracked(source, bar)):
+        for index, (line, claim, text) in enumerate(tracked(source, bar)):
             if isinstance(claim, InputProblem):
                 report(f"{source.path}:{claim.line}: {claim.message}; skipped")
                 sink.put(index, writer.encode(claim.as_result()), True)
@@ -112,7 +113,7 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
 
 
 def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, sink: "_InOrder",
-            bar: "_Progress") -> None:
+            bar: "Progress") -> None:
     current = None
     done = 0
     for person, _, index, claim, text in records:
@@ -371,7 +372,7 @@ class _InOrder:
 
 # ---- progress --------------------------------------------------------------------
 
-def _tracked(source: ClaimFile, bar: "_Progress") -> Iterator[tuple[int, Any, Optional[str]]]:
+def tracked(source: ClaimFile, bar: "Progress") -> Iterator[tuple[int, Any, Optional[str]]]:
     """The file's records, the reading bar moved every thousand or so."""
     if not bar.enabled:
         yield from source.records()
@@ -384,7 +385,7 @@ def _tracked(source: ClaimFile, bar: "_Progress") -> Iterator[tuple[int, Any, Op
     bar.read(source.position())
 
 
-class _Progress:
+class Progress:
     """A progress bar on stderr (tqdm) while reading and settling, only when asked for (when
     stderr is a terminal); otherwise every call does nothing."""
 
@@ -409,16 +410,34 @@ class _Progress:
             self.bar.update(position - self.bar.n)
 
     def settling(self, claims: int) -> None:
+        self.stage("settling", claims, last=True)
+
+    def stage(self, desc: str, claims: int, last: bool = False) -> None:
+        """A bar for one stage of the run, counted in claims, in place of the stage before; the
+        `last` stays on the terminal when the run ends (the columnar engine's run: dealing,
+        settling, writing)."""
         if not self.enabled:
             return
         from tqdm import tqdm
 
         self.close()
-        self.bar = tqdm(total=claims, desc="settling", unit=" claims", unit_scale=True, **self._options())
+        self.bar = tqdm(total=claims, desc=desc, unit=" claims", unit_scale=True, leave=last, **self._options())
 
     def settled(self, n: int) -> None:
         if self.bar is not None:
             self.bar.update(n)
+
+    def above(self, say: Callable[[str], None]) -> Callable[[str], None]:
+        """`say` for a line written while a bar may show: the bar cleared first and drawn again
+        after, so the line stands on its own above it, not in the middle of the bar's."""
+        def said(text: str) -> None:
+            if self.bar is None:
+                say(text)
+                return
+            self.bar.clear()
+            say(text)
+            self.bar.refresh()
+        return said
 
     def close(self) -> None:
         if self.bar is not None:

@@ -234,3 +234,78 @@ def test_a_person_spelled_two_ways_is_one_persons_year_in_every_engine(tmp_path,
     assert main(["run", POLICY, str(src), "--no-trace", "-o", str(tmp_path / "b.jsonl")]) == 0
     capsys.readouterr()
     assert [json.loads(line) for line in (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()] == expected
+
+
+class _Recorded:
+    """A progress bar that keeps what it was told: each stage with the claims counted through it."""
+
+    def __init__(self):
+        self.stages = []
+
+    def stage(self, desc, claims, last=False):
+        self.stages.append([desc, claims, last, 0])
+
+    def settled(self, claims):
+        self.stages[-1][3] += claims
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_in_buckets_counts_every_claim_through_each_stage(tmp_path, jobs):
+    policy = medpolicy.load(POLICY)
+    claims = year_with_repeats(policy)
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src, row_group_size=150)  # several row groups: two parts with jobs 2
+    bar = _Recorded()
+    run_columnar(policy, POLICY, None, str(src), parquet_sink(str(tmp_path / "out.parquet"), file_schema(policy)),
+                 jobs=jobs, buckets=3, progress=bar)
+    n = len(claims)
+    assert bar.stages == [["dealing", n, False, n], ["settling", n, False, n], ["writing", n, True, n]]
+
+
+def test_a_run_in_one_piece_shows_settling_then_writing(tmp_path):
+    policy = medpolicy.load(POLICY)
+    claims = generated_year(policy, 40, seed=3)
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src)
+    bar = _Recorded()
+    run_columnar(policy, POLICY, None, str(src), parquet_sink(str(tmp_path / "out.parquet"), file_schema(policy)),
+                 progress=bar)
+    assert bar.stages == [["settling", len(claims), False, len(claims)], ["writing", len(claims), True, len(claims)]]
+
+
+def test_the_columnar_run_shows_its_stages_on_a_terminal_and_nothing_elsewhere(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    policy = medpolicy.load(POLICY)
+    claims = generated_year(policy, 300, seed=5)
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src)
+    command = [sys.executable, "-m", "medpolicy.cli", "run", POLICY, str(src), "-o", str(tmp_path / "out.parquet"),
+               "--no-trace", "--jobs", "1"]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    summary = f"med: {len(claims)} claims settled by the columnar engine,"
+    assert quiet.stderr.startswith(summary) and "%|" not in quiet.stderr
+    main_fd, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(command, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=120) in (0, 1)
+    lines = [line.strip() for line in shown.decode("utf-8", "replace").replace("\r", "\n").splitlines() if line.strip()]
+    total = f"{len(claims)}/{len(claims)}"
+    assert any(line.startswith("settling:") for line in lines)
+    final = [line for line in lines if line.startswith("writing: 100%")][-1]
+    assert f"| {total} [" in final and final.endswith("claims/s]"), lines
+    assert lines[-1].startswith(summary)
