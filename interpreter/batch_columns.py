@@ -3,6 +3,8 @@
 Each field of the common shape (scheme, status, benefit, facility.level, place, groups, items of
 class and amount) becomes integer codes into the policy's vocabulary, dates day ordinals, amounts
 int64 fen, and `Claims.ok` says which rows have the shape; every other row is the scalar engine's.
+A field outside the shape that the policy never reads (`batch_plans.unread_fields`) is checked
+in vector form and keeps the row.
 Strings are read from Arrow's buffers (dictionary pages as Parquet gives them: each word once), and
 nothing here is a float.
 """
@@ -16,10 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batch_kernels import kernels, string_parts
+from .batch_plans import unread_fields
+from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS
 from .claims import person_as_read
 
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
 _COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
+_FIELDS = {**{f.name: f for f in CLAIM_FIELDS}, **{f"facility.{f.name}": f for f in FACILITY_FIELDS}}
 _AMOUNT = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
@@ -218,9 +223,10 @@ class Claims:
         self.names = {k: sorted(vocab.names_of(k)) for k in ("scheme", "benefit", "level", "status", "place", "group",
                                                               "class", "type")}
         ok = np.ones(n, bool)
-        for name in table.column_names:
-            if name not in _COMMON:  # any other field, where given, is the scalar engine's
-                ok &= ~is_given(_column(table, name))
+        self._policy, self._unread = policy, None
+        others = [name for name in table.column_names if name not in _COMMON]
+        for name in others:  # any other field, where given, is the scalar engine's, but one that
+            ok &= self._unread_field(_column(table, name), name)  # cannot change the settlement
         self.id = _plain_strings(_column(table, "id"))
         self.person = normal_persons(_plain_strings(_column(table, "person")))
         for arr in (self.id, self.person):
@@ -292,7 +298,7 @@ class Claims:
         ok = is_given(arr)
         fields = {f.name for f in arr.type}
         for name in fields - {"level", "type"}:
-            ok &= ~is_given(pc.struct_field(arr, name))
+            ok &= self._unread_field(pc.struct_field(arr, name), f"facility.{name}")
         if "type" in fields:  # the default type only
             kind = pc.struct_field(arr, "type")
             ok &= ~is_given(kind) | _codes(kind, ["hospital"], n)[1]
@@ -301,6 +307,28 @@ class Claims:
             return np.zeros(n, bool)
         self.level, good = _codes(pc.struct_field(arr, "level"), self.names["level"], n)
         return ok & good
+
+    def _unread_field(self, arr, path: str) -> np.ndarray:
+        """Rows where a field outside the common shape does not keep the row from the engine: not
+        given, or one the policy never reads (`unread_fields`) with a value the claim reader
+        takes (a whole number in its range, a yes or no, one of its choices; any other value, or
+        a column of another type, is the scalar engine's to read, or refuse)."""
+        absent = ~is_given(arr)
+        if absent.all():
+            return absent
+        if self._unread is None:  # (only a table with such a field looks)
+            self._unread = unread_fields(self._policy.compiled)
+        field = _FIELDS.get(path) if path in self._unread else None
+        if field is None:
+            return absent
+        if field.type == "whole" and pa.types.is_integer(arr.type):
+            values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
+            return absent | ((values >= field.low) & (values <= field.high))
+        if field.type == "bool" and pa.types.is_boolean(arr.type):
+            return np.ones(len(arr), bool)
+        if field.type == "choice" and pa.types.is_string(arr.type):
+            return absent | np.asarray(pc.is_in(arr, pa.array(field.values)).fill_null(False), dtype=bool)
+        return absent
 
     def _groups(self, arr) -> np.ndarray:
         n = self.n

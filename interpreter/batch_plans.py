@@ -254,18 +254,42 @@ def selected_groups(compiled) -> frozenset:
     change which clauses match, nor so the plan: signatures that differ only in such groups
     share one (the generated years of the five cities: 2.2-11.8 thousand signatures a city,
     1.4-37x fewer plans to make)."""
-    found: set = set()
+    return frozenset(name for obj in _compiled_parts(compiled) if isinstance(obj, Constraint)
+                     for part in (obj.values, obj.excluded, obj.required)
+                     for dim, names in part if dim == "group" for name in names)
+
+
+def unread_fields(compiled) -> frozenset:
+    """The claim fields (top-level names, and `facility.grade`) that cannot change a settlement
+    under this policy: a whole number, a yes/no or a choice whose every vocabulary word (`feeds`:
+    "measure age", "flag contracted", the dimension "grade") no part of the compiled schemes
+    names, anywhere (a constraint, a cap per measure, a layer). Such a field is only checked by
+    the claim reader; the columnar engine checks it in vector form (batch_columns) and keeps the
+    row. Conservative: a word any string of the schemes happens to equal counts as named."""
+    from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS
+
+    named = {obj for obj in _compiled_parts(compiled) if type(obj) is str}
+    fields = [(f.name, f) for f in CLAIM_FIELDS] + [(f"facility.{f.name}", f) for f in FACILITY_FIELDS]
+    return frozenset(path for path, f in fields
+                     if f.type in ("whole", "bool", "choice") and f.feeds
+                     and not any(word.split(" ")[-1] in named for word in f.feeds))
+
+
+def _compiled_parts(compiled):
+    """Every object the compiled schemes hold, each once, leaves (numbers, strings) included."""
     seen: set = set()
     stack = [compiled.schemes]
     while stack:
         obj = stack.pop()
-        if type(obj) in _LEAVES or id(obj) in seen:
+        if type(obj) in _LEAVES:
+            yield obj
+            continue
+        if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if isinstance(obj, Constraint):
-            found.update(name for part in (obj.values, obj.excluded, obj.required)
-                         for dim, names in part if dim == "group" for name in names)
-        elif isinstance(obj, dict):
+        yield obj
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
             stack.extend(obj.values())
         elif isinstance(obj, (list, tuple, set, frozenset)):
             stack.extend(obj)
@@ -273,7 +297,6 @@ def selected_groups(compiled) -> frozenset:
             stack.extend(getattr(obj, name) for cls in type(obj).__mro__
                          for name in getattr(cls, "__slots__", ()) if hasattr(obj, name))
             stack.extend(getattr(obj, "__dict__", {}).values())
-    return frozenset(found)
 
 
 _LEAVES = frozenset({int, bool, str, type(None), Fraction, Exact, Decimal})

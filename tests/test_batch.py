@@ -381,3 +381,40 @@ def test_a_claim_the_reader_refuses_keeps_no_person_off_the_columnar_engine():
     assert [r["error"]["code"] if r["error"] else None for r in rows] == \
         [None, "unknown-value", "outside-period", None, None]
     assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
+
+
+def test_a_field_the_policy_never_reads_keeps_its_rows_in_columns():
+    # Suihua names no age, no grade and no family-doctor contract: a bureau's export that carries
+    # them settles in columns, the reader's checks of each value done in vector form.
+    from medpolicy.batch_plans import unread_fields
+
+    suihua = medpolicy.load(ROOT / "policies" / "suihua.med")
+    assert {"age", "contracted", "facility.grade", "work_injury"} <= unread_fields(suihua.compiled)
+    assert "pregnancy_months" not in unread_fields(suihua.compiled)  # its maternity rules read it
+    claims = [_claim("a1", "p1", "2026-03-01", "employee", "level3", "10900.00", status="employed", age=40,
+                     contracted=True),
+              _claim("a2", "p1", "2026-05-01", "employee", "level3", "3000.00", status="employed", age=150),
+              _claim("b1", "p2", "2026-05-01", "employee", "level3", "3000.00", status="employed", age=151),  # refused
+              _claim("c1", "p3", "2026-05-01", "employee", "level3", "3000.00", status="employed",
+                     pregnancy_months=3),  # read by the policy: p3 is the scalar engine's
+              _claim("d1", "p4", "2026-05-01", "employee", "level3", "3000.00", status="employed")]
+    claims[4]["facility"]["grade"] = "B"
+    table = claims_table(claims)
+    batch = settle_batch(suihua, table)
+    assert batch.to_pylist() == suihua.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 2  # b1 (its error row) and c1
+    assert batch.column("error").to_pylist()[2]["code"] == "bad-value"
+    assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
+
+
+def test_a_field_the_policy_reads_sends_its_rows_to_the_scalar_engine():
+    from medpolicy.batch_plans import unread_fields
+
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    assert "age" not in unread_fields(ziyang.compiled)
+    claims = [_claim("a1", "p1", "2026-03-01", "resident", "level2", "3000.00", age=70),
+              _claim("b1", "p2", "2026-03-01", "resident", "level2", "3000.00")]
+    table = claims_table(claims)
+    batch = settle_batch(ziyang, table)
+    assert batch.to_pylist() == ziyang.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 1
