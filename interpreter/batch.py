@@ -11,9 +11,10 @@ How a run goes (this module drives it; each stage's own module in brackets):
    validated in vector form.
 2. *routing* (batch_plans.py): each row's signature gets its plan (`Engine.plan` on one
    representative claim per signature, in vector form); a plan with a feature not vectorised, a
-   row of any other shape, an id given twice, or a person whose year could overflow int64 sends
-   the whole person to the scalar engine (`settle_all`), so a person's year is never split
-   between the engines; a claim the reader refuses (an error row before any year) goes alone.
+   row of any other shape, or a person whose year could overflow int64 sends the whole person to
+   the scalar engine (`settle_all`), so a person's year is never split between the engines; a
+   claim the reader refuses, or a later claim with an id already taken (error rows before any
+   year), goes alone.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
 4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
@@ -112,10 +113,11 @@ class _Run:
         plan_of = self._plans(c)
         row_ok = c.ok & (plan_of >= 0)
         row_ok &= self._items_supported(plan_of, row_ok)
-        row_ok &= ~self._duplicate_ids()
+        repeats = self._repeats()
         in_period = self._in_period()
         refused = self._refused(~c.ok | ~in_period)
-        batch = self._whole_persons(person, row_ok & in_period, refused)
+        refused = repeats if refused is None else refused | repeats
+        batch = self._whole_persons(person, row_ok & in_period & ~repeats, refused)
         c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
         self._costs(plan_of, batch)
@@ -124,7 +126,7 @@ class _Run:
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
         clock("waves")
-        table = self._assemble(batch & ~handed, out, plan_of, clock, handed)
+        table = self._assemble(batch & ~handed, out, plan_of, clock, handed, repeats)
         self.timings = clock.times
         return table
 
@@ -178,15 +180,36 @@ class _Run:
                 refused[r] = True
         return refused
 
-    def _duplicate_ids(self) -> np.ndarray:
+    def _repeats(self) -> np.ndarray:
+        """Rows whose id an earlier claim already holds, as settle_all decides it: of the claims
+        sharing an id, in input order, the first that the reader takes keeps it, and each later
+        one it takes is a `duplicate-id` error row that never touches a year (those rows' results
+        are made here, `self._repeated`); one it refuses keeps no id. Only the rows whose id
+        string some other row shares are read, by the scalar reader; the rest of their persons'
+        claims stay in columns."""
+        n = self.claims.n
+        repeats = np.zeros(n, bool)
+        self._repeated: list = []
         ids = self.claims.id
         if ids is None or not pa.types.is_string(ids.type):
-            return np.zeros(self.claims.n, bool)
+            return repeats
         codes = encode(ids, repeats=False)
         if codes is None:
             codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
-        return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
+        shared = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] > 1))
+        seen: set = set()
+        for r, claim in zip(shared.tolist(), claims_from_table(self.table.take(pa.array(shared)))):
+            try:
+                facts = self.policy._read(claim)
+            except ClaimError:
+                continue
+            if facts.id in seen:
+                e = ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
+                self._repeated.append(Result(_error(claim, e), [], None).to_json(trace=False))
+                repeats[r] = True
+            seen.add(facts.id)
+        return repeats
 
     def _signatures(self, c: Claims) -> np.ndarray:
         """One integer per row for the facts the plan depends on (Facts.key of the common shape)."""
@@ -440,10 +463,13 @@ class _Run:
         return pa.Table.from_batches([results_batch(out, schema)], schema=schema)
 
     # -- output --
-    def _assemble(self, batch, out: "Out", plan_of, clock, handed) -> pa.Table:
+    def _assemble(self, batch, out: "Out", plan_of, clock, handed, repeats) -> pa.Table:
         schema = result_schema(self.funds, False)  # (the scalar engine's rows, as settle_table's)
-        scalar_rows = np.flatnonzero(~batch & ~handed)
+        scalar_rows = np.flatnonzero(~batch & ~handed & ~repeats)
         parts, positions = [], []
+        if repeats.any():  # (their rows made already: no engine settles them)
+            parts.append(pa.Table.from_batches([results_batch(self._repeated, schema)], schema=schema))
+            positions.append(np.flatnonzero(repeats))
         if len(scalar_rows):
             sub = self.table.take(pa.array(scalar_rows))
             # (a table of no columns loses its rows in a take: each is an empty claim)

@@ -418,3 +418,21 @@ def test_a_field_the_policy_reads_sends_its_rows_to_the_scalar_engine():
     batch = settle_batch(ziyang, table)
     assert batch.to_pylist() == ziyang.settle_table(table).to_pylist()
     assert fallback_count(batch) == 1
+
+
+def test_an_id_given_twice_takes_no_person_off_the_columnar_engine():
+    # settle_all: the first claim the reader takes keeps the id; a later one is a duplicate-id
+    # row that never reaches a year; one the reader refuses keeps no id.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = [_claim("a1", "p1", "2026-03-01", "employee", "level3", "10900.00", status="employed"),
+              _claim("a2", "p1", "2026-04-01", "employee", "level3", "3000.00", status="employed"),
+              _claim("a1", "p2", "2026-02-01", "employee", "level3", "3000.00", status="employed"),  # repeat
+              _claim("y", "p3", "2026-02-01", "employee", "level9", "3000.00", status="employed"),   # refused
+              _claim("y", "p4", "2026-02-01", "employee", "level3", "3000.00", status="employed")]   # keeps "y"
+    table = claims_table(claims)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert [r["error"]["code"] if r["error"] else None for r in batch.to_pylist()] == \
+        [None, None, "duplicate-id", "unknown-value", None]
+    assert fallback_count(batch) == 1  # the refused claim alone
+    assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)

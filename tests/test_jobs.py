@@ -47,11 +47,14 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     src = tmp_path / "claims.parquet"
     pq.write_table(claims_table(claims), src)
     outs = {}
+    fallback = set()
     for name, jobs, buckets in (("one", 1, 1), ("buckets", 1, 3)):
         outs[name] = tmp_path / f"{name}.parquet"
         done = run_columnar(policy, POLICY, None, str(src), parquet_sink(str(outs[name]), file_schema(policy)),
                             jobs=jobs, buckets=buckets)
         assert (done.rows, done.buckets) == (len(claims), buckets)
+        fallback.add(done.fallback)
+    assert len(fallback) == 1  # the run says the same of the scalar engine's share, however it was dealt
     outs["cli"] = tmp_path / "cli.parquet"
     assert main(["run", POLICY, str(src), "-o", str(outs["cli"]), "--no-trace", "--jobs", "2"]) == 1  # error rows
     one = outs["one"].read_bytes()
