@@ -117,6 +117,8 @@ def resolve(clauses, facts, item_class=None, bed_kind=None) -> dict[str, Pick]:
 
 
 def _winner(q: str, cands: list) -> tuple[Clause, Setting]:
+    if len(cands) == 1:  # (most quantities of most plans: one clause sets it)
+        return cands[0]
     top = max(c.tier for c, _ in cands)
     cs = [(c, s) for c, s in cands if c.tier == top]
     maximal = [(c, s) for c, s in cs
