@@ -72,6 +72,7 @@ from .policy import Result, _error
 __all__ = ["FALLBACK", "Plans", "Unsupported", "fallback_count", "settle_batch"]
 
 FALLBACK = b"medpolicy.fallback"   # the schema metadata key of fallback_count
+_LACKS_PARAMETER = -2   # a row's plan: its terms need a parameter the run did not give (engine.settle's error)
 _SNAPSHOT_ROOM = 16     # years the compiled kernel hands over that a call has room for (more: called again)
 
 
@@ -115,8 +116,11 @@ class _Run:
         row_ok &= self._items_supported(plan_of, row_ok)
         repeats = self._repeats()
         in_period = self._in_period()
-        refused = self._refused(~c.ok | ~in_period)
-        refused = repeats if refused is None else refused | repeats
+        # Rows that never reach a year: error rows the scalar engine words, each alone.
+        refused = repeats | (plan_of == _LACKS_PARAMETER)
+        unread = self._refused(~c.ok | ~in_period)
+        if unread is not None:
+            refused |= unread
         batch = self._whole_persons(person, row_ok & in_period & ~repeats, refused)
         c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
         clock("plans and routing")
@@ -273,6 +277,8 @@ class _Run:
             except ClaimError as e:  # the terms fail for this signature: each claim's error row
                 v = VPlan(None, names["class"], self.keys, error=e)
             else:
+                if plan.missing:  # settled on no parameter's stand-in: the engine's error row
+                    return _LACKS_PARAMETER, "a parameter the run did not give"  # (its items' rules name more)
                 v = VPlan(plan, names["class"], self.keys, facts)
             if v.digits() > MAX_DIGITS:
                 raise Unsupported("a share finer than 10^-6")
@@ -289,14 +295,19 @@ class _Run:
         return len(self.vplans) - 1, None
 
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
+        """Rows whose every item the plan takes: a class it vectorises, and no unit price where
+        the class's rule reads one."""
         c = self.claims
         ok = np.ones(c.n, bool)
         for j, v in enumerate(self.vplans):
-            if all(v.item_ok):
+            priced = c.item_priced is not None and any(v.item_reads_price)
+            if all(v.item_ok) and not priced:
                 continue
             parent = c.parent()
-            bad_class = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
-            ok[parent[bad_class & (plan_of[parent] == j)]] = False
+            bad = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
+            if priced:
+                bad |= np.asarray(v.item_reads_price)[np.maximum(c.item_class, 0)] & c.item_priced
+            ok[parent[bad & (plan_of[parent] == j)]] = False
         return ok
 
     # -- costs (independent of the year) --

@@ -355,7 +355,7 @@ class Claims:
         n = self.n
         self.offsets = np.zeros(n + 1, np.int64)
         self.item_class = self.item_fen = np.zeros(0, np.int64)
-        self._parent = None
+        self._parent = self.item_priced = None
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
         fields = {f.name for f in arr.type.value_type}
@@ -366,8 +366,15 @@ class Claims:
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
         good = is_given(items)
-        for name in fields - {"class", "amount"}:
+        for name in fields - {"class", "amount", "unit_price"}:
             good &= ~is_given(pc.struct_field(items, name))
+        self.item_priced = None  # items with a unit price: a plan whose class rule reads it is not taken
+        if "unit_price" in fields:
+            price = pc.struct_field(items, "unit_price")
+            priced = is_given(price)
+            if priced.any():
+                good &= ~priced | _amounts(price)[1]  # (a plain amount; any other is the reader's to judge)
+                self.item_priced = priced
         classes = [c for c in self.names["class"]]
         self.item_class, known = _codes(pc.struct_field(items, "class"), classes, len(items))
         good &= known
@@ -391,7 +398,7 @@ class Claims:
 
     def forget_items(self) -> None:
         """Drop the items' columns once the costs are summed (memory for the waves)."""
-        self.offsets = self.item_class = self.item_fen = self._parent = None
+        self.offsets = self.item_class = self.item_fen = self._parent = self.item_priced = None
 
 
 def bitmap_of(mask: np.ndarray) -> pa.Buffer:

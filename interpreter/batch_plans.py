@@ -122,6 +122,7 @@ class VPlan:
         self.allowance_zero = False
         if error is not None:
             self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
+            self.item_reads_price = [False] * len(classes)
             return
         self.funds, self.payer = plan.funds, plan.payer
         if plan.allowance is not None:
@@ -130,7 +131,7 @@ class VPlan:
             a = plan.allowance
             days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
             self.allowance_zero = days <= 0
-        self.item_prepay, self.item_ok = self._items(plan, classes)
+        self.item_prepay, self.item_ok, self.item_reads_price = self._items(plan, classes)
         self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
         self.not_covered = plan.not_covered is not None
         if self.not_covered:
@@ -170,10 +171,12 @@ class VPlan:
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
     def _items(self, plan, classes: list):
-        """Per item class: its flat pre-payment share (None: none), and whether it is vectorised."""
-        prepay, ok = [None] * len(classes), [True] * len(classes)
+        """Per item class: its flat pre-payment share (None: none), whether it is vectorised, and
+        whether its rule reads an item's unit price (a price ceiling, or pre-payment tiers by
+        price: engine._over_ceiling, engine._prepay_share), so that an item with one is not."""
+        prepay, ok, reads_price = [None] * len(classes), [True] * len(classes), [False] * len(classes)
         if plan.item_rule is None:
-            return prepay, ok
+            return prepay, ok, reads_price
         for i, cls in enumerate(classes):
             if cls in ("excluded", "bed"):
                 continue
@@ -182,6 +185,7 @@ class VPlan:
             except ClaimError:
                 ok[i] = False
                 continue
+            reads_price[i] = rule.ceiling is not None or (rule.prepay is not None and rule.prepay_tiered)
             if rule.rate is not None or (rule.ceiling is not None and rule.ceiling.daily):
                 ok[i] = False  # a class rate or a daily ceiling
             elif rule.prepay is not None:
@@ -192,7 +196,7 @@ class VPlan:
                                   Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
                 except Unsupported:
                     ok[i] = False
-        return prepay, ok
+        return prepay, ok, reads_price
 
     def _deductible(self, d) -> None:
         rule = d.rule
@@ -336,7 +340,7 @@ def _with_amounts(v: "VPlan", amount, free=None) -> "VPlan":
         return r
 
     w = copy.copy(v)
-    w.item_prepay = w.item_ok = w.first_share = w.allowance_zero = None
+    w.item_prepay = w.item_ok = w.item_reads_price = w.first_share = w.allowance_zero = None
     if v.rate is None:  # an error row or not covered: nothing the waves read
         return w
     w.benefit_name = w.level_name = None

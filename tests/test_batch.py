@@ -436,3 +436,34 @@ def test_an_id_given_twice_takes_no_person_off_the_columnar_engine():
         [None, None, "duplicate-id", "unknown-value", None]
     assert fallback_count(batch) == 1  # the refused claim alone
     assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
+
+
+def test_a_unit_price_keeps_its_claim_in_columns_unless_the_class_rule_reads_it():
+    # Ziyang: class B pre-pays a flat 10%; partial items pre-pay by the tier of their unit price
+    # (第十二条（一）2), so only that claim's price is read, by the scalar engine.
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    flat = _claim("a1", "p1", "2026-03-01", "employee", "level2", "0", status="employed")
+    flat["items"] = [{"class": "B", "amount": "1000.00", "unit_price": "50.00"}]
+    tiered = _claim("b1", "p2", "2026-03-01", "employee", "level2", "0", status="employed")
+    tiered["items"] = [{"class": "partial", "amount": "1000.00", "unit_price": "200.00"}]
+    table = claims_table([flat, tiered])
+    params = policy_params(ziyang)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    assert fallback_count(batch) == 1
+    # 1,000 x 10% either way: B's flat share; the partial item's tier of a 200-yuan unit price
+    # (to 300: 10%), where its amount (1,000: the 20% tier) would have given 200.
+    assert [f"{p:.2f}" for p in batch.column("prepay").to_pylist()] == ["100.00", "100.00"]
+
+
+def test_a_claim_whose_terms_need_a_parameter_the_run_did_not_give_is_an_error_row_in_both_engines():
+    # Ziyang's employee stays need avg_wage (the major fund's cap). Without it the plan is built
+    # on a stand-in value that must never be paid: the columnar engine paid it (basic 6.00, major
+    # 625.45 on this stay) where the scalar engine gives the missing-parameter row.
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    stay = _claim("a1", "p1", "2026-03-01", "employee", "level2", "1000.00", status="employed")
+    table = claims_table([stay, dict(stay, id="a2", date="2026-04-01")])
+    batch = settle_batch(ziyang, table)
+    assert batch.to_pylist() == ziyang.settle_table(table).to_pylist()
+    assert [r["error"]["code"] for r in batch.to_pylist()] == ["missing-parameter"] * 2
+    assert "avg_wage" in batch.column("error").to_pylist()[0]["message"]
