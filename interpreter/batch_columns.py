@@ -326,6 +326,8 @@ class Claims:
             return absent | ((values >= field.low) & (values <= field.high))
         if field.type == "bool" and pa.types.is_boolean(arr.type):
             return np.ones(len(arr), bool)
+        if pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):
+            arr = arr.cast(pa.string())  # (a categorical column: its words as text)
         if field.type == "choice" and pa.types.is_string(arr.type):
             return absent | np.asarray(pc.is_in(arr, pa.array(field.values)).fill_null(False), dtype=bool)
         return absent

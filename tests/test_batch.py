@@ -405,6 +405,12 @@ def test_a_field_the_policy_never_reads_keeps_its_rows_in_columns():
     batch = settle_batch(suihua, table)
     assert batch.to_pylist() == suihua.settle_table(table).to_pylist()
     assert fallback_count(batch) == 2  # b1 (its error row) and c1
+    # The grade as a categorical (dictionary) column, as pandas gives one: the same.
+    facility = table.column("facility").combine_chunks()
+    grades = pa.StructArray.from_arrays([facility.field("level"), facility.field("grade").dictionary_encode()],
+                                        names=["level", "grade"])
+    as_words = settle_batch(suihua, table.set_column(table.schema.get_field_index("facility"), "facility", grades))
+    assert as_words.to_pylist() == batch.to_pylist() and fallback_count(as_words) == 2
     assert batch.column("error").to_pylist()[2]["code"] == "bad-value"
     assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
 
