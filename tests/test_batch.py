@@ -8,7 +8,7 @@ import pytest
 
 import medpolicy
 from medpolicy.arrow import claims_table
-from medpolicy.batch import _Run, fallback_count, settle_batch
+from medpolicy.batch import fallback_count, settle_batch
 
 from city_years import CITIES, generated_year, policy_params
 

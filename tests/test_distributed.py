@@ -1,6 +1,5 @@
 """A real local Dask cluster (2 worker processes) settles a dataset exactly as one run does."""
 
-import json
 import random
 
 import pyarrow as pa

@@ -277,10 +277,7 @@ def test_a_run_in_one_piece_shows_settling_then_writing(tmp_path):
 
 
 def test_the_columnar_run_shows_its_stages_on_a_terminal_and_nothing_elsewhere(tmp_path):
-    import fcntl
-    import pty
-    import struct
-    import termios
+    from terminal import on_a_terminal
 
     policy = medpolicy.load(POLICY)
     claims = generated_year(policy, 300, seed=5)
@@ -291,22 +288,9 @@ def test_the_columnar_run_shows_its_stages_on_a_terminal_and_nothing_elsewhere(t
     quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
     summary = f"med: {len(claims)} claims settled by the columnar engine,"
     assert quiet.stderr.startswith(summary) and "%|" not in quiet.stderr
-    main_fd, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen(command, stderr=follower)
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main_fd, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main_fd)
-    assert proc.wait(timeout=120) in (0, 1)
-    lines = [line.strip() for line in shown.decode("utf-8", "replace").replace("\r", "\n").splitlines() if line.strip()]
+    status, text = on_a_terminal(command)
+    assert status in (0, 1)
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
     total = f"{len(claims)}/{len(claims)}"
     assert any(line.startswith("settling:") for line in lines)
     final = [line for line in lines if line.startswith("writing: 100%")][-1]

@@ -5,16 +5,12 @@ cannot be written refused before any claim; a progress bar only on a terminal.""
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
-import pty
 import random
-import struct
 import subprocess
 import sys
-import termios
 
 import pytest
 
@@ -23,6 +19,7 @@ from medpolicy import inputs, runner
 from medpolicy.inputs import ClaimFile, InputProblem, read_claims
 from medpolicy.output import writer_for
 from med_strategies import ROOT
+from terminal import on_a_terminal
 
 POLICY = str(ROOT / "policies" / "suihua.med")
 SUIHUA = medpolicy.load(POLICY)
@@ -204,24 +201,10 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
 def test_a_progress_bar_on_a_terminal(tmp_path):
     claims = tmp_path / "c.jsonl"
     claims.write_bytes(b"\n".join(_lines(_claims(3000, 600, seed=1))))
-    main, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
     with open(tmp_path / "out.jsonl", "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "medpolicy.cli", "run", POLICY, str(claims), "--no-trace"],
-                                stdout=out, stderr=follower)
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
-    assert proc.wait(timeout=60) == 0
-    text = shown.decode("utf-8", "replace")
+        status, text = on_a_terminal([sys.executable, "-m", "medpolicy.cli", "run", POLICY, str(claims), "--no-trace"],
+                                     stdout=out, timeout=60)
+    assert status == 0
     final = text.replace("\r", "\n").strip().splitlines()[-1]
     # tqdm: "settling: 100%|██████████| 3.00k/3.00k [00:01<00:00, 2.10k claims/s]"
     assert final.startswith("settling: 100%") and "3.00k/3.00k" in final and "claims/s]" in final, text
