@@ -126,7 +126,8 @@ class _Run:
         clock("plans and routing")
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
-        batch = self._whole_persons(person, batch & (self._person_total(person, batch) < MAX_PERSON_FEN), refused)
+        batch &= self._person_total(person, batch) < MAX_PERSON_FEN
+        batch = self._whole_persons(person, batch & self._within_own_caps(person, plan_of, batch), refused)
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
         clock("waves")
@@ -347,6 +348,40 @@ class _Run:
         sums = np.zeros(max(person.max(initial=-1) + 1, 1), np.int64)
         np.add.at(sums, person[batch], self.total[batch])
         return sums[np.maximum(person, 0)]
+
+    def _within_own_caps(self, person, plan_of, batch) -> np.ndarray:
+        """Rows but those of persons for whom a burden that leaves out the cost above a benefit's
+        own cap (绍兴 第三十五条 末款) might leave some out. settle.cost_above_cap finds none while the
+        year's rated costs of such claims, at their rates, stay within the cap (the cap covers
+        them all: covered_by_cap); they are at most the claims' eligible cost times the highest
+        share. So a person whose such claims come to E fen of eligible cost, at most share s and
+        caps of at least C, is the columnar engine's where E * s <= C (all years together:
+        never less than any one year's), and the scalar engine's otherwise."""
+        capped = [j for j, v in enumerate(self.vplans) if v.own_cap is not None]
+        ok = np.ones(len(plan_of), bool)
+        if not capped:
+            return ok
+        # A cap of MAX_PERSON_FEN or more is never passed (a person's cost is below it): so capped,
+        # every product below is exact in int64 (a share is at most the run's scale, 10^6).
+        cap_of = np.full(len(self.vplans) + 1, MAX_PERSON_FEN, np.int64)  # (the last: no plan)
+        share_of = np.zeros(len(self.vplans) + 1, np.int64)
+        flags = np.zeros(len(self.vplans) + 1, bool)
+        for j in capped:
+            v = self.vplans[j]
+            cap_of[j], share_of[j] = min(v.own_cap, MAX_PERSON_FEN), max(s for _, s in v.rate.scaled_bands)
+            flags[j] = True
+        flagged = batch & flags[np.where(plan_of >= 0, plan_of, -1)]
+        persons = max(int(person.max(initial=-1)) + 1, 1)
+        cost, share = np.zeros(persons, np.int64), np.zeros(persons, np.int64)
+        cap = np.full(persons, MAX_PERSON_FEN, np.int64)
+        who, plans = person[flagged], plan_of[flagged]
+        np.add.at(cost, who, self.eligible[flagged])
+        np.maximum.at(share, who, share_of[plans])
+        np.minimum.at(cap, who, cap_of[plans])
+        over = np.flatnonzero(cost * share > cap * self.scale)
+        if len(over):
+            ok[np.isin(person, over)] = False
+        return ok
 
     # -- waves --
     def _waves(self, person, plan_of, batch):

@@ -79,9 +79,13 @@ class _Layer:
         self.keys = [keys.pool(k) for k in layer.pools.keys(0)]
         self.counts_prepay, self.includes_first_share = layer.counts_prepay, layer.includes_first_share
         self.above_deductible, self.above_any_cap = layer.above_deductible, layer.above_any_cap
+        self.own_cap = None
         if self.base == "burden":
             if layer.excludes_above_cap and plan.own_caps:
-                raise Unsupported("a burden that leaves out the cost above a benefit's own cap")
+                # The cost above the benefit's own cap is no burden (绍兴 第三十五条 末款): the waves
+                # take the burden whole, which is right while none is above it (batch checks that
+                # per person: `_within_own_caps`).
+                self.own_cap = min(_fen_of(c.amount, "a cap") for c in plan.own_caps)
             # (amount in fen, the burdens it is measured on, whether this claim's burden counts)
             self.thresholds = [(_fen_of(th.amount, "a threshold"), None if th.benefits is None else frozenset(th.benefits),
                                 th.benefits is None or plan.benefit in th.benefits) for th in layer.thresholds]
@@ -118,6 +122,7 @@ class VPlan:
         self.error = error.as_dict() if error is not None else None  # every claim of the plan is this error row
         self.rate = None
         self.layers: list = []
+        self.own_cap = None  # fen: a layer's burden leaves out the cost above this benefit's own cap
         self.not_covered = False
         self.allowance_zero = False
         if error is not None:
@@ -168,6 +173,8 @@ class VPlan:
                 self.error, self.rate = e.as_dict(), None
                 return
             self.layers = [_Layer(layer, plan, keys) for layer in layers]
+            own = [layer.own_cap for layer in self.layers if layer.own_cap is not None]
+            self.own_cap = min(own) if own else None
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
     def _items(self, plan, classes: list):

@@ -1,6 +1,7 @@
 """The columnar engine (medpolicy.batch) against the scalar engine: every field of every row equal."""
 
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -475,3 +476,23 @@ def test_a_claim_whose_terms_need_a_parameter_the_run_did_not_give_is_an_error_r
     assert batch.to_pylist() == ziyang.settle_table(table).to_pylist()
     assert [r["error"]["code"] for r in batch.to_pylist()] == ["missing-parameter"] * 2
     assert "avg_wage" in batch.column("error").to_pylist()[0]["message"]
+
+
+def test_a_burden_that_leaves_out_the_cost_above_the_outpatient_cap_is_vectorised_while_none_is_above():
+    # Shaoxing 第三十五条 末款: the cost above the outpatient cap is no burden. While a person's
+    # outpatient costs at the highest rate stay within the cap, none is above it and the columnar
+    # engine takes the person; past it, the scalar engine does (batch._within_own_caps).
+    shaoxing = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+    visit = {"scheme": "employee", "status": "employed", "benefit": "outpatient", "facility": {"level": "level1"}}
+    claims = [dict(visit, id="a1", person="p1", date="2026-03-01", items=[{"class": "A", "amount": "2000.00"}]),
+              dict(visit, id="b1", person="p2", date="2026-03-01", items=[{"class": "A", "amount": "9000.00"}]),
+              dict(visit, id="b2", person="p2", date="2026-05-01", items=[{"class": "A", "amount": "9000.00"}])]
+    table = claims_table(claims)
+    params = policy_params(shaoxing)
+    batch = settle_batch(shaoxing, table, params=params)
+    assert batch.to_pylist() == shaoxing.settle_table(table, params=params).to_pylist()
+    # p1: 2,000 x 65% = 1,300 <= the 6,000 cap: columns. p2: 18,000 x 65% = 11,700 > 6,000: scalar.
+    assert fallback_count(batch) == 2
+    # 第二十四条（一）（二）: deductible 400 yearly, 65%, cap 6,000 a year.
+    assert [r["paid"]["basic"] for r in batch.to_pylist()] == \
+        [Decimal("1040.00"), Decimal("5590.00"), Decimal("410.00")]  # (2,000-400)x65%; (9,000-400)x65%; 6,000-5,590
