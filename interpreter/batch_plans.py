@@ -271,8 +271,8 @@ def selected_groups(compiled) -> frozenset:
 
 
 def unread_fields(compiled) -> frozenset:
-    """The claim fields (top-level names, and `facility.grade`) that cannot change a settlement
-    under this policy: a whole number, a yes/no or a choice whose every vocabulary word (`feeds`:
+    """The claim fields (top-level names; the facility's as `facility.grade`) that cannot change a
+    settlement under this policy: a whole number, a yes/no or a choice whose every vocabulary word (`feeds`:
     "measure age", "flag contracted", the dimension "grade") no part of the compiled schemes
     names, anywhere (a constraint, a cap per measure, a layer). Such a field is only checked by
     the claim reader; the columnar engine checks it in vector form (batch_columns) and keeps the
