@@ -67,7 +67,7 @@ from .batch_steps import (
 )
 from .errors import ClaimError
 from .money import Exact
-from .policy import Result, _error
+from .policy import Result, _error, repeated_ids
 
 __all__ = ["FALLBACK", "Plans", "Unsupported", "fallback_count", "settle_batch"]
 
@@ -203,17 +203,10 @@ class _Run:
             codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
         shared = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] > 1))
-        seen: set = set()
-        for r, claim in zip(shared.tolist(), claims_from_table(self.table.take(pa.array(shared)))):
-            try:
-                facts = self.policy._read(claim)
-            except ClaimError:
-                continue
-            if facts.id in seen:
-                e = ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
-                self._repeated.append(Result(_error(claim, e), [], None).to_json(trace=False))
-                repeats[r] = True
-            seen.add(facts.id)
+        found = repeated_ids(self.policy, zip(shared.tolist(), claims_from_table(self.table.take(pa.array(shared)))))
+        for r, row in found:
+            repeats[r] = True
+            self._repeated.append(row)
         return repeats
 
     def _signatures(self, c: Claims) -> np.ndarray:

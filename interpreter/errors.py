@@ -96,5 +96,11 @@ class ClaimError(Exception):
         return {"code": self.code, "message": self.message, "field": self.field}
 
 
+def duplicate_id(cid: str) -> ClaimError:
+    """The error of a claim whose id an earlier claim of the run already holds (settle_all's,
+    the columnar engine's and `med run`'s)."""
+    return ClaimError("duplicate-id", f"claim id {cid!r} appears more than once in this run", "id")
+
+
 class ParameterError(MedError):
     """A parameter the policy declares was not supplied, or is not a number."""

@@ -242,8 +242,7 @@ def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa
     """`duplicate-id` result rows (with `row`) for the claims `settle_all` would refuse as
     repeats: of the candidates sharing an id, every one after the first that reads well."""
     from .arrow import claims_from_table, results_batch
-    from .errors import ClaimError
-    from .policy import Result, _error
+    from .policy import repeated_ids
 
     if not len(candidates):
         return schema.empty_table()
@@ -253,20 +252,10 @@ def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa
         if hi > lo:
             picked.append(batch.take(pa.array(candidates[lo:hi] - start)))
         start += batch.num_rows
-    claims = list(claims_from_table(pa.Table.from_batches(picked)))
-    seen, rows, out = set(), [], []
-    for row, claim in zip(candidates.tolist(), claims):
-        try:
-            facts = policy._read(claim)
-        except ClaimError:
-            continue
-        if facts.id in seen:
-            e = ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
-            out.append(Result(_error(claim, e), [], None).to_json(trace=False))
-            rows.append(row)
-        seen.add(facts.id)
-    table = pa.Table.from_batches([results_batch(out, schema.remove(schema.get_field_index(ROW)))])
-    return table.append_column(ROW, pa.array(rows, pa.int64()))
+    found = repeated_ids(policy, zip(candidates.tolist(), claims_from_table(pa.Table.from_batches(picked))))
+    results = results_batch([out for _, out in found], schema.remove(schema.get_field_index(ROW)))
+    table = pa.Table.from_batches([results])
+    return table.append_column(ROW, pa.array([row for row, _ in found], pa.int64()))
 
 
 # ---- 2. settle -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from . import ast
 from . import files, policy_cache
 from .clauses import Amt, BandSpec
 from .compiler import Compiled, compile_modules
-from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError
+from .errors import ClaimError, Diagnostic, MedCompileError, MedError, MedLoadError, ParameterError, duplicate_id
 from .money import CENT, CONVERTING, ZERO, q, to_fen
 from .result_fields import RESULT_FIELDS
 from .accounts import next_year
@@ -401,7 +401,7 @@ class Policy:
             try:
                 facts = self._read(claim)
                 if facts.id in seen:
-                    raise ClaimError("duplicate-id", f"claim id {facts.id!r} appears more than once in this run", "id")
+                    raise duplicate_id(facts.id)
                 seen.add(facts.id)
                 read.append((facts.person, facts.ordinal, i, facts))
             except ClaimError as e:
@@ -558,6 +558,24 @@ def _check_defaults(compiled: Compiled, shares: frozenset) -> None:
 
 def _d(ordinal: Optional[int]) -> str:
     return dt.date.fromordinal(ordinal).isoformat() if ordinal else "…"
+
+
+def repeated_ids(policy: Policy, claims: Iterable[tuple[int, Any]]) -> list[tuple[int, dict]]:
+    """Of (position, claim) pairs in input order, the claims settle_all refuses as repeats, with
+    their error rows: of the claims sharing an id, the first the reader takes keeps it, each later
+    one it takes is a `duplicate-id` row; one it refuses keeps no id. (The columnar engine and its
+    buckets give it only the claims whose id some other claim shares.)"""
+    seen: set = set()
+    out = []
+    for position, claim in claims:
+        try:
+            facts = policy._read(claim)
+        except ClaimError:
+            continue
+        if facts.id in seen:
+            out.append((position, Result(_error(claim, duplicate_id(facts.id)), [], None).to_json(trace=False)))
+        seen.add(facts.id)
+    return out
 
 
 def _error(claim: Any, e: ClaimError) -> dict:

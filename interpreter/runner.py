@@ -40,6 +40,7 @@ import tempfile
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .claims import person_as_read
+from .errors import duplicate_id
 from .inputs import ClaimFile, InputProblem, parse_json
 
 CHUNK = 1 << 17           # claims sorted in memory at a time
@@ -137,9 +138,7 @@ def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, s
 
 
 def _repeated_row(cid: str) -> dict:
-    # (code, message, field: the order of every other error row, settle_all's and the columnar engine's)
-    return {"id": cid, "error": {"code": "duplicate-id",
-                                 "message": f"claim id {cid!r} appears more than once in this run", "field": "id"}}
+    return {"id": cid, "error": duplicate_id(cid).as_dict()}
 
 
 class _ErrorRows:

@@ -58,4 +58,7 @@ def _take_list(arr: pa.ListArray, rows: np.ndarray) -> pa.Array:
 
 
 def _whole(column) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """A column as one array: a chunked column of one chunk is that chunk (combine_chunks would copy it)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
