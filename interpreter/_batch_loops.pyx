@@ -401,13 +401,15 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
 
 def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] costs, const int64_t[::1] desc,
                 const int64_t[::1] starts, int64_t scale, int64_t exact_room, const int64_t[::1] widths,
-                int64_t[:, ::1] out, int64_t[:, ::1] snaps):
+                const int64_t[::1] days, const int64_t[::1] daily, int64_t[:, ::1] out, int64_t[:, ::1] snaps):
     """batch_steps.Step.run for every row, a person-year at a time: the rows sorted by person and
     scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
     << bits | plan: a new person-year where the key's high bits change, row t's plan the low
     bits (its description at desc[starts[plan]]; shifts, not divisions, which cost as much as
     the rest of a claim). costs[t] = (total, eligible, pre-payments, first
-    share); out[:, t] = (deductible, patient, each fund's payment) written here. The caller
+    share); days[t] its date (a day ordinal); `daily` the pools that are a day's (emptied where
+    a person-year's claims move to another day); out[:, t] = (deductible, patient, each fund's
+    payment) written here. The caller
     gathers and scatters them in this order (numpy's gathers overlap their memory reads; this
     loop's would wait on each). A person-year's accumulators (settle.Year: stays per
     benefit, deductibles, yearly deductible levels, eligible cost per benefit, stays per
@@ -418,7 +420,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     which is not committed; 2 a later claim of such a year), each row's person-year, and how many
     years went to the scalar engine: the first len(snaps) of them leave their accumulators as they
     were before that claim in snaps[i] (the columns side by side as `acc` holds them, then the
-    year's number); for more, the caller calls again with room for them. A cap point's fraction
+    claim's day, whose the daily pools are, then the year's number); for more, the caller calls again with room for them. A cap point's fraction
     is kept as integers while its products stay within `exact_room`; past it (where the steps use
     Python's Fraction) the year goes to the scalar engine."""
     cdef int64_t n = keys.shape[0]
@@ -478,6 +480,10 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             acc[:] = 0
             for i in range(npool):
                 frac_den[i] = 1
+        elif daily.shape[0] and days[t] != days[t - 1]:  # another day: the day's pools start empty
+            for i in range(daily.shape[0]):
+                k = daily[i]
+                pools[k], rounded[k], frac_num[k], frac_den[k] = 0, 0, 0, 1
         pyear[t] = y
         if dead:
             state[t] = 2
@@ -678,7 +684,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             if lost_years < snaps.shape[0]:
                 for j in range(acc.shape[0]):
                     snaps[lost_years, j] = acc[j]
-                snaps[lost_years, acc.shape[0]] = y
+                snaps[lost_years, acc.shape[0]] = days[t]
+                snaps[lost_years, acc.shape[0] + 1] = y
             lost_years += 1
             continue
 

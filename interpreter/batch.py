@@ -7,8 +7,8 @@ fen is half-up by integer arithmetic; nothing is ever a float.
 
 How a run goes (this module drives it; each stage's own module in brackets):
 1. *columns* (batch_columns.py): the claim fields are read with pyarrow; a row of the common
-   shape (scheme, status, benefit, facility.level, place, groups, items of class and amount) is
-   validated in vector form.
+   shape (scheme, status, benefit, facility level, type and grade, place, groups, items of class
+   and amount) is validated in vector form.
 2. *routing* (batch_plans.py): each row's signature gets its plan (`Engine.plan` on one
    representative claim per signature, in vector form); a plan with a feature not vectorised, a
    row of any other shape, or a person whose year could overflow int64 sends the whole person to
@@ -42,9 +42,10 @@ import pyarrow.compute as pc
 
 from . import batch_steps
 from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
-from .batch_columns import EPOCH, Claims, arrow_bools
+from .batch_columns import EPOCH, GRADES, Claims, arrow_bools
 from .batch_kernels import encode, kernels
 from .batch_plans import (
+    DAY,
     MAX_DIGITS,
     MAX_PERSON_FEN,
     Plans,
@@ -122,7 +123,7 @@ class _Run:
         if unread is not None:
             refused |= unread
         batch = self._whole_persons(person, row_ok & in_period & ~repeats, refused)
-        c.level = c.status = c.place = c.groups = None  # (read by the plans only: memory for the waves)
+        c.level = c.type = c.grade = c.status = c.place = c.groups = c.measures = None  # (the plans' only)
         clock("plans and routing")
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
@@ -215,9 +216,16 @@ class _Run:
         bucket = np.searchsorted(breaks, c.ordinal, side="right")
         key = np.zeros(c.n, np.int64)
         for codes, size in ((c.scheme, len(c.names["scheme"])), (c.benefit, len(c.names["benefit"])),
-                            (c.level, len(c.names["level"])), (c.status + 1, len(c.names["status"]) + 1),
+                            (c.level, len(c.names["level"])), (c.type, len(c.names["type"])),
+                            (c.grade + 1, len(GRADES) + 1), (c.status + 1, len(c.names["status"]) + 1),
                             (c.place, len(c.names["place"])), (bucket, len(breaks) + 1)):
             key = key * (size + 1) + np.maximum(codes, 0)
+        for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
+            bounds = np.asarray(self.policy.compiled.measure_breaks[measure], dtype=np.int64)
+            if (int(key.max(initial=0)) + 1) * (len(bounds) + 2) >= 1 << 62:  # (no room left in the key)
+                c.ok &= ~given
+                continue
+            key = key * (len(bounds) + 2) + np.where(given, np.searchsorted(bounds, values, side="right") + 1, 0)
         self._radix = key.max(initial=0)
         return key
 
@@ -260,10 +268,16 @@ class _Run:
         names = c.names
         claim = {"id": "-", "person": "-", "date": _iso(int(c.ordinal[r])),
                  "scheme": names["scheme"][c.scheme[r]], "benefit": names["benefit"][c.benefit[r]],
-                 "facility": {"level": names["level"][c.level[r]]}, "place": names["place"][c.place[r]],
+                 "facility": {"level": names["level"][c.level[r]], "type": names["type"][c.type[r]]},
+                 "place": names["place"][c.place[r]],
                  "groups": [g for i, g in enumerate(names["group"]) if c.groups[r] >> i & 1], "items": []}
         if c.status[r] >= 0:
             claim["status"] = names["status"][c.status[r]]
+        if c.grade[r] >= 0:
+            claim["facility"]["grade"] = GRADES[c.grade[r]]
+        for name, (_, values, given) in c.measures.items():
+            if given[r]:
+                claim[name] = int(values[r])
         try:
             facts = self.policy._read(claim)
             try:
@@ -273,6 +287,9 @@ class _Run:
             else:
                 if plan.missing:  # settled on no parameter's stand-in: the engine's error row
                     return _LACKS_PARAMETER, "a parameter the run did not give"  # (its items' rules name more)
+                if plan.allowance is not None and {m for _, m in plan.allowance.per_extra} \
+                        & {m for m, _, _ in c.measures.values()}:  # (days by the value, not its interval)
+                    raise Unsupported("an allowance per measure")
                 v = VPlan(plan, names["class"], self.keys, facts)
             if v.digits() > MAX_DIGITS:
                 raise Unsupported("a share finer than 10^-6")
@@ -439,12 +456,14 @@ class _Run:
         costs = costs.take(rows, axis=0)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1)], np.int64)
+        days, daily = c.ordinal.take(rows), np.asarray(k.daily(), np.int64)
         room = _SNAPSHOT_ROOM
         while True:
             settled = np.zeros((2 + len(self.funds), len(rows)), np.int64)
-            snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + 1), np.int64)
+            snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + 2), np.int64)
             state, pyear, lost = self.loops.settle_rows(keys, bits, costs, desc, starts, self.scale,
-                                                        batch_steps.EXACT_LIMIT // 4, widths, settled, snaps)
+                                                        batch_steps.EXACT_LIMIT // 4, widths, days, daily,
+                                                        settled, snaps)
             if lost <= room:
                 break
             room = lost  # (rare: years handed over at a cap point) once more, with room for every one
@@ -465,7 +484,7 @@ class _Run:
         from .settle import Year
         k, digits = self.keys, len(str(self.scale)) - 1
         for a, y in zip(years.tolist() if rows is None else rows, years.tolist()):
-            yr = Year()
+            yr, day = Year(), int(acc.day[a])  # (the daily pools are this day's)
             for (b, lv), j in k.stays.items():
                 yr.stays[(b, lv)] = int(acc.level_stays[a, j])
             for b, j in k.benefits.items():
@@ -475,6 +494,8 @@ class _Run:
                     yr.deductible_levels[b] = Decimal(int(acc.levels[a, j])).scaleb(-2)
                 yr.eligible[b] = Decimal(int(acc.eligible[a, j])).scaleb(-2)
             for key, j in k.pools.items():
+                if key[2] == DAY:
+                    key = (key[0], key[1], day)
                 yr.pools[key] = Decimal(int(acc.pools[a, j])).scaleb(-2 - digits)
                 if (a, j) in acc.fractions:
                     yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(a, j)] / (100 * self.scale))

@@ -1,8 +1,9 @@
 """The columnar engine's first stage: a claims table's columns read into numpy (batch.py, step 1).
 
-Each field of the common shape (scheme, status, benefit, facility.level, place, groups, items of
-class and amount) becomes integer codes into the policy's vocabulary, dates day ordinals, amounts
-int64 fen, and `Claims.ok` says which rows have the shape; every other row is the scalar engine's.
+Each field of the common shape (scheme, status, benefit, the facility's level, type and grade,
+place, groups, items of class and amount) becomes integer codes into the policy's vocabulary, dates
+day ordinals, amounts int64 fen, whole numbers the clauses compare (an age) their values, and
+`Claims.ok` says which rows have the shape; every other row is the scalar engine's.
 A field outside the shape that the policy never reads (`batch_plans.unread_fields`) is checked
 in vector form and keeps the row.
 Strings are read from Arrow's buffers (dictionary pages as Parquet gives them: each word once), and
@@ -25,8 +26,16 @@ from .claims import person_as_read
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
 _COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
 _FIELDS = {**{f.name: f for f in CLAIM_FIELDS}, **{f"facility.{f.name}": f for f in FACILITY_FIELDS}}
+GRADES = _FIELDS["facility.grade"].values  # (A, B: the claim's words; the vocabulary's grade-A, grade-B)
 _AMOUNT = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _measure_of(field) -> Optional[str]:
+    """The measure a top-level whole-number field feeds (age -> "age"), or None."""
+    if field is None or field.type != "whole":
+        return None
+    return next((word[len("measure "):] for word in field.feeds if word.startswith("measure ")), None)
 
 
 def _column(table: pa.Table, name: str):
@@ -224,9 +233,14 @@ class Claims:
                                                               "class", "type")}
         ok = np.ones(n, bool)
         self._policy, self._unread = policy, None
-        others = [name for name in table.column_names if name not in _COMMON]
-        for name in others:  # any other field, where given, is the scalar engine's, but one that
-            ok &= self._unread_field(_column(table, name), name)  # cannot change the settlement
+        self.measures: dict = {}  # field -> (measure, values, given): whole numbers the clauses compare
+        compared = policy.compiled.measure_breaks
+        for name in (name for name in table.column_names if name not in _COMMON):
+            measure = _measure_of(_FIELDS.get(name))
+            if measure in compared:  # (an age: a plan's signature takes its interval between the bounds)
+                ok &= self._measure(_column(table, name), _FIELDS[name], measure)
+            else:  # any other field, where given, is the scalar engine's, but one that cannot
+                ok &= self._unread_field(_column(table, name), name)  # change the settlement
         self.id = _plain_strings(_column(table, "id"))
         self.person = normal_persons(_plain_strings(_column(table, "person")))
         for arr in (self.id, self.person):
@@ -291,22 +305,49 @@ class Claims:
         return np.where(employee, self.status >= 0, resident_ok)
 
     def _facility(self, arr) -> np.ndarray:
+        """The facility's level, type (医疗机构类型: a clinic's daily cap) and grade (甲等/乙等) as
+        codes; the type where not given is the reader's default, a hospital; no grade is -1."""
         n = self.n
         self.level = np.full(n, -1, np.int64)
+        self.type = np.full(n, -1, np.int8)
+        self.grade = np.full(n, -1, np.int8)
         if arr is None or not pa.types.is_struct(arr.type):
             return np.zeros(n, bool)
         ok = is_given(arr)
         fields = {f.name for f in arr.type}
-        for name in fields - {"level", "type"}:
+        for name in fields - {"level", "type", "grade"}:
             ok &= self._unread_field(pc.struct_field(arr, name), f"facility.{name}")
-        if "type" in fields:  # the default type only
+        hospital = self.names["type"].index("hospital") if "hospital" in self.names["type"] else -1
+        self.type[:] = hospital
+        ok &= hospital >= 0
+        if "type" in fields:
             kind = pc.struct_field(arr, "type")
-            ok &= ~is_given(kind) | _codes(kind, ["hospital"], n)[1]
-        ok &= "hospital" in self.names["type"]
+            given = is_given(kind)
+            codes, good = _codes(kind, self.names["type"], n)
+            self.type = np.where(given, codes, self.type)
+            ok &= ~given | good
+        if "grade" in fields:
+            grade = pc.struct_field(arr, "grade")
+            given = is_given(grade)
+            self.grade, good = _codes(grade, list(GRADES), n)
+            ok &= ~given | good
         if "level" not in fields:
             return np.zeros(n, bool)
         self.level, good = _codes(pc.struct_field(arr, "level"), self.names["level"], n)
         return ok & good
+
+    def _measure(self, arr, field, measure: str) -> np.ndarray:
+        """A whole-number field feeding a measure some clause compares (资阳's age): its values,
+        where given and within the field's range (the reader's check); a value out of range, or a
+        column of another type, is the scalar engine's to read, or refuse."""
+        absent = ~is_given(arr)
+        if absent.all():
+            return absent
+        if not pa.types.is_integer(arr.type) or arr.type == pa.uint64():
+            return absent
+        values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
+        self.measures[field.name] = (measure, values, ~absent)
+        return absent | ((values >= field.low) & (values <= field.high))
 
     def _unread_field(self, arr, path: str) -> np.ndarray:
         """Rows where a field outside the common shape does not keep the row from the engine: not

@@ -93,8 +93,12 @@ class _Layer:
             self.burden = keys.burden((layer.fund, plan.benefit))
 
 
+DAY = "day"  # a pool key's third part for a daily pool (the scalar engine's is the claim's day)
+
+
 class Keys:
-    """The accumulators' columns: benefits, pools (fund, key, None), burdens (layer, benefit)."""
+    """The accumulators' columns: benefits, pools (fund, key, None; a daily pool's: fund, key,
+    DAY), burdens (layer, benefit)."""
 
     def __init__(self):
         self.benefits: dict = {}
@@ -113,6 +117,10 @@ class Keys:
 
     def burden(self, k) -> int:
         return self.burdens.setdefault(k, len(self.burdens))
+
+    def daily(self) -> list[int]:
+        """The pools that are a day's, not a year's."""
+        return [j for key, j in self.pools.items() if key[2] == DAY]
 
 
 class VPlan:
@@ -159,13 +167,17 @@ class VPlan:
         self.counts_stay = plan.counts_stay
         self.rate = _Rate(plan.rate)
         self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
-        caps = list(plan.caps) + list(plan.cap_reached_caps)
-        if plan.pools.daily or any(c.daily or c.per_extra for c in caps):
-            raise Unsupported("a daily cap, or a cap per measure")
-        self.caps = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"), c.fund_wide) for c in plan.caps]
+        if any(c.per_extra for c in plan.caps) or any(c.daily or c.per_extra for c in plan.cap_reached_caps):
+            raise Unsupported("a cap per measure")
+        # A daily cap's pool is the day's (随州 第四十四条: 30 a day at a clinic): one column, emptied
+        # when a person-year's claims move to another day (they are settled in date order).
+        self.caps = [(keys.pool((plan.payer, c.key, DAY if c.daily else None)), _fen_of(c.amount, "a cap"), c.fund_wide)
+                     for c in plan.caps]
         self.cap_reached = [(keys.pool((plan.payer, c.key, None)), _fen_of(c.amount, "a cap"))
                             for c in plan.cap_reached_caps]
-        self.keys = [keys.pool(k) for k in plan.pools.keys(0, True)]
+        self.keys = [keys.pool(k) for k in plan.pools.yearly] \
+            + [keys.pool((fund, key, DAY)) for fund, key in plan.pools.daily] \
+            + ([keys.pool(plan.pools.band)] if plan.pools.band is not None else [])
         if plan.payer == "basic" and not plan.fixed_settles:
             try:
                 layers = plan.layers()

@@ -47,6 +47,20 @@ class Accumulators:
         # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
         self.fractions: dict = {}
         self.has_fraction = np.zeros((n, npool), bool, order="F")
+        self.daily = keys.daily()                 # the pools that are a day's (a daily cap's)
+        self.day = np.full(n, -1, np.int64)       # whose day they hold: the year's last claim's
+
+    def to_day(self, y: np.ndarray, day: np.ndarray) -> None:
+        """Person-years `y` (distinct) on to claims dated `day`: their daily pools start empty
+        where the day is another (a year's claims are settled in date order). No daily pool
+        holds a fraction: a layer has no daily cap."""
+        if not self.daily:
+            return
+        moved = y[self.day[y] != day]
+        for k in self.daily:
+            self.pools[moved, k] = 0
+            self.rounded[moved, k] = 0
+        self.day[y] = day
 
     @classmethod
     def of_snapshots(cls, snaps: np.ndarray, keys: Keys, widths: np.ndarray) -> "Accumulators":
@@ -62,6 +76,7 @@ class Accumulators:
             at += width
         for y, k in zip(*np.nonzero(acc.frac_num)):
             acc.fractions[(int(y), int(k))] = Fraction(int(acc.frac_num[y, k]), int(acc.frac_den[y, k]))
+        acc.day = snaps[:, at]  # (then the year's number)
         return acc
 
 
@@ -105,6 +120,7 @@ class Step:
 
     def run(self) -> np.ndarray:
         v, rows, out = self.v, self.rows, self.out
+        self.acc.to_day(self.y, self.r.claims.ordinal[rows])
         total = self.r.total[rows]
         if v.error is not None:  # the claim's error row; the year does not move
             return self.lost

@@ -28,8 +28,8 @@ def _names(policy, kind: str) -> list[str]:
 
 def generated_year(policy, n_persons: int, seed: int) -> list[dict]:
     """Persons with several claims in one or both schemes: every benefit, level, status, group and
-    place of the policy, amounts from a few yuan to past the caps; some claims of other shapes
-    (a unit price, a bed, an age) that the scalar engine settles."""
+    place of the policy, facility types and ages, amounts from a few yuan to past the caps; some
+    claims of other shapes (a unit price, a bed) that the scalar engine settles."""
     return _shuffled(policy, seed, lambda persons, _claims: persons >= n_persons)
 
 
@@ -83,6 +83,13 @@ def _claim(policy, rnd: random.Random, cid: str, person: str, scheme: str, statu
         c["status"] = status
     if rnd.random() < 0.2:
         c["groups"] = rnd.sample(_names(policy, "group"), rnd.randint(1, 2))
+    # A facility type (a clinic's daily cap) and an age (the clauses' age bounds) on some claims, from
+    # a stream of the claim's own: the claims drawn from `rnd` stay the ones the tests count on.
+    side = random.Random(cid)
+    if side.random() < 0.15:
+        c["facility"]["type"] = side.choice(_names(policy, "type"))
+    if side.random() < 0.1:
+        c["age"] = side.randint(0, 100)
     if rnd.random() < 0.03:  # another shape: the scalar engine's, for the whole person
         rnd.choice([lambda: c.update(age=40), lambda: items.append({"class": "A", "amount": "10.00",
                                                                       "unit_price": "5.00"}),

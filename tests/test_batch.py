@@ -399,7 +399,7 @@ def test_a_field_the_policy_never_reads_keeps_its_rows_in_columns():
               _claim("a2", "p1", "2026-05-01", "employee", "level3", "3000.00", status="employed", age=150),
               _claim("b1", "p2", "2026-05-01", "employee", "level3", "3000.00", status="employed", age=151),  # refused
               _claim("c1", "p3", "2026-05-01", "employee", "level3", "3000.00", status="employed",
-                     pregnancy_months=3),  # read by the policy: p3 is the scalar engine's
+                     wage="6000.00"),  # read by the policy (an allowance's): p3 is the scalar engine's
               _claim("d1", "p4", "2026-05-01", "employee", "level3", "3000.00", status="employed")]
     claims[4]["facility"]["grade"] = "B"
     table = claims_table(claims)
@@ -416,17 +416,48 @@ def test_a_field_the_policy_never_reads_keeps_its_rows_in_columns():
     assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
 
 
-def test_a_field_the_policy_reads_sends_its_rows_to_the_scalar_engine():
+def test_an_age_the_clauses_compare_is_read_into_the_plans_signature():
+    # Ziyang 第十八条: a retired employee's level-2 stay, deductible 400 - 200 = 200 (（一）1、2), rate
+    # 85% + 5 points retired (（二）2) + 5 more from 70; from 80, no deductible from the second stay
+    # (（一）5). The age's interval between the clauses' bounds (70, 80) is part of the plan's
+    # signature: each row settles in columns; an age out of range (151) is refused, alone.
     from medpolicy.batch_plans import unread_fields
 
     ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
     assert "age" not in unread_fields(ziyang.compiled)
-    claims = [_claim("a1", "p1", "2026-03-01", "resident", "level2", "3000.00", age=70),
-              _claim("b1", "p2", "2026-03-01", "resident", "level2", "3000.00")]
+
+    def stay(cid, person, date, **more):
+        return _claim(cid, person, date, "employee", "level2", "3000.00", status="retired", **more)
+
+    claims = [stay("a1", "p1", "2026-03-01", age=72), stay("b1", "p2", "2026-03-01", age=65),
+              stay("c1", "p3", "2026-03-01", age=85), stay("c2", "p3", "2026-06-01", age=85),
+              stay("d1", "p4", "2026-03-01", age=151), stay("e1", "p5", "2026-03-01")]
     table = claims_table(claims)
-    batch = settle_batch(ziyang, table)
-    assert batch.to_pylist() == ziyang.settle_table(table).to_pylist()
-    assert fallback_count(batch) == 1
+    params = policy_params(ziyang)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    assert fallback_count(batch) == 1  # d1's error row
+    rows = batch.to_pylist()
+    assert [r["paid"] and str(r["paid"]["basic"]) for r in rows] == \
+        ["2660.00", "2520.00", "2660.00", "2850.00", None, "2520.00"]  # 2,800 x 95%, x 90%; 3,000 x 95%
+    assert rows[4]["error"]["code"] == "bad-value"
+
+
+def test_an_allowance_per_unit_of_a_measure_in_the_signature_sends_its_rows_to_the_scalar_engine():
+    # Allowance days + 15 for each year of age above 1 (as 资阳 第二十四条（一）3 adds them per extra baby):
+    # ages 1 and 2 share an interval of the clauses' bounds (< 60) but not their days (0: an allowance
+    # of 0.00; 15: none without a wage), so no plan made from one of them holds for the other.
+    from small_policies import claim, policy
+
+    p = policy("scheme employee\n  inpatient deductible none rate 100%\n    allowance 0 days\n"
+               "    allowance + 15 days each-extra age\n    age >= 60 rate 90%\n")
+    table = claims_table([claim(id="a", person="p1", age=1), claim(id="b", person="p2", age=2),
+                          claim(id="c", person="p3", age=61)])
+    batch = settle_batch(p, table)
+    assert batch.to_pylist() == p.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 3
+    assert [(r["paid"]["basic"], r["allowance"]) for r in batch.to_pylist()] == \
+        [(Decimal("10000.00"), Decimal("0.00")), (Decimal("10000.00"), None), (Decimal("9000.00"), None)]
 
 
 def test_an_id_given_twice_takes_no_person_off_the_columnar_engine():
@@ -496,3 +527,30 @@ def test_a_burden_that_leaves_out_the_cost_above_the_outpatient_cap_is_vectorise
     # 第二十四条（一）（二）: deductible 400 yearly, 65%, cap 6,000 a year.
     assert [r["paid"]["basic"] for r in batch.to_pylist()] == \
         [Decimal("1040.00"), Decimal("5590.00"), Decimal("410.00")]  # (2,000-400)x65%; (9,000-400)x65%; 6,000-5,590
+
+
+def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
+    # Suizhou 第四十四条: residents' outpatient pooling at primary level, 50%, at most 350 a year, and
+    # at most 30 a day at a village clinic, 50 at a health center. A day's claims share its cap; the
+    # next day starts empty. Claims are settled in date order, whatever the input order.
+    suizhou = medpolicy.load(ROOT / "policies" / "suizhou.med")
+
+    def visit(cid, person, date, kind, amount):
+        return {"id": cid, "person": person, "date": date, "scheme": "resident", "benefit": "outpatient",
+                "facility": {"level": "primary", "type": kind}, "items": [{"class": "A", "amount": amount}]}
+
+    claims = [visit("a3", "p1", "2024-03-02", "clinic", "40.00"),     # day 2: 20 of the 30 -> 20.00
+              visit("a1", "p1", "2024-03-01", "clinic", "100.00"),    # day 1: 50 -> the daily 30.00
+              visit("a4", "p1", "2024-03-02", "clinic", "40.00"),     # day 2: 20, 10 left -> 10.00
+              visit("a2", "p1", "2024-03-01", "clinic", "40.00"),     # day 1: nothing left -> 0.00
+              visit("b1", "p2", "2024-04-01", "health-center", "60.00"),  # 30.00
+              visit("b2", "p2", "2024-04-01", "health-center", "60.00"),  # 30, 20 left of 50 -> 20.00
+              visit("b3", "p2", "2024-04-02", "health-center", "60.00")]  # a new day -> 30.00
+    # p3: 50.00 a day at a health center, seven days make the year's 350; the eighth pays nothing.
+    claims += [visit(f"c{d}", "p3", f"2024-05-{d:02d}", "health-center", "100.00") for d in range(1, 9)]
+    table = claims_table(claims)
+    batch = settle_batch(suizhou, table)
+    assert batch.to_pylist() == suizhou.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 0
+    assert [_row(batch, i)["basic"] for i in range(len(claims))] == \
+        ["20.00", "30.00", "10.00", "0.00", "30.00", "20.00", "30.00"] + ["50.00"] * 7 + ["0.00"]
