@@ -359,9 +359,9 @@ cdef inline int64_t _paid(const int64_t* desc, int64_t at, const int64_t* pools,
 def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
     """Where each list of each settled plan's description starts (settle_rows reads them so, not by
     walking the counts on every claim): the deductible's stays counted, the caps that waive it,
-    the scope, the bands, the caps, the pools, the funds, the layers' count; then for each layer
+    the scope, the bands, the caps, the pools, the funds, the own cap, the layers' count; then for each layer
     its numbers, bands, caps, pools, thresholds and groups."""
-    pos_ = np.zeros((starts.shape[0], 8 + 6 * 16), np.int64)
+    pos_ = np.zeros((starts.shape[0], 9 + 6 * 16), np.int64)
     cdef int64_t[:, ::1] pos = pos_
     cdef int64_t p, d, at, i, width, layers, li, q, count, g
     for p in range(starts.shape[0]):
@@ -369,15 +369,15 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
         if desc[d] != 2:
             continue
         at = d + 16
-        for i in range(7):
+        for i in range(8):
             pos[p, i] = at
             width = 2 if i == 1 or i == 3 else 3 if i == 4 else 1
             at += 1 + width * desc[at]
-        pos[p, 7] = at
+        pos[p, 8] = at
         layers = desc[at]
         at += 1
         for li in range(layers):
-            q = 8 + 6 * li
+            q = 9 + 6 * li
             pos[p, q] = at
             at += 10
             pos[p, q + 1] = at
@@ -401,7 +401,8 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
 
 def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] costs, const int64_t[::1] desc,
                 const int64_t[::1] starts, int64_t scale, int64_t exact_room, const int64_t[::1] widths,
-                const int64_t[::1] days, const int64_t[::1] daily, int64_t[:, ::1] out, int64_t[:, ::1] snaps):
+                const int64_t[::1] days, const int64_t[::1] daily, const int64_t[::1] rated_fund,
+                const int64_t[::1] rated_share, int64_t[:, ::1] out, int64_t[:, ::1] snaps):
     """batch_steps.Step.run for every row, a person-year at a time: the rows sorted by person and
     scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
     << bits | plan: a new person-year where the key's high bits change, row t's plan the low
@@ -409,12 +410,16 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     the rest of a claim). costs[t] = (total, eligible, pre-payments, first
     share); days[t] its date (a day ordinal); `daily` the pools that are a day's (emptied where
     a person-year's claims move to another day); out[:, t] = (deductible, patient, each fund's
-    payment) written here. The caller
+    payment) written here; rated_fund[k] and rated_share[k] (1/scale) are the layer's fund and the
+    share of rated-cost column k (settle.cost_above_cap's year.rated_costs). The caller
     gathers and scatters them in this order (numpy's gathers overlap their memory reads; this
     loop's would wait on each). A person-year's accumulators (settle.Year: stays per
     benefit, deductibles, yearly deductible levels, eligible cost per benefit, stays per
     (benefit, level), pools exact and rounded, burdens, the pools' fractions as numerator and
-    denominator; `widths` their columns) are a few local numbers while its claims are settled.
+    denominator, rated costs; `widths` their columns) are a few local numbers while its claims are
+    settled. A layer that leaves out the cost above the benefit's own cap (绍兴 第三十五条 末款)
+    finds none above it while the year's rated costs at their shares stay within the cap; a claim
+    that would pass it goes to the scalar engine with its year, which then reads the rated costs.
 
     Returns each row's state (0 settled; 1 the year goes to the scalar engine from this claim,
     which is not committed; 2 a later claim of such a year), each row's person-year, and how many
@@ -429,8 +434,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     pyear_ = np.empty(n, np.int64)
     cdef int8_t[::1] state = state_
     cdef int64_t[::1] pyear = pyear_
-    cdef int64_t nb = widths[0], nstay = widths[1], npool = widths[2], nburden = widths[3]
-    cdef int64_t[::1] acc = np.zeros(4 * nb + nstay + 2 * npool + nburden + 2 * npool, np.int64)
+    cdef int64_t nb = widths[0], nstay = widths[1], npool = widths[2], nburden = widths[3], nrated = widths[4]
+    cdef int64_t[::1] acc = np.zeros(4 * nb + nstay + 2 * npool + nburden + 2 * npool + nrated, np.int64)
     # (the accumulators as pointers into acc, where numba had views)
     cdef int64_t *stays = &acc[0]
     cdef int64_t *deductibles = &acc[nb]
@@ -444,6 +449,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t *burden = &acc[o]
     cdef int64_t *frac_num = &acc[o + nburden]
     cdef int64_t *frac_den = &acc[o + nburden + npool]
+    cdef int64_t *rated = &acc[o + nburden + 2 * npool]
+    cdef int64_t own_add[64]   # this claim's cost above its deductible in each band (own cap)
     cdef int64_t lost_years = 0, y = -1
     cdef bint dead = False
     cdef int64_t[::1] funds = np.zeros(out.shape[0] - 2, np.int64)
@@ -467,7 +474,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t not_covered, share_l, counts_prepay, with_first, above_deductible, above_any_cap
     cdef int64_t burden_key, p, lpay, exact_num, exact_den, above, counted, amount, counts, summed
     cdef int64_t b0, first, blo, bhi, most_b, most_a, rooms, pos, paid_b, start, top, share, a, bb
-    cdef int64_t seg, left, remaining, nf, charged
+    cdef int64_t seg, left, remaining, nf, charged, own_at, own_n, own_fund, rated_total
     cdef bint has_target, changed, reached, lost, exact_row, found, hit, big
     cdef int64_t plan_mask = (<int64_t>1 << bits) - 1
     for i in range(16):
@@ -502,7 +509,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         yearly, none_active, none_n, payer = desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15]
         counted_at, reached_at, scope_at = where[plan, 0], where[plan, 1], where[plan, 2]
         bands_at, caps_at, keys_at, funds_at = where[plan, 3], where[plan, 4], where[plan, 5], where[plan, 6]
-        at = where[plan, 7]
+        own_at, at = where[plan, 7], where[plan, 8]
         eligible = costs[t, 1]
 
         # the deductible (settle.deductible_due, reduced)
@@ -565,11 +572,30 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         paid_so_far = paid
         burden_claim = eligible - paid
 
-        # the layers
+        # the cost above the own cap (settle.cost_above_cap): none while the year's rated costs,
+        # this claim's added, come at their shares to at most the cap; past it, the scalar engine's
         lost = False
-        layers = desc[at]
+        own_n = desc[own_at]
+        if own_n > 0:
+            own_fund, start, rated_total = desc[own_at + 1], 0, 0
+            for i in range(desc[bands_at]):
+                top = desc[bands_at + 1 + 2 * i]
+                a, bb = max(lo, start), min(hi, top)
+                own_add[i] = bb - a if bb > a else 0
+                start = top
+            for k in range(nrated):
+                if rated_fund[k] == own_fund and rated_share[k] > 0:
+                    rated_total += rated[k] * rated_share[k]
+            for i in range(desc[bands_at]):
+                k = desc[own_at + 3 + i]
+                if rated_share[k] > 0:
+                    rated_total += own_add[i] * rated_share[k]
+            lost = rated_total > desc[own_at + 2]
+
+        # the layers
+        layers = desc[at] if not lost else 0
         for li in range(layers):
-            q = 8 + 6 * li
+            q = 9 + 6 * li
             at, lbands_at, lcaps_at, lkeys_at = where[plan, q], where[plan, q + 1], where[plan, q + 2], where[plan, q + 3]
             thresholds_at, groups_at = where[plan, q + 4], where[plan, q + 5]
             base_kind, fund, has_rate, not_covered = desc[at], desc[at + 1], desc[at + 2], desc[at + 3]
@@ -707,6 +733,9 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             k = desc[keys_at + 1 + i]
             pools[k] += exact
             rounded[k] += paid
+        if own_n > 0:
+            for i in range(desc[bands_at]):
+                rated[desc[own_at + 3 + i]] += own_add[i]
         for li in range(layers):
             if up_burden_key[li] >= 0:
                 burden[up_burden_key[li]] = up_burden[li]

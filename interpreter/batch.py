@@ -128,7 +128,12 @@ class _Run:
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
         batch &= self._person_total(person, batch) < MAX_PERSON_FEN
-        batch = self._whole_persons(person, batch & self._within_own_caps(person, plan_of, batch), refused)
+        # The waves' kernel, where the run has it and can describe every plan; else the numpy steps,
+        # which take no person who could pass an own cap (the kernel hands such a year over).
+        self.loops = kernels(int(batch.sum()))
+        self.described = describe(self.vplans, self.funds) if self._kernel_fits(person, batch) else None
+        if self.described is None:
+            batch = self._whole_persons(person, batch & self._within_own_caps(person, plan_of, batch), refused)
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
         clock("waves")
@@ -404,11 +409,9 @@ class _Run:
             return out, handed
         self.year = np.zeros(c.n, np.int64)
         self.year[rows] = _years(c.ordinal[rows])
-        self.loops = kernels(len(rows))  # (the commits' adds: decided once for the run's size)
-        described = describe(self.vplans, self.funds) if self.loops is not None else None
-        settled = None if described is None else self._waves_compiled(person, plan_of, rows, out, handed, *described)
-        if settled is not None:
-            return settled
+        described = self.described
+        if described is not None:
+            return self._waves_compiled(person, plan_of, rows, out, handed, *described)
         # A person's year per scheme (domain.md) is a row of the accumulators; its claims are
         # settled in date order (ties in input order), the k-th of every year in wave k.
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
@@ -434,17 +437,26 @@ class _Run:
                 dead[y[lost]] = True
         return out, handed
 
+    def _kernel_fits(self, person, batch) -> bool:
+        """Whether the waves' kernel settles the run: the loops are there, and each row's key
+        (person and scheme, year, plan) fits in int64."""
+        rows = np.flatnonzero(batch)
+        if self.loops is None or not len(rows):
+            return False
+        ordinal = self.claims.ordinal[rows]
+        span = int(_years(np.asarray([ordinal.max()]))[0] - _years(np.asarray([ordinal.min()]))[0]) + 1
+        bits = max(len(self.vplans) - 1, 1).bit_length()
+        return (int(person[rows].max()) + 1) * len(self.claims.names["scheme"]) * span << bits < 1 << 62
+
     def _waves_compiled(self, person, plan_of, rows, out, handed, desc, starts):
         """The waves as one compiled kernel (_batch_loops.settle_rows) over every row, a
-        person-year at a time, each row's plan read from its description: the steps' values.
-        None where the rows' keys would not fit in int64 (the steps then settle them)."""
+        person-year at a time, each row's plan read from its description: the steps' values (the
+        keys fit in int64: _kernel_fits)."""
         c, k = self.claims, self.keys
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
         year = self.year[rows]
         y0, bits = int(year.min()), max(len(self.vplans) - 1, 1).bit_length()
         span = int(year.max()) - y0 + 1
-        if (int(person_scheme.max()) + 1) * span << bits >= 1 << 62:
-            return None
         order = sort_order(person_scheme, c.ordinal[rows])  # by person and scheme, then date
         keys = ((person_scheme * span + (year - y0)) << bits | plan_of[rows])[order]
         rows = rows[order]
@@ -455,15 +467,20 @@ class _Run:
             costs[:, j] = cost
         costs = costs.take(rows, axis=0)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
-                             max(len(k.burdens), 1)], np.int64)
+                             max(len(k.burdens), 1), max(len(k.rated), 1)], np.int64)
+        rated_fund = np.full(widths[4], -1, np.int64)
+        rated_share = np.zeros(widths[4], np.int64)
+        for (fund, share), j in k.rated.items():
+            rated_fund[j], rated_share[j] = self.funds.index(fund), int(Fraction(share) * self.scale)
         days, daily = c.ordinal.take(rows), np.asarray(k.daily(), np.int64)
         room = _SNAPSHOT_ROOM
         while True:
             settled = np.zeros((2 + len(self.funds), len(rows)), np.int64)
-            snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + 2), np.int64)
+            snaps = np.zeros((room, 4 * widths[0] + widths[1] + 4 * widths[2] + widths[3] + widths[4] + 2),
+                             np.int64)
             state, pyear, lost = self.loops.settle_rows(keys, bits, costs, desc, starts, self.scale,
                                                         batch_steps.EXACT_LIMIT // 4, widths, days, daily,
-                                                        settled, snaps)
+                                                        rated_fund, rated_share, settled, snaps)
             if lost <= room:
                 break
             room = lost  # (rare: years handed over at a cap point) once more, with room for every one
@@ -502,6 +519,9 @@ class _Run:
                 yr.rounded[key] = Decimal(int(acc.rounded[a, j])).scaleb(-2)
             for key, j in k.burdens.items():
                 yr.burden[key] = Decimal(int(acc.burden[a, j])).scaleb(-2)
+            for key, j in k.rated.items():
+                if acc.rated[a, j]:
+                    yr.rated_costs[key] = Decimal(int(acc.rated[a, j])).scaleb(-2)
             self.snapshots[y] = yr
 
     def _carry_on(self, handed: np.ndarray, schema) -> pa.Table:

@@ -105,6 +105,10 @@ class Keys:
         self.pools: dict = {}
         self.burdens: dict = {}
         self.stays: dict = {}
+        self.rated: dict = {}   # (layer's fund, share: Decimal) -> the year's cost rated at that share
+
+    def rated_cost(self, k) -> int:
+        return self.rated.setdefault(k, len(self.rated))
 
     def stay(self, k) -> int:
         return self.stays.setdefault(k, len(self.stays))
@@ -185,8 +189,14 @@ class VPlan:
                 self.error, self.rate = e.as_dict(), None
                 return
             self.layers = [_Layer(layer, plan, keys) for layer in layers]
-            own = [layer.own_cap for layer in self.layers if layer.own_cap is not None]
-            self.own_cap = min(own) if own else None
+            own = [layer for layer in self.layers if layer.own_cap is not None]
+            if len(own) > 1:
+                raise Unsupported("two layers that leave out the cost above a benefit's own cap")
+            if own:
+                # 绍兴 第三十五条 末款: the year's costs above the deductible, by the paying fund's share
+                # (settle.cost_above_cap's `rated_costs`), a column per (layer's fund, share).
+                self.own_cap, self.own_fund = own[0].own_cap, own[0].fund
+                self.rated = [keys.rated_cost((own[0].fund, band.share)) for band in plan.rate.bands]
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
     def _items(self, plan, classes: list):
@@ -248,6 +258,8 @@ class VPlan:
             self.stays_counted = [j for (b, lv), j in keys.stays.items()
                                   if b == self.benefit_name and (levels is None or lv in levels)]
         self.cap_reached_s = [(k, limit * scale) for k, limit in self.cap_reached]
+        if self.own_cap is not None:
+            self.own_cap_s = self.own_cap * scale
         for layer in self.layers:
             layer.caps_s = [(k, limit * scale) for k, limit in layer.caps]
             if layer.base == "burden":
@@ -464,6 +476,10 @@ def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray
         listed([x for k, limit, wide in v.caps_s for x in (k, limit, int(bool(wide)))], 3)
         listed(v.keys)
         listed([fund[f] for f in v.funds if f in fund])
+        if v.own_cap is not None and len(v.rate.scaled_bands) > 64:
+            return None
+        # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band; or none)
+        listed([fund[v.own_fund], v.own_cap_s, *v.rated] if v.own_cap is not None else [])
         flat.append(len(v.layers))
         for lay in v.layers:
             burden = lay.base == "burden"

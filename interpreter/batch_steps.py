@@ -43,6 +43,9 @@ class Accumulators:
         self.pools = np.zeros((n, npool), np.int64, order=order)       # exact, in 1/scale fen
         self.rounded = np.zeros((n, npool), np.int64, order=order)     # fen
         self.burden = np.zeros((n, nburden), np.int64, order=order)
+        # Costs above the deductible by (layer's fund, share), for a burden leaving out the cost
+        # above a benefit's own cap: the kernel's (the steps take only persons who cannot pass it).
+        self.rated = np.zeros((n, max(len(keys.rated), 1)), np.int64, order=order)
         # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
         # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
         self.fractions: dict = {}
@@ -65,13 +68,14 @@ class Accumulators:
     @classmethod
     def of_snapshots(cls, snaps: np.ndarray, keys: Keys, widths: np.ndarray) -> "Accumulators":
         """The years the compiled kernel handed over, as it left them (a row each, its columns side
-        by side in _batch_loops.settle_rows' order, the pools' fractions last)."""
+        by side in _batch_loops.settle_rows' order, the pools' fractions and the rated costs last,
+        then the claim's day)."""
         acc = cls(len(snaps), keys, order="C")
-        nb, nstay, npool, nburden = widths.tolist()
+        nb, nstay, npool, nburden, nrated = widths.tolist()
         at = 0
         for name, width in (("stays", nb), ("deductibles", nb), ("levels", nb), ("eligible", nb),
                             ("level_stays", nstay), ("pools", npool), ("rounded", npool), ("burden", nburden),
-                            ("frac_num", npool), ("frac_den", npool)):
+                            ("frac_num", npool), ("frac_den", npool), ("rated", nrated)):
             setattr(acc, name, snaps[:, at:at + width])
             at += width
         for y, k in zip(*np.nonzero(acc.frac_num)):
