@@ -97,8 +97,11 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
     if isinstance(done, int):
         return done
     gc.freeze()  # the process ends next: its last collection need not walk every object it made
-    say(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
-        f"scalar engine for features it does not vectorise")
+    if done.rows == 1:
+        say(f"med: 1 claim settled by the columnar engine{', by the scalar engine inside it' if done.fallback else ''}")
+    else:
+        say(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
+            f"scalar engine for features it does not vectorise")
     if done.errors:
         say(f"med: {done.errors} of {done.rows} claims could not be settled")
     return 1 if done.errors else 0

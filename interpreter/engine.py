@@ -89,7 +89,7 @@ class Engine:
         except Exception:
             result = None
         if result is None:
-            straight.left += 1
+            straight.leave()
         return result
 
     def settle(self, facts, year: Year, params: dict, trace: bool = True) -> tuple[dict, Optional[list]]:

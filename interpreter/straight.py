@@ -23,6 +23,7 @@ function (and `source(plan)`) is its text, for a developer reading what a plan d
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Optional
 
@@ -35,7 +36,7 @@ class Straight:
     """A plan's generated function, made on first use: `fn` (None until made, or when the plan is
     not taken; then `why` says why). Filling it twice (two threads at once) gives equal functions."""
 
-    __slots__ = ("fn", "why", "made", "left", "traced", "traced_made")
+    __slots__ = ("fn", "why", "made", "left", "traced", "traced_made", "_counting")
 
     def __init__(self) -> None:
         self.fn = None
@@ -44,6 +45,12 @@ class Straight:
         self.left = 0  # claims the function left to the stages (a count for tests and benchmarks)
         self.traced = None  # the variant that also records the trace steps
         self.traced_made = False
+        self._counting = threading.Lock()  # (threads settling with one policy share its plans)
+
+    def leave(self) -> None:
+        """Count a claim the function left to the stages (rare: the count is exact under threads)."""
+        with self._counting:
+            self.left += 1
 
     def get(self, plan, codes: Optional[dict] = None, trace: bool = False):
         """The function (None: the plan settles by the stages); with `trace`, the variant that

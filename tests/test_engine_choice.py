@@ -269,3 +269,18 @@ def test_json_lines_on_the_columnar_engine_write_parquet_and_arrow_as_from_parqu
         assert run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "-o", tmp_path / f"text-{out}")[0] == 0
         assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "-o", tmp_path / f"parquet-{out}")[0] == 0
         assert (tmp_path / f"text-{out}").read_bytes() == (tmp_path / f"parquet-{out}").read_bytes()
+
+
+def test_a_run_of_one_claim_says_claim_not_claims(tmp_path, capsys):
+    claims = examples("suihua")[:1]
+    src = tmp_path / "one.parquet"
+    pq.write_table(claims_table(claims), src)
+    code, said = run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "out.parquet")
+    assert (code, said) == (0, ["med: 1 claim settled by the columnar engine"])
+    code, said = run(capsys, SUIHUA, src, "--no-trace", "--lang", "zh", "-o", tmp_path / "out.parquet")
+    assert (code, said) == (0, ["med：列式引擎结算 1 条就医记录"])
+    claims[0]["items"][0]["unit_price"] = "abc"  # not an amount: the scalar engine's, to refuse
+    pq.write_table(claims_table(claims), src)
+    code, said = run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "out.parquet")
+    assert said == ["med: 1 claim settled by the columnar engine, by the scalar engine inside it",
+                    "med: 1 of 1 claims could not be settled"]

@@ -449,8 +449,10 @@ def test_plans_that_differ_only_in_amounts_share_one_compiled_code():
 def test_a_plans_straight_starts_unmade_with_nothing_left():
     # `fn` and `traced` are None until made, `why` None, nothing left to the stages yet.
     s = straight.Straight()
-    assert [repr(getattr(s, name)) for name in s.__slots__] == ["None", "None", "False", "0", "None", "False"]
-    assert s.__slots__ == ("fn", "why", "made", "left", "traced", "traced_made")
+    assert [repr(getattr(s, name)) for name in s.__slots__[:-1]] == ["None", "None", "False", "0", "None", "False"]
+    assert s.__slots__ == ("fn", "why", "made", "left", "traced", "traced_made", "_counting")
+    s.leave()  # (under its lock: threads settling with one policy share its plans)
+    assert s.left == 1 and not s._counting.locked()
 
 
 def test_a_plans_straight_made_without_shared_codes_is_its_own_function():
