@@ -94,9 +94,10 @@ _MULTI_GETTERS = {
 
 def shown(value: Any) -> str:
     """A claim's value as a message may show it: its repr, short, never raising (an int of
-    5,000 digits cannot be printed) and printable (repr escapes a lone surrogate)."""
+    5,000 digits cannot be printed) and printable (repr escapes a lone surrogate); a number
+    JSON gave (a Decimal) as JSON wrote it, 70.5, not Decimal('70.5')."""
     try:
-        text = repr(value)
+        text = str(value) if type(value) is Decimal else repr(value)
     except (ValueError, RecursionError):
         text = f"a number of about {int(value.bit_length() * 0.30103) + 1} digits" if isinstance(value, int) \
             else "a value too large to show"

@@ -49,9 +49,9 @@ F = "items[0].amount"
     (1e16, bad(F, "bad-amount", "items[0].amount is out of range (1e+16)")),
     (10 ** 16, bad(F, "bad-amount", "items[0].amount is out of range (10000000000000000)")),
     ("-0.01", bad(F, "bad-amount", "items[0].amount must not be negative (-0.01)")),
-    (Decimal("-0.01"), bad(F, "bad-amount", "items[0].amount must not be negative (Decimal('-0.01'))")),
+    (Decimal("-0.01"), bad(F, "bad-amount", "items[0].amount must not be negative (-0.01)")),
     (-1, bad(F, "bad-amount", "items[0].amount must not be negative (-1)")),
-    (Decimal("NaN"), bad(F, "bad-amount", "items[0].amount must be a finite amount, not Decimal('NaN')")),
+    (Decimal("NaN"), bad(F, "bad-amount", "items[0].amount must be a finite amount, not NaN")),
     (None, bad(F, "missing-field", "the claim has no items[0].amount")),
     (False, bad(F, "bad-amount", "items[0].amount must be a decimal amount")),
     ([1], bad(F, "bad-amount", "items[0].amount must be a decimal amount, not [1]")),
@@ -73,8 +73,8 @@ def test_whole_numbers_accepted(field, value):
     ("age", 151, "age must be a whole number from 0 to 150, not 151"),
     ("age", -1, "age must be a whole number from 0 to 150, not -1"),
     ("age", True, "age must be a whole number"),
-    ("age", Decimal("70.5"), "age must be a whole number from 0 to 150, not Decimal('70.5')"),
-    ("age", Decimal("Infinity"), "age must be a whole number from 0 to 150, not Decimal('Infinity')"),
+    ("age", Decimal("70.5"), "age must be a whole number from 0 to 150, not 70.5"),
+    ("age", Decimal("Infinity"), "age must be a whole number from 0 to 150, not Infinity"),
     ("age", math.nan, "age must be a whole number from 0 to 150, not nan"),
     ("age", math.inf, "age must be a whole number from 0 to 150, not inf"),
     ("age", 1e300, "age must be a whole number from 0 to 150, not 1e+300"),
@@ -102,7 +102,7 @@ def test_the_age_read_is_the_age_used():
     ("age", 0.0, "1000.00"), ("age", 150.0, "1000.00"),      # floats at both ends of the range
     ("age", Decimal("0"), "1000.00"), ("age", Decimal("150"), "1000.00"),
     ("age", "111111111111", bad("age", "bad-value", "age must be a whole number from 0 to 150, not 111111111111")),
-    ("age", Decimal("sNaN"), bad("age", "bad-value", "age must be a whole number from 0 to 150, not Decimal('sNaN')")),
+    ("age", Decimal("sNaN"), bad("age", "bad-value", "age must be a whole number from 0 to 150, not sNaN")),
 ])
 def test_numbers_at_the_readers_own_edges(field, value, expected):
     r = settle(field, value)
