@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from .arrow import ASIDE, results_batch
 from .batch_columns import normal_persons
+from .claim_fields import CLAIM_FIELDS
 from .claims import person_as_read
 from .columnar_files import ROW_GROUP
 from .inputs import InputProblem
@@ -35,11 +36,15 @@ from .inputs import InputProblem
 CHUNK = 1 << 16              # claims read, made a record batch and written at a time
 
 _TEXT = pa.string()
-# The claim fields as columns of the common shape (batch._COMMON); anything else goes ASIDE.
+# The claim fields as columns of the common shape (batch._COMMON), and the whole-number and yes/no
+# fields, which the columnar engine reads where the policy compares them (an age) or never reads
+# them (batch_columns); anything else goes ASIDE.
 CLAIM_COLUMNS = pa.struct([
     ("id", _TEXT), ("person", _TEXT), ("date", _TEXT), ("scheme", _TEXT), ("benefit", _TEXT),
-    ("status", _TEXT), ("facility", pa.struct([("level", _TEXT), ("type", _TEXT)])), ("place", _TEXT),
-    ("groups", pa.list_(_TEXT)), ("items", pa.list_(pa.struct([("class", _TEXT), ("amount", _TEXT)]))),
+    ("status", _TEXT), ("facility", pa.struct([("level", _TEXT), ("type", _TEXT), ("grade", _TEXT)])),
+    ("place", _TEXT), ("groups", pa.list_(_TEXT)),
+    ("items", pa.list_(pa.struct([("class", _TEXT), ("amount", _TEXT)]))),
+    *[(f.name, pa.int64() if f.type == "whole" else pa.bool_()) for f in CLAIM_FIELDS if f.type in ("whole", "bool")],
 ])
 FILE_COLUMNS = pa.struct([*CLAIM_COLUMNS, pa.field(ASIDE, _TEXT)])
 _FIELDS = frozenset(f.name for f in CLAIM_COLUMNS)
@@ -174,6 +179,10 @@ def _value_fits(value: Any, columns: pa.DataType) -> bool:
         return True
     if pa.types.is_string(columns):
         return type(value) is str and (value.isascii() or _utf8(value))
+    if pa.types.is_int64(columns):
+        return type(value) is int and -(1 << 63) <= value < 1 << 63
+    if pa.types.is_boolean(columns):
+        return type(value) is bool
     if pa.types.is_struct(columns):
         return type(value) is dict and all(
             columns.get_field_index(k) >= 0 and _value_fits(v, columns.field(k).type) for k, v in value.items())

@@ -413,3 +413,29 @@ def test_a_file_that_fails_while_it_is_read_is_said_so_and_nothing_is_written(tm
     assert run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "-o", tmp_path / "r.parquet") == \
         (2, [f"med: cannot read {src}: Input/output error"])
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_grades_ages_and_yes_or_no_fields_are_columns_and_a_value_of_another_type_goes_aside(tmp_path, capsys, small):
+    # Suihua reads no grade, age or family-doctor contract (batch_plans.unread_fields): claims that
+    # carry them are the columnar engine's, as from Parquet. An age of true, 40.5 or "40" is not a
+    # JSON whole number: that claim goes aside, to the scalar engine, which refuses the first two
+    # by name and reads "40" as 40.
+    claims = spread_year()
+    for k in (2, 7, 30):
+        claims[k] = {**claims[k], "age": 40 + k, "contracted": k % 2 == 0,
+                     "facility": {**claims[k]["facility"], "grade": "A"}}
+    claims[20] = {**claims[20], "age": True}
+    claims[25] = {**claims[25], "age": 40.5}
+    claims[33] = {**claims[33], "age": "40"}
+    src = tmp_path / "c.jsonl"
+    src.write_text("\n".join(lines_of(claims)) + "\n", encoding="utf-8")
+    (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "g.jsonl")
+    # the 5 of the file as it was (sh-23a among them: its person's maternity claims), and the two
+    # other claims with an age of another type (refused: each alone, not with its person)
+    assert said == [COUNTED.format(n=40, f=7), "med: 2 of 40 claims could not be settled"]
+    assert (code, scode, ssaid) == (1, 1, said[1:])
+    assert (tmp_path / "b-g.jsonl").read_bytes() == (tmp_path / "s-g.jsonl").read_bytes()
+    rows = rows_of(tmp_path / "b-g.jsonl")
+    assert [rows[k]["error"]["message"] for k in (20, 25)] == \
+        ["age must be a whole number", "age must be a whole number from 0 to 150, not 40.5"]  # (as JSON wrote it)
+    assert all("error" not in rows[k] and rows[k]["paid"] for k in (2, 7, 30, 33))
