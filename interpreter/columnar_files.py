@@ -141,15 +141,16 @@ def _open_ipc(path: str) -> _Ipc:
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
-    """The claim columns of few distinct words (dates, schemes, levels, item classes) that are
-    best read as Parquet stores them, as dictionaries: each word is then parsed once."""
+    """The claim columns of few distinct words (dates, schemes, facilities' levels, types and
+    grades, item classes) that are best read as Parquet stores them, as dictionaries: each word
+    is then parsed once."""
     string = pa.types.is_string
     out = [name for name in ("date", "scheme", "status", "benefit", "place")
            if name in schema.names and string(schema.field(name).type)]
     kind = schema.field("facility").type if "facility" in schema.names else None
-    if kind is not None and pa.types.is_struct(kind) and kind.get_field_index("level") >= 0 \
-            and string(kind.field("level").type):
-        out.append("facility.level")
+    if kind is not None and pa.types.is_struct(kind):
+        out += [f"facility.{name}" for name in ("level", "type", "grade")
+                if kind.get_field_index(name) >= 0 and string(kind.field(name).type)]
     kind = schema.field("items").type if "items" in schema.names else None
     if kind is not None and pa.types.is_list(kind) and pa.types.is_struct(kind.value_type) \
             and kind.value_type.get_field_index("class") >= 0 and string(kind.value_type.field("class").type):

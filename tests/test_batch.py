@@ -205,10 +205,13 @@ def test_dictionary_columns_and_plans_kept_across_tables_settle_the_same(tmp_pat
     claims = generated_year(policy, 200, seed=5)
     path = tmp_path / "claims.parquet"
     pq.write_table(claims_table(claims), path)
-    words = ["date", "scheme", "status", "benefit", "place", "facility.level", "items.list.element.class",
-             "groups.list.element"]
+    from medpolicy.columnar_files import dictionary_columns
+    words = dictionary_columns(pq.read_schema(path))
+    assert words == ["date", "scheme", "status", "benefit", "place", "facility.level", "facility.type",
+                     "facility.grade", "items.list.element.class", "groups.list.element"]
     table = pq.read_table(path, read_dictionary=words)
     assert pa.types.is_dictionary(table.schema.field("date").type)
+    assert pa.types.is_dictionary(table.schema.field("facility").type.field("type").type)
     expected = policy.settle_table(claims_table(claims)).to_pylist()
     batch = settle_batch(policy, table)
     assert batch.to_pylist() == expected
