@@ -359,8 +359,8 @@ cdef inline int64_t _paid(const int64_t* desc, int64_t at, const int64_t* pools,
 def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
     """Where each list of each settled plan's description starts (settle_rows reads them so, not by
     walking the counts on every claim): the deductible's stays counted, the caps that waive it,
-    the scope, the bands, the caps, the pools, the funds, the own cap, the layers' count; then for each layer
-    its numbers, bands, caps, pools, thresholds and groups."""
+    the scope, the bands, the caps, the pools, the funds, the own cap, the layers' count; then for
+    each layer its numbers, bands, caps, pools, thresholds and groups."""
     pos_ = np.zeros((starts.shape[0], 9 + 6 * 16), np.int64)
     cdef int64_t[:, ::1] pos = pos_
     cdef int64_t p, d, at, i, width, layers, li, q, count, g
@@ -425,9 +425,10 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     which is not committed; 2 a later claim of such a year), each row's person-year, and how many
     years went to the scalar engine: the first len(snaps) of them leave their accumulators as they
     were before that claim in snaps[i] (the columns side by side as `acc` holds them, then the
-    claim's day, whose the daily pools are, then the year's number); for more, the caller calls again with room for them. A cap point's fraction
-    is kept as integers while its products stay within `exact_room`; past it (where the steps use
-    Python's Fraction) the year goes to the scalar engine."""
+    claim's day, whose the daily pools are, then the year's number); for more, the caller calls
+    again with room for them. A cap point's fraction is kept as integers while its products stay
+    within `exact_room`; past it (where the steps use Python's Fraction) the year goes to the
+    scalar engine."""
     cdef int64_t n = keys.shape[0]
     cdef const int64_t[:, ::1] where = _positions(desc, starts)
     state_ = np.zeros(n, np.int8)
