@@ -565,3 +565,30 @@ def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
     assert fallback_count(batch) == 0
     assert [_row(batch, i)["basic"] for i in range(len(claims))] == \
         ["20.00", "30.00", "10.00", "0.00", "30.00", "20.00", "30.00"] + ["50.00"] * 7 + ["0.00"]
+
+
+def test_hostile_facility_types_grades_and_ages_get_the_scalar_engines_rows():
+    # Ziyang compares age (70, 80) and reads grade and type. Values the reader refuses (an unknown
+    # type, grade C, age -1 or 151) are its error rows, each claim alone; a type given as "" is the
+    # default (a hospital), as the reader takes it, and an age column of text is read by the
+    # scalar engine; every row equals the scalar engine's.
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+
+    def stay(cid, person, **facility):
+        return _claim(cid, person, "2026-03-01", "employee", "level2", "3000.00", status="retired",
+                      facility={"level": "level2", **facility})
+
+    claims = [stay("a", "p1", type="spaceport"), stay("b", "p2", grade="C"), stay("c", "p3", type=""),
+              dict(stay("d", "p4"), age=-1), dict(stay("e", "p5"), age=151), dict(stay("f", "p6"), age=2 ** 40),
+              dict(stay("g", "p7", grade="A"), age=75)]
+    params = policy_params(ziyang)
+    table = claims_table(claims)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    errors = [r["error"] and (r["error"]["code"], r["error"]["field"]) for r in batch.to_pylist()]
+    assert errors == [("unknown-value", "facility.type"), ("unknown-value", "facility.grade"), None,
+                      ("bad-value", "age"), ("bad-value", "age"), ("bad-value", "age"), None]
+    assert fallback_count(batch) == 6  # the five refused, and "" (not a word the columns know)
+    ages = table.set_column(table.schema.get_field_index("age"), "age",
+                            pa.array([None, None, None, "-1", "151", "x", "75"]))
+    assert settle_batch(ziyang, ages, params=params).to_pylist() == ziyang.settle_table(ages, params=params).to_pylist()
