@@ -128,12 +128,9 @@ class _Run:
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
         batch &= self._person_total(person, batch) < MAX_PERSON_FEN
-        # The waves' kernel, where the run has it and can describe every plan; else the numpy steps,
-        # which take no person who could pass an own cap (the kernel hands such a year over).
+        # The waves' kernel, where the run has it and can describe every plan; else the numpy steps.
         self.loops = kernels(int(batch.sum()))
         self.described = describe(self.vplans, self.funds) if self._kernel_fits(person, batch) else None
-        if self.described is None:
-            batch = self._whole_persons(person, batch & self._within_own_caps(person, plan_of, batch), refused)
         clock("costs")
         out, handed = self._waves(person, plan_of, batch)
         clock("waves")
@@ -364,40 +361,6 @@ class _Run:
         np.add.at(sums, person[batch], self.total[batch])
         return sums[np.maximum(person, 0)]
 
-    def _within_own_caps(self, person, plan_of, batch) -> np.ndarray:
-        """Rows but those of persons for whom a burden that leaves out the cost above a benefit's
-        own cap (绍兴 第三十五条 末款) might leave some out. settle.cost_above_cap finds none while the
-        year's rated costs of such claims, at their rates, stay within the cap (the cap covers
-        them all: covered_by_cap); they are at most the claims' eligible cost times the highest
-        share. So a person whose such claims come to E fen of eligible cost, at most share s and
-        caps of at least C, is the columnar engine's where E * s <= C (all years together:
-        never less than any one year's), and the scalar engine's otherwise."""
-        capped = [j for j, v in enumerate(self.vplans) if v.own_cap is not None]
-        ok = np.ones(len(plan_of), bool)
-        if not capped:
-            return ok
-        # A cap of MAX_PERSON_FEN or more is never passed (a person's cost is below it): so capped,
-        # every product below is exact in int64 (a share is at most the run's scale, 10^6).
-        cap_of = np.full(len(self.vplans) + 1, MAX_PERSON_FEN, np.int64)  # (the last: no plan)
-        share_of = np.zeros(len(self.vplans) + 1, np.int64)
-        flags = np.zeros(len(self.vplans) + 1, bool)
-        for j in capped:
-            v = self.vplans[j]
-            cap_of[j], share_of[j] = min(v.own_cap, MAX_PERSON_FEN), max(s for _, s in v.rate.scaled_bands)
-            flags[j] = True
-        flagged = batch & flags[np.where(plan_of >= 0, plan_of, -1)]
-        persons = max(int(person.max(initial=-1)) + 1, 1)
-        cost, share = np.zeros(persons, np.int64), np.zeros(persons, np.int64)
-        cap = np.full(persons, MAX_PERSON_FEN, np.int64)
-        who, plans = person[flagged], plan_of[flagged]
-        np.add.at(cost, who, self.eligible[flagged])
-        np.maximum.at(share, who, share_of[plans])
-        np.minimum.at(cap, who, cap_of[plans])
-        over = np.flatnonzero(cost * share > cap * self.scale)
-        if len(over):
-            ok[np.isin(person, over)] = False
-        return ok
-
     # -- waves --
     def _waves(self, person, plan_of, batch):
         c = self.claims
@@ -437,6 +400,17 @@ class _Run:
                 dead[y[lost]] = True
         return out, handed
 
+    def rated_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each rated-cost column's layer fund (its index in the run's funds) and share (1/scale),
+        at least one column (settle.Year.rated_costs: a burden leaving out the cost above a
+        benefit's own cap)."""
+        k = self.keys
+        fund = np.full(max(len(k.rated), 1), -1, np.int64)
+        share = np.zeros(max(len(k.rated), 1), np.int64)
+        for (f, s), j in k.rated.items():
+            fund[j], share[j] = self.funds.index(f), int(Fraction(s) * self.scale)
+        return fund, share
+
     def _kernel_fits(self, person, batch) -> bool:
         """Whether the waves' kernel settles the run: the loops are there, and each row's key
         (person and scheme, year, plan) fits in int64."""
@@ -468,10 +442,7 @@ class _Run:
         costs = costs.take(rows, axis=0)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1), max(len(k.rated), 1)], np.int64)
-        rated_fund = np.full(widths[4], -1, np.int64)
-        rated_share = np.zeros(widths[4], np.int64)
-        for (fund, share), j in k.rated.items():
-            rated_fund[j], rated_share[j] = self.funds.index(fund), int(Fraction(share) * self.scale)
+        rated_fund, rated_share = self.rated_columns()
         days, daily = c.ordinal.take(rows), np.asarray(k.daily(), np.int64)
         room = _SNAPSHOT_ROOM
         while True:

@@ -83,8 +83,9 @@ class _Layer:
         if self.base == "burden":
             if layer.excludes_above_cap and plan.own_caps:
                 # The cost above the benefit's own cap is no burden (绍兴 第三十五条 末款): the waves
-                # take the burden whole, which is right while none is above it (batch checks that
-                # per person: `_within_own_caps`).
+                # take the burden whole, which is right while none is above it; the year goes to
+                # the scalar engine at the claim where some would be (the rated costs, VPlan.rated).
+                # (A cap raised per measure is at least its amount: handed over no later than due.)
                 self.own_cap = min(_fen_of(c.amount, "a cap") for c in plan.own_caps)
             # (amount in fen, the burdens it is measured on, whether this claim's burden counts)
             self.thresholds = [(_fen_of(th.amount, "a threshold"), None if th.benefits is None else frozenset(th.benefits),

@@ -44,7 +44,7 @@ class Accumulators:
         self.rounded = np.zeros((n, npool), np.int64, order=order)     # fen
         self.burden = np.zeros((n, nburden), np.int64, order=order)
         # Costs above the deductible by (layer's fund, share), for a burden leaving out the cost
-        # above a benefit's own cap: the kernel's (the steps take only persons who cannot pass it).
+        # above a benefit's own cap (settle.Year.rated_costs).
         self.rated = np.zeros((n, max(len(keys.rated), 1)), np.int64, order=order)
         # A pool past a cap point off the grid: its exact value is pools + fractions[(y, k)] (< 1 unit).
         # Whole payments round the same with or without it (2x + S is even, S = 10^k, k >= 1).
@@ -135,6 +135,7 @@ class Step:
         due, target = self._deductible_due()
         charged = np.minimum(due, eligible)
         paid, exact, lo, hi, uncapped, rooms = self._paying_fund(charged, eligible)
+        rated = self._rated_costs(lo, hi) if v.own_cap is not None else None
         funds = {v.payer: paid}
         updates = []
         paid_so_far = paid.copy()
@@ -150,8 +151,29 @@ class Step:
         out.patient[rows] = total - paid_so_far
         if self.lost.any():  # taken over by the scalar engine from this claim on, as the year was
             self.r.snapshot(self.acc, np.unique(self.y[self.lost]))
-        self._commit(charged, target, eligible, exact, paid, updates)
+        self._commit(charged, target, eligible, exact, paid, updates, rated)
         return self.lost
+
+    def _rated_costs(self, lo, hi) -> list:
+        """The claim's cost above its deductible in each band of the paying fund's rate (settle.
+        cost_above_cap's rated costs); a row whose year's rated costs, with these, would come at
+        their shares to more than the benefit's own cap is lost (the scalar engine finds which
+        cost is above it). While they stay within it, none is above (settle.covered_by_cap)."""
+        v, acc, y = self.v, self.acc, self.y
+        pieces, start = [], 0
+        for upper, _ in v.rate.scaled_bands:
+            top = NONE if upper is None else upper
+            pieces.append(np.maximum(np.minimum(hi, top) - np.maximum(lo, start), 0))
+            start = top
+        fund_of, share_of = self.r.rated_columns()
+        fund = self.r.funds.index(v.own_fund)
+        total = np.zeros(len(y), np.int64)
+        for k in np.flatnonzero((fund_of == fund) & (share_of > 0)).tolist():
+            total += acc.rated[:, k].take(y) * share_of[k]
+        for k, piece in zip(v.rated, pieces):
+            total += piece * share_of[k]
+        self.lost |= total > v.own_cap_s
+        return pieces
 
     def _deductible_due(self):
         """settle.deductible_due and reduced, for deductibles without referral or none-from."""
@@ -370,7 +392,7 @@ class Step:
         self.fractions.extend((y, k, pay - whole) for k in layer.keys)
         return p, whole
 
-    def _commit(self, charged, target, eligible, exact, paid, updates) -> None:
+    def _commit(self, charged, target, eligible, exact, paid, updates, rated=None) -> None:
         """engine._commit: the year's changes, in one place."""
         v, acc, y = self.v, self.acc, self.y
         b = v.benefit
@@ -388,6 +410,8 @@ class Step:
             if burden is not None:
                 acc.burden[:, burden[0]][y] = burden[1]
             _record(loops, acc, y, keys, pay, p)
+        for k, piece in zip(v.rated if rated is not None else (), rated or ()):
+            _add(loops, acc.rated[:, k], y, piece)
         for year, k, part in self.fractions:
             part += acc.fractions.pop((year, k), 0)
             if part >= 1:
