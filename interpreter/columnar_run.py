@@ -98,7 +98,8 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
         return done
     gc.freeze()  # the process ends next: its last collection need not walk every object it made
     if done.rows == 1:
-        say(f"med: 1 claim settled by the columnar engine{', by the scalar engine inside it' if done.fallback else ''}")
+        say("med: 1 claim settled by the scalar engine inside the columnar engine, for features it does not "
+            "vectorise" if done.fallback else "med: 1 claim settled by the columnar engine")
     else:
         say(f"med: {done.rows} claims settled by the columnar engine, {done.fallback} of them by the "
             f"scalar engine for features it does not vectorise")

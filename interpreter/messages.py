@@ -116,8 +116,8 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
      "{p}：就医记录须为 {formats} 文件（或用 - 从标准输入读取 JSON 行），而非 {what}"),
     (r"(?P<r>\d+) claims settled by the columnar engine, (?P<f>\d+) of them by the scalar engine for features "
      r"it does not vectorise", "列式引擎结算 {r} 条就医记录，其中 {f} 条含其尚未向量化的情形，由逐条引擎结算"),
-    (r"1 claim settled by the columnar engine, by the scalar engine inside it",
-     "列式引擎结算 1 条就医记录，由其中的逐条引擎结算"),
+    (r"1 claim settled by the scalar engine inside the columnar engine, for features it does not vectorise",
+     "列式引擎中的逐条引擎结算 1 条就医记录（含列式引擎尚未向量化的情形）"),
     (r"1 claim settled by the columnar engine", "列式引擎结算 1 条就医记录"),
     (r"the columnar engine writes Parquet and Arrow results without the trace: --engine scalar writes it",
      "列式引擎写出的 Parquet、Arrow 结果不含计算过程：用 --engine scalar 可写出"),

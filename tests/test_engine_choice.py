@@ -282,5 +282,7 @@ def test_a_run_of_one_claim_says_claim_not_claims(tmp_path, capsys):
     claims[0]["items"][0]["unit_price"] = "abc"  # not an amount: the scalar engine's, to refuse
     pq.write_table(claims_table(claims), src)
     code, said = run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "out.parquet")
-    assert said == ["med: 1 claim settled by the columnar engine, by the scalar engine inside it",
-                    "med: 1 of 1 claims could not be settled"]
+    assert said == ["med: 1 claim settled by the scalar engine inside the columnar engine, for features it does "
+                    "not vectorise", "med: 1 of 1 claims could not be settled"]
+    code, said = run(capsys, SUIHUA, src, "--no-trace", "--lang", "zh", "-o", tmp_path / "out.parquet")
+    assert said[0] == "med：列式引擎中的逐条引擎结算 1 条就医记录（含列式引擎尚未向量化的情形）"
