@@ -33,6 +33,7 @@ the scalar engine settled (`fallback_count`). Which plan features are vectorised
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Optional
 
@@ -400,10 +401,11 @@ class _Run:
                 dead[y[lost]] = True
         return out, handed
 
+    @functools.cached_property
     def rated_columns(self) -> tuple[np.ndarray, np.ndarray]:
         """Each rated-cost column's layer fund (its index in the run's funds) and share (1/scale),
         at least one column (settle.Year.rated_costs: a burden leaving out the cost above a
-        benefit's own cap)."""
+        benefit's own cap). Read by the waves, once every plan, so every column, is made."""
         k = self.keys
         fund = np.full(max(len(k.rated), 1), -1, np.int64)
         share = np.zeros(max(len(k.rated), 1), np.int64)
@@ -442,7 +444,7 @@ class _Run:
         costs = costs.take(rows, axis=0)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1), max(len(k.rated), 1)], np.int64)
-        rated_fund, rated_share = self.rated_columns()
+        rated_fund, rated_share = self.rated_columns
         days, daily = c.ordinal.take(rows), np.asarray(k.daily(), np.int64)
         room = _SNAPSHOT_ROOM
         while True:

@@ -22,6 +22,7 @@ from .batch_kernels import kernels, string_parts
 from .batch_plans import unread_fields
 from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS
 from .claims import person_as_read
+from .takes import one_array
 
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
 _COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
@@ -39,10 +40,14 @@ def _measure_of(field) -> Optional[str]:
 
 
 def _column(table: pa.Table, name: str):
-    if name not in table.column_names:
-        return None
-    column = table.column(name)
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # (one chunk: no copy)
+    return one_array(table.column(name)) if name in table.column_names else None
+
+
+def _in_range(arr, field) -> tuple[np.ndarray, np.ndarray]:
+    """An integer column's values (a null as the field's lowest) and which are within the field's
+    range, as the claim reader checks a whole number."""
+    values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
+    return values, (values >= field.low) & (values <= field.high)
 
 
 def is_given(arr) -> np.ndarray:
@@ -345,9 +350,9 @@ class Claims:
             return absent
         if not pa.types.is_integer(arr.type) or arr.type == pa.uint64():
             return absent
-        values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
+        values, within = _in_range(arr, field)
         self.measures[field.name] = (measure, values, ~absent)
-        return absent | ((values >= field.low) & (values <= field.high))
+        return absent | within
 
     def _unread_field(self, arr, path: str) -> np.ndarray:
         """Rows where a field outside the common shape does not keep the row from the engine: not
@@ -363,8 +368,7 @@ class Claims:
         if field is None:
             return absent
         if field.type == "whole" and pa.types.is_integer(arr.type):
-            values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
-            return absent | ((values >= field.low) & (values <= field.high))
+            return absent | _in_range(arr, field)[1]
         if field.type == "bool" and pa.types.is_boolean(arr.type):
             return np.ones(len(arr), bool)
         if pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):

@@ -165,7 +165,7 @@ class Step:
             top = NONE if upper is None else upper
             pieces.append(np.maximum(np.minimum(hi, top) - np.maximum(lo, start), 0))
             start = top
-        fund_of, share_of = self.r.rated_columns()
+        fund_of, share_of = self.r.rated_columns
         fund = self.r.funds.index(v.own_fund)
         total = np.zeros(len(y), np.int64)
         for k in np.flatnonzero((fund_of == fund) & (share_of > 0)).tolist():

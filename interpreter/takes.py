@@ -21,7 +21,7 @@ def take_rows(table: Union[pa.Table, pa.RecordBatch], rows: np.ndarray) -> Union
     """The rows at the positions `rows` (int64, each in range), in that order: a table of one
     chunk, or a record batch for a record batch."""
     rows = np.asarray(rows, dtype=np.int64)
-    columns = [take(_whole(column), rows) for column in table.columns]
+    columns = [take(one_array(column), rows) for column in table.columns]
     kind = pa.RecordBatch if isinstance(table, pa.RecordBatch) else pa.Table
     return kind.from_arrays(columns, schema=table.schema)
 
@@ -57,7 +57,7 @@ def _take_list(arr: pa.ListArray, rows: np.ndarray) -> pa.Array:
                                     mask=None if mask is None else pa.array(mask))
 
 
-def _whole(column) -> pa.Array:
+def one_array(column) -> pa.Array:
     """A column as one array: a chunked column of one chunk is that chunk (combine_chunks would copy it)."""
     if not isinstance(column, pa.ChunkedArray):
         return column
