@@ -54,6 +54,7 @@ from .batch_plans import (
     Unsupported,
     VPlan,
     describe,
+    named_words,
     plan_identity,
     selected_groups,
 )
@@ -218,9 +219,10 @@ class _Run:
         breaks = np.asarray(self.policy.compiled.date_breaks, dtype=np.int64)
         bucket = np.searchsorted(breaks, c.ordinal, side="right")
         key = np.zeros(c.n, np.int64)
+        type_of, grade_of = self._facility_words(c)
         for codes, size in ((c.scheme, len(c.names["scheme"])), (c.benefit, len(c.names["benefit"])),
-                            (c.level, len(c.names["level"])), (c.type, len(c.names["type"])),
-                            (c.grade + 1, len(GRADES) + 1), (c.status + 1, len(c.names["status"]) + 1),
+                            (c.level, len(c.names["level"])), (type_of[np.maximum(c.type, 0)], len(type_of)),
+                            (grade_of[c.grade + 1], len(grade_of)), (c.status + 1, len(c.names["status"]) + 1),
                             (c.place, len(c.names["place"])), (bucket, len(breaks) + 1)):
             key = key * (size + 1) + np.maximum(codes, 0)
         for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
@@ -231,6 +233,19 @@ class _Run:
             key = key * (len(bounds) + 2) + np.where(given, np.searchsorted(bounds, values, side="right") + 1, 0)
         self._radix = key.max(initial=0)
         return key
+
+    def _facility_words(self, c: Claims) -> tuple[np.ndarray, np.ndarray]:
+        """For the facility's type and grade codes (grade from -1, none, so read at code + 1), the
+        code a signature keeps: 0 for every word no part of the policy names, and for no grade;
+        each named word its own. The type and grade are read by `terms.matches` alone, where an
+        unnamed word fails every test as any other does, so such claims share a plan (the
+        generated years of the five cities: 1.7-5.8x fewer signatures)."""
+        if self.cache.named is None:
+            self.cache.named = named_words(self.policy.compiled)
+        named = self.cache.named
+        type_of = np.array([k + 1 if w in named else 0 for k, w in enumerate(c.names["type"])] or [0], np.int64)
+        grade_of = np.array([0] + [k + 1 if f"grade-{g}" in named else 0 for k, g in enumerate(GRADES)], np.int64)
+        return type_of, grade_of
 
     def _plans(self, c: Claims) -> np.ndarray:
         """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""

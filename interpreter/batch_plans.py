@@ -280,6 +280,7 @@ class Plans:
         self.identities: dict = {}
         self.by_signature: dict = {}   # signature -> (plan index or -1, why not vectorised)
         self.group_mask: Optional[int] = None   # the groups a signature keeps (selected_groups)
+        self.named: Optional[frozenset] = None   # the words the policy names (named_words)
 
 
 def selected_groups(compiled) -> frozenset:
@@ -295,6 +296,14 @@ def selected_groups(compiled) -> frozenset:
                      for dim, names in part if dim == "group" for name in names)
 
 
+def named_words(compiled) -> frozenset:
+    """Every string the compiled schemes hold, anywhere (a constraint's words, a cap's key, a
+    layer's names). A word of the vocabulary not among them cannot change a settlement where
+    the claim's value is only compared with words; conservative: a word some other string of
+    the schemes happens to equal counts as named."""
+    return frozenset(obj for obj in _compiled_parts(compiled) if type(obj) is str)
+
+
 def unread_fields(compiled) -> frozenset:
     """The claim fields (top-level names; the facility's as `facility.grade`) that cannot change a
     settlement under this policy: a whole number, a yes/no or a choice whose every vocabulary word (`feeds`:
@@ -304,7 +313,7 @@ def unread_fields(compiled) -> frozenset:
     row. Conservative: a word any string of the schemes happens to equal counts as named."""
     from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS
 
-    named = {obj for obj in _compiled_parts(compiled) if type(obj) is str}
+    named = named_words(compiled)
     fields = [(f.name, f) for f in CLAIM_FIELDS] + [(f"facility.{f.name}", f) for f in FACILITY_FIELDS]
     return frozenset(path for path, f in fields
                      if f.type in ("whole", "bool", "choice") and f.feeds

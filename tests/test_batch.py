@@ -370,6 +370,70 @@ def test_a_group_no_clause_names_changes_no_claims_settlement(city):
         assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
 
 
+# The facility types and grades each city's settlement names (Suizhou's daily caps at a village
+# clinic and a health center, 第四十四条; Ziyang's grade-A hospitals; pharmacies and TCM).
+NAMED_FACILITY_WORDS = {
+    "binzhou": {"tcm"},
+    "shaoxing": {"pharmacy"},
+    "suihua": set(),
+    "suizhou": {"clinic", "health-center"},
+    "ziyang": {"pharmacy", "grade-A"},
+}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_facility_word_no_clause_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures take every facility type and grade the policy does not
+    name as one (`_Run._facility_words`); sound only if moving a claim from one such word to
+    another never changes what the scalar engine pays: every generated claim at an unnamed type
+    moved to each other unnamed type, and its unnamed grade dropped, settles as before."""
+    from medpolicy.batch_columns import GRADES
+    from medpolicy.batch_plans import named_words
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    named = named_words(policy.compiled)
+    types = policy.compiled.vocabulary.names_of("type")
+    assert {w for w in [*types, *(f"grade-{g}" for g in GRADES)] if w in named} == NAMED_FACILITY_WORDS[city]
+    unnamed = sorted(set(types) - named)
+    claims = generated_year(policy, 80, seed=23)
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+
+    def moved(c, to):
+        facility = dict(c.get("facility", {}))
+        if facility.get("type", "hospital") in unnamed:
+            facility["type"] = to
+        if facility.get("grade") is not None and f"grade-{facility['grade']}" not in named:
+            del facility["grade"]
+        return dict(c, facility=facility)
+
+    for to in unnamed:
+        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
+        assert after == before, to
+    # ... and a named type does change some claim's settlement (the test can fail).
+    for to in sorted(set(types) & named):
+        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
+        assert after != before, to
+
+
+def test_claims_at_facilities_the_policy_does_not_tell_apart_share_one_plan():
+    # Suihua names no facility type nor grade: a clinic's, a hospital's and a TCM hospital's
+    # level-3 stays of one kind are settled by one plan, made once (four signatures before).
+    from medpolicy.batch import Plans
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = [_claim(f"a{k}", f"p{k}", "2026-03-01", "employee", "level3", "10900.00", status="employed")
+              for k in range(4)]
+    claims[1]["facility"]["type"] = "clinic"
+    claims[2]["facility"]["type"] = "tcm"
+    claims[3]["facility"]["grade"] = "B"
+    plans = Plans()
+    got = settle_batch(policy, claims_table(claims), plans=plans)
+    assert fallback_count(got) == 0
+    assert len(plans.by_signature) == 1
+    assert [_row(got, k)["basic"] for k in range(4)] == ["8500.00"] * 4  # (10,900 - 900) x 85% (第二十一条（一）3)
+
+
 def test_a_claim_the_reader_refuses_keeps_no_person_off_the_columnar_engine():
     # A refused claim gets its error row before any year is looked at (settle_all), so the
     # person's other claims settle in columns; only the refused ones go to the scalar engine.
