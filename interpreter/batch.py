@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 
 from . import batch_steps
 from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
-from .batch_columns import EPOCH, GRADES, Claims, arrow_bools
+from .batch_columns import EPOCH, GRADES, Claims, arrow_bools, small_offsets
 from .batch_kernels import encode, kernels
 from .batch_plans import (
     DAY,
@@ -103,7 +103,7 @@ def fallback_count(result: pa.Table) -> int:
 class _Run:
     def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None,
                  money: pa.DataType = MONEY):
-        self.policy, self.table, self.money_type = policy, table, money
+        self.policy, self.table, self.money_type = policy, small_offsets(table), money
         self.given = params
         self.params = policy.bind(params)
         self.funds = all_funds(policy)

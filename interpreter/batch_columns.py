@@ -104,6 +104,39 @@ def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
     return values, values != missing
 
 
+def small_offsets(table: pa.Table) -> pa.Table:
+    """The table with its 64-bit-offset types (large_string, large_binary, large_list, as pandas 3
+    and Polars write text and lists) as their 32-bit twins, wherever they are (a struct's field,
+    a list's values), so a claim's fields have the types the engine reads: before, such a table
+    went whole to the scalar engine. The text is not copied, only its offsets; a column too big
+    for 32-bit offsets (2 GB of text in one chunk) is left as it is, and is the scalar engine's."""
+    fields = [f.with_type(_small(f.type)) for f in table.schema]
+    if all(f.type == g.type for f, g in zip(fields, table.schema)):
+        return table
+    columns = []
+    for column, field in zip(table.columns, fields):
+        try:
+            columns.append(column.cast(field.type) if column.type != field.type else column)
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):
+            columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _small(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_binary(t):
+        return pa.binary()
+    if pa.types.is_large_list(t) or pa.types.is_list(t):
+        value = t.value_field
+        return pa.list_(value.with_type(_small(value.type)))
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_small(f.type)) for f in t])
+    if pa.types.is_dictionary(t):
+        return pa.dictionary(t.index_type, _small(t.value_type), t.ordered)
+    return t
+
+
 def _plain_strings(arr):
     """id and person as plain strings (a dictionary-encoded column decoded)."""
     if arr is not None and pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):
