@@ -50,6 +50,21 @@ def _in_range(arr, field) -> tuple[np.ndarray, np.ndarray]:
     return values, (values >= field.low) & (values <= field.high)
 
 
+def _whole_values(arr, field) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """A whole-number column's values (a null as the field's lowest) and which the claim reader
+    takes as they are: an integer column's within the field's range (_in_range), or a float
+    column's whole numbers within it (pandas makes a column with a gap float: its 85.0 is the
+    reader's 85, and its NaN a null); None for a column of any other type."""
+    if pa.types.is_integer(arr.type) and arr.type != pa.uint64():
+        return _in_range(arr, field)
+    if not pa.types.is_floating(arr.type):
+        return None
+    x = np.asarray(arr.cast(pa.float64()).fill_null(float(field.low)), dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # (a NaN that is not a null: not within, the reader refuses it)
+        within = (x >= field.low) & (x <= field.high) & (x == np.floor(x))
+    return np.where(within, x, field.low).astype(np.int64), within
+
+
 def is_given(arr) -> np.ndarray:
     """Whether each value is given: the validity bitmap unpacked (pyarrow's conversion to numpy
     is slower and, on first use, imports pandas)."""
@@ -376,22 +391,24 @@ class Claims:
 
     def _measure(self, arr, field, measure: str) -> np.ndarray:
         """A whole-number field feeding a measure some clause compares (资阳's age): its values,
-        where given and within the field's range (the reader's check); a value out of range, or a
+        where given and taken by the reader as they are (_whole_values); any other value, or a
         column of another type, is the scalar engine's to read, or refuse."""
         absent = ~is_given(arr)
         if absent.all():
             return absent
-        if not pa.types.is_integer(arr.type) or arr.type == pa.uint64():
+        whole = _whole_values(arr, field)
+        if whole is None:
             return absent
-        values, within = _in_range(arr, field)
+        values, within = whole
         self.measures[field.name] = (measure, values, ~absent)
         return absent | within
 
     def _unread_field(self, arr, path: str) -> np.ndarray:
         """Rows where a field outside the common shape does not keep the row from the engine: not
         given, or one the policy never reads (`unread_fields`) with a value the claim reader
-        takes (a whole number in its range, a yes or no, one of its choices; any other value, or
-        a column of another type, is the scalar engine's to read, or refuse)."""
+        takes as it is (a whole number in its range, _whole_values; a yes or no; one of its
+        choices; any other value, or a column of another type, is the scalar engine's to read,
+        or refuse)."""
         absent = ~is_given(arr)
         if absent.all():
             return absent
@@ -400,8 +417,9 @@ class Claims:
         field = _FIELDS.get(path) if path in self._unread else None
         if field is None:
             return absent
-        if field.type == "whole" and pa.types.is_integer(arr.type):
-            return absent | _in_range(arr, field)[1]
+        whole = _whole_values(arr, field) if field.type == "whole" else None
+        if whole is not None:
+            return absent | whole[1]
         if field.type == "bool" and pa.types.is_boolean(arr.type):
             return np.ones(len(arr), bool)
         if pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type):

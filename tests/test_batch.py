@@ -510,6 +510,37 @@ def test_an_age_the_clauses_compare_is_read_into_the_plans_signature():
     assert rows[4]["error"]["code"] == "bad-value"
 
 
+def test_a_pandas_age_column_with_a_gap_is_read_as_whole_numbers():
+    # pandas makes an integer column with a missing value float (85.0, NaN): the claim reader takes
+    # 85.0 as 85 and NaN (Arrow's null) as no age, so the columnar engine does too; 40.5, 151.0 and
+    # a NaN that is a value, not a null, are the reader's to refuse (each alone, an error row).
+    # Ziyang 第十八条 as above: 3,000 less 200 at 95% from 70, 90% below; from 80 no deductible
+    # from the second stay.
+    pd = pytest.importorskip("pandas")
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    params = policy_params(ziyang)
+    ages = [72.0, float("nan"), 85.0, 85.0, 40.5, 151.0, 65.0]
+    claims = [_claim(f"a{k}", f"p{k if k != 3 else 2}", f"2026-0{3 + k}-01", "employee", "level2", "3000.00",
+                     status="retired") for k in range(len(ages))]
+    frame = pd.DataFrame(claims).assign(age=ages)
+    assert frame["age"].dtype == "float64"
+    got = settle_batch(ziyang, frame, params=params)  # (a DataFrame in, a DataFrame out)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    assert fallback_count(batch) == 2  # the two refused
+    rows = batch.to_pylist()
+    assert [r["paid"] and str(r["paid"]["basic"]) for r in rows] == \
+        ["2660.00", "2520.00", "2660.00", "2850.00", None, None, "2520.00"]
+    assert [r["error"]["code"] for r in rows[4:6]] == ["bad-value", "bad-value"]
+    assert [str(v) for v in got["patient"]] == [str(r["patient"]) for r in rows]
+    nan = pa.table({"age": pa.array([float("nan"), 70.0])}).column("age")  # a NaN given as a value
+    table = claims_table(claims[:2]).append_column("age", nan)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    assert batch.column("error").to_pylist()[0]["code"] == "bad-value" and fallback_count(batch) == 1
+
+
 def test_an_allowance_per_unit_of_a_measure_in_the_signature_sends_its_rows_to_the_scalar_engine():
     # Allowance days + 15 for each year of age above 1 (as 资阳 第二十四条（一）3 adds them per extra baby):
     # ages 1 and 2 share an interval of the clauses' bounds (< 60) but not their days (0: an allowance
