@@ -121,10 +121,11 @@ def _by_word(arr, of_words, missing) -> tuple[np.ndarray, np.ndarray]:
 
 def small_offsets(table: pa.Table) -> pa.Table:
     """The table with its 64-bit-offset types (large_string, large_binary, large_list, as pandas 3
-    and Polars write text and lists) as their 32-bit twins, wherever they are (a struct's field,
-    a list's values), so a claim's fields have the types the engine reads: before, such a table
-    went whole to the scalar engine. The text is not copied, only its offsets; a column too big
-    for 32-bit offsets (2 GB of text in one chunk) is left as it is, and is the scalar engine's."""
+    and Polars write text and lists) and its string views (Polars' own) as plain strings and
+    lists, wherever they are (a struct's field, a list's values), so a claim's fields have the
+    types the engine reads: before, such a table went whole to the scalar engine. A large
+    string's text is not copied, only its offsets; a column too big for 32-bit offsets (2 GB of
+    text in one chunk) is left as it is, and is the scalar engine's."""
     fields = [f.with_type(_small(f.type)) for f in table.schema]
     if all(f.type == g.type for f, g in zip(fields, table.schema)):
         return table
@@ -138,9 +139,9 @@ def small_offsets(table: pa.Table) -> pa.Table:
 
 
 def _small(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_large_string(t):
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return pa.string()
-    if pa.types.is_large_binary(t):
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
         return pa.binary()
     if pa.types.is_large_list(t) or pa.types.is_list(t):
         value = t.value_field

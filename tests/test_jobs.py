@@ -15,6 +15,7 @@ import pytest
 
 import medpolicy
 from medpolicy.arrow import all_funds, claims_table, result_schema
+from medpolicy.batch import fallback_count, settle_batch
 from medpolicy.cli import main
 from medpolicy.inputs import ClaimFile
 from medpolicy.jobs import Pool, cores
@@ -332,3 +333,15 @@ def test_text_and_lists_with_64_bit_offsets_settle_in_columns_to_the_same_bytes(
                             parquet_sink(str(out), file_schema(policy)), jobs=jobs, buckets=buckets)
         assert done.fallback == small.fallback
         assert out.read_bytes() == one.read_bytes()
+
+
+def test_string_views_settle_in_columns():
+    # Polars hands its text to Arrow as string views (Utf8View): read as plain strings.
+    policy = medpolicy.load(POLICY)
+    table = claims_table(year_with_repeats(policy))
+    views = table.cast(pa.schema([f.with_type(pa.string_view()) if pa.types.is_string(f.type) else f
+                                  for f in table.schema]))
+    assert pa.types.is_string_view(views.schema.field("person").type)
+    got, expected = settle_batch(policy, views), settle_batch(policy, table)
+    assert fallback_count(got) == fallback_count(expected) < table.num_rows // 4
+    assert got.equals(expected)
