@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 from . import accounts, ast
 from .claim_fields import fed_words, feeders
 from .claim_fields import walk as walk_fields
-from .clauses import Amt, BandSpec, Clause, Constraint, Setting, pairs_to_compare
+from .clauses import Amt, BandSpec, Clause, Clauses, Constraint, Setting, pairs_to_compare
 from .errors import Diagnostic, MedCompileError
 from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
@@ -219,7 +219,7 @@ class _Compiler:
             if b:
                 benefits |= b
         pools = {f: tuple(sorted(keys, key=repr)) for f, keys in self.pools.items()}
-        rules = SchemeRules(name, tuple(funds), tuple(benefit_clauses), tuple(item_clauses), frozenset(benefits),
+        rules = SchemeRules(name, tuple(funds), Clauses(benefit_clauses), Clauses(item_clauses), frozenset(benefits),
                             node.span, pools)
         self.check_scheme(rules)
         return rules

@@ -334,8 +334,10 @@ def _build(compiled, facts, params) -> Plan:
                                           f"({eff.level}{', ' + eff.status if eff.status else ''}, {eff.place})", None)
     # A cap written in a fund's block binds that fund's payments only: `fund basic cap 500`
     # never caps a claim `paid-by maternity` (docs/language.md, "Caps and pools").
-    others = {c for f in scheme.funds if f.name != t.payer for c in f.clauses}
-    caps = tuple(c for p in t.caps if p.clause not in others and (c := _cap(p, params)) is not None)
+    # (By identity: a clause is one object wherever the scheme holds it, and hashing one by value
+    # walks all of it, a twentieth of making a plan.)
+    others = {id(c) for f in scheme.funds if f.name != t.payer for c in f.clauses}
+    caps = tuple(c for p in t.caps if id(p.clause) not in others and (c := _cap(p, params)) is not None)
     has_above_cap_layer = any(f.base == "above-cap" and (f.benefits is None or eff.benefit in f.benefits)
                               for f in scheme.funds)
     referred = facts.referred_from is not None and picks.get("deductible.referral") is not None

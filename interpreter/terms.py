@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, Clause, Constraint, Setting
+from .clauses import Amt, Clause, Clauses, Constraint, Setting
 from .errors import ClaimError
 from .vocabulary import MULTI_DIMS
 
@@ -97,6 +97,8 @@ def resolve(clauses, facts, item_class=None, bed_kind=None) -> dict[str, Pick]:
     """Every quantity the matching clauses set, with its winner and adjustments."""
     absolute: dict[str, list] = {}
     adjust: dict[str, list] = {}
+    if type(clauses) is Clauses:  # (a compiled scheme's: those of other benefits left out at once)
+        clauses = clauses.of_benefit(facts.benefit)
     for c in clauses:
         if not matches(c.constraint, facts, item_class, bed_kind):
             continue

@@ -6,10 +6,15 @@ line and message is worked out by hand from the policy text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import medpolicy
+from city_years import CITIES, generated_year
 from medpolicy.coverage import exercised_lines
+from medpolicy.errors import ClaimError
+from medpolicy.terms import resolve
 from small_policies import policy
 
 
@@ -210,3 +215,34 @@ def test_two_events_sent_to_different_benefits_are_ambiguous():
     r = p.settle(claim(benefit="maternity", maternity=["delivery", "antenatal"]))
     assert r["error"] == {"code": "ambiguous", "field": None,
                           "message": "the clauses at lines 5, 6 all apply to this claim and disagree on as"}
+
+
+# ---- a benefit's clauses (clauses.Clauses) -------------------------------------------------
+
+def _picks(picks: dict) -> dict:
+    return {q: (id(p.clause), id(p.setting), [(id(c), id(s)) for c, s in p.adjust]) for q, p in picks.items()}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_the_clauses_a_benefit_looks_at_pick_what_all_the_clauses_pick(city):
+    # `resolve` looks only at the clauses naming the claim's benefit or none (most name one):
+    # every generated claim, and each on the terms of every other benefit (an `as`), gets the
+    # same winners and adjustments from them as from all the scheme's clauses.
+    p = medpolicy.load(Path(__file__).resolve().parent.parent / "policies" / f"{city}.med")
+    benefits = sorted(p.compiled.vocabulary.names_of("benefit"))
+    compared = 0
+    for c in generated_year(p, 40, seed=29):
+        try:
+            facts = p._read(c)
+        except ClaimError:
+            continue
+        scheme = p.compiled.schemes.get(facts.scheme)
+        if scheme is None:
+            continue
+        for benefit in benefits:
+            f = facts.replace(benefit=benefit)
+            for clauses in (scheme.clauses, scheme.item_clauses):
+                assert _picks(resolve(clauses, f)) == _picks(resolve(tuple(clauses), f))
+                compared += 1
+        assert len(scheme.clauses.of_benefit(facts.benefit)) < len(scheme.clauses)
+    assert compared > 100
