@@ -53,10 +53,10 @@ from .batch_plans import (
     Shapes,
     Unsupported,
     VPlan,
+    benefit_groups,
     describe,
     named_words,
     plan_identity,
-    selected_groups,
 )
 from .batch_results import Patch, null_where, with_validity
 from .batch_steps import (
@@ -251,10 +251,10 @@ class _Run:
         """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""
         sig = self._signatures(c)
         cache = self.cache
-        if cache.group_mask is None:
-            selected = selected_groups(self.policy.compiled)
-            cache.group_mask = sum(1 << i for i, g in enumerate(c.names["group"]) if g in selected and i < 62)
-        c.groups &= cache.group_mask  # (the groups no clause names: no part of any plan)
+        if cache.group_masks is None:
+            cache.group_masks = self._group_masks(c.names)
+        # The groups no clause of the row's scheme and benefit names: no part of its plan.
+        c.groups &= cache.group_masks[np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
         # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
         rows = np.flatnonzero(c.ok)
         width = len(c.names["group"])
@@ -281,6 +281,20 @@ class _Run:
         if len(rows):
             plan_of[rows] = np.asarray(index, dtype=np.int64)[inverse.reshape(-1)]
         return plan_of
+
+    def _group_masks(self, names: dict) -> np.ndarray:
+        """For each scheme and benefit code, the bits of the groups a plan of theirs can read
+        (batch_plans.benefit_groups; a scheme without rules: none)."""
+        masks = np.zeros((max(len(names["scheme"]), 1), max(len(names["benefit"]), 1)), np.int64)
+        bit = {g: 1 << i for i, g in enumerate(names["group"]) if i < 62}
+        for i, scheme in enumerate(names["scheme"]):
+            rules = self.policy.compiled.schemes.get(scheme)
+            if rules is None:
+                continue
+            groups = benefit_groups(rules)
+            for j, benefit in enumerate(names["benefit"]):
+                masks[i, j] = sum(bit.get(g, 0) for g in groups.get(benefit, groups[None]))
+        return masks
 
     def _vplan(self, c: Claims, r: int) -> tuple[int, Optional[str]]:
         names = c.names

@@ -370,6 +370,51 @@ def test_a_group_no_clause_names_changes_no_claims_settlement(city):
         assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
 
 
+@pytest.mark.parametrize("city", CITIES)
+def test_a_group_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures keep, for a claim of one scheme and benefit, only the
+    groups `benefit_groups` finds for them; sound only if any other group never changes what
+    the scalar engine pays for such a claim: every generated claim given every such group
+    settles as before, field for field."""
+    from medpolicy.batch_plans import benefit_groups
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    every = set(policy.compiled.vocabulary.names_of("group"))
+    claims = generated_year(policy, 80, seed=19)
+    widened = []
+    for c in claims:
+        rules = policy.compiled.schemes.get(c.get("scheme"))
+        groups = benefit_groups(rules) if rules is not None else {None: frozenset()}
+        others = every - groups.get(c.get("benefit"), groups[None])
+        widened.append(dict(c, groups=sorted(set(c.get("groups", ())) | others)))
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+    assert [r.to_json(trace=False) for r in policy.settle_all(widened, params=params)] == before
+
+
+def test_a_group_one_benefit_reads_keeps_no_other_benefits_claims_apart():
+    # Suihua names the veteran workers for an employee's stay (第二十一条（一）4: no deductible,
+    # 90%) and for no other benefit of employees: an employee's outpatient claims with and without
+    # the group share one plan; a stay's do not (three signatures: four before).
+    from medpolicy.batch import Plans
+    from medpolicy.batch_plans import benefit_groups
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    employee = benefit_groups(policy.compiled.schemes["employee"])
+    assert (employee["outpatient"], employee["inpatient"]) == (frozenset(), {"veteran-worker"})
+    claims = [_claim(f"a{k}", f"p{k}", "2026-03-01", "employee", "level3", "900.00", status="employed")
+              for k in range(4)]
+    for c in claims[2:]:
+        c["benefit"] = "outpatient"
+    for c in claims[1::2]:
+        c["groups"] = ["veteran-worker"]
+    plans = Plans()
+    got = settle_batch(policy, claims_table(claims), plans=plans)
+    assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
+    assert fallback_count(got) == 0
+    assert len(plans.by_signature) == 3
+
+
 # The facility types and grades each city's settlement names (Suizhou's daily caps at a village
 # clinic and a health center, 第四十四条; Ziyang's grade-A hospitals; pharmacies and TCM).
 NAMED_FACILITY_WORDS = {
