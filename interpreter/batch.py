@@ -53,7 +53,7 @@ from .batch_plans import (
     Shapes,
     Unsupported,
     VPlan,
-    benefit_groups,
+    benefit_reads,
     describe,
     named_words,
     plan_identity,
@@ -225,12 +225,15 @@ class _Run:
                             (grade_of[c.grade + 1], len(grade_of)), (c.status + 1, len(c.names["status"]) + 1),
                             (c.place, len(c.names["place"])), (bucket, len(breaks) + 1)):
             key = key * (size + 1) + np.maximum(codes, 0)
+        read = self._reads(c)[1]
         for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
             bounds = np.asarray(self.policy.compiled.measure_breaks[measure], dtype=np.int64)
             if (int(key.max(initial=0)) + 1) * (len(bounds) + 2) >= 1 << 62:  # (no room left in the key)
                 c.ok &= ~given
                 continue
-            key = key * (len(bounds) + 2) + np.where(given, np.searchsorted(bounds, values, side="right") + 1, 0)
+            # (where no clause the row's plan can consult names the measure: no part of the key)
+            kept = given & read[measure][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
+            key = key * (len(bounds) + 2) + np.where(kept, np.searchsorted(bounds, values, side="right") + 1, 0)
         self._radix = key.max(initial=0)
         return key
 
@@ -251,10 +254,8 @@ class _Run:
         """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""
         sig = self._signatures(c)
         cache = self.cache
-        if cache.group_masks is None:
-            cache.group_masks = self._group_masks(c.names)
         # The groups no clause of the row's scheme and benefit names: no part of its plan.
-        c.groups &= cache.group_masks[np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
+        c.groups &= self._reads(c)[0][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
         # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
         rows = np.flatnonzero(c.ok)
         width = len(c.names["group"])
@@ -282,19 +283,29 @@ class _Run:
             plan_of[rows] = np.asarray(index, dtype=np.int64)[inverse.reshape(-1)]
         return plan_of
 
-    def _group_masks(self, names: dict) -> np.ndarray:
-        """For each scheme and benefit code, the bits of the groups a plan of theirs can read
-        (batch_plans.benefit_groups; a scheme without rules: none)."""
-        masks = np.zeros((max(len(names["scheme"]), 1), max(len(names["benefit"]), 1)), np.int64)
+    def _reads(self, c: Claims) -> tuple[np.ndarray, dict]:
+        """For each scheme and benefit code, what a plan of theirs can read (batch_plans.benefit_reads;
+        a scheme without rules: nothing): the bits of its groups, and for each measure the
+        claims give, whether it is read."""
+        if self.cache.reads is not None:
+            return self.cache.reads
+        names = c.names
+        shape = (max(len(names["scheme"]), 1), max(len(names["benefit"]), 1))
+        groups = np.zeros(shape, np.int64)
+        measures = {m: np.zeros(shape, bool) for m, _, _ in c.measures.values()}
         bit = {g: 1 << i for i, g in enumerate(names["group"]) if i < 62}
         for i, scheme in enumerate(names["scheme"]):
             rules = self.policy.compiled.schemes.get(scheme)
             if rules is None:
                 continue
-            groups = benefit_groups(rules)
+            reads = benefit_reads(rules)
             for j, benefit in enumerate(names["benefit"]):
-                masks[i, j] = sum(bit.get(g, 0) for g in groups.get(benefit, groups[None]))
-        return masks
+                read = reads.get(benefit, reads[None])
+                groups[i, j] = sum(bit.get(g, 0) for g in read.groups)
+                for m, keep in measures.items():
+                    keep[i, j] = m in read.words
+        self.cache.reads = groups, measures
+        return self.cache.reads
 
     def _vplan(self, c: Claims, r: int) -> tuple[int, Optional[str]]:
         names = c.names

@@ -333,75 +333,16 @@ def test_plan_signatures_numbered_as_np_unique_numbers_them(loops):
         assert all((g == e).all() for g, e in zip(got, expected))
 
 
-# The groups each city's settlement clauses name (Binzhou names its groups only in contribution
-# subsidies, 第七条（三）, which no claim reads).
-SELECTED_GROUPS = {
-    "binzhou": set(),
-    "shaoxing": {"disabled", "extreme-poverty", "low-income", "low-income-edge", "orphan", "priority-care",
-                 "unemployed-spouse"},
-    "suihua": {"extreme-poverty", "low-income", "relapse-poverty", "veteran-worker"},
-    "suizhou": {"disabled", "extreme-poverty", "low-income", "orphan", "planning-hardship", "relapse-poverty",
-                "severe-mental", "state-funded"},
-    "ziyang": {"state-funded"},
-}
-
-
-@pytest.mark.parametrize("city", CITIES)
-def test_a_group_no_clause_names_changes_no_claims_settlement(city):
-    """The columnar engine's signatures leave out the groups `selected_groups` does not find;
-    sound only if such a group never changes what the scalar engine pays: every generated claim
-    given every such group settles as before, field for field."""
-    from medpolicy.batch_plans import selected_groups
-
-    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
-    params = policy_params(policy)
-    selected = selected_groups(policy.compiled)
-    assert selected == SELECTED_GROUPS[city]
-    others = sorted(set(policy.compiled.vocabulary.names_of("group")) - selected)
-    assert others  # (every city's vocabulary has groups its settlement never names)
-    claims = generated_year(policy, 80, seed=17)
-    widened = [dict(c, groups=sorted(set(c.get("groups", ())) | set(others))) for c in claims]
-    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
-    after = [r.to_json(trace=False) for r in policy.settle_all(widened, params=params)]
-    assert after == before
-    # ... and a named group does change some claim's settlement (the test can fail).
-    if selected:
-        named = [dict(c, groups=sorted(selected)) for c in claims]
-        assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
-
-
-@pytest.mark.parametrize("city", CITIES)
-def test_a_group_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
-    """The columnar engine's signatures keep, for a claim of one scheme and benefit, only the
-    groups `benefit_groups` finds for them; sound only if any other group never changes what
-    the scalar engine pays for such a claim: every generated claim given every such group
-    settles as before, field for field."""
-    from medpolicy.batch_plans import benefit_groups
-
-    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
-    params = policy_params(policy)
-    every = set(policy.compiled.vocabulary.names_of("group"))
-    claims = generated_year(policy, 80, seed=19)
-    widened = []
-    for c in claims:
-        rules = policy.compiled.schemes.get(c.get("scheme"))
-        groups = benefit_groups(rules) if rules is not None else {None: frozenset()}
-        others = every - groups.get(c.get("benefit"), groups[None])
-        widened.append(dict(c, groups=sorted(set(c.get("groups", ())) | others)))
-    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
-    assert [r.to_json(trace=False) for r in policy.settle_all(widened, params=params)] == before
-
-
 def test_a_group_one_benefit_reads_keeps_no_other_benefits_claims_apart():
     # Suihua names the veteran workers for an employee's stay (第二十一条（一）4: no deductible,
     # 90%) and for no other benefit of employees: an employee's outpatient claims with and without
     # the group share one plan; a stay's do not (three signatures: four before).
     from medpolicy.batch import Plans
-    from medpolicy.batch_plans import benefit_groups
+    from medpolicy.batch_plans import benefit_reads
 
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
-    employee = benefit_groups(policy.compiled.schemes["employee"])
-    assert (employee["outpatient"], employee["inpatient"]) == (frozenset(), {"veteran-worker"})
+    employee = benefit_reads(policy.compiled.schemes["employee"])
+    assert (employee["outpatient"].groups, employee["inpatient"].groups) == (frozenset(), {"veteran-worker"})
     claims = [_claim(f"a{k}", f"p{k}", "2026-03-01", "employee", "level3", "900.00", status="employed")
               for k in range(4)]
     for c in claims[2:]:
@@ -413,52 +354,6 @@ def test_a_group_one_benefit_reads_keeps_no_other_benefits_claims_apart():
     assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
     assert fallback_count(got) == 0
     assert len(plans.by_signature) == 3
-
-
-# The facility types and grades each city's settlement names (Suizhou's daily caps at a village
-# clinic and a health center, 第四十四条; Ziyang's grade-A hospitals; pharmacies and TCM).
-NAMED_FACILITY_WORDS = {
-    "binzhou": {"tcm"},
-    "shaoxing": {"pharmacy"},
-    "suihua": set(),
-    "suizhou": {"clinic", "health-center"},
-    "ziyang": {"pharmacy", "grade-A"},
-}
-
-
-@pytest.mark.parametrize("city", CITIES)
-def test_a_facility_word_no_clause_names_changes_no_claims_settlement(city):
-    """The columnar engine's signatures take every facility type and grade the policy does not
-    name as one (`_Run._facility_words`); sound only if moving a claim from one such word to
-    another never changes what the scalar engine pays: every generated claim at an unnamed type
-    moved to each other unnamed type, and its unnamed grade dropped, settles as before."""
-    from medpolicy.batch_columns import GRADES
-    from medpolicy.batch_plans import named_words
-
-    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
-    params = policy_params(policy)
-    named = named_words(policy.compiled)
-    types = policy.compiled.vocabulary.names_of("type")
-    assert {w for w in [*types, *(f"grade-{g}" for g in GRADES)] if w in named} == NAMED_FACILITY_WORDS[city]
-    unnamed = sorted(set(types) - named)
-    claims = generated_year(policy, 80, seed=23)
-    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
-
-    def moved(c, to):
-        facility = dict(c.get("facility", {}))
-        if facility.get("type", "hospital") in unnamed:
-            facility["type"] = to
-        if facility.get("grade") is not None and f"grade-{facility['grade']}" not in named:
-            del facility["grade"]
-        return dict(c, facility=facility)
-
-    for to in unnamed:
-        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
-        assert after == before, to
-    # ... and a named type does change some claim's settlement (the test can fail).
-    for to in sorted(set(types) & named):
-        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
-        assert after != before, to
 
 
 def test_claims_at_facilities_the_policy_does_not_tell_apart_share_one_plan():
@@ -584,6 +479,23 @@ def test_a_pandas_age_column_with_a_gap_is_read_as_whole_numbers():
     batch = settle_batch(ziyang, table, params=params)
     assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
     assert batch.column("error").to_pylist()[0]["code"] == "bad-value" and fallback_count(batch) == 1
+
+
+def test_an_age_only_some_benefits_compare_keeps_only_their_claims_apart():
+    # Ziyang compares a retired employee's age for a stay (第十八条: 70 and 80) and for no outpatient
+    # claim: outpatient claims at 65, 75 and 85 share one plan, stays at those ages take three.
+    from medpolicy.batch import Plans
+
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+    params = policy_params(ziyang)
+    claims = [_claim(f"{b[0]}{age}", f"p{b[0]}{age}", "2026-03-01", "employee", "level2", "300.00",
+                     status="retired", age=age, benefit=b)
+              for b in ("outpatient", "inpatient") for age in (65, 75, 85)]
+    plans = Plans()
+    got = settle_batch(ziyang, claims_table(claims), params=params, plans=plans)
+    assert got.to_pylist() == ziyang.settle_table(claims_table(claims), params=params).to_pylist()
+    assert fallback_count(got) == 0
+    assert len(plans.by_signature) == 4
 
 
 def test_an_allowance_per_unit_of_a_measure_in_the_signature_sends_its_rows_to_the_scalar_engine():

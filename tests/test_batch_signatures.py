@@ -1,0 +1,148 @@
+"""What a plan signature of the columnar engine may leave out of a claim: a facility type or
+grade no clause names, the groups and measures no clause the claim's scheme and benefit can
+consult names (batch.py's `_signatures`, batch_plans' `named_words` and `benefit_reads`).
+Each leaves claims apart that the plans would settle alike; each is sound only if the scalar
+engine pays every generated claim of each city the same whatever the claim says there, which
+these tests check, and each can fail (the test says how)."""
+
+from pathlib import Path
+
+import pytest
+
+import medpolicy
+from city_years import CITIES, generated_year, policy_params
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# The groups each city's settlement clauses name (Binzhou names its groups only in contribution
+# subsidies, 第七条（三）, which no claim reads).
+SELECTED_GROUPS = {
+    "binzhou": set(),
+    "shaoxing": {"disabled", "extreme-poverty", "low-income", "low-income-edge", "orphan", "priority-care",
+                 "unemployed-spouse"},
+    "suihua": {"extreme-poverty", "low-income", "relapse-poverty", "veteran-worker"},
+    "suizhou": {"disabled", "extreme-poverty", "low-income", "orphan", "planning-hardship", "relapse-poverty",
+                "severe-mental", "state-funded"},
+    "ziyang": {"state-funded"},
+}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_group_no_clause_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures leave out the groups `selected_groups` does not find;
+    sound only if such a group never changes what the scalar engine pays: every generated claim
+    given every such group settles as before, field for field."""
+    from medpolicy.batch_plans import selected_groups
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    selected = selected_groups(policy.compiled)
+    assert selected == SELECTED_GROUPS[city]
+    others = sorted(set(policy.compiled.vocabulary.names_of("group")) - selected)
+    assert others  # (every city's vocabulary has groups its settlement never names)
+    claims = generated_year(policy, 80, seed=17)
+    widened = [dict(c, groups=sorted(set(c.get("groups", ())) | set(others))) for c in claims]
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+    after = [r.to_json(trace=False) for r in policy.settle_all(widened, params=params)]
+    assert after == before
+    # ... and a named group does change some claim's settlement (the test can fail).
+    if selected:
+        named = [dict(c, groups=sorted(selected)) for c in claims]
+        assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
+
+
+# The facility types and grades each city's settlement names (Suizhou's daily caps at a village
+# clinic and a health center, 第四十四条; Ziyang's grade-A hospitals; pharmacies and TCM).
+NAMED_FACILITY_WORDS = {
+    "binzhou": {"tcm"},
+    "shaoxing": {"pharmacy"},
+    "suihua": set(),
+    "suizhou": {"clinic", "health-center"},
+    "ziyang": {"pharmacy", "grade-A"},
+}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_group_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures keep, for a claim of one scheme and benefit, only the
+    groups `benefit_reads` finds for them; sound only if any other group never changes what
+    the scalar engine pays for such a claim: every generated claim given every such group
+    settles as before, field for field."""
+    from medpolicy.batch_plans import benefit_reads
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    every = set(policy.compiled.vocabulary.names_of("group"))
+    claims = generated_year(policy, 80, seed=19)
+    widened = []
+    for c in claims:
+        rules = policy.compiled.schemes.get(c.get("scheme"))
+        reads = benefit_reads(rules) if rules is not None else {}
+        others = every - (reads.get(c.get("benefit"), reads[None]).groups if reads else frozenset())
+        widened.append(dict(c, groups=sorted(set(c.get("groups", ())) | others)))
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+    assert [r.to_json(trace=False) for r in policy.settle_all(widened, params=params)] == before
+
+
+@pytest.mark.parametrize("city", ["shaoxing", "ziyang"])  # (the cities whose clauses compare an age)
+def test_an_age_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures leave out a measure the clauses of the claim's scheme
+    and benefit never name (`benefit_reads`); sound only if such a claim's age, any or none,
+    never changes what the scalar engine pays: every generated claim whose benefit reads no age
+    settles as before with an age on either side of each bound the policy compares, and without
+    one."""
+    from medpolicy.batch_plans import benefit_reads
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    bounds = policy.compiled.measure_breaks["age"]
+    claims = generated_year(policy, 40, seed=31)
+
+    def unread(c):
+        rules = policy.compiled.schemes.get(c.get("scheme"))
+        reads = benefit_reads(rules) if rules is not None else None
+        return reads is not None and "age" not in reads.get(c.get("benefit"), reads[None]).words
+
+    moved = sum(unread(c) for c in claims)
+    assert 0 < moved < len(claims)  # (some claims' benefits read it, and some do not)
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+    for age in [None, *sorted({*bounds, *(b - 1 for b in bounds)})]:
+        aged = [(dict(c, age=age) if age is not None else {k: v for k, v in c.items() if k != "age"})
+                if unread(c) else c for c in claims]
+        assert [r.to_json(trace=False) for r in policy.settle_all(aged, params=params)] == before, age
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_a_facility_word_no_clause_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures take every facility type and grade the policy does not
+    name as one (`_Run._facility_words`); sound only if moving a claim from one such word to
+    another never changes what the scalar engine pays: every generated claim at an unnamed type
+    moved to each other unnamed type, and its unnamed grade dropped, settles as before."""
+    from medpolicy.batch_columns import GRADES
+    from medpolicy.batch_plans import named_words
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    named = named_words(policy.compiled)
+    types = policy.compiled.vocabulary.names_of("type")
+    assert {w for w in [*types, *(f"grade-{g}" for g in GRADES)] if w in named} == NAMED_FACILITY_WORDS[city]
+    unnamed = sorted(set(types) - named)
+    claims = generated_year(policy, 80, seed=23)
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+
+    def moved(c, to):
+        facility = dict(c.get("facility", {}))
+        if facility.get("type", "hospital") in unnamed:
+            facility["type"] = to
+        if facility.get("grade") is not None and f"grade-{facility['grade']}" not in named:
+            del facility["grade"]
+        return dict(c, facility=facility)
+
+    for to in unnamed:
+        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
+        assert after == before, to
+    # ... and a named type does change some claim's settlement (the test can fail).
+    for to in sorted(set(types) & named):
+        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
+        assert after != before, to
