@@ -297,11 +297,13 @@ def selected_groups(compiled) -> frozenset:
 class Reads(NamedTuple):
     """What the plan of a claim of one scheme and benefit can read of the claim's groups and
     measures: `terms.matches` alone reads the groups, so only those its constraints name
-    (`groups`); a measure is read where a clause names it (a constraint's bounds, a cap or
-    allowance per unit, a rate or deductible needing it): among `words`, every string its
-    clauses hold."""
+    (`groups`), and only as its constraints test them (`group_tests`: (every, names), whether
+    the claim has any of the names, or with `every`, all of them); a measure is read where a
+    clause names it (a constraint's bounds, a cap or allowance per unit, a rate or deductible
+    needing it): among `words`, every string its clauses hold."""
     groups: frozenset
     words: frozenset
+    group_tests: frozenset
 
 
 def benefit_reads(scheme) -> dict:
@@ -323,19 +325,19 @@ def benefit_reads(scheme) -> dict:
                         reached.add(setting.value)
                         todo.append(setting.value)
         own = _reads([clauses.of_benefit(b) for b in reached])
-        out[benefit] = Reads(common.groups | own.groups, common.words | own.words)
+        out[benefit] = Reads(*(a | b for a, b in zip(common, own)))
     return out
 
 
 def _reads(root) -> Reads:
-    groups, words = set(), set()
+    words, tests = set(), set()
     for obj in _parts(root):
         if type(obj) is str:
             words.add(obj)
         elif isinstance(obj, Constraint):
-            groups.update(name for part in (obj.values, obj.excluded, obj.required)
-                          for dim, names in part if dim == "group" for name in names)
-    return Reads(frozenset(groups), frozenset(words))
+            tests.update((False, names) for part in (obj.values, obj.excluded) for dim, names in part if dim == "group")
+            tests.update((True, names) for dim, names in obj.required if dim == "group")
+    return Reads(frozenset(name for _, names in tests for name in names), frozenset(words), frozenset(tests))
 
 
 def named_words(compiled) -> frozenset:

@@ -481,6 +481,25 @@ def test_a_pandas_age_column_with_a_gap_is_read_as_whole_numbers():
     assert batch.column("error").to_pylist()[0]["code"] == "bad-value" and fallback_count(batch) == 1
 
 
+def test_groups_the_clauses_test_alike_share_a_plan():
+    # Suihua's residents' major fund takes one threshold for the extremely poor, the low-income and
+    # those back in poverty alike (第二十九条（二）: 7,500, 5 points more, no cap): a resident's stay
+    # with any of them, or two, is settled by one plan; without them, by another.
+    from medpolicy.batch import Plans
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    groups = [["low-income"], ["relapse-poverty"], ["extreme-poverty", "low-income"], []]
+    claims = [_claim(f"a{k}", f"p{k}", "2026-03-01", "resident", "level2", "30000.00", groups=g)
+              for k, g in enumerate(groups)]
+    plans = Plans()
+    got = settle_batch(policy, claims_table(claims), plans=plans)
+    assert got.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
+    assert fallback_count(got) == 0 and len(plans.by_signature) == 2
+    # Basic: (30,000 - 500) x 75% = 22,125 (第二十三条（一）3), a burden of 7,875: for the three, 375
+    # above 7,500 at 70% (65% + 5 points); for the fourth, below 15,000.
+    assert [_row(got, k)["major"] for k in range(4)] == ["262.50"] * 3 + ["0.00"]
+
+
 def test_an_age_only_some_benefits_compare_keeps_only_their_claims_apart():
     # Ziyang compares a retired employee's age for a stay (第十八条: 70 and 80) and for no outpatient
     # claim: outpatient claims at 65, 75 and 85 share one plan, stays at those ages take three.
