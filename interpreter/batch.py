@@ -254,23 +254,25 @@ class _Run:
         """Each row's plan (an index into self.vplans), -1 where the scalar engine settles it."""
         sig = self._signatures(c)
         cache = self.cache
-        # The groups no clause of the row's scheme and benefit names: no part of its plan.
-        c.groups &= self._reads(c)[0][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
-        # The groups' tests go beside the key (no overflow however many groups the vocabulary has).
-        groups, width = self._group_classes(c)
+        groups_read, _, tests = self._reads(c)
+        c.groups &= groups_read  # (the groups no clause names: no part of any plan)
+        # The groups mask goes beside the key (no overflow however many groups the vocabulary has).
         rows = np.flatnonzero(c.ok)
+        width = len(c.names["group"])
         if (int(sig.max(initial=0)) + 1) << width < 2 ** 62:  # one int64 key: a fast sort
-            uniq, first, inverse = unique_keys((sig[rows] << width) | groups[rows])
+            uniq, first, inverse = unique_keys((sig[rows] << width) | c.groups[rows])
         else:
-            pairs = np.stack([sig[rows], groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
+            pairs = np.stack([sig[rows], c.groups[rows]], axis=1) if len(rows) else np.zeros((0, 2), np.int64)
             uniq, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
         self.keys, self.vplans, self._identities, self.reasons = cache.keys, cache.vplans, cache.identities, {}
         index = []
         for j in range(len(uniq)):
-            signature = uniq[j] if uniq.ndim == 1 else tuple(uniq[j])
+            r = int(rows[first[j]])
+            # The groups as the tests of the clauses the row's plan can consult take them (_group_class).
+            signature = (int(sig[r]), _group_class(int(c.groups[r]), tests[max(c.scheme[r], 0)][max(c.benefit[r], 0)]))
             known = cache.by_signature.get(signature)
             if known is None:
-                known = cache.by_signature[signature] = self._vplan(c, rows[first[j]])
+                known = cache.by_signature[signature] = self._vplan(c, r)
             if known[0] < 0:
                 self.reasons[known[1]] = self.reasons.get(known[1], 0) + 1
             index.append(known[0])
@@ -283,15 +285,16 @@ class _Run:
             plan_of[rows] = np.asarray(index, dtype=np.int64)[inverse.reshape(-1)]
         return plan_of
 
-    def _reads(self, c: Claims) -> tuple[np.ndarray, dict, list]:
-        """For each scheme and benefit code, what a plan of theirs can read (batch_plans.benefit_reads;
-        a scheme without rules: nothing): the bits of its groups; for each measure the claims
-        give, whether it is read; and its group tests, as (every, bits) in a fixed order."""
+    def _reads(self, c: Claims) -> tuple[int, dict, list]:
+        """What the plans can read of the claims' groups and measures (batch_plans.benefit_reads;
+        a scheme without rules: nothing): the bits of the groups any can read; for each measure
+        the claims give, and each scheme and benefit code, whether its plans read it; and each
+        scheme and benefit's group tests, as (every, bits) in a fixed order."""
         if self.cache.reads is not None:
             return self.cache.reads
         names = c.names
         shape = (max(len(names["scheme"]), 1), max(len(names["benefit"]), 1))
-        groups = np.zeros(shape, np.int64)
+        groups = 0
         measures = {m: np.zeros(shape, bool) for m, _, _ in c.measures.values()}
         tests = [[() for _ in range(shape[1])] for _ in range(shape[0])]
         bit = {g: 1 << i for i, g in enumerate(names["group"]) if i < 62}
@@ -302,36 +305,13 @@ class _Run:
             reads = benefit_reads(rules)
             for j, benefit in enumerate(names["benefit"]):
                 read = reads.get(benefit, reads[None])
-                groups[i, j] = sum(bit.get(g, 0) for g in read.groups)
+                groups |= sum(bit.get(g, 0) for g in read.groups)
                 for m, keep in measures.items():
                     keep[i, j] = m in read.words
                 tests[i][j] = tuple(sorted({(every, sum(bit.get(g, 0) for g in names_))
                                             for every, names_ in read.group_tests}))
         self.cache.reads = groups, measures, tests
         return self.cache.reads
-
-    def _group_classes(self, c: Claims) -> tuple[np.ndarray, int]:
-        """Each row's groups as the tests of the clauses its plan can consult take them: a bit per
-        test, in its scheme and benefit's order (`_reads`); and the bits' width. Groups that pass
-        and fail the same tests settle alike, so their claims share a plan (the generated years:
-        Suizhou's 2,032 signatures -> 1,257, Suihua's 648 -> 356). The groups themselves where a
-        scheme and benefit has over 62 tests."""
-        tests = self._reads(c)[2]
-        width = max((len(t) for row in tests for t in row), default=0)
-        if width > 62:
-            return c.groups, len(c.names["group"])
-        pair = np.maximum(c.scheme, 0) * len(tests[0]) + np.maximum(c.benefit, 0)
-        key = np.zeros(c.n, np.int64)
-        for p in np.unique(pair[c.ok]).tolist():
-            i, j = divmod(p, len(tests[0]))
-            if not tests[i][j]:
-                continue
-            rows = np.flatnonzero(pair == p)
-            groups, code = c.groups[rows], np.zeros(len(rows), np.int64)
-            for k, (every, bits) in enumerate(tests[i][j]):
-                code |= (((groups & bits) == bits) if every else ((groups & bits) != 0)).astype(np.int64) << k
-            key[rows] = code
-        return key, width
 
     def _vplan(self, c: Claims, r: int) -> tuple[int, Optional[str]]:
         names = c.names
@@ -659,6 +639,15 @@ class _Run:
         if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
             return pa.nulls(len(plans), errors.type)
         return patch.text(errors.take(pa.array(plans + 1)), "error")
+
+
+def _group_class(groups: int, tests: tuple) -> int:
+    """A claim's groups (bits) as the tests of the clauses its plan can consult take them: a bit
+    per test (`every`: all of the test's groups; else any), in the scheme and benefit's order
+    (`_Run._reads`). terms.matches reads the groups only so, so groups that pass and fail the
+    same tests settle alike and their claims share a plan (the generated years: Suizhou's 2,032
+    signatures -> 1,215, Suihua's 648 -> 356)."""
+    return sum(1 << k for k, (every, bits) in enumerate(tests) if ((groups & bits) == bits if every else groups & bits))
 
 
 class _Clock:
