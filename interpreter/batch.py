@@ -288,14 +288,14 @@ class _Run:
     def _reads(self, c: Claims) -> tuple[int, dict, list]:
         """What the plans can read of the claims' groups and measures (batch_plans.benefit_reads;
         a scheme without rules: nothing): the bits of the groups any can read; for each measure
-        the claims give, and each scheme and benefit code, whether its plans read it; and each
+        the clauses compare, and each scheme and benefit code, whether its plans read it; and each
         scheme and benefit's group tests, as (every, bits) in a fixed order."""
         if self.cache.reads is not None:
             return self.cache.reads
         names = c.names
         shape = (max(len(names["scheme"]), 1), max(len(names["benefit"]), 1))
         groups = 0
-        measures = {m: np.zeros(shape, bool) for m, _, _ in c.measures.values()}
+        measures = {m: np.zeros(shape, bool) for m in self.policy.compiled.measure_breaks}
         tests = [[() for _ in range(shape[1])] for _ in range(shape[0])]
         bit = {g: 1 << i for i, g in enumerate(names["group"]) if i < 62}
         for i, scheme in enumerate(names["scheme"]):

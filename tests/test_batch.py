@@ -515,6 +515,11 @@ def test_an_age_only_some_benefits_compare_keeps_only_their_claims_apart():
     assert got.to_pylist() == ziyang.settle_table(claims_table(claims), params=params).to_pylist()
     assert fallback_count(got) == 0
     assert len(plans.by_signature) == 4
+    # The plans kept for a later table of the year: one whose first table gave no age at all.
+    plans, ageless = Plans(), [{k: v for k, v in c.items() if k != "age"} for c in claims[:1]]
+    settle_batch(ziyang, claims_table(ageless), params=params, plans=plans)
+    again = settle_batch(ziyang, claims_table(claims), params=params, plans=plans)
+    assert again.to_pylist() == got.to_pylist()
 
 
 def test_an_allowance_per_unit_of_a_measure_in_the_signature_sends_its_rows_to_the_scalar_engine():
