@@ -52,17 +52,6 @@ def test_a_group_no_clause_names_changes_no_claims_settlement(city):
         assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
 
 
-# The facility types and grades each city's settlement names (Suizhou's daily caps at a village
-# clinic and a health center, 第四十四条; Ziyang's grade-A hospitals; pharmacies and TCM).
-NAMED_FACILITY_WORDS = {
-    "binzhou": {"tcm"},
-    "shaoxing": {"pharmacy"},
-    "suihua": set(),
-    "suizhou": {"clinic", "health-center"},
-    "ziyang": {"pharmacy", "grade-A"},
-}
-
-
 @pytest.mark.parametrize("city", CITIES)
 def test_a_group_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
     """The columnar engine's signatures keep, for a claim of one scheme and benefit, only the
@@ -111,6 +100,18 @@ def test_an_age_no_clause_of_the_claims_benefit_names_changes_no_claims_settleme
         aged = [(dict(c, age=age) if age is not None else {k: v for k, v in c.items() if k != "age"})
                 if unread(c) else c for c in claims]
         assert [r.to_json(trace=False) for r in policy.settle_all(aged, params=params)] == before, age
+
+
+# The facility types and grades each city's settlement names (Suizhou's daily caps at a village
+# clinic and a health center, 第四十四条; Ziyang's grade-A hospitals' deductibles, 第十八条（一）1;
+# its pharmacies, 第十六条（二）; Binzhou's TCM hospitals, 第十四条（三）; Shaoxing's pharmacies).
+NAMED_FACILITY_WORDS = {
+    "binzhou": {"tcm"},
+    "shaoxing": {"pharmacy"},
+    "suihua": set(),
+    "suizhou": {"clinic", "health-center"},
+    "ziyang": {"pharmacy", "grade-A"},
+}
 
 
 @pytest.mark.parametrize("city", CITIES)
