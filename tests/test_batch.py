@@ -456,7 +456,7 @@ def test_a_pandas_age_column_with_a_gap_is_read_as_whole_numbers():
     # a NaN that is a value, not a null, are the reader's to refuse (each alone, an error row).
     # Ziyang 第十八条 as above: 3,000 less 200 at 95% from 70, 90% below; from 80 no deductible
     # from the second stay.
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
     params = policy_params(ziyang)
     ages = [72.0, float("nan"), 85.0, 85.0, 40.5, 151.0, 65.0]
