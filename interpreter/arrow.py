@@ -2,8 +2,9 @@
 
 Input: the contract's claim fields as columns, `facility` a struct, `items` a list of structs,
 money as two-decimal strings or decimal columns, dates as `YYYY-MM-DD` strings or date
-columns — what `pyarrow.Table.from_pylist(claims)` writes from the contract's JSON. A null is
-an absent field.
+columns — what `pyarrow.Table.from_pylist(claims)` writes from the contract's JSON — or
+timestamps at midnight with no time zone (pandas' datetime64; a time of day is refused). A
+null is an absent field.
 
 Output: one row per claim, in input order. Money is `decimal128(18, 2)`: exact (never a float),
 and read as a decimal by pandas (Python `Decimal`), DuckDB (`DECIMAL(18,2)`) and Spark alike;
@@ -75,11 +76,16 @@ def read_parquet(path: str) -> Iterator[dict]:
 
 
 def _plain(value: Any) -> Any:
-    """A value as JSON would give it: no nulls, dates as text, decimals kept exact."""
+    """A value as JSON would give it: no nulls, dates as text, decimals kept exact. A timestamp
+    at midnight with no time zone is its date (pandas keeps dates so, as datetime64); any other
+    timestamp keeps its time, which the claim reader refuses for a date."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        midnight = value.tzinfo is None and value.time() == dt.time() and not getattr(value, "nanosecond", 0)
+        return value.date().isoformat() if midnight else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

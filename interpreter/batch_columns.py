@@ -331,6 +331,10 @@ class Claims:
         if pa.types.is_date32(arr.type):
             days = np.asarray(pc.cast(arr, pa.int32()).fill_null(-EPOCH), dtype=np.int64)
             return days + EPOCH
+        if pa.types.is_timestamp(arr.type) and arr.type.tz is None:  # pandas' dates: midnights (arrow._plain)
+            per_day = 86_400 * {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[arr.type.unit]
+            stamps = np.asarray(pc.cast(arr, pa.int64()).fill_null(1), dtype=np.int64)
+            return np.where(stamps % per_day == 0, stamps // per_day + EPOCH, 0)
         if not pa.types.is_string(arr.type):
             return np.zeros(n, np.int64)
         shaped = pc.match_substring_regex(arr, _DATE).fill_null(False)

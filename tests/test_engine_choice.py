@@ -286,3 +286,38 @@ def test_a_run_of_one_claim_says_claim_not_claims(tmp_path, capsys):
                     "not vectorise", "med: 1 of 1 claims could not be settled"]
     code, said = run(capsys, SUIHUA, src, "--no-trace", "--lang", "zh", "-o", tmp_path / "out.parquet")
     assert said[0] == "med：列式引擎中的逐条引擎结算 1 条就医记录（含列式引擎尚未向量化的情形）"
+
+
+def test_a_year_written_by_pandas_with_its_dates_as_timestamps_settles_the_same(tmp_path, capsys):
+    """pandas keeps a date column as datetime64, and `to_parquet` writes it as a timestamp: each
+    midnight is read as its date, by both engines, so the year settles as its JSON lines do; a
+    timestamp with a time of day is refused, naming it (one error row, the other claims settled)."""
+    import pandas as pd
+
+    src = ROOT / "examples" / "suihua-claims.jsonl"
+    frame = pd.read_json(src, lines=True, dtype={"date": "datetime64[ns]", "id": str, "person": str})
+    assert str(frame["date"].dtype).startswith("datetime64")
+    frame.to_parquet(tmp_path / "c.parquet", index=False)
+    assert pa.types.is_timestamp(pq.read_schema(tmp_path / "c.parquet").field("date").type)
+    assert run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "s.jsonl") == (0, [])
+    for engine in ("batch", "scalar"):
+        out = tmp_path / f"{engine}.jsonl"
+        assert run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "--engine", engine, "-o", out)[0] == 0
+        assert out.read_bytes() == (tmp_path / "s.jsonl").read_bytes(), engine
+    # ... in columns as much as the same dates written as text are (none sent aside for its date).
+    frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_parquet(tmp_path / "d.parquet", index=False)
+    said = [run(capsys, SUIHUA, tmp_path / name, "--no-trace", "-o", tmp_path / "x.jsonl")[1]
+            for name in ("c.parquet", "d.parquet")]
+    assert said[0] == said[1] and "by the columnar engine" in said[0][0]
+    frame.loc[0, "date"] = pd.Timestamp(frame.loc[0, "date"]) + pd.Timedelta(hours=8, minutes=30)
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    rows = {}
+    for engine in ("batch", "scalar"):
+        out = tmp_path / f"t-{engine}.jsonl"
+        assert run(capsys, SUIHUA, tmp_path / "t.parquet", "--no-trace", "--engine", engine, "-o", out)[0] == 1
+        rows[engine] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows["batch"] == rows["scalar"]
+    day = frame.loc[0, "date"].date().isoformat()
+    assert rows["batch"][0]["error"] == {"code": "bad-date", "field": "date",
+                                         "message": f"date is not a date YYYY-MM-DD: '{day}T08:30:00'"}
+    assert sum(r.get("error") is not None for r in rows["batch"]) == 1
