@@ -467,8 +467,12 @@ class _Run:
             return False
         ordinal = self.claims.ordinal[rows]
         span = int(_years(np.asarray([ordinal.max()]))[0] - _years(np.asarray([ordinal.min()]))[0]) + 1
-        bits = max(len(self.vplans) - 1, 1).bit_length()
-        return (int(person[rows].max()) + 1) * len(self.claims.names["scheme"]) * span << bits < 1 << 62
+        return (int(person[rows].max()) + 1) * len(self.claims.names["scheme"]) * span << self._plan_bits < 1 << 62
+
+    @property
+    def _plan_bits(self) -> int:
+        """The bits a row's plan takes at the foot of the kernel's key."""
+        return max(len(self.vplans) - 1, 1).bit_length()
 
     def _waves_compiled(self, person, plan_of, rows, out, handed, desc, starts):
         """The waves as one compiled kernel (_batch_loops.settle_rows) over every row, a
@@ -477,7 +481,7 @@ class _Run:
         c, k = self.claims, self.keys
         person_scheme = person[rows] * len(c.names["scheme"]) + c.scheme[rows]
         year = self.year[rows]
-        y0, bits = int(year.min()), max(len(self.vplans) - 1, 1).bit_length()
+        y0, bits = int(year.min()), self._plan_bits
         span = int(year.max()) - y0 + 1
         order = sort_order(person_scheme, c.ordinal[rows])  # by person and scheme, then date
         keys = ((person_scheme * span + (year - y0)) << bits | plan_of[rows])[order]

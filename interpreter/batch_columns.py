@@ -43,20 +43,14 @@ def _column(table: pa.Table, name: str):
     return one_array(table.column(name)) if name in table.column_names else None
 
 
-def _in_range(arr, field) -> tuple[np.ndarray, np.ndarray]:
-    """An integer column's values (a null as the field's lowest) and which are within the field's
-    range, as the claim reader checks a whole number."""
-    values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
-    return values, (values >= field.low) & (values <= field.high)
-
-
 def _whole_values(arr, field) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """A whole-number column's values (a null as the field's lowest) and which the claim reader
-    takes as they are: an integer column's within the field's range (_in_range), or a float
-    column's whole numbers within it (pandas makes a column with a gap float: its 85.0 is the
-    reader's 85, and its NaN a null); None for a column of any other type."""
+    takes as they are: an integer column's within the field's range, or a float column's whole
+    numbers within it (pandas makes a column with a gap float: its 85.0 is the reader's 85, and
+    its NaN a null); None for a column of any other type."""
     if pa.types.is_integer(arr.type) and arr.type != pa.uint64():
-        return _in_range(arr, field)
+        values = np.asarray(arr.fill_null(field.low), dtype=np.int64)
+        return values, (values >= field.low) & (values <= field.high)
     if not pa.types.is_floating(arr.type):
         return None
     x = np.asarray(arr.cast(pa.float64()).fill_null(float(field.low)), dtype=np.float64)

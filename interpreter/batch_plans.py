@@ -345,7 +345,7 @@ def named_words(compiled) -> frozenset:
     layer's names). A word of the vocabulary not among them cannot change a settlement where
     the claim's value is only compared with words; conservative: a word some other string of
     the schemes happens to equal counts as named."""
-    return frozenset(obj for obj in _compiled_parts(compiled) if type(obj) is str)
+    return _reads(compiled.schemes).words
 
 
 def unread_fields(compiled) -> frozenset:
@@ -364,13 +364,9 @@ def unread_fields(compiled) -> frozenset:
                      and not any(word.split(" ")[-1] in named for word in f.feeds))
 
 
-def _compiled_parts(compiled):
-    """Every object the compiled schemes hold, each once, leaves (numbers, strings) included."""
-    return _parts(compiled.schemes)
-
-
 def _parts(root):
-    """Every object `root` holds, each once, leaves included."""
+    """Every object `root` holds (the compiled schemes, or parts of them), each once, leaves
+    (numbers, strings) included."""
     seen: set = set()
     stack = [root]
     while stack:
