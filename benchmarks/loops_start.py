@@ -43,7 +43,7 @@ costs, desc = np.zeros((8, 4), np.int64), np.zeros(1, np.int64)  # (each row an 
 calls = [lambda: L.first_codes(i64), lambda: L.encode(offsets, data, valid, True), lambda: L.encode(offsets, data, valid, False),
          lambda: L.two_decimals(offsets, data, valid), lambda: L.sort_order(i64, i64, 0, 8, 8),
          lambda: L.settle_rows(i64, 1, costs, desc, i64[:1] * 0, 100, 1 << 60, i64[:5] * 0 + 1, i64, i64[:0],
-                               i64[:1], i64[:1], np.zeros((4, 8), np.int64), np.zeros((1, 15), np.int64))]
+                               i64[:1], i64[:1], i64[:1] * 0, 0, np.zeros((4, 8), np.int64), np.zeros((1, 15), np.int64))]
 c = cpu(); calls[0](); first = cpu() - c
 c = cpu(); [f() for f in calls[1:]]; rest = cpu() - c
 print(f"{base:.4f} {mod:.4f} {first:.4f} {rest:.4f} {L.__file__}")

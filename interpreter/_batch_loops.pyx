@@ -327,6 +327,42 @@ cdef inline int64_t _banded(const int64_t* desc, int64_t at, int64_t lo, int64_t
     return pay
 
 
+cdef inline int64_t _banded_in(const int64_t* desc, int64_t at, int64_t lo, int64_t hi, int64_t den) noexcept:
+    """_banded over positions in 1/den fen (the bands' bounds multiplied by den)."""
+    cdef int64_t count = desc[at], pay = 0, start = 0, i, top, a, b
+    if den == 1:
+        return _banded(desc, at, lo, hi)
+    for i in range(count):
+        top = desc[at + 1 + 2 * i]
+        if top != _NONE:
+            top *= den
+        a, b = max(lo, start), min(hi, top)
+        pay += max(b - a, 0) * desc[at + 2 + 2 * i]
+        start = top
+    return pay
+
+
+cdef inline int64_t _covered(const int64_t* rated, const int64_t* added, int64_t fund, const int64_t[::1] rated_fund,
+                             const int64_t[::1] rated_share, const int64_t[::1] order, int64_t room,
+                             int64_t den) noexcept:
+    """settle.covered_by_cap in 1/den fen, of the rated costs (with `added`, if not NULL) at shares
+    above 0: the costs at the lowest shares first, until `room` (1/scale fen) is used; the last one
+    in part, room / share (den is a multiple of every share)."""
+    cdef int64_t covered = 0, j, k, cost, share
+    for j in range(order.shape[0]):
+        k = order[j]
+        share = rated_share[k]
+        if rated_fund[k] != fund or share <= 0:
+            continue
+        cost = rated[k] + (added[k] if added != NULL else 0)
+        if cost * share <= room:
+            covered += cost * den
+            room -= cost * share
+        else:
+            return covered + room * (den // share)
+    return covered
+
+
 cdef inline int64_t _half_up(int64_t x, int64_t scale) except? -1:
     """x (1/scale fen) in fen, half-up: (2x + scale) // 2 scale. The run's scale is 10^k, k <= 6:
     each a constant here, so the division is a multiplication (a quarter of the kernel's time
@@ -402,7 +438,8 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
 def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] costs, const int64_t[::1] desc,
                 const int64_t[::1] starts, int64_t scale, int64_t exact_room, const int64_t[::1] widths,
                 const int64_t[::1] days, const int64_t[::1] daily, const int64_t[::1] rated_fund,
-                const int64_t[::1] rated_share, int64_t[:, ::1] out, int64_t[:, ::1] snaps):
+                const int64_t[::1] rated_share, const int64_t[::1] rated_order, int64_t burden_den,
+                int64_t[:, ::1] out, int64_t[:, ::1] snaps):
     """batch_steps.Step.run for every row, a person-year at a time: the rows sorted by person and
     scheme, then date (ties in input order), keys[t] = (person-scheme * years spanned + year)
     << bits | plan: a new person-year where the key's high bits change, row t's plan the low
@@ -418,8 +455,13 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     (benefit, level), pools exact and rounded, burdens, the pools' fractions as numerator and
     denominator, rated costs; `widths` their columns) are a few local numbers while its claims are
     settled. A layer that leaves out the cost above the benefit's own cap (绍兴 第三十五条 末款)
-    finds none above it while the year's rated costs at their shares stay within the cap; a claim
-    that would pass it goes to the scalar engine with its year, which then reads the rated costs.
+    takes it out exactly where `burden_den` > 0 (settle.cost_above_cap: the cap covers the year's
+    rated costs at the lowest shares first, `rated_order` the columns by share): the cost covered
+    comes to a fraction whose denominator divides a share, so every burden is held in 1/(100 *
+    burden_den) yuan, burden_den a multiple of every rated share, and a burden layer's payment is a
+    numerator over burden_den, added to its pools' fractions. With burden_den 0 the burdens are in
+    fen, and a claim whose year's rated costs at their shares would pass the cap goes to the
+    scalar engine with its year, which then reads the rated costs.
 
     Returns each row's state (0 settled; 1 the year goes to the scalar engine from this claim,
     which is not committed; 2 a later claim of such a year), each row's person-year, and how many
@@ -452,6 +494,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t *frac_den = &acc[o + nburden + npool]
     cdef int64_t *rated = &acc[o + nburden + 2 * npool]
     cdef int64_t own_add[64]   # this claim's cost above its deductible in each band (own cap)
+    cdef int64_t rated_add[64]  # ... by rated-cost column
+    cdef int64_t bd = burden_den if burden_den > 0 else 1  # the burdens' unit: 1/bd fen
     cdef int64_t lost_years = 0, y = -1
     cdef bint dead = False
     cdef int64_t[::1] funds = np.zeros(out.shape[0] - 2, np.int64)
@@ -461,8 +505,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t up_keys[16]
     cdef int64_t up_pay[16]
     cdef int64_t up_p[16]
-    cdef int64_t frac_part[16]
-    cdef int64_t frac_den_of[16]
+    cdef int64_t frac_den_of[16]  # the denominator of up_pay (1: whole 1/scale fen)
     cdef int64_t before[64]
     cdef int64_t after[64]
     cdef const int64_t *d_ = &desc[0]
@@ -475,12 +518,13 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t not_covered, share_l, counts_prepay, with_first, above_deductible, above_any_cap
     cdef int64_t burden_key, p, lpay, exact_num, exact_den, above, counted, amount, counts, summed
     cdef int64_t b0, first, blo, bhi, most_b, most_a, rooms, pos, paid_b, start, top, share, a, bb
-    cdef int64_t seg, left, remaining, nf, charged, own_at, own_n, own_fund, rated_total
+    cdef int64_t seg, left, remaining, nf, charged, own_at, own_n, own_fund, rated_total, own_layer, above_d, whole
     cdef bint has_target, changed, reached, lost, exact_row, found, hit, big
     cdef int64_t plan_mask = (<int64_t>1 << bits) - 1
     for i in range(16):
-        frac_part[i] = 0
         frac_den_of[i] = 1
+    for i in range(64):
+        rated_add[i] = 0
     for t in range(n):
         if t == 0 or (keys[t] >> bits) != (keys[t - 1] >> bits):
             y += 1
@@ -577,21 +621,34 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         # this claim's added, come at their shares to at most the cap; past it, the scalar engine's
         lost = False
         own_n = desc[own_at]
+        own_layer, above_d = -1, 0
         if own_n > 0:
-            own_fund, start, rated_total = desc[own_at + 1], 0, 0
+            own_fund, start, rated_total, own_layer = desc[own_at + 1], 0, 0, desc[own_at + own_n]
             for i in range(desc[bands_at]):
                 top = desc[bands_at + 1 + 2 * i]
                 a, bb = max(lo, start), min(hi, top)
                 own_add[i] = bb - a if bb > a else 0
                 start = top
-            for k in range(nrated):
-                if rated_fund[k] == own_fund and rated_share[k] > 0:
-                    rated_total += rated[k] * rated_share[k]
-            for i in range(desc[bands_at]):
-                k = desc[own_at + 3 + i]
-                if rated_share[k] > 0:
-                    rated_total += own_add[i] * rated_share[k]
-            lost = rated_total > desc[own_at + 2]
+            if burden_den > 0:  # the cost above the cap, exactly: the claim's less what the cap now covers more
+                for i in range(desc[bands_at]):
+                    k = desc[own_at + 3 + i]
+                    rated_add[k] += own_add[i]
+                    if rated_share[k] > 0:
+                        above_d += own_add[i] * bd
+                above_d -= _covered(rated, rated_add, own_fund, rated_fund, rated_share, rated_order,
+                                    desc[own_at + 2], bd) \
+                    - _covered(rated, NULL, own_fund, rated_fund, rated_share, rated_order, desc[own_at + 2], bd)
+                for i in range(desc[bands_at]):
+                    rated_add[desc[own_at + 3 + i]] = 0
+            else:  # none above while the year's rated costs at their shares stay within the cap
+                for k in range(nrated):
+                    if rated_fund[k] == own_fund and rated_share[k] > 0:
+                        rated_total += rated[k] * rated_share[k]
+                for i in range(desc[bands_at]):
+                    k = desc[own_at + 3 + i]
+                    if rated_share[k] > 0:
+                        rated_total += own_add[i] * rated_share[k]
+                lost = rated_total > desc[own_at + 2]
 
         # the layers
         layers = desc[at] if not lost else 0
@@ -603,14 +660,15 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             share_l, counts_prepay, with_first = desc[at + 4], desc[at + 5], desc[at + 6]
             above_deductible, above_any_cap, burden_key = desc[at + 7], desc[at + 8], desc[at + 9]
             up_burden_key[li], up_keys[li], up_pay[li], up_p[li] = -1, -1, 0, 0
-            frac_part[li] = 0
+            frac_den_of[li] = 1
             p = 0
             lpay = 0
             exact_row = False
             exact_num, exact_den = 0, 1
             above = 0
-            if base_kind == 0:  # on the year's burden
-                counted = burden_claim + (costs[t, 2] if counts_prepay else costs[t, 3] if with_first else 0)
+            if base_kind == 0:  # on the year's burden (in 1/bd fen), less any cost above the own cap
+                counted = (burden_claim + (costs[t, 2] if counts_prepay else costs[t, 3] if with_first else 0)) * bd \
+                    - (above_d if li == own_layer else 0)
                 up_burden_key[li], up_burden[li] = burden_key, burden[burden_key] + counted
                 if has_rate == 0 or not_covered:
                     continue
@@ -621,10 +679,10 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                     b0 = 0
                     for j in range(summed):
                         b0 += burden[desc[q + 3 + j]]
-                    before[i] = b0 - amount
-                    after[i] = b0 + counted - amount if counts else b0 - amount
+                    before[i] = b0 - amount * bd
+                    after[i] = b0 + counted - amount * bd if counts else b0 - amount * bd
                     q += 3 + summed
-                first = desc[thresholds_at + 1]
+                first = desc[thresholds_at + 1] * bd
                 blo, bhi = first, first
                 q = groups_at + 1
                 for g in range(desc[groups_at]):
@@ -635,7 +693,12 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                     blo += max(most_b, 0)
                     bhi += max(most_a, 0)
                     q += 1 + desc[q]
-                lpay = _banded(d_, lbands_at, blo, bhi)
+                if bd > 1:
+                    if bhi > exact_room // (4 * scale):  # (products past int64: the scalar engine's)
+                        lost = True
+                        break
+                    exact_row, exact_den = True, bd  # a numerator over bd
+                lpay = nf = _banded_in(d_, lbands_at, blo, bhi, bd)  # (nf: before the caps below, which read 1/scale fen)
             elif has_rate == 0:
                 continue
             elif base_kind == 1:  # above the basic fund's cap point (engine._above)
@@ -674,32 +737,36 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                     lost = True  # a cap filled from a fraction: the scalar engine's from here
                 lpay = min(lpay, room)
             p = _paid(d_, lkeys_at, pools, rounded, lpay, scale)
-            if exact_row:  # _exact_layer_paid: cost * share / den, integers while they fit
-                big = exact_num > exact_room // max(share_l, 1)
+            if exact_row:  # _exact_layer_paid: a numerator over exact_den, integers while they fit
+                if base_kind == 0:  # the banded payment, over bd
+                    big = nf > exact_room
+                else:  # the cost above the cap point, times the share
+                    big = exact_num > exact_room // max(share_l, 1)
+                    nf = 0 if big else exact_num * share_l
+                # (a pool may hold a fraction over the same denominator: the burden layer's last one)
                 for i in range(desc[lcaps_at]):
                     k = desc[lcaps_at + 1 + 2 * i]
-                    big = big or frac_num[k] != 0 or desc[lcaps_at + 2 + 2 * i] > exact_room // exact_den \
-                        or pools[k] + scale > exact_room // exact_den
+                    big = big or (frac_num[k] != 0 and frac_den[k] != exact_den) \
+                        or desc[lcaps_at + 2 + 2 * i] > exact_room // exact_den or pools[k] + scale > exact_room // exact_den
                 for i in range(desc[lkeys_at]):
                     k = desc[lkeys_at + 1 + i]
-                    big = big or frac_num[k] != 0 or pools[k] + scale > exact_room // exact_den
+                    big = big or (frac_num[k] != 0 and frac_den[k] != exact_den) \
+                        or pools[k] + scale > exact_room // exact_den
                 if big:  # (the numpy path's Fraction case: left to the scalar engine here)
                     lost = True
                     break
-                nf = exact_num * share_l
                 for i in range(desc[lcaps_at]):
                     k, limit = desc[lcaps_at + 1 + 2 * i], desc[lcaps_at + 2 + 2 * i]
-                    nf = min(nf, max(limit - pools[k], 0) * exact_den)
+                    nf = min(nf, max(limit * exact_den - pools[k] * exact_den - frac_num[k], 0))
                 if desc[lkeys_at] > 0:
                     p = _NONE
                     for i in range(desc[lkeys_at]):
                         k = desc[lkeys_at + 1 + i]
-                        p = min(p, (2 * (pools[k] * exact_den + nf) + scale * exact_den)
+                        p = min(p, (2 * (pools[k] * exact_den + frac_num[k] + nf) + scale * exact_den)
                                 // (2 * scale * exact_den) - rounded[k])
                 else:
                     p = (2 * nf + scale * exact_den) // (2 * scale * exact_den)
-                lpay = nf // exact_den
-                frac_part[li], frac_den_of[li] = nf % exact_den, exact_den
+                lpay, frac_den_of[li] = nf, exact_den
             elif base_kind == 1 and above <= 0:  # no payment, no layer update
                 p, lpay = 0, 0
             up_keys[li], up_pay[li], up_p[li] = lkeys_at, lpay, p
@@ -744,10 +811,14 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             if q >= 0:
                 for i in range(desc[q]):
                     k = desc[q + 1 + i]
-                    pools[k] += up_pay[li]
                     rounded[k] += up_p[li]
-                    if frac_part[li] != 0:
-                        frac_num[k], frac_den[k] = frac_part[li], frac_den_of[li]
+                    if frac_den_of[li] == 1:
+                        pools[k] += up_pay[li]
+                    else:  # a numerator over frac_den_of[li], with the pool's own fraction (the same denominator)
+                        whole = frac_num[k] + up_pay[li]
+                        pools[k] += whole // frac_den_of[li]
+                        frac_num[k] = whole % frac_den_of[li]
+                        frac_den[k] = frac_den_of[li] if frac_num[k] != 0 else 1
     return state_, pyear_, lost_years
 
 

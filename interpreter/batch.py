@@ -34,6 +34,7 @@ the scalar engine settled (`fallback_count`). Which plan features are vectorised
 from __future__ import annotations
 
 import functools
+import math
 from fractions import Fraction
 from typing import Optional
 
@@ -69,7 +70,7 @@ from .batch_steps import (
     wave_order,
 )
 from .errors import ClaimError
-from .money import Exact
+from .money import Exact, div
 from .policy import Result, _error, repeated_ids
 
 __all__ = ["FALLBACK", "Plans", "Unsupported", "fallback_count", "settle_batch"]
@@ -419,6 +420,7 @@ class _Run:
             return out, handed
         self.year = np.zeros(c.n, np.int64)
         self.year[rows] = _years(c.ordinal[rows])
+        self.burden_den = 0  # (the steps' burdens: whole fen)
         described = self.described
         if described is not None:
             return self._waves_compiled(person, plan_of, rows, out, handed, *described)
@@ -459,6 +461,20 @@ class _Run:
             fund[j], share[j] = self.funds.index(f), int(Fraction(s) * self.scale)
         return fund, share
 
+    def _burden_den(self) -> int:
+        """The kernel's burdens in 1/den fen, den a multiple of every rated share (in 1/scale), so
+        that the cost above a benefit's own cap comes out of the burden exactly (settle.
+        cost_above_cap: the covered cost's part is room / share); 0 where no cost is rated, or where
+        its numbers could pass int64: the kernel then keeps fen and hands the year to the scalar
+        engine at the claim that would pass the cap, as the steps do."""
+        _, share = self.rated_columns
+        shares = [int(s) for s in share.tolist() if s > 0]
+        if not self.keys.rated or not shares or len(self.keys.rated) > 64:
+            return 0
+        den = math.lcm(*shares)
+        caps = [v.own_cap_s for v in self.vplans if v.own_cap is not None]
+        return den if den <= 10 ** 7 and max(caps, default=0) * den < 1 << 60 else 0
+
     def _kernel_fits(self, person, batch) -> bool:
         """Whether the waves' kernel settles the run: the loops are there, and each row's key
         (person and scheme, year, plan) fits in int64."""
@@ -495,6 +511,8 @@ class _Run:
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1), max(len(k.rated), 1)], np.int64)
         rated_fund, rated_share = self.rated_columns
+        rated_order = np.argsort(rated_share, kind="stable").astype(np.int64)
+        self.burden_den = self._burden_den()
         days, daily = c.ordinal.take(rows), np.asarray(k.daily(), np.int64)
         room = _SNAPSHOT_ROOM
         while True:
@@ -503,7 +521,8 @@ class _Run:
                              np.int64)
             state, pyear, lost = self.loops.settle_rows(keys, bits, costs, desc, starts, self.scale,
                                                         batch_steps.EXACT_LIMIT // 4, widths, days, daily,
-                                                        rated_fund, rated_share, settled, snaps)
+                                                        rated_fund, rated_share, rated_order, self.burden_den,
+                                                        settled, snaps)
             if lost <= room:
                 break
             room = lost  # (rare: years handed over at a cap point) once more, with room for every one
@@ -540,8 +559,9 @@ class _Run:
                 if (a, j) in acc.fractions:
                     yr.pools[key] = Exact(Fraction(yr.pools[key]) + acc.fractions[(a, j)] / (100 * self.scale))
                 yr.rounded[key] = Decimal(int(acc.rounded[a, j])).scaleb(-2)
-            for key, j in k.burdens.items():
-                yr.burden[key] = Decimal(int(acc.burden[a, j])).scaleb(-2)
+            for key, j in k.burdens.items():  # (the kernel's in 1/burden_den fen where it has one)
+                yr.burden[key] = div(int(acc.burden[a, j]), 100 * self.burden_den) if self.burden_den > 1 \
+                    else Decimal(int(acc.burden[a, j])).scaleb(-2)
             for key, j in k.rated.items():
                 if acc.rated[a, j]:
                     yr.rated_costs[key] = Decimal(int(acc.rated[a, j])).scaleb(-2)

@@ -196,7 +196,7 @@ class VPlan:
             if own:
                 # 绍兴 第三十五条 末款: the year's costs above the deductible, by the paying fund's share
                 # (settle.cost_above_cap's `rated_costs`), a column per (layer's fund, share).
-                self.own_cap, self.own_fund = own[0].own_cap, own[0].fund
+                self.own_cap, self.own_fund, self.own_layer = own[0].own_cap, own[0].fund, self.layers.index(own[0])
                 self.rated = [keys.rated_cost((own[0].fund, band.share)) for band in plan.rate.bands]
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
@@ -533,8 +533,9 @@ def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray
         listed([fund[f] for f in v.funds if f in fund])
         if v.own_cap is not None and len(v.rate.scaled_bands) > 64:
             return None
-        # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band; or none)
-        listed([fund[v.own_fund], v.own_cap_s, *v.rated] if v.own_cap is not None else [])
+        # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band, the
+        # layer that leaves the cost above it out; or none)
+        listed([fund[v.own_fund], v.own_cap_s, *v.rated, v.own_layer] if v.own_cap is not None else [])
         flat.append(len(v.layers))
         for lay in v.layers:
             burden = lay.base == "burden"
