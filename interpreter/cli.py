@@ -70,14 +70,14 @@ def _language(args, policy: Optional[str]) -> str:
     """The language of a command's messages: --lang, the locale, else the policy's keywords."""
     from .messages import choose
 
-    source = None
-    if policy and policy != "-" and not getattr(args, "lang", None):
+    source, known = None, getattr(args, "policy_keywords", None)
+    if policy and policy != "-" and not getattr(args, "lang", None) and not known:
         try:
             files.check_readable(policy)  # never block on a FIFO
             source = Path(policy).read_text(encoding="utf-8", errors="replace")
         except (files.UnreadableFile, OSError):
             source = None
-    return choose(getattr(args, "lang", None), source)
+    return choose(getattr(args, "lang", None), source, keywords=known)
 
 
 def _message_lang(args) -> str:
@@ -345,7 +345,7 @@ def _load(path: str, args=None) -> Policy | int:
     from .messages import localise
 
     try:
-        return load(path)
+        policy = load(path)
     except MedError as e:
         if _named_file_unreadable(e, path):
             _say(args, f"med: {e.__cause__}")
@@ -353,6 +353,9 @@ def _load(path: str, args=None) -> Policy | int:
         for d in e.diagnostics:
             print(localise(d, _message_lang(args)).format(_source(d.span.file, path)), file=sys.stderr)
         return 1
+    if args is not None and path == getattr(args, "policy", None):
+        args.policy_keywords = policy.keyword_language  # (messages need not read the policy again)
+    return policy
 
 
 def _named_file_unreadable(e: MedError, path: str) -> bool:

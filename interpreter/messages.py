@@ -183,8 +183,10 @@ def localise(d: Diagnostic, lang: str) -> Diagnostic:
     return attrs.evolve(d, message=translate(d.message, lang), hint=translate(d.hint, lang) if d.hint else None)
 
 
-def choose(asked: Optional[str], source: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> str:
-    """The language of messages: asked for, else the locale, else the policy's keywords."""
+def choose(asked: Optional[str], source: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
+           keywords: Optional[str] = None) -> str:
+    """The language of messages: asked for, else the locale, else the policy's keywords
+    (`keywords` where known: Policy.keyword_language; else read from `source`)."""
     if asked:
         return "zh" if asked.lower().startswith("zh") else "en"
     environ = os.environ if environ is None else environ
@@ -196,6 +198,8 @@ def choose(asked: Optional[str], source: Optional[str] = None, environ: Optional
             if value not in ("C", "POSIX", "C.UTF-8"):
                 return "en"
             break
+    if keywords:
+        return keywords
     return keyword_language(source) if source else "en"
 
 

@@ -177,7 +177,8 @@ _RESULT_KEYS = tuple((f.name, f.type in ("money", "funds")) for f in RESULT_FIEL
 class Policy:
     """A checked, compiled policy. Build one with `load` or `compile`."""
 
-    def __init__(self, compiled: Compiled, warnings: list[Diagnostic], sources: dict[str, str]):
+    def __init__(self, compiled: Compiled, warnings: list[Diagnostic], sources: dict[str, str],
+                 keyword_language: Optional[str] = None):
         self._c = compiled
         self._share_params = _share_params(compiled)
         _check_defaults(compiled, self._share_params)
@@ -185,6 +186,9 @@ class Policy:
         self._no_params = self.bind(None)
         self.warnings = tuple(warnings)
         self.sources = sources
+        # "en" or "zh": the language most of the policy's keywords are written in (messages.
+        # keyword_language), where `load` knew it (kept with the cached policy); else None.
+        self.keyword_language = keyword_language
 
     def __reduce__(self):
         """Pickled as what was compiled, without what settling fills in (the engine, its plans and
@@ -681,9 +685,12 @@ def load(path: str | os.PathLike) -> Policy:
     kept = policy_cache.entry(name, text, base_dir)
     cached = policy_cache.get(kept, base_dir)
     if cached is not None:
-        compiled, warnings, sources = cached
-        return Policy(compiled, list(warnings), sources)
+        compiled, warnings, sources, language = cached
+        return Policy(compiled, list(warnings), sources, language)
+    from .messages import keyword_language  # (the parser has loaded the scanner it reads with)
+
     policy = compile(text, name, base_dir=base_dir)
+    policy.keyword_language = keyword_language(text)
     policy_cache.put(kept, name, policy)
     return policy
 

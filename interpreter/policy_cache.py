@@ -25,7 +25,7 @@ from typing import Optional
 
 from .files import cache_root
 
-_FORMAT = 1  # bumped when an entry's layout changes
+_FORMAT = 2  # bumped when an entry's layout changes
 
 
 def code_identity() -> str:
@@ -60,13 +60,14 @@ def entry(name: str, text: str, base_dir: Optional[str]) -> Optional[Path]:
 
 
 def get(path: Optional[Path], base_dir: Optional[str]) -> Optional[tuple]:
-    """(compiled, warnings, sources) of the policy kept in `path` (from `entry`), or None."""
+    """(compiled, warnings, sources, keyword language) of the policy kept in `path` (from
+    `entry`), or None."""
     if path is None:
         return None
     try:
         with open(path, "rb") as f:
             entry = pickle.load(f)
-        compiled, warnings, sources, local, standard = entry
+        compiled, warnings, sources, local, standard, language = entry
     except Exception:  # noqa: BLE001 - missing, half-written by another version, unreadable: compile
         return None
     for module, module_text in local.items():
@@ -77,7 +78,7 @@ def get(path: Optional[Path], base_dir: Optional[str]) -> Optional[tuple]:
             return None
     if base_dir is not None and any((Path(base_dir) / f"{m}.med").exists() for m in standard):
         return None  # a module beside the policy now has a standard module's name: compile to say so
-    return compiled, warnings, sources
+    return compiled, warnings, sources, language
 
 
 def put(path: Optional[Path], name: str, policy) -> None:
@@ -88,7 +89,7 @@ def put(path: Optional[Path], name: str, policy) -> None:
     sources = dict(policy.sources)
     standard = [p[len("stdlib/"):-len(".med")] for p in sources if p.startswith("stdlib/")]
     local = {p: t for p, t in sources.items() if p != name and not p.startswith("stdlib/")}
-    entry = (policy.compiled, tuple(policy.warnings), sources, local, standard)
+    entry = (policy.compiled, tuple(policy.warnings), sources, local, standard, policy.keyword_language)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

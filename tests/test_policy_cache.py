@@ -55,6 +55,27 @@ def test_a_cached_load_imports_neither_lark_nor_the_parser(tmp_path, cache):
     assert (proc.returncode, proc.stdout.strip()) == (0, "[]"), proc.stderr
 
 
+def test_the_language_of_a_policys_keywords_comes_back_with_it_and_the_run_scans_nothing(tmp_path, cache):
+    # The CLI words its messages in the language of the policy's keywords when neither --lang nor
+    # the locale says (messages.choose); a cached policy brings that language along, so a run
+    # neither reads the policy again nor loads the scanner to count its keywords.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "policies"
+    for name, language in (("suihua.med", "en"), ("suihua.zh.med", "zh")):
+        assert medpolicy.load(root / name).keyword_language == language  # compiled
+        assert medpolicy.load(root / name).keyword_language == language  # from the cache
+    claims = tmp_path / "c.jsonl"
+    claims.write_text('{"id": "c1"}\n', encoding="utf-8")
+    code = ("import sys, medpolicy.cli as c\n"
+            f"code = c.main(['run', {str(root / 'suihua.zh.med')!r}, {str(claims)!r}, '--no-trace'])\n"
+            "print(code, 'medpolicy.scanner' in sys.modules)")
+    env = {"MEDPOLICY_CACHE": str(cache), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.stdout.strip().splitlines()[-1] == "1 False", proc.stderr
+    assert proc.stderr.strip() == "med：1 条就医记录中有 1 条未能结算"  # worded in Chinese all the same
+
+
 def test_a_changed_module_beside_the_policy_is_compiled_again(tmp_path, cache):
     path = _policy(tmp_path)
     assert "local-heroes" in medpolicy.load(path).compiled.vocabulary.names_of("group")
