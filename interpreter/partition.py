@@ -276,10 +276,8 @@ def keep_freed_memory() -> bool:
     peak memory stays the same (freed blocks are reused, not added). False (and nothing
     changed) where the C library is not glibc."""
     import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+    try:  # (the process's own symbols: ctypes.util.find_library would run ldconfig, 10 ms)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     m_trim_threshold, m_top_pad, m_mmap_max, m_arena_max = -1, -2, -4, -8
