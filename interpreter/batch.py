@@ -333,14 +333,14 @@ class _Run:
             try:
                 plan = self.policy._engine.plan(facts, self.params)
             except ClaimError as e:  # the terms fail for this signature: each claim's error row
-                v = VPlan(None, names["class"], self.keys, error=e)
+                v = VPlan(None, c.item_kinds, self.keys, error=e)
             else:
                 if plan.missing:  # settled on no parameter's stand-in: the engine's error row
                     return _LACKS_PARAMETER, "a parameter the run did not give"  # (its items' rules name more)
                 if plan.allowance is not None and {m for _, m in plan.allowance.per_extra} \
                         & {m for m, _, _ in c.measures.values()}:  # (days by the value, not its interval)
                     raise Unsupported("an allowance per measure")
-                v = VPlan(plan, names["class"], self.keys, facts)
+                v = VPlan(plan, c.item_kinds, self.keys, facts)
             if v.digits() > MAX_DIGITS:
                 raise Unsupported("a share finer than 10^-6")
         except (ClaimError, Unsupported) as e:
@@ -356,28 +356,53 @@ class _Run:
         return len(self.vplans) - 1, None
 
     def _items_supported(self, plan_of, row_ok) -> np.ndarray:
-        """Rows whose every item the plan takes: a class it vectorises, and no unit price where
-        the class's rule reads one."""
+        """Rows whose every item the plan takes: a class it vectorises, no unit price where the
+        class's rule reads one, and the days where it has a daily ceiling (without them the
+        scalar engine gives the claim its error row)."""
         c = self.claims
         ok = np.ones(c.n, bool)
         for j, v in enumerate(self.vplans):
             priced = c.item_priced is not None and any(v.item_reads_price)
-            if all(v.item_ok) and not priced:
+            daily = any(d is not None for d in v.item_daily)
+            if all(v.item_ok) and not priced and not daily:
                 continue
             parent = c.parent()
             bad = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
             if priced:
                 bad |= np.asarray(v.item_reads_price)[np.maximum(c.item_class, 0)] & c.item_priced
+            if daily:
+                no_days = c.item_days < 0 if c.item_days is not None else np.ones(len(bad), bool)
+                bad |= np.asarray([d is not None for d in v.item_daily])[np.maximum(c.item_class, 0)] & no_days
             ok[parent[bad & (plan_of[parent] == j)]] = False
         return ok
 
     # -- costs (independent of the year) --
+    def _over_daily_ceilings(self, plan_of, fen) -> Optional[np.ndarray]:
+        """Each item's cost above its class's daily ceiling times its days (engine._over_ceiling:
+        床位费 above the day's standard is excluded), or None where no plan has one. (Rows whose
+        item lacks the days are the scalar engine's: _items_supported.)"""
+        c = self.claims
+        daily = [(j, v) for j, v in enumerate(self.vplans) if any(d is not None for d in v.item_daily)]
+        if not daily:
+            return None
+        days = np.maximum(c.item_days, 0) if c.item_days is not None else np.zeros(len(fen), np.int64)
+        item_plan = plan_of.take(c.parent())
+        over = np.zeros(len(fen), np.int64)
+        for j, v in daily:
+            for code, per_day in enumerate(v.item_daily):
+                if per_day is not None:
+                    m = (item_plan == j) & (c.item_class == code)
+                    over[m] = np.maximum(fen[m] - per_day * days[m], 0)
+        return over
+
     def _costs(self, plan_of, batch) -> None:
         c = self.claims
         n = c.n
         fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
+        over = self._over_daily_ceilings(plan_of, fen)
+        amount = fen if over is None else fen - over
         prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
         pre = np.zeros(len(fen), np.int64) if prepaid else None
         item_plan = plan_of.take(c.parent()) if prepaid else None
@@ -387,12 +412,13 @@ class _Run:
                 if tiers is None:
                     continue
                 m = (item_plan == j) & (c.item_class == code)
-                for upper, share in tiers:  # the first tier the price is within
+                for upper, share in tiers:  # the first tier the price (its whole amount) is within
                     t = m if upper is None else m & (fen <= upper)
-                    pre[t] = round_div(fen[t] * share.numerator, share.denominator)
+                    pre[t] = round_div(amount[t] * share.numerator, share.denominator)
                     m = m & ~t
         self.total = _segment_sum(fen, c.offsets)
-        self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0), c.offsets)
+        self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0) if over is None
+                                     else np.where(c.item_class == excluded_code, fen, over), c.offsets)
         self.prepay = _segment_sum(pre, c.offsets) if prepaid else np.zeros(n, np.int64)
         eligible = self.total - self.excluded - self.prepay
         first = np.zeros(n, np.int64)

@@ -20,13 +20,14 @@ import pyarrow.compute as pc
 
 from .batch_kernels import kernels, string_parts
 from .batch_plans import unread_fields
-from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS
+from .claim_fields import CLAIM_FIELDS, FACILITY_FIELDS, ITEM_FIELDS
 from .claims import person_as_read
 from .takes import one_array
 
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
 _COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
 _FIELDS = {**{f.name: f for f in CLAIM_FIELDS}, **{f"facility.{f.name}": f for f in FACILITY_FIELDS}}
+_ITEM_DAYS = next(f for f in ITEM_FIELDS if f.name == "days")
 GRADES = _FIELDS["facility.grade"].values  # (A, B: the claim's words; the vocabulary's grade-A, grade-B)
 _AMOUNT = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -278,7 +279,11 @@ class Claims:
         n = self.n = table.num_rows
         vocab = policy.compiled.vocabulary
         self.names = {k: sorted(vocab.names_of(k)) for k in ("scheme", "benefit", "level", "status", "place", "group",
-                                                              "class", "type")}
+                                                              "class", "type", "bed-kind")}
+        # The item rules' (class, bed kind) pairs, which item_class codes: every class as it is
+        # (its kind is normal: claims.Item), then a bed of each other kind.
+        beds = [("bed", k) for k in self.names["bed-kind"] if k != "normal"] if "bed" in self.names["class"] else []
+        self.item_kinds = [(c, "normal") for c in self.names["class"]] + beds
         ok = np.ones(n, bool)
         self._policy, self._unread = policy, None
         self.measures: dict = {}  # field -> (measure, values, given): whole numbers the clauses compare
@@ -452,7 +457,7 @@ class Claims:
         n = self.n
         self.offsets = np.zeros(n + 1, np.int64)
         self.item_class = self.item_fen = np.zeros(0, np.int64)
-        self._parent = self.item_priced = None
+        self._parent = self.item_priced = self.item_days = None
         if arr is None or not pa.types.is_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
             return np.zeros(n, bool)
         fields = {f.name for f in arr.type.value_type}
@@ -463,7 +468,7 @@ class Claims:
         self.offsets[1:] = np.cumsum(lengths)
         items = pc.list_flatten(arr)
         good = is_given(items)
-        for name in fields - {"class", "amount", "unit_price"}:
+        for name in fields - {"class", "amount", "unit_price", "days", "kind"}:
             good &= ~is_given(pc.struct_field(items, name))
         self.item_priced = None  # items with a unit price: a plan whose class rule reads it is not taken
         if "unit_price" in fields:
@@ -475,12 +480,43 @@ class Claims:
         classes = [c for c in self.names["class"]]
         self.item_class, known = _codes(pc.struct_field(items, "class"), classes, len(items))
         good &= known
-        if "bed" in classes:
-            good &= self.item_class != classes.index("bed")
+        if "days" in fields:
+            good &= self._item_days(pc.struct_field(items, "days"))
+        if "kind" in fields:
+            good &= self._bed_kinds(pc.struct_field(items, "kind"))
         self.item_fen, plain = _amounts(pc.struct_field(items, "amount"))
         good &= plain
         ok[self._claim_of(np.flatnonzero(~good))] = False
         return ok
+
+    def _item_days(self, arr) -> np.ndarray:
+        """Bed days (床位费: a daily ceiling's days), -1 where not given; which items' days the
+        claim reader takes as they are (whole numbers within the field's range)."""
+        given = is_given(arr)
+        if not given.any():
+            return np.ones(len(arr), bool)
+        whole = _whole_values(arr, _ITEM_DAYS)
+        if whole is None:
+            return ~given
+        values, within = whole
+        self.item_days = np.where(given & within, values, -1)
+        return ~given | within
+
+    def _bed_kinds(self, arr) -> np.ndarray:
+        """A bed's kind (normal where not given) as its own item code (item_kinds); a kind given
+        on another item is read and not used (claims.Item), but must be a known one."""
+        given = is_given(arr)
+        if not given.any():
+            return np.ones(len(arr), bool)
+        kinds = self.names["bed-kind"]
+        codes, known = _codes(arr, kinds, len(arr))
+        if "bed" in self.names["class"]:
+            bed = self.item_class == self.names["class"].index("bed")
+            item_class = self.item_class.astype(np.int8 if len(self.item_kinds) < 127 else np.int32)
+            for j in range(len(self.names["class"]), len(self.item_kinds)):  # (a bed of another kind than normal)
+                item_class[bed & (codes == kinds.index(self.item_kinds[j][1]))] = j
+            self.item_class = item_class
+        return ~given | known
 
     def _claim_of(self, items: np.ndarray) -> np.ndarray:
         """The claim each of these items (positions in the flattened items) belongs to."""
@@ -495,7 +531,7 @@ class Claims:
 
     def forget_items(self) -> None:
         """Drop the items' columns once the costs are summed (memory for the waves)."""
-        self.offsets = self.item_class = self.item_fen = self._parent = self.item_priced = None
+        self.offsets = self.item_class = self.item_fen = self._parent = self.item_priced = self.item_days = None
 
 
 def bitmap_of(mask: np.ndarray) -> pa.Buffer:

@@ -132,6 +132,7 @@ class VPlan:
     """A settlement plan as the vector step needs it; raises Unsupported for what it does not do."""
 
     def __init__(self, plan, classes: list, keys: Keys, facts=None, error: Optional[ClaimError] = None):
+        # (classes: the item rules' (class, bed kind) pairs, as Claims.item_kinds codes them)
         self.error = error.as_dict() if error is not None else None  # every claim of the plan is this error row
         self.rate = None
         self.layers: list = []
@@ -140,7 +141,7 @@ class VPlan:
         self.allowance_zero = False
         if error is not None:
             self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
-            self.item_reads_price = [False] * len(classes)
+            self.item_reads_price, self.item_daily = [False] * len(classes), [None] * len(classes)
             return
         self.funds, self.payer = plan.funds, plan.payer
         if plan.allowance is not None:
@@ -149,7 +150,7 @@ class VPlan:
             a = plan.allowance
             days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
             self.allowance_zero = days <= 0
-        self.item_prepay, self.item_ok, self.item_reads_price = self._items(plan, classes)
+        self.item_prepay, self.item_ok, self.item_reads_price, self.item_daily = self._items(plan, classes)
         self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
         self.not_covered = plan.not_covered is not None
         if self.not_covered:
@@ -201,23 +202,31 @@ class VPlan:
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
 
     def _items(self, plan, classes: list):
-        """Per item class: its flat pre-payment share (None: none), whether it is vectorised, and
-        whether its rule reads an item's unit price (a price ceiling, or pre-payment tiers by
-        price: engine._over_ceiling, engine._prepay_share), so that an item with one is not."""
-        prepay, ok, reads_price = [None] * len(classes), [True] * len(classes), [False] * len(classes)
+        """Per item class and bed kind: its flat pre-payment share (None: none), whether it is
+        vectorised, whether its rule reads an item's unit price (a price ceiling, or pre-payment
+        tiers by price: engine._over_ceiling, engine._prepay_share), so that an item with one is
+        not, and its daily ceiling in fen (床位费: the part above it times the days is excluded)."""
+        n = len(classes)
+        prepay, ok, reads_price, daily = [None] * n, [True] * n, [False] * n, [None] * n
         if plan.item_rule is None:
-            return prepay, ok, reads_price
-        for i, cls in enumerate(classes):
-            if cls in ("excluded", "bed"):
+            return prepay, ok, reads_price, daily
+        for i, (cls, kind) in enumerate(classes):
+            if cls == "excluded":
                 continue
             try:
-                rule = plan.item_rule(cls, "normal")
+                rule = plan.item_rule(cls, kind)
             except ClaimError:
                 ok[i] = False
                 continue
             reads_price[i] = rule.ceiling is not None or (rule.prepay is not None and rule.prepay_tiered)
-            if rule.rate is not None or (rule.ceiling is not None and rule.ceiling.daily):
-                ok[i] = False  # a class rate or a daily ceiling
+            if rule.ceiling is not None and rule.ceiling.daily:
+                try:
+                    daily[i] = _fen_of(rule.ceiling.limit, "a daily ceiling")
+                except Unsupported:
+                    ok[i] = False
+                    continue
+            if rule.rate is not None:
+                ok[i] = False  # a class rate
             elif rule.prepay is not None:
                 # (upper bound in fen or None, share): a tier by the item's price, which without a
                 # unit price is its amount (engine._prepay_share); flat: one unbounded tier.
@@ -226,7 +235,7 @@ class VPlan:
                                   Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
                 except Unsupported:
                     ok[i] = False
-        return prepay, ok, reads_price
+        return prepay, ok, reads_price, daily
 
     def _deductible(self, d) -> None:
         rule = d.rule
@@ -426,7 +435,7 @@ def _with_amounts(v: "VPlan", amount, free=None) -> "VPlan":
         return r
 
     w = copy.copy(v)
-    w.item_prepay = w.item_ok = w.item_reads_price = w.first_share = w.allowance_zero = None
+    w.item_prepay = w.item_ok = w.item_reads_price = w.item_daily = w.first_share = w.allowance_zero = None
     if v.rate is None:  # an error row or not covered: nothing the waves read
         return w
     w.benefit_name = w.level_name = None

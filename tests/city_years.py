@@ -28,8 +28,8 @@ def _names(policy, kind: str) -> list[str]:
 
 def generated_year(policy, n_persons: int, seed: int) -> list[dict]:
     """Persons with several claims in one or both schemes: every benefit, level, status, group and
-    place of the policy, facility types and ages, amounts from a few yuan to past the caps; some
-    claims of other shapes (a unit price, a bed) that the scalar engine settles."""
+    place of the policy, facility types and ages, bed items (days and kind), amounts from a few yuan
+    to past the caps; some claims of other shapes (a unit price, a grade)."""
     return _shuffled(policy, seed, lambda persons, _claims: persons >= n_persons)
 
 
@@ -90,6 +90,11 @@ def _claim(policy, rnd: random.Random, cid: str, person: str, scheme: str, statu
         c["facility"]["type"] = side.choice(_names(policy, "type"))
     if side.random() < 0.1:
         c["age"] = side.randint(0, 100)
+    if "bed" in _names(policy, "class") and side.random() < 0.1:  # 床位费: days at a daily ceiling, by kind
+        bed = {"class": "bed", "amount": f"{side.randint(0, 200_000) / 100:.2f}", "days": side.randint(0, 40)}
+        if side.random() < 0.5:
+            bed["kind"] = side.choice(_names(policy, "bed-kind"))
+        items.append(bed)  # (always with days: test_batch's bed test has the error row without them)
     if rnd.random() < 0.03:  # another shape: the scalar engine's, for the whole person
         rnd.choice([lambda: c.update(age=40), lambda: items.append({"class": "A", "amount": "10.00",
                                                                       "unit_price": "5.00"}),

@@ -679,6 +679,51 @@ def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
         ["20.00", "30.00", "10.00", "0.00", "30.00", "20.00", "30.00"] + ["50.00"] * 7 + ["0.00"]
 
 
+def test_bed_days_above_the_daily_standard_are_excluded_in_columns(loops):
+    # Ziyang 第十二条（二）: 床位费 per day by level and bed kind (level 2: 20 normal, 40 isolation;
+    # level 3: 25 normal); the part above the standard times the days is excluded. Bed items are
+    # columns now (their days and kind); a bed without days is the scalar engine's error row.
+    ziyang = medpolicy.load(ROOT / "policies" / "ziyang.med")
+
+    def stay(cid, person, level, *items):
+        return {"id": cid, "person": person, "date": "2026-03-01", "scheme": "employee", "status": "employed",
+                "benefit": "inpatient", "facility": {"level": level}, "items": list(items)}
+
+    a = {"class": "A", "amount": "5000.00"}
+    claims = [stay("s1", "p1", "level2", a, {"class": "bed", "amount": "300.00", "days": 10}),
+              stay("s2", "p2", "level2", a, {"class": "bed", "amount": "300.00", "days": 10, "kind": "isolation"}),
+              stay("s3", "p3", "level3", {"class": "bed", "amount": "300.00", "days": 10, "kind": "normal"}, a),
+              stay("s4", "p4", "level3", a, {"class": "bed", "amount": "300.00", "days": 0}),
+              stay("s5", "p5", "level3", a, {"class": "bed", "amount": "300.00"})]
+    params = policy_params(ziyang)
+    table = claims_table(claims)
+    batch = settle_batch(ziyang, table, params=params)
+    assert batch.to_pylist() == ziyang.settle_table(table, params=params).to_pylist()
+    rows = batch.to_pylist()
+    # 300 - 20 x 10 = 100; 300 - 40 x 10 < 0: none; 300 - 25 x 10 = 50; no days: all 300.
+    assert [r["excluded"] for r in rows[:4]] == [Decimal("100.00"), Decimal("0.00"), Decimal("50.00"), Decimal("300.00")]
+    assert [r["eligible"] for r in rows[:4]] == [Decimal("5200.00"), Decimal("5300.00"), Decimal("5250.00"),
+                                                  Decimal("5000.00")]
+    assert rows[4]["error"] == {"code": "missing-field", "message": "a bed item needs days for its daily ceiling",
+                                "field": "items.days"}
+    assert fallback_count(batch) == 1  # s5 alone
+    # Days and kinds the reader refuses, or reads from text, are the scalar engine's, each claim
+    # alone; pandas' 10.0 (a float column) is the reader's 10, in columns.
+    bad_days = ("bad-value", "items[1].days")
+    for days, kind, error, handed in (("10", "normal", None, 1), (-1, "normal", bad_days, 1),
+                                      (100_001, "normal", bad_days, 1), (10.5, "normal", bad_days, 1),
+                                      (True, "normal", bad_days, 1), (10, "ward", ("unknown-value", "items[1].kind"), 1),
+                                      (10.0, "normal", None, 0)):
+        hostile = claims_table([stay("h", "p9", "level2", a, {"class": "bed", "amount": "300.00", "days": days,
+                                                              "kind": kind}), stay("ok", "p8", "level2", a)])
+        batch = settle_batch(ziyang, hostile, params=params)
+        assert batch.to_pylist() == ziyang.settle_table(hostile, params=params).to_pylist()
+        first = batch.to_pylist()[0]
+        assert (first["error"] and (first["error"]["code"], first["error"]["field"])) == error, (days, kind)
+        assert first["excluded"] == (Decimal("100.00") if error is None else None)
+        assert fallback_count(batch) == handed
+
+
 def test_hostile_facility_types_grades_and_ages_get_the_scalar_engines_rows():
     # Ziyang compares age (70, 80) and reads grade and type. Values the reader refuses (an unknown
     # type, grade C, age -1 or 151) are its error rows, each claim alone; a type given as "" is the
