@@ -395,9 +395,9 @@ cdef inline int64_t _paid(const int64_t* desc, int64_t at, const int64_t* pools,
 def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
     """Where each list of each settled plan's description starts (settle_rows reads them so, not by
     walking the counts on every claim): the deductible's stays counted, the caps that waive it,
-    the scope, the bands, the caps, the pools, the funds, the own cap, the layers' count; then for
-    each layer its numbers, bands, caps, pools, thresholds and groups."""
-    pos_ = np.zeros((starts.shape[0], 9 + 6 * 16), np.int64)
+    the scope, the bands, the caps, the pools, the funds, the own cap, the class at its own rate,
+    the layers' count; then for each layer its numbers, bands, caps, pools, thresholds and groups."""
+    pos_ = np.zeros((starts.shape[0], 10 + 6 * 16), np.int64)
     cdef int64_t[:, ::1] pos = pos_
     cdef int64_t p, d, at, i, width, layers, li, q, count, g
     for p in range(starts.shape[0]):
@@ -405,15 +405,15 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
         if desc[d] != 2:
             continue
         at = d + 16
-        for i in range(8):
+        for i in range(9):
             pos[p, i] = at
             width = 2 if i == 1 or i == 3 else 3 if i == 4 else 1
             at += 1 + width * desc[at]
-        pos[p, 8] = at
+        pos[p, 9] = at
         layers = desc[at]
         at += 1
         for li in range(layers):
-            q = 9 + 6 * li
+            q = 10 + 6 * li
             pos[p, q] = at
             at += 10
             pos[p, q + 1] = at
@@ -494,6 +494,9 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t *frac_den = &acc[o + nburden + npool]
     cdef int64_t *rated = &acc[o + nburden + 2 * npool]
     cdef int64_t own_add[64]   # this claim's cost above its deductible in each band (own cap)
+    cdef int64_t own_col[64]   # ... each piece's rated-cost column
+    cdef int64_t own_pieces = 0, class_at, general, piece_g = 0, piece_c = 0
+    cdef bint portioned
     cdef int64_t rated_add[64]  # ... by rated-cost column
     cdef int64_t bd = burden_den if burden_den > 0 else 1  # the burdens' unit: 1/bd fen
     cdef int64_t lost_years = 0, y = -1
@@ -554,7 +557,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         yearly, none_active, none_n, payer = desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15]
         counted_at, reached_at, scope_at = where[plan, 0], where[plan, 1], where[plan, 2]
         bands_at, caps_at, keys_at, funds_at = where[plan, 3], where[plan, 4], where[plan, 5], where[plan, 6]
-        own_at, at = where[plan, 7], where[plan, 8]
+        own_at, class_at, at = where[plan, 7], where[plan, 8], where[plan, 9]
         eligible = costs[t, 1]
 
         # the deductible (settle.deductible_due, reduced)
@@ -599,7 +602,14 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         for i in range(desc[scope_at]):
             e0 += eligible_acc[desc[scope_at + 1 + i]]
         lo, hi = e0 + charged, e0 + eligible
-        pay = _banded(d_, bands_at, lo, hi)
+        portioned = desc[class_at] > 0 and costs[t, 5] != 0
+        if portioned:  # engine._class_rates: the deductible from the general cost first, then the class's
+            general = eligible - costs[t, 4]
+            take = min(charged, general)
+            piece_g, piece_c = general - take, costs[t, 4] - min(charged - take, costs[t, 4])
+            pay = piece_g * desc[bands_at + 2] + piece_c * desc[class_at + 1]
+        else:
+            pay = _banded(d_, bands_at, lo, hi)
         uncapped = pay
         rooms_fund, rooms_any = _NONE, _NONE
         for i in range(desc[caps_at]):
@@ -624,28 +634,36 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         own_layer, above_d = -1, 0
         if own_n > 0:
             own_fund, start, rated_total, own_layer = desc[own_at + 1], 0, 0, desc[own_at + own_n]
-            for i in range(desc[bands_at]):
-                top = desc[bands_at + 1 + 2 * i]
-                a, bb = max(lo, start), min(hi, top)
-                own_add[i] = bb - a if bb > a else 0
-                start = top
+            # the claim's cost above its deductible in pieces by share (engine._pieces): each band's,
+            # or the general cost's and the class's (settle.cost_above_cap takes those above 0)
+            if portioned:
+                own_pieces = 2
+                own_add[0], own_col[0] = max(piece_g, 0), desc[own_at + 3]
+                own_add[1], own_col[1] = max(piece_c, 0), desc[class_at + 2]
+            else:
+                own_pieces = desc[bands_at]
+                for i in range(own_pieces):
+                    top = desc[bands_at + 1 + 2 * i]
+                    a, bb = max(lo, start), min(hi, top)
+                    own_add[i], own_col[i] = (bb - a if bb > a else 0), desc[own_at + 3 + i]
+                    start = top
             if burden_den > 0:  # the cost above the cap, exactly: the claim's less what the cap now covers more
-                for i in range(desc[bands_at]):
-                    k = desc[own_at + 3 + i]
+                for i in range(own_pieces):
+                    k = own_col[i]
                     rated_add[k] += own_add[i]
                     if rated_share[k] > 0:
                         above_d += own_add[i] * bd
                 above_d -= _covered(rated, rated_add, own_fund, rated_fund, rated_share, rated_order,
                                     desc[own_at + 2], bd) \
                     - _covered(rated, NULL, own_fund, rated_fund, rated_share, rated_order, desc[own_at + 2], bd)
-                for i in range(desc[bands_at]):
-                    rated_add[desc[own_at + 3 + i]] = 0
+                for i in range(own_pieces):
+                    rated_add[own_col[i]] = 0
             else:  # none above while the year's rated costs at their shares stay within the cap
                 for k in range(nrated):
                     if rated_fund[k] == own_fund and rated_share[k] > 0:
                         rated_total += rated[k] * rated_share[k]
-                for i in range(desc[bands_at]):
-                    k = desc[own_at + 3 + i]
+                for i in range(own_pieces):
+                    k = own_col[i]
                     if rated_share[k] > 0:
                         rated_total += own_add[i] * rated_share[k]
                 lost = rated_total > desc[own_at + 2]
@@ -653,7 +671,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         # the layers
         layers = desc[at] if not lost else 0
         for li in range(layers):
-            q = 9 + 6 * li
+            q = 10 + 6 * li
             at, lbands_at, lcaps_at, lkeys_at = where[plan, q], where[plan, q + 1], where[plan, q + 2], where[plan, q + 3]
             thresholds_at, groups_at = where[plan, q + 4], where[plan, q + 5]
             base_kind, fund, has_rate, not_covered = desc[at], desc[at + 1], desc[at + 2], desc[at + 3]
@@ -802,8 +820,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             pools[k] += exact
             rounded[k] += paid
         if own_n > 0:
-            for i in range(desc[bands_at]):
-                rated[desc[own_at + 3 + i]] += own_add[i]
+            for i in range(own_pieces):
+                rated[own_col[i]] += own_add[i]
         for li in range(layers):
             if up_burden_key[li] >= 0:
                 burden[up_burden_key[li]] = up_burden[li]

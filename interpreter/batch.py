@@ -395,6 +395,23 @@ class _Run:
                     over[m] = np.maximum(fen[m] - per_day * days[m], 0)
         return over
 
+    def _class_portions(self, plan_of, net: np.ndarray) -> None:
+        """Each claim's cost of the class its plan pays at a rate of its own (engine.costs'
+        portions: the items' amounts after ceilings and pre-payments), and whether it has such an
+        item at all (the scalar engine then pays in pieces, VPlan._class_rate); None for both where
+        no plan has one."""
+        c = self.claims
+        self.portion = self.portioned = None
+        classed = [(j, v.class_code) for j, v in enumerate(self.vplans) if v.class_code is not None]
+        if not classed:
+            return
+        item_plan = plan_of.take(c.parent())
+        of_class = np.zeros(len(net), bool)
+        for j, code in classed:
+            of_class |= (item_plan == j) & (c.item_class == code)
+        self.portion = _segment_sum(np.where(of_class, net, 0), c.offsets)
+        self.portioned = _segment_sum(of_class.astype(np.int64), c.offsets) > 0
+
     def _costs(self, plan_of, batch) -> None:
         c = self.claims
         n = c.n
@@ -416,6 +433,7 @@ class _Run:
                     t = m if upper is None else m & (fen <= upper)
                     pre[t] = round_div(amount[t] * share.numerator, share.denominator)
                     m = m & ~t
+        self._class_portions(plan_of, amount if pre is None else amount - pre)
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0) if over is None
                                      else np.where(c.item_class == excluded_code, fen, over), c.offsets)
@@ -531,8 +549,11 @@ class _Run:
         # (a claim's four costs side by side, gathered in the kernel's order straight into place:
         # one array of the rows' size, where a copy of every claim's then gathered took 28 MB more
         # of a fresh process's 1M claims for no time saved)
-        costs = np.empty((len(rows), 4), np.int64)
-        for j, cost in enumerate((self.total, self.eligible, self.prepay, self.first_share)):
+        columns = (self.total, self.eligible, self.prepay, self.first_share)
+        if self.portion is not None:  # (and a class's cost at its own rate, and whether the claim has one)
+            columns += (self.portion, self.portioned.astype(np.int64))
+        costs = np.empty((len(rows), len(columns)), np.int64)
+        for j, cost in enumerate(columns):
             costs[:, j] = cost.take(rows)
         widths = np.asarray([max(len(k.benefits), 1), max(len(k.stays), 1), max(len(k.pools), 1),
                              max(len(k.burdens), 1), max(len(k.rated), 1)], np.int64)

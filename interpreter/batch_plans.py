@@ -137,11 +137,13 @@ class VPlan:
         self.rate = None
         self.layers: list = []
         self.own_cap = None  # fen: a layer's burden leaves out the cost above this benefit's own cap
+        self.rated_class = -1  # ... and the rated-cost column of a class at its own rate
         self.not_covered = False
         self.allowance_zero = False
         if error is not None:
             self.item_prepay, self.item_ok, self.first_share, self.funds = [None] * len(classes), [True] * len(classes), None, ()
             self.item_reads_price, self.item_daily = [False] * len(classes), [None] * len(classes)
+            self.class_code = self.class_rate = None
             return
         self.funds, self.payer = plan.funds, plan.payer
         if plan.allowance is not None:
@@ -150,7 +152,8 @@ class VPlan:
             a = plan.allowance
             days = a.days + sum(d * max((facts.measures.get(m) or 1) - 1, 0) for d, m in a.per_extra)
             self.allowance_zero = days <= 0
-        self.item_prepay, self.item_ok, self.item_reads_price, self.item_daily = self._items(plan, classes)
+        self.item_prepay, self.item_ok, self.item_reads_price, self.item_daily, class_rates = self._items(plan, classes)
+        self.class_code = self.class_rate = None
         self.first_share = Fraction(plan.first_share[0]) if plan.first_share is not None else None
         self.not_covered = plan.not_covered is not None
         if self.not_covered:
@@ -172,6 +175,7 @@ class VPlan:
         self.stay = keys.stay((plan.benefit, plan.level))
         self.counts_stay = plan.counts_stay
         self.rate = _Rate(plan.rate)
+        self._class_rate(plan, class_rates)
         self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
         if any(c.per_extra for c in plan.caps) or any(c.daily or c.per_extra for c in plan.cap_reached_caps):
             raise Unsupported("a cap per measure")
@@ -199,17 +203,37 @@ class VPlan:
                 # (settle.cost_above_cap's `rated_costs`), a column per (layer's fund, share).
                 self.own_cap, self.own_fund, self.own_layer = own[0].own_cap, own[0].fund, self.layers.index(own[0])
                 self.rated = [keys.rated_cost((own[0].fund, band.share)) for band in plan.rate.bands]
+                if self.class_rate is not None:  # (the class's cost is rated at its own share)
+                    self.rated_class = keys.rated_cost((own[0].fund, self.class_rate.share))
         self.burden_sums = {}  # filled by `scaled`, when every burden key is known
+
+    def _class_rate(self, plan, class_rates: list) -> None:
+        """A class paid at a rate of its own (绍兴 第三十二条（二）: residents' herbal medicine; engine.
+        _class_rates): the claim's cost of it, less what of the deductible the general cost did not
+        take, at that rate. Vectorised where it is the plan's only such class and both rates are
+        flat (the order of several classes, and a band pool, are the scalar engine's): else its
+        items are not taken."""
+        rated = [i for i, r in enumerate(class_rates) if r is not None]
+        if not rated:
+            return
+        rate = class_rates[rated[0]]
+        if len(rated) > 1 or plan.rate.banded or len(plan.rate.bands) > 1 or plan.pools.band is not None \
+                or rate.banded or len(rate.bands) > 1:
+            for i in rated:
+                self.item_ok[i] = False
+            return
+        self.class_code, self.class_rate = rated[0], _Rate(rate)
 
     def _items(self, plan, classes: list):
         """Per item class and bed kind: its flat pre-payment share (None: none), whether it is
         vectorised, whether its rule reads an item's unit price (a price ceiling, or pre-payment
         tiers by price: engine._over_ceiling, engine._prepay_share), so that an item with one is
-        not, and its daily ceiling in fen (床位费: the part above it times the days is excluded)."""
+        not, its daily ceiling in fen (床位费: the part above it times the days is excluded), and its
+        rate of its own (None: none; VPlan._class_rate)."""
         n = len(classes)
-        prepay, ok, reads_price, daily = [None] * n, [True] * n, [False] * n, [None] * n
+        prepay, ok, reads_price, daily, rates = [None] * n, [True] * n, [False] * n, [None] * n, [None] * n
         if plan.item_rule is None:
-            return prepay, ok, reads_price, daily
+            return prepay, ok, reads_price, daily, rates
         for i, (cls, kind) in enumerate(classes):
             if cls == "excluded":
                 continue
@@ -225,9 +249,8 @@ class VPlan:
                 except Unsupported:
                     ok[i] = False
                     continue
-            if rule.rate is not None:
-                ok[i] = False  # a class rate
-            elif rule.prepay is not None:
+            rates[i] = rule.rate
+            if rule.prepay is not None:
                 # (upper bound in fen or None, share): a tier by the item's price, which without a
                 # unit price is its amount (engine._prepay_share); flat: one unbounded tier.
                 try:
@@ -235,7 +258,7 @@ class VPlan:
                                   Fraction(b.share)) for b in (rule.prepay if rule.prepay_tiered else rule.prepay[:1])]
                 except Unsupported:
                     ok[i] = False
-        return prepay, ok, reads_price, daily
+        return prepay, ok, reads_price, daily, rates
 
     def _deductible(self, d) -> None:
         rule = d.rule
@@ -252,12 +275,16 @@ class VPlan:
         self.none_from = (d.none_from[0], d.none_from[1]) if d.none_from is not None else None
 
     def digits(self) -> int:
-        rates = ([self.rate] if self.rate else []) + [layer.rate for layer in self.layers if layer.rate is not None]
-        return max([r.digits for r in rates] or [0])
+        return max([r.digits for r in self._rates()] or [0])
+
+    def _rates(self) -> list:
+        """Every rate the plan pays at: its own, its class's, its layers'."""
+        return ([self.rate] if self.rate else []) + ([self.class_rate] if self.class_rate else []) \
+            + [layer.rate for layer in self.layers if layer.rate is not None]
 
     def scaled(self, scale: int, keys: Keys) -> None:
         """Amounts in 1/scale fen, once the run's scale is known."""
-        for r in ([self.rate] if self.rate else []) + [lay.rate for lay in self.layers if lay.rate is not None]:
+        for r in self._rates():
             r.scaled(scale)
         if self.rate is None:
             return
@@ -436,6 +463,7 @@ def _with_amounts(v: "VPlan", amount, free=None) -> "VPlan":
 
     w = copy.copy(v)
     w.item_prepay = w.item_ok = w.item_reads_price = w.item_daily = w.first_share = w.allowance_zero = None
+    w.class_rate = w.class_code = None  # (the steps hand a claim with such items to the scalar engine)
     if v.rate is None:  # an error row or not covered: nothing the waves read
         return w
     w.benefit_name = w.level_name = None
@@ -545,6 +573,8 @@ def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray
         # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band, the
         # layer that leaves the cost above it out; or none)
         listed([fund[v.own_fund], v.own_cap_s, *v.rated, v.own_layer] if v.own_cap is not None else [])
+        # (a class at its own rate: its share in 1/scale fen, its rated-cost column or -1; or none)
+        listed([v.class_rate.scaled_share, v.rated_class] if v.class_rate is not None else [])
         flat.append(len(v.layers))
         for lay in v.layers:
             burden = lay.base == "burden"

@@ -131,6 +131,8 @@ class Step:
         if v.not_covered:  # the patient pays it all; the year does not move
             out.patient[rows] = total
             return self.lost
+        if self.r.portioned is not None:  # a class at its own rate: the scalar engine's from this claim on
+            self.lost |= self.r.portioned[rows]
         eligible = self.r.eligible[rows]
         due, target = self._deductible_due()
         charged = np.minimum(due, eligible)

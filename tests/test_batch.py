@@ -652,6 +652,32 @@ def test_the_burden_past_the_outpatient_cap_is_a_fraction_the_kernel_keeps_exact
     assert rows["s2"]["patient"] == Decimal("0.31")
 
 
+def test_a_class_at_its_own_rate_is_paid_in_pieces_in_columns(loops):
+    # Shaoxing 第三十二条（二）: residents' outpatient care in the city at 15% (50% at primary level),
+    # 中药饮片 (class herbal) at 25% (60%); 第三十二条（一）: at most 800 a year. The kernel pays the
+    # general cost and the class's at their own shares (engine._class_rates); the numpy steps hand
+    # the year over at the first claim with such an item.
+    shaoxing = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+
+    def visit(cid, date, level, *items):
+        return {"id": cid, "person": "p", "date": date, "scheme": "resident", "benefit": "outpatient",
+                "place": "local", "facility": {"level": level},
+                "items": [{"class": c, "amount": a} for c, a in items]}
+
+    claims = [visit("o1", "2026-03-01", "level2", ("A", "300.00"), ("herbal", "200.00")),
+              visit("o2", "2026-04-01", "primary", ("herbal", "1000.00")),
+              visit("o3", "2026-05-01", "primary", ("A", "2000.00"), ("herbal", "500.00")),
+              visit("o4", "2026-06-01", "primary", ("herbal", "3000.00"))]
+    table, params = claims_table(claims), policy_params(shaoxing)
+    batch = settle_batch(shaoxing, table, params=params)
+    assert batch.to_pylist() == shaoxing.settle_table(table, params=params).to_pylist()
+    assert fallback_count(batch) == (0 if loops is not None else 4)
+    # o1: 300 x 15% + 200 x 25% = 45 + 50; o2: 1,000 x 60%; o3: 2,000 x 50% + 500 x 60% = 1,300,
+    # of which 800 - 695 = 105 is left under the cap; o4: nothing left.
+    assert [r["paid"]["basic"] for r in batch.to_pylist()] == \
+        [Decimal("95.00"), Decimal("600.00"), Decimal("105.00"), Decimal("0.00")]
+
+
 def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
     # Suizhou 第四十四条: residents' outpatient pooling at primary level, 50%, at most 350 a year, and
     # at most 30 a day at a village clinic, 50 at a health center. A day's claims share its cap; the
