@@ -496,7 +496,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t own_add[64]   # this claim's cost above its deductible in each band (own cap)
     cdef int64_t own_col[64]   # ... each piece's rated-cost column
     cdef int64_t own_pieces = 0, class_at, general, piece_g = 0, piece_c = 0
-    cdef bint portioned
+    cdef bint portioned, nf_given
     cdef int64_t rated_add[64]  # ... by rated-cost column
     cdef int64_t bd = burden_den if burden_den > 0 else 1  # the burdens' unit: 1/bd fen
     cdef int64_t lost_years = 0, y = -1
@@ -681,7 +681,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             frac_den_of[li] = 1
             p = 0
             lpay = 0
-            exact_row = False
+            exact_row, nf_given = False, False
             exact_num, exact_den = 0, 1
             above = 0
             if base_kind == 0:  # on the year's burden (in 1/bd fen), less any cost above the own cap
@@ -715,7 +715,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                     if bhi > exact_room // (4 * scale):  # (products past int64: the scalar engine's)
                         lost = True
                         break
-                    exact_row, exact_den = True, bd  # a numerator over bd
+                    exact_row, exact_den, nf_given = True, bd, True  # a numerator over bd
                 lpay = nf = _banded_in(d_, lbands_at, blo, bhi, bd)  # (nf: before the caps below, which read 1/scale fen)
             elif has_rate == 0:
                 continue
@@ -752,11 +752,18 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                 k, limit = desc[lcaps_at + 1 + 2 * i], desc[lcaps_at + 2 + 2 * i]
                 room = max(limit - pools[k], 0)
                 if not exact_row and frac_num[k] != 0 and lpay > 0 and lpay >= room:
-                    lost = True  # a cap filled from a fraction: the scalar engine's from here
+                    # a cap filled from a pool's fraction (an earlier claim's cap point): the payment
+                    # is the room left exactly, a numerator over that fraction's denominator
+                    if lpay > exact_room // frac_den[k]:
+                        lost = True
+                        break
+                    exact_row, exact_den, nf_given, nf = True, frac_den[k], True, lpay * frac_den[k]
                 lpay = min(lpay, room)
+            if lost:
+                break
             p = _paid(d_, lkeys_at, pools, rounded, lpay, scale)
             if exact_row:  # _exact_layer_paid: a numerator over exact_den, integers while they fit
-                if base_kind == 0:  # the banded payment, over bd
+                if nf_given:  # the banded payment over bd, or a whole payment over a pool's denominator
                     big = nf > exact_room
                 else:  # the cost above the cap point, times the share
                     big = exact_num > exact_room // max(share_l, 1)

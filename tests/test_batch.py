@@ -102,21 +102,22 @@ def test_hand_checked_resident_burden_in_bands():
     assert _row(got, 1) == {"deductible": "500.00", "basic": "14625.00", "major": "3531.25", "patient": "1843.75"}
 
 
-def test_hand_checked_cap_point_off_the_grid():
+def test_hand_checked_cap_point_off_the_grid(loops):
     """绥化 第二十一条（一）3 and 第二十八条（二）: an employee's level-3 stay of 150,000 passes the
     120,000 basic cap at 900 + 120,000 / 85% = 142,076.470588…, not a whole number of fen: major
     90% of the 7,923.529411… above = 7,131.176470… -> 7,131.18, its pool keeping the exact value.
     The next stay (10,000) finds the cap reached: no deductible, major 9,000.00 (16,131.176… rounded
     less 7,131.18). A third stay of 400,000 fills the major cap of 300,000 from that fraction: the
-    year goes on in the scalar engine there (300,000 - 16,131.18 = 283,868.82). Another person's
-    stay: 85% of 9,100 = 7,735."""
+    room left is 300,000 - 16,131.176… exactly, rounded to the pool: 300,000 - 16,131.18 =
+    283,868.82 (the kernel pays it over the fraction's denominator; the numpy steps hand the year to
+    the scalar engine there). Another person's stay: 85% of 9,100 = 7,735."""
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
     claims = [_claim("a", "e", "2026-03-01", "employee", "level3", "150000.00", status="employed"),
               _claim("b", "e", "2026-05-01", "employee", "level3", "10000.00", status="employed"),
               _claim("c", "o", "2026-05-01", "employee", "level3", "10000.00", status="employed"),
               _claim("d", "e", "2026-07-01", "employee", "level3", "400000.00", status="employed")]
     got = settle_batch(policy, claims_table(claims))
-    assert fallback_count(got) == 1
+    assert fallback_count(got) == (0 if loops is not None else 1)
     assert _row(got, 0) == {"deductible": "900.00", "basic": "120000.00", "major": "7131.18", "maternity": "0.00",
                             "patient": "22868.82"}
     assert _row(got, 1) == {"deductible": "0.00", "basic": "0.00", "major": "9000.00", "maternity": "0.00",
