@@ -517,7 +517,8 @@ class _Run:
             return 0
         den = math.lcm(*shares)
         caps = [v.own_cap_s for v in self.vplans if v.own_cap is not None]
-        return den if den <= 10 ** 7 and max(caps, default=0) * den < 1 << 60 else 0
+        # (a person's costs, below MAX_PERSON_FEN, in 1/den fen with room to add: 109,200 for Shaoxing)
+        return den if MAX_PERSON_FEN * den * 8 < 1 << 63 and max(caps, default=0) * den < 1 << 60 else 0
 
     def _kernel_fits(self, person, batch) -> bool:
         """Whether the waves' kernel settles the run: the loops are there, and each row's key
