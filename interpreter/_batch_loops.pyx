@@ -396,8 +396,9 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
     """Where each list of each settled plan's description starts (settle_rows reads them so, not by
     walking the counts on every claim): the deductible's stays counted, the caps that waive it,
     the scope, the bands, the caps, the pools, the funds, the own cap, the class at its own rate,
-    the layers' count; then for each layer its numbers, bands, caps, pools, thresholds and groups."""
-    pos_ = np.zeros((starts.shape[0], 10 + 6 * 16), np.int64)
+    the limit and fixed amount, the layers' count; then for each layer its numbers, bands, caps,
+    pools, thresholds and groups."""
+    pos_ = np.zeros((starts.shape[0], 11 + 6 * 16), np.int64)
     cdef int64_t[:, ::1] pos = pos_
     cdef int64_t p, d, at, i, width, layers, li, q, count, g
     for p in range(starts.shape[0]):
@@ -405,15 +406,15 @@ def _positions(const int64_t[::1] desc, const int64_t[::1] starts):
         if desc[d] != 2:
             continue
         at = d + 16
-        for i in range(9):
+        for i in range(10):
             pos[p, i] = at
             width = 2 if i == 1 or i == 3 else 3 if i == 4 else 1
             at += 1 + width * desc[at]
-        pos[p, 9] = at
+        pos[p, 10] = at
         layers = desc[at]
         at += 1
         for li in range(layers):
-            q = 10 + 6 * li
+            q = 11 + 6 * li
             pos[p, q] = at
             at += 10
             pos[p, q + 1] = at
@@ -495,7 +496,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
     cdef int64_t *rated = &acc[o + nburden + 2 * npool]
     cdef int64_t own_add[64]   # this claim's cost above its deductible in each band (own cap)
     cdef int64_t own_col[64]   # ... each piece's rated-cost column
-    cdef int64_t own_pieces = 0, class_at, general, piece_g = 0, piece_c = 0
+    cdef int64_t own_pieces = 0, class_at, fixed_at, general, piece_g = 0, piece_c = 0
     cdef bint portioned, nf_given
     cdef int64_t rated_add[64]  # ... by rated-cost column
     cdef int64_t bd = burden_den if burden_den > 0 else 1  # the burdens' unit: 1/bd fen
@@ -557,7 +558,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         yearly, none_active, none_n, payer = desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15]
         counted_at, reached_at, scope_at = where[plan, 0], where[plan, 1], where[plan, 2]
         bands_at, caps_at, keys_at, funds_at = where[plan, 3], where[plan, 4], where[plan, 5], where[plan, 6]
-        own_at, class_at, at = where[plan, 7], where[plan, 8], where[plan, 9]
+        own_at, class_at, fixed_at, at = where[plan, 7], where[plan, 8], where[plan, 9], where[plan, 10]
         eligible = costs[t, 1]
 
         # the deductible (settle.deductible_due, reduced)
@@ -595,6 +596,8 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                     reached = True
             if reached:
                 due = 0
+            if desc[fixed_at] > 0 and desc[fixed_at + 3]:  # a fixed amount settles the claim: no deductible
+                due = 0
         charged = min(due, eligible)
 
         # the paying fund: the rate in bands over the year's eligible cost, its caps
@@ -610,6 +613,11 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             pay = piece_g * desc[bands_at + 2] + piece_c * desc[class_at + 1]
         else:
             pay = _banded(d_, bands_at, lo, hi)
+        if desc[fixed_at] > 0:  # 限额: at most the limit; 定额: the fixed amount, at most the eligible cost
+            if desc[fixed_at + 1]:
+                pay = min(pay, desc[fixed_at + 2])
+            if desc[fixed_at + 3]:
+                pay = min(desc[fixed_at + 4], eligible * scale)
         uncapped = pay
         rooms_fund, rooms_any = _NONE, _NONE
         for i in range(desc[caps_at]):
@@ -671,7 +679,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
         # the layers
         layers = desc[at] if not lost else 0
         for li in range(layers):
-            q = 10 + 6 * li
+            q = 11 + 6 * li
             at, lbands_at, lcaps_at, lkeys_at = where[plan, q], where[plan, q + 1], where[plan, q + 2], where[plan, q + 3]
             thresholds_at, groups_at = where[plan, q + 4], where[plan, q + 5]
             base_kind, fund, has_rate, not_covered = desc[at], desc[at + 1], desc[at + 2], desc[at + 3]

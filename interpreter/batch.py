@@ -126,7 +126,7 @@ class _Run:
         if unread is not None:
             refused |= unread
         batch = self._whole_persons(person, row_ok & in_period & ~repeats, refused)
-        c.level = c.type = c.grade = c.status = c.place = c.groups = c.measures = None  # (the plans' only)
+        c.level = c.type = c.grade = c.status = c.place = c.groups = c.events = c.measures = None  # (the plans' only)
         clock("plans and routing")
         self._costs(plan_of, batch)
         c.forget_items()  # (each item read by the costs only)
@@ -226,6 +226,12 @@ class _Run:
                             (grade_of[c.grade + 1], len(grade_of)), (c.status + 1, len(c.names["status"]) + 1),
                             (c.place, len(c.names["place"])), (bucket, len(breaks) + 1)):
             key = key * (size + 1) + np.maximum(codes, 0)
+        events = len(c.names["event"])
+        if c.events.any():  # the maternity events, a bit each (their limits and fixed amounts differ)
+            if (int(key.max(initial=0)) + 1) << events >= 1 << 62:  # (no room left in the key)
+                c.ok &= c.events == 0
+            else:
+                key = (key << events) | c.events
         read = self._reads(c)[1]
         for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
             bounds = np.asarray(self.policy.compiled.measure_breaks[measure], dtype=np.int64)
@@ -321,6 +327,8 @@ class _Run:
                  "facility": {"level": names["level"][c.level[r]], "type": names["type"][c.type[r]]},
                  "place": names["place"][c.place[r]],
                  "groups": [g for i, g in enumerate(names["group"]) if c.groups[r] >> i & 1], "items": []}
+        if c.events[r]:
+            claim["maternity"] = [e for i, e in enumerate(names["event"]) if c.events[r] >> i & 1]
         if c.status[r] >= 0:
             claim["status"] = names["status"][c.status[r]]
         if c.grade[r] >= 0:

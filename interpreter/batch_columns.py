@@ -25,7 +25,7 @@ from .claims import person_as_read
 from .takes import one_array
 
 EPOCH = 719163                # date(1970, 1, 1).toordinal()
-_COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "items")
+_COMMON = ("id", "person", "date", "scheme", "benefit", "status", "facility", "place", "groups", "maternity", "items")
 _FIELDS = {**{f.name: f for f in CLAIM_FIELDS}, **{f"facility.{f.name}": f for f in FACILITY_FIELDS}}
 _ITEM_DAYS = next(f for f in ITEM_FIELDS if f.name == "days")
 GRADES = _FIELDS["facility.grade"].values  # (A, B: the claim's words; the vocabulary's grade-A, grade-B)
@@ -279,7 +279,7 @@ class Claims:
         n = self.n = table.num_rows
         vocab = policy.compiled.vocabulary
         self.names = {k: sorted(vocab.names_of(k)) for k in ("scheme", "benefit", "level", "status", "place", "group",
-                                                              "class", "type", "bed-kind")}
+                                                              "class", "type", "bed-kind", "event")}
         # The item rules' (class, bed kind) pairs, which item_class codes: every class as it is
         # (its kind is normal: claims.Item), then a bed of each other kind.
         beds = [("bed", k) for k in self.names["bed-kind"] if k != "normal"] if "bed" in self.names["class"] else []
@@ -318,6 +318,8 @@ class Claims:
             good |= missing
         ok &= good
         ok &= self._groups(_column(table, "groups"))
+        self.events, good = self._names_mask(_column(table, "maternity"), self.names["event"])
+        ok &= good
         ok &= self._items(_column(table, "items"))
         self.ok = ok
 
@@ -433,25 +435,30 @@ class Claims:
         return absent
 
     def _groups(self, arr) -> np.ndarray:
+        self.groups, ok = self._names_mask(arr, self.names["group"])
+        return ok
+
+    def _names_mask(self, arr, names: list) -> tuple[np.ndarray, np.ndarray]:
+        """A list-of-names field (the groups, the maternity events) as a bit per name of `names`,
+        and which rows are read so: a list of strings naming only them, where they fit 60 bits."""
         n = self.n
-        self.groups = np.zeros(n, np.int64)
+        mask = np.zeros(n, np.int64)
         if arr is None:
-            return np.ones(n, bool)
+            return mask, np.ones(n, bool)
         words = arr.type.value_type if pa.types.is_list(arr.type) else None
         if words is None or not (pa.types.is_string(words) or (pa.types.is_dictionary(words)
                                                                 and pa.types.is_string(words.value_type))):
-            return ~is_given(arr)
-        names = self.names["group"]
+            return mask, ~is_given(arr)
         if len(names) > 60:
-            return ~is_given(arr)
+            return mask, ~is_given(arr)
         values = pc.list_flatten(arr)
         parent = np.asarray(pc.list_parent_indices(arr), dtype=np.int64)
         codes, good = _codes(values, names, len(values))
         ok = np.ones(n, bool)
         ok[parent[~good]] = False
         bits = np.left_shift(np.int64(1), np.where(good, codes, 0))
-        np.bitwise_or.at(self.groups, parent[good], bits[good])
-        return ok
+        np.bitwise_or.at(mask, parent[good], bits[good])
+        return mask, ok
 
     def _items(self, arr) -> np.ndarray:
         n = self.n

@@ -57,6 +57,9 @@ def _digits(share) -> int:
 
 class _Rate:
     def __init__(self, rate, fen_bands: bool = True):
+        if rate is None:  # no rate: the fund pays the eligible cost above the deductible (engine.paying_fund)
+            self.bands, self.banded, self.share, self.digits = [(None, Fraction(1))], False, Fraction(1), 0
+            return
         self.bands = [(None if b.upper is None else _fen_of(b.upper, "a band's bound"), Fraction(b.share))
                       for b in rate.bands]
         self.banded = rate.banded
@@ -137,6 +140,7 @@ class VPlan:
         self.rate = None
         self.layers: list = []
         self.own_cap = None  # fen: a layer's burden leaves out the cost above this benefit's own cap
+        self.limit = self.fixed = None  # fen: 限额, 定额
         self.rated_class = -1  # ... and the rated-cost column of a class at its own rate
         self.not_covered = False
         self.allowance_zero = False
@@ -158,14 +162,17 @@ class VPlan:
         self.not_covered = plan.not_covered is not None
         if self.not_covered:
             return
-        if plan.fixed_settles or plan.fixed is not None or plan.limit is not None:
-            raise Unsupported("a limit or a fixed amount (限额, 定额)")
         if plan.no_rate is not None:
             self.error = plan.no_rate.as_dict()
             self.allowance_zero = False  # an error row has no allowance, as the scalar engine's
             return
-        if plan.rate is None:
-            raise Unsupported("no rate")
+        # 限额 and 定额 (随州, 绥化, 绍兴 maternity: per event, several events' added up): the payment at
+        # most the limit; a fixed amount, at most the eligible cost, is the claim's whole settlement
+        # (no deductible, no layer). A fixed amount or limit may stand without a rate: 100 %.
+        self.limit = _fen_of(plan.limit[0], "a limit") if plan.limit is not None else None
+        self.fixed = _fen_of(plan.fixed[0], "a fixed amount") if plan.fixed is not None else None
+        if plan.rate is None and (plan.payer == "basic" and not plan.fixed_settles):
+            raise Unsupported("no rate, and layers after the fund")
         d = plan.deductible
         if d.source is not None:
             raise Unsupported("a referral's deductible")
@@ -176,7 +183,7 @@ class VPlan:
         self.counts_stay = plan.counts_stay
         self.rate = _Rate(plan.rate)
         self._class_rate(plan, class_rates)
-        self.scope = [keys.benefit(b) for b in plan.rate.scope] if plan.rate.banded else [self.benefit]
+        self.scope = [keys.benefit(b) for b in plan.rate.scope] if self.rate.banded else [self.benefit]
         if any(c.per_extra for c in plan.caps) or any(c.daily or c.per_extra for c in plan.cap_reached_caps):
             raise Unsupported("a cap per measure")
         # A daily cap's pool is the day's (随州 第四十四条: 30 a day at a clinic): one column, emptied
@@ -217,7 +224,7 @@ class VPlan:
         if not rated:
             return
         rate = class_rates[rated[0]]
-        if len(rated) > 1 or plan.rate.banded or len(plan.rate.bands) > 1 or plan.pools.band is not None \
+        if len(rated) > 1 or plan.rate is None or plan.rate.banded or len(plan.rate.bands) > 1 or plan.pools.band is not None \
                 or rate.banded or len(rate.bands) > 1:
             for i in rated:
                 self.item_ok[i] = False
@@ -295,6 +302,8 @@ class VPlan:
             self.stays_counted = [j for (b, lv), j in keys.stays.items()
                                   if b == self.benefit_name and (levels is None or lv in levels)]
         self.cap_reached_s = [(k, limit * scale) for k, limit in self.cap_reached]
+        self.limit_s = self.limit * scale if self.limit is not None else None
+        self.fixed_s = self.fixed * scale if self.fixed is not None else None
         if self.own_cap is not None:
             self.own_cap_s = self.own_cap * scale
         for layer in self.layers:
@@ -575,6 +584,9 @@ def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray
         listed([fund[v.own_fund], v.own_cap_s, *v.rated, v.own_layer] if v.own_cap is not None else [])
         # (a class at its own rate: its share in 1/scale fen, its rated-cost column or -1; or none)
         listed([v.class_rate.scaled_share, v.rated_class] if v.class_rate is not None else [])
+        # (限额 and 定额: whether each is given, and it in 1/scale fen; or none)
+        listed([int(v.limit is not None), v.limit_s or 0, int(v.fixed is not None), v.fixed_s or 0]
+               if v.limit is not None or v.fixed is not None else [])
         flat.append(len(v.layers))
         for lay in v.layers:
             burden = lay.base == "burden"

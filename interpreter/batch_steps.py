@@ -133,6 +133,8 @@ class Step:
             return self.lost
         if self.r.portioned is not None:  # a class at its own rate: the scalar engine's from this claim on
             self.lost |= self.r.portioned[rows]
+        if v.limit is not None or v.fixed is not None:  # 限额, 定额: likewise (the kernel pays them)
+            self.lost[:] = True
         eligible = self.r.eligible[rows]
         due, target = self._deductible_due()
         charged = np.minimum(due, eligible)

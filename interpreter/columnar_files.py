@@ -271,8 +271,8 @@ def arrow_sink(out: str, schema: pa.Schema) -> Sink:
 
 def _canonical(table: pa.Table) -> pa.Table:
     """The table's values in one layout of buffers, whether its rows were sliced from one result
-    or taken from buckets' results: a struct's children carry the struct's nulls, and no column
-    keeps a validity bitmap without a null in it. (Parquet stores no bitmaps: it needs none of
+    or taken from buckets' results: a struct's children carry the struct's nulls, no column
+    keeps a validity bitmap without a null in it, and a number under a null is 0. (Parquet stores no bitmaps: it needs none of
     this.) Arrow IPC writes buffers as they are, and a take gives the error struct's children
     bitmaps that a slice does not."""
     return pa.Table.from_arrays([_canonical_array(c.combine_chunks()) for c in table.columns], schema=table.schema)
@@ -285,6 +285,11 @@ def _canonical_array(arr: pa.Array) -> pa.Array:
                                           mask=arr.is_null() if arr.null_count else None)
     if arr.null_count == 0 and arr.buffers()[0] is not None and arr.type.num_fields == 0:
         return pa.Array.from_buffers(arr.type, len(arr), [None, *arr.buffers()[1:]], offset=arr.offset)
+    if arr.null_count and (pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type)):
+        # (zeros under the nulls: a row the scalar engine gave has no year under its null, one of
+        # the engine's may; the bitmap made afresh, its padding zero)
+        values = arr.fill_null(pa.scalar(0, arr.type)).buffers()[1]
+        return pa.Array.from_buffers(arr.type, len(arr), [arr.is_valid().buffers()[1], values])
     return arr
 
 

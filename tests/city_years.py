@@ -28,8 +28,9 @@ def _names(policy, kind: str) -> list[str]:
 
 def generated_year(policy, n_persons: int, seed: int) -> list[dict]:
     """Persons with several claims in one or both schemes: every benefit, level, status, group and
-    place of the policy, facility types and ages, bed items (days and kind), amounts from a few yuan
-    to past the caps; some claims of other shapes (a unit price, a grade)."""
+    place of the policy, facility types and ages, bed items (days and kind), maternity events (with
+    the months and babies some clauses compare), amounts from a few yuan to past the caps; some
+    claims of other shapes (a unit price, a grade)."""
     return _shuffled(policy, seed, lambda persons, _claims: persons >= n_persons)
 
 
@@ -95,6 +96,10 @@ def _claim(policy, rnd: random.Random, cid: str, person: str, scheme: str, statu
         if side.random() < 0.5:
             bed["kind"] = side.choice(_names(policy, "bed-kind"))
         items.append(bed)  # (always with days: test_batch's bed test has the error row without them)
+    if benefit == "maternity" and _names(policy, "event") and side.random() < 0.8:  # 生育: the event(s) done
+        c["maternity"] = side.sample(_names(policy, "event"), 1 if side.random() < 0.9 else 2)
+        if side.random() < 0.3:
+            c["pregnancy_months"] = side.randint(1, 10)
     if rnd.random() < 0.03:  # another shape: the scalar engine's, for the whole person
         rnd.choice([lambda: c.update(age=40), lambda: items.append({"class": "A", "amount": "10.00",
                                                                       "unit_price": "5.00"}),

@@ -679,6 +679,41 @@ def test_a_class_at_its_own_rate_is_paid_in_pieces_in_columns(loops):
         [Decimal("95.00"), Decimal("600.00"), Decimal("105.00"), Decimal("0.00")]
 
 
+def test_maternity_events_limits_and_fixed_amounts_are_settled_in_columns(loops):
+    # The maternity events are a column (a bit each in the plan's signature); 限额 and 定额 are the
+    # kernel's (the numpy steps hand such claims to the scalar engine). 绥化 第二十二条（一）2–4:
+    # employees' deliveries in full by the maternity fund, out of the region at most 2,500 at
+    # level 3; an IUD 500, two events done together their limits added; an early abortion (months
+    # <= 6) 800 at level 1. 绍兴 第三十一条: a resident's delivery 1,200 fixed (at most the cost),
+    # a caesarean 1,500.
+    suihua = medpolicy.load(ROOT / "policies" / "suihua.med")
+    shaoxing = medpolicy.load(ROOT / "policies" / "shaoxing.med")
+
+    def birth(cid, scheme, level, amount, events, **more):
+        claim = {"id": cid, "person": cid, "date": "2026-03-01", "scheme": scheme, "benefit": "maternity",
+                 "facility": {"level": level}, "maternity": events, "items": [{"class": "A", "amount": amount}]}
+        return dict(claim, status="employed", **more) if scheme == "employee" else dict(claim, **more)
+
+    for policy, claims, paid, by_the_steps in (
+            (suihua, [birth("a", "employee", "level3", "3000.00", ["delivery"]),
+                      birth("b", "employee", "level3", "3000.00", ["delivery"], place="remote-referred"),
+                      birth("c", "employee", "level1", "1000.00", ["iud-insert"]),
+                      birth("d", "employee", "level1", "1000.00", ["iud-insert", "iud-remove"]),
+                      birth("e", "employee", "level1", "1200.00", ["abortion-early"], pregnancy_months=3)],
+             [("maternity", "3000.00"), ("maternity", "2500.00"), ("maternity", "500.00"), ("maternity", "1000.00"),
+              ("maternity", "800.00")], 4),  # (a: no limit, in columns on both paths)
+            (shaoxing, [birth("f", "resident", "level1", "2000.00", ["delivery"]),
+                        birth("g", "resident", "level1", "800.00", ["delivery"]),
+                        birth("h", "resident", "level1", "3000.00", ["caesarean"])],
+             [("basic", "1200.00"), ("basic", "800.00"), ("basic", "1500.00")], 3)):
+        table, params = claims_table(claims), policy_params(policy)
+        batch = settle_batch(policy, table, params=params)
+        assert batch.to_pylist() == policy.settle_table(table, params=params).to_pylist()
+        assert [str(r["paid"][fund]) for r, (fund, _) in zip(batch.to_pylist(), paid)] == [a for _, a in paid]
+        assert all(r["deductible"] == Decimal("0.00") for r in batch.to_pylist())
+        assert fallback_count(batch) == (0 if loops is not None else by_the_steps)
+
+
 def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
     # Suizhou 第四十四条: residents' outpatient pooling at primary level, 50%, at most 350 a year, and
     # at most 30 a day at a village clinic, 50 at a health center. A day's claims share its cap; the

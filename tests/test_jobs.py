@@ -296,7 +296,9 @@ def test_the_columnar_run_shows_its_stages_on_a_terminal_and_nothing_elsewhere(t
     assert any(line.startswith("settling:") for line in lines)
     final = [line for line in lines if line.startswith("writing: 100%")][-1]
     assert f"| {total} [" in final and final.endswith("claims/s]"), lines
-    assert lines[-1].startswith(summary)
+    # after the bar: the summary, then how many could not be settled (a maternity claim's events
+    # that the policy's clauses cannot settle together are error rows)
+    assert lines[-2].startswith(summary) and lines[-1] == f"med: 3 of {len(claims)} claims could not be settled"
 
 
 def _large(t: pa.DataType) -> pa.DataType:
