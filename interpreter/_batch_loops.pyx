@@ -314,30 +314,18 @@ def add_at(int64_t[::1] column, const int64_t[:] rows, const int64_t[:] values):
 # batch_plans.describe writes each vector plan as int64 numbers, read here in the same order (see it
 # for the layout); every stage does what batch_steps.Step does over arrays, one row at a time.
 
-cdef inline int64_t _banded(const int64_t* desc, int64_t at, int64_t lo, int64_t hi) noexcept:
-    """settle.banded in 1/scale fen over the bands at desc[at] (count, then (upper, share) pairs)."""
+cdef inline int64_t _banded(const int64_t* desc, int64_t at, int64_t lo, int64_t hi, int64_t den) noexcept:
+    """settle.banded in 1/scale fen over the bands at desc[at] (count, then (upper, share) pairs),
+    lo and hi in 1/den fen (the burdens' unit; 1 elsewhere): the bands' bounds times den."""
     cdef int64_t count = desc[at], pay = 0, start = 0, i, top, share, a, b
     if count == 1 and desc[at + 1] == _NONE:
         return max(hi - lo, 0) * desc[at + 2]
     for i in range(count):
         top, share = desc[at + 1 + 2 * i], desc[at + 2 + 2 * i]
-        a, b = max(lo, start), min(hi, top)
-        pay += max(b - a, 0) * share
-        start = top
-    return pay
-
-
-cdef inline int64_t _banded_in(const int64_t* desc, int64_t at, int64_t lo, int64_t hi, int64_t den) noexcept:
-    """_banded over positions in 1/den fen (the bands' bounds multiplied by den)."""
-    cdef int64_t count = desc[at], pay = 0, start = 0, i, top, a, b
-    if den == 1:
-        return _banded(desc, at, lo, hi)
-    for i in range(count):
-        top = desc[at + 1 + 2 * i]
-        if top != _NONE:
+        if den != 1 and top != _NONE:
             top *= den
         a, b = max(lo, start), min(hi, top)
-        pay += max(b - a, 0) * desc[at + 2 + 2 * i]
+        pay += max(b - a, 0) * share
         start = top
     return pay
 
@@ -612,7 +600,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
             piece_g, piece_c = general - take, costs[t, 4] - min(charged - take, costs[t, 4])
             pay = piece_g * desc[bands_at + 2] + piece_c * desc[class_at + 1]
         else:
-            pay = _banded(d_, bands_at, lo, hi)
+            pay = _banded(d_, bands_at, lo, hi, 1)
         if desc[fixed_at] > 0:  # 限额: at most the limit; 定额: the fixed amount, at most the eligible cost
             if desc[fixed_at + 1]:
                 pay = min(pay, desc[fixed_at + 2])
@@ -724,7 +712,7 @@ def settle_rows(const int64_t[::1] keys, int64_t bits, const int64_t[:, ::1] cos
                         lost = True
                         break
                     exact_row, exact_den, nf_given = True, bd, True  # a numerator over bd
-                lpay = nf = _banded_in(d_, lbands_at, blo, bhi, bd)  # (nf: before the caps below, which read 1/scale fen)
+                lpay = nf = _banded(d_, lbands_at, blo, bhi, bd)  # (nf: before the caps below, which read 1/scale fen)
             elif has_rate == 0:
                 continue
             elif base_kind == 1:  # above the basic fund's cap point (engine._above)

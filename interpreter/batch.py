@@ -385,7 +385,7 @@ class _Run:
         return ok
 
     # -- costs (independent of the year) --
-    def _over_daily_ceilings(self, plan_of, fen) -> Optional[np.ndarray]:
+    def _over_daily_ceilings(self, item_plan, fen) -> Optional[np.ndarray]:
         """Each item's cost above its class's daily ceiling times its days (engine._over_ceiling:
         床位费 above the day's standard is excluded), or None where no plan has one. (Rows whose
         item lacks the days are the scalar engine's: _items_supported.)"""
@@ -394,7 +394,6 @@ class _Run:
         if not daily:
             return None
         days = np.maximum(c.item_days, 0) if c.item_days is not None else np.zeros(len(fen), np.int64)
-        item_plan = plan_of.take(c.parent())
         over = np.zeros(len(fen), np.int64)
         for j, v in daily:
             for code, per_day in enumerate(v.item_daily):
@@ -403,7 +402,7 @@ class _Run:
                     over[m] = np.maximum(fen[m] - per_day * days[m], 0)
         return over
 
-    def _class_portions(self, plan_of, net: np.ndarray) -> None:
+    def _class_portions(self, item_plan, net: np.ndarray) -> None:
         """Each claim's cost of the class its plan pays at a rate of its own (engine.costs'
         portions: the items' amounts after ceilings and pre-payments), and whether it has such an
         item at all (the scalar engine then pays in pieces, VPlan._class_rate); None for both where
@@ -413,7 +412,6 @@ class _Run:
         classed = [(j, v.class_code) for j, v in enumerate(self.vplans) if v.class_code is not None]
         if not classed:
             return
-        item_plan = plan_of.take(c.parent())
         of_class = np.zeros(len(net), bool)
         for j, code in classed:
             of_class |= (item_plan == j) & (c.item_class == code)
@@ -426,11 +424,14 @@ class _Run:
         fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
-        over = self._over_daily_ceilings(plan_of, fen)
+        # Each item's plan, where some plan's item rules need it (8 bytes an item: made once)
+        by_item = any(any(t is not None for t in v.item_prepay) or any(d is not None for d in v.item_daily)
+                      or v.class_code is not None for v in self.vplans)
+        item_plan = plan_of.take(c.parent()) if by_item else None
+        over = self._over_daily_ceilings(item_plan, fen)
         amount = fen if over is None else fen - over
         prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
         pre = np.zeros(len(fen), np.int64) if prepaid else None
-        item_plan = plan_of.take(c.parent()) if prepaid else None
         for j in prepaid:
             v = self.vplans[j]
             for code, tiers in enumerate(v.item_prepay):
@@ -441,7 +442,7 @@ class _Run:
                     t = m if upper is None else m & (fen <= upper)
                     pre[t] = round_div(amount[t] * share.numerator, share.denominator)
                     m = m & ~t
-        self._class_portions(plan_of, amount if pre is None else amount - pre)
+        self._class_portions(item_plan, amount if pre is None else amount - pre)
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0) if over is None
                                      else np.where(c.item_class == excluded_code, fen, over), c.offsets)
