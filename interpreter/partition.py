@@ -15,7 +15,7 @@ runs. A year larger than the budget is settled in *buckets of whole persons*:
    compiling the policy once. Claim ids given more than once in the whole input are decided
    first, as `settle_all` decides them (the first claim that reads well keeps its id; later
    ones are `duplicate-id` rows that never touch a year), and those rows leave their buckets.
-3. **Merge.** The buckets' results (spilled with lz4, one batch per output window), each in
+3. **Merge.** The buckets' results (spilled packed, spill_form.py, one batch per output window), each in
    input order, are merged by `row` a window at a time (with workers, each window by a worker,
    a few ahead of this process) and written as row groups of `ROW_GROUP` rows.
 
@@ -44,6 +44,7 @@ from .batch_columns import normal_persons
 from .batch_kernels import kernels
 from .columnar_files import FILE_MONEY, ROW_GROUP, ClaimsFile, Sink, file_schema
 from .jobs import cores
+from .spill_form import pack, unpack
 from .takes import take_rows
 
 ROW = "row"
@@ -53,12 +54,13 @@ DEFAULT_MEMORY = 2 << 30     # bytes: `--memory` when not given
 CLAIM_BYTES = 1500           # peak bytes per claim while the columnar engine settles (measured: ~1.1 KB)
 BASE_BYTES = 256 << 20       # a process with the policy, numpy and pyarrow loaded
 SPILL = pa.ipc.IpcWriteOptions(compression=None)  # claims spilled as they are: lz4 cost more CPU than it saved
-# Results spilled with lz4: mostly zeros and nulls (a fifth of the bytes), and every byte written
-# to a spill file is a fresh page of the page cache, which on this VM costs as much as compressing it.
-RESULTS_SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
-# A merged window, though, as it is: the parent reads it at once (its pages still cached), and
-# while the parent writes the file it is the serial part, so it should not undo lz4 as well
-# (10M claims, --jobs 2, in turns: faster in five pairs of six, by 0.6-0.9 s wall of ~11.5).
+# Results spilled packed (spill_form: money in 32 bits, no all-zero or all-null leaf) and then as
+# they are: lz4 over them cost more than the fresh page-cache pages it saved (10M claims, one job,
+# in turns: 14.3 against 15.3 CPU s; two jobs 8.9 against 9.4-10.0 s wall).
+RESULTS_SPILL = pa.ipc.IpcWriteOptions(compression=None)
+# A merged window as it is too: the parent reads it at once (its pages still cached), and while
+# the parent writes the file it is the serial part (10M claims, --jobs 2, in turns, when the
+# results were spilled with lz4: faster in five pairs of six, by 0.6-0.9 s wall of ~11.5).
 WINDOW_SPILL = pa.ipc.IpcWriteOptions(compression=None)
 
 
@@ -379,10 +381,11 @@ def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray,
     rows = table.column(ROW)
     result = settle_batch(policy, table.drop_columns([ROW]), params, plans, FILE_MONEY)
     fell = fallback_count(result)
-    result = result.replace_schema_metadata(None).append_column(ROW, rows).combine_chunks()
-    whole = result.to_batches()[0]
+    result = result.replace_schema_metadata(None).append_column(ROW, rows)
+    packed = pack(result, kept=(ROW,))
+    whole = packed.to_batches()[0]
     edges = _window_edges(np.asarray(rows), windows)
-    with pa.ipc.new_file(out, schema, options=RESULTS_SPILL) as w:
+    with pa.ipc.new_file(out, packed.schema, options=RESULTS_SPILL) as w:
         for k in range(windows):
             w.write_batch(whole.slice(edges[k], edges[k + 1] - edges[k]))
     return result.num_rows, result.num_rows - result.column("error").null_count, fell
@@ -391,17 +394,29 @@ def settle_bucket(policy, params, claims: list[str], out: str, skip: np.ndarray,
 # ---- 3. merge --------------------------------------------------------------------------------
 
 def merge_window(paths: list[str], extra: pa.Table, k: int) -> pa.Table:
-    """Output window k in input order: batch k of each bucket's results, and `extra` (rows of
-    the window settled elsewhere), interleaved by `row`."""
+    """Output window k in input order: batch k of each bucket's results (spill_form.pack's),
+    and `extra` (rows of the window settled elsewhere, as `extra.schema` has them), interleaved
+    by `row`."""
     parts = []
     for path in paths:
         with pa.OSFile(path) as source:  # read, not mapped: mapped pages would count as the process's memory
             reader = pa.ipc.open_file(source)
             if k < reader.num_record_batches:
-                parts.append(pa.Table.from_batches([reader.get_batch(k)]))
+                parts.append(unpack(pa.Table.from_batches([reader.get_batch(k)]), extra.schema))
     window = pa.concat_tables(parts + [extra])
-    order = np.argsort(np.asarray(window.column(ROW)), kind="stable")
-    return take_rows(window, order).drop_columns([ROW])
+    return take_rows(window, _input_order(np.asarray(window.column(ROW)), k * ROW_GROUP)).drop_columns([ROW])
+
+
+def _input_order(rows: np.ndarray, first: int) -> np.ndarray:
+    """The order that puts a window's `rows` (input positions from `first`, each once) in input
+    order: placed by position, not sorted (a stable sort where they are not each once)."""
+    place = rows - first
+    order = np.full(len(rows), -1, np.int64)
+    if len(rows) and place.min() >= 0 and place.max() < len(rows):
+        order[place] = np.arange(len(rows))
+        if order.min() >= 0:
+            return order
+    return np.argsort(rows, kind="stable")
 
 
 def _merge_to_file(paths: list[str], extra: pa.Table, k: int, out: str) -> str:
