@@ -37,6 +37,7 @@ class Engine:
     def __init__(self, compiled: Compiled):
         self.c = compiled
         self._plans: dict = {}
+        self._item_rules: dict = {}  # item classes' rules, shared by the plans (plan._item_rules)
         self._codes: dict = {}  # the plans' generated functions compiled, by shape (straight.py)
         self._local = threading.local()  # each thread's copy of money.CONTEXT
 
@@ -48,9 +49,9 @@ class Engine:
             if len(self._plans) >= MAX_PLANS:
                 # A caller varying the parameters claim by claim would grow the cache without end;
                 # dropping it is safe (plans are rebuilt on demand, equal to the ones dropped).
-                self._plans = {}
+                self._plans, self._item_rules = {}, {}
             try:
-                p = self._plans[key] = build(self.c, facts, params)
+                p = self._plans[key] = build(self.c, facts, params, self._item_rules)
             except ClaimError as e:
                 if e.code != "missing-parameter":
                     raise

@@ -27,6 +27,7 @@ from .errors import ClaimError
 from .money import ONE, ZERO, q
 from .straight import Straight
 from .terms import RateSpec, benefit_terms, matches, rate_spec, resolve
+from .vocabulary import MULTI_DIMS
 
 _HUNDRED = Decimal(100)
 
@@ -286,13 +287,15 @@ def _default_notes(compiled, params, read: set) -> tuple[tuple[Ref, str], ...]:
     return tuple(notes)
 
 
-def build(compiled, facts, params: dict) -> Plan:
+def build(compiled, facts, params: dict, item_rules: Optional[dict] = None) -> Plan:
     """The plan of `facts`' signature under `params`; raises ClaimError where the terms do, and
     a `missing-parameter` ClaimError naming every parameter the terms need that `params` lack
-    (before any arithmetic: the plan is built first)."""
+    (before any arithmetic: the plan is built first). `item_rules`: the item classes' rules
+    made for earlier plans (the engine's, _item_rules), shared where the facts the item clauses
+    read are the same."""
     reading = _Reading(params)
     try:
-        plan = _build(compiled, facts, reading)
+        plan = _build(compiled, facts, reading, item_rules if item_rules is not None else {})
     except ClaimError:
         if reading.missing:  # a stand-in value may be what failed: the missing parameters are the cause
             raise missing_parameters(compiled, reading.missing) from None
@@ -303,7 +306,7 @@ def build(compiled, facts, params: dict) -> Plan:
     return attrs.evolve(plan, defaults=notes) if notes else plan
 
 
-def _build(compiled, facts, params) -> Plan:
+def _build(compiled, facts, params, item_rules: dict) -> Plan:
     scheme = compiled.schemes.get(facts.scheme)
     if scheme is None:
         raise ClaimError("not-covered", f"the policy has no rules for the {facts.scheme} scheme", "scheme")
@@ -345,7 +348,7 @@ def _build(compiled, facts, params) -> Plan:
     return Plan(
         benefit=eff.benefit, level=eff.level, redirect=redirect,
         funds=tuple(f.name for f in scheme.funds),
-        item_rule=_item_rules(compiled, scheme, eff, params.given) if scheme.item_clauses else None,
+        item_rule=_item_rules(compiled, scheme, eff, params.given, item_rules) if scheme.item_clauses else None,
         first_share=(_share(t.first_share.value.of(params)), Ref.of(t.first_share.clause)) if t.first_share else None,
         not_covered=Ref.of(not_covered),
         allowance=_allowance(t),
@@ -483,22 +486,42 @@ def _pools(fund: str, pools: tuple, eff, band: Optional[tuple]) -> Pools:
     return Pools(tuple(yearly), tuple(daily), (fund, band, None) if band is not None else None)
 
 
-def _item_rules(compiled, scheme, eff, given: dict) -> Callable[[str, str], ItemRule]:
-    """The item rules of a claim's classes, resolved on first use (memoised: a pure function);
-    a class whose rules need a parameter the run did not give raises `missing-parameter`."""
-    memo: dict = {}
+def _item_rules(compiled, scheme, eff, given: dict, memo: dict) -> Callable[[str, str], ItemRule]:
+    """The item rules of a claim's classes, resolved on first use (memoised in `memo`: a pure
+    function of the class, the bed kind, the parameters and the facts the scheme's item clauses
+    read, so plans of claims that differ elsewhere share them); a class whose rules need a
+    parameter the run did not give raises `missing-parameter`."""
+    view = (scheme.name, _item_facts(scheme, eff, memo), getattr(given, "key", None) or tuple(sorted(given.items())))
 
     def rule(cls: str, kind: str) -> ItemRule:
-        r = memo.get((cls, kind))
+        r = memo.get((view, cls, kind))
         if r is None:
             reading = _Reading(given)
             r = _item_rule(scheme, eff, reading, cls, kind)
             if reading.missing:
                 raise missing_parameters(compiled, reading.missing)
             notes = _default_notes(compiled, given, reading.read)
-            memo[(cls, kind)] = r = attrs.evolve(r, defaults=notes) if notes else r
+            memo[(view, cls, kind)] = r = attrs.evolve(r, defaults=notes) if notes else r
         return r
     return rule
+
+
+def _item_facts(scheme, eff, memo: dict) -> tuple:
+    """What an item rule reads of the claim's facts: the benefit (a rate's scope), and the value
+    of each dimension, measure and the date where some item clause of the scheme tests them."""
+    read = memo.get(("item clauses read", scheme.name))
+    if read is None:
+        dims, measures, dated = set(), set(), False
+        for c in scheme.item_clauses:
+            con = c.constraint
+            dims.update(d for part in (con.values, con.excluded, con.required) for d, _ in part)
+            measures.update(m for m, _ in con.measures)
+            dated = dated or con.dates != (None, None)
+        dims -= {"class", "bed-kind"}  # (the rule's own arguments)
+        read = memo[("item clauses read", scheme.name)] = (tuple(sorted(dims)), tuple(sorted(measures)), dated)
+    dims, measures, dated = read
+    return (eff.benefit, tuple(frozenset(eff.multi(d)) if d in MULTI_DIMS else eff.single(d) for d in dims),
+            tuple(eff.measures.get(m) for m in measures), eff.ordinal if dated else None)
 
 
 def _item_rule(scheme, eff, params: dict, cls: str, kind: str) -> ItemRule:

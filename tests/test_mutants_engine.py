@@ -314,11 +314,11 @@ def _counting_build(monkeypatch, fail=None):
     from medpolicy import engine
     built, real = [], engine.build
 
-    def counting(compiled, facts, params):
+    def counting(compiled, facts, params, *shared):
         built.append(facts.level)
         if fail is not None:
             raise fail(compiled)
-        return real(compiled, facts, params)
+        return real(compiled, facts, params, *shared)
     monkeypatch.setattr(engine, "build", counting)
     return built
 
@@ -329,6 +329,19 @@ def test_a_plan_is_built_once_per_claim_signature(monkeypatch):
     out = p.settle_all([claim(), claim(id="c2", date="2026-04-01"), claim(id="c3", facility={"level": "level2"})])
     assert [r["paid"]["basic"] for r in out] == ["8000.00", "8000.00", "7000.00"]
     assert built == ["level3", "level2"]
+
+
+def test_plans_share_an_item_classes_rule_where_the_item_clauses_read_the_same_facts():
+    # Class B pre-pays 10%, 20% at level 2; no item clause reads the place. Four plans (two
+    # levels, two places) make two rules of class B, one a level, each shared by both places.
+    p = policy("scheme employee\n  inpatient deductible none rate 100%\n  B prepay 10%\n    level2 prepay 20%\n")
+    prepaid = [p.settle(claim([{"class": "B", "amount": "1000.00"}], id=f"{lv}-{place}", facility={"level": lv},
+                              place=place))["prepay"]
+               for lv in ("level3", "level2") for place in ("local", "remote-self")]
+    assert prepaid == ["100.00", "100.00", "200.00", "200.00"]
+    assert len(p._engine._plans) == 4
+    rules = [k for k in p._engine._item_rules if k[0] != "item clauses read"]
+    assert sorted((k[0][1][1], k[1]) for k in rules) == [(("level2",), "B"), (("level3",), "B")]
 
 
 def test_a_signatures_missing_parameter_error_is_kept_not_built_again(monkeypatch):
