@@ -221,7 +221,7 @@ class _Run:
         bucket = np.searchsorted(breaks, c.ordinal, side="right")
         key = np.zeros(c.n, np.int64)
         type_of, grade_of = self._facility_words(c)
-        status, place = self._named_only(c, "status", c.status + 1), self._named_only(c, "place", c.place)
+        status, place = self._named_only(c, "status", c.status.astype(np.int32) + 1), self._named_only(c, "place", c.place)
         for codes, size in ((c.scheme, len(c.names["scheme"])), (c.benefit, len(c.names["benefit"])),
                             (c.level, len(c.names["level"])), (type_of[np.maximum(c.type, 0)], len(type_of)),
                             (grade_of[c.grade + 1], len(grade_of)), (status, len(c.names["status"]) + 1),
@@ -244,10 +244,10 @@ class _Run:
             key = key * (len(bounds) + 2) + np.where(kept, np.searchsorted(bounds, values, side="right") + 1, 0)
         # Last, the row's own status and place (a plan that fails words its error row with them):
         # the key divided by _own_size is the signature a plan that settles is made for.
-        own = (c.status + 1) * (len(c.names["place"]) + 1) + np.maximum(c.place, 0)
+        own = (c.status.astype(np.int64) + 1) * (len(c.names["place"]) + 1) + np.maximum(c.place, 0)
         self._own_size = (len(c.names["status"]) + 2) * (len(c.names["place"]) + 1)
         if (int(key.max(initial=0)) + 1) * self._own_size >= 1 << 62:  # (no room left in the key)
-            c.ok &= (status == c.status + 1) & (place == c.place)  # (only the words kept as they are)
+            c.ok &= (status == c.status.astype(np.int32) + 1) & (place == c.place)  # (only the words kept as they are)
             self._own_size = 1
             return key
         return key * self._own_size + own
@@ -262,7 +262,7 @@ class _Run:
         if not named.shape[2]:
             return codes
         kept = named[np.maximum(c.scheme, 0), np.maximum(c.benefit, 0), np.maximum(codes, 0)] | (codes < 0)
-        return np.where(kept, codes, named.shape[2])
+        return np.where(kept, codes.astype(np.int32), np.int32(named.shape[2]))  # (codes are int8)
 
     def _facility_words(self, c: Claims) -> tuple[np.ndarray, np.ndarray]:
         """For the facility's type and grade codes (grade from -1, none, so read at code + 1), the
