@@ -101,6 +101,24 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     assert pq.read_table(outs["cli"]).to_pandas()["patient"].dropna().map(type).eq(Decimal).all()
 
 
+def test_money_past_32_bits_comes_back_from_a_buckets_spill_file(tmp_path):
+    # A bucket's results are spilled with money in 32 bits where it fits (spill_form); a stay of
+    # 30,000,000.00 yuan (3 * 10^9 fen) does not, and is written as one bucket writes it.
+    policy = medpolicy.load(POLICY)
+    claims = year_with_repeats(policy)
+    big = dict(claims[12], id="big", items=[{"class": "A", "amount": "30000000.00"}])
+    claims.append(big)
+    src = tmp_path / "claims.parquet"
+    pq.write_table(claims_table(claims), src)
+    outs = []
+    for buckets in (1, 3):
+        outs.append(tmp_path / f"b{buckets}.parquet")
+        run_columnar(policy, POLICY, None, str(src), parquet_sink(str(outs[-1]), file_schema(policy)), buckets=buckets)
+    assert outs[1].read_bytes() == outs[0].read_bytes()
+    row = next(r for r in pq.read_table(outs[1]).to_pylist() if r["id"] == "big")
+    assert row["total"] == Decimal("30000000.00") and row["error"] is None
+
+
 def test_a_corrupt_row_group_is_named_as_the_claims_files_fault(tmp_path, capsys):
     # A page of row group 2 overwritten: in memory, dealt by two workers, and in buckets by one
     # process, the run stops before writing anything and names the claims file and the row
