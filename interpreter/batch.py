@@ -401,40 +401,46 @@ class _Run:
         """Rows whose every item the plan takes: a class it vectorises, no unit price where the
         class's rule reads one, and the days where it has a daily ceiling (without them the
         scalar engine gives the claim its error row)."""
-        c = self.claims
+        c, vplans = self.claims, self.vplans
         ok = np.ones(c.n, bool)
-        for j, v in enumerate(self.vplans):
-            priced = c.item_priced is not None and any(v.item_reads_price)
-            daily = any(d is not None for d in v.item_daily)
-            if all(v.item_ok) and not priced and not daily:
-                continue
-            parent = c.parent()
-            bad = ~np.asarray(v.item_ok)[np.maximum(c.item_class, 0)]
-            if priced:
-                bad |= np.asarray(v.item_reads_price)[np.maximum(c.item_class, 0)] & c.item_priced
-            if daily:
-                no_days = c.item_days < 0 if c.item_days is not None else np.ones(len(bad), bool)
-                bad |= np.asarray([d is not None for d in v.item_daily])[np.maximum(c.item_class, 0)] & no_days
-            ok[parent[bad & (plan_of[parent] == j)]] = False
+        not_ok = _plan_table([[not x for x in v.item_ok] for v in vplans], bool)
+        priced = _plan_table([v.item_reads_price for v in vplans], bool) if c.item_priced is not None else None
+        daily = _plan_table([[d is not None for d in v.item_daily] for v in vplans], bool)
+        if not (not_ok.any() or daily.any() or (priced is not None and priced.any())):
+            return ok
+        parent = c.parent()
+        item_plan = plan_of[parent]
+        at = np.maximum(item_plan, 0), np.maximum(c.item_class, 0)  # (a class code below 0 read as 0's)
+        bad = not_ok[at]
+        if priced is not None:
+            bad |= priced[at] & c.item_priced
+        if daily.any():
+            bad |= daily[at] & (c.item_days < 0 if c.item_days is not None else True)
+        ok[parent[bad & (item_plan >= 0)]] = False
         return ok
 
     # -- costs (independent of the year) --
+    # Each loop is over the items once, reading a (plan, item class) table: a loop over the plans,
+    # each over every item, grew with plans times items (a year of 100,000 Ziyang claims: 1,000
+    # plans over 300,000 items).
+    def _each_item(self, table: np.ndarray, item_plan: np.ndarray, none) -> np.ndarray:
+        """Each item's entry of a (plan, item class) table; `none` for an item of no plan (a row
+        the scalar engine settles) or no class."""
+        c = self.claims
+        got = table[np.maximum(item_plan, 0), np.maximum(c.item_class, 0)]
+        return np.where((item_plan >= 0) & (c.item_class >= 0), got, none)
+
     def _over_daily_ceilings(self, item_plan, fen) -> Optional[np.ndarray]:
         """Each item's cost above its class's daily ceiling times its days (engine._over_ceiling:
         床位费 above the day's standard is excluded), or None where no plan has one. (Rows whose
         item lacks the days are the scalar engine's: _items_supported.)"""
         c = self.claims
-        daily = [(j, v) for j, v in enumerate(self.vplans) if any(d is not None for d in v.item_daily)]
-        if not daily:
+        per_day = _plan_table([[-1 if d is None else d for d in v.item_daily] for v in self.vplans], np.int64, -1)
+        if not (per_day >= 0).any():
             return None
+        per_day = self._each_item(per_day, item_plan, -1)
         days = np.maximum(c.item_days, 0) if c.item_days is not None else np.zeros(len(fen), np.int64)
-        over = np.zeros(len(fen), np.int64)
-        for j, v in daily:
-            for code, per_day in enumerate(v.item_daily):
-                if per_day is not None:
-                    m = (item_plan == j) & (c.item_class == code)
-                    over[m] = np.maximum(fen[m] - per_day * days[m], 0)
-        return over
+        return np.where(per_day >= 0, np.maximum(fen - per_day * days, 0), 0)
 
     def _class_portions(self, item_plan, net: np.ndarray) -> None:
         """Each claim's cost of the class its plan pays at a rate of its own (engine.costs'
@@ -443,14 +449,33 @@ class _Run:
         no plan has one."""
         c = self.claims
         self.portion = self.portioned = None
-        classed = [(j, v.class_code) for j, v in enumerate(self.vplans) if v.class_code is not None]
-        if not classed:
+        code = np.array([-1 if v.class_code is None else v.class_code for v in self.vplans] or [-1], np.int64)
+        if not (code >= 0).any():
             return
-        of_class = np.zeros(len(net), bool)
-        for j, code in classed:
-            of_class |= (item_plan == j) & (c.item_class == code)
+        own = np.where(item_plan >= 0, code[np.maximum(item_plan, 0)], -1)
+        of_class = (own >= 0) & (own == c.item_class)
         self.portion = _segment_sum(np.where(of_class, net, 0), c.offsets)
         self.portioned = _segment_sum(of_class.astype(np.int64), c.offsets) > 0
+
+    def _prepaid(self, item_plan, fen, amount) -> Optional[np.ndarray]:
+        """Each item's pre-payment (先行自付) by its class's tiers: the first tier its price (its
+        whole amount) is within, a share of its amount after ceilings; None where no plan has one."""
+        tiers = [[t or () for t in v.item_prepay] for v in self.vplans]
+        most = max((len(t) for row in tiers for t in row), default=0)
+        if not most:
+            return None
+        pre, left = np.zeros(len(fen), np.int64), np.ones(len(fen), bool)
+        for k in range(most):  # (the k-th tier of every class: an upper bound, -1 for none, and a share)
+            upper = self._each_item(_plan_table([[t[k][0] if k < len(t) and t[k][0] is not None else -1 for t in row]
+                                                 for row in tiers], np.int64, -1), item_plan, -1)
+            num = self._each_item(_plan_table([[t[k][1].numerator if k < len(t) else 0 for t in row]
+                                               for row in tiers], np.int64), item_plan, 0)
+            den = self._each_item(_plan_table([[t[k][1].denominator if k < len(t) else 0 for t in row]
+                                               for row in tiers], np.int64), item_plan, 0)
+            within = left & (den > 0) & ((upper < 0) | (fen <= upper))
+            pre[within] = round_div(amount[within] * num[within], den[within])
+            left &= ~within
+        return pre
 
     def _costs(self, plan_of, batch) -> None:
         c = self.claims
@@ -464,29 +489,21 @@ class _Run:
         item_plan = plan_of.take(c.parent()) if by_item else None
         over = self._over_daily_ceilings(item_plan, fen)
         amount = fen if over is None else fen - over
-        prepaid = [j for j, v in enumerate(self.vplans) if any(t is not None for t in v.item_prepay)]
-        pre = np.zeros(len(fen), np.int64) if prepaid else None
-        for j in prepaid:
-            v = self.vplans[j]
-            for code, tiers in enumerate(v.item_prepay):
-                if tiers is None:
-                    continue
-                m = (item_plan == j) & (c.item_class == code)
-                for upper, share in tiers:  # the first tier the price (its whole amount) is within
-                    t = m if upper is None else m & (fen <= upper)
-                    pre[t] = round_div(amount[t] * share.numerator, share.denominator)
-                    m = m & ~t
+        pre = self._prepaid(item_plan, fen, amount) if by_item else None
         self._class_portions(item_plan, amount if pre is None else amount - pre)
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0) if over is None
                                      else np.where(c.item_class == excluded_code, fen, over), c.offsets)
-        self.prepay = _segment_sum(pre, c.offsets) if prepaid else np.zeros(n, np.int64)
+        self.prepay = _segment_sum(pre, c.offsets) if pre is not None else np.zeros(n, np.int64)
         eligible = self.total - self.excluded - self.prepay
         first = np.zeros(n, np.int64)
-        for j, v in enumerate(self.vplans):
-            if v.first_share is not None:
-                m = plan_of == j
-                first[m] = round_div(eligible[m] * v.first_share.numerator, v.first_share.denominator)
+        shares = [v.first_share or 0 for v in self.vplans]
+        if any(shares):  # (a plan's first personal share of the eligible cost: 首先自付)
+            at = np.where(plan_of >= 0, plan_of, len(shares))  # (no plan: the last entry, 0)
+            num = np.array([f.numerator for f in shares] + [0], np.int64)[at]
+            den = np.array([f.denominator for f in shares] + [1], np.int64)[at]
+            has = (plan_of >= 0) & (num > 0)
+            first[has] = round_div(eligible[has] * num[has], den[has])
         self.first_share = first
         self.prepay = self.prepay + first
         self.eligible = eligible - first
@@ -778,6 +795,11 @@ class _Clock:
         now = self._now()
         self.times[stage] = self.times.get(stage, 0.0) + now - self._last
         self._last = now
+
+
+def _plan_table(rows: list, dtype, none=0) -> np.ndarray:
+    """A (plan, item class) table from each plan's list (a row of `none` where there is no plan)."""
+    return np.array(rows, dtype) if rows else np.full((1, 1), none, dtype)
 
 
 def _years(ordinal: np.ndarray) -> np.ndarray:
