@@ -227,12 +227,12 @@ class _Run:
                             (grade_of[c.grade + 1], len(grade_of)), (status, len(c.names["status"]) + 1),
                             (place, len(c.names["place"])), (bucket, len(breaks) + 1)):
             key = key * (size + 1) + np.maximum(codes, 0)
-        events = len(c.names["event"])
-        if c.events.any():  # the maternity events, a bit each (their limits and fixed amounts differ)
-            if (int(key.max(initial=0)) + 1) << events >= 1 << 62:  # (no room left in the key)
+        if c.events.any():  # the maternity events (their limits and fixed amounts differ)
+            events, width = self._named_events(c)
+            if (int(key.max(initial=0)) + 1) << width >= 1 << 62:  # (no room left in the key)
                 c.ok &= c.events == 0
             else:
-                key = (key << events) | c.events
+                key = (key << width) | events
         read = self._reads(c)[1]
         for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
             bounds = np.asarray(self.policy.compiled.measure_breaks[measure], dtype=np.int64)
@@ -263,6 +263,18 @@ class _Run:
             return codes
         kept = named[np.maximum(c.scheme, 0), np.maximum(c.benefit, 0), np.maximum(codes, 0)] | (codes < 0)
         return np.where(kept, codes.astype(np.int32), np.int32(named.shape[2]))  # (codes are int8)
+
+    def _named_events(self, c: Claims) -> tuple[np.ndarray, int]:
+        """A claim's maternity events as its signature keeps them, and the bits they take: a bit
+        for each event some clause its scheme and benefit can consult names, then how many others
+        it has. An event no such clause names fails every test as any other does, and adds the
+        benefit's own limit or fixed amount, whichever it is (plan._per_event: several events'
+        add up), so only how many there are counts (the generated years: half of Suihua's
+        maternity claims have one)."""
+        events = len(c.names["event"])
+        named = self._reads(c)[3]["event"][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
+        others = _bit_count(c.events & ~named, events)
+        return (c.events & named) | (others << events), events + events.bit_length()
 
     def _facility_words(self, c: Claims) -> tuple[np.ndarray, np.ndarray]:
         """For the facility's type and grade codes (grade from -1, none, so read at code + 1), the
@@ -325,7 +337,8 @@ class _Run:
         any can read; for each measure the clauses compare, and each scheme and benefit code,
         whether its plans read it; each scheme and benefit's group tests, as (every, bits) in a
         fixed order; and for "status" and "place", by scheme, benefit and word code (status from
-        0, none), whether a plan of theirs reads the word (_named_only)."""
+        0, none), whether a plan of theirs reads the word (_named_only); and for "event", by
+        scheme and benefit, the bits of the events their plans read (_named_events)."""
         if self.cache.reads is not None:
             return self.cache.reads
         names = c.names
@@ -336,6 +349,7 @@ class _Run:
         # (status codes from 0 for none, so never "not named"; place: local always kept)
         words = {"status": [None] + names["status"], "place": names["place"]}
         named = {dim: np.ones(shape + (len(w),), bool) for dim, w in words.items()}
+        named["event"] = np.full(shape, (1 << len(names["event"])) - 1, np.int64)  # (a bit each)
         bit = {g: 1 << i for i, g in enumerate(names["group"]) if i < 62}
         for i, scheme in enumerate(names["scheme"]):
             rules = self.policy.compiled.schemes.get(scheme)
@@ -349,6 +363,7 @@ class _Run:
                     keep[i, j] = m in read.words
                 for dim, w in words.items():
                     named[dim][i, j] = [word is None or word == "local" or word in read.words for word in w]
+                named["event"][i, j] = sum(1 << k for k, e in enumerate(names["event"]) if e in read.words)
                 tests[i][j] = tuple(sorted({(every, sum(bit.get(g, 0) for g in names_))
                                             for every, names_ in read.group_tests}))
         self.cache.reads = groups, measures, tests, named
@@ -795,6 +810,13 @@ class _Clock:
         now = self._now()
         self.times[stage] = self.times.get(stage, 0.0) + now - self._last
         self._last = now
+
+
+def _bit_count(bits: np.ndarray, width: int) -> np.ndarray:
+    """How many of its low `width` bits each value has set."""
+    if hasattr(np, "bitwise_count"):  # (numpy 2)
+        return np.bitwise_count(bits).astype(np.int64)
+    return sum((bits >> k) & 1 for k in range(width)) if width else np.zeros(len(bits), np.int64)
 
 
 def _plan_table(rows: list, dtype, none=0) -> np.ndarray:

@@ -714,6 +714,24 @@ def test_maternity_events_limits_and_fixed_amounts_are_settled_in_columns(loops)
         assert fallback_count(batch) == (0 if loops is not None else by_the_steps)
 
 
+def test_events_no_clause_names_share_a_plan_by_how_many_and_their_limits_add_up(loops):
+    # `limit 1000` for any maternity event, 3,000 a delivery (docs/language.md: several events'
+    # limits add up). An IUD: 1,000; an IUD inserted and removed: 2,000, as a sterilisation and
+    # a vasectomy together (one plan: two events no clause names); a delivery and an IUD: 4,000.
+    # Billed 5,000 each, paid in full up to the limit by the maternity fund.
+    from small_policies import claim, policy
+
+    p = policy("scheme employee\n  maternity paid-by maternity rate 100% limit 1000\n    delivery limit 3000\n")
+    events = [["iud-insert"], ["iud-insert", "iud-remove"], ["sterilization", "vasectomy"], ["delivery", "iud-insert"]]
+    claims = [claim([{"class": "A", "amount": "5000.00"}], id=f"c{k}", person=f"p{k}", benefit="maternity", maternity=e)
+              for k, e in enumerate(events)]
+    table = claims_table(claims)
+    batch = settle_batch(p, table)
+    assert batch.to_pylist() == p.settle_table(table).to_pylist()
+    assert [str(r["paid"]["maternity"]) for r in batch.to_pylist()] == ["1000.00", "2000.00", "2000.00", "4000.00"]
+    assert fallback_count(batch) == (0 if loops is not None else 4)
+
+
 def test_daily_caps_at_a_clinic_and_a_health_center_are_settled_in_columns():
     # Suizhou 第四十四条: residents' outpatient pooling at primary level, 50%, at most 350 a year, and
     # at most 30 a day at a village clinic, 50 at a health center. A day's claims share its cap; the

@@ -239,3 +239,47 @@ def test_a_status_or_place_no_clause_of_the_claims_benefit_names_changes_no_clai
              for c in claims]
     after = [r.to_json(trace=False) for r in policy.settle_all(named, params=params)]
     assert _without_messages(after) != before
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_maternity_events_no_clause_of_the_claims_benefit_names_count_only_by_number(city):
+    """The columnar engine's signatures keep a claim's events that a clause of its scheme and
+    benefit names (`benefit_reads`), and only how many others it has (`_Run._named_events`);
+    sound only if trading such events for as many other such events never changes what the
+    scalar engine pays: every generated claim's unnamed events traded so settles as before (and
+    the test can fail: traded for a named event instead, some claim is paid otherwise)."""
+    from medpolicy.batch_plans import benefit_reads
+
+    policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
+    params = policy_params(policy)
+    every = sorted(policy.compiled.vocabulary.names_of("event"))
+    claims = generated_year(policy, 160, seed=43)
+
+    def unnamed(c):
+        rules = policy.compiled.schemes.get(c.get("scheme"))
+        if rules is None:
+            return []
+        read = benefit_reads(rules)
+        return [e for e in every if e not in read.get(c.get("benefit"), read[None]).words]
+
+    def traded(c, k):
+        others, own = unnamed(c), c.get("maternity", [])
+        mine = [e for e in own if e in others]
+        if not mine or len(others) <= len(mine):
+            return c
+        rest = [e for e in others if e not in mine]
+        swap = {e: rest[(i + k) % len(rest)] for i, e in enumerate(mine)}
+        return dict(c, maternity=[swap.get(e, e) for e in own])
+
+    moved = sum(traded(c, 0) is not c for c in claims)
+    # (Binzhou names no maternity event; Shaoxing's and Ziyang's employees name every one)
+    assert moved > 0 if city in ("shaoxing", "suihua", "suizhou") else moved == 0
+    if not moved:
+        return
+    before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
+    for k in range(3):
+        after = [r.to_json(trace=False) for r in policy.settle_all([traded(c, k) for c in claims], params=params)]
+        assert after == before, k
+    named = [dict(c, maternity=[next(e for e in every if e not in unnamed(c)) if e in unnamed(c) else e
+                                for e in c["maternity"]]) if traded(c, 0) is not c else c for c in claims]
+    assert [r.to_json(trace=False) for r in policy.settle_all(named, params=params)] != before
