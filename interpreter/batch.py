@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -221,7 +221,8 @@ class _Run:
         bucket = np.searchsorted(breaks, c.ordinal, side="right")
         key = np.zeros(c.n, np.int64)
         type_of, grade_of = self._facility_words(c)
-        status, place = self._named_only(c, "status", c.status.astype(np.int32) + 1), self._named_only(c, "place", c.place)
+        own_status = c.status.astype(np.int32) + 1  # (codes from 0: none)
+        status, place = self._named_only(c, "status", own_status), self._named_only(c, "place", c.place)
         for codes, size in ((c.scheme, len(c.names["scheme"])), (c.benefit, len(c.names["benefit"])),
                             (c.level, len(c.names["level"])), (type_of[np.maximum(c.type, 0)], len(type_of)),
                             (grade_of[c.grade + 1], len(grade_of)), (status, len(c.names["status"]) + 1),
@@ -233,7 +234,7 @@ class _Run:
                 c.ok &= c.events == 0
             else:
                 key = (key << width) | events
-        read = self._reads(c)[1]
+        read = self._reads(c).measures
         for measure, values, given in c.measures.values():  # the interval between the clauses' bounds
             bounds = np.asarray(self.policy.compiled.measure_breaks[measure], dtype=np.int64)
             if (int(key.max(initial=0)) + 1) * (len(bounds) + 2) >= 1 << 62:  # (no room left in the key)
@@ -244,10 +245,10 @@ class _Run:
             key = key * (len(bounds) + 2) + np.where(kept, np.searchsorted(bounds, values, side="right") + 1, 0)
         # Last, the row's own status and place (a plan that fails words its error row with them):
         # the key divided by _own_size is the signature a plan that settles is made for.
-        own = (c.status.astype(np.int64) + 1) * (len(c.names["place"]) + 1) + np.maximum(c.place, 0)
+        own = own_status.astype(np.int64) * (len(c.names["place"]) + 1) + np.maximum(c.place, 0)
         self._own_size = (len(c.names["status"]) + 2) * (len(c.names["place"]) + 1)
         if (int(key.max(initial=0)) + 1) * self._own_size >= 1 << 62:  # (no room left in the key)
-            c.ok &= (status == c.status.astype(np.int32) + 1) & (place == c.place)  # (only the words kept as they are)
+            c.ok &= (status == own_status) & (place == c.place)  # (only the words kept as they are)
             self._own_size = 1
             return key
         return key * self._own_size + own
@@ -258,7 +259,7 @@ class _Run:
         the vocabulary's. Status and place are read by `terms.matches` alone, where such a word
         fails every test as any other does (but `local`, which also sets the claim's area); the
         generated years of the five cities: 15-30 % fewer signatures."""
-        named = self._reads(c)[3][dim]
+        named = self._reads(c).named[dim]
         if not named.shape[2]:
             return codes
         kept = named[np.maximum(c.scheme, 0), np.maximum(c.benefit, 0), np.maximum(codes, 0)] | (codes < 0)
@@ -272,7 +273,7 @@ class _Run:
         add up), so only how many there are counts (the generated years: half of Suihua's
         maternity claims have one)."""
         events = len(c.names["event"])
-        named = self._reads(c)[3]["event"][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
+        named = self._reads(c).named["event"][np.maximum(c.scheme, 0), np.maximum(c.benefit, 0)]
         others = _bit_count(c.events & ~named, events)
         return (c.events & named) | (others << events), events + events.bit_length()
 
@@ -331,7 +332,7 @@ class _Run:
             known = self.cache.by_signature[signature] = self._vplan(c, r)
         return known
 
-    def _reads(self, c: Claims) -> tuple[int, dict, list, dict]:
+    def _reads(self, c: Claims) -> "_Reads":
         """What the plans can read of the claims' groups, measures, statuses and places
         (batch_plans.benefit_reads; a scheme without rules: everything): the bits of the groups
         any can read; for each measure the clauses compare, and each scheme and benefit code,
@@ -366,7 +367,7 @@ class _Run:
                 named["event"][i, j] = sum(1 << k for k, e in enumerate(names["event"]) if e in read.words)
                 tests[i][j] = tuple(sorted({(every, sum(bit.get(g, 0) for g in names_))
                                             for every, names_ in read.group_tests}))
-        self.cache.reads = groups, measures, tests, named
+        self.cache.reads = _Reads(groups, measures, tests, named)
         return self.cache.reads
 
     def _vplan(self, c: Claims, r: int) -> tuple[int, Optional[str]]:
@@ -438,14 +439,20 @@ class _Run:
     # Each loop is over the items once, reading a (plan, item class) table: a loop over the plans,
     # each over every item, grew with plans times items (a year of 100,000 Ziyang claims: 1,000
     # plans over 300,000 items).
-    def _each_item(self, table: np.ndarray, item_plan: np.ndarray, none) -> np.ndarray:
-        """Each item's entry of a (plan, item class) table; `none` for an item of no plan (a row
-        the scalar engine settles) or no class."""
-        c = self.claims
-        got = table[np.maximum(item_plan, 0), np.maximum(c.item_class, 0)]
-        return np.where((item_plan >= 0) & (c.item_class >= 0), got, none)
+    def _item_cells(self, plan_of) -> np.ndarray:
+        """Each item's cell of a (plan, item class) table read flat, or the cell past the table's
+        last for an item of no plan (a row the scalar engine settles) or of no class."""
+        c, width = self.claims, len(self.claims.item_kinds)
+        item_plan = plan_of.take(c.parent())
+        return np.where((item_plan >= 0) & (c.item_class >= 0), item_plan * width + c.item_class,
+                        len(self.vplans) * width)
 
-    def _over_daily_ceilings(self, item_plan, fen) -> Optional[np.ndarray]:
+    @staticmethod
+    def _each_item(table: np.ndarray, cells: np.ndarray, none) -> np.ndarray:
+        """Each item's entry of a (plan, item class) table (_item_cells), `none` past it."""
+        return np.append(table.ravel(), np.array([none], table.dtype))[cells]
+
+    def _over_daily_ceilings(self, cells, fen) -> Optional[np.ndarray]:
         """Each item's cost above its class's daily ceiling times its days (engine._over_ceiling:
         床位费 above the day's standard is excluded), or None where no plan has one. (Rows whose
         item lacks the days are the scalar engine's: _items_supported.)"""
@@ -453,26 +460,25 @@ class _Run:
         per_day = _plan_table([[-1 if d is None else d for d in v.item_daily] for v in self.vplans], np.int64, -1)
         if not (per_day >= 0).any():
             return None
-        per_day = self._each_item(per_day, item_plan, -1)
+        per_day = self._each_item(per_day, cells, -1)
         days = np.maximum(c.item_days, 0) if c.item_days is not None else np.zeros(len(fen), np.int64)
         return np.where(per_day >= 0, np.maximum(fen - per_day * days, 0), 0)
 
-    def _class_portions(self, item_plan, net: np.ndarray) -> None:
+    def _class_portions(self, cells, net: np.ndarray) -> None:
         """Each claim's cost of the class its plan pays at a rate of its own (engine.costs'
         portions: the items' amounts after ceilings and pre-payments), and whether it has such an
         item at all (the scalar engine then pays in pieces, VPlan._class_rate); None for both where
         no plan has one."""
         c = self.claims
         self.portion = self.portioned = None
-        code = np.array([-1 if v.class_code is None else v.class_code for v in self.vplans] or [-1], np.int64)
-        if not (code >= 0).any():
+        own = _plan_table([[k == v.class_code for k in range(len(c.item_kinds))] for v in self.vplans], bool)
+        if not own.any():
             return
-        own = np.where(item_plan >= 0, code[np.maximum(item_plan, 0)], -1)
-        of_class = (own >= 0) & (own == c.item_class)
+        of_class = self._each_item(own, cells, False)
         self.portion = _segment_sum(np.where(of_class, net, 0), c.offsets)
         self.portioned = _segment_sum(of_class.astype(np.int64), c.offsets) > 0
 
-    def _prepaid(self, item_plan, fen, amount) -> Optional[np.ndarray]:
+    def _prepaid(self, cells, fen, amount) -> Optional[np.ndarray]:
         """Each item's pre-payment (先行自付) by its class's tiers: the first tier its price (its
         whole amount) is within, a share of its amount after ceilings; None where no plan has one."""
         tiers = [[t or () for t in v.item_prepay] for v in self.vplans]
@@ -482,11 +488,11 @@ class _Run:
         pre, left = np.zeros(len(fen), np.int64), np.ones(len(fen), bool)
         for k in range(most):  # (the k-th tier of every class: an upper bound, -1 for none, and a share)
             upper = self._each_item(_plan_table([[t[k][0] if k < len(t) and t[k][0] is not None else -1 for t in row]
-                                                 for row in tiers], np.int64, -1), item_plan, -1)
+                                                 for row in tiers], np.int64, -1), cells, -1)
             num = self._each_item(_plan_table([[t[k][1].numerator if k < len(t) else 0 for t in row]
-                                               for row in tiers], np.int64), item_plan, 0)
+                                               for row in tiers], np.int64), cells, 0)
             den = self._each_item(_plan_table([[t[k][1].denominator if k < len(t) else 0 for t in row]
-                                               for row in tiers], np.int64), item_plan, 0)
+                                               for row in tiers], np.int64), cells, 0)
             within = left & (den > 0) & ((upper < 0) | (fen <= upper))
             pre[within] = round_div(amount[within] * num[within], den[within])
             left &= ~within
@@ -498,14 +504,14 @@ class _Run:
         fen = c.item_fen if c.item_fen.max(initial=0) <= MAX_PERSON_FEN else np.minimum(c.item_fen, MAX_PERSON_FEN)
         classes = c.names["class"]
         excluded_code = classes.index("excluded") if "excluded" in classes else -2
-        # Each item's plan, where some plan's item rules need it (8 bytes an item: made once)
+        # Each item's (plan, class) cell, where some plan's item rules need it (8 bytes an item: made once)
         by_item = any(any(t is not None for t in v.item_prepay) or any(d is not None for d in v.item_daily)
                       or v.class_code is not None for v in self.vplans)
-        item_plan = plan_of.take(c.parent()) if by_item else None
-        over = self._over_daily_ceilings(item_plan, fen)
+        cells = self._item_cells(plan_of) if by_item else None
+        over = self._over_daily_ceilings(cells, fen)
         amount = fen if over is None else fen - over
-        pre = self._prepaid(item_plan, fen, amount) if by_item else None
-        self._class_portions(item_plan, amount if pre is None else amount - pre)
+        pre = self._prepaid(cells, fen, amount) if by_item else None
+        self._class_portions(cells, amount if pre is None else amount - pre)
         self.total = _segment_sum(fen, c.offsets)
         self.excluded = _segment_sum(np.where(c.item_class == excluded_code, fen, 0) if over is None
                                      else np.where(c.item_class == excluded_code, fen, over), c.offsets)
@@ -810,6 +816,14 @@ class _Clock:
         now = self._now()
         self.times[stage] = self.times.get(stage, 0.0) + now - self._last
         self._last = now
+
+
+class _Reads(NamedTuple):
+    """What the plans can read of the claims, by scheme and benefit code (_Run._reads)."""
+    groups: int            # the bits of the groups any plan can read
+    measures: dict         # measure -> (scheme, benefit) -> whether its plans read it
+    tests: list            # [scheme][benefit] -> the group tests, (every, bits)
+    named: dict            # "status", "place" -> (scheme, benefit, word) -> named; "event" -> bits
 
 
 def _bit_count(bits: np.ndarray, width: int) -> np.ndarray:
