@@ -22,6 +22,8 @@ from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
 LAYER_BASES = ("burden", "above-cap", "remaining")
+# A setting lowered: (an inline table entry's (constraint, span), or None: the whole line; the setting)
+Lowered = list[tuple[Optional[tuple], Setting]]
 _ONE = Decimal(1)
 
 
@@ -460,102 +462,118 @@ class _Compiler:
         return every
 
     # ---- settings --------------------------------------------------------------
-    def setting(self, s, fund: str) -> list[tuple[Optional[tuple], Setting]]:
+    # Each AST setting is lowered by the method its class names in _LOWERING (sqlglot's
+    # TRANSFORMS, jinja's visit_<Class>) into settings, each with the (constraint, span) of the
+    # inline table entry it came from, or None where it holds for the whole line.
+    def setting(self, s, fund: str) -> Lowered:
         """One AST setting -> settings; inline tables expand to one per entry (with its constraint)."""
-        sp = s.span
-        if isinstance(s, ast.Deductible) and s.benefits:
-            # A layer's threshold over the burden of some benefits: one of several (Shaoxing 第三十六条).
-            if fund == "basic":
-                self.p.error(sp, "`for` benefits belongs to a layer's threshold, not a benefit's deductible")
-            benefits = tuple(sorted(self._names(s.benefits, "benefit", sp)))
-            amount = Amt(Decimal(0)) if s.value is None else self._amount(s.value, "a threshold") \
-                if not isinstance(s.value, tuple) else Amt(Decimal(0))
-            return [(None, Setting(f"threshold:{','.join(benefits)}", "abs", (amount, frozenset(benefits)), sp))]
-        if isinstance(s, ast.Deductible):
-            if s.value is None:
-                return [(None, Setting("deductible", "abs", Amt(Decimal(0)), sp))]
-            if isinstance(s.value, tuple):
-                return self._entries(s.value, "deductible", lambda v: self._money(v, v.span, "a deductible"))
-            return [(None, Setting("deductible", "abs", self._amount(s.value, "a deductible"), sp))]
-        if isinstance(s, ast.DeductibleAdjust):
-            if s.halved:
-                return [(None, Setting("deductible.halved", "adjust", True, sp))]
-            return [(None, Setting("deductible.adjust", "adjust", self._amount(s.delta, None), sp))]
-        if isinstance(s, ast.DeductibleYearly):
-            return [(None, Setting("deductible.yearly", "flag", True, sp))]
-        if isinstance(s, ast.DeductibleRepeat):
-            return [(None, Setting("deductible.repeat", "flag", self._amount(s.step, "a repeat-stay step"), sp))]
-        if isinstance(s, ast.DeductibleFloor):
-            return [(None, Setting("deductible.floor", "flag", self._amount(s.floor, "a floor"), sp))]
-        if isinstance(s, ast.DeductibleNoneFrom):
-            if s.stay < 2:
-                self.p.error(sp, "`none from stay N` needs N of 2 or more; write `deductible none` for every stay")
-            return [(None, Setting("deductible.none_from", "flag", s.stay, sp))]
-        if isinstance(s, ast.DeductibleReferral):
-            return [(None, Setting("deductible.referral", "flag", True, sp))]
-        if isinstance(s, ast.Rate):
-            v = s.value
-            if isinstance(v, tuple) and v and isinstance(v[0], ast.Entry):
-                return self._entries(v, "rate", lambda x: self._share(x, x.span))
-            if isinstance(v, tuple):
-                return [(None, Setting("rate", "abs", self._bands(v), sp))]
-            return [(None, Setting("rate", "abs", self._share(v, sp), sp))]
-        if isinstance(s, ast.RatePoints):
-            return [(None, Setting("rate.points", "adjust", s.points / 100, sp))]
-        if isinstance(s, ast.RateHalved):
-            return [(None, Setting("rate.halved", "adjust", True, sp))]
-        if isinstance(s, ast.RateAs):
-            level = self._name(s.level, "level", sp)
-            return [(None, Setting("rate", "abs", ("as", level, s.points / 100), sp))]
-        if isinstance(s, ast.Cap):
-            shared = tuple(self._names(s.shared_with, "benefit", sp))
-            return [(None, Setting("cap", "abs", (self._amount(s.amount, "a cap"), s.period, shared), sp))]
-        if isinstance(s, ast.CapAdjust):
-            each = self._name(s.each_extra, "measure", sp) if s.each_extra else None
-            if isinstance(s.delta, ast.Percent):
-                return [(None, Setting("cap.adjust", "adjust", ("share", s.delta.value, each), sp))]
-            return [(None, Setting("cap.adjust", "adjust", ("amount", self._amount(s.delta, None), each), sp))]
-        if isinstance(s, ast.NoCap):
-            return [(None, Setting("cap.none", "abs", None, sp))]
-        if isinstance(s, (ast.Limit, ast.Fixed)):
-            q = "limit" if isinstance(s, ast.Limit) else "fixed"
-            if isinstance(s.value, tuple):
-                return self._entries(s.value, q, lambda v: self._money(v, v.span, f"a {q} amount"))
-            return [(None, Setting(q, "abs", self._amount(s.value, f"a {q} amount"), sp))]
-        if isinstance(s, ast.Ceiling):
-            return [(None, Setting("ceiling", "abs", (self._amount(s.amount, "a ceiling"), s.daily), sp))]
-        if isinstance(s, ast.Prepay):
-            if isinstance(s.value, tuple):
-                return [(None, Setting("prepay", "abs", self._bands(s.value), sp))]
-            return [(None, Setting("prepay", "abs", self._share(s.value, sp), sp))]
-        if isinstance(s, ast.Terms):
-            word = self.vocab.selector(s.level)
-            if word is not None and (word.kind, word.name) == ("place", "local"):
-                # `remote-resident terms local`: the local terms of the claim's own level (同市域内政策).
-                return [(None, Setting("terms", "abs", "local", sp))]
-            return [(None, Setting("terms", "abs", self._name(s.level, "level", sp), sp))]
-        if isinstance(s, ast.AsBenefit):
-            out = [(None, Setting("as", "abs", self._name(s.benefit, "benefit", sp), sp))]
-            if s.stay:
-                out.append((None, Setting("as.stay", "flag", True, sp)))
-            return out
-        if isinstance(s, ast.PaidBy):
-            if fund != "basic":
-                self.p.error(sp, "`paid-by` belongs to a benefit's clauses, not a fund's")
-            return [(None, Setting("paid_by", "abs", self._name(s.fund, "fund", sp), sp))]
-        if isinstance(s, ast.AllowanceDays):
-            return [(None, Setting("allowance", "abs", s.days, sp))]
-        if isinstance(s, ast.AllowanceAdjust):
-            each = self._name(s.each_extra, "measure", sp) if s.each_extra else None
-            return [(None, Setting("allowance.adjust", "adjust", (s.days, each), sp))]
-        if isinstance(s, ast.NotCovered):
-            return [(None, Setting("not_covered", "flag", True, sp))]
-        if isinstance(s, (ast.AccountPays, ast.AccountFirst, ast.AccountNone)):
-            if fund != "basic":
-                self.p.error(sp, "the personal account's clauses belong to a benefit's clauses, not a fund's")
-            relations = self._names(s.family, "relation", sp) if isinstance(s, ast.AccountPays) else ()
-            return [(None, Setting(q, mode, v, sp)) for q, mode, v in accounts.settings_of(s, relations)]
-        raise AssertionError(f"unhandled setting {s!r}")
+        return _LOWERING[type(s)](self, s, fund)
+
+    @staticmethod
+    def _one(quantity: str, mode: str, value, s) -> Lowered:
+        return [(None, Setting(quantity, mode, value, s.span))]
+
+    def _constant(self, s, fund: str) -> Lowered:
+        """A setting that is its keyword alone (`yearly`, `rate halved`, `cap none`, ...)."""
+        return self._one(*_CONSTANT[type(s)], s)
+
+    def _deductible(self, s: ast.Deductible, fund: str) -> Lowered:
+        if s.benefits:
+            return self._threshold(s, fund)
+        if s.value is None:
+            return self._one("deductible", "abs", Amt(Decimal(0)), s)
+        if isinstance(s.value, tuple):
+            return self._entries(s.value, "deductible", lambda v: self._money(v, v.span, "a deductible"))
+        return self._one("deductible", "abs", self._amount(s.value, "a deductible"), s)
+
+    def _threshold(self, s: ast.Deductible, fund: str) -> Lowered:
+        """A layer's threshold over the burden of some benefits: one of several (Shaoxing 第三十六条)."""
+        if fund == "basic":
+            self.p.error(s.span, "`for` benefits belongs to a layer's threshold, not a benefit's deductible")
+        benefits = tuple(sorted(self._names(s.benefits, "benefit", s.span)))
+        given = s.value is not None and not isinstance(s.value, tuple)
+        amount = self._amount(s.value, "a threshold") if given else Amt(Decimal(0))
+        return self._one(f"threshold:{','.join(benefits)}", "abs", (amount, frozenset(benefits)), s)
+
+    def _deductible_adjust(self, s: ast.DeductibleAdjust, fund: str) -> Lowered:
+        if s.halved:
+            return self._one("deductible.halved", "adjust", True, s)
+        return self._one("deductible.adjust", "adjust", self._amount(s.delta, None), s)
+
+    def _deductible_repeat(self, s: ast.DeductibleRepeat, fund: str) -> Lowered:
+        return self._one("deductible.repeat", "flag", self._amount(s.step, "a repeat-stay step"), s)
+
+    def _deductible_floor(self, s: ast.DeductibleFloor, fund: str) -> Lowered:
+        return self._one("deductible.floor", "flag", self._amount(s.floor, "a floor"), s)
+
+    def _deductible_none_from(self, s: ast.DeductibleNoneFrom, fund: str) -> Lowered:
+        if s.stay < 2:
+            self.p.error(s.span, "`none from stay N` needs N of 2 or more; write `deductible none` for every stay")
+        return self._one("deductible.none_from", "flag", s.stay, s)
+
+    def _rate(self, s: ast.Rate, fund: str) -> Lowered:
+        v = s.value
+        if isinstance(v, tuple) and v and isinstance(v[0], ast.Entry):
+            return self._entries(v, "rate", lambda x: self._share(x, x.span))
+        return self._one("rate", "abs", self._bands(v) if isinstance(v, tuple) else self._share(v, s.span), s)
+
+    def _rate_points(self, s: ast.RatePoints, fund: str) -> Lowered:
+        return self._one("rate.points", "adjust", s.points / 100, s)
+
+    def _rate_as(self, s: ast.RateAs, fund: str) -> Lowered:
+        return self._one("rate", "abs", ("as", self._name(s.level, "level", s.span), s.points / 100), s)
+
+    def _cap(self, s: ast.Cap, fund: str) -> Lowered:
+        shared = tuple(self._names(s.shared_with, "benefit", s.span))
+        return self._one("cap", "abs", (self._amount(s.amount, "a cap"), s.period, shared), s)
+
+    def _cap_adjust(self, s: ast.CapAdjust, fund: str) -> Lowered:
+        each = self._name(s.each_extra, "measure", s.span) if s.each_extra else None
+        if isinstance(s.delta, ast.Percent):
+            return self._one("cap.adjust", "adjust", ("share", s.delta.value, each), s)
+        return self._one("cap.adjust", "adjust", ("amount", self._amount(s.delta, None), each), s)
+
+    def _limit_or_fixed(self, s, fund: str) -> Lowered:
+        q = "limit" if isinstance(s, ast.Limit) else "fixed"
+        if isinstance(s.value, tuple):
+            return self._entries(s.value, q, lambda v: self._money(v, v.span, f"a {q} amount"))
+        return self._one(q, "abs", self._amount(s.value, f"a {q} amount"), s)
+
+    def _ceiling(self, s: ast.Ceiling, fund: str) -> Lowered:
+        return self._one("ceiling", "abs", (self._amount(s.amount, "a ceiling"), s.daily), s)
+
+    def _prepay(self, s: ast.Prepay, fund: str) -> Lowered:
+        tiers = isinstance(s.value, tuple)
+        return self._one("prepay", "abs", self._bands(s.value) if tiers else self._share(s.value, s.span), s)
+
+    def _terms(self, s: ast.Terms, fund: str) -> Lowered:
+        word = self.vocab.selector(s.level)
+        if word is not None and (word.kind, word.name) == ("place", "local"):
+            # `remote-resident terms local`: the local terms of the claim's own level (同市域内政策).
+            return self._one("terms", "abs", "local", s)
+        return self._one("terms", "abs", self._name(s.level, "level", s.span), s)
+
+    def _as_benefit(self, s: ast.AsBenefit, fund: str) -> Lowered:
+        out = self._one("as", "abs", self._name(s.benefit, "benefit", s.span), s)
+        return out + self._one("as.stay", "flag", True, s) if s.stay else out
+
+    def _paid_by(self, s: ast.PaidBy, fund: str) -> Lowered:
+        if fund != "basic":
+            self.p.error(s.span, "`paid-by` belongs to a benefit's clauses, not a fund's")
+        return self._one("paid_by", "abs", self._name(s.fund, "fund", s.span), s)
+
+    def _allowance_days(self, s: ast.AllowanceDays, fund: str) -> Lowered:
+        return self._one("allowance", "abs", s.days, s)
+
+    def _allowance_adjust(self, s: ast.AllowanceAdjust, fund: str) -> Lowered:
+        each = self._name(s.each_extra, "measure", s.span) if s.each_extra else None
+        return self._one("allowance.adjust", "adjust", (s.days, each), s)
+
+    def _account(self, s, fund: str) -> Lowered:
+        if fund != "basic":
+            self.p.error(s.span, "the personal account's clauses belong to a benefit's clauses, not a fund's")
+        relations = self._names(s.family, "relation", s.span) if isinstance(s, ast.AccountPays) else ()
+        return [(None, Setting(q, mode, v, s.span)) for q, mode, v in accounts.settings_of(s, relations)]
 
     def _entries(self, entries, quantity: str, convert: Callable) -> list:
         out = []
@@ -725,6 +743,43 @@ class _Compiler:
 
 # A choice field's values become names with a prefix (facility.grade "A" -> grade-A).
 _CHOICE_PREFIX = {"grade": "grade-", "disease-class": "class-"}
+
+
+# The settings that are their keyword alone: (quantity, mode, value).
+_CONSTANT: dict[type, tuple[str, str, object]] = {
+    ast.DeductibleYearly: ("deductible.yearly", "flag", True),
+    ast.DeductibleReferral: ("deductible.referral", "flag", True),
+    ast.RateHalved: ("rate.halved", "adjust", True),
+    ast.NoCap: ("cap.none", "abs", None),
+    ast.NotCovered: ("not_covered", "flag", True),
+}
+
+# Each AST setting class (ast.Setting) and the method that lowers it.
+_LOWERING: dict[type, Callable[[_Compiler, object, str], Lowered]] = {
+    **{kind: _Compiler._constant for kind in _CONSTANT},
+    ast.Deductible: _Compiler._deductible,
+    ast.DeductibleAdjust: _Compiler._deductible_adjust,
+    ast.DeductibleRepeat: _Compiler._deductible_repeat,
+    ast.DeductibleFloor: _Compiler._deductible_floor,
+    ast.DeductibleNoneFrom: _Compiler._deductible_none_from,
+    ast.Rate: _Compiler._rate,
+    ast.RatePoints: _Compiler._rate_points,
+    ast.RateAs: _Compiler._rate_as,
+    ast.Cap: _Compiler._cap,
+    ast.CapAdjust: _Compiler._cap_adjust,
+    ast.Limit: _Compiler._limit_or_fixed,
+    ast.Fixed: _Compiler._limit_or_fixed,
+    ast.Ceiling: _Compiler._ceiling,
+    ast.Prepay: _Compiler._prepay,
+    ast.Terms: _Compiler._terms,
+    ast.AsBenefit: _Compiler._as_benefit,
+    ast.PaidBy: _Compiler._paid_by,
+    ast.AllowanceDays: _Compiler._allowance_days,
+    ast.AllowanceAdjust: _Compiler._allowance_adjust,
+    ast.AccountPays: _Compiler._account,
+    ast.AccountFirst: _Compiler._account,
+    ast.AccountNone: _Compiler._account,
+}
 
 
 def unfed_names(vocab: Vocabulary) -> list[tuple[ast.Span, tuple[str, Optional[str]]]]:
