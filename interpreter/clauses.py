@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from bisect import bisect_left, insort
 from decimal import Decimal
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional, Union
 
 import attrs
 
@@ -246,6 +246,74 @@ class BandSpec:
     """Shares by position: `65% to 20000, 70% to 50000, 75% above` -> ((0.65, 20000), ..., (0.75, None))."""
 
     bands: tuple[tuple[Amt, Optional[Amt]], ...]
+
+
+class PoolKey(NamedTuple):
+    """A fund's capped pool: the benefits and maternity events whose payments count in it
+    (None: every one) and its period ("year", or "day": 日限额)."""
+
+    benefits: Optional[tuple[str, ...]]
+    events: Optional[tuple[str, ...]]
+    period: str
+
+    def __repr__(self) -> str:  # as the plain tuple it is: the quantity `cap:(...)`, generated texts
+        return tuple.__repr__(self)
+
+
+# The values of the settings that are more than an amount or a share (the compiler's lowering
+# makes them; terms and plan read them by name).
+
+@attrs.frozen
+class CapSpec:
+    """`cap 2000 yearly with outpatient`: the amount, its period ("year" or "day"), the other
+    benefits that share it (含), and its pool (set where the clause's benefits are known)."""
+
+    amount: Amt
+    period: str
+    shared: tuple[str, ...] = ()
+    pool: Optional[PoolKey] = None
+
+
+@attrs.frozen
+class CapAdjustSpec:
+    """`cap + 20%` (a share of the cap) or `cap + 200` (an amount), `each-extra MEASURE`: for
+    each unit of the measure past the first."""
+
+    delta: Union[Decimal, Amt]   # a share: Decimal; an amount: Amt
+    share: bool
+    each: Optional[str] = None
+
+
+@attrs.frozen
+class ThresholdSpec:
+    """A layer's threshold `for` some benefits: the amount their yearly burden must pass."""
+
+    amount: Amt
+    benefits: frozenset
+
+
+@attrs.frozen
+class CeilingSpec:
+    """An item class's price ceiling (最高支付限价), per day where `daily` (床位费)."""
+
+    amount: Amt
+    daily: bool
+
+
+@attrs.frozen
+class RateAsSpec:
+    """`rate as level3 + 5 points`: the rate at another level, with points added (a fraction)."""
+
+    level: str
+    points: Decimal
+
+
+@attrs.frozen
+class AllowanceAdjustSpec:
+    """`allowance + 15 days [each-extra MEASURE]`."""
+
+    days: int
+    each: Optional[str] = None
 
 
 @attrs.frozen

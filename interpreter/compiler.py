@@ -13,10 +13,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
+import attrs
+
 from . import accounts, ast
 from .claim_fields import fed_words, feeders
 from .claim_fields import walk as walk_fields
-from .clauses import Amt, BandSpec, Clause, Clauses, Constraint, Setting, pairs_to_compare
+from .clauses import (AllowanceAdjustSpec, Amt, BandSpec, CapAdjustSpec, CapSpec, CeilingSpec, Clause, Clauses,
+                      Constraint, PoolKey, RateAsSpec, Setting, ThresholdSpec, pairs_to_compare)
 from .errors import Diagnostic, MedCompileError
 from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
@@ -299,7 +302,7 @@ class _Compiler:
         self.order += 1
         settings = [self._pool(s, constraint, fund) for s in settings]
         shared = frozenset(b for s in settings if s.quantity.startswith("cap:") and s.mode == "abs" and s.value
-                           for b in s.value[2])
+                           for b in s.value.shared)
         if shared:
             # A cap shared with other benefits also constrains their claims.
             mine = constraint.get("benefit")
@@ -322,17 +325,17 @@ class _Compiler:
         if s.quantity not in ("cap", "cap.adjust", "cap.none"):
             return s
         benefits = constraint.get("benefit")
-        shared = s.value[2] if s.quantity == "cap" else ()
+        shared = s.value.shared if s.quantity == "cap" else ()
         if benefits is not None:
             benefits = benefits | frozenset(shared)
         events = constraint.get("event")
         # `cap none` and `cap + N` speak of the yearly cap.
-        period = s.value[1] if s.quantity == "cap" else "year"
-        key = (tuple(sorted(benefits)) if benefits else None, tuple(sorted(events)) if events else None, period)
+        period = s.value.period if s.quantity == "cap" else "year"
+        key = PoolKey(tuple(sorted(benefits)) if benefits else None, tuple(sorted(events)) if events else None, period)
         self.pools.setdefault(fund, set()).add(key)
         suffix = f"cap:{key}"
         if s.quantity == "cap":
-            return Setting(suffix, "abs", (s.value[0], period, shared, key), s.span)
+            return Setting(suffix, "abs", attrs.evolve(s.value, pool=key), s.span)
         if s.quantity == "cap.none":
             return Setting(suffix, "abs", None, s.span)
         return Setting(suffix + ".adjust", "adjust", s.value, s.span)
@@ -493,7 +496,7 @@ class _Compiler:
         benefits = tuple(sorted(self._names(s.benefits, "benefit", s.span)))
         given = s.value is not None and not isinstance(s.value, tuple)
         amount = self._amount(s.value, "a threshold") if given else Amt(Decimal(0))
-        return self._one(f"threshold:{','.join(benefits)}", "abs", (amount, frozenset(benefits)), s)
+        return self._one(f"threshold:{','.join(benefits)}", "abs", ThresholdSpec(amount, frozenset(benefits)), s)
 
     def _deductible_adjust(self, s: ast.DeductibleAdjust, fund: str) -> Lowered:
         if s.halved:
@@ -521,17 +524,17 @@ class _Compiler:
         return self._one("rate.points", "adjust", s.points / 100, s)
 
     def _rate_as(self, s: ast.RateAs, fund: str) -> Lowered:
-        return self._one("rate", "abs", ("as", self._name(s.level, "level", s.span), s.points / 100), s)
+        return self._one("rate", "abs", RateAsSpec(self._name(s.level, "level", s.span), s.points / 100), s)
 
     def _cap(self, s: ast.Cap, fund: str) -> Lowered:
         shared = tuple(self._names(s.shared_with, "benefit", s.span))
-        return self._one("cap", "abs", (self._amount(s.amount, "a cap"), s.period, shared), s)
+        return self._one("cap", "abs", CapSpec(self._amount(s.amount, "a cap"), s.period, shared), s)
 
     def _cap_adjust(self, s: ast.CapAdjust, fund: str) -> Lowered:
         each = self._name(s.each_extra, "measure", s.span) if s.each_extra else None
         if isinstance(s.delta, ast.Percent):
-            return self._one("cap.adjust", "adjust", ("share", s.delta.value, each), s)
-        return self._one("cap.adjust", "adjust", ("amount", self._amount(s.delta, None), each), s)
+            return self._one("cap.adjust", "adjust", CapAdjustSpec(s.delta.value, True, each), s)
+        return self._one("cap.adjust", "adjust", CapAdjustSpec(self._amount(s.delta, None), False, each), s)
 
     def _limit_or_fixed(self, s, fund: str) -> Lowered:
         q = "limit" if isinstance(s, ast.Limit) else "fixed"
@@ -540,7 +543,7 @@ class _Compiler:
         return self._one(q, "abs", self._amount(s.value, f"a {q} amount"), s)
 
     def _ceiling(self, s: ast.Ceiling, fund: str) -> Lowered:
-        return self._one("ceiling", "abs", (self._amount(s.amount, "a ceiling"), s.daily), s)
+        return self._one("ceiling", "abs", CeilingSpec(self._amount(s.amount, "a ceiling"), s.daily), s)
 
     def _prepay(self, s: ast.Prepay, fund: str) -> Lowered:
         tiers = isinstance(s.value, tuple)
@@ -567,7 +570,7 @@ class _Compiler:
 
     def _allowance_adjust(self, s: ast.AllowanceAdjust, fund: str) -> Lowered:
         each = self._name(s.each_extra, "measure", s.span) if s.each_extra else None
-        return self._one("allowance.adjust", "adjust", (s.days, each), s)
+        return self._one("allowance.adjust", "adjust", AllowanceAdjustSpec(s.days, each), s)
 
     def _account(self, s, fund: str) -> Lowered:
         if fund != "basic":

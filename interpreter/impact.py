@@ -18,7 +18,8 @@ from typing import Any, Iterable, Optional
 import attrs
 
 from .ast import Span
-from .clauses import Amt, BandSpec, Clause, Constraint
+from .clauses import (AllowanceAdjustSpec, Amt, BandSpec, CapAdjustSpec, CapSpec, CeilingSpec, Clause, Constraint,
+                      RateAsSpec, Setting, ThresholdSpec)
 from .curves import CENT, ZERO, Case, Curve, Prober, cases, first_date, probe_grid, trace_curve
 from .errors import Diagnostic, ParameterError
 from .policy import Policy
@@ -58,8 +59,16 @@ class ClauseChange:
 def _settings(c: Optional[Clause]) -> str:
     if c is None:
         return ""
-    return ", ".join(f"{s.quantity} {_value(s.value, s.quantity.split('.')[0] in _SHARES)}" if s.mode != "flag"
-                     else s.quantity for s in c.settings)
+    return ", ".join(_setting(s) for s in c.settings)
+
+
+def _setting(s: Setting) -> str:
+    """A setting as an author writes it: `cap 2000 yearly with outpatient`, `rate 90%`, `threshold
+    18000 for inpatient special` (a cap's or threshold's pool, part of the compiled quantity, left out)."""
+    name = s.quantity.split(":")[0] if ":" in s.quantity else s.quantity
+    if s.mode == "flag":
+        return name
+    return f"{name} {_value(s.value, name.split('.')[0] in _SHARES)}"
 
 
 _SHARES = ("rate", "prepay", "first_share")
@@ -67,6 +76,9 @@ _SHARES = ("rate", "prepay", "first_share")
 
 def _value(v: Any, share: bool = False) -> str:
     """A setting's value as an author wrote it: shares as percentages, bands as `65% to 20000, …`."""
+    spec = _spec(v)
+    if spec is not None:
+        return spec
     if isinstance(v, BandSpec):
         return ", ".join(f"{_value(rate, True)} {'to ' + _value(upper) if upper is not None else 'above'}"
                          for rate, upper in v.bands)
@@ -79,6 +91,26 @@ def _value(v: Any, share: bool = False) -> str:
     if isinstance(v, Decimal):
         return _pct(v) if share else f"{v.normalize():f}"
     return str(v)
+
+
+def _spec(v: Any) -> Optional[str]:
+    """The value of a cap, threshold, ceiling, `rate as` or adjustment as the author wrote it."""
+    each = f" each-extra {v.each}" if isinstance(v, (CapAdjustSpec, AllowanceAdjustSpec)) and v.each else ""
+    if isinstance(v, CapSpec):
+        shared = f" with {' '.join(v.shared)}" if v.shared else ""
+        return f"{_value(v.amount)} {'daily' if v.period == 'day' else 'yearly'}{shared}"
+    if isinstance(v, CapAdjustSpec):
+        return f"+ {_pct(v.delta) if v.share else _value(v.delta)}{each}"
+    if isinstance(v, ThresholdSpec):
+        return f"{_value(v.amount)} for {' '.join(sorted(v.benefits))}"
+    if isinstance(v, CeilingSpec):
+        return f"{_value(v.amount)}{' daily' if v.daily else ''}"
+    if isinstance(v, RateAsSpec):
+        points = (v.points * 100).normalize()
+        return f"as {v.level}" + (f" {'+' if points > 0 else '-'} {abs(points):f} points" if points else "")
+    if isinstance(v, AllowanceAdjustSpec):
+        return f"{'+' if v.days >= 0 else '-'} {abs(v.days)} days{each}"
+    return None
 
 
 def _identity(c: Clause) -> tuple:
@@ -113,7 +145,8 @@ def _clauses(policy: Policy, scheme: str) -> list[Clause]:
     rules = policy.compiled.schemes.get(scheme)
     if rules is None:
         return []
-    return [*rules.clauses, *rules.item_clauses, *(c for f in rules.funds for c in f.clauses)]
+    # (the basic fund's own line, its yearly cap, counts with the benefit clauses: listed once)
+    return list(dict.fromkeys([*rules.clauses, *rules.item_clauses, *(c for f in rules.funds for c in f.clauses)]))
 
 
 def _fund_shapes(policy: Policy, scheme: str) -> tuple:

@@ -455,18 +455,18 @@ def _rate(spec: Optional[RateSpec], params: dict, eff, scope: Optional[tuple] = 
 def _cap(pick, params: dict) -> Optional[Cap]:
     if pick.value is None:
         return None  # `cap none`
-    amount = pick.value[0].of(params)
-    key = pick.value[3]
+    amount = pick.value.amount.of(params)
+    key = pick.value.pool
     fixed, per_extra = amount, []
     for _, s in pick.adjust:
-        kind, delta, each = s.value
-        step = amount * delta if kind == "share" else delta.of(params)
-        if each is None:
+        adjust = s.value
+        step = amount * adjust.delta if adjust.share else adjust.delta.of(params)
+        if adjust.each is None:
             fixed += step
         else:
-            per_extra.append((step, each))
-    return Cap(fixed, tuple(per_extra), key, key[2] == "day",
-               key[0] is None and key[1] is None and key[2] == "year", Ref.of(pick.clause))
+            per_extra.append((step, adjust.each))
+    return Cap(fixed, tuple(per_extra), key, key.period == "day",
+               key.benefits is None and key.events is None and key.period == "year", Ref.of(pick.clause))
 
 
 def _pools(fund: str, pools: tuple, eff, band: Optional[tuple]) -> Pools:
@@ -530,8 +530,7 @@ def _item_rule(scheme, eff, params: dict, cls: str, kind: str) -> ItemRule:
     tiered = False
     if "ceiling" in picks:
         p = picks["ceiling"]
-        limit, daily = p.value
-        ceiling = Ceiling(limit.of(params), daily, Ref.of(p.clause))
+        ceiling = Ceiling(p.value.amount.of(params), p.value.daily, Ref.of(p.clause))
     if "prepay" in picks:
         p = picks["prepay"]
         tiered = isinstance(p.value, BandSpec)
@@ -552,11 +551,10 @@ def _allowance(t) -> Optional[Allowance]:
     adj = t.picks.get("allowance.adjust")
     days, per_extra = p.value, []
     for _, s in (adj.adjust if adj else []):
-        delta, each = s.value
-        if each is None:
-            days += delta
+        if s.value.each is None:
+            days += s.value.days
         else:
-            per_extra.append((delta, each))
+            per_extra.append((s.value.days, s.value.each))
     return Allowance(days, tuple(per_extra), Ref.of(p.clause))
 
 
@@ -638,7 +636,7 @@ def _layers(scheme, t, eff, params: dict) -> tuple[Layer, ...]:
                                         Ref.of(lt["deductible"].clause)))
         for quantity, p in lt.items():
             if quantity.startswith("threshold:"):
-                thresholds.append(Threshold(p.value[0].of(params) / 2 ** halvings, p.value[1], Ref.of(p.clause)))
+                thresholds.append(Threshold(p.value.amount.of(params) / 2 ** halvings, p.value.benefits, Ref.of(p.clause)))
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         rate = _rate(rate_spec(fund.clauses, lt, eff), params, eff)
         out.append(Layer(

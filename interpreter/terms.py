@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from .clauses import Amt, Clause, Clauses, Constraint, Setting
+from .clauses import Amt, CapSpec, Clause, Clauses, Constraint, RateAsSpec, Setting, ThresholdSpec
 from .errors import ClaimError
 from .vocabulary import MULTI_DIMS
 
@@ -88,8 +88,8 @@ def _rank_value(v) -> Optional[Decimal]:
         return v.const
     if isinstance(v, int):
         return Decimal(v)
-    if isinstance(v, tuple) and v and isinstance(v[0], Amt):
-        return v[0].const
+    if isinstance(v, (CapSpec, ThresholdSpec)):
+        return v.amount.const
     return None
 
 
@@ -253,8 +253,8 @@ def rate_spec(clauses, picks: dict, facts, depth: int = 0, item: tuple = ()) -> 
     points = sum((s.value for _, s in picks["rate.points"].adjust), _ZERO) if "rate.points" in picks else _ZERO
     halvings = len(picks["rate.halved"].adjust) if "rate.halved" in picks else 0
     v = p.value
-    if isinstance(v, tuple) and v and v[0] == "as":
-        _, level, as_points = v
+    if isinstance(v, RateAsSpec):
+        level, as_points = v.level, v.points
         ref = rate_spec(clauses, resolve(clauses, facts.replace(level=level, place="local"), *item), facts, depth + 1,
                         item) if depth < 4 else None
         if ref is None:

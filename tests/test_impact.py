@@ -99,6 +99,38 @@ def test_a_shipped_policy_edit_is_found_at_its_clause():
     assert basic.lo == D("500.00") and D("600.00") in basic.kinks and D("136863.64") in basic.kinks
 
 
+def _edited(path: str, *edits: tuple[str, str]) -> list[str]:
+    """The clause changes of a shipped policy after `edits` (old text, new text), described."""
+    text = open(path, encoding="utf-8").read()
+    for before, after in edits:
+        assert before in text
+        text = text.replace(before, after)
+    new = medpolicy.compile(text, path.replace(".med", "-edit.med"), base_dir="policies")
+    return [c.describe() for c in clause_changes(medpolicy.load(path), new)]
+
+
+def test_caps_thresholds_and_adjustments_are_described_as_written():
+    # The basic fund's yearly cap is one clause (its line counts with the benefit clauses too),
+    # listed once, and a cap reads as the author wrote it, not as the pool it counts in.
+    assert _edited("policies/suihua.med", ("fund basic cap 120000 yearly", "fund basic cap 130000 yearly"),
+                   ("    cap 2000 yearly  ", "    cap 2500 yearly  ")) == [
+        "every claim: cap 120000 yearly -> cap 130000 yearly", "outpatient: cap 2000 yearly -> cap 2500 yearly"]
+    assert _edited("policies/suihua.med", ("rate as level3 - 10 points", "rate as level3 - 15 points")) == [
+        "inpatient, remote-emergency remote-referred: deductible 900, rate as level3 - 10 points"
+        " -> deductible 900, rate as level3 - 15 points"]
+    # (the major layer's threshold over the stays' burden, in both schemes: 第三十六条（一）)
+    assert _edited("policies/shaoxing.med", ("    threshold 18000 for inpatient special family-bed   ",
+                                             "    threshold 19000 for inpatient special family-bed   ")) == [
+        "family-bed inpatient outpatient special special-drug [major]: threshold 18000 for family-bed inpatient "
+        "special -> threshold 19000 for family-bed inpatient special"] * 2
+    assert _edited("policies/ziyang.med", ("cap + 20% each-extra diseases", "cap + 25% each-extra diseases")) == [
+        "special, class-2 class-3: cap + 20% each-extra diseases -> cap + 25% each-extra diseases"]
+    assert _edited("policies/shaoxing.med", ("allowance + 15 days each-extra babies",
+                                             "allowance + 16 days each-extra babies")) == [
+        "maternity, caesarean delivery difficult-delivery, employed: allowance.adjust + 15 days each-extra babies"
+        " -> allowance.adjust + 16 days each-extra babies"]
+
+
 def test_med_diff_json_and_chart(tmp_path, capsys):
     (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
     (tmp_path / "new.med").write_text(NEW, encoding="utf-8")
