@@ -52,49 +52,52 @@ class Problems:
         return [d for d in self.items if d.severity == "error"]
 
 
+@attrs.frozen(eq=False)
 class FundRules:
     """One fund of a scheme: how it pays (its base) and its clauses."""
 
-    __slots__ = ("name", "base", "including_prepay", "above_deductible", "benefits", "clauses", "span", "cite",
-                 "including_first_share", "excluding_above_cap")
-
-    def __init__(self, name, base, including_prepay, above_deductible, benefits, clauses, span, cite,
-                 including_first_share=False, excluding_above_cap=frozenset()):
-        self.name = name
-        self.excluding_above_cap = excluding_above_cap  # benefits whose cost above their own caps is no burden
-        self.including_first_share = including_first_share
-        self.base = base                      # None for basic and maternity; a LAYER_BASES kind otherwise
-        self.including_prepay = including_prepay
-        self.above_deductible = above_deductible
-        self.benefits = benefits              # frozenset, or None for every benefit
-        self.clauses = clauses
-        self.span = span
-        self.cite = cite
+    name: str
+    span: ast.Span
+    cite: Optional[str] = None
+    base: Optional[str] = None               # None for basic and maternity; a LAYER_BASES kind otherwise
+    benefits: Optional[frozenset] = None     # the benefits a layer `for` some pays on; None: every one
+    clauses: tuple[Clause, ...] = ()
+    including_prepay: bool = False
+    above_deductible: bool = False
+    including_first_share: bool = False
+    excluding_above_cap: frozenset = frozenset()  # benefits whose cost above their own caps is no burden
 
 
+@attrs.frozen(eq=False)
 class SchemeRules:
-    __slots__ = ("name", "funds", "clauses", "item_clauses", "benefits", "span", "pools")
+    """One scheme's compiled rules."""
 
-    def __init__(self, name, funds, clauses, item_clauses, benefits, span, pools):
-        self.pools = pools                    # fund -> every capped pool (benefits, events, period) it has
-        self.name = name
-        self.funds = funds                    # tuple[FundRules], basic first, then declared order
-        self.clauses = clauses                # benefit clauses (the basic fund, or `paid-by`)
-        self.item_clauses = item_clauses      # clauses about item classes
-        self.benefits = benefits              # benefits the scheme has clauses for
-        self.span = span
+    name: str
+    span: ast.Span
+    funds: tuple[FundRules, ...]   # basic first, then in declared order
+    clauses: Clauses               # benefit clauses (the basic fund, or `paid-by`)
+    item_clauses: Clauses          # clauses about item classes
+    benefits: frozenset            # benefits the scheme has clauses for
+    pools: dict                    # fund -> every capped pool (PoolKey) it has
 
 
+@attrs.frozen(eq=False)
 class Compiled:
     """What the compiler hands the engine: plain, immutable data."""
 
-    __slots__ = ("title", "region", "effective", "params", "parameters", "param_descriptions", "schemes",
-                 "vocabulary", "file", "cite", "measure_breaks", "date_breaks",
-                 "members")  # members: members.rules.MemberRules
-
-    def __init__(self, **kw):
-        for k, v in kw.items():
-            setattr(self, k, v)
+    title: str
+    region: Optional[str]
+    effective: tuple[Optional[int], Optional[int]]   # day ordinals, None: open
+    params: tuple[str, ...]
+    parameters: dict                 # name -> ast.Parameter: description, default and its source
+    param_descriptions: dict
+    schemes: dict[str, SchemeRules]
+    vocabulary: Vocabulary
+    file: str
+    cite: Optional[str]
+    measure_breaks: dict[str, tuple[int, ...]]
+    date_breaks: tuple[int, ...]
+    members: object = None           # members.rules.MemberRules
 
 
 def compile_modules(main: ast.Module, used: list[ast.Module],
@@ -111,7 +114,7 @@ def compile_modules(main: ast.Module, used: list[ast.Module],
         problems.error(span, msg[0], hint=msg[1])
     c = (compiler or _Compiler)(vocab, problems)
     compiled = c.policy(main)
-    compiled.members = compile_members(main, vocab, c.params, problems, c.claim_params(main))
+    compiled = attrs.evolve(compiled, members=compile_members(main, vocab, c.params, problems, c.claim_params(main)))
     problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
     if problems.errors:
         return None, problems.items
@@ -205,7 +208,7 @@ class _Compiler:
                     (item_clauses if cl.item else benefit_clauses).append(cl)
         names = [f.name for f in funds]
         if "basic" not in names:
-            funds.insert(0, FundRules("basic", None, False, False, None, (), node.span, None))
+            funds.insert(0, FundRules("basic", node.span))
         else:
             basic = funds.pop(names.index("basic"))
             if basic.base is not None:
@@ -217,15 +220,15 @@ class _Compiler:
         payers = {s.value for c in benefit_clauses for s in c.settings if s.quantity == "paid_by"}
         for payer in payers:
             if payer not in [f.name for f in funds]:
-                funds.append(FundRules(payer, None, False, False, None, (), node.span, None))
+                funds.append(FundRules(payer, node.span))
         benefits = set()
         for c in benefit_clauses:
             b = c.constraint.get("benefit")
             if b:
                 benefits |= b
         pools = {f: tuple(sorted(keys, key=repr)) for f, keys in self.pools.items()}
-        rules = SchemeRules(name, tuple(funds), Clauses(benefit_clauses), Clauses(item_clauses), frozenset(benefits),
-                            node.span, pools)
+        rules = SchemeRules(name, node.span, tuple(funds), Clauses(benefit_clauses), Clauses(item_clauses),
+                            frozenset(benefits), pools)
         self.check_scheme(rules)
         return rules
 
@@ -253,10 +256,13 @@ class _Compiler:
             # Only the basic fund's line carries clauses; the maternity fund pays on its benefits' terms.
             self.p.error(node.span, "the maternity fund pays on the terms of the benefits it pays: write its caps "
                                     "there (`maternity paid-by maternity cap 5000 yearly`)")
-        return FundRules(word.name, base.kind if base else None, bool(base and base.including_prepay),
-                         bool(base and base.above_deductible), benefits, tuple(c for c in clauses if not c.item),
-                         node.span, node.cite, bool(base and base.including_first_share),
-                         frozenset(self._names(base.excluding_above_cap, "benefit", base.span)) if base else frozenset())
+        clauses = tuple(c for c in clauses if not c.item)
+        if base is None:
+            return FundRules(word.name, node.span, node.cite, clauses=clauses)
+        return FundRules(word.name, node.span, node.cite, base.kind, benefits, clauses,
+                         including_prepay=base.including_prepay, above_deductible=base.above_deductible,
+                         including_first_share=base.including_first_share,
+                         excluding_above_cap=frozenset(self._names(base.excluding_above_cap, "benefit", base.span)))
 
     # ---- lines -> clauses --------------------------------------------------------
     def lines(self, line: ast.Line, outer: Constraint, fund: str, exception: bool,

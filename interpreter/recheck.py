@@ -178,8 +178,7 @@ class _Recompiler(_Compiler):
         self.inner: list = []  # (key, _Kept) of the lines compiled or replayed so far within a line
 
     def policy(self, module: ast.Module):
-        compiled = super().policy(module)
-        compiled.vocabulary = self.vocab.real
+        compiled = attrs.evolve(super().policy(module), vocabulary=self.vocab.real)
         self.vocab = self.vocab.real  # the member rules' checks ask it directly
         return compiled
 

@@ -223,3 +223,15 @@ def test_parsing_is_safe_across_threads():
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_a_compiled_policy_cannot_be_changed_in_place():
+    """A compiled policy is shared between threads and cached on disk: its records are frozen."""
+    import attrs
+
+    compiled = medpolicy.load("policies/suihua.med").compiled
+    employee = compiled.schemes["employee"]
+    for record, field, value in ((compiled, "title", "x"), (employee, "funds", ()), (employee.funds[0], "clauses", ())):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(record, field, value)
+    assert [f.name for f in employee.funds] == ["basic", "major", "maternity"]
