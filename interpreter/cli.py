@@ -401,10 +401,6 @@ def _size(text: str) -> int:
 
 
 def cmd_run(args) -> int:
-    from .jobs import Pool, jobs_for
-    from .output import format_for, writer_for
-    from .runner import run_claims
-
     ready = _policy_and_params(args)
     if isinstance(ready, int):
         return ready
@@ -414,17 +410,9 @@ def cmd_run(args) -> int:
     args.book = _member_book(args, policy, params)
     if isinstance(args.book, int):
         return args.book
-    if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
-        _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
-                   f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
-        return 2
-    fmt = _output_format(args)
-    if fmt in ("parquet", "arrow") and not args.output:
-        _say(args, f"med: {fmt} output is a file: give -o OUT")
-        return 2
-    if fmt in ("parquet", "arrow") and not _installed("pyarrow"):  # said before a claim is settled
-        _say(args, f"med: {fmt} output needs pyarrow: pip install 'medpolicy[data]'")
-        return 2
+    fmt = _run_format(args)
+    if isinstance(fmt, int):
+        return fmt
     engine = columnar_run.engine_for(args, fmt)
     if engine == "batch":
         return columnar_run.run(args, policy, params, fmt, lambda m: _say(args, m))
@@ -437,6 +425,33 @@ def cmd_run(args) -> int:
         # in memory; every other run streams in fixed memory, Parquet and Arrow claims too.
         with _batch_gc():
             return _run_in_memory(args, policy, params, fmt)
+    return _run_streaming(args, policy, params)
+
+
+def _run_format(args):
+    """The run's output format, or exit code 2 where the claims' file or the output cannot be
+    had (said before a claim is settled)."""
+    if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
+        _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
+                   f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
+        return 2
+    fmt = _output_format(args)
+    if fmt in ("parquet", "arrow") and not args.output:
+        _say(args, f"med: {fmt} output is a file: give -o OUT")
+        return 2
+    if fmt in ("parquet", "arrow") and not _installed("pyarrow"):
+        _say(args, f"med: {fmt} output needs pyarrow: pip install 'medpolicy[data]'")
+        return 2
+    return fmt
+
+
+def _run_streaming(args, policy: Policy, params: dict) -> int:
+    """The scalar engine's run in fixed memory: claims read, settled and written a few at a
+    time (on `--jobs` processes where the run is big enough)."""
+    from .jobs import Pool, jobs_for
+    from .output import format_for, writer_for
+    from .runner import run_claims
+
     source = _claims_source(args)
     if isinstance(source, int):
         return source
