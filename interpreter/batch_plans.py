@@ -166,6 +166,14 @@ class VPlan:
             self.error = plan.no_rate.as_dict()
             self.allowance_zero = False  # an error row has no allowance, as the scalar engine's
             return
+        self._fund_terms(plan, keys, class_rates)
+        self._caps_and_pools(plan, keys)
+        if plan.payer == "basic" and not plan.fixed_settles and not self._further_layers(plan, keys):
+            return  # (the layers' error row)
+        self.burden_sums = {}  # filled by `scaled`, when every burden key is known
+
+    def _fund_terms(self, plan, keys: Keys, class_rates: list) -> None:
+        """The paying fund's terms: limit and fixed amount, deductible, the stay counted, rate."""
         # 限额 and 定额 (随州, 绥化, 绍兴 maternity: per event, several events' added up): the payment at
         # most the limit; a fixed amount, at most the eligible cost, is the claim's whole settlement
         # (no deductible, no layer). A fixed amount or limit may stand without a rate: 100 %.
@@ -184,6 +192,9 @@ class VPlan:
         self.rate = _Rate(plan.rate)
         self._class_rate(plan, class_rates)
         self.scope = [keys.benefit(b) for b in plan.rate.scope] if self.rate.banded else [self.benefit]
+
+    def _caps_and_pools(self, plan, keys: Keys) -> None:
+        """The paying fund's caps (their pools' columns and amounts) and every pool it counts in."""
         if any(c.per_extra for c in plan.caps) or any(c.daily or c.per_extra for c in plan.cap_reached_caps):
             raise Unsupported("a cap per measure")
         # A daily cap's pool is the day's (随州 第四十四条: 30 a day at a clinic): one column, emptied
@@ -195,24 +206,26 @@ class VPlan:
         self.keys = [keys.pool(k) for k in plan.pools.yearly] \
             + [keys.pool((fund, key, DAY)) for fund, key in plan.pools.daily] \
             + ([keys.pool(plan.pools.band)] if plan.pools.band is not None else [])
-        if plan.payer == "basic" and not plan.fixed_settles:
-            try:
-                layers = plan.layers()
-            except ClaimError as e:  # raised by the layers stage: the claim's error row
-                self.error, self.rate = e.as_dict(), None
-                return
-            self.layers = [_Layer(layer, plan, keys) for layer in layers]
-            own = [layer for layer in self.layers if layer.own_cap is not None]
-            if len(own) > 1:
-                raise Unsupported("two layers that leave out the cost above a benefit's own cap")
-            if own:
-                # 绍兴 第三十五条 末款: the year's costs above the deductible, by the paying fund's share
-                # (settle.cost_above_cap's `rated_costs`), a column per (layer's fund, share).
-                self.own_cap, self.own_fund, self.own_layer = own[0].own_cap, own[0].fund, self.layers.index(own[0])
-                self.rated = [keys.rated_cost((own[0].fund, band.share)) for band in plan.rate.bands]
-                if self.class_rate is not None:  # (the class's cost is rated at its own share)
-                    self.rated_class = keys.rated_cost((own[0].fund, self.class_rate.share))
-        self.burden_sums = {}  # filled by `scaled`, when every burden key is known
+
+    def _further_layers(self, plan, keys: Keys) -> bool:
+        """The layers after the basic fund (False: they fail for this plan, its claims' error row)."""
+        try:
+            layers = plan.layers()
+        except ClaimError as e:  # raised by the layers stage: the claim's error row
+            self.error, self.rate = e.as_dict(), None
+            return False
+        self.layers = [_Layer(layer, plan, keys) for layer in layers]
+        own = [layer for layer in self.layers if layer.own_cap is not None]
+        if len(own) > 1:
+            raise Unsupported("two layers that leave out the cost above a benefit's own cap")
+        if own:
+            # 绍兴 第三十五条 末款: the year's costs above the deductible, by the paying fund's share
+            # (settle.cost_above_cap's `rated_costs`), a column per (layer's fund, share).
+            self.own_cap, self.own_fund, self.own_layer = own[0].own_cap, own[0].fund, self.layers.index(own[0])
+            self.rated = [keys.rated_cost((own[0].fund, band.share)) for band in plan.rate.bands]
+            if self.class_rate is not None:  # (the class's cost is rated at its own share)
+                self.rated_class = keys.rated_cost((own[0].fund, self.class_rate.share))
+        return True
 
     def _class_rate(self, plan, class_rates: list) -> None:
         """A class paid at a rate of its own (绍兴 第三十二条（二）: residents' herbal medicine; engine.
@@ -541,79 +554,106 @@ class Shapes:
 _LAYER_KINDS = {"burden": 0, "above-cap": 1}  # anything else: on what remains
 
 
+class _TooBig(Exception):
+    """A plan the kernel cannot hold: more layers, thresholds or bands than it has room for."""
+
+
+class _Numbers:
+    """The description being written: int64 numbers, a list as its count then its entries."""
+
+    def __init__(self, fund: dict):
+        self.fund = fund   # fund name -> its index in the run's funds
+        self.flat: list = []
+
+    def listed(self, values, width=1) -> None:
+        self.flat.append(len(values) // width)
+        self.flat.extend(values)
+
+    def bands(self, rate) -> None:  # (a band's upper bound None is int64's largest)
+        self.listed([x for upper, share in rate.scaled_bands for x in (NONE if upper is None else upper, share)], 2)
+
+
 def describe(vplans: list, funds: list) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """Each vector plan as int64 numbers for the compiled kernel (_batch_loops.settle_rows reads
-    them in this order), and where each plan's start: (numbers, starts). A list is its count, then
-    its entries; a band's upper bound None is int64's largest. None where a plan has more layers
-    or thresholds than the kernel holds, or a number past int64: the steps then settle the run."""
-    fund = {f: i for i, f in enumerate(funds)}
-    flat: list = []
+    them in this order), and where each plan's start: (numbers, starts). None where a plan has
+    more layers or thresholds than the kernel holds, or a number past int64: the steps then
+    settle the run."""
+    out = _Numbers({f: i for i, f in enumerate(funds)})
     starts = []
-
-    def listed(values, width=1):
-        flat.append(len(values) // width)
-        flat.extend(values)
-
-    def bands(rate):
-        listed([x for upper, share in rate.scaled_bands for x in (NONE if upper is None else upper, share)], 2)
-
-    for v in vplans:
-        starts.append(len(flat))
-        if v.error is not None or v.not_covered:
-            flat.append(0 if v.error is not None else 1)
-            continue
-        if len(v.layers) > 16 or any(v.payer not in fund or lay.fund not in fund for lay in v.layers) \
-                or v.payer not in fund:
-            return None
-        none_active = v.none_from is not None and v.none_from_applies
-        flat.extend([2, v.benefit, int(bool(v.counts_stay)), v.stay, v.ded_amount, int(v.reducible), v.ded_base,
-                     int(v.ded_static_ref), int(v.repeat is not None), v.repeat or 0, int(v.floor is not None),
-                     v.floor or 0, int(bool(v.yearly)), int(none_active), v.none_from[0] if none_active else 0,
-                     fund[v.payer]])
-        listed(v.stays_counted if none_active else [])
-        listed([x for k, limit in v.cap_reached_s for x in (k, limit)], 2)
-        listed(v.scope)
-        bands(v.rate)
-        listed([x for k, limit, wide in v.caps_s for x in (k, limit, int(bool(wide)))], 3)
-        listed(v.keys)
-        listed([fund[f] for f in v.funds if f in fund])
-        if v.own_cap is not None and len(v.rate.scaled_bands) > 64:
-            return None
-        # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band, the
-        # layer that leaves the cost above it out; or none)
-        listed([fund[v.own_fund], v.own_cap_s, *v.rated, v.own_layer] if v.own_cap is not None else [])
-        # (a class at its own rate: its share in 1/scale fen, its rated-cost column or -1; or none)
-        listed([v.class_rate.scaled_share, v.rated_class] if v.class_rate is not None else [])
-        # (限额 and 定额: whether each is given, and it in 1/scale fen; or none)
-        listed([int(v.limit is not None), v.limit_s or 0, int(v.fixed is not None), v.fixed_s or 0]
-               if v.limit is not None or v.fixed is not None else [])
-        flat.append(len(v.layers))
-        for lay in v.layers:
-            burden = lay.base == "burden"
-            if burden and (len(lay.thresholds) > 64 or not lay.thresholds):
-                return None
-            flat.extend([_LAYER_KINDS.get(lay.base, 2), fund[lay.fund], int(lay.rate is not None),
-                         int(bool(lay.not_covered)), lay.rate.scaled_share if lay.rate is not None else 0,
-                         int(bool(lay.counts_prepay)), int(bool(lay.includes_first_share)),
-                         int(bool(lay.above_deductible)), int(bool(lay.above_any_cap)), lay.burden if burden else -1])
-            if lay.rate is not None:
-                bands(lay.rate)
-            else:
-                listed([])
-            listed([x for k, limit in lay.caps_s for x in (k, limit)], 2)
-            listed(lay.keys)
-            if burden:
-                flat.append(len(lay.thresholds))
-                for (amount, _, counts), summed in zip(lay.thresholds, lay.summed):
-                    flat.extend([amount, int(bool(counts)), len(summed), *summed])
-                flat.append(len(lay.groups))
-                for group in lay.groups:
-                    listed(list(group))
-            else:
-                flat.extend([0, 0])
-    if any(not -NONE <= x <= NONE for x in flat):
+    try:
+        for v in vplans:
+            starts.append(len(out.flat))
+            _describe_plan(v, out)
+    except _TooBig:
         return None
-    return np.asarray(flat, dtype=np.int64), np.asarray(starts, dtype=np.int64)
+    if any(not -NONE <= x <= NONE for x in out.flat):
+        return None
+    return np.asarray(out.flat, dtype=np.int64), np.asarray(starts, dtype=np.int64)
+
+
+def _describe_plan(v: VPlan, out: _Numbers) -> None:
+    """One plan: its kind (0 an error row, 1 not covered, 2 settled), then for a settled one the
+    deductible, the paying fund, its caps, pools, bands, own cap, class rate, limit and fixed
+    amount, and its layers."""
+    fund, flat, listed = out.fund, out.flat, out.listed
+    if v.error is not None or v.not_covered:
+        flat.append(0 if v.error is not None else 1)
+        return
+    if len(v.layers) > 16 or any(lay.fund not in fund for lay in v.layers) or v.payer not in fund:
+        raise _TooBig
+    none_active = v.none_from is not None and v.none_from_applies
+    flat.extend([2, v.benefit, int(bool(v.counts_stay)), v.stay, v.ded_amount, int(v.reducible), v.ded_base,
+                 int(v.ded_static_ref), int(v.repeat is not None), v.repeat or 0, int(v.floor is not None),
+                 v.floor or 0, int(bool(v.yearly)), int(none_active), v.none_from[0] if none_active else 0,
+                 fund[v.payer]])
+    listed(v.stays_counted if none_active else [])
+    listed([x for k, limit in v.cap_reached_s for x in (k, limit)], 2)
+    listed(v.scope)
+    out.bands(v.rate)
+    listed([x for k, limit, wide in v.caps_s for x in (k, limit, int(bool(wide)))], 3)
+    listed(v.keys)
+    listed([fund[f] for f in v.funds if f in fund])
+    if v.own_cap is not None and len(v.rate.scaled_bands) > 64:
+        raise _TooBig
+    # (the own cap: the layer's fund, the cap in 1/scale fen, a rated-cost column per band, the
+    # layer that leaves the cost above it out; or none)
+    listed([fund[v.own_fund], v.own_cap_s, *v.rated, v.own_layer] if v.own_cap is not None else [])
+    # (a class at its own rate: its share in 1/scale fen, its rated-cost column or -1; or none)
+    listed([v.class_rate.scaled_share, v.rated_class] if v.class_rate is not None else [])
+    # (限额 and 定额: whether each is given, and it in 1/scale fen; or none)
+    listed([int(v.limit is not None), v.limit_s or 0, int(v.fixed is not None), v.fixed_s or 0]
+           if v.limit is not None or v.fixed is not None else [])
+    flat.append(len(v.layers))
+    for lay in v.layers:
+        _describe_layer(lay, out)
+
+
+def _describe_layer(lay: _Layer, out: _Numbers) -> None:
+    """One further layer: its base, fund, rate, what its base counts, its caps and pools, and on
+    the burden its thresholds and the groups of benefits whose burdens they sum."""
+    flat, listed = out.flat, out.listed
+    burden = lay.base == "burden"
+    if burden and (len(lay.thresholds) > 64 or not lay.thresholds):
+        raise _TooBig
+    flat.extend([_LAYER_KINDS.get(lay.base, 2), out.fund[lay.fund], int(lay.rate is not None),
+                 int(bool(lay.not_covered)), lay.rate.scaled_share if lay.rate is not None else 0,
+                 int(bool(lay.counts_prepay)), int(bool(lay.includes_first_share)),
+                 int(bool(lay.above_deductible)), int(bool(lay.above_any_cap)), lay.burden if burden else -1])
+    if lay.rate is not None:
+        out.bands(lay.rate)
+    else:
+        listed([])
+    listed([x for k, limit in lay.caps_s for x in (k, limit)], 2)
+    listed(lay.keys)
+    if not burden:
+        flat.extend([0, 0])
+        return
+    flat.append(len(lay.thresholds))
+    for (amount, _, counts), summed in zip(lay.thresholds, lay.summed):
+        flat.extend([amount, int(bool(counts)), len(summed), *summed])
+    flat.append(len(lay.groups))
+    for group in lay.groups:
+        listed(list(group))
 
 
 def _at(amount, i: int) -> int:
