@@ -347,64 +347,13 @@ class _Compiler:
         return Setting(suffix + ".adjust", "adjust", s.value, s.span)
 
     # ---- selectors -------------------------------------------------------------
+    # Each selector adds to what the line's selectors say (_Selected), by the method its class
+    # names in _SELECTORS; then they are one Constraint.
     def constraint(self, selectors: Iterable[ast.Selector]) -> Constraint:
-        values: dict[str, set] = {}
-        excluded: dict[str, set] = {}
-        required: dict[str, set] = {}
-        measures: dict[str, tuple] = {}
-        cohorts: list[Constraint] = []
-        dates = (None, None)
+        said = _Selected()
         for s in selectors:
-            if isinstance(s, ast.NameSelector):
-                word = self.vocab.selector(s.name)
-                if word is None:
-                    self._unknown(s.span, s.name, None)
-                    continue
-                if word.kind == "scheme":
-                    self.p.error(s.span, f"`{s.name}` is a scheme: write its clauses in a `scheme {word.name}` block")
-                    continue
-                if word.kind == "cohort":
-                    cohort = self._cohort(word, s)
-                    if cohort is not None:
-                        cohorts.append(cohort)
-                    continue
-                (excluded if s.negated else values).setdefault(word.kind, set()).add(word.name)
-            elif isinstance(s, ast.AllSelector):
-                kind, names = self._all_of(s)
-                if kind is not None:
-                    required.setdefault(kind, set()).update(names)
-            elif isinstance(s, ast.MeasureSelector):
-                word = self.vocab.lookup("measure", s.measure)
-                if word is None:
-                    if self.vocab.lookup("date", s.measure) is not None:
-                        self.p.error(s.span, f"`{s.measure}` is a date: compare it with a date "
-                                             f"(`{s.measure} <= 1955-12-31`)")
-                    else:
-                        self._unknown(s.span, s.measure, "measure")
-                    continue
-                self._interval(measures, word.name, _measure_interval(s.op, s.bound))
-            elif isinstance(s, ast.FactDateSelector):
-                word = self.vocab.lookup("date", s.fact)
-                day = self._date(s.date, s.span)
-                if word is None:
-                    if self.vocab.lookup("measure", s.fact) is not None:
-                        self.p.error(s.span, f"`{s.fact}` is a measure: compare it with a number, not a date")
-                    else:
-                        self._unknown(s.span, s.fact, "date")
-                    continue
-                if day is not None:
-                    # A dated fact is kept as its day number: the same intervals as a measure.
-                    self._interval(measures, word.name, _measure_interval(s.op, Decimal(day)))
-            elif isinstance(s, ast.DateSelector):
-                d = self._date(s.date, s.span)
-                if d is None:
-                    continue
-                if s.kind == "from":
-                    dates = (d, dates[1])
-                    self.date_breaks.add(d)
-                else:
-                    dates = (dates[0], d)
-                    self.date_breaks.add(d + 1)
+            _SELECTORS[type(s)](self, s, said)
+        values, excluded = said.values, said.excluded
         if "area" in values and "within-region" not in values["area"]:
             # Care in another area is never local care: the two dimensions agree (claims.py).
             excluded.setdefault("place", set()).add("local")
@@ -414,11 +363,61 @@ class _Compiler:
                 del values[dim]
         con = Constraint(tuple(sorted((k, frozenset(v)) for k, v in values.items())),
                          tuple(sorted((k, frozenset(v)) for k, v in excluded.items())),
-                         tuple(sorted(measures.items())), dates,
-                         tuple(sorted((k, frozenset(v)) for k, v in required.items())))
-        for cohort in cohorts:
+                         tuple(sorted(said.measures.items())), said.dates,
+                         tuple(sorted((k, frozenset(v)) for k, v in said.required.items())))
+        for cohort in said.cohorts:
             con = con.meet(cohort)
         return con
+
+    def _name_selector(self, s: ast.NameSelector, said: "_Selected") -> None:
+        word = self.vocab.selector(s.name)
+        if word is None:
+            self._unknown(s.span, s.name, None)
+        elif word.kind == "scheme":
+            self.p.error(s.span, f"`{s.name}` is a scheme: write its clauses in a `scheme {word.name}` block")
+        elif word.kind == "cohort":
+            cohort = self._cohort(word, s)
+            if cohort is not None:
+                said.cohorts.append(cohort)
+        else:
+            (said.excluded if s.negated else said.values).setdefault(word.kind, set()).add(word.name)
+
+    def _all_selector(self, s: ast.AllSelector, said: "_Selected") -> None:
+        kind, names = self._all_of(s)
+        if kind is not None:
+            said.required.setdefault(kind, set()).update(names)
+
+    def _measure_selector(self, s: ast.MeasureSelector, said: "_Selected") -> None:
+        word = self.vocab.lookup("measure", s.measure)
+        if word is not None:
+            self._interval(said.measures, word.name, _measure_interval(s.op, s.bound))
+        elif self.vocab.lookup("date", s.measure) is not None:
+            self.p.error(s.span, f"`{s.measure}` is a date: compare it with a date (`{s.measure} <= 1955-12-31`)")
+        else:
+            self._unknown(s.span, s.measure, "measure")
+
+    def _fact_date_selector(self, s: ast.FactDateSelector, said: "_Selected") -> None:
+        word = self.vocab.lookup("date", s.fact)
+        day = self._date(s.date, s.span)
+        if word is None:
+            if self.vocab.lookup("measure", s.fact) is not None:
+                self.p.error(s.span, f"`{s.fact}` is a measure: compare it with a number, not a date")
+            else:
+                self._unknown(s.span, s.fact, "date")
+        elif day is not None:
+            # A dated fact is kept as its day number: the same intervals as a measure.
+            self._interval(said.measures, word.name, _measure_interval(s.op, Decimal(day)))
+
+    def _date_selector(self, s: ast.DateSelector, said: "_Selected") -> None:
+        d = self._date(s.date, s.span)
+        if d is None:
+            return
+        if s.kind == "from":
+            said.dates = (d, said.dates[1])
+            self.date_breaks.add(d)
+        else:
+            said.dates = (said.dates[0], d)
+            self.date_breaks.add(d + 1)
 
     def _interval(self, measures: dict, name: str, iv: tuple) -> None:
         old = measures.get(name)
@@ -752,6 +751,28 @@ class _Compiler:
 
 # A choice field's values become names with a prefix (facility.grade "A" -> grade-A).
 _CHOICE_PREFIX = {"grade": "grade-", "disease-class": "class-"}
+
+
+@attrs.define
+class _Selected:
+    """What a line's selectors say, gathered before it is one Constraint."""
+
+    values: dict = attrs.Factory(dict)     # dimension -> the names it may be
+    excluded: dict = attrs.Factory(dict)   # dimension -> the names it may not be (`not ...`)
+    required: dict = attrs.Factory(dict)   # dimension -> the names it must all have (`all of ...`)
+    measures: dict = attrs.Factory(dict)   # measure or dated fact -> its closed interval
+    cohorts: list = attrs.Factory(list)    # the constraints of the cohorts named
+    dates: tuple = (None, None)            # the clause's own period, day ordinals
+
+
+# Each selector class (ast.Selector) and the method that adds it to what a line says.
+_SELECTORS: dict[type, Callable[[_Compiler, object, _Selected], None]] = {
+    ast.NameSelector: _Compiler._name_selector,
+    ast.AllSelector: _Compiler._all_selector,
+    ast.MeasureSelector: _Compiler._measure_selector,
+    ast.FactDateSelector: _Compiler._fact_date_selector,
+    ast.DateSelector: _Compiler._date_selector,
+}
 
 
 # The settings that are their keyword alone: (quantity, mode, value).

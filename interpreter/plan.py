@@ -22,7 +22,7 @@ import attrs
 
 from .accounts import AccountTerms, terms_of as account_terms
 from .claim_fields import walk
-from .clauses import BandSpec, Clause
+from .clauses import BandSpec, Clause, PoolKey
 from .errors import ClaimError
 from .money import ONE, ZERO, q
 from .straight import Straight
@@ -77,7 +77,7 @@ class Cap:
 
     amount: Decimal                               # after adjustments that need no measure
     per_extra: tuple[tuple[Decimal, str], ...]    # + amount for each unit of a measure above 1
-    key: tuple                                    # the pool: (benefits, events, period)
+    key: PoolKey                                  # the pool: its benefits, events and period
     daily: bool
     fund_wide: bool                               # the fund's own yearly cap, over every benefit
     ref: Ref
@@ -363,7 +363,7 @@ def _build(compiled, facts, params, item_rules: dict) -> Plan:
         caps=caps,
         # The benefit's own yearly cap (`cap 6000 yearly` inside `outpatient`), for the layers
         # that leave out the cost above it (`excluding above cap of outpatient`).
-        own_caps=tuple(c for c in caps if c.key[0] is not None and c.key[2] == "year"),
+        own_caps=tuple(c for c in caps if c.key.benefits is not None and c.key.period == "year"),
         pools=_pools(t.payer, scheme.pools.get("basic", ()), eff,
                      ("band", rate.scope) if rate is not None and rate.banded else None),
         layers=_deferred(lambda: _layers(scheme, t, eff, params)),

@@ -71,15 +71,18 @@ def test_ast_nodes_carry_spans_that_equality_ignores():
     assert moved == line and moved.span.line == 8
 
 
-def test_every_setting_of_the_language_has_its_lowering():
-    """The compiler lowers each AST setting by the method its class names in one table: a
-    setting added to the grammar without one fails here, not at the first policy that uses it."""
+def test_every_setting_and_selector_of_the_language_has_its_method():
+    """The compiler lowers each AST setting, and reads each selector, by the method its class
+    names in a table: one added to the grammar without its method fails here, not at the first
+    policy that uses it."""
     import typing
 
-    from medpolicy.compiler import _LOWERING
+    from medpolicy.compiler import _LOWERING, _SELECTORS
 
     assert set(_LOWERING) == set(typing.get_args(ast.Setting))
     assert len(_LOWERING) == 27
+    assert set(_SELECTORS) == set(typing.get_args(ast.Selector))
+    assert len(_SELECTORS) == 5
 
 
 def test_numbers_as_printed():
