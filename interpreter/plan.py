@@ -636,7 +636,8 @@ def _layers(scheme, t, eff, params: dict) -> tuple[Layer, ...]:
                                         Ref.of(lt["deductible"].clause)))
         for quantity, p in lt.items():
             if quantity.startswith("threshold:"):
-                thresholds.append(Threshold(p.value.amount.of(params) / 2 ** halvings, p.value.benefits, Ref.of(p.clause)))
+                th = p.value
+                thresholds.append(Threshold(th.amount.of(params) / 2 ** halvings, th.benefits, Ref.of(p.clause)))
         caps = [p for k, p in lt.items() if k.startswith("cap:") and not k.endswith(".adjust")]
         rate = _rate(rate_spec(fund.clauses, lt, eff), params, eff)
         out.append(Layer(
