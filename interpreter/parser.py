@@ -26,6 +26,7 @@ from lark.lark import PostLex
 
 from . import ast, files, indentation
 from .errors import Diagnostic, MedSyntaxError
+from .spanned import spans_from_meta
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 from .members.transform import MemberTransforms
 from .scanner import scan
@@ -532,6 +533,7 @@ def _nodes(children, *classes) -> list:
 
 
 @v_args(meta=True)
+@spans_from_meta
 class _ToAst(MemberTransforms, Transformer):
     """Thin: one constructor per rule; meaning lives in the compiler."""
 
@@ -572,7 +574,7 @@ class _ToAst(MemberTransforms, Transformer):
 
     # -- top level
     def start(self, meta, children):
-        return ast.Module(self.file, tuple(children), span=self._span(meta))
+        return ast.Module(self.file, tuple(children))
 
     def policy_decl(self, meta, ch):
         fields = {}
@@ -580,8 +582,7 @@ class _ToAst(MemberTransforms, Transformer):
             if isinstance(c, tuple):
                 fields.update(c[1])
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
-        return ast.PolicyHeader(_unquote(_toks(ch, "STRING")[0]), cite=cite.text if cite else None,
-                                span=self._span(meta), **fields)
+        return ast.PolicyHeader(_unquote(_toks(ch, "STRING")[0]), cite=cite.text if cite else None, **fields)
 
     def region(self, meta, ch):
         return ("region", {"region": str(_toks(ch, "NAME")[0])})
@@ -591,13 +592,12 @@ class _ToAst(MemberTransforms, Transformer):
         return ("effective", {"effective_from": dates[0], "effective_to": dates[1] if len(dates) > 1 else None})
 
     def use_decl(self, meta, ch):
-        return ast.Use(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+        return ast.Use(str(_toks(ch, "NAME")[0]))
 
     def parameter_decl(self, meta, ch):
         s = _toks(ch, "STRING")
         default, source, written = next((c for c in ch if isinstance(c, tuple)), (None, None, None))
-        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, default, source, written,
-                             span=self._span(meta))
+        return ast.Parameter(str(_toks(ch, "NAME")[0]), _unquote(s[0]) if s else None, default, source, written)
 
     def param_default(self, meta, ch):
         value = ch[1]
@@ -605,12 +605,11 @@ class _ToAst(MemberTransforms, Transformer):
 
     def out_of_scope_decl(self, meta, ch):
         strings = [_unquote(t) for t in _toks(ch, "STRING")]
-        return ast.OutOfScope(tuple(strings[:-1]), strings[-1], span=self._span(meta))
+        return ast.OutOfScope(tuple(strings[:-1]), strings[-1])
 
     def define_block(self, meta, ch):
         s = _toks(ch, "STRING")
-        return ast.Define(ch[1], _unquote(s[0]) if s else None,
-                          tuple(_nodes(ch, ast.DefineEntry)), span=self._span(meta))
+        return ast.Define(ch[1], _unquote(s[0]) if s else None, tuple(_nodes(ch, ast.DefineEntry)))
 
     def define_kind(self, meta, ch):
         return str(ch[0])
@@ -619,8 +618,7 @@ class _ToAst(MemberTransforms, Transformer):
         names = [str(t) for t in _toks(ch, "NAME")]
         s = _toks(ch, "STRING")
         condition = next((c.selectors for c in ch if isinstance(c, _Condition)), ())
-        return ast.DefineEntry(names[0], tuple(names[1:]), _unquote(s[0]) if s else None, span=self._span(meta),
-                               condition=condition)
+        return ast.DefineEntry(names[0], tuple(names[1:]), _unquote(s[0]) if s else None, condition=condition)
 
     def cohort_condition(self, meta, ch):
         return _Condition(tuple(_nodes(ch, *ast.SELECTOR_NODES)))
@@ -628,30 +626,30 @@ class _ToAst(MemberTransforms, Transformer):
     def scheme_block(self, meta, ch):
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
         return ast.Scheme(str(_toks(ch, "NAME")[0]), tuple(_nodes(ch, ast.FundBlock, ast.Line)),
-                          cite.text if cite else None, span=self._span(meta))
+                          cite.text if cite else None)
 
     def fund_block(self, meta, ch):
         ch = _flatten(ch)
         cite = next((c for c in ch if isinstance(c, _Cite)), None)
         base = next(iter(_nodes(ch, ast.FundBase)), None)
         return ast.FundBlock(str(_toks(ch, "NAME")[0]), base, tuple(_nodes(ch, *_SETTINGS)),
-                             cite.text if cite else None, tuple(_nodes(ch, ast.Line)), span=self._span(meta))
+                             cite.text if cite else None, tuple(_nodes(ch, ast.Line)))
 
     def burden_base(self, meta, ch):
         excluding = next((c.names for c in ch if isinstance(c, _Excluding)), ())
         return ast.FundBase("burden", including_prepay="prepay" in ch, including_first_share="first-share" in ch,
-                            excluding_above_cap=excluding, benefits=_benefits(ch), span=self._span(meta))
+                            excluding_above_cap=excluding, benefits=_benefits(ch))
 
     def excluding(self, meta, ch):
         return _Excluding(tuple(str(t) for t in _toks(ch, "NAME")))
 
     def above_cap_base(self, meta, ch):
-        return ast.FundBase("above-cap", benefits=_benefits(ch), span=self._span(meta))
+        return ast.FundBase("above-cap", benefits=_benefits(ch))
 
     def remaining_base(self, meta, ch):
         return ast.FundBase("remaining", above_deductible=bool(_toks(ch, "DEDUCTIBLE")),
                             including_prepay="prepay" in ch, including_first_share="first-share" in ch,
-                            benefits=_benefits(ch), span=self._span(meta))
+                            benefits=_benefits(ch))
 
     def including(self, meta, ch):
         return "prepay" if _toks(ch, "PREPAY") else "first-share"
@@ -685,42 +683,42 @@ class _ToAst(MemberTransforms, Transformer):
 
     # -- selectors
     def name_selector(self, meta, ch):
-        return ast.NameSelector(str(ch[0]), span=self._span(meta))
+        return ast.NameSelector(str(ch[0]))
 
     def not_selector(self, meta, ch):
-        return ast.NameSelector(str(_toks(ch, "NAME")[0]), negated=True, span=self._span(meta))
+        return ast.NameSelector(str(_toks(ch, "NAME")[0]), negated=True)
 
     def measure_selector(self, meta, ch):
         name, op = _toks(ch, "NAME")[0], _toks(ch, "COMPARE")[0]
         op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
-        return ast.MeasureSelector(str(name), op, _num(ch[-1]), span=self._span(meta))
+        return ast.MeasureSelector(str(name), op, _num(ch[-1]))
 
     def date_fact_selector(self, meta, ch):
         name, op = _toks(ch, "NAME")[0], _toks(ch, "COMPARE")[0]
         op = {"≥": ">=", "≤": "<="}.get(str(op), str(op))
-        return ast.FactDateSelector(str(name), op, str(_toks(ch, "DATE")[0]), span=self._span(meta))
+        return ast.FactDateSelector(str(name), op, str(_toks(ch, "DATE")[0]))
 
     def all_selector(self, meta, ch):
-        return ast.AllSelector(tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
+        return ast.AllSelector(tuple(str(t) for t in _toks(ch, "NAME")))
 
     def from_selector(self, meta, ch):
-        return ast.DateSelector("from", str(_toks(ch, "DATE")[0]), span=self._span(meta))
+        return ast.DateSelector("from", str(_toks(ch, "DATE")[0]))
 
     def until_selector(self, meta, ch):
-        return ast.DateSelector("until", str(_toks(ch, "DATE")[0]), span=self._span(meta))
+        return ast.DateSelector("until", str(_toks(ch, "DATE")[0]))
 
     # -- values
     def literal(self, meta, ch):
-        return ast.Number(_num(ch[0]), span=self._span(meta))
+        return ast.Number(_num(ch[0]))
 
     def times_param(self, meta, ch):
-        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _num(ch[0]), span=self._span(meta))
+        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _num(ch[0]))
 
     def percent_of_param(self, meta, ch):
-        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _pct(_toks(ch, "PERCENT")[0]), span=self._span(meta))
+        return ast.ParamRef(str(_toks(ch, "NAME")[0]), _pct(_toks(ch, "PERCENT")[0]))
 
     def param_ref(self, meta, ch):
-        return ast.ParamRef(str(ch[0]), span=self._span(meta))
+        return ast.ParamRef(str(ch[0]))
 
     def table_percent(self, meta, ch):
         return ast.Percent(_pct(ch[0]), span=self._tspan(ch[0]))
@@ -762,10 +760,10 @@ class _ToAst(MemberTransforms, Transformer):
         return tuple(ch)
 
     def band(self, meta, ch):
-        return ast.Band(_share(ch[0], self), ch[-1], span=self._span(meta))
+        return ast.Band(_share(ch[0], self), ch[-1])
 
     def last_band(self, meta, ch):
-        return ast.Band(_share(ch[0], self), None, span=self._span(meta))
+        return ast.Band(_share(ch[0], self), None)
 
     def cite(self, meta, ch):
         return _Cite(_unquote(_toks(ch, "STRING")[0]))
@@ -779,7 +777,7 @@ class _ToAst(MemberTransforms, Transformer):
         return [ast.Deductible(_value(value, self), benefits, span=self._span(meta)), *mods]
 
     def ded_for(self, meta, ch):
-        return ast.DeductibleFor(tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
+        return ast.DeductibleFor(tuple(str(t) for t in _toks(ch, "NAME")))
 
     def deductible_none(self, meta, ch):
         mods = [c for c in ch[2:] if not isinstance(c, Token)]
@@ -788,49 +786,49 @@ class _ToAst(MemberTransforms, Transformer):
         return [ast.Deductible(None, benefits, span=self._span(meta)), *mods]
 
     def deductible_adjust(self, meta, ch):
-        return ast.DeductibleAdjust(_signed_amount(ch[1], ch[2]), span=self._span(meta))
+        return ast.DeductibleAdjust(_signed_amount(ch[1], ch[2]))
 
     def deductible_halved(self, meta, ch):
-        return ast.DeductibleAdjust(None, halved=True, span=self._span(meta))
+        return ast.DeductibleAdjust(None, halved=True)
 
     def deductible_mods(self, meta, ch):
         return [c for c in ch[1:] if not isinstance(c, Token)]
 
     def ded_yearly(self, meta, ch):
-        return ast.DeductibleYearly(span=self._span(meta))
+        return ast.DeductibleYearly()
 
     def ded_repeat(self, meta, ch):
         amount = ch[-1]
-        return ast.DeductibleRepeat(_abs_amount(amount), span=self._span(meta))
+        return ast.DeductibleRepeat(_abs_amount(amount))
 
     def ded_floor(self, meta, ch):
-        return ast.DeductibleFloor(ch[-1], span=self._span(meta))
+        return ast.DeductibleFloor(ch[-1])
 
     def ded_none_from(self, meta, ch):
-        return ast.DeductibleNoneFrom(int(str(_toks(ch, "INT")[0])), span=self._span(meta))
+        return ast.DeductibleNoneFrom(int(str(_toks(ch, "INT")[0])))
 
     def ded_referral(self, meta, ch):
-        return ast.DeductibleReferral(span=self._span(meta))
+        return ast.DeductibleReferral()
 
     def rate_value(self, meta, ch):
-        return ast.Rate(_value(ch[1], self), span=self._span(meta))
+        return ast.Rate(_value(ch[1], self))
 
     def rate_points(self, meta, ch):
-        return ast.RatePoints(_sign(ch[1]) * _num(ch[2]), span=self._span(meta))
+        return ast.RatePoints(_sign(ch[1]) * _num(ch[2]))
 
     def rate_halved(self, meta, ch):
-        return ast.RateHalved(span=self._span(meta))
+        return ast.RateHalved()
 
     def rate_as(self, meta, ch):
         level = str(_toks(ch, "NAME")[0])
         signs = _toks(ch, "SIGN", "PLUS", "MINUS")
         points = _sign(signs[0]) * _num(ch[-2]) if signs else Decimal(0)
-        return ast.RateAs(level, points, span=self._span(meta))
+        return ast.RateAs(level, points)
 
     def cap_value(self, meta, ch):
         period = next((c for c in ch if c in ("year", "day")), "year")
         shared = next((c for c in ch if isinstance(c, _For)), _For(()))
-        return ast.Cap(ch[1], period, shared.names, span=self._span(meta))
+        return ast.Cap(ch[1], period, shared.names)
 
     def yearly(self, meta, ch):
         return "year"
@@ -849,55 +847,55 @@ class _ToAst(MemberTransforms, Transformer):
         else:
             delta = _signed_amount(ch[1], delta)
         extra = _toks(ch, "NAME")
-        return ast.CapAdjust(delta, str(extra[-1]) if extra and _toks(ch, "EACH_EXTRA") else None, span=self._span(meta))
+        return ast.CapAdjust(delta, str(extra[-1]) if extra and _toks(ch, "EACH_EXTRA") else None)
 
     def cap_none(self, meta, ch):
-        return ast.NoCap(span=self._span(meta))
+        return ast.NoCap()
 
     def limit(self, meta, ch):
-        return ast.Limit(_value(ch[1], self), span=self._span(meta))
+        return ast.Limit(_value(ch[1], self))
 
     def fixed(self, meta, ch):
-        return ast.Fixed(_value(ch[1], self), span=self._span(meta))
+        return ast.Fixed(_value(ch[1], self))
 
     def ceiling(self, meta, ch):
-        return ast.Ceiling(ch[1], daily=bool(_toks(ch, "DAILY")), span=self._span(meta))
+        return ast.Ceiling(ch[1], daily=bool(_toks(ch, "DAILY")))
 
     def prepay_share(self, meta, ch):
-        return ast.Prepay(_share(ch[1], self), span=self._span(meta))
+        return ast.Prepay(_share(ch[1], self))
 
     def prepay_tiers(self, meta, ch):
-        return ast.Prepay(ch[1], span=self._span(meta))
+        return ast.Prepay(ch[1])
 
     def terms(self, meta, ch):
-        return ast.Terms(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+        return ast.Terms(str(_toks(ch, "NAME")[0]))
 
     def as_benefit(self, meta, ch):
-        return ast.AsBenefit(str(_toks(ch, "NAME")[0]), stay=bool(_toks(ch, "STAY")), span=self._span(meta))
+        return ast.AsBenefit(str(_toks(ch, "NAME")[0]), stay=bool(_toks(ch, "STAY")))
 
     def paid_by(self, meta, ch):
-        return ast.PaidBy(str(_toks(ch, "NAME")[0]), span=self._span(meta))
+        return ast.PaidBy(str(_toks(ch, "NAME")[0]))
 
     def allowance_days(self, meta, ch):
-        return ast.AllowanceDays(int(str(_toks(ch, "INT")[0])), span=self._span(meta))
+        return ast.AllowanceDays(int(str(_toks(ch, "INT")[0])))
 
     def allowance_adjust(self, meta, ch):
         extra = _toks(ch, "NAME")
         return ast.AllowanceAdjust(_sign(ch[1]) * int(str(_toks(ch, "INT")[0])),
-                                   str(extra[0]) if extra else None, span=self._span(meta))
+                                   str(extra[0]) if extra else None)
 
     def not_covered(self, meta, ch):
-        return ast.NotCovered(span=self._span(meta))
+        return ast.NotCovered()
 
     def account_pays(self, meta, ch):
         parts = tuple(dict.fromkeys(_ACCOUNT_PARTS[t.type] for t in ch if isinstance(t, Token) and t.type in _ACCOUNT_PARTS))
-        return ast.AccountPays(_account_pot(ch), parts, tuple(str(t) for t in _toks(ch, "NAME")), span=self._span(meta))
+        return ast.AccountPays(_account_pot(ch), parts, tuple(str(t) for t in _toks(ch, "NAME")))
 
     def account_first(self, meta, ch):
-        return ast.AccountFirst(_account_pot(ch), span=self._span(meta))
+        return ast.AccountFirst(_account_pot(ch))
 
     def account_none(self, meta, ch):
-        return ast.AccountNone(span=self._span(meta))
+        return ast.AccountNone()
 
     def __default__(self, data, children, meta):  # pragma: no cover - every rule is named
         raise MedSyntaxError(Diagnostic(self._span(meta), f"internal: no AST for rule {data}"))
