@@ -26,6 +26,7 @@ from .recheck import Rechecker
 from .reparse import Reparser
 from .scanner import Token, indent_width, scan, token_at
 from .segment import Words, words_for
+from .text import normal_newlines
 from .vocabulary import KINDS, OTHER_KINDS, Vocabulary, Word, build
 
 _CITE = frozenset(s for k in KEYWORDS if k.terminal == "CITE" for s in k.spellings)
@@ -60,7 +61,7 @@ def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,
     `reparser`: the document's pieces from its earlier versions (reparse.py), so an edit
     re-parses only the blocks it touched; `rechecker`: its compiled lines (recheck.py), so
     only the lines it touched are compiled again. The result is the same either way."""
-    lines = tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    lines = tuple(normal_newlines(text).split("\n"))
     try:
         with localcontext(CONVERTING):  # as compile() parses: numbers read exactly
             module = reparser.parse(text) if reparser is not None else parse(text, path)

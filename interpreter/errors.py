@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Optional
 
 import attrs
 
 from .ast import Span
+from .text import display_width, is_wide
 
 
 @attrs.frozen
@@ -41,21 +41,12 @@ class Diagnostic:
         return "\n".join(lines)
 
 
-def display_width(text: str) -> int:
-    """Terminal cells: east-asian wide and full-width characters take two."""
-    return sum(2 if _wide(ch) else 1 for ch in text)
-
-
 def _pad(text: str, columns: int) -> str:
     # Wide (CJK) characters take two cells in a terminal; keep the caret under its column.
     out = []
     for ch in text[:columns]:
-        out.append("\t" if ch == "\t" else ("  " if _wide(ch) else " "))
+        out.append("\t" if ch == "\t" else ("  " if is_wide(ch) else " "))
     return "".join(out)
-
-
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
 class MedError(Exception):

@@ -25,11 +25,12 @@ import attrs
 from . import ast, indentation
 from .files import UnreadableFile, read_text
 from .ast import Span
-from .errors import Diagnostic, MedError, display_width
+from .errors import Diagnostic, MedError
 from .keywords import KEYWORDS
 from .parser import parse
 from .scanner import Token, scan
 from .segment import SEPARATORS, Words, is_han, words_for
+from .text import display_width, source_text
 
 INDENT = "  "
 CITE_COLUMN = 64          # where `cite` starts when the clause fits before it
@@ -69,7 +70,7 @@ class _Out:
 def format_text(text: str, file: str = "<string>", tree: Optional[ast.Module] = None) -> str:
     """The canonical layout of .med source. Raises MedError if the text does not parse.
     `tree`, when the caller already parsed exactly this text (the language server), saves a parse."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = source_text(text)
     before = tree if tree is not None else parse(text, file)
     result = _render(_read(text.split("\n"), words_for(text)))
     if result != text:  # an unchanged text needs no proof that its meaning is unchanged

@@ -37,6 +37,7 @@ from .lsp_frames import FrameReader
 from .messages import choose, localise
 from .recheck import Rechecker
 from .reparse import Reparser
+from .text import normal_newlines
 
 # A document the client never opened is read from disk only if it is a regular file this small.
 MAX_UNOPENED_BYTES = 4 * 1024 * 1024
@@ -256,7 +257,7 @@ def _read_unopened(uri: str) -> str:
 
 
 def _lines(text: str) -> tuple[str, ...]:
-    return tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return tuple(normal_newlines(text).split("\n"))
 
 
 def _path_of(uri: str) -> tuple[str, Optional[str]]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from typing import Iterable, Optional, TextIO
 
 from .policy import to_json
 from .result_line import json_line
+from .text import display_width
 
 FORMATS = ("jsonl", "csv", "table")
 _FIXED = ["id", "person", "year", "benefit", "total", "excluded", "prepay", "eligible", "deductible"]
@@ -167,6 +167,3 @@ def flatten(r: dict, layers: list[str]) -> dict:
     return f
 
 
-def display_width(s: str) -> int:
-    """Columns a text takes in a terminal: East Asian wide characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)

@@ -27,6 +27,7 @@ from lark.lark import PostLex
 from . import ast, files, indentation
 from .errors import Diagnostic, MedSyntaxError
 from .spanned import spans_from_meta
+from .text import source_text
 from .keywords import BY_SPELLING, KEYWORDS, terminal_definitions
 from .members.transform import MemberTransforms
 from .scanner import scan
@@ -259,7 +260,7 @@ def _parse(text: str, file: str, parameters: Optional[frozenset],
            words: Optional[Words] = None) -> tuple[ast.Module, int]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise MedSyntaxError(Diagnostic(ast.Span(file, 1, 1, 1, 1), f"the file is larger than {MAX_SOURCE_BYTES} bytes"))
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = source_text(text)
     if not text.endswith("\n"):
         text += "\n"
     reset = _WORDS.set(words or words_for(text))

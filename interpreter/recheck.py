@@ -31,6 +31,7 @@ from .errors import MedCompileError
 from .money import CONVERTING
 from .policy import Policy, _gather
 from .reparse import shifted
+from .text import source_text
 from .vocabulary import Vocabulary, Word
 
 
@@ -109,7 +110,7 @@ class Rechecker:
         """`policy.compile(text, name, base_dir=..., module=module)`, reusing the lines of
         the versions before: the same Policy, or the same MedError."""
         self.reused = self.compiled = 0
-        lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = source_text(text).split("\n")
         sources = {name: text}
         with localcontext(CONVERTING):
             used = _gather(module, Path(base_dir) if base_dir else None, sources)

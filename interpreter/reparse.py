@@ -26,6 +26,7 @@ from .errors import MedSyntaxError
 from .parser import MAX_CLAUSES, MAX_SOURCE_BYTES, parse, parse_fragment
 from .scanner import scan
 from .segment import _DEFINE, HAN_RUN, SEPARATORS, defined_names, standard_words
+from .text import source_text
 
 # A block with more code lines than this is split into its child blocks.
 SPLIT_LINES = 24
@@ -164,7 +165,7 @@ class Reparser:
     def _parse(self, text: str) -> ast.Module:
         if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES // 2:
             raise _Whole
-        text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        text = source_text(text)
         if not text.endswith("\n"):
             text += "\n"
         self.lines = lines = text.split("\n")

@@ -9,7 +9,6 @@ article it cites, taken from the regulation the policy ships beside it (`CITY.tx
 from __future__ import annotations
 
 import html
-import unicodedata
 from pathlib import Path
 from typing import Optional
 
@@ -19,6 +18,7 @@ from .articles import _ARTICLE, article_number, article_texts, regulation_for
 from .keywords import BY_SPELLING
 from .scanner import scan
 from .sheet_text import WORDS, note_zh, step_zh
+from .text import display_width, is_wide
 
 
 def sheet_language(source: str) -> str:
@@ -98,23 +98,15 @@ def _namer(policy, lang: str):
         for kind in ("fund", "benefit", "level", "status", "place", "class", "event", "group", "scheme"):
             w = vocab.lookup(kind, word)
             if w is not None and w.name == word:
-                zh = next((a for a in w.aliases if any(_wide(ch) for ch in a)), None)
+                zh = next((a for a in w.aliases if any(is_wide(ch) for ch in a)), None)
                 if zh:
                     return zh
         return word
     return name
 
 
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def _width(s: str) -> int:
-    return sum(2 if _wide(ch) else 1 for ch in s)
-
-
 def _pad(s: str, width: int) -> str:
-    return s + " " * (width - _width(s))
+    return s + " " * (width - display_width(s))
 
 
 # ---- text -------------------------------------------------------------------------------
@@ -128,12 +120,12 @@ def sheet_text(sheet: Sheet, with_title: bool = True) -> str:
     words = WORDS[sheet.lang]
     head = Row(words["step"], words["amount"], words["note"], words["clause"], words["article"])
     rows = (head, *sheet.rows)
-    w0 = max(_width(r.step) for r in rows)
-    w1 = max(_width(r.amount) for r in rows)
-    w2 = max(_width(r.note) for r in rows)
+    w0 = max(display_width(r.step) for r in rows)
+    w1 = max(display_width(r.amount) for r in rows)
+    w2 = max(display_width(r.note) for r in rows)
     for r in rows:
         where = f"{r.clause}  {r.cite}" if r.cite else r.clause
-        amount = " " * (w1 - _width(r.amount)) + r.amount
+        amount = " " * (w1 - display_width(r.amount)) + r.amount
         lines.append(f"  {_pad(r.step, w0)}  {amount}  {_pad(r.note, w2)}  {where}".rstrip())
     lines += ["", f"  {sheet.summary}"]
     return "\n".join(lines) + "\n\n"

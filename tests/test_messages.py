@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import medpolicy
-from medpolicy.errors import Diagnostic, display_width
+from medpolicy.errors import Diagnostic
+from medpolicy.text import display_width
 from medpolicy.ast import Span
 from medpolicy.messages import _CATALOGUE, choose, keyword_language, translate
 from medpolicy.suggest import did_you_mean

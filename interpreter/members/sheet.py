@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from ..money import q
+from ..text import display_width
 
 _ZH = {"base": "缴费基数", "credit": "个人账户划入", "balance": "个人账户余额", "payable": "享受待遇",
        "waiting": "待遇等待期", "lapsed": "中断缴费", "not-started": "待遇未开始", "not-paid": "未缴费",
@@ -29,7 +30,7 @@ def member_sheet(policy, rows, lang: str = "en") -> str:
         return ""
     head, cols, table = _sheet_table(policy, rows, lang)
     table = [cols, *table]
-    widths = [max(_width(row[i]) for row in table) for i in range(len(cols))]
+    widths = [max(display_width(str(row[i])) for row in table) for i in range(len(cols))]
     out = [head, ""]
     for row in table:
         out.append("  " + "  ".join(_pad(c, w, right=(i == 2)) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
@@ -89,10 +90,6 @@ def _sheet_table(policy, rows, lang: str) -> tuple:
 _REASONS = ("waiting", "lapsed", "not-started", "not-paid", "not-enrolled", "short-years", "previous-scheme")
 
 
-def _width(s: str) -> int:
-    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in str(s))
-
-
 def _pad(s: str, w: int, right: bool = False) -> str:
-    fill = " " * (w - _width(s))
+    fill = " " * (w - display_width(str(s)))
     return fill + s if right else s + fill
