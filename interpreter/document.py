@@ -18,6 +18,7 @@ import attrs
 
 from . import ast
 from .errors import Diagnostic, MedError
+from .files import stdlib_text
 from .keywords import BY_SPELLING, KEYWORDS, Keyword
 from .money import CONVERTING
 from .parser import parse
@@ -50,8 +51,7 @@ class Analysis:
 
 def standard_library() -> ast.Module:
     """The standard vocabulary, parsed (the fallback when a policy does not compile)."""
-    path = resources.files("medpolicy.stdlib").joinpath("standard.med")
-    return parse(path.read_text(encoding="utf-8"), "stdlib/standard.med")
+    return parse(stdlib_text(), "stdlib/standard.med")
 
 
 def analyse(text: str, path: str, base_dir: Optional[str], stdlib: ast.Module,

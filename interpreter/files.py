@@ -105,3 +105,15 @@ def decode_utf8(raw: bytes, path: str | os.PathLike) -> str:
 def read_text(path: str | os.PathLike) -> str:
     """A regular file's UTF-8 text: UnreadableFile, or MedLoadError at a bad byte."""
     return decode_utf8(read_bytes(Path(path)), path)
+
+
+def stdlib_text(name: str = "standard") -> "str | None":
+    """The text of the standard library's module `name` (`stdlib/<name>.med`, shipped with the
+    package), or None where there is no such module."""
+    from importlib import resources
+
+    try:
+        f = resources.files("medpolicy.stdlib").joinpath(f"{name}.med")
+        return f.read_text(encoding="utf-8") if f.is_file() else None
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Iterator
 
 import attrs
@@ -23,6 +22,7 @@ from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Oper
                             String, Whitespace)
 
 from . import ast
+from .files import stdlib_text
 from .keywords import KEYWORDS
 from .parser import parse
 from .segment import HAN_CHARS, SEPARATORS, segments, standard_words
@@ -64,8 +64,7 @@ def lexicon() -> Lexicon:
     """The keyword table and the standard vocabulary, as word lists (read once per process)."""
     declarations = {s for k in KEYWORDS if k.terminal in DECLARATION_TERMINALS for s in k.spellings}
     settings = {s for k in KEYWORDS if k.terminal not in DECLARATION_TERMINALS for s in k.spellings}
-    text = resources.files("medpolicy.stdlib").joinpath("standard.med").read_text(encoding="utf-8")
-    defines = [i for i in parse(text, "stdlib/standard.med").items if isinstance(i, ast.Define)]
+    defines = [i for i in parse(stdlib_text(), "stdlib/standard.med").items if isinstance(i, ast.Define)]
     # A keyword spelling is always a keyword to the parser, so it never counts as a name here.
     vocabulary = {s for d in defines for e in d.entries for s in (e.name, *e.aliases)} - declarations - settings
     return Lexicon(_ordered(declarations), _ordered(settings), _ordered(vocabulary))

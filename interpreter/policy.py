@@ -17,7 +17,6 @@ import functools
 import operator
 import os
 from decimal import Decimal, InvalidOperation, localcontext
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -599,19 +598,11 @@ def _error(claim: Any, e: ClaimError) -> dict:
 
 # ---- loading ---------------------------------------------------------------------
 
-def _stdlib_text(name: str) -> Optional[str]:
-    try:
-        f = resources.files("medpolicy.stdlib").joinpath(f"{name}.med")
-        return f.read_text(encoding="utf-8") if f.is_file() else None
-    except (FileNotFoundError, ModuleNotFoundError):
-        return None
-
-
 def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     """A `use` names a standard-library module or a file beside the policy; never a path."""
     if "/" in use.name or "\\" in use.name or use.name.startswith("."):
         raise MedLoadError(Diagnostic(use.span, f"`use {use.name}`: a use names a module, not a path"))
-    text = _stdlib_text(use.name)
+    text = files.stdlib_text(use.name)
     local = base_dir / f"{use.name}.med" if base_dir is not None else None
     if text is not None:
         # The standard library's names always mean the standard library: a module of the same

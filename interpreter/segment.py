@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Iterable, Optional
 
 import attrs
 
+from .files import stdlib_text
 from .keywords import KEYWORDS
 
 # CJK Unified Ideographs with extension A, the compatibility block and the supplementary planes.
@@ -136,8 +136,7 @@ def _strip_comment(raw: str) -> str:
 @lru_cache(maxsize=1)
 def standard_words() -> Words:
     """The keyword spellings and the standard vocabulary (read once per process)."""
-    text = resources.files("medpolicy.stdlib").joinpath("standard.med").read_text(encoding="utf-8")
-    return Words.of({s for k in KEYWORDS for s in k.spellings} | defined_names(text))
+    return Words.of({s for k in KEYWORDS for s in k.spellings} | defined_names(stdlib_text()))
 
 
 def words_for(text: str) -> Words:
