@@ -56,7 +56,7 @@ def _digits(share) -> int:
 
 
 class _Rate:
-    def __init__(self, rate, fen_bands: bool = True):
+    def __init__(self, rate):
         if rate is None:  # no rate: the fund pays the eligible cost above the deductible (engine.paying_fund)
             self.bands, self.banded, self.share, self.digits = [(None, Fraction(1))], False, Fraction(1), 0
             return
@@ -654,11 +654,6 @@ def _describe_layer(lay: _Layer, out: _Numbers) -> None:
     flat.append(len(lay.groups))
     for group in lay.groups:
         listed(list(group))
-
-
-def _at(amount, i: int) -> int:
-    """Row i's value of an amount that is a number or an array over a step's rows."""
-    return int(amount[i]) if isinstance(amount, np.ndarray) else amount
 
 
 def is_positive(share) -> bool:

@@ -27,12 +27,6 @@ def _interval_within(a: Interval, b: Interval) -> bool:
     return lo_ok and hi_ok
 
 
-def _interval_overlaps(a: Interval, b: Interval) -> bool:
-    lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
-    hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
-    return lo is None or hi is None or lo <= hi
-
-
 def _interval_meet(a: Interval, b: Interval) -> Interval:
     lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
     hi = min((x for x in (a[1], b[1]) if x is not None), default=None)

@@ -20,11 +20,10 @@ from .claim_fields import fed_words, feeders
 from .claim_fields import walk as walk_fields
 from .clauses import (AllowanceAdjustSpec, Amt, BandSpec, CapAdjustSpec, CapSpec, CeilingSpec, Clause, Clauses,
                       Constraint, PoolKey, RateAsSpec, Setting, ThresholdSpec, pairs_to_compare)
-from .errors import Diagnostic, MedCompileError
+from .errors import Diagnostic
 from .members.rules import compile_members
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
-LAYER_BASES = ("burden", "above-cap", "remaining")
 # A setting lowered: (an inline table entry's (constraint, span), or None: the whole line; the setting)
 Lowered = list[tuple[Optional[tuple], Setting]]
 _ONE = Decimal(1)
@@ -59,7 +58,7 @@ class FundRules:
     name: str
     span: ast.Span
     cite: Optional[str] = None
-    base: Optional[str] = None               # None for basic and maternity; a LAYER_BASES kind otherwise
+    base: Optional[str] = None               # None for basic and maternity, else "burden", "above-cap" or "remaining"
     benefits: Optional[frozenset] = None     # the benefits a layer `for` some pays on; None: every one
     clauses: tuple[Clause, ...] = ()
     including_prepay: bool = False
@@ -895,7 +894,3 @@ def _quantity(q: str) -> str:
     if q.startswith("cap:"):
         return "cap"
     return q.replace("_", " ")
-
-
-def compile_error(diags: list[Diagnostic]) -> MedCompileError:
-    return MedCompileError([d for d in diags if d.severity == "error"])

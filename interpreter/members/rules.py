@@ -292,7 +292,7 @@ def _check_years(rules, problems) -> None:
                 problems.error(spans[0][2].setting.span,
                                f"{what} years for {sex} members retiring before "
                                f"{dt.date.fromordinal(spans[0][0])} are not given")
-            for (s0, e0, r0), (s1, e1, r1) in zip(spans, spans[1:]):
+            for (_, e0, r0), (s1, _, r1) in zip(spans, spans[1:]):
                 if s1 <= e0:
                     problems.error(r1.setting.span, f"{what} years for {sex} members: this clause overlaps "
                                                     f"the one on line {r0.line}")
