@@ -165,5 +165,3 @@ def flatten(r: dict, layers: list[str]) -> dict:
     for l in layers:
         f[f"paid.{l}"] = paid.get(l, "")
     return f
-
-
