@@ -154,7 +154,7 @@ def _fund_shapes(policy: Policy, scheme: str) -> tuple:
     if rules is None:
         return ()
     return tuple((f.name, f.base, f.including_prepay, f.above_deductible, f.benefits,
-                  getattr(f, "including_first_share", False), getattr(f, "excluding_above_cap", frozenset()))
+                  f.including_first_share, f.excluding_above_cap)
                  for f in rules.funds)
 
 
