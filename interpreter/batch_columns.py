@@ -12,6 +12,7 @@ nothing here is a float.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Optional
 
 import numpy as np
@@ -212,11 +213,39 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
         ok = np.asarray(pc.match_substring_regex(arr, _AMOUNT).fill_null(False), dtype=bool)
         text = arr if ok.all() else pc.if_else(arrow_bools(ok), arr, pa.scalar("0", pa.string()))
         return fen_of_decimals(pc.cast(text, pa.decimal128(18, 2))), ok
-    if pa.types.is_decimal(arr.type) and arr.type.scale <= 2 and arr.type.precision - arr.type.scale <= 13:
-        dec = pc.cast(arr, pa.decimal128(18, 2)).fill_null(0)
-        fen = fen_of_decimals(dec)
-        return fen, is_given(arr) & (fen >= 0)
+    if pa.types.is_decimal(arr.type):
+        return _decimal_fen(arr)
     return np.zeros(n, np.int64), np.zeros(n, bool)
+
+
+# The largest amount in columns: 13 whole digits, as the strings the engine reads (_AMOUNT); a
+# larger one is the scalar engine's to read or refuse.
+_FEN_LIMIT = 10 ** 15
+
+
+def _decimal_fen(arr) -> tuple[np.ndarray, np.ndarray]:
+    """A decimal column's amounts as fen, and which the engine takes: given, whole fen, not
+    negative, within _FEN_LIMIT. Judged value by value, whatever the column's type: DuckDB's and
+    the contract's DECIMAL(18, 2) or Spark's default (38, 18) hold small amounts too (the type
+    alone once sent every claim of such a file to the scalar engine, 60x slower)."""
+    n, kind = len(arr), arr.type
+    given = is_given(arr)
+    try:
+        if kind.byte_width < 16:  # decimal32 and decimal64: widened as they are (round takes neither)
+            arr = pc.cast(arr, pa.decimal128(38, kind.scale))
+            kind = arr.type
+        if kind.scale > 2:  # whole fen only (8000.000000000000000000 is; 0.001 is the reader's to refuse)
+            whole = pc.equal(pc.round(arr, 2, round_mode="towards_zero"), arr).fill_null(False)
+            given &= np.asarray(whole, dtype=bool)
+            arr = pc.if_else(whole, arr, pa.scalar(Decimal(0), kind))
+        # (the words under a null are read and not used: `given` masks them)
+        wide = arr if kind.scale == 2 and kind.byte_width == 16 else pc.cast(arr, pa.decimal128(38, 2))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a decimal256 value too wide for 38 digits
+        return np.zeros(n, np.int64), np.zeros(n, bool)
+    words = np.frombuffer(wide.buffers()[1], dtype=np.int64).reshape(-1, 2)[wide.offset:wide.offset + n]
+    fen, high = words[:, 0], words[:, 1]
+    ok = given & (high == 0) & (fen >= 0) & (fen < _FEN_LIMIT)
+    return np.where(ok, fen, 0), ok
 
 
 _DIGITS = np.uint64(0x3333333333333333)

@@ -558,6 +558,59 @@ def test_an_id_given_twice_takes_no_person_off_the_columnar_engine():
     assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
 
 
+def _with_item_amounts(table, kind, amounts):
+    """The table with each claim's one item amount given as `kind` (a decimal type), from `amounts`."""
+    items = table.column("items").combine_chunks()
+    flat = items.flatten()
+    struct = pa.StructArray.from_arrays([flat.field("class"), pa.array(amounts, kind)], names=["class", "amount"])
+    return table.set_column(table.schema.get_field_index("items"), "items",
+                            pa.ListArray.from_arrays(items.offsets, struct))
+
+
+@pytest.mark.parametrize("kind", [pa.decimal128(18, 2), pa.decimal64(18, 2), pa.decimal128(38, 18),
+                                  pa.decimal128(38, 0), pa.decimal32(9, 3)])
+def test_decimal_amounts_are_read_in_columns_value_by_value(kind):
+    # DuckDB and the contract write DECIMAL(18, 2), Spark's default is (38, 18): a column whose
+    # type could hold more than 13 whole digits once sent every claim to the scalar engine. Now
+    # each amount is judged: 14 whole digits, or a part of a fen, is the scalar engine's.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = [_claim("a1", "p1", "2026-03-01", "employee", "level3", "0", status="employed"),
+              _claim("a2", "p1", "2026-05-01", "employee", "level3", "0", status="employed"),
+              _claim("b1", "p2", "2026-05-01", "employee", "level3", "0", status="employed"),
+              _claim("c1", "p3", "2026-05-01", "employee", "level3", "0", status="employed")]
+    whole = kind.precision - kind.scale
+    big = Decimal("12345678901234") if whole >= 14 else Decimal("3000")  # (14 whole digits, where the type holds them)
+    fine = Decimal("0.005") if kind.scale > 2 else Decimal("3000")        # (below a fen, where the type holds it)
+    table = _with_item_amounts(claims_table(claims), kind, [Decimal("10900"), Decimal("3000"), big, fine])
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert fallback_count(batch) == (whole >= 14) + (kind.scale > 2)
+    assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85% (第二十一条（一）3)
+    assert _row(batch, 1)["basic"] == "1785.00"  # 每次起付线900元: the second stay's own, (3,000 - 900) x 85%
+    if kind.scale > 2:
+        assert batch.column("error").to_pylist()[3]["code"] == "bad-amount"
+
+
+def test_a_year_with_decimal_amounts_from_duckdb_is_settled_in_columns(tmp_path):
+    # A bureau's warehouse keeps money as DECIMAL(18, 2): DuckDB writes the items' amounts so, as
+    # Parquet's INT64 decimals, and not one claim of the year goes to the scalar engine.
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from medpolicy.columnar_files import read_claims
+
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    claims = generated_year(policy, 300, seed=11)
+    pq.write_table(claims_table(claims), tmp_path / "text.parquet")
+    duckdb.sql(f"COPY (SELECT * REPLACE (items::STRUCT(class VARCHAR, amount DECIMAL(18, 2))[] AS items) "
+               f"FROM '{tmp_path / 'text.parquet'}') TO '{tmp_path / 'decimal.parquet'}' (FORMAT parquet)")
+    table = read_claims(str(tmp_path / "decimal.parquet"))
+    assert table.schema.field("items").type.value_type.field("amount").type == pa.decimal128(18, 2)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(claims_table(claims)).to_pylist()
+    assert fallback_count(batch) == fallback_count(settle_batch(policy, read_claims(str(tmp_path / "text.parquet"))))
+
+
 def test_a_unit_price_keeps_its_claim_in_columns_unless_the_class_rule_reads_it():
     # Ziyang: class B pre-pays a flat 10%; partial items pre-pay by the tier of their unit price
     # (第十二条（一）2), so only that claim's price is read, by the scalar engine.
