@@ -215,6 +215,13 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
         return fen_of_decimals(pc.cast(text, pa.decimal128(18, 2))), ok
     if pa.types.is_decimal(arr.type):
         return _decimal_fen(arr)
+    if pa.types.is_floating(arr.type):
+        return _float_fen(arr)
+    if pa.types.is_dictionary(arr.type) and len(arr.dictionary):  # (amounts as a categorical: each word once)
+        fen, ok = _amounts(arr.dictionary)
+        index = np.asarray(arr.indices.fill_null(0), dtype=np.int64)
+        given = is_given(arr)
+        return np.where(given, fen[index], 0), given & ok[index]
     return np.zeros(n, np.int64), np.zeros(n, bool)
 
 
@@ -246,6 +253,19 @@ def _decimal_fen(arr) -> tuple[np.ndarray, np.ndarray]:
     fen, high = words[:, 0], words[:, 1]
     ok = given & (high == 0) & (fen >= 0) & (fen < _FEN_LIMIT)
     return np.where(ok, fen, 0), ok
+
+
+def _float_fen(arr) -> tuple[np.ndarray, np.ndarray]:
+    """A float column's amounts (pandas keeps money so) as the claim reader reads a float: the
+    decimal its shortest repr writes. That has at most two decimals exactly when the nearest
+    whole number of fen, divided by 100, is the float again (below 10^13 yuan a float's spacing is
+    under a fen, so no other two-decimal value shares it); any other amount, a NaN, an infinity,
+    a negative (or -0.0) or one of 14 whole digits is the scalar engine's to read or refuse."""
+    x = np.asarray(arr.cast(pa.float64()).fill_null(0.0), dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        fen = np.rint(x * 100)
+        ok = is_given(arr) & np.isfinite(x) & ~np.signbit(x) & (fen < _FEN_LIMIT) & (fen / 100 == x)
+    return np.where(ok, fen, 0).astype(np.int64), ok
 
 
 _DIGITS = np.uint64(0x3333333333333333)

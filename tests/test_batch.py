@@ -591,6 +591,36 @@ def test_decimal_amounts_are_read_in_columns_value_by_value(kind):
         assert batch.column("error").to_pylist()[3]["code"] == "bad-amount"
 
 
+def test_float_and_categorical_amounts_are_read_in_columns_as_the_claim_reader_reads_them():
+    # pandas keeps money as float64 (or a categorical of strings): the claim reader takes a
+    # float as the decimal its repr writes, so 8000.1 is 8,000.10 and 0.1 + 0.2 is refused (a
+    # part of a fen). Each such amount is read in columns; any other is the scalar engine's.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    amounts = [10900.0, 8000.1, 0.1 + 0.2, 1e13, float("nan"), -0.0]
+    claims = [_claim(f"a{i}", f"p{i}", "2026-03-01", "employee", "level3", "0", status="employed")
+              for i in range(len(amounts))]
+    table = _with_item_amounts(claims_table(claims), pa.float64(), amounts)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 4  # 0.30000000000000004, 14 whole digits, NaN and -0.0
+    assert _row(batch, 0)["basic"] == "8500.00"  # (10,900 - 900) x 85%
+    assert _row(batch, 1)["basic"] == "6035.09"  # (8,000.10 - 900) x 85% = 6,035.085, half up
+    assert [e and e["code"] for e in batch.column("error").to_pylist()] == \
+        [None, None, "bad-amount", None, "bad-amount", None]
+    words = claims_table(claims[:2] * 3)
+    words = _with_item_amounts(words, pa.string(), ["10900.00", "8000.10"] * 3)
+    items = words.column("items").combine_chunks()
+    categorical = pa.StructArray.from_arrays([items.flatten().field("class"),
+                                              items.flatten().field("amount").dictionary_encode()],
+                                             names=["class", "amount"])
+    words = words.set_column(words.schema.get_field_index("items"), "items",
+                             pa.ListArray.from_arrays(items.offsets, categorical))
+    batch = settle_batch(policy, words)
+    assert batch.to_pylist() == policy.settle_table(words).to_pylist()
+    assert fallback_count(batch) == 0
+    assert [_row(batch, i)["basic"] for i in range(2)] == ["8500.00", "6035.09"]
+
+
 def test_a_year_with_decimal_amounts_from_duckdb_is_settled_in_columns(tmp_path):
     # A bureau's warehouse keeps money as DECIMAL(18, 2): DuckDB writes the items' amounts so, as
     # Parquet's INT64 decimals, and not one claim of the year goes to the scalar engine.
