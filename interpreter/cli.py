@@ -432,8 +432,7 @@ def _run_format(args):
     """The run's output format, or exit code 2 where the claims' file or the output cannot be
     had (said before a claim is settled)."""
     if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
-        _say(args, f"med: {args.claims}: claims are read from {', '.join(CLAIM_FORMATS)} files "
-                   f"(or - for JSON lines on stdin), not {Path(args.claims).suffix or 'a file without an extension'}")
+        _say(args, _not_a_claims_file(args.claims))
         return 2
     fmt = _output_format(args)
     if fmt in ("parquet", "arrow") and not args.output:
@@ -564,6 +563,11 @@ def _installed(module: str) -> bool:
 CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", *files.COLUMNAR_SUFFIXES)
 
 
+def _not_a_claims_file(path: str) -> str:
+    return (f"med: {path}: claims are read from {', '.join(CLAIM_FORMATS)} files (or - for JSON lines on stdin), "
+            f"not {Path(path).suffix or 'a file without an extension'}")
+
+
 def native_libraries_for_a_run() -> None:
     """Settings numpy and pyarrow read once, when they load (so before: this process, and the
     workers it starts, inherit them), unless the user set them. Arrow's buffers from malloc, not
@@ -580,22 +584,11 @@ def native_libraries_for_a_run() -> None:
 def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
     """A run held in memory by the scalar engine: the platform's shape (--from/--to nhsa), xlsx
     and Excel CSV, and Parquet or Arrow claims or results (with the trace, or `--engine scalar`)."""
-    from .inputs import InputProblem, read_claims
-
+    items = _every_claim(args, args.claims)
+    if isinstance(items, int):
+        return items
     if files.is_columnar(args.claims):
-        items = _columnar_claims(args.claims)
-        if isinstance(items, int):
-            return items
         _trace_hint(args, len(items))
-    else:
-        try:
-            items = read_claims(args.claims)
-        except OSError as e:
-            print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
-            return 2
-    for it in items:
-        if isinstance(it, InputProblem):
-            _say(args, f"{args.claims}:{it.line}: {it.message}; skipped")
     try:
         rows = _settle_rows(args, policy, params, items)
     except MedError as e:
@@ -643,6 +636,29 @@ def _trace_hint(args, claims: int) -> None:
     if args.engine == "auto" and not args.no_trace and claims >= columnar_run.HINT_ROWS:
         _say(args, f"med: the trace is the scalar engine's, claim by claim: --no-trace settles these "
                    f"{claims} claims with the columnar engine, far quicker")
+
+
+def _every_claim(args, path: str):
+    """Every claim of a claims file (JSON lines, JSON, CSV, Parquet or Arrow), read whole for a
+    command that holds them in memory, each line that is not a claim said (`FILE:LINE: why;
+    skipped`) and kept in its place as an InputProblem; or the exit code, said. A file whose
+    name is not one of CLAIM_FORMATS is refused rather than read as JSON lines."""
+    from .inputs import InputProblem, read_claims
+
+    if path != "-" and Path(path).suffix.lower() not in CLAIM_FORMATS:
+        _say(args, _not_a_claims_file(path))
+        return 2
+    if files.is_columnar(path):
+        return _columnar_claims(path)
+    try:
+        items = read_claims(path)
+    except OSError as e:
+        _say(args, f"med: cannot read {path}: {e.strerror}")
+        return 2
+    for it in items:
+        if isinstance(it, InputProblem):
+            _say(args, f"{path}:{it.line}: {it.message}; skipped")
+    return items
 
 
 def _columnar_claims(path: str):
@@ -896,7 +912,7 @@ def _print_coverage(files, fail_under: Optional[float]) -> bool:
 
 def cmd_diff(args) -> int:
     from .impact import diff, render
-    from .inputs import InputProblem, read_claims
+    from .inputs import InputProblem
     params = _params(args.param)
     if params is None:
         return 2
@@ -905,11 +921,12 @@ def cmd_diff(args) -> int:
         return max(x for x in (old, new) if isinstance(x, int))
     claims = None
     if args.claims:
-        try:
-            claims = [c for c in read_claims(args.claims) if not isinstance(c, InputProblem)]
-        except OSError as e:
-            print(f"med: cannot read {args.claims}: {e.strerror}", file=sys.stderr)
+        if not _readable(args.claims, args):
             return 2
+        claims = _every_claim(args, args.claims)
+        if isinstance(claims, int):
+            return claims
+        claims = [c for c in claims if not isinstance(c, InputProblem)]
     try:
         report = diff(old, new, claims, params_old=params, params_new=params)
     except MedError as e:

@@ -51,7 +51,7 @@ class ClaimsFile:
             self.group_rows = [self._ipc.batch(g).num_rows for g in range(self._ipc.count)]
         else:
             self._ipc = None
-            meta = pq.ParquetFile(path).metadata
+            meta = _parquet_file(path).metadata
             self.group_rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
         self.rows = sum(self.group_rows)
 
@@ -131,6 +131,13 @@ class _Ipc:
             return self._file.get_batch(g) if self._file is not None else self._batches[g]
         except (OSError, pa.ArrowInvalid) as e:
             raise ClaimsUnreadable(f"record batch {g}: {e}") from e
+
+
+def _parquet_file(path: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except pa.ArrowInvalid as e:  # (OSError passes as it is: no such file, a folder...)
+        raise OSError(f"not a Parquet file, or a damaged one: {e}") from e
 
 
 def _open_ipc(path: str) -> _Ipc:

@@ -186,6 +186,16 @@ def test_a_run_the_columnar_engine_cannot_give_is_refused_with_its_reason(tmp_pa
     code, said = run(capsys, SUIHUA, tmp_path / "bad.arrow", "--no-trace", "-o", tmp_path / "r.parquet")
     assert code == 2 and said[0].startswith(f"med: cannot read {tmp_path / 'bad.arrow'}: not an Arrow IPC file or stream: ")
     assert not (tmp_path / "r.parquet").exists()
+    # A Parquet file cut short (a copy that stopped), or text named .parquet: said, on both engines
+    # (it was a traceback of pyarrow's).
+    pq.write_table(claims_table(examples("suihua")), tmp_path / "whole.parquet")
+    (tmp_path / "cut.parquet").write_bytes((tmp_path / "whole.parquet").read_bytes()[:1000])
+    for engine in ("auto", "scalar"):
+        code, said = run(capsys, SUIHUA, tmp_path / "cut.parquet", "--no-trace", "--engine", engine, "-o", tmp_path / "r.parquet")
+        assert (code, said) == (2, [f"med: cannot read {tmp_path / 'cut.parquet'}: not a Parquet file, or a damaged one: "
+                                    "Parquet magic bytes not found in footer. Either the file is corrupted or this is not "
+                                    "a parquet file."])
+    assert not (tmp_path / "r.parquet").exists()
 
 
 def test_a_claim_of_another_type_is_settled_by_the_scalar_engine_with_its_person(tmp_path, capsys):

@@ -145,6 +145,40 @@ def test_med_diff_json_and_chart(tmp_path, capsys):
     assert f"wrote {chart}" in err
 
 
+def test_med_diff_replays_parquet_claims_and_says_what_it_skips(tmp_path, capsys):
+    # The replay reads every format `med run` reads: a Parquet year was once read as JSON lines,
+    # every row a bad line dropped unsaid, and the replay was of 0 claims. p1: 5,000 then 2,000,
+    # p2: 20,000 (the report fixture): basic 3200 + 800 + 10000 -> 3600 + 900 + 10000.
+    import pyarrow.parquet as pq
+    from medpolicy.arrow import claims_table
+
+    (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
+    (tmp_path / "new.med").write_text(NEW, encoding="utf-8")
+    claims = [claim("a", "p1", "5000"), claim("b", "p2", "20000"), claim("c", "p1", "2000", "2026-04-01")]
+    pq.write_table(claims_table(claims), tmp_path / "claims.parquet")
+    versions = [str(tmp_path / "old.med"), str(tmp_path / "new.med")]
+    assert main(["diff", *versions, str(tmp_path / "claims.parquet"), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert (json.loads(out)["claims"], json.loads(out)["funds"]["basic"]) == \
+        (3, {"old": "14000.00", "new": "14500.00", "change": "500.00"})
+    # A line that is not a claim is said, with its line, and the rest replayed.
+    text = tmp_path / "claims.jsonl"
+    text.write_text("\n".join([json.dumps(claims[0]), "{not json", json.dumps(claims[1])]) + "\n", encoding="utf-8")
+    assert main(["diff", *versions, str(text), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["claims"] == 2
+    assert err.splitlines() == [f"{text}:2: bad JSON: Expecting property name enclosed in double quotes (column 2); skipped"]
+    # A file of another kind, or a damaged Parquet file: refused, nothing replayed.
+    (tmp_path / "claims.txt").write_text(json.dumps(claims[0]) + "\n", encoding="utf-8")
+    (tmp_path / "cut.parquet").write_bytes((tmp_path / "claims.parquet").read_bytes()[:200])
+    assert main(["diff", *versions, str(tmp_path / "claims.txt")]) == 2
+    assert capsys.readouterr() == ("", f"med: {tmp_path / 'claims.txt'}: claims are read from .jsonl, .ndjson, .json, "
+                                       ".csv, .parquet, .arrow, .feather files (or - for JSON lines on stdin), not .txt\n")
+    assert main(["diff", *versions, str(tmp_path / "cut.parquet")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"med: cannot read {tmp_path / 'cut.parquet'}: not a Parquet file, or a damaged one: ")
+
+
 def test_med_diff_refuses_a_chart_of_another_kind(tmp_path, capsys):
     (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
     assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "old.med"), "--chart", str(tmp_path / "x.pdf")]) == 2
