@@ -338,7 +338,6 @@ class Plans:
         self.identities: dict = {}
         self.by_signature: dict = {}   # signature -> (plan index or -1, why not vectorised)
         self.reads: Optional[tuple] = None   # what a signature keeps, by scheme and benefit (_Run._reads)
-        self.named: Optional[frozenset] = None   # the words the policy names (named_words)
 
 
 def selected_groups(compiled) -> frozenset:

@@ -1,6 +1,6 @@
-"""What a plan signature of the columnar engine may leave out of a claim: a facility type or
-grade no clause names, the groups and measures no clause the claim's scheme and benefit can
-consult names (batch.py's `_signatures`, batch_plans' `named_words` and `benefit_reads`).
+"""What a plan signature of the columnar engine may leave out of a claim: the facility types
+and grades, groups, measures, statuses, places and events no clause the claim's scheme and
+benefit can consult names (batch.py's `_signatures`, batch_plans' `benefit_reads`).
 Each leaves claims apart that the plans would settle alike; each is sound only if the scalar
 engine pays every generated claim of each city the same whatever the claim says there, which
 these tests check, and each can fail (the test says how)."""
@@ -115,38 +115,51 @@ NAMED_FACILITY_WORDS = {
 
 
 @pytest.mark.parametrize("city", CITIES)
-def test_a_facility_word_no_clause_names_changes_no_claims_settlement(city):
-    """The columnar engine's signatures take every facility type and grade the policy does not
-    name as one (`_Run._facility_words`); sound only if moving a claim from one such word to
-    another never changes what the scalar engine pays: every generated claim at an unnamed type
-    moved to each other unnamed type, and its unnamed grade dropped, settles as before."""
+def test_a_facility_word_no_clause_of_the_claims_benefit_names_changes_no_claims_settlement(city):
+    """The columnar engine's signatures take every facility type, and every grade or none, that
+    no clause of the claim's scheme and benefit names (`benefit_reads`) as one
+    (`_Run._named_only`); sound only if moving a claim between such words never changes what the
+    scalar engine pays: every generated claim at such a type moved to each other one, and at
+    such a grade (or none) to each other one, settles as before; and the test can fail: moved
+    to a word the policy names, some claim is paid otherwise."""
     from medpolicy.batch_columns import GRADES
-    from medpolicy.batch_plans import named_words
+    from medpolicy.batch_plans import benefit_reads, named_words
 
     policy = medpolicy.load(ROOT / "policies" / f"{city}.med")
     params = policy_params(policy)
     named = named_words(policy.compiled)
-    types = policy.compiled.vocabulary.names_of("type")
+    types = sorted(policy.compiled.vocabulary.names_of("type"))
+    grades = [None, *GRADES]
     assert {w for w in [*types, *(f"grade-{g}" for g in GRADES)] if w in named} == NAMED_FACILITY_WORDS[city]
-    unnamed = sorted(set(types) - named)
     claims = generated_year(policy, 80, seed=23)
     before = [r.to_json(trace=False) for r in policy.settle_all(claims, params=params)]
 
-    def moved(c, to):
-        facility = dict(c.get("facility", {}))
-        if facility.get("type", "hospital") in unnamed:
-            facility["type"] = to
-        if facility.get("grade") is not None and f"grade-{facility['grade']}" not in named:
-            del facility["grade"]
-        return dict(c, facility=facility)
+    def unread(c) -> set:
+        rules = policy.compiled.schemes.get(c.get("scheme"))
+        if rules is None:
+            return set()
+        reads = benefit_reads(rules)
+        words = reads.get(c.get("benefit"), reads[None]).words
+        return {t for t in types if t not in words} | {g for g in grades if g is None or f"grade-{g}" not in words}
 
-    for to in unnamed:
-        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
-        assert after == before, to
-    # ... and a named type does change some claim's settlement (the test can fail).
-    for to in sorted(set(types) & named):
-        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, to) for c in claims], params=params)]
-        assert after != before, to
+    def moved(c, k: int) -> dict:
+        free, facility = unread(c), dict(c.get("facility", {}))
+        kinds, ranks = [t for t in types if t in free], [g for g in grades if g in free]
+        if facility.get("type", "hospital") in kinds:
+            facility["type"] = kinds[(kinds.index(facility.get("type", "hospital")) + k) % len(kinds)]
+        if facility.get("grade") in ranks:
+            facility["grade"] = ranks[(ranks.index(facility.get("grade")) + k) % len(ranks)]
+        return dict(c, facility={f: v for f, v in facility.items() if v is not None})
+
+    shifts = range(1, max(len(types), len(grades)))
+    assert sum(moved(c, k) != c for c in claims for k in shifts) > len(claims)
+    for k in shifts:
+        after = [r.to_json(trace=False) for r in policy.settle_all([moved(c, k) for c in claims], params=params)]
+        assert after == before, k
+    for word in sorted(NAMED_FACILITY_WORDS[city]):
+        kind = {"type": word} if not word.startswith("grade-") else {"grade": word.removeprefix("grade-")}
+        at = [dict(c, facility={**c.get("facility", {}), **kind}) for c in claims]
+        assert [r.to_json(trace=False) for r in policy.settle_all(at, params=params)] != before, word
 
 
 @pytest.mark.parametrize("city", CITIES)
