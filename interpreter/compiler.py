@@ -673,7 +673,7 @@ class _Compiler:
                 if s.mode == "abs":
                     by_quantity.setdefault(s.quantity, []).append((c, s))
         for q, pairs in by_quantity.items():
-            reported = set()
+            reported, clashed = set(), set()
             # The clauses of each exact constraint, for the usual resolution: a clause for the overlap.
             by_constraint: dict[Constraint, int] = {}
             for c, _ in pairs:
@@ -684,7 +684,9 @@ class _Compiler:
                 if meet is None:
                     continue
                 if meet == "same":
-                    self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
+                    if b.order not in clashed:  # (once a clause, against the first it clashes with)
+                        clashed.add(b.order)
+                        self.p.error(sb.span, f"this sets {_quantity(q)} for the same claims as line {a.span.line}, differently")
                     continue
                 if by_constraint.get(meet, -1) >= a.tier or any(
                         meet.implies(c.constraint) and c.constraint.implies(a.constraint)
