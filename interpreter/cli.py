@@ -277,6 +277,24 @@ def _readable(path: str, args=None) -> bool:
     return True
 
 
+def _writable(path: str, args=None) -> bool:
+    """An output file can be written; else `med: cannot write PATH: reason` (exit 2), said
+    before any claim is settled or curve drawn rather than after. Opened for appending, so a
+    file already there is left as it is until the command writes it; one made by the check is
+    removed."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        _say(args, f"med: cannot write {path}: {e.strerror or e}")
+        return False
+    if not existed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return True
+
+
 def _print_parameters(name: str, policy: Policy) -> None:
     """The parameters a policy declares: what each is, and its default or that a run gives it."""
     for line in policy.describe_parameters():
@@ -433,6 +451,8 @@ def _run_format(args):
     had (said before a claim is settled)."""
     if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
         _say(args, _not_a_claims_file(args.claims))
+        return 2
+    if args.output and not _writable(args.output, args):
         return 2
     fmt = _output_format(args)
     if fmt in ("parquet", "arrow") and not args.output:
@@ -596,7 +616,11 @@ def _run_in_memory(args, policy: Policy, params: dict, fmt: str) -> int:
         return 1
     if isinstance(rows, int):
         return rows
-    return _write_rows(args, policy, rows, fmt)
+    try:
+        return _write_rows(args, policy, rows, fmt)
+    except OSError as e:  # (checked before settling: a disk that filled since)
+        _say(args, f"med: cannot write {args.output or 'the output'}: {e.strerror or e}")
+        return 2
 
 
 def _claims_source(args):
@@ -714,7 +738,7 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
 def cmd_explain(args) -> int:
     if args.member:
         return _explain_member(args)
-    from .inputs import InputProblem, read_claims
+    from .inputs import InputProblem
     from .inputs import json_limit as _json_limit
 
     ready = _policy_and_params(args)
@@ -723,11 +747,9 @@ def cmd_explain(args) -> int:
     policy, params = ready
     if not _readable(args.claim):
         return 2
-    try:
-        items = read_claims(args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
-    except OSError as e:
-        print(f"med: cannot read {args.claim}: {e.strerror or e}", file=sys.stderr)
-        return 2
+    items = _every_claim(args, args.claim) if args.claim == "-" or not args.claim.endswith(".json") else None
+    if isinstance(items, int):
+        return items
     if items is None:
         try:
             data = json.loads(files.read_bytes(args.claim).decode("utf-8-sig"), parse_float=Decimal)
@@ -739,6 +761,7 @@ def cmd_explain(args) -> int:
             return 1
         items = data if isinstance(data, list) else [data]
     claims = [c for c in items if not isinstance(c, InputProblem)]
+    skipped = len(items) - len(claims)  # (each said by _every_claim)
     if not claims:
         print(f"{args.claim}: no claim found", file=sys.stderr)
         return 1
@@ -752,7 +775,7 @@ def cmd_explain(args) -> int:
         return 1
     from .sheet import render_sheets
     page = render_sheets(results, policy, args.lang, args.format)
-    return _write_page(args, page) or (0 if all(r.ok for r in results) else 1)
+    return _write_page(args, page) or (0 if all(r.ok for r in results) and not skipped else 1)
 
 
 def _write_page(args, page: str) -> int:
@@ -916,6 +939,8 @@ def cmd_diff(args) -> int:
     params = _params(args.param)
     if params is None:
         return 2
+    if args.chart and not _chart_path(args.chart):  # (before the replay, not after its report)
+        return 2
     old, new = _load(args.old), _load(args.new)
     if isinstance(old, int) or isinstance(new, int):
         return max(x for x in (old, new) if isinstance(x, int))
@@ -955,9 +980,16 @@ def cmd_plot(args) -> int:
         return 1
 
 
-def _draw(draw, out: str) -> int:
+def _chart_path(out: str) -> bool:
+    """A chart's file is named .png or .svg and can be written; else said (exit 2)."""
     if not out.endswith((".png", ".svg")):
         print(f"med: {out}: a chart is written as .png or .svg", file=sys.stderr)
+        return False
+    return _writable(out)
+
+
+def _draw(draw, out: str) -> int:
+    if not _chart_path(out):
         return 2
     try:
         from . import plot

@@ -78,6 +78,12 @@ def format_text(text: str, file: str = "<string>", tree: Optional[ast.Module] = 
     return result
 
 
+def _standard_input() -> str:
+    if sys.stdin is None:  # (started with standard input closed: `<&-`)
+        raise UnreadableFile("-", "standard input is closed")
+    return sys.stdin.read()
+
+
 def format_files(files: list[str], check: bool = False) -> int:
     """`med fmt [--check] FILE...`: rewrite files in place (or, with --check, only report).
 
@@ -87,7 +93,7 @@ def format_files(files: list[str], check: bool = False) -> int:
     status = 0
     for name in files:
         try:
-            raw = sys.stdin.read() if name == "-" else read_text(name)
+            raw = _standard_input() if name == "-" else read_text(name)
         except UnreadableFile as e:  # missing, a folder, a FIFO or device: usage
             print(f"med: {e}", file=sys.stderr)
             status = 2

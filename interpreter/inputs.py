@@ -46,6 +46,8 @@ class ClaimFile:
     def __init__(self, path: str):
         self.path = path
         if path == "-":
+            if sys.stdin is None:  # (started with standard input closed: `<&-`)
+                raise OSError(errno.EBADF, "standard input is closed", path)
             self.kind, self._f, self.size = "jsonl", sys.stdin.buffer, None
             return
         mode = os.stat(path).st_mode
@@ -74,7 +76,7 @@ class ClaimFile:
         return ((line, claim, None) for line, claim in _JsonArray(text).records())
 
     def close(self) -> None:
-        if self._f is not sys.stdin.buffer:
+        if self.path != "-":
             self._f.close()
 
     def __enter__(self) -> "ClaimFile":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -101,6 +102,48 @@ def test_explain_with_a_folder_as_the_claim_is_a_clean_message(place):
     proc = med("explain", "suihua.med", "folder", cwd=place)
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == "med: cannot read folder: Is a directory\n"
+
+
+@pytest.mark.parametrize("out", ["missing/r.parquet", "missing/r.arrow", "missing/r.xlsx", "missing/r.jsonl", "folder"])
+def test_an_output_that_cannot_be_written_is_said_before_a_claim_is_settled(place, out):
+    # JSON lines to Parquet, Arrow or xlsx are settled in memory and were written at the end:
+    # a traceback of pyarrow's or openpyxl's, once the whole file had been settled.
+    reason = "Is a directory" if out == "folder" else "No such file or directory"
+    proc = med("run", "suihua.med", "claims.jsonl", "--no-trace", "-o", out, cwd=place)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"med: cannot write {out}: {reason}\n")
+    proc = med("run", "suihua.med", "claims.jsonl", "--no-trace", "-o", "fresh.parquet", cwd=place)
+    assert proc.returncode == 0 and (place / "fresh.parquet").read_bytes()[:4] == b"PAR1"
+
+
+def test_a_chart_that_cannot_be_written_is_said_before_anything_is_drawn(place):
+    # (plot drew for seconds, and diff printed its whole report, before finding the folder missing)
+    for args in (("plot", "suihua.med", "-o", "missing/c.png"), ("diff", "suihua.med", "suihua.med", "--chart", "missing/c.png")):
+        proc = med(*args, cwd=place)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", "med: cannot write missing/c.png: No such file or directory\n")
+    assert not (place / "missing").exists()
+
+
+def test_a_closed_standard_input_is_said_on_every_command_that_reads_it(place, monkeypatch):
+    # `med run POLICY - <&-`: Python starts with sys.stdin None (an AttributeError before).
+    monkeypatch.setattr(sys, "stdin", None)
+    for args in (("run", "suihua.med", "-"), ("explain", "suihua.med", "-"), ("fmt", "-")):
+        proc = med(*args, cwd=place)
+        assert (proc.returncode, proc.stderr) == (2, "med: cannot read -: standard input is closed\n"), args
+
+
+def test_explain_says_each_line_it_skips_and_reads_parquet(place):
+    # Bad lines were dropped without a word and the exit was 0; a Parquet file was "no claim found".
+    import pyarrow.parquet as pq
+
+    from medpolicy.arrow import claims_table
+
+    (place / "two.jsonl").write_text(CLAIM + "\n" + '{"id": "x2", broken\n', encoding="utf-8")
+    proc = med("explain", "suihua.med", "two.jsonl", cwd=place)
+    assert proc.returncode == 1 and "claim c1" in proc.stdout
+    assert proc.stderr == "two.jsonl:2: bad JSON: Expecting property name enclosed in double quotes (column 14); skipped\n"
+    pq.write_table(claims_table([json.loads(CLAIM)]), place / "claims.parquet")
+    proc = med("explain", "suihua.med", "claims.parquet", cwd=place)
+    assert (proc.returncode, proc.stderr) == (0, "") and "claim c1" in proc.stdout
 
 
 def test_a_fifo_as_the_policy_is_refused_without_waiting(place):
