@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 import tempfile
 from decimal import Decimal
@@ -58,7 +59,7 @@ def check(case) -> None:
             path = Path(tmp) / "claims.jsonl"
             path.write_bytes(payload)
             items = inputs.read_claims(str(path))
-        lines = [line for line in payload.split(b"\n") if line.strip()]
+        lines = [line for line in re.split(rb"\r\n|\r|\n", payload) if line.strip()]  # (a lone CR ends a line too)
         assert len(items) == len(lines), (len(items), len(lines))
         claims = [c for c in items if not isinstance(c, inputs.InputProblem)]
         rows = [r.to_json() for r in policy.settle_all(claims, params=params)]

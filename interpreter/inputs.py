@@ -107,7 +107,7 @@ def json_limit(e: Exception) -> str:
 # ---- JSON lines ------------------------------------------------------------------
 
 def _jsonl(f: BinaryIO) -> Iterator[tuple[int, Any, Optional[str]]]:
-    for n, line in enumerate(f, 1):
+    for n, line in enumerate(_lines(f), 1):
         if line.endswith(b"\n"):
             line = line[:-1]  # so JSON's columns and messages are those of the line itself
         if n == 1 and line.startswith(_BOM):
@@ -238,6 +238,20 @@ class _JsonArray:
         return self.line + self.buf.count("\n", 0, pos)
 
 
+def _lines(f: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, ended by LF, CRLF or a lone CR (old Mac files, whose claims were one
+    line and one error row): JSON never holds a raw CR but as whitespace, so a CR inside a line
+    ends it."""
+    for line in f:
+        if b"\r" not in line.rstrip(b"\r\n"):
+            yield line
+            continue
+        parts = line.rstrip(b"\n").split(b"\r")
+        if not parts[-1]:  # (a CRLF at the end)
+            parts.pop()
+        yield from (part + b"\n" for part in parts)
+
+
 # ---- CSV -------------------------------------------------------------------------
 
 _CSV_LISTS = ("groups", "conditions")
@@ -276,25 +290,38 @@ def _csv_claims(text: TextIO) -> Iterator[tuple[int, Any]]:
         if any(cell.strip() for cell in row[len(header):]):
             yield start, InputProblem(start, f"{len(row)} cells, but the header names {len(header)} columns")
             continue
+        unnamed = [k + 1 for k, (key, cell) in enumerate(zip(header, row)) if not key and cell.strip()]
+        if unnamed:  # (a value no field would hold: refused, not dropped)
+            yield start, InputProblem(start, f"column {unnamed[0]} has a value but no name in the header")
+            continue
         try:
             yield start, _csv_claim(header, row)
         except UnicodeError:
             yield start, InputProblem(start, "not UTF-8")
-        except json.JSONDecodeError as e:
-            yield start, InputProblem(start, f"bad JSON in a cell: {e.msg}")
-        except (ValueError, RecursionError) as e:
-            yield start, InputProblem(start, f"bad JSON in a cell: {json_limit(e)}")
+        except _BadCell as e:
+            yield start, InputProblem(start, f"bad JSON in column {e.column}: {e.why}")
+
+
+class _BadCell(ValueError):
+    def __init__(self, column: str, why: str):
+        super().__init__(why)
+        self.column, self.why = column, why
 
 
 def _csv_claim(header: list[str], row: list[str]) -> dict:
     claim: dict = {}
     for key, value in zip(header, row):
-        if not key or value == "":
-            continue
         value = value.strip()
+        if not key or value == "":  # (a cell of spaces is empty, as it looks)
+            continue
         value.encode("utf-8")  # raises on bytes that were not UTF-8
         if key in ("items", "history", "enrolment", "maternity") and value[:1] in "[{":
-            value = json.loads(value, parse_float=Decimal)
+            try:
+                value = json.loads(value, parse_float=Decimal)
+            except json.JSONDecodeError as e:
+                raise _BadCell(key, e.msg) from e
+            except (ValueError, RecursionError) as e:
+                raise _BadCell(key, json_limit(e)) from e
         elif key in _CSV_LISTS:
             value = [v.strip() for v in value.split(";") if v.strip()]
         elif key in ("age", "babies", "pregnancy_months", "disease_class", "facility.beds") \

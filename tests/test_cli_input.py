@@ -121,7 +121,7 @@ def test_csv_broken_rows_are_reported_and_skipped(tmp_path):
     code, out, err = _run(tmp_path, "claims.csv", data)
     rows = _rows(out)
     assert _shape(rows) == ["r1", "line 4", "line 5", "line 6", "r6", "line 9", "r9"]
-    assert rows[1]["error"]["message"] == "line 4: bad JSON in a cell: Expecting property name enclosed in double quotes"
+    assert rows[1]["error"]["message"] == "line 4: bad JSON in column items: Expecting property name enclosed in double quotes"
     assert rows[2]["error"]["message"] == "line 5: not UTF-8"
     assert rows[3]["error"]["message"] == "line 6: 9 cells, but the header names 8 columns"
     assert rows[5]["error"]["message"] == "line 9: bad CSV: field larger than field limit (131072)"
@@ -137,6 +137,28 @@ def test_csv_header_problems_refuse_every_row(tmp_path):
     header = CSV_HEADER.replace("status", "facility")
     code, out, _ = _run(tmp_path, "claims.csv", (header + _csv_row("r1")).encode())
     assert _rows(out)[0]["error"]["message"] == "line 2: the header names column 'facility' and columns inside it"
+
+
+def test_a_csv_value_under_no_column_name_is_refused_and_a_cell_of_spaces_is_empty(tmp_path):
+    # A value under an empty header cell was dropped without a word; an items cell of spaces was
+    # "bad JSON in a cell: Expecting value", naming no column.
+    header = CSV_HEADER.replace("\n", ",\n")
+    rows = (_csv_row("r1").replace("\n", ",\n") + _csv_row("r2").replace("\n", ",IMPORTANT\n")
+            + _csv_row("r3").replace(ITEMS_CELL, "   ").replace("\n", ",\n"))
+    code, out, err = _run(tmp_path, "claims.csv", (header + rows).encode())
+    got = _rows(out)
+    assert _shape(got) == ["r1", "line 3", "r3"]
+    assert got[1]["error"]["message"] == "line 3: column 9 has a value but no name in the header"
+    assert got[2]["error"]["code"] == "missing-field" and got[2]["error"]["field"] == "items"
+    assert code == 1 and err.splitlines()[0] == f"{tmp_path / 'claims.csv'}:3: column 9 has a value but no name in the header; skipped"
+
+
+def test_claims_on_old_mac_line_ends_are_each_a_line(tmp_path):
+    # Lines ended by a lone CR were one line: one error row for a whole file of claims.
+    data = b"\r".join([_line("c1"), _line("c2"), b"{broken", _line("c4")]) + b"\r"
+    code, out, err = _run(tmp_path, "claims.jsonl", data)
+    assert _shape(_rows(out)) == ["c1", "c2", "line 3", "c4"]
+    assert code == 1 and f"{tmp_path / 'claims.jsonl'}:3: bad JSON" in err
 
 
 @pytest.mark.parametrize("fmt", ["csv", "table"])
