@@ -232,7 +232,10 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
 def cmd_check(args) -> int:
     from .messages import choose, localise
 
-    bad = unreadable = 0
+    if args.param and not args.strict:
+        _say(args, "med: --param is for --strict's settlements: add --strict")
+        return 2
+    bad = unreadable = usage = 0
     reports: list = []
     for name in args.files:
         policy = None
@@ -255,13 +258,14 @@ def cmd_check(args) -> int:
                 _print_parameters(name, policy)
             _say(args, f"{name}: ok")
         if args.strict and not errors:
-            bad += not _check_strict(name, args.param)
+            strict = _check_strict(name, args.param)
+            bad, usage = bad + (strict == 1), usage + (strict == 2)
         if args.articles and not errors:
             bad += not _check_articles(name, reports)
     if args.articles and args.format == "md":
         from .articles import markdown_table
         print(markdown_table(reports), end="")
-    return 2 if unreadable else 1 if bad else 0
+    return 2 if unreadable or usage else 1 if bad else 0
 
 
 def _readable(path: str, args=None) -> bool:
@@ -301,22 +305,28 @@ def _print_parameters(name: str, policy: Policy) -> None:
         print(f"{name}: {line}", file=sys.stderr)
 
 
-def _check_strict(name: str, param_pairs: list[str]) -> bool:
-    """Print the strict findings of a policy that compiles; True when there are none."""
+def _check_strict(name: str, param_pairs: list[str]) -> int:
+    """Print the strict findings of a policy that compiles: 0 when there are none, 1 when
+    there are, 2 for a --param that is not NAME=VALUE or names no parameter of the policy."""
     from .strict import strict_findings
     params = _params(param_pairs)
-    policy = _load(name) if params is not None else None
+    if params is None:
+        return 2
+    policy = _load(name)
     if not isinstance(policy, Policy):
-        return False
+        return 1
+    unbound = _bound(policy, params)
+    if unbound:
+        return unbound
     try:
         findings = strict_findings(policy, params)
     except MedError as e:
         print(f"med: {e.diagnostics[0].message}", file=sys.stderr)
-        return False
+        return 1
     for f in findings:
         print(f.format(), file=sys.stderr)
     print(f"{name}: {len(findings)} strict finding{'s' if len(findings) != 1 else ''}", file=sys.stderr)
-    return not findings
+    return 1 if findings else 0
 
 
 def _check_articles(name: str, reports: list) -> bool:
@@ -403,13 +413,20 @@ def _policy_and_params(args):
     policy = _load(args.policy, args)
     if isinstance(policy, int):
         return policy
+    return _bound(policy, params) or (policy, params)
+
+
+def _bound(policy: Policy, params: dict) -> Optional[int]:
+    """None when the policy takes the --param values (every one declared, every declared one
+    given), checked before any claim; else said, and the exit code: 2 for a name it does not
+    declare (the command line is wrong), 1 for a value it refuses."""
     try:
-        policy.bind(params)  # every --param declared, every declared one given, before any claim
+        policy.bind(params)
     except ParameterError as e:
         d = e.diagnostics[0]
         print(f"med: {d.message}" + (f"\n  hint: {d.hint}" if d.hint else ""), file=sys.stderr)
         return 2 if any(name not in policy.parameters for name in params) else 1
-    return policy, params
+    return None
 
 
 def _size(text: str) -> int:
@@ -944,6 +961,13 @@ def cmd_diff(args) -> int:
     old, new = _load(args.old), _load(args.new)
     if isinstance(old, int) or isinstance(new, int):
         return max(x for x in (old, new) if isinstance(x, int))
+    declared = tuple(sorted({*old.parameters, *new.parameters}))
+    stray = [name for name in params if name not in declared]
+    if stray:  # (a name neither version declares: the command line is wrong, as for med run)
+        from .policy import unknown_parameter
+
+        _say(args, f"med: {unknown_parameter(stray[0], declared)}")
+        return 2
     claims = None
     if args.claims:
         if not _readable(args.claims, args):

@@ -179,6 +179,21 @@ def test_empty_and_missing_files(tmp_path):
     assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_parameter_no_version_declares_is_a_wrong_command_line_on_every_command(tmp_path, capsys):
+    # `med run` said exit 2 for a name the policy does not declare; diff and check --strict said
+    # 1, and check without --strict took --param and ignored it.
+    from medpolicy.cli import main
+
+    said = "med: the policy declares no parameter 'nosuch' (it declares avg_wage, resident_premium)"
+    for args in (["run", POLICY, "c.jsonl"], ["diff", POLICY, POLICY], ["check", "--strict", POLICY]):
+        assert main([*args, "--param", "nosuch=1"]) == 2, args
+        assert said in capsys.readouterr().err.splitlines(), args
+    assert main(["check", POLICY, "--param", "avg_wage=60000"]) == 2
+    assert capsys.readouterr().err == "med: --param is for --strict's settlements: add --strict\n"
+    assert main(["check", "--strict", POLICY, "--param", "avg_wage=abc"]) == 1
+    assert "med: parameter avg_wage must be a number or a percentage, not 'abc'" in capsys.readouterr().err
+
+
 def test_bad_params_are_refused_before_any_claim(tmp_path):
     policy = tmp_path / "p.med"
     policy.write_text('policy "x" effective 2026-01-01 to 2026-12-31\nuse standard\nparameter share\n'
