@@ -1044,9 +1044,17 @@ def cmd_fmt(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .schema import cli
+    """`med schema claim|result [--policy POLICY]`: the schema, for the policy's vocabulary."""
+    from .schema import dumps, schema_for
 
-    return cli(args)
+    vocab = None
+    if args.policy:
+        policy = _load(args.policy, args)  # (a file that cannot be read: 2, as on every command)
+        if isinstance(policy, int):
+            return policy
+        vocab = policy.compiled.vocabulary
+    sys.stdout.write(dumps(schema_for(args.kind, vocab)))
+    return 0
 
 
 def cmd_lsp(args) -> int:

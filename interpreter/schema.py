@@ -201,22 +201,6 @@ def write_shipped(folder: Optional[Path] = None) -> None:
         (folder / f"{kind}.schema.json").write_text(dumps(schema_for(kind)), encoding="utf-8")
 
 
-def cli(args) -> int:
-    """`med schema claim|result [--policy POLICY]`: the schema, for the policy's vocabulary."""
-    vocab = None
-    if args.policy:
-        from .policy import load
-        from .errors import MedError
-
-        try:
-            vocab = load(args.policy).compiled.vocabulary
-        except MedError as e:
-            print(f"med: {e.diagnostics[0].format(None)}", file=sys.stderr)
-            return 1
-    sys.stdout.write(dumps(schema_for(args.kind, vocab)))
-    return 0
-
-
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--write"]:
         write_shipped()

@@ -62,7 +62,8 @@ def place(tmp_path):
 def _commands(bad: str) -> list[tuple[str, ...]]:
     return [("check", bad), ("fmt", bad), ("fmt", "--check", bad), ("run", bad, "claims.jsonl"),
             ("run", "suihua.med", bad), ("explain", bad, "claim.json"), ("explain", "suihua.med", bad),
-            ("test", bad)]
+            ("test", bad), ("schema", "claim", "--policy", bad), ("diff", bad, "suihua.med"),
+            ("diff", "suihua.med", "suihua.med", bad), ("plot", bad)]
 
 
 @pytest.mark.parametrize("bad, reason", [("missing.med", "No such file or directory"),
