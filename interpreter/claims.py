@@ -354,6 +354,8 @@ class ClaimReader:
                 raise ClaimError("computed-value", f"{field} {shown(value)} is a cohort the policy computes from the "
                                                    f"claim's facts ({_condition(self.cohorts[value])}); a claim cannot "
                                                    f"assert it", field)
+            if not allowed:  # (a policy without a scheme block, say: nothing to choose from)
+                raise ClaimError("unknown-value", f"{field} {shown(value)}: the policy names no {kind}", field)
             raise ClaimError("unknown-value", f"{field} {shown(value)} is not one of: {', '.join(sorted(allowed))}", field)
         return value
 

@@ -92,7 +92,7 @@ def read_test_file(path: Path) -> TestFile:
     except MedError as e:  # a byte that is not UTF-8, at its line and column
         raise TestFileError(name, e.line, e.message, e.column) from None
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # (a byte-order mark, as Windows editors write, as .med files allow)
     except tomllib.TOMLDecodeError as e:
         where = _TOML_POSITION.search(str(e))
         message = _TOML_POSITION.sub("", str(e))

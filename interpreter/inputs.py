@@ -8,6 +8,7 @@ a JSON array, which cannot be resumed after a syntax error.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import io
@@ -67,10 +68,13 @@ class ClaimFile:
             return None
 
     def records(self) -> Iterator[tuple[int, Any, Optional[str]]]:
+        # A UTF-16 file, which its byte-order mark declares (Windows PowerShell's `>` writes JSON
+        # lines so), is read as what it is rather than as a line of "not UTF-8" each.
+        utf16 = self._f.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
         if self.kind == "jsonl":
-            return _jsonl(self._f)
-        text = io.TextIOWrapper(self._f, encoding="utf-8-sig", errors="surrogateescape" if self.kind == "csv" else "strict",
-                                newline="")
+            return _jsonl(_utf8_lines(self._f) if utf16 else self._f)
+        text = io.TextIOWrapper(self._f, encoding="utf-16" if utf16 else "utf-8-sig",
+                                errors="surrogateescape" if self.kind == "csv" else "strict", newline="")
         if self.kind == "csv":
             return ((line, claim, None) for line, claim in _csv_claims(text))
         return ((line, claim, None) for line, claim in _JsonArray(text).records())
@@ -236,6 +240,13 @@ class _JsonArray:
 
     def _line_at(self, pos: int) -> int:
         return self.line + self.buf.count("\n", 0, pos)
+
+
+def _utf8_lines(f: BinaryIO) -> Iterator[bytes]:
+    """A UTF-16 file's lines as UTF-8; bytes UTF-16 cannot decode are kept as they were, so
+    their line alone is "not UTF-8"."""
+    for line in io.TextIOWrapper(f, encoding="utf-16", errors="surrogateescape", newline=""):
+        yield line.encode("utf-8", "surrogateescape")
 
 
 def _lines(f: BinaryIO) -> Iterator[bytes]:

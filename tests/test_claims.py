@@ -221,3 +221,12 @@ def test_hostile_claims_end_in_a_result_or_a_clear_error(policy, data):
             assert e["field"] is None or isinstance(e["field"], str)
     for claim in claims:
         json.dumps(policy.settle(claim, params=params).to_json(), ensure_ascii=False, allow_nan=False)
+
+
+def test_a_policy_that_names_no_scheme_says_so_rather_than_an_empty_list():
+    # An empty policy file said "scheme 'employee' is not one of: " (nothing after the colon).
+    empty = medpolicy.compile("", "empty.med")
+    row = empty.settle({"id": "c1", "person": "p1", "date": "2026-03-05", "scheme": "employee", "benefit": "inpatient",
+                        "facility": {"level": "level3"}, "items": [{"class": "A", "amount": "100"}]}).to_json()
+    assert row["error"] == {"code": "unknown-value", "message": "scheme 'employee': the policy names no scheme",
+                            "field": "scheme"}

@@ -198,6 +198,17 @@ def test_a_broken_test_file_is_reported_at_its_line(place, text, where):
     assert where in proc.stdout, proc.stdout
 
 
+def test_a_test_file_with_a_byte_order_mark_is_read(place):
+    # (as .med, JSON lines and CSV files are; it was "not TOML: Invalid statement" at 1:1)
+    text = 'policy = "suihua.med"\n' + EXAMPLE
+    (place / "bom.test.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    (place / "plain.test.toml").write_bytes(text.encode())
+    assert med("test", "bom.test.toml", cwd=place).stdout.replace("bom", "plain") == \
+        med("test", "plain.test.toml", cwd=place).stdout
+    proc = med("test", "bom.test.toml", cwd=place)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout
+
+
 @pytest.mark.parametrize("name", ["/etc/shadow", "/etc/passwd.med", "../outside.med", "sub/../../outside.med",
                                   "link.med"])
 def test_a_test_file_names_only_policies_beside_it_or_under_its_folder(tmp_path, name):

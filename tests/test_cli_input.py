@@ -4,6 +4,7 @@ the process never ends in a traceback."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 import sys
@@ -151,6 +152,18 @@ def test_a_csv_value_under_no_column_name_is_refused_and_a_cell_of_spaces_is_emp
     assert got[1]["error"]["message"] == "line 3: column 9 has a value but no name in the header"
     assert got[2]["error"]["code"] == "missing-field" and got[2]["error"]["field"] == "items"
     assert code == 1 and err.splitlines()[0] == f"{tmp_path / 'claims.csv'}:3: column 9 has a value but no name in the header; skipped"
+
+
+@pytest.mark.parametrize("name, encoding", [("claims.jsonl", "utf-16"), ("claims.jsonl", "utf-16-be"),
+                                            ("claims.csv", "utf-16")])
+def test_a_utf16_file_its_byte_order_mark_declares_is_read_as_utf8_is(tmp_path, name, encoding):
+    # Windows PowerShell's `>` writes UTF-16: each line was "not UTF-8", 41 error rows for 40 claims.
+    text = (b"\n".join([_line("c1"), _line("c2", person="张三")]) if name.endswith(".jsonl")
+            else (CSV_HEADER + _csv_row("r1") + _csv_row("r2")).encode()).decode("utf-8")
+    utf8 = _run(tmp_path, name, text.encode("utf-8"))
+    data = (codecs.BOM_UTF16_BE if encoding == "utf-16-be" else b"") + text.replace("\n", "\r\n").encode(encoding)
+    assert data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    assert _run(tmp_path, name, data) == utf8 and utf8[0] == 0 and len(_rows(utf8[1])) == 2
 
 
 def test_claims_on_old_mac_line_ends_are_each_a_line(tmp_path):
