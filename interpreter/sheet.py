@@ -63,7 +63,8 @@ def build_sheet(result, policy, lang: str) -> Sheet:
     if not result.ok:
         e = data["error"]
         field = f" ({words['field']} {e['field']})" if e.get("field") else ""
-        return Sheet(policy.title, f"{words['claim']} {data.get('id')}", (), "",
+        cid = data.get("id")
+        return Sheet(policy.title, f"{words['claim']} {words['no id'] if cid is None else cid}", (), "",
                      f"{words['cannot be settled']} — {e['message']}{field}", lang)
     if lang == "zh":
         heading = f"{words['sheet']} {data['id']}（{data['person']}，{name(data['benefit'])}，{data['year']}{words['year']}）"

@@ -20,14 +20,14 @@ WORDS: dict[str, dict[str, str]] = {
         "step": "step", "amount": "amount", "note": "note", "clause": "clause", "article": "article",
         "paid": "paid", "patient pays": "patient pays", "allowance": "allowance", "account": "account", "cash": "cash",
         "cannot be settled": "cannot be settled", "field": "field", "as above": "(as above)",
-        "no text": "(the regulation beside the policy has no such article)",
+        "no id": "(no id)", "no text": "(the regulation beside the policy has no such article)",
     },
     "zh": {
         "sheet": "医疗费用结算单", "claim": "结算单号", "year": "年度",
         "step": "项目", "amount": "金额", "note": "说明", "clause": "条款位置", "article": "依据条文",
         "paid": "基金支付", "patient pays": "个人支付", "allowance": "生育津贴", "account": "个人账户", "cash": "现金",
         "cannot be settled": "无法结算", "field": "字段", "as above": "（同上）",
-        "no text": "（随政策附带的办法原文中没有此条）",
+        "no id": "（无编号）", "no text": "（随政策附带的办法原文中没有此条）",
     },
 }
 

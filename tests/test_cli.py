@@ -109,6 +109,14 @@ def test_explain_shows_each_step_with_its_clause(tmp_path):
     assert lines[-2] == "  paid: basic 7917.00, major 0.00, maternity 0.00; patient pays 2583.00"
 
 
+def test_explain_of_a_claim_without_an_id_says_so_not_none(tmp_path):
+    # (it printed "claim None", Python's word)
+    r = med("explain", SUIHUA, "-", stdin="5\n")
+    assert (r.returncode, r.stdout.splitlines()[0]) == (1, "claim (no id): cannot be settled — a claim must be a JSON object")
+    r = med("explain", SUIHUA, "-", "--lang", "zh", stdin="5\n")
+    assert r.stdout.splitlines()[0] == "结算单号 （无编号）: 无法结算 — a claim must be a JSON object"
+
+
 def test_a_missing_parameter_is_the_error_row_of_the_claims_that_need_it(tmp_path):
     pol = tmp_path / "p.med"
     pol.write_text('policy "p"\nuse standard\nparameter avg_wage\nscheme employee\n  fund basic cap 6 × avg_wage yearly\n'
