@@ -10,7 +10,8 @@ two-decimal strings as `Table.from_pylist` writes the contract's JSON) as Parque
 0. the whole of `med run x.parquet -o y.parquet --no-trace --jobs 1` as a fresh process, as a
    user runs it: Python's start, the imports, compiling the policy, reading,
    settling, writing (its CPU seconds and wall, best of --fresh-runs; the bytecode compiled first,
-   as an installed package has it);
+   as an installed package has it); then the same claims with the amounts as DECIMAL(18, 2), as
+   DuckDB, Spark and a warehouse keep money, and whether the results are the same bytes;
 1. the same in this process (partition.run_columnar, one job), twice: the second without the
    imports and the first table's costs;
 2. its parts: reading, the engine alone (an Arrow table in memory to an Arrow table), writing;
@@ -104,6 +105,15 @@ def write_claims(path, n: int, seed: int, chunk: int = 1_000_000) -> None:
             w.write_table(generate(min(chunk, n - start), seed + k, persons=max(n // 3, 1), first=start))
 
 
+def decimal_amounts(table: pa.Table) -> pa.Table:
+    """The claims with the items' amounts as decimal128(18, 2) rather than two-decimal strings."""
+    items = table.column("items").combine_chunks()
+    flat = items.flatten()
+    amounts = pc.cast(flat.field("amount"), pa.decimal128(18, 2))
+    struct = pa.StructArray.from_arrays([flat.field("class"), amounts], names=["class", "amount"])
+    return table.set_column(table.schema.get_field_index("items"), "items", pa.ListArray.from_arrays(items.offsets, struct))
+
+
 def cpu_children() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -171,6 +181,15 @@ def main() -> None:
         if args.fresh_only:
             jobs_series(path, Path(tmp), n, args.jobs, args.fresh_runs)
             return
+        # ... and the same claims with their amounts as DECIMAL(18, 2), as DuckDB, Spark and a
+        # bureau's warehouse keep money (such a file once went whole to the scalar engine).
+        decimal = Path(tmp) / "decimal.parquet"
+        pq.write_table(decimal_amounts(pq.read_table(path)), decimal)
+        cpu, wall, _ = fresh_run(decimal, Path(tmp) / "fresh-decimal.parquet", args.fresh_runs)
+        same = (Path(tmp) / "fresh-decimal.parquet").read_bytes() == (Path(tmp) / "fresh.parquet").read_bytes()
+        rate("med run, the amounts as DECIMAL(18, 2), a fresh process", n, wall, cpu,
+             f"  (results {'the same bytes' if same else 'DIFFER'})")
+        decimal.unlink()
 
         # 1. The whole of `med run x.parquet -o y.parquet --no-trace`, in this process, one job.
         # Twice: the first pays for the imports and the policy's plans (once per process).
