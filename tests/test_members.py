@@ -203,3 +203,46 @@ def test_the_member_sheet_names_each_figures_clause(tmp_path, capsys):
     assert lines[3].split() == ["2026-01", "base", "6000.00", "t.med:6", "第九条"]
     assert ["benefits", "not-started", "t.med:10", "第十条"] in [line.split() for line in lines]
     assert ["lump", "sum", "4860.00", "t.med:17", "第十七条"] in [line.split() for line in lines]
+
+
+# ---- hostile records: a bad field is the member's error row, the others still computed -----
+
+def _members_run(tmp_path, capsys, records, *extra):
+    """`med members` over JSON lines of `records` (objects, or lines as written): (exit code, rows, stderr)."""
+    from medpolicy.cli import main
+    policy = tmp_path / "t.med"
+    policy.write_text(ENGLISH, encoding="utf-8")
+    members = tmp_path / "m.jsonl"
+    members.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    code = main(["members", str(policy), str(members), "--as-of", "2026-02-28", "--param", "base_lower=3500",
+                 "--param", "base_upper=17500", *extra])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_a_list_or_object_where_a_word_is_expected_is_the_members_error_row(tmp_path, capsys):
+    # JSON lists and objects cannot be looked up as words: once a traceback that lost every later member.
+    from medpolicy.cli import main
+    from medpolicy.member_claims import MemberBook
+    bad = [_member(id="s", sex=[]), _member(id="h", history=[{"from": "2026-01-01", "kind": "employed", "mode": []}]),
+           _member(id="r", before=[{"scheme": "employee", "region": {}, "to": "2025-12-31"}])]
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, err = _members_run(tmp_path, capsys, [*bad, _member()])
+    assert (code, err) == (1, "")
+    assert rows[:3] == [
+        {"id": "s", "error": {"code": "bad-member", "field": "sex", "message": "required: `male` or `female`"}},
+        {"id": "h", "error": {"code": "bad-member", "field": "history[0].mode",
+                              "message": "`standard` (统账结合) or `pooled-only` (单建统筹)"}},
+        {"id": "r", "error": {"code": "bad-member", "field": "before[0].region",
+                              "message": "`here` (this region) or `elsewhere` (another region)"}}]
+    assert rows[3:] == good and [r["balance"] for r in good] == ["120.00", "240.00"]
+    # `med run --members`: the bad records' persons have problems, the good one a record.
+    book = MemberBook(medpolicy.compile(ENGLISH, "t.med"), [*bad, _member()], PARAMS)
+    assert ({p: e.field for p, e in book.problems.items()}, list(book.records)) == (
+        {"s": "sex", "h": "history[0].mode", "r": "before[0].region"}, ["m"])
+    assert main(["explain", "--member", str(tmp_path / "t.med"), str(tmp_path / "m.jsonl"), "--as-of", "2026-02-28",
+                 "--param", "base_lower=3500", "--param", "base_upper=17500"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'm.jsonl'}: member s: sex: required: `male` or `female`",
+        f"{tmp_path / 'm.jsonl'}: member h: history[0].mode: `standard` (统账结合) or `pooled-only` (单建统筹)",
+        f"{tmp_path / 'm.jsonl'}: member r: before[0].region: `here` (this region) or `elsewhere` (another region)"]

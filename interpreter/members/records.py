@@ -113,9 +113,7 @@ def read_member(obj: Any) -> MemberRecord:
         if name not in FIELDS:
             close = difflib.get_close_matches(name, FIELDS, n=1)
             raise MemberError(mid, name, "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
-    sex = SEXES.get(obj.get("sex"))
-    if sex is None:
-        raise MemberError(mid, "sex", "required: `male` or `female`")
+    sex = _named(mid, "sex", obj.get("sex"), SEXES, "required: `male` or `female`")
     scheme = obj.get("scheme")
     if scheme not in ("employee", "resident"):
         raise MemberError(mid, "scheme", "required: `employee` or `resident`")
@@ -152,6 +150,13 @@ def read_member(obj: Any) -> MemberRecord:
         _date(mid, "lump_sum.paid_on", lump.get("paid_on")) if lump is not None else None)
 
 
+def _named(mid, field, value, names: Mapping, expected: str):
+    """What the word `value` means in `names`; anything else, a list or an object too, refused."""
+    if isinstance(value, str) and value in names:
+        return names[value]
+    raise MemberError(mid, field, expected)
+
+
 def _before(mid, value, first: dt.date) -> tuple:
     if not isinstance(value, list):
         raise MemberError(mid, "before", "a list of {scheme, region, from, to, terminated}")
@@ -167,9 +172,8 @@ def _before(mid, value, first: dt.date) -> tuple:
         scheme = b.get("scheme")
         if scheme not in ("employee", "resident", OTHER_SCHEME):
             raise MemberError(mid, f"{where}.scheme", f"required: `employee`, `resident` or `{OTHER_SCHEME}`")
-        region = REGIONS.get(b.get("region", "here"))
-        if region is None:
-            raise MemberError(mid, f"{where}.region", "`here` (this region) or `elsewhere` (another region)")
+        region = _named(mid, f"{where}.region", b.get("region", "here"), REGIONS,
+                        "`here` (this region) or `elsewhere` (another region)")
         start = _date(mid, f"{where}.from", b["from"]) if b.get("from") is not None else None
         end = _date(mid, f"{where}.to", b.get("to"))
         if start is not None and end < start:
@@ -198,9 +202,8 @@ def _history(mid, value) -> tuple:
         kind = p.get("kind")
         if kind not in KINDS:
             raise MemberError(mid, f"{where}.kind", "one of " + ", ".join(KINDS))
-        mode = MODES.get(p.get("mode", "standard"))
-        if mode is None:
-            raise MemberError(mid, f"{where}.mode", "`standard` (统账结合) or `pooled-only` (单建统筹)")
+        mode = _named(mid, f"{where}.mode", p.get("mode", "standard"), MODES,
+                      "`standard` (统账结合) or `pooled-only` (单建统筹)")
         if out and (out[-1].end is None or out[-1].end >= start):
             raise MemberError(mid, f"{where}.from", "periods are in order and do not overlap")
         out.append(Period(start, end, kind, mode))
