@@ -246,3 +246,31 @@ def test_a_list_or_object_where_a_word_is_expected_is_the_members_error_row(tmp_
         f"{tmp_path / 'm.jsonl'}: member s: sex: required: `male` or `female`",
         f"{tmp_path / 'm.jsonl'}: member h: history[0].mode: `standard` (统账结合) or `pooled-only` (单建统筹)",
         f"{tmp_path / 'm.jsonl'}: member r: before[0].region: `here` (this region) or `elsewhere` (another region)"]
+
+
+def test_a_members_csv_row_not_utf8_or_too_big_is_its_lines_bad_input_row(tmp_path, capsys):
+    # As for a claims CSV (inputs._csv_claims): the row is refused, the others still read.
+    from medpolicy.cli import main
+    policy = tmp_path / "t.med"
+    policy.write_text(ENGLISH, encoding="utf-8")
+    head = b"id,sex,birth,scheme,kind,from,month,base,paid_on\n"
+    good = b"".join(b"m,male,1966-06-15,employee,employed,2026-01-01,2026-0%d,6000,2026-0%d-10\n" % (m, m) for m in (1, 2))
+    bad = b"x,m\xe4le,1970-01-01,employee,employed,2026-01-01,2026-01,6000,2026-01-10\n" \
+          b'y,"' + b"a" * 200_000 + b'",1970-01-01,employee,employed,2026-01-01,2026-01,6000,2026-01-10\n'
+    args = ["--as-of", "2026-02-28", "--param", "base_lower=3500", "--param", "base_upper=17500"]
+
+    def rows(name: str, data: bytes):
+        (tmp_path / name).write_bytes(data)
+        code = main(["members", str(policy), str(tmp_path / name), *args])
+        return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    code, expected = rows("good.csv", head + good)
+    assert (code, [(r["month"], r["credit"], r["balance"]) for r in expected]) == (
+        0, [("2026-01", "120.00", "120.00"), ("2026-02", "120.00", "240.00")])
+    assert rows("bad.csv", head + bad + good) == (1, [
+        {"id": None, "error": {"code": "bad-input", "field": "line 2", "message": "not UTF-8"}},
+        {"id": None, "error": {"code": "bad-input", "field": "line 3",
+                               "message": "bad CSV: field larger than field limit (131072)"}},
+        *expected])
+    assert rows("header.csv", head.replace(b"sex", b"s\xffx") + good) == (1, [
+        {"id": None, "error": {"code": "bad-input", "field": "line 1", "message": "CSV header: not UTF-8"}}])

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterator, Optional, TextIO
 
 from ..inputs import ClaimFile, InputProblem
 from .records import MemberError, read_member
@@ -31,7 +31,9 @@ def read_members(path: str) -> Iterator[tuple[int, Any]]:
     try:
         if f.kind == "csv":
             f.close()
-            with open(path, encoding="utf-8-sig", newline="") as text:
+            # Bytes that are not UTF-8 are kept as surrogates, so that only their rows are refused
+            # (as inputs.ClaimFile reads a claims CSV).
+            with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
                 yield from _csv_members(text)
             return
         for line, obj, _ in f.records():
@@ -42,18 +44,23 @@ def read_members(path: str) -> Iterator[tuple[int, Any]]:
 
 def _csv_members(text: TextIO) -> Iterator[tuple[int, Any]]:
     rows = csv.reader(text)
-    header = next(rows, None)
+    try:
+        header = next(rows, None)
+    except csv.Error as e:
+        yield 1, InputProblem(1, f"bad CSV header: {e}")
+        return
     if header is None:
         return
     header = [h.strip() for h in header]
-    unknown = [h for h in header if h not in CSV_COLUMNS]
-    if unknown or "id" not in header:
-        yield 1, InputProblem(1, f"CSV header: unknown column {unknown[0]!r}" if unknown else "CSV header needs `id`")
+    problem = _header_problem(header)
+    if problem:
+        yield 1, InputProblem(1, problem)
         return
     members: dict[str, tuple[int, dict]] = {}
-    for n, row in enumerate(rows, 2):
-        if len(row) != len(header):
-            yield n, InputProblem(n, f"the row has {len(row)} cells, the header {len(header)}")
+    for n, row in _csv_lines(rows):
+        problem = row if isinstance(row, InputProblem) else _row_problem(n, row, header)
+        if problem:
+            yield n, problem
             continue
         cells = {h: v.strip() for h, v in zip(header, row) if v.strip() != ""}
         mid = cells.get("id", "")
@@ -61,6 +68,43 @@ def _csv_members(text: TextIO) -> Iterator[tuple[int, Any]]:
         _csv_cells(obj, cells)
     for mid, (n, obj) in members.items():
         yield n, obj
+
+
+def _csv_lines(rows) -> Iterator[tuple[int, Any]]:
+    """(line, cells) after the header; a row the csv module refuses (a cell over its size limit)
+    an InputProblem, and the rows after it still read."""
+    while True:
+        n = rows.line_num + 1
+        try:
+            yield n, next(rows)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield n, InputProblem(n, f"bad CSV: {e}")
+
+
+def _header_problem(header: list[str]) -> Optional[str]:
+    if not _utf8(header):
+        return "CSV header: not UTF-8"
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        return f"CSV header: unknown column {unknown[0]!r}"
+    return None if "id" in header else "CSV header needs `id`"
+
+
+def _row_problem(n: int, row: list[str], header: list[str]) -> Optional[InputProblem]:
+    if len(row) != len(header):
+        return InputProblem(n, f"the row has {len(row)} cells, the header {len(header)}")
+    return None if _utf8(row) else InputProblem(n, "not UTF-8")
+
+
+def _utf8(cells: list[str]) -> bool:
+    """Whether the cells were UTF-8 in the file (bytes that were not are surrogates here)."""
+    try:
+        "".join(cells).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _csv_cells(obj: dict, c: dict) -> None:
