@@ -274,3 +274,36 @@ def test_a_members_csv_row_not_utf8_or_too_big_is_its_lines_bad_input_row(tmp_pa
         *expected])
     assert rows("header.csv", head.replace(b"sex", b"s\xffx") + good) == (1, [
         {"id": None, "error": {"code": "bad-input", "field": "line 1", "message": "CSV header: not UTF-8"}}])
+
+
+@pytest.mark.parametrize("payment, field, message", [
+    ({"year": "zzz"}, "year", "not a field of a month's payment {month, base, paid_on}"),
+    ({"year": []}, "year", "not a field of a month's payment {month, base, paid_on}"),
+    ({"year": -1}, "year", "not a field of a month's payment {month, base, paid_on}"),
+    ({"year": 2026}, "year", "not a field of a month's payment {month, base, paid_on}"),
+    ({"bsae": "6000"}, "bsae", "not a field of a month's payment {month, base, paid_on}; did you mean `base`?"),
+])
+def test_a_field_outside_a_payments_shape_is_refused_not_ignored(tmp_path, capsys, payment, field, message):
+    # A month's payment once read past a garbage `year` (or a misspelt `base`) without a word.
+    paid = _member(id="y")
+    paid["contributions"][0].update(payment)
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, _ = _members_run(tmp_path, capsys, [paid, _member()])
+    assert code == 1 and rows == [
+        {"id": "y", "error": {"code": "bad-member", "field": f"contributions[0].{field}", "message": message}}, *good]
+
+
+def test_a_years_payment_has_no_base_and_a_csv_row_no_month_beside_its_year(tmp_path, capsys):
+    from medpolicy.members.records import MemberError, read_member
+    with pytest.raises(MemberError) as e:
+        read_member(_member(contributions=[{"year": 2026, "base": "6000", "paid_on": "2026-01-10"}]))
+    assert (e.value.field, e.value.message) == ("contributions[0].base", "not a field of a year's payment {year, paid_on}")
+    from medpolicy.cli import main
+    (tmp_path / "t.med").write_text(ENGLISH, encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,sex,birth,scheme,kind,from,month,year,base,paid_on\n"
+                                    "y,male,1970-01-01,employee,employed,2026-01-01,2026-01,2026,6000,2026-01-10\n",
+                                    encoding="utf-8")
+    assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.csv"), "--as-of", "2026-02-28",
+                 "--param", "base_lower=3500", "--param", "base_upper=17500"]) == 1
+    assert json.loads(capsys.readouterr().out) == {"id": "y", "error": {
+        "code": "bad-member", "field": "contributions[0].year", "message": "not a field of a month's payment {month, base, paid_on}"}}

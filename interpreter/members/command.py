@@ -116,12 +116,9 @@ def _csv_cells(obj: dict, c: dict) -> None:
         if period not in obj.setdefault("history", []):
             obj["history"].append(period)
     if "month" in c or "year" in c:
-        pay = {"paid_on": c.get("paid_on")}
-        if "month" in c:
-            pay["month"] = c["month"]
-            if "base" in c:
-                pay["base"] = c["base"]
-        else:
+        # every cell of the payment goes on, so that the reader refuses a `year` beside a `month`
+        pay = {k: c[k] for k in ("month", "base", "paid_on") if k in c}
+        if "year" in c:
             pay["year"] = int(c["year"]) if c["year"].isdigit() else c["year"]
         obj.setdefault("contributions", []).append(pay)
     if "balance" in c:

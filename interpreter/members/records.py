@@ -19,6 +19,7 @@ from .rules import KINDS, OTHER_SCHEME, PERIODS
 FIELDS = ("id", "sex", "birth", "scheme", "history", "contributions", "retirement", "pension",
           "balance", "prior", "groups", "deducts_major", "before", "lump_sum")
 BEFORE = ("scheme", "region", "from", "to", "terminated")
+MONTH_PAYMENT, YEAR_PAYMENT = ("month", "base", "paid_on"), ("year", "paid_on")
 REGIONS = {"here": False, "local": False, "本地": False, "elsewhere": True, "统筹区外": True}
 SEXES = {"male": "male", "female": "female", "男": "male", "女": "female"}
 MODES = {"standard": "standard-enrolment", "standard-enrolment": "standard-enrolment",
@@ -109,10 +110,7 @@ def read_member(obj: Any) -> MemberRecord:
     if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
         raise MemberError(None, "id", "a member needs an `id` (a string)")
     mid = str(ident)
-    for name in obj:
-        if name not in FIELDS:
-            close = difflib.get_close_matches(name, FIELDS, n=1)
-            raise MemberError(mid, name, "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
+    _known_fields(mid, "", obj, FIELDS)
     sex = _named(mid, "sex", obj.get("sex"), SEXES, "required: `male` or `female`")
     scheme = obj.get("scheme")
     if scheme not in ("employee", "resident"):
@@ -150,6 +148,14 @@ def read_member(obj: Any) -> MemberRecord:
         _date(mid, "lump_sum.paid_on", lump.get("paid_on")) if lump is not None else None)
 
 
+def _known_fields(mid, where: str, obj: Mapping, names: tuple, unknown: str = "unknown field") -> None:
+    """Refuse a field not in `names`: a misspelt or misplaced one would be ignored without a word."""
+    for name in obj:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            raise MemberError(mid, where + name, unknown + (f"; did you mean `{close[0]}`?" if close else ""))
+
+
 def _named(mid, field, value, names: Mapping, expected: str):
     """What the word `value` means in `names`; anything else, a list or an object too, refused."""
     if isinstance(value, str) and value in names:
@@ -165,10 +171,7 @@ def _before(mid, value, first: dt.date) -> tuple:
         where = f"before[{i}]"
         if not isinstance(b, Mapping):
             raise MemberError(mid, where, "an object {scheme, region, from, to, terminated}")
-        for name in b:
-            if name not in BEFORE:
-                close = difflib.get_close_matches(name, BEFORE, n=1)
-                raise MemberError(mid, f"{where}.{name}", "unknown field" + (f"; did you mean `{close[0]}`?" if close else ""))
+        _known_fields(mid, f"{where}.", b, BEFORE)
         scheme = b.get("scheme")
         if scheme not in ("employee", "resident", OTHER_SCHEME):
             raise MemberError(mid, f"{where}.scheme", f"required: `employee`, `resident` or `{OTHER_SCHEME}`")
@@ -220,12 +223,14 @@ def _contributions(mid, value):
             raise MemberError(mid, where, "an object {month, base, paid_on} or {year, paid_on}")
         paid_on = _date(mid, f"{where}.paid_on", c.get("paid_on"))
         if "month" in c:
+            _known_fields(mid, f"{where}.", c, MONTH_PAYMENT, "not a field of a month's payment {month, base, paid_on}")
             key = _month(mid, f"{where}.month", c["month"])
             if key in months:
                 raise MemberError(mid, f"{where}.month", f"month {c['month']} is paid twice")
             base = _money(mid, f"{where}.base", c["base"]) if c.get("base") is not None else None
             months[key] = Payment(paid_on, base)
         elif "year" in c:
+            _known_fields(mid, f"{where}.", c, YEAR_PAYMENT, "not a field of a year's payment {year, paid_on}")
             y = c["year"]
             if not isinstance(y, int) or isinstance(y, bool) or not 1900 <= y <= 2200:
                 raise MemberError(mid, f"{where}.year", "a year, e.g. 2026")
