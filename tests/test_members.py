@@ -307,3 +307,18 @@ def test_a_years_payment_has_no_base_and_a_csv_row_no_month_beside_its_year(tmp_
                  "--param", "base_lower=3500", "--param", "base_upper=17500"]) == 1
     assert json.loads(capsys.readouterr().out) == {"id": "y", "error": {
         "code": "bad-member", "field": "contributions[0].year", "message": "not a field of a month's payment {month, base, paid_on}"}}
+
+
+def test_a_csv_year_or_prior_of_digits_that_are_not_decimal_is_the_members_error_row(tmp_path, capsys):
+    # "²" is a digit to str.isdigit but not a number to int(), nor are 5,000 digits: once tracebacks.
+    from medpolicy.cli import main
+    (tmp_path / "t.med").write_text(ENGLISH, encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,sex,birth,scheme,kind,from,year,paid_on,prior_months\n"
+                                    "y,male,1970-01-01,resident,resident,2026-01-01,²,2026-01-10,\n"
+                                    "p,male,1970-01-01,resident,resident,2026-01-01,,,³\n"
+                                    f"q,male,1970-01-01,resident,resident,2026-01-01,,,{'9' * 5000}\n", encoding="utf-8")
+    assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.csv"), "--as-of", "2026-02-28"]) == 1
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
+        {"id": "y", "error": {"code": "bad-member", "field": "contributions[0].year", "message": "a year, e.g. 2026"}},
+        {"id": "p", "error": {"code": "bad-member", "field": "prior.months", "message": "a whole number ≥ 0"}},
+        {"id": "q", "error": {"code": "bad-member", "field": "prior.months", "message": "a whole number ≥ 0"}}]

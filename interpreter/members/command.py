@@ -119,7 +119,7 @@ def _csv_cells(obj: dict, c: dict) -> None:
         # every cell of the payment goes on, so that the reader refuses a `year` beside a `month`
         pay = {k: c[k] for k in ("month", "base", "paid_on") if k in c}
         if "year" in c:
-            pay["year"] = int(c["year"]) if c["year"].isdigit() else c["year"]
+            pay["year"] = _whole(c["year"])
         obj.setdefault("contributions", []).append(pay)
     if "balance" in c:
         obj["balance"] = {"on": c.get("balance_on"), "amount": c["balance"]}
@@ -133,12 +133,20 @@ def _csv_cells(obj: dict, c: dict) -> None:
         obj["lump_sum"] = {"paid_on": c["lump_sum_paid_on"]}
     for k in ("months", "local_months", "resident_years", "early_months", "pooled_only_months"):
         if f"prior_{k}" in c:
-            v = c[f"prior_{k}"]
-            obj.setdefault("prior", {})[k] = int(v) if v.isdigit() else v
+            obj.setdefault("prior", {})[k] = _whole(c[f"prior_{k}"])
     if "groups" in c:
         obj["groups"] = c["groups"].split()
     if "deducts_major" in c:
         obj["deducts_major"] = c["deducts_major"].lower() in ("true", "1", "yes")
+
+
+def _whole(cell: str):
+    """A cell of decimal digits as a whole number; anything else as written, for the reader to
+    refuse (a digit int() cannot read, "²", or more digits than it reads)."""
+    try:
+        return int(cell) if cell.isdecimal() else cell
+    except ValueError:
+        return cell
 
 
 def member_rows(policy, path: str, *, as_of: dt.date, params: dict) -> Iterator[dict]:
