@@ -322,3 +322,19 @@ def test_a_csv_year_or_prior_of_digits_that_are_not_decimal_is_the_members_error
         {"id": "y", "error": {"code": "bad-member", "field": "contributions[0].year", "message": "a year, e.g. 2026"}},
         {"id": "p", "error": {"code": "bad-member", "field": "prior.months", "message": "a whole number ≥ 0"}},
         {"id": "q", "error": {"code": "bad-member", "field": "prior.months", "message": "a whole number ≥ 0"}}]
+
+
+def test_a_line_that_is_no_members_record_is_said_with_its_line(tmp_path, capsys):
+    # Not a JSON object, or no usable `id`: no member to name it by. `med run --members` once
+    # dropped such lines without a word (docs/running.md: "reported and skipped").
+    from medpolicy.member_claims import load_book
+    lines = ["42", "[1, 2]", "null", '"m"', json.dumps(_member(id=["m"])), json.dumps(_member())]
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, _ = _members_run(tmp_path, capsys, lines)
+    what = ["a member record is a JSON object"] * 4 + ["id: a member needs an `id` (a string)"]
+    assert code == 1 and rows == [{"id": None, "error": {"code": "bad-input", "field": f"line {n}", "message": m}}
+                                  for n, m in enumerate(what, 1)] + good
+    said = []
+    book = load_book(str(tmp_path / "m.jsonl"), medpolicy.compile(ENGLISH, "t.med"), PARAMS, said.append)
+    assert said == [f"{tmp_path / 'm.jsonl'}:{n}: {m}; skipped" for n, m in enumerate(what, 1)]
+    assert (list(book.records), book.problems) == (["m"], {})

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Optional, TextIO
 
 from ..inputs import ClaimFile, InputProblem
-from .records import MemberError, read_member
+from .records import MemberError, member_id, read_member
 from .syntax import Contribution
 
 # The CSV shape of a member: one row per contribution (or per enrolment period), grouped by id.
@@ -25,8 +25,22 @@ CSV_COLUMNS = ("id", "sex", "birth", "scheme", "kind", "mode", "from", "to", "mo
 
 
 def read_members(path: str) -> Iterator[tuple[int, Any]]:
-    """(line, member object or InputProblem) in file order. Opening raises OSError when the
-    file cannot be read at all."""
+    """(line, member object or InputProblem) in file order; a line that is no member's record
+    (not a JSON object, no `id`) is an InputProblem, its line the only name it has. Opening
+    raises OSError when the file cannot be read at all."""
+    for line, obj in _objects(path):
+        yield line, obj if isinstance(obj, InputProblem) else _as_record(line, obj)
+
+
+def _as_record(line: int, obj: Any) -> Any:
+    try:
+        member_id(obj)
+    except MemberError as e:
+        return InputProblem(line, f"{e.field}: {e.message}" if e.field else e.message)
+    return obj
+
+
+def _objects(path: str) -> Iterator[tuple[int, Any]]:
     f = ClaimFile(path)
     try:
         if f.kind == "csv":

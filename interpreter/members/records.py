@@ -104,12 +104,7 @@ class MemberRecord:
 
 def read_member(obj: Any) -> MemberRecord:
     """A member record from its JSON object; raises `MemberError` naming the bad field."""
-    if not isinstance(obj, Mapping):
-        raise MemberError(None, "", "a member record is a JSON object")
-    ident = obj.get("id")
-    if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
-        raise MemberError(None, "id", "a member needs an `id` (a string)")
-    mid = str(ident)
+    mid = member_id(obj)
     _known_fields(mid, "", obj, FIELDS)
     sex = _named(mid, "sex", obj.get("sex"), SEXES, "required: `male` or `female`")
     scheme = obj.get("scheme")
@@ -146,6 +141,17 @@ def read_member(obj: Any) -> MemberRecord:
         _money(mid, "pension", obj["pension"]) if obj.get("pension") is not None else None,
         balance, dict(prior), tuple(groups), deducts, _before(mid, obj.get("before", []), history[0].start),
         _date(mid, "lump_sum.paid_on", lump.get("paid_on")) if lump is not None else None)
+
+
+def member_id(obj: Any) -> str:
+    """The member's id, as text; raises `MemberError` (no member named) when the record is not a
+    JSON object or has no usable `id`."""
+    if not isinstance(obj, Mapping):
+        raise MemberError(None, "", "a member record is a JSON object")
+    ident = obj.get("id")
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
+        raise MemberError(None, "id", "a member needs an `id` (a string)")
+    return str(ident)
 
 
 def _known_fields(mid, where: str, obj: Mapping, names: tuple, unknown: str = "unknown field") -> None:
