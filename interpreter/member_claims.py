@@ -47,9 +47,8 @@ class MemberBook:
             try:
                 rec = obj if isinstance(obj, MemberRecord) else read_member(obj)
             except MemberError as e:
-                mid = obj.get("id") if isinstance(obj, Mapping) else None
-                if isinstance(mid, str):
-                    self.problems[mid] = e
+                if e.member is not None:  # the id as read_member reads it: 5 is person "5"
+                    self.problems[e.member] = e
                 continue
             self.records[rec.id] = rec
 

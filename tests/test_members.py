@@ -338,3 +338,12 @@ def test_a_line_that_is_no_members_record_is_said_with_its_line(tmp_path, capsys
     book = load_book(str(tmp_path / "m.jsonl"), medpolicy.compile(ENGLISH, "t.med"), PARAMS, said.append)
     assert said == [f"{tmp_path / 'm.jsonl'}:{n}: {m}; skipped" for n, m in enumerate(what, 1)]
     assert (list(book.records), book.problems) == (["m"], {})
+
+
+def test_a_bad_record_with_a_number_for_its_id_is_its_persons_problem():
+    # read_member reads the id 5 as person "5"; its bad record was once dropped, and that
+    # person's claims settled as if there were no record.
+    from medpolicy.member_claims import MemberBook
+    book = MemberBook(medpolicy.compile(ENGLISH, "t.med"), [_member(id=5, sex="x"), _member(id=6)], PARAMS)
+    assert ({p: (e.field, e.message) for p, e in book.problems.items()}, list(book.records)) == (
+        {"5": ("sex", "required: `male` or `female`")}, ["6"])
