@@ -347,3 +347,23 @@ def test_a_bad_record_with_a_number_for_its_id_is_its_persons_problem():
     book = MemberBook(medpolicy.compile(ENGLISH, "t.med"), [_member(id=5, sex="x"), _member(id=6)], PARAMS)
     assert ({p: (e.field, e.message) for p, e in book.problems.items()}, list(book.records)) == (
         {"5": ("sex", "required: `male` or `female`")}, ["6"])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_med_members_into_a_closed_pipe_ends_quietly(tmp_path, capsys, monkeypatch, fmt):
+    # `med members ... | head`: 0 and nothing said, as `med run` (cli.main); once exit 2 and
+    # "med: cannot read or write: None: Broken pipe".
+    import errno
+    import io
+    from medpolicy.cli import main
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    (tmp_path / "t.med").write_text(ENGLISH, encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text(json.dumps(_member()) + "\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.jsonl"), "--as-of", "2026-02-28",
+                 "--param", "base_lower=3500", "--param", "base_upper=17500", "--format", fmt]) == 0
+    assert capsys.readouterr().err == ""

@@ -248,7 +248,11 @@ def write_rows(rows, out: TextIO, fmt: str, policy) -> int:
 
 def run(policy, members: str, *, as_of: dt.date, params: dict, fmt: str, out: TextIO) -> int:
     """The command: exit 1 when a member gave an error row, else 0 (usage errors are the CLI's)."""
-    return 1 if write_rows(member_rows(policy, members, as_of=as_of, params=params), out, fmt, policy) else 0
+    try:
+        errors = write_rows(member_rows(policy, members, as_of=as_of, params=params), out, fmt, policy)
+    except BrokenPipeError:  # `med members ... | head` has what it wanted: 0, quietly, as cli.main ends `med run`
+        return 0
+    return 1 if errors else 0
 
 
 
