@@ -367,3 +367,17 @@ def test_med_members_into_a_closed_pipe_ends_quietly(tmp_path, capsys, monkeypat
     assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.jsonl"), "--as-of", "2026-02-28",
                  "--param", "base_lower=3500", "--param", "base_upper=17500", "--format", fmt]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_lone_surrogate_in_a_record_is_shown_escaped_or_refused_in_an_id(tmp_path, capsys):
+    # JSON may write "\ud800", which no output can encode: a value shown in a message, or an
+    # unknown field's name, once stopped the whole output (and a `med run --members`) midway.
+    lines = [json.dumps(_member(id="b", birth="\ud800")), json.dumps(_member(id="k", **{"\ud800": 1})),
+             json.dumps(_member(id="\ud800")), json.dumps(_member())]
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, _ = _members_run(tmp_path, capsys, lines)
+    assert code == 1 and rows == [
+        {"id": "b", "error": {"code": "bad-member", "field": "birth", "message": "`\\ud800` is not a date YYYY-MM-DD"}},
+        {"id": "k", "error": {"code": "bad-member", "field": "\\ud800", "message": "unknown field"}},
+        {"id": None, "error": {"code": "bad-input", "field": "line 3",
+                               "message": "id: not valid Unicode: it holds a lone surrogate"}}, *good]

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
+from ..claims import printable
 from ..money import CONVERTING
 from .rules import KINDS, OTHER_SCHEME, PERIODS
 
@@ -32,6 +33,8 @@ class MemberError(Exception):
     """A member record that cannot be read: the member, the field and what is wrong."""
 
     def __init__(self, member: Optional[str], field: str, message: str):
+        # a field's name or a value shown may hold a lone surrogate ("\ud800"), which no output writes
+        field, message = printable(field), printable(message)
         super().__init__(f"member {member or '?'}: {field}: {message}")
         self.member, self.field, self.message = member, field, message
 
@@ -151,6 +154,8 @@ def member_id(obj: Any) -> str:
     ident = obj.get("id")
     if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
         raise MemberError(None, "id", "a member needs an `id` (a string)")
+    if printable(str(ident)) != str(ident):
+        raise MemberError(None, "id", "not valid Unicode: it holds a lone surrogate")
     return str(ident)
 
 
