@@ -254,7 +254,8 @@ def test_a_members_csv_row_not_utf8_or_too_big_is_its_lines_bad_input_row(tmp_pa
     policy = tmp_path / "t.med"
     policy.write_text(ENGLISH, encoding="utf-8")
     head = b"id,sex,birth,scheme,kind,from,month,base,paid_on\n"
-    good = b"".join(b"m,male,1966-06-15,employee,employed,2026-01-01,2026-0%d,6000,2026-0%d-10\n" % (m, m) for m in (1, 2))
+    good = b"".join(b"m,male,1966-06-15,employee,employed,2026-01-01,2026-0%d,6000,2026-0%d-10\n" % (m, m)
+                    for m in (1, 2))
     bad = b"x,m\xe4le,1970-01-01,employee,employed,2026-01-01,2026-01,6000,2026-01-10\n" \
           b'y,"' + b"a" * 200_000 + b'",1970-01-01,employee,employed,2026-01-01,2026-01,6000,2026-01-10\n'
     args = ["--as-of", "2026-02-28", "--param", "base_lower=3500", "--param", "base_upper=17500"]
@@ -297,7 +298,8 @@ def test_a_years_payment_has_no_base_and_a_csv_row_no_month_beside_its_year(tmp_
     from medpolicy.members.records import MemberError, read_member
     with pytest.raises(MemberError) as e:
         read_member(_member(contributions=[{"year": 2026, "base": "6000", "paid_on": "2026-01-10"}]))
-    assert (e.value.field, e.value.message) == ("contributions[0].base", "not a field of a year's payment {year, paid_on}")
+    assert (e.value.field, e.value.message) == ("contributions[0].base",
+                                                "not a field of a year's payment {year, paid_on}")
     from medpolicy.cli import main
     (tmp_path / "t.med").write_text(ENGLISH, encoding="utf-8")
     (tmp_path / "m.csv").write_text("id,sex,birth,scheme,kind,from,month,year,base,paid_on\n"
@@ -306,7 +308,8 @@ def test_a_years_payment_has_no_base_and_a_csv_row_no_month_beside_its_year(tmp_
     assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.csv"), "--as-of", "2026-02-28",
                  "--param", "base_lower=3500", "--param", "base_upper=17500"]) == 1
     assert json.loads(capsys.readouterr().out) == {"id": "y", "error": {
-        "code": "bad-member", "field": "contributions[0].year", "message": "not a field of a month's payment {month, base, paid_on}"}}
+        "code": "bad-member", "field": "contributions[0].year",
+        "message": "not a field of a month's payment {month, base, paid_on}"}}
 
 
 def test_a_csv_year_or_prior_of_digits_that_are_not_decimal_is_the_members_error_row(tmp_path, capsys):
@@ -381,3 +384,17 @@ def test_a_lone_surrogate_in_a_record_is_shown_escaped_or_refused_in_an_id(tmp_p
         {"id": "k", "error": {"code": "bad-member", "field": "\\ud800", "message": "unknown field"}},
         {"id": None, "error": {"code": "bad-input", "field": "line 3",
                                "message": "id: not valid Unicode: it holds a lone surrogate"}}, *good]
+
+
+def test_an_amount_beyond_the_decimal_context_or_too_fine_is_the_members_error_row(tmp_path, capsys):
+    # 1e999999999 overflowed the reading context, and a balance of more than 15 decimal places
+    # made the running balance need more digits than it keeps: both tracebacks once.
+    bad = [_member(id="p", pension="1e999999999"),
+           _member(id="b", balance={"on": "2026-01-01", "amount": "0." + "1" * 30})]
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, _ = _members_run(tmp_path, capsys, [*bad, _member()])
+    assert code == 1 and rows == [
+        {"id": "p", "error": {"code": "bad-member", "field": "pension",
+                              "message": "`1e999999999` is not an amount ≥ 0 below 10^12"}},
+        {"id": "b", "error": {"code": "bad-member", "field": "balance.amount",
+                              "message": f"`0.{'1' * 30}` has more than 15 decimal places"}}, *good]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, Overflow
 from typing import Any, Mapping, Optional
 
 import attrs
@@ -277,6 +277,10 @@ def _money(mid, field, value) -> Decimal:
         d = CONVERTING.create_decimal(str(value).strip())
     except InvalidOperation:
         raise MemberError(mid, field, f"`{value}` is not an amount") from None
+    except Overflow:  # 1e999999999: beyond the context's exponents, so beyond any amount
+        d = Decimal("Infinity")
     if not d.is_finite() or d < 0 or d >= MAX_MONEY:
         raise MemberError(mid, field, f"`{value}` is not an amount ≥ 0 below 10^12")
+    if d and d.normalize(CONVERTING).as_tuple().exponent < -15:  # the running balance could not keep its digits
+        raise MemberError(mid, field, f"`{value}` has more than 15 decimal places")
     return d
