@@ -843,11 +843,17 @@ def cmd_members(args) -> int:
     if isinstance(ready, int):
         return ready
     fmt = args.format or {".csv": "csv", ".json": "json"}.get(Path(args.output or "").suffix.lower(), "jsonl")
+    if args.output and not _writable(args.output, args):
+        return 2
     try:
         with (open(args.output, "w", encoding="utf-8", newline="") if args.output else contextlib.nullcontext(sys.stdout)) as out:
             return command.run(ready[0], args.members, as_of=ready[2], params=ready[1], fmt=fmt, out=out)
+    except BrokenPipeError:  # `| head` has what it wanted: main() ends quietly
+        raise
     except OSError as e:
-        print(f"med: cannot read or write: {e.filename}: {e.strerror}", file=sys.stderr)
+        written = args.output is not None and e.filename in (None, args.output)
+        _say(args, f"med: cannot {'write' if written else 'read'} {args.output if written else e.filename or args.members}: "
+                   f"{e.strerror or e}")
         return 2
 
 

@@ -127,7 +127,9 @@ def test_a_chart_that_cannot_be_written_is_said_before_anything_is_drawn(place):
 def test_a_closed_standard_input_is_said_on_every_command_that_reads_it(place, monkeypatch):
     # `med run POLICY - <&-`: Python starts with sys.stdin None (an AttributeError before).
     monkeypatch.setattr(sys, "stdin", None)
-    for args in (("run", "suihua.med", "-"), ("explain", "suihua.med", "-"), ("fmt", "-")):
+    members = ("--param", "avg_wage=72000", "--param", "resident_premium=400", "--as-of", "2026-06-30")
+    for args in (("run", "suihua.med", "-"), ("explain", "suihua.med", "-"), ("fmt", "-"),
+                 ("members", "suihua.med", "-", *members)):  # (members said "cannot read or write: -: ...")
         proc = med(*args, cwd=place)
         assert (proc.returncode, proc.stderr) == (2, "med: cannot read -: standard input is closed\n"), args
 
