@@ -78,6 +78,7 @@ class Point:
     paid: tuple  # ((fund, amount), ...) in the policy's order
     patient: Decimal
     error: Optional[str] = None
+    reason: Optional[str] = attrs.field(default=None, eq=False)  # the error's message, said when nothing settles
 
     def value(self, fund: str) -> Decimal:
         if fund == "patient":
@@ -119,12 +120,17 @@ class Prober:
             r = self.policy.settle(self.case.claim(cost, date=self.date), state=self.state, params=self.params)
             data = r.to_json(trace=False)
             if "error" in data:
-                p = Point(cost, (), cost, data["error"]["code"])
+                p = Point(cost, (), cost, data["error"]["code"], data["error"]["message"])
             else:
                 p = Point(cost, tuple((f, Decimal(data["paid"].get(f, "0"))) for f in self.funds),
                           Decimal(data["patient"]))
             self.points[cost] = p
         return p
+
+    def unsettled(self) -> Optional[Point]:
+        """The first failed probe when no probe settled (the case has no curve), else None."""
+        failed = sorted((p for p in self.points.values() if p.error), key=lambda p: p.cost)
+        return failed[0] if failed and len(failed) == len(self.points) else None
 
 
 def _on_chord(a: Point, b: Point, m: Point, funds: Iterable[str]) -> bool:
@@ -149,8 +155,10 @@ class Curve:
     kinks: tuple = ()  # where some fund's slope changes, to the fen: where two stretches' lines meet
 
     def slope(self, fund: str, cost: Decimal) -> Decimal:
-        """A fund's slope just above `cost` (the share of each further yuan it pays)."""
-        return self.lines[bisect.bisect_right(self.kinks, cost)][fund][0] if self.lines else ZERO
+        """A fund's slope just above `cost` (the share of each further yuan it pays); a fund this
+        version does not have pays nothing."""
+        line = self.lines[bisect.bisect_right(self.kinks, cost)] if self.lines else {}
+        return line.get(fund, (ZERO, ZERO))[0]
 
     def at(self, cost: Decimal, fund: str) -> Decimal:
         """A fund's payment at `cost` on the stretch that holds it (rounded to the fen)."""
@@ -203,6 +211,8 @@ def trace_curve(prober: Prober, grid: list[Decimal]) -> Curve:
         inside = [p for p in probes if lo <= p.cost <= hi]
         if len(inside) < 2:
             inside = [p for p in probes if seg.lo.cost <= p.cost <= seg.hi.cost]
+        # A stretch no probe settles has the line of its failed ends (no fund pays, the patient all).
+        inside = inside or [seg.lo, seg.hi]
         lines.append({f: _line(inside, f) for f in funds})
     kinks = tuple(_kink(a, b, s, t) for (s, a), (t, b) in zip(zip(merged, lines), zip(merged[1:], lines[1:])))
     return Curve(prober.case, tuple(merged), tuple(prober.funds), tuple(lines), kinks)

@@ -179,6 +179,26 @@ def test_med_diff_replays_parquet_claims_and_says_what_it_skips(tmp_path, capsys
     assert out == "" and err.startswith(f"med: cannot read {tmp_path / 'cut.parquet'}: not a Parquet file, or a damaged one: ")
 
 
+def test_med_diff_with_a_version_that_settles_nothing(tmp_path, capsys):
+    # An empty file settles no claim (no scheme): every probe of that version fails. The curves
+    # once fitted a line through no probe (IndexError); its stretches are now the failed probes':
+    # no fund pays, the patient pays all.
+    (tmp_path / "empty.med").write_text("", encoding="utf-8")
+    (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(json.dumps(claim("a", "p1", "5000")) + "\n", encoding="utf-8")
+    assert main(["diff", str(tmp_path / "empty.med"), str(tmp_path / "old.med")]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "    basic: costs 0.00 – and above: slope from 0.00 0% → 0%; from 1000.00 0% → 80%; from 13500.00 0% → 0%, " \
+           "kinks at 1000.00, 13500.00; largest change +10000.00 at cost 13500.00\n" in out
+    assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "empty.med"), str(claims), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert (err, data["errors"], data["funds"]["basic"]) == \
+        ("", {"old": 0, "new": 1}, {"old": "3200.00", "new": "0.00", "change": "-3200.00"})
+
+
 def test_med_diff_refuses_a_chart_of_another_kind(tmp_path, capsys):
     (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
     assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "old.med"), "--chart", str(tmp_path / "x.pdf")]) == 2
