@@ -11,8 +11,9 @@ fonts-wqy-microhei is what CI installs); without one the labels fall back to Eng
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .curves import Case, Curve, Prober, cases, first_date, probe_grid, trace_curve
 from .policy import Policy
@@ -80,52 +81,104 @@ def _polyline(curve: Curve, fund: str) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def _panels(policy: Policy, scheme: Optional[str], benefit: Optional[str], level: Optional[str],
-            status: Optional[str]) -> dict[tuple, list[Case]]:
+# The options that select cases, and how their values are named in a refusal.
+_SELECTORS = {"scheme": "schemes", "benefit": "benefits", "level": "levels", "status": "statuses"}
+
+
+def _panels(policy: Policy, selection: dict) -> dict[tuple, list[Case]]:
     """Cases grouped by panel (scheme, benefit, level): local, no group, one per status."""
     panels: dict[tuple, list[Case]] = {}
-    for c in cases(policy):
-        if c.place != "local" or c.group or c.extra[1:] or (scheme and c.scheme != scheme) \
-                or (benefit and c.benefit != benefit) or (level and c.level != level) or (status and c.status != status):
-            continue
-        if c.extra and c.benefit != "maternity":
-            continue
+    for c in _selected(_drawn_cases(policy), selection):
         panels.setdefault((c.scheme, c.benefit, c.level), []).append(c)
     return panels
 
 
+def _drawn_cases(policy: Policy) -> list[Case]:
+    return [c for c in cases(policy) if c.place == "local" and not c.group and not c.extra[1:]
+            and (not c.extra or c.benefit == "maternity")]
+
+
+def _selected(candidates: list[Case], selection: dict) -> list[Case]:
+    """The cases the options select; a value no case has is refused, naming the values there are."""
+    picked, given = candidates, []
+    for dim, value in selection.items():
+        if value is None:
+            continue
+        there = list(dict.fromkeys(getattr(c, dim) for c in picked if getattr(c, dim)))
+        if value not in there:
+            within = f" with {' '.join(given)}" if given else ""
+            raise ValueError(f"no case of the policy matches --{dim} {value} "
+                             f"(its {_SELECTORS[dim]}{within}: {', '.join(there) or 'none'})")
+        picked = [c for c in picked if getattr(c, dim) == value]
+        given.append(f"--{dim} {value}")
+    return picked
+
+
+def _say(message: str) -> None:
+    print(f"med: {message}", file=sys.stderr)
+
+
 def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, scheme: Optional[str] = None,
-                benefit: Optional[str] = None, level: Optional[str] = None, status: Optional[str] = None) -> int:
-    """Draw the benefit curves of a policy into `out` (.png or .svg); returns the number of panels."""
+                benefit: Optional[str] = None, level: Optional[str] = None, status: Optional[str] = None,
+                say: Callable[[str], None] = _say) -> int:
+    """Draw the benefit curves of a policy into `out` (.png or .svg); returns the number of panels.
+    A case no claim of which settles is left out, and `say` is told why."""
     params = dict(params or {})
     policy.bind(params)
-    panels = _panels(policy, scheme, benefit, level, status)
-    if not panels:
-        raise ValueError("no case of the policy matches the selection")
+    panels = _panels(policy, {"scheme": scheme, "benefit": benefit, "level": level, "status": status})
     grid = probe_grid(*policy.sources.values())
     date, first = first_date(policy), grid[-1] / 2
-    fig, axes, chinese = _figure(len(panels))
-    for ax, ((sch, ben, lev), group) in zip(axes, panels.items()):
-        _draw_panel(ax, policy, group, params, grid, date, first, chinese)
+    drawn = {}
+    for key, group in panels.items():
+        traced = [t for case in group if (t := _traced(policy, case, params, grid, date, first, say))]
+        if traced:
+            drawn[key] = traced
+    if not drawn:
+        raise ValueError("there is no curve to draw: no case selected settles")
+    fig, axes, chinese = _figure(len(drawn))
+    for ax, ((sch, ben, lev), traced) in zip(axes, drawn.items()):
+        _draw_panel(ax, policy, traced, chinese)
         ax.set_title(" · ".join(x for x in (_label(policy, "scheme", sch, chinese), _label(policy, "benefit", ben, chinese),
                                             _label(policy, "level", lev, chinese)) if x), fontsize=9)
     second = f"thin lines: a second claim in the year, after a first claim of {first:,.0f}"
     fig.suptitle(f"{policy.title}\n{second}", fontsize=10)
     fig.tight_layout()
     fig.savefig(out)
-    return len(panels)
+    return len(drawn)
 
 
-def _draw_panel(ax, policy: Policy, group: Iterable[Case], params, grid, date, first: Decimal, chinese: bool) -> None:
-    for case in group:
+def _traced(policy: Policy, case: Case, params: dict, grid, date, first: Decimal, say) -> Optional[tuple]:
+    """The case's curves, of a first claim and of a second after `first`, or None when no first
+    claim settles; a second claim none of which settles has no thin line."""
+    curves = []
+    for prior in (None, first):
+        prober = Prober(policy, case, params, date=date, prior=prior)
+        curve = trace_curve(prober, grid)
+        lacking = next((p for p in prober.points.values() if p.error == "missing-parameter"), None)
+        if lacking is not None:  # every case would say it: the run is refused instead
+            raise ValueError(f"{case.label()}: {lacking.reason}")
+        failed = prober.unsettled()
+        if failed is not None:
+            after = "" if prior is None else f", a second claim after a first of {first:,.0f}"
+            say(f"left out of the chart: {case.label()}{after}: {failed.reason}")
+            if prior is None:
+                return None
+            curve = None
+        curves.append(curve)
+    return case, *curves
+
+
+def _draw_panel(ax, policy: Policy, traced: Iterable[tuple], chinese: bool) -> None:
+    for case, *curves in traced:
         style = _STYLES.get(case.status, "-")
         who = _label(policy, "status", case.status, chinese)
-        for prior, width, alpha in ((None, 1.6, 1.0), (first, 0.8, 0.45)):
-            curve = trace_curve(Prober(policy, case, params, date=date, prior=prior), grid)
+        for curve, (width, alpha) in zip(curves, ((1.6, 1.0), (0.8, 0.45))):
+            if curve is None:
+                continue
             for i, fund in enumerate((*curve.funds, "patient")):
                 colour = _PATIENT if fund == "patient" else _COLOURS[i % len(_COLOURS)]
                 name = _label(policy, "fund", fund, chinese) if fund != "patient" else ("patient 个人" if chinese else "patient")
-                label = f"{name} {who}".strip() if prior is None else None
+                label = f"{name} {who}".strip() if width > 1 else None
                 ax.plot(*_polyline(curve, fund), style, color=colour, linewidth=width, alpha=alpha, label=label)
     ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
     ax.set_ylabel("paid 支付" if chinese else "paid", fontsize=8)

@@ -205,6 +205,50 @@ def test_med_diff_refuses_a_chart_of_another_kind(tmp_path, capsys):
     assert ".png or .svg" in capsys.readouterr().err
 
 
+def _plot(tmp_path, text: str, *options: str) -> int:
+    (tmp_path / "t.med").write_text(text, encoding="utf-8")
+    return main(["plot", str(tmp_path / "t.med"), "-o", str(tmp_path / "t.png"), *options])
+
+
+def test_med_plot_leaves_out_a_case_no_claim_of_which_settles(tmp_path, capsys):
+    # No clause rates a special claim without its disease class (as in Ziyang): every probe of
+    # the case fails. The curves once fitted a line through no probe (an IndexError); the case
+    # is left out of the chart, and said, each case on one line.
+    text = OLD + '  special\n    class-1 primary level1 level2 level3 rate 50%              cite "第三条"\n'
+    left_out = [f"med: left out of the chart: employee special level3 {status} local: no clause gives a rate for this "
+                f"special claim (level3, {status}, local)" for status in ("employed", "retired")]
+    assert _plot(tmp_path, text) == 0
+    assert capsys.readouterr() == ("", "\n".join([*left_out, f"med: wrote {tmp_path / 't.png'} (1 panel)"]) + "\n")
+    assert _plot(tmp_path, text, "--benefit", "special") == 1
+    refusal = "med: there is no curve to draw: no case selected settles"
+    assert capsys.readouterr() == ("", "\n".join([*left_out, refusal]) + "\n")
+
+
+def test_med_plot_names_a_parameter_the_curves_need(tmp_path, capsys):
+    text = OLD.replace("use standard\n", 'use standard\nparameter avg_wage "平均工资"\n') \
+              .replace("cap 10000 yearly", "cap 2 × avg_wage yearly")
+    assert _plot(tmp_path, text) == 1
+    assert capsys.readouterr() == ("", "med: employee inpatient level3 employed local: this claim's terms need "
+                                       "parameter the run did not give: avg_wage (平均工资); give it with --param "
+                                       "avg_wage=VALUE (or params={'avg_wage': ...})\n")
+    assert _plot(tmp_path, text, "--param", "avg_wage=5000") == 0
+    assert capsys.readouterr().err == f"med: wrote {tmp_path / 't.png'} (1 panel)\n"
+
+
+@pytest.mark.parametrize("options, refusal", [
+    (["--scheme", "nosuch"], "--scheme nosuch (its schemes: employee, resident)"),
+    (["--benefit", "nosuch"], "--benefit nosuch (its benefits: inpatient, maternity, outpatient, two-diseases)"),
+    (["--scheme", "employee", "--benefit", "two-diseases"],
+     "--benefit two-diseases (its benefits with --scheme employee: inpatient, maternity, outpatient)"),
+    (["--level", "level9"], "--level level9 (its levels: primary, level1, level2, level3)"),
+    (["--scheme", "resident", "--status", "retired"], "--status retired (its statuses with --scheme resident: none)"),
+    (["--status", "nosuch"], "--status nosuch (its statuses: employed, retired)"),
+])
+def test_med_plot_names_a_selection_no_case_has_and_the_values_there_are(capsys, options, refusal):
+    assert main(["plot", "policies/suihua.med", "-o", "never.png", *options]) == 1
+    assert capsys.readouterr() == ("", f"med: no case of the policy matches {refusal}\n")
+
+
 def test_med_plot_draws_chinese_labels_with_a_cjk_font(tmp_path):
     from medpolicy.plot import cjk_font, plot_policy
     assert cjk_font() is not None, "no CJK font: install Debian's fonts-wqy-microhei (.ci/run does)"
