@@ -94,8 +94,14 @@ def _panels(policy: Policy, selection: dict) -> dict[tuple, list[Case]]:
 
 
 def _drawn_cases(policy: Policy) -> list[Case]:
-    return [c for c in cases(policy) if c.place == "local" and not c.group and not c.extra[1:]
-            and (not c.extra or c.benefit == "maternity")]
+    """The benefit's own claim per scheme, benefit, level and status: `cases` lists it first, then
+    its variants (each maternity event, each measure's bounds), which would crowd a panel with
+    lines of one label (and its legend past the panel)."""
+    first: dict[tuple, Case] = {}
+    for c in cases(policy):
+        if c.place == "local" and not c.group:
+            first.setdefault((c.scheme, c.benefit, c.level, c.status), c)
+    return list(first.values())
 
 
 def _selected(candidates: list[Case], selection: dict) -> list[Case]:
@@ -136,15 +142,23 @@ def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, sche
     if not drawn:
         raise ValueError("there is no curve to draw: no case selected settles")
     fig, axes, chinese = _figure(len(drawn))
-    for ax, ((sch, ben, lev), traced) in zip(axes, drawn.items()):
+    for ax, traced in zip(axes, drawn.values()):
         _draw_panel(ax, policy, traced, chinese)
-        ax.set_title(" · ".join(x for x in (_label(policy, "scheme", sch, chinese), _label(policy, "benefit", ben, chinese),
-                                            _label(policy, "level", lev, chinese)) if x), fontsize=9)
+        ax.set_title(_title(policy, traced[0][0], chinese), fontsize=9)
     second = f"thin lines: a second claim in the year, after a first claim of {first:,.0f}"
     fig.suptitle(f"{policy.title}\n{second}", fontsize=10)
-    fig.tight_layout()
+    # tight_layout leaves the suptitle out of its reckoning: keep its two lines (half an inch) clear.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(out)
     return len(drawn)
+
+
+def _title(policy: Policy, case: Case, chinese: bool) -> str:
+    """Scheme · benefit · level, and below it the event of a maternity panel (its claims are of one)."""
+    words = (("scheme", case.scheme), ("benefit", case.benefit), ("level", case.level))
+    lines = [" · ".join(x for x in (_label(policy, kind, name, chinese) for kind, name in words) if x)]
+    lines += [_label(policy, "event", v, chinese) for path, v in case.extra if path == ("maternity",)]
+    return "\n".join(lines)
 
 
 def _traced(policy: Policy, case: Case, params: dict, grid, date, first: Decimal, say) -> Optional[tuple]:

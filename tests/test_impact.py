@@ -249,6 +249,28 @@ def test_med_plot_names_a_selection_no_case_has_and_the_values_there_are(capsys,
     assert capsys.readouterr() == ("", f"med: no case of the policy matches {refusal}\n")
 
 
+def test_med_plot_lays_out_a_maternity_panel_without_a_warning(tmp_path):
+    # A maternity panel once drew every event's curves, all of one label: its legend ran past the
+    # panel and matplotlib said "Tight layout not applied" (with its source path) on stderr.
+    from medpolicy.plot import plot_policy
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panels = plot_policy(medpolicy.load("policies/suihua.med"), str(tmp_path / "m.png"), scheme="employee",
+                             benefit="maternity", level="level3")
+    assert (panels, [str(w.message) for w in caught]) == (1, [])
+
+
+def test_med_plot_draws_a_shipped_policy_with_a_case_it_cannot_settle(tmp_path, capsys):
+    # Ziyang rates special claims only by disease class: the case without one is left out, said.
+    chart = tmp_path / "ziyang.png"
+    params = ["--param", "avg_wage=60000", "--param", "bed_markup=1.2", "--param", "avg_pension_2022=3000"]
+    assert main(["plot", "policies/ziyang.med", "--level", "level3", *params, "-o", str(chart)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        *(f"med: left out of the chart: employee special level3 {status} local: no clause gives a rate for this "
+          f"special claim (level3, {status}, local)" for status in ("employed", "retired")),
+        f"med: wrote {chart} (6 panels)"]
+
+
 def test_med_plot_draws_chinese_labels_with_a_cjk_font(tmp_path):
     from medpolicy.plot import cjk_font, plot_policy
     assert cjk_font() is not None, "no CJK font: install Debian's fonts-wqy-microhei (.ci/run does)"
