@@ -195,12 +195,13 @@ def _line(points: list[Point], fund: str) -> tuple[Decimal, Decimal]:
     return slope, intercept
 
 
-def trace_curve(prober: Prober, grid: list[Decimal]) -> Curve:
-    """The curve over `grid` (sorted costs, first 0), refined until each stretch is linear."""
+def trace_curve(prober: Prober, grid: list[Decimal], resolution: Decimal = CENT) -> Curve:
+    """The curve over `grid` (sorted costs, first 0), refined until each stretch is linear or no
+    wider than `resolution` (a fen: each kink exact; a chart needs them to a fraction of a pixel)."""
     funds = (*prober.funds, "patient")
     segments: list[Segment] = []
     for a, b in zip(grid, grid[1:]):
-        _refine(prober, prober.at(a), prober.at(b), funds, segments)
+        _refine(prober, prober.at(a), prober.at(b), funds, segments, resolution)
     merged = _merged(segments, funds)
     probes = sorted((p for p in prober.points.values() if not p.error), key=lambda p: p.cost)
     lines = []
@@ -250,12 +251,12 @@ def _slope4(s: Segment, fund: str) -> Decimal:
     return s.slope(fund).quantize(Decimal("0.0001"))
 
 
-def _refine(prober: Prober, a: Point, b: Point, funds, out: list) -> None:
+def _refine(prober: Prober, a: Point, b: Point, funds, out: list, resolution: Decimal) -> None:
     stack = [(a, b)]
     while stack:
         a, b = stack.pop()
         span = b.cost - a.cost
-        if span <= CENT:
+        if span <= resolution:
             out.append(Segment(a, b))
             continue
         quarters = [prober.at(a.cost + span * k / 4) for k in (1, 2, 3)]

@@ -132,7 +132,7 @@ def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, sche
     params = dict(params or {})
     policy.bind(params)
     panels = _panels(policy, {"scheme": scheme, "benefit": benefit, "level": level, "status": status})
-    grid = probe_grid(*policy.sources.values())
+    grid = _chart_grid(probe_grid(*policy.sources.values()))
     date, first = first_date(policy), grid[-1] / 2
     drawn = {}
     for key, group in panels.items():
@@ -161,13 +161,29 @@ def _title(policy: Policy, case: Case, chinese: bool) -> str:
     return "\n".join(lines)
 
 
+# A panel is some 330 pixels wide: costs a thousandth of its width apart are a third of a pixel
+# apart. Kinks pinned to the fen (what `med diff` needs) took three times the probes.
+CHART_STEPS = 1000
+
+
+def _chart_grid(grid: list[Decimal]) -> list[Decimal]:
+    """The costs to start from, none closer to the one before than a chart can show (the amounts
+    a policy names come with one a fen above, and the small ones all lie in the first pixel)."""
+    step = grid[-1] / CHART_STEPS
+    kept = [grid[0]]
+    for x in grid[1:-1]:
+        if x - kept[-1] >= step:
+            kept.append(x)
+    return [*kept, grid[-1]]
+
+
 def _traced(policy: Policy, case: Case, params: dict, grid, date, first: Decimal, say) -> Optional[tuple]:
     """The case's curves, of a first claim and of a second after `first`, or None when no first
     claim settles; a second claim none of which settles has no thin line."""
     curves = []
     for prior in (None, first):
         prober = Prober(policy, case, params, date=date, prior=prior)
-        curve = trace_curve(prober, grid)
+        curve = trace_curve(prober, grid, grid[-1] / CHART_STEPS)
         lacking = next((p for p in prober.points.values() if p.error == "missing-parameter"), None)
         if lacking is not None:  # every case would say it: the run is refused instead
             raise ValueError(f"{case.label()}: {lacking.reason}")

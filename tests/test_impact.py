@@ -271,6 +271,27 @@ def test_med_plot_draws_a_shipped_policy_with_a_case_it_cannot_settle(tmp_path, 
         f"med: wrote {chart} (6 panels)"]
 
 
+def test_med_plot_probes_a_case_to_a_fraction_of_a_pixel_not_to_the_fen():
+    # Shaoxing's chart took 20 s: every case probed some 330 times, from a grid of each amount the
+    # policy names and a fen above it, its kinks pinned to the fen. A panel is some 330 pixels wide.
+    from medpolicy.curves import Prober, first_date, probe_grid, trace_curve
+    from medpolicy.plot import CHART_STEPS, _chart_grid, _drawn_cases
+    p = medpolicy.load("policies/shaoxing.med")
+    case = next(c for c in _drawn_cases(p) if (c.scheme, c.benefit, c.level, c.status) == ("employee", "inpatient",
+                                                                                             "level3", "employed"))
+    fine = probe_grid(*p.sources.values())
+    grid = _chart_grid(fine)
+    assert (len(fine), len(grid), grid[-1] / CHART_STEPS) == (93, 27, 800)
+    assert all(b - a >= 800 for a, b in zip(grid, grid[1:]))
+    exact, chart = Prober(p, case, {}, date=first_date(p)), Prober(p, case, {}, date=first_date(p))
+    trace_curve(exact, fine)
+    drawn = trace_curve(chart, grid, grid[-1] / CHART_STEPS)
+    assert len(chart.points) * 2 < len(exact.points)
+    # Every exact probe lies on the drawn line, give or take a kink's slope over 800 (a third of a pixel).
+    for x, point in exact.points.items():
+        assert all(abs(drawn.at(x, f) - point.value(f)) <= 800 for f in (*drawn.funds, "patient")), x
+
+
 def test_med_plot_draws_chinese_labels_with_a_cjk_font(tmp_path):
     from medpolicy.plot import cjk_font, plot_policy
     assert cjk_font() is not None, "no CJK font: install Debian's fonts-wqy-microhei (.ci/run does)"
