@@ -146,9 +146,11 @@ def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, sche
         _draw_panel(ax, policy, traced, chinese)
         ax.set_title(_title(policy, traced[0][0], chinese), fontsize=9)
     second = f"thin lines: a second claim in the year, after a first claim of {first:,.0f}"
-    fig.suptitle(f"{policy.title}\n{second}", fontsize=10)
-    # tight_layout leaves the suptitle out of its reckoning: keep its two lines (half an inch) clear.
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    # A suptitle stands at a fraction of the figure's height (an inch down a 60-panel chart), and
+    # tight_layout leaves it out of its reckoning: its two lines keep the top half inch.
+    height = fig.get_figheight()
+    fig.suptitle(f"{policy.title}\n{second}", fontsize=10, y=1 - 0.05 / height)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))
     fig.savefig(out)
     return len(drawn)
 
