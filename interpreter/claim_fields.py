@@ -199,6 +199,11 @@ def feeders(word: str) -> list[str]:
     return [path for path, f in walk() if word in f.feeds]
 
 
+# A choice field's values become names with a prefix (facility.grade "A" -> grade-A, disease_class
+# 2 -> class-2: claims.facts_of).
+CHOICE_PREFIX = {"grade": "grade-", "disease-class": "class-"}
+
+
 def measure_fields() -> dict[str, tuple[str, ...]]:
     """Each measure a whole-number claim field feeds directly, and that field's path of keys
     (`age` -> ("age",), `beds` -> ("facility", "beds")). Measures computed from other fields

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 import attrs
 
 from . import accounts, ast
-from .claim_fields import fed_words, feeders
+from .claim_fields import CHOICE_PREFIX, fed_words, feeders
 from .claim_fields import walk as walk_fields
 from .clauses import (AllowanceAdjustSpec, Amt, BandSpec, CapAdjustSpec, CapSpec, CeilingSpec, Clause, Clauses,
                       Constraint, PoolKey, RateAsSpec, Setting, ThresholdSpec, pairs_to_compare)
@@ -750,10 +750,6 @@ class _Compiler:
                              hint="add the clause, or `rate 0%` with the article that leaves it out")
 
 
-# A choice field's values become names with a prefix (facility.grade "A" -> grade-A).
-_CHOICE_PREFIX = {"grade": "grade-", "disease-class": "class-"}
-
-
 @attrs.define
 class _Selected:
     """What a line's selectors say, gathered before it is one Constraint."""
@@ -818,7 +814,7 @@ def unfed_names(vocab: Vocabulary) -> list[tuple[ast.Span, tuple[str, Optional[s
     Measures, flags and dated facts must be fed by a field of claim_fields; a name of a kind a
     field's value names (level, group, ...) is fed by that field, a choice field only with its values."""
     fed = fed_words()
-    choices = {f.feeds[0]: {_CHOICE_PREFIX.get(f.feeds[0], "") + v for v in f.values}
+    choices = {f.feeds[0]: {CHOICE_PREFIX.get(f.feeds[0], "") + v for v in f.values}
                for _, f in walk_fields() if f.type == "choice" and f.feeds and " " not in f.feeds[0]}
     out = []
     for (kind, name), word in vocab.words.items():

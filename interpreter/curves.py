@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 import attrs
 
-from .claim_fields import measure_fields
+from .claim_fields import CHOICE_PREFIX, measure_fields
 from .policy import Policy, State
 
 CENT = Decimal("0.01")
@@ -364,7 +364,7 @@ def _one_at_a_time(named: dict, base: tuple) -> list[tuple]:
         if dim == "event" and not base:
             continue  # only a maternity claim names its event
         for value in sorted(named.get(dim, ())):
-            v = (value,) if dim == "condition" else int(value) if dim == "disease-class" and value.isdigit() else value
+            v = (value,) if dim == "condition" else value.removeprefix(CHOICE_PREFIX.get(dim, ""))
             variants.append(_with(base, fields[dim], v))
     fed = measure_fields()  # measures no field feeds directly keep their default
     for key in sorted(k for k in named if k.startswith("measure:")):

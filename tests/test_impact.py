@@ -65,6 +65,24 @@ def test_a_second_claim_shows_the_cap_reached_sooner(report):
     assert basic.largest == D("-900.00")  # from 4,500 on: 1,900 instead of 2,800
 
 
+def test_a_grade_or_a_disease_class_is_probed_as_a_claim_gives_it():
+    # The vocabulary's grade-A is a claim's facility.grade "A", its class-1 a disease_class 1: the
+    # cases once wrote the names, every probe failed in both versions (unknown-value) and an edit
+    # of such a clause had no effect on claims.
+    edits = ('    grade-A level3 rate 85%                                     cite "第三条"\n'
+             '  special\n    class-1 primary level1 level2 level3 rate 50%              cite "第四条"\n')
+    old = medpolicy.compile(OLD + edits, "old.med")
+    new = medpolicy.compile(OLD + edits.replace("85%", "90%").replace("50%", "60%"), "new.med")
+    first = [e for e in diff(old, new).effects if not e.second]
+    assert [e.title() for e in first] == ["employee inpatient level3 employed local facility.grade=A (and 1 case(s) alike)",
+                                          "employee special level3 employed local disease_class=1 (and 1 case(s) alike)"]
+    graded = next(s for s in first[0].stretches if s.fund == "basic")
+    # 10,000 of cap at 90% from the 1,000 deductible: reached at 12,111.11, where 85% paid 9,444.44.
+    assert (graded.lo, graded.kinks, graded.largest) == (D("1000.00"), (D("12111.11"),), D("555.56"))
+    assert first[0].stretches[0].example["facility"] == {"level": "level3", "grade": "A"}
+    assert first[1].stretches[0].example["disease_class"] == "1"
+
+
 def test_a_replay_gives_totals_per_fund_and_who_is_better_off(report):
     data = report.to_json()
     assert data["funds"]["basic"] == {"old": "14000.00", "new": "14500.00", "change": "500.00"}
