@@ -289,6 +289,34 @@ def test_med_serve_refuses_to_start_on_a_broken_policy_or_database(tmp_path):
     assert r.returncode == 1 and "b_prepay is a rate or share" in r.stderr
 
 
+@pytest.mark.parametrize("option, refusal", [
+    # uvicorn listened on another port than the banner said (99999) or exited 3 (-1, the host);
+    # a limit under 1 refused every request (413, 503).
+    (["--port", "99999"], "--port must be 1-65535, not 99999"),
+    (["--port", "-1"], "--port must be 1-65535, not -1"),
+    (["--max-body", "-1"], "--max-body must be 1 or more, not -1"),
+    (["--max-batch", "0"], "--max-batch must be 1 or more, not 0"),
+    (["--timeout", "0"], "--timeout must be a number of seconds above 0, not 0"),
+    (["--timeout", "-5"], "--timeout must be a number of seconds above 0, not -5"),
+    (["--timeout", "nan"], "--timeout must be a number of seconds above 0, not nan"),
+    (["--max-in-flight", "0"], "--max-in-flight must be 1 or more, not 0"),
+    (["--workers", "0"], "--workers must be 1 or more, not 0"),
+    (["--workers", "-3"], "--workers must be 1 or more, not -3"),
+    (["--reload-interval", "-1"], "--reload-interval must be 0 (never) or a number of seconds above it, not -1"),
+    (["--host", "999.1.1.1"], "--host must be an address of this machine or a name for one, not 999.1.1.1 "
+                              "(Name or service not known)"),
+])
+def test_med_serve_refuses_an_option_out_of_its_range_before_it_starts(tmp_path, capsys, monkeypatch, option, refusal):
+    import uvicorn
+
+    from medpolicy.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server was started"))
+    assert main(["serve", str(SUIHUA), "--db", str(tmp_path / "m.db"), *option]) == 2
+    assert capsys.readouterr() == ("", f"med: {refusal}\n")
+    assert not (tmp_path / "m.db").exists()  # refused before the database is opened
+
+
 def _policy_when(client, ready, limit: float = 10) -> dict:
     """/v1/policies' first policy once `ready` says so (the server looks every 0.05 s)."""
     import time

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
+import socket
 import sys
 import tempfile
+from typing import Optional
 
 
 def serve(args) -> int:
@@ -34,6 +37,10 @@ def serve(args) -> int:
 
     params = _params(args.param)
     if params is None:
+        return 2
+    problem = _option_problem(args)
+    if problem:
+        print(f"med: {problem}", file=sys.stderr)
         return 2
     config = Config(policies=tuple(args.policies), db=args.db, params=params, host=args.host, port=args.port,
                     workers=args.workers, max_body=args.max_body, max_batch=args.max_batch,
@@ -60,6 +67,39 @@ def serve(args) -> int:
     else:
         uvicorn.run(create_app(config, registry, store), **options)
     return 0
+
+
+# The whole-number options and the least each takes: uvicorn took any port (and listened on
+# another), and a limit under 1 refused every request (413, 503).
+_AT_LEAST_ONE = ("workers", "max_body", "max_batch", "max_in_flight")
+
+
+def _option_problem(args) -> Optional[str]:
+    """What is wrong with an option of `med serve`, said with the values it takes; None if nothing.
+    Said before anything binds or opens, as a usage error (exit 2)."""
+    if not 1 <= args.port <= 65535:
+        return f"--port must be 1-65535, not {args.port}"
+    for name in _AT_LEAST_ONE:
+        if getattr(args, name) < 1:
+            return f"--{name.replace('_', '-')} must be 1 or more, not {getattr(args, name)}"
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        return f"--timeout must be a number of seconds above 0, not {args.timeout:g}"
+    if not (math.isfinite(args.reload_interval) and args.reload_interval >= 0):
+        return f"--reload-interval must be 0 (never) or a number of seconds above it, not {args.reload_interval:g}"
+    return _host_problem(args.host)
+
+
+def _host_problem(host: str) -> Optional[str]:
+    """Whether the server can listen on `host`: a name that resolves to an address of this
+    machine. A trial socket on port 0 asks the system, leaving the port itself alone."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as trial:
+            trial.bind(address)
+    except (OSError, ValueError) as e:  # ValueError: a name IDNA cannot encode
+        reason, shown = getattr(e, "strerror", None) or str(e), host or '""'
+        return f"--host must be an address of this machine or a name for one, not {shown} ({reason})"
+    return None
 
 
 @contextlib.contextmanager
