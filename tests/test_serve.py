@@ -194,6 +194,37 @@ def test_malformed_json(served):
     _refused(served.post("/v1/settle", content=b"[1, 2]"), 422, "bad-request")
 
 
+def test_a_client_that_goes_away_mid_body_is_no_server_error(tmp_path, caplog):
+    # uvicorn cuts off a client that sends more than its Content-Length, and the request reads
+    # the connection's end (Starlette's ClientDisconnect): it was logged as ERROR "unexpected
+    # error" with a traceback and answered 500. Driven here through ASGI, as uvicorn drives it.
+    import asyncio
+    import logging
+
+    app = create_app(Config(policies=(str(SUIHUA),), db=str(tmp_path / "m.db"), reload_interval=0))
+    body = json.dumps({"claim": outpatient("c1", "1.00")}).encode()
+    arriving = iter([{"type": "http.request", "body": body[:10], "more_body": True}, {"type": "http.disconnect"}])
+    sent = []
+
+    async def receive():
+        return next(arriving)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/settle", "raw_path": b"/v1/settle", "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080)}
+    with caplog.at_level(logging.INFO, logger="medpolicy.serve"):
+        asyncio.run(app(scope, receive, send))
+    assert (sent[0]["status"], json.loads(sent[1]["body"])) == (400, {"id": None, "error": {
+        "code": "bad-request", "message": "the client went away before its request was read", "field": None}})
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.name == "medpolicy.serve"] == \
+        [("INFO", "the client went away before its request to POST /v1/settle was read", None)]
+    assert rows(tmp_path / "m.db") == []
+
+
 def test_unknown_and_missing_fields(served):
     msg = _refused(served.post("/v1/settle", json={"claim": outpatient("c1", "1.00"), "tracee": False}),
                    422, "unknown-field", "tracee")

@@ -17,7 +17,7 @@ import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -126,6 +126,10 @@ class Service:
             return _Json(content, status_code=status)
         except ApiError as e:
             return self._refuse(e, endpoint, body)
+        except ClientDisconnect:  # the client went away mid-body (or sent more than its Content-Length)
+            log.info("the client went away before its request to %s %s was read", request.method, request.url.path)
+            return self._refuse(ApiError(400, "bad-request", "the client went away before its request was read"),
+                                endpoint, body)
         except self.store.unavailable_errors as e:
             log.error("database unavailable answering %s %s: %s", request.method, request.url.path, e)
             return self._refuse(ApiError(503, "database-unavailable", "the database does not answer now; "
