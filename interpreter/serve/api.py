@@ -190,12 +190,18 @@ class RequestChecker:
 
         self._validators = {e.handler: Draft202012Validator(e.request or e.query) for e in table
                             if e.request or e.query}
+        self._batch_limits = {e.handler: e.request["properties"]["claims"]["maxItems"] for e in table
+                              if e.request and "claims" in e.request.get("properties", {})}
 
     def check(self, handler: str, body: Any) -> None:
         if not isinstance(body, dict):
             raise ApiError(422, "bad-request", "the body must be a JSON object")
         if handler in ("presettle", "settle") and ("claim" in body) == ("claims" in body):
             raise ApiError(422, "bad-request", "give either \"claim\" (one) or \"claims\" (a batch)", "claim")
+        # Counted before each claim is checked: the schema's errors, one a claim, took seconds for 100,000.
+        limit, claims = self._batch_limits.get(handler), body.get("claims")
+        if limit is not None and isinstance(claims, list) and len(claims) > limit:
+            raise ApiError(413, "batch-too-large", f"a batch holds at most {limit} claims", "claims")
         validator = self._validators[handler]
         error = next(iter(sorted(validator.iter_errors(body), key=lambda e: len(e.path))), None)
         if error is not None:
@@ -213,6 +219,4 @@ def _refusal(error) -> ApiError:
     if error.validator == "required":
         missing = [r for r in error.validator_value if r not in error.instance][0]
         return ApiError(422, "missing-field", f"missing field {missing!r}", ".".join(path + [missing]))
-    if error.validator == "maxItems" and path == ["claims"]:
-        return ApiError(413, "batch-too-large", f"a batch holds at most {error.validator_value} claims", "claims")
     return ApiError(422, "bad-request", f"{'.'.join(path) or 'the body'}: {error.message}", ".".join(path) or None)
