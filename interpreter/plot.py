@@ -204,13 +204,14 @@ def _draw_panel(ax, policy: Policy, traced: Iterable[tuple], chinese: bool) -> N
     for case, *curves in traced:
         style = _STYLES.get(case.status, "-")
         who = _label(policy, "status", case.status, chinese)
-        for curve, (width, alpha) in zip(curves, ((1.6, 1.0), (0.8, 0.45))):
+        # The first claim's curve is labelled; the second's, thin and faint, is not.
+        for curve, (width, alpha, labelled) in zip(curves, ((1.6, 1.0, True), (0.8, 0.45, False))):
             if curve is None:
                 continue
             for i, fund in enumerate((*curve.funds, "patient")):
                 colour = _PATIENT if fund == "patient" else _COLOURS[i % len(_COLOURS)]
                 name = _label(policy, "fund", fund, chinese) if fund != "patient" else ("patient 个人" if chinese else "patient")
-                label = f"{name} {who}".strip() if width > 1 else None
+                label = f"{name} {who}".strip() if labelled else None
                 ax.plot(*_polyline(curve, fund), style, color=colour, linewidth=width, alpha=alpha, label=label)
     ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
     ax.set_ylabel("paid 支付" if chinese else "paid", fontsize=8)
