@@ -70,7 +70,7 @@ class ClaimFile:
     def records(self) -> Iterator[tuple[int, Any, Optional[str]]]:
         # A UTF-16 file, which its byte-order mark declares (Windows PowerShell's `>` writes JSON
         # lines so), is read as what it is rather than as a line of "not UTF-8" each.
-        utf16 = self._f.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        utf16 = _first_bytes(self._f, 2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
         if self.kind == "jsonl":
             return _jsonl(_utf8_lines(self._f) if utf16 else self._f)
         text = io.TextIOWrapper(self._f, encoding="utf-16" if utf16 else "utf-8-sig",
@@ -240,6 +240,18 @@ class _JsonArray:
 
     def _line_at(self, pos: int) -> int:
         return self.line + self.buf.count("\n", 0, pos)
+
+
+def _first_bytes(f: BinaryIO, n: int) -> bytes:
+    """The stream's next n bytes, left unread (a buffered file peeks; an in-memory one, as a
+    program may hand for standard input, seeks back)."""
+    if hasattr(f, "peek"):
+        return f.peek(n)[:n]
+    if not f.seekable():
+        return b""
+    head = f.read(n)
+    f.seek(-len(head), io.SEEK_CUR)
+    return head
 
 
 def _utf8_lines(f: BinaryIO) -> Iterator[bytes]:
