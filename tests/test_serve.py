@@ -236,8 +236,11 @@ def test_unknown_and_missing_fields(served):
              422, "bad-date", "date")
     _refused(served.post("/v1/settle", json={"claim": {**outpatient("c1", "1.00"), "person": 7}}),
              422, "bad-value", "person")
-    _refused(served.post("/v1/settle", json={"claim": outpatient("c1", "1.00"), "trace": "yes"}),
-             422, "bad-request", "trace")
+    assert _refused(served.post("/v1/settle", json={"claim": outpatient("c1", "1.00"), "trace": "yes"}),
+                    422, "bad-request", "trace") == "trace: must be true or false, not a string"
+    # (in JSON's words: it was "claim: None is not of type 'object'")
+    assert _refused(served.post("/v1/settle", json={"claim": None}), 422, "bad-request", "claim") == \
+        "claim: must be an object, not null"
     _refused(served.post("/v1/settle", json={"claim": outpatient("c1", "1.00"), "policy": "paris"}),
              404, "unknown-policy", "policy")
     _refused(served.get("/v1/settle"), 405, "method-not-allowed")

@@ -219,4 +219,21 @@ def _refusal(error) -> ApiError:
     if error.validator == "required":
         missing = [r for r in error.validator_value if r not in error.instance][0]
         return ApiError(422, "missing-field", f"missing field {missing!r}", ".".join(path + [missing]))
+    if error.validator == "type":  # (jsonschema words it in Python's: "None is not of type 'object'")
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        message = f"must be {' or '.join(_JSON_WORDS[w] for w in wanted)}, not {_json_word(error.instance)}"
+        return ApiError(422, "bad-request", f"{'.'.join(path) or 'the body'}: {message}", ".".join(path) or None)
     return ApiError(422, "bad-request", f"{'.'.join(path) or 'the body'}: {error.message}", ".".join(path) or None)
+
+
+_JSON_WORDS = {"object": "an object", "array": "an array", "string": "a string", "number": "a number",
+               "integer": "a whole number", "boolean": "true or false", "null": "null"}
+
+
+def _json_word(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    for kind, word in ((type(None), "null"), (bool, "true or false"), (str, "a string"), (list, "an array"),
+                       (dict, "an object"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return word
+    return "a value"
