@@ -637,6 +637,9 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
             if not isinstance(item, ast.Use):
                 continue
             path, text = _resolve_use(item, base_dir)
+            if base_dir is not None and _same_file(path, main.file):  # (loaded once, it would be ignored unsaid)
+                raise MedLoadError(Diagnostic(item.span, f"`use {item.name}` names the policy being compiled"
+                                                         + ("" if m is main else f" ({main.file}): a cycle of uses")))
             if path in seen:
                 continue
             if len(seen) > MAX_USES:
@@ -647,6 +650,13 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
             used.append(mod)
             queue.append(mod)
     return used
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (a name that is no file, such as "<policy>")
+        return False
 
 
 def compile(text: str, name: str = "<policy>", *, base_dir: Optional[str] = None,  # noqa: A001

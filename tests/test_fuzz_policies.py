@@ -138,6 +138,18 @@ def test_use_finds_only_modules_beside_the_policy(tmp_path):
     assert e.message.startswith("no module `linked`")
 
 
+def test_a_policy_that_uses_itself_or_a_cycle_of_uses_is_an_error(tmp_path):
+    # (each module is loaded once, so such a use was ignored without a word and `med check` said ok)
+    (tmp_path / "self.med").write_text(HEADER + "use self\n", encoding="utf-8")
+    e = _load_error(tmp_path / "self.med")
+    assert (e.line, e.column, e.message) == (3, 1, "`use self` names the policy being compiled")
+    (tmp_path / "a.med").write_text(HEADER + "use b\n", encoding="utf-8")
+    (tmp_path / "b.med").write_text("use a\n", encoding="utf-8")
+    e = _load_error(tmp_path / "a.med")
+    assert (e.file, e.line, e.message) == (str(tmp_path / "b.med"), 1,
+                                           f"`use a` names the policy being compiled ({tmp_path / 'a.med'}): a cycle of uses")
+
+
 def test_unreadable_modules_are_errors(tmp_path):
     (tmp_path / "main.med").write_text(HEADER + "use bad\n", encoding="utf-8")
     (tmp_path / "bad.med").write_bytes(b"define group\n  \xff x\n")
