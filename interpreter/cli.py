@@ -694,7 +694,7 @@ def _every_claim(args, path: str):
     try:
         items = read_claims(path)
     except OSError as e:
-        _say(args, f"med: cannot read {path}: {e.strerror}")
+        _say(args, f"med: cannot read {path}: {e.strerror or e}")
         return 2
     for it in items:
         if isinstance(it, InputProblem):
