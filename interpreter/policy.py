@@ -598,6 +598,11 @@ def _error(claim: Any, e: ClaimError) -> dict:
 
 # ---- loading ---------------------------------------------------------------------
 
+def _stdlib_path(name: str) -> str:
+    """How a standard-library module is named in diagnostics and the policy's sources."""
+    return f"stdlib/{name}.med"
+
+
 def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
     """A `use` names a standard-library module or a file beside the policy; never a path."""
     if "/" in use.name or "\\" in use.name or use.name.startswith("."):
@@ -609,9 +614,9 @@ def _resolve_use(use: ast.Use, base_dir: Optional[Path]) -> tuple[str, str]:
         # name beside the policy would silently change every policy in the folder.
         if local is not None and local.exists():
             raise MedLoadError(Diagnostic(use.span, f"`use {use.name}` means the standard library "
-                                                    f"(stdlib/{use.name}.med), but {local} has the same name: "
+                                                    f"({_stdlib_path(use.name)}), but {local} has the same name: "
                                                     f"rename the local module and `use` it by its new name"))
-        return f"stdlib/{use.name}.med", text
+        return _stdlib_path(use.name), text
     if local is not None and local.is_file() and local.resolve().parent == base_dir.resolve():
         return str(local), _read_source(local, use.span)
     raise MedLoadError(Diagnostic(use.span, f"no module `{use.name}` in the standard library"
@@ -637,7 +642,9 @@ def _gather(main: ast.Module, base_dir: Optional[Path], sources: dict) -> list[a
             if not isinstance(item, ast.Use):
                 continue
             path, text = _resolve_use(item, base_dir)
-            if base_dir is not None and _same_file(path, main.file):  # (loaded once, it would be ignored unsaid)
+            # A module beside the policy that is the policy itself (loaded once, it would be ignored
+            # unsaid); the standard library never is, and is not looked for on disk.
+            if base_dir is not None and path != _stdlib_path(item.name) and _same_file(path, main.file):
                 raise MedLoadError(Diagnostic(item.span, f"`use {item.name}` names the policy being compiled"
                                                          + ("" if m is main else f" ({main.file}): a cycle of uses")))
             if path in seen:
