@@ -257,8 +257,8 @@ def cmd_check(args) -> int:
             if policy is not None:
                 _print_parameters(name, policy)
             _say(args, f"{name}: ok")
-        if args.strict and not errors:
-            strict = _check_strict(name, args.param)
+        if args.strict and not errors and policy is not None:
+            strict = _check_strict(name, policy, args.param)
             bad, usage = bad + (strict == 1), usage + (strict == 2)
         if args.articles and not errors:
             bad += not _check_articles(name, reports)
@@ -305,16 +305,14 @@ def _print_parameters(name: str, policy: Policy) -> None:
         print(f"{name}: {line}", file=sys.stderr)
 
 
-def _check_strict(name: str, param_pairs: list[str]) -> int:
-    """Print the strict findings of a policy that compiles: 0 when there are none, 1 when
-    there are, 2 for a --param that is not NAME=VALUE or names no parameter of the policy."""
+def _check_strict(name: str, policy: Policy, param_pairs: list[str]) -> int:
+    """Print the strict findings of a policy that compiles (`policy`, as `med check` loaded it):
+    0 when there are none, 1 when there are, 2 for a --param that is not NAME=VALUE or names no
+    parameter of the policy."""
     from .strict import strict_findings
     params = _params(param_pairs)
     if params is None:
         return 2
-    policy = _load(name)
-    if not isinstance(policy, Policy):
-        return 1
     unbound = _bound(policy, params)
     if unbound:
         return unbound
@@ -466,8 +464,7 @@ def cmd_run(args) -> int:
 def _run_format(args):
     """The run's output format, or exit code 2 where the claims' file or the output cannot be
     had (said before a claim is settled)."""
-    if args.claims != "-" and Path(args.claims).suffix.lower() not in CLAIM_FORMATS:
-        _say(args, _not_a_claims_file(args.claims))
+    if not _named_as_claims(args.claims, args):
         return 2
     if args.output and not _writable(args.output, args):
         return 2
@@ -600,9 +597,14 @@ def _installed(module: str) -> bool:
 CLAIM_FORMATS = (".jsonl", ".ndjson", ".json", ".csv", *files.COLUMNAR_SUFFIXES)
 
 
-def _not_a_claims_file(path: str) -> str:
-    return (f"med: {path}: claims are read from {', '.join(CLAIM_FORMATS)} files (or - for JSON lines on stdin), "
-            f"not {Path(path).suffix or 'a file without an extension'}")
+def _named_as_claims(path: str, args) -> bool:
+    """A claims file is named as one of CLAIM_FORMATS (or is `-`, stdin); else said, rather than
+    read as JSON lines."""
+    if path == "-" or Path(path).suffix.lower() in CLAIM_FORMATS:
+        return True
+    _say(args, f"med: {path}: claims are read from {', '.join(CLAIM_FORMATS)} files (or - for JSON lines on stdin), "
+               f"not {Path(path).suffix or 'a file without an extension'}")
+    return False
 
 
 def native_libraries_for_a_run() -> None:
@@ -682,12 +684,10 @@ def _trace_hint(args, claims: int) -> None:
 def _every_claim(args, path: str):
     """Every claim of a claims file (JSON lines, JSON, CSV, Parquet or Arrow), read whole for a
     command that holds them in memory, each line that is not a claim said (`FILE:LINE: why;
-    skipped`) and kept in its place as an InputProblem; or the exit code, said. A file whose
-    name is not one of CLAIM_FORMATS is refused rather than read as JSON lines."""
+    skipped`) and kept in its place as an InputProblem; or the exit code, said."""
     from .inputs import InputProblem, read_claims
 
-    if path != "-" and Path(path).suffix.lower() not in CLAIM_FORMATS:
-        _say(args, _not_a_claims_file(path))
+    if not _named_as_claims(path, args):
         return 2
     if files.is_columnar(path):
         return _columnar_claims(path)
