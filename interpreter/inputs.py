@@ -295,14 +295,9 @@ def _csv_claims(text: TextIO) -> Iterator[tuple[int, Any]]:
         return
     twice = sorted({h for h in header if h and header.count(h) > 1})
     clash = sorted({h for h in header for other in header if other.startswith(h + ".")})
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            yield start, InputProblem(start, f"bad CSV: {e}")
+    for start, row in csv_rows(reader):
+        if isinstance(row, InputProblem):
+            yield start, row
             continue
         if not any(cell.strip() for cell in row):
             continue
@@ -329,6 +324,20 @@ class _BadCell(ValueError):
     def __init__(self, column: str, why: str):
         super().__init__(why)
         self.column, self.why = column, why
+
+
+def csv_rows(reader) -> Iterator[tuple[int, Any]]:
+    """(line, cells) of a csv reader's rows after the header; a row the csv module refuses (a cell
+    over its size limit, a stray quote) an InputProblem at its first line, and the rows after
+    it still read."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            yield start, next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield start, InputProblem(start, f"bad CSV: {e}")
 
 
 def _csv_claim(header: list[str], row: list[str]) -> dict:

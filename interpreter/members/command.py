@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterator, Optional, TextIO
 
-from ..inputs import ClaimFile, InputProblem
+from ..inputs import ClaimFile, InputProblem, csv_rows
 from .records import MemberError, member_id, read_member
 from .syntax import Contribution
 
@@ -71,7 +71,7 @@ def _csv_members(text: TextIO) -> Iterator[tuple[int, Any]]:
         yield 1, InputProblem(1, problem)
         return
     members: dict[str, tuple[int, dict]] = {}
-    for n, row in _csv_lines(rows):
+    for n, row in csv_rows(rows):
         problem = row if isinstance(row, InputProblem) else _row_problem(n, row, header)
         if problem:
             yield n, problem
@@ -82,19 +82,6 @@ def _csv_members(text: TextIO) -> Iterator[tuple[int, Any]]:
         _csv_cells(obj, cells)
     for mid, (n, obj) in members.items():
         yield n, obj
-
-
-def _csv_lines(rows) -> Iterator[tuple[int, Any]]:
-    """(line, cells) after the header; a row the csv module refuses (a cell over its size limit)
-    an InputProblem, and the rows after it still read."""
-    while True:
-        n = rows.line_num + 1
-        try:
-            yield n, next(rows)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            yield n, InputProblem(n, f"bad CSV: {e}")
 
 
 def _header_problem(header: list[str]) -> Optional[str]:
@@ -248,11 +235,7 @@ def write_rows(rows, out: TextIO, fmt: str, policy) -> int:
 
 def run(policy, members: str, *, as_of: dt.date, params: dict, fmt: str, out: TextIO) -> int:
     """The command: exit 1 when a member gave an error row, else 0 (usage errors are the CLI's)."""
-    try:
-        errors = write_rows(member_rows(policy, members, as_of=as_of, params=params), out, fmt, policy)
-    except BrokenPipeError:  # `med members ... | head` has what it wanted: 0, quietly, as cli.main ends `med run`
-        return 0
-    return 1 if errors else 0
+    return 1 if write_rows(member_rows(policy, members, as_of=as_of, params=params), out, fmt, policy) else 0
 
 
 
