@@ -68,6 +68,17 @@ class ClaimFile:
             return None
 
     def records(self) -> Iterator[tuple[int, Any, Optional[str]]]:
+        """(line, claim or InputProblem, text) in file order: a JSON value that is not an object
+        is no claim, and is an InputProblem naming its line as broken JSON is."""
+        for line, value, text in self.values():
+            if isinstance(value, (dict, InputProblem)):
+                yield line, value, text
+            else:
+                yield line, InputProblem(line, f"a claim must be a JSON object, not {_json_kind(value)}"), None
+
+    def values(self) -> Iterator[tuple[int, Any, Optional[str]]]:
+        """(line, JSON value or InputProblem, text) in file order, whatever each value is (a
+        members file reads its records from these)."""
         # A UTF-16 file, which its byte-order mark declares (Windows PowerShell's `>` writes JSON
         # lines so), is read as what it is rather than as a line of "not UTF-8" each.
         utf16 = _first_bytes(self._f, 2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -88,6 +99,16 @@ class ClaimFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else "a number"
 
 
 def read_claims(path: str) -> list[Any]:

@@ -141,14 +141,17 @@ def test_a_claim_that_does_not_fit_the_columns_is_the_scalar_engines_with_its_wh
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for jobs in ("1", "2"):
         (code, said), (scode, ssaid) = both(capsys, tmp_path, src, f"{jobs}.jsonl", "--jobs", jobs)
-        assert said == [COUNTED.format(n=40, f=13), "med: 3 of 40 claims could not be settled"]
-        assert (code, scode, ssaid) == (1, 1, said[1:])
+        # (a line that is JSON but not an object is said as broken JSON is, and is no claim of the scalar engine's)
+        assert said == [f"{src}:13: a claim must be a JSON object, not an array; skipped",
+                        COUNTED.format(n=40, f=12), "med: 3 of 40 claims could not be settled"]
+        assert (code, scode, ssaid) == (1, 1, [said[0], said[2]])
         assert (tmp_path / f"b-{jobs}.jsonl").read_bytes() == (tmp_path / f"s-{jobs}.jsonl").read_bytes()
     rows = rows_of(tmp_path / "b-1.jsonl")
     assert rows[35]["id"] == "sh-16c" and rows[35]["paid"]["major"] == "18000.00"
     assert rows[5]["error"]["code"] == "unknown-field" and rows[5]["error"]["field"] == "wrad"
     assert rows[9]["person"] == claims[9]["person"].strip()
-    assert rows[12] == {"id": None, "error": {"code": "bad-claim", "message": "a claim must be a JSON object", "field": None}}
+    assert rows[12] == {"id": None, "error": {"code": "bad-input", "message": "line 13: a claim must be a JSON object, not an array",
+                                              "field": None}}
     assert rows[14] == {"id": "7", "error": {"code": "bad-value", "message": "id must be a string", "field": "id"}}
 
 
@@ -378,7 +381,8 @@ def test_claims_with_values_of_every_kind_settle_as_the_scalar_engine_settles_th
         src = tmp_path / f"c{k}.jsonl"
         src.write_text("\n".join(json_text(c) for c in claims) + "\nnull\n", encoding="utf-8")
         (code, said), (scode, ssaid) = both(capsys, tmp_path, src, f"{k}.jsonl", "--jobs", "1")
-        assert (code, said[1:]) == (scode, ssaid)
+        assert said[0] == f"{src}:41: a claim must be a JSON object, not null; skipped"
+        assert (code, [said[0], *said[2:]]) == (scode, ssaid)
         assert (tmp_path / f"b-{k}.jsonl").read_bytes() == (tmp_path / f"s-{k}.jsonl").read_bytes()
 
 

@@ -111,10 +111,16 @@ def test_explain_shows_each_step_with_its_clause(tmp_path):
 
 def test_explain_of_a_claim_without_an_id_says_so_not_none(tmp_path):
     # (it printed "claim None", Python's word)
+    r = med("explain", SUIHUA, "-", stdin='{"person": "p"}\n')
+    assert (r.returncode, r.stdout.splitlines()[0]) == (1, "claim (no id): cannot be settled — the claim has no id (field id)")
+    r = med("explain", SUIHUA, "-", "--lang", "zh", stdin='{"person": "p"}\n')
+    assert r.stdout.splitlines()[0] == "结算单号 （无编号）: 无法结算 — the claim has no id (字段 id)"
+
+
+def test_explain_of_a_line_that_is_json_but_no_claim_names_its_line(tmp_path):
     r = med("explain", SUIHUA, "-", stdin="5\n")
-    assert (r.returncode, r.stdout.splitlines()[0]) == (1, "claim (no id): cannot be settled — a claim must be a JSON object")
-    r = med("explain", SUIHUA, "-", "--lang", "zh", stdin="5\n")
-    assert r.stdout.splitlines()[0] == "结算单号 （无编号）: 无法结算 — a claim must be a JSON object"
+    assert (r.returncode, r.stdout, r.stderr.splitlines()) == (
+        1, "", ["-:1: a claim must be a JSON object, not a number; skipped", "-: no claim found"])
 
 
 def test_a_missing_parameter_is_the_error_row_of_the_claims_that_need_it(tmp_path):

@@ -64,16 +64,17 @@ def test_jsonl_broken_lines_are_reported_and_skipped(tmp_path):
     ]) + b"\n"
     code, out, err = _run(tmp_path, "claims.jsonl", data)
     rows = _rows(out)
-    assert _shape(rows) == ["c1", "line 3", "line 5", "line 6", "line 7", "c8", "c9", "a claim must be a JSON object", "c11"]
+    assert _shape(rows) == ["c1", "line 3", "line 5", "line 6", "line 7", "c8", "c9", "line 10", "c11"]
     assert rows[1]["error"] == {"code": "bad-input", "field": None,
                                 "message": "line 3: bad JSON: Expecting property name enclosed in double quotes (column 14)"}
     assert rows[2]["error"]["message"] == "line 5: not UTF-8 (invalid start byte)"
     assert rows[3]["error"]["message"] == "line 6: bad JSON: nested too deeply"
     # Python words it "(4300 digits)" (3.11) or "(4300) for integer string conversion" (3.10)
     assert rows[4]["error"]["message"].startswith("line 7: bad JSON: Exceeds the limit (4300")
-    assert rows[7]["error"] == {"code": "bad-claim", "message": "a claim must be a JSON object", "field": None}
+    assert rows[7]["error"] == {"code": "bad-input", "message": "line 10: a claim must be a JSON object, not a number", "field": None}
     assert rows[8]["error"]["field"] == "items[0].amount"
     assert rows[0]["paid"]["basic"] == rows[5]["paid"]["basic"] == "87.00"
+    assert "claims.jsonl:10: a claim must be a JSON object, not a number; skipped" in err
     assert f"claims.jsonl:3: bad JSON" in err and f"claims.jsonl:6: bad JSON: nested too deeply; skipped" in err
     assert err.strip().endswith("med: 6 of 9 claims could not be settled")
     assert code == 1

@@ -50,7 +50,7 @@ def _objects(path: str) -> Iterator[tuple[int, Any]]:
             with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
                 yield from _csv_members(text)
             return
-        for line, obj, _ in f.records():
+        for line, obj, _ in f.values():
             yield line, obj
     finally:
         f.close()
