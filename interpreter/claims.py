@@ -121,13 +121,13 @@ def _plain(value: Any) -> str:
 
 # A number as JSON or a bill writes it: ASCII digits, a point, an exponent. Decimal() alone
 # would also take `８０００`, `٨٠٠٠` and `8_000`.
-_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def money(value: Any, field: str) -> Decimal:
     """A non-negative decimal amount from a JSON string or number."""
-    if value.__class__ is str and _ASCII_NUMBER.fullmatch(value) or value.__class__ is Decimal:
+    if value.__class__ is str and ASCII_NUMBER.fullmatch(value) or value.__class__ is Decimal:
         d = Decimal(value)  # the common case, checked fast
         if d.is_finite() and d >= 0 and -15 <= d.adjusted() <= 15:
             return d
@@ -158,7 +158,7 @@ def _decimal_text(value: str, field: str) -> Decimal:
         d = Decimal(text)
     except (InvalidOperation, ValueError):
         raise ClaimError("bad-amount", f"{field} must be a decimal amount, not {shown(value)}", field) from None
-    if d.is_finite() and not _ASCII_NUMBER.fullmatch(text):
+    if d.is_finite() and not ASCII_NUMBER.fullmatch(text):
         raise ClaimError("bad-amount", f"{field} must be written with the digits 0-9 (and a point), "
                                        f"not {shown(value)}", field)
     return d
@@ -186,7 +186,7 @@ def _date(value: Any, field: str) -> dt.date:
     if not isinstance(value, str):
         raise ClaimError("bad-date", f"{field} must be a date YYYY-MM-DD", field)
     try:
-        if not _ASCII_DATE.fullmatch(value):  # fromisoformat also takes 2026-W10-4 and 20260305
+        if not ASCII_DATE.fullmatch(value):  # fromisoformat also takes 2026-W10-4 and 20260305
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -372,7 +372,7 @@ class ClaimReader:
         if it.__class__ is dict and len(it) == 2:
             cls, amount = it.get("class"), it.get("amount")
             if amount.__class__ is str and cls.__class__ is str and cls in self.allowed["class"] and cls != "bed" \
-                    and _ASCII_NUMBER.fullmatch(amount):
+                    and ASCII_NUMBER.fullmatch(amount):
                 d = Decimal(amount)
                 if d.is_finite() and d >= 0 and d.as_tuple().exponent >= -2 and d.adjusted() <= 15:
                     return Item(cls, d, None, None, "normal")

@@ -327,6 +327,39 @@ def test_a_csv_year_or_prior_of_digits_that_are_not_decimal_is_the_members_error
         {"id": "q", "error": {"code": "bad-member", "field": "prior.months", "message": "a whole number ≥ 0"}}]
 
 
+def test_dates_months_and_amounts_are_read_as_the_claims_reader_reads_them(tmp_path, capsys):
+    # Python's readers take more than a bureau's files mean: fromisoformat 20260305 and
+    # 2026-W10-4, int() and Decimal() full-width and other scripts' digits. Claims refuse them
+    # (claims.ASCII_DATE, ASCII_NUMBER); a member's record read them as dates and amounts.
+    from medpolicy.cli import main
+    pay = _member()["contributions"]
+    bad = [_member(id="d", birth="19660615"), _member(id="w", retirement="2026-W11-1"),
+           _member(id="f", birth="１９６６-０６-１５"),
+           _member(id="m", contributions=[{**pay[0], "month": "２０２６-01"}, *pay[1:]]),
+           _member(id="a", contributions=[{**pay[0], "base": "６０００"}, *pay[1:]]),
+           _member(id="u", pension="6_000")]
+    _, good, _ = _members_run(tmp_path, capsys, [_member()])
+    code, rows, _ = _members_run(tmp_path, capsys, [*bad, _member()])
+    assert code == 1 and rows == [
+        {"id": "d", "error": {"code": "bad-member", "field": "birth", "message": "`19660615` is not a date YYYY-MM-DD"}},
+        {"id": "w", "error": {"code": "bad-member", "field": "retirement",
+                              "message": "`2026-W11-1` is not a date YYYY-MM-DD"}},
+        {"id": "f", "error": {"code": "bad-member", "field": "birth",
+                              "message": "`１９６６-０６-１５` is not a date YYYY-MM-DD"}},
+        {"id": "m", "error": {"code": "bad-member", "field": "contributions[0].month",
+                              "message": "`２０２６-01` is not a month YYYY-MM"}},
+        {"id": "a", "error": {"code": "bad-member", "field": "contributions[0].base",
+                              "message": "`６０００` is not an amount written with the digits 0-9 (and a point)"}},
+        {"id": "u", "error": {"code": "bad-member", "field": "pension",
+                              "message": "`6_000` is not an amount written with the digits 0-9 (and a point)"}}, *good]
+    # A CSV's whole numbers the same: a full-width year is the year's error, not 2026.
+    (tmp_path / "m.csv").write_text("id,sex,birth,scheme,kind,from,year,paid_on\n"
+                                    "y,male,1970-01-01,resident,resident,2026-01-01,２０２６,2026-01-10\n", encoding="utf-8")
+    assert main(["members", str(tmp_path / "t.med"), str(tmp_path / "m.csv"), "--as-of", "2026-02-28"]) == 1
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
+        {"id": "y", "error": {"code": "bad-member", "field": "contributions[0].year", "message": "a year, e.g. 2026"}}]
+
+
 def test_a_line_that_is_no_members_record_is_said_with_its_line(tmp_path, capsys):
     # Not a JSON object, or no usable `id`: no member to name it by. `med run --members` once
     # dropped such lines without a word (docs/running.md: "reported and skipped").

@@ -142,10 +142,11 @@ def _csv_cells(obj: dict, c: dict) -> None:
 
 
 def _whole(cell: str):
-    """A cell of decimal digits as a whole number; anything else as written, for the reader to
-    refuse (a digit int() cannot read, "²", or more digits than it reads)."""
+    """A cell of the digits 0-9 as a whole number; anything else as written, for the reader to
+    refuse (full-width or other scripts' digits, which int() would read, "²", or more digits
+    than int() reads)."""
     try:
-        return int(cell) if cell.isdecimal() else cell
+        return int(cell) if cell.isascii() and cell.isdecimal() else cell
     except ValueError:
         return cell
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from decimal import Decimal, InvalidOperation, Overflow
 from typing import Any, Mapping, Optional
 
 import attrs
 
-from ..claims import printable
+from ..claims import ASCII_DATE, ASCII_NUMBER, printable
 from ..money import CONVERTING
 from .rules import KINDS, OTHER_SCHEME, PERIODS
 
@@ -251,28 +252,31 @@ def _contributions(mid, value):
     return months, years
 
 
+_ASCII_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
 def _date(mid, field, value) -> dt.date:
     if not isinstance(value, str):
         raise MemberError(mid, field, "required: a date YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value)
+        if ASCII_DATE.fullmatch(value):  # (fromisoformat also takes 2026-W10-4, 20260305 and ２０２６-…)
+            return dt.date.fromisoformat(value)
     except ValueError:
-        raise MemberError(mid, field, f"`{value}` is not a date YYYY-MM-DD") from None
+        pass
+    raise MemberError(mid, field, f"`{value}` is not a date YYYY-MM-DD")
 
 
 def _month(mid, field, value) -> tuple:
-    try:
-        y, m = str(value).split("-")
-        if len(y) == 4 and len(m) == 2 and 1 <= int(m) <= 12:
-            return int(y), int(m)
-    except ValueError:
-        pass
+    if isinstance(value, str) and _ASCII_MONTH.fullmatch(value) and 1 <= int(value[5:]) <= 12:
+        return int(value[:4]), int(value[5:])
     raise MemberError(mid, field, f"`{value}` is not a month YYYY-MM")
 
 
 def _money(mid, field, value) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise MemberError(mid, field, "an amount (a decimal string)")
+    if isinstance(value, str) and not ASCII_NUMBER.fullmatch(value.strip()):  # (Decimal also reads ８０００ and 8_000)
+        raise MemberError(mid, field, f"`{value}` is not an amount written with the digits 0-9 (and a point)")
     try:
         d = CONVERTING.create_decimal(str(value).strip())
     except InvalidOperation:
