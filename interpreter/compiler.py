@@ -22,6 +22,7 @@ from .clauses import (AllowanceAdjustSpec, Amt, BandSpec, CapAdjustSpec, CapSpec
                       Constraint, PoolKey, RateAsSpec, Setting, ThresholdSpec, pairs_to_compare)
 from .errors import Diagnostic
 from .members.rules import compile_members
+from .members.syntax import MembersBlock
 from .vocabulary import ITEM_DIMS, MULTI_DIMS, Vocabulary, build
 
 # A setting lowered: (an inline table entry's (constraint, span), or None: the whole line; the setting)
@@ -114,10 +115,19 @@ def compile_modules(main: ast.Module, used: list[ast.Module],
     c = (compiler or _Compiler)(vocab, problems)
     compiled = c.policy(main)
     compiled = attrs.evolve(compiled, members=compile_members(main, vocab, c.params, problems, c.claim_params(main)))
+    _warn_without_schemes(main, problems)
     problems.items.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
     if problems.errors:
         return None, problems.items
     return compiled, problems.items
+
+
+def _warn_without_schemes(main: ast.Module, problems: Problems) -> None:
+    """A warning for a policy no claim can be settled by, of which `med check` said only "ok".
+    (A file with no `policy` header is a module: its definitions are for others to use.)"""
+    header = next((i for i in main.items if isinstance(i, ast.PolicyHeader)), None)
+    if header is not None and not any(isinstance(i, (ast.Scheme, MembersBlock)) for i in main.items):
+        problems.warning(header.span, "the policy has no `scheme` block: it settles no claim")
 
 
 class _Compiler:

@@ -40,6 +40,21 @@ def test_check_prints_file_line_col_the_source_line_and_a_caret(tmp_path):
     ]
 
 
+def test_check_warns_of_a_policy_that_settles_no_claim_but_not_of_a_module(tmp_path):
+    # A header and nothing else was "ok", and every claim then an unknown-value row.
+    bare, module = tmp_path / "bare.med", tmp_path / "words.med"
+    bare.write_text('policy "绥化" region 绥化\nuse standard\n', encoding="utf-8")
+    module.write_text('define group "人员类别"\n  veteran 复员军人 "veterans"\n', encoding="utf-8")
+    r = med("check", str(bare), str(module), SUIHUA)
+    assert r.returncode == 0
+    assert r.stderr.splitlines()[:4] == [
+        f"{bare}:1:1: warning: the policy has no `scheme` block: it settles no claim",
+        '  policy "绥化" region 绥化',
+        "  ^",
+        f"{bare}: ok"]
+    assert f"{module}: ok" in r.stderr and "warning" not in r.stderr.split(f"{bare}: ok")[1]
+
+
 def test_check_reports_every_file(tmp_path):
     bad = tmp_path / "bad.med"
     bad.write_text("scheme\n", encoding="utf-8")
