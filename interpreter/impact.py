@@ -189,6 +189,7 @@ class CaseEffect:
     old: Curve
     new: Curve
     alike: tuple[Case, ...] = ()  # other cases whose effect is the same, stretch for stretch
+    refused: Optional[tuple[str, str]] = None  # ("old" or "new", why): that version settles the case at no cost
 
     def title(self) -> str:
         also = f" (and {len(self.alike)} case(s) alike)" if self.alike else ""
@@ -196,7 +197,14 @@ class CaseEffect:
 
     def shape(self) -> tuple:
         """The effect without its example claims: equal shapes are reported once."""
-        return (self.second, tuple(attrs.astuple(s, recurse=False)[:-1] for s in self.stretches))
+        return (self.second, self.refused, tuple(attrs.astuple(s, recurse=False)[:-1] for s in self.stretches))
+
+    def refusal(self) -> Optional[str]:
+        """The sentence for a case one version cannot settle at all, instead of its curves."""
+        if self.refused is None:
+            return None
+        which, why = self.refused
+        return f"the {which} version cannot settle it: {why}"
 
 
 def effects(old: Policy, new: Policy, params_old: dict, params_new: dict, *,
@@ -213,13 +221,15 @@ def effects(old: Policy, new: Policy, params_old: dict, params_new: dict, *,
             continue
         for prior in (None, first):
             effect = _case_effect(old, new, case, params_old, params_new, grid, date, prior)
-            if not effect.stretches:
+            if not effect.stretches and effect.refused is None:
                 continue
             same = found.get(effect.shape())
             if same is None:
                 found[effect.shape()] = effect
             else:
                 found[effect.shape()] = attrs.evolve(same, alike=(*same.alike, case))
+            if effect.refused is not None:
+                break  # (refused after any first claim too: nothing more to say of it)
     return list(found.values())
 
 
@@ -247,6 +257,11 @@ def _case_effect(old, new, case, params_old, params_new, grid, date, prior) -> C
     a = Prober(old, case, params_old, date=date, prior=prior)
     b = Prober(new, case, params_new, date=date, prior=prior)
     curve_a, curve_b = trace_curve(a, grid), trace_curve(b, grid)
+    refused_a, refused_b = a.unsettled(), b.unsettled()
+    if (refused_a is None) != (refused_b is None):  # settled by one version only: no curve to compare
+        which, point = ("old", refused_a) if refused_a is not None else ("new", refused_b)
+        return CaseEffect(case, prior is not None, prior, (), curve_a, curve_b,
+                          refused=(which, point.reason or point.error))
     for k in (*curve_a.kinks, *curve_b.kinks):  # the largest difference is at a kink or an end
         a.at(k), b.at(k)
     costs = sorted(set(a.points) | set(b.points))
@@ -385,7 +400,9 @@ class Report:
                              "cases": [{"case": e.case.label(), "alike": [c.label() for c in e.alike],
                                     "claim": "second" if e.second else "first",
                                         "first_claim": _m(e.first) if e.first is not None else None,
-                                        "differences": [s.to_json() for s in e.stretches]} for e in self.effects]}
+                                        "differences": [s.to_json() for s in e.stretches],
+                                        "refused": None if e.refused is None else
+                                        {"by": e.refused[0], "message": e.refused[1]}} for e in self.effects]}
         if self.replay is not None:
             r = self.replay
             d["claims"] = r.claims
@@ -458,6 +475,8 @@ def _render_effects(effects, md: bool) -> list[str]:
     out = _heading(f"effect on claims: {len(effects)} case(s) settle differently", md)
     for e in effects:
         out.append(f"{'### ' if md else '  '}{e.title()}")
+        if e.refused is not None:
+            out.append(f"{'- ' if md else '    '}{e.refusal()}")
         for s in e.stretches:
             upto = f"{_m(s.hi)}" if s.hi is not None else "and above"
             slopes = "; ".join(f"from {_m(x)} {_pct(a)} → {_pct(b)}" for x, a, b in s.slopes)

@@ -12,6 +12,7 @@ fonts-wqy-microhei is what CI installs); without one the labels fall back to Eng
 from __future__ import annotations
 
 import sys
+import textwrap
 from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
@@ -227,11 +228,16 @@ def plot_diff(report, out: str, *, limit: int = 4) -> int:
     fig, axes, chinese = _figure(len(effects))
     for ax, e in zip(axes, effects):
         funds = sorted({s.fund for s in e.stretches})
+        if e.refused is not None:  # only the version that settles the case has a curve to draw
+            which = "new" if e.refused[0] == "old" else "old"
+            funds = [*getattr(e, which).funds, "patient"]
         for i, fund in enumerate(funds):
             colour = _PATIENT if fund == "patient" else _COLOURS[i % len(_COLOURS)]
-            ax.plot(*_polyline(e.old, fund), "--", color=colour, linewidth=1.2, label=f"{fund} old")
-            ax.plot(*_polyline(e.new, fund), "-", color=colour, linewidth=1.6, label=f"{fund} new")
-        ax.set_title(e.title(), fontsize=8)
+            if e.refused is None or e.refused[0] != "old":
+                ax.plot(*_polyline(e.old, fund), "--", color=colour, linewidth=1.2, label=f"{fund} old")
+            if e.refused is None or e.refused[0] != "new":
+                ax.plot(*_polyline(e.new, fund), "-", color=colour, linewidth=1.6, label=f"{fund} new")
+        ax.set_title(e.title() if e.refused is None else f"{e.title()}\n{textwrap.fill(e.refusal(), 64)}", fontsize=8)
         ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6, loc="upper left")

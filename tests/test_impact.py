@@ -199,8 +199,9 @@ def test_med_diff_replays_parquet_claims_and_says_what_it_skips(tmp_path, capsys
 
 def test_med_diff_with_a_version_that_settles_nothing(tmp_path, capsys):
     # An empty file settles no claim (no scheme): every probe of that version fails. The curves
-    # once fitted a line through no probe (IndexError); its stretches are now the failed probes':
-    # no fund pays, the patient pays all.
+    # once fitted a line through no probe (IndexError); then the failed probes were drawn as
+    # stretches where no fund pays and the patient pays all ("slope 0% -> 80%"), as if a refused
+    # claim were paid nothing. The case is now said to be refused, and why.
     (tmp_path / "empty.med").write_text("", encoding="utf-8")
     (tmp_path / "old.med").write_text(OLD, encoding="utf-8")
     claims = tmp_path / "claims.jsonl"
@@ -208,13 +209,24 @@ def test_med_diff_with_a_version_that_settles_nothing(tmp_path, capsys):
     assert main(["diff", str(tmp_path / "empty.med"), str(tmp_path / "old.med")]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert "    basic: costs 0.00 – and above: slope from 0.00 0% → 0%; from 1000.00 0% → 80%; from 13500.00 0% → 0%, " \
-           "kinks at 1000.00, 13500.00; largest change +10000.00 at cost 13500.00\n" in out
+    assert out.split("effect on claims: ")[1] == (
+        "1 case(s) settle differently\n"
+        "  employee inpatient level3 employed local (and 1 case(s) alike)\n"
+        "    the old version cannot settle it: scheme 'employee': the policy names no scheme\n")
     assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "empty.med"), str(claims), "--format", "json"]) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert (err, data["errors"], data["funds"]["basic"]) == \
         ("", {"old": 0, "new": 1}, {"old": "3200.00", "new": "0.00", "change": "-3200.00"})
+    assert [(c["case"], c["alike"], c["differences"], c["refused"]) for c in data["cases"]] == [
+        ("employee inpatient level3 employed local", ["employee inpatient level3 retired local"], [],
+         {"by": "new", "message": "scheme 'employee': the policy names no scheme"})]
+    # ... and its chart draws the curves of the version that settles it (no legend without lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "empty.med"), "--chart", str(tmp_path / "d.svg")]) == 0
+    svg = (tmp_path / "d.svg").read_text(encoding="utf-8")
+    assert "basic old" in svg and "basic new" not in svg and "the new version cannot settle it" in svg
 
 
 def test_med_diff_refuses_a_chart_of_another_kind(tmp_path, capsys):
