@@ -217,6 +217,8 @@ def _amounts(arr) -> tuple[np.ndarray, np.ndarray]:
         return _decimal_fen(arr)
     if pa.types.is_floating(arr.type):
         return _float_fen(arr)
+    if pa.types.is_integer(arr.type):
+        return _whole_yuan_fen(arr)
     if pa.types.is_dictionary(arr.type) and len(arr.dictionary):  # (amounts as a categorical: each word once)
         fen, ok = _amounts(arr.dictionary)
         index = np.asarray(arr.indices.fill_null(0), dtype=np.int64)
@@ -266,6 +268,14 @@ def _float_fen(arr) -> tuple[np.ndarray, np.ndarray]:
         fen = np.rint(x * 100)
         ok = is_given(arr) & np.isfinite(x) & ~np.signbit(x) & (fen < _FEN_LIMIT) & (fen / 100 == x)
     return np.where(ok, fen, 0).astype(np.int64), ok
+
+
+def _whole_yuan_fen(arr) -> tuple[np.ndarray, np.ndarray]:
+    """An integer column's amounts (whole yuan, as JSON's 5000 is) as fen; a negative one, or one
+    of 14 whole digits, is the scalar engine's to refuse (a uint64 beyond int64 too)."""
+    x = np.asarray(arr.fill_null(0), dtype=np.uint64 if pa.types.is_uint64(arr.type) else np.int64)
+    ok = is_given(arr) & (x >= 0) & (x < _FEN_LIMIT // 100)
+    return np.where(ok, x, 0).astype(np.int64) * 100, ok
 
 
 _DIGITS = np.uint64(0x3333333333333333)

@@ -621,6 +621,26 @@ def test_float_and_categorical_amounts_are_read_in_columns_as_the_claim_reader_r
     assert [_row(batch, i)["basic"] for i in range(2)] == ["8500.00", "6035.09"]
 
 
+@pytest.mark.parametrize("kind", [pa.int64(), pa.int32(), pa.uint64(), pa.int16()])
+def test_whole_yuan_amounts_of_an_integer_column_are_read_in_columns(kind):
+    # JSON's 10900 is 10,900 yuan (contract.md: a number is yuan); a column of integers once sent
+    # every claim to the scalar engine. A negative one, or one of 14 whole digits, is still its
+    # to refuse; a uint64 beyond int64 too.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    signed = not pa.types.is_unsigned_integer(kind)
+    amounts = [10900, 3000, None, -5 if signed else 2 ** 64 - 1,
+               12_345_678_901_234 if kind.bit_width == 64 else 0]
+    claims = [_claim(f"a{i}", f"p{i}", "2026-03-01", "employee", "level3", "0", status="employed")
+              for i in range(len(amounts))]
+    table = _with_item_amounts(claims_table(claims), kind, amounts)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    # (the null: the scalar engine's error row; -5 or 2^64 - 1; 14 whole digits)
+    assert fallback_count(batch) == 2 + (kind.bit_width == 64)
+    assert [_row(batch, i)["basic"] for i in range(2)] == ["8500.00", "1785.00"]  # (10,900 - 900) x 85%; (3,000 - 900) x 85%
+    assert [e and e["code"] for e in batch.column("error").to_pylist()][:4] == [None, None, "missing-field", "bad-amount"]
+
+
 def test_a_year_with_decimal_amounts_from_duckdb_is_settled_in_columns(tmp_path):
     # A bureau's warehouse keeps money as DECIMAL(18, 2): DuckDB writes the items' amounts so, as
     # Parquet's INT64 decimals, and not one claim of the year goes to the scalar engine.
