@@ -197,12 +197,33 @@ def all_funds(policy) -> list[str]:
     return list(dict.fromkeys(f for s in policy.compiled.schemes for f in policy.funds(s)))
 
 
-def settle_table(policy, table, *, params: Optional[dict] = None, trace: bool = False):
-    """Settle the claims of an Arrow table (or a pandas DataFrame) as one run; results in input
-    order as a table of the same kind."""
+def claims_arrow(table) -> tuple[pa.Table, bool]:
+    """The claims of an Arrow table or a pandas DataFrame as an Arrow table, and whether it was a
+    DataFrame; ValueError for a column named twice (fields_once)."""
     is_pandas = not isinstance(table, pa.Table)
     if is_pandas:
         table = pa.Table.from_pandas(table, preserve_index=False)
+    fields_once(table.schema)
+    return table, is_pandas
+
+
+def fields_once(fields: Iterable[pa.Field], within: str = "") -> None:
+    """ValueError for a column (or a struct's field) named twice: no claim has a field twice, and
+    a table's rows would keep one of them without a word (the columns could look up neither)."""
+    names = [f.name for f in fields]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise ValueError(f"the column {within}{twice} appears {names.count(twice)} times: a claim has each field once")
+    for f in fields:
+        kind = f.type.value_type if pa.types.is_list(f.type) or pa.types.is_large_list(f.type) else f.type
+        if pa.types.is_struct(kind):
+            fields_once(list(kind), f"{within}{f.name}.")
+
+
+def settle_table(policy, table, *, params: Optional[dict] = None, trace: bool = False):
+    """Settle the claims of an Arrow table (or a pandas DataFrame) as one run; results in input
+    order as a table of the same kind. ValueError for a column named twice."""
+    table, is_pandas = claims_arrow(table)
     results = policy.settle_all(claims_from_table(table), params=params)
     schema = result_schema(all_funds(policy), trace)
     out = pa.Table.from_batches([results_batch([r.to_json(trace=trace) for r in results], schema)], schema=schema)

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import batch_steps
-from .arrow import MONEY, all_funds, claims_from_table, result_schema, results_batch
+from .arrow import MONEY, all_funds, claims_arrow, claims_from_table, result_schema, results_batch
 from .batch_columns import EPOCH, GRADES, Claims, arrow_bools, small_offsets
 from .batch_kernels import encode, kernels
 from .batch_plans import (
@@ -87,10 +87,9 @@ def settle_batch(policy, table, params: Optional[dict] = None, plans: Optional["
     `plans`: the vector plans of earlier tables settled with the same policy and parameters
     (chunks of one year), reused rather than made again for each. `money`: decimal128(18, 2)
     (the contract), or decimal64(18, 2), whose values are the engine's int64 fen as they are
-    (no copy): `med run` writes those, and Parquet readers see decimal128(18, 2) (partition.py)."""
-    is_pandas = not isinstance(table, pa.Table)
-    if is_pandas:
-        table = pa.Table.from_pandas(table, preserve_index=False)
+    (no copy): `med run` writes those, and Parquet readers see decimal128(18, 2) (partition.py).
+    ValueError for a column named twice."""
+    table, is_pandas = claims_arrow(table)
     out = _Run(policy, table, params, plans, money).settle()
     return out.to_pandas() if is_pandas else out
 

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arrow import fields_once
 from .files import ClaimsUnreadable, is_arrow
 
 ROW_GROUP = 1 << 17          # output rows per row group, whatever the partitioning
@@ -49,10 +50,16 @@ class ClaimsFile:
         if is_arrow(path):
             self._ipc = _open_ipc(path)
             self.group_rows = [self._ipc.batch(g).num_rows for g in range(self._ipc.count)]
+            schema = self._ipc.schema
         else:
             self._ipc = None
-            meta = _parquet_file(path).metadata
+            parquet = _parquet_file(path)
+            meta, schema = parquet.metadata, parquet.schema_arrow
             self.group_rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        try:
+            fields_once(schema)
+        except ValueError as e:
+            raise OSError(str(e)) from None
         self.rows = sum(self.group_rows)
 
     def read(self) -> pa.Table:

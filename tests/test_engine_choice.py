@@ -198,6 +198,31 @@ def test_a_run_the_columnar_engine_cannot_give_is_refused_with_its_reason(tmp_pa
     assert not (tmp_path / "r.parquet").exists()
 
 
+def test_a_column_named_twice_is_refused_by_name_on_both_engines_and_from_python(tmp_path, capsys):
+    # Arrow lets a table name two columns (or a struct two fields) alike: the columnar engine
+    # stopped with a KeyError traceback, and the scalar engine's rows kept one of the two.
+    table = claims_table(examples("suihua")[:3])
+    twice = table.append_column("person", table.column("person"))
+    facility = table.column("facility").combine_chunks()
+    level = facility.field("level")
+    nested = table.set_column(table.schema.get_field_index("facility"), "facility",
+                              pa.StructArray.from_arrays([level, level], names=["level", "level"]))
+    for name, t in (("twice", twice), ("nested", nested)):
+        pq.write_table(t, tmp_path / f"{name}.parquet")
+        write_arrow(t, tmp_path / f"{name}.arrow")
+    for name, column in (("twice", "person"), ("nested", "facility.level")):
+        for ext in ("parquet", "arrow"):
+            for engine in ("auto", "scalar"):
+                src = tmp_path / f"{name}.{ext}"
+                assert run(capsys, SUIHUA, src, "--no-trace", "--engine", engine, "-o", tmp_path / "r.jsonl") == \
+                    (2, [f"med: cannot read {src}: the column {column} appears 2 times: a claim has each field once"])
+    policy = medpolicy.load(SUIHUA)
+    for engine in ("scalar", "batch"):
+        with pytest.raises(ValueError, match=r"^the column person appears 2 times: a claim has each field once$"):
+            policy.settle_table(twice, engine=engine)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
 def test_a_claim_of_another_type_is_settled_by_the_scalar_engine_with_its_person(tmp_path, capsys):
     """A number where the others give text no longer sends every claim to the scalar engine: one
     whose text reads the same (1200: "1200.00") is the columnar engine's too, with the health
