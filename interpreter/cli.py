@@ -129,7 +129,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     r.add_argument("--members", metavar="FILE", help="member records: each claim's month decides its cover and "
                                                     "account balance (docs/accounts.md)")
     r.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: the locale, else the policy's keywords)")
-    r.add_argument("--jobs", type=int, default=None, metavar="N",
+    r.add_argument("--jobs", type=_job_count, default=None, metavar="N",
                    help="worker processes, whole persons dealt among them; the output is the same (default: every "
                         "core for 64 MB of JSON lines or CSV, or a year on the columnar engine larger than one "
                         "process's --memory; else 1)")
@@ -425,6 +425,18 @@ def _bound(policy: Policy, params: dict) -> Optional[int]:
         print(f"med: {d.message}" + (f"\n  hint: {d.hint}" if d.hint else ""), file=sys.stderr)
         return 2 if any(name not in policy.parameters for name in params) else 1
     return None
+
+
+def _job_count(text: str) -> int:
+    """`--jobs`: a whole number of processes, at least one (0 was the default on one engine and
+    1 on the other; -1 was 1)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of processes, not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {text!r} (leave --jobs out for the default)")
+    return n
 
 
 def _size(text: str) -> int:

@@ -157,6 +157,17 @@ def test_every_core_only_for_a_year_one_process_cannot_hold():
     assert default_jobs(1_000_000, 1 << 30) == cores()
 
 
+@pytest.mark.parametrize("given, why", [("0", "at least 1, not '0' (leave --jobs out for the default)"),
+                                        ("-1", "at least 1, not '-1' (leave --jobs out for the default)"),
+                                        ("two", "a whole number of processes, not 'two'")])
+def test_jobs_below_one_are_refused_before_anything_is_read(tmp_path, capsys, given, why):
+    # --jobs 0 was the default on the columnar engine and one process on the scalar; -1 was 1.
+    with pytest.raises(SystemExit) as stop:
+        main(["run", str(ROOT / "policies" / "suihua.med"), str(tmp_path / "none.parquet"), "--no-trace",
+              "--jobs", given])
+    assert stop.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == f"med run: error: argument --jobs: {why}"
+
+
 def test_jobs_write_the_json_lines_one_process_writes(tmp_path):
     policy = medpolicy.load(POLICY)
     claims = year_with_repeats(policy)
