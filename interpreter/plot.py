@@ -11,13 +11,14 @@ fonts-wqy-microhei is what CI installs); without one the labels fall back to Eng
 
 from __future__ import annotations
 
+import re
 import sys
-import textwrap
 from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
 from .curves import Case, Curve, Prober, cases, first_date, probe_grid, trace_curve
 from .policy import Policy
+from .text import display_width
 
 CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC",
              "Source Han Sans CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
@@ -86,23 +87,27 @@ def _polyline(curve: Curve, fund: str) -> tuple[list[float], list[float]]:
 _SELECTORS = {"scheme": "schemes", "benefit": "benefits", "level": "levels", "status": "statuses"}
 
 
-def _panels(policy: Policy, selection: dict) -> dict[tuple, list[Case]]:
-    """Cases grouped by panel (scheme, benefit, level): local, no group, one per status."""
-    panels: dict[tuple, list[Case]] = {}
-    for c in _selected(_drawn_cases(policy), selection):
-        panels.setdefault((c.scheme, c.benefit, c.level), []).append(c)
+def _panels(policy: Policy, selection: dict) -> dict[tuple, list[list[Case]]]:
+    """Lines grouped by panel (scheme, benefit, level): local, no group, one per status, each
+    line its candidate cases in the order to try them (_drawn_cases)."""
+    candidates = _drawn_cases(policy)
+    panels: dict[tuple, list[list[Case]]] = {}
+    for c in _selected([line[0] for line in candidates.values()], selection):
+        panels.setdefault((c.scheme, c.benefit, c.level), []).append(candidates[(c.scheme, c.benefit, c.level, c.status)])
     return panels
 
 
-def _drawn_cases(policy: Policy) -> list[Case]:
-    """The benefit's own claim per scheme, benefit, level and status: `cases` lists it first, then
-    its variants (each maternity event, each measure's bounds), which would crowd a panel with
-    lines of one label (and its legend past the panel)."""
-    first: dict[tuple, Case] = {}
+def _drawn_cases(policy: Policy) -> dict[tuple, list[Case]]:
+    """Per scheme, benefit, level and status, the cases one line may draw: the benefit's own
+    claim, which `cases` lists first, then its variants (each maternity event, each measure's
+    bounds, each disease class), tried in turn where the claim before settles nothing (Ziyang's
+    special diseases are paid by disease class: a claim without one has no rate). One line of
+    each, not all: they would crowd a panel with lines of one label."""
+    lines: dict[tuple, list[Case]] = {}
     for c in cases(policy):
         if c.place == "local" and not c.group:
-            first.setdefault((c.scheme, c.benefit, c.level, c.status), c)
-    return list(first.values())
+            lines.setdefault((c.scheme, c.benefit, c.level, c.status), []).append(c)
+    return lines
 
 
 def _selected(candidates: list[Case], selection: dict) -> list[Case]:
@@ -136,8 +141,8 @@ def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, sche
     grid = _chart_grid(probe_grid(*policy.sources.values()))
     date, first = first_date(policy), grid[-1] / 2
     drawn = {}
-    for key, group in panels.items():
-        traced = [t for case in group if (t := _traced(policy, case, params, grid, date, first, say))]
+    for key, lines in panels.items():
+        traced = [t for line in lines if (t := _first_traced(policy, line, params, grid, date, first, say))]
         if traced:
             drawn[key] = traced
     if not drawn:
@@ -148,19 +153,40 @@ def plot_policy(policy: Policy, out: str, *, params: Optional[dict] = None, sche
         ax.set_title(_title(policy, traced[0][0], chinese), fontsize=9)
     second = f"thin lines: a second claim in the year, after a first claim of {first:,.0f}"
     # A suptitle stands at a fraction of the figure's height (an inch down a 60-panel chart), and
-    # tight_layout leaves it out of its reckoning: its two lines keep the top half inch.
-    height = fig.get_figheight()
-    fig.suptitle(f"{policy.title}\n{second}", fontsize=10, y=1 - 0.05 / height)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))
+    # tight_layout leaves it out of its reckoning: its lines keep the top of the figure, a fifth
+    # of an inch each (about), wrapped to its width (a one-panel chart is 4.2 inches: the second line
+    # ran past both edges). Some 12 characters an inch at 10 points; a CJK one is two.
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    lines = [*_wrapped(policy.title, int(width * 12)), *_wrapped(second, int(width * 12))]
+    fig.suptitle("\n".join(lines), fontsize=10, y=1 - 0.05 / height)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.05 + 0.17 * len(lines)) / height))
     fig.savefig(out)
     return len(drawn)
 
 
+def _wrapped(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` cells (a CJK character two), broken at spaces where
+    it has them, else anywhere."""
+    lines, line = [], ""
+    for word in re.findall(r"\S+\s*", text) if " " in text else list(text):
+        if line and display_width((line + word).rstrip()) > columns:
+            lines.append(line.rstrip())
+            line = ""
+        line += word
+    return [*lines, line.rstrip()] if line.strip() else lines
+
+
 def _title(policy: Policy, case: Case, chinese: bool) -> str:
-    """Scheme · benefit · level, and below it the event of a maternity panel (its claims are of one)."""
+    """Scheme · benefit · level, and below it what else the panel's claims give: the event of a
+    maternity panel, or the disease class (or measure) of a benefit that pays none without it."""
     words = (("scheme", case.scheme), ("benefit", case.benefit), ("level", case.level))
     lines = [" · ".join(x for x in (_label(policy, kind, name, chinese) for kind, name in words) if x)]
-    lines += [_label(policy, "event", v, chinese) for path, v in case.extra if path == ("maternity",)]
+    for path, v in case.extra:
+        if path == ("maternity",):
+            lines.append(_label(policy, "event", v, chinese))
+        else:
+            shown = " ".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+            lines.append(f"{'.'.join(path)} {shown}")
     return "\n".join(lines)
 
 
@@ -178,6 +204,23 @@ def _chart_grid(grid: list[Decimal]) -> list[Decimal]:
         if x - kept[-1] >= step:
             kept.append(x)
     return [*kept, grid[-1]]
+
+
+def _first_traced(policy: Policy, line: list[Case], params: dict, grid, date, first: Decimal, say) -> Optional[tuple]:
+    """The curves of the line's first case that settles; where none does, the first one's reason
+    is said and the line left out."""
+    first_said: Optional[list[str]] = None
+    for case in line:
+        said: list[str] = []
+        traced = _traced(policy, case, params, grid, date, first, said.append)
+        if traced is not None:
+            for message in said:  # (its second claim's, where that settles nothing)
+                say(message)
+            return traced
+        first_said = said if first_said is None else first_said
+    for message in first_said or ():
+        say(message)
+    return None
 
 
 def _traced(policy: Policy, case: Case, params: dict, grid, date, first: Decimal, say) -> Optional[tuple]:
@@ -237,7 +280,7 @@ def plot_diff(report, out: str, *, limit: int = 4) -> int:
                 ax.plot(*_polyline(e.old, fund), "--", color=colour, linewidth=1.2, label=f"{fund} old")
             if e.refused is None or e.refused[0] != "new":
                 ax.plot(*_polyline(e.new, fund), "-", color=colour, linewidth=1.6, label=f"{fund} new")
-        ax.set_title(e.title() if e.refused is None else f"{e.title()}\n{textwrap.fill(e.refusal(), 64)}", fontsize=8)
+        ax.set_title("\n".join([e.title(), *(_wrapped(e.refusal(), 64) if e.refused is not None else ())]), fontsize=8)
         ax.set_xlabel("cost 费用" if chinese else "cost", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6, loc="upper left")

@@ -241,17 +241,32 @@ def _plot(tmp_path, text: str, *options: str) -> int:
 
 
 def test_med_plot_leaves_out_a_case_no_claim_of_which_settles(tmp_path, capsys):
-    # No clause rates a special claim without its disease class (as in Ziyang): every probe of
-    # the case fails. The curves once fitted a line through no probe (an IndexError); the case
-    # is left out of the chart, and said, each case on one line.
-    text = OLD + '  special\n    class-1 primary level1 level2 level3 rate 50%              cite "第三条"\n'
-    left_out = [f"med: left out of the chart: employee special level3 {status} local: no clause gives a rate for this "
-                f"special claim (level3, {status}, local)" for status in ("employed", "retired")]
+    # No clause rates an employed member's special claim, whatever its disease class: every probe
+    # of the case and of its variants fails. The curves once fitted a line through no probe (an
+    # IndexError); the case is left out of the chart, and said once, with the plain claim's reason.
+    text = OLD + '  special\n    class-1 retired primary level1 level2 level3 rate 50%      cite "第三条"\n'
+    left_out = ["med: left out of the chart: employee special level3 employed local: no clause gives a rate for this "
+                "special claim (level3, employed, local)"]
     assert _plot(tmp_path, text) == 0
-    assert capsys.readouterr() == ("", "\n".join([*left_out, f"med: wrote {tmp_path / 't.png'} (1 panel)"]) + "\n")
-    assert _plot(tmp_path, text, "--benefit", "special") == 1
+    assert capsys.readouterr() == ("", "\n".join([*left_out, f"med: wrote {tmp_path / 't.png'} (2 panels)"]) + "\n")
+    assert _plot(tmp_path, text, "--benefit", "special", "--status", "employed") == 1
     refusal = "med: there is no curve to draw: no case selected settles"
     assert capsys.readouterr() == ("", "\n".join([*left_out, refusal]) + "\n")
+
+
+def test_med_plot_draws_a_benefit_paid_by_disease_class_with_the_first_class_that_settles(tmp_path, capsys):
+    # Ziyang's special diseases are rated by disease class only: the plain claim settles nothing,
+    # and `med plot --benefit special` once drew no curve at all. Each line is now the first of
+    # its case's variants that settles, and the panel's title says which.
+    from medpolicy.plot import _drawn_cases, _title
+    text = OLD + '  special\n    class-1 primary level1 level2 level3 rate 50%              cite "第三条"\n'
+    assert _plot(tmp_path, text, "--benefit", "special") == 0
+    assert capsys.readouterr() == ("", f"med: wrote {tmp_path / 't.png'} (1 panel)\n")
+    p = medpolicy.load("policies/ziyang.med")
+    line = _drawn_cases(p)[("employee", "special", "level3", "employed")]
+    assert [c.label() for c in line[:2]] == ["employee special level3 employed local",
+                                            "employee special level3 employed local disease_class=1"]
+    assert _title(p, line[1], chinese=False) == "employee · special · level3\ndisease_class 1"
 
 
 def test_med_plot_names_a_parameter_the_curves_need(tmp_path, capsys):
@@ -290,15 +305,13 @@ def test_med_plot_lays_out_a_maternity_panel_without_a_warning(tmp_path):
     assert (panels, [str(w.message) for w in caught]) == (1, [])
 
 
-def test_med_plot_draws_a_shipped_policy_with_a_case_it_cannot_settle(tmp_path, capsys):
-    # Ziyang rates special claims only by disease class: the case without one is left out, said.
+def test_med_plot_draws_a_shipped_policy_whose_special_claims_need_a_disease_class(tmp_path, capsys):
+    # Ziyang rates special claims only by disease class: the case without one was left out, said;
+    # its first disease class is drawn instead (the test above).
     chart = tmp_path / "ziyang.png"
     params = ["--param", "avg_wage=60000", "--param", "bed_markup=1.2", "--param", "avg_pension_2022=3000"]
     assert main(["plot", "policies/ziyang.med", "--level", "level3", *params, "-o", str(chart)]) == 0
-    assert capsys.readouterr().err.splitlines() == [
-        *(f"med: left out of the chart: employee special level3 {status} local: no clause gives a rate for this "
-          f"special claim (level3, {status}, local)" for status in ("employed", "retired")),
-        f"med: wrote {chart} (6 panels)"]
+    assert capsys.readouterr().err.splitlines() == [f"med: wrote {chart} (7 panels)"]
 
 
 def test_med_plot_probes_a_case_to_a_fraction_of_a_pixel_not_to_the_fen():
@@ -307,8 +320,7 @@ def test_med_plot_probes_a_case_to_a_fraction_of_a_pixel_not_to_the_fen():
     from medpolicy.curves import Prober, first_date, probe_grid, trace_curve
     from medpolicy.plot import CHART_STEPS, _chart_grid, _drawn_cases
     p = medpolicy.load("policies/shaoxing.med")
-    case = next(c for c in _drawn_cases(p) if (c.scheme, c.benefit, c.level, c.status) == ("employee", "inpatient",
-                                                                                             "level3", "employed"))
+    case = _drawn_cases(p)[("employee", "inpatient", "level3", "employed")][0]
     fine = probe_grid(*p.sources.values())
     grid = _chart_grid(fine)
     assert (len(fine), len(grid), grid[-1] / CHART_STEPS) == (93, 27, 800)
