@@ -88,7 +88,8 @@ def test_out_of_core_gives_the_rows_of_an_in_memory_run(tmp_path, spills, trace)
     in_memory, summary, reported = _run(path, trace=trace)
     assert in_memory == expected and spills == {}
     assert (summary.rows, summary.errors) == (603, 3)
-    assert reported == [f"{path}:11: bad JSON: Expecting property name enclosed in double quotes (column 2); skipped"]
+    assert reported == [f"{path}:11: bad JSON: Expecting property name enclosed in double quotes (column 2); skipped",
+                        f"{path}:12: a claim must be a JSON object, not an array; skipped"]
     out_of_core, _, _ = _run(path, trace=trace, chunk=64, result_budget=4000, workdir=str(tmp_path))
     assert out_of_core == expected
     assert spills["claims"] == 600 // 64 and spills["ids"] == 600 // 64 and spills["results"] >= 2
@@ -136,7 +137,11 @@ def test_a_json_array_is_read_through_a_small_window(tmp_path, monkeypatch):
     text = "[\n" + ",\n".join(json.dumps(c, indent=1) for c in claims) + ", 12345678901234567890\n]\n"
     path = tmp_path / "c.json"
     path.write_text(text, encoding="utf-8")
-    assert read_claims(str(path)) == json.loads(text)
+    with inputs.ClaimFile(str(path)) as f:  # (the number at the end read whole, though cut by the window)
+        assert [value for _, value, _ in f.values()] == json.loads(text)
+    items = read_claims(str(path))
+    assert items[:40] == claims and (items[40].line, items[40].message) == (
+        text[:text.index("1234567890")].count("\n") + 1, "a claim must be a JSON object, not a number")
     broken = text.replace('"c17"', '"c17" "x"')
     path.write_text(broken, encoding="utf-8")
     items = read_claims(str(path))
