@@ -903,7 +903,8 @@ def cmd_test(args) -> int:
         except files.UnreadableFile as e:
             _say(args, f"med: {e}")
             unreadable += 1
-    out(f"{passed} passed, {failed} failed")
+    if passed or failed or not unreadable:  # (no tally where nothing could be read)
+        out(f"{passed} passed, {failed} failed")
     out.close()
     if args.coverage and not _print_coverage(test_files, args.fail_under):
         failed += 1

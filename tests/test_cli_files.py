@@ -77,6 +77,8 @@ def test_an_unreadable_named_file_is_exit_2_on_every_command(place, bad, reason)
         proc = med(*args, cwd=place, timeout=30)  # a FIFO or /dev/zero would block or never end
         assert proc.returncode == 2, (args, proc.stderr)
         assert f"med: cannot read {bad}: {reason}" in proc.stderr, (args, proc.stderr)
+        if args[0] == "test":  # (no "0 passed, 0 failed" where nothing could be read)
+            assert proc.stdout == "", (args, proc.stdout)
 
 
 def test_a_file_that_opens_but_cannot_be_read_is_exit_2(place):
