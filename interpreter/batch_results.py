@@ -93,3 +93,19 @@ def with_validity(kind: pa.DataType, values: np.ndarray, valid: Optional[np.ndar
     nulls = 0 if valid is None else int(len(valid) - np.count_nonzero(valid))
     return pa.Array.from_buffers(kind, len(values), [bitmap_of(valid) if nulls else None, pa.py_buffer(values)],
                                  null_count=nulls)
+
+
+def with_rows_refused(settled: pa.Table, refused: np.ndarray, ids: Optional[pa.Array], errors: list[dict],
+                      which: np.ndarray) -> pa.Table:
+    """The run's rows in input order: `settled` where `refused` is False, and where it is True an
+    error row of `errors[which]`, its id from `ids` (the refused rows' own, in order), every other
+    field null (as the scalar engine's error row). The metadata is `settled`'s."""
+    schema = settled.schema
+    proto = pa.Table.from_pylist([{"id": None, "error": e} for e in errors], schema=schema.remove_metadata())
+    rows = proto.take(pa.array(which))
+    if ids is not None:
+        rows = rows.set_column(schema.get_field_index("id"), schema.field("id"), ids.cast(schema.field("id").type))
+    both = pa.concat_tables([settled.replace_schema_metadata(None), rows])
+    at = np.concatenate([np.flatnonzero(~refused), np.flatnonzero(refused)])
+    return both.take(pa.array(np.argsort(at))).combine_chunks().replace_schema_metadata(schema.metadata)
+

@@ -61,6 +61,7 @@ class ClaimsFile:
         except ValueError as e:
             raise OSError(str(e)) from None
         self.rows = sum(self.group_rows)
+        self.names = tuple(schema.names)
 
     def read(self) -> pa.Table:
         """Every claim, as one table."""

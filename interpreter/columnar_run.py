@@ -73,10 +73,11 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
     columnar = is_columnar(args.claims)
     if columnar:
         try:
-            ClaimsFile(args.claims)
+            names = ClaimsFile(args.claims).names
         except OSError as e:
             say(f"med: cannot read {args.claims}: {e.strerror or e}")
             return 2
+        _say_unknown_columns(args.claims, names, say)
     if not args.no_trace and fmt in COLUMNAR_FORMATS:  # (a scalar run would have written it)
         say(f"med: {TRACE_LEFT_OUT}")
     keep_freed_memory()  # this process settles too (one job, or the deal and the merge)
@@ -106,6 +107,20 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
     if done.errors:
         say(f"med: {done.errors} of {done.rows} claims could not be settled")
     return 1 if done.errors else 0
+
+
+def _say_unknown_columns(path: str, names: tuple, say: Callable[[str], None]) -> None:
+    """Once for the file, where each of its rows would only say it: a column no claim field is
+    named (a bureau's export with more than the claim) makes every claim that gives it an
+    `unknown-field` error row."""
+    from .arrow import ASIDE
+    from .claims import CLAIM_FIELD_NAMES
+
+    unknown = [name for name in names if name not in CLAIM_FIELD_NAMES and name != ASIDE]
+    if unknown:
+        which = f"column {unknown[0]} is" if len(unknown) == 1 else f"columns {', '.join(unknown)} are"
+        say(f"med: {path}: {which} no claim field: each claim that gives a value there is refused "
+            f"(unknown-field); leave {'it' if len(unknown) == 1 else 'them'} out to settle those claims")
 
 
 def _from_file(args, policy, params: dict, fmt: str):

@@ -114,6 +114,9 @@ _CATALOGUE: tuple[tuple[str, str], ...] = (
     (r"--param takes NAME=VALUE, not (?P<v>.+)", "--param 应写作 NAME=VALUE，而非 {v}"),
     (r"(?P<p>.+): claims are read from (?P<formats>.+) files \(or - for JSON lines on stdin\), not (?P<what>.+)",
      "{p}：就医记录须为 {formats} 文件（或用 - 从标准输入读取 JSON 行），而非 {what}"),
+    (r"(?P<p>.+?): columns? (?P<names>.+?) (?:is|are) no claim field: each claim that gives a value there is "
+     r"refused \(unknown-field\); leave (?:it|them) out to settle those claims",
+     "{p}：列 {names} 不是就医记录的字段：在其中有值的就医记录均不予结算（unknown-field）；去掉这些列方可结算"),
     (r"(?P<r>\d+) claims settled by the columnar engine, (?P<f>\d+) of them by the scalar engine for features "
      r"it does not vectorise", "列式引擎结算 {r} 条就医记录，其中 {f} 条含其尚未向量化的情形，由逐条引擎结算"),
     (r"1 claim settled by the scalar engine inside the columnar engine, for features it does not vectorise",

@@ -223,6 +223,27 @@ def test_a_column_named_twice_is_refused_by_name_on_both_engines_and_from_python
     assert not (tmp_path / "r.jsonl").exists()
 
 
+def test_a_column_no_claim_field_is_named_is_said_once_and_refuses_only_its_claims(tmp_path, capsys, monkeypatch):
+    from medpolicy import partition
+    monkeypatch.setattr(partition, "bucket_count", lambda rows, memory, jobs: 3)  # (buckets, as a big year)
+    table = claims_table(examples("suihua"))
+    table = table.append_column("hospital", pa.array(["某医院" if i % 3 == 0 else None for i in range(table.num_rows)]))
+    pq.write_table(table, tmp_path / "c.parquet")
+    said = {}
+    for engine, jobs in (("auto", "1"), ("auto", "2"), ("scalar", "1")):
+        code, said[engine, jobs] = run(capsys, SUIHUA, tmp_path / "c.parquet", "--no-trace", "--engine", engine,
+                                       "--jobs", jobs, "-o", tmp_path / f"{engine}{jobs}.jsonl")
+        assert code == 1
+    hint = (f"med: {tmp_path / 'c.parquet'}: column hospital is no claim field: each claim that gives a value there "
+            "is refused (unknown-field); leave it out to settle those claims")
+    refused = (table.num_rows + 2) // 3
+    assert said["auto", "1"] == said["auto", "2"]
+    assert (said["auto", "1"][0], said["auto", "1"][2]) == (hint, f"med: {refused} of {table.num_rows} claims could not be settled")
+    assert said["scalar", "1"] == [f"med: {refused} of {table.num_rows} claims could not be settled"]
+    assert (tmp_path / "auto1.jsonl").read_bytes() == (tmp_path / "auto2.jsonl").read_bytes() \
+        == (tmp_path / "scalar1.jsonl").read_bytes()
+
+
 def test_a_claim_of_another_type_is_settled_by_the_scalar_engine_with_its_person(tmp_path, capsys):
     """A number where the others give text no longer sends every claim to the scalar engine: one
     whose text reads the same (1200: "1200.00") is the columnar engine's too, with the health
