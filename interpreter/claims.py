@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
 import unicodedata
@@ -507,6 +508,11 @@ def item_of(v: dict) -> Item:
 def _unknown_field(key: Any, names: frozenset, prefix: str) -> ClaimError:
     name = _plain(key) if isinstance(key, str) else shown(key)
     field = prefix + name
+    return ClaimError("unknown-field", f"unknown field {field} ({_field_hint(name, names, prefix)})", field)
+
+
+@functools.lru_cache(maxsize=256)
+def _field_hint(name: str, names: frozenset, prefix: str) -> str:
+    # (a file's every claim may give the same unknown field: difflib was half of refusing each)
     close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
-    hint = f"did you mean {prefix}{close[0]}?" if close else f"the fields here are: {', '.join(sorted(names))}"
-    return ClaimError("unknown-field", f"unknown field {field} ({hint})", field)
+    return f"did you mean {prefix}{close[0]}?" if close else f"the fields here are: {', '.join(sorted(names))}"

@@ -61,7 +61,7 @@ class ClaimsFile:
         except ValueError as e:
             raise OSError(str(e)) from None
         self.rows = sum(self.group_rows)
-        self.names = tuple(schema.names)
+        self.schema = schema
 
     def read(self) -> pa.Table:
         """Every claim, as one table."""

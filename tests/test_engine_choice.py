@@ -242,6 +242,20 @@ def test_a_column_no_claim_field_is_named_is_said_once_and_refuses_only_its_clai
     assert said["scalar", "1"] == [f"med: {refused} of {table.num_rows} claims could not be settled"]
     assert (tmp_path / "auto1.jsonl").read_bytes() == (tmp_path / "auto2.jsonl").read_bytes() \
         == (tmp_path / "scalar1.jsonl").read_bytes()
+    # ... and a field of an object's struct that no field of the object is named, said so too
+    facility = table.column("facility").combine_chunks()
+    items = table.column("items").combine_chunks()
+    item = items.values
+    inside = table.set_column(table.schema.get_field_index("facility"), "facility", pa.StructArray.from_arrays(
+        [facility.field("level"), pa.array(["某医院"] * table.num_rows)], names=["level", "name"]))
+    inside = inside.set_column(inside.schema.get_field_index("items"), "items", pa.ListArray.from_arrays(
+        items.offsets, pa.StructArray.from_arrays([item.field("class"), item.field("amount"), pa.nulls(len(item), pa.string())],
+                                                  names=["class", "amount", "ward"])))
+    pq.write_table(inside, tmp_path / "inside.parquet")
+    code, said = run(capsys, SUIHUA, tmp_path / "inside.parquet", "--no-trace", "-o", tmp_path / "inside.jsonl")
+    assert code == 1 and said[0] == (f"med: {tmp_path / 'inside.parquet'}: columns facility.name, items.ward, hospital are no "
+                                     "claim field: each claim that gives a value there is refused (unknown-field); "
+                                     "leave them out to settle those claims")
 
 
 def test_a_claim_of_another_type_is_settled_by_the_scalar_engine_with_its_person(tmp_path, capsys):
