@@ -83,6 +83,9 @@ MEMOISED = {
     "medpolicy.scanner": {"standard_words"},
     "medpolicy.reparse": {"standard_words"},
     "medpolicy.messages": {"_compiled"},  # the catalogue's patterns, compiled on the first translation
+    # an unknown field's "did you mean" (pure: the name and the fields' names); a file gives the same
+    # one in every row, and difflib was half of refusing each
+    "medpolicy.claims": {"_field_hint"},
 }
 _MUTABLE = (list, dict, set, bytearray, types.SimpleNamespace)
 
