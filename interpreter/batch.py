@@ -68,7 +68,7 @@ from .batch_steps import (
     unique_keys,
     wave_order,
 )
-from .claims import CLAIM_FIELD_NAMES, _unknown_field
+from .claims import CLAIM_FIELD_NAMES, FACILITY_FIELD_NAMES, _unknown_field
 from .errors import ClaimError
 from .money import Exact, div
 from .policy import Result, _error, repeated_ids
@@ -156,20 +156,58 @@ class _Run:
         table = self.table
         unknown = [name for name in table.column_names if name not in CLAIM_FIELD_NAMES]
         ids = table.column("id").type if "id" in table.column_names else pa.string()
-        if not unknown or ASIDE in table.column_names or not (pa.types.is_string(ids) or pa.types.is_large_string(ids)):
+        inside = _facility_unknown(table)
+        if not (unknown or inside) or ASIDE in table.column_names \
+                or not (pa.types.is_string(ids) or pa.types.is_large_string(ids)):
             return None
         first = np.full(table.num_rows, -1, np.int64)
         for k in reversed(range(len(unknown))):  # the first in column order that a row gives
             column = table.column(unknown[k])
             first[np.asarray(column.is_valid(), dtype=bool) if column.null_count else slice(None)] = k
+        errors = [_unknown_field(name, CLAIM_FIELD_NAMES, "").as_dict() for name in unknown]
+        if inside:
+            table = self._facility_refused(table, inside, first, errors)
         refused = first >= 0
         rest = _Run(self.policy, table.filter(arrow_bools(~refused)).drop_columns(unknown), self.given, self.cache,
                     self.money_type)
         settled = rest.settle()
         self.timings = getattr(rest, "timings", {})
-        errors = [_unknown_field(name, CLAIM_FIELD_NAMES, "").as_dict() for name in unknown]
         ids = table.column("id").filter(arrow_bools(refused)) if "id" in table.column_names else None
         return with_rows_refused(settled, refused, ids, errors, first[refused])
+
+    def _facility_refused(self, table: pa.Table, inside: list, first: np.ndarray, errors: list) -> pa.Table:
+        """The table with the facility's unknown fields (`facility.name`) left out, and `first`
+        and `errors` told each row the reader refuses for one: it reads the fields before the
+        facility first, then the facility's unknown fields before its own, so where the columns
+        find the row whole without them, its error is the first such field it gives; any other
+        row that gives one is refused too, worded by the scalar reader from the row as given."""
+        facility = table.column("facility").combine_chunks()
+        names = [f.name for f in facility.type]
+        given = np.full(len(facility), -1, np.int64)
+        for k in reversed(range(len(inside))):
+            child = facility.field(names.index(inside[k]))
+            valid = np.asarray(child.is_valid(), dtype=bool) & np.asarray(facility.is_valid(), dtype=bool)
+            given[valid] = k
+        kept = [f.name for f in facility.type if f.name not in inside]
+        whole = pa.StructArray.from_arrays([facility.field(n) for n in kept], names=kept,
+                                           mask=facility.is_null() if facility.null_count else None)
+        stripped = table.set_column(table.schema.get_field_index("facility"), "facility", whole)
+        rows = np.flatnonzero((given >= 0) & (first < 0))
+        if not len(rows):
+            return stripped
+        ok = Claims(self.policy, stripped.drop_columns([n for n in stripped.column_names
+                                                         if n not in CLAIM_FIELD_NAMES]).take(pa.array(rows))).ok
+        base = len(errors)
+        errors += [_unknown_field(name, FACILITY_FIELD_NAMES, "facility.").as_dict() for name in inside]
+        first[rows[ok]] = base + given[rows[ok]]
+        for r, claim in zip(rows[~ok].tolist(), claims_from_table(table.take(pa.array(rows[~ok])))):
+            try:
+                self.policy._read(claim)
+            except ClaimError as e:
+                errors.append(e.as_dict())
+                first[r] = len(errors) - 1
+        return stripped
+
 
     def _person_codes(self) -> np.ndarray:
         p = self.claims.person
@@ -814,6 +852,13 @@ class _Run:
         if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
             return pa.nulls(len(plans), errors.type)
         return patch.text(errors.take(pa.array(plans + 1)), "error")
+
+
+def _facility_unknown(table: pa.Table) -> list[str]:
+    """The fields of the table's facility struct that no facility field is named, in its order."""
+    if "facility" not in table.column_names or not pa.types.is_struct(table.schema.field("facility").type):
+        return []
+    return [f.name for f in table.schema.field("facility").type if f.name not in FACILITY_FIELD_NAMES]
 
 
 def _group_class(groups: int, tests: tuple) -> int:

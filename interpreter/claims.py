@@ -237,6 +237,7 @@ NAMES_OF = {id(fields): frozenset(f.name for f in fields)
             for fields in (CLAIM_FIELDS, FACILITY_FIELDS, ENROLMENT_FIELDS, HISTORY_FIELDS, ITEM_FIELDS,
                                ACCOUNT_FIELDS)}
 CLAIM_FIELD_NAMES = NAMES_OF[id(CLAIM_FIELDS)]  # a claim's own fields (the columns a claims table may have)
+FACILITY_FIELD_NAMES = NAMES_OF[id(FACILITY_FIELDS)]
 FLAGS_FED = tuple((path, word.split()[1], f.flag_when) for path, f in walk() if f.type == "bool"
                   for word in f.feeds if word.startswith("flag "))
 MEASURES_FED = tuple((path, word.split()[1]) for path, f in walk() if f.type == "whole"

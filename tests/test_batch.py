@@ -586,6 +586,34 @@ def test_a_column_no_claim_field_is_named_refuses_only_the_claims_that_give_it_i
     assert policy.settle(claims[1]).to_json()["paid"]["basic"] == "41735.00"
 
 
+def test_a_facility_field_no_facility_field_is_named_refuses_its_claims_in_columns():
+    # facility.name (a hospital's name in its facility): the reader reads the claim's fields in
+    # order (id, person, date, scheme, benefit, status, then the facility, whose unknown fields
+    # come before its own), so a row the columns find whole otherwise is refused for it, and any
+    # other row is worded by the scalar reader. 1M such claims: 40 CPU s one by one, now 1.8.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+
+    def claim(cid, facility=(), **over):
+        c = {**_claim(cid, "p1", "2026-03-01", "employee", "level3", "10900.00"), **over}
+        c["facility"] = {**c["facility"], "name": "某医院", **dict(facility)}
+        return c
+    claims = [claim("whole"), claim("date", date="2026-02-30"), claim("scheme", scheme="nope"),
+              claim("status", status="nope"), claim("level", facility={"level": "level9"}), claim("place", place="moon"),
+              claim("amount", items=[{"class": "A", "amount": "1.234"}]), claim("period", date="2019-01-01"),
+              claim("unnamed", facility={"name": None}), claim("whole", person="p2")]
+    table = claims_table(claims)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 0
+    # (a field before the facility is read first; the facility's, after it, is said before any later one;
+    # the refused "whole" keeps no id, so p2's is no repeat, and is refused for its own name)
+    assert [(r["id"], r["error"] and r["error"]["field"]) for r in batch.to_pylist()] == [
+        ("whole", "facility.name"), ("date", "date"), ("scheme", "scheme"), ("status", "status"),
+        ("level", "facility.name"), ("place", "facility.name"), ("amount", "facility.name"),
+        ("period", "facility.name"), ("unnamed", None), ("whole", "facility.name")]
+    assert _row(batch, 8)["basic"] == "8500.00"  # the name not given: (10,900 - 900) x 85%
+
+
 def _with_item_amounts(table, kind, amounts):
     """The table with each claim's one item amount given as `kind` (a decimal type), from `amounts`."""
     items = table.column("items").combine_chunks()
