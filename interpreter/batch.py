@@ -188,9 +188,13 @@ class _Run:
             child = facility.field(names.index(inside[k]))
             valid = np.asarray(child.is_valid(), dtype=bool) & np.asarray(facility.is_valid(), dtype=bool)
             given[valid] = k
-        kept = [f.name for f in facility.type if f.name not in inside]
-        whole = pa.StructArray.from_arrays([facility.field(n) for n in kept], names=kept,
-                                           mask=facility.is_null() if facility.null_count else None)
+        kept = [f for f in facility.type if f.name not in inside]
+        mask = facility.is_null() if facility.null_count else None
+        if kept:
+            whole = pa.StructArray.from_arrays([facility.field(f.name) for f in kept], fields=kept, mask=mask)
+        else:  # (no child to take the length from: a facility of unknown fields only, each row refused)
+            empty = [False] * len(facility) if mask is None else mask.to_pylist()
+            whole = pa.array([None if null else {} for null in empty], pa.struct([]))
         stripped = table.set_column(table.schema.get_field_index("facility"), "facility", whole)
         rows = np.flatnonzero((given >= 0) & (first < 0))
         if not len(rows):

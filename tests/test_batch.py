@@ -612,6 +612,13 @@ def test_a_facility_field_no_facility_field_is_named_refuses_its_claims_in_colum
         ("level", "facility.name"), ("place", "facility.name"), ("amount", "facility.name"),
         ("period", "facility.name"), ("unnamed", None), ("whole", "facility.name")]
     assert _row(batch, 8)["basic"] == "8500.00"  # the name not given: (10,900 - 900) x 85%
+    # A facility of unknown fields only, one row (the struct left had no field to count its rows
+    # by: a hypothesis run found it), and tables sliced from a longer one.
+    alone = claims_table([{**_claim("x", "p", "2026-03-01", "employee", "level3", "10900.00"), "facility": {"x": 1}}])
+    assert settle_batch(policy, alone).to_pylist() == policy.settle_table(alone).to_pylist()
+    for start in range(1, len(claims)):
+        part = table.slice(start)
+        assert settle_batch(policy, part).to_pylist() == policy.settle_table(part).to_pylist()
 
 
 def _with_item_amounts(table, kind, amounts):
