@@ -160,10 +160,7 @@ class _Run:
         if not (unknown or inside) or ASIDE in table.column_names \
                 or not (pa.types.is_string(ids) or pa.types.is_large_string(ids)):
             return None
-        first = np.full(table.num_rows, -1, np.int64)
-        for k in reversed(range(len(unknown))):  # the first in column order that a row gives
-            column = table.column(unknown[k])
-            first[np.asarray(column.is_valid(), dtype=bool) if column.null_count else slice(None)] = k
+        first = _first_given([table.column(name) for name in unknown], table.num_rows)
         errors = [_unknown_field(name, CLAIM_FIELD_NAMES, "").as_dict() for name in unknown]
         if inside:
             table = self._facility_refused(table, inside, first, errors)
@@ -182,12 +179,9 @@ class _Run:
         find the row whole without them, its error is the first such field it gives; any other
         row that gives one is refused too, worded by the scalar reader from the row as given."""
         facility = table.column("facility").combine_chunks()
-        names = [f.name for f in facility.type]
-        given = np.full(len(facility), -1, np.int64)
-        for k in reversed(range(len(inside))):
-            child = facility.field(names.index(inside[k]))
-            valid = np.asarray(child.is_valid(), dtype=bool) & np.asarray(facility.is_valid(), dtype=bool)
-            given[valid] = k
+        given = _first_given([facility.field(name) for name in inside], len(facility))
+        if facility.null_count:  # (a null facility gives none of its fields)
+            given[np.asarray(facility.is_null(), dtype=bool)] = -1
         kept = [f for f in facility.type if f.name not in inside]
         mask = facility.is_null() if facility.null_count else None
         if kept:
@@ -856,6 +850,16 @@ class _Run:
         if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
             return pa.nulls(len(plans), errors.type)
         return patch.text(errors.take(pa.array(plans + 1)), "error")
+
+
+def _first_given(columns: list, n: int) -> np.ndarray:
+    """Per row, the index of the first of `columns` not null there, or -1: the unknown field the
+    reader names (the first a claim gives, in the table's order)."""
+    first = np.full(n, -1, np.int64)
+    for k in reversed(range(len(columns))):
+        column = columns[k]
+        first[np.asarray(column.is_valid(), dtype=bool) if column.null_count else slice(None)] = k
+    return first
 
 
 def _facility_unknown(table: pa.Table) -> list[str]:
