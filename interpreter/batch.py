@@ -6,6 +6,8 @@ the finest decimal any share of the run's plans has, so every product is exact; 
 fen is half-up by integer arithmetic; nothing is ever a float.
 
 How a run goes (this module drives it; each stage's own module in brackets):
+0. *set apart* (batch_unknown.py): rows that give a field no claim field is named are error rows,
+   the others go on without those fields.
 1. *columns* (batch_columns.py): the claim fields are read with pyarrow; a row of the common
    shape (scheme, status, benefit, facility level, type and grade, place, groups, items of class
    and amount) is validated in vector form.
@@ -43,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import batch_steps
-from .arrow import ASIDE, MONEY, all_funds, claims_arrow, claims_from_table, result_schema, results_batch
+from .arrow import MONEY, all_funds, claims_arrow, claims_from_table, result_schema, results_batch
 from .batch_columns import EPOCH, GRADES, Claims, arrow_bools, small_offsets
 from .batch_kernels import encode, kernels
 from .batch_plans import (
@@ -59,6 +61,7 @@ from .batch_plans import (
     plan_identity,
 )
 from .batch_results import Patch, null_where, with_rows_refused, with_validity
+from .batch_unknown import set_apart
 from .batch_steps import (
     Accumulators,
     Out,
@@ -68,7 +71,6 @@ from .batch_steps import (
     unique_keys,
     wave_order,
 )
-from .claims import CLAIM_FIELD_NAMES, FACILITY_FIELD_NAMES, _unknown_field
 from .errors import ClaimError
 from .money import Exact, div
 from .policy import Result, _error, repeated_ids
@@ -145,67 +147,17 @@ class _Run:
 
     # -- routing --
     def _unknown_columns(self) -> Optional[pa.Table]:
-        """The run's rows where a column no claim field is named (a hospital's name beside the
-        claim's fields, in a bureau's export) is given: each such claim the reader refuses before
-        reading any field, naming the first such column (claims._object), so each gets that
-        error row here, keeps no id and touches no year; the other rows are settled without those
-        columns (null in them: absent). Such rows went to the scalar engine one by one: 1M of
-        them took 142 CPU s and 3.6 GB for 1M identical error rows. None (nothing set apart)
-        where every row is of the claim's fields, or where the rows are text claims (ASIDE) or
-        their ids not text (the scalar engine words those)."""
-        table = self.table
-        unknown = [name for name in table.column_names if name not in CLAIM_FIELD_NAMES]
-        ids = table.column("id").type if "id" in table.column_names else pa.string()
-        inside = _facility_unknown(table)
-        if not (unknown or inside) or ASIDE in table.column_names \
-                or not (pa.types.is_string(ids) or pa.types.is_large_string(ids)):
+        """The run's rows where a field no claim field is named is given (a hospital's name beside
+        the claim or in its facility, a ward on an item), each an error row made in columns
+        (batch_unknown.py), keeping no id and touching no year, and the others settled without
+        those fields; None where no row is set apart so."""
+        apart = set_apart(self.policy, self.table)
+        if apart is None:
             return None
-        first = _first_given([table.column(name) for name in unknown], table.num_rows)
-        errors = [_unknown_field(name, CLAIM_FIELD_NAMES, "").as_dict() for name in unknown]
-        if inside:
-            table = self._facility_refused(table, inside, first, errors)
-        refused = first >= 0
-        rest = _Run(self.policy, table.filter(arrow_bools(~refused)).drop_columns(unknown), self.given, self.cache,
-                    self.money_type)
+        rest = _Run(self.policy, apart.rest, self.given, self.cache, self.money_type)
         settled = rest.settle()
         self.timings = getattr(rest, "timings", {})
-        ids = table.column("id").filter(arrow_bools(refused)) if "id" in table.column_names else None
-        return with_rows_refused(settled, refused, ids, errors, first[refused])
-
-    def _facility_refused(self, table: pa.Table, inside: list, first: np.ndarray, errors: list) -> pa.Table:
-        """The table with the facility's unknown fields (`facility.name`) left out, and `first`
-        and `errors` told each row the reader refuses for one: it reads the fields before the
-        facility first, then the facility's unknown fields before its own, so where the columns
-        find the row whole without them, its error is the first such field it gives; any other
-        row that gives one is refused too, worded by the scalar reader from the row as given."""
-        facility = table.column("facility").combine_chunks()
-        given = _first_given([facility.field(name) for name in inside], len(facility))
-        if facility.null_count:  # (a null facility gives none of its fields)
-            given[np.asarray(facility.is_null(), dtype=bool)] = -1
-        kept = [f for f in facility.type if f.name not in inside]
-        mask = facility.is_null() if facility.null_count else None
-        if kept:
-            whole = pa.StructArray.from_arrays([facility.field(f.name) for f in kept], fields=kept, mask=mask)
-        else:  # (no child to take the length from: a facility of unknown fields only, each row refused)
-            empty = [False] * len(facility) if mask is None else mask.to_pylist()
-            whole = pa.array([None if null else {} for null in empty], pa.struct([]))
-        stripped = table.set_column(table.schema.get_field_index("facility"), "facility", whole)
-        rows = np.flatnonzero((given >= 0) & (first < 0))
-        if not len(rows):
-            return stripped
-        ok = Claims(self.policy, stripped.drop_columns([n for n in stripped.column_names
-                                                         if n not in CLAIM_FIELD_NAMES]).take(pa.array(rows))).ok
-        base = len(errors)
-        errors += [_unknown_field(name, FACILITY_FIELD_NAMES, "facility.").as_dict() for name in inside]
-        first[rows[ok]] = base + given[rows[ok]]
-        for r, claim in zip(rows[~ok].tolist(), claims_from_table(table.take(pa.array(rows[~ok])))):
-            try:
-                self.policy._read(claim)
-            except ClaimError as e:
-                errors.append(e.as_dict())
-                first[r] = len(errors) - 1
-        return stripped
-
+        return with_rows_refused(settled, apart.refused, apart.ids, apart.errors, apart.which)
 
     def _person_codes(self) -> np.ndarray:
         p = self.claims.person
@@ -850,23 +802,6 @@ class _Run:
         if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
             return pa.nulls(len(plans), errors.type)
         return patch.text(errors.take(pa.array(plans + 1)), "error")
-
-
-def _first_given(columns: list, n: int) -> np.ndarray:
-    """Per row, the index of the first of `columns` not null there, or -1: the unknown field the
-    reader names (the first a claim gives, in the table's order)."""
-    first = np.full(n, -1, np.int64)
-    for k in reversed(range(len(columns))):
-        column = columns[k]
-        first[np.asarray(column.is_valid(), dtype=bool) if column.null_count else slice(None)] = k
-    return first
-
-
-def _facility_unknown(table: pa.Table) -> list[str]:
-    """The fields of the table's facility struct that no facility field is named, in its order."""
-    if "facility" not in table.column_names or not pa.types.is_struct(table.schema.field("facility").type):
-        return []
-    return [f.name for f in table.schema.field("facility").type if f.name not in FACILITY_FIELD_NAMES]
 
 
 def _group_class(groups: int, tests: tuple) -> int:

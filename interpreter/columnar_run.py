@@ -113,34 +113,13 @@ def _say_unknown_columns(path: str, schema, say: Callable[[str], None]) -> None:
     """Once for the file, where each of its rows would only say it: a column no claim field is
     named (a bureau's export with more than the claim: a hospital's name beside the claim, or in
     its facility) makes every claim that gives it an `unknown-field` error row."""
-    unknown = unknown_columns(schema)
+    from .batch_unknown import unknown_fields
+
+    unknown = unknown_fields(schema).dotted
     if unknown:
         which = f"column {unknown[0]} is" if len(unknown) == 1 else f"columns {', '.join(unknown)} are"
         say(f"med: {path}: {which} no claim field: each claim that gives a value there is refused "
             f"(unknown-field); leave {'it' if len(unknown) == 1 else 'them'} out to settle those claims")
-
-
-def unknown_columns(schema) -> list[str]:
-    """The columns of a claims table, and the fields of its objects' structs (`facility.name`,
-    `items.ward`), that no claim field is named."""
-    import pyarrow as pa
-
-    from .arrow import ASIDE
-    from .claim_fields import CLAIM_FIELDS
-
-    known = {f.name: f for f in CLAIM_FIELDS}
-    unknown = []
-    for column in schema:
-        field = known.get(column.name)
-        if field is None:
-            unknown += [] if column.name == ASIDE else [column.name]
-            continue
-        kind = column.type.value_type if pa.types.is_list(column.type) or pa.types.is_large_list(column.type) \
-            else column.type
-        if field.fields and pa.types.is_struct(kind):
-            names = {f.name for f in field.fields}
-            unknown += [f"{column.name}.{child.name}" for child in kind if child.name not in names]
-    return unknown
 
 
 def _from_file(args, policy, params: dict, fmt: str):

@@ -621,6 +621,47 @@ def test_a_facility_field_no_facility_field_is_named_refuses_its_claims_in_colum
         assert settle_batch(policy, part).to_pylist() == policy.settle_table(part).to_pylist()
 
 
+def test_an_item_field_no_item_field_is_named_refuses_its_claims_in_columns():
+    # items[].ward (a bureau's item lines carry more than class and amount): the reader reads the
+    # items in order, each saying its unknown fields before its own, after every field before
+    # `items` (`history`'s among them, whose own unknown fields come first). A row the columns
+    # find whole otherwise is refused for its first item's first such field; any other is
+    # worded by the scalar reader. Such claims went one by one to the scalar engine.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+    a = {"class": "A", "amount": "10900.00"}
+
+    def claim(cid, items, **over):
+        return {**_claim(cid, "p1", "2026-03-01", "employee", "level3", "0", status="employed"), "items": items, **over}
+    claims = [claim("second", [a, {**a, "ward": "东"}]),
+              claim("both", [{**a, "ward": "东", "code": "x"}]),
+              claim("code", [{**a, "code": "x"}, {**a, "ward": "东"}]),
+              claim("unnamed", [a, {**a, "ward": None}]),
+              claim("scheme", [{**a, "ward": "东"}], scheme="nope"),
+              claim("amount", [{"class": "A", "amount": "1.234"}, {**a, "ward": "东"}]),
+              claim("later", [{**a, "ward": "东"}, {"class": "A", "amount": "1.234"}]),
+              claim("history", [{**a, "ward": "东"}], history={"chronic_diseases": 1, "note": "x"}),
+              claim("facility", [{**a, "ward": "东"}], facility={"level": "level3", "name": "某医院"}),
+              claim("none", []), claim("null", None), claim("second", [a], person="p2")]
+    table = claims_table(claims)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    assert fallback_count(batch) == 1  # ("null": the claim has no items, worded by the scalar engine as without a ward)
+    errors = [(r["id"], r["error"] and r["error"]["field"]) for r in batch.to_pylist()]
+    assert errors == [
+        ("second", "items[1].ward"), ("both", "items[0].ward"), ("code", "items[0].code"), ("unnamed", None),
+        ("scheme", "scheme"), ("amount", "items[0].amount"), ("later", "items[0].ward"),
+        ("history", "history.note"), ("facility", "facility.name"), ("none", None), ("null", "items"), ("second", None)]
+    assert batch.to_pylist()[0]["error"] == {
+        "code": "unknown-field", "field": "items[1].ward",
+        "message": "unknown field items[1].ward (the fields here are: amount, class, days, kind, unit_price)"}
+    # (the refused "second" keeps no id: p2's is no repeat; p1's first stay is "unnamed",
+    # 21,800 - 900 = 20,900 at 85% = 17,765; p2's (10,900 - 900) x 85% = 8,500)
+    assert (_row(batch, 3)["basic"], _row(batch, 11)["basic"]) == ("17765.00", "8500.00")
+    for start in range(1, len(claims)):
+        part = table.slice(start)
+        assert settle_batch(policy, part).to_pylist() == policy.settle_table(part).to_pylist()
+
+
 def _with_item_amounts(table, kind, amounts):
     """The table with each claim's one item amount given as `kind` (a decimal type), from `amounts`."""
     items = table.column("items").combine_chunks()
