@@ -192,7 +192,7 @@ class CaseEffect:
     refused: Optional[tuple[str, str]] = None  # ("old" or "new", why): that version settles the case at no cost
 
     def title(self) -> str:
-        also = f" (and {len(self.alike)} case(s) alike)" if self.alike else ""
+        also = f" (and {_cases(len(self.alike))} alike)" if self.alike else ""
         return self.case.label() + (f", after a first claim of {_m(self.first)}" if self.second else "") + also
 
     def shape(self) -> tuple:
@@ -469,10 +469,15 @@ def _render_clauses(changes, md: bool) -> list[str]:
     return out + [""]
 
 
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
 def _render_effects(effects, md: bool) -> list[str]:
     if not effects:
         return _heading("effect on claims: none (every case settles the same at every cost)", md) + [""]
-    out = _heading(f"effect on claims: {len(effects)} case(s) settle differently", md)
+    n = len(effects)
+    out = _heading(f"effect on claims: {_cases(n)} {'settles' if n == 1 else 'settle'} differently", md)
     for e in effects:
         out.append(f"{'### ' if md else '  '}{e.title()}")
         if e.refused is not None:

@@ -74,8 +74,8 @@ def test_a_grade_or_a_disease_class_is_probed_as_a_claim_gives_it():
     old = medpolicy.compile(OLD + edits, "old.med")
     new = medpolicy.compile(OLD + edits.replace("85%", "90%").replace("50%", "60%"), "new.med")
     first = [e for e in diff(old, new).effects if not e.second]
-    assert [e.title() for e in first] == ["employee inpatient level3 employed local facility.grade=A (and 1 case(s) alike)",
-                                          "employee special level3 employed local disease_class=1 (and 1 case(s) alike)"]
+    assert [e.title() for e in first] == ["employee inpatient level3 employed local facility.grade=A (and 1 case alike)",
+                                          "employee special level3 employed local disease_class=1 (and 1 case alike)"]
     graded = next(s for s in first[0].stretches if s.fund == "basic")
     # 10,000 of cap at 90% from the 1,000 deductible: reached at 12,111.11, where 85% paid 9,444.44.
     assert (graded.lo, graded.kinks, graded.largest) == (D("1000.00"), (D("12111.11"),), D("555.56"))
@@ -210,8 +210,8 @@ def test_med_diff_with_a_version_that_settles_nothing(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert out.split("effect on claims: ")[1] == (
-        "1 case(s) settle differently\n"
-        "  employee inpatient level3 employed local (and 1 case(s) alike)\n"
+        "1 case settles differently\n"
+        "  employee inpatient level3 employed local (and 1 case alike)\n"
         "    the old version cannot settle it: scheme 'employee': the policy names no scheme\n")
     assert main(["diff", str(tmp_path / "old.med"), str(tmp_path / "empty.med"), str(claims), "--format", "json"]) == 0
     out, err = capsys.readouterr()
