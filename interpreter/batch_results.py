@@ -99,13 +99,19 @@ def with_rows_refused(settled: pa.Table, refused: np.ndarray, ids: Optional[pa.A
                       which: np.ndarray) -> pa.Table:
     """The run's rows in input order: `settled` where `refused` is False, and where it is True an
     error row of `errors[which]`, its id from `ids` (the refused rows' own, in order), every other
-    field null (as the scalar engine's error row). The metadata is `settled`'s."""
+    field null (as the scalar engine's error row). The metadata is `settled`'s. One gather of
+    the rows (a file whose every claim is refused: 1M rows of 13 null money columns gathered
+    three times took 1.9 GB)."""
     schema = settled.schema
     proto = pa.Table.from_pylist([{"id": None, "error": e} for e in errors], schema=schema.remove_metadata())
-    rows = proto.take(pa.array(which))
+    both = pa.concat_tables([settled.replace_schema_metadata(None), proto]).combine_chunks()
+    at = np.empty(len(refused), np.int64)
+    at[~refused] = np.arange(settled.num_rows)
+    at[refused] = settled.num_rows + which
+    rows = both.take(pa.array(at))
     if ids is not None:
-        rows = rows.set_column(schema.get_field_index("id"), schema.field("id"), ids.cast(schema.field("id").type))
-    both = pa.concat_tables([settled.replace_schema_metadata(None), rows])
-    at = np.concatenate([np.flatnonzero(~refused), np.flatnonzero(refused)])
-    return both.take(pa.array(np.argsort(at))).combine_chunks().replace_schema_metadata(schema.metadata)
-
+        at[refused] = settled.num_rows + np.arange(len(ids))
+        kind = schema.field("id").type
+        own = pa.chunked_array(settled.column("id").chunks + pa.chunked_array([ids]).cast(kind).chunks, kind)
+        rows = rows.set_column(schema.get_field_index("id"), schema.field("id"), own.take(pa.array(at)))
+    return rows.replace_schema_metadata(schema.metadata)
