@@ -55,7 +55,7 @@ def claims_from_table(table: pa.Table) -> Iterator[dict]:
     for batch in table.to_batches(BATCH):
         for row in batch.to_pylist():
             text = row.pop(ASIDE, None) if aside else None
-            yield _plain(row) if text is None else _kept(text, row)
+            yield json_value(row) if text is None else _kept(text, row)
 
 
 def _kept(text: str, row: dict) -> Any:
@@ -64,7 +64,7 @@ def _kept(text: str, row: dict) -> Any:
     try:
         return parse_json(text)
     except (ValueError, RecursionError):  # not ours (a table that named a column so): a field like any
-        return _plain({**row, ASIDE: text})
+        return json_value({**row, ASIDE: text})
 
 
 def read_parquet(path: str) -> Iterator[dict]:
@@ -72,17 +72,17 @@ def read_parquet(path: str) -> Iterator[dict]:
     f = pq.ParquetFile(path)
     for batch in f.iter_batches(batch_size=BATCH):
         for row in batch.to_pylist():
-            yield _plain(row)
+            yield json_value(row)
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON would give it: no nulls, dates as text, decimals kept exact. A timestamp
+def json_value(value: Any) -> Any:
+    """A cell as the contract's JSON would give it: no nulls, dates as text, decimals kept exact. A timestamp
     at midnight with no time zone is its date (pandas keeps dates so, as datetime64); any other
     timestamp keeps its time, which the claim reader refuses for a date."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
+        return {k: json_value(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dt.datetime):
         midnight = value.tzinfo is None and value.time() == dt.time() and not getattr(value, "nanosecond", 0)
         return value.date().isoformat() if midnight else value.isoformat()

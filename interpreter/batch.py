@@ -16,7 +16,8 @@ How a run goes (this module drives it; each stage's own module in brackets):
    row of any other shape, or a person whose year could overflow int64 sends the whole person to
    the scalar engine (`settle_all`), so a person's year is never split between the engines; a
    claim the reader refuses, or a later claim with an id already taken (error rows before any
-   year), goes alone.
+   year), goes alone. Where many rows may be refused, their errors are worded in columns first
+   (batch_refusals.py) and the run goes on without them.
 3. *costs*: total, excluded, item pre-payments, first share and eligible cost, per claim (they do
    not depend on the year).
 4. *waves*: each person-year's claims in date order (ties in input order). With the compiled
@@ -45,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import batch_steps
-from .arrow import MONEY, all_funds, claims_arrow, claims_from_table, result_schema, results_batch
+from .arrow import ASIDE, MONEY, all_funds, claims_arrow, claims_from_table, result_schema, results_batch
 from .batch_columns import EPOCH, GRADES, Claims, arrow_bools, small_offsets
 from .batch_kernels import encode, kernels
 from .batch_plans import (
@@ -61,7 +62,8 @@ from .batch_plans import (
     plan_identity,
 )
 from .batch_results import Patch, null_where, with_rows_refused, with_validity
-from .batch_unknown import set_apart
+from .batch_refusals import word_refusals
+from .batch_unknown import set_apart, unknown_fields
 from .batch_steps import (
     Accumulators,
     Out,
@@ -79,6 +81,7 @@ __all__ = ["FALLBACK", "Plans", "Unsupported", "fallback_count", "settle_batch"]
 
 FALLBACK = b"medpolicy.fallback"   # the schema metadata key of fallback_count
 _LACKS_PARAMETER = -2   # a row's plan: its terms need a parameter the run did not give (engine.settle's error)
+_WORDED_FROM = 64       # suspect rows from which their refusals are worded in columns (`_Run._worded`)
 _SNAPSHOT_ROOM = 16     # years the compiled kernel hands over that a call has room for (more: called again)
 
 
@@ -104,8 +107,9 @@ def fallback_count(result: pa.Table) -> int:
 
 class _Run:
     def __init__(self, policy, table: pa.Table, params: Optional[dict], plans: Optional[Plans] = None,
-                 money: pa.DataType = MONEY):
+                 money: pa.DataType = MONEY, worded: bool = False):
         self.policy, self.table, self.money_type = policy, small_offsets(table), money
+        self.worded = worded  # the rows the reader refuses already set apart (`_worded`)
         self.given = params
         self.params = policy.bind(params)
         self.funds = all_funds(policy)
@@ -117,6 +121,9 @@ class _Run:
             return apart
         clock = _Clock()
         c = self.claims = Claims(self.policy, self.table)
+        apart = self._worded(c)
+        if apart is not None:
+            return apart
         clock("columns")
         person = self._person_codes()
         plan_of = self._plans(c)
@@ -154,10 +161,33 @@ class _Run:
         apart = set_apart(self.policy, self.table)
         if apart is None:
             return None
-        rest = _Run(self.policy, apart.rest, self.given, self.cache, self.money_type)
+        rest = _Run(self.policy, apart.rest, self.given, self.cache, self.money_type, self.worded)
         settled = rest.settle()
         self.timings = getattr(rest, "timings", {})
         return with_rows_refused(settled, apart.refused, apart.ids, apart.errors, apart.which)
+
+    def _worded(self, c: Claims) -> Optional[pa.Table]:
+        """Where many rows may be refused (a year whose every date is written 2026/03/02, a
+        scheme in another language): each refusal worded in columns (batch_refusals.py), those
+        rows error rows (keeping no id, as `_refused` says) and the others settled without them.
+        None where few rows may be (each is read by the scalar reader: a second pass over the
+        columns would cost more), where none is refused, or where the ids are not text."""
+        unread, undated = ~c.ok, c.ok & ~self._in_period()
+        suspects = int(unread.sum() + undated.sum())
+        ids = self.table.column("id").type if "id" in self.table.column_names else pa.string()
+        if self.worded or suspects < _WORDED_FROM or suspects * 64 < c.n or not pa.types.is_string(ids) \
+                or ASIDE in self.table.column_names or unknown_fields(self.table.schema).dotted:
+            return None
+        said = word_refusals(self.policy, self.table, c, np.flatnonzero(unread), np.flatnonzero(undated))
+        refused = said.which >= 0
+        if not refused.any():
+            return None
+        rest = _Run(self.policy, self.table.filter(arrow_bools(~refused)), self.given, self.cache, self.money_type,
+                    worded=True)
+        settled = rest.settle()
+        self.timings = getattr(rest, "timings", {})
+        ids = self.table.column("id").filter(arrow_bools(refused)) if "id" in self.table.column_names else None
+        return with_rows_refused(settled, refused, ids, said.errors, said.which[refused])
 
     def _person_codes(self) -> np.ndarray:
         p = self.claims.person

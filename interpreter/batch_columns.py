@@ -353,33 +353,34 @@ class Claims:
                 ok &= self._measure(_column(table, name), _FIELDS[name], measure)
             else:  # any other field, where given, is the scalar engine's, but one that cannot
                 ok &= self._unread_field(_column(table, name), name)  # change the settlement
+        # Per field, rows whose value the claim reader certainly takes (batch_refusals.py words the others).
+        certain = self.certain = {}
         self.id = _plain_strings(_column(table, "id"))
         self.person = normal_persons(_plain_strings(_column(table, "person")))
-        for arr in (self.id, self.person):
+        for name, arr in (("id", self.id), ("person", self.person)):
             if arr is None or not pa.types.is_string(arr.type):
-                ok[:] = False
+                certain[name] = np.zeros(n, bool)
             else:
                 # not empty: its bytes (utf8_length decoded every character: 16 ms a million ids)
-                ok &= np.asarray(pc.greater(pc.binary_length(arr), 0).fill_null(False), dtype=bool)
+                certain[name] = np.asarray(pc.greater(pc.binary_length(arr), 0).fill_null(False), dtype=bool)
         self.ordinal = self._dates(_column(table, "date"))
-        ok &= self.ordinal > 0
-        self.scheme, good = _codes(_column(table, "scheme"), self.names["scheme"], n)
-        ok &= good
-        self.benefit, good = _codes(_column(table, "benefit"), self.names["benefit"], n)
-        ok &= good
+        certain["date"] = self.ordinal > 0
+        self.scheme, certain["scheme"] = _codes(_column(table, "scheme"), self.names["scheme"], n)
+        self.benefit, certain["benefit"] = _codes(_column(table, "benefit"), self.names["benefit"], n)
         ok &= self._status(_column(table, "status"))
-        ok &= self._facility(_column(table, "facility"))
+        certain["facility"] = self._facility(_column(table, "facility"))
         place = _column(table, "place")
         self.place, good = _codes(place, self.names["place"], n)
         if "local" in self.names["place"]:  # no place: local
             missing = ~is_given(place) if place is not None else np.ones(n, bool)
             self.place[missing] = self.names["place"].index("local")
             good |= missing
-        ok &= good
-        ok &= self._groups(_column(table, "groups"))
-        self.events, good = self._names_mask(_column(table, "maternity"), self.names["event"])
-        ok &= good
-        ok &= self._items(_column(table, "items"))
+        certain["place"] = good
+        certain["groups"] = self._groups(_column(table, "groups"))
+        self.events, certain["maternity"] = self._names_mask(_column(table, "maternity"), self.names["event"])
+        certain["items"] = self._items(_column(table, "items"))
+        for good in certain.values():
+            ok &= good
         self.ok = ok
 
     def _dates(self, arr) -> np.ndarray:
@@ -391,7 +392,7 @@ class Claims:
         if pa.types.is_date32(arr.type):
             days = np.asarray(pc.cast(arr, pa.int32()).fill_null(-EPOCH), dtype=np.int64)
             return days + EPOCH
-        if pa.types.is_timestamp(arr.type) and arr.type.tz is None:  # pandas' dates: midnights (arrow._plain)
+        if pa.types.is_timestamp(arr.type) and arr.type.tz is None:  # pandas' dates: midnights (arrow.json_value)
             per_day = 86_400 * {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[arr.type.unit]
             stamps = np.asarray(pc.cast(arr, pa.int64()).fill_null(1), dtype=np.int64)
             return np.where(stamps % per_day == 0, stamps // per_day + EPOCH, 0)

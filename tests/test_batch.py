@@ -178,11 +178,14 @@ def test_drawn_runs_agree(city):
     check()
 
 
-def test_hostile_tables_get_the_scalar_engines_error_rows():
+@pytest.mark.parametrize("worded_from", [64, 1])
+def test_hostile_tables_get_the_scalar_engines_error_rows(worded_from, monkeypatch):
     """Anything shaped like a claim (wrong types, bad dates and amounts, missing fields, a table of
-    no columns): the same rows as the scalar engine, never a crash."""
+    no columns): the same rows as the scalar engine, never a crash; also with every refusal
+    worded in columns (batch_refusals.py, from the first suspect row)."""
     from hypothesis import HealthCheck, given, settings, strategies as st
     from med_strategies import hostile_claims
+    monkeypatch.setattr(medpolicy.batch, "_WORDED_FROM", worded_from)
     policy = medpolicy.load(ROOT / "policies" / "suihua.med")
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -660,6 +663,36 @@ def test_an_item_field_no_item_field_is_named_refuses_its_claims_in_columns():
     for start in range(1, len(claims)):
         part = table.slice(start)
         assert settle_batch(policy, part).to_pylist() == policy.settle_table(part).to_pylist()
+
+
+def test_a_year_of_refused_claims_is_worded_in_columns_a_value_at_a_time():
+    # A bureau's export with every date written 2026/03/02, or the scheme in Chinese: each claim
+    # went through the scalar reader (1M: 36 CPU s, 3 GB). The reader refuses a claim at its
+    # first field it does not take, with an error of that value alone, so each distinct value is
+    # judged once; rows it takes whole (an enrolment the columns do not read) stay the scalar
+    # engine's, and a refused claim keeps no id.
+    policy = medpolicy.load(ROOT / "policies" / "suihua.med")
+
+    def claim(cid, person="p1", date="2026-03-01", **over):
+        return {**_claim(cid, person, date, "employee", "level3", "10900.00", status="employed"), **over}
+    claims = [claim(f"s{k}", person=f"q{k}", date=f"2026/03/{k % 28 + 1:02d}") for k in range(70)]
+    claims += [claim("zh", scheme="职工"), claim("both", date="2026/03/02", scheme="职工"),
+               claim("late", date="2019-01-01"), claim("late2", date="2019-01-01", person="p9"),
+               claim("taken", enrolment={"mode": "standard"}), claim("s5", person="p2")]
+    table = claims_table(claims)
+    batch = settle_batch(policy, table)
+    assert batch.to_pylist() == policy.settle_table(table).to_pylist()
+    rows = batch.to_pylist()
+    assert rows[0]["error"] == {"code": "bad-date", "field": "date",
+                                "message": "date is not a date YYYY-MM-DD: '2026/03/01'"}
+    assert [(r["id"], r["error"] and (r["error"]["code"], r["error"]["field"])) for r in rows[70:]] == [
+        ("zh", ("unknown-value", "scheme")), ("both", ("bad-date", "date")), ("late", ("outside-period", "date")),
+        ("late2", ("outside-period", "date")), ("taken", None), ("s5", None)]
+    assert rows[72]["error"]["message"] == rows[73]["error"]["message"] == \
+        policy.settle(claims[72]).to_json()["error"]["message"]
+    # (the refused s5 keeps no id: p2's is no repeat; p1's one stay, (10,900 - 900) x 85% = 8,500)
+    assert _row(batch, 74)["basic"] == _row(batch, 75)["basic"] == "8500.00"
+    assert fallback_count(batch) == 1  # the enrolment, which only the scalar engine reads
 
 
 def _with_item_amounts(table, kind, amounts):
