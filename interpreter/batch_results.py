@@ -115,3 +115,25 @@ def with_rows_refused(settled: pa.Table, refused: np.ndarray, ids: Optional[pa.A
         own = pa.chunked_array(settled.column("id").chunks + pa.chunked_array([ids]).cast(kind).chunks, kind)
         rows = rows.set_column(schema.get_field_index("id"), schema.field("id"), own.take(pa.array(at)))
     return rows.replace_schema_metadata(schema.metadata)
+
+
+# An id Python's repr quotes as it is: printable ASCII, no quote, no backslash (errors.duplicate_id).
+_QUOTED_AS_IS = r"^[ -&(-\[\]-~]*$"
+
+
+def duplicate_id_rows(ids: pa.Array, schema: pa.Schema) -> pa.Table:
+    """The `duplicate-id` error rows of claims with these ids, as settle_all makes them
+    (errors.duplicate_id): every field null but the id and the error; the messages joined in
+    columns where the id's repr is the id in quotes, else from the error itself."""
+    from .errors import duplicate_id
+
+    k = len(ids)
+    message = pc.binary_join_element_wise("claim id '", ids, "' appears more than once in this run", "")
+    plain = np.asarray(pc.match_substring_regex(ids, _QUOTED_AS_IS), dtype=bool)
+    if not plain.all():
+        other = [duplicate_id(v).message for v in ids.filter(arrow_bools(~plain)).to_pylist()]
+        message = pc.replace_with_mask(message, arrow_bools(~plain), pa.array(other, pa.string()))
+    error = pa.StructArray.from_arrays([pa.repeat(pa.scalar("duplicate-id"), k), message, pa.repeat(pa.scalar("id"), k)],
+                                       fields=list(schema.field("error").type))
+    columns = {"id": ids, "error": error}
+    return pa.table([columns.get(f.name, pa.nulls(k, f.type)) for f in schema], schema=schema)
