@@ -130,7 +130,7 @@ class _Run:
         plan_of = self._plans(c)
         row_ok = c.ok & (plan_of >= 0)
         row_ok &= self._items_supported(plan_of, row_ok)
-        in_period = self._in_period()
+        in_period = dated_in_period(self.policy, self.claims)
         repeats = self._repeats(in_period)
         # Rows that never reach a year: error rows the scalar engine words, each alone.
         refused = repeats | (plan_of == _LACKS_PARAMETER)
@@ -173,7 +173,7 @@ class _Run:
         rows error rows (keeping no id, as `_refused` says) and the others settled without them.
         None where few rows may be (each is read by the scalar reader: a second pass over the
         columns would cost more), where none is refused, or where the ids are not text."""
-        unread, undated = ~c.ok, c.ok & ~self._in_period()
+        unread, undated = ~c.ok, c.ok & ~dated_in_period(self.policy, self.claims)
         suspects = int(unread.sum() + undated.sum())
         ids = self.table.column("id").type if "id" in self.table.column_names else pa.string()
         if self.worded or suspects < _WORDED_FROM or suspects * 64 < c.n or not pa.types.is_string(ids) \
@@ -210,16 +210,6 @@ class _Run:
         bad[person[~good if refused is None else ~good & ~refused] + 1] = True
         return good & ~bad[person + 1]
 
-    def _in_period(self) -> np.ndarray:
-        """Rows dated within the policy's effective period (a claim outside it is refused)."""
-        c, (lo, hi) = self.claims, self.policy.compiled.effective
-        inside = np.ones(c.n, bool)
-        if lo is not None:
-            inside &= c.ordinal >= lo
-        if hi is not None:
-            inside &= c.ordinal <= hi
-        return inside
-
     def _refused(self, suspect: np.ndarray) -> Optional[np.ndarray]:
         """Of the rows `suspect` (not of the common shape, or dated outside the period), those the
         claim reader refuses (`Policy._read` raises: a field missing or wrong, a word the policy
@@ -239,14 +229,10 @@ class _Run:
                 refused[r] = True
         return refused
 
-    def _repeats(self, in_period: np.ndarray) -> np.ndarray:
-        """Rows whose id an earlier claim already holds, as settle_all decides it: of the claims
-        sharing an id, in input order, the first that the reader takes keeps it, and each later
-        one it takes is a `duplicate-id` error row that never touches a year (those rows' results
-        are made here, `self._repeated`); one it refuses keeps no id. Of the rows whose id string
-        some other row shares, the ones the columns read (in the period) are taken as read; only
-        the others are read, by the scalar reader. (A year whose ids start again each month:
-        1M claims, each id twice, went through the scalar reader: 31.6 CPU s.)"""
+    def _repeats(self, inside: np.ndarray) -> np.ndarray:
+        """Rows whose id an earlier claim already holds (`repeated_rows`, of the rows whose id
+        string some other row shares): `duplicate-id` error rows that never touch a year, made
+        here (`self._repeated`)."""
         n = self.claims.n
         repeats = np.zeros(n, bool)
         schema = result_schema(self.funds, False)
@@ -259,19 +245,7 @@ class _Run:
             codes = np.asarray(pc.dictionary_encode(ids).indices.fill_null(-1), dtype=np.int64)
         counts = np.bincount(codes[codes >= 0], minlength=1)
         shared = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] > 1))
-        taken = (self.claims.ok & in_period)[shared]
-        unsure = np.flatnonzero(~taken)
-        for k, claim in zip(unsure.tolist(), claims_from_table(self.table.take(pa.array(shared[unsure])))):
-            try:
-                self.policy._read(claim)
-                taken[k] = True
-            except ClaimError:
-                pass
-        holders = shared[taken]  # (in input order: the first of each id keeps it)
-        first = np.unique(codes[holders], return_index=True)[1]
-        later = np.ones(len(holders), bool)
-        later[first] = False
-        rows = holders[later]
+        rows = repeated_rows(self.policy, self.table, shared, (self.claims.ok & inside)[shared], codes[shared])
         repeats[rows] = True
         self._repeated = duplicate_id_rows(ids.take(pa.array(rows)), schema)
         return repeats
@@ -846,6 +820,37 @@ class _Run:
         if not failed.any() and theirs.column("error").null_count == theirs.num_rows:
             return pa.nulls(len(plans), errors.type)
         return patch.text(errors.take(pa.array(plans + 1)), "error")
+
+
+def repeated_rows(policy, table: pa.Table, shared: np.ndarray, taken: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Of the rows `shared` of `table` (in input order), those settle_all refuses as repeats: of
+    the claims sharing an id (`ids`: a number per id, per row of `shared`), the first the reader
+    takes keeps it and each later one it takes is a `duplicate-id` row; one it refuses keeps no
+    id. `taken`: the rows the reader certainly takes (the columns read them, in the period); only
+    the others are read, by the scalar reader."""
+    taken = taken.copy()
+    unsure = np.flatnonzero(~taken)
+    for k, claim in zip(unsure.tolist(), claims_from_table(table.take(pa.array(shared[unsure])))):
+        try:
+            policy._read(claim)
+            taken[k] = True
+        except ClaimError:
+            pass
+    holders = np.flatnonzero(taken)  # (in input order: the first of each id keeps it)
+    later = np.ones(len(holders), bool)
+    later[np.unique(ids[holders], return_index=True)[1]] = False
+    return shared[holders[later]]
+
+
+def dated_in_period(policy, claims: Claims) -> np.ndarray:
+    """Rows dated within the policy's effective period (a claim outside it is refused)."""
+    (lo, hi) = policy.compiled.effective
+    inside = np.ones(claims.n, bool)
+    if lo is not None:
+        inside &= claims.ordinal >= lo
+    if hi is not None:
+        inside &= claims.ordinal <= hi
+    return inside
 
 
 def _group_class(groups: int, tests: tuple) -> int:

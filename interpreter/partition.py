@@ -242,8 +242,12 @@ def repeated_candidates(ids: list[str]) -> np.ndarray:
 
 def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa.Schema) -> pa.Table:
     """`duplicate-id` result rows (with `row`) for the claims `settle_all` would refuse as
-    repeats: of the candidates sharing an id, every one after the first that reads well."""
+    repeats: of the candidates sharing an id, every one after the first that reads well
+    (batch.repeated_rows: the rows the columns read are taken as read)."""
     from .arrow import claims_from_table, results_batch
+    from .batch import dated_in_period, repeated_rows
+    from .batch_columns import Claims, small_offsets
+    from .batch_results import duplicate_id_rows
     from .policy import repeated_ids
 
     if not len(candidates):
@@ -254,10 +258,19 @@ def duplicate_rows(policy, params, path: str, candidates: np.ndarray, schema: pa
         if hi > lo:
             picked.append(batch.take(pa.array(candidates[lo:hi] - start)))
         start += batch.num_rows
-    found = repeated_ids(policy, zip(candidates.tolist(), claims_from_table(pa.Table.from_batches(picked))))
-    results = results_batch([out for _, out in found], schema.remove(schema.get_field_index(ROW)))
-    table = pa.Table.from_batches([results])
-    return table.append_column(ROW, pa.array([row for row, _ in found], pa.int64()))
+    table = small_offsets(pa.Table.from_batches(picked))
+    rows_schema = schema.remove(schema.get_field_index(ROW))
+    claims = Claims(policy, table)
+    if claims.id is None or not pa.types.is_string(claims.id.type):  # (ids not text: the reader words each)
+        found = repeated_ids(policy, zip(candidates.tolist(), claims_from_table(table)))
+        return pa.Table.from_batches([results_batch([out for _, out in found], rows_schema)]).append_column(
+            ROW, pa.array([row for row, _ in found], pa.int64()))
+    codes = np.asarray(pc.dictionary_encode(claims.id).indices.fill_null(-1), dtype=np.int64)
+    shared = np.flatnonzero(codes >= 0)
+    taken = (claims.ok & dated_in_period(policy, claims))[shared]
+    rows = repeated_rows(policy, table, shared, taken, codes[shared])
+    found = duplicate_id_rows(claims.id.take(pa.array(rows)), rows_schema)
+    return found.append_column(ROW, pa.array(candidates[rows], pa.int64()))
 
 
 # ---- 2. settle -------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def year_with_repeats(policy):
     claims.insert(7, {**claims[60], "id": "late", "scheme": "nobody"})       # does not read
     claims.append({**claims[80], "id": "late"})                              # settles: "late" was never taken
     claims.append({**claims[90], "person": None, "id": "no-person"})
+    for k in (100, 110, 120):  # an id Python's repr quotes in double quotes, three times
+        claims.append({**claims[k], "id": "it's"})
     return claims
 
 
@@ -68,6 +70,8 @@ def test_buckets_and_jobs_write_the_bytes_one_process_writes(tmp_path):
     assert repeat[0]["error"] is None and repeat[1]["error"]["code"] == "duplicate-id"
     late = [r for r in got if r["id"] == "late"]
     assert late[0]["error"]["field"] == "scheme" and late[1]["error"] is None
+    quoted = [r["error"] and r["error"]["message"] for r in got if r["id"] == "it's"]
+    assert quoted == [None] + ["claim id \"it's\" appears more than once in this run"] * 2
     # Row groups of 50 claims, each with its own dictionaries of dates and item classes (pyarrow
     # cannot read a nested column's dictionaries across them at once): the same bytes.
     # With two jobs, the row groups are dealt in two parts side by side (rows 0-99, 100-):
