@@ -172,11 +172,13 @@ class _Run:
         scheme in another language): each refusal worded in columns (batch_refusals.py), those
         rows error rows (keeping no id, as `_refused` says) and the others settled without them.
         None where few rows may be (each is read by the scalar reader: a second pass over the
-        columns would cost more), where none is refused, or where the ids are not text."""
+        columns would cost more), where none is refused, or where the ids are neither text nor
+        whole numbers (whose error rows echo them as their digits, as the scalar engine's do)."""
         unread, undated = ~c.ok, c.ok & ~dated_in_period(self.policy, self.claims)
         suspects = int(unread.sum() + undated.sum())
         ids = self.table.column("id").type if "id" in self.table.column_names else pa.string()
-        if self.worded or suspects < _WORDED_FROM or suspects * 64 < c.n or not pa.types.is_string(ids) \
+        if self.worded or suspects < _WORDED_FROM or suspects * 64 < c.n \
+                or not (pa.types.is_string(ids) or pa.types.is_integer(ids)) \
                 or ASIDE in self.table.column_names or unknown_fields(self.table.schema).dotted:
             return None
         said = word_refusals(self.policy, self.table, c, np.flatnonzero(unread), np.flatnonzero(undated))

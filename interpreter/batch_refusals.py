@@ -17,6 +17,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .arrow import claims_from_table, json_value
 from .claim_fields import CLAIM_FIELDS
@@ -46,6 +47,8 @@ def word_refusals(policy, table: pa.Table, claims, rows: np.ndarray, undated: np
         if not len(at):
             continue
         column = table.column(f.name) if f.name in table.column_names else None
+        if column is not None and f.type in ("text", "person") and not _text_type(column.type):
+            column = _given_or_not(column)  # (no value of it is text: one error for any, one for none)
         codes = _judged(column, at, lambda value, row, f=f: judge(f, value), errors)
         which[at] = np.maximum(codes, -1)
         live[at[codes != _TAKEN]] = False  # (refused, or the scalar reader's to word: no later field counts)
@@ -132,3 +135,20 @@ def _distinct(values: pa.ChunkedArray) -> tuple[list, np.ndarray]:
             distinct.append(v)
         codes[i] = k
     return distinct, codes
+
+
+def _text_type(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+
+def _given_or_not(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of no text as two values, its first given one and null: the reader's check of a
+    text field (claims._text) says the same of every value that is not text."""
+    given = column.drop_null()
+    if not len(given):
+        return column
+    first = given.slice(0, 1).combine_chunks()
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(pc.if_else(pc.is_null(chunk), None, 0).cast(pa.int32()), first)
+                             for chunk in column.chunks], pa.dictionary(pa.int32(), column.type))

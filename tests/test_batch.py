@@ -693,6 +693,13 @@ def test_a_year_of_refused_claims_is_worded_in_columns_a_value_at_a_time():
     # (the refused s5 keeps no id: p2's is no repeat; p1's one stay, (10,900 - 900) x 85% = 8,500)
     assert _row(batch, 74)["basic"] == _row(batch, 75)["basic"] == "8500.00"
     assert fallback_count(batch) == 1  # the enrolment, which only the scalar engine reads
+    # ids as whole numbers (a settlement system's serial numbers): each refused, echoed as digits
+    numbered = claims_table([{**c, "id": k - 35} for k, c in enumerate(claims[:70])])
+    batch = settle_batch(policy, numbered)
+    assert batch.to_pylist() == policy.settle_table(numbered).to_pylist()
+    assert fallback_count(batch) == 0
+    assert {(r["id"], r["error"]["message"]) for r in batch.to_pylist()[34:37]} == \
+        {("-1", "id must be a string"), ("0", "id must be a string"), ("1", "id must be a string")}
 
 
 def test_ids_given_twice_are_found_in_columns_in_the_readers_words():
