@@ -49,7 +49,10 @@ def word_refusals(policy, table: pa.Table, claims, rows: np.ndarray, undated: np
         column = table.column(f.name) if f.name in table.column_names else None
         if column is not None and f.type in ("text", "person") and not _text_type(column.type):
             column = _given_or_not(column)  # (no value of it is text: one error for any, one for none)
-        codes = _judged(column, at, lambda value, row, f=f: judge(f, value), errors)
+        if column is not None and f.type == "list" and _struct_list(column.type):
+            codes = _items_judged(policy, judge, f, column, at, errors)
+        else:
+            codes = _judged(column, at, lambda value, row, f=f: judge(f, value), errors)
         which[at] = np.maximum(codes, -1)
         live[at[codes != _TAKEN]] = False  # (refused, or the scalar reader's to word: no later field counts)
         if not live.any():
@@ -59,13 +62,14 @@ def word_refusals(policy, table: pa.Table, claims, rows: np.ndarray, undated: np
     return Refusals(which, errors)
 
 
-def _judge(policy) -> Callable[[Any, Any], Any]:
-    """The reader's check of one field's value: None where it takes the value, else its error."""
+def _judge(policy) -> Callable[..., Any]:
+    """The reader's check of one field's value (`label`: where it is, `items[2].class`; else its
+    name): None where it takes the value, else its error."""
     check = policy._reader._value
 
-    def judge(f, value):
+    def judge(f, value, label=None):
         try:
-            check(f, value, f.name)
+            check(f, value, label or f.name)
         except ClaimError as e:
             return e.as_dict()
         except Exception:  # (the scalar reader words it, as `internal`)
@@ -108,10 +112,86 @@ def _judged(column: Optional[pa.ChunkedArray], at: np.ndarray, judge: Callable[[
     return out[codes]
 
 
-def _distinct(values: pa.ChunkedArray) -> tuple[list, np.ndarray]:
+def _items_judged(policy, judge, f, column: pa.ChunkedArray, at: np.ndarray, errors: list) -> np.ndarray:
+    """`_judged`'s codes for the rows `at` of a list of objects (the items): the reader reads them
+    in order, each its fields in order, and refuses the claim at the first value it does not take,
+    naming where (`items[2].class`); so each field's distinct value is judged once per position,
+    not each claim's list of items (1M claims whose classes were written 甲类: 21 s)."""
+    lists = column.take(pa.array(at)).combine_chunks()
+    out = np.full(len(at), _TAKEN, np.int64)
+    absent = np.asarray(lists.is_null(), dtype=bool)
+    if absent.any():
+        out[absent] = _judged(None, np.flatnonzero(absent), lambda value, row: judge(f, None), errors)
+    lengths = np.asarray(pc.list_value_length(lists).fill_null(0), dtype=np.int64)
+    items = lists.flatten()  # (the given lists' items, in order)
+    row = np.repeat(np.arange(len(at)), lengths)
+    place = np.arange(len(items)) - (np.cumsum(lengths) - lengths)[row]  # each item's index in its list
+    status = np.full(len(items), _TAKEN, np.int64)
+    odd = np.asarray(items.is_null(), dtype=bool)  # (an item that is no object)
+    if odd.any():
+        status[odd] = _by_place(place[odd], [None], np.zeros(int(odd.sum()), np.int64),
+                                lambda value, i: _no_object(policy, f, i), errors)
+    live = ~odd
+    names = {g.name for g in items.type}
+    for g in f.fields:
+        where = np.flatnonzero(live)
+        if not len(where):
+            break
+        values, codes = _distinct(items.field(g.name).take(pa.array(where))) if g.name in names \
+            else ([None], np.zeros(len(where), np.int64))
+        said = _by_place(place[where], values, codes,
+                         lambda value, i, g=g: judge(g, value, f"{f.name}[{i}].{g.name}"), errors)
+        status[where] = said
+        live[where[said != _TAKEN]] = False
+        live &= place < _first_bad(status, row, place, len(at))[row]  # (items after a refused one never count)
+    bad = np.flatnonzero(status != _TAKEN)
+    rows, first = np.unique(row[bad], return_index=True)
+    out[rows] = status[bad[first]]
+    return out
+
+
+def _first_bad(status: np.ndarray, row: np.ndarray, place: np.ndarray, rows: int) -> np.ndarray:
+    """Per row, the index in its list of its first item not taken (refused or unjudged), or the
+    list's end (an index past any)."""
+    first = np.full(rows, np.iinfo(np.int64).max, np.int64)
+    bad = status != _TAKEN
+    np.minimum.at(first, row[bad], place[bad])
+    return first
+
+
+def _by_place(place: np.ndarray, values: list, codes: np.ndarray, judge, errors: list) -> np.ndarray:
+    """`_judged`'s codes for items, each distinct (value, index in its list) judged once."""
+    width = int(place.max(initial=0)) + 1
+    keys, inverse = np.unique(codes * width + place, return_inverse=True)
+    said = np.full(len(keys), _TAKEN, np.int64)
+    for k, key in enumerate(keys.tolist()):
+        error = judge(values[key // width], key % width)
+        if error is _UNSURE:
+            said[k] = _UNJUDGED
+        elif error is not None:
+            said[k] = len(errors)
+            errors.append(error)
+    return said[inverse.reshape(-1)]
+
+
+def _no_object(policy, f, i: int):
+    """The reader's error for an item that is no object (`items[2]`, null), after `i` it takes."""
+    try:
+        policy._reader._item(None, i, f.fields, f.name)
+    except ClaimError as e:
+        return e.as_dict()
+    return _UNSURE
+
+
+def _struct_list(kind: pa.DataType) -> bool:
+    return (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and pa.types.is_struct(kind.value_type)
+
+
+def _distinct(values) -> tuple[list, np.ndarray]:
     """The distinct values of a column as the claim's JSON gives them (json_value; None for a
     null), and each row's index into them."""
-    values = values.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     kind = values.type
     if not (pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)
             or pa.types.is_map(kind) or pa.types.is_dictionary(kind)):
@@ -150,5 +230,6 @@ def _given_or_not(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not len(given):
         return column
     first = given.slice(0, 1).combine_chunks()
-    return pa.chunked_array([pa.DictionaryArray.from_arrays(pc.if_else(pc.is_null(chunk), None, 0).cast(pa.int32()), first)
-                             for chunk in column.chunks], pa.dictionary(pa.int32(), column.type))
+    index = [pc.if_else(pc.is_null(chunk), None, 0).cast(pa.int32()) for chunk in column.chunks]
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(i, first) for i in index],
+                            pa.dictionary(pa.int32(), column.type))

@@ -679,10 +679,23 @@ def test_a_year_of_refused_claims_is_worded_in_columns_a_value_at_a_time():
     claims += [claim("zh", scheme="职工"), claim("both", date="2026/03/02", scheme="职工"),
                claim("late", date="2019-01-01"), claim("late2", date="2019-01-01", person="p9"),
                claim("taken", enrolment={"mode": "standard"}), claim("s5", person="p2")]
-    table = claims_table(claims)
+    a = {"class": "A", "amount": "100.00"}
+    items = [claim("zhclass", items=[a, {"class": "甲类", "amount": "1.00"}]),
+             claim("fen", items=[a, a, {"class": "B", "amount": "1.234"}, {"class": "甲类", "amount": "1.00"}]),
+             claim("none", items=[a, None]), claim("noamount", items=[{"class": "B"}]), claim("noitems", items=None)]
+    table = claims_table(claims + items)
     batch = settle_batch(policy, table)
     assert batch.to_pylist() == policy.settle_table(table).to_pylist()
     rows = batch.to_pylist()
+    # (the items read in order, each its fields in order: the first value not taken is named)
+    assert [(r["id"], r["error"]["field"], r["error"]["message"]) for r in rows[76:]] == [
+        ("zhclass", "items[1].class",
+         "items[1].class '甲类' is not one of: A, B, bed, excluded, herbal, material, partial"),
+        ("fen", "items[2].amount", "items[2].amount has a part smaller than a fen (1.234)"),
+        ("none", "items[1]", "items[1] must be an object with class and amount"),
+        ("noamount", "items[0].amount", "the claim has no items[0].amount"),
+        ("noitems", "items", "the claim has no items")]
+    rows = rows[:76]
     assert rows[0]["error"] == {"code": "bad-date", "field": "date",
                                 "message": "date is not a date YYYY-MM-DD: '2026/03/01'"}
     assert [(r["id"], r["error"] and (r["error"]["code"], r["error"]["field"])) for r in rows[70:]] == [
