@@ -62,7 +62,7 @@ from .batch_plans import (
     plan_identity,
 )
 from .batch_results import Patch, duplicate_id_rows, null_where, with_rows_refused, with_validity
-from .batch_refusals import word_refusals
+from .batch_refusals import reader_errors, word_refusals
 from .batch_unknown import set_apart, unknown_fields
 from .batch_steps import (
     Accumulators,
@@ -224,11 +224,7 @@ class _Run:
         if not len(rows) or len(rows) > self.claims.n // 2:
             return None
         refused = np.zeros(self.claims.n, bool)
-        for r, claim in zip(rows.tolist(), claims_from_table(self.table.take(pa.array(rows)))):
-            try:
-                self.policy._read(claim)
-            except ClaimError:
-                refused[r] = True
+        refused[rows] = [e is not None for e in reader_errors(self.policy, self.table, rows)]
         return refused
 
     def _repeats(self, inside: np.ndarray) -> np.ndarray:
@@ -832,12 +828,7 @@ def repeated_rows(policy, table: pa.Table, shared: np.ndarray, taken: np.ndarray
     the others are read, by the scalar reader."""
     taken = taken.copy()
     unsure = np.flatnonzero(~taken)
-    for k, claim in zip(unsure.tolist(), claims_from_table(table.take(pa.array(shared[unsure])))):
-        try:
-            policy._read(claim)
-            taken[k] = True
-        except ClaimError:
-            pass
+    taken[unsure] = [e is None for e in reader_errors(policy, table, shared[unsure])]
     holders = np.flatnonzero(taken)  # (in input order: the first of each id keeps it)
     later = np.ones(len(holders), bool)
     later[np.unique(ids[holders], return_index=True)[1]] = False

@@ -62,6 +62,19 @@ def word_refusals(policy, table: pa.Table, claims, rows: np.ndarray, undated: np
     return Refusals(which, errors)
 
 
+def reader_errors(policy, table: pa.Table, rows: np.ndarray) -> list:
+    """The reader's error (a ClaimError) for the claim of each of `rows`, None where it takes it:
+    rows the columns cannot decide, read one by one."""
+    out = []
+    for claim in claims_from_table(table.take(pa.array(rows))):
+        try:
+            policy._read(claim)
+            out.append(None)
+        except ClaimError as e:
+            out.append(e)
+    return out
+
+
 def _judge(policy) -> Callable[..., Any]:
     """The reader's check of one field's value (`label`: where it is, `items[2].class`; else its
     name): None where it takes the value, else its error."""

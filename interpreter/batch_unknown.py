@@ -16,11 +16,11 @@ from typing import NamedTuple, Optional
 import numpy as np
 import pyarrow as pa
 
-from .arrow import ASIDE, claims_from_table
+from .arrow import ASIDE
 from .batch_columns import Claims, arrow_bools
+from .batch_refusals import reader_errors
 from .claim_fields import CLAIM_FIELDS
 from .claims import CLAIM_FIELD_NAMES, NAMES_OF, _unknown_field
-from .errors import ClaimError
 
 _OBJECTS = {f.name: f for f in CLAIM_FIELDS if f.fields}  # facility, enrolment, history, account, items: in reading order
 
@@ -99,10 +99,8 @@ def _objects_refused(policy, table: pa.Table, known: pa.Table, inside: dict, fir
         return known
     ok = Claims(policy, known.take(pa.array(rows))).ok
     first[rows[ok]] = given[rows[ok]]
-    for r, claim in zip(rows[~ok].tolist(), claims_from_table(table.take(pa.array(rows[~ok])))):
-        try:
-            policy._read(claim)
-        except ClaimError as e:
+    for r, e in zip(rows[~ok].tolist(), reader_errors(policy, table, rows[~ok])):
+        if e is not None:
             errors.append(e.as_dict())
             first[r] = len(errors) - 1
     return known
