@@ -533,6 +533,8 @@ def _run_streaming(args, policy: Policy, params: dict) -> int:
                     out.close()
     if done.errors:
         _say(args, f"med: {done.errors} of {done.rows} claims could not be settled")
+        for line in done.kinds.lines():
+            _say(args, line)
     return 1 if done.errors else 0
 
 
@@ -756,9 +758,19 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
         finally:
             if args.output:
                 stream.close()
-    errors = sum("error" in r for r in rows)
+    from .error_kinds import ErrorKinds
+    from .runner import error_of
+
+    kinds = ErrorKinds()
+    for k, r in enumerate(rows):
+        error = error_of(r)
+        if error is not None:
+            kinds.add(k, *error)
+    errors = kinds.claims
     if errors:
         _say(args, f"med: {errors} of {len(rows)} claims could not be settled")
+        for line in kinds.lines():
+            _say(args, line)
     return 1 if errors else 0
 
 

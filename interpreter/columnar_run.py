@@ -20,6 +20,7 @@ import os
 import sys
 from typing import Callable, Iterator, Optional
 
+from .error_kinds import ErrorKinds
 from .errors import MedError
 from .files import is_columnar
 
@@ -106,6 +107,8 @@ def run(args, policy, params: dict, fmt: str, say: Callable[[str], None]) -> int
             f"scalar engine for features it does not vectorise")
     if done.errors:
         say(f"med: {done.errors} of {done.rows} claims could not be settled")
+        for line in done.kinds.lines():
+            say(line)
     return 1 if done.errors else 0
 
 
@@ -127,8 +130,10 @@ def _from_file(args, policy, params: dict, fmt: str):
     from .partition import run_columnar
 
     with _Sink(args, policy, fmt) as sink, _progress() as bar:
-        return run_columnar(policy, args.policy, params, args.claims, sink, jobs=args.jobs, memory=args.memory,
+        done = run_columnar(policy, args.policy, params, args.claims, sink, jobs=args.jobs, memory=args.memory,
                             progress=bar)
+    done.kinds = sink.kinds
+    return done
 
 
 @contextlib.contextmanager
@@ -175,6 +180,7 @@ def _from_text(args, policy, params: dict, fmt: str, say):
                                 jobs=args.jobs, memory=args.memory, workdir=tmp, progress=bar)
     done.rows += len(problems)
     done.errors += len(problems)
+    done.kinds = sink.kinds
     return done
 
 
@@ -201,6 +207,7 @@ class _Sink:
 
     def __init__(self, args, policy, fmt: str):
         self.args, self.policy, self.fmt = args, policy, fmt
+        self.kinds = ErrorKinds()  # (the windows' error rows, counted on their way out)
         self._stream = self._writer = None
         self._spreadsheet = fmt == "xlsx" or (fmt == "csv" and args.excel)
         self._kept: list = []
@@ -217,6 +224,7 @@ class _Sink:
     def __call__(self, windows) -> None:
         from .columnar_files import arrow_sink, file_schema, parquet_sink, rows_sink
 
+        windows = self._counted(windows)
         if self.fmt == "parquet":
             parquet_sink(self.args.output, file_schema(self.policy))(windows)
         elif self.fmt == "arrow":
@@ -225,6 +233,11 @@ class _Sink:
             arrow_sink(self.args.output, result_schema(all_funds(self.policy), False))(windows)
         else:
             rows_sink(self._row)(windows)
+
+    def _counted(self, windows):
+        for window in windows:
+            self.kinds.add_rows(window)
+            yield window
 
     def _row(self, row: dict) -> None:
         if self._writer is not None:

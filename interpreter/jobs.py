@@ -30,9 +30,9 @@ def _start(policy_path: str, params: Optional[dict], fmt: str, trace: bool) -> N
 
 
 def _settle(task: list) -> list:
-    """(input position, encoded row, is error) for each claim of the task, in task order."""
+    """(input position, encoded row, (error, id) or None) for each claim of the task, in task order."""
     from .inputs import parse_json
-    from .runner import _repeated_row
+    from .runner import _repeated_row, error_of
 
     policy, trace, writer = _WORKER["policy"], _WORKER["trace"], _WORKER["writer"]
     run = policy.run(_WORKER["params"], trace=trace)
@@ -45,10 +45,11 @@ def _settle(task: list) -> list:
         if claim is None:
             claim = parse_json(text)
         if repeated:
-            out.append((index, writer.encode(_repeated_row(claim["id"])), True))
+            row = _repeated_row(claim["id"])
+            out.append((index, writer.encode(row), error_of(row)))
         else:
             result = run.settle(claim)
-            out.append((index, writer.encode_result(result, trace), not result.ok))
+            out.append((index, writer.encode_result(result, trace), None if result.ok else error_of(result)))
     return out
 
 

@@ -40,6 +40,7 @@ import tempfile
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .claims import person_as_read
+from .error_kinds import ErrorKinds
 from .errors import duplicate_id
 from .inputs import ClaimFile, InputProblem, parse_json
 
@@ -52,11 +53,18 @@ _DATES_KEPT = 1 << 14     # distinct dates whose day numbers a run keeps
 
 
 class Summary:
-    """What a run did: rows written, and how many of them are errors."""
+    """What a run did: rows written, how many of them are errors, and of which kinds."""
 
     def __init__(self) -> None:
         self.rows = 0
         self.errors = 0
+        self.kinds = ErrorKinds()
+
+
+def error_of(row) -> Optional[tuple]:
+    """A result row's (error, id), or None where the claim settled: what `Summary` counts."""
+    error = row.get("error")
+    return None if error is None else (error, row.get("id"))
 
 
 def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
@@ -86,12 +94,13 @@ def run_claims(policy, params, source: ClaimFile, writer, *, trace: bool = True,
         for index, (line, claim, text) in enumerate(tracked(source, bar)):
             if isinstance(claim, InputProblem):
                 report(f"{source.path}:{claim.line}: {claim.message}; skipped")
-                sink.put(index, writer.encode(claim.as_result()), True)
+                row = claim.as_result()
+                sink.put(index, writer.encode(row), error_of(row))
                 continue
             key = _settle_key(claim, ordinals)
             if key is None:  # not a claim that can settle: its error row needs no year
                 row = errors.row(claim)
-                sink.put(index, writer.encode(row), "error" in row)
+                sink.put(index, writer.encode(row), error_of(row))
                 continue
             person, ordinal = key
             order.see(person, ordinal)
@@ -125,10 +134,11 @@ def _settle(run, trace: bool, records: Iterator[tuple], repeated: set, writer, s
         if claim is None:  # parked on disk as its JSON text
             claim = parse_json(text)
         if index in repeated:
-            sink.put(index, writer.encode(_repeated_row(claim["id"])), True)
+            row = _repeated_row(claim["id"])
+            sink.put(index, writer.encode(row), error_of(row))
         else:
             result = run.settle(claim)
-            sink.put(index, writer.encode_result(result, trace), not result.ok)
+            sink.put(index, writer.encode_result(result, trace), None if result.ok else error_of(result))
         done += 1
         if not done % 1024:
             bar.settled(1024)
@@ -341,10 +351,13 @@ class _InOrder:
         self.waiting: dict[int, str] = {}
         self.held = 0
 
-    def put(self, index: int, text: str, error: bool) -> None:
+    def put(self, index: int, text: str, error: Optional[tuple]) -> None:
+        """The row at input `index`, encoded; `error`: (its error, its id) where it is an error row."""
         summary = self.summary
         summary.rows += 1
-        summary.errors += error
+        if error is not None:
+            summary.errors += 1
+            summary.kinds.add(index, *error)
         if index != self.next:
             self.waiting[index] = text
             self.held += len(text)

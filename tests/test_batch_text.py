@@ -90,6 +90,9 @@ def test_a_person_far_apart_in_the_file_crosses_the_cap_as_by_hand_across_chunks
         f"{src}:43: bad JSON: Expecting ',' delimiter (column 6); skipped",
         COUNTED.format(n=43, f=5),
         "med: 3 of 43 claims could not be settled",
+        # (why, by kind: the first of each, by input order, whichever engine or job settled it)
+        "med:   3 bad-input, first claim (no id): line 1: bad JSON: Expecting property name enclosed in double "
+        "quotes (column 2)",
     ]
     assert (code, scode) == (1, 1) and ssaid == said[:3] + said[4:]
     assert (tmp_path / "b-r.jsonl").read_bytes() == (tmp_path / "s-r.jsonl").read_bytes()
@@ -117,7 +120,9 @@ def test_parquet_and_arrow_out_are_the_same_bytes_on_one_or_two_jobs_and_the_sca
         for jobs in ("1", "2"):
             code, said = run(capsys, SUIHUA, src, "--no-trace", "--engine", "batch", "--jobs", jobs,
                              "-o", tmp_path / f"{jobs}-{out}")
-            assert code == 1 and said[3:] == [COUNTED.format(n=43, f=5), "med: 3 of 43 claims could not be settled"]
+            assert code == 1 and said[3:5] == [COUNTED.format(n=43, f=5), "med: 3 of 43 claims could not be settled"]
+            assert said[5:] == ["med:   3 bad-input, first claim (no id): line 1: bad JSON: Expecting property name "
+                                "enclosed in double quotes (column 2)"]
         assert (tmp_path / f"1-{out}").read_bytes() == (tmp_path / f"2-{out}").read_bytes()
         run(capsys, SUIHUA, src, "--no-trace", "--engine", "scalar", "-o", tmp_path / f"s-{out}")
         read = pq.read_table if out.endswith(".parquet") else lambda p: pa.ipc.open_file(str(p)).read_all()
@@ -142,9 +147,12 @@ def test_a_claim_that_does_not_fit_the_columns_is_the_scalar_engines_with_its_wh
     for jobs in ("1", "2"):
         (code, said), (scode, ssaid) = both(capsys, tmp_path, src, f"{jobs}.jsonl", "--jobs", jobs)
         # (a line that is JSON but not an object is said as broken JSON is, and is no claim of the scalar engine's)
-        assert said == [f"{src}:13: a claim must be a JSON object, not an array; skipped",
-                        COUNTED.format(n=40, f=12), "med: 3 of 40 claims could not be settled"]
-        assert (code, scode, ssaid) == (1, 1, [said[0], said[2]])
+        assert said[:3] == [f"{src}:13: a claim must be a JSON object, not an array; skipped",
+                            COUNTED.format(n=40, f=12), "med: 3 of 40 claims could not be settled"]
+        assert said[3:] == ["med:   1 unknown-field (wrad), first claim sh-05a: unknown field wrad (did you mean abroad?)",
+                            "med:   1 bad-input, first claim (no id): line 13: a claim must be a JSON object, not an array",
+                            "med:   1 bad-value (id), first claim 7: id must be a string"]
+        assert (code, scode, ssaid) == (1, 1, [said[0]] + said[2:])
         assert (tmp_path / f"b-{jobs}.jsonl").read_bytes() == (tmp_path / f"s-{jobs}.jsonl").read_bytes()
     rows = rows_of(tmp_path / "b-1.jsonl")
     assert rows[35]["id"] == "sh-16c" and rows[35]["paid"]["major"] == "18000.00"
@@ -177,7 +185,9 @@ def test_amounts_given_as_json_numbers_are_vectorised_where_their_text_reads_the
     lines[3] = lines[3].replace('"amount": ', '"amount": -', 1)
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "neg.jsonl")
-    assert code == scode == 1 and said[1:] == ssaid == ["med: 1 of 40 claims could not be settled"]
+    assert code == scode == 1 and said[1:] == ssaid == [
+        "med: 1 of 40 claims could not be settled",
+        "med:   1 bad-amount (items[0].amount), first claim sh-03a: items[0].amount must not be negative (-12000)"]
     assert (tmp_path / "b-neg.jsonl").read_bytes() == (tmp_path / "s-neg.jsonl").read_bytes()
     assert rows_of(tmp_path / "b-neg.jsonl")[3]["error"]["code"] == "bad-amount"
 
@@ -303,7 +313,9 @@ def test_a_json_array_and_csv_settle_as_the_scalar_engine_settles_them(tmp_path,
         (code, said), (scode, ssaid) = both(capsys, tmp_path, tmp_path / name, out, "--jobs", jobs)
         assert (code, said[1:] if name == "c.csv" else said) == (1 if name == "c.csv" else 0,
                                                                  [COUNTED.format(n=40 + (name == "c.csv"), f=5)]
-                                                                 + (["med: 1 of 41 claims could not be settled"]
+                                                                 + (["med: 1 of 41 claims could not be settled",
+                                                                     "med:   1 bad-input, first claim (no id): line 22: "
+                                                                     "24 cells, but the header names 15 columns"]
                                                                     if name == "c.csv" else []))
         assert (scode, ssaid) == (code, [s for s in said if not s.startswith("med: 4")])
         assert (tmp_path / f"b-{out}").read_bytes() == (tmp_path / f"s-{out}").read_bytes()
@@ -330,7 +342,9 @@ def test_only_bad_lines_or_none_give_their_rows_and_an_empty_file(tmp_path, caps
     assert code == 1 and said == [f"{tmp_path / 'bad.jsonl'}:1: bad JSON: Expecting property name enclosed in double "
                                   "quotes (column 2); skipped",
                                   f"{tmp_path / 'bad.jsonl'}:2: not UTF-8 (invalid start byte); skipped",
-                                  COUNTED.format(n=2, f=0), "med: 2 of 2 claims could not be settled"]
+                                  COUNTED.format(n=2, f=0), "med: 2 of 2 claims could not be settled",
+                                  "med:   2 bad-input, first claim (no id): line 1: bad JSON: Expecting property name "
+                                  "enclosed in double quotes (column 2)"]
     assert [r["error"]["message"] for r in pq.read_table(tmp_path / "r.parquet").to_pylist()] == \
         ["line 1: bad JSON: Expecting property name enclosed in double quotes (column 2)", "line 2: not UTF-8 (invalid start byte)"]
     (tmp_path / "none.jsonl").write_text("", encoding="utf-8")
@@ -436,7 +450,8 @@ def test_grades_ages_and_yes_or_no_fields_are_columns_and_a_value_of_another_typ
     (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "g.jsonl")
     # the 5 of the file as it was (sh-23a among them: its person's maternity claims), and the two
     # other claims with an age of another type (refused: each alone, not with its person)
-    assert said == [COUNTED.format(n=40, f=7), "med: 2 of 40 claims could not be settled"]
+    assert said == [COUNTED.format(n=40, f=7), "med: 2 of 40 claims could not be settled",
+                    "med:   2 bad-value (age), first claim sh-18a: age must be a whole number"]
     assert (code, scode, ssaid) == (1, 1, said[1:])
     assert (tmp_path / "b-g.jsonl").read_bytes() == (tmp_path / "s-g.jsonl").read_bytes()
     rows = rows_of(tmp_path / "b-g.jsonl")

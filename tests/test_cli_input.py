@@ -76,7 +76,11 @@ def test_jsonl_broken_lines_are_reported_and_skipped(tmp_path):
     assert rows[0]["paid"]["basic"] == rows[5]["paid"]["basic"] == "87.00"
     assert "claims.jsonl:10: a claim must be a JSON object, not a number; skipped" in err
     assert f"claims.jsonl:3: bad JSON" in err and f"claims.jsonl:6: bad JSON: nested too deeply; skipped" in err
-    assert err.strip().endswith("med: 6 of 9 claims could not be settled")
+    assert err.strip().endswith(  # (and why, by kind: the first of each in input order)
+        "med: 6 of 9 claims could not be settled\n"
+        "med:   5 bad-input, first claim (no id): line 3: bad JSON: Expecting property name enclosed in double quotes "
+        "(column 14)\n"
+        "med:   1 bad-amount (items[0].amount), first claim c11: items[0].amount must be a finite amount, not nan")
     assert code == 1
 
 

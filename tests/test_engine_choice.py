@@ -56,12 +56,15 @@ def test_json_lines_settled_by_either_engine_are_the_same_bytes(city, tmp_path, 
     n = len(lines) + 1
     for fmt in ("jsonl", "csv"):
         code, scalar = run(capsys, policy, src, "--no-trace", "--engine", "scalar", "-o", tmp_path / f"s.{fmt}")
-        assert code == 1 and scalar[-1].startswith("med: ") and scalar[-1].endswith(f" of {n} claims could not be settled")
+        counted = [k for k, s in enumerate(scalar) if s.startswith("med: ") and s.endswith(f" of {n} claims could not be settled")]
+        assert code == 1 and len(counted) == 1
+        assert scalar[-1] == ("med:   1 bad-input, first claim (no id): line 4: bad JSON: Expecting property name enclosed "
+                              "in double quotes (column 2)")
         code, said = run(capsys, policy, src, "--no-trace", "--engine", "batch", "-o", tmp_path / f"b.{fmt}")
         assert code == 1
         assert said[0] == f"{src}:4: bad JSON: Expecting property name enclosed in double quotes (column 2); skipped"
         assert said[1].startswith(f"med: {n} claims settled by the columnar engine, ")
-        assert said[2] == scalar[-1]
+        assert said[2:] == scalar[counted[0]:]
         assert (tmp_path / f"b.{fmt}").read_bytes() == (tmp_path / f"s.{fmt}").read_bytes()
 
 
@@ -239,7 +242,10 @@ def test_a_column_no_claim_field_is_named_is_said_once_and_refuses_only_its_clai
     refused = (table.num_rows + 2) // 3
     assert said["auto", "1"] == said["auto", "2"]
     assert (said["auto", "1"][0], said["auto", "1"][2]) == (hint, f"med: {refused} of {table.num_rows} claims could not be settled")
-    assert said["scalar", "1"] == [f"med: {refused} of {table.num_rows} claims could not be settled"]
+    assert said["scalar", "1"][0] == f"med: {refused} of {table.num_rows} claims could not be settled"
+    assert said["scalar", "1"][1].startswith(f"med:   {refused} unknown-field (hospital), first claim sh-01a: unknown "
+                                             "field hospital (the fields here are: abroad, account, ")
+    assert said["auto", "1"][3:] == said["scalar", "1"][1:]
     assert (tmp_path / "auto1.jsonl").read_bytes() == (tmp_path / "auto2.jsonl").read_bytes() \
         == (tmp_path / "scalar1.jsonl").read_bytes()
     # ... and a field of an object's struct that no field of the object is named, said so too
@@ -353,7 +359,9 @@ def test_a_run_of_one_claim_says_claim_not_claims(tmp_path, capsys):
     pq.write_table(claims_table(claims), src)
     code, said = run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "out.parquet")
     assert said == ["med: 1 claim settled by the scalar engine inside the columnar engine, for features it does "
-                    "not vectorise", "med: 1 of 1 claims could not be settled"]
+                    "not vectorise", "med: 1 of 1 claims could not be settled",
+                    "med:   1 bad-amount (items[0].unit_price), first claim sh-01a: items[0].unit_price must be a decimal "
+                    "amount, not 'abc'"]
     code, said = run(capsys, SUIHUA, src, "--no-trace", "--lang", "zh", "-o", tmp_path / "out.parquet")
     assert said[0] == "med：列式引擎中的逐条引擎结算 1 条就医记录（含列式引擎尚未向量化的情形）"
 

@@ -331,7 +331,10 @@ def test_the_columnar_run_shows_its_stages_on_a_terminal_and_nothing_elsewhere(t
     assert f"| {total} [" in final and final.endswith("claims/s]"), lines
     # after the bar: the summary, then how many could not be settled (a maternity claim's events
     # that the policy's clauses cannot settle together are error rows)
-    assert lines[-2].startswith(summary) and lines[-1] == f"med: 3 of {len(claims)} claims could not be settled"
+    counted = lines.index(f"med: 3 of {len(claims)} claims could not be settled")
+    assert lines[counted - 1].startswith(summary)
+    kinds = lines[counted + 1:]  # (then why, by kind)
+    assert kinds and all(k.startswith("med:   ") for k in kinds) and sum(int(k.split()[1]) for k in kinds) == 3
 
 
 def _large(t: pa.DataType) -> pa.DataType:

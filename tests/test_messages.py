@@ -129,10 +129,13 @@ def test_med_run_reports_skipped_lines_and_unsettled_claims_in_chinese(tmp_path)
     out = med("run", str(zh), str(claims))
     assert out.returncode == 1
     assert out.stderr.splitlines() == [f"{claims}:2：bad JSON: Expecting value (column 1)；已跳过",
-                                       "med：2 条就医记录中有 1 条未能结算"]
+                                       "med：2 条就医记录中有 1 条未能结算",
+                                       "med：  1 条 bad-input，首条为 无编号记录：line 2: bad JSON: Expecting value (column 1)"]
     english = med("run", "--lang", "en", str(zh), str(claims))
     assert english.stderr.splitlines() == [f"{claims}:2: bad JSON: Expecting value (column 1); skipped",
-                                           "med: 1 of 2 claims could not be settled"]
+                                           "med: 1 of 2 claims could not be settled",
+                                           "med:   1 bad-input, first claim (no id): line 2: bad JSON: Expecting value "
+                                           "(column 1)"]
     assert med("run", str(zh), str(tmp_path / "claims.txt"), env={"LANG": "zh_CN.UTF-8"}).stderr == \
         f"med：无法读取 {tmp_path / 'claims.txt'}：文件不存在\n"
     (tmp_path / "claims.txt").write_text(CLAIM, encoding="utf-8")
