@@ -1,15 +1,18 @@
 """Why a run's claims could not be settled, counted by kind, for its last words on stderr.
 
 A year whose every date is written 2026/03/02 ends `1000000 of 1000000 claims could not be
-settled`; the kinds say why without opening the output: each error code and field with how many
-claims, and the first of them (its id and message), most claims first.
+settled`; the kinds say why without opening the output: each error code and field (an item's
+at any index: `items[].ward`) with how many claims, and the first of them (its id and message),
+most claims first.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 SHOWN = 3  # kinds named; the others are counted together
+_AT_INDEX = re.compile(r"\[\d+\]")  # items[2].ward: one kind with items[0].ward, items[].ward
 
 
 class ErrorKinds:
@@ -30,7 +33,9 @@ class ErrorKinds:
     def add(self, position: int, error: Optional[dict], cid: Any = None) -> None:
         """The result row at input `position`: its error (None: the claim settled) and id."""
         if error:
-            self._count((error.get("code"), error.get("field")), 1, position, cid, error.get("message"))
+            field = error.get("field")
+            where = _AT_INDEX.sub("[]", field) if isinstance(field, str) else field
+            self._count((error.get("code"), where), 1, position, cid, error.get("message"))
 
     def add_rows(self, rows) -> None:
         """The next rows of results in input order (a pyarrow table), their errors counted in columns."""
@@ -44,7 +49,8 @@ class ErrorKinds:
             return
         given = pc.is_valid(error)
         errors = pc.filter(error, given).combine_chunks()
-        table = pa.table({"code": errors.field("code"), "field": errors.field("field"),
+        where = pc.replace_substring_regex(errors.field("field"), _AT_INDEX.pattern, "[]")
+        table = pa.table({"code": errors.field("code"), "field": where,
                           "message": errors.field("message"), "id": pc.filter(rows.column("id"), given),
                           "row": pc.filter(pa.array(np.arange(start, self._rows)), given)})
         counted = table.group_by(["code", "field"], use_threads=False).aggregate(

@@ -187,7 +187,7 @@ def test_amounts_given_as_json_numbers_are_vectorised_where_their_text_reads_the
     (code, said), (scode, ssaid) = both(capsys, tmp_path, src, "neg.jsonl")
     assert code == scode == 1 and said[1:] == ssaid == [
         "med: 1 of 40 claims could not be settled",
-        "med:   1 bad-amount (items[0].amount), first claim sh-03a: items[0].amount must not be negative (-12000)"]
+        "med:   1 bad-amount (items[].amount), first claim sh-03a: items[0].amount must not be negative (-12000)"]
     assert (tmp_path / "b-neg.jsonl").read_bytes() == (tmp_path / "s-neg.jsonl").read_bytes()
     assert rows_of(tmp_path / "b-neg.jsonl")[3]["error"]["code"] == "bad-amount"
 

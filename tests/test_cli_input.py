@@ -80,7 +80,7 @@ def test_jsonl_broken_lines_are_reported_and_skipped(tmp_path):
         "med: 6 of 9 claims could not be settled\n"
         "med:   5 bad-input, first claim (no id): line 3: bad JSON: Expecting property name enclosed in double quotes "
         "(column 14)\n"
-        "med:   1 bad-amount (items[0].amount), first claim c11: items[0].amount must be a finite amount, not nan")
+        "med:   1 bad-amount (items[].amount), first claim c11: items[0].amount must be a finite amount, not nan")
     assert code == 1
 
 

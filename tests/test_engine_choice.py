@@ -360,7 +360,7 @@ def test_a_run_of_one_claim_says_claim_not_claims(tmp_path, capsys):
     code, said = run(capsys, SUIHUA, src, "--no-trace", "-o", tmp_path / "out.parquet")
     assert said == ["med: 1 claim settled by the scalar engine inside the columnar engine, for features it does "
                     "not vectorise", "med: 1 of 1 claims could not be settled",
-                    "med:   1 bad-amount (items[0].unit_price), first claim sh-01a: items[0].unit_price must be a decimal "
+                    "med:   1 bad-amount (items[].unit_price), first claim sh-01a: items[0].unit_price must be a decimal "
                     "amount, not 'abc'"]
     code, said = run(capsys, SUIHUA, src, "--no-trace", "--lang", "zh", "-o", tmp_path / "out.parquet")
     assert said[0] == "med：列式引擎中的逐条引擎结算 1 条就医记录（含列式引擎尚未向量化的情形）"

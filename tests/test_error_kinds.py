@@ -29,11 +29,13 @@ def test_kinds_are_ranked_by_claims_and_each_keeps_its_first_in_input_order():
     kinds.add(6, _error("unknown-value", "scheme", "scheme 'y'"), "c6")
     kinds.add(8, _error("bad-value", "age", "age"), "c8")
     kinds.add(9, _error("bad-value", "wage", "wage"), "c9")
+    kinds.add(10, _error("unknown-field", "items[2].ward", "unknown field items[2].ward"), "c10")
+    kinds.add(11, _error("unknown-field", "items[0].ward", "unknown field items[0].ward"), "c11")
     assert kinds.lines() == [
         "med:   2 bad-date (date), first claim c2: early one",
         "med:   2 unknown-value (scheme), first claim c5: scheme 'x'",  # (a tie: the kind seen first in the file)
-        "med:   1 bad-input, first claim (no id): line 5: bad JSON",
-        "med:   and 2 more, for 2 other reasons"]
+        "med:   2 unknown-field (items[].ward), first claim c10: unknown field items[2].ward",  # (any item's)
+        "med:   and 3 more, for 3 other reasons"]
 
 
 def test_rows_of_a_columnar_run_are_counted_window_by_window_in_columns():
@@ -44,8 +46,11 @@ def test_rows_of_a_columnar_run_are_counted_window_by_window_in_columns():
     kinds.add_rows(window)
     kinds.add_rows(window.slice(0, 2))  # (the next window: its rows come after the first's)
     assert kinds.kinds == {("bad-date", "date"): [3, 1, "b", "b's"], ("bad-input", None): [1, 2, "c", "line 4"]}
-    kinds.add_rows(pa.table({"id": ["e"], "error": pa.array([None], ERROR)}))  # (no error: nothing counted)
-    assert kinds.lines() == ["med:   3 bad-date (date), first claim b: b's", "med:   1 bad-input, first claim c: line 4"]
+    kinds.add_rows(pa.table({"id": ["e", "f"], "error": pa.array(
+        [None, _error("unknown-field", "items[12].ward", "w")], ERROR)}))  # (positions 6, 7)
+    assert kinds.lines() == ["med:   3 bad-date (date), first claim b: b's", "med:   1 bad-input, first claim c: line 4",
+                             "med:   1 unknown-field (items[].ward), first claim f: w"]
+    assert kinds.kinds[("unknown-field", "items[].ward")][1] == 7
 
 
 def test_med_run_says_why_the_same_on_either_engine_and_any_number_of_jobs(tmp_path, capsys):
