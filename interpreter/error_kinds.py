@@ -12,6 +12,7 @@ import re
 from typing import Any, Optional
 
 SHOWN = 3  # kinds named; the others are counted together
+LONGEST = 160  # characters of a first claim's message shown (its row has it whole)
 _AT_INDEX = re.compile(r"\[\d+\]")  # items[2].ward: one kind with items[0].ward, items[].ward
 
 
@@ -75,9 +76,15 @@ class ErrorKinds:
         out = []
         for (code, field), (n, _, cid, message) in ranked[:SHOWN]:
             where = f" ({field})" if field else ""
-            out.append(f"med:   {n} {code}{where}, first claim {'(no id)' if cid is None else cid}: {message}")
+            out.append(f"med:   {n} {code}{where}, first claim {'(no id)' if cid is None else cid}: {_short(message)}")
         rest = ranked[SHOWN:]
         if rest:
             claims = sum(kind[0] for _, kind in rest)
             out.append(f"med:   and {claims} more, for {len(rest)} other reason{'s' if len(rest) > 1 else ''}")
         return out
+
+
+def _short(message: Optional[str]) -> str:
+    """A message cut to LONGEST characters (an unknown field's lists every field of a claim)."""
+    message = message or ""
+    return message if len(message) <= LONGEST else message[:LONGEST - 1] + "…"

@@ -51,6 +51,13 @@ def test_rows_of_a_columnar_run_are_counted_window_by_window_in_columns():
     assert kinds.lines() == ["med:   3 bad-date (date), first claim b: b's", "med:   1 bad-input, first claim c: line 4",
                              "med:   1 unknown-field (items[].ward), first claim f: w"]
     assert kinds.kinds[("unknown-field", "items[].ward")][1] == 7
+    # a long message (an unknown field's lists every field of a claim) is cut in the last words
+    kinds = ErrorKinds()
+    message = "unknown field hospital (the fields here are: " + "x, " * 80 + ")"
+    kinds.add(0, _error("unknown-field", "hospital", message), "c")
+    head = "med:   1 unknown-field (hospital), first claim c: "
+    shown = kinds.lines()[0].removeprefix(head)
+    assert len(shown) == 160 and shown[:-1] == message[:159] and shown[-1] == "…"
 
 
 def test_med_run_says_why_the_same_on_either_engine_and_any_number_of_jobs(tmp_path, capsys):
