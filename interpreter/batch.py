@@ -121,7 +121,8 @@ class _Run:
             return apart
         clock = _Clock()
         c = self.claims = Claims(self.policy, self.table)
-        apart = self._worded(c)
+        in_period = dated_in_period(self.policy, c)
+        apart = self._worded(c, in_period)
         if apart is not None:
             return apart
         c.certain = None  # (the refusals' only)
@@ -130,7 +131,6 @@ class _Run:
         plan_of = self._plans(c)
         row_ok = c.ok & (plan_of >= 0)
         row_ok &= self._items_supported(plan_of, row_ok)
-        in_period = dated_in_period(self.policy, self.claims)
         repeats = self._repeats(in_period)
         # Rows that never reach a year: error rows the scalar engine words, each alone.
         refused = repeats | (plan_of == _LACKS_PARAMETER)
@@ -162,19 +162,25 @@ class _Run:
         apart = set_apart(self.policy, self.table)
         if apart is None:
             return None
-        rest = _Run(self.policy, apart.rest, self.given, self.cache, self.money_type, self.worded)
-        settled = rest.settle()
-        self.timings = getattr(rest, "timings", {})
-        return with_rows_refused(settled, apart.refused, apart.ids, apart.errors, apart.which)
+        return self._beside(apart.rest, apart.refused, apart.ids, apart.errors, apart.which, self.worded)
 
-    def _worded(self, c: Claims) -> Optional[pa.Table]:
+    def _beside(self, rest: pa.Table, refused: np.ndarray, ids, errors: list, which: np.ndarray,
+                worded: bool) -> pa.Table:
+        """The rows `rest` settled as a run of their own, with the `refused` rows' error rows
+        (`errors[which]`, their `ids`) in their places (`with_rows_refused`)."""
+        run = _Run(self.policy, rest, self.given, self.cache, self.money_type, worded)
+        settled = run.settle()
+        self.timings = getattr(run, "timings", {})
+        return with_rows_refused(settled, refused, ids, errors, which)
+
+    def _worded(self, c: Claims, in_period: np.ndarray) -> Optional[pa.Table]:
         """Where many rows may be refused (a year whose every date is written 2026/03/02, a
         scheme in another language): each refusal worded in columns (batch_refusals.py), those
         rows error rows (keeping no id, as `_refused` says) and the others settled without them.
         None where few rows may be (each is read by the scalar reader: a second pass over the
         columns would cost more), where none is refused, or where the ids are neither text nor
         whole numbers (whose error rows echo them as their digits, as the scalar engine's do)."""
-        unread, undated = ~c.ok, c.ok & ~dated_in_period(self.policy, self.claims)
+        unread, undated = ~c.ok, c.ok & ~in_period
         suspects = int(unread.sum() + undated.sum())
         ids = self.table.column("id").type if "id" in self.table.column_names else pa.string()
         if self.worded or suspects < _WORDED_FROM or suspects * 64 < c.n \
@@ -185,12 +191,9 @@ class _Run:
         refused = said.which >= 0
         if not refused.any():
             return None
-        rest = _Run(self.policy, self.table.filter(arrow_bools(~refused)), self.given, self.cache, self.money_type,
-                    worded=True)
-        settled = rest.settle()
-        self.timings = getattr(rest, "timings", {})
         ids = self.table.column("id").filter(arrow_bools(refused)) if "id" in self.table.column_names else None
-        return with_rows_refused(settled, refused, ids, said.errors, said.which[refused])
+        return self._beside(self.table.filter(arrow_bools(~refused)), refused, ids, said.errors, said.which[refused],
+                            worded=True)
 
     def _person_codes(self) -> np.ndarray:
         p = self.claims.person

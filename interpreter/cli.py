@@ -759,13 +759,10 @@ def _write_rows(args, policy: Policy, rows: list[dict], fmt: str) -> int:
             if args.output:
                 stream.close()
     from .error_kinds import ErrorKinds
-    from .runner import error_of
 
     kinds = ErrorKinds()
     for k, r in enumerate(rows):
-        error = error_of(r)
-        if error is not None:
-            kinds.add(k, *error)
+        kinds.add(k, r.get("error"), r.get("id"))
     errors = kinds.claims
     if errors:
         _say(args, f"med: {errors} of {len(rows)} claims could not be settled")
